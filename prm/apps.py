@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PrmConfig(AppConfig):
+    name = "prm"
+    verbose_name = "Portal kernel"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks, rls  # noqa: F401  (registers system checks)
+
+        # Every migrate (also the test database's) ends by (re)applying the tenant row-level
+        # security policies to every tenant-owned table, so a new table cannot be forgotten.
+        post_migrate.connect(rls.apply_policies_after_migrate, dispatch_uid="prm.rls.apply_policies")

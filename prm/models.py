@@ -1,0 +1,137 @@
+"""Kernel models: the user, the audit trail and in-app notifications."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .roles import VendorRole
+
+__all__ = ["AuditEvent", "Notification", "User", "VendorRole"]
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.update(is_staff=True, is_superuser=True, vendor_role=VendorRole.PROGRAM_ADMIN)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Vendor staff carry a vendor role; partner users belong to one partner through
+    ``partners.Membership``. Nobody is both."""
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    vendor_role = models.CharField(
+        _("vendor role"), max_length=32, choices=VendorRole.choices, blank=True, db_index=True
+    )
+    is_staff = models.BooleanField(_("admin access"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    email_notifications = models.BooleanField(_("e-mail me notifications"), default=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_vendor_staff(self) -> bool:
+        return bool(self.vendor_role) and self.is_active
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name or self.email).split(" ")[0]
+
+
+class AuditEvent(models.Model):
+    """One state or permission change: who, when, which object, before and after.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (see the migration).
+    ``partner_id`` is the tenant the object belongs to (null for vendor-wide objects); it is a plain
+    column rather than a foreign key because the kernel does not depend on the partners app.
+    """
+
+    TENANT_COLUMN = "partner_id"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=254, blank=True, help_text=_("Who acted, kept if the user goes."))
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255)
+    action = models.CharField(max_length=64)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx"),
+            models.Index(fields=["partner_id", "-created_at"], name="audit_partner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}"
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        keys = sorted(set(self.before) | set(self.after))
+        return [(key, self.before.get(key), self.after.get(key)) for key in keys]
+
+
+class Notification(models.Model):
+    """An in-app notification; e-mail copies are sent by Celery after the transaction commits."""
+
+    TENANT_COLUMN = "partner_id"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,11 @@
+"""Vendor-side roles. Kept free of model imports so AppConfigs can name them."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VendorRole(models.TextChoices):
+    PROGRAM_ADMIN = "program_admin", _("Program admin")
+    CHANNEL_ACCOUNT_MANAGER = "channel_account_manager", _("Channel account manager")
+    FINANCE = "finance", _("Finance")
+    CONTENT_MANAGER = "content_manager", _("Content / training manager")

@@ -1,0 +1,17 @@
+"""Settings for the test suite: the same PostgreSQL and Redis as production, faster hashing."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run in-process unless a test starts a real worker (tests/prm/test_celery_worker.py).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+MEDIA_ROOT = env("PRM_MEDIA_ROOT", default="/tmp/prm-test-media")  # noqa: S108
+STORAGES["default"]["OPTIONS"]["location"] = str(MEDIA_ROOT)  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = env("PRM_CACHE_PREFIX", default="prm-test")  # noqa: F405
+# Tests with several requests per second from one address must not trip the login rate limit;
+# the rate-limit test sets its own values.
+ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": "1000/m/ip"}  # noqa: F405

@@ -1,0 +1,102 @@
+"""Small helpers every app's thin views share, and the kernel's own pages."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .models import Notification
+from .tenancy import Actor
+
+PAGE_SIZE = 25
+
+
+def vendor_required(view: Callable) -> Callable:
+    """Vendor-console pages: signed in with a vendor role (MFA is enforced by the access gate)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.actor.is_vendor:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def partner_required(view: Callable) -> Callable:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.actor.is_partner:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def paginate(request: HttpRequest, queryset: Any, per_page: int = PAGE_SIZE) -> Page:
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def querystring_without_page(request: HttpRequest) -> str:
+    """The current filters, so pagination links and exports keep them."""
+    params = [(key, value) for key, values in request.GET.lists() for value in values if key != "page" and value]
+    return urlencode(params)
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        # Cells starting with = + - @ would run as formulas in spreadsheets (CSV injection).
+        writer.writerow([f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@" else cell for cell in row])
+    return response
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.actor
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    notifications = Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")
+    page = paginate(request, notifications)
+    return render(request, "prm/notifications.html", {"page": page})
+
+
+@require_POST
+@login_required
+def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    messages.success(request, _("%(count)s notifications marked as read.") % {"count": count})
+    return redirect("notifications")
+
+
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = Notification.objects.filter(recipient=request.user, pk=pk).first()
+    if notification is None:
+        raise Http404
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return redirect(notification.url or "notifications")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
