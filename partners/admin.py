@@ -1,0 +1,149 @@
+"""Admin for partners. Changes that are state transitions call the same services as the console,
+so the admin and the portal can never disagree, and every change is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from guardian.admin import GuardedModelAdminMixin
+
+from prm.errors import ApplicationError
+
+from . import services
+from .middleware import resolve_actor
+from .models import Invitation, Membership, Partner, PartnerApplication, Tier
+from .policies import partner_scope_q
+
+
+class ScopedAdminMixin:
+    """Admin querysets pass through the same scoping path as the portal (a CAM sees only the
+    partners in their portfolio)."""
+
+    partner_field = "partner"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        return queryset.filter(partner_scope_q(resolve_actor(request.user), self.partner_field))
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["name", "rank", "min_trailing_revenue", "revenue_currency", "min_certified_people",
+                    "min_deals_won", "deal_registration_discount_percent", "mdf_accrual_percent", "lead_weight"]
+    ordering = ["rank"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "is_active", "created_at"]
+    readonly_fields = ["user", "role", "is_active", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # people join by invitation
+
+
+@admin.register(Partner)
+class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
+    partner_field = "pk"
+    list_display = ["legal_name", "partner_type", "country", "region", "tier", "status", "channel_account_manager"]
+    list_filter = ["status", "partner_type", "region", "tier", "channel_account_manager"]
+    search_fields = ["legal_name", "website_domain"]
+    list_select_related = ["tier", "channel_account_manager"]
+    # Status, tier and manager change through services (audited); the admin shows them read-only.
+    readonly_fields = ["status", "tier", "channel_account_manager", "agreement_version", "agreement_accepted_by",
+                       "agreement_accepted_at", "created_at", "updated_at"]
+    fields = ["legal_name", "partner_type", "country", "region", "website_domain", "phone", "contact_email",
+              "status", "tier", "channel_account_manager", "agreement_version", "agreement_accepted_by",
+              "agreement_accepted_at", "created_at", "updated_at"]
+    inlines = [MembershipInline]
+    actions = ["suspend_selected", "reinstate_selected"]
+
+    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
+        if change:
+            services.partner_update_profile(actor=resolve_actor(request.user), partner=obj,
+                                            data={name: form.cleaned_data[name] for name in services.PROFILE_FIELDS
+                                                  if name in form.cleaned_data})
+        else:
+            super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Suspend selected partners"))
+    def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, lambda actor, p: services.partner_suspend(
+            actor=actor, partner=p, reason="Suspended from the admin"))
+
+    @admin.action(description=_("Reinstate selected partners"))
+    def reinstate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, lambda actor, p: services.partner_reinstate(actor=actor, partner=p))
+
+    def _run(self, request: HttpRequest, queryset: QuerySet, action: Any) -> None:
+        actor = resolve_actor(request.user)
+        done = 0
+        for partner in queryset:
+            try:
+                action(actor, partner)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{partner}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(count)s partners updated.") % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "partner", "role", "is_active", "created_at"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["user__email", "user__full_name", "partner__legal_name"]
+    list_select_related = ["user", "partner"]
+    readonly_fields = ["user", "partner", "role", "is_active", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["email", "partner", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "partner__legal_name"]
+    list_select_related = ["partner", "invited_by"]
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PartnerApplication)
+class PartnerApplicationAdmin(admin.ModelAdmin):
+    list_display = ["company_name", "partner_type", "country", "contact_email", "status", "submitted_at"]
+    list_filter = ["status", "partner_type", "region"]
+    search_fields = ["company_name", "website_domain", "contact_email"]
+    date_hierarchy = "submitted_at"
+    readonly_fields = ["status", "reviewed_by", "reviewed_at", "rejection_reason", "partner", "submitted_at"]
+    actions = ["approve_selected", "reject_selected"]
+
+    @admin.action(description=_("Approve selected applications (invites the applicant)"))
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = resolve_actor(request.user)
+        for application in queryset:
+            try:
+                services.application_approve(actor=actor, application=application)
+                self.message_user(request, _("%(name)s approved.") % {"name": application}, messages.SUCCESS)
+            except ApplicationError as exc:
+                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+
+    @admin.action(description=_("Reject selected applications"))
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = resolve_actor(request.user)
+        for application in queryset:
+            try:
+                services.application_reject(actor=actor, application=application,
+                                            reason="Your profile does not match our current program needs.")
+                self.message_user(request, _("%(name)s rejected.") % {"name": application}, messages.SUCCESS)
+            except ApplicationError as exc:
+                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)

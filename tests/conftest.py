@@ -1,0 +1,90 @@
+"""Suite-wide fixtures.
+
+Tenant tables have PostgreSQL row-level security that fails closed. A test body arranges data as
+the vendor would, so each database test starts with a *session-level* vendor scope on its
+connection. Every request through the test client still runs in its own transaction-local scope
+(the actor's, or none for anonymous), and the RLS tests set scopes explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from tests import factories
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + ORM in browser tests
+
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def _vendor_scope_for_test_body(request: pytest.FixtureRequest) -> Any:
+    uses_db = request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("transactional_db" if "live_server" in request.fixturenames
+                            or "transactional_db" in request.fixturenames else "db")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('prm.scope', 'vendor', false), set_config('prm.partner_id', '', false)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('prm.scope', '', false)")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Any:
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 - a test without Redis should fail on its own terms
+        pass
+    yield
+
+
+@pytest.fixture
+def partner(db: Any) -> Any:
+    return factories.PartnerFactory(legal_name="Acme Networks")
+
+
+@pytest.fixture
+def other_partner(db: Any) -> Any:
+    return factories.PartnerFactory(legal_name="Globex Systems")
+
+
+@pytest.fixture
+def partner_admin(partner: Any) -> Any:
+    return factories.partner_user(partner, email="alice@acme.example")
+
+
+@pytest.fixture
+def other_partner_admin(other_partner: Any) -> Any:
+    return factories.partner_user(other_partner, email="bob@globex.example")
+
+
+@pytest.fixture
+def program_admin(db: Any) -> Any:
+    return factories.vendor_user(email="ada@prm.example")
+
+
+@pytest.fixture
+def channel_manager(db: Any) -> Any:
+    from prm.roles import VendorRole
+
+    return factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="carl@prm.example")
+
+
+@pytest.fixture
+def client_for(client: Any) -> Any:
+    """``client_for(user)`` -> the test client signed in as ``user``."""
+
+    def login(user: Any) -> Any:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return login
