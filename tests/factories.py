@@ -57,8 +57,16 @@ class VendorUserFactory(UserFactory):
             TOTP.activate(self, generate_totp_secret())
 
 
+def default_tiers() -> list[Tier]:
+    """The tiers the data migration creates; transactional tests flush them, so re-create."""
+    import importlib
+
+    specs = importlib.import_module("partners.migrations.0004_default_tiers").TIERS
+    return [Tier.objects.get_or_create(name=spec["name"], defaults=spec)[0] for spec in specs]
+
+
 def tier(name: str = "Registered") -> Tier:
-    return Tier.objects.get(name=name)
+    return next(t for t in default_tiers() if t.name == name)
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):
@@ -71,7 +79,7 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     region = Region.NORTH_AMERICA
     website_domain = factory.Sequence(lambda n: f"partner{n}.example")
     status = PartnerStatus.ACTIVE
-    tier = factory.LazyFunction(lambda: Tier.objects.order_by("rank").first())
+    tier = factory.LazyFunction(lambda: default_tiers()[0])
     agreement_version = factory.LazyFunction(lambda: settings.PRM["PARTNER_AGREEMENT_VERSION"])
 
 

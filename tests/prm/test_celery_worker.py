@@ -1,0 +1,115 @@
+"""A real Celery worker process, against the real Redis broker, sends the e-mails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from partners import services
+from partners.models import PartnerRole
+from prm.models import Notification
+from prm.notifications import notify
+from tests import factories
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def _database_url() -> str:
+    """The test database (pytest-django's, possibly with an xdist suffix) as a URL."""
+    db = connection.settings_dict
+    host = quote(db["HOST"], safe="") if db["HOST"].startswith("/") else db["HOST"]
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path: Path) -> Any:
+    from prm.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    # This process publishes for real (no eager mode) to a queue only our worker consumes.
+    previous = {"task_always_eager": app.conf.task_always_eager, "task_default_queue": app.conf.task_default_queue}
+    app.conf.update(task_always_eager=False, task_default_queue=queue)
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "prm.settings.test",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "prm", "worker", "-P", "solo", "-Q", queue, "-l", "warning",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield mail_dir
+    finally:
+        app.conf.update(**previous)
+    worker.send_signal(signal.SIGTERM)
+    try:
+        output, _ = worker.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        output, _ = worker.communicate()
+    assert b"Traceback" not in output, output.decode(errors="replace")
+
+
+def _wait_for_mail(mail_dir: Path, timeout: float = 45) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = sorted(mail_dir.glob("*.log"))
+        if files and files[0].stat().st_size:
+            time.sleep(0.2)  # let the backend finish writing
+            return files[0].read_text()
+        time.sleep(0.2)
+    raise AssertionError("the worker sent no e-mail in time")
+
+
+def test_worker_sends_the_invitation_email(celery_worker_process: Path, settings: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    partner = factories.PartnerFactory(legal_name="Worker Test Partner")
+    admin = factories.partner_user(partner, role=PartnerRole.ADMIN)
+    invitation = services.invitation_create(
+        actor=factories.actor_for(admin), partner=partner, email="new.colleague@example.com", role=PartnerRole.SALES
+    )
+    message = _wait_for_mail(celery_worker_process)
+    assert "To: new.colleague@example.com" in message
+    assert "Worker Test Partner" in message
+    assert services.invitation_token(invitation) in message.replace("=\n", "")
+
+
+def test_worker_emails_a_notification_once_inside_the_database_scope(celery_worker_process: Path) -> None:
+    user = factories.partner_user(email="notify.me@example.com")
+    notification = notify(recipient=user, kind="test", title="Your deal was approved",
+                          partner_id=user.membership.partner_id)
+    message = _wait_for_mail(celery_worker_process)
+    assert "Your deal was approved" in message
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        notification.refresh_from_db()
+        if notification.emailed_at:
+            break
+        time.sleep(0.2)
+    # The worker read and updated an RLS-protected row: it ran in an explicit scope.
+    assert Notification.objects.get(pk=notification.pk).emailed_at is not None
