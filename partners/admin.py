@@ -32,8 +32,17 @@ class ScopedAdminMixin:
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["name", "rank", "min_trailing_revenue", "revenue_currency", "min_certified_people",
-                    "min_deals_won", "deal_registration_discount_percent", "mdf_accrual_percent", "lead_weight"]
+    list_display = [
+        "name",
+        "rank",
+        "min_trailing_revenue",
+        "revenue_currency",
+        "min_certified_people",
+        "min_deals_won",
+        "deal_registration_discount_percent",
+        "mdf_accrual_percent",
+        "lead_weight",
+    ]
     ordering = ["rank"]
 
 
@@ -51,31 +60,72 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Partner)
 class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
     partner_field = "pk"
-    list_display = ["legal_name", "partner_type", "country", "region", "tier", "status", "channel_account_manager"]
+    list_display = [
+        "legal_name",
+        "partner_type",
+        "country",
+        "region",
+        "tier",
+        "status",
+        "channel_account_manager",
+    ]
     list_filter = ["status", "partner_type", "region", "tier", "channel_account_manager"]
     search_fields = ["legal_name", "website_domain"]
     list_select_related = ["tier", "channel_account_manager"]
     # Status, tier and manager change through services (audited); the admin shows them read-only.
-    readonly_fields = ["status", "tier", "channel_account_manager", "agreement_version", "agreement_accepted_by",
-                       "agreement_accepted_at", "created_at", "updated_at"]
-    fields = ["legal_name", "partner_type", "country", "region", "website_domain", "phone", "contact_email",
-              "status", "tier", "channel_account_manager", "agreement_version", "agreement_accepted_by",
-              "agreement_accepted_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "status",
+        "tier",
+        "channel_account_manager",
+        "agreement_version",
+        "agreement_accepted_by",
+        "agreement_accepted_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [
+        "legal_name",
+        "partner_type",
+        "country",
+        "region",
+        "website_domain",
+        "phone",
+        "contact_email",
+        "status",
+        "tier",
+        "channel_account_manager",
+        "agreement_version",
+        "agreement_accepted_by",
+        "agreement_accepted_at",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MembershipInline]
     actions = ["suspend_selected", "reinstate_selected"]
 
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
         if change:
-            services.partner_update_profile(actor=resolve_actor(request.user), partner=obj,
-                                            data={name: form.cleaned_data[name] for name in services.PROFILE_FIELDS
-                                                  if name in form.cleaned_data})
+            services.partner_update_profile(
+                actor=resolve_actor(request.user),
+                partner=obj,
+                data={
+                    name: form.cleaned_data[name]
+                    for name in services.PROFILE_FIELDS
+                    if name in form.cleaned_data
+                },
+            )
         else:
             super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Suspend selected partners"))
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(request, queryset, lambda actor, p: services.partner_suspend(
-            actor=actor, partner=p, reason="Suspended from the admin"))
+        self._run(
+            request,
+            queryset,
+            lambda actor, p: services.partner_suspend(
+                actor=actor, partner=p, reason="Suspended from the admin"
+            ),
+        )
 
     @admin.action(description=_("Reinstate selected partners"))
     def reinstate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -108,7 +158,16 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["email", "partner", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_display = [
+        "email",
+        "partner",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
     list_filter = ["role"]
     search_fields = ["email", "partner__legal_name"]
     list_select_related = ["partner", "invited_by"]
@@ -142,8 +201,11 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
         actor = resolve_actor(request.user)
         for application in queryset:
             try:
-                services.application_reject(actor=actor, application=application,
-                                            reason="Your profile does not match our current program needs.")
+                services.application_reject(
+                    actor=actor,
+                    application=application,
+                    reason="Your profile does not match our current program needs.",
+                )
                 self.message_user(request, _("%(name)s rejected.") % {"name": application}, messages.SUCCESS)
             except ApplicationError as exc:
                 self.message_user(request, f"{application}: {exc.message}", messages.ERROR)

@@ -42,8 +42,18 @@ class PartnerApplicationForm(forms.ModelForm):
 
     class Meta:
         model = PartnerApplication
-        fields = ["company_name", "partner_type", "country", "region", "website_domain", "contact_name",
-                  "contact_email", "contact_phone", "employee_count", "message"]
+        fields = [
+            "company_name",
+            "partner_type",
+            "country",
+            "region",
+            "website_domain",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "employee_count",
+            "message",
+        ]
         widgets = {"message": forms.Textarea(attrs={"rows": 4})}
 
     def clean_contact_email(self) -> str:
@@ -58,7 +68,15 @@ class CompanyProfileForm(forms.ModelForm):
 
     class Meta:
         model = Partner
-        fields = ["legal_name", "partner_type", "country", "region", "website_domain", "phone", "contact_email"]
+        fields = [
+            "legal_name",
+            "partner_type",
+            "country",
+            "region",
+            "website_domain",
+            "phone",
+            "contact_email",
+        ]
 
 
 class LogoForm(forms.Form):
@@ -98,7 +116,9 @@ class PartnerFilterForm(forms.Form):
     tier = forms.ModelChoiceField(required=False, queryset=Tier.objects.all(), empty_label=_("Any tier"))
     channel_account_manager = forms.ModelChoiceField(
         required=False,
-        queryset=get_user_model().objects.filter(vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True),
+        queryset=get_user_model().objects.filter(
+            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
+        ),
         empty_label=_("Any manager"),
     )
 
@@ -113,8 +133,13 @@ class PartnerFilterForm(forms.Form):
 
 
 class StatusChangeForm(forms.Form):
-    ACTIONS = [("onboarding", _("Start onboarding")), ("activate", _("Activate")),
-               ("suspend", _("Suspend")), ("reinstate", _("Reinstate")), ("terminate", _("Terminate"))]
+    ACTIONS = [
+        ("onboarding", _("Start onboarding")),
+        ("activate", _("Activate")),
+        ("suspend", _("Suspend")),
+        ("reinstate", _("Reinstate")),
+        ("terminate", _("Terminate")),
+    ]
     action = forms.ChoiceField(choices=ACTIONS)
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
@@ -122,7 +147,9 @@ class StatusChangeForm(forms.Form):
 class ChannelManagerForm(forms.Form):
     channel_account_manager = forms.ModelChoiceField(
         required=False,
-        queryset=get_user_model().objects.filter(vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True),
+        queryset=get_user_model().objects.filter(
+            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
+        ),
         empty_label=_("No manager"),
     )
 

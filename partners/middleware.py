@@ -50,8 +50,18 @@ class ActorMiddleware:
 
 
 # Paths a gated user may still reach: signing out, setting up MFA, static files, the gate pages.
-_ALWAYS_OPEN = ("/accounts/", "/static/", "/i18n/", "/agreement/", "/access/", "/verify/", "/apply/",
-                "/invitations/", "/favicon.ico", "/healthz")
+_ALWAYS_OPEN = (
+    "/accounts/",
+    "/static/",
+    "/i18n/",
+    "/agreement/",
+    "/access/",
+    "/verify/",
+    "/apply/",
+    "/invitations/",
+    "/favicon.ico",
+    "/healthz",
+)
 
 
 class AccessGateMiddleware:

@@ -259,7 +259,9 @@ class PartnerApplication(models.Model):
     contact_phone = models.CharField(_("phone"), max_length=40, blank=True)
     employee_count = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     message = models.TextField(_("why do you want to partner with us?"), blank=True)
-    status = models.CharField(max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED)
+    status = models.CharField(
+        max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+    )
     submitted_at = models.DateTimeField(default=timezone.now)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

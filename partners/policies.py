@@ -68,15 +68,20 @@ class PartnerPolicy(Policy[Partner]):
         if action in {"edit_profile", "manage_team", "accept_agreement"} and actor.is_partner:
             return obj is not None and obj.pk == actor.partner_id and actor.partner_role == PartnerRole.ADMIN
         if action == "edit_profile" and actor.is_vendor:
-            return obj is not None and actor.vendor_role in {
-                VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER
-            } and can_work_partner(actor, obj)
+            return (
+                obj is not None
+                and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+                and can_work_partner(actor, obj)
+            )
         if action == "manage_team" and actor.is_vendor:
             return obj is not None and actor.vendor_role == VendorRole.PROGRAM_ADMIN
         if action == "change_status":
-            return obj is not None and actor.is_vendor and actor.vendor_role in {
-                VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER
-            } and can_work_partner(actor, obj)
+            return (
+                obj is not None
+                and actor.is_vendor
+                and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+                and can_work_partner(actor, obj)
+            )
         if action in {"assign_channel_manager", "change_tier"}:
             return actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN
         if action == "list":
@@ -102,14 +107,18 @@ class ApplicationPolicy(Policy[PartnerApplication]):
     model = PartnerApplication
 
     def visible(self, actor: Actor) -> Q:
-        if actor.is_vendor and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}:
+        if actor.is_vendor and actor.vendor_role in {
+            VendorRole.PROGRAM_ADMIN,
+            VendorRole.CHANNEL_ACCOUNT_MANAGER,
+        }:
             return Q()
         return NOTHING
 
     def can(self, actor: Actor, action: str, obj: PartnerApplication | None = None) -> bool:
         if action in {"review", "view"}:
             return actor.is_vendor and actor.vendor_role in {
-                VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER
+                VendorRole.PROGRAM_ADMIN,
+                VendorRole.CHANNEL_ACCOUNT_MANAGER,
             }
         return False
 

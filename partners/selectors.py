@@ -15,8 +15,10 @@ from .policies import application_policy, membership_policy, partner_policy
 
 def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Partner]:
     filters = filters or {}
-    queryset = partner_policy.scope(actor).select_related("tier", "channel_account_manager").annotate(
-        member_count=Count("memberships", filter=Q(memberships__is_active=True))
+    queryset = (
+        partner_policy.scope(actor)
+        .select_related("tier", "channel_account_manager")
+        .annotate(member_count=Count("memberships", filter=Q(memberships__is_active=True)))
     )
     for name in ("status", "partner_type", "region", "country"):
         if filters.get(name):
@@ -35,7 +37,9 @@ def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
 
 def partner_get(*, actor: Actor, pk: Any) -> Partner:
     return partner_policy.get_or_404(
-        actor, Partner.objects.select_related("tier", "channel_account_manager", "agreement_accepted_by"), pk=pk
+        actor,
+        Partner.objects.select_related("tier", "channel_account_manager", "agreement_accepted_by"),
+        pk=pk,
     )
 
 
@@ -65,7 +69,9 @@ def invitation_get(*, actor: Actor, pk: Any) -> Invitation:
     from django.http import Http404
 
     try:
-        return Invitation.objects.filter(membership_policy.visible(actor)).select_related("partner").get(pk=pk)
+        return (
+            Invitation.objects.filter(membership_policy.visible(actor)).select_related("partner").get(pk=pk)
+        )
     except (Invitation.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
 

@@ -41,7 +41,15 @@ from .uploads import validate_logo
 
 User = get_user_model()
 
-PROFILE_FIELDS = ("legal_name", "partner_type", "country", "region", "website_domain", "phone", "contact_email")
+PROFILE_FIELDS = (
+    "legal_name",
+    "partner_type",
+    "country",
+    "region",
+    "website_domain",
+    "phone",
+    "contact_email",
+)
 INVITATION_SALT = "partners.invitation"
 
 
@@ -59,7 +67,8 @@ def application_submit(*, data: dict[str, Any]) -> PartnerApplication:
         contact_email__iexact=email, website_domain__iexact=domain, status=ApplicationStatus.SUBMITTED
     ).exists():
         raise ApplicationError(
-            _("We already have your application for %(domain)s and will reply by e-mail.") % {"domain": domain}
+            _("We already have your application for %(domain)s and will reply by e-mail.")
+            % {"domain": domain}
         )
     if User.objects.filter(email__iexact=email).exists():
         raise ApplicationError(
@@ -76,17 +85,23 @@ def application_submit(*, data: dict[str, Any]) -> PartnerApplication:
     return application
 
 
-def application_approve(*, actor: Actor, application: PartnerApplication, tier: Tier | None = None) -> Partner:
+def application_approve(
+    *, actor: Actor, application: PartnerApplication, tier: Tier | None = None
+) -> Partner:
     from .policies import application_policy
 
     application_policy.require(actor, "review", application)
     application = PartnerApplication.objects.select_for_update().get(pk=application.pk)
     if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(_("This application was already %(status)s.") % {
-            "status": application.get_status_display().lower()})
+        raise ApplicationError(
+            _("This application was already %(status)s.")
+            % {"status": application.get_status_display().lower()}
+        )
     if User.objects.filter(email__iexact=application.contact_email).exists():
-        raise ApplicationError(_("%(email)s already has a portal account; it cannot be invited again.") % {
-            "email": application.contact_email})
+        raise ApplicationError(
+            _("%(email)s already has a portal account; it cannot be invited again.")
+            % {"email": application.contact_email}
+        )
     tier = tier or Tier.objects.order_by("rank").first()
     partner = Partner.objects.create(
         legal_name=application.company_name,
@@ -105,13 +120,29 @@ def application_approve(*, actor: Actor, application: PartnerApplication, tier: 
     application.reviewed_at = timezone.now()
     application.partner = partner
     application.save(update_fields=["status", "reviewed_by", "reviewed_at", "partner"])
-    audit.record(actor=actor.user, action="application.approved", target=application, before=before,
-                 after=audit.snapshot(application, ["status"]), partner_id=partner.pk)
-    audit.record(actor=actor.user, action="partner.created", target=partner, partner_id=partner.pk,
-                 after=audit.snapshot(partner, ["legal_name", "status", "tier"]))
+    audit.record(
+        actor=actor.user,
+        action="application.approved",
+        target=application,
+        before=before,
+        after=audit.snapshot(application, ["status"]),
+        partner_id=partner.pk,
+    )
+    audit.record(
+        actor=actor.user,
+        action="partner.created",
+        target=partner,
+        partner_id=partner.pk,
+        after=audit.snapshot(partner, ["legal_name", "status", "tier"]),
+    )
     # The reviewer's approval is the authority to invite the applicant as the partner's admin.
-    _invite(actor=actor, partner=partner, email=application.contact_email, role=PartnerRole.ADMIN,
-            greeting_name=application.contact_name)
+    _invite(
+        actor=actor,
+        partner=partner,
+        email=application.contact_email,
+        role=PartnerRole.ADMIN,
+        greeting_name=application.contact_name,
+    )
     return partner
 
 
@@ -124,16 +155,24 @@ def application_reject(*, actor: Actor, application: PartnerApplication, reason:
         raise ApplicationError(_("Give the applicant a reason for the rejection."), field="reason")
     application = PartnerApplication.objects.select_for_update().get(pk=application.pk)
     if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(_("This application was already %(status)s.") % {
-            "status": application.get_status_display().lower()})
+        raise ApplicationError(
+            _("This application was already %(status)s.")
+            % {"status": application.get_status_display().lower()}
+        )
     before = audit.snapshot(application, ["status"])
     application.status = ApplicationStatus.REJECTED
     application.rejection_reason = reason
     application.reviewed_by = actor.user
     application.reviewed_at = timezone.now()
     application.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
-    audit.record(actor=actor.user, action="application.rejected", target=application, before=before,
-                 after=audit.snapshot(application, ["status"]), reason=reason)
+    audit.record(
+        actor=actor.user,
+        action="application.rejected",
+        target=application,
+        before=before,
+        after=audit.snapshot(application, ["status"]),
+        reason=reason,
+    )
     send_email(
         to=[application.contact_email],
         subject=_("Your partner application"),
@@ -154,8 +193,14 @@ def partner_update_profile(*, actor: Actor, partner: Partner, data: dict[str, An
     for name in changed:
         setattr(partner, name, data[name])
     partner.save(update_fields=[*changed, "updated_at"])
-    audit.record(actor=actor.user, action="partner.profile_updated", target=partner, before=before,
-                 after=audit.snapshot(partner, changed), partner_id=partner.pk)
+    audit.record(
+        actor=actor.user,
+        action="partner.profile_updated",
+        target=partner,
+        before=before,
+        after=audit.snapshot(partner, changed),
+        partner_id=partner.pk,
+    )
     return partner
 
 
@@ -166,8 +211,14 @@ def partner_set_logo(*, actor: Actor, partner: Partner, upload: UploadedFile) ->
     old_name = partner.logo.name
     partner.logo.save(upload.name, upload, save=False)
     partner.save(update_fields=["logo", "updated_at"])
-    audit.record(actor=actor.user, action="partner.logo_changed", target=partner, partner_id=partner.pk,
-                 before={"logo": old_name}, after={"logo": partner.logo.name})
+    audit.record(
+        actor=actor.user,
+        action="partner.logo_changed",
+        target=partner,
+        partner_id=partner.pk,
+        before={"logo": old_name},
+        after={"logo": partner.logo.name},
+    )
     if old_name:
         storage = partner.logo.storage
         transaction.on_commit(lambda: storage.delete(old_name))
@@ -185,12 +236,26 @@ def _transition(*, actor: Actor, partner: Partner, to: str, action: str, reason:
     before = audit.snapshot(partner, ["status"])
     partner.status = to
     partner.save(update_fields=["status", "updated_at"])
-    audit.record(actor=actor.user, action=action, target=partner, before=before,
-                 after=audit.snapshot(partner, ["status"]), partner_id=partner.pk, reason=reason)
-    for membership in partner.memberships.filter(is_active=True, role=PartnerRole.ADMIN).select_related("user"):
-        notify(recipient=membership.user, kind=action, partner_id=partner.pk,
-               title=_("Your partner status is now: %(status)s") % {"status": partner.get_status_display()},
-               body=reason, url=reverse("home"))
+    audit.record(
+        actor=actor.user,
+        action=action,
+        target=partner,
+        before=before,
+        after=audit.snapshot(partner, ["status"]),
+        partner_id=partner.pk,
+        reason=reason,
+    )
+    for membership in partner.memberships.filter(is_active=True, role=PartnerRole.ADMIN).select_related(
+        "user"
+    ):
+        notify(
+            recipient=membership.user,
+            kind=action,
+            partner_id=partner.pk,
+            title=_("Your partner status is now: %(status)s") % {"status": partner.get_status_display()},
+            body=reason,
+            url=reverse("home"),
+        )
     return partner
 
 
@@ -205,8 +270,9 @@ def partner_activate(*, actor: Actor, partner: Partner) -> Partner:
 def partner_suspend(*, actor: Actor, partner: Partner, reason: str) -> Partner:
     if not (reason or "").strip():
         raise ApplicationError(_("Say why the partner is suspended; its admins will see it."), field="reason")
-    return _transition(actor=actor, partner=partner, to=PartnerStatus.SUSPENDED, action="partner.suspended",
-                       reason=reason)
+    return _transition(
+        actor=actor, partner=partner, to=PartnerStatus.SUSPENDED, action="partner.suspended", reason=reason
+    )
 
 
 def partner_reinstate(*, actor: Actor, partner: Partner) -> Partner:
@@ -219,8 +285,9 @@ def partner_reinstate(*, actor: Actor, partner: Partner) -> Partner:
 def partner_terminate(*, actor: Actor, partner: Partner, reason: str) -> Partner:
     if not (reason or "").strip():
         raise ApplicationError(_("Say why the partnership ends."), field="reason")
-    return _transition(actor=actor, partner=partner, to=PartnerStatus.TERMINATED, action="partner.terminated",
-                       reason=reason)
+    return _transition(
+        actor=actor, partner=partner, to=PartnerStatus.TERMINATED, action="partner.terminated", reason=reason
+    )
 
 
 def partner_change_tier(*, actor: Actor, partner: Partner, tier: Tier, reason: str = "") -> Partner:
@@ -231,8 +298,15 @@ def partner_change_tier(*, actor: Actor, partner: Partner, tier: Tier, reason: s
     before = audit.snapshot(partner, ["tier"])
     partner.tier = tier
     partner.save(update_fields=["tier", "updated_at"])
-    audit.record(actor=actor.user, action="partner.tier_changed", target=partner, before=before,
-                 after=audit.snapshot(partner, ["tier"]), partner_id=partner.pk, reason=reason)
+    audit.record(
+        actor=actor.user,
+        action="partner.tier_changed",
+        target=partner,
+        before=before,
+        after=audit.snapshot(partner, ["tier"]),
+        partner_id=partner.pk,
+        reason=reason,
+    )
     return partner
 
 
@@ -241,8 +315,10 @@ def partner_assign_channel_manager(*, actor: Actor, partner: Partner, manager: A
     portfolio (a django-guardian object permission); the previous manager loses it."""
     partner_policy.require(actor, "assign_channel_manager", partner)
     if manager is not None and manager.vendor_role != VendorRole.CHANNEL_ACCOUNT_MANAGER:
-        raise ApplicationError(_("%(user)s is not a channel account manager.") % {"user": manager},
-                               field="channel_account_manager")
+        raise ApplicationError(
+            _("%(user)s is not a channel account manager.") % {"user": manager},
+            field="channel_account_manager",
+        )
     partner = _lock_partner(partner)
     previous = partner.channel_account_manager
     if previous == manager:
@@ -255,17 +331,28 @@ def partner_assign_channel_manager(*, actor: Actor, partner: Partner, manager: A
         assign_perm(permission, manager, partner)
     partner.channel_account_manager = manager
     partner.save(update_fields=["channel_account_manager", "updated_at"])
-    audit.record(actor=actor.user, action="partner.channel_manager_changed", target=partner, before=before,
-                 after=audit.snapshot(partner, ["channel_account_manager"]), partner_id=partner.pk)
+    audit.record(
+        actor=actor.user,
+        action="partner.channel_manager_changed",
+        target=partner,
+        before=before,
+        after=audit.snapshot(partner, ["channel_account_manager"]),
+        partner_id=partner.pk,
+    )
     if manager is not None:
-        notify(recipient=manager, kind="portfolio.added", title=_("%(partner)s is now in your portfolio") % {
-            "partner": partner.legal_name}, url=reverse("vendor:partner_detail", args=[partner.pk]))
+        notify(
+            recipient=manager,
+            kind="portfolio.added",
+            title=_("%(partner)s is now in your portfolio") % {"partner": partner.legal_name},
+            url=reverse("vendor:partner_detail", args=[partner.pk]),
+        )
     return partner
 
 
 def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
-    partner_policy.require(actor, "accept_agreement", partner,
-                           _("Only a partner admin can accept the partner agreement."))
+    partner_policy.require(
+        actor, "accept_agreement", partner, _("Only a partner admin can accept the partner agreement.")
+    )
     partner = _lock_partner(partner)
     version = settings.PRM["PARTNER_AGREEMENT_VERSION"]
     if partner.agreement_version == version:
@@ -280,12 +367,21 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
         partner.status = PartnerStatus.ACTIVE
         fields.append("status")
     partner.save(update_fields=fields)
-    audit.record(actor=actor.user, action="partner.agreement_accepted", target=partner, before=before,
-                 after=audit.snapshot(partner, ["agreement_version", "status"]), partner_id=partner.pk)
+    audit.record(
+        actor=actor.user,
+        action="partner.agreement_accepted",
+        target=partner,
+        before=before,
+        after=audit.snapshot(partner, ["agreement_version", "status"]),
+        partner_id=partner.pk,
+    )
     if partner.channel_account_manager_id:
-        notify(recipient=partner.channel_account_manager, kind="partner.agreement_accepted",
-               title=_("%(partner)s accepted the partner agreement") % {"partner": partner.legal_name},
-               url=reverse("vendor:partner_detail", args=[partner.pk]))
+        notify(
+            recipient=partner.channel_account_manager,
+            kind="partner.agreement_accepted",
+            title=_("%(partner)s accepted the partner agreement") % {"partner": partner.legal_name},
+            url=reverse("vendor:partner_detail", args=[partner.pk]),
+        )
     return partner
 
 
@@ -295,13 +391,16 @@ def invitation_token(invitation: Invitation) -> str:
 
 
 def invitation_url(invitation: Invitation) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("partners:invitation_accept", args=[invitation_token(invitation)])
+    return settings.SITE_URL.rstrip("/") + reverse(
+        "partners:invitation_accept", args=[invitation_token(invitation)]
+    )
 
 
 def _send_invitation(invitation: Invitation, greeting_name: str = "") -> None:
     send_email(
         to=[invitation.email],
-        subject=_("You are invited to the %(partner)s partner portal") % {"partner": invitation.partner.legal_name},
+        subject=_("You are invited to the %(partner)s partner portal")
+        % {"partner": invitation.partner.legal_name},
         template="emails/invitation",
         context={
             "name": greeting_name,
@@ -331,21 +430,37 @@ def _invite(*, actor: Actor, partner: Partner, email: str, role: str, greeting_n
             _("%(email)s already has a portal account (a person belongs to one company).") % {"email": email},
             field="email",
         )
-    if Invitation.objects.filter(partner=partner, email__iexact=email, accepted_at__isnull=True,
-                                 revoked_at__isnull=True, expires_at__gt=timezone.now()).exists():
-        raise ApplicationError(_("%(email)s already has an open invitation; resend it instead.") % {"email": email},
-                               field="email")
+    if Invitation.objects.filter(
+        partner=partner,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists():
+        raise ApplicationError(
+            _("%(email)s already has an open invitation; resend it instead.") % {"email": email},
+            field="email",
+        )
     # An expired, never-accepted invitation for the address is closed so the new one can exist.
-    Invitation.objects.filter(partner=partner, email__iexact=email, accepted_at__isnull=True,
-                              revoked_at__isnull=True).update(revoked_at=timezone.now())
+    Invitation.objects.filter(
+        partner=partner, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
     try:
         with transaction.atomic():
-            invitation = Invitation.objects.create(partner=partner, email=email, role=role, invited_by=actor.user)
+            invitation = Invitation.objects.create(
+                partner=partner, email=email, role=role, invited_by=actor.user
+            )
     except IntegrityError as exc:  # a concurrent double submission
-        raise ApplicationError(_("%(email)s already has an open invitation.") % {"email": email},
-                               field="email") from exc
-    audit.record(actor=actor.user, action="invitation.created", target=invitation, partner_id=partner.pk,
-                 after={"email": email, "role": role})
+        raise ApplicationError(
+            _("%(email)s already has an open invitation.") % {"email": email}, field="email"
+        ) from exc
+    audit.record(
+        actor=actor.user,
+        action="invitation.created",
+        target=invitation,
+        partner_id=partner.pk,
+        after={"email": email, "role": role},
+    )
     _send_invitation(invitation, greeting_name)
     return invitation
 
@@ -365,7 +480,9 @@ def invitation_resend(*, actor: Actor, invitation: Invitation) -> Invitation:
         raise ApplicationError(_("This invitation is closed; send a new one."))
     invitation.expires_at = timezone.now() + timezone.timedelta(days=settings.PRM["INVITATION_VALID_DAYS"])
     invitation.save(update_fields=["expires_at"])
-    audit.record(actor=actor.user, action="invitation.resent", target=invitation, partner_id=invitation.partner_id)
+    audit.record(
+        actor=actor.user, action="invitation.resent", target=invitation, partner_id=invitation.partner_id
+    )
     _send_invitation(invitation)
     return invitation
 
@@ -379,7 +496,9 @@ def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
         return invitation
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit.record(actor=actor.user, action="invitation.revoked", target=invitation, partner_id=invitation.partner_id)
+    audit.record(
+        actor=actor.user, action="invitation.revoked", target=invitation, partner_id=invitation.partner_id
+    )
     return invitation
 
 
@@ -393,15 +512,20 @@ def invitation_from_token(token: str) -> Invitation | None:
     from prm.tenancy import system_scope
 
     with system_scope():
-        invitation = Invitation.objects.select_related("partner").filter(
-            pk=payload.get("i"), nonce=payload.get("n")).first()
+        invitation = (
+            Invitation.objects.select_related("partner")
+            .filter(pk=payload.get("i"), nonce=payload.get("n"))
+            .first()
+        )
     return invitation
 
 
 def invitation_accept(*, token: str, full_name: str, password: str) -> Any:
     invitation = invitation_from_token(token)
     if invitation is None or not invitation.is_open:
-        raise ApplicationError(_("This invitation link is no longer valid. Ask your partner admin for a new one."))
+        raise ApplicationError(
+            _("This invitation link is no longer valid. Ask your partner admin for a new one.")
+        )
     full_name = (full_name or "").strip()
     if not full_name:
         raise ApplicationError(_("Tell us your name."), field="full_name")
@@ -410,8 +534,9 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Any:
         if not invitation.is_open:
             raise ApplicationError(_("This invitation was already used."))
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise ApplicationError(_("%(email)s already has an account; sign in instead.") % {
-                "email": invitation.email})
+            raise ApplicationError(
+                _("%(email)s already has an account; sign in instead.") % {"email": invitation.email}
+            )
         candidate = User(email=invitation.email, full_name=full_name)
         try:
             validate_password(password, user=candidate)
@@ -424,28 +549,44 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Any:
         invitation.accepted_at = timezone.now()
         invitation.accepted_user = user
         invitation.save(update_fields=["accepted_at", "accepted_user"])
-        audit.record(actor=user, action="invitation.accepted", target=invitation, partner_id=invitation.partner_id)
-        audit.record(actor=user, action="membership.created", target=membership, partner_id=invitation.partner_id,
-                     after={"user": user.email, "role": membership.role})
+        audit.record(
+            actor=user, action="invitation.accepted", target=invitation, partner_id=invitation.partner_id
+        )
+        audit.record(
+            actor=user,
+            action="membership.created",
+            target=membership,
+            partner_id=invitation.partner_id,
+            after={"user": user.email, "role": membership.role},
+        )
         if invitation.invited_by_id and invitation.invited_by.is_active:
-            notify(recipient=invitation.invited_by, kind="invitation.accepted",
-                   partner_id=invitation.partner_id if not invitation.invited_by.vendor_role else None,
-                   title=_("%(name)s joined %(partner)s") % {"name": full_name,
-                                                            "partner": invitation.partner.legal_name},
-                   url=reverse("partners:team") if not invitation.invited_by.vendor_role
-                   else reverse("vendor:partner_detail", args=[invitation.partner_id]))
+            notify(
+                recipient=invitation.invited_by,
+                kind="invitation.accepted",
+                partner_id=invitation.partner_id if not invitation.invited_by.vendor_role else None,
+                title=_("%(name)s joined %(partner)s")
+                % {"name": full_name, "partner": invitation.partner.legal_name},
+                url=reverse("partners:team")
+                if not invitation.invited_by.vendor_role
+                else reverse("vendor:partner_detail", args=[invitation.partner_id]),
+            )
     return user
 
 
 def _active_admin_count(partner_id: int) -> int:
-    return Membership.objects.filter(partner_id=partner_id, role=PartnerRole.ADMIN, is_active=True,
-                                     user__is_active=True).count()
+    return Membership.objects.filter(
+        partner_id=partner_id, role=PartnerRole.ADMIN, is_active=True, user__is_active=True
+    ).count()
 
 
 def _lock_membership(membership: Membership) -> Membership:
     # Lock every admin row of the company so two admins demoting each other at once cannot
     # leave it with none.
-    list(Membership.objects.select_for_update().filter(partner_id=membership.partner_id, role=PartnerRole.ADMIN))
+    list(
+        Membership.objects.select_for_update().filter(
+            partner_id=membership.partner_id, role=PartnerRole.ADMIN
+        )
+    )
     return Membership.objects.select_for_update().select_related("user", "partner").get(pk=membership.pk)
 
 
@@ -456,17 +597,33 @@ def membership_change_role(*, actor: Actor, membership: Membership, role: str) -
     membership = _lock_membership(membership)
     if membership.role == role:
         return membership
-    if (membership.role == PartnerRole.ADMIN and membership.is_active
-            and _active_admin_count(membership.partner_id) <= 1):
-        raise ApplicationError(_("%(name)s is the last partner admin; make someone else an admin first.") % {
-            "name": membership.user})
+    if (
+        membership.role == PartnerRole.ADMIN
+        and membership.is_active
+        and _active_admin_count(membership.partner_id) <= 1
+    ):
+        raise ApplicationError(
+            _("%(name)s is the last partner admin; make someone else an admin first.")
+            % {"name": membership.user}
+        )
     before = audit.snapshot(membership, ["role"])
     membership.role = role
     membership.save(update_fields=["role"])
-    audit.record(actor=actor.user, action="membership.role_changed", target=membership, before=before,
-                 after=audit.snapshot(membership, ["role"]), partner_id=membership.partner_id)
-    notify(recipient=membership.user, kind="membership.role_changed", partner_id=membership.partner_id,
-           title=_("Your role is now %(role)s") % {"role": membership.get_role_display()}, url=reverse("home"))
+    audit.record(
+        actor=actor.user,
+        action="membership.role_changed",
+        target=membership,
+        before=before,
+        after=audit.snapshot(membership, ["role"]),
+        partner_id=membership.partner_id,
+    )
+    notify(
+        recipient=membership.user,
+        kind="membership.role_changed",
+        partner_id=membership.partner_id,
+        title=_("Your role is now %(role)s") % {"role": membership.get_role_display()},
+        url=reverse("home"),
+    )
     return membership
 
 
@@ -476,15 +633,22 @@ def membership_deactivate(*, actor: Actor, membership: Membership) -> Membership
     if not membership.is_active:
         return membership
     if membership.role == PartnerRole.ADMIN and _active_admin_count(membership.partner_id) <= 1:
-        raise ApplicationError(_("%(name)s is the last partner admin and cannot be deactivated.") % {
-            "name": membership.user})
+        raise ApplicationError(
+            _("%(name)s is the last partner admin and cannot be deactivated.") % {"name": membership.user}
+        )
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     # The person belongs to this company only, so they can no longer sign in at all.
     membership.user.is_active = False
     membership.user.save(update_fields=["is_active"])
-    audit.record(actor=actor.user, action="membership.deactivated", target=membership,
-                 before={"is_active": True}, after={"is_active": False}, partner_id=membership.partner_id)
+    audit.record(
+        actor=actor.user,
+        action="membership.deactivated",
+        target=membership,
+        before={"is_active": True},
+        after={"is_active": False},
+        partner_id=membership.partner_id,
+    )
     return membership
 
 
@@ -497,8 +661,14 @@ def membership_reactivate(*, actor: Actor, membership: Membership) -> Membership
     membership.save(update_fields=["is_active"])
     membership.user.is_active = True
     membership.user.save(update_fields=["is_active"])
-    audit.record(actor=actor.user, action="membership.reactivated", target=membership,
-                 before={"is_active": False}, after={"is_active": True}, partner_id=membership.partner_id)
+    audit.record(
+        actor=actor.user,
+        action="membership.reactivated",
+        target=membership,
+        before={"is_active": False},
+        after={"is_active": True},
+        partner_id=membership.partner_id,
+    )
     return membership
 
 
@@ -515,6 +685,11 @@ def vendor_user_set_role(*, actor: Actor, user: Any, role: str) -> Any:
     user.vendor_role = role
     user.is_staff = bool(role)
     user.save(update_fields=["vendor_role", "is_staff"])
-    audit.record(actor=actor.user, action="user.vendor_role_changed", target=user, before=before,
-                 after=audit.snapshot(user, ["vendor_role", "is_staff"]))
+    audit.record(
+        actor=actor.user,
+        action="user.vendor_role_changed",
+        target=user,
+        before=before,
+        after=audit.snapshot(user, ["vendor_role", "is_staff"]),
+    )
     return user

@@ -38,7 +38,8 @@ def validate_logo(upload: UploadedFile) -> str:
         upload.seek(0)
     if image_format not in LOGO_FORMATS:
         raise ApplicationError(
-            _("%(format)s images are not accepted. Upload a PNG, JPEG, WebP or GIF logo.") % {"format": image_format},
+            _("%(format)s images are not accepted. Upload a PNG, JPEG, WebP or GIF logo.")
+            % {"format": image_format},
             field="logo",
         )
     if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:

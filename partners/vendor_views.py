@@ -26,17 +26,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_status = {row["status"]: row["n"] for row in _count_by(partners, "status")}
     by_tier = list(_count_by(partners, "tier__name", order="tier__rank"))
     by_region = list(_count_by(partners, "region"))
-    return render(request, "partners/vendor/dashboard.html", {
-        "total": sum(by_status.values()),
-        "by_status": [(label, by_status.get(value, 0), value) for value, label in PartnerStatus.choices],
-        "by_tier": by_tier,
-        "by_region": by_region,
-        "pending_applications": selectors.pending_application_count(actor=actor),
-        "recent_applications": selectors.application_list(actor=actor, status=ApplicationStatus.SUBMITTED)[:5],
-    })
+    return render(
+        request,
+        "partners/vendor/dashboard.html",
+        {
+            "total": sum(by_status.values()),
+            "by_status": [(label, by_status.get(value, 0), value) for value, label in PartnerStatus.choices],
+            "by_tier": by_tier,
+            "by_region": by_region,
+            "pending_applications": selectors.pending_application_count(actor=actor),
+            "recent_applications": selectors.application_list(
+                actor=actor, status=ApplicationStatus.SUBMITTED
+            )[:5],
+        },
+    )
 
 
-def _count_by(queryset, field: str, order: str | None = None):  # noqa: ANN001, ANN202
+def _count_by(queryset, field: str, order: str | None = None):
     from django.db.models import Count
 
     rows = queryset.order_by().values(field).annotate(n=Count("pk", distinct=True))
@@ -51,9 +57,15 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     form = PartnerFilterForm(request.GET or None)
     partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
     page = paginate(request, partners)
-    return render(request, "partners/vendor/partner_list.html", {
-        "form": form, "page": page, "querystring": querystring_without_page(request),
-    })
+    return render(
+        request,
+        "partners/vendor/partner_list.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": querystring_without_page(request),
+        },
+    )
 
 
 @vendor_required
@@ -63,12 +75,37 @@ def partner_export(request: HttpRequest) -> HttpResponse:
     partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
     return csv_response(
         "partners.csv",
-        ["id", "legal_name", "type", "country", "region", "status", "tier", "channel_account_manager",
-         "website_domain", "active_users", "agreement_version", "created"],
-        ([p.pk, p.legal_name, p.get_partner_type_display(), p.country.code, p.get_region_display(),
-          p.get_status_display(), p.tier.name, p.channel_account_manager.email if p.channel_account_manager else "",
-          p.website_domain, p.member_count, p.agreement_version, p.created_at.date().isoformat()]
-         for p in partners.iterator(chunk_size=2000)),
+        [
+            "id",
+            "legal_name",
+            "type",
+            "country",
+            "region",
+            "status",
+            "tier",
+            "channel_account_manager",
+            "website_domain",
+            "active_users",
+            "agreement_version",
+            "created",
+        ],
+        (
+            [
+                p.pk,
+                p.legal_name,
+                p.get_partner_type_display(),
+                p.country.code,
+                p.get_region_display(),
+                p.get_status_display(),
+                p.tier.name,
+                p.channel_account_manager.email if p.channel_account_manager else "",
+                p.website_domain,
+                p.member_count,
+                p.agreement_version,
+                p.created_at.date().isoformat(),
+            ]
+            for p in partners.iterator(chunk_size=2000)
+        ),
     )
 
 
@@ -77,19 +114,25 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     partner = selectors.partner_get(actor=actor, pk=pk)
     history = paginate(request, audit.history_for_partner(partner_id=partner.pk), per_page=20)
-    return render(request, "partners/vendor/partner_detail.html", {
-        "partner": partner,
-        "members": selectors.team_list(actor=actor, partner=partner),
-        "invitations": selectors.open_invitations(actor=actor, partner=partner),
-        "history": history,
-        "status_form": StatusChangeForm(),
-        "manager_form": ChannelManagerForm(initial={"channel_account_manager": partner.channel_account_manager_id}),
-        "tier_form": TierForm(initial={"tier": partner.tier_id}),
-        "may_change_status": partner_policy.can(actor, "change_status", partner),
-        "may_assign_manager": partner_policy.can(actor, "assign_channel_manager", partner),
-        "may_change_tier": partner_policy.can(actor, "change_tier", partner),
-        "tiers": Tier.objects.order_by("rank"),
-    })
+    return render(
+        request,
+        "partners/vendor/partner_detail.html",
+        {
+            "partner": partner,
+            "members": selectors.team_list(actor=actor, partner=partner),
+            "invitations": selectors.open_invitations(actor=actor, partner=partner),
+            "history": history,
+            "status_form": StatusChangeForm(),
+            "manager_form": ChannelManagerForm(
+                initial={"channel_account_manager": partner.channel_account_manager_id}
+            ),
+            "tier_form": TierForm(initial={"tier": partner.tier_id}),
+            "may_change_status": partner_policy.can(actor, "change_status", partner),
+            "may_assign_manager": partner_policy.can(actor, "assign_channel_manager", partner),
+            "may_change_tier": partner_policy.can(actor, "change_tier", partner),
+            "tiers": Tier.objects.order_by("rank"),
+        },
+    )
 
 
 @require_POST
@@ -130,8 +173,9 @@ def partner_assign_manager(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose a channel account manager."))
     else:
         try:
-            services.partner_assign_channel_manager(actor=actor, partner=partner,
-                                                    manager=form.cleaned_data["channel_account_manager"])
+            services.partner_assign_channel_manager(
+                actor=actor, partner=partner, manager=form.cleaned_data["channel_account_manager"]
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -149,8 +193,12 @@ def partner_change_tier(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose a tier."))
     else:
         try:
-            services.partner_change_tier(actor=actor, partner=partner, tier=form.cleaned_data["tier"],
-                                         reason=form.cleaned_data["reason"])
+            services.partner_change_tier(
+                actor=actor,
+                partner=partner,
+                tier=form.cleaned_data["tier"],
+                reason=form.cleaned_data["reason"],
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -165,21 +213,34 @@ def application_list(request: HttpRequest) -> HttpResponse:
     if status not in ApplicationStatus.values and status != "all":
         status = ApplicationStatus.SUBMITTED
     applications = selectors.application_list(actor=actor, status="" if status == "all" else status)
-    return render(request, "partners/vendor/application_list.html", {
-        "page": paginate(request, applications), "status": status, "statuses": ApplicationStatus.choices,
-        "querystring": querystring_without_page(request), "may_review": application_policy.can(actor, "review"),
-    })
+    return render(
+        request,
+        "partners/vendor/application_list.html",
+        {
+            "page": paginate(request, applications),
+            "status": status,
+            "statuses": ApplicationStatus.choices,
+            "querystring": querystring_without_page(request),
+            "may_review": application_policy.can(actor, "review"),
+        },
+    )
 
 
 @vendor_required
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     application = selectors.application_get(actor=actor, pk=pk)
-    return render(request, "partners/vendor/application_detail.html", {
-        "application": application, "reject_form": ReasonForm(), "tiers": Tier.objects.order_by("rank"),
-        "may_review": application_policy.can(actor, "review", application),
-        "history": audit.history_for(target=application),
-    })
+    return render(
+        request,
+        "partners/vendor/application_detail.html",
+        {
+            "application": application,
+            "reject_form": ReasonForm(),
+            "tiers": Tier.objects.order_by("rank"),
+            "may_review": application_policy.can(actor, "review", application),
+            "history": audit.history_for(target=application),
+        },
+    )
 
 
 @require_POST
@@ -193,8 +254,11 @@ def application_approve(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("vendor:application_detail", pk=application.pk)
-    messages.success(request, _("%(partner)s approved; %(email)s was invited as its partner admin.") % {
-        "partner": partner.legal_name, "email": application.contact_email})
+    messages.success(
+        request,
+        _("%(partner)s approved; %(email)s was invited as its partner admin.")
+        % {"partner": partner.legal_name, "email": application.contact_email},
+    )
     return redirect("vendor:partner_detail", pk=partner.pk)
 
 

@@ -43,25 +43,54 @@ def home(request: HttpRequest) -> HttpResponse:
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
-            next_steps.append({"title": _("Upload your company logo"), "url": reverse("partners:company"),
-                               "why": _("It appears on co-branded content and your partner listing.")})
+            next_steps.append(
+                {
+                    "title": _("Upload your company logo"),
+                    "url": reverse("partners:company"),
+                    "why": _("It appears on co-branded content and your partner listing."),
+                }
+            )
         if team_count < 2 and not invitations:
-            next_steps.append({"title": _("Invite your team"), "url": reverse("partners:team"),
-                               "why": _("Sales and marketing colleagues register deals and request funds.")})
+            next_steps.append(
+                {
+                    "title": _("Invite your team"),
+                    "url": reverse("partners:team"),
+                    "why": _("Sales and marketing colleagues register deals and request funds."),
+                }
+            )
         if not partner.website_domain or not partner.phone:
-            next_steps.append({"title": _("Complete your company profile"), "url": reverse("partners:company"),
-                               "why": _("The vendor uses it to route leads to you.")})
+            next_steps.append(
+                {
+                    "title": _("Complete your company profile"),
+                    "url": reverse("partners:company"),
+                    "why": _("The vendor uses it to route leads to you."),
+                }
+            )
     from allauth.mfa.models import Authenticator
 
     if not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists():
-        next_steps.append({"title": _("Turn on two-factor authentication"), "url": reverse("mfa_index"),
-                           "why": _("Protect your company's deals and funds with a second factor.")})
+        next_steps.append(
+            {
+                "title": _("Turn on two-factor authentication"),
+                "url": reverse("mfa_index"),
+                "why": _("Protect your company's deals and funds with a second factor."),
+            }
+        )
     tiers = list(partner.tier.__class__.objects.order_by("rank"))
     next_tier = next((tier for tier in tiers if tier.rank > partner.tier.rank), None)
-    return render(request, "partners/home.html", {
-        "partner": partner, "team": team, "team_count": team_count, "open_invitations": invitations,
-        "next_steps": next_steps, "next_tier": next_tier, "tiers": tiers,
-    })
+    return render(
+        request,
+        "partners/home.html",
+        {
+            "partner": partner,
+            "team": team,
+            "team_count": team_count,
+            "open_invitations": invitations,
+            "next_steps": next_steps,
+            "next_tier": next_tier,
+            "tiers": tiers,
+        },
+    )
 
 
 # --- Agreement ---------------------------------------------------------------------------------
@@ -108,9 +137,17 @@ def company(request: HttpRequest) -> HttpResponse:
     else:
         form = CompanyProfileForm(instance=partner)
     history = audit.history_for_partner(partner_id=partner.pk)[:10]
-    return render(request, "partners/company.html", {
-        "partner": partner, "form": form, "logo_form": LogoForm(), "may_edit": may_edit, "history": history,
-    })
+    return render(
+        request,
+        "partners/company.html",
+        {
+            "partner": partner,
+            "form": form,
+            "logo_form": LogoForm(),
+            "may_edit": may_edit,
+            "history": history,
+        },
+    )
 
 
 @require_POST
@@ -141,8 +178,12 @@ def partner_logo(request: HttpRequest, pk: int) -> HttpResponse:
     response = FileResponse(partner.logo.open("rb"), as_attachment=False)
     # Only raster images are ever stored; still, never let the browser guess a type.
     extension = partner.logo.name.rsplit(".", 1)[-1]
-    response["Content-Type"] = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp",
-                                "gif": "image/gif"}.get(extension, "application/octet-stream")
+    response["Content-Type"] = {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "webp": "image/webp",
+        "gif": "image/gif",
+    }.get(extension, "application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'"
     response["Cache-Control"] = "private, max-age=300"
@@ -175,8 +216,12 @@ def team_invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            invitation = services.invitation_create(actor=actor, partner=actor.partner,
-                                                    email=form.cleaned_data["email"], role=form.cleaned_data["role"])
+            invitation = services.invitation_create(
+                actor=actor,
+                partner=actor.partner,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -197,7 +242,9 @@ def _member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             form = RoleForm(request.POST)
             if not form.is_valid():
                 raise ApplicationError(_("Choose one of the partner roles."))
-            services.membership_change_role(actor=actor, membership=membership, role=form.cleaned_data["role"])
+            services.membership_change_role(
+                actor=actor, membership=membership, role=form.cleaned_data["role"]
+            )
             messages.success(request, _("%(name)s's role changed.") % {"name": membership.user})
         elif action == "deactivate":
             services.membership_deactivate(actor=actor, membership=membership)
@@ -266,8 +313,16 @@ def team_export(request: HttpRequest) -> HttpResponse:
     return csv_response(
         "team.csv",
         ["name", "email", "role", "active", "joined"],
-        ([m.user.full_name, m.user.email, m.get_role_display(), "yes" if m.is_active else "no",
-          m.created_at.date().isoformat()] for m in members),
+        (
+            [
+                m.user.full_name,
+                m.user.email,
+                m.get_role_display(),
+                "yes" if m.is_active else "no",
+                m.created_at.date().isoformat(),
+            ]
+            for m in members
+        ),
     )
 
 
@@ -277,18 +332,23 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None or not invitation.is_open:
         return render(request, "partners/invitation_invalid.html", status=404)
     if request.user.is_authenticated:
-        messages.info(request, _("You are already signed in. Sign out to accept an invitation for another address."))
+        messages.info(
+            request, _("You are already signed in. Sign out to accept an invitation for another address.")
+        )
         return redirect("home")
     form = InvitationAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.invitation_accept(token=token, full_name=form.cleaned_data["full_name"],
-                                              password=form.cleaned_data["password1"])
+            user = services.invitation_accept(
+                token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password1"]
+            )
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.full_name})
+            messages.success(
+                request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.full_name}
+            )
             return redirect("home")
     return render(request, "partners/invitation_accept.html", {"invitation": invitation, "form": form})
 

@@ -22,8 +22,12 @@ class UserAdmin(DjangoUserAdmin):
         (_("Access"), {"fields": ("vendor_role", "is_active", "is_staff", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "vendor_role",
-                                                              "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "full_name", "vendor_role", "password1", "password2")},
+        ),
+    )
     readonly_fields = ["last_login", "date_joined"]
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -34,12 +38,17 @@ class UserAdmin(DjangoUserAdmin):
         before = {}
         if change:
             previous = User.objects.get(pk=obj.pk)
-            before = {"vendor_role": previous.vendor_role, "is_active": previous.is_active,
-                      "is_superuser": previous.is_superuser}
+            before = {
+                "vendor_role": previous.vendor_role,
+                "is_active": previous.is_active,
+                "is_superuser": previous.is_superuser,
+            }
         super().save_model(request, obj, form, change)
         after = {"vendor_role": obj.vendor_role, "is_active": obj.is_active, "is_superuser": obj.is_superuser}
         if before != after:
-            audit.record(actor=request.user, action="user.access_changed", target=obj, before=before, after=after)
+            audit.record(
+                actor=request.user, action="user.access_changed", target=obj, before=before, after=after
+            )
 
 
 @admin.register(AuditEvent)

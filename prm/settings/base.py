@@ -100,7 +100,9 @@ def _database_from_url(url: str) -> dict:
     return config
 
 
-DATABASES = {"default": _database_from_url(env("DATABASE_URL", default="postgres://prm_app@127.0.0.1:5432/prm"))}
+DATABASES = {
+    "default": _database_from_url(env("DATABASE_URL", default="postgres://prm_app@127.0.0.1:5432/prm"))
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, email: str, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_totp only runs with DEBUG on (development machines).")
-        authenticator = Authenticator.objects.filter(user__email=email.lower(), type=Authenticator.Type.TOTP).first()
+        authenticator = Authenticator.objects.filter(
+            user__email=email.lower(), type=Authenticator.Type.TOTP
+        ).first()
         if authenticator is None:
             raise CommandError(f"{email} has no TOTP authenticator.")
         self.stdout.write(current_code(decrypt(authenticator.data["secret"])))
