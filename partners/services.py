@@ -103,6 +103,8 @@ def application_approve(
             % {"email": application.contact_email}
         )
     tier = tier or Tier.objects.order_by("rank").first()
+    if tier is None:
+        raise ApplicationError(_("Set up at least one program tier before approving partners."))
     partner = Partner.objects.create(
         legal_name=application.company_name,
         partner_type=application.partner_type,
@@ -387,7 +389,11 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
 
 # --- Team: invitations and memberships ---------------------------------------------------------
 def invitation_token(invitation: Invitation) -> str:
-    return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=INVITATION_SALT, compress=True)
+    # Deterministic (no timestamp): expiry lives on the invitation, and revoking rotates nothing
+    # because a closed invitation is refused whatever its token.
+    return signing.Signer(salt=INVITATION_SALT).sign_object(
+        {"i": invitation.pk, "n": invitation.nonce}, compress=True
+    )
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -506,7 +512,7 @@ def invitation_from_token(token: str) -> Invitation | None:
     """The invitation a link points to, or None. Public: the token is checked before any read,
     and the read runs in the invitation's own partner scope."""
     try:
-        payload = signing.loads(token, salt=INVITATION_SALT)
+        payload = signing.Signer(salt=INVITATION_SALT).unsign_object(token)
     except signing.BadSignature:
         return None
     from prm.tenancy import system_scope

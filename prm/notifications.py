@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from .models import Notification, User
+from .tenancy import system_scope
 
 
 def notify(
@@ -23,9 +24,18 @@ def notify(
     partner_id: int | None = None,
     email: bool = True,
 ) -> Notification:
-    notification = Notification.objects.create(
-        recipient=recipient, kind=kind, title=title[:200], body=body, url=url, partner_id=partner_id
-    )
+    if recipient.vendor_role:
+        # A notification to vendor staff is vendor-side data, even when a partner's action caused
+        # it (an invitation accepted, an application submitted): it is written in the vendor scope
+        # and tagged with no tenant, so no partner can ever read it.
+        with system_scope():
+            notification = Notification.objects.create(
+                recipient=recipient, kind=kind, title=title[:200], body=body, url=url, partner_id=None
+            )
+    else:
+        notification = Notification.objects.create(
+            recipient=recipient, kind=kind, title=title[:200], body=body, url=url, partner_id=partner_id
+        )
     if email and recipient.email_notifications and recipient.is_active:
         from .tasks import send_notification_email
 

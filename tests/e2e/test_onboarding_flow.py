@@ -23,6 +23,7 @@ def _totp_now(secret: str) -> str:
 
 
 def test_applicant_becomes_an_active_partner(page: Page, site_url: str) -> None:
+    factories.default_tiers()  # transactional tests start from an empty database
     # 1. The applicant applies on the public form.
     page.goto(f"{site_url}/apply/")
     page.fill("#id_company_name", "Wayne Cloud Partners LLC")
@@ -78,5 +79,3 @@ def test_applicant_becomes_an_active_partner(page: Page, site_url: str) -> None:
     partner.refresh_from_db()
     assert partner.status == PartnerStatus.ACTIVE
     assert partner.agreement_accepted_by.email == "bruce@wayne-cloud.example"
-
-

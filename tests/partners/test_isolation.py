@@ -27,11 +27,7 @@ from prm.models import Notification
 from prm.roles import VendorRole
 from tests import factories
 
-pytestmark = [
-    pytest.mark.django_db,
-    # STATIC_ROOT (var/staticfiles) exists only after collectstatic; WhiteNoise warns without it.
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
-]
+pytestmark = pytest.mark.django_db
 
 MISSING_PK = 987_654_321
 
@@ -72,9 +68,12 @@ class World:
         """Strings that identify partner A's people and must never reach partner B."""
         return [
             self.a.legal_name,
-            self.a_admin.email, self.a_admin.full_name,
-            self.a_sales.email, self.a_sales.full_name,
-            self.a_former.email, self.a_former.full_name,
+            self.a_admin.email,
+            self.a_admin.full_name,
+            self.a_sales.email,
+            self.a_sales.full_name,
+            self.a_former.email,
+            self.a_former.full_name,
             self.a_invitation.email,
         ]
 
@@ -86,30 +85,49 @@ def world(partner: Partner, partner_admin: Any, other_partner: Partner, other_pa
     other_partner_admin.full_name = "Bob Globexson"
     other_partner_admin.save(update_fields=["full_name"])
     a_actor = factories.actor_for(partner_admin)
-    a_sales = factories.partner_user(partner, role=PartnerRole.SALES, email="sam@acme.example",
-                                     full_name="Samantha Acmesales")
-    a_former = factories.partner_user(partner, role=PartnerRole.MARKETING, email="fred@acme.example",
-                                      full_name="Fred Formeracme")
+    a_sales = factories.partner_user(
+        partner, role=PartnerRole.SALES, email="sam@acme.example", full_name="Samantha Acmesales"
+    )
+    a_former = factories.partner_user(
+        partner, role=PartnerRole.MARKETING, email="fred@acme.example", full_name="Fred Formeracme"
+    )
     services.membership_deactivate(actor=a_actor, membership=a_former.membership)
-    invitation = services.invitation_create(actor=a_actor, partner=partner, email="ivy@acme.example",
-                                            role=PartnerRole.MARKETING)
+    invitation = services.invitation_create(
+        actor=a_actor, partner=partner, email="ivy@acme.example", role=PartnerRole.MARKETING
+    )
     services.partner_set_logo(actor=a_actor, partner=partner, upload=png_upload())
     partner.refresh_from_db()
     assert partner.logo
-    return World(a=partner, a_admin=partner_admin, a_sales=a_sales, a_former=a_former,
-                 a_invitation=invitation, b=other_partner, b_admin=other_partner_admin)
+    return World(
+        a=partner,
+        a_admin=partner_admin,
+        a_sales=a_sales,
+        a_former=a_former,
+        a_invitation=invitation,
+        b=other_partner,
+        b_admin=other_partner_admin,
+    )
 
 
 def _snapshot(world: World) -> dict[str, Any]:
     invitation = Invitation.objects.get(pk=world.a_invitation.pk)
     return {
-        "memberships": sorted(Membership.objects.filter(partner=world.a).values_list("pk", "role", "is_active")),
+        "memberships": sorted(
+            Membership.objects.filter(partner=world.a).values_list("pk", "role", "is_active")
+        ),
         "users_active": sorted(
-            Membership.objects.filter(partner=world.a).values_list("user__email", "user__is_active")),
-        "invitation": (invitation.expires_at, invitation.revoked_at, invitation.accepted_at, invitation.nonce),
+            Membership.objects.filter(partner=world.a).values_list("user__email", "user__is_active")
+        ),
+        "invitation": (
+            invitation.expires_at,
+            invitation.revoked_at,
+            invitation.accepted_at,
+            invitation.nonce,
+        ),
         "open_invitations": Invitation.objects.filter(partner=world.a, revoked_at__isnull=True).count(),
-        "partner": Partner.objects.filter(pk=world.a.pk).values(
-            "legal_name", "status", "tier_id", "channel_account_manager_id", "logo").get(),
+        "partner": Partner.objects.filter(pk=world.a.pk)
+        .values("legal_name", "status", "tier_id", "channel_account_manager_id", "logo")
+        .get(),
     }
 
 
@@ -145,8 +163,9 @@ def test_other_partner_cannot_fetch_logo(world: World) -> None:
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
-def test_other_partner_cannot_act_on_foreign_ids(world: World, url_name: str, target: str, data: dict,
-                                                  htmx: bool) -> None:
+def test_other_partner_cannot_act_on_foreign_ids(
+    world: World, url_name: str, target: str, data: dict, htmx: bool
+) -> None:
     pk = {
         "admin": world.a_admin.membership.pk,
         "sales": world.a_sales.membership.pk,
@@ -169,8 +188,9 @@ def test_other_partner_cannot_act_on_foreign_ids(world: World, url_name: str, ta
 def test_a_admin_can_act_on_own_ids_control(world: World) -> None:
     """Positive control for the POST URLs above: for the owner they change state."""
     client = login(world.a_admin)
-    response = client.post(reverse("partners:member_role", args=[world.a_sales.membership.pk]),
-                           {"role": PartnerRole.MARKETING})
+    response = client.post(
+        reverse("partners:member_role", args=[world.a_sales.membership.pk]), {"role": PartnerRole.MARKETING}
+    )
     assert response.status_code == 302
     assert Membership.objects.get(pk=world.a_sales.membership.pk).role == PartnerRole.MARKETING
     response = client.post(reverse("partners:invitation_revoke", args=[world.a_invitation.pk]))
@@ -207,10 +227,12 @@ def test_other_partner_home_does_not_mention_a(world: World) -> None:
 
 
 def test_notifications_page_shows_only_own(world: World) -> None:
-    Notification.objects.create(recipient=world.a_admin, partner_id=world.a.pk, kind="test",
-                                title="Acme secret pipeline review")
-    Notification.objects.create(recipient=world.b_admin, partner_id=world.b.pk, kind="test",
-                                title="Globex quarterly kickoff")
+    Notification.objects.create(
+        recipient=world.a_admin, partner_id=world.a.pk, kind="test", title="Acme secret pipeline review"
+    )
+    Notification.objects.create(
+        recipient=world.b_admin, partner_id=world.b.pk, kind="test", title="Globex quarterly kickoff"
+    )
     client = login(world.b_admin)
     page = client.get(reverse("notifications")).content.decode()
     assert "Globex quarterly kickoff" in page
@@ -228,7 +250,9 @@ def test_anonymous_gets_no_logo(world: World) -> None:
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("url_name", ["partners:team", "partners:company", "partners:team_export", "notifications"])
+@pytest.mark.parametrize(
+    "url_name", ["partners:team", "partners:company", "partners:team_export", "notifications"]
+)
 def test_anonymous_redirected_to_login_on_partner_pages(world: World, url_name: str) -> None:
     url = reverse(url_name)
     response = Client().get(url)
@@ -252,8 +276,12 @@ def test_anonymous_posts_are_redirected_to_login(world: World, url_name: str, ne
 
 # --- Vendor side ------------------------------------------------------------------------------
 VENDOR_GETS = [
-    ("vendor:dashboard", False), ("vendor:partner_list", False), ("vendor:partner_export", False),
-    ("vendor:partner_detail", True), ("vendor:application_list", False), ("vendor:application_detail", "app"),
+    ("vendor:dashboard", False),
+    ("vendor:partner_list", False),
+    ("vendor:partner_export", False),
+    ("vendor:partner_detail", True),
+    ("vendor:application_list", False),
+    ("vendor:application_detail", "app"),
 ]
 VENDOR_POSTS = [
     ("vendor:partner_change_status", {"action": "suspend", "reason": "x"}),
@@ -294,7 +322,9 @@ def test_partner_user_cannot_post_vendor_actions(world: World, url_name: str, da
 @pytest.fixture
 def portfolio(world: World, channel_manager: Any) -> Any:
     """The CAM works partner B only."""
-    services.partner_assign_channel_manager(actor=factories.vendor_actor(), partner=world.b, manager=channel_manager)
+    services.partner_assign_channel_manager(
+        actor=factories.vendor_actor(), partner=world.b, manager=channel_manager
+    )
     return channel_manager
 
 
@@ -347,8 +377,9 @@ def test_cam_dashboard_counts_only_portfolio(world: World, portfolio: Any) -> No
         ("vendor:partner_assign_manager", {"channel_account_manager": "self"}),
     ],
 )
-def test_cam_cannot_change_partner_outside_portfolio(world: World, portfolio: Any, url_name: str,
-                                                     data: dict) -> None:
+def test_cam_cannot_change_partner_outside_portfolio(
+    world: World, portfolio: Any, url_name: str, data: dict
+) -> None:
     top_tier = Tier.objects.order_by("-rank").first()
     data = {key: {"top": top_tier.pk, "self": portfolio.pk}.get(value, value) for key, value in data.items()}
     before = _snapshot(world)
@@ -361,8 +392,10 @@ def test_cam_cannot_change_partner_outside_portfolio(world: World, portfolio: An
 
 
 def test_cam_can_change_status_inside_portfolio_control(world: World, portfolio: Any) -> None:
-    response = login(portfolio).post(reverse("vendor:partner_change_status", args=[world.b.pk]),
-                                     {"action": "suspend", "reason": "Unpaid invoices"})
+    response = login(portfolio).post(
+        reverse("vendor:partner_change_status", args=[world.b.pk]),
+        {"action": "suspend", "reason": "Unpaid invoices"},
+    )
     assert response.status_code == 302
     assert Partner.objects.get(pk=world.b.pk).status == PartnerStatus.SUSPENDED
 
@@ -384,8 +417,12 @@ def test_cam_admin_partner_changelist_shows_only_portfolio(world: World, portfol
 @pytest.mark.parametrize("model", ["membership", "invitation"])
 def test_cam_admin_people_changelists_show_only_portfolio(world: World, portfolio: Any, model: str) -> None:
     factories.partner_user(world.b, role=PartnerRole.SALES, email="gina@globex.example")
-    services.invitation_create(actor=factories.actor_for(world.b_admin), partner=world.b,
-                               email="gus@globex.example", role=PartnerRole.SALES)
+    services.invitation_create(
+        actor=factories.actor_for(world.b_admin),
+        partner=world.b,
+        email="gus@globex.example",
+        role=PartnerRole.SALES,
+    )
     response = login(portfolio).get(f"/admin/partners/{model}/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -410,7 +447,7 @@ def test_cam_admin_audit_trail_shows_only_portfolio(world: World, portfolio: Any
 def test_program_admin_sees_both_partners_control(world: World, program_admin: Any) -> None:
     client = login(program_admin)
     listing = client.get(reverse("vendor:partner_list"))
-    assert {p.pk for p in listing.context["page"].object_list} == {world.a.pk, world.b.pk}
+    assert {p.pk for p in listing.context["page"].object_list} >= {world.a.pk, world.b.pk}
     admin_list = client.get("/admin/partners/partner/")
     assert world.a.legal_name in admin_list.content.decode()
     assert world.b.legal_name in admin_list.content.decode()
@@ -420,7 +457,10 @@ def test_finance_user_sees_no_portfolio_restriction_but_cannot_change_status(wor
     finance = factories.vendor_user(VendorRole.FINANCE, email="fin@prm.example")
     client = login(finance)
     assert client.get(reverse("vendor:partner_detail", args=[world.a.pk])).status_code == 200
-    response = client.post(reverse("vendor:partner_change_status", args=[world.a.pk]),
-                           {"action": "suspend", "reason": "x"}, follow=True)
+    response = client.post(
+        reverse("vendor:partner_change_status", args=[world.a.pk]),
+        {"action": "suspend", "reason": "x"},
+        follow=True,
+    )
     assert response.status_code == 200
     assert Partner.objects.get(pk=world.a.pk).status == PartnerStatus.ACTIVE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import Q
 from django.http import Http404
 
 from partners import selectors, services
@@ -53,7 +54,9 @@ def world(
             "program_admin": program,
             "cam_in": factories.actor_for(channel_manager),
             "cam_out": factories.actor_for(other_cam),
-            "finance": factories.actor_for(factories.vendor_user(VendorRole.FINANCE, email="fin@prm.example")),
+            "finance": factories.actor_for(
+                factories.vendor_user(VendorRole.FINANCE, email="fin@prm.example")
+            ),
             "content_manager": factories.actor_for(
                 factories.vendor_user(VendorRole.CONTENT_MANAGER, email="cms@prm.example")
             ),
@@ -66,8 +69,22 @@ def world(
     }
 
 
+# Vendor roles whose scope is "every partner". Their checks look only at this test's partners, because
+# the shared test database may hold other sessions' committed rows (browser and worker tests).
+SEES_ALL = {"program_admin", "finance", "content_manager"}
+WORLD = ("partner", "other_partner", "third_partner")
+
+
 def _ids(queryset: Any) -> set[int]:
     return set(queryset.values_list("pk", flat=True))
+
+
+def _check_scope(who: str, seen: set[int], expected: set[int], world: dict[str, Any]) -> None:
+    if who in SEES_ALL:
+        assert seen & {world[name].pk for name in WORLD} == expected
+        assert partner_policy.visible(world["actors"][who]) == Q()
+    else:
+        assert seen == expected
 
 
 # --- scope ---------------------------------------------------------------------------------------
@@ -87,17 +104,23 @@ def _ids(queryset: Any) -> set[int]:
 )
 def test_partner_scope(who: str, expected: set[str], world: dict[str, Any]) -> None:
     actor = world["actors"][who]
-    assert _ids(partner_policy.scope(actor)) == {world[name].pk for name in expected}
-    assert _ids(selectors.partner_list(actor=actor)) == {world[name].pk for name in expected}
+    expected_ids = {world[name].pk for name in expected}
+    _check_scope(who, _ids(partner_policy.scope(actor)), expected_ids, world)
+    _check_scope(who, _ids(selectors.partner_list(actor=actor)), expected_ids, world)
 
 
 def test_program_admin_scope_is_every_partner(world: dict[str, Any]) -> None:
-    assert _ids(partner_policy.scope(world["actors"]["program_admin"])) == _ids(Partner.objects.all())
-    assert len(_ids(Partner.objects.all())) >= 3
+    actor = world["actors"]["program_admin"]
+    assert partner_policy.visible(actor) == Q()
+    late = factories.PartnerFactory(legal_name="Joined Later Ltd")
+    assert {late.pk, *(world[name].pk for name in WORLD)} <= _ids(partner_policy.scope(actor))
+    assert late.pk not in _ids(partner_policy.scope(world["actors"]["cam_in"]))
 
 
 def test_cam_with_an_empty_portfolio_sees_nothing(world: dict[str, Any]) -> None:
-    lonely = factories.actor_for(factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="new.cam@prm.example"))
+    lonely = factories.actor_for(
+        factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="new.cam@prm.example")
+    )
     assert _ids(partner_policy.scope(lonely)) == set()
     assert _ids(Membership.objects.filter(partner_scope_q(lonely, "partner"))) == set()
 
@@ -111,7 +134,9 @@ def test_signed_in_user_without_membership_or_role_sees_nothing(world: dict[str,
 
 def test_partner_side_actor_without_partner_sees_nothing(world: dict[str, Any]) -> None:
     """Fail closed: a half-resolved partner actor is not 'everybody'."""
-    broken = Actor(user=world["actors"]["partner_admin"].user, side=Side.PARTNER, partner=None, partner_role="admin")
+    broken = Actor(
+        user=world["actors"]["partner_admin"].user, side=Side.PARTNER, partner=None, partner_role="admin"
+    )
     assert partner_scope_q(broken) == partner_scope_q(ANONYMOUS)
     assert _ids(partner_policy.scope(broken)) == set()
 
@@ -137,7 +162,7 @@ def test_portfolio_follows_reassignment(world: dict[str, Any], channel_manager: 
 def test_get_or_404_same_error_for_foreign_and_missing(world: dict[str, Any]) -> None:
     actor = world["actors"]["partner_admin"]
     assert partner_policy.get_or_404(actor, pk=world["partner"].pk) == world["partner"]
-    missing_pk = Partner.objects.order_by("-pk").first().pk + 1000
+    missing_pk = 2**62  # no such partner
     with pytest.raises(Http404) as foreign:
         partner_policy.get_or_404(actor, pk=world["other_partner"].pk)
     with pytest.raises(Http404) as missing:
@@ -179,9 +204,15 @@ def test_membership_scope_matches_partner_scope(who: str, expected: set[str], wo
     actor = world["actors"][who]
     expected_ids = {world[name].pk for name in expected}
     memberships = Membership.objects.filter(partner_scope_q(actor, "partner"))
-    assert set(memberships.values_list("partner_id", flat=True)) == expected_ids
-    assert memberships.count() == Membership.objects.filter(partner_id__in=expected_ids).count()
-    assert set(membership_policy.scope(actor).values_list("partner_id", flat=True)) == expected_ids
+    _check_scope(who, set(memberships.values_list("partner_id", flat=True)), expected_ids, world)
+    mine = {world[name].pk for name in WORLD}
+    assert (
+        memberships.filter(partner_id__in=mine).count()
+        == Membership.objects.filter(partner_id__in=expected_ids).count()
+    )
+    _check_scope(
+        who, set(membership_policy.scope(actor).values_list("partner_id", flat=True)), expected_ids, world
+    )
 
 
 def test_membership_get_or_404_hides_other_partners(world: dict[str, Any], other_partner_admin: Any) -> None:
@@ -194,16 +225,21 @@ def test_membership_get_or_404_hides_other_partners(world: dict[str, Any], other
 
 def test_invitation_scope_follows_the_partner(world: dict[str, Any]) -> None:
     acme = services.invitation_create(
-        actor=world["actors"]["partner_admin"], partner=world["partner"], email="x1@example.com",
+        actor=world["actors"]["partner_admin"],
+        partner=world["partner"],
+        email="x1@example.com",
         role=PartnerRole.SALES,
     )
     globex = services.invitation_create(
-        actor=world["actors"]["other_admin"], partner=world["other_partner"], email="x2@example.com",
+        actor=world["actors"]["other_admin"],
+        partner=world["other_partner"],
+        email="x2@example.com",
         role=PartnerRole.SALES,
     )
     assert _ids(Invitation.objects.filter(partner_scope_q(world["actors"]["partner_admin"]))) == {acme.pk}
     assert _ids(Invitation.objects.filter(partner_scope_q(world["actors"]["cam_in"]))) == {acme.pk}
-    assert _ids(Invitation.objects.filter(partner_scope_q(world["actors"]["program_admin"]))) == {acme.pk, globex.pk}
+    everything = _ids(Invitation.objects.filter(partner_scope_q(world["actors"]["program_admin"])))
+    assert everything & {acme.pk, globex.pk} == {acme.pk, globex.pk}
     assert _ids(Invitation.objects.filter(partner_scope_q(ANONYMOUS))) == set()
     with pytest.raises(Http404):
         selectors.invitation_get(actor=world["actors"]["partner_admin"], pk=globex.pk)
@@ -219,13 +255,26 @@ def test_nested_partner_path(world: dict[str, Any]) -> None:
 
 
 # --- can() matrix --------------------------------------------------------------------------------
-ACTIONS = ["view", "edit_profile", "manage_team", "change_status", "assign_channel_manager", "change_tier",
-           "accept_agreement"]
+ACTIONS = [
+    "view",
+    "edit_profile",
+    "manage_team",
+    "change_status",
+    "assign_channel_manager",
+    "change_tier",
+    "accept_agreement",
+]
 
 # Who may do what to ``partner`` (the CAM "cam_in" works it; "cam_out" works another partner).
 MATRIX = {
-    "program_admin": {"view", "edit_profile", "manage_team", "change_status", "assign_channel_manager",
-                      "change_tier"},
+    "program_admin": {
+        "view",
+        "edit_profile",
+        "manage_team",
+        "change_status",
+        "assign_channel_manager",
+        "change_tier",
+    },
     "cam_in": {"view", "edit_profile", "change_status"},
     "cam_out": set(),
     "finance": {"view"},
@@ -250,7 +299,9 @@ def test_unknown_action_is_refused(who: str, world: dict[str, Any]) -> None:
     assert partner_policy.can(world["actors"][who], "delete", world["partner"]) is False
 
 
-@pytest.mark.parametrize("action", ["view", "edit_profile", "manage_team", "change_status", "accept_agreement"])
+@pytest.mark.parametrize(
+    "action", ["view", "edit_profile", "manage_team", "change_status", "accept_agreement"]
+)
 def test_object_actions_need_an_object(action: str, world: dict[str, Any]) -> None:
     for who in ("program_admin", "partner_admin", "cam_in"):
         assert partner_policy.can(world["actors"][who], action, None) is False
@@ -258,7 +309,13 @@ def test_object_actions_need_an_object(action: str, world: dict[str, Any]) -> No
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("program_admin", True), ("cam_in", True), ("finance", True), ("partner_admin", False), ("anonymous", False)],
+    [
+        ("program_admin", True),
+        ("cam_in", True),
+        ("finance", True),
+        ("partner_admin", False),
+        ("anonymous", False),
+    ],
 )
 def test_list_action_is_vendor_only(who: str, expected: bool, world: dict[str, Any]) -> None:
     assert partner_policy.can(world["actors"][who], "list") is expected
@@ -268,14 +325,22 @@ def test_require_raises_permission_denied_with_message(world: dict[str, Any]) ->
     from prm.policies import PermissionDenied
 
     with pytest.raises(PermissionDenied) as excinfo:
-        partner_policy.require(world["actors"]["partner_sales"], "edit_profile", world["partner"], "Admins only.")
+        partner_policy.require(
+            world["actors"]["partner_sales"], "edit_profile", world["partner"], "Admins only."
+        )
     assert excinfo.value.message == "Admins only."
     partner_policy.require(world["actors"]["partner_admin"], "edit_profile", world["partner"])
 
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("program_admin", True), ("cam_in", True), ("cam_out", False), ("finance", True), ("partner_admin", False)],
+    [
+        ("program_admin", True),
+        ("cam_in", True),
+        ("cam_out", False),
+        ("finance", True),
+        ("partner_admin", False),
+    ],
 )
 def test_can_work_partner(who: str, expected: bool, world: dict[str, Any]) -> None:
     assert can_work_partner(world["actors"][who], world["partner"]) is expected
@@ -283,8 +348,14 @@ def test_can_work_partner(who: str, expected: bool, world: dict[str, Any]) -> No
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("program_admin", True), ("partner_admin", True), ("partner_sales", False), ("other_admin", False),
-     ("cam_in", False), ("finance", False)],
+    [
+        ("program_admin", True),
+        ("partner_admin", True),
+        ("partner_sales", False),
+        ("other_admin", False),
+        ("cam_in", False),
+        ("finance", False),
+    ],
 )
 def test_membership_policy_delegates_to_manage_team(who: str, expected: bool, world: dict[str, Any]) -> None:
     membership = Membership.objects.filter(partner=world["partner"]).first()
