@@ -41,8 +41,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def verified_email(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
-            EmailAddress.objects.get_or_create(user=self, email=self.email,
-                                               defaults={"verified": True, "primary": True})
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"verified": True, "primary": True}
+            )
 
 
 class VendorUserFactory(UserFactory):
@@ -106,8 +107,9 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 
 
 def partner_user(partner: Partner | None = None, role: str = PartnerRole.ADMIN, **user_kwargs: Any) -> Any:
-    membership = MembershipFactory(partner=partner or PartnerFactory(), role=role,
-                                   user=UserFactory(**user_kwargs))
+    membership = MembershipFactory(
+        partner=partner or PartnerFactory(), role=role, user=UserFactory(**user_kwargs)
+    )
     return membership.user
 
 

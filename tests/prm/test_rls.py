@@ -35,7 +35,9 @@ def test_every_tenant_table_has_forced_fail_closed_policy() -> None:
     )
     assert rows.keys() == tables
     assert all(enabled and forced for enabled, forced in rows.values())
-    policies = {name for (name,) in _raw("SELECT tablename FROM pg_policies WHERE policyname = %s", [rls.POLICY_NAME])}
+    policies = {
+        name for (name,) in _raw("SELECT tablename FROM pg_policies WHERE policyname = %s", [rls.POLICY_NAME])
+    }
     assert tables <= policies
 
 
@@ -51,10 +53,13 @@ def test_models_with_a_partner_foreign_key_declare_their_tenant_column() -> None
     exempt = {"PartnerApplication"}  # vendor-only data, no tenant until approved
     for model in apps.get_models():
         points_at_partner = any(
-            getattr(field, "related_model", None) is Partner and field.many_to_one for field in model._meta.fields
+            getattr(field, "related_model", None) is Partner and field.many_to_one
+            for field in model._meta.fields
         )
         if points_at_partner and model.__name__ not in exempt:
-            assert getattr(model, "TENANT_COLUMN", None), f"{model.__name__} has a partner FK but no TENANT_COLUMN"
+            assert getattr(model, "TENANT_COLUMN", None), (
+                f"{model.__name__} has a partner FK but no TENANT_COLUMN"
+            )
 
 
 def test_raw_sql_in_partner_b_scope_sees_none_of_partner_a() -> None:
