@@ -1,6 +1,8 @@
 """Settings for the test suite: the same PostgreSQL and Redis as production, faster hashing."""
 
 from .base import *  # noqa: F403
+import re
+
 from .base import env
 
 DEBUG = False
@@ -19,3 +21,10 @@ ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": "1000/m/ip"}  # noqa: F40
 # Serve static files straight from the app and static/ folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Each pytest-xdist worker gets its own Redis database for the cache, so one worker clearing its
+# cache (tests/conftest.py) never resets another's rate-limit counters or MFA state.
+_match = re.match(r"^(redis://[^/]+)/(\d+)$", REDIS_URL)  # noqa: F405
+if _match:
+    _worker = int(env("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw") or 0)
+    CACHES["default"]["LOCATION"] = f"{_match.group(1)}/{(int(_match.group(2)) + 8 + _worker) % 16}"  # noqa: F405
