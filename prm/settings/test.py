@@ -1,8 +1,8 @@
 """Settings for the test suite: the same PostgreSQL and Redis as production, faster hashing."""
 
-from .base import *  # noqa: F403
 import re
 
+from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
