@@ -11,12 +11,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdminMixin
 
+from prm.admin import AuditEventAdmin
 from prm.errors import ApplicationError
+from prm.models import AuditEvent
 
 from . import services
 from .middleware import resolve_actor
 from .models import Invitation, Membership, Partner, PartnerApplication, Tier
-from .policies import partner_scope_q
+from .policies import partner_scope_q, portfolio_partner_ids, vendor_sees_all
 
 
 class ScopedAdminMixin:
@@ -209,3 +211,24 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
                 self.message_user(request, _("%(name)s rejected.") % {"name": application}, messages.SUCCESS)
             except ApplicationError as exc:
                 self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+
+
+# The audit trail in the admin follows the same scoping path: a channel account manager sees the
+# history of the partners in their portfolio only.
+admin.site.unregister(AuditEvent)
+
+
+@admin.register(AuditEvent)
+class ScopedAuditEventAdmin(ScopedAdminMixin, AuditEventAdmin):
+    partner_field = "partner_id"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        actor = resolve_actor(request.user)
+        queryset = AuditEventAdmin.get_queryset(self, request)
+        if vendor_sees_all(actor):
+            return queryset
+        return (
+            queryset.filter(partner_id__in=portfolio_partner_ids(actor))
+            if actor.is_vendor
+            else queryset.none()
+        )

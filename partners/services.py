@@ -364,7 +364,7 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
     partner.agreement_accepted_by = actor.user
     partner.agreement_accepted_at = timezone.now()
     fields = ["agreement_version", "agreement_accepted_by", "agreement_accepted_at", "updated_at"]
-    if partner.status in {PartnerStatus.PROSPECT, PartnerStatus.ONBOARDING}:
+    if partner.status == PartnerStatus.ONBOARDING:
         # Accepting the agreement is the last onboarding step.
         partner.status = PartnerStatus.ACTIVE
         fields.append("status")

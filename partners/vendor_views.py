@@ -15,7 +15,7 @@ from prm.views import csv_response, paginate, querystring_without_page, vendor_r
 
 from . import selectors, services
 from .forms import ChannelManagerForm, PartnerFilterForm, ReasonForm, StatusChangeForm, TierForm
-from .models import ApplicationStatus, PartnerStatus, Tier
+from .models import PARTNER_TRANSITIONS, ApplicationStatus, PartnerStatus, Region, Tier
 from .policies import application_policy, partner_policy
 
 
@@ -25,7 +25,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     partners = selectors.partner_list(actor=actor)
     by_status = {row["status"]: row["n"] for row in _count_by(partners, "status")}
     by_tier = list(_count_by(partners, "tier__name", order="tier__rank"))
-    by_region = list(_count_by(partners, "region"))
+    by_region = [
+        {**row, "label": Region(row["label"]).label if row["label"] in Region.values else row["label"]}
+        for row in _count_by(partners, "region")
+    ]
     return render(
         request,
         "partners/vendor/dashboard.html",
@@ -123,6 +126,7 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "invitations": selectors.open_invitations(actor=actor, partner=partner),
             "history": history,
             "status_form": StatusChangeForm(),
+            "status_actions": allowed_status_actions(partner),
             "manager_form": ChannelManagerForm(
                 initial={"channel_account_manager": partner.channel_account_manager_id}
             ),
@@ -133,6 +137,31 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tiers": Tier.objects.order_by("rank"),
         },
     )
+
+
+# Console action name -> the status it leads to (services enforce the same transitions).
+STATUS_ACTION_TARGETS = {
+    "onboarding": PartnerStatus.ONBOARDING,
+    "activate": PartnerStatus.ACTIVE,
+    "suspend": PartnerStatus.SUSPENDED,
+    "reinstate": PartnerStatus.ACTIVE,
+    "terminate": PartnerStatus.TERMINATED,
+}
+
+
+def allowed_status_actions(partner) -> list[tuple[str, str]]:
+    """The (action, label) pairs the partner's current status allows, from PARTNER_TRANSITIONS."""
+    allowed = PARTNER_TRANSITIONS[partner.status]
+    actions = []
+    for action, label in StatusChangeForm.ACTIONS:
+        if STATUS_ACTION_TARGETS[action] not in allowed:
+            continue
+        if action == "reinstate" and partner.status != PartnerStatus.SUSPENDED:
+            continue
+        if action == "activate" and partner.status == PartnerStatus.SUSPENDED:
+            continue
+        actions.append((action, label))
+    return actions
 
 
 @require_POST

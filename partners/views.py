@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -39,7 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
     partner = actor.partner
     team = list(selectors.team_list(actor=actor, partner=partner).filter(is_active=True)[:8])
     team_count = selectors.team_list(actor=actor, partner=partner).filter(is_active=True).count()
-    invitations = selectors.open_invitations(actor=actor, partner=partner).count()
+    invitations = (
+        selectors.open_invitations(actor=actor, partner=partner).filter(expires_at__gt=timezone.now()).count()
+    )
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
@@ -113,7 +117,15 @@ def agreement(request: HttpRequest) -> HttpResponse:
                 return redirect("home")
     if partner.agreement_is_current and request.method == "GET":
         return redirect("home")
-    return render(request, "partners/agreement.html", {"partner": partner, "may_accept": may_accept})
+    return render(
+        request,
+        "partners/agreement.html",
+        {
+            "partner": partner,
+            "may_accept": may_accept,
+            "version": settings.PRM["PARTNER_AGREEMENT_VERSION"],
+        },
+    )
 
 
 # --- Company profile --------------------------------------------------------------------------

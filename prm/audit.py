@@ -25,7 +25,10 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(item) for item in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    # Countries, UUIDs, files and the like: keep what a reader would see.
+    return getattr(value, "code", None) or getattr(value, "name", None) or str(value)
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:

@@ -5,6 +5,9 @@ A model opts in by declaring the column that holds its tenant::
     class Deal(models.Model):
         TENANT_COLUMN = "partner_id"
 
+A table that only vendor staff may ever read (``RLS_VENDOR_ONLY = True``) gets a policy that admits
+the vendor scope alone.
+
 After every ``migrate`` the policy below is (re)created on each such table, row-level security is
 enabled and *forced* (so it also binds the table owner, which is the application's role), and the
 policy fails closed: with no scope set, no row is visible and no row can be written.
@@ -27,8 +30,13 @@ def tenant_models() -> list[type[models.Model]]:
     return [
         model
         for model in apps.get_models()
-        if getattr(model, "TENANT_COLUMN", None) and not model._meta.proxy and model._meta.managed
+        if (getattr(model, "TENANT_COLUMN", None) or getattr(model, "RLS_VENDOR_ONLY", False))
+        and not model._meta.proxy
+        and model._meta.managed
     ]
+
+
+VENDOR_ONLY_EXPRESSION = "(coalesce(current_setting('prm.scope', true), '') = 'vendor')"
 
 
 def tenant_column(model: type[models.Model]) -> str:
@@ -49,8 +57,9 @@ def policy_expression(column: str) -> str:
     )
 
 
-def policy_statements(table: str, column: str) -> list[str]:
-    expression = policy_expression(column)
+def policy_statements(table: str, column: str | None) -> list[str]:
+    """``column`` None: a vendor-only table (e.g. conflict evidence) no partner scope may read."""
+    expression = policy_expression(column) if column else VENDOR_ONLY_EXPRESSION
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
@@ -68,7 +77,7 @@ def apply_policies(using: str = "default") -> list[str]:
             table = model._meta.db_table
             if table not in existing:
                 continue
-            column = tenant_column(model)
+            column = None if getattr(model, "RLS_VENDOR_ONLY", False) else tenant_column(model)
             for statement in policy_statements(table, column):
                 cursor.execute(statement)
             applied.append(table)

@@ -234,6 +234,10 @@ PRM = {
     "TIER_GRACE_DAYS": 90,
     "DEAL_PROTECTION_DAYS": 90,
     "DEAL_EXTENSION_DAYS": 30,
+    "DEAL_MAX_EXTENSIONS": 1,
+    "DEAL_EXPIRY_WARNING_DAYS": [14, 3],
+    # Trigram similarity of normalised customer names at which two registrations may conflict.
+    "DEAL_CONFLICT_NAME_SIMILARITY": 0.5,
     "DEAL_REVIEW_SLA_BUSINESS_DAYS": 2,
     "LEAD_ACCEPTANCE_SLA_HOURS": 48,
     "MDF_VENDOR_SHARE_PERCENT": 50,

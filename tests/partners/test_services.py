@@ -894,16 +894,17 @@ def test_expired_invitation_cannot_be_accepted(invitation: Invitation) -> None:
     assert not User.objects.filter(email="newbie@example.com").exists()
 
 
-@pytest.mark.parametrize("tamper", ["flip-last", "truncate", "garbage", "other-salt"])
+@pytest.mark.parametrize("tamper", ["flip-last", "truncate", "garbage", "other-secret-key"])
 def test_tampered_token_is_refused(tamper: str, invitation: Invitation) -> None:
-    from django.core import signing
-
     token = services.invitation_token(invitation)
+    with override_settings(SECRET_KEY="a-different-secret-key-" + "x" * 40):
+        foreign = services.invitation_token(invitation)
+    assert foreign != token
     bad = {
         "flip-last": token[:-1] + ("A" if token[-1] != "A" else "B"),
         "truncate": token[: len(token) // 2],
         "garbage": "not-a-token",
-        "other-salt": signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt="other", compress=True),
+        "other-secret-key": foreign,
     }[tamper]
     assert services.invitation_from_token(bad) is None
     with pytest.raises(ApplicationError):
@@ -913,12 +914,25 @@ def test_tampered_token_is_refused(tamper: str, invitation: Invitation) -> None:
 
 
 def test_token_with_a_wrong_nonce_is_refused(invitation: Invitation) -> None:
-    from django.core import signing
-
-    forged = signing.dumps({"i": invitation.pk, "n": "guessed"}, salt=services.INVITATION_SALT, compress=True)
+    """A correctly signed token whose nonce does not match (e.g. the invitation was re-issued)."""
+    forged = services.invitation_token(Invitation(pk=invitation.pk, nonce="guessed"))
+    assert services.invitation_from_token(forged) is None
     with pytest.raises(ApplicationError):
         services.invitation_accept(token=forged, full_name="Nia Newbie", password=STRONG_PASSWORD)
     assert not User.objects.filter(email="newbie@example.com").exists()
+
+
+def test_a_correctly_signed_token_in_another_format_does_not_crash(invitation: Invitation) -> None:
+    """Links e-mailed before tokens became deterministic were made with ``signing.dumps`` (same salt
+    and key, so the signature checks out). Opening one must give "invalid link" or the invitation,
+    never an unhandled error (a 500 on the public accept page)."""
+    from django.core import signing
+
+    legacy = signing.dumps(
+        {"i": invitation.pk, "n": invitation.nonce}, salt=services.INVITATION_SALT, compress=True
+    )
+    found = services.invitation_from_token(legacy)
+    assert found is None or found.pk == invitation.pk
 
 
 @pytest.mark.parametrize("password", ["password", "short", "newbie@example.com", "12345678901"])
