@@ -65,7 +65,8 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     writer = csv.writer(response)
     writer.writerow(header)
     for row in rows:
-        # Cells starting with = + - @ (or a tab or carriage return before one) would run as formulas in spreadsheets (CSV injection).
+        # Cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets
+        # (CSV injection), so they get a leading quote.
         writer.writerow(
             [f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@\t\r" else cell for cell in row]
         )
