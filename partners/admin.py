@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdminMixin
 
+from prm import audit
 from prm.admin import AuditEventAdmin
 from prm.errors import ApplicationError
 from prm.models import AuditEvent
@@ -118,6 +119,13 @@ class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
             )
         else:
             super().save_model(request, obj, form, change)
+            audit.record(
+                actor=request.user,
+                action="partner.created",
+                target=obj,
+                partner_id=obj.pk,
+                after=audit.snapshot(obj, ["legal_name", "status", "tier"]),
+            )
 
     @admin.action(description=_("Suspend selected partners"))
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
