@@ -23,11 +23,13 @@ from django_countries import countries
 
 from partners.forms import DOMAIN_RE, normalise_domain
 from partners.models import Membership, Partner, PartnerRole, PartnerStatus, Region
+from partners.policies import can_work_partner
 from prm import audit
 from prm.errors import ApplicationError
 from prm.money import Currency
 from prm.notifications import notify
-from prm.tenancy import Actor
+from prm.policies import PermissionDenied
+from prm.tenancy import Actor, system_scope
 
 from .models import Deal, Lead, LeadOffer, LeadStatus, OfferOutcome
 from .policies import lead_policy
@@ -103,11 +105,18 @@ def _parse_row(row: dict[str, str]) -> dict[str, Any]:
         data["contact_email"] = values["contact_email"].lower()
     if values.get("estimated_value"):
         try:
-            data["estimated_value"] = Decimal(values["estimated_value"].replace(",", ""))
+            value = Decimal(values["estimated_value"].replace(",", ""))
         except InvalidOperation as exc:
             raise ValueError(
                 _("estimated_value “%(value)s” is not a number.") % {"value": values["estimated_value"]}
             ) from exc
+        # NaN, Infinity and amounts the column cannot hold are input errors, not crashes.
+        if not value.is_finite() or not (Decimal("0") <= value < Decimal("1e14")):
+            raise ValueError(
+                _("estimated_value “%(value)s” must be an amount between 0 and 99,999,999,999,999.")
+                % {"value": values["estimated_value"]}
+            )
+        data["estimated_value"] = value.quantize(Decimal("0.01"))
     if values.get("currency"):
         if values["currency"].upper() not in Currency.values:
             raise ValueError(_("currency “%(value)s” is not supported.") % {"value": values["currency"]})
@@ -137,8 +146,9 @@ def lead_import_csv(*, actor: Actor, content: bytes) -> ImportResult:
         )
     result = ImportResult()
     parsed = []
-    for line_number, row in enumerate(reader, start=2):
-        if line_number - 1 > MAX_IMPORT_ROWS:
+    for count, row in enumerate(reader, start=1):
+        line_number = reader.line_num  # the file's own line, blank lines and quoted newlines included
+        if count > MAX_IMPORT_ROWS:
             raise ApplicationError(_("At most %(n)s rows per file.") % {"n": MAX_IMPORT_ROWS})
         try:
             parsed.append(_parse_row(row))
@@ -249,6 +259,8 @@ def lead_assign(*, actor: Actor, lead: Lead, partner: Partner) -> LeadOffer:
         raise ApplicationError(_("Only new or unassigned leads can be assigned by hand."))
     if partner.status != PartnerStatus.ACTIVE:
         raise ApplicationError(_("%(partner)s is not an active partner.") % {"partner": partner})
+    if not can_work_partner(actor, partner):
+        raise PermissionDenied(_("%(partner)s is not in your portfolio.") % {"partner": partner})
     if LeadOffer.objects.filter(lead=lead, partner=partner).exists():
         raise ApplicationError(_("%(partner)s already had this lead.") % {"partner": partner})
     return _offer(lead, partner, actor_user=actor.user, manual=True)
@@ -325,10 +337,13 @@ def _move_on(lead: Lead, offer: LeadOffer, outcome: str, *, actor_user: Any, rea
         reason=reason,
         after={"partner": str(previous_partner)},
     )
-    lead.status = LeadStatus.NEW
-    lead.assigned_partner = None
-    lead.save(update_fields=["status", "assigned_partner"])
-    next_offer = lead_distribute(actor=None, lead=lead)
+    # Handing the lead on is vendor work: the declining partner's scope may neither un-assign a
+    # row it would then no longer own (RLS refuses) nor see the other partners.
+    with system_scope():
+        lead.status = LeadStatus.NEW
+        lead.assigned_partner = None
+        lead.save(update_fields=["status", "assigned_partner"])
+        next_offer = lead_distribute(actor=None, lead=lead)
     if lead.created_by_id:
         moved = _("offered to another partner") if next_offer else _("no other partner is available")
         notify(

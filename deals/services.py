@@ -24,7 +24,7 @@ from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.notifications import notify
 from prm.roles import VendorRole
-from prm.tenancy import Actor
+from prm.tenancy import Actor, system_scope
 
 from . import conflicts
 from .models import (
@@ -69,7 +69,13 @@ class LineInput:
 
 
 def _lock(deal: Deal) -> Deal:
-    return Deal.objects.select_for_update().select_related("partner", "partner__tier").get(pk=deal.pk)
+    # of=("self",): lock the deal only, not the partner and tier rows joined for reading (those
+    # would make every partner on the same tier queue behind one open transaction).
+    return (
+        Deal.objects.select_for_update(of=("self",))
+        .select_related("partner", "partner__tier")
+        .get(pk=deal.pk)
+    )
 
 
 def _check_transition(deal: Deal, target: str) -> None:
@@ -199,6 +205,7 @@ def deal_save_draft(
             raise ApplicationError(_("Enter the customer's company name."), field="customer_name")
         deal = Deal(partner=actor.partner, registered_by=actor.user, submission_key=submission_key)
         _apply_customer(deal, data)
+        _clean_lines(lines, deal.currency)  # refuse bad lines before anything is written
         deal.reference = _next_reference()
         try:
             with transaction.atomic():
@@ -225,6 +232,13 @@ def deal_save_draft(
     _apply_customer(deal, data)
     _write_lines(deal, lines)
     deal.save()
+    audit.record(
+        actor=actor.user,
+        action="deal.edited",
+        target=deal,
+        partner_id=deal.partner_id,
+        after={"amount": deal.amount, "currency": deal.currency},
+    )
     return deal
 
 
@@ -278,7 +292,7 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
     deal.first_submitted_at = deal.first_submitted_at or now
     deal.review_due_at = add_business_days(now, settings.PRM["DEAL_REVIEW_SLA_BUSINESS_DAYS"])
     deal.review_reminder_sent_at = None
-    deal.conflict_status = ConflictStatus.UNDER_REVIEW if evidence else ConflictStatus.NONE
+    deal.conflict_status = _store_evidence(deal, evidence)
     deal.save(
         update_fields=[
             "status",
@@ -290,24 +304,6 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
             "updated_at",
         ]
     )
-    if evidence:
-        from prm.tenancy import system_scope
-
-        with system_scope():
-            DealConflict.objects.bulk_create(
-                [
-                    DealConflict(
-                        deal=deal,
-                        conflicting_deal=item.conflicting_deal,
-                        domain_match=item.domain_match,
-                        name_similarity=item.name_similarity,
-                        shared_products=item.shared_products,
-                        score=item.score,
-                    )
-                    for item in evidence
-                ],
-                ignore_conflicts=True,
-            )
     audit.record(
         actor=actor.user,
         action="deal.submitted",
@@ -329,6 +325,32 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
     return deal
 
 
+def _store_evidence(deal: Deal, evidence: list[conflicts.Evidence]) -> str:
+    """Keep the evidence (a pair already judged on an earlier submission keeps its verdict) and
+    return the partner-facing status, derived from the stored rows so the two always agree."""
+    with system_scope():
+        DealConflict.objects.bulk_create(
+            [
+                DealConflict(
+                    deal=deal,
+                    conflicting_deal=item.conflicting_deal,
+                    domain_match=item.domain_match,
+                    name_similarity=item.name_similarity,
+                    shared_products=item.shared_products,
+                    score=item.score,
+                )
+                for item in evidence
+            ],
+            ignore_conflicts=True,
+        )
+        unresolved = (
+            DealConflict.objects.filter(deal=deal).exclude(resolution=ConflictResolution.DISMISSED).exists()
+        )
+    if unresolved:
+        return ConflictStatus.UNDER_REVIEW
+    return ConflictStatus.CLEARED if evidence else ConflictStatus.NONE
+
+
 def _review(actor: Actor, deal: Deal) -> Deal:
     deal = _lock(deal)
     deal_policy.require(
@@ -340,10 +362,12 @@ def _review(actor: Actor, deal: Deal) -> Deal:
 def deal_approve(*, actor: Actor, deal: Deal) -> Deal:
     deal = _review(actor, deal)
     _check_transition(deal, DealStatus.APPROVED)
-    from prm.tenancy import system_scope
 
     with system_scope():
-        open_conflicts = DealConflict.objects.filter(deal=deal, resolution=ConflictResolution.OPEN).count()
+        # An upheld conflict means another partner holds this customer: approval is not possible.
+        open_conflicts = DealConflict.objects.filter(
+            deal=deal, resolution__in=[ConflictResolution.OPEN, ConflictResolution.UPHELD]
+        ).count()
     if open_conflicts:
         raise ApplicationError(_("Resolve the possible conflict first: dismiss it, or reject the deal."))
     before = audit.snapshot(deal, ["status", "protection_expires_at", "discount_percent"])
@@ -428,7 +452,6 @@ def conflict_resolve(*, actor: Actor, conflict: DealConflict, resolution: str) -
     if resolution not in {ConflictResolution.DISMISSED, ConflictResolution.UPHELD}:
         raise ApplicationError(_("Choose whether the conflict is dismissed or upheld."))
     deal = _review(actor, conflict.deal)
-    from prm.tenancy import system_scope
 
     with system_scope():
         conflict = DealConflict.objects.select_for_update().get(pk=conflict.pk)
@@ -608,6 +631,11 @@ def deal_mark_lost(*, actor: Actor, deal: Deal, reason: str, closed_on: date | N
     )
     deal_id = deal.pk
     transaction.on_commit(lambda: deal_lost.send(sender=Deal, deal_id=deal_id))
+    _notify_reviewers(
+        deal,
+        "deal.lost",
+        _("%(partner)s lost deal %(ref)s") % {"partner": deal.partner.legal_name, "ref": deal.reference},
+    )
     return deal
 
 
