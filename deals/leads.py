@@ -335,7 +335,8 @@ def _move_on(lead: Lead, offer: LeadOffer, outcome: str, *, actor_user: Any, rea
         target=lead,
         partner_id=previous_partner.pk,
         reason=reason,
-        after={"partner": str(previous_partner)},
+        before={"assigned_partner": str(previous_partner), "offer": OfferOutcome.PENDING},
+        after={"assigned_partner": None, "offer": outcome},
     )
     # Handing the lead on is vendor work: the declining partner's scope may neither un-assign a
     # row it would then no longer own (RLS refuses) nor see the other partners.

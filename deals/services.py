@@ -178,7 +178,10 @@ def _write_lines(deal: Deal, lines: list[LineInput]) -> None:
 def _apply_customer(deal: Deal, data: dict[str, Any]) -> None:
     for name in CUSTOMER_FIELDS:
         if name in data:
-            setattr(deal, name, data[name] if data[name] is not None else getattr(deal, name))
+            value = data[name]
+            if value is None and name != "expected_close_date":
+                value = ""  # text fields are cleared to empty; the close date may be cleared to None
+            setattr(deal, name, value)
     deal.customer_domain = normalise_domain(deal.customer_domain)
     deal.customer_key = conflicts.normalise_company_name(deal.customer_name)
 
@@ -452,9 +455,12 @@ def conflict_resolve(*, actor: Actor, conflict: DealConflict, resolution: str) -
     if resolution not in {ConflictResolution.DISMISSED, ConflictResolution.UPHELD}:
         raise ApplicationError(_("Choose whether the conflict is dismissed or upheld."))
     deal = _review(actor, conflict.deal)
-
+    if deal.status not in {DealStatus.SUBMITTED, DealStatus.RETURNED}:
+        raise ApplicationError(_("The deal was already decided; its conflicts can no longer change."))
     with system_scope():
         conflict = DealConflict.objects.select_for_update().get(pk=conflict.pk)
+        if conflict.resolution != ConflictResolution.OPEN:
+            raise ApplicationError(_("This conflict was already resolved."))
         before = {"resolution": conflict.resolution}
         conflict.resolution = resolution
         conflict.resolved_by = actor.user

@@ -68,7 +68,7 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
         # Cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets
         # (CSV injection), so they get a leading quote.
         writer.writerow(
-            [f"'{cell}" if isinstance(cell, str) and cell[:1] in "=+-@\t\r" else cell for cell in row]
+            [f"'{cell}" if isinstance(cell, str) and cell and cell[0] in "=+-@\t\r" else cell for cell in row]
         )
     return response
 

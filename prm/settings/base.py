@@ -216,6 +216,8 @@ CELERY_BEAT_SCHEDULE = {
     "deals-expiry-warnings": {"task": "deals.tasks.warn_expiring_deals", "schedule": 60 * 60},
     "deals-review-reminders": {"task": "deals.tasks.remind_reviewers", "schedule": 15 * 60},
     "leads-reassign-unanswered": {"task": "deals.tasks.reassign_unanswered_leads", "schedule": 5 * 60},
+    "mdf-expire-unclaimed": {"task": "mdf.tasks.expire_unclaimed_requests", "schedule": 6 * 60 * 60},
+    "mdf-close-ended-periods": {"task": "mdf.tasks.close_ended_periods", "schedule": 6 * 60 * 60},
 }
 
 REST_FRAMEWORK = {
@@ -250,6 +252,9 @@ PRM = {
     "MDF_VENDOR_SHARE_PERCENT": 50,
     "MDF_REQUEST_LEAD_BUSINESS_DAYS": 10,
     "MDF_CLAIM_DEADLINE_DAYS": 60,
+    # A channel account manager without an explicit ApprovalLimit may approve up to this much.
+    "MDF_DEFAULT_CAM_APPROVAL_LIMIT": env.int("PRM_MDF_DEFAULT_CAM_APPROVAL_LIMIT", default=10000),
+    "MDF_MAX_PROOF_FILES": 10,
     "QUIZ_PASS_MARK_PERCENT": 80,
     "QUIZ_MAX_ATTEMPTS": 3,
     "CERTIFICATION_REMINDER_DAYS": [60, 30, 7],
@@ -261,5 +266,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
