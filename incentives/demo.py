@@ -23,6 +23,8 @@ def seed(stdout: Any = None) -> None:
     if fund_request is None:
         return
     deal = Deal.objects.filter(partner=fund_request.partner, status=DealStatus.WON).first()
-    admin = Membership.objects.filter(partner=fund_request.partner, role=PartnerRole.ADMIN, is_active=True).first()
+    admin = Membership.objects.filter(
+        partner=fund_request.partner, role=PartnerRole.ADMIN, is_active=True
+    ).first()
     if deal is not None and admin is not None and deal.created_at.date() >= fund_request.start_date:
         services.attribute_deal(actor=resolve_actor(admin.user), deal=deal, fund_request=fund_request)
