@@ -10,6 +10,9 @@ class DealsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     # ``manage.py seed_demo`` calls this after the partners' demo data.
     demo_seeder = "deals.demo.seed"
+    # Panels on the partner home and the vendor dashboard (partners.views.app_panels).
+    partner_home_panel = "deals.panels.partner_home_panel"
+    vendor_home_panel = "deals.panels.vendor_home_panel"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

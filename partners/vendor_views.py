@@ -17,6 +17,7 @@ from . import selectors, services
 from .forms import ChannelManagerForm, PartnerFilterForm, ReasonForm, StatusChangeForm, TierForm
 from .models import PARTNER_TRANSITIONS, ApplicationStatus, PartnerStatus, Region, Tier
 from .policies import application_policy, partner_policy
+from .views import app_panels
 
 
 @vendor_required
@@ -38,6 +39,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by_tier": by_tier,
             "by_region": by_region,
             "pending_applications": selectors.pending_application_count(actor=actor),
+            "panels": app_panels("vendor_home_panel", request),
             "recent_applications": selectors.application_list(
                 actor=actor, status=ApplicationStatus.SUBMITTED
             )[:5],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -9,6 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,6 +30,19 @@ from .forms import (
 from .models import PartnerRole
 from .policies import partner_policy
 from .ratelimit import hit_rate_limit
+
+
+def app_panels(hook: str, request: HttpRequest) -> list[dict]:
+    """Home-page panels contributed by the apps above partners (deals, funds, ...): each app's
+    config may name a function ``(request) -> {"template": ..., "next_steps": [...], ...} | None``.
+    The home page shows them without importing those apps."""
+    panels = []
+    for config in apps.get_app_configs():
+        if path := getattr(config, hook, None):
+            panel = import_string(path)(request)
+            if panel:
+                panels.append(panel)
+    return panels
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -80,6 +95,9 @@ def home(request: HttpRequest) -> HttpResponse:
                 "why": _("Protect your company's deals and funds with a second factor."),
             }
         )
+    panels = app_panels("partner_home_panel", request)
+    for panel in panels:
+        next_steps.extend(panel.get("next_steps", []))
     tiers = list(partner.tier.__class__.objects.order_by("rank"))
     next_tier = next((tier for tier in tiers if tier.rank > partner.tier.rank), None)
     return render(
@@ -91,6 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "team_count": team_count,
             "open_invitations": invitations,
             "next_steps": next_steps,
+            "panels": panels,
             "next_tier": next_tier,
             "tiers": tiers,
         },
