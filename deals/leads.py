@@ -47,6 +47,12 @@ LEAD_FIELDS = (
     "currency",
     "description",
 )
+# Text limits of the Lead columns: a longer value is reported on its row, not a database error.
+_MAX_LENGTHS = {
+    field.name: field.max_length
+    for field in Lead._meta.get_fields()
+    if getattr(field, "max_length", None) and field.get_internal_type() in {"CharField", "EmailField"}
+}
 CSV_REQUIRED = ("company_name", "region")
 MAX_IMPORT_ROWS = 5000
 
@@ -73,6 +79,14 @@ class ImportResult:
 
 def _parse_row(row: dict[str, str]) -> dict[str, Any]:
     values = {key.strip().lower(): (value or "").strip() for key, value in row.items() if key}
+    for name, value in values.items():
+        if "\x00" in value:
+            raise ValueError(_("“%(column)s” contains a NUL character.") % {"column": name})
+        limit = _MAX_LENGTHS.get(name)
+        if limit and len(value) > limit:
+            raise ValueError(
+                _("“%(column)s” is longer than %(limit)s characters.") % {"column": name, "limit": limit}
+            )
     for name in CSV_REQUIRED:
         if not values.get(name):
             raise ValueError(_("“%(column)s” is empty.") % {"column": name})

@@ -213,10 +213,11 @@ def deal_save_draft(
         try:
             with transaction.atomic():
                 deal.save()
-        except IntegrityError:  # the same submission key raced in from a second click
-            existing = Deal.objects.filter(submission_key=submission_key).first()
-            if existing is None:
-                raise
+        except IntegrityError as exc:  # the same submission key raced in from a second click
+            existing = Deal.objects.filter(submission_key=submission_key).first() if submission_key else None
+            if existing is None or existing.registered_by_id != actor.user.pk:
+                # Another person's key (hidden from us by row-level security), or no key at all.
+                raise ApplicationError(_("This form was already used; reload the page.")) from exc
             return existing
         _write_lines(deal, lines)
         deal.save(update_fields=["amount"])
@@ -280,12 +281,17 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
     conflicts.lock_customer(deal)
     own = conflicts.own_existing_registration(deal)
     if own is not None:
-        raise ApplicationError(
-            _(
-                "You already have a registration for this customer: %(ref)s (%(status)s). "
-                "Update that deal instead."
+        if deal_policy.scope(actor).filter(pk=own.pk).exists():
+            raise ApplicationError(
+                _(
+                    "You already have a registration for this customer: %(ref)s (%(status)s). "
+                    "Update that deal instead."
+                )
+                % {"ref": own.reference, "status": own.get_status_display().lower()}
             )
-            % {"ref": own.reference, "status": own.get_status_display().lower()}
+        # A colleague's deal this user cannot open: say so without pointing at it.
+        raise ApplicationError(
+            _("Your company already has a registration for this customer; ask your partner admin.")
         )
     evidence = conflicts.find_conflicts(deal)
     before = audit.snapshot(deal, ["status", "conflict_status"])

@@ -354,7 +354,8 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "pending_extension": pending_extension,
             "extension_days": settings.PRM["DEAL_EXTENSION_DAYS"],
             "extension_requests": extension_requests,
-            "history": list(audit.history_for(target=deal)[:50]),
+            # Conflict decisions are vendor-side: their count alone would tell the partner something.
+            "history": list(audit.history_for(target=deal).exclude(action="deal.conflict_resolved")[:50]),
             "stage_form": StageForm(initial={"stage": deal.stage}),
             "won_form": MarkWonForm(initial={"won_amount": deal.amount, "closed_on": timezone.localdate()}),
             "lost_form": MarkLostForm(),

@@ -5,16 +5,31 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from deals.models import DealStatus
+from mdf.models import RequestStatus
 from mdf.policies import fund_request_policy
 from prm.tenancy import Actor
 
 from .models import MdfAttribution
 
 _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+NOTHING_SPENT = {RequestStatus.EXPIRED, RequestStatus.CLAIM_REJECTED, RequestStatus.REJECTED}
+
+
+def _spent(fund_request: Any) -> Decimal:
+    """What the vendor pays for the activity: the approved claim once there is one, nothing when the
+    commitment was released, and the committed amount while the claim is still open."""
+    if fund_request.status in NOTHING_SPENT:
+        return Decimal("0")
+    claim = getattr(fund_request, "claim", None) if hasattr(fund_request, "claim") else None
+    if claim is not None and claim.approved_amount is not None:
+        return claim.approved_amount
+    return fund_request.approved_amount or Decimal("0")
 
 
 def roi_by_request(*, actor: Actor, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -31,7 +46,12 @@ def roi_by_request(*, actor: Actor, filters: dict[str, Any] | None = None) -> li
         .annotate(
             deals=Count("attributions", distinct=True),
             won_revenue=Coalesce(
-                Sum("attributions__deal__won_amount", filter=Q(attributions__deal__status=DealStatus.WON)),
+                Sum(
+                    "attributions__deal__won_amount",
+                    # Revenue in the activity's own currency only: never add dollars to euros.
+                    filter=Q(attributions__deal__status=DealStatus.WON)
+                    & Q(attributions__deal__currency=F("currency")),
+                ),
                 _ZERO,
             ),
         )
@@ -39,11 +59,7 @@ def roi_by_request(*, actor: Actor, filters: dict[str, Any] | None = None) -> li
     )
     result = []
     for row in rows:
-        spent = (
-            row.claim.approved_amount
-            if hasattr(row, "claim") and row.claim.approved_amount
-            else row.approved_amount
-        )
+        spent = _spent(row)
         result.append(
             {
                 "request": row,

@@ -53,6 +53,13 @@ def attribute_deal(*, actor: Actor, deal: Deal, fund_request: FundRequest) -> Md
         or not fund_request_policy.scope(actor).filter(pk=fund_request.pk).exists()
     ):
         raise ApplicationError(_("Attribute your own deals to your own activities."))
+    if deal.status not in {DealStatus.APPROVED, DealStatus.WON}:
+        raise ApplicationError(_("Only approved or won deals can be attributed."))
+    if deal.currency != fund_request.currency:
+        raise ApplicationError(
+            _("%(ref)s is in %(deal)s but the activity is in %(request)s; ROI is measured in one currency.")
+            % {"ref": deal.reference, "deal": deal.currency, "request": fund_request.currency}
+        )
     if fund_request.status not in ATTRIBUTABLE_REQUESTS:
         raise ApplicationError(_("Only approved activities can source deals."))
     if deal.created_at.date() < fund_request.start_date:
@@ -79,8 +86,12 @@ def attribute_deal(*, actor: Actor, deal: Deal, fund_request: FundRequest) -> Md
 
 
 def detach_deal(*, actor: Actor, attribution: MdfAttribution) -> None:
-    if not (actor.is_partner and attribution.partner_id == actor.partner_id):
-        raise ApplicationError(_("You can only change your own attributions."))
+    if not (
+        actor.is_partner
+        and attribution.partner_id == actor.partner_id
+        and fund_request_policy.scope(actor).filter(pk=attribution.fund_request_id).exists()
+    ):
+        raise ApplicationError(_("Only your company's admins and marketing users change attributions."))
     audit.record(
         actor=actor.user,
         action="mdf.deal_detached",

@@ -110,7 +110,7 @@ def lock(allocation: Allocation) -> Allocation:
     committed entries of the one before them."""
     return (
         Allocation.objects.select_for_update(of=("self",))
-        .select_related("budget", "partner")
+        .select_related("budget__period", "partner")
         .get(pk=allocation.pk)
     )
 

@@ -56,7 +56,7 @@ class Budget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period} {self.amount} {self.currency}"
+        return f"{self.period} · {self.amount:,.2f} {self.currency}"
 
 
 class Allocation(models.Model):
@@ -114,6 +114,8 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         indexes = [models.Index(fields=["allocation", "kind"], name="ledger_allocation_kind_idx")]
 
     def __str__(self) -> str:
@@ -262,11 +264,17 @@ class ApprovalLimit(models.Model):
     """How much one channel account manager may approve on one request; above it, a program
     admin decides."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mdf_approval_limit"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mdf_approval_limits"
     )
     amount = money_field(verbose_name=_("approval limit"))
     currency = currency_field()
+
+    class Meta:
+        # One limit per manager and currency: 10,000 USD is not 10,000 JPY.
+        constraints = [
+            models.UniqueConstraint(fields=["user", "currency"], name="approvallimit_user_currency")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user}: {self.amount} {self.currency}"

@@ -70,6 +70,17 @@ def _money(amount: Any, currency: str, field: str) -> Decimal:
     return value
 
 
+def _count(value: Any, field: str) -> int:
+    """A whole number of people or leads, zero or more."""
+    try:
+        number = int(value or 0)
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError(_("Enter a whole number."), field=field) from exc
+    if number < 0:
+        raise ApplicationError(_("The number cannot be negative."), field=field)
+    return number
+
+
 def _check_transition(request: FundRequest, target: str) -> None:
     if target not in REQUEST_TRANSITIONS[request.status]:
         raise ApplicationError(
@@ -253,6 +264,12 @@ def _allocation_for_request(actor: Actor, start: date, currency: str) -> Allocat
             % {"date": start.isoformat()},
             field="start_date",
         )
+    if allocation.budget.period.closed_at is not None:
+        raise ApplicationError(
+            _("%(period)s is closed; its funds can no longer be requested.")
+            % {"period": allocation.budget.period},
+            field="start_date",
+        )
     return allocation
 
 
@@ -270,7 +287,7 @@ def _clean_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     values["currency"] = currency
     values["total_cost"] = _money(values["total_cost"], currency, "total_cost")
     values["requested_amount"] = _money(values["requested_amount"], currency, "requested_amount")
-    values["expected_leads"] = int(values["expected_leads"] or 0)
+    values["expected_leads"] = _count(values["expected_leads"], "expected_leads")
     values["description"] = values["description"] or ""
     share = Decimal(settings.PRM["MDF_VENDOR_SHARE_PERCENT"]) / 100
     ceiling = quantize(values["total_cost"] * share, currency)
@@ -296,6 +313,8 @@ def request_save_draft(
             actor, "request", None, _("Partner admins and marketing users request funds.")
         )
         if submission_key and (existing := FundRequest.objects.filter(submission_key=submission_key).first()):
+            if existing.partner_id != actor.partner_id:
+                raise ApplicationError(_("This form was already used; reload the page."))
             return existing
         values = _clean_request(actor, data)
         fund_request = FundRequest(
@@ -309,8 +328,11 @@ def request_save_draft(
             with transaction.atomic():
                 fund_request.save()
         except IntegrityError:
-            existing = FundRequest.objects.filter(submission_key=submission_key).first()
-            if existing is None:
+            # Only a second click with the same key may land here; anything else is a real error.
+            existing = (
+                FundRequest.objects.filter(submission_key=submission_key).first() if submission_key else None
+            )
+            if existing is None or existing.partner_id != actor.partner_id:
                 raise
             return existing
         audit.record(
@@ -345,7 +367,8 @@ def request_submit(
     *, actor: Actor, fund_request: FundRequest, confirm_short_notice: bool = False
 ) -> FundRequest:
     fund_request = _lock_request(fund_request)
-    if fund_request.status == RequestStatus.SUBMITTED:
+    own = actor.is_partner and fund_request.partner_id == actor.partner_id
+    if fund_request.status == RequestStatus.SUBMITTED and own:
         return fund_request  # a double-click
     fund_request_policy.require(
         actor, "submit", fund_request, _("Only drafts and returned requests can be submitted.")
@@ -405,6 +428,50 @@ def request_submit(
     return fund_request
 
 
+class ApprovalLimitExceeded(ApplicationError):
+    """The approver's limit is below the amount; nothing was written."""
+
+
+def request_escalate(*, actor: Actor, fund_request: FundRequest) -> FundRequest:
+    """Pass a request above a channel account manager's limit to the program admins."""
+    fund_request_policy.require(actor, "review", fund_request, _("Only reviewers escalate requests."))
+    fund_request = _lock_request(fund_request)
+    if fund_request.status != RequestStatus.SUBMITTED or fund_request.needs_program_admin:
+        return fund_request
+    fund_request.needs_program_admin = True
+    fund_request.save(update_fields=["needs_program_admin"])
+    audit.record(
+        actor=actor.user,
+        action="mdf.request_escalated",
+        target=fund_request,
+        before={"needs_program_admin": False},
+        after={"needs_program_admin": True},
+        partner_id=fund_request.partner_id,
+    )
+    _notify_vendor(
+        _vendor_users(VendorRole.PROGRAM_ADMIN),
+        "mdf.request_escalated",
+        _("MDF request %(ref)s needs a program admin (above %(user)s's limit)")
+        % {"ref": fund_request.reference, "user": actor.user},
+        fund_request,
+    )
+    return fund_request
+
+
+def request_approve_or_escalate(
+    *, actor: Actor, fund_request: FundRequest, amount: Decimal | None = None, comment: str = ""
+) -> str:
+    """What the admin and views call: approve, or, above the approver's limit, pass the request to
+    a program admin. Returns "approved" or "escalated"; other problems raise ApplicationError."""
+    try:
+        with transaction.atomic():
+            request_approve(actor=actor, fund_request=fund_request, amount=amount, comment=comment)
+    except ApprovalLimitExceeded:
+        request_escalate(actor=actor, fund_request=fund_request)
+        return "escalated"
+    return "approved"
+
+
 def approval_limit_of(user: Any, currency: str) -> Decimal | None:
     """None: no limit (program admins). Channel account managers: their ApprovalLimit, else the
     default from settings."""
@@ -446,21 +513,10 @@ def request_approve(
         )
     limit = approval_limit_of(actor.user, fund_request.currency)
     if limit is not None and amount > limit:
-        if not fund_request.needs_program_admin:
-            fund_request.needs_program_admin = True
-            fund_request.save(update_fields=["needs_program_admin"])
-            _notify_vendor(
-                _vendor_users(VendorRole.PROGRAM_ADMIN),
-                "mdf.request_escalated",
-                _("MDF request %(ref)s needs a program admin (above %(user)s's limit)")
-                % {"ref": fund_request.reference, "user": actor.user},
-                fund_request,
-            )
-        raise ApplicationError(
-            _(
-                "%(ref)s: %(amount)s %(currency)s is above your approval limit of %(limit)s; "
-                "it has been passed to a program admin."
-            )
+        # No side effect here: the caller may run this in a savepoint that rolls back. It calls
+        # request_escalate() to pass the request to a program admin.
+        raise ApprovalLimitExceeded(
+            _("%(ref)s: %(amount)s %(currency)s is above your approval limit of %(limit)s.")
             % {
                 "ref": fund_request.reference,
                 "amount": amount,
@@ -492,6 +548,7 @@ def request_approve(
     )
     before = audit.snapshot(fund_request, ["status", "approved_amount"])
     fund_request.status = RequestStatus.APPROVED
+    fund_request.needs_program_admin = False
     fund_request.approved_amount = amount
     fund_request.decided_by = actor.user
     fund_request.decided_at = timezone.now()
@@ -503,6 +560,7 @@ def request_approve(
         update_fields=[
             "status",
             "approved_amount",
+            "needs_program_admin",
             "decided_by",
             "decided_at",
             "decision_comment",
@@ -585,18 +643,40 @@ def request_return(*, actor: Actor, fund_request: FundRequest, reason: str) -> F
     return fund_request
 
 
-def _release(fund_request: FundRequest, allocation: Allocation, actor_user: Any, why: str) -> None:
+def _release(
+    fund_request: FundRequest,
+    allocation: Allocation,
+    actor_user: Any,
+    why: str,
+    *,
+    keep: Decimal = Decimal("0"),
+) -> None:
+    """Release the request's whole commitment. ``keep`` is the part the caller turns into a claim
+    right after; in a period that has already closed, the rest forfeits at once, or it would become
+    spendable in a closed period (closing forfeited only what was free then)."""
     committed = LedgerEntry.objects.filter(fund_request=fund_request, kind=LedgerKind.COMMITTED).first()
-    if committed is not None:
+    if committed is None:
+        return
+    ledger.post(
+        allocation=allocation,
+        kind=LedgerKind.RELEASED,
+        amount=committed.amount,
+        actor=actor_user,
+        fund_request=fund_request,
+        idempotency_key=f"release:request:{fund_request.pk}",
+        source=f"fund_request:{fund_request.pk}",
+        memo=why,
+    )
+    freed = committed.amount - keep
+    if allocation.budget.period.closed_at is not None and freed > 0:
         ledger.post(
             allocation=allocation,
-            kind=LedgerKind.RELEASED,
-            amount=committed.amount,
-            actor=actor_user,
+            kind=LedgerKind.FORFEITED,
+            amount=freed,
             fund_request=fund_request,
-            idempotency_key=f"release:request:{fund_request.pk}",
-            source=f"fund_request:{fund_request.pk}",
-            memo=why,
+            idempotency_key=f"forfeit:release:{fund_request.pk}",
+            source=f"period:{allocation.budget.period_id}",
+            memo=f"{why}; period closed",
         )
 
 
@@ -634,6 +714,8 @@ def claim_submit(
             % {"share": settings.PRM["MDF_VENDOR_SHARE_PERCENT"]},
             field="claimed_amount",
         )
+    leads_generated = _count(data.get("leads_generated"), "leads_generated")
+    attendees = _count(data.get("attendees"), "attendees")
     if not files:
         raise ApplicationError(
             _("Attach proof of performance: invoices, photos or screenshots."), field="files"
@@ -649,8 +731,8 @@ def claim_submit(
         submitted_by=actor.user,
         actual_cost=actual_cost,
         claimed_amount=claimed,
-        leads_generated=int(data.get("leads_generated") or 0),
-        attendees=int(data.get("attendees") or 0),
+        leads_generated=leads_generated,
+        attendees=attendees,
         notes=data.get("notes") or "",
     )
     stored: list[str] = []
@@ -715,7 +797,7 @@ def claim_approve(*, actor: Actor, claim: FundClaim, amount: Decimal | None = No
             field="amount",
         )
     # The commitment turns into a claim: release it whole, then record what is owed.
-    _release(fund_request, allocation, actor.user, f"{fund_request.reference} claimed")
+    _release(fund_request, allocation, actor.user, f"{fund_request.reference} claimed", keep=amount)
     ledger.post(
         allocation=allocation,
         kind=LedgerKind.CLAIMED,

@@ -7,6 +7,7 @@ app_name = "mdf"
 urlpatterns = [
     # Partner side
     path("funds/", views.funds, name="funds"),
+    path("funds/allocations/<int:pk>/ledger/", views.allocation_ledger, name="allocation_ledger"),
     path("funds/requests/", views.request_list, name="request_list"),
     path("funds/requests/export.csv", views.request_export, name="request_export"),
     path("funds/requests/new/", views.request_create, name="request_create"),

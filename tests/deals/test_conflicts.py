@@ -149,6 +149,13 @@ def test_registering_your_own_customer_again_is_refused(team_a: f.Team) -> None:
     again = f.draft(team_a.sales2_actor, customer="Initech Inc.", domain="www.initech.com")
     with f.acting(team_a.sales2_actor), pytest.raises(ApplicationError) as excinfo:
         services.deal_submit(actor=team_a.sales2_actor, deal=again)
+    # A colleague's deal this sales user cannot open is not named (see test_isolation).
+    assert "already has a registration for this customer" in str(excinfo.value)
+    assert first.reference not in str(excinfo.value)
+    # The registrant (who can open it) is pointed at the existing deal.
+    mine = f.draft(team_a.sales_actor, customer="Initech Inc.", domain="initech.com")
+    with f.acting(team_a.sales_actor), pytest.raises(ApplicationError) as excinfo:
+        services.deal_submit(actor=team_a.sales_actor, deal=mine)
     assert "already have a registration" in str(excinfo.value)
     assert first.reference in str(excinfo.value)
     assert "(submitted)" in str(excinfo.value)

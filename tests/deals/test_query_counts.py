@@ -1,0 +1,329 @@
+"""Deal and lead list pages run the same number of queries for 1 row as for 50 (no N+1), each
+under a sane bound. One row is made with the real services; the other 49 are bulk-inserted with
+every status, conflict badges, protection dates, lines, extension requests and lead offers, so each
+column and panel the pages show has data to fetch."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from deals import leads
+from deals.models import (
+    ConflictStatus,
+    Deal,
+    DealExtensionRequest,
+    DealLine,
+    DealStatus,
+    Lead,
+    LeadOffer,
+    LeadStatus,
+    Product,
+)
+from prm.tenancy import Actor
+from tests.deals import factories as f
+
+pytestmark = pytest.mark.django_db
+
+SANE_BOUND = 30
+STATUSES = list(DealStatus.values)
+
+
+def login(user: Any) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def count_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url, params or {})
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+    assert response.status_code == 200, response
+    return len(context.captured_queries), response
+
+
+def assert_constant(
+    client: Client,
+    url: str,
+    grow: Callable[[], None],
+    rows: Callable[[Any], int],
+    *,
+    small_rows: int = 1,
+    large_rows: int = 50,
+    params: dict | None = None,
+) -> None:
+    count_queries(client, url, params)  # warm caches (content types, session) outside the measurement
+    small, small_response = count_queries(client, url, params)
+    grow()
+    large, large_response = count_queries(client, url, params)
+    assert rows(small_response) == small_rows
+    assert rows(large_response) == large_rows
+    assert small == large, f"{url}: {small} queries for {small_rows} row(s), {large} for {large_rows}"
+    assert large <= SANE_BOUND, f"{url}: {large} queries"
+
+
+def paginator_count(response: Any) -> int:
+    return response.context["page"].paginator.count
+
+
+def csv_count(response: Any) -> int:
+    return len(list(csv.reader(io.StringIO(response.content.decode())))) - 1
+
+
+# --- bulk builders ---------------------------------------------------------------------------------
+def bulk_deals(
+    team: f.Team, count: int, *, product: Product, statuses: list[str] | None = None, start: int = 1
+) -> list[Deal]:
+    """``count`` deals of ``team`` in the given statuses (cycled), registered by its sales users,
+    each with two lines."""
+    statuses = statuses or STATUSES
+    now = timezone.now()
+    users = [team.sales, team.sales2, team.admin]
+    deals = []
+    for number in range(start, start + count):
+        status = statuses[number % len(statuses)]
+        submitted = status != DealStatus.DRAFT
+        approved = status in {DealStatus.APPROVED, DealStatus.WON, DealStatus.LOST, DealStatus.EXPIRED}
+        deals.append(
+            Deal(
+                partner=team.partner,
+                registered_by=users[number % len(users)],
+                reference=f"QC-{team.partner.pk:04d}-{number:04d}",
+                customer_name=f"Probe Customer {number}",
+                customer_domain=f"probe{number}.example",
+                customer_key=f"probe customer {number}",
+                customer_country="US",
+                customer_region="na",
+                title=f"Probe opportunity {number}",
+                expected_close_date=timezone.localdate() + timedelta(days=30 + number),
+                currency="USD",
+                amount=Decimal("300.00"),
+                status=status,
+                conflict_status=ConflictStatus.UNDER_REVIEW if number % 3 == 0 else ConflictStatus.NONE,
+                created_at=now - timedelta(hours=number),
+                submitted_at=now - timedelta(hours=number) if submitted else None,
+                first_submitted_at=now - timedelta(hours=number) if submitted else None,
+                # Some overdue, some due soon, some later: every SLA badge is drawn.
+                review_due_at=now + timedelta(hours=(number % 5) * 12 - 12) if submitted else None,
+                approved_at=now - timedelta(days=1) if approved else None,
+                # Some expire within two weeks (the "expiring soon" panel), some later.
+                protection_expires_at=now + timedelta(days=3 + number % 40) if approved else None,
+                discount_percent=Decimal("5.00") if approved else None,
+                won_amount=Decimal("290.00") if status == DealStatus.WON else None,
+                closed_on=timezone.localdate() if status in {DealStatus.WON, DealStatus.LOST} else None,
+                lost_reason="Price" if status == DealStatus.LOST else "",
+            )
+        )
+    created = Deal.objects.bulk_create(deals)
+    DealLine.objects.bulk_create(
+        DealLine(
+            deal=deal,
+            partner=team.partner,
+            product=product,
+            quantity=quantity,
+            unit_price=Decimal("100.00"),
+            amount=Decimal("100.00") * quantity,
+        )
+        for deal in created
+        for quantity in (1, 2)
+    )
+    return created
+
+
+def bulk_extensions(deals: list[Deal]) -> None:
+    DealExtensionRequest.objects.bulk_create(
+        DealExtensionRequest(
+            deal=deal, partner_id=deal.partner_id, requested_by=deal.registered_by, reason="Time", days=30
+        )
+        for deal in deals
+        if deal.status == DealStatus.APPROVED
+    )
+
+
+def bulk_leads(
+    team: f.Team | None, count: int, *, creator: Actor, deals: list[Deal] | None = None
+) -> list[Lead]:
+    """Leads offered to ``team`` (every third one accepted into one of ``deals``), or unassigned."""
+    now = timezone.now()
+    deals = list(deals or [])
+    made = []
+    for number in range(count):
+        accepted = team is not None and number % 3 == 0 and deals
+        made.append(
+            Lead(
+                company_name=f"Probe Lead {number}",
+                domain=f"lead{number}.example",
+                country="US",
+                region="na",
+                contact_name=f"Contact {number}",
+                contact_email=f"contact{number}@lead.example",
+                product_interest="Firewalls",
+                estimated_value=Decimal("1000.00") + number,
+                description="Probe",
+                status=LeadStatus.ACCEPTED if accepted else LeadStatus.OFFERED if team else LeadStatus.NEW,
+                assigned_partner=team.partner if team else None,
+                offered_at=now - timedelta(hours=1) if team else None,
+                respond_by=now + timedelta(hours=number % 60 - 5) if team else None,
+                deal=deals.pop() if accepted else None,
+                created_by=creator.user,
+            )
+        )
+    created = Lead.objects.bulk_create(made)
+    if team is not None:
+        LeadOffer.objects.bulk_create(
+            LeadOffer(
+                lead=lead, partner=team.partner, respond_by=lead.respond_by, assigned_manually=bool(n % 2)
+            )
+            for n, lead in enumerate(created)
+        )
+    return created
+
+
+@pytest.fixture
+def product(db: Any) -> Product:
+    return f.product("Probe Firewall", price="100.00")
+
+
+# --- partner side ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url_name", ["deals:list", "deals:export"])
+def test_partner_deal_list_query_count_is_constant(
+    team_a: f.Team, vendor_admin: Actor, product: Product, url_name: str
+) -> None:
+    f.approved(team_a.sales_actor, vendor_admin, lines=[f.line(product, 2, "100.00")])
+    assert_constant(
+        login(team_a.admin),
+        reverse(url_name),
+        grow=lambda: bulk_deals(team_a, 49, product=product),
+        rows=paginator_count if url_name == "deals:list" else csv_count,
+    )
+
+
+def test_partner_pipeline_query_count_is_constant(team_a: f.Team, product: Product) -> None:
+    f.submitted(team_a.sales_actor, lines=[f.line(product, 2, "100.00")])
+    assert_constant(
+        login(team_a.admin),
+        reverse("deals:pipeline"),
+        grow=lambda: bulk_deals(team_a, 49, product=product),
+        rows=lambda response: response.context["total_count"],
+    )
+
+
+@pytest.mark.parametrize("params", [{}, {"format": "csv"}], ids=["page", "csv"])
+def test_partner_lead_list_query_count_is_constant(
+    team_a: f.Team, vendor_admin: Actor, product: Product, params: dict
+) -> None:
+    lead = f.lead(vendor_admin, "Vandelay Industries")
+    with f.acting(vendor_admin):
+        leads.lead_assign(actor=vendor_admin, lead=lead, partner=team_a.partner)
+
+    def grow() -> None:
+        drafts = bulk_deals(team_a, 20, product=product, statuses=[DealStatus.DRAFT])
+        bulk_leads(team_a, 49, creator=vendor_admin, deals=drafts)
+
+    assert_constant(
+        login(team_a.sales),
+        reverse("deals:lead_list"),
+        grow=grow,
+        rows=paginator_count if not params else csv_count,
+        params=params,
+    )
+
+
+# --- vendor side -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url_name", ["deals:review_queue", "deals:review_queue_export"])
+def test_review_queue_query_count_is_constant(
+    team_a: f.Team, cam: Actor, product: Product, url_name: str
+) -> None:
+    f.submitted(team_a.sales_actor, lines=[f.line(product, 2, "100.00")])
+
+    def grow() -> None:
+        bulk_deals(team_a, 49, product=product, statuses=[DealStatus.SUBMITTED])
+        # The pending-extension panel fills up too.
+        approved = bulk_deals(team_a, 8, product=product, statuses=[DealStatus.APPROVED], start=100)
+        bulk_extensions(approved)
+
+    assert_constant(
+        login(cam.user),
+        reverse(url_name),
+        grow=grow,
+        rows=paginator_count if url_name == "deals:review_queue" else csv_count,
+    )
+
+
+@pytest.mark.parametrize("url_name", ["deals:vendor_list", "deals:vendor_export"])
+@pytest.mark.parametrize("who", ["program_admin", "cam"])
+def test_vendor_deal_list_query_count_is_constant(
+    team_a: f.Team, vendor_admin: Actor, cam: Actor, product: Product, url_name: str, who: str
+) -> None:
+    f.submitted(team_a.sales_actor, lines=[f.line(product, 2, "100.00")])
+    reviewer = vendor_admin if who == "program_admin" else cam
+    assert_constant(
+        login(reviewer.user),
+        reverse(url_name),
+        grow=lambda: bulk_deals(team_a, 49, product=product),
+        rows=paginator_count if url_name == "deals:vendor_list" else csv_count,
+    )
+
+
+@pytest.mark.parametrize("url_name", ["deals:vendor_pipeline", "deals:vendor_pipeline_export"])
+@pytest.mark.parametrize("who", ["program_admin", "cam"])
+def test_vendor_pipeline_query_count_is_constant(
+    team_a: f.Team, team_b: f.Team, vendor_admin: Actor, cam: Actor, product: Product, url_name: str, who: str
+) -> None:
+    f.submitted(team_a.sales_actor, lines=[f.line(product, 2, "100.00")])
+    reviewer = vendor_admin if who == "program_admin" else cam
+    other = f.product("Probe Switch", price="10.00", line="Network")
+
+    def grow() -> None:
+        bulk_deals(team_a, 49, product=product)
+        if who == "program_admin":
+            bulk_deals(team_b, 10, product=other, start=200)
+
+    expected_large = 60 if who == "program_admin" else 50
+    assert_constant(
+        login(reviewer.user),
+        reverse(url_name),
+        grow=grow,
+        rows=lambda response: (
+            response.context["total_count"]
+            if url_name == "deals:vendor_pipeline"
+            else sum(
+                int(row[2]) for row in csv.reader(io.StringIO(response.content.decode())) if row[0] == "tier"
+            )
+        ),
+        large_rows=expected_large,
+    )
+
+
+@pytest.mark.parametrize("url_name", ["deals:vendor_lead_list", "deals:vendor_lead_export"])
+def test_vendor_lead_list_query_count_is_constant(
+    team_a: f.Team, cam: Actor, vendor_admin: Actor, product: Product, url_name: str
+) -> None:
+    lead = f.lead(vendor_admin, "Vandelay Industries")
+    with f.acting(vendor_admin):
+        leads.lead_assign(actor=vendor_admin, lead=lead, partner=team_a.partner)
+
+    def grow() -> None:
+        drafts = bulk_deals(team_a, 15, product=product, statuses=[DealStatus.DRAFT])
+        bulk_leads(team_a, 39, creator=vendor_admin, deals=drafts)
+        bulk_leads(None, 10, creator=vendor_admin)  # the unassigned pool
+
+    assert_constant(
+        login(cam.user),
+        reverse(url_name),
+        grow=grow,
+        rows=paginator_count if url_name == "deals:vendor_lead_list" else csv_count,
+    )

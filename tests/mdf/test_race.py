@@ -1,0 +1,134 @@
+"""Concurrent approvals on separate connections: nothing ever commits more than is available, and
+one request is committed once however many people click "approve"."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from mdf import ledger, services
+from mdf.models import Allocation, Budget, FundRequest, LedgerEntry, LedgerKind, RequestStatus
+from prm.errors import ApplicationError
+from prm.tenancy import Actor, Scope, tenant_scope
+from tests import factories
+from tests.mdf import factories as m
+
+RACING = threading.Event()
+
+
+@pytest.fixture
+def slow_balances(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold the window between "read the balance" and "commit" open while the racers run: without
+    the allocation lock both would read the same balance and both would commit."""
+    original = ledger.balances_of
+
+    def slow(allocation: Allocation) -> ledger.Balances:
+        balances = original(allocation)
+        if RACING.is_set():
+            time.sleep(0.15)
+        return balances
+
+    monkeypatch.setattr(ledger, "balances_of", slow)
+
+
+def _race(calls: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
+    """Run ``calls`` at the same moment, each on its own connection in the vendor scope."""
+    barrier = threading.Barrier(len(calls))
+    results: list[tuple[str, Any]] = [("pending", None)] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            connection.ensure_connection()
+            barrier.wait(timeout=10)
+            with tenant_scope(Scope.vendor()):
+                results[index] = ("ok", call())
+        except ApplicationError as exc:
+            results[index] = ("refused", exc)
+        except BaseException as exc:  # reported by the main thread
+            results[index] = ("crashed", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    RACING.set()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        RACING.clear()
+    assert not [r for r in results if r[0] in {"crashed", "pending"}], results
+    return results
+
+
+def _approve(actor: Actor, fund_request: FundRequest) -> Callable[[], FundRequest]:
+    return lambda: services.request_approve(actor=actor, fund_request=fund_request)
+
+
+def _race_two_requests(run: int, fund_budget: Budget) -> None:
+    team = m.team(f"Racer {run}")
+    allocation = m.fund(team.partner, fund_budget, "10000.00")
+    # Each fits the 10000.00 available on its own; together (12000.00) they do not.
+    requests = [
+        m.submitted(
+            team.marketing_actor,
+            title=f"Activity {n}",
+            total_cost=Decimal("12000.00"),
+            requested_amount=Decimal("6000.00"),
+        )
+        for n in (1, 2)
+    ]
+    admins = [m.program_admin(), m.program_admin()]
+    results = _race([_approve(admin, r) for admin, r in zip(admins, requests, strict=True)])
+
+    outcomes = sorted(kind for kind, _value in results)
+    assert outcomes == ["ok", "refused"], f"run {run}: {results}"
+    refused = next(value for kind, value in results if kind == "refused")
+    assert "has only 4000.00 USD available" in str(refused), f"run {run}: {refused}"
+    statuses = sorted(
+        FundRequest.objects.filter(pk__in=[r.pk for r in requests]).values_list("status", flat=True)
+    )
+    assert statuses == [RequestStatus.APPROVED, RequestStatus.SUBMITTED], f"run {run}"
+    commits = list(
+        LedgerEntry.objects.filter(allocation=allocation, kind=LedgerKind.COMMITTED).values_list(
+            "amount", flat=True
+        )
+    )
+    assert commits == [Decimal("6000.00")], f"run {run}: {commits}"
+    balances = ledger.balances_of(allocation)
+    assert balances.committed <= balances.allocated
+    assert balances.available == Decimal("4000.00"), f"run {run}: {balances}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_approving_two_requests_at_once_never_overcommit(slow_balances: None) -> None:
+    factories.default_tiers()
+    fund_budget = m.budget(amount="100000.00")
+    for run in range(3):
+        _race_two_requests(run, fund_budget)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_approving_the_same_request_at_once_commit_it_once(slow_balances: None) -> None:
+    factories.default_tiers()
+    team = m.team("Double Click Ltd")
+    allocation = m.fund(team.partner, m.budget(), "10000.00")
+    fund_request = m.submitted(team.marketing_actor)
+    results = _race([_approve(m.program_admin(), fund_request), _approve(m.program_admin(), fund_request)])
+
+    assert sorted(kind for kind, _value in results) == ["ok", "refused"], results
+    refused = next(value for kind, value in results if kind == "refused")
+    assert "cannot become approved" in str(refused)
+    assert list(
+        LedgerEntry.objects.filter(fund_request=fund_request).values_list("kind", "amount", "idempotency_key")
+    ) == [(LedgerKind.COMMITTED, Decimal("4000.00"), f"commit:request:{fund_request.pk}")]
+    stored = FundRequest.objects.get(pk=fund_request.pk)
+    assert (stored.status, stored.approved_amount) == (RequestStatus.APPROVED, Decimal("4000.00"))
+    assert ledger.balances_of(allocation).available == Decimal("6000.00")
