@@ -202,6 +202,8 @@ class ClaimForm(forms.Form):
     )
     files = MultipleFileField(
         label=_("Proof of performance"),
+        # Empty files are refused by mdf.uploads.validate_proof, which names the file.
+        allow_empty_file=True,
         error_messages={
             "required": _("Attach proof of performance: invoices, photos or screenshots."),
             "empty": _("The file is empty."),
