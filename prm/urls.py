@@ -18,6 +18,7 @@ urlpatterns = [
     path("vendor/", include("partners.vendor_urls")),
     path("", include("deals.urls")),
     path("", include("mdf.urls")),
+    path("", include("training.urls")),
     path("", include("incentives.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"),

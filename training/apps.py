@@ -1,6 +1,31 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+_AUTHORING = {
+    f"training.{verb}_{model}"
+    for verb in ("add", "change", "delete", "view")
+    for model in (
+        "course",
+        "lesson",
+        "quiz",
+        "question",
+        "choice",
+        "certification",
+        "learningpath",
+        "learningpathcourse",
+    )
+}
 
 
 class TrainingConfig(AppConfig):
     name = "training"
+    verbose_name = _("Training and certification")
     default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "training.demo.seed"
+
+    vendor_role_permissions = {
+        VendorRole.CONTENT_MANAGER: _AUTHORING | {"training.view_certificationaward"},
+        VendorRole.CHANNEL_ACCOUNT_MANAGER: {"training.view_certificationaward", "training.view_course"},
+    }

@@ -218,6 +218,8 @@ CELERY_BEAT_SCHEDULE = {
     "leads-reassign-unanswered": {"task": "deals.tasks.reassign_unanswered_leads", "schedule": 5 * 60},
     "mdf-expire-unclaimed": {"task": "mdf.tasks.expire_unclaimed_requests", "schedule": 6 * 60 * 60},
     "mdf-close-ended-periods": {"task": "mdf.tasks.close_ended_periods", "schedule": 6 * 60 * 60},
+    "training-expiry-reminders": {"task": "training.tasks.send_expiry_reminders", "schedule": 6 * 60 * 60},
+    "training-expire-certifications": {"task": "training.tasks.expire_certifications", "schedule": 60 * 60},
 }
 
 REST_FRAMEWORK = {
