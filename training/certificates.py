@@ -22,7 +22,7 @@ def certificate_pdf(award: CertificationAward) -> bytes:
         {
             "award": award,
             # The name only: a certificate never carries the holder's e-mail address.
-            "holder": award.user.full_name or award.user.email.split("@")[0],
+            "holder": award.user.full_name or "—",
             "partner": award.partner.legal_name,
             "certification": award.certification,
             "verification_url": verification_url(award),

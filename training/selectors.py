@@ -102,7 +102,7 @@ def completion_report(*, actor: Actor) -> list[dict[str, Any]]:
     enrollments = Enrollment.objects.filter(partner_scope_q(actor))
     rows = (
         enrollments.order_by()
-        .values("partner__legal_name", "partner__tier__name")
+        .values("partner_id", "partner__legal_name", "partner__tier__name")
         .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
         .order_by("partner__legal_name")
     )
