@@ -11,7 +11,15 @@ from django.utils import timezone
 from partners.policies import partner_scope_q
 from prm.tenancy import Actor, system_scope
 
-from .models import AwardStatus, CertificationAward, Course, Enrollment, LessonCompletion, PublishStatus
+from .models import (
+    AwardStatus,
+    CertificationAward,
+    Course,
+    Enrollment,
+    LessonCompletion,
+    PublishStatus,
+    QuizAttempt,
+)
 from .policies import award_policy, enrollment_policy
 
 
@@ -107,3 +115,62 @@ def completion_report(*, actor: Actor) -> list[dict[str, Any]]:
         .order_by("partner__legal_name")
     )
     return list(rows)
+
+
+def completion_by_course(*, actor: Actor) -> list[dict[str, Any]]:
+    return list(
+        Enrollment.objects.filter(partner_scope_q(actor))
+        .order_by("course__title")
+        .values("course_id", "course__title")
+        .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
+    )
+
+
+def _valid_awards(actor: Actor) -> QuerySet[CertificationAward]:
+    now = timezone.now()
+    return CertificationAward.objects.filter(partner_scope_q(actor), status=AwardStatus.ACTIVE).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def certified_by_certification(*, actor: Actor) -> list[dict[str, Any]]:
+    """Currently certified people per certification (the vendor report)."""
+    return list(
+        _valid_awards(actor)
+        .order_by()
+        .values("certification__name")
+        .annotate(people=Count("user", distinct=True), partners=Count("partner", distinct=True))
+        .order_by("certification__name")
+    )
+
+
+def certified_by_tier(*, actor: Actor) -> list[dict[str, Any]]:
+    return list(
+        _valid_awards(actor)
+        .order_by()
+        .values("partner__tier__name", "partner__tier__rank")
+        .annotate(people=Count("user", distinct=True), partners=Count("partner", distinct=True))
+        .order_by("partner__tier__rank")
+    )
+
+
+def expiring_awards_count(*, actor: Actor, within_days: int) -> int:
+    now = timezone.now()
+    return _valid_awards(actor).filter(expires_at__lte=now + timezone.timedelta(days=within_days)).count()
+
+
+def attempts_of(*, enrollment: Enrollment) -> list[QuizAttempt]:
+    """The attempts of an enrollment the caller already obtained through the policy."""
+    return list(QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle).order_by("number"))
+
+
+def attempt_get(*, actor: Actor, pk: Any) -> QuizAttempt:
+    """The learner's own attempt; any other id, a colleague's included, is the same 404."""
+    attempt = (
+        QuizAttempt.objects.select_related("quiz", "quiz__course", "enrollment")
+        .filter(pk=pk, enrollment__in=enrollment_policy.scope(actor).filter(user=actor.user))
+        .first()
+    )
+    if attempt is None:
+        raise Http404
+    return attempt

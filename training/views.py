@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from partners.models import PartnerRole
-from partners.policies import partner_scope_q
 from partners.ratelimit import hit_rate_limit
 from prm.errors import ApplicationError
 from prm.roles import VendorRole
@@ -34,7 +33,6 @@ from prm.views import csv_response, paginate, partner_required, vendor_required
 from . import certificates, selectors, services
 from .forms import parse_answers
 from .models import (
-    AwardStatus,
     Certification,
     CertificationAward,
     Course,
@@ -283,9 +281,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     attempts_left = quiz.max_attempts if quiz else 0
     open_attempt = None
     if enrollment is not None and quiz is not None:
-        attempts = list(
-            QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle).order_by("number")
-        )
+        attempts = selectors.attempts_of(enrollment=enrollment)
         attempts_left = services.attempts_left(enrollment, quiz)
         now = timezone.now()
         open_attempt = next(
@@ -428,14 +424,7 @@ def quiz_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _attempt_for(actor: Actor, pk: Any) -> QuizAttempt:
     """The learner's own attempt; anyone else's id (a colleague's too) is a 404."""
-    attempt = (
-        QuizAttempt.objects.select_related("quiz", "quiz__course", "enrollment")
-        .filter(pk=pk, enrollment__in=enrollment_policy.scope(actor).filter(user=actor.user))
-        .first()
-    )
-    if attempt is None:
-        raise Http404
-    return attempt
+    return selectors.attempt_get(actor=actor, pk=pk)
 
 
 def _attempt_questions(attempt: QuizAttempt, *, graded: bool, reveal: bool) -> list[dict[str, Any]]:
@@ -677,6 +666,8 @@ def team_progress(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": _team_rows(list(page.object_list)),
             "by_course": by_course,
+            "by_certification": selectors.certified_by_certification(actor=actor),
+            "by_tier": selectors.certified_by_tier(actor=actor),
             "chart": chart,
             "awards": _award_rows(awards),
             "people": enrollment_policy.scope(actor)
@@ -749,22 +740,8 @@ def _report_rows(actor: Actor) -> list[dict[str, Any]]:
 def vendor_report(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     rows = _report_rows(actor)
-    by_course = list(
-        Enrollment.objects.filter(partner_scope_q(actor))
-        .order_by("course__title")
-        .values("course_id", "course__title")
-        .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
-    )
-    now = timezone.now()
-    expiring = (
-        CertificationAward.objects.filter(partner_scope_q(actor))
-        .filter(
-            status=AwardStatus.ACTIVE,
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=EXPIRY_WARNING_DAYS),
-        )
-        .count()
-    )
+    by_course = selectors.completion_by_course(actor=actor)
+    expiring = selectors.expiring_awards_count(actor=actor, within_days=EXPIRY_WARNING_DAYS)
     enrolled = sum(row["enrolled"] for row in rows)
     completed = sum(row["completed"] for row in rows)
     chart = {
@@ -780,6 +757,8 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "by_course": by_course,
+            "by_certification": selectors.certified_by_certification(actor=actor),
+            "by_tier": selectors.certified_by_tier(actor=actor),
             "chart": chart,
             "totals": {
                 "enrolled": enrolled,
