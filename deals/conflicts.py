@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from prm.tenancy import system_scope
 
-from .models import OPEN_STATUSES, Deal, DealLine
+from .models import OPEN_STATUSES, CustomerKey, Deal, DealLine
 
 # Words that say what kind of company it is, not which one.
 _LEGAL_WORDS = {
@@ -95,16 +95,35 @@ def _product_ids(deal: Deal) -> set[int]:
     return set(DealLine.objects.filter(deal=deal).values_list("product_id", flat=True))
 
 
-def _candidates(deal: Deal, *, same_partner: bool) -> list[Deal]:
+def remember_customer(deal: Deal) -> None:
+    if deal.customer_key:
+        CustomerKey.objects.bulk_create([CustomerKey(key=deal.customer_key)], ignore_conflicts=True)
+
+
+def similar_keys(key: str, limit: int = 50) -> list[str]:
+    """Up to ``limit`` known customer keys similar to ``key`` (its own included), most similar
+    first. The threshold is set for this transaction so the index does the filtering."""
     threshold = settings.PRM["DEAL_CONFLICT_NAME_SIMILARITY"]
-    match = Q(customer_key__trigram_similar=deal.customer_key)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(threshold)])
+    return list(
+        CustomerKey.objects.filter(key__trigram_similar=key)
+        .annotate(similarity=TrigramSimilarity("key", key))
+        .order_by("-similarity")
+        .values_list("key", flat=True)[:limit]
+    )
+
+
+def _candidates(deal: Deal, *, same_partner: bool) -> list[Deal]:
+    # Two index lookups instead of a similarity scan over every open deal: the similar names from
+    # the small name table, then deals by exact key or domain (deal_customer_key_idx, deal_domain_idx).
+    match = Q(customer_key__in=similar_keys(deal.customer_key)) if deal.customer_key else Q(pk__in=[])
     if deal.customer_domain:
         match |= Q(customer_domain=deal.customer_domain)
     queryset = (
-        Deal.objects.filter(status__in=OPEN_STATUSES)
+        Deal.objects.filter(match, status__in=OPEN_STATUSES)
         .filter(Q(protection_expires_at__isnull=True) | Q(protection_expires_at__gt=timezone.now()))
         .exclude(pk=deal.pk)
-        .filter(match)
         .annotate(similarity=TrigramSimilarity("customer_key", deal.customer_key))
         .select_related("partner")
     )
@@ -113,12 +132,7 @@ def _candidates(deal: Deal, *, same_partner: bool) -> list[Deal]:
         if same_partner
         else queryset.exclude(partner_id=deal.partner_id)
     )
-    return [
-        candidate
-        for candidate in queryset.order_by("-similarity")[:20]
-        if (deal.customer_domain and candidate.customer_domain == deal.customer_domain)
-        or candidate.similarity >= threshold
-    ]
+    return list(queryset.order_by("-similarity", "pk")[:20])
 
 
 def own_existing_registration(deal: Deal) -> Deal | None:

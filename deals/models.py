@@ -135,6 +135,7 @@ class Deal(models.Model):
             models.Index(fields=["partner", "-created_at"], name="deal_partner_recent_idx"),
             models.Index(fields=["status", "submitted_at"], name="deal_review_queue_idx"),
             models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
+            models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),
             models.Index(fields=["status", "protection_expires_at"], name="deal_expiry_idx"),
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
             GinIndex(fields=["customer_key"], name="deal_customer_trgm_idx", opclasses=["gin_trgm_ops"]),
@@ -150,6 +151,25 @@ class Deal(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class CustomerKey(models.Model):
+    """Every normalised customer name that was ever submitted, once.
+
+    Conflict detection finds similar names here first (trigram index), then fetches deals by exact
+    key. The table has no tenant column and no row-level security on purpose: PostgreSQL will not
+    use an index for the trigram operator on a table with row-level security (the operator is not
+    leakproof), and a bare name says nothing about who registered it. Only the conflict check, in
+    the vendor scope, reads it.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["key"], name="customerkey_trgm_idx", opclasses=["gin_trgm_ops"])]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class DealLine(models.Model):

@@ -294,6 +294,7 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
             _("Your company already has a registration for this customer; ask your partner admin.")
         )
     evidence = conflicts.find_conflicts(deal)
+    conflicts.remember_customer(deal)
     before = audit.snapshot(deal, ["status", "conflict_status"])
     now = timezone.now()
     deal.status = DealStatus.SUBMITTED

@@ -36,7 +36,7 @@ def tenant_models() -> list[type[models.Model]]:
     ]
 
 
-VENDOR_ONLY_EXPRESSION = "(coalesce(current_setting('prm.scope', true), '') = 'vendor')"
+VENDOR_ONLY_EXPRESSION = "((SELECT coalesce(current_setting('prm.scope', true), '')) = 'vendor')"
 
 
 def tenant_column(model: type[models.Model]) -> str:
@@ -50,10 +50,12 @@ def tenant_column(model: type[models.Model]) -> str:
 def policy_expression(column: str) -> str:
     # NULLIF(...)::bigint keeps the comparison index-friendly (a stable expression) and turns an
     # empty setting into NULL, which matches nothing.
+    # Each setting is read in a scalar subquery so PostgreSQL evaluates it once per query (an
+    # InitPlan), not once per row.
     return (
-        "(coalesce(current_setting('prm.scope', true), '') = 'vendor'"
-        " OR (coalesce(current_setting('prm.scope', true), '') = 'partner'"
-        f" AND {column} = NULLIF(current_setting('prm.partner_id', true), '')::bigint))"
+        "((SELECT coalesce(current_setting('prm.scope', true), '')) = 'vendor'"
+        " OR ((SELECT coalesce(current_setting('prm.scope', true), '')) = 'partner'"
+        f" AND {column} = (SELECT NULLIF(current_setting('prm.partner_id', true), '')::bigint)))"
     )
 
 
