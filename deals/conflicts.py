@@ -114,10 +114,12 @@ def similar_keys(key: str, limit: int = 50) -> list[str]:
     )
 
 
-def _candidates(deal: Deal, *, same_partner: bool) -> list[Deal]:
+def _candidates(deal: Deal, *, same_partner: bool, keys: list[str] | None = None) -> list[Deal]:
     # Two index lookups instead of a similarity scan over every open deal: the similar names from
     # the small name table, then deals by exact key or domain (deal_customer_key_idx, deal_domain_idx).
-    match = Q(customer_key__in=similar_keys(deal.customer_key)) if deal.customer_key else Q(pk__in=[])
+    if keys is None:
+        keys = similar_keys(deal.customer_key) if deal.customer_key else []
+    match = Q(customer_key__in=keys) if keys else Q(pk__in=[])
     if deal.customer_domain:
         match |= Q(customer_domain=deal.customer_domain)
     queryset = (
@@ -135,20 +137,20 @@ def _candidates(deal: Deal, *, same_partner: bool) -> list[Deal]:
     return list(queryset.order_by("-similarity", "pk")[:20])
 
 
-def own_existing_registration(deal: Deal) -> Deal | None:
+def own_existing_registration(deal: Deal, *, keys: list[str] | None = None) -> Deal | None:
     """The partner's own open registration for the same customer, if it has one."""
-    candidates = _candidates(deal, same_partner=True)
+    candidates = _candidates(deal, same_partner=True, keys=keys)
     return candidates[0] if candidates else None
 
 
-def find_conflicts(deal: Deal) -> list[Evidence]:
+def find_conflicts(deal: Deal, *, keys: list[str] | None = None) -> list[Evidence]:
     """Other partners' open, protected registrations that may claim this customer.
 
     Runs in the vendor scope: it must read other tenants' rows, and returns them only to the
     service, never to the submitting partner.
     """
     with system_scope():
-        candidates = _candidates(deal, same_partner=False)
+        candidates = _candidates(deal, same_partner=False, keys=keys)
         mine = _product_ids(deal)
         lines_by_deal: dict[int, set[int]] = {}
         names: dict[int, str] = {}
@@ -164,3 +166,14 @@ def find_conflicts(deal: Deal) -> list[Evidence]:
             )
             for candidate in candidates
         ]
+
+
+def check(deal: Deal) -> tuple[Deal | None, list[Evidence]]:
+    """Everything submission needs, looking the similar names up once: the partner's own open
+    registration for this customer (if any; then there is nothing else to check) and the other
+    partners' conflicting ones."""
+    keys = similar_keys(deal.customer_key) if deal.customer_key else []
+    own = own_existing_registration(deal, keys=keys)
+    if own is not None:
+        return own, []
+    return None, find_conflicts(deal, keys=keys)

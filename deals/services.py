@@ -279,7 +279,7 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
     _check_transition(deal, DealStatus.SUBMITTED)
     _validate_for_submission(deal)
     conflicts.lock_customer(deal)
-    own = conflicts.own_existing_registration(deal)
+    own, evidence = conflicts.check(deal)
     if own is not None:
         if deal_policy.scope(actor).filter(pk=own.pk).exists():
             raise ApplicationError(
@@ -293,7 +293,6 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
         raise ApplicationError(
             _("Your company already has a registration for this customer; ask your partner admin.")
         )
-    evidence = conflicts.find_conflicts(deal)
     conflicts.remember_customer(deal)
     before = audit.snapshot(deal, ["status", "conflict_status"])
     now = timezone.now()

@@ -306,8 +306,8 @@ def test_two_partners_submitting_the_same_customer_at_once_conflict_exactly_once
 ) -> None:
     original = conflicts.find_conflicts
 
-    def slow_find_conflicts(deal: Deal) -> list[conflicts.Evidence]:
-        evidence = original(deal)
+    def slow_find_conflicts(deal: Deal, **kwargs: object) -> list[conflicts.Evidence]:
+        evidence = original(deal, **kwargs)
         # Hold the window between "look for other registrations" and commit wide open: without
         # the per-customer lock both submissions would find nothing and neither would be flagged.
         time.sleep(0.15)
@@ -343,8 +343,8 @@ def test_a_submission_does_not_hold_up_other_partners_on_the_same_tier(
     inside, release = threading.Event(), threading.Event()
     original = conflicts.find_conflicts
 
-    def held_open(deal: Deal) -> list[conflicts.Evidence]:
-        evidence = original(deal)
+    def held_open(deal: Deal, **kwargs: object) -> list[conflicts.Evidence]:
+        evidence = original(deal, **kwargs)
         if deal.pk == slow_deal.pk:
             inside.set()
             release.wait(timeout=10)
