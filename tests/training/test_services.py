@@ -394,7 +394,7 @@ def test_sanitise_html_strips_scripts_handlers_and_javascript_urls() -> None:
         '<p onclick="steal()">Hello <strong>world</strong></p>'
         "<script>alert(1)</script>"
         '<a href="javascript:alert(2)" onmouseover="x()">link</a>'
-        '<img src="https://cdn.example/a.png" onerror="boom()">'
+        '<img src="https://media.vendor.example/a.png" onerror="boom()">'
         '<a href="https://example.com/ok">ok</a>'
     )
     clean = services.sanitise_html(dirty)
@@ -404,5 +404,5 @@ def test_sanitise_html_strips_scripts_handlers_and_javascript_urls() -> None:
     assert "javascript:" not in lowered
     assert "<p>Hello <strong>world</strong></p>" in clean
     assert 'href="https://example.com/ok"' in clean
-    assert 'src="https://cdn.example/a.png"' in clean
+    assert 'src="https://media.vendor.example/a.png"' in clean
     assert services.sanitise_html(None) == ""  # type: ignore[arg-type]
