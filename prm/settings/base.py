@@ -248,7 +248,7 @@ PRM = {
     "DEAL_MAX_EXTENSIONS": 1,
     "DEAL_EXPIRY_WARNING_DAYS": [14, 3],
     # Trigram similarity of normalised customer names at which two registrations may conflict.
-    "DEAL_CONFLICT_NAME_SIMILARITY": 0.5,
+    "DEAL_CONFLICT_NAME_SIMILARITY": 0.6,
     "DEAL_REVIEW_SLA_BUSINESS_DAYS": 2,
     "LEAD_ACCEPTANCE_SLA_HOURS": 48,
     "MDF_VENDOR_SHARE_PERCENT": 50,
