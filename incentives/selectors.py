@@ -80,3 +80,17 @@ def attributions_for(*, actor: Actor, fund_request: Any) -> Any:
         .filter(fund_request__in=fund_request_policy.scope(actor).values("pk"))
         .select_related("deal")
     )
+
+
+def attribution_get(*, actor: Actor, pk: Any) -> MdfAttribution:
+    """An attribution of an activity the actor may see; any other id is the same 404."""
+    from django.http import Http404
+
+    attribution = (
+        MdfAttribution.objects.filter(pk=pk, fund_request__in=fund_request_policy.scope(actor).values("pk"))
+        .select_related("deal", "fund_request")
+        .first()
+    )
+    if attribution is None:
+        raise Http404
+    return attribution

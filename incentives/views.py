@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +19,6 @@ from prm.views import partner_required
 
 from . import selectors, services
 from .forms import AttributeDealForm
-from .models import MdfAttribution
 
 
 @require_POST
@@ -53,15 +52,8 @@ def attribute_deal(request: HttpRequest, pk: int) -> HttpResponse:
 @partner_required
 def detach_deal(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    # Find the activity first; mdf.selectors.request_get answers 404 unless the actor may see it,
-    # and attributions_for only returns attributions of activities in the actor's scope.
-    fund_request_id = MdfAttribution.objects.filter(pk=pk).values_list("fund_request_id", flat=True).first()
-    if fund_request_id is None:
-        raise Http404
-    fund_request = mdf_selectors.request_get(actor=actor, pk=fund_request_id)
-    attribution = selectors.attributions_for(actor=actor, fund_request=fund_request).filter(pk=pk).first()
-    if attribution is None:
-        raise Http404
+    attribution = selectors.attribution_get(actor=actor, pk=pk)
+    fund_request = attribution.fund_request
     reference = attribution.deal.reference
     try:
         with transaction.atomic():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -174,3 +174,28 @@ def attempt_get(*, actor: Actor, pk: Any) -> QuizAttempt:
     if attempt is None:
         raise Http404
     return attempt
+
+
+def passed_in_cycle(*, enrollment: Enrollment) -> bool:
+    return QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle, passed=True).exists()
+
+
+def last_activity(*, enrollments: list[Enrollment]) -> dict[int, Any]:
+    """The latest lesson completion or quiz submission per enrollment (two aggregate queries),
+    for enrollments the caller already obtained through the policy."""
+    ids = [enrollment.pk for enrollment in enrollments]
+    latest = {enrollment.pk: enrollment.started_at for enrollment in enrollments}
+    for rows in (
+        LessonCompletion.objects.filter(enrollment_id__in=ids)
+        .order_by()
+        .values_list("enrollment_id")
+        .annotate(last=Max("completed_at")),
+        QuizAttempt.objects.filter(enrollment_id__in=ids, submitted_at__isnull=False)
+        .order_by()
+        .values_list("enrollment_id")
+        .annotate(last=Max("submitted_at")),
+    ):
+        for enrollment_id, moment in rows:
+            if moment and moment > latest[enrollment_id]:
+                latest[enrollment_id] = moment
+    return latest

@@ -9,14 +9,14 @@ from the admin; they never enroll."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -39,7 +39,6 @@ from .models import (
     Enrollment,
     LearningPath,
     Lesson,
-    LessonCompletion,
     PublishStatus,
     Question,
     QuestionKind,
@@ -474,9 +473,7 @@ def attempt(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     timed_out = not graded and attempt.deadline_at is not None and now > attempt.deadline_at + services.GRACE
     attempts_left = services.attempts_left(enrollment, quiz)
-    passed_in_cycle = QuizAttempt.objects.filter(
-        enrollment=enrollment, cycle=enrollment.cycle, passed=True
-    ).exists()
+    passed_in_cycle = selectors.passed_in_cycle(enrollment=enrollment)
     current_cycle = attempt.cycle == enrollment.cycle
     # Right answers are shown once they cannot help another attempt: the quiz is passed, or no
     # attempts are left (or the attempt belongs to an earlier certification cycle).
@@ -600,22 +597,7 @@ def _lesson_totals() -> dict[int, int]:
 
 
 def _last_activity(enrollments: list[Enrollment]) -> dict[int, datetime]:
-    ids = [enrollment.pk for enrollment in enrollments]
-    latest: dict[int, datetime] = {enrollment.pk: enrollment.started_at for enrollment in enrollments}
-    for rows in (
-        LessonCompletion.objects.filter(enrollment_id__in=ids)
-        .order_by()
-        .values_list("enrollment_id")
-        .annotate(last=Max("completed_at")),
-        QuizAttempt.objects.filter(enrollment_id__in=ids, submitted_at__isnull=False)
-        .order_by()
-        .values_list("enrollment_id")
-        .annotate(last=Max("submitted_at")),
-    ):
-        for enrollment_id, moment in rows:
-            if moment and moment > latest.get(enrollment_id, moment - timedelta(seconds=1)):
-                latest[enrollment_id] = moment
-    return latest
+    return selectors.last_activity(enrollments=enrollments)
 
 
 def _team_rows(enrollments: list[Enrollment]) -> list[dict[str, Any]]:
