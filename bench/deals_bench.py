@@ -422,7 +422,7 @@ class Loader:
     def __init__(self, args: argparse.Namespace, rng: random.Random) -> None:
         from django.conf import settings
 
-        from deals.conflicts import normalise_company_name
+        from deals.names import normalise_company_name
 
         self.args = args
         self.rng = rng
@@ -803,10 +803,17 @@ class Loader:
                 "SELECT setval('deals_reference_seq', "
                 "(SELECT coalesce(max(id), 0) + 1001 FROM deals_deal), false)"
             )
-            # The conflict check's name table, as deal_submit fills it (one row per distinct name).
-            c.execute(
-                "INSERT INTO deals_customerkey (key) SELECT DISTINCT customer_key FROM deals_deal "
-                "WHERE customer_key <> '' ON CONFLICT (key) DO NOTHING"
+            # The conflict check's name table, as deal_submit fills it (one row per distinct name,
+            # with its core and descriptors; the table has no row-level security, so COPY works).
+            from deals.names import split_company_key
+
+            c.execute("SELECT DISTINCT customer_key FROM deals_deal WHERE customer_key <> ''")
+            keys = [row[0] for row in c.fetchall()]
+            copy_rows(
+                c,
+                "deals_customerkey",
+                ("key", "core", "descriptors"),
+                ((key, *split_company_key(key)) for key in keys),
             )
         # What autovacuum would have done by the time such a table is in use: statistics for the
         # planner and the visibility map for index-only scans.
@@ -851,7 +858,7 @@ def index_sizes() -> list[tuple[str, str]]:
 # --- Conflict check -------------------------------------------------------------------------------
 class ConflictBench:
     def __init__(self, args: argparse.Namespace, rng: random.Random) -> None:
-        from deals.conflicts import normalise_company_name
+        from deals.names import normalise_company_name
         from partners.forms import normalise_domain
 
         self.args = args
@@ -965,22 +972,21 @@ class ConflictBench:
             t0 = time.perf_counter()
             conflicts.lock_customer(deal)
             t1 = time.perf_counter()
-            # As conflicts.check() does for deal_submit: the similar names once, then both lookups
-            # (find_conflicts is timed even when an own registration would end the check early).
-            keys = conflicts.similar_keys(deal.customer_key) if deal.customer_key else []
-            own = conflicts.own_existing_registration(deal, keys=keys)
+            # As conflicts.check() does for deal_submit: the similar names, then one query for the
+            # partner's own and the other partners' registrations with their shared products.
+            keys = conflicts.similar_keys(deal.customer_key) if deal.customer_key else {}
             t2 = time.perf_counter()
-            evidence = conflicts.find_conflicts(deal, keys=keys)
+            findings = conflicts.find_registrations(deal, keys=keys)
             t3 = time.perf_counter()
             transaction.set_rollback(True)
         return {
             "total": (t3 - t0) * 1000,
             "lock": (t1 - t0) * 1000,
-            "own": (t2 - t1) * 1000,
+            "keys": (t2 - t1) * 1000,
             "find": (t3 - t2) * 1000,
-            "own_found": own is not None,
-            "evidence": len(evidence),
-            "domain_match": any(item.domain_match for item in evidence),
+            "own_found": findings.own is not None,
+            "evidence": len(findings.evidence),
+            "domain_match": any(item.domain_match for item in findings.evidence),
         }
 
     def run(self) -> dict[str, Any]:
@@ -1006,7 +1012,7 @@ class ConflictBench:
             "warmup": len(warmup),
             "seconds": time.monotonic() - started,
         }
-        for part in ("total", "lock", "own", "find"):
+        for part in ("total", "lock", "keys", "find"):
             report[part] = describe([r[part] for r in results])
         for label, subset in (
             ("existing customer", [r for r, s in zip(results, samples, strict=True) if s["existing"]]),
@@ -1044,27 +1050,25 @@ class ConflictBench:
             with tenant_scope(Scope.partner(sample["partner_id"])):
                 deal = self._draft(sample, 20_000_000 + len(plans))
                 conflicts.lock_customer(deal)
-                with CaptureQueriesContext(connection) as own_queries:
-                    conflicts.own_existing_registration(deal)
-                with CaptureQueriesContext(connection) as find_queries:
-                    conflicts.find_conflicts(deal)
-                own_sql = [q["sql"] for q in own_queries.captured_queries if "SIMILARITY" in q["sql"]]
-                find_sql = [q["sql"] for q in find_queries.captured_queries if "SIMILARITY" in q["sql"]]
+                with CaptureQueriesContext(connection) as queries:
+                    conflicts.check(deal)
+                sql = [q["sql"] for q in queries.captured_queries]
+                keys_sql = next(q for q in sql if "deals_customerkey" in q)
+                find_sql = next(q for q in sql if "array_position" in q)
                 entry = {
                     "label": label,
                     "customer": f"{sample['customer_name']} / {sample['customer_domain']}",
                     "key": deal.customer_key,
-                    "queries": len(own_queries.captured_queries) + len(find_queries.captured_queries),
+                    "queries": len(sql),
                 }
-                with connection.cursor() as c:
-                    c.execute(f"EXPLAIN (ANALYZE, BUFFERS) {own_sql[0]}")
-                    entry["own_plan"] = "\n".join(row[0] for row in c.fetchall())
                 with system_scope(), connection.cursor() as c:
-                    c.execute(f"EXPLAIN (ANALYZE, BUFFERS) {find_sql[0]}")
+                    c.execute(f"EXPLAIN (ANALYZE, BUFFERS) {keys_sql}")
+                    entry["keys_plan"] = "\n".join(row[0] for row in c.fetchall())
+                    c.execute(f"EXPLAIN (ANALYZE, BUFFERS) {find_sql}")
                     entry["find_plan"] = "\n".join(row[0] for row in c.fetchall())
-                    entry["find_sql"] = find_sql[0]
+                    entry["find_sql"] = find_sql
                 transaction.set_rollback(True)
-            for part in ("own_plan", "find_plan"):
+            for part in ("keys_plan", "find_plan"):
                 entry[part + "_indexes"] = sorted(
                     set(re.findall(r"on (\w+_idx|\w+_pkey|\w+_like)", entry[part]))
                 )
@@ -1287,7 +1291,7 @@ def print_check(check: dict) -> None:
         f"\nconflict check at submission ({check['samples']} of {check['requested']} samples after "
         f"{check['warmup']} warm-up, {check['seconds']:.0f}s):"
     )
-    for part in ("total", "lock", "own", "find"):
+    for part in ("total", "lock", "keys", "find"):
         print(f"  {part:<18} {fmt(check[part])}")
     for label in ("existing customer", "new customer"):
         print(f"  {label:<18} {fmt(check[label])}")
@@ -1396,9 +1400,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"\n--- EXPLAIN (ANALYZE, BUFFERS): {plan['label']}: {plan['customer']} (key '{plan['key']}')"
             )
             print(f"detection queries: {plan['queries']}")
-            print(f"own_existing_registration (partner scope), indexes: {plan['own_plan_indexes']}")
-            print(plan["own_plan"])
-            print(f"\nfind_conflicts candidates (vendor scope), indexes: {plan['find_plan_indexes']}")
+            print(f"similar_keys, indexes: {plan['keys_plan_indexes']}")
+            print(plan["keys_plan"])
+            print(f"\nfind_registrations (vendor scope), indexes: {plan['find_plan_indexes']}")
             print(plan["find_sql"])
             print(plan["find_plan"])
         page = None

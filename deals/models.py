@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -72,6 +73,10 @@ class ConflictStatus(models.TextChoices):
     CLEARED = "cleared", _("Cleared")
 
 
+_STATUS_LABELS = dict(DealStatus.choices)
+_STAGE_LABELS = dict(DealStage.choices)
+
+
 class Deal(models.Model):
     TENANT_COLUMN = "partner_id"
 
@@ -137,12 +142,23 @@ class Deal(models.Model):
             models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
             models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),
             models.Index(fields=["status", "protection_expires_at"], name="deal_expiry_idx"),
+            # A partner's deals about to lose protection (the "expiring soon" box on its deal list).
+            models.Index(
+                fields=["partner", "status", "protection_expires_at"], name="deal_partner_expiry_idx"
+            ),
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
-            GinIndex(fields=["customer_key"], name="deal_customer_trgm_idx", opclasses=["gin_trgm_ops"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.customer_name}"
+
+    # Deal lists call these once or twice per row; Django's generated versions rebuild a dict of
+    # every (lazily translated) choice on each call, a noticeable share of a list page's time.
+    def get_status_display(self) -> str:
+        return str(_STATUS_LABELS.get(self.status, self.status))
+
+    def get_stage_display(self) -> str:
+        return str(_STAGE_LABELS.get(self.stage, self.stage))
 
     @property
     def is_editable(self) -> bool:
@@ -154,9 +170,10 @@ class Deal(models.Model):
 
 
 class CustomerKey(models.Model):
-    """Every normalised customer name that was ever submitted, once.
+    """Every normalised customer name that was ever submitted, once, with its core and
+    descriptors (``deals.names.split_company_key``).
 
-    Conflict detection finds similar names here first (trigram index), then fetches deals by exact
+    Conflict detection finds similar cores here first (trigram index), then fetches deals by exact
     key. The table has no tenant column and no row-level security on purpose: PostgreSQL will not
     use an index for the trigram operator on a table with row-level security (the operator is not
     leakproof), and a bare name says nothing about who registered it. Only the conflict check, in
@@ -164,9 +181,11 @@ class CustomerKey(models.Model):
     """
 
     key = models.CharField(max_length=200, unique=True)
+    core = models.CharField(max_length=200, default="")
+    descriptors = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["key"], name="customerkey_trgm_idx", opclasses=["gin_trgm_ops"])]
+        indexes = [GinIndex(fields=["core"], name="customerkey_core_trgm_idx", opclasses=["gin_trgm_ops"])]
 
     def __str__(self) -> str:
         return self.key

@@ -26,7 +26,7 @@ from prm.notifications import notify
 from prm.roles import VendorRole
 from prm.tenancy import Actor, system_scope
 
-from . import conflicts
+from . import conflicts, names
 from .models import (
     DEAL_TRANSITIONS,
     ConflictResolution,
@@ -183,7 +183,7 @@ def _apply_customer(deal: Deal, data: dict[str, Any]) -> None:
                 value = ""  # text fields are cleared to empty; the close date may be cleared to None
             setattr(deal, name, value)
     deal.customer_domain = normalise_domain(deal.customer_domain)
-    deal.customer_key = conflicts.normalise_company_name(deal.customer_name)
+    deal.customer_key = names.normalise_company_name(deal.customer_name)
 
 
 def deal_save_draft(
@@ -279,7 +279,8 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
     _check_transition(deal, DealStatus.SUBMITTED)
     _validate_for_submission(deal)
     conflicts.lock_customer(deal)
-    own, evidence = conflicts.check(deal)
+    findings = conflicts.check(deal)
+    own, evidence = findings.own, findings.evidence
     if own is not None:
         if deal_policy.scope(actor).filter(pk=own.pk).exists():
             raise ApplicationError(

@@ -13,7 +13,7 @@ from django.db import OperationalError, connection
 from django.http import Http404
 from django.utils import timezone
 
-from deals import conflicts, selectors, services
+from deals import conflicts, names, selectors, services
 from deals.models import (
     ConflictResolution,
     ConflictStatus,
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_normalise_company_name(name: str, key: str) -> None:
-    assert conflicts.normalise_company_name(name) == key
+    assert names.normalise_company_name(name) == key
 
 
 def _approve(reviewer: Any, deal: Deal) -> Deal:
@@ -105,6 +105,44 @@ def test_a_similar_name_with_another_domain_is_flagged(team_a: f.Team, team_b: f
     assert conflict.name_similarity == pytest.approx(1.0)
     assert conflict.score > 0
     assert "company name" in conflict.matched_on
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Vais Software", "Vais Software Solutions GmbH"),  # a descriptor more
+        ("Vais", "VAIS Software Inc."),  # one of them does not say what it does
+        ("Kestrel Logistics", "Kestrel Logistcs"),  # a misspelt descriptor is still that descriptor
+        ("Kestrelford Analytics", "Kestrelfort Analytics"),  # a typo in a long distinctive name
+        ("Engel Solutions S.A.S.", "Engel Solutions"),  # a legal form spelt with dots
+    ],
+)
+def test_names_with_the_same_distinctive_part_are_flagged(
+    team_a: f.Team, team_b: f.Team, first: str, second: str
+) -> None:
+    a_deal = f.submitted(team_a.sales_actor, customer=first, domain="first.example")
+    b_deal = f.submitted(team_b.sales_actor, customer=second, domain="second.example")
+    assert Deal.objects.get(pk=b_deal.pk).conflict_status == ConflictStatus.UNDER_REVIEW
+    conflict = _conflict(b_deal)
+    assert (conflict.conflicting_deal_id, conflict.domain_match) == (a_deal.pk, False)
+    assert conflict.name_similarity >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Vais Software", "Pagra Software"),  # only the generic word is alike
+        ("Golden Forest Logistics", "Golden Forest Foods"),  # same name, different lines of business
+        ("Kamer Analytics", "Kapolmer Analytics"),
+    ],
+)
+def test_names_alike_only_in_generic_words_are_not_flagged(
+    team_a: f.Team, team_b: f.Team, first: str, second: str
+) -> None:
+    f.submitted(team_a.sales_actor, customer=first, domain="first.example")
+    b_deal = f.submitted(team_b.sales_actor, customer=second, domain="second.example")
+    assert Deal.objects.get(pk=b_deal.pk).conflict_status == ConflictStatus.NONE
+    assert DealConflict.objects.count() == 0
 
 
 def test_an_unrelated_customer_is_not_flagged(team_a: f.Team, team_b: f.Team) -> None:
@@ -304,16 +342,16 @@ def _race_once(run: int) -> tuple[Deal, Deal]:
 def test_two_partners_submitting_the_same_customer_at_once_conflict_exactly_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = conflicts.find_conflicts
+    original = conflicts.find_registrations
 
-    def slow_find_conflicts(deal: Deal, **kwargs: object) -> list[conflicts.Evidence]:
-        evidence = original(deal, **kwargs)
+    def slow_find_registrations(deal: Deal, **kwargs: Any) -> conflicts.Findings:
+        findings = original(deal, **kwargs)
         # Hold the window between "look for other registrations" and commit wide open: without
         # the per-customer lock both submissions would find nothing and neither would be flagged.
         time.sleep(0.15)
-        return evidence
+        return findings
 
-    monkeypatch.setattr(conflicts, "find_conflicts", slow_find_conflicts)
+    monkeypatch.setattr(conflicts, "find_registrations", slow_find_registrations)
     factories.default_tiers()
     for run in range(3):
         first, second = _race_once(run)
@@ -341,16 +379,16 @@ def test_a_submission_does_not_hold_up_other_partners_on_the_same_tier(
     quick_deal = f.draft(quick_team.sales_actor, customer="Pied Piper", domain="piedpiper.com")
     slow_actor, quick_actor = slow_team.sales_actor, quick_team.sales_actor
     inside, release = threading.Event(), threading.Event()
-    original = conflicts.find_conflicts
+    original = conflicts.find_registrations
 
-    def held_open(deal: Deal, **kwargs: object) -> list[conflicts.Evidence]:
-        evidence = original(deal, **kwargs)
+    def held_open(deal: Deal, **kwargs: Any) -> conflicts.Findings:
+        findings = original(deal, **kwargs)
         if deal.pk == slow_deal.pk:
             inside.set()
             release.wait(timeout=10)
-        return evidence
+        return findings
 
-    monkeypatch.setattr(conflicts, "find_conflicts", held_open)
+    monkeypatch.setattr(conflicts, "find_registrations", held_open)
     errors: list[BaseException] = []
 
     def slow_submit() -> None:
