@@ -149,14 +149,20 @@ DEAL_CSV_HEADER = [
 def deal_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = DealFilterForm(request.GET or None)
-    deals = selectors.deal_list(actor=actor, filters=form.filters())
+    filters = form.filters()
+    deals = selectors.deal_list(actor=actor, filters=filters)
     counts = selectors.deal_counts(actor=actor)
+    # With no filter but the status, the status counts already say how long the list is.
+    applied = {name for name, value in filters.items() if value}
+    known = None
+    if applied <= {"status"}:
+        known = counts.get(filters["status"], 0) if applied else sum(counts.values())
     return render(
         request,
         "deals/deal_list.html",
         {
             "form": form,
-            "page": paginate(request, deals),
+            "page": paginate(request, deals, count=known),
             "querystring": querystring_without_page(request),
             "status_counts": [(value, label, counts.get(value, 0)) for value, label in DealStatus.choices],
             "total_count": sum(counts.values()),

@@ -47,8 +47,15 @@ def partner_required(view: Callable) -> Callable:
     return wrapper
 
 
-def paginate(request: HttpRequest, queryset: Any, per_page: int = PAGE_SIZE) -> Page:
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+def paginate(
+    request: HttpRequest, queryset: Any, per_page: int = PAGE_SIZE, *, count: int | None = None
+) -> Page:
+    paginator = Paginator(queryset, per_page)
+    if count is not None:
+        # The caller already knows the total (e.g. from per-status counts it shows anyway):
+        # setting the cached property saves the paginator's COUNT(*) over the whole list.
+        paginator.count = count
+    return paginator.get_page(request.GET.get("page"))
 
 
 def querystring_without_page(request: HttpRequest) -> str:

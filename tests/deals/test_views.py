@@ -1374,3 +1374,36 @@ def test_the_lead_csv_export_for_the_partner(team_a: f.Team, vendor_admin: Actor
     assert len(lines) == 2
     assert lines[1].startswith("'=cmd")  # a formula is neutralised
     assert "2500.00" in lines[1]
+
+
+# --- the list's totals --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "total"),
+    [
+        ("", 31),  # every deal: the status counts give the total, no COUNT(*) over the list
+        ("?status=draft", 26),  # one status: that status's count
+        ("?status=submitted", 5),
+        ("?q=Globex", 26),  # a search: counted by the paginator, not taken from the status counts
+        ("?status=draft&q=Globex", 26),
+    ],
+)
+def test_the_deal_list_total_matches_the_filters(team_a: f.Team, query: str, total: int) -> None:
+    for _ in range(26):
+        f.draft(team_a.sales_actor, customer="Globex", domain="globex.com")
+    for name in ("Hooli", "Initech", "Umbrella", "Stark", "Wayne"):
+        f.submitted(team_a.sales_actor, customer=name, domain=f"{name.lower()}.com")
+    response = login(team_a.admin).get(reverse("deals:list") + query)
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert page.paginator.count == total
+    if total > 25:
+        assert f"Showing 1–25 of {total}" in text_of(response)
+    assert len(page.object_list) == min(total, 25)
+
+
+def test_the_status_filter_select_keeps_the_chosen_status(team_a: f.Team) -> None:
+    body = text_of(login(team_a.admin).get(reverse("deals:list") + "?status=approved&stage=proposal"))
+    assert '<select id="id_status" name="status">' in body
+    assert '<option value="approved" selected>Approved</option>' in body
+    assert '<option value="proposal" selected>Proposal</option>' in body
+    assert '<option value="" >' not in body and '<option value="">Any status</option>' in body
