@@ -91,8 +91,11 @@ class PipelineFilterForm(_DateRangeMixin, FilterForm):
 
 class VendorDealFilterForm(PipelineFilterForm):
     q = forms.CharField(required=False, max_length=200, label=_("Search"))
+    # Drafts are the partner's work in progress: the vendor never sees them (deals.policies).
     status = forms.ChoiceField(
-        required=False, label=_("Status"), choices=[("", _("Any status")), *DealStatus.choices]
+        required=False,
+        label=_("Status"),
+        choices=[("", _("Any status")), *[c for c in DealStatus.choices if c[0] != DealStatus.DRAFT]],
     )
     stage = forms.ChoiceField(
         required=False, label=_("Stage"), choices=[("", _("Any stage")), *DealStage.choices]

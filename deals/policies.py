@@ -2,8 +2,9 @@
 
 Partner side: a partner admin sees all the company's deals; a sales user the deals they
 registered; other partner roles none. Vendor side through ``partner_scope_q``: channel account
-managers their portfolio, other vendor staff everything. Reviewing is for program admins and the
-partner's channel account manager.
+managers their portfolio, other vendor staff everything — but never a partner's drafts, which are
+the partner's work in progress until submitted. Reviewing is for program admins and the partner's
+channel account manager.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class DealPolicy(Policy[Deal]):
             if actor.partner_role == PartnerRole.SALES:
                 return Q(partner_id=actor.partner_id, registered_by_id=actor.user.pk)
             return NOTHING
-        return partner_scope_q(actor)
+        return partner_scope_q(actor) & ~Q(status=DealStatus.DRAFT)
 
     def can(self, actor: Actor, action: str, obj: Deal | None = None) -> bool:
         if action == "register":

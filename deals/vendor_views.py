@@ -355,7 +355,7 @@ def _pipeline(request: HttpRequest) -> tuple[PipelineFilterForm, dict[str, Any],
     actor = request.actor
     form = PipelineFilterForm(request.GET or None, partners=_partners(actor))
     report = selectors.pipeline_report(actor=actor, filters=form.filters())
-    return form, report, pipeline_tables(report)
+    return form, report, pipeline_tables(report, with_drafts=False)
 
 
 @vendor_required

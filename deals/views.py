@@ -529,11 +529,12 @@ def chart_data(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     }
 
 
-def pipeline_tables(report: dict[str, Any]) -> dict[str, Any]:
+def pipeline_tables(report: dict[str, Any], *, with_drafts: bool = True) -> dict[str, Any]:
     """The pipeline report shaped for tables and charts (labels translated, all statuses and
-    stages present)."""
+    stages present; no draft row for the vendor, who never sees drafts)."""
+    statuses = [choice for choice in DealStatus.choices if with_drafts or choice[0] != DealStatus.DRAFT]
     tables: dict[str, Any] = {
-        "by_status": _all_choices(report["by_status"], "status", DealStatus.choices),
+        "by_status": _all_choices(report["by_status"], "status", statuses),
         "by_stage": _all_choices(report["by_stage"], "stage", DealStage.choices),
         "by_month": [
             {"key": row["month"], "label": row["month"], "count": row["count"], "value": row["value"]}

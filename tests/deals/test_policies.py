@@ -46,17 +46,18 @@ def _partner_actor(team: f.Team, role: str) -> Actor:
 # --- deals: visibility -------------------------------------------------------------------------
 def test_deal_visibility(world: dict, team_a: f.Team, team_b: f.Team, vendor_admin: Any) -> None:
     a_all = {world["a_sales"].pk, world["a_sales2"].pk, world["a_admin"].pk}
-    everything = a_all | {world["b"].pk}
+    # Drafts (a_sales2, b) are the partner's work in progress: no vendor role sees them.
+    a_submitted = {world["a_sales"].pk, world["a_admin"].pk}
     assert _visible(team_a.admin_actor) == a_all
     assert _visible(team_a.sales_actor) == {world["a_sales"].pk}
     assert _visible(team_a.sales2_actor) == {world["a_sales2"].pk}
     assert _visible(team_b.admin_actor) == {world["b"].pk}
     assert _visible(_partner_actor(team_a, PartnerRole.MARKETING)) == set()
     assert _visible(_partner_actor(team_a, PartnerRole.LEARNER)) == set()
-    assert _visible(world["cam"]) == a_all
+    assert _visible(world["cam"]) == a_submitted
     assert _visible(factories.vendor_actor(VendorRole.CHANNEL_ACCOUNT_MANAGER)) == set()  # empty portfolio
-    assert _visible(vendor_admin) == everything
-    assert _visible(factories.vendor_actor(VendorRole.FINANCE)) == everything
+    assert _visible(vendor_admin) == a_submitted
+    assert _visible(factories.vendor_actor(VendorRole.FINANCE)) == a_submitted
     assert _visible(ANONYMOUS) == set()
     signed_in_nobody = Actor(user=factories.UserFactory())
     assert _visible(signed_in_nobody) == set()

@@ -38,6 +38,8 @@ pytestmark = pytest.mark.django_db
 
 SANE_BOUND = 30
 STATUSES = list(DealStatus.values)
+# Vendor staff never see drafts (deals.policies), so vendor lists are grown with the others.
+VENDOR_VISIBLE = [status for status in STATUSES if status != DealStatus.DRAFT]
 
 
 def login(user: Any) -> Client:
@@ -273,7 +275,7 @@ def test_vendor_deal_list_query_count_is_constant(
     assert_constant(
         login(reviewer.user),
         reverse(url_name),
-        grow=lambda: bulk_deals(team_a, 49, product=product),
+        grow=lambda: bulk_deals(team_a, 49, product=product, statuses=VENDOR_VISIBLE),
         rows=paginator_count if url_name == "deals:vendor_list" else csv_count,
     )
 
@@ -288,9 +290,9 @@ def test_vendor_pipeline_query_count_is_constant(
     other = f.product("Probe Switch", price="10.00", line="Network")
 
     def grow() -> None:
-        bulk_deals(team_a, 49, product=product)
+        bulk_deals(team_a, 49, product=product, statuses=VENDOR_VISIBLE)
         if who == "program_admin":
-            bulk_deals(team_b, 10, product=other, start=200)
+            bulk_deals(team_b, 10, product=other, start=200, statuses=VENDOR_VISIBLE)
 
     expected_large = 60 if who == "program_admin" else 50
     assert_constant(

@@ -721,8 +721,11 @@ def test_approving_a_deal_that_is_not_submitted_is_refused(team_a: f.Team, cam: 
         ("deals:return", {"reason": "x"}),
     ]:
         response = login(cam.user).post(reverse(url_name, args=[deal.pk]), data, follow=True)
-        assert response.status_code == 200
-        assert "cannot become" in text_of(response)
+        if state == "draft":  # the vendor does not see drafts at all
+            assert response.status_code == 404
+        else:
+            assert response.status_code == 200
+            assert "cannot become" in text_of(response)
     assert Deal.objects.filter(pk=deal.pk).values().get() == before
 
 
@@ -1407,3 +1410,20 @@ def test_the_status_filter_select_keeps_the_chosen_status(team_a: f.Team) -> Non
     assert '<option value="approved" selected>Approved</option>' in body
     assert '<option value="proposal" selected>Proposal</option>' in body
     assert '<option value="" >' not in body and '<option value="">Any status</option>' in body
+
+
+# --- drafts stay with the partner ---------------------------------------------------------------
+def test_vendor_staff_never_see_a_partners_draft(team_a: f.Team, vendor_admin: Any) -> None:
+    draft = f.draft(team_a.sales_actor, customer="Contoso Draftworks", domain="contoso-draft.com")
+    sent = f.submitted(team_a.sales_actor, customer="Fabrikam", domain="fabrikam.com")
+    client = login(vendor_admin.user)
+    assert client.get(reverse("deals:review_detail", args=[draft.pk])).status_code == 404
+    listing = text_of(client.get(reverse("deals:vendor_list")))
+    assert "Fabrikam" in listing and "Contoso Draftworks" not in listing
+    export = client.get(reverse("deals:vendor_export")).content.decode()
+    assert sent.reference in export and draft.reference not in export
+    pipeline = client.get(reverse("deals:vendor_pipeline"))
+    assert pipeline.context["total_count"] == 1
+    assert "draft" not in [row["key"] for row in pipeline.context["by_status"]]
+    # The partner still has it.
+    assert "Contoso Draftworks" in text_of(login(team_a.sales).get(reverse("deals:list")))
