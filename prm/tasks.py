@@ -56,3 +56,11 @@ def send_templated_email(*, to: list[str], subject: str, template: str, context:
         message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
     return True
+
+
+@shared_task
+def sweep_orphan_files() -> int:
+    """Daily: delete uploads whose database rows were never committed (see prm.files)."""
+    from .files import sweep_orphan_files as sweep
+
+    return len(sweep().deleted)

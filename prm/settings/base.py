@@ -220,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "mdf-close-ended-periods": {"task": "mdf.tasks.close_ended_periods", "schedule": 6 * 60 * 60},
     "training-expiry-reminders": {"task": "training.tasks.send_expiry_reminders", "schedule": 6 * 60 * 60},
     "training-expire-certifications": {"task": "training.tasks.expire_certifications", "schedule": 60 * 60},
+    "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
 }
 
 REST_FRAMEWORK = {

@@ -404,3 +404,15 @@ def test_tenant_scope_is_undone_when_the_block_fails(partner: Partner) -> None:
         raise RuntimeError("boom")
     assert current_scope_settings() == ("vendor", "")
     assert Partner.objects.filter(pk=partner.pk).exists()
+
+
+def test_every_beat_schedule_entry_names_a_registered_task() -> None:
+    from django.conf import settings
+
+    from prm.celery import app
+
+    app.loader.import_default_modules()
+    missing = [
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] not in app.tasks
+    ]
+    assert missing == []
