@@ -22,7 +22,7 @@ from partners.middleware import resolve_actor
 from prm.errors import ApplicationError
 
 from . import services
-from .models import Deal, DealLine, Lead, LeadOffer, Product
+from .models import Deal, DealLine, DealStatus, Lead, LeadOffer, Product
 
 
 @admin.register(Product)
@@ -93,6 +93,11 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [DealLineInline]
     actions = ["approve_selected", "reject_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The portal's rule, not only the portfolio: partners' drafts are not the vendor's to see.
+        return super().get_queryset(request).exclude(status=DealStatus.DRAFT)
+
     # Every change is a state transition made through a service (audited); the admin shows the
     # registration read-only.
     fieldsets = [

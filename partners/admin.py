@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdminMixin
 
@@ -31,6 +31,11 @@ class ScopedAdminMixin:
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         return queryset.filter(partner_scope_q(resolve_actor(request.user), self.partner_field))
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        # Django answers an id outside get_queryset() with a redirect and "doesn't exist"; for a
+        # row of a partner outside the portfolio the portal's answer is a plain 404 everywhere.
+        raise Http404
 
 
 @admin.register(Tier)

@@ -1427,3 +1427,15 @@ def test_vendor_staff_never_see_a_partners_draft(team_a: f.Team, vendor_admin: A
     assert "draft" not in [row["key"] for row in pipeline.context["by_status"]]
     # The partner still has it.
     assert "Contoso Draftworks" in text_of(login(team_a.sales).get(reverse("deals:list")))
+
+
+def test_the_admin_hides_drafts_too(team_a: f.Team, cam: Actor) -> None:
+    draft = f.draft(team_a.sales_actor, customer="Contoso Draftworks", domain="contoso-draft.com")
+    sent = f.submitted(team_a.sales_actor, customer="Fabrikam", domain="fabrikam.com")
+    client = Client()
+    client.force_login(cam.user, backend="django.contrib.auth.backends.ModelBackend")
+    changelist = client.get(reverse("admin:deals_deal_changelist"))
+    assert changelist.status_code == 200
+    assert [deal.pk for deal in changelist.context["cl"].result_list] == [sent.pk]
+    assert client.get(reverse("admin:deals_deal_change", args=[draft.pk])).status_code == 404
+    assert client.get(reverse("admin:deals_deal_change", args=[sent.pk])).status_code == 200
