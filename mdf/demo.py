@@ -1,6 +1,8 @@
-"""Demo data for market development funds: the current period's budget, allocations (one grows
-by co-op accrual from won deals, seeded by incentives), requests in every status, and a claim with
-a proof file waiting for finance. Idempotent (skips when the period exists)."""
+"""Demo data for market development funds: budgets and allocations for the previous, current and
+next half-year (so activities a few weeks back or ahead always fall into a funded period, whatever
+the date the demo is seeded on; one allocation grows by co-op accrual from won deals, seeded by
+incentives), requests in every status, and a claim with a proof file waiting for finance.
+Idempotent (skips when the current period exists)."""
 
 from __future__ import annotations
 
@@ -39,8 +41,6 @@ def seed(stdout: Any = None) -> None:
     name, starts, ends = _half_year(today)
     if FundPeriod.objects.filter(name=name).exists():
         return
-    period = FundPeriod.objects.create(name=name, starts_on=starts, ends_on=ends)
-    budget = Budget.objects.create(period=period, currency="USD", amount=Decimal("500000"))
     admin = resolve_actor(User.objects.get(email="ada.admin@prm.example"))
     cam = resolve_actor(User.objects.get(email="carl.cam@prm.example"))
     finance = resolve_actor(User.objects.get(email="fiona.finance@prm.example"))
@@ -48,12 +48,26 @@ def seed(stdout: Any = None) -> None:
     bob = resolve_actor(User.objects.get(email="bob.admin@globex.example"))
     acme = Partner.objects.get(legal_name__startswith="Acme")
     globex = Partner.objects.get(legal_name__startswith="Globex")
-    services.allocation_add(
-        actor=admin, partner=acme, budget=budget, amount=Decimal("60000"), memo="H2 allocation"
-    )
-    services.allocation_add(
-        actor=admin, partner=globex, budget=budget, amount=Decimal("25000"), memo="H2 allocation"
-    )
+    for half in (
+        _half_year(starts - timedelta(days=1)),
+        (name, starts, ends),
+        _half_year(ends + timedelta(days=1)),
+    ):
+        period, created = FundPeriod.objects.get_or_create(
+            name=half[0], defaults={"starts_on": half[1], "ends_on": half[2]}
+        )
+        if not created:
+            continue  # an earlier seeding's period keeps its own funds
+        budget = Budget.objects.create(period=period, currency="USD", amount=Decimal("500000"))
+        for partner, amount in ((acme, "60000"), (globex, "25000")):
+            services.allocation_add(
+                actor=admin,
+                partner=partner,
+                budget=budget,
+                amount=Decimal(amount),
+                memo=f"{half[0]} allocation",
+            )
+    period = FundPeriod.objects.get(name=name)
 
     def request(
         actor: Any, title: str, kind: str, start: date, days: int, cost: str, ask: str
@@ -73,8 +87,8 @@ def seed(stdout: Any = None) -> None:
             },
         )
 
-    future = max(today + timedelta(days=21), starts)
-    past = max(today - timedelta(days=40), starts)
+    future = today + timedelta(days=21)
+    past = today - timedelta(days=40)
 
     request(mia, "Security roadshow, Chicago", "event", future, 1, "18000", "9000")
     submitted = request(

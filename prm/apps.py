@@ -6,6 +6,7 @@ class PrmConfig(AppConfig):
     name = "prm"
     verbose_name = "Portal kernel"
     default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "prm.demo.seed"
 
     def ready(self) -> None:
         from . import checks, rls  # noqa: F401  (registers system checks)

@@ -1,4 +1,4 @@
-"""Kernel models: the user, the audit trail and in-app notifications."""
+"""Kernel models: the user, the audit trail, in-app notifications and the holiday calendar."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .roles import VendorRole
 
-__all__ = ["AuditEvent", "Notification", "User", "VendorRole"]
+__all__ = ["AuditEvent", "Holiday", "Notification", "User", "VendorRole"]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -139,3 +139,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Holiday(models.Model):
+    """A day the vendor's channel team does not work: business-day SLAs (deal review, MDF notice)
+    skip it like a weekend. Vendor-wide, maintained by program admins in the admin."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

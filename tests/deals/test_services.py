@@ -676,6 +676,19 @@ def test_a_friday_submission_is_due_on_tuesday(team_a: f.Team, cam: Any) -> None
     assert fresh.conflict_status == ConflictStatus.NONE
 
 
+def test_a_holiday_moves_the_review_deadline(team_a: f.Team) -> None:
+    from prm.models import Holiday
+
+    deal = f.draft(team_a.sales_actor, expected_close_date=timezone.localdate() + timedelta(days=40))
+    friday = _next(4, hour=15)
+    Holiday.objects.create(date=(friday + timedelta(days=3)).date(), name="Bank holiday Monday")
+    with mock.patch("deals.services.timezone.now", return_value=friday):
+        f.submit(team_a.sales_actor, deal)
+    fresh = Deal.objects.get(pk=deal.pk)
+    assert fresh.review_due_at == friday + timedelta(days=5)  # Wednesday, not Tuesday
+    assert fresh.review_due_at.weekday() == 2
+
+
 # --- stage ---------------------------------------------------------------------------------------
 def test_the_owner_moves_an_approved_deal_through_stages(team_a: f.Team, cam: Any) -> None:
     draft = f.draft(team_a.sales_actor)
