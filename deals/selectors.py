@@ -3,12 +3,14 @@ policies' scope."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from prm.money import Rates, quantize, reporting_rates
 from prm.tenancy import Actor, system_scope
 
 from .models import (
@@ -155,46 +157,93 @@ def lead_offers(*, actor: Actor, lead: Lead) -> QuerySet[LeadOffer]:
 
 
 # --- Reporting ---------------------------------------------------------------------------------
+def _in_reporting_currency(
+    rows: list[dict[str, Any]], group: tuple[str, ...], rates: Rates, unconverted: set[str]
+) -> list[dict[str, Any]]:
+    """Rows grouped by ``group`` and currency, folded into one row per group with the values in
+    the reporting currency (exact Decimals, rounded once at the end). Amounts in a currency without
+    a rate stay out of the values and the currency is reported in ``unconverted``; their deals are
+    still counted."""
+    folded: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[name] for name in group)
+        entry = folded.setdefault(
+            key, {**{name: row[name] for name in group}, "count": 0, "value": Decimal(0), "won": Decimal(0)}
+        )
+        entry["count"] += row["count"]
+        value = rates.convert(row["value"], row["currency"])
+        if value is None:
+            unconverted.add(row["currency"])
+            continue
+        entry["value"] += value
+        entry["won"] += rates.convert(row.get("won") or Decimal(0), row["currency"])
+    for entry in folded.values():
+        entry["value"] = quantize(entry["value"], rates.currency)
+        entry["won"] = quantize(entry["won"], rates.currency)
+    return list(folded.values())
+
+
 def _totals(queryset: QuerySet[Deal], *group: str) -> list[dict[str, Any]]:
     return list(
         queryset.order_by()
-        .values(*group)
+        .values(*group, "currency")
         .annotate(
             count=Count("pk"),
             value=Coalesce(Sum("amount"), ZERO),
             won=Coalesce(Sum("won_amount", filter=Q(status=DealStatus.WON)), ZERO),
         )
-        .order_by(*group)
+        .order_by(*group, "currency")
     )
 
 
 def pipeline_report(*, actor: Actor, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Aggregates for the pipeline pages: a fixed number of queries whatever the row count."""
+    """Aggregates for the pipeline pages: a fixed number of queries whatever the row count.
+    Values are in the reporting currency (``report["currency"]``), converted at the vendor's
+    exchange rates; ``report["unconverted"]`` lists currencies that have no rate."""
     deals = _filter_deals(deal_policy.scope(actor), filters or {})
-    report: dict[str, Any] = {
-        "by_status": _totals(deals, "status"),
-        "by_stage": _totals(deals.filter(status__in=OPEN_STATUSES), "stage"),
-        "by_month": [
-            {**row, "month": row["month"].date().isoformat()[:7] if row["month"] else ""}
-            for row in deals.order_by()
+    rates = reporting_rates()
+    unconverted: set[str] = set()
+
+    def convert(rows: list[dict[str, Any]], *group: str) -> list[dict[str, Any]]:
+        return _in_reporting_currency(rows, group, rates, unconverted)
+
+    by_month = convert(
+        list(
+            deals.order_by()
             .annotate(month=TruncMonth("created_at"))
-            .values("month")
+            .values("month", "currency")
             .annotate(count=Count("pk"), value=Coalesce(Sum("amount"), ZERO))
-            .order_by("month")
+            .order_by("month", "currency")
+        ),
+        "month",
+    )
+    report: dict[str, Any] = {
+        "by_status": convert(_totals(deals, "status"), "status"),
+        "by_stage": convert(_totals(deals.filter(status__in=OPEN_STATUSES), "stage"), "stage"),
+        "by_month": [
+            {**row, "month": row["month"].date().isoformat()[:7] if row["month"] else ""} for row in by_month
         ],
         "currencies": sorted(set(deals.order_by().values_list("currency", flat=True).distinct())),
     }
     if actor.is_vendor:
-        report["by_partner"] = _totals(deals, "partner__legal_name")
-        report["by_tier"] = _totals(deals, "partner__tier__name")
-        report["by_region"] = _totals(deals, "partner__region")
-        report["by_product"] = list(
-            DealLine.objects.filter(deal__in=deals.values("pk"))
-            .order_by()
-            .values("product__name")
-            .annotate(count=Count("deal", distinct=True), value=Coalesce(Sum("amount"), ZERO))
-            .order_by("-value")
+        report["by_partner"] = convert(_totals(deals, "partner__legal_name"), "partner__legal_name")
+        report["by_tier"] = convert(_totals(deals, "partner__tier__name"), "partner__tier__name")
+        report["by_region"] = convert(_totals(deals, "partner__region"), "partner__region")
+        by_product = convert(
+            list(
+                DealLine.objects.filter(deal__in=deals.values("pk"))
+                .order_by()
+                .values("product__name", currency=F("deal__currency"))
+                .annotate(count=Count("deal", distinct=True), value=Coalesce(Sum("amount"), ZERO))
+                .order_by("product__name", "currency")
+            ),
+            "product__name",
         )
+        for row in by_product:
+            row.pop("won")  # a line has no won amount
+        report["by_product"] = sorted(by_product, key=lambda row: row["value"], reverse=True)
+    report["currency"] = rates.currency
+    report["unconverted"] = sorted(unconverted)
     return report
 
 

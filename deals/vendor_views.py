@@ -369,6 +369,8 @@ def pipeline(request: HttpRequest) -> HttpResponse:
             "form": form,
             "querystring": querystring_without_page(request),
             "currencies": report["currencies"],
+            "reporting_currency": report["currency"],
+            "unconverted": report["unconverted"],
             "total_count": sum(row["count"] for row in tables["by_status"]),
             "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
             "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
@@ -388,10 +390,10 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def pipeline_export(request: HttpRequest) -> HttpResponse:
-    _form, _report, tables = _pipeline(request)
+    _form, report, tables = _pipeline(request)
     return export_csv(
         "pipeline.csv",
-        ["dimension", "name", "deals", "value", "won_value"],
+        ["dimension", "name", "deals", "value", "won_value", "currency"],
         (
             [
                 dimension,
@@ -399,6 +401,7 @@ def pipeline_export(request: HttpRequest) -> HttpResponse:
                 row["count"],
                 row["value"],
                 "" if row.get("won") is None else row["won"],
+                report["currency"],
             ]
             for dimension in ("partner", "tier", "region", "product")
             for row in tables[f"by_{dimension}"]

@@ -562,6 +562,8 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         {
             **tables,
             "currencies": report["currencies"],
+            "reporting_currency": report["currency"],
+            "unconverted": report["unconverted"],
             "total_count": sum(row["count"] for row in tables["by_status"]),
             "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
             "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),

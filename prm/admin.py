@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Holiday, Notification, User
+from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
 
 
 @admin.register(User)
@@ -89,3 +89,9 @@ class HolidayAdmin(admin.ModelAdmin):
     list_display = ["date", "name"]
     date_hierarchy = "date"
     search_fields = ["name"]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["currency", "rate", "updated_at"]
+    readonly_fields = ["updated_at"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
-from .models import Holiday
+from .models import ExchangeRate, Holiday
 
 # Fixed-date holidays most vendors observe; a real vendor edits the list in the admin.
 FIXED = [
@@ -18,7 +19,21 @@ FIXED = [
 ]
 
 
+# Value of one unit in US dollars (the default reporting currency), roughly as of late 2026.
+RATES = {
+    "EUR": "1.08",
+    "GBP": "1.27",
+    "CHF": "1.13",
+    "CAD": "0.73",
+    "AUD": "0.66",
+    "JPY": "0.0067",
+    "INR": "0.012",
+}
+
+
 def seed(*, stdout: Any) -> None:
+    for currency, rate in RATES.items():
+        ExchangeRate.objects.get_or_create(currency=currency, defaults={"rate": Decimal(rate)})
     year = timezone.localdate().year
     created = 0
     for each_year in (year, year + 1):

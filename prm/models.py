@@ -1,16 +1,21 @@
-"""Kernel models: the user, the audit trail, in-app notifications and the holiday calendar."""
+"""Kernel models: the user, the audit trail, in-app notifications, the holiday calendar and the
+exchange rates reports convert with."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .money import currency_field
 from .roles import VendorRole
 
-__all__ = ["AuditEvent", "Holiday", "Notification", "User", "VendorRole"]
+__all__ = ["AuditEvent", "ExchangeRate", "Holiday", "Notification", "User", "VendorRole"]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -155,3 +160,28 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class ExchangeRate(models.Model):
+    """What one unit of ``currency`` is worth in the reporting currency
+    (``PRM["REPORTING_CURRENCY"]``). Reports that add amounts of several currencies (the deal
+    pipeline) convert with these; the vendor's finance team keeps them current in the admin.
+    Stored amounts are never converted: a deal keeps the currency it was registered in."""
+
+    currency = currency_field(unique=True)
+    rate = models.DecimalField(
+        _("value of one unit in the reporting currency"),
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive")]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate.normalize()}"

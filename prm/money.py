@@ -62,3 +62,27 @@ def money_field(**kwargs: object) -> models.DecimalField:
 def currency_field(**kwargs: object) -> models.CharField:
     kwargs.setdefault("default", Currency.USD)
     return models.CharField(max_length=3, choices=Currency.choices, **kwargs)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Conversion into the reporting currency: ``rates`` maps a currency to the value of one unit
+    (the reporting currency itself is 1); a currency without a rate cannot be converted."""
+
+    currency: str
+    rates: dict[str, Decimal]
+
+    def convert(self, amount: Decimal, currency: str) -> Decimal | None:
+        rate = self.rates.get(currency)
+        return None if rate is None else amount * rate
+
+
+def reporting_rates() -> Rates:
+    from django.conf import settings
+
+    from .models import ExchangeRate
+
+    reporting = settings.PRM["REPORTING_CURRENCY"]
+    rates = dict(ExchangeRate.objects.values_list("currency", "rate"))
+    rates[reporting] = Decimal(1)
+    return Rates(currency=reporting, rates=rates)

@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {"TITLE": "PRM API", "VERSION": "1.0.0"}
 
 # --- Product defaults (PRODUCT.md, "Default numbers"); each can be changed per deployment.
 PRM = {
+    # Reports that add amounts of several currencies convert them into this one (prm.ExchangeRate).
+    "REPORTING_CURRENCY": env("PRM_REPORTING_CURRENCY", default="USD"),
     "PARTNER_AGREEMENT_VERSION": env("PRM_PARTNER_AGREEMENT_VERSION", default="2026.1"),
     "INVITATION_VALID_DAYS": env.int("PRM_INVITATION_VALID_DAYS", default=14),
     "LOGO_MAX_BYTES": env.int("PRM_LOGO_MAX_BYTES", default=2 * 1024 * 1024),
