@@ -1,38 +1,48 @@
 """Course authoring for training managers: courses with their lessons, quizzes with questions and
 choices, certifications and learning paths. Publishing calls the same services as everything
 else (audited, checks that every question has a right answer); lesson bodies are sanitised when
-saved. Awards are read-only and scoped like every other tenant-owned admin list."""
+saved. Awards and learners' enrollments are read-only and scoped like every other tenant-owned
+admin list; on an enrollment, those allowed may reset a learner's failed quiz attempts (an action
+with a confirmation page asking for the reason, also a button on the enrollment's page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.db.models import Count, F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from partners.admin import ScopedAdminMixin
 from partners.middleware import resolve_actor
 from prm.errors import ApplicationError
 
 from . import services
-from .forms import CertificationAdminForm, CourseAdminForm
+from .forms import AttemptResetForm, CertificationAdminForm, CourseAdminForm
 from .models import (
     Certification,
     CertificationAward,
     Choice,
     Course,
+    Enrollment,
     LearningPath,
     LearningPathCourse,
     Lesson,
     Question,
     Quiz,
+    QuizAttempt,
 )
+from .policies import RESET_ATTEMPTS, enrollment_policy
 
 
 class LessonInline(admin.StackedInline):
@@ -268,3 +278,266 @@ class CertificationAwardAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- Learners' progress: read-only, and the quiz-attempt reset -------------------------------------
+class QuizAttemptInline(admin.TabularInline):
+    """Every attempt of every cycle, reset ones included: the history is never edited here."""
+
+    model = QuizAttempt
+    extra = 0
+    can_delete = False
+    ordering = ["-cycle", "number"]
+    fields = [
+        "number",
+        "cycle",
+        "started_at",
+        "submitted_at",
+        "score_percent",
+        "passed",
+        "reset_at",
+        "reset_by",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("reset_by")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _counted(condition: Q | None = None) -> Count:
+    """Attempts of the enrollment's current cycle that count against the quiz's limit (the rule of
+    ``services.counted_attempts``), narrowed by ``condition``."""
+    counted = Q(attempts__cycle=F("cycle"), attempts__reset_at__isnull=True)
+    return Count("attempts", filter=counted & condition if condition is not None else counted)
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Learners in courses. Progress is made by the learners; the admin only shows it and offers
+    the reset of failed quiz attempts, through the same service as everything else."""
+
+    partner_field = "partner"
+    list_display = ["user", "partner", "course", "cycle", "attempts_used", "started_at", "completed_at"]
+    # No partner filter: its choices would name partners outside a CAM's portfolio.
+    list_filter = ["course"]
+    search_fields = ["user__email", "user__full_name", "partner__legal_name", "course__title"]
+    list_select_related = ["user", "partner", "course"]
+    date_hierarchy = "started_at"
+    fields = [
+        "user",
+        "partner",
+        "course",
+        "cycle",
+        "attempts_used",
+        "started_at",
+        "completed_at",
+        "last_lesson",
+    ]
+    readonly_fields = fields
+    inlines = [QuizAttemptInline]
+    actions = ["reset_quiz_attempts"]
+    change_form_template = "training/admin/enrollment_change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(used_total=_counted(), quiz_max_attempts=F("course__quiz__max_attempts"))
+        )
+
+    @admin.display(description=_("quiz attempts used"), ordering="used_total")
+    def attempts_used(self, obj: Enrollment) -> str:
+        if getattr(obj, "quiz_max_attempts", None) is None:
+            return "—"
+        return gettext("%(used)s of %(total)s") % {"used": obj.used_total, "total": obj.quiz_max_attempts}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # learners enroll themselves
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # progress and attempts are the learner's record
+
+    def has_reset_quiz_attempts_permission(self, request: HttpRequest) -> bool:
+        # Role-level only; the service decides per enrollment (a CAM: their portfolio).
+        return enrollment_policy.can(resolve_actor(request.user), RESET_ATTEMPTS)
+
+    # The button on an enrollment's page opens the action's confirmation page for that one row.
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/reset-attempts/",
+                self.admin_site.admin_view(self.reset_attempts_view),
+                name=f"{opts.app_label}_{opts.model_name}_reset_attempts",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _change_url(self, obj: Enrollment) -> str:
+        return reverse(
+            "admin:training_enrollment_change", args=[quote(obj.pk)], current_app=self.admin_site.name
+        )
+
+    def reset_attempts_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_reset_quiz_attempts_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:  # outside the scope or missing: the same 404
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        request.training_single_enrollment = obj
+        response = self.reset_quiz_attempts(request, self.get_queryset(request).filter(pk=obj.pk))
+        return response if response is not None else HttpResponseRedirect(self._change_url(obj))
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None and self.has_reset_quiz_attempts_permission(request) and obj.quiz_max_attempts:
+            context["reset_attempts_url"] = reverse(
+                "admin:training_enrollment_reset_attempts",
+                args=[quote(obj.pk)],
+                current_app=self.admin_site.name,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.action(
+        description=_("Reset quiz attempts of selected learners…"), permissions=["reset_quiz_attempts"]
+    )
+    def reset_quiz_attempts(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Asks for the reason on a confirmation page, then resets each enrollment's failed
+        attempts through the service, each in its own savepoint; refusals are reported per row."""
+        form = AttemptResetForm(request.POST if "apply" in request.POST else None)
+        enrollments = list(queryset.order_by("user__full_name", "course__title"))
+        quizzes = {
+            quiz.course_id: quiz
+            for quiz in Quiz.objects.filter(course__in=[e.course_id for e in enrollments])
+        }
+        if "apply" in request.POST and form.is_valid():
+            actor = resolve_actor(request.user)
+            done = 0
+            for enrollment in enrollments:
+                quiz = quizzes.get(enrollment.course_id)
+                try:
+                    if quiz is None:
+                        raise ApplicationError(gettext("This course has no quiz."))
+                    with transaction.atomic():
+                        services.attempts_reset(
+                            actor=actor, enrollment=enrollment, quiz=quiz, reason=form.cleaned_data["reason"]
+                        )
+                    done += 1
+                except ApplicationError as exc:
+                    self.message_user(request, f"{enrollment}: {exc.message}", messages.ERROR)
+            if done:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "Quiz attempts reset for %(count)d learner; they were notified.",
+                        "Quiz attempts reset for %(count)d learners; each was notified.",
+                        done,
+                    )
+                    % {"count": done},
+                    messages.SUCCESS,
+                )
+            return None
+        single = getattr(request, "training_single_enrollment", None)
+        return TemplateResponse(
+            request,
+            "training/admin/reset_attempts.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reset quiz attempts"),
+                "opts": self.model._meta,
+                "rows": self._reset_rows(enrollments, quizzes),
+                "form": form,
+                "single_object": single,
+                "cancel_url": self._change_url(single) if single is not None else request.get_full_path(),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "action": "reset_quiz_attempts",
+                "media": self.media + form.media,
+            },
+        )
+
+    def _reset_rows(self, enrollments: list[Enrollment], quizzes: dict[int, Quiz]) -> list[dict[str, Any]]:
+        """What a reset would do to each selected enrollment, counted in one query."""
+        expired = Q(
+            attempts__submitted_at__isnull=True,
+            attempts__deadline_at__lte=timezone.now() - services.GRACE,
+        )
+        counts = {
+            row["pk"]: row
+            for row in Enrollment.objects.filter(pk__in=[e.pk for e in enrollments])
+            .annotate(
+                passed_total=_counted(Q(attempts__passed=True)),
+                failed_total=_counted(Q(attempts__passed=False)),
+                open_total=_counted(Q(attempts__submitted_at__isnull=True)),
+                expired_total=_counted(expired),
+            )
+            .values("pk", "passed_total", "failed_total", "open_total", "expired_total")
+        }
+        rows = []
+        for enrollment in enrollments:
+            quiz = quizzes.get(enrollment.course_id)
+            count = counts[enrollment.pk]
+            notes: list[tuple[str, str]] = []
+            if quiz is None:
+                notes.append(("error", gettext("This course has no quiz: nothing to reset.")))
+            elif count["passed_total"]:
+                notes.append(("error", gettext("Passed the quiz in this cycle: will not be reset.")))
+            elif not (resettable := count["failed_total"] + count["expired_total"]):
+                notes.append(("error", gettext("No used attempts: nothing to reset.")))
+            else:
+                notes.append(
+                    (
+                        "ok",
+                        ngettext(
+                            "%(count)d failed attempt will stop counting (it stays in the history).",
+                            "%(count)d failed attempts will stop counting (they stay in the history).",
+                            resettable,
+                        )
+                        % {"count": resettable},
+                    )
+                )
+                if enrollment.used_total >= quiz.max_attempts:
+                    # The attempt page reveals the right answers once no attempts are left.
+                    notes.append(
+                        (
+                            "warning",
+                            gettext(
+                                "Used every attempt, so has seen the right answers of the graded "
+                                "attempts; the questions stay the same."
+                            ),
+                        )
+                    )
+                if count["open_total"] > count["expired_total"]:
+                    notes.append(
+                        (
+                            "warning",
+                            gettext(
+                                "An attempt is in progress: it keeps running and counts as one of "
+                                "the fresh attempts."
+                            ),
+                        )
+                    )
+            rows.append(
+                {
+                    "enrollment": enrollment,
+                    "quiz": quiz,
+                    "used": enrollment.used_total,
+                    "notes": notes,
+                }
+            )
+        return rows

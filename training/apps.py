@@ -18,6 +18,8 @@ _AUTHORING = {
     )
 }
 
+_PROGRESS = {"training.view_enrollment", "training.view_quizattempt"}
+
 
 class TrainingConfig(AppConfig):
     name = "training"
@@ -25,7 +27,10 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "training.demo.seed"
 
+    # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
+    # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).
     vendor_role_permissions = {
-        VendorRole.CONTENT_MANAGER: _AUTHORING | {"training.view_certificationaward"},
-        VendorRole.CHANNEL_ACCOUNT_MANAGER: {"training.view_certificationaward", "training.view_course"},
+        VendorRole.CONTENT_MANAGER: _AUTHORING | _PROGRESS | {"training.view_certificationaward"},
+        VendorRole.CHANNEL_ACCOUNT_MANAGER: _PROGRESS
+        | {"training.view_certificationaward", "training.view_course"},
     }

@@ -62,3 +62,17 @@ class CertificationAdminForm(forms.ModelForm):
     class Meta:
         model = Certification
         fields = ["name", "description", "courses", "validity_months", "partner_roles", "status"]
+
+
+class AttemptResetForm(forms.Form):
+    """The intermediate page of the admin's "reset quiz attempts" action."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text=_(
+            "Required. Kept in the audit trail with your name. The learner is told they can try "
+            "again, not the reason."
+        ),
+    )

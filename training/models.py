@@ -211,7 +211,11 @@ class LessonCompletion(models.Model):
 
 class QuizAttempt(models.Model):
     """One attempt. The question and choice order is fixed when it starts (shuffled), and the
-    page gets no hint of which choice is right; grading happens on the server."""
+    page gets no hint of which choice is right; grading happens on the server.
+
+    A training manager may reset a learner's failed attempts (``services.attempts_reset``). The
+    rows stay, as evidence of what was answered and scored; ``reset_at`` only takes them out of
+    the count against ``Quiz.max_attempts``."""
 
     TENANT_COLUMN = "partner_id"
 
@@ -228,15 +232,37 @@ class QuizAttempt(models.Model):
     answers = models.JSONField(default=dict, blank=True)
     score_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     passed = models.BooleanField(null=True)
+    reset_at = models.DateTimeField(_("reset"), null=True, blank=True)
+    # SET_NULL: the attempt is the learner's evidence and outlives the manager's account; the
+    # audit event keeps who reset it by name.
+    reset_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("reset by"),
+    )
 
     class Meta:
         ordering = ["-started_at"]
         constraints = [
-            models.UniqueConstraint(fields=["enrollment", "cycle", "number"], name="attempt_number_once")
+            models.UniqueConstraint(fields=["enrollment", "cycle", "number"], name="attempt_number_once"),
+            # Only a graded, failed attempt can be reset: a pass is never taken back this way, and
+            # an attempt still running is never voided under the learner.
+            models.CheckConstraint(
+                condition=models.Q(reset_at__isnull=True)
+                | models.Q(submitted_at__isnull=False, passed=False),
+                name="attempt_reset_only_when_failed",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of {self.enrollment}"
+
+    @property
+    def is_reset(self) -> bool:
+        return self.reset_at is not None
 
 
 def _verification_code() -> str:

@@ -8,9 +8,18 @@ from django.db.models import Q
 from partners.models import PartnerRole
 from partners.policies import partner_scope_q
 from prm.policies import NOTHING, Policy
+from prm.roles import VendorRole
 from prm.tenancy import Actor
 
 from .models import CertificationAward, Enrollment
+
+# Who may give a learner their quiz attempts back: the people who run training (any partner), and
+# the channel account manager the partner turns to ("ask your channel account manager"), for the
+# partners in their portfolio only. Finance sees training data but does not manage it.
+ATTEMPT_RESET_ROLES = frozenset(
+    {VendorRole.PROGRAM_ADMIN, VendorRole.CONTENT_MANAGER, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+)
+RESET_ATTEMPTS = "reset_quiz_attempts"
 
 
 def _learner_q(actor: Actor) -> Q:
@@ -28,6 +37,16 @@ class EnrollmentPolicy(Policy[Enrollment]):
 
     def visible(self, actor: Actor) -> Q:
         return _learner_q(actor)
+
+    def can(self, actor: Actor, action: str, obj: Enrollment | None = None) -> bool:
+        if action == RESET_ATTEMPTS:
+            if not (actor.is_vendor and actor.vendor_role in ATTEMPT_RESET_ROLES):
+                return False
+            # Without an object: may this actor reset anybody's attempts at all (the admin action
+            # is offered)? With one: through the same scope as every list, so a CAM's portfolio
+            # decides and a list and a reset can never disagree.
+            return obj is None or self.scope(actor).filter(pk=obj.pk).exists()
+        return False
 
 
 class AwardPolicy(Policy[CertificationAward]):

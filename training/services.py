@@ -12,10 +12,11 @@ import nh3
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from prm import audit
 from prm.errors import ApplicationError
@@ -38,6 +39,7 @@ from .models import (
     Quiz,
     QuizAttempt,
 )
+from .policies import RESET_ATTEMPTS, enrollment_policy
 
 # A submission this late after the time limit still counts (network, a slow click).
 GRACE = timedelta(seconds=30)
@@ -199,9 +201,14 @@ def _complete_if_done(actor: Actor, enrollment: Enrollment) -> None:
 
 
 # --- Quizzes -------------------------------------------------------------------------------------
+def counted_attempts(enrollment: Enrollment) -> QuerySet[QuizAttempt]:
+    """The attempts of the enrollment's current cycle that count against ``max_attempts``: every
+    one started (an open one too), except those a training manager reset."""
+    return QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle, reset_at__isnull=True)
+
+
 def attempts_left(enrollment: Enrollment, quiz: Quiz) -> int:
-    used = QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle).count()
-    return max(quiz.max_attempts - used, 0)
+    return max(quiz.max_attempts - counted_attempts(enrollment).count(), 0)
 
 
 def attempt_start(*, actor: Actor, quiz: Quiz, rng: random.Random | None = None) -> QuizAttempt:
@@ -322,6 +329,103 @@ def attempt_submit(*, actor: Actor, attempt: QuizAttempt, answers: dict[str, lis
     if attempt.passed:
         _complete_if_done(actor, Enrollment.objects.select_for_update().get(pk=attempt.enrollment_id))
     return attempt
+
+
+def attempts_reset(*, actor: Actor, enrollment: Enrollment, quiz: Quiz, reason: str) -> int:
+    """Give a learner who failed a quiz their attempts back; returns how many were reset.
+
+    The failed attempts of the current cycle stop counting against ``max_attempts`` but are kept
+    (``reset_at``/``reset_by``): what the learner answered and scored is evidence. An attempt whose
+    time ran out is closed as not passed first (as the learner's next start would) and reset with
+    the others, so it does not cost one of the fresh attempts. An attempt still running is left
+    alone: the learner may be answering it right now; it keeps counting and can be resumed, so the
+    learner still has ``max_attempts`` tries from here. Refused, changing nothing, when the quiz is
+    already passed in this cycle, when nothing is left to reset, or without a reason.
+    """
+    if not enrollment_policy.can(actor, RESET_ATTEMPTS, enrollment):
+        raise PermissionDenied(
+            _(
+                "Only training managers, program admins and the partner's channel account manager "
+                "reset quiz attempts."
+            )
+        )
+    if quiz.course_id != enrollment.course_id:
+        raise ApplicationError(_("This quiz does not belong to the learner's course."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            _("Give a reason for the reset; it is kept in the audit trail."), field="reason"
+        )
+
+    # Lock order: the enrollment (which attempt_start and other resets lock first), then the
+    # graded attempts. A submission locks its own open attempt and, when it passes, the
+    # enrollment; the graded-attempts query never waits on an open attempt (it does not match
+    # ``submitted_at IS NOT NULL`` in our snapshot), so the two cannot deadlock.
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("user", "course")
+        .get(pk=enrollment.pk)
+    )
+    learner = enrollment.user.get_full_name()
+    graded = list(
+        counted_attempts(enrollment).select_for_update().filter(submitted_at__isnull=False).order_by("number")
+    )
+    if any(attempt.passed for attempt in graded):
+        raise ApplicationError(
+            _("%(learner)s already passed the quiz of “%(course)s”; there is nothing to reset.")
+            % {"learner": learner, "course": enrollment.course.title}
+        )
+    left_before = attempts_left(enrollment, quiz)
+    now = timezone.now()
+    # skip_locked: an expired attempt being submitted right now is closed by that submission.
+    for expired in (
+        counted_attempts(enrollment)
+        .select_for_update(skip_locked=True)
+        .filter(submitted_at__isnull=True, deadline_at__lte=now - GRACE)
+        .order_by("number")
+    ):
+        _close_as_failed(expired, now)
+        graded.append(expired)
+    to_reset = sorted((attempt for attempt in graded if attempt.passed is False), key=lambda a: a.number)
+    if not to_reset:
+        raise ApplicationError(
+            _("%(learner)s has no used attempts to reset for the quiz of “%(course)s”.")
+            % {"learner": learner, "course": enrollment.course.title}
+        )
+
+    QuizAttempt.objects.filter(pk__in=[attempt.pk for attempt in to_reset]).update(
+        reset_at=now, reset_by=actor.user
+    )
+    left_after = attempts_left(enrollment, quiz)
+    audit.record(
+        actor=actor.user,
+        action="training.quiz_attempts_reset",
+        target=enrollment,
+        partner_id=enrollment.partner_id,
+        before={"attempts_left": left_before},
+        after={
+            "attempts_left": left_after,
+            "reset_attempts": [attempt.number for attempt in to_reset],
+            "quiz": quiz.pk,
+            "cycle": enrollment.cycle,
+        },
+        reason=reason,
+    )
+    # The reason stays in the audit trail: it is the vendor's note, not a message to the learner.
+    notify(
+        recipient=enrollment.user,
+        kind="training.quiz_attempts_reset",
+        partner_id=enrollment.partner_id,
+        title=_("You can take the quiz of “%(course)s” again") % {"course": enrollment.course.title},
+        body=ngettext(
+            "Your earlier attempts were reset and no longer count: you have %(n)s attempt.",
+            "Your earlier attempts were reset and no longer count: you have %(n)s attempts.",
+            left_after,
+        )
+        % {"n": left_after},
+        url=reverse("training:course", args=[enrollment.course_id]),
+    )
+    return len(to_reset)
 
 
 # --- Certifications ----------------------------------------------------------------------------
