@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from allauth.mfa.models import Authenticator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -49,6 +49,11 @@ class ActorMiddleware:
             return self.get_response(request)
 
 
+_API_GATE_MESSAGE = (
+    "Sign in to the portal first: vendor staff need MFA, a partner needs the current agreement "
+    "accepted and active portal access."
+)
+
 # Paths a gated user may still reach: signing out, setting up MFA, static files, the gate pages.
 _ALWAYS_OPEN = (
     "/accounts/",
@@ -69,6 +74,19 @@ class AccessGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self._gate(request)
+        if request.path.startswith("/api/") and (
+            response.status_code in (301, 302)
+            or (
+                response.status_code == 403
+                and not response.get("Content-Type", "").startswith("application/json")
+            )
+        ):
+            # An API client cannot follow a page that asks a person to act: say what is missing.
+            return JsonResponse({"detail": _API_GATE_MESSAGE}, status=403)
+        return response
+
+    def _gate(self, request: HttpRequest) -> HttpResponse:
         actor: Actor = request.actor
         path = request.path
         if actor.user is None or path.startswith(_ALWAYS_OPEN):

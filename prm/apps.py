@@ -21,7 +21,7 @@ class PrmConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        from . import checks, rls  # noqa: F401  (registers system checks)
+        from . import api_schema, checks, rls  # noqa: F401  (registers system checks, schema extension)
 
         # Every migrate (also the test database's) ends by (re)applying the tenant row-level
         # security policies to every tenant-owned table, so a new table cannot be forgotten.

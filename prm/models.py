@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from .money import currency_field
 from .roles import VendorRole
 
-__all__ = ["AuditEvent", "ExchangeRate", "Holiday", "Notification", "User", "VendorRole"]
+__all__ = ["ApiToken", "AuditEvent", "ExchangeRate", "Holiday", "Notification", "User", "VendorRole"]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -185,3 +185,29 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.currency} = {self.rate.normalize()}"
+
+
+class ApiToken(models.Model):
+    """A personal token for the REST API (``Authorization: Bearer prm_…``). Only a SHA-256 hash of
+    the secret is stored: the secret is shown once, when issued, and a leaked database does not
+    leak working tokens. The token acts as its user, in that user's tenant scope."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("starts with"), max_length=12)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

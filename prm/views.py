@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from .errors import ApplicationError
 from .models import Notification
 from .tenancy import Actor
 
@@ -114,3 +115,52 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+# --- API tokens -------------------------------------------------------------------------------
+def _may_use_api(actor: Actor) -> bool:
+    # The API serves partner deal work today; the page says so to everyone else.
+    return actor.is_partner and actor.partner_role in {"admin", "sales"}
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    from .api import token_issue
+
+    actor = actor_of(request)
+    secret = ""
+    error = ""
+    if request.method == "POST" and _may_use_api(actor):
+        try:
+            _token, secret = token_issue(
+                user=request.user, name=request.POST.get("name", ""), partner_id=actor.partner_id
+            )
+        except ApplicationError as exc:
+            error = str(exc)
+    tokens = request.user.api_tokens.all()
+    return render(
+        request,
+        "prm/api_tokens.html",
+        {
+            "tokens": tokens,
+            "secret": secret,
+            "error": error,
+            "may_use_api": _may_use_api(actor),
+            "name": request.POST.get("name", "") if error else "",
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+@login_required
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    from .api import token_revoke
+
+    # Only the user's own tokens: another user's id is the same 404 as a missing one.
+    token = request.user.api_tokens.filter(pk=pk).first()
+    if token is None:
+        raise Http404
+    token_revoke(user=request.user, token=token, partner_id=actor_of(request).partner_id)
+    messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
+    return redirect("api_tokens")

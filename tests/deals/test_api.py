@@ -1,0 +1,286 @@
+"""The deal registration REST API: bearer tokens, the same rules and words as the portal, and
+nothing of another partner — not in a list, not by id, not by guessing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from deals.models import Deal, DealStatus, Product
+from prm.api import token_issue
+from prm.tenancy import Actor
+from tests.deals import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+class Api:
+    def __init__(self, user: Any) -> None:
+        _token, self.secret = token_issue(user=user, name="CRM sync")
+        self.client = Client()
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.secret}", **(extra or {})}
+
+    def get(self, url: str, **params: Any) -> Any:
+        return self.client.get(url, params, **self._headers())
+
+    def post(self, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return self.client.post(
+            url, json.dumps(body or {}), content_type="application/json", **self._headers(headers)
+        )
+
+    def patch(self, url: str, body: Any) -> Any:
+        return self.client.patch(url, json.dumps(body), content_type="application/json", **self._headers())
+
+
+DEALS = reverse("api-deal-list")
+
+
+def detail(deal: Deal | int, suffix: str = "") -> str:
+    pk = deal if isinstance(deal, int) else deal.pk
+    return reverse("api-deal-submit" if suffix == "submit" else "api-deal-detail", args=[pk])
+
+
+@pytest.fixture
+def firewall() -> Product:
+    return f.product("Firewall X", price="500.00")
+
+
+def payload(product: Product, **overrides: Any) -> dict[str, Any]:
+    return {
+        "customer_name": "Initech",
+        "customer_domain": "https://www.initech.com/about",
+        "customer_country": "US",
+        "contact_name": "Peter Gibbons",
+        "contact_email": "peter@initech.example",
+        "title": "Initech network refresh",
+        "expected_close_date": (timezone.localdate() + timedelta(days=30)).isoformat(),
+        "currency": "USD",
+        "lines": [{"product": product.pk, "quantity": 2, "unit_price": "450.00"}],
+        **overrides,
+    }
+
+
+# --- authentication -------------------------------------------------------------------------------
+def test_without_a_token_the_api_says_how_to_authenticate() -> None:
+    response = Client().get(DEALS)
+    assert response.status_code == 401
+    assert "Bearer" in response.json()["detail"]
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("secret", ["prm_not-a-real-token", "something-else", ""])
+def test_a_bad_token_is_a_401(secret: str) -> None:
+    response = Client().get(DEALS, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 401
+
+
+def test_a_revoked_token_stops_working(team_a: f.Team) -> None:
+    from prm.api import token_revoke
+    from prm.models import ApiToken
+
+    api = Api(team_a.sales)
+    assert api.get(DEALS).status_code == 200
+    token_revoke(user=team_a.sales, token=ApiToken.objects.get(user=team_a.sales))
+    assert api.get(DEALS).status_code == 401
+
+
+def test_only_a_hash_of_the_secret_is_stored(team_a: f.Team) -> None:
+    from prm.models import ApiToken
+
+    api = Api(team_a.sales)
+    stored = ApiToken.objects.get(user=team_a.sales)
+    assert api.secret not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
+
+
+def test_people_who_do_not_register_deals_get_a_403_that_says_why(
+    team_a: f.Team, vendor_admin: Actor
+) -> None:
+    from partners.models import PartnerRole
+    from tests import factories
+
+    learner = factories.partner_user(team_a.partner, role=PartnerRole.LEARNER)
+    response = Api(learner).get(DEALS)
+    assert response.status_code == 403
+    assert "partner sales users and partner admins" in response.json()["detail"]
+    assert Api(vendor_admin.user).get(DEALS).status_code == 403
+
+
+def test_a_partner_without_the_current_agreement_gets_a_json_403(team_a: f.Team) -> None:
+    from partners.models import Partner
+
+    api = Api(team_a.admin)
+    Partner.objects.filter(pk=team_a.partner.pk).update(agreement_version="")
+    response = api.get(DEALS)
+    assert response.status_code == 403
+    assert "agreement" in response.json()["detail"]
+
+
+# --- registering --------------------------------------------------------------------------------
+def test_register_then_submit(team_a: f.Team, firewall: Product) -> None:
+    api = Api(team_a.sales)
+    created = api.post(DEALS, payload(firewall))
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "draft"
+    assert body["customer_domain"] == "initech.com"  # normalised as in the portal
+    assert body["amount"] == "900.00"
+    assert body["lines"][0]["product_name"] == "Firewall X"
+    deal = Deal.objects.get(pk=body["id"])
+    assert (deal.partner_id, deal.registered_by_id) == (team_a.partner.pk, team_a.sales.pk)
+
+    submitted = api.post(detail(deal.pk, "submit"))
+    assert submitted.status_code == 200, submitted.content
+    assert submitted.json()["status"] == "submitted"
+    assert submitted.json()["conflict_under_review"] is False
+
+
+def test_bad_input_is_a_400_with_the_reason_and_nothing_is_saved(team_a: f.Team, firewall: Product) -> None:
+    api = Api(team_a.sales)
+    bad = [
+        ({"lines": [{"product": firewall.pk, "quantity": 0, "unit_price": "1.00"}]}, "quantity"),
+        ({"lines": [{"product": 999999, "quantity": 1, "unit_price": "1.00"}]}, "product"),
+        ({"lines": [{"product": firewall.pk, "quantity": 1, "unit_price": "-5"}]}, "unit_price"),
+        ({"customer_name": ""}, "customer_name"),
+        ({"expected_close_date": "next week"}, "expected_close_date"),
+        ({"currency": "XXX"}, "currency"),
+    ]
+    for overrides, field in bad:
+        response = api.post(DEALS, payload(firewall, **overrides))
+        assert response.status_code == 400, (overrides, response.content)
+        assert field in json.dumps(response.json()), (field, response.json())
+    assert Deal.objects.count() == 0
+
+
+def test_submitting_an_incomplete_draft_lists_every_problem(team_a: f.Team, firewall: Product) -> None:
+    api = Api(team_a.sales)
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    draft = api.post(DEALS, payload(firewall, customer_domain="", lines=[], expected_close_date=yesterday))
+    assert draft.status_code == 201
+    response = api.post(detail(draft.json()["id"], "submit"))
+    assert response.status_code == 400
+    problems = response.json()["problems"]
+    assert any("website domain" in p for p in problems)
+    assert any("in the past" in p for p in problems)
+    assert any("at least one product line" in p for p in problems)
+    assert Deal.objects.get(pk=draft.json()["id"]).status == DealStatus.DRAFT
+
+
+def test_an_invalid_transition_is_a_400(team_a: f.Team, cam: Actor) -> None:
+    deal = f.approved(team_a.sales_actor, cam)
+    response = Api(team_a.sales).post(detail(deal, "submit"))
+    assert response.status_code == 400
+    assert Deal.objects.get(pk=deal.pk).status == DealStatus.APPROVED
+
+
+def test_a_retried_create_with_the_same_idempotency_key_registers_one_deal(
+    team_a: f.Team, firewall: Product
+) -> None:
+    api = Api(team_a.sales)
+    key = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    first = api.post(DEALS, payload(firewall), headers=key)
+    again = api.post(DEALS, payload(firewall), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Deal.objects.count() == 1
+    assert (
+        api.post(DEALS, payload(firewall), headers={"HTTP_IDEMPOTENCY_KEY": "not-a-uuid"}).status_code == 400
+    )
+
+
+def test_editing_a_draft_keeps_its_lines_unless_new_ones_are_sent(team_a: f.Team, firewall: Product) -> None:
+    api = Api(team_a.sales)
+    deal_id = api.post(DEALS, payload(firewall)).json()["id"]
+    renamed = api.patch(detail(deal_id), {"title": "Bigger refresh"})
+    assert renamed.status_code == 200 and renamed.json()["title"] == "Bigger refresh"
+    assert renamed.json()["amount"] == "900.00"
+    relined = api.patch(
+        detail(deal_id), {"lines": [{"product": firewall.pk, "quantity": 3, "unit_price": "100"}]}
+    )
+    assert relined.json()["amount"] == "300.00"
+
+
+def test_a_conflict_shows_only_as_under_review(team_a: f.Team, team_b: f.Team, firewall: Product) -> None:
+    f.submitted(team_a.sales_actor, customer="Initech", domain="initech.com")
+    api = Api(team_b.sales)
+    deal_id = api.post(DEALS, payload(firewall)).json()["id"]
+    body = api.post(detail(deal_id, "submit")).json()
+    assert body["conflict_under_review"] is True
+    text = json.dumps(body)
+    assert team_a.partner.legal_name not in text and "conflicting" not in text
+
+
+# --- isolation ----------------------------------------------------------------------------------
+def test_partner_b_cannot_list_read_edit_submit_or_guess_partner_a_deals(
+    team_a: f.Team, team_b: f.Team, firewall: Product
+) -> None:
+    a_deals = [
+        f.draft(team_a.sales_actor, customer=f"Secret Customer {n}", domain=f"secret{n}.com")
+        for n in range(3)
+    ]
+    api = Api(team_b.admin)
+    listing = api.get(DEALS)
+    assert listing.status_code == 200 and listing.json()["count"] == 0
+    assert api.get(DEALS, q="Secret").json()["count"] == 0
+    missing = api.get(detail(10_000_000))
+    for deal in a_deals:
+        for response in (
+            api.get(detail(deal)),
+            api.patch(detail(deal), {"title": "mine now"}),
+            api.post(detail(deal, "submit")),
+        ):
+            assert response.status_code == 404
+            assert response.json() == missing.json()
+        assert Deal.objects.get(pk=deal.pk).title != "mine now"
+        assert Deal.objects.get(pk=deal.pk).status == DealStatus.DRAFT
+
+
+def test_a_sales_user_sees_only_their_own_deals_and_the_admin_all(team_a: f.Team, firewall: Product) -> None:
+    mine = f.draft(team_a.sales_actor, customer="Hooli", domain="hooli.com")
+    theirs = f.draft(team_a.sales2_actor, customer="Globex", domain="globex.com")
+    assert [d["id"] for d in Api(team_a.sales).get(DEALS).json()["results"]] == [mine.pk]
+    assert Api(team_a.sales).get(detail(theirs)).status_code == 404
+    assert {d["id"] for d in Api(team_a.admin).get(DEALS).json()["results"]} == {mine.pk, theirs.pk}
+
+
+def test_the_deal_list_runs_the_same_queries_for_1_and_for_30_deals(
+    team_a: f.Team, firewall: Product
+) -> None:
+    api = Api(team_a.admin)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(DEALS).status_code == 200
+        return len(queries.captured_queries)
+
+    f.draft(team_a.sales_actor, customer="Customer 0", domain="c0.com")
+    api.get(DEALS)  # the token's first use records it (one write a minute, not per request)
+    one = count()
+    for n in range(1, 30):
+        f.draft(team_a.sales_actor, customer=f"Customer {n}", domain=f"c{n}.com",
+                lines=[f.line(firewall, 1, "10.00"), f.line(firewall, 2, "5.00")])  # fmt: skip
+    assert count() == one
+    assert api.get(DEALS).json()["count"] == 30
+
+
+def test_products_and_the_schema(team_a: f.Team, firewall: Product) -> None:
+    Product.objects.create(
+        name="Old box", sku="OLD-1", product_line="Legacy", list_price="1.00", active=False
+    )
+    api = Api(team_a.sales)
+    products = api.get(reverse("api-product-list")).json()["results"]
+    assert [p["sku"] for p in products] == [firewall.sku]
+    schema = Client().get(reverse("api_schema"))
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/deals/{id}/submit/" in text and "bearerToken" in text
