@@ -153,6 +153,10 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PRM] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "PRM partner portal"
+# Accept the code of the neighbouring 30-second step too (RFC 6238, 5.2): a code typed as the
+# step turns over, or a phone clock a few seconds off, is not refused. allauth still refuses a
+# code used once already.
+MFA_TOTP_TOLERANCE = 1
 
 # --- django-guardian: per-object exceptions only (a CAM's portfolio), never the main filter.
 ANONYMOUS_USER_NAME = None

@@ -229,3 +229,19 @@ def test_htmx_post_without_csrf_header_is_refused(partner: Partner, partner_admi
     )
     assert response.status_code == 403
     assert not Invitation.objects.filter(partner=partner).exists()
+
+
+def test_a_totp_code_of_the_neighbouring_step_is_accepted_but_not_an_older_one(db: Any) -> None:
+    import time
+
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+        validate_totp_code,
+    )
+
+    secret = generate_totp_secret()
+    now = int(time.time()) // 30
+    assert validate_totp_code(secret, format_hotp_value(hotp_value(secret, now - 1)))
+    assert not validate_totp_code(secret, format_hotp_value(hotp_value(secret, now - 3)))
