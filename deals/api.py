@@ -21,8 +21,8 @@ from rest_framework.response import Response
 
 from prm.errors import ApplicationError
 
-from . import selectors, services
-from .models import ConflictStatus, Deal, DealLine, DealStage, DealStatus, Product
+from . import leads, selectors, services
+from .models import ConflictStatus, Deal, DealLine, DealStage, DealStatus, Lead, Product
 from .policies import DEAL_ROLES
 from .services import CUSTOMER_FIELDS, LineInput
 
@@ -209,3 +209,75 @@ class DealViewSet(
 
     def _fresh(self, deal: Deal) -> Deal:
         return _with_lines(Deal.objects.filter(pk=deal.pk)).get()
+
+
+# --- Leads ---------------------------------------------------------------------------------------
+class LeadSerializer(serializers.ModelSerializer):
+    deal = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "company_name",
+            "domain",
+            "country",
+            "region",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "product_interest",
+            "estimated_value",
+            "currency",
+            "description",
+            "status",
+            "offered_at",
+            "respond_by",
+            "deal",
+        ]
+        read_only_fields = fields
+
+
+class DeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
+@extend_schema(parameters=[OpenApiParameter("status", enum=["offered", "accepted"], required=False)])
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Leads the vendor offered your company, to accept (it becomes a draft deal) or decline with a
+    reason before `respond_by`; unanswered offers move on to another partner."""
+
+    serializer_class = LeadSerializer
+    permission_classes = [permissions.IsAuthenticated, IsDealUser]
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        if getattr(self, "swagger_fake_view", False):
+            return Lead.objects.none()
+        status_filter = self.request.query_params.get("status", "")
+        return selectors.lead_list(actor=self.request._request.actor, status=status_filter)
+
+    def get_object(self) -> Lead:
+        return selectors.lead_get(actor=self.request._request.actor, pk=self.kwargs["pk"])
+
+    @extend_schema(request=None, responses=DealSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept the offer: returns the draft deal made from the lead."""
+        lead = self.get_object()
+        with transaction.atomic():
+            deal = leads.lead_accept(actor=request._request.actor, lead=lead)
+        deal = _with_lines(Deal.objects.filter(pk=deal.pk)).get()
+        return Response(DealSerializer(deal, context=self.get_serializer_context()).data, status=201)
+
+    @extend_schema(request=DeclineSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        """Decline the offer with a reason (it helps the vendor route the next one)."""
+        lead = self.get_object()
+        reason = DeclineSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        with transaction.atomic():
+            leads.lead_decline(
+                actor=request._request.actor, lead=lead, reason=reason.validated_data["reason"]
+            )
+        return Response({"detail": _("Declined. Thank you for the reason.")})

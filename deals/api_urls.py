@@ -5,5 +5,6 @@ from . import api
 router = DefaultRouter()
 router.register("products", api.ProductViewSet, basename="api-product")
 router.register("deals", api.DealViewSet, basename="api-deal")
+router.register("leads", api.LeadViewSet, basename="api-lead")
 
 urlpatterns = router.urls

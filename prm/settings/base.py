@@ -247,6 +247,11 @@ SPECTACULAR_SETTINGS = {
     "that user's partner data.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The same choices appear on several models: one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CountryEnum": "django_countries.countries",
+        "RegionEnum": "partners.models.Region",
+    },
 }
 
 # --- Product defaults (PRODUCT.md, "Default numbers"); each can be changed per deployment.

@@ -284,3 +284,62 @@ def test_products_and_the_schema(team_a: f.Team, firewall: Product) -> None:
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "/api/v1/deals/{id}/submit/" in text and "bearerToken" in text
+
+
+# --- leads ---------------------------------------------------------------------------------------
+def _offer(vendor: Actor, team: f.Team, company: str = "Vandelay Industries") -> Any:
+    from deals import leads
+
+    lead = f.lead(vendor, company=company)
+    with f.acting(vendor):
+        leads.lead_assign(actor=vendor, lead=lead, partner=team.partner)
+    return lead
+
+
+LEADS = reverse("api-lead-list")
+
+
+def lead_url(lead: Any, action: str) -> str:
+    return reverse(f"api-lead-{action}", args=[lead.pk])
+
+
+def test_accepting_a_lead_returns_the_draft_deal(team_a: f.Team, vendor_admin: Actor) -> None:
+    from deals.models import LeadStatus
+
+    lead = _offer(vendor_admin, team_a)
+    api = Api(team_a.sales)
+    listed = api.get(LEADS).json()["results"]
+    assert [row["id"] for row in listed] == [lead.pk] and listed[0]["status"] == "offered"
+    response = api.post(lead_url(lead, "accept"))
+    assert response.status_code == 201, response.content
+    deal = Deal.objects.get(pk=response.json()["id"])
+    assert deal.status == DealStatus.DRAFT and deal.customer_name == "Vandelay Industries"
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.ACCEPTED and lead.deal_id == deal.pk
+    assert api.post(lead_url(lead, "accept")).status_code in (400, 404)  # not twice
+
+
+def test_declining_needs_a_reason(team_a: f.Team, vendor_admin: Actor) -> None:
+    from deals.models import LeadOffer
+
+    lead = _offer(vendor_admin, team_a)
+    api = Api(team_a.sales)
+    refused = api.post(lead_url(lead, "decline"), {"reason": "  "})
+    assert refused.status_code == 400 and "reason" in refused.json()
+    assert api.post(lead_url(lead, "decline"), {"reason": "Outside our territory"}).status_code == 200
+    offer = LeadOffer.objects.get(lead=lead, partner=team_a.partner)
+    assert offer.outcome == "declined" and offer.reason == "Outside our territory"
+
+
+def test_another_partners_leads_are_not_there(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> None:
+    lead = _offer(vendor_admin, team_a, company="Secret Prospect")
+    api = Api(team_b.sales)
+    assert api.get(LEADS).json()["count"] == 0
+    for response in (
+        api.get(reverse("api-lead-detail", args=[lead.pk])),
+        api.post(lead_url(lead, "accept")),
+        api.post(lead_url(lead, "decline"), {"reason": "mine"}),
+    ):
+        assert response.status_code == 404
+    lead.refresh_from_db()
+    assert lead.assigned_partner_id == team_a.partner.pk and lead.deal_id is None
