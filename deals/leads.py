@@ -33,6 +33,7 @@ from prm.tenancy import Actor, system_scope
 
 from .models import Deal, Lead, LeadOffer, LeadStatus, OfferOutcome
 from .policies import lead_policy
+from .webhooks import emit_lead_event
 
 LEAD_FIELDS = (
     "company_name",
@@ -222,6 +223,7 @@ def _offer(lead: Lead, partner: Partner, *, actor_user: Any, manual: bool) -> Le
         partner_id=partner.pk,
         after=audit.snapshot(lead, ["status", "assigned_partner"]),
     )
+    emit_lead_event(lead, "lead.offered")
     for membership in Membership.objects.filter(
         partner=partner, is_active=True, role__in=[PartnerRole.ADMIN, PartnerRole.SALES]
     ).select_related("user"):

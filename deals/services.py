@@ -42,6 +42,7 @@ from .models import (
 )
 from .policies import deal_policy
 from .signals import deal_lost, deal_won
+from .webhooks import emit_deal_event
 
 User = get_user_model()
 
@@ -110,7 +111,9 @@ def _reviewers(partner: Partner) -> list[Any]:
 
 
 def _notify_partner(deal: Deal, kind: str, title: str, body: str = "") -> None:
-    """The deal's registrant and the partner's admins hear about every decision."""
+    """The deal's registrant and the partner's admins hear about every decision (and the
+    partner's systems, through its webhooks)."""
+    emit_deal_event(deal, kind)
     recipients = {deal.registered_by_id: deal.registered_by} if deal.registered_by.is_active else {}
     for user in _partner_people(deal.partner_id, {PartnerRole.ADMIN}):
         recipients[user.pk] = user
@@ -126,6 +129,8 @@ def _notify_partner(deal: Deal, kind: str, title: str, body: str = "") -> None:
 
 
 def _notify_reviewers(deal: Deal, kind: str, title: str) -> None:
+    # What the partner did (submitted, won, lost, asked for an extension) reaches its systems too.
+    emit_deal_event(deal, kind)
     for user in _reviewers(deal.partner):
         notify(recipient=user, kind=kind, title=title, url=reverse("deals:review_detail", args=[deal.pk]))
 

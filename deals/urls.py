@@ -1,11 +1,19 @@
 from django.urls import path
 
-from . import vendor_views, views
+from . import vendor_views, views, webhook_views
 
 app_name = "deals"
 
 urlpatterns = [
     # Partner side
+    path("integrations/webhooks/", webhook_views.webhook_list, name="webhooks"),
+    path("integrations/webhooks/<int:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path("integrations/webhooks/<int:pk>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path(
+        "integrations/deliveries/<int:pk>/redeliver/",
+        webhook_views.webhook_redeliver,
+        name="webhook_redeliver",
+    ),
     path("deals/", views.deal_list, name="list"),
     path("deals/export.csv", views.deal_export, name="export"),
     path("deals/new/", views.deal_create, name="create"),

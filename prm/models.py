@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -15,7 +16,17 @@ from django.utils.translation import gettext_lazy as _
 from .money import currency_field
 from .roles import VendorRole
 
-__all__ = ["ApiToken", "AuditEvent", "ExchangeRate", "Holiday", "Notification", "User", "VendorRole"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "ExchangeRate",
+    "Holiday",
+    "Notification",
+    "User",
+    "VendorRole",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -211,3 +222,63 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WebhookEndpoint(models.Model):
+    """Where a partner wants to hear about its deals and leads (its CRM): every event is POSTed as
+    JSON, signed with ``secret`` (HMAC-SHA256), retried until it is accepted. Managed by the
+    partner's admins (``prm.webhooks``)."""
+
+    TENANT_COLUMN = "partner_id"
+
+    partner_id = models.BigIntegerField()
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    # Event names as in notifications ("deal.approved", "lead.offered"); empty means every event.
+    events = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    secret = models.CharField(max_length=64)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["partner_id", "is_active"], name="webhook_partner_idx")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and what became of it. ``event_id`` is sent with every attempt
+    so the receiver can ignore a repeat."""
+
+    TENANT_COLUMN = "partner_id"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    partner_id = models.BigIntegerField()
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=64)
+    event_id = models.UUIDField(unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_endpoint_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"

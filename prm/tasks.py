@@ -64,3 +64,22 @@ def sweep_orphan_files() -> int:
     from .files import sweep_orphan_files as sweep
 
     return len(sweep().deleted)
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt; a failed one is retried by ``send_due_webhooks`` when its pause is over."""
+    from .webhooks import deliver
+
+    return deliver(delivery_id=delivery_id)
+
+
+@shared_task
+def send_due_webhooks() -> int:
+    """Every minute: the retries whose pause is over (and any delivery whose task was lost)."""
+    from .webhooks import deliver, due_delivery_ids
+
+    ids = due_delivery_ids()
+    for delivery_id in ids:
+        deliver(delivery_id=delivery_id)
+    return len(ids)

@@ -227,6 +227,7 @@ CELERY_BEAT_SCHEDULE = {
     "training-expiry-reminders": {"task": "training.tasks.send_expiry_reminders", "schedule": 6 * 60 * 60},
     "training-expire-certifications": {"task": "training.tasks.expire_certifications", "schedule": 60 * 60},
     "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
+    "webhooks-send-due": {"task": "prm.tasks.send_due_webhooks", "schedule": 60},
 }
 
 REST_FRAMEWORK = {
@@ -258,6 +259,8 @@ SPECTACULAR_SETTINGS = {
 PRM = {
     # Reports that add amounts of several currencies convert them into this one (prm.ExchangeRate).
     "REPORTING_CURRENCY": env("PRM_REPORTING_CURRENCY", default="USD"),
+    # Partners' webhook URLs must be public https:// addresses; local development and tests relax it.
+    "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("PRM_WEBHOOK_ALLOW_PRIVATE_URLS", default=False),
     "PARTNER_AGREEMENT_VERSION": env("PRM_PARTNER_AGREEMENT_VERSION", default="2026.1"),
     "INVITATION_VALID_DAYS": env.int("PRM_INVITATION_VALID_DAYS", default=14),
     "LOGO_MAX_BYTES": env.int("PRM_LOGO_MAX_BYTES", default=2 * 1024 * 1024),

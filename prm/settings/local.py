@@ -9,3 +9,6 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 # Serve static files straight from the app and static/ folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Webhook receivers in tests and local development run on this machine (http://127.0.0.1:…).
+PRM["WEBHOOK_ALLOW_PRIVATE_URLS"] = True  # noqa: F405

@@ -28,3 +28,6 @@ _match = re.match(r"^(redis://[^/]+)/(\d+)$", REDIS_URL)  # noqa: F405
 if _match:
     _worker = int(env("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw") or 0)
     CACHES["default"]["LOCATION"] = f"{_match.group(1)}/{(int(_match.group(2)) + 8 + _worker) % 16}"  # noqa: F405
+
+# Webhook receivers in tests and local development run on this machine (http://127.0.0.1:…).
+PRM["WEBHOOK_ALLOW_PRIVATE_URLS"] = True  # noqa: F405
