@@ -4,8 +4,6 @@ partner, skipping every partner that already had it."""
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +23,7 @@ from partners.forms import DOMAIN_RE, normalise_domain
 from partners.models import Membership, Partner, PartnerRole, PartnerStatus, Region
 from partners.policies import can_work_partner
 from prm import audit
+from prm.csvimport import read_rows
 from prm.errors import ApplicationError
 from prm.money import Currency
 from prm.notifications import notify
@@ -148,31 +147,15 @@ def lead_import_csv(*, actor: Actor, content: bytes) -> ImportResult:
     lead_policy.require(
         actor, "import", None, _("Only program admins and channel account managers import leads.")
     )
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApplicationError(
-            _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
-        ) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or not set(CSV_REQUIRED) <= {name.strip().lower() for name in reader.fieldnames}:
-        raise ApplicationError(
-            _("The first line must name the columns; company_name and region are required.")
-        )
     result = ImportResult()
     parsed = []
-    for count, row in enumerate(reader, start=1):
-        line_number = reader.line_num  # the file's own line, blank lines and quoted newlines included
-        if count > MAX_IMPORT_ROWS:
-            raise ApplicationError(_("At most %(n)s rows per file.") % {"n": MAX_IMPORT_ROWS})
+    for line_number, row in read_rows(content, required=CSV_REQUIRED, max_rows=MAX_IMPORT_ROWS):
         try:
             parsed.append(_parse_row(row))
         except ValueError as exc:
             result.errors.append((line_number, str(exc)))
     if result.errors:
         return result
-    if not parsed:
-        raise ApplicationError(_("The file has no rows."))
     result.created = Lead.objects.bulk_create([Lead(created_by=actor.user, **data) for data in parsed])
     audit.record(
         actor=actor.user,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -157,3 +158,15 @@ class ChannelManagerForm(forms.Form):
 class TierForm(forms.Form):
     tier = forms.ModelChoiceField(queryset=Tier.objects.all())
     reason = forms.CharField(required=False, max_length=500)
+
+
+class PartnerImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, at most 2 MB."))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > 2 * 1024 * 1024:
+            raise forms.ValidationError(
+                _("The file is larger than 2 MB. Split it into smaller files and upload them one by one.")
+            )
+        return upload

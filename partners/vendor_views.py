@@ -6,11 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from prm import audit
 from prm.errors import ApplicationError
+from prm.roles import VendorRole
 from prm.views import csv_response, paginate, querystring_without_page, vendor_required
 
 from . import selectors, services
@@ -308,3 +311,48 @@ def application_reject(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("vendor:application_detail", pk=application.pk)
     messages.success(request, _("Application rejected; the applicant was told why."))
     return redirect("vendor:application_list")
+
+
+@vendor_required
+def partner_import(request: HttpRequest) -> HttpResponse:
+    from . import imports
+    from .forms import PartnerImportForm
+
+    actor = request.actor
+    if actor.vendor_role != VendorRole.PROGRAM_ADMIN:
+        messages.error(request, _("Only program admins import partners."))
+        return redirect("vendor:partner_list")
+    form = PartnerImportForm(request.POST or None, request.FILES or None)
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = imports.partner_import_csv(actor=actor, content=form.cleaned_data["file"].read())
+            except ApplicationError as exc:
+                form.add_error("file", str(exc))
+        if result is not None and not result.errors:
+            count = len(result.created)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s partner imported in onboarding; its admin was invited by e-mail.",
+                    "%(count)s partners imported in onboarding; their admins were invited by e-mail.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect(f"{reverse('vendor:partner_list')}?status=onboarding")
+        status = 400
+    return render(
+        request,
+        "partners/vendor/partner_import.html",
+        {
+            "form": form,
+            "result": result,
+            "columns": imports.COLUMNS,
+            "sample": imports.SAMPLE,
+            "max_rows": imports.MAX_ROWS,
+        },
+        status=status,
+    )
