@@ -82,6 +82,8 @@ def _require_partner_admin(actor: Actor) -> None:
 def endpoint_create(*, actor: Actor, url: str, events: list[str], description: str = "") -> WebhookEndpoint:
     _require_partner_admin(actor)
     url = check_url(url)
+    if WebhookEndpoint.objects.filter(partner_id=actor.partner_id, url=url).exists():
+        raise ApplicationError(_("This URL is already registered; add events to it instead."), field="url")
     if WebhookEndpoint.objects.filter(partner_id=actor.partner_id).count() >= MAX_ENDPOINTS_PER_PARTNER:
         raise ApplicationError(_("A company has at most 10 webhook endpoints; remove one first."))
     endpoint = WebhookEndpoint.objects.create(

@@ -212,10 +212,15 @@ def test_a_partner_admin_adds_rotates_resends_and_removes(team_a: f.Team) -> Non
 
 
 def test_bad_input_is_explained(team_a: f.Team) -> None:
-    response = _client(team_a.admin).post(reverse("deals:webhooks"), {"url": "not a url"})
+    client = _client(team_a.admin)
+    response = client.post(reverse("deals:webhooks"), {"url": "not a url"})
     assert response.status_code == 400
     assert "Enter a full URL" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
+    client.post(reverse("deals:webhooks"), {"url": "http://127.0.0.1:9/hooks"})
+    again = client.post(reverse("deals:webhooks"), {"url": "http://127.0.0.1:9/hooks"})
+    assert again.status_code == 400 and "already registered" in again.content.decode()
+    assert WebhookEndpoint.objects.count() == 1
 
 
 def test_only_the_partners_admins_manage_webhooks(team_a: f.Team, team_b: f.Team) -> None:
