@@ -27,8 +27,9 @@ from .tenancy import system_scope
 
 logger = logging.getLogger(__name__)
 
-# The top-level folders our ``upload_to`` paths write into (partners/<id>/..., training/...).
-UPLOAD_ROOTS = ("partners", "training")
+# The top-level folders our ``upload_to`` paths write into (partners/<id>/..., training/...,
+# content/assets/<asset id>/...).
+UPLOAD_ROOTS = ("partners", "training", "content")
 # Far longer than any request or task transaction; a file younger than this may still be about
 # to be committed.
 DEFAULT_GRACE = timedelta(hours=24)

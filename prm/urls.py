@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("deals.urls")),
     path("", include("mdf.urls")),
     path("", include("training.urls")),
+    path("", include("content.urls")),
     path("", include("incentives.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"),
