@@ -217,24 +217,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = [
-            "id",
-            "company_name",
-            "domain",
-            "country",
-            "region",
-            "contact_name",
-            "contact_email",
-            "contact_phone",
-            "product_interest",
-            "estimated_value",
-            "currency",
-            "description",
-            "status",
-            "offered_at",
-            "respond_by",
-            "deal",
-        ]
+        fields = ["id", *leads.LEAD_FIELDS, "status", "offered_at", "respond_by", "deal"]
         read_only_fields = fields
 
 

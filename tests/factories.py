@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import factory
@@ -129,3 +130,20 @@ def vendor_actor(role: str = VendorRole.PROGRAM_ADMIN) -> Actor:
 
 def has_totp(user: Any) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+# --- file storage ---
+def media_storage(settings: Any, root: Path) -> Path:
+    """Point the default storage at ``root`` (``settings`` is pytest-django's fixture)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": "/media-not-served/"},
+        },
+    }
+    return root
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())

@@ -9,7 +9,6 @@ import itertools
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +20,8 @@ from partners.models import Partner, PartnerRole, PartnerType, Region
 from prm.roles import VendorRole
 from prm.tenancy import Actor, tenant_scope
 from tests import factories
+from tests.factories import media_storage as media_storage  # re-exported: app tests use both
+from tests.factories import stored_files as stored_files
 
 _seq = itertools.count(1)
 
@@ -32,21 +33,6 @@ def acting(actor: Actor) -> Iterator[None]:
     """Run the block in ``actor``'s database scope (a partner's own rows, or the vendor's)."""
     with tenant_scope(actor.scope):
         yield
-
-
-def media_storage(settings: Any, root: Path) -> Path:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": "/media-not-served/"},
-        },
-    }
-    return root
-
-
-def stored_files(root: Path) -> list[str]:
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
 
 
 # --- uploads -------------------------------------------------------------------------------------

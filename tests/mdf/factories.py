@@ -9,7 +9,6 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,6 +23,8 @@ from prm.tenancy import Actor
 from tests import factories
 from tests.deals.factories import acting as acting  # re-exported: the MDF tests use both
 from tests.deals.factories import cam_for as cam_for
+from tests.factories import media_storage as media_storage  # re-exported: app tests use both
+from tests.factories import stored_files as stored_files
 
 _period_names = itertools.count(1)
 # The smallest well-formed PDF worth the name: the validator looks at the content, not the name.
@@ -193,19 +194,3 @@ def balances(allocation: Allocation) -> ledger.Balances:
 
 def fresh(fund_request: FundRequest) -> FundRequest:
     return FundRequest.objects.get(pk=fund_request.pk)
-
-
-def media_storage(settings: Any, root: Path) -> Path:
-    """Point the default storage at ``root`` (``settings`` is pytest-django's fixture)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": "/media-not-served/"},
-        },
-    }
-    return root
-
-
-def stored_files(root: Path) -> list[str]:
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())

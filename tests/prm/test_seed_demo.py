@@ -41,13 +41,7 @@ def _snapshot() -> dict[str, Any]:
 
 
 def test_seed_demo_builds_every_capability_once(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": "/media-not-served/"},
-        },
-    }
+    factories.media_storage(settings, tmp_path)
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     first = _snapshot()
@@ -73,13 +67,7 @@ def test_seed_demo_works_whatever_the_date(
 
     from django.utils import timezone
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": "/media-not-served/"},
-        },
-    }
+    factories.media_storage(settings, tmp_path)
     fixed = timezone.make_aware(datetime.combine(datetime.fromisoformat(day).date(), time(10)))
     monkeypatch.setattr(timezone, "now", lambda: fixed)
     call_command("seed_demo", stdout=io.StringIO())
