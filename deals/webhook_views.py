@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 from prm import webhooks
 from prm.errors import ApplicationError
-from prm.models import WebhookDelivery, WebhookEndpoint
 from prm.views import partner_required
 
 from .webhooks import EVENTS
@@ -34,17 +33,8 @@ class EndpointForm(forms.Form):
 
 
 def _admin_only(request: HttpRequest) -> None:
-    actor = request.actor
-    if not (actor.is_partner and actor.partner_role == "admin"):
+    if not webhooks.may_manage(request.actor):
         raise Http404
-
-
-def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
-    # Row-level security already hides other partners' endpoints; the filter says it in code too.
-    endpoint = WebhookEndpoint.objects.filter(pk=pk, partner_id=request.actor.partner_id).first()
-    if endpoint is None:
-        raise Http404
-    return endpoint
 
 
 @partner_required
@@ -71,11 +61,8 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect(f"{request.path}#endpoint-{endpoint.pk}")
         status = 400
-    endpoints = list(WebhookEndpoint.objects.filter(partner_id=actor.partner_id))
-    recent: dict[int, list[WebhookDelivery]] = {endpoint.pk: [] for endpoint in endpoints}
-    for delivery in WebhookDelivery.objects.filter(endpoint__in=endpoints).order_by("-created_at")[:200]:
-        if len(recent[delivery.endpoint_id]) < 10:
-            recent[delivery.endpoint_id].append(delivery)
+    endpoints = webhooks.endpoint_list(actor=actor)
+    recent = webhooks.recent_deliveries(endpoints=endpoints)
     rows: list[dict[str, Any]] = [{"endpoint": e, "deliveries": recent[e.pk]} for e in endpoints]
     return render(request, "deals/webhooks.html", {"form": form, "rows": rows}, status=status)
 
@@ -84,7 +71,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 @partner_required
 def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
-    webhooks.endpoint_delete(actor=request.actor, endpoint=_endpoint(request, pk))
+    webhooks.endpoint_delete(actor=request.actor, endpoint=webhooks.endpoint_get(actor=request.actor, pk=pk))
     messages.success(request, _("Webhook removed: nothing more is sent to it."))
     return redirect("deals:webhooks")
 
@@ -93,7 +80,9 @@ def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @partner_required
 def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
-    endpoint = webhooks.endpoint_rotate_secret(actor=request.actor, endpoint=_endpoint(request, pk))
+    endpoint = webhooks.endpoint_rotate_secret(
+        actor=request.actor, endpoint=webhooks.endpoint_get(actor=request.actor, pk=pk)
+    )
     messages.success(request, _("New secret made: update your receiver, the old one no longer signs."))
     return redirect(f"{reverse('deals:webhooks')}#endpoint-{endpoint.pk}")
 
@@ -102,9 +91,7 @@ def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 @partner_required
 def webhook_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
-    delivery = WebhookDelivery.objects.filter(pk=pk, partner_id=request.actor.partner_id).first()
-    if delivery is None:
-        raise Http404
+    delivery = webhooks.delivery_get(actor=request.actor, pk=pk)
     webhooks.redeliver(actor=request.actor, delivery=delivery)
     messages.success(request, _("The event is being sent again."))
     return redirect(f"{reverse('deals:webhooks')}#endpoint-{delivery.endpoint_id}")

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,9 +74,54 @@ def check_url(url: str) -> str:
     return url.strip()
 
 
+# --- reads (the scoping path for webhook rows: the actor's own partner, admins only) -------------
+def may_manage(actor: Actor) -> bool:
+    return actor.is_partner and actor.partner_role == "admin"
+
+
+def endpoint_list(*, actor: Actor) -> list[WebhookEndpoint]:
+    if not may_manage(actor):
+        return []
+    return list(WebhookEndpoint.objects.filter(partner_id=actor.partner_id))
+
+
+def endpoint_get(*, actor: Actor, pk: Any) -> WebhookEndpoint:
+    endpoint = (
+        WebhookEndpoint.objects.filter(pk=pk, partner_id=actor.partner_id).first()
+        if may_manage(actor)
+        else None
+    )
+    if endpoint is None:
+        raise Http404
+    return endpoint
+
+
+def delivery_get(*, actor: Actor, pk: Any) -> WebhookDelivery:
+    delivery = (
+        WebhookDelivery.objects.filter(pk=pk, partner_id=actor.partner_id).first()
+        if may_manage(actor)
+        else None
+    )
+    if delivery is None:
+        raise Http404
+    return delivery
+
+
+def recent_deliveries(
+    *, endpoints: list[WebhookEndpoint], per_endpoint: int = 10
+) -> dict[int, list[WebhookDelivery]]:
+    """The latest deliveries of each endpoint (one query, bounded)."""
+    recent: dict[int, list[WebhookDelivery]] = {endpoint.pk: [] for endpoint in endpoints}
+    rows = WebhookDelivery.objects.filter(endpoint__in=endpoints).order_by("-created_at", "-pk")
+    for delivery in rows[: per_endpoint * max(len(endpoints), 1) * 2]:
+        if len(recent[delivery.endpoint_id]) < per_endpoint:
+            recent[delivery.endpoint_id].append(delivery)
+    return recent
+
+
 # --- endpoints (partner admins) ------------------------------------------------------------------
 def _require_partner_admin(actor: Actor) -> None:
-    if not (actor.is_partner and actor.partner_role == "admin"):
+    if not may_manage(actor):
         raise ApplicationError(_("Only partner admins manage webhooks."))
 
 
