@@ -35,7 +35,7 @@ class IsDealUser(permissions.BasePermission):
     message = _("The deal API is for partner sales users and partner admins.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        actor = request._request.actor
+        actor = request.actor
         return actor.is_partner and actor.partner_role in DEAL_ROLES
 
 
@@ -159,10 +159,10 @@ class DealViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no actor
             return Deal.objects.none()
         filters = {name: self.request.query_params.get(name, "") for name in ("status", "stage", "q")}
-        return _with_lines(selectors.deal_list(actor=self.request._request.actor, filters=filters))
+        return _with_lines(selectors.deal_list(actor=self.request.actor, filters=filters))
 
     def get_object(self) -> Deal:
-        deal = selectors.deal_get(actor=self.request._request.actor, pk=self.kwargs["pk"])
+        deal = selectors.deal_get(actor=self.request.actor, pk=self.kwargs["pk"])
         return _with_lines(Deal.objects.filter(pk=deal.pk)).get()
 
     def _idempotency_key(self) -> uuid.UUID | None:
@@ -180,7 +180,7 @@ class DealViewSet(
         data, lines = serializer.to_service_input()
         with transaction.atomic():
             deal = services.deal_save_draft(
-                actor=request._request.actor,
+                actor=request.actor,
                 data=data,
                 lines=lines or [],
                 submission_key=self._idempotency_key(),
@@ -195,7 +195,7 @@ class DealViewSet(
         if lines is None:  # lines not sent: keep them
             lines = [LineInput(line.product_id, line.quantity, line.unit_price) for line in deal.lines.all()]
         with transaction.atomic():
-            deal = services.deal_save_draft(actor=request._request.actor, data=data, lines=lines, deal=deal)
+            deal = services.deal_save_draft(actor=request.actor, data=data, lines=lines, deal=deal)
         return Response(self.get_serializer(self._fresh(deal)).data)
 
     @extend_schema(request=None, responses=DealSerializer)
@@ -204,7 +204,7 @@ class DealViewSet(
         """Submit a draft (or a deal returned for information) for review."""
         deal = self.get_object()
         with transaction.atomic():
-            deal = services.deal_submit(actor=request._request.actor, deal=deal)
+            deal = services.deal_submit(actor=request.actor, deal=deal)
         return Response(self.get_serializer(self._fresh(deal)).data)
 
     def _fresh(self, deal: Deal) -> Deal:
@@ -237,10 +237,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if getattr(self, "swagger_fake_view", False):
             return Lead.objects.none()
         status_filter = self.request.query_params.get("status", "")
-        return selectors.lead_list(actor=self.request._request.actor, status=status_filter)
+        return selectors.lead_list(actor=self.request.actor, status=status_filter)
 
     def get_object(self) -> Lead:
-        return selectors.lead_get(actor=self.request._request.actor, pk=self.kwargs["pk"])
+        return selectors.lead_get(actor=self.request.actor, pk=self.kwargs["pk"])
 
     @extend_schema(request=None, responses=DealSerializer)
     @action(detail=True, methods=["post"])
@@ -248,7 +248,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Accept the offer: returns the draft deal made from the lead."""
         lead = self.get_object()
         with transaction.atomic():
-            deal = leads.lead_accept(actor=request._request.actor, lead=lead)
+            deal = leads.lead_accept(actor=request.actor, lead=lead)
         deal = _with_lines(Deal.objects.filter(pk=deal.pk)).get()
         return Response(DealSerializer(deal, context=self.get_serializer_context()).data, status=201)
 
@@ -261,6 +261,6 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         reason.is_valid(raise_exception=True)
         with transaction.atomic():
             leads.lead_decline(
-                actor=request._request.actor, lead=lead, reason=reason.validated_data["reason"]
+                actor=request.actor, lead=lead, reason=reason.validated_data["reason"]
             )
         return Response({"detail": _("Declined. Thank you for the reason.")})
