@@ -15,3 +15,10 @@ def accrue_coop_on_deal_won(sender: Any, deal_id: int, **kwargs: Any) -> None:
     from .tasks import accrue_coop
 
     accrue_coop.delay(deal_id)
+
+
+@receiver(deal_won, dispatch_uid="incentives.accrue_incentives_on_deal_won")
+def accrue_incentives_on_deal_won(sender: Any, deal_id: int, **kwargs: Any) -> None:
+    from .tasks import accrue_incentives
+
+    accrue_incentives.delay(deal_id)

@@ -1,4 +1,4 @@
-"""Reads for incentives: MDF return on investment."""
+"""Reads for incentives: MDF return on investment, earnings, statements and programs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from mdf.models import RequestStatus
 from mdf.policies import fund_request_policy
 from prm.tenancy import Actor
 
-from .models import MdfAttribution
+from .models import IncentiveProgram, MdfAttribution, SettlementLine, Statement, StatementStatus
+from .policies import earning_policy, money_visible, statement_policy
 
 _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
 
@@ -94,3 +95,74 @@ def attribution_get(*, actor: Actor, pk: Any) -> MdfAttribution:
     if attribution is None:
         raise Http404
     return attribution
+
+
+# --- Earnings and statements ------------------------------------------------------------------------
+def earnings_balances(*, actor: Actor) -> list[dict[str, Any]]:
+    """Per currency, in one aggregate query: earned (net of reversals), not yet in a statement,
+    in statements awaiting payment, and paid. Currencies are never added together."""
+    in_statement = Q(settlement_line__isnull=False)
+    paid = Q(settlement_line__statement__status=StatementStatus.PAID)
+    rows = (
+        earning_policy.scope(actor)
+        .values("currency")
+        .annotate(
+            earned=Coalesce(Sum("amount"), _ZERO),
+            in_statements=Coalesce(Sum("amount", filter=in_statement & ~paid), _ZERO),
+            paid=Coalesce(Sum("amount", filter=paid), _ZERO),
+        )
+        .order_by("currency")
+    )
+    return [{**row, "unsettled": row["earned"] - row["in_statements"] - row["paid"]} for row in rows]
+
+
+def entry_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> Any:
+    filters = filters or {}
+    entries = earning_policy.scope(actor).select_related(
+        "program", "deal", "partner", "settlement_line__statement"
+    )
+    if filters.get("currency"):
+        entries = entries.filter(currency=filters["currency"])
+    if filters.get("program"):
+        entries = entries.filter(program_id=filters["program"])
+    return entries.order_by("-created_at", "-pk")
+
+
+def statement_list(*, actor: Actor, status: str | None = None) -> Any:
+    statements = statement_policy.scope(actor).select_related("partner").annotate(line_count=Count("lines"))
+    if status:
+        statements = statements.filter(status=status)
+    return statements.order_by("-period_end", "-pk")
+
+
+def statement_status_counts(*, actor: Actor) -> dict[str, int]:
+    rows = statement_policy.scope(actor).order_by().values("status").annotate(n=Count("pk"))
+    counts = {row["status"]: row["n"] for row in rows}
+    return {value: counts.get(value, 0) for value in StatementStatus.values}
+
+
+def statement_get(*, actor: Actor, pk: Any) -> Statement:
+    """A statement the actor may see; any other id is the same 404."""
+    return statement_policy.get_or_404(actor, Statement.objects.select_related("partner"), pk=pk)
+
+
+def statement_lines(*, statement: Statement) -> Any:
+    return (
+        SettlementLine.objects.filter(statement=statement)
+        .select_related("entry__program", "entry__deal")
+        .order_by("entry__created_at", "pk")
+    )
+
+
+def program_list(*, actor: Actor) -> Any:
+    """Programs with what they have earned the partners this actor may see (each program has one
+    currency, so its sum is in that currency)."""
+    visible = money_visible(actor, "entries__partner")
+    return (
+        IncentiveProgram.objects.prefetch_related("tiers")
+        .annotate(
+            earned=Coalesce(Sum("entries__amount", filter=visible), _ZERO),
+            deal_count=Count("entries__deal", filter=visible & Q(entries__kind="accrual"), distinct=True),
+        )
+        .order_by("status", "-starts_on", "name")
+    )

@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -228,6 +229,11 @@ CELERY_BEAT_SCHEDULE = {
     "training-expire-certifications": {"task": "training.tasks.expire_certifications", "schedule": 60 * 60},
     "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
     "webhooks-send-due": {"task": "prm.tasks.send_due_webhooks", "schedule": 60},
+    # Settlement statements for the previous calendar month, on the 1st at 02:00.
+    "incentives-settlement-monthly": {
+        "task": "incentives.tasks.run_settlement",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),
+    },
 }
 
 REST_FRAMEWORK = {

@@ -1,0 +1,69 @@
+"""Builders for incentive tests: programs (active by default, wide window around today) and won
+deals walked through the real deal services."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from deals import services as deal_services
+from deals.models import Deal
+from incentives.models import IncentiveProgram, ProgramKind, ProgramStatus
+from prm.tenancy import Actor
+from tests.deals import factories as df
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def spif(name: str = "Q SPIF", amount: str = "250.00", **kwargs: Any) -> IncentiveProgram:
+    tiers = kwargs.pop("tiers", [])
+    program = IncentiveProgram.objects.create(
+        name=name,
+        kind=ProgramKind.SPIF,
+        status=kwargs.pop("status", ProgramStatus.ACTIVE),
+        currency=kwargs.pop("currency", "USD"),
+        spif_amount=Decimal(amount),
+        starts_on=kwargs.pop("starts_on", today() - timedelta(days=400)),
+        ends_on=kwargs.pop("ends_on", today() + timedelta(days=30)),
+        **kwargs,
+    )
+    program.tiers.set(tiers)
+    return program
+
+
+def rebate(
+    name: str = "Growth rebate", percent: str = "2", brackets: list | None = None, **kwargs: Any
+) -> IncentiveProgram:
+    program = IncentiveProgram.objects.create(
+        name=name,
+        kind=ProgramKind.REBATE,
+        status=kwargs.pop("status", ProgramStatus.ACTIVE),
+        currency=kwargs.pop("currency", "USD"),
+        rebate_percent=Decimal(percent),
+        brackets=brackets or [],
+        starts_on=kwargs.pop("starts_on", today() - timedelta(days=400)),
+        ends_on=kwargs.pop("ends_on", today() + timedelta(days=30)),
+        **kwargs,
+    )
+    return program
+
+
+def won(
+    team: df.Team,
+    reviewer: Actor,
+    amount: str = "10000.00",
+    closed_on: date | None = None,
+    product_line: str = "Security",
+    **deal_kwargs: Any,
+) -> Deal:
+    deal_kwargs.setdefault("lines", [df.line(df.product(line=product_line), quantity=1, unit_price="100.00")])
+    deal = df.approved(team.sales_actor, reviewer, **deal_kwargs)
+    with df.acting(team.sales_actor):
+        return deal_services.deal_mark_won(
+            actor=team.sales_actor, deal=deal, won_amount=Decimal(amount), closed_on=closed_on or today()
+        )

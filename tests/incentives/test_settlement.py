@@ -1,0 +1,156 @@
+"""Settlement runs: one statement per partner and currency with exact Decimal totals, nothing new
+on a second run, negative nets carried forward; statement transitions (finance approves, then
+marks paid), refused transitions with clear errors, audit and partner notifications."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from incentives import services, tasks
+from incentives.models import EarningEntry, SettlementLine, Statement, StatementStatus
+from prm.errors import ApplicationError
+from prm.models import AuditEvent, Notification
+from prm.tenancy import Actor
+from tests.deals import factories as df
+from tests.incentives import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, list[EarningEntry]]:
+    """A: two USD deals and one EUR deal; B: one USD deal. Amounts chosen to add up exactly."""
+    f.spif(name="USD SPIF", amount="100.10")
+    f.rebate(name="USD rebate", percent="1.5")
+    f.spif(name="EUR SPIF", amount="33.33", currency="EUR")
+    deals = {
+        "a_usd_1": f.won(team_a, vendor_admin, "1000.10", customer="A1", domain="a1.com"),
+        "a_usd_2": f.won(team_a, vendor_admin, "2000.20", customer="A2", domain="a2.com"),
+        "a_eur": f.won(team_a, vendor_admin, "500.00", customer="A3", domain="a3.com", currency="EUR"),
+        "b_usd": f.won(team_b, vendor_admin, "3000.30", customer="B1", domain="b1.com"),
+    }
+    return {key: services.accrue_for_deal(deal_id=deal.pk) for key, deal in deals.items()}
+
+
+def test_one_statement_per_partner_and_currency_with_exact_totals(
+    earned: dict, team_a: df.Team, team_b: df.Team
+) -> None:
+    statements = services.settlement_run(period_end=f.today())
+    summary = sorted((s.partner.legal_name, s.currency, s.total, s.lines.count()) for s in statements)
+    # USD rebate 1.5 %: 1000.10 -> 15.0015 -> 15.00; 2000.20 -> 30.003 -> 30.00; 3000.30 -> 45.0045 -> 45.00
+    assert summary == [
+        ("Northwind Resellers", "EUR", Decimal("33.33"), 1),
+        ("Northwind Resellers", "USD", Decimal("245.20"), 4),  # 100.10 + 15.00 + 100.10 + 30.00
+        ("Southwind Systems", "USD", Decimal("145.10"), 2),  # 100.10 + 45.00
+    ]
+    for statement in statements:
+        assert statement.status == StatementStatus.DRAFT
+        assert statement.total == sum(statement.lines.values_list("amount", flat=True))
+        assert set(statement.lines.values_list("entry__currency", flat=True)) == {statement.currency}
+        assert set(statement.lines.values_list("entry__partner_id", flat=True)) == {statement.partner_id}
+    assert SettlementLine.objects.count() == EarningEntry.objects.count() == 7
+    assert AuditEvent.objects.filter(action="incentives.statement_created").count() == 3
+
+
+def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait_for_the_next(
+    earned: dict, team_a: df.Team, vendor_admin: Actor
+) -> None:
+    assert len(services.settlement_run(period_end=f.today())) == 3
+    assert services.settlement_run(period_end=f.today()) == []
+    late = f.won(team_a, vendor_admin, "100.00", customer="Late", domain="late.com")
+    services.accrue_for_deal(deal_id=late.pk)
+    # Same period again: the partner already has its USD statement, so the new entries wait.
+    assert services.settlement_run(period_end=f.today()) == []
+    (next_statement,) = services.settlement_run(period_end=f.today() + timedelta(days=1))
+    assert (next_statement.currency, next_statement.total) == ("USD", Decimal("101.60"))
+    assert Statement.objects.count() == 4
+    assert SettlementLine.objects.count() == EarningEntry.objects.count()
+
+
+def test_entries_created_after_the_period_end_are_not_settled(earned: dict) -> None:
+    assert services.settlement_run(period_end=f.today() - timedelta(days=1)) == []
+    assert not SettlementLine.objects.exists()
+
+
+def test_a_negative_net_carries_forward_to_the_next_run(
+    earned: dict, team_b: df.Team, vendor_admin: Actor, finance: Actor
+) -> None:
+    services.settlement_run(period_end=f.today())
+    (b_spif,) = [e for e in earned["b_usd"] if e.program.name == "USD SPIF"]
+    services.earning_reverse(actor=finance, entry=b_spif, reason="Customer returned the goods")
+    tomorrow = f.today() + timedelta(days=1)
+    assert services.settlement_run(period_end=tomorrow) == []  # -100.10 is not a payable statement
+    assert EarningEntry.objects.filter(settlement_line__isnull=True).count() == 1
+    more = f.won(team_b, vendor_admin, "10000.00", customer="B2", domain="b2.com")
+    services.accrue_for_deal(deal_id=more.pk)
+    (statement,) = services.settlement_run(period_end=tomorrow + timedelta(days=1))
+    # -100.10 + 100.10 + 150.00: the reversal is netted off the next statement
+    assert (statement.partner_id, statement.total, statement.lines.count()) == (
+        team_b.partner.pk,
+        Decimal("150.00"),
+        3,
+    )
+
+
+def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
+    earned: dict, team_a: df.Team, finance: Actor
+) -> None:
+    services.settlement_run(period_end=f.today())
+    statement = Statement.objects.get(partner=team_a.partner, currency="USD")
+    approved = services.statement_approve(actor=finance, statement=statement)
+    assert (approved.status, approved.approved_by) == (StatementStatus.APPROVED, finance.user)
+    paid = services.statement_mark_paid(actor=finance, statement=statement, payment_reference=" WIRE-991 ")
+    assert (paid.status, paid.paid_by, paid.payment_reference) == (
+        StatementStatus.PAID,
+        finance.user,
+        "WIRE-991",
+    )
+    assert list(
+        AuditEvent.objects.filter(target_id=str(statement.pk), action__startswith="incentives.statement_")
+        .order_by("pk")
+        .values_list("action", "before", "after__status")
+    ) == [
+        ("incentives.statement_created", {}, None),
+        ("incentives.statement_approved", {"status": "draft"}, "approved"),
+        ("incentives.statement_paid", {"status": "approved"}, "paid"),
+    ]
+    notes = Notification.objects.filter(recipient=team_a.admin, kind__startswith="incentives.").order_by("pk")
+    assert [n.kind for n in notes] == ["incentives.statement_approved", "incentives.statement_paid"]
+    assert statement.number in notes[0].title and "245.20 USD" in notes[1].title
+    assert not Notification.objects.filter(recipient=team_a.sales, kind__startswith="incentives.").exists()
+
+
+def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
+    earned: dict, team_a: df.Team, finance: Actor, vendor_admin: Actor
+) -> None:
+    services.settlement_run(period_end=f.today())
+    statement = Statement.objects.get(partner=team_a.partner, currency="USD")
+    with pytest.raises(
+        ApplicationError, match=rf"Statement {statement.number} is draft; it cannot become paid"
+    ):
+        services.statement_mark_paid(actor=finance, statement=statement)
+    with pytest.raises(ApplicationError, match="Only vendor finance approves statements"):
+        services.statement_approve(actor=vendor_admin, statement=statement)
+    with pytest.raises(ApplicationError, match="Only vendor finance approves statements"):
+        services.statement_approve(actor=team_a.admin_actor, statement=statement)
+    services.statement_approve(actor=finance, statement=statement)
+    with pytest.raises(ApplicationError, match="is approved; it cannot become approved"):
+        services.statement_approve(actor=finance, statement=statement)
+    with pytest.raises(ApplicationError, match="Only vendor finance marks statements paid"):
+        services.statement_mark_paid(actor=vendor_admin, statement=statement)
+    services.statement_mark_paid(actor=finance, statement=statement)
+    with pytest.raises(ApplicationError, match="is paid; it cannot become paid"):
+        services.statement_mark_paid(actor=finance, statement=statement)
+    assert Statement.objects.get(pk=statement.pk).status == StatementStatus.PAID
+
+
+def test_the_monthly_task_settles_the_previous_calendar_month_by_default(earned: dict) -> None:
+    assert services.previous_month_end(date(2026, 3, 15)) == date(2026, 2, 28)
+    assert services.previous_month_end(date(2026, 1, 1)) == date(2025, 12, 31)
+    # Entries made today are after the end of last month: nothing to settle yet.
+    assert tasks.run_settlement.apply().get() == 0
+    assert tasks.run_settlement.apply(args=[f.today().isoformat()]).get() == 3
+    assert tasks.run_settlement.apply(args=[f.today().isoformat()]).get() == 0
