@@ -3,21 +3,16 @@ statement, and the run that waited creates nothing."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from incentives import services
 from incentives.models import EarningEntry, SettlementLine, Statement
-from prm.tenancy import Scope, tenant_scope
 from tests import factories
 from tests.incentives import factories as f
-
-RACING = threading.Event()
+from tests.race import RACING, race
 
 
 @pytest.fixture
@@ -32,34 +27,6 @@ def slow_settlement(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(**kwargs)
 
     monkeypatch.setattr(services, "statement_number", slow)
-
-
-def _race(calls: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("pending", None)] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=10)
-            with tenant_scope(Scope.vendor()):
-                results[index] = ("ok", call())
-        except BaseException as exc:  # reported by the main thread
-            results[index] = ("crashed", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    RACING.set()
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    finally:
-        RACING.clear()
-    assert not [r for r in results if r[0] in {"crashed", "pending"}], results
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -83,8 +50,9 @@ def test_two_settlement_runs_at_once_never_settle_an_entry_twice(slow_settlement
             )
             services.accrue_for_deal(deal_id=deal.pk)
     period_end = f.today()
-    results = _race([lambda: services.settlement_run(period_end=period_end)] * 2)
+    results = race([lambda: services.settlement_run(period_end=period_end)] * 2)
 
+    assert [kind for kind, _value in results] == ["ok", "ok"], results
     created = sorted(len(value) for _kind, value in results)
     assert created == [0, 6], results
     assert Statement.objects.count() == 6

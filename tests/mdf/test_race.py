@@ -3,23 +3,18 @@ one request is committed once however many people click "approve"."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from mdf import ledger, services
 from mdf.models import Allocation, Budget, FundRequest, LedgerEntry, LedgerKind, RequestStatus
-from prm.errors import ApplicationError
-from prm.tenancy import Actor, Scope, tenant_scope
+from prm.tenancy import Actor
 from tests import factories
 from tests.mdf import factories as m
-
-RACING = threading.Event()
+from tests.race import RACING, race
 
 
 @pytest.fixture
@@ -35,37 +30,6 @@ def slow_balances(monkeypatch: pytest.MonkeyPatch) -> None:
         return balances
 
     monkeypatch.setattr(ledger, "balances_of", slow)
-
-
-def _race(calls: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
-    """Run ``calls`` at the same moment, each on its own connection in the vendor scope."""
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("pending", None)] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=10)
-            with tenant_scope(Scope.vendor()):
-                results[index] = ("ok", call())
-        except ApplicationError as exc:
-            results[index] = ("refused", exc)
-        except BaseException as exc:  # reported by the main thread
-            results[index] = ("crashed", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    RACING.set()
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    finally:
-        RACING.clear()
-    assert not [r for r in results if r[0] in {"crashed", "pending"}], results
-    return results
 
 
 def _approve(actor: Actor, fund_request: FundRequest) -> Callable[[], FundRequest]:
@@ -86,7 +50,7 @@ def _race_two_requests(run: int, fund_budget: Budget) -> None:
         for n in (1, 2)
     ]
     admins = [m.program_admin(), m.program_admin()]
-    results = _race([_approve(admin, r) for admin, r in zip(admins, requests, strict=True)])
+    results = race([_approve(admin, r) for admin, r in zip(admins, requests, strict=True)])
 
     outcomes = sorted(kind for kind, _value in results)
     assert outcomes == ["ok", "refused"], f"run {run}: {results}"
@@ -121,7 +85,7 @@ def test_two_admins_approving_the_same_request_at_once_commit_it_once(slow_balan
     team = m.team("Double Click Ltd")
     allocation = m.fund(team.partner, m.budget(), "10000.00")
     fund_request = m.submitted(team.marketing_actor)
-    results = _race([_approve(m.program_admin(), fund_request), _approve(m.program_admin(), fund_request)])
+    results = race([_approve(m.program_admin(), fund_request), _approve(m.program_admin(), fund_request)])
 
     assert sorted(kind for kind, _value in results) == ["ok", "refused"], results
     refused = next(value for kind, value in results if kind == "refused")
