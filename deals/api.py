@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -114,12 +114,6 @@ class DealSerializer(serializers.ModelSerializer):
         return data, line_inputs
 
 
-def _with_lines(queryset: QuerySet[Deal]) -> QuerySet[Deal]:
-    return queryset.prefetch_related(
-        Prefetch("lines", queryset=DealLine.objects.select_related("product").order_by("pk"))
-    )
-
-
 class ProductViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The active product catalogue, to fill deal lines."""
 
@@ -159,11 +153,13 @@ class DealViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no actor
             return Deal.objects.none()
         filters = {name: self.request.query_params.get(name, "") for name in ("status", "stage", "q")}
-        return _with_lines(selectors.deal_list(actor=self.request.actor, filters=filters))
+        return selectors.deal_list(actor=self.request.actor, filters=filters).prefetch_related(
+            "lines__product"
+        )
 
     def get_object(self) -> Deal:
-        deal = selectors.deal_get(actor=self.request.actor, pk=self.kwargs["pk"])
-        return _with_lines(Deal.objects.filter(pk=deal.pk)).get()
+        # deal_get (the scoping path) already brings the lines with their products.
+        return selectors.deal_get(actor=self.request.actor, pk=self.kwargs["pk"])
 
     def _idempotency_key(self) -> uuid.UUID | None:
         value = self.request.headers.get("Idempotency-Key", "").strip()
@@ -208,7 +204,8 @@ class DealViewSet(
         return Response(self.get_serializer(self._fresh(deal)).data)
 
     def _fresh(self, deal: Deal) -> Deal:
-        return _with_lines(Deal.objects.filter(pk=deal.pk)).get()
+        """The deal as saved, read back through the scoping path."""
+        return selectors.deal_get(actor=self.request.actor, pk=deal.pk)
 
 
 # --- Leads ---------------------------------------------------------------------------------------
@@ -249,7 +246,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         lead = self.get_object()
         with transaction.atomic():
             deal = leads.lead_accept(actor=request.actor, lead=lead)
-        deal = _with_lines(Deal.objects.filter(pk=deal.pk)).get()
+        deal = selectors.deal_get(actor=request.actor, pk=deal.pk)
         return Response(DealSerializer(deal, context=self.get_serializer_context()).data, status=201)
 
     @extend_schema(request=DeclineSerializer, responses=LeadSerializer)
@@ -260,7 +257,5 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         reason = DeclineSerializer(data=request.data)
         reason.is_valid(raise_exception=True)
         with transaction.atomic():
-            leads.lead_decline(
-                actor=request.actor, lead=lead, reason=reason.validated_data["reason"]
-            )
+            leads.lead_decline(actor=request.actor, lead=lead, reason=reason.validated_data["reason"])
         return Response({"detail": _("Declined. Thank you for the reason.")})
