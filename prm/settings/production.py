@@ -1,7 +1,7 @@
 """Production settings: everything secret or host-specific must come from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import PRM, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -19,3 +19,7 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)  # noqa: F405
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Never in production, whatever the environment says: a partner's webhook URL must not reach
+# private or internal addresses (prm/outbound.py).
+PRM = {**PRM, "WEBHOOK_ALLOW_PRIVATE_URLS": False}
