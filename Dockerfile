@@ -41,9 +41,11 @@ COPY --from=source /src /app
 RUN pip install . \
  && rm -rf /app/build /app/*.egg-info
 
-# Hashed, compressed static files (whitenoise) into var/staticfiles. Placeholder secrets: this
-# step needs settings to import, not a database or real credentials.
-RUN DJANGO_SETTINGS_MODULE=prm.settings.production DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=x \
+# Hashed, compressed static files (whitenoise) into var/staticfiles. This step needs settings to
+# import, not a database or real credentials: a throw-away random key (production settings refuse
+# any key written down in this repository) that lives only in this RUN step's environment.
+RUN DJANGO_SETTINGS_MODULE=prm.settings.production DJANGO_ALLOWED_HOSTS=x \
+    DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput
 
 # Run as an unprivileged user. It may write only to var/media (uploads when no S3 bucket is set)

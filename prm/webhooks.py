@@ -11,35 +11,36 @@ endpoint is written with the event, and a Celery task POSTs it after commit. Eac
 A 2xx answer delivers it; anything else (or no answer in 10 s) is retried with growing pauses,
 up to ``MAX_ATTEMPTS``; a beat job picks up retries that are due, so a lost task loses nothing.
 
-Endpoints must be ``https://`` and must not point into private, loopback or link-local networks
-(a partner-supplied URL must not become a way into ours), unless
-``PRM["WEBHOOK_ALLOW_PRIVATE_URLS"]`` is set (tests, local development).
+Endpoints must be ``https://`` and every address of their host globally routable (a
+partner-supplied URL must not become a way into our network): checked when registered, and again
+at each attempt, where the connection is pinned to the address just checked and redirects are not
+followed (:mod:`prm.outbound`). ``PRM["WEBHOOK_ALLOW_PRIVATE_URLS"]`` lifts the address and https
+rules for tests and local development; production settings force it off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
+import http.client
 import json
 import secrets
-import socket
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
+import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from . import audit
+from . import audit, outbound
 from .errors import ApplicationError
 from .models import WebhookDelivery, WebhookEndpoint
 from .tenancy import Actor, system_scope
@@ -55,22 +56,43 @@ def _allow_private() -> bool:
     return bool(settings.PRM.get("WEBHOOK_ALLOW_PRIVATE_URLS"))
 
 
-def check_url(url: str) -> str:
-    """The URL if a partner may register it; ApplicationError saying why not."""
-    parts = urlsplit((url or "").strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+def _parse(url: str) -> SplitResult:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    try:
+        complete = (
+            parts.scheme in ("https", "http")
+            and bool(parts.hostname)
+            and parts.port != 0
+            # Whitespace or control characters would end up in the request line (http.client
+            # refuses them there, after the connection is made).
+            and not any(character.isspace() or not character.isprintable() for character in url)
+        )
+    except ValueError:  # a port that is not a number from 0 to 65535
+        complete = False
+    if not complete:
         raise ApplicationError(_("Enter a full URL such as https://crm.example.com/hooks/prm."), field="url")
     if parts.scheme != "https" and not _allow_private():
         raise ApplicationError(_("Webhook URLs must use https://."), field="url")
-    if not _allow_private():
-        try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-        except socket.gaierror as exc:
-            raise ApplicationError(_("That host name does not resolve."), field="url") from exc
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-                raise ApplicationError(_("Webhook URLs must point to a public address."), field="url")
+    return parts
+
+
+# One text for a host that does not resolve and one that resolves to an address we refuse: two
+# texts would tell a partner which names exist inside our network.
+REFUSED_HOST = gettext_lazy("Webhook URLs must point to a host with public internet addresses only.")
+
+
+def check_url(url: str) -> str:
+    """The URL if a partner may register it; ApplicationError saying why not."""
+    parts = _parse(url)
+    try:
+        outbound.resolve(
+            host=parts.hostname or "",
+            port=parts.port or (443 if parts.scheme == "https" else 80),
+            allow_private=_allow_private(),
+        )
+    except outbound.RefusedDestination as exc:
+        raise ApplicationError(str(REFUSED_HOST), field="url") from exc
     return url.strip()
 
 
@@ -206,30 +228,47 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """One POST of the delivery: the answer's status (None for no answer) and what went wrong.
+
+    For a refused host the text is the same whatever the reason, and nothing is sent; the detail
+    of a failed connection (refused, timed out, TLS) is given only for the checked, public
+    addresses, where it tells the partner nothing about our network."""
     body = json.dumps(
         {"id": str(delivery.event_id), "created_at": delivery.created_at.isoformat(), **delivery.payload}
     ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 (http(s) only: check_url ran just before)
-        delivery.endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "PRM-Webhooks/1.0",
-            "X-PRM-Event": delivery.event,
-            "X-PRM-Delivery": str(delivery.event_id),
-            "X-PRM-Timestamp": timestamp,
-            "X-PRM-Signature": signature(delivery.endpoint.secret, timestamp, body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "PRM-Webhooks/1.0",
+        "X-PRM-Event": delivery.event,
+        "X-PRM-Delivery": str(delivery.event_id),
+        "X-PRM-Timestamp": timestamp,
+        "X-PRM-Signature": signature(delivery.endpoint.secret, timestamp, body),
+    }
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (checked URL)
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:300]
+        status = outbound.post(
+            url=delivery.endpoint.url,
+            body=body,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+            allow_private=_allow_private(),
+        )
+    except outbound.RefusedDestination:
+        return None, str(REFUSED_HOST)
+    except urllib3.exceptions.NewConnectionError as exc:  # before its base, ConnectTimeoutError
+        reason = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        return None, f"Could not connect: {getattr(reason, 'strerror', None) or reason}"[:300]
+    except urllib3.exceptions.ConnectTimeoutError:
+        return None, f"No connection within {TIMEOUT_SECONDS} s"
+    except urllib3.exceptions.ReadTimeoutError:
+        return None, f"No answer within {TIMEOUT_SECONDS} s"
+    except urllib3.exceptions.SSLError as exc:
+        return None, f"TLS error: {exc}"[:300]
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        return None, f"Delivery failed: {exc}"[:300]
+    if 300 <= status < 400:
+        return status, f"HTTP {status}: redirects are not followed"
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 
 def deliver(*, delivery_id: int) -> str:
@@ -252,8 +291,9 @@ def deliver(*, delivery_id: int) -> str:
             delivery.save(update_fields=["status", "last_error"])
             return delivery.status
         try:
-            # Again at each attempt: a host name may resolve elsewhere than when it was registered.
-            check_url(delivery.endpoint.url)
+            # Again at each attempt (a host name may resolve elsewhere than when it was
+            # registered); the address check comes with the one lookup inside _post.
+            _parse(delivery.endpoint.url)
             code, error = _post(delivery)
         except ApplicationError as exc:
             code, error = None, str(exc)

@@ -12,3 +12,6 @@ WHITENOISE_AUTOREFRESH = True
 
 # Webhook receivers in tests and local development run on this machine (http://127.0.0.1:…).
 PRM["WEBHOOK_ALLOW_PRIVATE_URLS"] = True  # noqa: F405
+
+# `manage.py seed_demo` creates logins with a published password; only here may it run.
+DEMO_DATA_ALLOWED = True

@@ -153,6 +153,13 @@ def test_a_lead_offer_reaches_the_partner(team_a: f.Team, vendor_admin: Actor) -
         "http://crm.example.com/hook",
         "https://127.0.0.1/hook",
         "https://10.0.0.5/hook",
+        "https://100.100.100.200/latest/meta-data/",  # shared address space: a cloud metadata service
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::ffff:127.0.0.1]/hook",  # IPv4-mapped
+        "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of 169.254.169.254
+        "https://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+        "https://127.0.0.1:99999/hook",
         "ftp://x/y",
         "nonsense",
     ],
@@ -162,6 +169,20 @@ def test_unsafe_urls_are_refused_in_production(settings: Any, team_a: f.Team, ur
     with pytest.raises(ApplicationError):
         _endpoint(team_a, url)
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("location", ["", "http://169.254.169.254/latest/meta-data/"])
+def test_a_redirect_is_not_followed_it_is_a_failed_attempt(team_a: f.Team, location: str) -> None:
+    with receiver() as hook:
+        hook.statuses = [302]
+        hook.location = location  # "": back to this receiver, where a followed redirect would show
+        _endpoint(team_a, hook.url)
+        f.submitted(team_a.sales_actor)
+        send()
+        assert [(r["method"], r["path"]) for r in hook.received] == [("POST", "/hooks/prm")]
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 302)
+    assert delivery.last_error == "HTTP 302: redirects are not followed"
 
 
 def test_endpoints_and_deliveries_are_the_partners_own(team_a: f.Team, team_b: f.Team) -> None:
@@ -221,6 +242,13 @@ def test_bad_input_is_explained(team_a: f.Team) -> None:
     again = client.post(reverse("deals:webhooks"), {"url": "http://127.0.0.1:9/hooks"})
     assert again.status_code == 400 and "already registered" in again.content.decode()
     assert WebhookEndpoint.objects.count() == 1
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/a b", "http://127.0.0.1:9/a\r\nX-Injected: 1"])
+def test_urls_with_whitespace_or_control_characters_are_refused(team_a: f.Team, url: str) -> None:
+    with pytest.raises(ApplicationError, match="Enter a full URL"):
+        _endpoint(team_a, url)
+    assert not WebhookEndpoint.objects.exists()
 
 
 def test_only_the_partners_admins_manage_webhooks(team_a: f.Team, team_b: f.Team) -> None:

@@ -2,6 +2,10 @@
 
 Idempotent: every row is found by its natural key first, so running it again (``bin/portal`` does
 on every start) adds nothing twice. It prints the logins at the end.
+
+It runs only where the settings say ``DEMO_DATA_ALLOWED = True`` (local and test settings): its
+logins share a published password and vendor MFA secrets go to the console, so production settings
+refuse it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from allauth.mfa.utils import decrypt
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.module_loading import import_string
 
@@ -140,6 +144,13 @@ class Command(BaseCommand):
     help = "Load the demo personas and data (idempotent) and print the logins."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "DEMO_DATA_ALLOWED", False):
+            raise CommandError(
+                f"seed_demo refused: these settings ({settings.SETTINGS_MODULE}) do not allow demo "
+                "data. Its logins share a password published in the README; load it only into a "
+                "local or trial database (DJANGO_SETTINGS_MODULE=prm.settings.local, or "
+                "`docker compose --profile demo up`)."
+            )
         with system_scope():
             vendor = self._vendor_staff()
             admin_actor = Actor(
