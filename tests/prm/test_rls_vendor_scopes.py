@@ -210,3 +210,18 @@ def test_every_task_starts_from_no_scope() -> None:
         if name.split(".")[0] in {"prm", "partners", "deals", "mdf", "training", "content", "incentives"}
     ]
     assert ours and all(isinstance(task, EmptyScopeTask) for task in ours)
+
+
+def test_every_table_that_points_at_tenant_rows_has_a_policy_too() -> None:
+    """Partner data reached through another tenant row (a line of a deal, the proof of a claim)
+    is tenant data as well: a table with a foreign key to a tenant table has its own policy."""
+    from django.apps import apps
+
+    tenant = set(rls.tenant_models())
+    unguarded = {
+        model._meta.label: [field.name for field in model._meta.fields if field.related_model in tenant]
+        for model in apps.get_models()
+        if model not in tenant
+        and any(field.many_to_one and field.related_model in tenant for field in model._meta.fields)
+    }
+    assert unguarded == {}
