@@ -17,7 +17,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from partners.middleware import resolve_actor
 from prm.errors import ApplicationError
 
 from . import services
@@ -101,13 +100,13 @@ class AssetAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Asset, form: Any, change: bool) -> None:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         services.asset_save(actor=actor, asset=obj)
         if upload := form.cleaned_data.get("upload"):
             services.asset_add_version(actor=actor, asset=obj, upload=upload)
 
     def _run(self, request: HttpRequest, queryset: QuerySet, action: Callable, done: Callable) -> None:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         count = 0
         for asset in queryset:
             try:
@@ -147,4 +146,4 @@ class AnnouncementAdmin(admin.ModelAdmin):
     date_hierarchy = "publish_at"
 
     def save_model(self, request: HttpRequest, obj: Announcement, form: Any, change: bool) -> None:
-        services.announcement_save(actor=resolve_actor(request.user), announcement=obj)
+        services.announcement_save(actor=request.actor, announcement=obj)

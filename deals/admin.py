@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partners.admin import ScopedAdminMixin
-from partners.middleware import resolve_actor
 from prm.errors import ApplicationError
 
 from . import services
@@ -61,7 +60,7 @@ def _run_each(
     done_message: Callable[[int], str],
 ) -> None:
     """Call a service per selected row; every refusal is reported by row, never a 500."""
-    actor = resolve_actor(request.user)
+    actor = request.actor
     done = 0
     for obj in queryset:
         try:

@@ -79,6 +79,7 @@ _STAGE_LABELS = dict(DealStage.choices)
 
 class Deal(models.Model):
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deals")
     registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -193,6 +194,7 @@ class CustomerKey(models.Model):
 
 class DealLine(models.Model):
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="lines")
     # Denormalised from the deal so the row-level-security policy needs no join.
@@ -223,6 +225,7 @@ class DealConflict(models.Model):
     (the database enforces it too)."""
 
     RLS_VENDOR_ONLY = True
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="conflicts")
     conflicting_deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
@@ -268,6 +271,7 @@ class ExtensionStatus(models.TextChoices):
 
 class DealExtensionRequest(models.Model):
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="extension_requests")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
@@ -306,6 +310,7 @@ class Lead(models.Model):
     """A vendor-generated lead. Visible to a partner only while offered to, or accepted by, it."""
 
     TENANT_COLUMN = "assigned_partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     company_name = models.CharField(_("company"), max_length=200)
     domain = models.CharField(_("website domain"), max_length=253, blank=True)
@@ -355,6 +360,7 @@ class LeadOffer(models.Model):
     """One offer of a lead to one partner; the history drives "skip partners that declined"."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="offers")
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")

@@ -367,11 +367,11 @@ def _store_evidence(deal: Deal, evidence: list[conflicts.Evidence]) -> str:
 
 
 def _review(actor: Actor, deal: Deal) -> Deal:
-    deal = _lock(deal)
-    deal_policy.require(
-        actor, "review", deal, _("Only the partner's channel account manager or a program admin reviews.")
-    )
-    return deal
+    message = _("Only the partner's channel account manager or a program admin reviews.")
+    # Who may review depends on the partner, not on the row's state: refuse before locking, since
+    # the database itself hides a deal outside the reviewer's portfolio from the lock.
+    deal_policy.require(actor, "review", deal, message)
+    return _lock(deal)
 
 
 def deal_approve(*, actor: Actor, deal: Deal) -> Deal:

@@ -24,6 +24,7 @@ class MdfAttribution(models.Model):
     """A partner says "this deal came from that MDF activity". One activity per deal."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
     deal = models.OneToOneField(Deal, on_delete=models.CASCADE, related_name="mdf_attribution")
@@ -173,6 +174,7 @@ class EarningEntry(models.Model):
     the balance."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     program = models.ForeignKey(IncentiveProgram, on_delete=models.PROTECT, related_name="entries")
@@ -215,6 +217,7 @@ class Statement(models.Model):
     """What the vendor owes one partner in one currency for the entries settled by one run."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     currency = currency_field(verbose_name=_("currency"))
@@ -252,6 +255,7 @@ class SettlementLine(models.Model):
     itself refuses to settle an entry twice (the ledger row stays untouched: it is append-only)."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines")
     entry = models.OneToOneField(EarningEntry, on_delete=models.PROTECT, related_name="settlement_line")

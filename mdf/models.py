@@ -64,6 +64,7 @@ class Allocation(models.Model):
     is also the lock that serialises approvals against it."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="fund_allocations")
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="allocations")
@@ -95,6 +96,7 @@ class LedgerEntry(models.Model):
     is a new entry. Amounts are positive; the kind says which balance they move."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="entries")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
@@ -162,6 +164,7 @@ class FundRequest(models.Model):
     """A pre-approval request for an MDF activity."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="fund_requests")
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="requests")
@@ -209,6 +212,7 @@ class FundClaim(models.Model):
     """The claim after the activity: actual cost, results and proof of performance."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     fund_request = models.OneToOneField(FundRequest, on_delete=models.PROTECT, related_name="claim")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
@@ -243,6 +247,7 @@ class ClaimProof(models.Model):
     served only through a view that checks the policy."""
 
     TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     claim = models.ForeignKey(FundClaim, on_delete=models.CASCADE, related_name="proofs")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
@@ -263,6 +268,9 @@ class ClaimProof(models.Model):
 class ApprovalLimit(models.Model):
     """How much one channel account manager may approve on one request; above it, a program
     admin decides."""
+
+    RLS_VENDOR_ONLY = True
+    RLS_MONEY = True
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mdf_approval_limits"

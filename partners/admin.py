@@ -17,7 +17,6 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent
 
 from . import services
-from .middleware import resolve_actor
 from .models import Invitation, Membership, Partner, PartnerApplication, Tier
 from .policies import partner_scope_q, portfolio_partner_ids, vendor_sees_all
 
@@ -30,7 +29,7 @@ class ScopedAdminMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
-        return queryset.filter(partner_scope_q(resolve_actor(request.user), self.partner_field))
+        return queryset.filter(partner_scope_q(request.actor, self.partner_field))
 
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
         # Django answers an id outside get_queryset() with a redirect and "doesn't exist"; for a
@@ -114,7 +113,7 @@ class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
         if change:
             services.partner_update_profile(
-                actor=resolve_actor(request.user),
+                actor=request.actor,
                 partner=obj,
                 data={
                     name: form.cleaned_data[name]
@@ -147,7 +146,7 @@ class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
         self._run(request, queryset, lambda actor, p: services.partner_reinstate(actor=actor, partner=p))
 
     def _run(self, request: HttpRequest, queryset: QuerySet, action: Any) -> None:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         done = 0
         for partner in queryset:
             try:
@@ -203,7 +202,7 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Approve selected applications (invites the applicant)"))
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         for application in queryset:
             try:
                 services.application_approve(actor=actor, application=application)
@@ -213,7 +212,7 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reject selected applications"))
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         for application in queryset:
             try:
                 services.application_reject(
@@ -236,7 +235,7 @@ class ScopedAuditEventAdmin(ScopedAdminMixin, AuditEventAdmin):
     partner_field = "partner_id"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         queryset = AuditEventAdmin.get_queryset(self, request)
         if vendor_sees_all(actor):
             return queryset

@@ -16,16 +16,26 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, Actor, Side, system_scope, tenant_scope
 
 from .models import Membership
+from .policies import portfolio_partner_ids
 
 
 def resolve_actor(user: object) -> Actor:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     if user.vendor_role:
-        return Actor(user=user, side=Side.VENDOR, vendor_role=user.vendor_role)
+        portfolio = None
+        if user.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+            # The database scope carries the portfolio, so row-level security holds a channel
+            # account manager to it as the ORM does (one indexed query per request).
+            with system_scope():
+                portfolio = tuple(
+                    portfolio_partner_ids(user_id=user.pk).values_list("content_object_id", flat=True)
+                )
+        return Actor(user=user, side=Side.VENDOR, vendor_role=user.vendor_role, portfolio=portfolio)
     # Identity resolution is the one place that reads a membership before the partner scope is
     # known; it fetches exactly this user's active membership.
     with system_scope():

@@ -249,6 +249,9 @@ class PartnerApplication(models.Model):
     """A public "become a partner" application. Not tenant-owned: it has no partner until a
     vendor approves it, and only vendor staff ever read it."""
 
+    # The database holds it to that too: the public form writes it in the system scope.
+    RLS_VENDOR_ONLY = True
+
     company_name = models.CharField(_("company legal name"), max_length=200)
     partner_type = models.CharField(_("partner type"), max_length=32, choices=PartnerType.choices)
     country = CountryField(_("country"))

@@ -18,10 +18,12 @@ from .models import Membership, Partner, PartnerApplication, PartnerRole, Partne
 PORTFOLIO_PERMISSION = "work_partner"
 
 
-def portfolio_partner_ids(actor: Actor) -> QuerySet:
+def portfolio_partner_ids(actor: Actor | None = None, *, user_id: int | None = None) -> QuerySet:
     """Partner ids a channel account manager works (django-guardian, direct-FK permission table)."""
+    if actor is not None:
+        user_id = actor.user.pk if actor.user else None
     return PartnerUserObjectPermission.objects.filter(
-        user_id=actor.user.pk if actor.user else None,
+        user_id=user_id,
         permission__codename=PORTFOLIO_PERMISSION,
         permission__content_type__app_label="partners",
     ).values("content_object_id")

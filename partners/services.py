@@ -24,7 +24,7 @@ from prm.errors import ApplicationError
 from prm.notifications import notify, send_email
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
-from prm.tenancy import Actor, Scope, tenant_scope
+from prm.tenancy import Actor, Scope, system_scope, tenant_scope
 
 from .models import (
     PARTNER_TRANSITIONS,
@@ -62,6 +62,13 @@ def _lock_partner(partner: Partner) -> Partner:
 def application_submit(*, data: dict[str, Any]) -> PartnerApplication:
     """A public application. Duplicate submissions (a double-click, a resend) of an application
     still awaiting review from the same address for the same domain are refused clearly."""
+    # Applications are vendor-only rows (RLS); the anonymous applicant writes one through the
+    # system scope and never reads anything back.
+    with system_scope():
+        return _application_submit(data=data)
+
+
+def _application_submit(*, data: dict[str, Any]) -> PartnerApplication:
     email = data["contact_email"].strip().lower()
     domain = data["website_domain"]
     if PartnerApplication.objects.filter(
@@ -519,8 +526,6 @@ def invitation_from_token(token: str) -> Invitation | None:
         return None
     if not isinstance(payload, dict):
         return None
-    from prm.tenancy import system_scope
-
     with system_scope():
         invitation = (
             Invitation.objects.select_related("partner")

@@ -6,7 +6,12 @@ A model opts in by declaring the column that holds its tenant::
         TENANT_COLUMN = "partner_id"
 
 A table that only vendor staff may ever read (``RLS_VENDOR_ONLY = True``) gets a policy that admits
-the vendor scope alone.
+the vendor scope alone. A table that holds money (``RLS_MONEY = True``: deal amounts, funds, proofs,
+earnings, statements) admits the vendor scope only when it carries ``prm.money`` (content /
+training managers' scope does not). In the vendor scope a tenant table admits only the partners in
+``prm.portfolio`` (``'*'``: all of them), so a channel account manager is held to the portfolio by
+the database as well; rows that belong to no partner (an unassigned lead, a vendor-wide audit
+event) stay visible to vendor staff.
 
 After every ``migrate`` the policy below is (re)created on each such table, row-level security is
 enabled and *forced* (so it also binds the table owner, which is the application's role), and the
@@ -36,7 +41,23 @@ def tenant_models() -> list[type[models.Model]]:
     ]
 
 
-VENDOR_ONLY_EXPRESSION = "((SELECT coalesce(current_setting('prm.scope', true), '')) = 'vendor')"
+def _setting(name: str) -> str:
+    # Each setting is read in a scalar subquery so PostgreSQL evaluates it once per query (an
+    # InitPlan), not once per row.
+    return f"(SELECT coalesce(current_setting('{name}', true), ''))"
+
+
+IS_VENDOR = f"{_setting('prm.scope')} = 'vendor'"
+IS_PARTNER = f"{_setting('prm.scope')} = 'partner'"
+HAS_MONEY = f"{_setting('prm.money')} = 'on'"
+EVERY_PARTNER = f"{_setting('prm.portfolio')} = '*'"
+# The portfolio as a bigint[]; anything but an array literal (unset, '') is NULL, which matches
+# no row, so a channel account manager whose portfolio was not written sees nothing.
+PORTFOLIO_ARRAY = (
+    "(SELECT CASE WHEN current_setting('prm.portfolio', true) LIKE '{%}'"
+    " THEN current_setting('prm.portfolio', true)::bigint[] END)"
+)
+ACTING_PARTNER = "(SELECT NULLIF(current_setting('prm.partner_id', true), '')::bigint)"
 
 
 def tenant_column(model: type[models.Model]) -> str:
@@ -47,21 +68,27 @@ def tenant_column(model: type[models.Model]) -> str:
     raise LookupError(f"{model.__name__}.TENANT_COLUMN names no field: {model.TENANT_COLUMN}")
 
 
-def policy_expression(column: str) -> str:
+def policy_expression(column: str | None, *, money: bool = False) -> str:
+    """The USING / WITH CHECK expression; ``column`` None: a vendor-only table."""
     # NULLIF(...)::bigint keeps the comparison index-friendly (a stable expression) and turns an
     # empty setting into NULL, which matches nothing.
-    # Each setting is read in a scalar subquery so PostgreSQL evaluates it once per query (an
-    # InitPlan), not once per row.
-    return (
-        "((SELECT coalesce(current_setting('prm.scope', true), '')) = 'vendor'"
-        " OR ((SELECT coalesce(current_setting('prm.scope', true), '')) = 'partner'"
-        f" AND {column} = (SELECT NULLIF(current_setting('prm.partner_id', true), '')::bigint)))"
-    )
+    vendor = IS_VENDOR
+    if column:
+        vendor += f" AND ({EVERY_PARTNER} OR {column} IS NULL OR {column} = ANY({PORTFOLIO_ARRAY}::bigint[]))"
+    if money:
+        vendor += f" AND {HAS_MONEY}"
+    if not column:
+        return f"({vendor})"
+    return f"(({vendor}) OR ({IS_PARTNER} AND {column} = {ACTING_PARTNER}))"
 
 
-def policy_statements(table: str, column: str | None) -> list[str]:
+def is_money_table(model: type[models.Model]) -> bool:
+    return bool(getattr(model, "RLS_MONEY", False))
+
+
+def policy_statements(table: str, column: str | None, *, money: bool = False) -> list[str]:
     """``column`` None: a vendor-only table (e.g. conflict evidence) no partner scope may read."""
-    expression = policy_expression(column) if column else VENDOR_ONLY_EXPRESSION
+    expression = policy_expression(column, money=money)
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
@@ -80,7 +107,7 @@ def apply_policies(using: str = "default") -> list[str]:
             if table not in existing:
                 continue
             column = None if getattr(model, "RLS_VENDOR_ONLY", False) else tenant_column(model)
-            for statement in policy_statements(table, column):
+            for statement in policy_statements(table, column, money=is_money_table(model)):
                 cursor.execute(statement)
             applied.append(table)
     return applied

@@ -5,7 +5,15 @@ tenant-owned table carries a PostgreSQL row-level-security policy (see ``prm/rls
 two transaction-local settings written here:
 
 * ``prm.scope``      -- ``'partner'`` or ``'vendor'``; unset or empty means *no rows at all*;
-* ``prm.partner_id`` -- the acting partner's id when the scope is ``'partner'``.
+* ``prm.partner_id`` -- the acting partner's id when the scope is ``'partner'``;
+* ``prm.portfolio``  -- in the vendor scope, which partners' rows: ``'*'`` for every partner, or an
+  array literal of partner ids (``'{3,7}'``) for a channel account manager's portfolio; unset or
+  anything else means none;
+* ``prm.money``      -- ``'on'`` when the vendor scope may read money tables (deals, funds, earnings);
+  content / training managers work without it.
+
+Vendor staff are bound by the database too, not only partner users: a channel account manager's
+raw SQL sees no partner outside the portfolio, and a content manager's sees no money rows.
 
 Requests get their scope from ``partners.middleware.ActorMiddleware``; Celery tasks, management
 commands and the few public token look-ups open it explicitly with :func:`tenant_scope`.
@@ -13,7 +21,7 @@ commands and the few public token look-ups open it explicitly with :func:`tenant
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,22 +33,51 @@ if TYPE_CHECKING:
 
 SCOPE_SETTING = "prm.scope"
 PARTNER_SETTING = "prm.partner_id"
+PORTFOLIO_SETTING = "prm.portfolio"
+MONEY_SETTING = "prm.money"
+SETTINGS = (SCOPE_SETTING, PARTNER_SETTING, PORTFOLIO_SETTING, MONEY_SETTING)
+EVERY_PARTNER = "*"
 
 
 @dataclass(frozen=True)
 class Scope:
+    """What the database lets the current transaction see.
+
+    ``portfolio`` (vendor scope only): ``None`` means every partner, a tuple only those partners.
+    ``money`` (vendor scope only): whether money tables are readable at all.
+    """
+
     kind: Literal["partner", "vendor"]
     partner_id: int | None = None
+    portfolio: tuple[int, ...] | None = None
+    money: bool = True
 
     @classmethod
-    def vendor(cls) -> Scope:
-        return cls(kind="vendor")
+    def vendor(cls, *, portfolio: Iterable[int] | None = None, money: bool = True) -> Scope:
+        return cls(
+            kind="vendor",
+            portfolio=None if portfolio is None else tuple(sorted({int(pk) for pk in portfolio})),
+            money=money,
+        )
 
     @classmethod
     def partner(cls, partner_id: int) -> Scope:
         if not partner_id:
             raise ValueError("a partner scope needs a partner id")
         return cls(kind="partner", partner_id=int(partner_id))
+
+    def settings(self) -> tuple[str, str, str, str]:
+        """The four setting values, in the order of ``SETTINGS``."""
+        if self.kind == "partner":
+            return ("partner", str(self.partner_id), "", "")
+        if self.portfolio is None:
+            portfolio = EVERY_PARTNER
+        else:
+            portfolio = "{" + ",".join(str(pk) for pk in self.portfolio) + "}"
+        return ("vendor", "", portfolio, "on" if self.money else "")
+
+
+NO_SCOPE_SETTINGS = ("", "", "", "")
 
 
 class Side:
@@ -62,6 +99,9 @@ class Actor:
     vendor_role: str = ""
     partner: Any = None
     partner_role: str = ""
+    # A channel account manager's portfolio (partner ids), resolved with the actor; None for the
+    # vendor roles that see every partner.
+    portfolio: tuple[int, ...] | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -83,7 +123,17 @@ class Actor:
     @property
     def scope(self) -> Scope | None:
         if self.is_vendor:
-            return Scope.vendor()
+            # Role names are kernel constants (prm.roles); which roles read money is PRODUCT.md's
+            # table: content / training managers never see deal amounts, funds or earnings.
+            from prm.roles import MONEY_BLIND_ROLES, VendorRole
+
+            if self.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+                return Scope.vendor(portfolio=self.portfolio or ())
+            if self.vendor_role in MONEY_BLIND_ROLES:
+                return Scope.vendor(money=False)
+            if self.vendor_role in VendorRole.values:
+                return Scope.vendor()
+            return None
         if self.is_partner:
             return Scope.partner(self.partner_id)
         return None
@@ -92,21 +142,20 @@ class Actor:
 ANONYMOUS = Actor(user=None)
 
 
-def _write(cursor: Any, scope_kind: str, partner_id: str) -> None:
+def _write(cursor: Any, values: tuple[str, ...]) -> None:
     cursor.execute(
-        "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-        [SCOPE_SETTING, scope_kind, PARTNER_SETTING, partner_id],
+        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(SETTINGS)),
+        [item for pair in zip(SETTINGS, values, strict=True) for item in pair],
     )
 
 
-def current_scope_settings(using: str = "default") -> tuple[str, str]:
+def current_scope_settings(using: str = "default") -> tuple[str, ...]:
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT coalesce(current_setting(%s, true), ''), coalesce(current_setting(%s, true), '')",
-            [SCOPE_SETTING, PARTNER_SETTING],
+            "SELECT " + ", ".join(["coalesce(current_setting(%s, true), '')"] * len(SETTINGS)),
+            list(SETTINGS),
         )
-        kind, partner_id = cursor.fetchone()
-    return kind, partner_id
+        return tuple(cursor.fetchone())
 
 
 @contextmanager
@@ -122,13 +171,13 @@ def tenant_scope(scope: Scope | None, *, using: str = "default") -> Iterator[Non
     with transaction.atomic(using=using):
         previous = current_scope_settings(using) if nested else None
         with connection.cursor() as cursor:
-            _write(cursor, scope.kind if scope else "", str(scope.partner_id or "") if scope else "")
+            _write(cursor, scope.settings() if scope else NO_SCOPE_SETTINGS)
         yield
     # Reached only when the block succeeded; on an exception the savepoint rollback has already
     # undone our SET LOCAL.
     if previous is not None and connection.in_atomic_block and not connection.needs_rollback:
         with connection.cursor() as cursor:
-            _write(cursor, *previous)
+            _write(cursor, previous)
 
 
 def system_scope(*, using: str = "default") -> Any:

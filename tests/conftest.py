@@ -1,9 +1,12 @@
 """Suite-wide fixtures.
 
-Tenant tables have PostgreSQL row-level security that fails closed. A test body arranges data as
-the vendor would, so each database test starts with a *session-level* vendor scope on its
-connection. Every request through the test client still runs in its own transaction-local scope
-(the actor's, or none for anonymous), and the RLS tests set scopes explicitly.
+Tenant tables have PostgreSQL row-level security that fails closed. A test body arranges and
+checks data as the whole vendor would (every partner, money included), so each database test's
+own statements run in that scope. The code under test never inherits it: every request through
+the test client runs in its own transaction-local scope (the actor's, or none for anonymous),
+every Celery task starts from no scope at all (``prm.celery.EmptyScopeTask``), partner-side
+services are called in their actor's scope (``tests/scoping.py``), and the RLS tests set scopes
+explicitly.
 """
 
 from __future__ import annotations
@@ -38,16 +41,21 @@ def _vendor_scope_for_test_body(request: pytest.FixtureRequest) -> Any:
         if "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
         else "db"
     )
+    from prm.tenancy import SETTINGS, Scope
+
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('prm.scope', 'vendor', false), set_config('prm.partner_id', '', false)"
+            "SELECT " + ", ".join(["set_config(%s, %s, false)"] * len(SETTINGS)),
+            [item for pair in zip(SETTINGS, Scope.vendor().settings(), strict=True) for item in pair],
         )
     yield
     # In a `db` test the rollback undoes the setting anyway; a transactional test must reset it.
     # After a database error inside the test, the connection cannot run anything: leave it.
     if not connection.in_atomic_block or not connection.needs_rollback:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('prm.scope', '', false)")
+            cursor.execute(
+                "SELECT " + ", ".join(["set_config(%s, '', false)"] * len(SETTINGS)), list(SETTINGS)
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,6 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from partners.middleware import resolve_actor
 from prm.errors import ApplicationError
 
 from . import services
@@ -120,7 +119,7 @@ class CourseAdmin(admin.ModelAdmin):
         formset.save_m2m()
 
     def _run(self, request: HttpRequest, queryset: QuerySet, action: Any, done: Any) -> None:
-        actor = resolve_actor(request.user)
+        actor = request.actor
         count = 0
         for course in queryset:
             try:
@@ -368,7 +367,7 @@ class EnrollmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_reset_quiz_attempts_permission(self, request: HttpRequest) -> bool:
         # Role-level only; the service decides per enrollment (a CAM: their portfolio).
-        return enrollment_policy.can(resolve_actor(request.user), RESET_ATTEMPTS)
+        return enrollment_policy.can(request.actor, RESET_ATTEMPTS)
 
     # The button on an enrollment's page opens the action's confirmation page for that one row.
     def get_urls(self) -> list[Any]:
@@ -427,7 +426,7 @@ class EnrollmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
             for quiz in Quiz.objects.filter(course__in=[e.course_id for e in enrollments])
         }
         if "apply" in request.POST and form.is_valid():
-            actor = resolve_actor(request.user)
+            actor = request.actor
             done = 0
             for enrollment in enrollments:
                 quiz = quizzes.get(enrollment.course_id)

@@ -39,7 +39,6 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from partners.middleware import resolve_actor
 from partners.models import Partner
 from partners.policies import partner_scope_q
 from prm import audit
@@ -208,7 +207,7 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
         parameter_name = "partner"
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
-            actor = resolve_actor(request.user)
+            actor = request.actor
             return list(
                 Partner.objects.filter(partner_scope_q(actor, "pk"))
                 .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
@@ -513,7 +512,7 @@ class DecisionAdminMixin:
     ) -> list[Any]:
         """Call the service for each object in its own savepoint (a refusal undoes only that
         object's writes) and report each refusal; returns what the calls returned."""
-        actor = resolve_actor(request.user)
+        actor = request.actor
         done = []
         for obj in objects:
             try:

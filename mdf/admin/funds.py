@@ -23,7 +23,6 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from partners.middleware import resolve_actor
 from partners.models import Partner, PartnerStatus
 from partners.policies import partner_scope_q
 from prm import audit
@@ -345,7 +344,7 @@ class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         return False  # balances move only through the ledger
 
     def has_allocate_permission(self, request: HttpRequest) -> bool:
-        return allocation_policy.can(resolve_actor(request.user), "allocate")
+        return allocation_policy.can(request.actor, "allocate")
 
     @admin.display(description=_("period"), ordering="budget__period__starts_on")
     def period(self, obj: Allocation) -> Any:
@@ -397,7 +396,7 @@ class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         """Allocate to a partner that may have no allocation yet (the service creates it)."""
         if not self.has_allocate_permission(request):
             raise PermissionDenied
-        actor = resolve_actor(request.user)
+        actor = request.actor
         form = AllocateToPartnerForm(request.POST if request.method == "POST" else None, actor=actor)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -24,7 +24,6 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from partners.middleware import resolve_actor
 from prm.roles import VendorRole
 
 from .. import ledger, services
@@ -216,7 +215,7 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
     def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
         """What waits for a decision, with links to work it oldest first (two queries)."""
-        actor = resolve_actor(request.user)
+        actor = request.actor
         waiting = self._scoped(request).filter(status=RequestStatus.SUBMITTED)
         counts = waiting.aggregate(
             total=Count("pk"),

@@ -7,8 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 import zipfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,21 +17,17 @@ from content import services
 from content.models import Announcement, Asset, AssetKind, AssetVersion, Category
 from partners.models import Partner, PartnerRole, PartnerType, Region
 from prm.roles import VendorRole
-from prm.tenancy import Actor, tenant_scope
+from prm.tenancy import Actor
 from tests import factories
 from tests.factories import media_storage as media_storage  # re-exported: app tests use both
 from tests.factories import stored_files as stored_files
+from tests.scoping import acting  # noqa: F401 (re-exported: f.acting)
 
 _seq = itertools.count(1)
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@contextmanager
-def acting(actor: Actor) -> Iterator[None]:
-    """Run the block in ``actor``'s database scope (a partner's own rows, or the vendor's)."""
-    with tenant_scope(actor.scope):
-        yield
 
 
 # --- uploads -------------------------------------------------------------------------------------

@@ -4,8 +4,6 @@ services (each partner action runs in that partner's database scope, as a reques
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -19,17 +17,13 @@ from deals.services import LineInput
 from partners.models import Partner, PartnerRole
 from partners.services import partner_assign_channel_manager
 from prm.roles import VendorRole
-from prm.tenancy import Actor, tenant_scope
+from prm.tenancy import Actor
 from tests import factories
+from tests.scoping import acting
 
 _sku = itertools.count(1)
 
 
-@contextmanager
-def acting(actor: Actor) -> Iterator[None]:
-    """Run the block in ``actor``'s database scope (a partner's own rows, or the vendor's)."""
-    with tenant_scope(actor.scope):
-        yield
 
 
 def product(name: str = "Firewall X", *, price: str = "19.99", line: str = "Security", **kw: Any) -> Product:
@@ -95,7 +89,8 @@ def cam_for(*partners: Partner) -> Actor:
     admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     for partner in partners:
         partner_assign_channel_manager(actor=admin, partner=partner, manager=cam.user)
-    return cam
+    # Resolved as a request would, so the actor's database scope carries the portfolio.
+    return factories.actor_for(cam.user)
 
 
 def draft(actor: Actor, *, lines: list[LineInput] | None = None, **data: Any) -> Deal:

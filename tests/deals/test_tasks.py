@@ -220,3 +220,19 @@ def test_an_approved_extension_rearms_the_warnings(team_a: f.Team, cam: Any) -> 
     _protect_until(deal, timedelta(days=13))
     assert tasks.warn_expiring_deals() == 1
     assert len(_notifications("deal.expiring", deal)) == 4  # twice two people, 14 days each time
+
+
+def test_expiry_does_nothing_without_its_own_scope(
+    team_a: f.Team, cam: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removing the job's ``system_scope()`` must fail the suite: a worker has no scope, and the
+    task does not inherit the test body's (prm.celery.EmptyScopeTask)."""
+    import contextlib
+
+    due = f.approved(team_a.sales_actor, cam, customer="Initech", domain="initech.com")
+    _protect_until(due, -timedelta(minutes=1))
+    monkeypatch.setattr(tasks, "system_scope", contextlib.nullcontext)
+    assert tasks.expire_deals() == 0
+    assert Deal.objects.get(pk=due.pk).status == DealStatus.APPROVED
+    monkeypatch.undo()
+    assert tasks.expire_deals() == 1

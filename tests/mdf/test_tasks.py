@@ -144,3 +144,21 @@ def test_funds_released_after_the_period_closed_forfeit_too(admin: Actor, ended_
     assert balances.available == Decimal("0.00"), (
         f"{balances.available} released into a closed period stays available"
     )
+
+
+# --- the task opens its own scope ----------------------------------------------------------------
+def test_the_period_close_does_nothing_without_its_own_scope(
+    admin: Actor, ended_period: FundPeriod, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker starts with no database scope: if the job forgot ``system_scope()``, row-level
+    security would show it no period and no allocation. The suite must notice, so tasks never
+    inherit the test body's scope (prm.celery.EmptyScopeTask)."""
+    import contextlib
+
+    a = m.team("Northwind Resellers")
+    m.fund(a.partner, m.budget(ended_period, "50000.00"), "10000.00", admin)
+    monkeypatch.setattr(tasks, "system_scope", contextlib.nullcontext)
+    # Silently wrong, as it would be in a worker: nothing forfeited (the same call with its scope
+    # forfeits 10,000.00: test_an_ended_period_forfeits_exactly_what_is_available).
+    assert tasks.close_ended_periods() == 0
+    assert LedgerEntry.objects.filter(kind=LedgerKind.FORFEITED).count() == 0

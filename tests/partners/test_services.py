@@ -42,6 +42,7 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, tenant_scope
 from tests import factories
+from tests.scoping import services_run_in_their_actors_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +86,13 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
         },
     }
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _services_in_their_actors_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partner-side services run in the partner's database scope (and vendor-side ones in the
+    vendor actor's), as under a request: never in the test body's vendor-wide scope."""
+    services_run_in_their_actors_scope(monkeypatch, services)
 
 
 @pytest.fixture
@@ -1400,3 +1408,15 @@ def test_unknown_vendor_role_is_refused(program_actor: Any, channel_manager: Any
     assert _only_application_error(excinfo).field == "vendor_role"
     channel_manager.refresh_from_db()
     assert channel_manager.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER
+
+
+
+def test_the_services_in_these_tests_run_in_their_actors_scope(
+    partner: Partner, admin_actor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prm.tenancy import current_scope_settings
+
+    seen: list[tuple[str, ...]] = []
+    monkeypatch.setattr(audit, "record", lambda **kwargs: seen.append(current_scope_settings()))
+    services.partner_update_profile(actor=admin_actor, partner=partner, data={"phone": "+1 555 0100"})
+    assert seen == [("partner", str(partner.pk), "", "")]

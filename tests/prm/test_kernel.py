@@ -386,15 +386,18 @@ def test_partner_actor_scope(partner_admin: Any, partner: Partner) -> None:
 @pytest.mark.django_db
 def test_tenant_scope_sets_and_restores_settings(partner: Partner) -> None:
     outer = current_scope_settings()
-    assert outer == ("vendor", "")
+    assert outer == ("vendor", "", "*", "on")
     with tenant_scope(Scope.partner(partner.pk)):
-        assert current_scope_settings() == ("partner", str(partner.pk))
+        assert current_scope_settings() == ("partner", str(partner.pk), "", "")
         with tenant_scope(None):
-            assert current_scope_settings() == ("", "")
+            assert current_scope_settings() == ("", "", "", "")
             assert not Partner.objects.filter(pk=partner.pk).exists()
-        assert current_scope_settings() == ("partner", str(partner.pk))
+        assert current_scope_settings() == ("partner", str(partner.pk), "", "")
+        with tenant_scope(Scope.vendor(portfolio=[partner.pk, 3], money=False)):
+            expected = "{" + ",".join(str(pk) for pk in sorted({3, partner.pk})) + "}"
+            assert current_scope_settings() == ("vendor", "", expected, "")
         with system_scope():
-            assert current_scope_settings() == ("vendor", "")
+            assert current_scope_settings() == ("vendor", "", "*", "on")
     assert current_scope_settings() == outer
 
 
@@ -402,7 +405,7 @@ def test_tenant_scope_sets_and_restores_settings(partner: Partner) -> None:
 def test_tenant_scope_is_undone_when_the_block_fails(partner: Partner) -> None:
     with pytest.raises(RuntimeError), tenant_scope(None):
         raise RuntimeError("boom")
-    assert current_scope_settings() == ("vendor", "")
+    assert current_scope_settings() == ("vendor", "", "*", "on")
     assert Partner.objects.filter(pk=partner.pk).exists()
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,8 +13,9 @@ from typing import Any
 from django.utils import timezone
 
 from partners.models import Partner, PartnerRole
-from prm.tenancy import Actor, tenant_scope
+from prm.tenancy import Actor
 from tests import factories
+from tests.scoping import acting
 from training import services
 from training.models import (
     Certification,
@@ -39,11 +38,6 @@ SINGLE: QuestionSpec = (QuestionKind.SINGLE, 3, (0,))
 MULTIPLE: QuestionSpec = (QuestionKind.MULTIPLE, 4, (1, 3))
 
 
-@contextmanager
-def acting(actor: Actor) -> Iterator[None]:
-    """Run the block in ``actor``'s database scope (a partner's own rows, or the vendor's)."""
-    with tenant_scope(actor.scope):
-        yield
 
 
 @dataclass

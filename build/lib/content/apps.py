@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+_AUTHORING = {
+    f"content.{verb}_{model}"
+    for verb in ("add", "change", "delete", "view")
+    for model in ("category", "asset", "announcement")
+} | {"content.view_assetversion", "content.add_assetversion"}
+
+
+class ContentConfig(AppConfig):
+    name = "content"
+    verbose_name = _("Content library")
+    default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "content.demo.seed"
+    # Announcements (and the newest assets) on the partner home page (partners.views.app_panels).
+    partner_home_panel = "content.panels.partner_home_panel"
+    # Program admins hold every permission; content managers author the library in the admin.
+    # Versions are never edited or deleted there: old ones are the record of what partners got.
+    vendor_role_permissions = {VendorRole.CONTENT_MANAGER: _AUTHORING}

@@ -1,0 +1,169 @@
+"""Thin views for the content library: the partner's library, an asset's page, the download (always
+streamed through Django, never a public media URL), the co-branded PDF, and the vendor's usage
+report with its CSV exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.text import slugify
+
+from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
+
+from . import cobranding, selectors, services
+from .models import AssetKind, EventKind
+from .policies import COBRAND, DOWNLOAD, MANAGE, asset_policy
+
+LIBRARY_PAGE_SIZE = 24
+REPORT_PAGE_SIZE = 50
+FILTER_KEYS = ("q", "category", "kind", "tag")
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key, "").strip() for key in FILTER_KEYS}
+
+
+@partner_required
+def library(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    filters = _filters(request)
+    page = paginate(request, selectors.asset_list(actor=actor, filters=filters), per_page=LIBRARY_PAGE_SIZE)
+    context = {
+        "page": page,
+        "filters": filters,
+        "filtered": any(filters.values()),
+        "querystring": querystring_without_page(request),
+        "kinds": AssetKind.choices,
+    }
+    # The search box and filters swap only the results (htmx); a full load renders the page.
+    if request.htmx and request.htmx.target == "library-results":
+        return render(request, "content/_results.html", context)
+    context["categories"] = selectors.library_categories(actor=actor)
+    context["tags"] = selectors.library_tags(actor=actor)
+    return render(request, "content/library.html", context)
+
+
+@partner_required
+def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    asset = selectors.asset_get(actor=actor, pk=pk)
+    services.record_event(actor=actor, asset=asset, kind=EventKind.VIEW)
+    return render(
+        request,
+        "content/asset_detail.html",
+        {
+            "asset": asset,
+            "versions": selectors.asset_versions(asset=asset) if asset.is_file else [],
+            "may_download": asset_policy.can(actor, DOWNLOAD, asset),
+            "may_cobrand": asset_policy.can(actor, COBRAND, asset),
+        },
+    )
+
+
+@partner_required
+def asset_download(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    asset = selectors.asset_get(actor=actor, pk=pk)
+    if asset.kind == AssetKind.LINK:
+        services.record_event(actor=actor, asset=asset, kind=EventKind.VIEW)
+        # The URL was checked to be http(s) when the asset was saved.
+        return HttpResponseRedirect(asset.url)
+    version = asset.current_version
+    if version is None:
+        raise Http404
+    services.record_event(actor=actor, asset=asset, kind=EventKind.DOWNLOAD)
+    response = FileResponse(
+        version.file.open("rb"),
+        as_attachment=True,
+        filename=version.original_filename,
+        content_type=version.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@partner_required
+def asset_cobranded(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    asset = selectors.asset_get(actor=actor, pk=pk)
+    if not asset_policy.can(actor, COBRAND, asset):
+        raise Http404
+    pdf = cobranding.cobranded_pdf(asset=asset, partner=actor.partner, user=actor.user)
+    services.record_event(actor=actor, asset=asset, kind=EventKind.COBRANDED)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"{slugify(asset.title)}-{slugify(actor.partner.legal_name)}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Vendor report -------------------------------------------------------------------------------
+def _partner_rows(actor: Any, asset: Any) -> list[dict[str, Any]]:
+    return selectors.usage_by_partner(actor=actor, asset=asset)
+
+
+@vendor_required
+def vendor_report(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    selected = None
+    partner_rows: list[dict[str, Any]] = []
+    if asset_id := request.GET.get("asset"):
+        selected = selectors.asset_for_report(actor=actor, pk=asset_id)
+        partner_rows = _partner_rows(actor, selected)
+    page = paginate(request, selectors.usage_by_asset(actor=actor), per_page=REPORT_PAGE_SIZE)
+    return render(
+        request,
+        "content/vendor_report.html",
+        {
+            "page": page,
+            "selected": selected,
+            "partner_rows": partner_rows,
+            "querystring": querystring_without_page(request),
+            "may_manage": asset_policy.can(actor, MANAGE),
+        },
+    )
+
+
+@vendor_required
+def vendor_report_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if asset_id := request.GET.get("asset"):
+        asset = selectors.asset_for_report(actor=actor, pk=asset_id)
+        return csv_response(
+            f"content-usage-{asset.pk}.csv",
+            ["asset", "partner", "tier", "views", "downloads", "cobranded", "people", "last_used"],
+            (
+                [
+                    asset.title,
+                    row["partner__legal_name"],
+                    row["partner__tier__name"] or "",
+                    row["view_total"],
+                    row["download_total"],
+                    row["cobranded_total"],
+                    row["people"],
+                    row["last_at"].isoformat(timespec="minutes") if row["last_at"] else "",
+                ]
+                for row in _partner_rows(actor, asset)
+            ),
+        )
+    return csv_response(
+        "content-usage.csv",
+        ["asset_id", "asset", "category", "kind", "status", "views", "downloads", "cobranded", "partners"],
+        (
+            [
+                asset.pk,
+                asset.title,
+                asset.category.name,
+                asset.kind,
+                asset.status,
+                asset.view_total,
+                asset.download_total,
+                asset.cobranded_total,
+                asset.partner_total,
+            ]
+            for asset in selectors.usage_by_asset(actor=actor).iterator(chunk_size=500)
+        ),
+    )

@@ -1,0 +1,230 @@
+"""Admin for deals and leads. Decisions call the same services as the vendor console, so the admin
+and the portal can never disagree; querysets pass through the same scoping path (a channel account
+manager sees only the partners in their portfolio)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from partners.admin import ScopedAdminMixin
+from prm.errors import ApplicationError
+
+from . import services
+from .models import Deal, DealLine, DealStatus, Lead, LeadOffer, Product
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "sku", "product_line", "list_price", "currency", "active"]
+    list_filter = ["product_line", "active"]
+    search_fields = ["name", "sku", "product_line"]
+    list_editable = ["active"]
+    ordering = ["product_line", "name"]
+
+
+class DealLineInline(admin.TabularInline):
+    model = DealLine
+    extra = 0
+    fields = ["product", "quantity", "unit_price", "amount"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the partner sees it)"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+    )
+
+
+def _run_each(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    action: Callable[[Any, Any], Any],
+    done_message: Callable[[int], str],
+) -> None:
+    """Call a service per selected row; every refusal is reported by row, never a 500."""
+    actor = request.actor
+    done = 0
+    for obj in queryset:
+        try:
+            with transaction.atomic():
+                action(actor, obj)
+            done += 1
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
+
+
+@admin.register(Deal)
+class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    partner_field = "partner"
+    list_display = [
+        "reference",
+        "partner",
+        "customer_name",
+        "amount",
+        "currency",
+        "status",
+        "conflict_status",
+        "submitted_at",
+    ]
+    list_filter = ["status", "conflict_status", "partner__tier", "partner__region"]
+    search_fields = ["reference", "customer_name", "customer_domain"]
+    list_select_related = ["partner", "partner__tier"]
+    date_hierarchy = "created_at"
+    inlines = [DealLineInline]
+    actions = ["approve_selected", "reject_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The portal's rule, not only the portfolio: partners' drafts are not the vendor's to see.
+        return super().get_queryset(request).exclude(status=DealStatus.DRAFT)
+
+    # Every change is a state transition made through a service (audited); the admin shows the
+    # registration read-only.
+    fieldsets = [
+        (None, {"fields": ["reference", "partner", "registered_by", "status", "conflict_status"]}),
+        (
+            _("Customer"),
+            {
+                "fields": [
+                    "customer_name",
+                    "customer_domain",
+                    "customer_country",
+                    "customer_region",
+                    "contact_name",
+                    "contact_email",
+                    "contact_phone",
+                ]
+            },
+        ),
+        (
+            _("Opportunity"),
+            {"fields": ["title", "stage", "expected_close_date", "amount", "currency", "notes"]},
+        ),
+        (
+            _("Review"),
+            {
+                "fields": [
+                    "submitted_at",
+                    "review_due_at",
+                    "reviewed_by",
+                    "reviewed_at",
+                    "decision_reason",
+                    "approved_at",
+                    "protection_expires_at",
+                    "discount_percent",
+                    "extensions_used",
+                ]
+            },
+        ),
+        (_("Outcome"), {"fields": ["won_amount", "closed_on", "lost_reason"]}),
+        (_("Timestamps"), {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # partners register deals in the portal
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # registrations are history; they end by rejection, loss or expiry
+
+    @admin.action(description=_("Approve selected deals"))
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda actor, deal: services.deal_approve(actor=actor, deal=deal),
+            lambda n: ngettext("%(count)s deal approved.", "%(count)s deals approved.", n) % {"count": n},
+        )
+
+    @admin.action(description=_("Reject selected deals (reason: …)"))
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Asks for the reason on an intermediate page, then rejects each deal through the service."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            _run_each(
+                self,
+                request,
+                queryset,
+                lambda actor, deal: services.deal_reject(actor=actor, deal=deal, reason=reason),
+                lambda n: ngettext("%(count)s deal rejected.", "%(count)s deals rejected.", n) % {"count": n},
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "deals/admin/reject_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Reject deals"),
+                "opts": self.model._meta,
+                "deals": queryset,
+                "form": form,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "action": "reject_selected",
+            },
+        )
+
+
+class LeadOfferInline(admin.TabularInline):
+    model = LeadOffer
+    extra = 0
+    fields = ["partner", "offered_at", "respond_by", "outcome", "responded_by", "responded_at", "reason"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    # A channel account manager sees the leads of their portfolio's partners.
+    partner_field = "assigned_partner"
+    list_display = [
+        "company_name",
+        "region",
+        "country",
+        "status",
+        "assigned_partner",
+        "respond_by",
+        "estimated_value",
+        "currency",
+        "created_at",
+    ]
+    list_filter = ["status", "region"]
+    search_fields = ["company_name", "domain", "contact_email"]
+    list_select_related = ["assigned_partner", "deal"]
+    date_hierarchy = "created_at"
+    inlines = [LeadOfferInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Offers, answers and reassignment go through deals.leads (audited and notified).
+        return [field.name for field in Lead._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # leads are added and imported in the vendor console (audited)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

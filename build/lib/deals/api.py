@@ -1,0 +1,261 @@
+"""Deal registration over the REST API, for partners registering from their own CRM.
+
+The views are as thin as the portal's: input is validated by the serializers, reads go through
+``deals.selectors`` (the one scoping path) and writes through ``deals.services``, so the API can
+do nothing the portal would refuse, and refuses it with the same words.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from prm.errors import ApplicationError
+
+from . import leads, selectors, services
+from .models import ConflictStatus, Deal, DealLine, DealStage, DealStatus, Lead, Product
+from .policies import DEAL_ROLES
+from .services import CUSTOMER_FIELDS, LineInput
+
+MAX_LINES = 50
+
+
+class IsDealUser(permissions.BasePermission):
+    """Partner sales users and partner admins; everyone else gets a 403 that says why."""
+
+    message = _("The deal API is for partner sales users and partner admins.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        actor = request.actor
+        return actor.is_partner and actor.partner_role in DEAL_ROLES
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "product_line", "list_price", "currency"]
+
+
+class DealLineSerializer(serializers.ModelSerializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.filter(active=True))
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+
+    class Meta:
+        model = DealLine
+        fields = ["product", "product_name", "quantity", "unit_price", "amount"]
+        read_only_fields = ["amount"]
+
+
+class DealSerializer(serializers.ModelSerializer):
+    lines = DealLineSerializer(many=True)
+    status = serializers.CharField(read_only=True)
+    # What the partner may know about a conflict: only that one is under review (never with whom).
+    conflict_under_review = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "conflict_under_review",
+            *CUSTOMER_FIELDS,
+            "amount",
+            "lines",
+            "created_at",
+            "submitted_at",
+            "approved_at",
+            "protection_expires_at",
+            "discount_percent",
+            "decision_reason",
+        ]
+        read_only_fields = [
+            "reference",
+            "amount",
+            "created_at",
+            "submitted_at",
+            "approved_at",
+            "protection_expires_at",
+            "discount_percent",
+            "decision_reason",
+        ]
+        extra_kwargs = {"customer_name": {"required": True, "allow_blank": False}}
+
+    def get_conflict_under_review(self, deal: Deal) -> bool:
+        return deal.conflict_status == ConflictStatus.UNDER_REVIEW and deal.status in {
+            DealStatus.SUBMITTED,
+            DealStatus.RETURNED,
+        }
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(lines) > MAX_LINES:
+            raise serializers.ValidationError(_("A deal has at most 50 lines."))
+        return lines
+
+    def to_service_input(self) -> tuple[dict[str, Any], list[LineInput] | None]:
+        data = dict(self.validated_data)
+        lines = data.pop("lines", None)
+        line_inputs = (
+            None
+            if lines is None
+            else [LineInput(line["product"].pk, line["quantity"], line["unit_price"]) for line in lines]
+        )
+        return data, line_inputs
+
+
+class ProductViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The active product catalogue, to fill deal lines."""
+
+    serializer_class = ProductSerializer
+    permission_classes = [permissions.IsAuthenticated, IsDealUser]
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return Product.objects.filter(active=True).order_by("product_line", "name")
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", enum=DealStatus.values, required=False),
+        OpenApiParameter("stage", enum=DealStage.values, required=False),
+        OpenApiParameter("q", str, required=False, description="customer, domain, title or reference"),
+    ]
+)
+class DealViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your company's deal registrations (a sales user: the ones you registered).
+
+    Create saves a draft; `POST /deals/{id}/submit/` submits it for review. Send an
+    `Idempotency-Key` header (a UUID) with a create: a retried request returns the deal the first
+    one created instead of registering it twice.
+    """
+
+    serializer_class = DealSerializer
+    permission_classes = [permissions.IsAuthenticated, IsDealUser]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Deal]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no actor
+            return Deal.objects.none()
+        filters = {name: self.request.query_params.get(name, "") for name in ("status", "stage", "q")}
+        return selectors.deal_list(actor=self.request.actor, filters=filters).prefetch_related(
+            "lines__product"
+        )
+
+    def get_object(self) -> Deal:
+        # deal_get (the scoping path) already brings the lines with their products.
+        return selectors.deal_get(actor=self.request.actor, pk=self.kwargs["pk"])
+
+    def _idempotency_key(self) -> uuid.UUID | None:
+        value = self.request.headers.get("Idempotency-Key", "").strip()
+        if not value:
+            return None
+        try:
+            return uuid.UUID(value)
+        except ValueError as exc:
+            raise ApplicationError(_("The Idempotency-Key header must be a UUID.")) from exc
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data, lines = serializer.to_service_input()
+        with transaction.atomic():
+            deal = services.deal_save_draft(
+                actor=request.actor,
+                data=data,
+                lines=lines or [],
+                submission_key=self._idempotency_key(),
+            )
+        return Response(self.get_serializer(self._fresh(deal)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        deal = self.get_object()
+        serializer = self.get_serializer(deal, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data, lines = serializer.to_service_input()
+        if lines is None:  # lines not sent: keep them
+            lines = [LineInput(line.product_id, line.quantity, line.unit_price) for line in deal.lines.all()]
+        with transaction.atomic():
+            deal = services.deal_save_draft(actor=request.actor, data=data, lines=lines, deal=deal)
+        return Response(self.get_serializer(self._fresh(deal)).data)
+
+    @extend_schema(request=None, responses=DealSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        """Submit a draft (or a deal returned for information) for review."""
+        deal = self.get_object()
+        with transaction.atomic():
+            deal = services.deal_submit(actor=request.actor, deal=deal)
+        return Response(self.get_serializer(self._fresh(deal)).data)
+
+    def _fresh(self, deal: Deal) -> Deal:
+        """The deal as saved, read back through the scoping path."""
+        return selectors.deal_get(actor=self.request.actor, pk=deal.pk)
+
+
+# --- Leads ---------------------------------------------------------------------------------------
+class LeadSerializer(serializers.ModelSerializer):
+    deal = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = ["id", *leads.LEAD_FIELDS, "status", "offered_at", "respond_by", "deal"]
+        read_only_fields = fields
+
+
+class DeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
+@extend_schema(parameters=[OpenApiParameter("status", enum=["offered", "accepted"], required=False)])
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Leads the vendor offered your company, to accept (it becomes a draft deal) or decline with a
+    reason before `respond_by`; unanswered offers move on to another partner."""
+
+    serializer_class = LeadSerializer
+    permission_classes = [permissions.IsAuthenticated, IsDealUser]
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        if getattr(self, "swagger_fake_view", False):
+            return Lead.objects.none()
+        status_filter = self.request.query_params.get("status", "")
+        return selectors.lead_list(actor=self.request.actor, status=status_filter)
+
+    def get_object(self) -> Lead:
+        return selectors.lead_get(actor=self.request.actor, pk=self.kwargs["pk"])
+
+    @extend_schema(request=None, responses=DealSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept the offer: returns the draft deal made from the lead."""
+        lead = self.get_object()
+        with transaction.atomic():
+            deal = leads.lead_accept(actor=request.actor, lead=lead)
+        deal = selectors.deal_get(actor=request.actor, pk=deal.pk)
+        return Response(DealSerializer(deal, context=self.get_serializer_context()).data, status=201)
+
+    @extend_schema(request=DeclineSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        """Decline the offer with a reason (it helps the vendor route the next one)."""
+        lead = self.get_object()
+        reason = DeclineSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        with transaction.atomic():
+            leads.lead_decline(actor=request.actor, lead=lead, reason=reason.validated_data["reason"])
+        return Response({"detail": _("Declined. Thank you for the reason.")})

@@ -1,0 +1,382 @@
+"""Deal registration, conflict evidence, extensions, and vendor leads with their acceptance SLA."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from partners.models import Partner, Region
+from prm.money import currency_field, money_field
+
+
+class Product(models.Model):
+    """The vendor's catalogue. Not tenant-owned: every partner registers against it."""
+
+    name = models.CharField(_("name"), max_length=200)
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    product_line = models.CharField(_("product line"), max_length=100, db_index=True)
+    list_price = money_field(verbose_name=_("list price"), validators=[MinValueValidator(Decimal("0"))])
+    currency = currency_field(verbose_name=_("currency"))
+    active = models.BooleanField(_("active"), default=True, db_index=True)
+
+    class Meta:
+        ordering = ["product_line", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class DealStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    RETURNED = "returned", _("Returned for information")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    EXPIRED = "expired", _("Expired")
+
+
+# The only status changes there are; services check them, nothing else assigns status.
+DEAL_TRANSITIONS: dict[str, set[str]] = {
+    DealStatus.DRAFT: {DealStatus.SUBMITTED},
+    DealStatus.SUBMITTED: {DealStatus.APPROVED, DealStatus.REJECTED, DealStatus.RETURNED},
+    DealStatus.RETURNED: {DealStatus.SUBMITTED},
+    DealStatus.APPROVED: {DealStatus.WON, DealStatus.LOST, DealStatus.EXPIRED},
+    DealStatus.REJECTED: set(),
+    DealStatus.WON: set(),
+    DealStatus.LOST: set(),
+    DealStatus.EXPIRED: set(),
+}
+# Registrations that hold (or claim) a customer: the ones conflicts are checked against.
+OPEN_STATUSES = (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED)
+
+
+class DealStage(models.TextChoices):
+    PROSPECTING = "prospecting", _("Prospecting")
+    QUALIFICATION = "qualification", _("Qualification")
+    PROPOSAL = "proposal", _("Proposal")
+    NEGOTIATION = "negotiation", _("Negotiation")
+
+
+class ConflictStatus(models.TextChoices):
+    NONE = "none", _("No conflict")
+    UNDER_REVIEW = "under_review", _("Possible conflict under review")
+    CLEARED = "cleared", _("Cleared")
+
+
+_STATUS_LABELS = dict(DealStatus.choices)
+_STAGE_LABELS = dict(DealStage.choices)
+
+
+class Deal(models.Model):
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deals")
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    # End customer
+    customer_name = models.CharField(_("customer company"), max_length=200)
+    customer_domain = models.CharField(_("customer website domain"), max_length=253, blank=True)
+    # The company name without case, punctuation and legal suffixes ("ACME Corporation Ltd." ->
+    # "acme"): what conflict detection compares, by trigram similarity.
+    customer_key = models.CharField(max_length=200, blank=True, editable=False)
+    customer_country = CountryField(_("customer country"), blank=True)
+    customer_region = models.CharField(_("region"), max_length=8, choices=Region.choices, blank=True)
+    contact_name = models.CharField(_("contact name"), max_length=150, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    # Opportunity
+    title = models.CharField(_("opportunity"), max_length=200, blank=True)
+    stage = models.CharField(
+        _("stage"), max_length=16, choices=DealStage.choices, default=DealStage.PROSPECTING
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    currency = currency_field(verbose_name=_("currency"))
+    amount = money_field(verbose_name=_("amount"), default=Decimal("0"))
+    notes = models.TextField(_("notes"), blank=True)
+    # Lifecycle
+    status = models.CharField(
+        _("status"), max_length=16, choices=DealStatus.choices, default=DealStatus.DRAFT
+    )
+    conflict_status = models.CharField(
+        max_length=16, choices=ConflictStatus.choices, default=ConflictStatus.NONE
+    )
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    first_submitted_at = models.DateTimeField(null=True, blank=True)
+    review_due_at = models.DateTimeField(null=True, blank=True)
+    review_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    protection_expires_at = models.DateTimeField(_("protected until"), null=True, blank=True)
+    discount_percent = models.DecimalField(
+        _("registration discount %"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    extensions_used = models.PositiveSmallIntegerField(default=0)
+    expiry_warnings_sent = models.JSONField(default=list, blank=True)
+    won_amount = money_field(verbose_name=_("won amount"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    lost_reason = models.TextField(_("lost reason"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["partner", "status", "-created_at"], name="deal_partner_status_idx"),
+            models.Index(fields=["partner", "-created_at"], name="deal_partner_recent_idx"),
+            models.Index(fields=["status", "submitted_at"], name="deal_review_queue_idx"),
+            models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
+            models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),
+            models.Index(fields=["status", "protection_expires_at"], name="deal_expiry_idx"),
+            # A partner's deals about to lose protection (the "expiring soon" box on its deal list).
+            models.Index(
+                fields=["partner", "status", "protection_expires_at"], name="deal_partner_expiry_idx"
+            ),
+            models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.customer_name}"
+
+    # Deal lists call these once or twice per row; Django's generated versions rebuild a dict of
+    # every (lazily translated) choice on each call, a noticeable share of a list page's time.
+    def get_status_display(self) -> str:
+        return str(_STATUS_LABELS.get(self.status, self.status))
+
+    def get_stage_display(self) -> str:
+        return str(_STAGE_LABELS.get(self.stage, self.stage))
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in {DealStatus.DRAFT, DealStatus.RETURNED}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class CustomerKey(models.Model):
+    """Every normalised customer name that was ever submitted, once, with its core and
+    descriptors (``deals.names.split_company_key``).
+
+    Conflict detection finds similar cores here first (trigram index), then fetches deals by exact
+    key. The table has no tenant column and no row-level security on purpose: PostgreSQL will not
+    use an index for the trigram operator on a table with row-level security (the operator is not
+    leakproof), and a bare name says nothing about who registered it. Only the conflict check, in
+    the vendor scope, reads it.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    core = models.CharField(max_length=200, default="")
+    descriptors = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["core"], name="customerkey_core_trgm_idx", opclasses=["gin_trgm_ops"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DealLine(models.Model):
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="lines")
+    # Denormalised from the deal so the row-level-security policy needs no join.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="deal_lines")
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = money_field(verbose_name=_("unit price"), validators=[MinValueValidator(Decimal("0"))])
+    amount = money_field(verbose_name=_("amount"))
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["product"], name="dealline_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product}"
+
+
+class ConflictResolution(models.TextChoices):
+    OPEN = "open", _("Open")
+    DISMISSED = "dismissed", _("Not a conflict")
+    UPHELD = "upheld", _("Conflict upheld")
+
+
+class DealConflict(models.Model):
+    """Evidence that a submitted deal may claim a customer another partner registered first.
+
+    Vendor-only: the submitting partner sees just its deal's ``conflict_status``, never this row
+    (the database enforces it too)."""
+
+    RLS_VENDOR_ONLY = True
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="conflicts")
+    conflicting_deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    domain_match = models.BooleanField(default=False)
+    name_similarity = models.FloatField(default=0)
+    shared_products = models.JSONField(default=list, blank=True)
+    score = models.FloatField(default=0)
+    resolution = models.CharField(
+        max_length=12, choices=ConflictResolution.choices, default=ConflictResolution.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-score"]
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "conflicting_deal"], name="dealconflict_unique_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal} ↔ {self.conflicting_deal}"
+
+    @property
+    def matched_on(self) -> list[str]:
+        reasons = []
+        if self.domain_match:
+            reasons.append("domain")
+        if self.name_similarity >= 0.4:
+            reasons.append("company name")
+        if self.shared_products:
+            reasons.append("products")
+        return reasons
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class DealExtensionRequest(models.Model):
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="extension_requests")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("why do you need more time?"))
+    days = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal"], condition=models.Q(status="pending"), name="extension_one_pending_per_deal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal} +{self.days}d"
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OFFERED = "offered", _("Offered to a partner")
+    ACCEPTED = "accepted", _("Accepted")
+    UNASSIGNABLE = "unassignable", _("No partner available")
+    CLOSED = "closed", _("Closed")
+
+
+class Lead(models.Model):
+    """A vendor-generated lead. Visible to a partner only while offered to, or accepted by, it."""
+
+    TENANT_COLUMN = "assigned_partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    company_name = models.CharField(_("company"), max_length=200)
+    domain = models.CharField(_("website domain"), max_length=253, blank=True)
+    country = CountryField(_("country"), blank=True)
+    region = models.CharField(_("region"), max_length=8, choices=Region.choices)
+    contact_name = models.CharField(_("contact name"), max_length=150, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    product_interest = models.CharField(_("product interest"), max_length=200, blank=True)
+    estimated_value = money_field(verbose_name=_("estimated value"), null=True, blank=True)
+    currency = currency_field(verbose_name=_("currency"))
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    assigned_partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    offered_at = models.DateTimeField(null=True, blank=True)
+    respond_by = models.DateTimeField(null=True, blank=True)
+    deal = models.OneToOneField(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_lead"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["assigned_partner", "status"], name="lead_partner_status_idx"),
+            models.Index(fields=["status", "respond_by"], name="lead_sla_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.company_name
+
+
+class OfferOutcome(models.TextChoices):
+    PENDING = "pending", _("Waiting for the partner")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    TIMED_OUT = "timed_out", _("No answer in time")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class LeadOffer(models.Model):
+    """One offer of a lead to one partner; the history drives "skip partners that declined"."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="offers")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    offered_at = models.DateTimeField(default=timezone.now)
+    respond_by = models.DateTimeField()
+    outcome = models.CharField(max_length=12, choices=OfferOutcome.choices, default=OfferOutcome.PENDING)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    assigned_manually = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-offered_at"]
+        indexes = [models.Index(fields=["lead", "partner"], name="leadoffer_lead_partner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead} → {self.partner}"

@@ -1,0 +1,101 @@
+"""The deals panel on the partner home and the vendor dashboard (see partners.views.app_panels)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Min, Q
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from . import selectors
+from .models import DealStatus, LeadStatus
+from .policies import deal_policy, lead_policy
+
+
+def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
+    actor = request.actor
+    if not deal_policy.can(actor, "register") and not deal_policy.scope(actor).exists():
+        return None
+    counts = selectors.deal_counts(actor=actor)
+    now = timezone.now()
+    leads = (
+        lead_policy.scope(actor)
+        .filter(status=LeadStatus.OFFERED)
+        .aggregate(n=Count("pk"), first=Min("respond_by"))
+    )
+    expiring = selectors.expiring_soon(actor=actor).count()
+    next_steps = []
+    if leads["n"]:
+        next_steps.append(
+            {
+                "title": ngettext("Answer %(n)s new lead", "Answer %(n)s new leads", leads["n"])
+                % {"n": leads["n"]},
+                "url": reverse("deals:lead_list"),
+                "why": _("Accept or decline before %(when)s, or it goes to another partner.")
+                % {"when": timezone.localtime(leads["first"]).strftime("%d %b %H:%M")},
+            }
+        )
+    if counts.get(DealStatus.RETURNED):
+        next_steps.append(
+            {
+                "title": ngettext(
+                    "%(n)s deal needs more information",
+                    "%(n)s deals need more information",
+                    counts[DealStatus.RETURNED],
+                )
+                % {"n": counts[DealStatus.RETURNED]},
+                "url": reverse("deals:list") + "?status=returned",
+                "why": _("Your channel account manager asked a question; answer and resubmit."),
+            }
+        )
+    if expiring:
+        next_steps.append(
+            {
+                "title": ngettext(
+                    "%(n)s deal loses its protection soon", "%(n)s deals lose their protection soon", expiring
+                )
+                % {"n": expiring},
+                "url": reverse("deals:list") + "?status=approved",
+                "why": _("Close them or request an extension within 14 days."),
+            }
+        )
+    return {
+        "template": "deals/_home_panel.html",
+        "counts": counts,
+        "open": sum(
+            counts.get(s, 0) for s in (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED)
+        ),
+        "won": counts.get(DealStatus.WON, 0),
+        "drafts": counts.get(DealStatus.DRAFT, 0),
+        "leads": leads["n"],
+        "expiring": expiring,
+        "may_register": deal_policy.can(actor, "register"),
+        "next_steps": next_steps,
+        "now": now,
+    }
+
+
+def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
+    actor = request.actor
+    now = timezone.now()
+    queue = selectors.review_queue(actor=actor).aggregate(
+        waiting=Count("pk"),
+        overdue=Count("pk", filter=Q(review_due_at__lt=now)),
+        due_soon=Count("pk", filter=Q(review_due_at__gte=now, review_due_at__lt=now + timedelta(hours=24))),
+        conflicts=Count("pk", filter=Q(conflict_status="under_review")),
+    )
+    extensions = selectors.pending_extensions(actor=actor).count()
+    leads_waiting = (
+        lead_policy.scope(actor).filter(status__in=[LeadStatus.NEW, LeadStatus.UNASSIGNABLE]).count()
+    )
+    return {
+        "template": "deals/_vendor_panel.html",
+        **queue,
+        "extensions": extensions,
+        "leads_waiting": leads_waiting,
+    }

@@ -1,0 +1,101 @@
+"""Who may see and do what with deals and leads.
+
+Partner side: a partner admin sees all the company's deals; a sales user the deals they
+registered; other partner roles none. Vendor side through ``partner_scope_q``: channel account
+managers their portfolio, other vendor staff everything — but never a partner's drafts, which are
+the partner's work in progress until submitted. Reviewing is for program admins and the partner's
+channel account manager.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from partners.models import PartnerRole, PartnerStatus
+from partners.policies import can_work_partner, partner_scope_q
+from prm.policies import NOTHING, Policy
+from prm.roles import VendorRole
+from prm.tenancy import Actor
+
+from .models import Deal, DealStatus, Lead, LeadStatus
+
+DEAL_ROLES = {PartnerRole.ADMIN, PartnerRole.SALES}
+REVIEWER_ROLES = {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+
+
+def _is_deal_owner(actor: Actor, deal: Deal) -> bool:
+    if not actor.is_partner or deal.partner_id != actor.partner_id:
+        return False
+    return actor.partner_role == PartnerRole.ADMIN or (
+        actor.partner_role == PartnerRole.SALES and deal.registered_by_id == actor.user.pk
+    )
+
+
+class DealPolicy(Policy[Deal]):
+    model = Deal
+
+    def visible(self, actor: Actor) -> Q:
+        if actor.is_partner:
+            if actor.partner_role == PartnerRole.ADMIN:
+                return Q(partner_id=actor.partner_id)
+            if actor.partner_role == PartnerRole.SALES:
+                return Q(partner_id=actor.partner_id, registered_by_id=actor.user.pk)
+            return NOTHING
+        return partner_scope_q(actor) & ~Q(status=DealStatus.DRAFT)
+
+    def can(self, actor: Actor, action: str, obj: Deal | None = None) -> bool:
+        if action == "register":
+            return (
+                actor.is_partner
+                and actor.partner_role in DEAL_ROLES
+                and actor.partner.status == PartnerStatus.ACTIVE
+            )
+        if obj is None:
+            return False
+        if action in {"edit", "submit"}:
+            return _is_deal_owner(actor, obj) and obj.is_editable
+        if action == "request_extension":
+            return _is_deal_owner(actor, obj) and obj.status == DealStatus.APPROVED
+        if action in {"mark_won", "mark_lost", "update_stage"}:
+            return _is_deal_owner(actor, obj) and obj.status == DealStatus.APPROVED
+        if action == "review":
+            return (
+                actor.is_vendor
+                and actor.vendor_role in REVIEWER_ROLES
+                and can_work_partner(actor, obj.partner)
+            )
+        return False
+
+
+class LeadPolicy(Policy[Lead]):
+    model = Lead
+
+    def visible(self, actor: Actor) -> Q:
+        if actor.is_partner:
+            if actor.partner_role in DEAL_ROLES:
+                return Q(
+                    assigned_partner_id=actor.partner_id, status__in=[LeadStatus.OFFERED, LeadStatus.ACCEPTED]
+                )
+            return NOTHING
+        if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+            # Their portfolio's leads, and the unassigned pool they may distribute.
+            return partner_scope_q(actor, "assigned_partner") | Q(assigned_partner__isnull=True)
+        return partner_scope_q(actor, "assigned_partner")
+
+    def can(self, actor: Actor, action: str, obj: Lead | None = None) -> bool:
+        if action in {"create", "distribute", "import"}:
+            return actor.is_vendor and actor.vendor_role in REVIEWER_ROLES
+        if obj is None:
+            return False
+        if action in {"accept", "decline"}:
+            return (
+                actor.is_partner
+                and actor.partner_role in DEAL_ROLES
+                and obj.assigned_partner_id == actor.partner_id
+                and obj.status == LeadStatus.OFFERED
+            )
+        return False
+
+
+deal_policy = DealPolicy()
+lead_policy = LeadPolicy()

@@ -1,0 +1,266 @@
+"""Reads for deals, the review queue, leads and pipeline reports; every one goes through the
+policies' scope."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from prm.money import Rates, quantize, reporting_rates
+from prm.tenancy import Actor, system_scope
+
+from .models import (
+    OPEN_STATUSES,
+    Deal,
+    DealConflict,
+    DealExtensionRequest,
+    DealLine,
+    DealStatus,
+    Lead,
+    LeadOffer,
+)
+from .policies import deal_policy, lead_policy
+
+ZERO = Value(0, output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet[Deal]:
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("stage"):
+        queryset = queryset.filter(stage=filters["stage"])
+    if filters.get("partner"):
+        queryset = queryset.filter(partner_id=filters["partner"])
+    if filters.get("tier"):
+        queryset = queryset.filter(partner__tier_id=filters["tier"])
+    if filters.get("region"):
+        queryset = queryset.filter(partner__region=filters["region"])
+    if filters.get("product"):
+        queryset = queryset.filter(lines__product_id=filters["product"]).distinct()
+    if filters.get("created_from"):
+        queryset = queryset.filter(created_at__date__gte=filters["created_from"])
+    if filters.get("created_to"):
+        queryset = queryset.filter(created_at__date__lte=filters["created_to"])
+    search = (filters.get("q") or "").strip()
+    if search:
+        queryset = queryset.filter(
+            Q(customer_name__icontains=search)
+            | Q(reference__iexact=search)
+            | Q(customer_domain__icontains=search)
+            | Q(title__icontains=search)
+        )
+    return queryset
+
+
+def deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
+    queryset = deal_policy.scope(actor).select_related("partner", "partner__tier", "registered_by")
+    return _filter_deals(queryset, filters or {}).order_by("-created_at", "-pk")
+
+
+def deal_get(*, actor: Actor, pk: Any) -> Deal:
+    return deal_policy.get_or_404(
+        actor,
+        Deal.objects.select_related(
+            "partner", "partner__tier", "registered_by", "reviewed_by"
+        ).prefetch_related("lines__product"),
+        pk=pk,
+    )
+
+
+def review_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
+    """Submitted deals of the partners this reviewer works, oldest first (the SLA clock)."""
+    if not actor.is_vendor:
+        return Deal.objects.none()
+    queryset = deal_policy.scope(actor).filter(status=DealStatus.SUBMITTED)
+    return (
+        _filter_deals(queryset, filters or {})
+        .select_related("partner", "partner__tier", "registered_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def conflicts_for(*, actor: Actor, deal: Deal) -> list[DealConflict]:
+    """The evidence, for reviewers only (vendor-only rows)."""
+    if not (actor.is_vendor and deal_policy.can(actor, "review", deal)):
+        return []
+    with system_scope():
+        return list(
+            DealConflict.objects.filter(deal=deal)
+            .select_related("conflicting_deal", "conflicting_deal__partner", "resolved_by")
+            .prefetch_related("conflicting_deal__lines__product")
+        )
+
+
+def conflict_get(*, actor: Actor, pk: Any) -> DealConflict:
+    from django.http import Http404
+
+    with system_scope():
+        conflict = DealConflict.objects.select_related("deal", "deal__partner").filter(pk=pk).first()
+    if conflict is None or not deal_policy.can(actor, "review", conflict.deal):
+        raise Http404
+    return conflict
+
+
+def extension_requests(*, actor: Actor, deal: Deal) -> QuerySet[DealExtensionRequest]:
+    return (
+        DealExtensionRequest.objects.filter(deal=deal)
+        .filter(deal__in=deal_policy.scope(actor).values("pk"))
+        .select_related("requested_by", "reviewed_by")
+    )
+
+
+def pending_extensions(*, actor: Actor) -> QuerySet[DealExtensionRequest]:
+    return DealExtensionRequest.objects.filter(
+        status="pending", deal__in=deal_policy.scope(actor).values("pk")
+    ).select_related("deal", "deal__partner", "requested_by")
+
+
+def extension_get(*, actor: Actor, pk: Any) -> DealExtensionRequest:
+    from django.http import Http404
+
+    extension = (
+        DealExtensionRequest.objects.filter(pk=pk, deal__in=deal_policy.scope(actor).values("pk"))
+        .select_related("deal")
+        .first()
+    )
+    if extension is None:
+        raise Http404
+    return extension
+
+
+# --- Leads ----------------------------------------------------------------------------------------
+def lead_list(*, actor: Actor, status: str = "") -> QuerySet[Lead]:
+    queryset = lead_policy.scope(actor).select_related("assigned_partner", "deal")
+    if status:
+        queryset = queryset.filter(status=status)
+    return (
+        queryset.order_by("respond_by", "-created_at", "-pk")
+        if actor.is_partner
+        else queryset.order_by("-created_at", "-pk")
+    )
+
+
+def lead_get(*, actor: Actor, pk: Any) -> Lead:
+    return lead_policy.get_or_404(actor, Lead.objects.select_related("assigned_partner", "deal"), pk=pk)
+
+
+def lead_offers(*, actor: Actor, lead: Lead) -> QuerySet[LeadOffer]:
+    if not actor.is_vendor:
+        return LeadOffer.objects.none()
+    return (
+        LeadOffer.objects.filter(lead=lead).select_related("partner", "responded_by").order_by("offered_at")
+    )
+
+
+# --- Reporting ---------------------------------------------------------------------------------
+def _in_reporting_currency(
+    rows: list[dict[str, Any]], group: tuple[str, ...], rates: Rates, unconverted: set[str]
+) -> list[dict[str, Any]]:
+    """Rows grouped by ``group`` and currency, folded into one row per group with the values in
+    the reporting currency (exact Decimals, rounded once at the end). Amounts in a currency without
+    a rate stay out of the values and the currency is reported in ``unconverted``; their deals are
+    still counted."""
+    folded: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[name] for name in group)
+        entry = folded.setdefault(
+            key, {**{name: row[name] for name in group}, "count": 0, "value": Decimal(0), "won": Decimal(0)}
+        )
+        entry["count"] += row["count"]
+        value = rates.convert(row["value"], row["currency"])
+        if value is None:
+            unconverted.add(row["currency"])
+            continue
+        entry["value"] += value
+        entry["won"] += rates.convert(row.get("won") or Decimal(0), row["currency"])
+    for entry in folded.values():
+        entry["value"] = quantize(entry["value"], rates.currency)
+        entry["won"] = quantize(entry["won"], rates.currency)
+    return list(folded.values())
+
+
+def _totals(queryset: QuerySet[Deal], *group: str) -> list[dict[str, Any]]:
+    return list(
+        queryset.order_by()
+        .values(*group, "currency")
+        .annotate(
+            count=Count("pk"),
+            value=Coalesce(Sum("amount"), ZERO),
+            won=Coalesce(Sum("won_amount", filter=Q(status=DealStatus.WON)), ZERO),
+        )
+        .order_by(*group, "currency")
+    )
+
+
+def pipeline_report(*, actor: Actor, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Aggregates for the pipeline pages: a fixed number of queries whatever the row count.
+    Values are in the reporting currency (``report["currency"]``), converted at the vendor's
+    exchange rates; ``report["unconverted"]`` lists currencies that have no rate."""
+    deals = _filter_deals(deal_policy.scope(actor), filters or {})
+    rates = reporting_rates()
+    unconverted: set[str] = set()
+
+    def convert(rows: list[dict[str, Any]], *group: str) -> list[dict[str, Any]]:
+        return _in_reporting_currency(rows, group, rates, unconverted)
+
+    by_month = convert(
+        list(
+            deals.order_by()
+            .annotate(month=TruncMonth("created_at"))
+            .values("month", "currency")
+            .annotate(count=Count("pk"), value=Coalesce(Sum("amount"), ZERO))
+            .order_by("month", "currency")
+        ),
+        "month",
+    )
+    report: dict[str, Any] = {
+        "by_status": convert(_totals(deals, "status"), "status"),
+        "by_stage": convert(_totals(deals.filter(status__in=OPEN_STATUSES), "stage"), "stage"),
+        "by_month": [
+            {**row, "month": row["month"].date().isoformat()[:7] if row["month"] else ""} for row in by_month
+        ],
+        "currencies": sorted(set(deals.order_by().values_list("currency", flat=True).distinct())),
+    }
+    if actor.is_vendor:
+        report["by_partner"] = convert(_totals(deals, "partner__legal_name"), "partner__legal_name")
+        report["by_tier"] = convert(_totals(deals, "partner__tier__name"), "partner__tier__name")
+        report["by_region"] = convert(_totals(deals, "partner__region"), "partner__region")
+        by_product = convert(
+            list(
+                DealLine.objects.filter(deal__in=deals.values("pk"))
+                .order_by()
+                .values("product__name", currency=F("deal__currency"))
+                .annotate(count=Count("deal", distinct=True), value=Coalesce(Sum("amount"), ZERO))
+                .order_by("product__name", "currency")
+            ),
+            "product__name",
+        )
+        for row in by_product:
+            row.pop("won")  # a line has no won amount
+        report["by_product"] = sorted(by_product, key=lambda row: row["value"], reverse=True)
+    report["currency"] = rates.currency
+    report["unconverted"] = sorted(unconverted)
+    return report
+
+
+def expiring_soon(*, actor: Actor, within_days: int = 14) -> QuerySet[Deal]:
+    now = timezone.now()
+    return (
+        deal_policy.scope(actor)
+        .filter(
+            status=DealStatus.APPROVED,
+            protection_expires_at__gt=now,
+            protection_expires_at__lte=now + timezone.timedelta(days=within_days),
+        )
+        .order_by("protection_expires_at")
+    )
+
+
+def deal_counts(*, actor: Actor) -> dict[str, int]:
+    # Count("*"), not Count("pk"): PostgreSQL can answer from deal_partner_status_idx alone.
+    rows = deal_policy.scope(actor).order_by().values("status").annotate(n=Count("*"))
+    return {row["status"]: row["n"] for row in rows}

@@ -1,0 +1,715 @@
+"""Writes for deal registration: one function per transition. Each locks the deal, checks the
+transition, audits, and notifies after commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partners.forms import DOMAIN_RE, normalise_domain
+from partners.models import Membership, Partner, PartnerRole
+from prm import audit
+from prm.calendar import add_business_days
+from prm.errors import ApplicationError
+from prm.money import quantize
+from prm.notifications import notify
+from prm.roles import VendorRole
+from prm.tenancy import Actor, system_scope
+
+from . import conflicts, names
+from .models import (
+    DEAL_TRANSITIONS,
+    ConflictResolution,
+    ConflictStatus,
+    Deal,
+    DealConflict,
+    DealExtensionRequest,
+    DealLine,
+    DealStage,
+    DealStatus,
+    ExtensionStatus,
+    Product,
+)
+from .policies import deal_policy
+from .signals import deal_lost, deal_won
+from .webhooks import emit_deal_event
+
+User = get_user_model()
+
+CUSTOMER_FIELDS = (
+    "customer_name",
+    "customer_domain",
+    "customer_country",
+    "customer_region",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "title",
+    "stage",
+    "expected_close_date",
+    "currency",
+    "notes",
+)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product_id: int
+    quantity: int
+    unit_price: Decimal
+
+
+def _lock(deal: Deal) -> Deal:
+    # of=("self",): lock the deal only, not the partner and tier rows joined for reading (those
+    # would make every partner on the same tier queue behind one open transaction).
+    return (
+        Deal.objects.select_for_update(of=("self",))
+        .select_related("partner", "partner__tier")
+        .get(pk=deal.pk)
+    )
+
+
+def _check_transition(deal: Deal, target: str) -> None:
+    if target not in DEAL_TRANSITIONS[deal.status]:
+        raise ApplicationError(
+            _("A deal that is %(current)s cannot become %(target)s.")
+            % {"current": deal.get_status_display().lower(), "target": DealStatus(target).label.lower()}
+        )
+
+
+def _next_reference() -> str:
+    # A sequence, not max()+1: concurrent registrations never collide and no lock is needed.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('deals_reference_seq')")
+        (number,) = cursor.fetchone()
+    return f"DR-{number:06d}"
+
+
+def _partner_people(partner_id: int, roles: set[str]) -> list[Any]:
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            partner_id=partner_id, is_active=True, role__in=roles
+        ).select_related("user")
+    ]
+
+
+def _reviewers(partner: Partner) -> list[Any]:
+    if partner.channel_account_manager_id and partner.channel_account_manager.is_active:
+        return [partner.channel_account_manager]
+    return list(User.objects.filter(vendor_role=VendorRole.PROGRAM_ADMIN, is_active=True))
+
+
+def _notify_partner(deal: Deal, kind: str, title: str, body: str = "") -> None:
+    """The deal's registrant and the partner's admins hear about every decision (and the
+    partner's systems, through its webhooks)."""
+    emit_deal_event(deal, kind)
+    recipients = {deal.registered_by_id: deal.registered_by} if deal.registered_by.is_active else {}
+    for user in _partner_people(deal.partner_id, {PartnerRole.ADMIN}):
+        recipients[user.pk] = user
+    for user in recipients.values():
+        notify(
+            recipient=user,
+            kind=kind,
+            title=title,
+            body=body,
+            partner_id=deal.partner_id,
+            url=reverse("deals:detail", args=[deal.pk]),
+        )
+
+
+def _notify_reviewers(deal: Deal, kind: str, title: str) -> None:
+    # What the partner did (submitted, won, lost, asked for an extension) reaches its systems too.
+    emit_deal_event(deal, kind)
+    for user in _reviewers(deal.partner):
+        notify(recipient=user, kind=kind, title=title, url=reverse("deals:review_detail", args=[deal.pk]))
+
+
+# --- Drafts ------------------------------------------------------------------------------------
+def _clean_lines(lines: list[LineInput], currency: str) -> list[tuple[Product, int, Decimal]]:
+    products = {
+        p.pk: p for p in Product.objects.filter(pk__in=[line.product_id for line in lines], active=True)
+    }
+    cleaned = []
+    for index, line in enumerate(lines, start=1):
+        product = products.get(line.product_id)
+        if product is None:
+            raise ApplicationError(_("Line %(n)s: choose an active product.") % {"n": index}, field="lines")
+        if not isinstance(line.quantity, int) or line.quantity < 1:
+            raise ApplicationError(
+                _("Line %(n)s: the quantity must be at least 1.") % {"n": index}, field="lines"
+            )
+        try:
+            price = quantize(Decimal(line.unit_price), currency)
+        except (InvalidOperation, TypeError) as exc:
+            raise ApplicationError(_("Line %(n)s: enter a price.") % {"n": index}, field="lines") from exc
+        if price < 0:
+            raise ApplicationError(
+                _("Line %(n)s: the price cannot be negative.") % {"n": index}, field="lines"
+            )
+        cleaned.append((product, line.quantity, price))
+    return cleaned
+
+
+def _write_lines(deal: Deal, lines: list[LineInput]) -> None:
+    cleaned = _clean_lines(lines, deal.currency)
+    DealLine.objects.filter(deal=deal).delete()
+    DealLine.objects.bulk_create(
+        DealLine(
+            deal=deal,
+            partner_id=deal.partner_id,
+            product=product,
+            quantity=quantity,
+            unit_price=price,
+            amount=quantize(price * quantity, deal.currency),
+        )
+        for product, quantity, price in cleaned
+    )
+    deal.amount = quantize(
+        sum((price * quantity for _, quantity, price in cleaned), Decimal("0")), deal.currency
+    )
+
+
+def _apply_customer(deal: Deal, data: dict[str, Any]) -> None:
+    for name in CUSTOMER_FIELDS:
+        if name in data:
+            value = data[name]
+            if value is None and name != "expected_close_date":
+                value = ""  # text fields are cleared to empty; the close date may be cleared to None
+            setattr(deal, name, value)
+    deal.customer_domain = normalise_domain(deal.customer_domain)
+    deal.customer_key = names.normalise_company_name(deal.customer_name)
+
+
+def deal_save_draft(
+    *,
+    actor: Actor,
+    data: dict[str, Any],
+    lines: list[LineInput],
+    deal: Deal | None = None,
+    submission_key: uuid.UUID | None = None,
+) -> Deal:
+    """Create a draft (``deal`` None) or update a draft / returned deal. ``submission_key`` makes
+    a double-clicked "save" or "submit" create one deal, not two."""
+    if deal is None:
+        deal_policy.require(
+            actor, "register", None, _("Only active partners' sales users and admins register deals.")
+        )
+        if submission_key and (existing := Deal.objects.filter(submission_key=submission_key).first()):
+            if existing.partner_id != actor.partner_id:
+                raise ApplicationError(_("This form was already used; reload the page."))
+            return existing
+        if not (data.get("customer_name") or "").strip():
+            raise ApplicationError(_("Enter the customer's company name."), field="customer_name")
+        deal = Deal(partner=actor.partner, registered_by=actor.user, submission_key=submission_key)
+        _apply_customer(deal, data)
+        _clean_lines(lines, deal.currency)  # refuse bad lines before anything is written
+        deal.reference = _next_reference()
+        try:
+            with transaction.atomic():
+                deal.save()
+        except IntegrityError as exc:  # the same submission key raced in from a second click
+            existing = Deal.objects.filter(submission_key=submission_key).first() if submission_key else None
+            if existing is None or existing.registered_by_id != actor.user.pk:
+                # Another person's key (hidden from us by row-level security), or no key at all.
+                raise ApplicationError(_("This form was already used; reload the page.")) from exc
+            return existing
+        _write_lines(deal, lines)
+        deal.save(update_fields=["amount"])
+        audit.record(
+            actor=actor.user,
+            action="deal.drafted",
+            target=deal,
+            partner_id=deal.partner_id,
+            after={"status": deal.status, "amount": deal.amount, "currency": deal.currency},
+        )
+        return deal
+    deal = _lock(deal)
+    deal_policy.require(
+        actor, "edit", deal, _("Only drafts and deals returned for information can be edited.")
+    )
+    _apply_customer(deal, data)
+    _write_lines(deal, lines)
+    deal.save()
+    audit.record(
+        actor=actor.user,
+        action="deal.edited",
+        target=deal,
+        partner_id=deal.partner_id,
+        after={"amount": deal.amount, "currency": deal.currency},
+    )
+    return deal
+
+
+def _validate_for_submission(deal: Deal) -> None:
+    problems = []
+    if not deal.customer_name.strip():
+        problems.append(_("Enter the customer's company name."))
+    if not deal.customer_domain:
+        problems.append(_("Enter the customer's website domain."))
+    elif not DOMAIN_RE.match(deal.customer_domain):
+        problems.append(
+            _("“%(domain)s” is not a website domain such as example.com.") % {"domain": deal.customer_domain}
+        )
+    if not deal.customer_country:
+        problems.append(_("Choose the customer's country."))
+    if deal.expected_close_date is None:
+        problems.append(_("Enter the expected close date."))
+    elif deal.expected_close_date < timezone.localdate():
+        problems.append(_("The expected close date is in the past."))
+    if not DealLine.objects.filter(deal=deal).exists():
+        problems.append(_("Add at least one product line."))
+    elif deal.amount <= 0:
+        problems.append(_("The deal's amount must be more than zero."))
+    if problems:
+        raise ApplicationError(" ".join(str(p) for p in problems), extra={"problems": problems})
+
+
+# --- Submission and review --------------------------------------------------------------------
+def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
+    deal = _lock(deal)
+    if deal.status == DealStatus.SUBMITTED and deal.submitted_at:
+        return deal  # a double-clicked submit: already done, nothing more to do
+    deal_policy.require(actor, "submit", deal, _("Only drafts and returned deals can be submitted."))
+    _check_transition(deal, DealStatus.SUBMITTED)
+    _validate_for_submission(deal)
+    conflicts.lock_customer(deal)
+    findings = conflicts.check(deal)
+    own, evidence = findings.own, findings.evidence
+    if own is not None:
+        if deal_policy.scope(actor).filter(pk=own.pk).exists():
+            raise ApplicationError(
+                _(
+                    "You already have a registration for this customer: %(ref)s (%(status)s). "
+                    "Update that deal instead."
+                )
+                % {"ref": own.reference, "status": own.get_status_display().lower()}
+            )
+        # A colleague's deal this user cannot open: say so without pointing at it.
+        raise ApplicationError(
+            _("Your company already has a registration for this customer; ask your partner admin.")
+        )
+    conflicts.remember_customer(deal)
+    before = audit.snapshot(deal, ["status", "conflict_status"])
+    now = timezone.now()
+    deal.status = DealStatus.SUBMITTED
+    deal.submitted_at = now
+    deal.first_submitted_at = deal.first_submitted_at or now
+    deal.review_due_at = add_business_days(now, settings.PRM["DEAL_REVIEW_SLA_BUSINESS_DAYS"])
+    deal.review_reminder_sent_at = None
+    deal.conflict_status = _store_evidence(deal, evidence)
+    deal.save(
+        update_fields=[
+            "status",
+            "submitted_at",
+            "first_submitted_at",
+            "review_due_at",
+            "review_reminder_sent_at",
+            "conflict_status",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        actor=actor.user,
+        action="deal.submitted",
+        target=deal,
+        before=before,
+        after=audit.snapshot(deal, ["status", "conflict_status"]),
+        partner_id=deal.partner_id,
+    )
+    _notify_reviewers(
+        deal,
+        "deal.submitted",
+        _("Deal %(ref)s from %(partner)s awaits review%(flag)s")
+        % {
+            "ref": deal.reference,
+            "partner": deal.partner.legal_name,
+            "flag": _(" (possible conflict)") if evidence else "",
+        },
+    )
+    return deal
+
+
+def _store_evidence(deal: Deal, evidence: list[conflicts.Evidence]) -> str:
+    """Keep the evidence (a pair already judged on an earlier submission keeps its verdict) and
+    return the partner-facing status, derived from the stored rows so the two always agree."""
+    with system_scope():
+        DealConflict.objects.bulk_create(
+            [
+                DealConflict(
+                    deal=deal,
+                    conflicting_deal=item.conflicting_deal,
+                    domain_match=item.domain_match,
+                    name_similarity=item.name_similarity,
+                    shared_products=item.shared_products,
+                    score=item.score,
+                )
+                for item in evidence
+            ],
+            ignore_conflicts=True,
+        )
+        unresolved = (
+            DealConflict.objects.filter(deal=deal).exclude(resolution=ConflictResolution.DISMISSED).exists()
+        )
+    if unresolved:
+        return ConflictStatus.UNDER_REVIEW
+    return ConflictStatus.CLEARED if evidence else ConflictStatus.NONE
+
+
+def _review(actor: Actor, deal: Deal) -> Deal:
+    deal = _lock(deal)
+    deal_policy.require(
+        actor, "review", deal, _("Only the partner's channel account manager or a program admin reviews.")
+    )
+    return deal
+
+
+def deal_approve(*, actor: Actor, deal: Deal) -> Deal:
+    deal = _review(actor, deal)
+    _check_transition(deal, DealStatus.APPROVED)
+
+    with system_scope():
+        # An upheld conflict means another partner holds this customer: approval is not possible.
+        open_conflicts = DealConflict.objects.filter(
+            deal=deal, resolution__in=[ConflictResolution.OPEN, ConflictResolution.UPHELD]
+        ).count()
+    if open_conflicts:
+        raise ApplicationError(_("Resolve the possible conflict first: dismiss it, or reject the deal."))
+    before = audit.snapshot(deal, ["status", "protection_expires_at", "discount_percent"])
+    now = timezone.now()
+    deal.status = DealStatus.APPROVED
+    deal.reviewed_by = actor.user
+    deal.reviewed_at = now
+    deal.approved_at = now
+    deal.protection_expires_at = now + timedelta(days=settings.PRM["DEAL_PROTECTION_DAYS"])
+    deal.discount_percent = deal.partner.tier.deal_registration_discount_percent
+    deal.decision_reason = ""
+    deal.save(
+        update_fields=[
+            "status",
+            "reviewed_by",
+            "reviewed_at",
+            "approved_at",
+            "protection_expires_at",
+            "discount_percent",
+            "decision_reason",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        actor=actor.user,
+        action="deal.approved",
+        target=deal,
+        before=before,
+        partner_id=deal.partner_id,
+        after=audit.snapshot(deal, ["status", "protection_expires_at", "discount_percent"]),
+    )
+    _notify_partner(
+        deal,
+        "deal.approved",
+        _("Deal %(ref)s approved, protected until %(date)s")
+        % {"ref": deal.reference, "date": deal.protection_expires_at.date().isoformat()},
+    )
+    return deal
+
+
+def _decide_with_reason(actor: Actor, deal: Deal, target: str, reason: str, action: str) -> Deal:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("Give the partner a reason."), field="reason")
+    deal = _review(actor, deal)
+    _check_transition(deal, target)
+    before = audit.snapshot(deal, ["status"])
+    deal.status = target
+    deal.reviewed_by = actor.user
+    deal.reviewed_at = timezone.now()
+    deal.decision_reason = reason
+    deal.save(update_fields=["status", "reviewed_by", "reviewed_at", "decision_reason", "updated_at"])
+    audit.record(
+        actor=actor.user,
+        action=action,
+        target=deal,
+        before=before,
+        reason=reason,
+        after=audit.snapshot(deal, ["status"]),
+        partner_id=deal.partner_id,
+    )
+    return deal
+
+
+def deal_reject(*, actor: Actor, deal: Deal, reason: str) -> Deal:
+    deal = _decide_with_reason(actor, deal, DealStatus.REJECTED, reason, "deal.rejected")
+    _notify_partner(
+        deal, "deal.rejected", _("Deal %(ref)s was not approved") % {"ref": deal.reference}, reason
+    )
+    return deal
+
+
+def deal_return_for_info(*, actor: Actor, deal: Deal, reason: str) -> Deal:
+    deal = _decide_with_reason(actor, deal, DealStatus.RETURNED, reason, "deal.returned")
+    _notify_partner(
+        deal, "deal.returned", _("Deal %(ref)s needs more information") % {"ref": deal.reference}, reason
+    )
+    return deal
+
+
+def conflict_resolve(*, actor: Actor, conflict: DealConflict, resolution: str) -> DealConflict:
+    if resolution not in {ConflictResolution.DISMISSED, ConflictResolution.UPHELD}:
+        raise ApplicationError(_("Choose whether the conflict is dismissed or upheld."))
+    deal = _review(actor, conflict.deal)
+    if deal.status not in {DealStatus.SUBMITTED, DealStatus.RETURNED}:
+        raise ApplicationError(_("The deal was already decided; its conflicts can no longer change."))
+    with system_scope():
+        conflict = DealConflict.objects.select_for_update().get(pk=conflict.pk)
+        if conflict.resolution != ConflictResolution.OPEN:
+            raise ApplicationError(_("This conflict was already resolved."))
+        before = {"resolution": conflict.resolution}
+        conflict.resolution = resolution
+        conflict.resolved_by = actor.user
+        conflict.resolved_at = timezone.now()
+        conflict.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+        still_open = DealConflict.objects.filter(deal=deal, resolution=ConflictResolution.OPEN).exists()
+        upheld = DealConflict.objects.filter(deal=deal, resolution=ConflictResolution.UPHELD).exists()
+    if not still_open and not upheld and deal.conflict_status == ConflictStatus.UNDER_REVIEW:
+        deal.conflict_status = ConflictStatus.CLEARED
+        deal.save(update_fields=["conflict_status", "updated_at"])
+    audit.record(
+        actor=actor.user,
+        action="deal.conflict_resolved",
+        target=deal,
+        before=before,
+        after={"resolution": resolution},
+        partner_id=deal.partner_id,
+    )
+    return conflict
+
+
+# --- After approval: extensions, stage, won / lost, expiry -----------------------------------
+def deal_request_extension(*, actor: Actor, deal: Deal, reason: str) -> DealExtensionRequest:
+    deal = _lock(deal)
+    deal_policy.require(actor, "request_extension", deal, _("Only approved deals can be extended."))
+    if deal.extensions_used >= settings.PRM["DEAL_MAX_EXTENSIONS"]:
+        raise ApplicationError(_("This deal already used its extension."))
+    if not (reason or "").strip():
+        raise ApplicationError(_("Say why you need more time."), field="reason")
+    if DealExtensionRequest.objects.filter(deal=deal, status=ExtensionStatus.PENDING).exists():
+        raise ApplicationError(_("An extension request for this deal is already waiting for review."))
+    request = DealExtensionRequest.objects.create(
+        deal=deal,
+        partner_id=deal.partner_id,
+        requested_by=actor.user,
+        reason=reason.strip(),
+        days=settings.PRM["DEAL_EXTENSION_DAYS"],
+    )
+    audit.record(
+        actor=actor.user,
+        action="deal.extension_requested",
+        target=deal,
+        partner_id=deal.partner_id,
+        after={"days": request.days},
+        reason=request.reason,
+    )
+    _notify_reviewers(
+        deal, "deal.extension_requested", _("Extension requested for deal %(ref)s") % {"ref": deal.reference}
+    )
+    return request
+
+
+def extension_decide(
+    *, actor: Actor, extension: DealExtensionRequest, approve: bool, reason: str = ""
+) -> Any:
+    deal = _review(actor, extension.deal)
+    extension = DealExtensionRequest.objects.select_for_update().get(pk=extension.pk)
+    if extension.status != ExtensionStatus.PENDING:
+        raise ApplicationError(_("This extension request was already decided."))
+    if not approve and not (reason or "").strip():
+        raise ApplicationError(_("Give the partner a reason."), field="reason")
+    if approve and deal.status != DealStatus.APPROVED:
+        raise ApplicationError(_("Only an approved deal can be extended."))
+    extension.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
+    extension.reviewed_by = actor.user
+    extension.reviewed_at = timezone.now()
+    extension.decision_reason = reason
+    extension.save(update_fields=["status", "reviewed_by", "reviewed_at", "decision_reason"])
+    before = audit.snapshot(deal, ["protection_expires_at", "extensions_used"])
+    if approve:
+        deal.protection_expires_at = max(
+            deal.protection_expires_at or timezone.now(), timezone.now()
+        ) + timedelta(days=extension.days)
+        deal.extensions_used += 1
+        deal.expiry_warnings_sent = []
+        deal.save(
+            update_fields=["protection_expires_at", "extensions_used", "expiry_warnings_sent", "updated_at"]
+        )
+    audit.record(
+        actor=actor.user,
+        action="deal.extension_" + ("approved" if approve else "rejected"),
+        target=deal,
+        before=before,
+        after=audit.snapshot(deal, ["protection_expires_at", "extensions_used"]),
+        partner_id=deal.partner_id,
+        reason=reason,
+    )
+    _notify_partner(
+        deal,
+        "deal.extension_decided",
+        (
+            _("Extension approved: deal %(ref)s is protected until %(date)s")
+            % {"ref": deal.reference, "date": deal.protection_expires_at.date().isoformat()}
+            if approve
+            else _("Extension for deal %(ref)s was not approved") % {"ref": deal.reference}
+        ),
+        reason,
+    )
+    return extension
+
+
+def deal_update_stage(*, actor: Actor, deal: Deal, stage: str) -> Deal:
+    deal = _lock(deal)
+    deal_policy.require(actor, "update_stage", deal, _("Only approved deals move through stages."))
+    if stage not in DealStage.values:
+        raise ApplicationError(_("Choose a stage."), field="stage")
+    if stage == deal.stage:
+        return deal
+    before = audit.snapshot(deal, ["stage"])
+    deal.stage = stage
+    deal.save(update_fields=["stage", "updated_at"])
+    audit.record(
+        actor=actor.user,
+        action="deal.stage_changed",
+        target=deal,
+        before=before,
+        after=audit.snapshot(deal, ["stage"]),
+        partner_id=deal.partner_id,
+    )
+    return deal
+
+
+def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: date) -> Deal:
+    deal = _lock(deal)
+    deal_policy.require(actor, "mark_won", deal, _("Only approved deals can be marked won."))
+    _check_transition(deal, DealStatus.WON)
+    if won_amount is None or won_amount <= 0:
+        raise ApplicationError(_("Enter the won amount."), field="won_amount")
+    if closed_on is None or closed_on > timezone.localdate():
+        raise ApplicationError(_("The close date cannot be in the future."), field="closed_on")
+    before = audit.snapshot(deal, ["status", "won_amount", "closed_on"])
+    deal.status = DealStatus.WON
+    deal.won_amount = quantize(won_amount, deal.currency)
+    deal.closed_on = closed_on
+    deal.save(update_fields=["status", "won_amount", "closed_on", "updated_at"])
+    audit.record(
+        actor=actor.user,
+        action="deal.won",
+        target=deal,
+        before=before,
+        partner_id=deal.partner_id,
+        after=audit.snapshot(deal, ["status", "won_amount", "closed_on"]),
+    )
+    deal_id = deal.pk
+    # Incentives, co-op accrual, tiers and scorecards consume this after the commit.
+    transaction.on_commit(lambda: deal_won.send(sender=Deal, deal_id=deal_id))
+    _notify_reviewers(
+        deal,
+        "deal.won",
+        _("%(partner)s won deal %(ref)s") % {"partner": deal.partner.legal_name, "ref": deal.reference},
+    )
+    return deal
+
+
+def deal_mark_lost(*, actor: Actor, deal: Deal, reason: str, closed_on: date | None = None) -> Deal:
+    deal = _lock(deal)
+    deal_policy.require(actor, "mark_lost", deal, _("Only approved deals can be marked lost."))
+    _check_transition(deal, DealStatus.LOST)
+    if not (reason or "").strip():
+        raise ApplicationError(_("Say why the deal was lost."), field="reason")
+    before = audit.snapshot(deal, ["status"])
+    deal.status = DealStatus.LOST
+    deal.lost_reason = reason.strip()
+    deal.closed_on = closed_on or timezone.localdate()
+    deal.save(update_fields=["status", "lost_reason", "closed_on", "updated_at"])
+    audit.record(
+        actor=actor.user,
+        action="deal.lost",
+        target=deal,
+        before=before,
+        reason=deal.lost_reason,
+        after=audit.snapshot(deal, ["status"]),
+        partner_id=deal.partner_id,
+    )
+    deal_id = deal.pk
+    transaction.on_commit(lambda: deal_lost.send(sender=Deal, deal_id=deal_id))
+    _notify_reviewers(
+        deal,
+        "deal.lost",
+        _("%(partner)s lost deal %(ref)s") % {"partner": deal.partner.legal_name, "ref": deal.reference},
+    )
+    return deal
+
+
+def deal_expire(*, deal: Deal, now: Any = None) -> bool:
+    """Expire an approved deal whose protection ended (system job; idempotent)."""
+    now = now or timezone.now()
+    deal = _lock(deal)
+    if (
+        deal.status != DealStatus.APPROVED
+        or not deal.protection_expires_at
+        or deal.protection_expires_at > now
+    ):
+        return False
+    before = audit.snapshot(deal, ["status"])
+    deal.status = DealStatus.EXPIRED
+    deal.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=None,
+        action="deal.expired",
+        target=deal,
+        before=before,
+        after=audit.snapshot(deal, ["status"]),
+        partner_id=deal.partner_id,
+    )
+    _notify_partner(
+        deal, "deal.expired", _("Deal %(ref)s expired: its protection ended") % {"ref": deal.reference}
+    )
+    return True
+
+
+def deal_warn_expiry(*, deal: Deal, days: int) -> bool:
+    """Warn once per threshold (14 and 3 days by default) before protection ends."""
+    deal = _lock(deal)
+    if deal.status != DealStatus.APPROVED or days in deal.expiry_warnings_sent:
+        return False
+    deal.expiry_warnings_sent = sorted({*deal.expiry_warnings_sent, days}, reverse=True)
+    deal.save(update_fields=["expiry_warnings_sent"])
+    _notify_partner(
+        deal,
+        "deal.expiring",
+        _("Deal %(ref)s loses its protection in %(days)s days") % {"ref": deal.reference, "days": days},
+        _("Close it, or request an extension if you need more time."),
+    )
+    return True
+
+
+def deal_remind_reviewer(*, deal: Deal) -> bool:
+    deal = _lock(deal)
+    if deal.status != DealStatus.SUBMITTED or deal.review_reminder_sent_at:
+        return False
+    deal.review_reminder_sent_at = timezone.now()
+    deal.save(update_fields=["review_reminder_sent_at"])
+    _notify_reviewers(
+        deal,
+        "deal.review_due",
+        _("Review due: deal %(ref)s from %(partner)s")
+        % {"ref": deal.reference, "partner": deal.partner.legal_name},
+    )
+    return True

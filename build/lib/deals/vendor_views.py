@@ -1,0 +1,644 @@
+"""The vendor console for deals and leads: the review queue with its SLA, review with the conflict
+evidence, all deals, pipeline reporting, and lead creation, import and distribution. Thin: parse
+input with a form, call a selector or a service, render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from partners import selectors as partner_selectors
+from partners.models import PartnerStatus
+from prm import audit
+from prm.errors import ApplicationError
+from prm.views import paginate, querystring_without_page, vendor_required
+
+from . import leads, selectors, services
+from .forms import (
+    ConflictResolveForm,
+    ExtensionDecisionForm,
+    LeadAssignForm,
+    LeadFilterForm,
+    LeadForm,
+    LeadImportForm,
+    PipelineFilterForm,
+    ReasonForm,
+    ReviewQueueFilterForm,
+    VendorDealFilterForm,
+)
+from .models import ConflictResolution, ConflictStatus, DealStatus, ExtensionStatus, LeadStatus
+from .policies import REVIEWER_ROLES, deal_policy, lead_policy
+from .views import attempt, chart_data, export_csv, form_error_text, pipeline_tables
+
+# A review is "due soon" when its SLA ends within this time.
+DUE_SOON = timedelta(hours=24)
+MATCH_LABELS = {
+    "domain": gettext_lazy("website domain"),
+    "company name": gettext_lazy("company name"),
+    "products": gettext_lazy("products"),
+}
+
+
+def _partners(actor: Any) -> Any:
+    return partner_selectors.partner_list(actor=actor)
+
+
+def _conflict_label(deal: Any) -> str:
+    if deal.conflict_status == ConflictStatus.UNDER_REVIEW:
+        return _("possible conflict") if deal.status in {DealStatus.SUBMITTED, DealStatus.RETURNED} else ""
+    return _("cleared") if deal.conflict_status == ConflictStatus.CLEARED else ""
+
+
+# --- Review queue -------------------------------------------------------------------------------
+@vendor_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
+    deals = selectors.review_queue(actor=actor, filters=form.filters())
+    pending = selectors.pending_extensions(actor=actor).order_by("created_at")
+    now = timezone.now()
+    return render(
+        request,
+        "deals/vendor/review_queue.html",
+        {
+            "form": form,
+            "page": paginate(request, deals),
+            "querystring": querystring_without_page(request),
+            "now": now,
+            "due_soon": now + DUE_SOON,
+            "pending_extensions": list(pending[:6]),
+            "pending_extension_count": pending.count(),
+            "may_review": actor.vendor_role in REVIEWER_ROLES,
+        },
+    )
+
+
+@vendor_required
+def review_queue_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
+    deals = selectors.review_queue(actor=actor, filters=form.filters())
+    now = timezone.now()
+    return export_csv(
+        "deal-review-queue.csv",
+        [
+            "reference",
+            "partner",
+            "tier",
+            "customer",
+            "customer_domain",
+            "amount",
+            "currency",
+            "submitted_at",
+            "review_due_at",
+            "sla",
+            "conflict",
+        ],
+        (
+            [
+                deal.reference,
+                deal.partner.legal_name,
+                deal.partner.tier.name,
+                deal.customer_name,
+                deal.customer_domain,
+                deal.amount,
+                deal.currency,
+                deal.submitted_at.isoformat() if deal.submitted_at else "",
+                deal.review_due_at.isoformat() if deal.review_due_at else "",
+                (
+                    "overdue"
+                    if deal.review_due_at and deal.review_due_at < now
+                    else "due soon"
+                    if deal.review_due_at and deal.review_due_at < now + DUE_SOON
+                    else ""
+                ),
+                _conflict_label(deal),
+            ]
+            for deal in deals.iterator(chunk_size=2000)
+        ),
+    )
+
+
+# --- All deals ----------------------------------------------------------------------------------
+def _vendor_deals(request: HttpRequest) -> tuple[VendorDealFilterForm, Any]:
+    actor = request.actor
+    form = VendorDealFilterForm(request.GET or None, partners=_partners(actor))
+    return form, selectors.deal_list(actor=actor, filters=form.filters())
+
+
+@vendor_required
+def vendor_deal_list(request: HttpRequest) -> HttpResponse:
+    form, deals = _vendor_deals(request)
+    return render(
+        request,
+        "deals/vendor/deal_list.html",
+        {"form": form, "page": paginate(request, deals), "querystring": querystring_without_page(request)},
+    )
+
+
+@vendor_required
+def vendor_deal_export(request: HttpRequest) -> HttpResponse:
+    _form, deals = _vendor_deals(request)
+    deals = deals.prefetch_related("lines__product")
+    return export_csv(
+        "deals.csv",
+        [
+            "reference",
+            "partner",
+            "tier",
+            "partner_region",
+            "customer",
+            "customer_domain",
+            "customer_country",
+            "opportunity",
+            "products",
+            "stage",
+            "status",
+            "conflict",
+            "amount",
+            "currency",
+            "expected_close",
+            "registered_by",
+            "created",
+            "submitted",
+            "protected_until",
+            "won_amount",
+            "closed_on",
+        ],
+        (
+            [
+                deal.reference,
+                deal.partner.legal_name,
+                deal.partner.tier.name,
+                deal.partner.get_region_display(),
+                deal.customer_name,
+                deal.customer_domain,
+                deal.customer_country.code if deal.customer_country else "",
+                deal.title,
+                "; ".join(f"{line.quantity} × {line.product.name}" for line in deal.lines.all()),
+                deal.get_stage_display(),
+                deal.get_status_display(),
+                _conflict_label(deal),
+                deal.amount,
+                deal.currency,
+                deal.expected_close_date.isoformat() if deal.expected_close_date else "",
+                deal.registered_by.email,
+                deal.created_at.date().isoformat(),
+                deal.submitted_at.isoformat() if deal.submitted_at else "",
+                deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "",
+                deal.won_amount if deal.won_amount is not None else "",
+                deal.closed_on.isoformat() if deal.closed_on else "",
+            ]
+            for deal in deals.iterator(chunk_size=500)
+        ),
+    )
+
+
+# --- Review -------------------------------------------------------------------------------------
+@vendor_required
+def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    may_review = deal_policy.can(actor, "review", deal)
+    lines = list(deal.lines.all())
+    conflicts = selectors.conflicts_for(actor=actor, deal=deal)
+    for conflict in conflicts:
+        conflict.similarity_percent = round(conflict.name_similarity * 100)
+        conflict.score_percent = round(conflict.score * 100)
+        conflict.matched_labels = [MATCH_LABELS.get(reason, reason) for reason in conflict.matched_on]
+        conflict.other_lines = list(conflict.conflicting_deal.lines.all())
+    extension_requests = list(selectors.extension_requests(actor=actor, deal=deal))
+    now = timezone.now()
+    return render(
+        request,
+        "deals/vendor/review_detail.html",
+        {
+            "deal": deal,
+            "lines": lines,
+            "conflicts": conflicts,
+            "open_conflicts": sum(1 for c in conflicts if c.resolution == ConflictResolution.OPEN),
+            "may_review": may_review,
+            "may_decide": may_review and deal.status == DealStatus.SUBMITTED,
+            "extension_requests": extension_requests,
+            "pending_extension": next(
+                (e for e in extension_requests if e.status == ExtensionStatus.PENDING), None
+            ),
+            "history": list(audit.history_for(target=deal)[:50]),
+            "reason_form": ReasonForm(),
+            "now": now,
+            "due_soon": now + DUE_SOON,
+            "protection_days": settings.PRM["DEAL_PROTECTION_DAYS"],
+        },
+    )
+
+
+@require_POST
+@vendor_required
+def deal_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    done, approved = attempt(request, lambda: services.deal_approve(actor=actor, deal=deal))
+    if not done:
+        return redirect("deals:review_detail", pk=deal.pk)
+    messages.success(
+        request,
+        _("Deal %(ref)s approved: %(partner)s is protected until %(date)s.")
+        % {
+            "ref": approved.reference,
+            "partner": approved.partner.legal_name,
+            "date": approved.protection_expires_at.date().isoformat(),
+        },
+    )
+    return redirect("deals:review_queue")
+
+
+def _decide_with_reason(request: HttpRequest, pk: int, service: Any, success: str) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the partner a reason."))
+        return redirect("deals:review_detail", pk=deal.pk)
+    done, _result = attempt(
+        request, lambda: service(actor=actor, deal=deal, reason=form.cleaned_data["reason"])
+    )
+    if done:
+        messages.success(request, success % {"ref": deal.reference})
+    return redirect("deals:review_detail", pk=deal.pk)
+
+
+@require_POST
+@vendor_required
+def deal_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide_with_reason(
+        request, pk, services.deal_reject, _("Deal %(ref)s rejected; the partner was told why.")
+    )
+
+
+@require_POST
+@vendor_required
+def deal_return(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide_with_reason(
+        request,
+        pk,
+        services.deal_return_for_info,
+        _("Deal %(ref)s returned to the partner for more information."),
+    )
+
+
+@require_POST
+@vendor_required
+def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    conflict = selectors.conflict_get(actor=actor, pk=pk)
+    form = ConflictResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether the conflict is dismissed or upheld."))
+    else:
+        resolution = form.cleaned_data["resolution"]
+        done, _result = attempt(
+            request, lambda: services.conflict_resolve(actor=actor, conflict=conflict, resolution=resolution)
+        )
+        if done:
+            messages.success(
+                request,
+                _("Conflict dismissed: it no longer blocks approval.")
+                if resolution == ConflictResolution.DISMISSED
+                else _("Conflict upheld. Reject the deal, or return it to the partner with an explanation."),
+            )
+    return redirect("deals:review_detail", pk=conflict.deal_id)
+
+
+@require_POST
+@vendor_required
+def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    extension = selectors.extension_get(actor=actor, pk=pk)
+    form = ExtensionDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether to approve or reject the extension."))
+        return redirect("deals:review_detail", pk=extension.deal_id)
+    approve = form.cleaned_data["decision"] == "approve"
+    done, _result = attempt(
+        request,
+        lambda: services.extension_decide(
+            actor=actor, extension=extension, approve=approve, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if done:
+        messages.success(
+            request,
+            (
+                _("Extension approved for deal %(ref)s.")
+                if approve
+                else _("Extension for deal %(ref)s rejected.")
+            )
+            % {"ref": extension.deal.reference},
+        )
+    return redirect("deals:review_detail", pk=extension.deal_id)
+
+
+# --- Pipeline -----------------------------------------------------------------------------------
+def _pipeline(request: HttpRequest) -> tuple[PipelineFilterForm, dict[str, Any], dict[str, Any]]:
+    actor = request.actor
+    form = PipelineFilterForm(request.GET or None, partners=_partners(actor))
+    report = selectors.pipeline_report(actor=actor, filters=form.filters())
+    return form, report, pipeline_tables(report, with_drafts=False)
+
+
+@vendor_required
+def pipeline(request: HttpRequest) -> HttpResponse:
+    form, report, tables = _pipeline(request)
+    return render(
+        request,
+        "deals/vendor/pipeline.html",
+        {
+            **tables,
+            "form": form,
+            "querystring": querystring_without_page(request),
+            "currencies": report["currencies"],
+            "reporting_currency": report["currency"],
+            "unconverted": report["unconverted"],
+            "total_count": sum(row["count"] for row in tables["by_status"]),
+            "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
+            "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
+            "partner_count": len(tables["by_partner"]),
+            "charts": {
+                "status": chart_data(tables["by_status"]),
+                "stage": chart_data(tables["by_stage"]),
+                "month": chart_data(tables["by_month"]),
+                "partner": chart_data(tables["by_partner"][:10]),
+                "tier": chart_data(tables["by_tier"]),
+                "region": chart_data(tables["by_region"]),
+                "product": chart_data(tables["by_product"][:10]),
+            },
+        },
+    )
+
+
+@vendor_required
+def pipeline_export(request: HttpRequest) -> HttpResponse:
+    _form, report, tables = _pipeline(request)
+    return export_csv(
+        "pipeline.csv",
+        ["dimension", "name", "deals", "value", "won_value", "currency"],
+        (
+            [
+                dimension,
+                row["label"],
+                row["count"],
+                row["value"],
+                "" if row.get("won") is None else row["won"],
+                report["currency"],
+            ]
+            for dimension in ("partner", "tier", "region", "product")
+            for row in tables[f"by_{dimension}"]
+        ),
+    )
+
+
+# --- Leads --------------------------------------------------------------------------------------
+def _leads(request: HttpRequest) -> tuple[LeadFilterForm, Any]:
+    form = LeadFilterForm(request.GET or None)
+    status = form.filters().get("status", "")
+    return form, selectors.lead_list(actor=request.actor, status=status).annotate(offer_count=Count("offers"))
+
+
+@vendor_required
+def lead_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form, queryset = _leads(request)
+    return render(
+        request,
+        "deals/vendor/lead_list.html",
+        {
+            "form": form,
+            "status": form.filters().get("status", ""),
+            "statuses": LeadStatus.choices,
+            "page": paginate(request, queryset),
+            "querystring": querystring_without_page(request),
+            "now": timezone.now(),
+            "may_create": lead_policy.can(actor, "create"),
+            "may_import": lead_policy.can(actor, "import"),
+        },
+    )
+
+
+@vendor_required
+def lead_export(request: HttpRequest) -> HttpResponse:
+    _form, queryset = _leads(request)
+    return export_csv(
+        "leads.csv",
+        [
+            "id",
+            "company",
+            "domain",
+            "country",
+            "region",
+            "contact",
+            "contact_email",
+            "contact_phone",
+            "product_interest",
+            "estimated_value",
+            "currency",
+            "status",
+            "assigned_partner",
+            "offered_at",
+            "respond_by",
+            "offers",
+            "deal",
+            "created",
+        ],
+        (
+            [
+                lead.pk,
+                lead.company_name,
+                lead.domain,
+                lead.country.code if lead.country else "",
+                lead.get_region_display(),
+                lead.contact_name,
+                lead.contact_email,
+                lead.contact_phone,
+                lead.product_interest,
+                lead.estimated_value if lead.estimated_value is not None else "",
+                lead.currency,
+                lead.get_status_display(),
+                lead.assigned_partner.legal_name if lead.assigned_partner else "",
+                lead.offered_at.isoformat() if lead.offered_at else "",
+                lead.respond_by.isoformat() if lead.respond_by and lead.status == LeadStatus.OFFERED else "",
+                lead.offer_count,
+                lead.deal.reference if lead.deal else "",
+                lead.created_at.date().isoformat(),
+            ]
+            for lead in queryset.iterator(chunk_size=2000)
+        ),
+    )
+
+
+@vendor_required
+def lead_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not lead_policy.can(actor, "create"):
+        messages.error(request, _("Only program admins and channel account managers add leads."))
+        return redirect("deals:vendor_lead_list")
+    form = LeadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                lead = leads.lead_create(actor=actor, data=form.lead_data())
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Lead %(company)s added. Distribute it now, or assign it to a partner.")
+                % {"company": lead.company_name},
+            )
+            return redirect("deals:vendor_lead_detail", pk=lead.pk)
+    return render(request, "deals/vendor/lead_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+IMPORT_COLUMNS = [
+    ("company_name", True, gettext_lazy("The lead's company")),
+    ("region", True, gettext_lazy("na, latam, emea or apac")),
+    ("domain", False, gettext_lazy("Website domain, e.g. customer.com")),
+    ("country", False, gettext_lazy("ISO code, e.g. US or DE")),
+    ("contact_name", False, ""),
+    ("contact_email", False, ""),
+    ("contact_phone", False, ""),
+    ("product_interest", False, ""),
+    ("estimated_value", False, gettext_lazy("A number, e.g. 25000")),
+    ("currency", False, gettext_lazy("USD, EUR, GBP, …")),
+    ("description", False, ""),
+]
+IMPORT_SAMPLE = (
+    "company_name,region,domain,country,contact_name,contact_email,estimated_value,currency,product_interest\n"
+    "Wayne Enterprises,na,wayne.example,US,Lucius Fox,lucius@wayne.example,120000,USD,Core switching\n"
+    "Tyrell GmbH,emea,tyrell.example,DE,Eldon Tyrell,eldon@tyrell.example,45000,EUR,Firewalls\n"
+)
+
+
+@vendor_required
+def lead_import(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not lead_policy.can(actor, "import"):
+        messages.error(request, _("Only program admins and channel account managers import leads."))
+        return redirect("deals:vendor_lead_list")
+    form = LeadImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        content = form.cleaned_data["file"].read()
+        done, result = attempt(request, lambda: leads.lead_import_csv(actor=actor, content=content))
+        if not done:
+            result = None
+        elif not result.errors:
+            count = len(result.created)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s lead imported. Distribute it from the list of new leads.",
+                    "%(count)s leads imported. Distribute them from the list of new leads.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect(f"{reverse('deals:vendor_lead_list')}?status={LeadStatus.NEW}")
+    return render(
+        request,
+        "deals/vendor/lead_import.html",
+        {
+            "form": form,
+            "result": result,
+            "columns": IMPORT_COLUMNS,
+            "sample": IMPORT_SAMPLE,
+            "max_rows": leads.MAX_IMPORT_ROWS,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@vendor_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    lead = selectors.lead_get(actor=actor, pk=pk)
+    may_distribute = lead_policy.can(actor, "distribute", lead)
+    return render(
+        request,
+        "deals/vendor/lead_detail.html",
+        {
+            "lead": lead,
+            "offers": list(selectors.lead_offers(actor=actor, lead=lead)),
+            "may_distribute": may_distribute and lead.status in {LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
+            "may_assign": may_distribute and lead.status in {LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
+            "assign_form": LeadAssignForm(
+                partners=partner_selectors.partner_list(actor=actor, filters={"status": PartnerStatus.ACTIVE})
+            ),
+            "history": list(audit.history_for(target=lead)[:50]),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+@vendor_required
+def lead_distribute(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    lead = selectors.lead_get(actor=actor, pk=pk)
+    done, offer = attempt(request, lambda: leads.lead_distribute(actor=actor, lead=lead))
+    if done and offer is None:
+        messages.warning(
+            request,
+            _(
+                "No partner is available for %(company)s: every active partner in its region already had it, "
+                "or their tier gets no leads. Assign it by hand."
+            )
+            % {"company": lead.company_name},
+        )
+    elif done:
+        messages.success(
+            request,
+            _("Lead offered to %(partner)s; they have until %(when)s to accept it.")
+            % {
+                "partner": offer.partner.legal_name,
+                "when": timezone.localtime(offer.respond_by).strftime("%Y-%m-%d %H:%M %Z"),
+            },
+        )
+    return redirect("deals:vendor_lead_detail", pk=lead.pk)
+
+
+@require_POST
+@vendor_required
+def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    lead = selectors.lead_get(actor=actor, pk=pk)
+    form = LeadAssignForm(
+        request.POST,
+        partners=partner_selectors.partner_list(actor=actor, filters={"status": PartnerStatus.ACTIVE}),
+    )
+    if not form.is_valid():
+        messages.error(request, form_error_text(form) or _("Choose a partner."))
+        return redirect("deals:vendor_lead_detail", pk=lead.pk)
+    partner = form.cleaned_data["partner"]
+    done, offer = attempt(request, lambda: leads.lead_assign(actor=actor, lead=lead, partner=partner))
+    if done:
+        messages.success(
+            request,
+            _("Lead assigned to %(partner)s; they have until %(when)s to accept it.")
+            % {
+                "partner": partner.legal_name,
+                "when": timezone.localtime(offer.respond_by).strftime("%Y-%m-%d %H:%M %Z"),
+            },
+        )
+    return redirect("deals:vendor_lead_detail", pk=lead.pk)

@@ -1,0 +1,694 @@
+"""Partner-side deal registration and leads. Thin: parse input with a form, call a selector
+(reads) or a service (writes), render. Every ApplicationError becomes a message or a form error."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from partners.models import Region
+from prm import audit
+from prm.errors import ApplicationError
+from prm.views import csv_response, paginate, partner_required, querystring_without_page
+
+from . import leads, selectors, services
+from .forms import (
+    MAX_LINES,
+    DealFilterForm,
+    DealForm,
+    ExtensionRequestForm,
+    MarkLostForm,
+    MarkWonForm,
+    ReasonForm,
+    StageForm,
+    line_form,
+    line_formset,
+)
+from .models import (
+    ConflictStatus,
+    Deal,
+    DealStage,
+    DealStatus,
+    ExtensionStatus,
+    LeadStatus,
+    Product,
+)
+from .policies import DEAL_ROLES, deal_policy, lead_policy
+
+PROBLEMS_SESSION_KEY = "deals.submit_problems"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def attempt(request: HttpRequest, call: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run a service call in a savepoint; an ApplicationError becomes an error message and
+    undoes whatever the call had written."""
+    try:
+        with transaction.atomic():
+            return True, call()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return False, exc
+
+
+def form_error_text(form: Any) -> str:
+    """A form's errors as one sentence, for forms posted from a detail page's side panel."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return " ".join(parts)
+
+
+def _conflict_pending(deal: Deal) -> bool:
+    # Rejected or closed deals keep their last conflict_status; it only means something while
+    # the registration waits for a decision.
+    return deal.conflict_status == ConflictStatus.UNDER_REVIEW and deal.status in {
+        DealStatus.SUBMITTED,
+        DealStatus.RETURNED,
+    }
+
+
+def export_csv(filename: str, header: list[str], rows: Any) -> HttpResponse:
+    # prm.views.csv_response treats "" as a formula start ("" in "=+-@...") and writes a lone
+    # apostrophe for every empty cell; empty cells go in as None until that is fixed there.
+    return csv_response(filename, header, ([None if cell == "" else cell for cell in row] for row in rows))
+
+
+def _remember_problems(request: HttpRequest, deal: Deal, exc: ApplicationError) -> None:
+    problems = [str(problem) for problem in exc.extra.get("problems") or [exc.message]]
+    request.session[PROBLEMS_SESSION_KEY] = {"deal": deal.pk, "problems": problems}
+
+
+def _take_problems(request: HttpRequest, deal: Deal) -> list[str]:
+    data = request.session.get(PROBLEMS_SESSION_KEY)
+    if not data or data.get("deal") != deal.pk:
+        return []
+    del request.session[PROBLEMS_SESSION_KEY]
+    return list(data.get("problems") or [])
+
+
+def _active_products() -> list[Product]:
+    # The catalogue is not tenant-owned: every partner registers against it.
+    return list(Product.objects.filter(active=True).order_by("product_line", "name"))
+
+
+def _deal_rows(deals: Any) -> Any:
+    for deal in deals.iterator(chunk_size=2000):
+        yield [
+            deal.reference,
+            deal.customer_name,
+            deal.customer_domain,
+            deal.customer_country.code if deal.customer_country else "",
+            deal.title,
+            deal.get_stage_display(),
+            deal.get_status_display(),
+            _("Possible conflict under review") if _conflict_pending(deal) else "",
+            deal.amount,
+            deal.currency,
+            deal.expected_close_date.isoformat() if deal.expected_close_date else "",
+            deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "",
+            deal.registered_by.email,
+            deal.created_at.date().isoformat(),
+            deal.submitted_at.date().isoformat() if deal.submitted_at else "",
+        ]
+
+
+DEAL_CSV_HEADER = [
+    "reference",
+    "customer",
+    "customer_domain",
+    "customer_country",
+    "opportunity",
+    "stage",
+    "status",
+    "conflict",
+    "amount",
+    "currency",
+    "expected_close",
+    "protected_until",
+    "registered_by",
+    "created",
+    "submitted",
+]
+
+
+# --- Deal list ----------------------------------------------------------------------------------
+@partner_required
+def deal_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = DealFilterForm(request.GET or None)
+    filters = form.filters()
+    deals = selectors.deal_list(actor=actor, filters=filters)
+    counts = selectors.deal_counts(actor=actor)
+    # With no filter but the status, the status counts already say how long the list is.
+    applied = {name for name, value in filters.items() if value}
+    known = None
+    if applied <= {"status"}:
+        known = counts.get(filters["status"], 0) if applied else sum(counts.values())
+    return render(
+        request,
+        "deals/deal_list.html",
+        {
+            "form": form,
+            "page": paginate(request, deals, count=known),
+            "querystring": querystring_without_page(request),
+            "status_counts": [(value, label, counts.get(value, 0)) for value, label in DealStatus.choices],
+            "total_count": sum(counts.values()),
+            "expiring": list(selectors.expiring_soon(actor=actor)[:5]),
+            "may_register": deal_policy.can(actor, "register"),
+            "works_deals": actor.partner_role in DEAL_ROLES,
+        },
+    )
+
+
+@partner_required
+def deal_export(request: HttpRequest) -> HttpResponse:
+    form = DealFilterForm(request.GET or None)
+    deals = selectors.deal_list(actor=request.actor, filters=form.filters())
+    return export_csv("deals.csv", DEAL_CSV_HEADER, _deal_rows(deals))
+
+
+# --- Create and edit ----------------------------------------------------------------------------
+def _form_page(
+    request: HttpRequest,
+    *,
+    form: DealForm,
+    formset: Any,
+    deal: Deal | None,
+    lines_error: str = "",
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "deals/deal_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "deal": deal,
+            "products": _active_products(),
+            "lines_error": lines_error,
+            "problems": problems or [],
+            "max_lines": MAX_LINES,
+        },
+        status=status,
+    )
+
+
+def _save(request: HttpRequest, form: DealForm, formset: Any, deal: Deal | None) -> HttpResponse:
+    actor = request.actor
+    try:
+        with transaction.atomic():
+            saved = services.deal_save_draft(
+                actor=actor,
+                data=form.customer_data(),
+                lines=formset.line_inputs(),
+                deal=deal,
+                submission_key=form.cleaned_data.get("submission_key") if deal is None else None,
+            )
+    except ApplicationError as exc:
+        lines_error = ""
+        if exc.field == "lines":
+            lines_error = exc.message
+        elif exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+        else:
+            form.add_error(None, exc.message)
+        return _form_page(request, form=form, formset=formset, deal=deal, lines_error=lines_error, status=400)
+    if request.POST.get("action") == "submit":
+        try:
+            with transaction.atomic():
+                submitted = services.deal_submit(actor=actor, deal=saved)
+        except ApplicationError as exc:
+            # The draft is saved (outside the savepoint): nothing the user typed is lost.
+            _remember_problems(request, saved, exc)
+            messages.warning(
+                request,
+                _(
+                    "Deal %(ref)s is saved as a draft but was not submitted yet. "
+                    "Fix what is listed below and submit again."
+                )
+                % {"ref": saved.reference},
+            )
+            return redirect("deals:edit", pk=saved.pk)
+        if submitted.conflict_status == ConflictStatus.UNDER_REVIEW:
+            messages.info(
+                request,
+                _(
+                    "Deal %(ref)s was submitted. A possible conflict with another registration is "
+                    "under review; your channel manager will decide."
+                )
+                % {"ref": saved.reference},
+            )
+        else:
+            messages.success(
+                request,
+                _("Deal %(ref)s was submitted for review. You will be notified of the decision.")
+                % {"ref": saved.reference},
+            )
+        return redirect("deals:detail", pk=saved.pk)
+    messages.success(
+        request,
+        _("Draft %(ref)s saved. Submit it when it is complete to get it protected.")
+        % {"ref": saved.reference},
+    )
+    return redirect("deals:detail", pk=saved.pk)
+
+
+@partner_required
+def deal_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not deal_policy.can(actor, "register"):
+        messages.error(request, _("Only active partners' sales users and admins register deals."))
+        return redirect("deals:list")
+    if request.method == "POST":
+        form = DealForm(request.POST, instance=Deal())
+        formset = line_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            return _save(request, form, formset, deal=None)
+        return _form_page(request, form=form, formset=formset, deal=None, status=400)
+    form = DealForm(
+        instance=Deal(),
+        initial={
+            "submission_key": uuid.uuid4(),
+            "customer_region": actor.partner.region,
+            "customer_country": actor.partner.country,
+        },
+    )
+    return _form_page(request, form=form, formset=line_formset(), deal=None)
+
+
+@partner_required
+def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    if not deal_policy.can(actor, "edit", deal):
+        messages.info(
+            request,
+            _("Deal %(ref)s is %(status)s and can no longer be edited.")
+            % {"ref": deal.reference, "status": deal.get_status_display().lower()},
+        )
+        return redirect("deals:detail", pk=deal.pk)
+    if request.method == "POST":
+        form = DealForm(request.POST, instance=Deal())
+        formset = line_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            return _save(request, form, formset, deal=deal)
+        return _form_page(request, form=form, formset=formset, deal=deal, status=400)
+    form = DealForm(instance=deal)
+    formset = line_formset(
+        initial=[
+            {"product": line.product_id, "quantity": line.quantity, "unit_price": line.unit_price}
+            for line in deal.lines.all()
+        ]
+    )
+    return _form_page(request, form=form, formset=formset, deal=deal, problems=_take_problems(request, deal))
+
+
+@partner_required
+def deal_line_row(request: HttpRequest) -> HttpResponse:
+    try:
+        index = int(request.GET.get("index", ""))
+    except ValueError:
+        return HttpResponseBadRequest(_("Give the row number as index."))
+    if not 0 <= index < MAX_LINES:
+        return HttpResponseBadRequest(_("A deal has at most %(n)s product lines.") % {"n": MAX_LINES})
+    return render(
+        request,
+        "deals/_line_row.html",
+        {"line": line_form(index), "products": _active_products()},
+    )
+
+
+# --- Detail and actions -------------------------------------------------------------------------
+@partner_required
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    extension_requests = list(selectors.extension_requests(actor=actor, deal=deal))
+    pending_extension = next((e for e in extension_requests if e.status == ExtensionStatus.PENDING), None)
+    may_request_extension = (
+        deal_policy.can(actor, "request_extension", deal)
+        and deal.extensions_used < settings.PRM["DEAL_MAX_EXTENSIONS"]
+        and pending_extension is None
+    )
+    return render(
+        request,
+        "deals/deal_detail.html",
+        {
+            "deal": deal,
+            "lines": list(deal.lines.all()),
+            "problems": _take_problems(request, deal),
+            "may_edit": deal_policy.can(actor, "edit", deal),
+            "may_submit": deal_policy.can(actor, "submit", deal),
+            "may_update_stage": deal_policy.can(actor, "update_stage", deal),
+            "may_mark_won": deal_policy.can(actor, "mark_won", deal),
+            "may_mark_lost": deal_policy.can(actor, "mark_lost", deal),
+            "may_request_extension": may_request_extension,
+            "pending_extension": pending_extension,
+            "extension_days": settings.PRM["DEAL_EXTENSION_DAYS"],
+            "extension_requests": extension_requests,
+            # Conflict decisions are vendor-side: their count alone would tell the partner something.
+            "history": list(audit.history_for(target=deal).exclude(action="deal.conflict_resolved")[:50]),
+            "stage_form": StageForm(initial={"stage": deal.stage}),
+            "won_form": MarkWonForm(initial={"won_amount": deal.amount, "closed_on": timezone.localdate()}),
+            "lost_form": MarkLostForm(),
+            "extension_form": ExtensionRequestForm(),
+            "stages": DealStage.choices,
+        },
+    )
+
+
+@require_POST
+@partner_required
+def deal_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    try:
+        with transaction.atomic():
+            deal = services.deal_submit(actor=actor, deal=deal)
+    except ApplicationError as exc:
+        _remember_problems(request, deal, exc)
+        messages.error(request, _("Deal %(ref)s was not submitted.") % {"ref": deal.reference})
+        return redirect("deals:detail", pk=deal.pk)
+    if deal.conflict_status == ConflictStatus.UNDER_REVIEW:
+        messages.info(
+            request,
+            _("Deal %(ref)s was submitted. A possible conflict with another registration is under review.")
+            % {"ref": deal.reference},
+        )
+    else:
+        messages.success(request, _("Deal %(ref)s was submitted for review.") % {"ref": deal.reference})
+    return redirect("deals:detail", pk=deal.pk)
+
+
+@require_POST
+@partner_required
+def deal_request_extension(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = ExtensionRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why you need more time."))
+    else:
+        done, _result = attempt(
+            request,
+            lambda: services.deal_request_extension(
+                actor=actor, deal=deal, reason=form.cleaned_data["reason"]
+            ),
+        )
+        if done:
+            messages.success(
+                request,
+                _("Extension requested for deal %(ref)s. Your channel manager will decide.")
+                % {"ref": deal.reference},
+            )
+    return redirect("deals:detail", pk=deal.pk)
+
+
+@require_POST
+@partner_required
+def deal_update_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = StageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a stage."))
+    else:
+        done, updated = attempt(
+            request,
+            lambda: services.deal_update_stage(actor=actor, deal=deal, stage=form.cleaned_data["stage"]),
+        )
+        if done:
+            messages.success(
+                request,
+                _("Deal %(ref)s is now at stage “%(stage)s”.")
+                % {"ref": deal.reference, "stage": updated.get_stage_display()},
+            )
+    return redirect("deals:detail", pk=deal.pk)
+
+
+@require_POST
+@partner_required
+def deal_mark_won(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = MarkWonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+    else:
+        done, _result = attempt(
+            request,
+            lambda: services.deal_mark_won(
+                actor=actor,
+                deal=deal,
+                won_amount=form.cleaned_data["won_amount"],
+                closed_on=form.cleaned_data["closed_on"],
+            ),
+        )
+        if done:
+            messages.success(
+                request, _("Congratulations! Deal %(ref)s is marked won.") % {"ref": deal.reference}
+            )
+    return redirect("deals:detail", pk=deal.pk)
+
+
+@require_POST
+@partner_required
+def deal_mark_lost(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = MarkLostForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+    else:
+        done, _result = attempt(
+            request,
+            lambda: services.deal_mark_lost(
+                actor=actor,
+                deal=deal,
+                reason=form.cleaned_data["reason"],
+                closed_on=form.cleaned_data.get("closed_on"),
+            ),
+        )
+        if done:
+            messages.success(request, _("Deal %(ref)s is marked lost.") % {"ref": deal.reference})
+    return redirect("deals:detail", pk=deal.pk)
+
+
+# --- Pipeline -----------------------------------------------------------------------------------
+def _rows(rows: list[dict[str, Any]], key: str, labels: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": row[key],
+            "label": str(labels.get(row[key], row[key])) if labels else (row[key] or "—"),
+            "count": row["count"],
+            "value": row["value"],
+            "won": row.get("won"),
+        }
+        for row in rows
+    ]
+
+
+def _all_choices(
+    rows: list[dict[str, Any]], key: str, choices: list[tuple[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every choice in its natural order, with zeros where no deal has it (charts read better)."""
+    found = {row[key]: row for row in rows}
+    return [
+        {
+            "key": value,
+            "label": str(label),
+            "count": found.get(value, {}).get("count", 0),
+            "value": found.get(value, {}).get("value", 0),
+            "won": found.get(value, {}).get("won", 0),
+        }
+        for value, label in choices
+    ]
+
+
+def chart_data(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    # Floats only for drawing; the tables show the exact Decimals.
+    return {
+        "keys": [row["key"] for row in rows],
+        "labels": [row["label"] for row in rows],
+        "counts": [row["count"] for row in rows],
+        "values": [float(row["value"] or 0) for row in rows],
+    }
+
+
+def pipeline_tables(report: dict[str, Any], *, with_drafts: bool = True) -> dict[str, Any]:
+    """The pipeline report shaped for tables and charts (labels translated, all statuses and
+    stages present; no draft row for the vendor, who never sees drafts)."""
+    statuses = [choice for choice in DealStatus.choices if with_drafts or choice[0] != DealStatus.DRAFT]
+    tables: dict[str, Any] = {
+        "by_status": _all_choices(report["by_status"], "status", statuses),
+        "by_stage": _all_choices(report["by_stage"], "stage", DealStage.choices),
+        "by_month": [
+            {"key": row["month"], "label": row["month"], "count": row["count"], "value": row["value"]}
+            for row in report["by_month"]
+        ],
+    }
+    if "by_partner" in report:
+        tables["by_partner"] = sorted(
+            _rows(report["by_partner"], "partner__legal_name"), key=lambda row: row["value"], reverse=True
+        )
+        tables["by_tier"] = _rows(report["by_tier"], "partner__tier__name")
+        tables["by_region"] = _rows(report["by_region"], "partner__region", dict(Region.choices))
+        tables["by_product"] = _rows(report["by_product"], "product__name")
+    return tables
+
+
+@partner_required
+def pipeline(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    report = selectors.pipeline_report(actor=actor)
+    tables = pipeline_tables(report)
+    return render(
+        request,
+        "deals/pipeline.html",
+        {
+            **tables,
+            "currencies": report["currencies"],
+            "reporting_currency": report["currency"],
+            "unconverted": report["unconverted"],
+            "total_count": sum(row["count"] for row in tables["by_status"]),
+            "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
+            "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
+            "charts": {
+                "status": chart_data(tables["by_status"]),
+                "stage": chart_data(tables["by_stage"]),
+                "month": chart_data(tables["by_month"]),
+            },
+            "may_register": deal_policy.can(actor, "register"),
+        },
+    )
+
+
+# --- Leads --------------------------------------------------------------------------------------
+PARTNER_LEAD_STATUSES = [
+    (LeadStatus.OFFERED, gettext_lazy("Waiting for your answer")),
+    (LeadStatus.ACCEPTED, LeadStatus.ACCEPTED.label),
+]
+
+
+@partner_required
+def lead_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    status = request.GET.get("status", "")
+    if status not in {LeadStatus.OFFERED, LeadStatus.ACCEPTED}:
+        status = ""
+    queryset = selectors.lead_list(actor=actor, status=status)
+    if request.GET.get("format") == "csv":
+        return export_csv(
+            "leads.csv",
+            [
+                "company",
+                "domain",
+                "country",
+                "region",
+                "contact",
+                "contact_email",
+                "product_interest",
+                "estimated_value",
+                "currency",
+                "status",
+                "respond_by",
+                "deal",
+            ],
+            (
+                [
+                    lead.company_name,
+                    lead.domain,
+                    lead.country.code if lead.country else "",
+                    lead.get_region_display(),
+                    lead.contact_name,
+                    lead.contact_email,
+                    lead.product_interest,
+                    lead.estimated_value if lead.estimated_value is not None else "",
+                    lead.currency,
+                    lead.get_status_display(),
+                    lead.respond_by.isoformat()
+                    if lead.respond_by and lead.status == LeadStatus.OFFERED
+                    else "",
+                    lead.deal.reference if lead.deal else "",
+                ]
+                for lead in queryset.iterator(chunk_size=2000)
+            ),
+        )
+    page = paginate(request, queryset)
+    now = timezone.now()
+    for lead in page.object_list:
+        lead.may_accept = lead_policy.can(actor, "accept", lead)
+        remaining = (lead.respond_by - now) if lead.respond_by else timedelta(0)
+        lead.hours_left = max(0, int(remaining.total_seconds() // 3600))
+        lead.minutes_left = max(0, int(remaining.total_seconds() // 60))
+        lead.overdue = lead.status == LeadStatus.OFFERED and remaining.total_seconds() <= 0
+        lead.may_open_deal = lead.deal is not None and (
+            actor.partner_role == "admin" or lead.deal.registered_by_id == actor.user.pk
+        )
+    return render(
+        request,
+        "deals/lead_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": PARTNER_LEAD_STATUSES,
+            "querystring": querystring_without_page(request),
+            "decline_form": ReasonForm(),
+            "works_deals": actor.partner_role in DEAL_ROLES,
+            "sla_hours": settings.PRM["LEAD_ACCEPTANCE_SLA_HOURS"],
+        },
+    )
+
+
+@require_POST
+@partner_required
+def lead_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    lead = selectors.lead_get(actor=actor, pk=pk)
+    done, deal = attempt(request, lambda: leads.lead_accept(actor=actor, lead=lead))
+    if not done:
+        return redirect("deals:lead_list")
+    messages.success(
+        request,
+        _(
+            "You accepted the lead %(company)s. Draft deal %(ref)s was created from it: "
+            "add the products and submit it."
+        )
+        % {"company": lead.company_name, "ref": deal.reference},
+    )
+    return redirect("deals:edit", pk=deal.pk)
+
+
+@require_POST
+@partner_required
+def lead_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    lead = selectors.lead_get(actor=actor, pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why you decline, so the vendor can route better."))
+        return redirect("deals:lead_list")
+    done, _result = attempt(
+        request, lambda: leads.lead_decline(actor=actor, lead=lead, reason=form.cleaned_data["reason"])
+    )
+    if done:
+        messages.success(
+            request,
+            _("You declined the lead %(company)s. Thank you for the reason.")
+            % {"company": lead.company_name},
+        )
+    return redirect("deals:lead_list")

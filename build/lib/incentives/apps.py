@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+
+class IncentivesConfig(AppConfig):
+    name = "incentives"
+    verbose_name = _("Incentives, co-op accrual and attribution")
+    default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "incentives.demo.seed"
+
+    # Program admins hold every permission; finance reads programs, earnings and statements in the
+    # admin (and reverses accruals from there: the service checks the role, not a model permission).
+    vendor_role_permissions = {
+        VendorRole.FINANCE: {
+            "incentives.view_incentiveprogram",
+            "incentives.view_earningentry",
+            "incentives.view_statement",
+            "incentives.view_settlementline",
+        },
+    }
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects to the lower apps' events)

@@ -1,0 +1,553 @@
+"""Shared pieces of the MDF admin: display helpers, the intermediate-page forms and the
+mixin that turns a decision into per-object service calls."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Partner
+from partners.policies import partner_scope_q
+from prm import audit
+from prm.errors import ApplicationError
+
+from ..models import (
+    Allocation,
+    FundClaim,
+    LedgerEntry,
+    LedgerKind,
+    RequestStatus,
+)
+
+ZERO = Decimal("0.00")
+_DEC = DecimalField(max_digits=16, decimal_places=2)
+EMPTY = "—"
+
+# --- Display helpers ------------------------------------------------------------------------------
+# (background, text) per status; readable in the admin's light and dark themes.
+STATUS_COLOURS: dict[str, tuple[str, str]] = {
+    RequestStatus.DRAFT: ("#e5e7eb", "#374151"),
+    RequestStatus.SUBMITTED: ("#fef3c7", "#92400e"),
+    RequestStatus.RETURNED: ("#ede9fe", "#5b21b6"),
+    RequestStatus.APPROVED: ("#dcfce7", "#166534"),
+    RequestStatus.REJECTED: ("#fee2e2", "#991b1b"),
+    RequestStatus.CLAIM_SUBMITTED: ("#dbeafe", "#1e40af"),
+    RequestStatus.CLAIM_APPROVED: ("#ccfbf1", "#115e59"),
+    RequestStatus.CLAIM_REJECTED: ("#fee2e2", "#991b1b"),
+    RequestStatus.PAID: ("#166534", "#ffffff"),
+    RequestStatus.EXPIRED: ("#f3f4f6", "#6b7280"),
+}
+KIND_COLOURS: dict[str, tuple[str, str]] = {
+    LedgerKind.ALLOCATED: ("#dcfce7", "#166534"),
+    LedgerKind.ACCRUED: ("#dcfce7", "#166534"),
+    LedgerKind.COMMITTED: ("#fef3c7", "#92400e"),
+    LedgerKind.RELEASED: ("#e0f2fe", "#075985"),
+    LedgerKind.CLAIMED: ("#dbeafe", "#1e40af"),
+    LedgerKind.PAID: ("#166534", "#ffffff"),
+    LedgerKind.FORFEITED: ("#f3f4f6", "#6b7280"),
+}
+AUDIT_LABELS = {
+    "mdf.request_drafted": _("Drafted"),
+    "mdf.request_edited": _("Edited"),
+    "mdf.request_submitted": _("Submitted"),
+    "mdf.request_approved": _("Approved"),
+    "mdf.request_rejected": _("Rejected"),
+    "mdf.request_returned": _("Returned for changes"),
+    "mdf.request_expired": _("Expired"),
+    "mdf.request_escalated": _("Passed to a program admin"),
+    "mdf.claim_submitted": _("Claim submitted"),
+    "mdf.claim_approved": _("Claim approved"),
+    "mdf.claim_rejected": _("Claim rejected"),
+    "mdf.claim_paid": _("Paid"),
+    "mdf.allocated": _("Funds allocated"),
+    "mdf.accrued": _("Co-op accrued"),
+    "mdf.forfeited": _("Forfeited"),
+}
+
+
+def badge(text: Any, colours: tuple[str, str]) -> SafeString:
+    background, colour = colours
+    return format_html(
+        '<span class="mdf-badge" style="display:inline-block;padding:1px 7px;border-radius:10px;'
+        'font-size:10.5px;font-weight:600;white-space:nowrap;background:{};color:{}">{}</span>',
+        background,
+        colour,
+        text,
+    )
+
+
+def status_badge(status: str) -> SafeString:
+    return badge(RequestStatus(status).label, STATUS_COLOURS.get(status, ("#e5e7eb", "#374151")))
+
+
+def money(amount: Decimal | None, currency: str = "") -> str:
+    if amount is None:
+        return EMPTY
+    text = formats.number_format(amount, 2, use_l10n=True, force_grouping=True)
+    return f"{text}\N{NO-BREAK SPACE}{currency}" if currency else text
+
+
+def age(moment: Any) -> str:
+    if not moment:
+        return EMPTY
+    now = timezone.now()
+    return gettext("just now") if (now - moment).total_seconds() < 60 else timesince(moment, now, depth=1)
+
+
+def date_range(start: Any, end: Any) -> str:
+    """``18 Dec 2026``, ``18–19 Dec 2026``, ``30 Dec 2026 – 2 Jan 2027``: compact for list cells."""
+    if start == end:
+        return formats.date_format(start, "j M Y")
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{formats.date_format(end, 'j M Y')}"
+    if start.year == end.year:
+        return f"{formats.date_format(start, 'j M')} – {formats.date_format(end, 'j M Y')}"
+    return f"{formats.date_format(start, 'j M Y')} – {formats.date_format(end, 'j M Y')}"
+
+
+def ago(moment: Any) -> str:
+    text = age(moment)
+    return text if text in {EMPTY, gettext("just now")} else gettext("%(age)s ago") % {"age": text}
+
+
+def _prefixed(label: str, message: str) -> str:
+    """Service messages often start with the reference already; never say it twice."""
+    return message if message.startswith(label) else f"{label}: {message}"
+
+
+def _available_subquery(allocation_ref: str = "allocation_id") -> Any:
+    """Available funds of the allocation ``allocation_ref`` points at, summed in SQL:
+    allocated + accrued + released - forfeited - committed - claimed (see ``mdf.ledger``)."""
+    plus = [LedgerKind.ALLOCATED, LedgerKind.ACCRUED, LedgerKind.RELEASED]
+    minus = [LedgerKind.FORFEITED, LedgerKind.COMMITTED, LedgerKind.CLAIMED]
+    totals = (
+        LedgerEntry.objects.filter(allocation_id=OuterRef(allocation_ref))
+        .order_by()
+        .values("allocation_id")
+        .annotate(
+            total=Sum(
+                Case(
+                    When(kind__in=plus, then=F("amount")),
+                    When(kind__in=minus, then=-F("amount")),
+                    default=Value(ZERO),
+                    output_field=_DEC,
+                )
+            )
+        )
+        .values("total")[:1]
+    )
+    return Coalesce(Subquery(totals, output_field=_DEC), Value(ZERO), output_field=_DEC)
+
+
+def _budget_sum_subquery(kind: str) -> Any:
+    totals = (
+        LedgerEntry.objects.filter(allocation__budget_id=OuterRef("pk"), kind=kind)
+        .order_by()
+        .values("allocation__budget_id")
+        .annotate(total=Sum("amount"))
+        .values("total")[:1]
+    )
+    return Coalesce(Subquery(totals, output_field=_DEC), Value(ZERO), output_field=_DEC)
+
+
+def _usage_bar(used: Decimal, total: Decimal) -> SafeString:
+    percent = int(min(max(used / total * 100, 0), 100)) if total else 0
+    colour = "#16a34a" if percent < 80 else "#d97706" if percent < 100 else "#dc2626"
+    return format_html(
+        '<span class="mdf-bar" title="{}%" style="display:inline-block;width:80px;height:8px;'
+        "border-radius:4px;background:var(--hairline-color,#e5e7eb);vertical-align:middle;"
+        'overflow:hidden"><span style="display:block;height:8px;width:{}%;background:{}"></span></span>'
+        ' <span class="mdf-quiet">{}%</span>',
+        percent,
+        percent,
+        colour,
+        percent,
+    )
+
+
+def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
+    """A partner filter that lists only the partners the user may see (a channel account manager:
+    their portfolio) and that have marketing funds, never every partner's name."""
+
+    class VisiblePartnerFilter(admin.SimpleListFilter):
+        title = _("partner")
+        parameter_name = "partner"
+
+        def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
+            actor = request.actor
+            return list(
+                Partner.objects.filter(partner_scope_q(actor, "pk"))
+                .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
+                .order_by("legal_name")
+                .values_list("pk", "legal_name")
+            )
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            if self.value():
+                return queryset.filter(**{f"{path}_id": self.value()})
+            return queryset
+
+    return VisiblePartnerFilter
+
+
+# --- Intermediate pages ---------------------------------------------------------------------------
+class AmountsForm(forms.Form):
+    """One amount per object (``amount-<pk>``), each prefilled and capped, plus the shared fields
+    the subclass declares (a comment, a reason, a payment reference)."""
+
+    amount_label = _("Amount")
+
+    def __init__(
+        self, data: Any = None, *, rows: Iterable[tuple[Any, Decimal, Decimal, str]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(data, **kwargs)
+        for pk, initial, maximum, currency in rows:
+            self.fields[f"amount-{pk}"] = forms.DecimalField(
+                label=self.amount_label,
+                initial=initial,
+                min_value=Decimal("0.01"),
+                max_value=maximum,
+                max_digits=14,
+                decimal_places=2,
+                localize=False,
+                widget=forms.NumberInput(
+                    attrs={"step": "0.01", "min": "0.01", "max": str(maximum), "class": "mdf-amount"}
+                ),
+                help_text=currency,
+            )
+
+    def amount(self, pk: Any) -> Decimal | None:
+        return self.cleaned_data.get(f"amount-{pk}")
+
+    def shared_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if not name.startswith("amount-")]
+
+
+class ApproveRequestsForm(AmountsForm):
+    amount_label = _("Approve")
+    comment = forms.CharField(
+        label=_("Comment to the partner"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text=_("Optional. The partner sees it with the approval."),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        help_text=_("Required. The partner sees it."),
+    )
+
+    def __init__(self, *args: Any, label: Any = None, help_text: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["reason"].label = label
+        if help_text:
+            self.fields["reason"].help_text = help_text
+
+    def shared_fields(self) -> list[forms.BoundField]:
+        return list(self)
+
+
+class ApproveClaimsForm(AmountsForm):
+    amount_label = _("Approve")
+
+
+class PaymentForm(forms.Form):
+    payment_reference = forms.CharField(
+        label=_("Payment reference"),
+        max_length=100,
+        help_text=_("The remittance or payment run number; recorded on each claim and in the ledger."),
+    )
+
+    def shared_fields(self) -> list[forms.BoundField]:
+        return list(self)
+
+
+class AllocateForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount to add"),
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        localize=False,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
+        help_text=_(
+            "Added to each selected allocation, in its currency; never more than the budget has left."
+        ),
+    )
+    memo = forms.CharField(
+        label=_("Memo"), max_length=255, required=False, help_text=_("Shown in the ledger, e.g. “H2 top-up”.")
+    )
+
+    def shared_fields(self) -> list[forms.BoundField]:
+        return list(self)
+
+
+@dataclass
+class Row:
+    """One object on an intermediate page."""
+
+    cells: list[Any]
+    field: forms.BoundField | None = None
+    notes: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (level, text)
+
+
+@dataclass
+class ObjectAction:
+    """An action offered as a button on an object's page when ``applies(obj)``."""
+
+    name: str
+    label: Any
+    style: str  # "approve", "danger" or "neutral"
+    applies: Callable[[Any], bool]
+
+
+class DecisionAdminMixin:
+    """Service-backed actions with an intermediate page, also offered per object: the buttons on an
+    object's page open the same page for that one object (``<pk>/decide/<action>/``). Objects are
+    read-only here: every change is a service call."""
+
+    object_actions: list[ObjectAction] = []
+
+    # URLs and the single-object entry point ----------------------------------------------------
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/decide/<str:action>/",
+                self.admin_site.admin_view(self.decide_view),
+                name=f"{opts.app_label}_{opts.model_name}_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        if action not in {a.name for a in self.object_actions}:
+            raise Http404
+        available = self.get_actions(request)
+        if action not in available:
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        request.mdf_single_object = obj
+        response = available[action][0](self, request, self.get_queryset(request).filter(pk=obj.pk))
+        if response is None:  # done: back to the object, which now shows the outcome
+            return HttpResponseRedirect(self._change_url(request, obj))
+        return response
+
+    def _change_url(self, request: HttpRequest, obj: Any) -> str:
+        opts = self.model._meta
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=[quote(obj.pk)],
+            current_app=self.admin_site.name,
+        )
+        return add_preserved_filters(
+            {"preserved_filters": self.get_preserved_filters(request), "opts": opts}, url
+        )
+
+    def order_param(self, request: HttpRequest, column: str, descending: bool = False) -> str:
+        """The changelist's ``o`` value sorting by ``column`` (its index counts the checkbox)."""
+        index = list(self.get_list_display(request)).index(column) + (1 if self.get_actions(request) else 0)
+        return f"-{index}" if descending else str(index)
+
+    def decision_buttons(self, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
+        available = self.get_actions(request)
+        opts = self.model._meta
+        return [
+            {
+                "label": action.label,
+                "style": action.style,
+                "url": reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_decide",
+                    args=[quote(obj.pk), action.name],
+                    current_app=self.admin_site.name,
+                ),
+            }
+            for action in self.object_actions
+            if action.name in available and action.applies(obj)
+        ]
+
+    # Read-only change form ---------------------------------------------------------------------
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST":
+            raise PermissionDenied  # nothing is edited here; decisions go through the services
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete_link": False,
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            if self.has_change_permission(request, obj):
+                context["title"] = gettext("Review %(name)s") % {"name": self.model._meta.verbose_name}
+            context["decision_buttons"] = self.decision_buttons(request, obj)
+            context.update(self.change_form_panels(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def change_form_panels(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        names: list[str] = []
+        for _name, options in self.get_fieldsets(request, obj):
+            for entry in options["fields"]:
+                names.extend(entry if isinstance(entry, (list, tuple)) else [entry])
+        return names
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # The intermediate page and the per-object loop -----------------------------------------------
+    def intermediate_page(
+        self,
+        request: HttpRequest,
+        queryset: Iterable[Any],
+        *,
+        action: str,
+        template: str,
+        title: str,
+        form: forms.Form,
+        headers: list[Any],
+        rows: list[Row],
+        submit_label: str,
+        submit_style: str = "approve",
+        extra: dict[str, Any] | None = None,
+    ) -> TemplateResponse:
+        opts = self.model._meta
+        single = getattr(request, "mdf_single_object", None)
+        cancel_url = self._change_url(request, single) if single is not None else request.get_full_path()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "queryset": list(queryset),
+            "single_object": single,
+            "single_object_url": self._change_url(request, single) if single is not None else None,
+            "form": form,
+            "shared_fields": form.shared_fields(),
+            "headers": headers,
+            "rows": rows,
+            "has_amounts": any(row.field is not None for row in rows),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": action,
+            "submit_label": submit_label,
+            "submit_style": submit_style,
+            "cancel_url": cancel_url,
+            "media": self.media + form.media,
+            **(extra or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, template, context)
+
+    def run_each(
+        self,
+        request: HttpRequest,
+        objects: Iterable[Any],
+        call: Callable[[Any, Any], Any],
+        *,
+        label: Callable[[Any], str],
+    ) -> list[Any]:
+        """Call the service for each object in its own savepoint (a refusal undoes only that
+        object's writes) and report each refusal; returns what the calls returned."""
+        actor = request.actor
+        done = []
+        for obj in objects:
+            try:
+                with transaction.atomic():
+                    result = call(actor, obj)
+            except ApplicationError as exc:
+                self.message_user(request, _prefixed(label(obj), exc.message), messages.ERROR)
+            else:
+                done.append(result)
+        return done
+
+
+def history_rows(obj: Any) -> list[dict[str, Any]]:
+    """The audit trail of ``obj``, oldest first, with before → after spelled out."""
+    rows = []
+    for event in audit.history_for(target=obj).order_by("created_at", "pk"):
+        before, after = event.before or {}, event.after or {}
+        changes = [
+            f"{key.replace('_', ' ')}: {before[key]} → {after.get(key, EMPTY)}"
+            if key in before
+            else f"{key.replace('_', ' ')}: {after[key]}"
+            for key in [*before, *(k for k in after if k not in before)]
+            if before.get(key) != after.get(key)
+        ]
+        rows.append(
+            {
+                "at": event.created_at,
+                "actor": event.actor_label,
+                "action": AUDIT_LABELS.get(event.action, event.action),
+                "changes": changes,
+                "reason": event.reason,
+            }
+        )
+    return rows
+
+
+def _claim_amount(claim: FundClaim) -> str:
+    return f"{claim.fund_request.reference} ({money(claim.approved_amount, claim.fund_request.currency)})"

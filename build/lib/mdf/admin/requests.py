@@ -1,0 +1,564 @@
+"""Fund requests: channel account managers and program admins approve, return or reject."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import (
+    Count,
+    F,
+    Min,
+    Q,
+    QuerySet,
+)
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from partners.admin import ScopedAdminMixin
+from prm.roles import VendorRole
+
+from .. import ledger, services
+from ..models import (
+    ApprovalLimit,
+    FundClaim,
+    FundRequest,
+    RequestStatus,
+)
+from .common import (
+    ZERO,
+    ApproveRequestsForm,
+    DecisionAdminMixin,
+    ObjectAction,
+    ReasonForm,
+    Row,
+    _available_subquery,
+    age,
+    ago,
+    badge,
+    date_range,
+    history_rows,
+    money,
+    partner_filter,
+    status_badge,
+)
+
+
+# --- Fund requests --------------------------------------------------------------------------------
+def _submitted(obj: FundRequest) -> bool:
+    return obj.status == RequestStatus.SUBMITTED
+
+
+@admin.register(FundRequest)
+class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    partner_field = "partner"
+    change_form_template = "admin/mdf/fundrequest/change_form.html"
+    change_list_template = "admin/mdf/fundrequest/change_list.html"
+    list_display = [
+        "reference",
+        "partner",
+        "activity_display",
+        "status_display",
+        "amount_display",
+        "available_display",
+        "age_display",
+    ]
+    list_display_links = ["reference", "activity_display"]
+    list_filter = [
+        "status",
+        partner_filter(),
+        ("partner__tier", admin.RelatedFieldListFilter),
+        ("allocation__budget__period", admin.RelatedFieldListFilter),
+        "activity_type",
+        "needs_program_admin",
+    ]
+    search_fields = ["reference", "title", "partner__legal_name"]
+    search_help_text = _("Search by reference, title or partner name.")
+    date_hierarchy = "submitted_at"
+    list_select_related = ["partner", "partner__tier", "allocation__budget__period"]
+    ordering = [F("submitted_at").desc(nulls_last=True), "-pk"]
+    list_per_page = 50
+    actions = ["approve_selected", "return_selected", "reject_selected"]
+    object_actions = [
+        ObjectAction("approve_selected", _("Approve…"), "approve", _submitted),
+        ObjectAction("return_selected", _("Return for changes…"), "neutral", _submitted),
+        ObjectAction("reject_selected", _("Reject…"), "danger", _submitted),
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    "status_display",
+                    "partner",
+                    "requested_by",
+                    "submitted_at",
+                    "age_display",
+                ]
+            },
+        ),
+        (
+            _("Activity"),
+            {
+                "fields": [
+                    "activity_type",
+                    "title",
+                    "description",
+                    ("start_date", "end_date"),
+                    "expected_leads",
+                    "short_notice_confirmed",
+                ]
+            },
+        ),
+        (_("Money"), {"fields": ["total_cost_display", "requested_display", "allocation"]}),
+        (
+            _("Decision"),
+            {
+                "fields": [
+                    "approved_display",
+                    "decided_by",
+                    "decided_at",
+                    "decision_comment",
+                    "needs_program_admin",
+                    "claim_deadline",
+                ]
+            },
+        ),
+    ]
+
+    def _scoped(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            self._scoped(request)
+            .select_related("partner", "partner__tier", "allocation__budget__period", "requested_by")
+            .annotate(available_funds=_available_subquery())
+        )
+
+    # Columns -----------------------------------------------------------------------------------
+    @admin.display(description=_("activity"), ordering="title")
+    def activity_display(self, obj: FundRequest) -> SafeString:
+        return format_html(
+            '{}<span class="mdf-quiet mdf-sub">{} · {}</span>',
+            obj.title,
+            obj.get_activity_type_display(),
+            date_range(obj.start_date, obj.end_date),
+        )
+
+    @admin.display(description=_("requested"), ordering="requested_amount")
+    def amount_display(self, obj: FundRequest) -> SafeString:
+        if obj.approved_amount is None:
+            return format_html("{}", money(obj.requested_amount, obj.currency))
+        return format_html(
+            '{}<span class="mdf-sub mdf-approved" title="{}">✓ {}</span>',
+            money(obj.requested_amount, obj.currency),
+            gettext("approved"),
+            money(obj.approved_amount),
+        )
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: FundRequest) -> SafeString:
+        if obj.needs_program_admin and obj.status == RequestStatus.SUBMITTED:
+            return format_html(
+                '{}<span class="mdf-sub" title="{}">{}</span>',
+                status_badge(obj.status),
+                gettext("Above a channel account manager's approval limit"),
+                badge(gettext("Program admin"), ("#fde68a", "#78350f")),
+            )
+        return status_badge(obj.status)
+
+    @admin.display(description=_("requested"), ordering="requested_amount")
+    def requested_display(self, obj: FundRequest) -> str:
+        return money(obj.requested_amount, obj.currency)
+
+    @admin.display(description=_("total cost"), ordering="total_cost")
+    def total_cost_display(self, obj: FundRequest) -> str:
+        return money(obj.total_cost, obj.currency)
+
+    @admin.display(description=_("approved"), ordering="approved_amount")
+    def approved_display(self, obj: FundRequest) -> str:
+        return money(obj.approved_amount, obj.currency)
+
+    @admin.display(description=_("available"), ordering="available_funds")
+    def available_display(self, obj: FundRequest) -> str | SafeString:
+        """The partner's available funds now (in the request's currency, like its allocation)."""
+        available = getattr(obj, "available_funds", None)
+        if (
+            available is not None
+            and obj.status == RequestStatus.SUBMITTED
+            and available < obj.requested_amount
+        ):
+            return format_html(
+                '<span class="mdf-short" style="color:#b91c1c;font-weight:600" title="{}">{}</span>',
+                gettext("Less than requested"),
+                money(available),
+            )
+        return money(available)
+
+    @admin.display(description=_("age"), ordering="-submitted_at")
+    def age_display(self, obj: FundRequest) -> str:
+        return age(obj.submitted_at)
+
+    # Change list and change form -----------------------------------------------------------------
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), **self._queue_summary(request)})
+
+    def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
+        """What waits for a decision, with links to work it oldest first (two queries)."""
+        actor = request.actor
+        waiting = self._scoped(request).filter(status=RequestStatus.SUBMITTED)
+        counts = waiting.aggregate(
+            total=Count("pk"),
+            escalated=Count("pk", filter=Q(needs_program_admin=True)),
+            oldest=Min("submitted_at"),
+        )
+        base = reverse("admin:mdf_fundrequest_changelist", current_app=self.admin_site.name)
+        queue = {
+            "status__exact": RequestStatus.SUBMITTED,
+            "o": self.order_param(request, "age_display", descending=True),  # oldest first
+        }
+        limit_text = ""
+        if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+            limits = list(ApprovalLimit.objects.filter(user=actor.user).values_list("amount", "currency"))
+            limit_text = (
+                gettext("Your approval limit: %(limit)s per request.") % {"limit": money(*limits[0])}
+                if limits
+                else gettext("Your approval limit: %(limit)s per request (the default).")
+                % {"limit": money(Decimal(settings.PRM["MDF_DEFAULT_CAM_APPROVAL_LIMIT"]))}
+            )
+        elif actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN:
+            limit_text = gettext("You approve without a limit.")
+        return {
+            "queue": {
+                "total": counts["total"],
+                "escalated": counts["escalated"],
+                "oldest": age(counts["oldest"]) if counts["oldest"] else "",
+                "url": f"{base}?{urlencode(queue)}",
+                "escalated_url": f"{base}?{urlencode({**queue, 'needs_program_admin__exact': 1})}",
+                "is_cam": actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER,
+                "limit_text": limit_text,
+            }
+        }
+
+    def change_form_panels(self, request: HttpRequest, obj: FundRequest) -> dict[str, Any]:
+        claim = FundClaim.objects.filter(fund_request=obj).prefetch_related("proofs").first()
+        proofs = (
+            [
+                {
+                    "name": proof.original_name,
+                    "size": proof.size,
+                    "content_type": proof.content_type,
+                    "url": reverse("mdf:proof_download", args=[proof.pk]),
+                }
+                for proof in claim.proofs.all()
+            ]
+            if claim
+            else []
+        )
+        balances = ledger.balances_of(obj.allocation)
+        return {
+            "fund_request": obj,
+            "balances": balances,
+            "decision_prompt": self._decision_prompt(request, obj),
+            "decision_figures": [
+                (gettext("Requested"), money(obj.requested_amount, obj.currency)),
+                (gettext("Total cost"), money(obj.total_cost, obj.currency)),
+                (
+                    gettext("Available to %(partner)s") % {"partner": obj.partner.legal_name},
+                    money(balances.available, balances.currency),
+                ),
+            ],
+            "claim": claim,
+            "claim_url": (
+                reverse("admin:mdf_fundclaim_change", args=[claim.pk], current_app=self.admin_site.name)
+                if claim and request.user.has_perm("mdf.view_fundclaim")
+                else ""
+            ),
+            "proofs": proofs,
+            "history": history_rows(obj),
+            "limit_note": self._limit_note(request, obj),
+        }
+
+    def _decision_prompt(self, request: HttpRequest, obj: FundRequest) -> str:
+        submitted = ago(obj.submitted_at)
+        if obj.needs_program_admin and request.user.vendor_role == VendorRole.PROGRAM_ADMIN:
+            return gettext(
+                "Above a channel account manager's limit: awaiting your decision · submitted %(age)s"
+            ) % {"age": submitted}
+        if obj.needs_program_admin:
+            return gettext("Passed to a program admin · submitted %(age)s") % {"age": submitted}
+        return gettext("Awaiting a decision · submitted %(age)s") % {"age": submitted}
+
+    def _limit_note(self, request: HttpRequest, obj: FundRequest) -> str:
+        if obj.status != RequestStatus.SUBMITTED or not request.user.vendor_role:
+            return ""
+        limit = services.approval_limit_of(request.user, obj.currency)
+        if limit is not None and obj.requested_amount > limit:
+            return gettext(
+                "The requested amount is above your approval limit of %(limit)s: approve at most that, "
+                "or approving passes the request to a program admin."
+            ) % {"limit": money(limit, obj.currency)}
+        return ""
+
+    # Actions -------------------------------------------------------------------------------------
+    def _queue_order(self, queryset: QuerySet) -> list[FundRequest]:
+        # First come, first served: with several requests on one allocation, the oldest gets funds.
+        return list(queryset.order_by(F("submitted_at").asc(nulls_last=True), "pk"))
+
+    def _request_cells(self, obj: FundRequest) -> list[Any]:
+        return [
+            format_html("<strong>{}</strong>", obj.reference),
+            obj.partner.legal_name,
+            format_html(
+                '{}<span class="mdf-quiet mdf-sub">{} · {}</span>',
+                obj.title,
+                obj.get_activity_type_display(),
+                date_range(obj.start_date, obj.end_date),
+            ),
+            status_badge(obj.status),
+            money(obj.requested_amount, obj.currency),
+            money(getattr(obj, "available_funds", None), obj.allocation.currency),
+        ]
+
+    @admin.action(description=_("Approve selected requests…"), permissions=["change"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        requests = self._queue_order(queryset)
+        deciding = [obj for obj in requests if obj.status == RequestStatus.SUBMITTED]
+        posted = "post" in request.POST
+        form = ApproveRequestsForm(
+            request.POST if posted else None,
+            rows=[(obj.pk, obj.requested_amount, obj.requested_amount, obj.currency) for obj in deciding],
+        )
+        limits: dict[str, Decimal | None] = {}
+
+        def limit_of(currency: str) -> Decimal | None:
+            if currency not in limits:
+                limits[currency] = services.approval_limit_of(request.user, currency)
+            return limits[currency]
+
+        if posted and form.is_valid():
+            comment = form.cleaned_data["comment"]
+            approved: list[tuple[FundRequest, Decimal]] = []
+
+            def decide(actor: Any, obj: FundRequest) -> None:
+                amount = form.amount(obj.pk)
+                # Above the approver's limit the service passes the request to a program admin
+                # (flag, audit, notification) instead of approving it: an outcome, not an error.
+                outcome = services.request_approve_or_escalate(
+                    actor=actor, fund_request=obj, amount=amount, comment=comment
+                )
+                if outcome == "escalated":
+                    self.message_user(
+                        request,
+                        gettext(
+                            "%(ref)s: %(amount)s is above your approval limit of %(limit)s; it has been "
+                            "passed to a program admin. Approve at most your limit to decide it yourself."
+                        )
+                        % {
+                            "ref": obj.reference,
+                            "amount": money(amount or obj.requested_amount, obj.currency),
+                            "limit": money(limit_of(obj.currency), obj.currency),
+                        },
+                        messages.WARNING,
+                    )
+                else:
+                    approved.append((obj, amount or obj.requested_amount))
+
+            self.run_each(request, requests, decide, label=lambda obj: obj.reference)
+            if approved:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)s request approved: %(list)s.",
+                        "%(count)s requests approved: %(list)s.",
+                        len(approved),
+                    )
+                    % {
+                        "count": len(approved),
+                        "list": ", ".join(
+                            f"{obj.reference} ({money(amount, obj.currency)})" for obj, amount in approved
+                        ),
+                    },
+                    messages.SUCCESS,
+                )
+            return None
+
+        rows = []
+        remaining: dict[int, Decimal] = {}
+        for obj in requests:
+            row = Row(cells=self._request_cells(obj))
+            if obj.status != RequestStatus.SUBMITTED:
+                row.notes.append(
+                    (
+                        "skip",
+                        gettext("Not awaiting a decision (%(status)s): it will be left as it is.")
+                        % {"status": obj.get_status_display().lower()},
+                    )
+                )
+                rows.append(row)
+                continue
+            row.field = form[f"amount-{obj.pk}"]
+            limit = limit_of(obj.currency)
+            above_limit = limit is not None and obj.requested_amount > limit
+            if above_limit:
+                row.notes.append(
+                    (
+                        "warning",
+                        gettext(
+                            "Above your approval limit of %(limit)s. Approve at most that yourself; "
+                            "more passes the request to a program admin."
+                        )
+                        % {"limit": money(limit, obj.currency)},
+                    )
+                )
+            # A heads-up, at the requested amounts: what the requests above leave of the funds.
+            after_others = obj.allocation_id in remaining
+            left = remaining.get(obj.allocation_id, getattr(obj, "available_funds", ZERO))
+            if obj.requested_amount > left:
+                values = {"partner": obj.partner.legal_name, "left": money(left, obj.currency)}
+                row.notes.append(
+                    (
+                        "error",
+                        gettext(
+                            "%(partner)s has %(left)s available after the requests above: "
+                            "approve less or reject."
+                        )
+                        % values
+                        if after_others
+                        else gettext("%(partner)s has only %(left)s available: approve less or reject.")
+                        % values,
+                    )
+                )
+            elif not above_limit:
+                left -= obj.requested_amount
+            remaining[obj.allocation_id] = left
+            rows.append(row)
+        return self.intermediate_page(
+            request,
+            requests,
+            action="approve_selected",
+            template="admin/mdf/fundrequest/approve_intermediate.html",
+            title=ngettext("Approve %(count)s fund request", "Approve %(count)s fund requests", len(requests))
+            % {"count": len(requests)},
+            form=form,
+            headers=[_("Request"), _("Partner"), _("Activity"), _("Status"), _("Requested"), _("Available")],
+            rows=rows,
+            submit_label=gettext("Approve and commit funds"),
+            extra={"deciding": deciding},
+        )
+
+    def _reason_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        *,
+        action: str,
+        service: Callable[..., Any],
+        template: str,
+        title: Callable[[int], str],
+        label: Any,
+        help_text: Any,
+        submit_label: str,
+        submit_style: str,
+        done_message: Callable[[int], str],
+    ) -> HttpResponse | None:
+        requests = self._queue_order(queryset)
+        posted = "post" in request.POST
+        form = ReasonForm(request.POST if posted else None, label=label, help_text=help_text)
+        if posted and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            done = self.run_each(
+                request,
+                requests,
+                lambda actor, obj: service(actor=actor, fund_request=obj, reason=reason),
+                label=lambda obj: obj.reference,
+            )
+            if done:
+                self.message_user(
+                    request,
+                    done_message(len(done)) + " " + ", ".join(obj.reference for obj in done),
+                    messages.SUCCESS,
+                )
+            return None
+        rows = []
+        for obj in requests:
+            row = Row(cells=self._request_cells(obj))
+            if obj.status != RequestStatus.SUBMITTED:
+                row.notes.append(
+                    (
+                        "skip",
+                        gettext("Not awaiting a decision (%(status)s): it will be left as it is.")
+                        % {"status": obj.get_status_display().lower()},
+                    )
+                )
+            rows.append(row)
+        return self.intermediate_page(
+            request,
+            requests,
+            action=action,
+            template=template,
+            title=title(len(requests)),
+            form=form,
+            headers=[_("Request"), _("Partner"), _("Activity"), _("Status"), _("Requested"), _("Available")],
+            rows=rows,
+            submit_label=submit_label,
+            submit_style=submit_style,
+        )
+
+    @admin.action(description=_("Reject selected requests…"), permissions=["change"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._reason_action(
+            request,
+            queryset,
+            action="reject_selected",
+            service=services.request_reject,
+            template="admin/mdf/fundrequest/reject_intermediate.html",
+            title=lambda n: (
+                ngettext("Reject %(count)s fund request", "Reject %(count)s fund requests", n) % {"count": n}
+            ),
+            label=_("Reason for rejecting"),
+            help_text=_("Required. The partner sees it in the portal and in the notification."),
+            submit_label=gettext("Reject"),
+            submit_style="danger",
+            done_message=lambda n: (
+                ngettext("%(count)s request rejected:", "%(count)s requests rejected:", n) % {"count": n}
+            ),
+        )
+
+    @admin.action(description=_("Return selected requests for changes…"), permissions=["change"])
+    def return_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._reason_action(
+            request,
+            queryset,
+            action="return_selected",
+            service=services.request_return,
+            template="admin/mdf/fundrequest/return_intermediate.html",
+            title=lambda n: (
+                ngettext(
+                    "Return %(count)s fund request for changes",
+                    "Return %(count)s fund requests for changes",
+                    n,
+                )
+                % {"count": n}
+            ),
+            label=_("What should the partner change?"),
+            help_text=_("Required. The partner edits the request and submits it again."),
+            submit_label=gettext("Return for changes"),
+            submit_style="neutral",
+            done_message=lambda n: (
+                ngettext(
+                    "%(count)s request returned for changes:", "%(count)s requests returned for changes:", n
+                )
+                % {"count": n}
+            ),
+        )

@@ -1,0 +1,31 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+
+class MdfConfig(AppConfig):
+    name = "mdf"
+    verbose_name = _("Market development funds")
+    default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "mdf.demo.seed"
+
+    vendor_role_permissions = {
+        VendorRole.CHANNEL_ACCOUNT_MANAGER: {
+            "mdf.view_fundrequest",
+            "mdf.change_fundrequest",
+            "mdf.view_allocation",
+            "mdf.view_ledgerentry",
+            "mdf.view_fundperiod",
+            "mdf.view_budget",
+        },
+        VendorRole.FINANCE: {
+            "mdf.view_fundrequest",
+            "mdf.view_fundclaim",
+            "mdf.change_fundclaim",
+            "mdf.view_allocation",
+            "mdf.view_ledgerentry",
+            "mdf.view_fundperiod",
+            "mdf.view_budget",
+        },
+    }

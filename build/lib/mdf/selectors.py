@@ -1,0 +1,142 @@
+"""Reads for funds: balances from the ledger, requests and claims, reports. Scoped by policy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, QuerySet
+
+from prm.tenancy import Actor
+
+from . import ledger
+from .models import Allocation, ClaimProof, FundClaim, FundRequest, LedgerEntry, RequestStatus
+from .policies import allocation_policy, fund_request_policy
+
+_DEC = DecimalField(max_digits=16, decimal_places=2)
+
+
+def allocations_with_balances(*, actor: Actor) -> QuerySet[Allocation]:
+    """Each allocation with every balance annotated (one query, whatever the ledger size)."""
+    return (
+        allocation_policy.scope(actor)
+        .select_related("budget__period", "partner", "partner__tier")
+        .annotate(**ledger.balance_annotations())
+        .annotate(balance_available=ExpressionWrapper(ledger.available_expression(), output_field=_DEC))
+        .order_by("-budget__period__starts_on", "partner__legal_name")
+    )
+
+
+def fund_summary(*, actor: Actor) -> list[dict[str, Any]]:
+    """Totals per currency across the actor's allocations (the partner funds page)."""
+    summary: dict[str, dict[str, Decimal]] = {}
+    for allocation in allocations_with_balances(actor=actor):
+        row = summary.setdefault(
+            allocation.currency,
+            {
+                k: Decimal("0")
+                for k in ("allocated", "committed", "claimed", "paid", "available", "forfeited")
+            },
+        )
+        balances = ledger.balances_from_annotations(allocation)
+        for key in ("allocated", "committed", "claimed", "paid", "forfeited"):
+            row[key] += getattr(balances, key)
+        row["available"] += balances.available
+    return [{"currency": currency, **values} for currency, values in sorted(summary.items())]
+
+
+def request_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[FundRequest]:
+    filters = filters or {}
+    queryset = fund_request_policy.scope(actor).select_related(
+        "partner", "partner__tier", "allocation__budget__period", "requested_by", "claim"
+    )
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("activity_type"):
+        queryset = queryset.filter(activity_type=filters["activity_type"])
+    if filters.get("period"):
+        queryset = queryset.filter(allocation__budget__period_id=filters["period"])
+    if filters.get("partner"):
+        queryset = queryset.filter(partner_id=filters["partner"])
+    return queryset.order_by("-created_at", "-pk")
+
+
+def request_get(*, actor: Actor, pk: Any) -> FundRequest:
+    return fund_request_policy.get_or_404(
+        actor,
+        FundRequest.objects.select_related(
+            "partner", "allocation__budget__period", "requested_by", "decided_by"
+        ),
+        pk=pk,
+    )
+
+
+def claim_for(*, actor: Actor, fund_request: FundRequest) -> FundClaim | None:
+    return (
+        FundClaim.objects.filter(fund_request=fund_request)
+        .filter(fund_request__in=fund_request_policy.scope(actor).values("pk"))
+        .prefetch_related("proofs")
+        .first()
+    )
+
+
+def proof_get(*, actor: Actor, pk: Any) -> ClaimProof:
+    """A proof file by id, only if the actor may see its request; else the same 404."""
+    from django.http import Http404
+
+    proof = (
+        ClaimProof.objects.filter(
+            pk=pk, claim__fund_request__in=fund_request_policy.scope(actor).values("pk")
+        )
+        .select_related("claim__fund_request")
+        .first()
+    )
+    if proof is None:
+        raise Http404
+    return proof
+
+
+def ledger_for(*, actor: Actor, allocation: Allocation) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(allocation=allocation)
+        .filter(allocation__in=allocation_policy.scope(actor).values("pk"))
+        .select_related("fund_request", "actor")
+    )
+
+
+def utilisation_report(*, actor: Actor, group: str = "partner") -> list[dict[str, Any]]:
+    """Allocated / committed / claimed / paid / available grouped by partner, tier or period."""
+    field = {
+        "partner": "partner__legal_name",
+        "tier": "partner__tier__name",
+        "period": "budget__period__name",
+    }[group]
+    rows = (
+        allocation_policy.scope(actor)
+        .order_by()
+        .values(field, "currency")
+        .annotate(**ledger.balance_annotations())
+        .order_by(field, "currency")
+    )
+    return [
+        {
+            "group": row[field],
+            "currency": row["currency"],
+            "allocated": row["balance_allocated"],
+            "committed": row["balance_committed"],
+            "claimed": row["balance_claimed"],
+            "paid": row["balance_paid"],
+            "available": row["balance_allocated"] - row["balance_committed"] - row["balance_claimed"],
+        }
+        for row in rows
+    ]
+
+
+def deadlines(*, actor: Actor) -> QuerySet[FundRequest]:
+    """Approved requests waiting for a claim, nearest deadline first."""
+    return request_list(actor=actor, filters={"status": RequestStatus.APPROVED}).order_by("claim_deadline")
+
+
+def request_counts(*, actor: Actor) -> dict[str, int]:
+    rows = fund_request_policy.scope(actor).order_by().values("status").annotate(n=Count("pk"))
+    return {row["status"]: row["n"] for row in rows}

@@ -1,0 +1,734 @@
+"""Market development funds: the partner's funds, fund requests, claims and proof files, and the
+vendor's utilisation and ROI report. Thin: forms validate input, selectors read (scoped by
+policy), services write; every ApplicationError becomes a message or a form error. Approvals and
+claim reviews happen in the Django admin."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+
+from deals import selectors as deal_selectors
+from deals.models import DealStatus
+from deals.policies import DEAL_ROLES
+from incentives import selectors as incentive_selectors
+from incentives.forms import AttributeDealForm
+from incentives.services import ATTRIBUTABLE_REQUESTS
+from prm import audit
+from prm.errors import ApplicationError
+from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
+
+from . import selectors, services
+from .forms import REPORT_GROUPS, ClaimForm, FundRequestForm, ReportGroupForm, RequestFilterForm
+from .models import FundRequest, LedgerKind, RequestStatus
+from .policies import EDITABLE, MDF_ROLES, fund_request_policy
+from .uploads import ACCEPTED
+
+CONFIRM_SESSION_KEY = "mdf.confirm_short_notice"
+# Claim deadlines closer than this show in red.
+DEADLINE_WARNING_DAYS = 14
+# How each ledger kind moves the available balance (paid moves money already claimed).
+AVAILABLE_EFFECT = {
+    LedgerKind.ALLOCATED: 1,
+    LedgerKind.ACCRUED: 1,
+    LedgerKind.RELEASED: 1,
+    LedgerKind.COMMITTED: -1,
+    LedgerKind.CLAIMED: -1,
+    LedgerKind.FORFEITED: -1,
+    LedgerKind.PAID: 0,
+}
+# Proof files are only ever stored as these (mdf.uploads sniffs the content); anything else is
+# served as an opaque download.
+PROOF_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
+ROI_TABLE_ROWS = 50
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _works_funds(actor: Any) -> bool:
+    return actor.is_partner and actor.partner_role in MDF_ROLES
+
+
+def _no_access(request: HttpRequest) -> HttpResponse:
+    return render(request, "mdf/no_access.html", status=403)
+
+
+def _field_error(form: Any, exc: ApplicationError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _share_percent() -> int:
+    return settings.PRM["MDF_VENDOR_SHARE_PERCENT"]
+
+
+def _open_allocations(actor: Any) -> list[Any]:
+    """The actor's allocations whose period has not ended, with balances: what a new request can
+    draw on."""
+    today = timezone.localdate()
+    return [
+        allocation
+        for allocation in selectors.allocations_with_balances(actor=actor)
+        if allocation.budget.period.ends_on >= today and allocation.budget.period.closed_at is None
+    ]
+
+
+def _remember_confirmation(request: HttpRequest, fund_request: FundRequest, message: str) -> None:
+    request.session[CONFIRM_SESSION_KEY] = {"request": fund_request.pk, "message": str(message)}
+
+
+def _take_confirmation(request: HttpRequest, fund_request: FundRequest) -> str:
+    data = request.session.get(CONFIRM_SESSION_KEY)
+    if not data or data.get("request") != fund_request.pk:
+        return ""
+    del request.session[CONFIRM_SESSION_KEY]
+    return str(data.get("message") or "")
+
+
+def _days_left(day: Any) -> int | None:
+    return (day - timezone.localdate()).days if day else None
+
+
+# --- Funds --------------------------------------------------------------------------------------
+@partner_required
+def funds(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not _works_funds(actor):
+        return _no_access(request)
+    summary = selectors.fund_summary(actor=actor)
+    for row in summary:
+        row["payable"] = row["claimed"] - row["paid"]
+    allocations = list(selectors.allocations_with_balances(actor=actor))
+    counts = selectors.request_counts(actor=actor)
+    deadlines = [
+        {
+            "request": fund_request,
+            "days_left": _days_left(fund_request.claim_deadline),
+            "urgent": _days_left(fund_request.claim_deadline) < DEADLINE_WARNING_DAYS,
+        }
+        for fund_request in selectors.deadlines(actor=actor).filter(claim_deadline__isnull=False)[:10]
+    ]
+    charts = [
+        {
+            "currency": row["currency"],
+            "labels": [_("Available"), _("Committed"), _("Claimed, awaiting payment"), _("Paid")],
+            "keys": ["available", "committed", "payable", "paid"],
+            "values": [
+                float(max(row["available"], Decimal("0"))),
+                float(row["committed"]),
+                float(row["payable"]),
+                float(row["paid"]),
+            ],
+        }
+        for row in summary
+    ]
+    for chart in charts:
+        chart["items"] = list(zip(chart["labels"], chart["values"], strict=True))
+    return render(
+        request,
+        "mdf/funds.html",
+        {
+            "summary": summary,
+            "charts": charts,
+            "allocations": allocations,
+            "deadlines": deadlines,
+            "deadline_warning_days": DEADLINE_WARNING_DAYS,
+            "status_counts": [(value, label, counts.get(value, 0)) for value, label in RequestStatus.choices],
+            "total_count": sum(counts.values()),
+            "recent": list(selectors.request_list(actor=actor)[:5]),
+            "may_request": fund_request_policy.can(actor, "request"),
+            "share_percent": _share_percent(),
+        },
+    )
+
+
+@partner_required
+def allocation_ledger(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    if not _works_funds(actor):
+        raise Http404
+    allocation = selectors.allocations_with_balances(actor=actor).filter(pk=pk).first()
+    if allocation is None:
+        raise Http404
+    page = paginate(request, selectors.ledger_for(actor=actor, allocation=allocation), per_page=50)
+    rows = [(entry, AVAILABLE_EFFECT.get(entry.kind, 0)) for entry in page.object_list]
+    return render(
+        request,
+        "mdf/allocation_ledger.html",
+        {"allocation": allocation, "page": page, "rows": rows, "querystring": ""},
+    )
+
+
+# --- Requests: list and export ------------------------------------------------------------------
+@partner_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not _works_funds(actor):
+        return _no_access(request)
+    form = RequestFilterForm(request.GET or None)
+    counts = selectors.request_counts(actor=actor)
+    return render(
+        request,
+        "mdf/request_list.html",
+        {
+            "form": form,
+            "page": paginate(request, selectors.request_list(actor=actor, filters=form.filters())),
+            "querystring": querystring_without_page(request),
+            "status_counts": [(value, label, counts.get(value, 0)) for value, label in RequestStatus.choices],
+            "total_count": sum(counts.values()),
+            "may_request": fund_request_policy.can(actor, "request"),
+        },
+    )
+
+
+REQUEST_CSV_HEADER = [
+    "reference",
+    "title",
+    "activity_type",
+    "status",
+    "period",
+    "start_date",
+    "end_date",
+    "total_cost",
+    "requested_amount",
+    "approved_amount",
+    "currency",
+    "expected_leads",
+    "claim_deadline",
+    "claimed_amount",
+    "claim_approved_amount",
+    "requested_by",
+    "created",
+    "submitted",
+]
+
+
+def _request_rows(requests: Any) -> Any:
+    for fund_request in requests.iterator(chunk_size=2000):
+        claim = getattr(fund_request, "claim", None)
+        yield [
+            fund_request.reference,
+            fund_request.title,
+            fund_request.get_activity_type_display(),
+            fund_request.get_status_display(),
+            fund_request.allocation.budget.period.name,
+            fund_request.start_date.isoformat(),
+            fund_request.end_date.isoformat(),
+            fund_request.total_cost,
+            fund_request.requested_amount,
+            fund_request.approved_amount,
+            fund_request.currency,
+            fund_request.expected_leads,
+            fund_request.claim_deadline.isoformat() if fund_request.claim_deadline else None,
+            claim.claimed_amount if claim else None,
+            claim.approved_amount if claim else None,
+            fund_request.requested_by.email,
+            fund_request.created_at.date().isoformat(),
+            fund_request.submitted_at.date().isoformat() if fund_request.submitted_at else None,
+        ]
+
+
+@partner_required
+def request_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not _works_funds(actor):
+        raise Http404
+    form = RequestFilterForm(request.GET or None)
+    requests = selectors.request_list(actor=actor, filters=form.filters())
+    return csv_response("fund-requests.csv", REQUEST_CSV_HEADER, _request_rows(requests))
+
+
+# --- Requests: create and edit ------------------------------------------------------------------
+def _form_page(
+    request: HttpRequest,
+    *,
+    form: FundRequestForm,
+    fund_request: FundRequest | None,
+    confirm: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "mdf/request_form.html",
+        {
+            "form": form,
+            "fund_request": fund_request,
+            "confirm": confirm,
+            "share_percent": _share_percent(),
+            "lead_days": settings.PRM["MDF_REQUEST_LEAD_BUSINESS_DAYS"],
+            "allocations": _open_allocations(request.actor),
+        },
+        status=status,
+    )
+
+
+def _save(request: HttpRequest, form: FundRequestForm, fund_request: FundRequest | None) -> HttpResponse:
+    actor = request.actor
+    confirm = request.POST.get("confirm_short_notice") == "1"
+    wants_submit = confirm or request.POST.get("action") == "submit"
+    try:
+        with transaction.atomic():
+            saved = services.request_save_draft(
+                actor=actor,
+                data=form.request_data(),
+                fund_request=fund_request,
+                submission_key=form.cleaned_data.get("submission_key") if fund_request is None else None,
+            )
+    except ApplicationError as exc:
+        _field_error(form, exc)
+        return _form_page(request, form=form, fund_request=fund_request, status=400)
+    except IntegrityError:
+        # The submission key belongs to a request this actor cannot see (a replayed or forged
+        # form): show the form again with a fresh key, keeping what was typed.
+        data = request.POST.copy()
+        data["submission_key"] = str(uuid.uuid4())
+        form = FundRequestForm(data)
+        form.is_valid()
+        form.add_error(None, _("This form was already used. Check the details and save again."))
+        return _form_page(request, form=form, fund_request=fund_request, status=400)
+    if not wants_submit:
+        if saved.status in EDITABLE:
+            messages.success(
+                request,
+                _("Draft %(ref)s saved. Submit it for approval when it is complete.")
+                % {"ref": saved.reference},
+            )
+        return redirect("mdf:request_detail", pk=saved.pk)
+    try:
+        with transaction.atomic():
+            services.request_submit(actor=actor, fund_request=saved, confirm_short_notice=confirm)
+    except ApplicationError as exc:
+        # The draft is saved (outside the savepoint): the page keeps everything typed and now
+        # edits that draft.
+        if exc.extra.get("needs_confirmation"):
+            return _form_page(request, form=form, fund_request=saved, confirm=exc.message)
+        _field_error(form, exc)
+        messages.warning(
+            request,
+            _("%(ref)s is saved as a draft but was not submitted. Fix what is marked below and submit again.")
+            % {"ref": saved.reference},
+        )
+        return _form_page(request, form=form, fund_request=saved, status=400)
+    messages.success(
+        request,
+        _("%(ref)s was submitted for approval. You will be notified of the decision.")
+        % {"ref": saved.reference},
+    )
+    return redirect("mdf:request_detail", pk=saved.pk)
+
+
+@partner_required
+def request_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not _works_funds(actor):
+        return _no_access(request)
+    if not fund_request_policy.can(actor, "request"):
+        messages.error(request, _("Only active partners request marketing funds."))
+        return redirect("mdf:funds")
+    if request.method == "POST":
+        form = FundRequestForm(request.POST)
+        if form.is_valid():
+            return _save(request, form, None)
+        return _form_page(request, form=form, fund_request=None, status=400)
+    allocations = _open_allocations(actor)
+    form = FundRequestForm(
+        initial={
+            "submission_key": uuid.uuid4(),
+            "currency": allocations[0].currency if allocations else "USD",
+            "expected_leads": 0,
+        }
+    )
+    return _form_page(request, form=form, fund_request=None)
+
+
+@partner_required
+def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    fund_request = selectors.request_get(actor=actor, pk=pk)
+    if not fund_request_policy.can(actor, "edit", fund_request):
+        messages.info(
+            request,
+            _("%(ref)s is %(status)s and can no longer be edited.")
+            % {"ref": fund_request.reference, "status": fund_request.get_status_display().lower()},
+        )
+        return redirect("mdf:request_detail", pk=fund_request.pk)
+    if request.method == "POST":
+        form = FundRequestForm(request.POST)
+        if form.is_valid():
+            return _save(request, form, fund_request)
+        return _form_page(request, form=form, fund_request=fund_request, status=400)
+    form = FundRequestForm(initial=FundRequestForm.initial_from(fund_request))
+    return _form_page(request, form=form, fund_request=fund_request)
+
+
+# --- Request detail and submit ------------------------------------------------------------------
+PROGRESS_STEPS = [
+    (RequestStatus.DRAFT, _lazy("Drafted")),
+    (RequestStatus.SUBMITTED, _lazy("Submitted")),
+    (RequestStatus.APPROVED, _lazy("Approved")),
+    (RequestStatus.CLAIM_SUBMITTED, _lazy("Claimed")),
+    (RequestStatus.CLAIM_APPROVED, _lazy("Claim approved")),
+    (RequestStatus.PAID, _lazy("Paid")),
+]
+# Where each status sits on the steps above, and how that step went.
+PROGRESS_AT = {
+    RequestStatus.DRAFT: (0, "current"),
+    RequestStatus.SUBMITTED: (1, "current"),
+    RequestStatus.RETURNED: (1, "returned"),
+    RequestStatus.APPROVED: (2, "done"),
+    RequestStatus.REJECTED: (2, "failed"),
+    RequestStatus.CLAIM_SUBMITTED: (3, "current"),
+    RequestStatus.CLAIM_APPROVED: (4, "done"),
+    RequestStatus.CLAIM_REJECTED: (4, "failed"),
+    RequestStatus.PAID: (5, "done"),
+    RequestStatus.EXPIRED: (3, "failed"),
+}
+PROGRESS_LABELS = {
+    RequestStatus.RETURNED: _lazy("Returned"),
+    RequestStatus.REJECTED: _lazy("Rejected"),
+    RequestStatus.CLAIM_REJECTED: _lazy("Claim rejected"),
+    RequestStatus.EXPIRED: _lazy("Expired"),
+}
+
+
+def _progress(fund_request: FundRequest) -> list[dict[str, Any]]:
+    at, state = PROGRESS_AT[fund_request.status]
+    steps = []
+    for index, (status, label) in enumerate(PROGRESS_STEPS):
+        if index < at:
+            step_state = "done"
+        elif index == at:
+            step_state = state
+            label = PROGRESS_LABELS.get(fund_request.status, label)
+        else:
+            step_state = "todo"
+        steps.append({"status": status, "label": label, "state": step_state})
+    return steps
+
+
+def _attributable_deals(actor: Any, fund_request: FundRequest) -> Any:
+    """The actor's approved or won deals, registered on or after the activity started, that no
+    activity claims yet (attribute_deal refuses the others)."""
+    started = datetime.combine(fund_request.start_date, time.min, tzinfo=UTC)
+    return deal_selectors.deal_list(actor=actor).filter(
+        status__in=[DealStatus.APPROVED, DealStatus.WON],
+        mdf_attribution__isnull=True,
+        created_at__gte=started,
+    )
+
+
+@partner_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    fund_request = selectors.request_get(actor=actor, pk=pk)
+    claim = selectors.claim_for(actor=actor, fund_request=fund_request)
+    entries = selectors.ledger_for(actor=actor, allocation=fund_request.allocation).filter(
+        fund_request=fund_request
+    )
+    attributions = list(incentive_selectors.attributions_for(actor=actor, fund_request=fund_request))
+    won = [a.deal for a in attributions if a.deal.status == DealStatus.WON]
+    won_currencies = {deal.currency for deal in won}
+    may_attribute = fund_request.status in ATTRIBUTABLE_REQUESTS and _works_funds(actor)
+    attribute_form, has_deal_choices = None, False
+    if may_attribute:
+        candidates = _attributable_deals(actor, fund_request)
+        attribute_form = AttributeDealForm(deals=candidates)
+        has_deal_choices = candidates.exists()
+    days_left = _days_left(fund_request.claim_deadline)
+    return render(
+        request,
+        "mdf/request_detail.html",
+        {
+            "fund_request": fund_request,
+            "progress": _progress(fund_request),
+            "claim": claim,
+            "proofs": list(claim.proofs.all()) if claim else [],
+            "entries": [(entry, AVAILABLE_EFFECT.get(entry.kind, 0)) for entry in entries],
+            "attributions": attributions,
+            "won_revenue": sum((deal.won_amount or Decimal("0") for deal in won), Decimal("0")),
+            "won_currency": won_currencies.pop() if len(won_currencies) == 1 else "",
+            "may_attribute": may_attribute,
+            "attribute_form": attribute_form,
+            "has_deal_choices": has_deal_choices,
+            "sees_deals": actor.partner_role in DEAL_ROLES,
+            "may_edit": fund_request_policy.can(actor, "edit", fund_request),
+            "may_submit": fund_request_policy.can(actor, "submit", fund_request),
+            "may_claim": fund_request_policy.can(actor, "claim", fund_request) and claim is None,
+            "days_left": days_left,
+            "deadline_urgent": days_left is not None and days_left < DEADLINE_WARNING_DAYS,
+            "claim_opens": fund_request.end_date > timezone.localdate(),
+            "confirm": _take_confirmation(request, fund_request),
+            "history": list(audit.history_for(target=fund_request)[:50]),
+            "share_percent": _share_percent(),
+        },
+    )
+
+
+@require_POST
+@partner_required
+def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    fund_request = selectors.request_get(actor=actor, pk=pk)
+    try:
+        with transaction.atomic():
+            services.request_submit(
+                actor=actor,
+                fund_request=fund_request,
+                confirm_short_notice=request.POST.get("confirm_short_notice") == "1",
+            )
+    except ApplicationError as exc:
+        if exc.extra.get("needs_confirmation"):
+            _remember_confirmation(request, fund_request, exc.message)
+        else:
+            messages.error(request, exc.message)
+        return redirect("mdf:request_detail", pk=fund_request.pk)
+    messages.success(
+        request,
+        _("%(ref)s was submitted for approval. You will be notified of the decision.")
+        % {"ref": fund_request.reference},
+    )
+    return redirect("mdf:request_detail", pk=fund_request.pk)
+
+
+# --- Claims -------------------------------------------------------------------------------------
+@partner_required
+def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    fund_request = selectors.request_get(actor=actor, pk=pk)
+    if (
+        not fund_request_policy.can(actor, "claim", fund_request)
+        or selectors.claim_for(actor=actor, fund_request=fund_request) is not None
+    ):
+        messages.info(
+            request,
+            _("%(ref)s cannot be claimed: it is %(status)s. Only approved activities are claimed, once.")
+            % {"ref": fund_request.reference, "status": fund_request.get_status_display().lower()},
+        )
+        return redirect("mdf:request_detail", pk=fund_request.pk)
+    status = 200
+    if request.method == "POST":
+        form = ClaimForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    services.claim_submit(
+                        actor=actor,
+                        fund_request=fund_request,
+                        data=form.claim_data(),
+                        files=form.cleaned_data["files"],
+                    )
+            except ApplicationError as exc:
+                _field_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Claim for %(ref)s submitted. Finance reviews it and you will be notified.")
+                    % {"ref": fund_request.reference},
+                )
+                return redirect("mdf:request_detail", pk=fund_request.pk)
+        status = 400
+    else:
+        form = ClaimForm(initial={"leads_generated": 0, "attendees": 0})
+    today = timezone.localdate()
+    return render(
+        request,
+        "mdf/claim_form.html",
+        {
+            "fund_request": fund_request,
+            "form": form,
+            "not_yet": today < fund_request.end_date,
+            "too_late": bool(fund_request.claim_deadline and today > fund_request.claim_deadline),
+            "days_left": _days_left(fund_request.claim_deadline),
+            "share_percent": _share_percent(),
+            "accepted": ACCEPTED,
+            "max_size": filesizeformat(settings.PRM["UPLOAD_MAX_BYTES"]),
+            "max_files": settings.PRM["MDF_MAX_PROOF_FILES"],
+        },
+        status=status,
+    )
+
+
+@login_required
+def proof_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A proof file, for whoever may see its request (partner MDF users, vendor staff in scope);
+    the same 404 for everybody else. Never rendered inline."""
+    proof = selectors.proof_get(actor=request.actor, pk=pk)
+    try:
+        handle = proof.file.open("rb")
+    except (OSError, ValueError) as exc:
+        raise Http404 from exc
+    content_type = proof.content_type if proof.content_type in PROOF_TYPES else "application/octet-stream"
+    response = FileResponse(
+        handle, as_attachment=True, filename=proof.original_name or "proof", content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Vendor report ------------------------------------------------------------------------------
+UTILISATION_KEYS = ("allocated", "committed", "claimed", "paid", "available")
+
+
+def _report_data(actor: Any, group: str) -> dict[str, Any]:
+    rows = selectors.utilisation_report(actor=actor, group=group)
+    for row in rows:
+        row["payable"] = row["claimed"] - row["paid"]
+        row["group"] = row["group"] or _("(none)")
+        # Committed or spent, as a share of the allocation.
+        used = (
+            ((row["committed"] + row["claimed"]) * 100 / row["allocated"]).quantize(Decimal("1"))
+            if row["allocated"] > 0
+            else None
+        )
+        row["used_percent"] = used
+        row["used_bar"] = min(max(int(used), 0), 100) if used is not None else 0
+    totals: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
+        total = totals.setdefault(row["currency"], {key: Decimal("0") for key in UTILISATION_KEYS})
+        for key in UTILISATION_KEYS:
+            total[key] += row[key]
+    roi = incentive_selectors.roi_by_request(actor=actor)
+    return {"rows": rows, "totals": totals, "roi": roi}
+
+
+@vendor_required
+def vendor_report(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = ReportGroupForm(request.GET or None)
+    group = form.selected_group()
+    data = _report_data(actor, group)
+    rows, roi = data["rows"], data["roi"]
+    multi_currency = len(data["totals"]) > 1
+    utilisation_chart = {
+        "labels": [f"{row['group']} ({row['currency']})" if multi_currency else row["group"] for row in rows],
+        "datasets": [
+            {"key": "paid", "label": _("Paid"), "values": [float(row["paid"]) for row in rows]},
+            {
+                "key": "payable",
+                "label": _("Claimed, awaiting payment"),
+                "values": [float(row["payable"]) for row in rows],
+            },
+            {
+                "key": "committed",
+                "label": _("Committed"),
+                "values": [float(row["committed"]) for row in rows],
+            },
+            {
+                "key": "available",
+                "label": _("Available"),
+                "values": [float(max(row["available"], Decimal("0"))) for row in rows],
+            },
+        ],
+        "allocated": [float(row["allocated"]) for row in rows],
+        "currency": next(iter(data["totals"])) if len(data["totals"]) == 1 else "",
+    }
+    with_roi = [row for row in roi if row["roi"]]
+    ranked = sorted(with_roi, key=lambda row: row["roi"], reverse=True)[:15]
+    roi_chart = {
+        "labels": [f"{row['request'].reference} · {row['partner']}" for row in ranked],
+        "values": [float(row["roi"]) for row in ranked],
+        "height": 70 + 38 * len(ranked),
+    }
+    counts = selectors.request_counts(actor=actor)
+    return render(
+        request,
+        "mdf/vendor_report.html",
+        {
+            "form": form,
+            "group": group,
+            "group_label": dict(REPORT_GROUPS)[group],
+            "groups": REPORT_GROUPS,
+            "rows": rows,
+            "totals": sorted(data["totals"].items()),
+            "roi": roi[:ROI_TABLE_ROWS],
+            "roi_count": len(roi),
+            "roi_table_rows": ROI_TABLE_ROWS,
+            "charts": {"utilisation": utilisation_chart, "roi": roi_chart},
+            "waiting": counts.get(RequestStatus.SUBMITTED, 0),
+            "claims_waiting": counts.get(RequestStatus.CLAIM_SUBMITTED, 0),
+            "approvals_url": reverse("admin:mdf_fundrequest_changelist") + "?status__exact=submitted",
+            "claims_url": reverse("admin:mdf_fundrequest_changelist") + "?status__exact=claim_submitted",
+            "querystring": querystring_without_page(request),
+        },
+    )
+
+
+REPORT_CSV_HEADER = [
+    "section",
+    "group_by",
+    "group",
+    "reference",
+    "activity",
+    "partner",
+    "currency",
+    "allocated",
+    "committed",
+    "claimed",
+    "paid",
+    "available",
+    "spent",
+    "deals",
+    "won_revenue",
+    "revenue_per_mdf",
+]
+
+
+@vendor_required
+def vendor_report_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    group = ReportGroupForm(request.GET or None).selected_group()
+    data = _report_data(actor, group)
+
+    def rows() -> Any:
+        for row in data["rows"]:
+            yield [
+                "utilisation",
+                group,
+                row["group"],
+                None,
+                None,
+                None,
+                row["currency"],
+                *(row[key] for key in UTILISATION_KEYS),
+                None,
+                None,
+                None,
+                None,
+            ]
+        for row in data["roi"]:
+            fund_request = row["request"]
+            yield [
+                "roi",
+                None,
+                None,
+                fund_request.reference,
+                fund_request.title,
+                row["partner"],
+                row["currency"],
+                None,
+                None,
+                None,
+                None,
+                None,
+                row["spent"],
+                row["deals"],
+                row["won_revenue"],
+                row["roi"],
+            ]
+
+    return csv_response("mdf-report.csv", REPORT_CSV_HEADER, rows())

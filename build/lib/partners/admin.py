@@ -1,0 +1,246 @@
+"""Admin for partners. Changes that are state transitions call the same services as the console,
+so the admin and the portal can never disagree, and every change is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
+from guardian.admin import GuardedModelAdminMixin
+
+from prm import audit
+from prm.admin import AuditEventAdmin
+from prm.errors import ApplicationError
+from prm.models import AuditEvent
+
+from . import services
+from .models import Invitation, Membership, Partner, PartnerApplication, Tier
+from .policies import partner_scope_q, portfolio_partner_ids, vendor_sees_all
+
+
+class ScopedAdminMixin:
+    """Admin querysets pass through the same scoping path as the portal (a CAM sees only the
+    partners in their portfolio)."""
+
+    partner_field = "partner"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        return queryset.filter(partner_scope_q(request.actor, self.partner_field))
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        # Django answers an id outside get_queryset() with a redirect and "doesn't exist"; for a
+        # row of a partner outside the portfolio the portal's answer is a plain 404 everywhere.
+        raise Http404
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "rank",
+        "min_trailing_revenue",
+        "revenue_currency",
+        "min_certified_people",
+        "min_deals_won",
+        "deal_registration_discount_percent",
+        "mdf_accrual_percent",
+        "lead_weight",
+    ]
+    ordering = ["rank"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "is_active", "created_at"]
+    readonly_fields = ["user", "role", "is_active", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # people join by invitation
+
+
+@admin.register(Partner)
+class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
+    partner_field = "pk"
+    list_display = [
+        "legal_name",
+        "partner_type",
+        "country",
+        "region",
+        "tier",
+        "status",
+        "channel_account_manager",
+    ]
+    list_filter = ["status", "partner_type", "region", "tier", "channel_account_manager"]
+    search_fields = ["legal_name", "website_domain"]
+    list_select_related = ["tier", "channel_account_manager"]
+    # Status, tier and manager change through services (audited); the admin shows them read-only.
+    readonly_fields = [
+        "status",
+        "tier",
+        "channel_account_manager",
+        "agreement_version",
+        "agreement_accepted_by",
+        "agreement_accepted_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [
+        "legal_name",
+        "partner_type",
+        "country",
+        "region",
+        "website_domain",
+        "phone",
+        "contact_email",
+        "status",
+        "tier",
+        "channel_account_manager",
+        "agreement_version",
+        "agreement_accepted_by",
+        "agreement_accepted_at",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [MembershipInline]
+    actions = ["suspend_selected", "reinstate_selected"]
+
+    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
+        if change:
+            services.partner_update_profile(
+                actor=request.actor,
+                partner=obj,
+                data={
+                    name: form.cleaned_data[name]
+                    for name in services.PROFILE_FIELDS
+                    if name in form.cleaned_data
+                },
+            )
+        else:
+            super().save_model(request, obj, form, change)
+            audit.record(
+                actor=request.user,
+                action="partner.created",
+                target=obj,
+                partner_id=obj.pk,
+                after=audit.snapshot(obj, ["legal_name", "status", "tier"]),
+            )
+
+    @admin.action(description=_("Suspend selected partners"))
+    def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda actor, p: services.partner_suspend(
+                actor=actor, partner=p, reason="Suspended from the admin"
+            ),
+        )
+
+    @admin.action(description=_("Reinstate selected partners"))
+    def reinstate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, lambda actor, p: services.partner_reinstate(actor=actor, partner=p))
+
+    def _run(self, request: HttpRequest, queryset: QuerySet, action: Any) -> None:
+        actor = request.actor
+        done = 0
+        for partner in queryset:
+            try:
+                action(actor, partner)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{partner}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(count)s partners updated.") % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "partner", "role", "is_active", "created_at"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["user__email", "user__full_name", "partner__legal_name"]
+    list_select_related = ["user", "partner"]
+    readonly_fields = ["user", "partner", "role", "is_active", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "email",
+        "partner",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = ["role"]
+    search_fields = ["email", "partner__legal_name"]
+    list_select_related = ["partner", "invited_by"]
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PartnerApplication)
+class PartnerApplicationAdmin(admin.ModelAdmin):
+    list_display = ["company_name", "partner_type", "country", "contact_email", "status", "submitted_at"]
+    list_filter = ["status", "partner_type", "region"]
+    search_fields = ["company_name", "website_domain", "contact_email"]
+    date_hierarchy = "submitted_at"
+    readonly_fields = ["status", "reviewed_by", "reviewed_at", "rejection_reason", "partner", "submitted_at"]
+    actions = ["approve_selected", "reject_selected"]
+
+    @admin.action(description=_("Approve selected applications (invites the applicant)"))
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = request.actor
+        for application in queryset:
+            try:
+                services.application_approve(actor=actor, application=application)
+                self.message_user(request, _("%(name)s approved.") % {"name": application}, messages.SUCCESS)
+            except ApplicationError as exc:
+                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+
+    @admin.action(description=_("Reject selected applications"))
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = request.actor
+        for application in queryset:
+            try:
+                services.application_reject(
+                    actor=actor,
+                    application=application,
+                    reason="Your profile does not match our current program needs.",
+                )
+                self.message_user(request, _("%(name)s rejected.") % {"name": application}, messages.SUCCESS)
+            except ApplicationError as exc:
+                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+
+
+# The audit trail in the admin follows the same scoping path: a channel account manager sees the
+# history of the partners in their portfolio only.
+admin.site.unregister(AuditEvent)
+
+
+@admin.register(AuditEvent)
+class ScopedAuditEventAdmin(ScopedAdminMixin, AuditEventAdmin):
+    partner_field = "partner_id"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        actor = request.actor
+        queryset = AuditEventAdmin.get_queryset(self, request)
+        if vendor_sees_all(actor):
+            return queryset
+        return (
+            queryset.filter(partner_id__in=portfolio_partner_ids(actor))
+            if actor.is_vendor
+            else queryset.none()
+        )

@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+
+class PartnersConfig(AppConfig):
+    name = "partners"
+    verbose_name = _("Partners and program")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    # Model permissions per vendor role (program admins hold all); used by the admin and console.
+    vendor_role_permissions = {
+        VendorRole.CHANNEL_ACCOUNT_MANAGER: {
+            "partners.view_partner",
+            "partners.change_partner",
+            "partners.view_membership",
+            "partners.view_invitation",
+            "partners.view_partnerapplication",
+            "partners.view_tier",
+            "prm.view_auditevent",
+        },
+        VendorRole.FINANCE: {"partners.view_partner", "partners.view_tier", "prm.view_auditevent"},
+        VendorRole.CONTENT_MANAGER: {"partners.view_partner", "partners.view_tier"},
+    }

@@ -1,0 +1,172 @@
+"""Input validation only; writes happen in services."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+from .models import Partner, PartnerApplication, PartnerRole, PartnerStatus, PartnerType, Region, Tier
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
+
+
+def normalise_domain(value: str) -> str:
+    """``https://www.Acme.com/about`` -> ``acme.com``."""
+    value = (value or "").strip().lower()
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
+    value = value.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split(":", 1)[0]
+    value = value.removeprefix("www.")
+    return value.rstrip(".")
+
+
+class DomainField(forms.CharField):
+    default_error_messages = {"invalid": _("Enter a website domain such as example.com.")}
+
+    def clean(self, value: str) -> str:
+        value = normalise_domain(super().clean(value))
+        if value and not DOMAIN_RE.match(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
+class PartnerApplicationForm(forms.ModelForm):
+    website_domain = DomainField(label=_("Company website"), max_length=300)
+    # Spam trap: people never see it (hidden by CSS and aria), bots fill it in.
+    homepage = forms.CharField(required=False, label=_("Leave this empty"))
+    accept_terms = forms.BooleanField(label=_("I may be contacted about this application"), required=True)
+
+    class Meta:
+        model = PartnerApplication
+        fields = [
+            "company_name",
+            "partner_type",
+            "country",
+            "region",
+            "website_domain",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "employee_count",
+            "message",
+        ]
+        widgets = {"message": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_contact_email(self) -> str:
+        return self.cleaned_data["contact_email"].strip().lower()
+
+    def is_spam(self) -> bool:
+        return bool(self.data.get("homepage"))
+
+
+class CompanyProfileForm(forms.ModelForm):
+    website_domain = DomainField(label=_("Website domain"), max_length=300, required=False)
+
+    class Meta:
+        model = Partner
+        fields = [
+            "legal_name",
+            "partner_type",
+            "country",
+            "region",
+            "website_domain",
+            "phone",
+            "contact_email",
+        ]
+
+
+class LogoForm(forms.Form):
+    logo = forms.FileField(label=_("Logo (PNG, JPEG, WebP or GIF)"))
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    role = forms.ChoiceField(label=_("Role"), choices=PartnerRole.choices, initial=PartnerRole.SALES)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=PartnerRole.choices)
+
+
+class InvitationAcceptForm(forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    password1 = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput, min_length=10)
+    password2 = forms.CharField(label=_("Repeat the password"), widget=forms.PasswordInput)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class PartnerFilterForm(forms.Form):
+    q = forms.CharField(required=False, label=_("Search"))
+    status = forms.ChoiceField(required=False, choices=[("", _("Any status")), *PartnerStatus.choices])
+    partner_type = forms.ChoiceField(required=False, choices=[("", _("Any type")), *PartnerType.choices])
+    region = forms.ChoiceField(required=False, choices=[("", _("Any region")), *Region.choices])
+    tier = forms.ModelChoiceField(required=False, queryset=Tier.objects.all(), empty_label=_("Any tier"))
+    channel_account_manager = forms.ModelChoiceField(
+        required=False,
+        queryset=get_user_model().objects.filter(
+            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
+        ),
+        empty_label=_("Any manager"),
+    )
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = dict(self.cleaned_data)
+        data["tier"] = data["tier"].pk if data.get("tier") else None
+        cam = data.get("channel_account_manager")
+        data["channel_account_manager"] = cam.pk if cam else None
+        return data
+
+
+class StatusChangeForm(forms.Form):
+    ACTIONS = [
+        ("onboarding", _("Start onboarding")),
+        ("activate", _("Activate")),
+        ("suspend", _("Suspend")),
+        ("reinstate", _("Reinstate")),
+        ("terminate", _("Terminate")),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ChannelManagerForm(forms.Form):
+    channel_account_manager = forms.ModelChoiceField(
+        required=False,
+        queryset=get_user_model().objects.filter(
+            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
+        ),
+        empty_label=_("No manager"),
+    )
+
+
+class TierForm(forms.Form):
+    tier = forms.ModelChoiceField(queryset=Tier.objects.all())
+    reason = forms.CharField(required=False, max_length=500)
+
+
+class PartnerImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, at most 2 MB."))
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > 2 * 1024 * 1024:
+            raise forms.ValidationError(
+                _("The file is larger than 2 MB. Split it into smaller files and upload them one by one.")
+            )
+        return upload

@@ -1,0 +1,119 @@
+"""Per-request identity and the gates every page sits behind.
+
+``ActorMiddleware`` resolves who is acting (vendor role, or partner membership) and runs the rest
+of the request inside :func:`prm.tenancy.tenant_scope`, which sets the transaction-local RLS
+settings. ``AccessGateMiddleware`` then sends vendor staff without MFA to set it up, partner users
+whose admin has not accepted the current agreement to the agreement page, and users of suspended
+or terminated partners to a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allauth.mfa.models import Authenticator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from prm.roles import VendorRole
+from prm.tenancy import ANONYMOUS, Actor, Side, system_scope, tenant_scope
+
+from .models import Membership
+from .policies import portfolio_partner_ids
+
+
+def resolve_actor(user: object) -> Actor:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ANONYMOUS
+    if user.vendor_role:
+        portfolio = None
+        if user.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+            # The database scope carries the portfolio, so row-level security holds a channel
+            # account manager to it as the ORM does (one indexed query per request).
+            with system_scope():
+                portfolio = tuple(
+                    portfolio_partner_ids(user_id=user.pk).values_list("content_object_id", flat=True)
+                )
+        return Actor(user=user, side=Side.VENDOR, vendor_role=user.vendor_role, portfolio=portfolio)
+    # Identity resolution is the one place that reads a membership before the partner scope is
+    # known; it fetches exactly this user's active membership.
+    with system_scope():
+        membership = (
+            Membership.objects.select_related("partner", "partner__tier")
+            .filter(user=user, is_active=True)
+            .first()
+        )
+    if membership is None:
+        return Actor(user=user, side=Side.ANONYMOUS)
+    return Actor(user=user, side=Side.PARTNER, partner=membership.partner, partner_role=membership.role)
+
+
+class ActorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.actor = resolve_actor(getattr(request, "user", None))
+        with tenant_scope(request.actor.scope):
+            return self.get_response(request)
+
+
+_API_GATE_MESSAGE = (
+    "Sign in to the portal first: vendor staff need MFA, a partner needs the current agreement "
+    "accepted and active portal access."
+)
+
+# Paths a gated user may still reach: signing out, setting up MFA, static files, the gate pages.
+_ALWAYS_OPEN = (
+    "/accounts/",
+    "/static/",
+    "/i18n/",
+    "/agreement/",
+    "/access/",
+    "/verify/",
+    "/apply/",
+    "/invitations/",
+    "/favicon.ico",
+    "/healthz",
+)
+
+
+class AccessGateMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self._gate(request)
+        if request.path.startswith("/api/") and (
+            response.status_code in (301, 302)
+            or (
+                response.status_code == 403
+                and not response.get("Content-Type", "").startswith("application/json")
+            )
+        ):
+            # An API client cannot follow a page that asks a person to act: say what is missing.
+            return JsonResponse({"detail": _API_GATE_MESSAGE}, status=403)
+        return response
+
+    def _gate(self, request: HttpRequest) -> HttpResponse:
+        actor: Actor = request.actor
+        path = request.path
+        if actor.user is None or path.startswith(_ALWAYS_OPEN):
+            return self.get_response(request)
+        if actor.is_vendor:
+            has_totp = Authenticator.objects.filter(user=actor.user, type=Authenticator.Type.TOTP).exists()
+            if not has_totp:
+                return redirect(f"{reverse('mfa_activate_totp')}?next={path}")
+            return self.get_response(request)
+        if actor.is_partner:
+            partner = actor.partner
+            if not partner.has_portal_access:
+                return render(request, "partners/access_suspended.html", {"partner": partner}, status=403)
+            if not partner.agreement_is_current:
+                return redirect("partners:agreement")
+            return self.get_response(request)
+        # Signed in, but neither vendor staff nor an active member of a partner.
+        if path.startswith("/admin/"):
+            return render(request, "partners/no_access.html", status=403)
+        return render(request, "partners/no_access.html", status=403)

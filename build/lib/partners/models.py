@@ -1,0 +1,283 @@
+"""The tenant (Partner), its people (Membership, Invitation), program tiers and recruitment."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from guardian.models import UserObjectPermissionBase
+
+from prm.money import currency_field, money_field
+
+from .storage import partner_logo_path
+
+
+class PartnerType(models.TextChoices):
+    RESELLER = "reseller", _("Reseller / VAR")
+    DISTRIBUTOR = "distributor", _("Distributor")
+    ISV = "isv", _("ISV")
+    MSP = "msp", _("Managed service provider")
+    REFERRAL = "referral", _("Referral / affiliate")
+    SERVICE_PROVIDER = "service_provider", _("Service provider")
+
+
+class Region(models.TextChoices):
+    NORTH_AMERICA = "na", _("North America")
+    LATIN_AMERICA = "latam", _("Latin America")
+    EMEA = "emea", _("Europe, Middle East & Africa")
+    APAC = "apac", _("Asia Pacific")
+
+
+class PartnerStatus(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    ONBOARDING = "onboarding", _("Onboarding")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    TERMINATED = "terminated", _("Terminated")
+
+
+# The only status changes a partner can go through; services enforce it.
+PARTNER_TRANSITIONS: dict[str, set[str]] = {
+    PartnerStatus.PROSPECT: {PartnerStatus.ONBOARDING, PartnerStatus.TERMINATED},
+    PartnerStatus.ONBOARDING: {PartnerStatus.ACTIVE, PartnerStatus.TERMINATED},
+    PartnerStatus.ACTIVE: {PartnerStatus.SUSPENDED, PartnerStatus.TERMINATED},
+    PartnerStatus.SUSPENDED: {PartnerStatus.ACTIVE, PartnerStatus.TERMINATED},
+    PartnerStatus.TERMINATED: set(),
+}
+
+
+class PartnerRole(models.TextChoices):
+    ADMIN = "admin", _("Partner admin")
+    SALES = "sales", _("Sales")
+    MARKETING = "marketing", _("Marketing")
+    LEARNER = "learner", _("Learner")
+
+
+class Tier(models.Model):
+    """A program level with the requirements to hold it and what it earns (used by deals, MDF,
+    incentives and tier evaluation)."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("Higher is better."))
+    description = models.TextField(_("description"), blank=True)
+    min_trailing_revenue = money_field(verbose_name=_("trailing-12-month won revenue"), default=Decimal("0"))
+    revenue_currency = currency_field(verbose_name=_("revenue currency"))
+    min_certified_people = models.PositiveIntegerField(_("certified people"), default=0)
+    min_deals_won = models.PositiveIntegerField(_("deals won (12 months)"), default=0)
+    deal_registration_discount_percent = models.DecimalField(
+        _("deal-registration discount %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    mdf_accrual_percent = models.DecimalField(
+        _("MDF co-op accrual %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    lead_weight = models.PositiveSmallIntegerField(
+        _("lead distribution weight"), default=1, help_text=_("0 means the tier receives no leads.")
+    )
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name = _("program tier")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Partner(models.Model):
+    """A partner company: the tenant. Its users never see another partner's rows."""
+
+    TENANT_COLUMN = "id"
+
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    partner_type = models.CharField(_("type"), max_length=32, choices=PartnerType.choices)
+    country = CountryField(_("country"))
+    region = models.CharField(_("region"), max_length=8, choices=Region.choices)
+    website_domain = models.CharField(_("website domain"), max_length=253, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    logo = models.FileField(_("logo"), upload_to=partner_logo_path, blank=True, max_length=300)
+    status = models.CharField(
+        _("status"), max_length=16, choices=PartnerStatus.choices, default=PartnerStatus.PROSPECT
+    )
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"), on_delete=models.PROTECT, related_name="partners")
+    channel_account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("channel account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_partners",
+        limit_choices_to={"vendor_role": "channel_account_manager"},
+    )
+    agreement_version = models.CharField(_("agreement version accepted"), max_length=32, blank=True)
+    agreement_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agreement_accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["legal_name"]
+        permissions = [("work_partner", "Work this partner (in the channel account manager's portfolio)")]
+        indexes = [
+            models.Index(fields=["status"], name="partner_status_idx"),
+            models.Index(fields=["partner_type"], name="partner_type_idx"),
+            models.Index(fields=["region"], name="partner_region_idx"),
+            models.Index(fields=["country"], name="partner_country_idx"),
+            models.Index(fields=["tier"], name="partner_tier_idx"),
+            models.Index(fields=["channel_account_manager"], name="partner_cam_idx"),
+            models.Index(fields=["website_domain"], name="partner_domain_idx"),
+            # Console search ("acme" anywhere in the name) uses trigram matching.
+            GinIndex(fields=["legal_name"], name="partner_name_trgm_idx", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    @property
+    def agreement_is_current(self) -> bool:
+        return self.agreement_version == settings.PRM["PARTNER_AGREEMENT_VERSION"]
+
+    @property
+    def has_portal_access(self) -> bool:
+        return self.status in {PartnerStatus.PROSPECT, PartnerStatus.ONBOARDING, PartnerStatus.ACTIVE}
+
+
+class PartnerUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian per-object permissions on partners with a direct foreign key (fast joins):
+    a channel account manager's portfolio is the set of partners they hold ``work_partner`` on."""
+
+    TENANT_COLUMN = "content_object_id"
+
+    content_object = models.ForeignKey(Partner, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "permission"], name="partner_perm_user_idx")]
+
+
+class Membership(models.Model):
+    """A partner user's place in their company. A person belongs to at most one company."""
+
+    TENANT_COLUMN = "partner_id"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.SALES)
+    is_active = models.BooleanField(_("active"), default=True)
+    job_title = models.CharField(_("job title"), max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user__email"]
+        indexes = [models.Index(fields=["partner", "is_active", "role"], name="membership_partner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.partner})"
+
+
+def _invitation_expiry() -> timezone.datetime:
+    return timezone.now() + timedelta(days=settings.PRM["INVITATION_VALID_DAYS"])
+
+
+def _nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Invitation(models.Model):
+    """An e-mail invitation to join a partner with a role. The link carries a signed token made
+    from the id and a random nonce, so no usable secret is stored in clear."""
+
+    TENANT_COLUMN = "partner_id"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.SALES)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    nonce = models.CharField(max_length=64, default=_nonce, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=_invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address and company; a double-click cannot create two.
+            models.UniqueConstraint(
+                fields=["partner", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.partner}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class PartnerApplication(models.Model):
+    """A public "become a partner" application. Not tenant-owned: it has no partner until a
+    vendor approves it, and only vendor staff ever read it."""
+
+    # The database holds it to that too: the public form writes it in the system scope.
+    RLS_VENDOR_ONLY = True
+
+    company_name = models.CharField(_("company legal name"), max_length=200)
+    partner_type = models.CharField(_("partner type"), max_length=32, choices=PartnerType.choices)
+    country = CountryField(_("country"))
+    region = models.CharField(_("region"), max_length=8, choices=Region.choices)
+    website_domain = models.CharField(_("website domain"), max_length=253)
+    contact_name = models.CharField(_("your name"), max_length=150)
+    contact_email = models.EmailField(_("your work e-mail"))
+    contact_phone = models.CharField(_("phone"), max_length=40, blank=True)
+    employee_count = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    message = models.TextField(_("why do you want to partner with us?"), blank=True)
+    status = models.CharField(
+        max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(_("reason"), blank=True)
+    partner = models.OneToOneField(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="application"
+    )
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        indexes = [models.Index(fields=["status", "-submitted_at"], name="application_status_idx")]
+
+    def __str__(self) -> str:
+        return self.company_name

@@ -1,0 +1,130 @@
+"""Who may see and do what with partners and their people.
+
+``partner_scope_q`` is *the* scoping path for every tenant-owned model in every app: later apps
+call it with the name of their partner foreign key, so a partner user sees only their company's
+rows, a channel account manager only their portfolio, and other vendor staff everything.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from prm.policies import NOTHING, Policy
+from prm.roles import VendorRole
+from prm.tenancy import Actor
+
+from .models import Membership, Partner, PartnerApplication, PartnerRole, PartnerUserObjectPermission
+
+PORTFOLIO_PERMISSION = "work_partner"
+
+
+def portfolio_partner_ids(actor: Actor | None = None, *, user_id: int | None = None) -> QuerySet:
+    """Partner ids a channel account manager works (django-guardian, direct-FK permission table)."""
+    if actor is not None:
+        user_id = actor.user.pk if actor.user else None
+    return PartnerUserObjectPermission.objects.filter(
+        user_id=user_id,
+        permission__codename=PORTFOLIO_PERMISSION,
+        permission__content_type__app_label="partners",
+    ).values("content_object_id")
+
+
+def vendor_sees_all(actor: Actor) -> bool:
+    return actor.is_vendor and actor.vendor_role in {
+        VendorRole.PROGRAM_ADMIN,
+        VendorRole.FINANCE,
+        VendorRole.CONTENT_MANAGER,
+    }
+
+
+def partner_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
+    """Rows of a partner-owned model this actor may see (``partner_field`` is the FK's path)."""
+    if vendor_sees_all(actor):
+        return Q()
+    if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+        return Q(**{f"{partner_field}__in": portfolio_partner_ids(actor)})
+    if actor.is_partner:
+        return Q(**{f"{partner_field}_id" if partner_field != "pk" else "pk": actor.partner_id})
+    return NOTHING
+
+
+def can_work_partner(actor: Actor, partner: Partner) -> bool:
+    """Vendor-side access to one partner: everybody with a vendor role except CAMs outside
+    their portfolio."""
+    if vendor_sees_all(actor):
+        return True
+    if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+        return portfolio_partner_ids(actor).filter(content_object_id=partner.pk).exists()
+    return False
+
+
+class PartnerPolicy(Policy[Partner]):
+    model = Partner
+
+    def visible(self, actor: Actor) -> Q:
+        return partner_scope_q(actor, "pk")
+
+    def can(self, actor: Actor, action: str, obj: Partner | None = None) -> bool:
+        if action == "view":
+            return obj is not None and self.scope(actor).filter(pk=obj.pk).exists()
+        if action in {"edit_profile", "manage_team", "accept_agreement"} and actor.is_partner:
+            return obj is not None and obj.pk == actor.partner_id and actor.partner_role == PartnerRole.ADMIN
+        if action == "edit_profile" and actor.is_vendor:
+            return (
+                obj is not None
+                and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+                and can_work_partner(actor, obj)
+            )
+        if action == "manage_team" and actor.is_vendor:
+            return obj is not None and actor.vendor_role == VendorRole.PROGRAM_ADMIN
+        if action == "change_status":
+            return (
+                obj is not None
+                and actor.is_vendor
+                and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+                and can_work_partner(actor, obj)
+            )
+        if action in {"assign_channel_manager", "change_tier"}:
+            return actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN
+        if action == "list":
+            return actor.is_vendor
+        return False
+
+
+class MembershipPolicy(Policy[Membership]):
+    model = Membership
+
+    def visible(self, actor: Actor) -> Q:
+        return partner_scope_q(actor)
+
+    def can(self, actor: Actor, action: str, obj: Membership | None = None) -> bool:
+        if obj is None:
+            return False
+        return PartnerPolicy().can(actor, "manage_team", obj.partner)
+
+
+class ApplicationPolicy(Policy[PartnerApplication]):
+    """Applications are vendor-only data: program admins and channel account managers review."""
+
+    model = PartnerApplication
+
+    def visible(self, actor: Actor) -> Q:
+        if actor.is_vendor and actor.vendor_role in {
+            VendorRole.PROGRAM_ADMIN,
+            VendorRole.CHANNEL_ACCOUNT_MANAGER,
+        }:
+            return Q()
+        return NOTHING
+
+    def can(self, actor: Actor, action: str, obj: PartnerApplication | None = None) -> bool:
+        if action in {"review", "view"}:
+            return actor.is_vendor and actor.vendor_role in {
+                VendorRole.PROGRAM_ADMIN,
+                VendorRole.CHANNEL_ACCOUNT_MANAGER,
+            }
+        return False
+
+
+partner_policy = PartnerPolicy()
+membership_policy = MembershipPolicy()
+application_policy = ApplicationPolicy()

@@ -1,0 +1,91 @@
+"""Reads for partners. Every tenant-owned read goes through the policies' scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db.models import Count, Q, QuerySet
+
+from prm.tenancy import Actor
+
+from .models import ApplicationStatus, Invitation, Membership, Partner, PartnerApplication
+from .policies import application_policy, membership_policy, partner_policy
+
+
+def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Partner]:
+    filters = filters or {}
+    queryset = (
+        partner_policy.scope(actor)
+        .select_related("tier", "channel_account_manager")
+        .annotate(member_count=Count("memberships", filter=Q(memberships__is_active=True)))
+    )
+    for name in ("status", "partner_type", "region", "country"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
+    if filters.get("tier"):
+        queryset = queryset.filter(tier_id=filters["tier"])
+    if filters.get("channel_account_manager"):
+        queryset = queryset.filter(channel_account_manager_id=filters["channel_account_manager"])
+    search = (filters.get("q") or "").strip()
+    if search:
+        queryset = queryset.annotate(similarity=TrigramWordSimilarity(search, "legal_name")).filter(
+            Q(legal_name__icontains=search) | Q(website_domain__icontains=search) | Q(similarity__gte=0.4)
+        )
+    return queryset.order_by("legal_name", "pk")
+
+
+def partner_get(*, actor: Actor, pk: Any) -> Partner:
+    return partner_policy.get_or_404(
+        actor,
+        Partner.objects.select_related("tier", "channel_account_manager", "agreement_accepted_by"),
+        pk=pk,
+    )
+
+
+def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:
+    return (
+        membership_policy.scope(actor)
+        .filter(partner=partner)
+        .select_related("user")
+        .order_by("-is_active", "user__full_name", "user__email")
+    )
+
+
+def membership_get(*, actor: Actor, pk: Any) -> Membership:
+    return membership_policy.get_or_404(actor, Membership.objects.select_related("user", "partner"), pk=pk)
+
+
+def open_invitations(*, actor: Actor, partner: Partner) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(membership_policy.visible(actor))
+        .filter(partner=partner, accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def invitation_get(*, actor: Actor, pk: Any) -> Invitation:
+    from django.http import Http404
+
+    try:
+        return (
+            Invitation.objects.filter(membership_policy.visible(actor)).select_related("partner").get(pk=pk)
+        )
+    except (Invitation.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+def application_list(*, actor: Actor, status: str = "") -> QuerySet[PartnerApplication]:
+    queryset = application_policy.scope(actor).select_related("reviewed_by", "partner")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-submitted_at")
+
+
+def application_get(*, actor: Actor, pk: Any) -> PartnerApplication:
+    return application_policy.get_or_404(actor, PartnerApplication.objects.select_related("partner"), pk=pk)
+
+
+def pending_application_count(*, actor: Actor) -> int:
+    return application_policy.scope(actor).filter(status=ApplicationStatus.SUBMITTED).count()

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import vendor_views as views
+
+app_name = "vendor"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("partners/", views.partner_list, name="partner_list"),
+    path("partners/export.csv", views.partner_export, name="partner_export"),
+    path("partners/import/", views.partner_import, name="partner_import"),
+    path("partners/<int:pk>/", views.partner_detail, name="partner_detail"),
+    path("partners/<int:pk>/status/", views.partner_change_status, name="partner_change_status"),
+    path("partners/<int:pk>/manager/", views.partner_assign_manager, name="partner_assign_manager"),
+    path("partners/<int:pk>/tier/", views.partner_change_tier, name="partner_change_tier"),
+    path("applications/", views.application_list, name="application_list"),
+    path("applications/<int:pk>/", views.application_detail, name="application_detail"),
+    path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
+    path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
+]

@@ -1,0 +1,358 @@
+"""The vendor console for partners: list with filters and export, detail with audit history,
+status / tier / channel manager changes, and application review."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from prm import audit
+from prm.errors import ApplicationError
+from prm.roles import VendorRole
+from prm.views import csv_response, paginate, querystring_without_page, vendor_required
+
+from . import selectors, services
+from .forms import ChannelManagerForm, PartnerFilterForm, ReasonForm, StatusChangeForm, TierForm
+from .models import PARTNER_TRANSITIONS, ApplicationStatus, PartnerStatus, Region, Tier
+from .policies import application_policy, partner_policy
+from .views import app_panels
+
+
+@vendor_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    partners = selectors.partner_list(actor=actor)
+    by_status = {row["status"]: row["n"] for row in _count_by(partners, "status")}
+    by_tier = list(_count_by(partners, "tier__name", order="tier__rank"))
+    by_region = [
+        {**row, "label": Region(row["label"]).label if row["label"] in Region.values else row["label"]}
+        for row in _count_by(partners, "region")
+    ]
+    return render(
+        request,
+        "partners/vendor/dashboard.html",
+        {
+            "total": sum(by_status.values()),
+            "by_status": [(label, by_status.get(value, 0), value) for value, label in PartnerStatus.choices],
+            "by_tier": by_tier,
+            "by_region": by_region,
+            "pending_applications": selectors.pending_application_count(actor=actor),
+            "panels": app_panels("vendor_home_panel", request),
+            "recent_applications": selectors.application_list(
+                actor=actor, status=ApplicationStatus.SUBMITTED
+            )[:5],
+        },
+    )
+
+
+def _count_by(queryset, field: str, order: str | None = None):
+    from django.db.models import Count
+
+    rows = queryset.order_by().values(field).annotate(n=Count("pk", distinct=True))
+    if order:
+        rows = rows.order_by(order)
+    return [{"status": row[field], "label": row[field], "n": row["n"]} for row in rows]
+
+
+@vendor_required
+def partner_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = PartnerFilterForm(request.GET or None)
+    partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
+    page = paginate(request, partners)
+    return render(
+        request,
+        "partners/vendor/partner_list.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": querystring_without_page(request),
+        },
+    )
+
+
+@vendor_required
+def partner_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = PartnerFilterForm(request.GET or None)
+    partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
+    return csv_response(
+        "partners.csv",
+        [
+            "id",
+            "legal_name",
+            "type",
+            "country",
+            "region",
+            "status",
+            "tier",
+            "channel_account_manager",
+            "website_domain",
+            "active_users",
+            "agreement_version",
+            "created",
+        ],
+        (
+            [
+                p.pk,
+                p.legal_name,
+                p.get_partner_type_display(),
+                p.country.code,
+                p.get_region_display(),
+                p.get_status_display(),
+                p.tier.name,
+                p.channel_account_manager.email if p.channel_account_manager else "",
+                p.website_domain,
+                p.member_count,
+                p.agreement_version,
+                p.created_at.date().isoformat(),
+            ]
+            for p in partners.iterator(chunk_size=2000)
+        ),
+    )
+
+
+@vendor_required
+def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    history = paginate(request, audit.history_for_partner(partner_id=partner.pk), per_page=20)
+    return render(
+        request,
+        "partners/vendor/partner_detail.html",
+        {
+            "partner": partner,
+            "members": selectors.team_list(actor=actor, partner=partner),
+            "invitations": selectors.open_invitations(actor=actor, partner=partner),
+            "history": history,
+            "status_form": StatusChangeForm(),
+            "status_actions": allowed_status_actions(partner),
+            "manager_form": ChannelManagerForm(
+                initial={"channel_account_manager": partner.channel_account_manager_id}
+            ),
+            "tier_form": TierForm(initial={"tier": partner.tier_id}),
+            "may_change_status": partner_policy.can(actor, "change_status", partner),
+            "may_assign_manager": partner_policy.can(actor, "assign_channel_manager", partner),
+            "may_change_tier": partner_policy.can(actor, "change_tier", partner),
+            "tiers": Tier.objects.order_by("rank"),
+        },
+    )
+
+
+# Console action name -> the status it leads to (services enforce the same transitions).
+STATUS_ACTION_TARGETS = {
+    "onboarding": PartnerStatus.ONBOARDING,
+    "activate": PartnerStatus.ACTIVE,
+    "suspend": PartnerStatus.SUSPENDED,
+    "reinstate": PartnerStatus.ACTIVE,
+    "terminate": PartnerStatus.TERMINATED,
+}
+
+
+def allowed_status_actions(partner) -> list[tuple[str, str]]:
+    """The (action, label) pairs the partner's current status allows, from PARTNER_TRANSITIONS."""
+    allowed = PARTNER_TRANSITIONS[partner.status]
+    actions = []
+    for action, label in StatusChangeForm.ACTIONS:
+        if STATUS_ACTION_TARGETS[action] not in allowed:
+            continue
+        if action == "reinstate" and partner.status != PartnerStatus.SUSPENDED:
+            continue
+        if action == "activate" and partner.status == PartnerStatus.SUSPENDED:
+            continue
+        actions.append((action, label))
+    return actions
+
+
+@require_POST
+@vendor_required
+def partner_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    form = StatusChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a status change."))
+        return redirect("vendor:partner_detail", pk=partner.pk)
+    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
+    try:
+        if action == "onboarding":
+            services.partner_start_onboarding(actor=actor, partner=partner)
+        elif action == "activate":
+            services.partner_activate(actor=actor, partner=partner)
+        elif action == "suspend":
+            services.partner_suspend(actor=actor, partner=partner, reason=reason)
+        elif action == "reinstate":
+            services.partner_reinstate(actor=actor, partner=partner)
+        else:
+            services.partner_terminate(actor=actor, partner=partner, reason=reason)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Status updated."))
+    return redirect("vendor:partner_detail", pk=partner.pk)
+
+
+@require_POST
+@vendor_required
+def partner_assign_manager(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    form = ChannelManagerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a channel account manager."))
+    else:
+        try:
+            services.partner_assign_channel_manager(
+                actor=actor, partner=partner, manager=form.cleaned_data["channel_account_manager"]
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Channel account manager updated."))
+    return redirect("vendor:partner_detail", pk=partner.pk)
+
+
+@require_POST
+@vendor_required
+def partner_change_tier(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    form = TierForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a tier."))
+    else:
+        try:
+            services.partner_change_tier(
+                actor=actor,
+                partner=partner,
+                tier=form.cleaned_data["tier"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Tier updated."))
+    return redirect("vendor:partner_detail", pk=partner.pk)
+
+
+@vendor_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    status = request.GET.get("status", ApplicationStatus.SUBMITTED)
+    if status not in ApplicationStatus.values and status != "all":
+        status = ApplicationStatus.SUBMITTED
+    applications = selectors.application_list(actor=actor, status="" if status == "all" else status)
+    return render(
+        request,
+        "partners/vendor/application_list.html",
+        {
+            "page": paginate(request, applications),
+            "status": status,
+            "statuses": ApplicationStatus.choices,
+            "querystring": querystring_without_page(request),
+            "may_review": application_policy.can(actor, "review"),
+        },
+    )
+
+
+@vendor_required
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    application = selectors.application_get(actor=actor, pk=pk)
+    return render(
+        request,
+        "partners/vendor/application_detail.html",
+        {
+            "application": application,
+            "reject_form": ReasonForm(),
+            "tiers": Tier.objects.order_by("rank"),
+            "may_review": application_policy.can(actor, "review", application),
+            "history": audit.history_for(target=application),
+        },
+    )
+
+
+@require_POST
+@vendor_required
+def application_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    application = selectors.application_get(actor=actor, pk=pk)
+    tier = Tier.objects.filter(pk=request.POST.get("tier") or 0).first()
+    try:
+        partner = services.application_approve(actor=actor, application=application, tier=tier)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("vendor:application_detail", pk=application.pk)
+    messages.success(
+        request,
+        _("%(partner)s approved; %(email)s was invited as its partner admin.")
+        % {"partner": partner.legal_name, "email": application.contact_email},
+    )
+    return redirect("vendor:partner_detail", pk=partner.pk)
+
+
+@require_POST
+@vendor_required
+def application_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    application = selectors.application_get(actor=actor, pk=pk)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(_("Give the applicant a reason for the rejection."))
+        services.application_reject(actor=actor, application=application, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("vendor:application_detail", pk=application.pk)
+    messages.success(request, _("Application rejected; the applicant was told why."))
+    return redirect("vendor:application_list")
+
+
+@vendor_required
+def partner_import(request: HttpRequest) -> HttpResponse:
+    from . import imports
+    from .forms import PartnerImportForm
+
+    actor = request.actor
+    if actor.vendor_role != VendorRole.PROGRAM_ADMIN:
+        messages.error(request, _("Only program admins import partners."))
+        return redirect("vendor:partner_list")
+    form = PartnerImportForm(request.POST or None, request.FILES or None)
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = imports.partner_import_csv(actor=actor, content=form.cleaned_data["file"].read())
+            except ApplicationError as exc:
+                form.add_error("file", str(exc))
+        if result is not None and not result.errors:
+            count = len(result.created)
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s partner imported in onboarding; its admin was invited by e-mail.",
+                    "%(count)s partners imported in onboarding; their admins were invited by e-mail.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect(f"{reverse('vendor:partner_list')}?status=onboarding")
+        status = 400
+    return render(
+        request,
+        "partners/vendor/partner_import.html",
+        {
+            "form": form,
+            "result": result,
+            "columns": imports.COLUMNS,
+            "sample": imports.SAMPLE,
+            "max_rows": imports.MAX_ROWS,
+        },
+        status=status,
+    )

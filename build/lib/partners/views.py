@@ -1,0 +1,408 @@
+"""Partner-side and public pages. Thin: parse input, call a selector or a service, render."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from prm import audit
+from prm.errors import ApplicationError
+from prm.views import csv_response, partner_required
+
+from . import selectors, services
+from .forms import (
+    CompanyProfileForm,
+    InvitationAcceptForm,
+    InviteForm,
+    LogoForm,
+    PartnerApplicationForm,
+    RoleForm,
+)
+from .models import PartnerRole
+from .policies import partner_policy
+from .ratelimit import hit_rate_limit
+
+
+def app_panels(hook: str, request: HttpRequest) -> list[dict]:
+    """Home-page panels contributed by the apps above partners (deals, funds, ...): each app's
+    config may name a function ``(request) -> {"template": ..., "next_steps": [...], ...} | None``.
+    The home page shows them without importing those apps."""
+    panels = []
+    for config in apps.get_app_configs():
+        if path := getattr(config, hook, None):
+            panel = import_string(path)(request)
+            if panel:
+                panels.append(panel)
+    return panels
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if actor.is_vendor:
+        return redirect("vendor:dashboard")
+    if not actor.is_partner:
+        if request.user.is_authenticated:
+            return render(request, "partners/no_access.html", status=403)
+        return render(request, "partners/landing.html")
+    partner = actor.partner
+    team = list(selectors.team_list(actor=actor, partner=partner).filter(is_active=True)[:8])
+    team_count = selectors.team_list(actor=actor, partner=partner).filter(is_active=True).count()
+    invitations = (
+        selectors.open_invitations(actor=actor, partner=partner).filter(expires_at__gt=timezone.now()).count()
+    )
+    next_steps = []
+    if actor.partner_role == PartnerRole.ADMIN:
+        if not partner.logo:
+            next_steps.append(
+                {
+                    "title": _("Upload your company logo"),
+                    "url": reverse("partners:company"),
+                    "why": _("It appears on co-branded content and your partner listing."),
+                }
+            )
+        if team_count < 2 and not invitations:
+            next_steps.append(
+                {
+                    "title": _("Invite your team"),
+                    "url": reverse("partners:team"),
+                    "why": _("Sales and marketing colleagues register deals and request funds."),
+                }
+            )
+        if not partner.website_domain or not partner.phone:
+            next_steps.append(
+                {
+                    "title": _("Complete your company profile"),
+                    "url": reverse("partners:company"),
+                    "why": _("The vendor uses it to route leads to you."),
+                }
+            )
+    from allauth.mfa.models import Authenticator
+
+    if not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists():
+        next_steps.append(
+            {
+                "title": _("Turn on two-factor authentication"),
+                "url": reverse("mfa_index"),
+                "why": _("Protect your company's deals and funds with a second factor."),
+            }
+        )
+    panels = app_panels("partner_home_panel", request)
+    for panel in panels:
+        next_steps.extend(panel.get("next_steps", []))
+    tiers = list(partner.tier.__class__.objects.order_by("rank"))
+    next_tier = next((tier for tier in tiers if tier.rank > partner.tier.rank), None)
+    return render(
+        request,
+        "partners/home.html",
+        {
+            "partner": partner,
+            "team": team,
+            "team_count": team_count,
+            "open_invitations": invitations,
+            "next_steps": next_steps,
+            "panels": panels,
+            "next_tier": next_tier,
+            "tiers": tiers,
+        },
+    )
+
+
+# --- Agreement ---------------------------------------------------------------------------------
+def agreement(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    if not actor.is_partner:
+        return redirect("home")
+    partner = actor.partner
+    may_accept = partner_policy.can(actor, "accept_agreement", partner)
+    if request.method == "POST":
+        if not request.POST.get("accept"):
+            messages.error(request, _("Tick the box to accept the agreement."))
+        else:
+            try:
+                services.partner_accept_agreement(actor=actor, partner=partner)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Thank you. Welcome to the partner program!"))
+                return redirect("home")
+    if partner.agreement_is_current and request.method == "GET":
+        return redirect("home")
+    return render(
+        request,
+        "partners/agreement.html",
+        {
+            "partner": partner,
+            "may_accept": may_accept,
+            "version": settings.PRM["PARTNER_AGREEMENT_VERSION"],
+        },
+    )
+
+
+# --- Company profile --------------------------------------------------------------------------
+@partner_required
+def company(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=actor.partner_id)
+    may_edit = partner_policy.can(actor, "edit_profile", partner)
+    if request.method == "POST":
+        if not may_edit:
+            raise Http404
+        form = CompanyProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                services.partner_update_profile(actor=actor, partner=partner, data=form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                messages.success(request, _("Company profile saved."))
+                return redirect("partners:company")
+    else:
+        form = CompanyProfileForm(instance=partner)
+    history = audit.history_for_partner(partner_id=partner.pk)[:10]
+    return render(
+        request,
+        "partners/company.html",
+        {
+            "partner": partner,
+            "form": form,
+            "logo_form": LogoForm(),
+            "may_edit": may_edit,
+            "history": history,
+        },
+    )
+
+
+@require_POST
+@partner_required
+def company_logo(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=actor.partner_id)
+    form = LogoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a logo file to upload."))
+        return redirect("partners:company")
+    try:
+        services.partner_set_logo(actor=actor, partner=partner, upload=form.cleaned_data["logo"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Logo updated."))
+    return redirect("partners:company")
+
+
+def partner_logo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Logos are served through the policy like every partner file, never from a public URL."""
+    if not request.user.is_authenticated:
+        raise Http404
+    partner = selectors.partner_get(actor=request.actor, pk=pk)
+    if not partner.logo:
+        raise Http404
+    response = FileResponse(partner.logo.open("rb"), as_attachment=False)
+    # Only raster images are ever stored; still, never let the browser guess a type.
+    extension = partner.logo.name.rsplit(".", 1)[-1]
+    response["Content-Type"] = {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "webp": "image/webp",
+        "gif": "image/gif",
+    }.get(extension, "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# --- Team --------------------------------------------------------------------------------------
+def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -> dict:
+    actor = request.actor
+    partner = actor.partner
+    return {
+        "partner": partner,
+        "members": selectors.team_list(actor=actor, partner=partner),
+        "invitations": selectors.open_invitations(actor=actor, partner=partner),
+        "may_manage": partner_policy.can(actor, "manage_team", partner),
+        "invite_form": invite_form or InviteForm(),
+        "roles": PartnerRole.choices,
+    }
+
+
+@partner_required
+def team(request: HttpRequest) -> HttpResponse:
+    return render(request, "partners/team.html", _team_context(request))
+
+
+@require_POST
+@partner_required
+def team_invite(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                actor=actor,
+                partner=actor.partner,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            if request.htmx:
+                return render(request, "partners/_team_panel.html", _team_context(request))
+            return redirect("partners:team")
+    if request.htmx:
+        return render(request, "partners/_team_panel.html", _team_context(request, form))
+    return render(request, "partners/team.html", _team_context(request, form), status=400)
+
+
+def _member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    actor = request.actor
+    membership = selectors.membership_get(actor=actor, pk=pk)
+    try:
+        if action == "role":
+            form = RoleForm(request.POST)
+            if not form.is_valid():
+                raise ApplicationError(_("Choose one of the partner roles."))
+            services.membership_change_role(
+                actor=actor, membership=membership, role=form.cleaned_data["role"]
+            )
+            messages.success(request, _("%(name)s's role changed.") % {"name": membership.user})
+        elif action == "deactivate":
+            services.membership_deactivate(actor=actor, membership=membership)
+            messages.success(request, _("%(name)s can no longer sign in.") % {"name": membership.user})
+        elif action == "reactivate":
+            services.membership_reactivate(actor=actor, membership=membership)
+            messages.success(request, _("%(name)s is active again.") % {"name": membership.user})
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    if request.htmx:
+        return render(request, "partners/_team_panel.html", _team_context(request))
+    return redirect("partners:team")
+
+
+@require_POST
+@partner_required
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_action(request, pk, "role")
+
+
+@require_POST
+@partner_required
+def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_action(request, pk, "deactivate")
+
+
+@require_POST
+@partner_required
+def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _member_action(request, pk, "reactivate")
+
+
+def _invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    actor = request.actor
+    invitation = selectors.invitation_get(actor=actor, pk=pk)
+    try:
+        if action == "resend":
+            services.invitation_resend(actor=actor, invitation=invitation)
+            messages.success(request, _("Invitation to %(email)s sent again.") % {"email": invitation.email})
+        else:
+            services.invitation_revoke(actor=actor, invitation=invitation)
+            messages.success(request, _("Invitation to %(email)s withdrawn.") % {"email": invitation.email})
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    if request.htmx:
+        return render(request, "partners/_team_panel.html", _team_context(request))
+    return redirect("partners:team")
+
+
+@require_POST
+@partner_required
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    return _invitation_action(request, pk, "resend")
+
+
+@require_POST
+@partner_required
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    return _invitation_action(request, pk, "revoke")
+
+
+@partner_required
+def team_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    members = selectors.team_list(actor=actor, partner=actor.partner)
+    return csv_response(
+        "team.csv",
+        ["name", "email", "role", "active", "joined"],
+        (
+            [
+                m.user.full_name,
+                m.user.email,
+                m.get_role_display(),
+                "yes" if m.is_active else "no",
+                m.created_at.date().isoformat(),
+            ]
+            for m in members
+        ),
+    )
+
+
+# --- Public: invitations and applications ----------------------------------------------------
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_from_token(token)
+    if invitation is None or not invitation.is_open:
+        return render(request, "partners/invitation_invalid.html", status=404)
+    if request.user.is_authenticated:
+        messages.info(
+            request, _("You are already signed in. Sign out to accept an invitation for another address.")
+        )
+        return redirect("home")
+    form = InvitationAcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password1"]
+            )
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.full_name}
+            )
+            return redirect("home")
+    return render(request, "partners/invitation_accept.html", {"invitation": invitation, "form": form})
+
+
+def apply(request: HttpRequest) -> HttpResponse:
+    form = PartnerApplicationForm(request.POST or None)
+    if request.method == "POST":
+        if hit_rate_limit(request, "apply"):
+            form.add_error(None, _("Too many applications from your network. Please try again in an hour."))
+            return render(request, "partners/apply.html", {"form": form}, status=429)
+        if form.is_spam():
+            # Pretend success so the bot learns nothing; nothing is stored.
+            return redirect("partners:apply_thanks")
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k not in {"homepage", "accept_terms"}}
+            try:
+                services.application_submit(data=data)
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                return redirect("partners:apply_thanks")
+    return render(request, "partners/apply.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def apply_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "partners/apply_thanks.html")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "vendor_role", "is_active", "is_staff", "last_login"]
+    list_filter = ["vendor_role", "is_active", "is_staff"]
+    search_fields = ["email", "full_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Person"), {"fields": ("full_name", "email_notifications")}),
+        (_("Access"), {"fields": ("vendor_role", "is_active", "is_staff", "is_superuser")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "full_name", "vendor_role", "password1", "password2")},
+        ),
+    )
+    readonly_fields = ["last_login", "date_joined"]
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        # Vendor roles grant admin access; keep is_staff in step and audit the change.
+        from . import audit
+
+        obj.is_staff = bool(obj.vendor_role) or obj.is_superuser
+        before = {}
+        if change:
+            previous = User.objects.get(pk=obj.pk)
+            before = {
+                "vendor_role": previous.vendor_role,
+                "is_active": previous.is_active,
+                "is_superuser": previous.is_superuser,
+            }
+        super().save_model(request, obj, form, change)
+        after = {"vendor_role": obj.vendor_role, "is_active": obj.is_active, "is_superuser": obj.is_superuser}
+        if before != after:
+            audit.record(
+                actor=request.user, action="user.access_changed", target=obj, before=before, after=after
+            )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only (the database refuses updates and deletes)."""
+
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_repr", "partner_id"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_label", "target_repr", "action", "target_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["target_type"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "kind", "title", "read_at", "emailed_at"]
+    list_filter = ["kind"]
+    search_fields = ["recipient__email", "title"]
+    list_select_related = ["recipient"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["currency", "rate", "updated_at"]
+    readonly_fields = ["updated_at"]

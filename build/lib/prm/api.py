@@ -1,0 +1,133 @@
+"""The REST API's kernel: personal bearer tokens, their middleware, and how application errors
+become responses.
+
+Tokens are checked in a middleware, before ``partners.middleware.ActorMiddleware``, and not in a
+DRF authentication class: the actor and its tenant scope (the row-level-security settings of the
+request's transaction) are set up by that middleware from ``request.user``, so a token must have
+turned into a user by then. DRF then only confirms what the middleware found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import audit
+from .errors import ApplicationError
+from .models import ApiToken
+
+TOKEN_PREFIX = "prm_"
+API_PATH = "/api/"
+# Recording every use would write a row per request; once a minute says enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_issue(*, user: Any, name: str, partner_id: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user``; returns it with the secret, which is never stored or shown again.
+    ``partner_id``: the user's partner, so the audit event lands in that partner's history."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError(_("Name the token after what will use it, e.g. “CRM sync”."), field="name")
+    if len(name) > 100:
+        raise ApplicationError(_("A token name has at most 100 characters."), field="name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, key_hash=_hash(secret), prefix=secret[:12])
+    audit.record(
+        actor=user, action="api_token.issued", target=token, after={"name": name}, partner_id=partner_id
+    )
+    return token, secret
+
+
+def token_revoke(*, user: Any, token: ApiToken, partner_id: int | None = None) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.user_id != user.pk:
+        raise ApplicationError(_("You can only revoke your own tokens."))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(
+            actor=user,
+            action="api_token.revoked",
+            target=token,
+            before={"name": token.name},
+            partner_id=partner_id,
+        )
+    return token
+
+
+def token_user(secret: str) -> tuple[Any, ApiToken] | None:
+    """The active user behind a bearer secret, or None."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(secret), revoked_at=None).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user, token
+
+
+class ApiTokenMiddleware:
+    """Turns ``Authorization: Bearer <token>`` on an API path into ``request.user``. A header
+    with a bad token answers 401 at once, rather than carrying on as an anonymous request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        header = request.headers.get("Authorization", "")
+        if request.path.startswith(API_PATH) and header[:7].lower() == "bearer ":
+            found = token_user(header[7:].strip())
+            if found is None:
+                response = JsonResponse({"detail": _("Invalid or revoked API token.")}, status=401)
+                response["WWW-Authenticate"] = 'Bearer realm="api"'
+                return response
+            request.user, request.api_token = found
+        return self.get_response(request)
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """Confirms, for DRF, the user ``ApiTokenMiddleware`` authenticated (no CSRF for tokens)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        token = getattr(request._request, "api_token", None)
+        if token is None:
+            return None
+        return request._request.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Errors a client can cause are a 400 with the same words the portal shows, never a 500."""
+    # Imported here: rest_framework.views reads the settings that name this module (a cycle).
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, ApplicationError):
+        body: dict[str, Any] = {"detail": str(exc)}
+        if getattr(exc, "field", None):
+            body["field"] = exc.field
+        problems = (getattr(exc, "extra", None) or {}).get("problems")
+        if problems:
+            body["problems"] = [str(problem) for problem in problems]
+        return Response(body, status=400)
+    if isinstance(exc, exceptions.NotAuthenticated):
+        exc.detail = _("Send an API token: Authorization: Bearer prm_…")
+    return exception_handler(exc, context)

@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from .roles import VendorRole
+
+
+class PrmConfig(AppConfig):
+    name = "prm"
+    verbose_name = "Portal kernel"
+    default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "prm.demo.seed"
+    # Program admins hold every permission; finance keeps the exchange rates reports convert with.
+    vendor_role_permissions = {
+        VendorRole.FINANCE: {
+            "prm.view_exchangerate",
+            "prm.add_exchangerate",
+            "prm.change_exchangerate",
+            "prm.view_holiday",
+        },
+        VendorRole.CHANNEL_ACCOUNT_MANAGER: {"prm.view_exchangerate", "prm.view_holiday"},
+    }
+
+    def ready(self) -> None:
+        from . import api_schema, checks, rls  # noqa: F401  (registers system checks, schema extension)
+
+        # Every migrate (also the test database's) ends by (re)applying the tenant row-level
+        # security policies to every tenant-owned table, so a new table cannot be forgotten.
+        post_migrate.connect(rls.apply_policies_after_migrate, dispatch_uid="prm.rls.apply_policies")

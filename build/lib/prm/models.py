@@ -1,0 +1,284 @@
+"""Kernel models: the user, the audit trail, in-app notifications, the holiday calendar and the
+exchange rates reports convert with."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .money import currency_field
+from .roles import VendorRole
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "ExchangeRate",
+    "Holiday",
+    "Notification",
+    "User",
+    "VendorRole",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.update(is_staff=True, is_superuser=True, vendor_role=VendorRole.PROGRAM_ADMIN)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Vendor staff carry a vendor role; partner users belong to one partner through
+    ``partners.Membership``. Nobody is both."""
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    vendor_role = models.CharField(
+        _("vendor role"), max_length=32, choices=VendorRole.choices, blank=True, db_index=True
+    )
+    is_staff = models.BooleanField(_("admin access"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    email_notifications = models.BooleanField(_("e-mail me notifications"), default=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_vendor_staff(self) -> bool:
+        return bool(self.vendor_role) and self.is_active
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name or self.email).split(" ")[0]
+
+
+class AuditEvent(models.Model):
+    """One state or permission change: who, when, which object, before and after.
+
+    Append-only: the database refuses UPDATE and DELETE on this table (see the migration).
+    ``partner_id`` is the tenant the object belongs to (null for vendor-wide objects); it is a plain
+    column rather than a foreign key because the kernel does not depend on the partners app.
+    """
+
+    TENANT_COLUMN = "partner_id"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(
+        max_length=254, blank=True, help_text=_("Who acted, kept if the user goes.")
+    )
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255)
+    action = models.CharField(max_length=64)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx"),
+            models.Index(fields=["partner_id", "-created_at"], name="audit_partner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}"
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        keys = sorted(set(self.before) | set(self.after))
+        return [(key, self.before.get(key), self.after.get(key)) for key in keys]
+
+
+class Notification(models.Model):
+    """An in-app notification; e-mail copies are sent by Celery after the transaction commits."""
+
+    TENANT_COLUMN = "partner_id"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Holiday(models.Model):
+    """A day the vendor's channel team does not work: business-day SLAs (deal review, MDF notice)
+    skip it like a weekend. Vendor-wide, maintained by program admins in the admin."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class ExchangeRate(models.Model):
+    """What one unit of ``currency`` is worth in the reporting currency
+    (``PRM["REPORTING_CURRENCY"]``). Reports that add amounts of several currencies (the deal
+    pipeline) convert with these; the vendor's finance team keeps them current in the admin.
+    Stored amounts are never converted: a deal keeps the currency it was registered in."""
+
+    currency = currency_field(unique=True)
+    rate = models.DecimalField(
+        _("value of one unit in the reporting currency"),
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive")]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate.normalize()}"
+
+
+class ApiToken(models.Model):
+    """A personal token for the REST API (``Authorization: Bearer prm_…``). Only a SHA-256 hash of
+    the secret is stored: the secret is shown once, when issued, and a leaked database does not
+    leak working tokens. The token acts as its user, in that user's tenant scope."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("starts with"), max_length=12)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEndpoint(models.Model):
+    """Where a partner wants to hear about its deals and leads (its CRM): every event is POSTed as
+    JSON, signed with ``secret`` (HMAC-SHA256), retried until it is accepted. Managed by the
+    partner's admins (``prm.webhooks``)."""
+
+    TENANT_COLUMN = "partner_id"
+
+    partner_id = models.BigIntegerField()
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    # Event names as in notifications ("deal.approved", "lead.offered"); empty means every event.
+    events = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    secret = models.CharField(max_length=64)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["partner_id", "is_active"], name="webhook_partner_idx")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, and what became of it. ``event_id`` is sent with every attempt
+    so the receiver can ignore a repeat."""
+
+    TENANT_COLUMN = "partner_id"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    partner_id = models.BigIntegerField()
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=64)
+    event_id = models.UUIDField(unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_endpoint_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"

@@ -1,0 +1,88 @@
+"""Money is a Decimal with an ISO 4217 currency; never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Minor units per currency; everything not listed uses two.
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "BHD": 3, "KWD": 3}
+
+
+class Currency(models.TextChoices):
+    USD = "USD", _("US dollar")
+    EUR = "EUR", _("Euro")
+    GBP = "GBP", _("Pound sterling")
+    JPY = "JPY", _("Japanese yen")
+    CAD = "CAD", _("Canadian dollar")
+    AUD = "AUD", _("Australian dollar")
+    CHF = "CHF", _("Swiss franc")
+    INR = "INR", _("Indian rupee")
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    exponent = Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
+    return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, float):
+            raise TypeError("Money never takes a float")
+        object.__setattr__(self, "amount", quantize(Decimal(self.amount), self.currency))
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} and {other.currency}")
+
+    def __str__(self) -> str:
+        return f"{self.amount:,} {self.currency}"
+
+
+def money_field(**kwargs: object) -> models.DecimalField:
+    """The one shape of a stored amount: 14 digits, 2 decimals (currency in a sibling field)."""
+    return models.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+
+
+def currency_field(**kwargs: object) -> models.CharField:
+    kwargs.setdefault("default", Currency.USD)
+    return models.CharField(max_length=3, choices=Currency.choices, **kwargs)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Conversion into the reporting currency: ``rates`` maps a currency to the value of one unit
+    (the reporting currency itself is 1); a currency without a rate cannot be converted."""
+
+    currency: str
+    rates: dict[str, Decimal]
+
+    def convert(self, amount: Decimal, currency: str) -> Decimal | None:
+        rate = self.rates.get(currency)
+        return None if rate is None else amount * rate
+
+
+def reporting_rates() -> Rates:
+    from django.conf import settings
+
+    from .models import ExchangeRate
+
+    reporting = settings.PRM["REPORTING_CURRENCY"]
+    rates = dict(ExchangeRate.objects.values_list("currency", "rate"))
+    rates[reporting] = Decimal(1)
+    return Rates(currency=reporting, rates=rates)

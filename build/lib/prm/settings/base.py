@@ -1,0 +1,307 @@
+"""Settings shared by every environment. Everything that differs between machines comes from the
+environment through django-environ, so the same code runs on a laptop, in CI and in production."""
+
+from pathlib import Path
+from urllib.parse import unquote
+
+import environ
+from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A developer may keep local overrides in .env; the launcher and CI pass everything explicitly.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-change-me-0123456789abcdef")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env("PRM_SITE_URL", default="http://localhost:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "guardian",
+    "django_celery_beat",
+    "django_filters",
+    "django_htmx",
+    "django_countries",
+    "rest_framework",
+    "drf_spectacular",
+    # Our kernel first, then the apps in dependency order (prm <- partners <- the rest <- incentives).
+    "prm",
+    "partners",
+    "deals",
+    "mdf",
+    "training",
+    "content",
+    "incentives",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # API requests with a bearer token become that token's user before the actor is resolved.
+    "prm.api.ApiTokenMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Resolves who is acting and opens the request's tenant-scoped transaction (RLS settings).
+    "partners.middleware.ActorMiddleware",
+    # Gates that come before any page: MFA for vendor staff, the partner agreement, suspended access.
+    "partners.middleware.AccessGateMiddleware",
+]
+
+ROOT_URLCONF = "prm.urls"
+WSGI_APPLICATION = "prm.wsgi.application"
+ASGI_APPLICATION = "prm.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "prm.context_processors.portal",
+            ],
+        },
+    },
+]
+
+
+def _database_from_url(url: str) -> dict:
+    config = environ.Env.db_url_config(url)
+    # A Unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fdir/name).
+    config["HOST"] = unquote(config.get("HOST") or "")
+    # One transaction per request: a view that fails leaves nothing half-saved.
+    config["ATOMIC_REQUESTS"] = True
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {
+    "default": _database_from_url(env("DATABASE_URL", default="postgres://prm_app@127.0.0.1:5432/prm"))
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("PRM_CACHE_PREFIX", default="prm"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+AUTH_USER_MODEL = "prm.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "guardian.backends.ObjectPermissionBackend",
+    "prm.auth_backends.VendorRoleBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+
+# --- django-allauth: e-mail login, no open sign-up, MFA available to all, rate-limited.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_ADAPTER = "partners.adapters.InvitationOnlyAccountAdapter"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "5/5m/key,20/5m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PRM] "
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "PRM partner portal"
+# Accept the code of the neighbouring 30-second step too (RFC 6238, 5.2): a code typed as the
+# step turns over, or a phone clock a few seconds off, is not refused. allauth still refuses a
+# code used once already.
+MFA_TOTP_TOLERANCE = 1
+
+# --- django-guardian: per-object exceptions only (a CAM's portfolio), never the main filter.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_RAISE_403 = False
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env("PRM_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+# Files are private: they are served only through views that check the policy, so the storage
+# has no public base URL.
+MEDIA_URL = "/media-not-served/"
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if env("PRM_S3_BUCKET", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("PRM_S3_BUCKET"),
+            "endpoint_url": env("PRM_S3_ENDPOINT_URL", default=None),
+            "region_name": env("PRM_S3_REGION", default=None),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PRM portal <portal@prm.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+
+# --- Celery (Redis broker). Tasks are thin and idempotent; see prm/celery.py.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+# Installed into django-celery-beat's tables when beat starts (editable in the admin afterwards).
+CELERY_BEAT_SCHEDULE = {
+    "deals-expire": {"task": "deals.tasks.expire_deals", "schedule": 15 * 60},
+    "deals-expiry-warnings": {"task": "deals.tasks.warn_expiring_deals", "schedule": 60 * 60},
+    "deals-review-reminders": {"task": "deals.tasks.remind_reviewers", "schedule": 15 * 60},
+    "leads-reassign-unanswered": {"task": "deals.tasks.reassign_unanswered_leads", "schedule": 5 * 60},
+    "mdf-expire-unclaimed": {"task": "mdf.tasks.expire_unclaimed_requests", "schedule": 6 * 60 * 60},
+    "mdf-close-ended-periods": {"task": "mdf.tasks.close_ended_periods", "schedule": 6 * 60 * 60},
+    "training-expiry-reminders": {"task": "training.tasks.send_expiry_reminders", "schedule": 6 * 60 * 60},
+    "training-expire-certifications": {"task": "training.tasks.expire_certifications", "schedule": 60 * 60},
+    "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
+    "webhooks-send-due": {"task": "prm.tasks.send_due_webhooks", "schedule": 60},
+    # Settlement statements for the previous calendar month, on the 1st at 02:00.
+    "incentives-settlement-monthly": {
+        "task": "incentives.tasks.run_settlement",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),
+    },
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "prm.api.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "prm.api.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PRM API",
+    "DESCRIPTION": "Partner-side REST API: send `Authorization: Bearer <token>` with a personal token "
+    "from the portal (Account → API tokens). Every request acts as the token's user and sees only "
+    "that user's partner data.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The same choices appear on several models: one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CountryEnum": "django_countries.countries",
+        "RegionEnum": "partners.models.Region",
+    },
+}
+
+# --- Product defaults (PRODUCT.md, "Default numbers"); each can be changed per deployment.
+PRM = {
+    # Reports that add amounts of several currencies convert them into this one (prm.ExchangeRate).
+    "REPORTING_CURRENCY": env("PRM_REPORTING_CURRENCY", default="USD"),
+    # Partners' webhook URLs must be public https:// addresses; local development and tests relax it.
+    "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("PRM_WEBHOOK_ALLOW_PRIVATE_URLS", default=False),
+    "PARTNER_AGREEMENT_VERSION": env("PRM_PARTNER_AGREEMENT_VERSION", default="2026.1"),
+    "INVITATION_VALID_DAYS": env.int("PRM_INVITATION_VALID_DAYS", default=14),
+    "LOGO_MAX_BYTES": env.int("PRM_LOGO_MAX_BYTES", default=2 * 1024 * 1024),
+    "UPLOAD_MAX_BYTES": env.int("PRM_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024),
+    "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
+    "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
+    "TIER_GRACE_DAYS": 90,
+    "DEAL_PROTECTION_DAYS": 90,
+    "DEAL_EXTENSION_DAYS": 30,
+    "DEAL_MAX_EXTENSIONS": 1,
+    "DEAL_EXPIRY_WARNING_DAYS": [14, 3],
+    # Trigram similarity of normalised customer names at which two registrations may conflict.
+    "DEAL_CONFLICT_NAME_SIMILARITY": 0.6,
+    "DEAL_REVIEW_SLA_BUSINESS_DAYS": 2,
+    "LEAD_ACCEPTANCE_SLA_HOURS": 48,
+    "MDF_VENDOR_SHARE_PERCENT": 50,
+    "MDF_REQUEST_LEAD_BUSINESS_DAYS": 10,
+    "MDF_CLAIM_DEADLINE_DAYS": 60,
+    # A channel account manager without an explicit ApprovalLimit may approve up to this much.
+    "MDF_DEFAULT_CAM_APPROVAL_LIMIT": env.int("PRM_MDF_DEFAULT_CAM_APPROVAL_LIMIT", default=10000),
+    "MDF_MAX_PROOF_FILES": 10,
+    "QUIZ_PASS_MARK_PERCENT": 80,
+    "QUIZ_MAX_ATTEMPTS": 3,
+    "CERTIFICATION_REMINDER_DAYS": [60, 30, 7],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,85 @@
+"""Kernel Celery tasks: thin, idempotent, and run in an explicit database scope."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Notification
+from .tenancy import system_scope
+
+
+def _absolute(url: str) -> str:
+    if not url or url.startswith("http"):
+        return url
+    return settings.SITE_URL.rstrip("/") + url
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_email(notification_id: int) -> bool:
+    with system_scope():
+        notification = (
+            Notification.objects.select_for_update()
+            .select_related("recipient")
+            .filter(pk=notification_id)
+            .first()
+        )
+        # Idempotent: a redelivered task finds the e-mail already sent and does nothing.
+        if notification is None or notification.emailed_at is not None:
+            return False
+        context = {"notification": notification, "url": _absolute(notification.url)}
+        text = render_to_string("emails/notification.txt", context)
+        html = render_to_string("emails/notification.html", context)
+        message = EmailMultiAlternatives(
+            subject=f"[PRM] {notification.title}", body=text, to=[notification.recipient.email]
+        )
+        message.attach_alternative(html, "text/html")
+        message.send()
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+    return True
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_templated_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> bool:
+    context = {**context, "site_url": settings.SITE_URL}
+    text = render_to_string(f"{template}.txt", context)
+    message = EmailMultiAlternatives(subject=f"[PRM] {subject}", body=text, to=to)
+    with contextlib.suppress(TemplateDoesNotExist):
+        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.send()
+    return True
+
+
+@shared_task
+def sweep_orphan_files() -> int:
+    """Daily: delete uploads whose database rows were never committed (see prm.files)."""
+    from .files import sweep_orphan_files as sweep
+
+    return len(sweep().deleted)
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt; a failed one is retried by ``send_due_webhooks`` when its pause is over."""
+    from .webhooks import deliver
+
+    return deliver(delivery_id=delivery_id)
+
+
+@shared_task
+def send_due_webhooks() -> int:
+    """Every minute: the retries whose pause is over (and any delivery whose task was lost)."""
+    from .webhooks import deliver, due_delivery_ids
+
+    ids = due_delivery_ids()
+    for delivery_id in ids:
+        deliver(delivery_id=delivery_id)
+    return len(ids)

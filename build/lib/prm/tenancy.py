@@ -1,0 +1,189 @@
+"""Who is acting, and the database-side tenant scope.
+
+The ORM filter (policies + selectors) is the primary isolation path. As defence in depth every
+tenant-owned table carries a PostgreSQL row-level-security policy (see ``prm/rls.py``) that reads
+two transaction-local settings written here:
+
+* ``prm.scope``      -- ``'partner'`` or ``'vendor'``; unset or empty means *no rows at all*;
+* ``prm.partner_id`` -- the acting partner's id when the scope is ``'partner'``;
+* ``prm.portfolio``  -- in the vendor scope, which partners' rows: ``'*'`` for every partner, or an
+  array literal of partner ids (``'{3,7}'``) for a channel account manager's portfolio; unset or
+  anything else means none;
+* ``prm.money``      -- ``'on'`` when the vendor scope may read money tables (deals, funds, earnings);
+  content / training managers work without it.
+
+Vendor staff are bound by the database too, not only partner users: a channel account manager's
+raw SQL sees no partner outside the portfolio, and a content manager's sees no money rows.
+
+Requests get their scope from ``partners.middleware.ActorMiddleware``; Celery tasks, management
+commands and the few public token look-ups open it explicitly with :func:`tenant_scope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.db import connections, transaction
+
+if TYPE_CHECKING:
+    from prm.models import User
+
+SCOPE_SETTING = "prm.scope"
+PARTNER_SETTING = "prm.partner_id"
+PORTFOLIO_SETTING = "prm.portfolio"
+MONEY_SETTING = "prm.money"
+SETTINGS = (SCOPE_SETTING, PARTNER_SETTING, PORTFOLIO_SETTING, MONEY_SETTING)
+EVERY_PARTNER = "*"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the database lets the current transaction see.
+
+    ``portfolio`` (vendor scope only): ``None`` means every partner, a tuple only those partners.
+    ``money`` (vendor scope only): whether money tables are readable at all.
+    """
+
+    kind: Literal["partner", "vendor"]
+    partner_id: int | None = None
+    portfolio: tuple[int, ...] | None = None
+    money: bool = True
+
+    @classmethod
+    def vendor(cls, *, portfolio: Iterable[int] | None = None, money: bool = True) -> Scope:
+        return cls(
+            kind="vendor",
+            portfolio=None if portfolio is None else tuple(sorted({int(pk) for pk in portfolio})),
+            money=money,
+        )
+
+    @classmethod
+    def partner(cls, partner_id: int) -> Scope:
+        if not partner_id:
+            raise ValueError("a partner scope needs a partner id")
+        return cls(kind="partner", partner_id=int(partner_id))
+
+    def settings(self) -> tuple[str, str, str, str]:
+        """The four setting values, in the order of ``SETTINGS``."""
+        if self.kind == "partner":
+            return ("partner", str(self.partner_id), "", "")
+        if self.portfolio is None:
+            portfolio = EVERY_PARTNER
+        else:
+            portfolio = "{" + ",".join(str(pk) for pk in self.portfolio) + "}"
+        return ("vendor", "", portfolio, "on" if self.money else "")
+
+
+NO_SCOPE_SETTINGS = ("", "", "", "")
+
+
+class Side:
+    VENDOR = "vendor"
+    PARTNER = "partner"
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, resolved once per request or task.
+
+    ``partner`` is the acting partner company (a ``partners.Partner``) for partner users; the
+    kernel types it loosely because it must not import the partners app.
+    """
+
+    user: User | None
+    side: str = Side.ANONYMOUS
+    vendor_role: str = ""
+    partner: Any = None
+    partner_role: str = ""
+    # A channel account manager's portfolio (partner ids), resolved with the actor; None for the
+    # vendor roles that see every partner.
+    portfolio: tuple[int, ...] | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def partner_id(self) -> int | None:
+        return self.partner.pk if self.partner is not None else None
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.side == Side.VENDOR
+
+    @property
+    def is_partner(self) -> bool:
+        return self.side == Side.PARTNER and self.partner is not None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None and self.user.is_authenticated
+
+    @property
+    def scope(self) -> Scope | None:
+        if self.is_vendor:
+            # Role names are kernel constants (prm.roles); which roles read money is PRODUCT.md's
+            # table: content / training managers never see deal amounts, funds or earnings.
+            from prm.roles import MONEY_BLIND_ROLES, VendorRole
+
+            if self.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+                return Scope.vendor(portfolio=self.portfolio or ())
+            if self.vendor_role in MONEY_BLIND_ROLES:
+                return Scope.vendor(money=False)
+            if self.vendor_role in VendorRole.values:
+                return Scope.vendor()
+            return None
+        if self.is_partner:
+            return Scope.partner(self.partner_id)
+        return None
+
+
+ANONYMOUS = Actor(user=None)
+
+
+def _write(cursor: Any, values: tuple[str, ...]) -> None:
+    cursor.execute(
+        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(SETTINGS)),
+        [item for pair in zip(SETTINGS, values, strict=True) for item in pair],
+    )
+
+
+def current_scope_settings(using: str = "default") -> tuple[str, ...]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join(["coalesce(current_setting(%s, true), '')"] * len(SETTINGS)),
+            list(SETTINGS),
+        )
+        return tuple(cursor.fetchone())
+
+
+@contextmanager
+def tenant_scope(scope: Scope | None, *, using: str = "default") -> Iterator[None]:
+    """Run the block in a transaction whose RLS settings are ``scope`` (``None``: no rows).
+
+    Settings are transaction-local (``set_config(..., true)``), so they can never leak to the next
+    request on a pooled connection. When nested inside an outer transaction (a service called from
+    a request, or a test), the outer scope is restored on the way out.
+    """
+    connection = connections[using]
+    nested = connection.in_atomic_block
+    with transaction.atomic(using=using):
+        previous = current_scope_settings(using) if nested else None
+        with connection.cursor() as cursor:
+            _write(cursor, scope.settings() if scope else NO_SCOPE_SETTINGS)
+        yield
+    # Reached only when the block succeeded; on an exception the savepoint rollback has already
+    # undone our SET LOCAL.
+    if previous is not None and connection.in_atomic_block and not connection.needs_rollback:
+        with connection.cursor() as cursor:
+            _write(cursor, previous)
+
+
+def system_scope(*, using: str = "default") -> Any:
+    """The vendor-wide scope for background jobs, migrations-time data and public token look-ups.
+
+    Every caller is a place to review: it sees all tenants' rows at the database level, so the
+    ORM query inside must still be narrowed to exactly what is needed.
+    """
+    return tenant_scope(Scope.vendor(), using=using)

@@ -1,0 +1,36 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from partners import views as partner_views
+
+from . import views
+
+# The admin signs in through allauth: its MFA stage and rate limits apply there too.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "PRM administration"
+admin.site.site_title = "PRM admin"
+admin.site.index_title = "Program administration"
+
+urlpatterns = [
+    path("", partner_views.home, name="home"),
+    path("", include("partners.urls")),
+    path("vendor/", include("partners.vendor_urls")),
+    path("", include("deals.urls")),
+    path("", include("mdf.urls")),
+    path("", include("training.urls")),
+    path("", include("content.urls")),
+    path("", include("incentives.urls")),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("healthz", views.healthz, name="healthz"),
+    path("account/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("api/v1/", include("deals.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,36 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from prm.roles import VendorRole
+
+_AUTHORING = {
+    f"training.{verb}_{model}"
+    for verb in ("add", "change", "delete", "view")
+    for model in (
+        "course",
+        "lesson",
+        "quiz",
+        "question",
+        "choice",
+        "certification",
+        "learningpath",
+        "learningpathcourse",
+    )
+}
+
+_PROGRESS = {"training.view_enrollment", "training.view_quizattempt"}
+
+
+class TrainingConfig(AppConfig):
+    name = "training"
+    verbose_name = _("Training and certification")
+    default_auto_field = "django.db.models.BigAutoField"
+    demo_seeder = "training.demo.seed"
+
+    # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
+    # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).
+    vendor_role_permissions = {
+        VendorRole.CONTENT_MANAGER: _AUTHORING | _PROGRESS | {"training.view_certificationaward"},
+        VendorRole.CHANNEL_ACCOUNT_MANAGER: _PROGRESS
+        | {"training.view_certificationaward", "training.view_course"},
+    }

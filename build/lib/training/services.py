@@ -1,0 +1,547 @@
+"""Writes for training: publishing, progress, quiz attempts graded on the server, certification
+awards, reminders and expiry. Tampering with an attempt gets a clear refusal and changes nothing."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import nh3
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from prm import audit
+from prm.errors import ApplicationError
+from prm.notifications import notify
+from prm.policies import PermissionDenied
+from prm.roles import VendorRole
+from prm.tenancy import Actor
+
+from .models import (
+    AwardStatus,
+    Certification,
+    CertificationAward,
+    Course,
+    Enrollment,
+    Lesson,
+    LessonCompletion,
+    PublishStatus,
+    Question,
+    QuestionKind,
+    Quiz,
+    QuizAttempt,
+)
+from .policies import RESET_ATTEMPTS, enrollment_policy
+
+# A submission this late after the time limit still counts (network, a slow click).
+GRACE = timedelta(seconds=30)
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "code",
+    "pre",
+    "a",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+    "span",
+}
+
+
+def sanitise_html(html: str) -> str:
+    return nh3.clean(html or "", tags=ALLOWED_TAGS, url_schemes={"http", "https", "mailto"})
+
+
+def _require_author(actor: Actor) -> None:
+    if not (actor.is_vendor and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CONTENT_MANAGER}):
+        raise PermissionDenied(_("Only training managers and program admins author courses."))
+
+
+def course_publish(*, actor: Actor, course: Course) -> Course:
+    _require_author(actor)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if not course.lessons.exists():
+        raise ApplicationError(_("Add at least one lesson before publishing."))
+    quiz = Quiz.objects.filter(course=course).first()
+    if quiz is not None and not quiz.questions.exists():
+        raise ApplicationError(_("Add at least one question to the quiz, or remove the quiz."))
+    if quiz is not None:
+        for question in quiz.questions.prefetch_related("choices"):
+            correct = sum(1 for c in question.choices.all() if c.is_correct)
+            if correct == 0 or (question.kind == QuestionKind.SINGLE and correct != 1):
+                raise ApplicationError(
+                    _(
+                        "Question “%(q)s” needs exactly one right answer (single choice) "
+                        "or at least one (multiple choice)."
+                    )
+                    % {"q": question.text[:60]}
+                )
+    if course.status == PublishStatus.PUBLISHED:
+        return course
+    course.status = PublishStatus.PUBLISHED
+    course.published_at = timezone.now()
+    course.save(update_fields=["status", "published_at"])
+    audit.record(
+        actor=actor.user,
+        action="training.course_published",
+        target=course,
+        before={"status": "draft"},
+        after={"status": "published"},
+    )
+    return course
+
+
+def course_unpublish(*, actor: Actor, course: Course) -> Course:
+    _require_author(actor)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.status == PublishStatus.DRAFT:
+        return course
+    course.status = PublishStatus.DRAFT
+    course.save(update_fields=["status"])
+    audit.record(
+        actor=actor.user,
+        action="training.course_unpublished",
+        target=course,
+        before={"status": "published"},
+        after={"status": "draft"},
+    )
+    return course
+
+
+# --- Learning ------------------------------------------------------------------------------------
+def _require_learner(actor: Actor, course: Course) -> None:
+    if not actor.is_partner:
+        raise PermissionDenied(_("Courses are taken by partner users."))
+    if course.status != PublishStatus.PUBLISHED or actor.partner_role not in course.partner_roles:
+        raise ApplicationError(_("This course is not available."))
+
+
+def enroll(*, actor: Actor, course: Course) -> Enrollment:
+    """Idempotent: the learner's one enrollment in the course."""
+    _require_learner(actor, course)
+    enrollment = Enrollment.objects.filter(user=actor.user, course=course).first()
+    if enrollment is not None:
+        return enrollment
+    try:
+        with transaction.atomic():
+            enrollment = Enrollment.objects.create(
+                user=actor.user, partner_id=actor.partner_id, course=course
+            )
+    except IntegrityError:
+        return Enrollment.objects.get(user=actor.user, course=course)
+    audit.record(actor=actor.user, action="training.enrolled", target=enrollment, partner_id=actor.partner_id)
+    return enrollment
+
+
+def lesson_complete(*, actor: Actor, lesson: Lesson) -> Enrollment:
+    enrollment = enroll(actor=actor, course=lesson.course)
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    LessonCompletion.objects.get_or_create(
+        enrollment=enrollment,
+        lesson=lesson,
+        cycle=enrollment.cycle,
+        defaults={"partner_id": enrollment.partner_id},
+    )
+    enrollment.last_lesson = lesson
+    enrollment.save(update_fields=["last_lesson"])
+    _complete_if_done(actor, enrollment)
+    return enrollment
+
+
+def lessons_done(enrollment: Enrollment) -> bool:
+    total = enrollment.course.lessons.count()
+    done = LessonCompletion.objects.filter(enrollment=enrollment, cycle=enrollment.cycle).count()
+    return done >= total
+
+
+def _quiz_passed(enrollment: Enrollment) -> bool:
+    if not Quiz.objects.filter(course_id=enrollment.course_id).exists():
+        return True
+    return QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle, passed=True).exists()
+
+
+def _complete_if_done(actor: Actor, enrollment: Enrollment) -> None:
+    if enrollment.completed_at or not lessons_done(enrollment) or not _quiz_passed(enrollment):
+        return
+    enrollment.completed_at = timezone.now()
+    enrollment.save(update_fields=["completed_at"])
+    audit.record(
+        actor=actor.user,
+        action="training.course_completed",
+        target=enrollment,
+        partner_id=enrollment.partner_id,
+        after={"course": enrollment.course.title},
+    )
+    award_certifications(user=actor.user, partner_id=enrollment.partner_id)
+
+
+# --- Quizzes -------------------------------------------------------------------------------------
+def counted_attempts(enrollment: Enrollment) -> QuerySet[QuizAttempt]:
+    """The attempts of the enrollment's current cycle that count against ``max_attempts``: every
+    one started (an open one too), except those a training manager reset."""
+    return QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle, reset_at__isnull=True)
+
+
+def attempts_left(enrollment: Enrollment, quiz: Quiz) -> int:
+    return max(quiz.max_attempts - counted_attempts(enrollment).count(), 0)
+
+
+def attempt_start(*, actor: Actor, quiz: Quiz, rng: random.Random | None = None) -> QuizAttempt:
+    enrollment = enroll(actor=actor, course=quiz.course)
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if not lessons_done(enrollment):
+        raise ApplicationError(_("Finish the lessons before taking the quiz."))
+    if _quiz_passed(enrollment):
+        raise ApplicationError(_("You already passed this quiz."))
+    open_attempt = QuizAttempt.objects.filter(
+        enrollment=enrollment, cycle=enrollment.cycle, submitted_at__isnull=True
+    ).first()
+    if open_attempt is not None:
+        if open_attempt.deadline_at is None or open_attempt.deadline_at + GRACE > timezone.now():
+            return open_attempt  # resume, do not burn an attempt
+        _close_as_failed(open_attempt, timezone.now())  # ran out of time while away
+    if attempts_left(enrollment, quiz) <= 0:
+        raise ApplicationError(
+            _("You have used all %(n)s attempts for this quiz.") % {"n": quiz.max_attempts}
+        )
+    rng = rng or random.SystemRandom()
+    questions = list(quiz.questions.prefetch_related("choices"))
+    rng.shuffle(questions)
+    choice_order = {}
+    for question in questions:
+        ids = [c.pk for c in question.choices.all()]
+        rng.shuffle(ids)
+        choice_order[str(question.pk)] = ids
+    number = (
+        QuizAttempt.objects.filter(enrollment=enrollment, cycle=enrollment.cycle).aggregate(n=Max("number"))[
+            "n"
+        ]
+        or 0
+    ) + 1
+    now = timezone.now()
+    attempt = QuizAttempt.objects.create(
+        enrollment=enrollment,
+        partner_id=enrollment.partner_id,
+        quiz=quiz,
+        cycle=enrollment.cycle,
+        number=number,
+        question_order=[q.pk for q in questions],
+        choice_order=choice_order,
+        started_at=now,
+        deadline_at=now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None,
+    )
+    return attempt
+
+
+def _close_as_failed(attempt: QuizAttempt, now: Any) -> None:
+    attempt.submitted_at = now
+    attempt.score_percent = Decimal("0")
+    attempt.passed = False
+    attempt.save(update_fields=["submitted_at", "score_percent", "passed"])
+    audit.record(
+        actor=None,
+        action="training.quiz_timed_out",
+        target=attempt,
+        partner_id=attempt.partner_id,
+        after={"score": "0", "passed": False, "number": attempt.number},
+    )
+
+
+def grade(attempt: QuizAttempt, answers: dict[str, list[int]]) -> Decimal:
+    """Percentage of questions answered exactly right. A multiple-choice question counts only when
+    the chosen set equals the right set: partial answers score nothing."""
+    questions = Question.objects.filter(pk__in=attempt.question_order).prefetch_related("choices")
+    correct = 0
+    for question in questions:
+        right = {c.pk for c in question.choices.all() if c.is_correct}
+        chosen = set(answers.get(str(question.pk), []))
+        if chosen == right:
+            correct += 1
+    total = len(attempt.question_order) or 1
+    return (Decimal(correct * 100) / Decimal(total)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def attempt_submit(*, actor: Actor, attempt: QuizAttempt, answers: dict[str, list[int]]) -> QuizAttempt:
+    attempt = QuizAttempt.objects.select_for_update().select_related("enrollment", "quiz").get(pk=attempt.pk)
+    if attempt.enrollment.user_id != (actor.user.pk if actor.user else None):
+        raise PermissionDenied(_("This attempt is not yours."))
+    if attempt.submitted_at is not None:
+        raise ApplicationError(
+            _("This attempt was already submitted; start a new one if you have attempts left.")
+        )
+    now = timezone.now()
+    if attempt.deadline_at and now > attempt.deadline_at + GRACE:
+        # Out of time: the attempt closes as not passed, whatever was sent. Returned, not raised,
+        # so the caller's transaction keeps the closure; the view tells the learner.
+        _close_as_failed(attempt, now)
+        attempt.timed_out = True
+        return attempt
+    allowed = {str(qid): set(choice_ids) for qid, choice_ids in attempt.choice_order.items()}
+    clean: dict[str, list[int]] = {}
+    for question_id, choice_ids in (answers or {}).items():
+        if str(question_id) not in allowed:
+            raise ApplicationError(_("The answers do not match this attempt's questions. Reload the quiz."))
+        try:
+            chosen = sorted({int(c) for c in choice_ids})
+        except (TypeError, ValueError) as exc:
+            raise ApplicationError(_("The answers could not be read. Reload the quiz.")) from exc
+        if not set(chosen) <= allowed[str(question_id)]:
+            raise ApplicationError(_("The answers do not match this attempt's questions. Reload the quiz."))
+        clean[str(question_id)] = chosen
+    score = grade(attempt, clean)
+    attempt.answers = clean
+    attempt.submitted_at = now
+    attempt.score_percent = score
+    attempt.passed = score >= attempt.quiz.pass_mark_percent
+    attempt.save(update_fields=["answers", "submitted_at", "score_percent", "passed"])
+    audit.record(
+        actor=actor.user,
+        action="training.quiz_submitted",
+        target=attempt,
+        partner_id=attempt.partner_id,
+        after={"score": score, "passed": attempt.passed, "number": attempt.number},
+    )
+    if attempt.passed:
+        _complete_if_done(actor, Enrollment.objects.select_for_update().get(pk=attempt.enrollment_id))
+    return attempt
+
+
+def attempts_reset(*, actor: Actor, enrollment: Enrollment, quiz: Quiz, reason: str) -> int:
+    """Give a learner who failed a quiz their attempts back; returns how many were reset.
+
+    The failed attempts of the current cycle stop counting against ``max_attempts`` but are kept
+    (``reset_at``/``reset_by``): what the learner answered and scored is evidence. An attempt whose
+    time ran out is closed as not passed first (as the learner's next start would) and reset with
+    the others, so it does not cost one of the fresh attempts. An attempt still running is left
+    alone: the learner may be answering it right now; it keeps counting and can be resumed, so the
+    learner still has ``max_attempts`` tries from here. Refused, changing nothing, when the quiz is
+    already passed in this cycle, when nothing is left to reset, or without a reason.
+    """
+    if not enrollment_policy.can(actor, RESET_ATTEMPTS, enrollment):
+        raise PermissionDenied(
+            _(
+                "Only training managers, program admins and the partner's channel account manager "
+                "reset quiz attempts."
+            )
+        )
+    if quiz.course_id != enrollment.course_id:
+        raise ApplicationError(_("This quiz does not belong to the learner's course."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            _("Give a reason for the reset; it is kept in the audit trail."), field="reason"
+        )
+
+    # Lock order: the enrollment (which attempt_start and other resets lock first), then the
+    # graded attempts. A submission locks its own open attempt and, when it passes, the
+    # enrollment; the graded-attempts query never waits on an open attempt (it does not match
+    # ``submitted_at IS NOT NULL`` in our snapshot), so the two cannot deadlock.
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("user", "course")
+        .get(pk=enrollment.pk)
+    )
+    learner = enrollment.user.get_full_name()
+    graded = list(
+        counted_attempts(enrollment).select_for_update().filter(submitted_at__isnull=False).order_by("number")
+    )
+    if any(attempt.passed for attempt in graded):
+        raise ApplicationError(
+            _("%(learner)s already passed the quiz of “%(course)s”; there is nothing to reset.")
+            % {"learner": learner, "course": enrollment.course.title}
+        )
+    left_before = attempts_left(enrollment, quiz)
+    now = timezone.now()
+    # skip_locked: an expired attempt being submitted right now is closed by that submission.
+    for expired in (
+        counted_attempts(enrollment)
+        .select_for_update(skip_locked=True)
+        .filter(submitted_at__isnull=True, deadline_at__lte=now - GRACE)
+        .order_by("number")
+    ):
+        _close_as_failed(expired, now)
+        graded.append(expired)
+    to_reset = sorted((attempt for attempt in graded if attempt.passed is False), key=lambda a: a.number)
+    if not to_reset:
+        raise ApplicationError(
+            _("%(learner)s has no used attempts to reset for the quiz of “%(course)s”.")
+            % {"learner": learner, "course": enrollment.course.title}
+        )
+
+    QuizAttempt.objects.filter(pk__in=[attempt.pk for attempt in to_reset]).update(
+        reset_at=now, reset_by=actor.user
+    )
+    left_after = attempts_left(enrollment, quiz)
+    audit.record(
+        actor=actor.user,
+        action="training.quiz_attempts_reset",
+        target=enrollment,
+        partner_id=enrollment.partner_id,
+        before={"attempts_left": left_before},
+        after={
+            "attempts_left": left_after,
+            "reset_attempts": [attempt.number for attempt in to_reset],
+            "quiz": quiz.pk,
+            "cycle": enrollment.cycle,
+        },
+        reason=reason,
+    )
+    # The reason stays in the audit trail: it is the vendor's note, not a message to the learner.
+    notify(
+        recipient=enrollment.user,
+        kind="training.quiz_attempts_reset",
+        partner_id=enrollment.partner_id,
+        title=_("You can take the quiz of “%(course)s” again") % {"course": enrollment.course.title},
+        body=ngettext(
+            "Your earlier attempts were reset and no longer count: you have %(n)s attempt.",
+            "Your earlier attempts were reset and no longer count: you have %(n)s attempts.",
+            left_after,
+        )
+        % {"n": left_after},
+        url=reverse("training:course", args=[enrollment.course_id]),
+    )
+    return len(to_reset)
+
+
+# --- Certifications ----------------------------------------------------------------------------
+def award_certifications(*, user: Any, partner_id: int) -> list[CertificationAward]:
+    """Award every published certification whose required courses the user has completed in the
+    current cycle. Idempotent: one award per user, certification and cycle."""
+    completed = set(
+        Enrollment.objects.filter(user=user, completed_at__isnull=False).values_list("course_id", flat=True)
+    )
+    awarded = []
+    for certification in Certification.objects.filter(status=PublishStatus.PUBLISHED).prefetch_related(
+        "courses"
+    ):
+        required = {c.pk for c in certification.courses.all()}
+        if not required or not required <= completed:
+            continue
+        cycle = max(
+            Enrollment.objects.filter(user=user, course_id__in=required).values_list("cycle", flat=True)
+        )
+        if CertificationAward.objects.filter(user=user, certification=certification, cycle=cycle).exists():
+            continue
+        now = timezone.now()
+        expires = (
+            now + relativedelta(months=certification.validity_months)
+            if certification.validity_months
+            else None
+        )
+        try:
+            with transaction.atomic():
+                award = CertificationAward.objects.create(
+                    user=user,
+                    partner_id=partner_id,
+                    certification=certification,
+                    cycle=cycle,
+                    awarded_at=now,
+                    expires_at=expires,
+                )
+        except IntegrityError:
+            continue
+        audit.record(
+            actor=user,
+            action="training.certified",
+            target=award,
+            partner_id=partner_id,
+            after={"certification": certification.name, "expires_at": expires},
+        )
+        notify(
+            recipient=user,
+            kind="training.certified",
+            partner_id=partner_id,
+            title=_("You are now certified: %(name)s") % {"name": certification.name},
+            url=reverse("training:certificate", args=[award.pk]),
+        )
+        awarded.append(award)
+    return awarded
+
+
+def award_remind(*, award: CertificationAward, days: int) -> bool:
+    award = (
+        CertificationAward.objects.select_for_update()
+        .select_related("certification", "user")
+        .get(pk=award.pk)
+    )
+    if award.status != AwardStatus.ACTIVE or days in award.reminders_sent:
+        return False
+    award.reminders_sent = sorted({*award.reminders_sent, days}, reverse=True)
+    award.save(update_fields=["reminders_sent"])
+    notify(
+        recipient=award.user,
+        kind="training.expiring",
+        partner_id=award.partner_id,
+        title=_("%(name)s expires in %(days)s days") % {"name": award.certification.name, "days": days},
+        body=_("Take the required courses again to recertify."),
+        url=reverse("training:catalogue"),
+    )
+    return True
+
+
+def award_expire(*, award: CertificationAward, now: Any = None) -> bool:
+    """Expire a certification and restart its required courses (a new cycle). Idempotent."""
+    now = now or timezone.now()
+    award = (
+        CertificationAward.objects.select_for_update()
+        .select_related("certification", "user")
+        .get(pk=award.pk)
+    )
+    if award.status != AwardStatus.ACTIVE or award.expires_at is None or award.expires_at > now:
+        return False
+    award.status = AwardStatus.EXPIRED
+    award.save(update_fields=["status"])
+    course_ids = list(award.certification.courses.values_list("pk", flat=True))
+    for enrollment in Enrollment.objects.select_for_update().filter(
+        user=award.user, course_id__in=course_ids
+    ):
+        enrollment.cycle += 1
+        enrollment.completed_at = None
+        enrollment.last_lesson = None
+        enrollment.save(update_fields=["cycle", "completed_at", "last_lesson"])
+    audit.record(
+        actor=None,
+        action="training.certification_expired",
+        target=award,
+        partner_id=award.partner_id,
+        before={"status": "active"},
+        after={"status": "expired"},
+    )
+    notify(
+        recipient=award.user,
+        kind="training.expired",
+        partner_id=award.partner_id,
+        title=_("%(name)s has expired") % {"name": award.certification.name},
+        body=_("Its courses are open again: complete them to recertify."),
+        url=reverse("training:catalogue"),
+    )
+    return True
+
+
+def reminder_days() -> list[int]:
+    return sorted(settings.PRM["CERTIFICATION_REMINDER_DAYS"], reverse=True)

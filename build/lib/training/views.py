@@ -1,0 +1,793 @@
+"""Training pages: the partner's catalogue, the course player (lessons and the quiz), certificates
+and their PDF, the partner admin's team progress, the vendor's completion report, and the public
+verification page. Thin: selectors read (scoped by policy), services write, every
+ApplicationError becomes a message (never a 500), and ids the actor cannot see are 404s.
+
+Vendor training managers and program admins may open courses (drafts too) read-only, as a preview
+from the admin; they never enroll."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from partners.models import PartnerRole
+from partners.ratelimit import hit_rate_limit
+from prm.errors import ApplicationError
+from prm.roles import VendorRole
+from prm.tenancy import Actor
+from prm.views import csv_response, paginate, partner_required, vendor_required
+
+from . import certificates, selectors, services
+from .forms import parse_answers
+from .models import (
+    Certification,
+    CertificationAward,
+    Course,
+    Enrollment,
+    LearningPath,
+    Lesson,
+    PublishStatus,
+    Question,
+    QuestionKind,
+    Quiz,
+    QuizAttempt,
+)
+from .policies import award_policy, enrollment_policy
+
+AUTHOR_ROLES = {VendorRole.PROGRAM_ADMIN, VendorRole.CONTENT_MANAGER}
+# Certificates expiring within this many days are flagged on the partner's pages.
+EXPIRY_WARNING_DAYS = 60
+TEAM_PAGE_SIZE = 50
+TEAM_CSV_HEADER = [
+    "person",
+    "email",
+    "course",
+    "lessons_done",
+    "lessons_total",
+    "completed",
+    "started",
+    "last_activity",
+]
+
+_YOUTUBE_HOSTS = {"www.youtube.com", "youtube.com", "www.youtube-nocookie.com", "youtube-nocookie.com"}
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
+_VIMEO_ID = re.compile(r"^\d{1,12}$")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _is_author(actor: Actor) -> bool:
+    return actor.is_vendor and actor.vendor_role in AUTHOR_ROLES
+
+
+def _course_for_view(actor: Actor, pk: Any) -> Course:
+    """Partners: a published course meant for their role (404 otherwise). Training managers and
+    program admins: any course, drafts included, for a read-only preview. Anyone else: 404."""
+    if actor.is_partner:
+        return selectors.course_get(actor=actor, pk=pk)
+    if _is_author(actor):
+        course = Course.objects.filter(pk=pk).prefetch_related("lessons").first()
+        if course is not None:
+            return course
+    raise Http404
+
+
+def video_embed_url(url: str) -> str | None:
+    """An embeddable player URL for https YouTube and Vimeo links; None for anything else (shown
+    as a plain link). The id is re-validated and the URL rebuilt, so nothing else gets through."""
+    try:
+        parsed = urlparse((url or "").strip())
+    except ValueError:
+        return None
+    if parsed.scheme != "https":
+        return None
+    host = (parsed.hostname or "").lower()
+    parts = [part for part in parsed.path.split("/") if part]
+    video_id = ""
+    if host in _YOUTUBE_HOSTS:
+        if len(parts) == 2 and parts[0] == "embed":
+            video_id = parts[1]
+        elif parts == ["watch"]:
+            video_id = (parse_qs(parsed.query).get("v") or [""])[0]
+        if _YOUTUBE_ID.match(video_id):
+            return f"https://www.youtube-nocookie.com/embed/{video_id}"
+        return None
+    if host == "youtu.be" and len(parts) == 1 and _YOUTUBE_ID.match(parts[0]):
+        return f"https://www.youtube-nocookie.com/embed/{parts[0]}"
+    if host == "player.vimeo.com" and len(parts) == 2 and parts[0] == "video" and _VIMEO_ID.match(parts[1]):
+        return f"https://player.vimeo.com/video/{parts[1]}"
+    if host in {"vimeo.com", "www.vimeo.com"} and len(parts) == 1 and _VIMEO_ID.match(parts[0]):
+        return f"https://player.vimeo.com/video/{parts[0]}"
+    return None
+
+
+def safe_link(url: str) -> str:
+    """The URL when it is a plain http(s) link; empty otherwise (no ``javascript:`` and the like)."""
+    try:
+        scheme = urlparse((url or "").strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return url.strip() if scheme in {"http", "https"} else ""
+
+
+def _next_lesson(lessons: list[Lesson], current: Lesson | None) -> Lesson | None:
+    if current is None:
+        return lessons[0] if lessons else None
+    return next((lesson for lesson in lessons if lesson.position > current.position), None)
+
+
+def _previous_lesson(lessons: list[Lesson], current: Lesson) -> Lesson | None:
+    earlier = [lesson for lesson in lessons if lesson.position < current.position]
+    return earlier[-1] if earlier else None
+
+
+def _continue_lesson(lessons: list[Lesson], enrollment: Enrollment | None, done: set[int]) -> Lesson | None:
+    """Where the learner stopped: the lesson after the last one they opened or finished, else the
+    first one not done yet. None when every lesson is done."""
+    if enrollment is not None and enrollment.last_lesson_id:
+        last = next((lesson for lesson in lessons if lesson.pk == enrollment.last_lesson_id), None)
+        following = _next_lesson(lessons, last) if last else None
+        if following is not None and following.pk not in done:
+            return following
+    return next((lesson for lesson in lessons if lesson.pk not in done), None)
+
+
+def _awarded_since(actor: Actor, since: datetime) -> CertificationAward | None:
+    return selectors.my_awards(actor=actor).filter(awarded_at__gte=since).order_by("-awarded_at").first()
+
+
+def _certified_message(award: CertificationAward) -> str:
+    return _("Congratulations, you are now certified: %(name)s.") % {"name": award.certification.name}
+
+
+def _days_left(moment: datetime | None) -> int | None:
+    return (moment - timezone.now()).days if moment else None
+
+
+def _award_rows(awards: Any) -> list[dict[str, Any]]:
+    rows = []
+    for award in awards:
+        days_left = _days_left(award.expires_at)
+        rows.append(
+            {
+                "award": award,
+                "valid": award.is_valid,
+                "days_left": days_left,
+                "expiring": award.is_valid and days_left is not None and days_left <= EXPIRY_WARNING_DAYS,
+            }
+        )
+    return rows
+
+
+def _my_enrollments(actor: Actor) -> dict[int, Enrollment]:
+    """The learner's enrollments with ``done`` (lessons completed in the current cycle)."""
+    return {
+        enrollment.course_id: enrollment
+        for enrollment in selectors.team_progress(actor=actor, partner=actor.partner).filter(user=actor.user)
+    }
+
+
+def _certification_rows(actor: Actor, enrollments: dict[int, Enrollment]) -> list[dict[str, Any]]:
+    """Published certifications for the learner's role and how far the learner is with each."""
+    certifications = Certification.objects.filter(
+        status=PublishStatus.PUBLISHED, partner_roles__contains=[actor.partner_role or ""]
+    ).prefetch_related("courses")
+    held = {
+        award.certification_id: award
+        for award in selectors.my_awards(actor=actor).order_by("awarded_at")
+        if award.is_valid
+    }
+    rows = []
+    for certification in certifications:
+        courses = [
+            {
+                "course": course,
+                "done": bool(enrollments.get(course.pk) and enrollments[course.pk].completed_at),
+                "published": course.status == PublishStatus.PUBLISHED,
+                "for_role": (actor.partner_role or "") in course.partner_roles,
+            }
+            for course in certification.courses.all()
+        ]
+        rows.append(
+            {
+                "certification": certification,
+                "courses": courses,
+                "done": sum(1 for item in courses if item["done"]),
+                "award": held.get(certification.pk),
+            }
+        )
+    return rows
+
+
+# --- Catalogue ----------------------------------------------------------------------------------
+@partner_required
+def catalogue(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    enrollments = _my_enrollments(actor)
+    courses = []
+    for course in selectors.catalogue(actor=actor).prefetch_related("lessons"):
+        enrollment = enrollments.get(course.pk)
+        lessons = list(course.lessons.all())
+        done = enrollment.done if enrollment else 0
+        if enrollment is not None and enrollment.last_lesson_id:
+            last = next((lesson for lesson in lessons if lesson.pk == enrollment.last_lesson_id), None)
+            resume = _next_lesson(lessons, last) if last else None
+        else:
+            resume = lessons[0] if lessons else None
+        courses.append(
+            {
+                "course": course,
+                "enrollment": enrollment,
+                "done": done,
+                "percent": round(100 * done / course.lesson_count) if course.lesson_count else 0,
+                "resume": resume,
+            }
+        )
+    role = actor.partner_role or ""
+    paths = []
+    for path in LearningPath.objects.filter(partner_role=role).prefetch_related(
+        "learningpathcourse_set__course"
+    ):
+        steps = [
+            {
+                "course": step.course,
+                "done": bool(enrollments.get(step.course_id) and enrollments[step.course_id].completed_at),
+            }
+            for step in path.learningpathcourse_set.all()
+            if step.course.status == PublishStatus.PUBLISHED and role in step.course.partner_roles
+        ]
+        if steps:
+            paths.append({"path": path, "steps": steps, "done": sum(1 for s in steps if s["done"])})
+    return render(
+        request,
+        "training/catalogue.html",
+        {
+            "courses": courses,
+            "awards": _award_rows(selectors.my_awards(actor=actor)[:6]),
+            "certifications": _certification_rows(actor, enrollments),
+            "paths": paths,
+            "completed_count": sum(1 for item in courses if item["course"].completed),
+            "in_progress_count": sum(
+                1 for item in courses if item["course"].enrolled and not item["course"].completed
+            ),
+        },
+    )
+
+
+# --- Course player ------------------------------------------------------------------------------
+@login_required
+def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    course = _course_for_view(actor, pk)
+    preview = not actor.is_partner
+    lessons = list(course.lessons.all())
+    enrollment = None if preview else selectors.enrollment_for(actor=actor, course=course)
+    done = selectors.completed_lesson_ids(enrollment=enrollment)
+    quiz = Quiz.objects.filter(course=course).annotate(question_count=Count("questions")).first()
+    attempts: list[QuizAttempt] = []
+    attempts_left = quiz.max_attempts if quiz else 0
+    open_attempt = None
+    if enrollment is not None and quiz is not None:
+        attempts = selectors.attempts_of(enrollment=enrollment)
+        attempts_left = services.attempts_left(enrollment, quiz)
+        now = timezone.now()
+        open_attempt = next(
+            (
+                attempt
+                for attempt in attempts
+                if attempt.submitted_at is None
+                and (attempt.deadline_at is None or attempt.deadline_at + services.GRACE > now)
+            ),
+            None,
+        )
+    all_done = bool(lessons) and all(lesson.pk in done for lesson in lessons)
+    quiz_passed = any(attempt.passed for attempt in attempts)
+    return render(
+        request,
+        "training/course_detail.html",
+        {
+            "course": course,
+            "preview": preview,
+            "lessons": lessons,
+            "done": done,
+            "done_count": len(done & {lesson.pk for lesson in lessons}),
+            "percent": round(100 * len(done) / len(lessons)) if lessons else 0,
+            "enrollment": enrollment,
+            "continue_lesson": _continue_lesson(lessons, enrollment, done) if not preview else None,
+            "all_done": all_done,
+            "quiz": quiz,
+            "attempts": attempts,
+            "attempts_left": attempts_left,
+            "open_attempt": open_attempt,
+            "quiz_passed": quiz_passed,
+            "may_start_quiz": bool(
+                not preview and quiz and all_done and not quiz_passed and (open_attempt or attempts_left > 0)
+            ),
+            "certifications": [c for c in course.certifications.all() if c.status == PublishStatus.PUBLISHED],
+        },
+    )
+
+
+@login_required
+def lesson(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    current = Lesson.objects.filter(pk=pk).only("pk", "course_id").first()
+    if current is None:
+        raise Http404
+    course = _course_for_view(actor, current.course_id)
+    lessons = list(course.lessons.all())
+    current = next(lesson for lesson in lessons if lesson.pk == current.pk)
+    preview = not actor.is_partner
+
+    if request.GET.get("download") == "attachment":
+        if not current.attachment:
+            raise Http404
+        return FileResponse(
+            current.attachment.open("rb"),
+            as_attachment=True,
+            filename=PurePosixPath(current.attachment.name).name,
+        )
+
+    enrollment = None
+    if not preview:
+        try:
+            enrollment = services.enroll(actor=actor, course=course)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("training:catalogue")
+    done = selectors.completed_lesson_ids(enrollment=enrollment)
+    return render(
+        request,
+        "training/lesson.html",
+        {
+            "course": course,
+            "lesson": current,
+            "lessons": lessons,
+            "preview": preview,
+            "done": done,
+            "is_done": current.pk in done,
+            # The body was sanitised when saved; sanitising again here keeps any row written
+            # another way (a script, a restore) from reaching the page unsanitised.
+            "body": services.sanitise_html(current.body),
+            "video_embed": video_embed_url(current.video_url),
+            "video_link": safe_link(current.video_url),
+            "attachment_name": PurePosixPath(current.attachment.name).name if current.attachment else "",
+            "previous": _previous_lesson(lessons, current),
+            "next": _next_lesson(lessons, current),
+            "number": lessons.index(current) + 1,
+        },
+    )
+
+
+@require_POST
+@partner_required
+def lesson_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    current = Lesson.objects.filter(pk=pk).only("pk", "course_id").first()
+    if current is None:
+        raise Http404
+    course = selectors.course_get(actor=actor, pk=current.course_id)
+    lessons = list(course.lessons.all())
+    current = next(lesson for lesson in lessons if lesson.pk == current.pk)
+    started = timezone.now()
+    try:
+        services.lesson_complete(actor=actor, lesson=current)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("training:lesson", current.pk)
+    award = _awarded_since(actor, started)
+    if award is not None:
+        messages.success(
+            request,
+            _("Congratulations, you are now certified: %(name)s.") % {"name": award.certification.name},
+        )
+        return redirect("training:certificate", award.pk)
+    following = _next_lesson(lessons, current)
+    if following is not None:
+        return redirect("training:lesson", following.pk)
+    if Quiz.objects.filter(course=course).exists():
+        messages.success(request, _("You finished the lessons. Take the quiz to complete the course."))
+    else:
+        messages.success(request, _("You finished the lessons."))
+    return redirect("training:course", course.pk)
+
+
+# --- Quiz ---------------------------------------------------------------------------------------
+@require_POST
+@partner_required
+def quiz_start(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    course = selectors.course_get(actor=actor, pk=pk)
+    quiz = Quiz.objects.filter(course=course).select_related("course").first()
+    if quiz is None:
+        raise Http404
+    try:
+        attempt = services.attempt_start(actor=actor, quiz=quiz)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("training:course", course.pk)
+    return redirect("training:attempt", attempt.pk)
+
+
+def _attempt_for(actor: Actor, pk: Any) -> QuizAttempt:
+    """The learner's own attempt; anyone else's id (a colleague's too) is a 404."""
+    return selectors.attempt_get(actor=actor, pk=pk)
+
+
+def _attempt_questions(attempt: QuizAttempt, *, graded: bool, reveal: bool) -> list[dict[str, Any]]:
+    """The attempt's questions and choices in the order fixed when it started. Before grading the
+    page gets ids and texts only; after it, whether each answer was right (and, with ``reveal``,
+    which choices were)."""
+    questions = {
+        question.pk: question
+        for question in Question.objects.filter(pk__in=attempt.question_order).prefetch_related("choices")
+    }
+    answers = attempt.answers or {}
+    items = []
+    for question_id in attempt.question_order:
+        question = questions.get(question_id)
+        if question is None:
+            continue
+        choices = {choice.pk: choice for choice in question.choices.all()}
+        order = [cid for cid in attempt.choice_order.get(str(question_id), []) if cid in choices]
+        item: dict[str, Any] = {
+            "id": question.pk,
+            "number": len(items) + 1,
+            "text": question.text,
+            "multiple": question.kind == QuestionKind.MULTIPLE,
+            "choices": [{"id": cid, "text": choices[cid].text} for cid in order],
+        }
+        if graded:
+            chosen = {int(c) for c in answers.get(str(question_id), [])}
+            right = {cid for cid, choice in choices.items() if choice.is_correct}
+            item["answered"] = bool(chosen)
+            item["right"] = chosen == right
+            for choice in item["choices"]:
+                choice["chosen"] = choice["id"] in chosen
+                if reveal:
+                    choice["correct"] = choice["id"] in right
+        items.append(item)
+    return items
+
+
+@partner_required
+def attempt(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    attempt = _attempt_for(actor, pk)
+    quiz = attempt.quiz
+    course = quiz.course
+    enrollment = attempt.enrollment
+    graded = attempt.submitted_at is not None
+    now = timezone.now()
+    timed_out = not graded and attempt.deadline_at is not None and now > attempt.deadline_at + services.GRACE
+    attempts_left = services.attempts_left(enrollment, quiz)
+    passed_in_cycle = selectors.passed_in_cycle(enrollment=enrollment)
+    current_cycle = attempt.cycle == enrollment.cycle
+    # Right answers are shown once they cannot help another attempt: the quiz is passed, or no
+    # attempts are left (or the attempt belongs to an earlier certification cycle).
+    reveal = graded and (passed_in_cycle or attempts_left == 0 or not current_cycle)
+    return render(
+        request,
+        "training/attempt.html",
+        {
+            "attempt": attempt,
+            "quiz": quiz,
+            "course": course,
+            "graded": graded,
+            "timed_out": timed_out,
+            "questions": _attempt_questions(attempt, graded=graded, reveal=reveal),
+            "reveal": reveal,
+            "attempts_left": attempts_left,
+            "may_retry": graded
+            and current_cycle
+            and not passed_in_cycle
+            and attempts_left > 0
+            and services.lessons_done(enrollment),
+            "seconds_left": max(int((attempt.deadline_at - now).total_seconds()), 0)
+            if attempt.deadline_at and not graded
+            else None,
+            "certificate": _awarded_since(actor, attempt.submitted_at) if graded and attempt.passed else None,
+        },
+    )
+
+
+@require_POST
+@partner_required
+def attempt_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    attempt = _attempt_for(actor, pk)
+    try:
+        attempt = services.attempt_submit(actor=actor, attempt=attempt, answers=parse_answers(request.POST))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("training:attempt", attempt.pk)
+    if getattr(attempt, "timed_out", False):
+        messages.error(request, _("The time limit has passed; this attempt counts as not passed."))
+        return redirect("training:attempt", attempt.pk)
+    score = f"{attempt.score_percent.normalize():f}"
+    if not attempt.passed:
+        messages.warning(
+            request,
+            _("You scored %(score)s%%; the pass mark is %(mark)s%%.")
+            % {"score": score, "mark": attempt.quiz.pass_mark_percent},
+        )
+        return redirect("training:attempt", attempt.pk)
+    messages.success(
+        request,
+        _("Passed with %(score)s%%: you completed “%(course)s”.")
+        % {"score": score, "course": attempt.quiz.course.title},
+    )
+    award = _awarded_since(actor, attempt.submitted_at)
+    if award is not None:
+        messages.success(
+            request,
+            _("Congratulations, you are now certified: %(name)s.") % {"name": award.certification.name},
+        )
+        return redirect("training:certificate", award.pk)
+    return redirect("training:course", attempt.quiz.course_id)
+
+
+# --- Certifications -----------------------------------------------------------------------------
+@partner_required
+def my_certifications(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    enrollments = _my_enrollments(actor)
+    return render(
+        request,
+        "training/certifications.html",
+        {
+            "awards": _award_rows(selectors.my_awards(actor=actor)),
+            "certifications": _certification_rows(actor, enrollments),
+            "expiry_warning_days": EXPIRY_WARNING_DAYS,
+        },
+    )
+
+
+@partner_required
+def certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    award = selectors.award_get(actor=actor, pk=pk)
+    row = _award_rows([award])[0]
+    return render(
+        request,
+        "training/certificate.html",
+        {
+            **row,
+            "row": row,
+            "holder": award.user.full_name or award.user.email,
+            "is_mine": award.user_id == actor.user.pk,
+            "verification_url": certificates.verification_url(award),
+            "may_download": award_policy.can(actor, "download", award),
+            "courses": list(award.certification.courses.all()),
+        },
+    )
+
+
+@partner_required
+def certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    award = selectors.award_get(actor=actor, pk=pk)
+    if not award_policy.can(actor, "download", award):
+        raise Http404
+    response = HttpResponse(certificates.certificate_pdf(award), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="certificate-{award.verification_code}.pdf"'
+    return response
+
+
+# --- Team progress (partner admin) ----------------------------------------------------------------
+def _team_admin(actor: Actor) -> None:
+    if actor.partner_role != PartnerRole.ADMIN:
+        raise Http404
+
+
+def _lesson_totals() -> dict[int, int]:
+    return dict(Lesson.objects.order_by().values_list("course_id").annotate(n=Count("pk")))
+
+
+def _last_activity(enrollments: list[Enrollment]) -> dict[int, datetime]:
+    return selectors.last_activity(enrollments=enrollments)
+
+
+def _team_rows(enrollments: list[Enrollment]) -> list[dict[str, Any]]:
+    totals = _lesson_totals()
+    last = _last_activity(enrollments)
+    return [
+        {
+            "enrollment": enrollment,
+            "done": enrollment.done,
+            "total": totals.get(enrollment.course_id, 0),
+            "percent": round(100 * enrollment.done / totals[enrollment.course_id])
+            if totals.get(enrollment.course_id)
+            else 0,
+            "last_activity": last.get(enrollment.pk),
+        }
+        for enrollment in enrollments
+    ]
+
+
+@partner_required
+def team_progress(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    _team_admin(actor)
+    partner = actor.partner
+    page = paginate(request, selectors.team_progress(actor=actor, partner=partner), per_page=TEAM_PAGE_SIZE)
+    team = enrollment_policy.scope(actor).filter(partner=partner)
+    by_course = list(
+        team.order_by("course__title")
+        .values("course__title")
+        .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
+    )
+    chart = {
+        "labels": [row["course__title"] for row in by_course],
+        "completed": [row["completed"] for row in by_course],
+        "in_progress": [row["enrolled"] - row["completed"] for row in by_course],
+        "series": [_("Completed"), _("In progress")],
+    }
+    awards = (
+        award_policy.scope(actor)
+        .filter(partner=partner)
+        .select_related("user", "certification")
+        .order_by("status", "expires_at", "user__full_name")
+    )
+    return render(
+        request,
+        "training/team_progress.html",
+        {
+            "page": page,
+            "rows": _team_rows(list(page.object_list)),
+            "by_course": by_course,
+            "by_certification": selectors.certified_by_certification(actor=actor),
+            "by_tier": selectors.certified_by_tier(actor=actor),
+            "chart": chart,
+            "awards": _award_rows(awards),
+            "people": enrollment_policy.scope(actor)
+            .filter(partner=partner)
+            .values("user")
+            .distinct()
+            .count(),
+            "certified_people": selectors.certified_people_count(partner_ids=[partner.pk]).get(partner.pk, 0),
+            "querystring": "",
+        },
+    )
+
+
+@partner_required
+def team_progress_export(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    _team_admin(actor)
+    enrollments = list(selectors.team_progress(actor=actor, partner=actor.partner))
+    rows = _team_rows(enrollments)
+    return csv_response(
+        "training-progress.csv",
+        [
+            "person",
+            "email",
+            "course",
+            "lessons_done",
+            "lessons_total",
+            "completed",
+            "started",
+            "last_activity",
+        ],
+        (
+            [
+                row["enrollment"].user.full_name,
+                row["enrollment"].user.email,
+                row["enrollment"].course.title,
+                row["done"],
+                row["total"],
+                row["enrollment"].completed_at.date().isoformat() if row["enrollment"].completed_at else "",
+                row["enrollment"].started_at.date().isoformat(),
+                row["last_activity"].isoformat(timespec="minutes") if row["last_activity"] else "",
+            ]
+            for row in rows
+        ),
+    )
+
+
+# --- Vendor report ------------------------------------------------------------------------------
+def _report_rows(actor: Actor) -> list[dict[str, Any]]:
+    """Completion per partner with its currently certified people (joined by partner id)."""
+    report = selectors.completion_report(actor=actor)
+    certified = selectors.certified_people_count(partner_ids=[row["partner_id"] for row in report])
+    rows = []
+    for row in report:
+        enrolled, completed = row["enrolled"], row["completed"]
+        rows.append(
+            {
+                "partner": row["partner__legal_name"],
+                "tier": row["partner__tier__name"] or "",
+                "enrolled": enrolled,
+                "completed": completed,
+                "rate": round(100 * completed / enrolled) if enrolled else 0,
+                "certified": certified.get(row["partner_id"], 0),
+            }
+        )
+    return rows
+
+
+@vendor_required
+def vendor_report(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    rows = _report_rows(actor)
+    by_course = selectors.completion_by_course(actor=actor)
+    expiring = selectors.expiring_awards_count(actor=actor, within_days=EXPIRY_WARNING_DAYS)
+    enrolled = sum(row["enrolled"] for row in rows)
+    completed = sum(row["completed"] for row in rows)
+    chart = {
+        "labels": [row["partner"] for row in rows],
+        "series": [_("Enrolled"), _("Completed"), _("Certified people")],
+        "enrolled": [row["enrolled"] for row in rows],
+        "completed": [row["completed"] for row in rows],
+        "certified": [row["certified"] for row in rows],
+    }
+    return render(
+        request,
+        "training/vendor_report.html",
+        {
+            "rows": rows,
+            "by_course": by_course,
+            "by_certification": selectors.certified_by_certification(actor=actor),
+            "by_tier": selectors.certified_by_tier(actor=actor),
+            "chart": chart,
+            "totals": {
+                "enrolled": enrolled,
+                "completed": completed,
+                "rate": round(100 * completed / enrolled) if enrolled else 0,
+                "certified": sum(row["certified"] for row in rows),
+                "expiring": expiring,
+            },
+            "expiry_warning_days": EXPIRY_WARNING_DAYS,
+            "is_author": _is_author(actor),
+        },
+    )
+
+
+@vendor_required
+def vendor_report_export(request: HttpRequest) -> HttpResponse:
+    rows = _report_rows(request.actor)
+    return csv_response(
+        "training-completion.csv",
+        ["partner", "tier", "enrolled", "completed", "completion_percent", "certified_people"],
+        ([r["partner"], r["tier"], r["enrolled"], r["completed"], r["rate"], r["certified"]] for r in rows),
+    )
+
+
+# --- Public verification ------------------------------------------------------------------------
+def verify(request: HttpRequest, code: str) -> HttpResponse:
+    """Public: anyone with a certificate's code may check it. Shows the holder's name, the
+    certification, the partner and the dates, nothing else."""
+    if hit_rate_limit(request, "verify"):
+        response = render(request, "training/verify.html", {"limited": True}, status=429)
+    else:
+        award = selectors.verify(code=code)
+        context: dict[str, Any] = {"code": (code or "").strip().upper()[:16], "status": "unknown"}
+        if award is not None:
+            context.update(
+                {
+                    "status": "valid" if award.is_valid else "expired",
+                    # The full name only: never the e-mail the account falls back to.
+                    "holder": award.user.full_name,
+                    "certification_name": award.certification.name,
+                    "partner_name": award.partner.legal_name,
+                    "awarded_at": award.awarded_at,
+                    "expires_at": award.expires_at,
+                }
+            )
+        response = render(request, "training/verify.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
