@@ -11,6 +11,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
@@ -453,6 +454,16 @@ def statement_mark_paid(*, actor: Actor, statement: Statement, payment_reference
     if not statement_policy.can(actor, "mark_paid"):
         raise PermissionDenied(_("Only vendor finance marks statements paid."))
     _check_transition(statement, StatementStatus.PAID)
+    # Four eyes: whoever approved a statement does not also confirm its payment, so paying out
+    # money takes two people (PRM["SETTLEMENT_FOUR_EYES"], on unless a deployment turns it off).
+    if settings.PRM["SETTLEMENT_FOUR_EYES"] and statement.approved_by_id == actor.user.pk:
+        raise ApplicationError(
+            _(
+                "You approved statement %(number)s, so another finance user must mark it paid "
+                "(four-eyes rule)."
+            )
+            % {"number": statement.number}
+        )
     before = audit.snapshot(statement, ["status"])
     statement.status = StatementStatus.PAID
     statement.paid_by = actor.user

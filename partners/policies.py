@@ -48,6 +48,21 @@ def partner_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
     return NOTHING
 
 
+def sees_partner_business(actor: Actor) -> bool:
+    """Whether this actor's role has any business with partners' deals, leads, funds, proofs and
+    earnings. The content / training manager works every partner's content and training, and
+    never sees their money (PRODUCT.md, "People and roles")."""
+    return not (actor.is_vendor and actor.vendor_role == VendorRole.CONTENT_MANAGER)
+
+
+def business_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
+    """``partner_scope_q`` for a partner's business — deals, leads, fund requests, claims and
+    proofs, allocations and ledgers, earnings and statements: nothing for a content manager."""
+    if not sees_partner_business(actor):
+        return NOTHING
+    return partner_scope_q(actor, partner_field)
+
+
 def can_work_partner(actor: Actor, partner: Partner) -> bool:
     """Vendor-side access to one partner: everybody with a vendor role except CAMs outside
     their portfolio."""

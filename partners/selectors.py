@@ -7,10 +7,17 @@ from typing import Any
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Count, Q, QuerySet
 
+from prm import audit
+from prm.models import AuditEvent
 from prm.tenancy import Actor
 
 from .models import ApplicationStatus, Invitation, Membership, Partner, PartnerApplication
-from .policies import application_policy, membership_policy, partner_policy
+from .policies import application_policy, membership_policy, partner_policy, sees_partner_business
+
+# Audit events about a partner's business (deals, leads, funds, earnings), by their actions and the
+# apps of their targets. Named, not imported: those apps sit above partners.
+BUSINESS_AUDIT_APPS = ("deals", "mdf", "incentives")
+BUSINESS_AUDIT_ACTIONS = ("deal.", "lead.", "mdf.", "incentives.")
 
 
 def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Partner]:
@@ -41,6 +48,18 @@ def partner_get(*, actor: Actor, pk: Any) -> Partner:
         Partner.objects.select_related("tier", "channel_account_manager", "agreement_accepted_by"),
         pk=pk,
     )
+
+
+def partner_history(*, actor: Actor, partner: Partner) -> QuerySet[AuditEvent]:
+    """The partner's audit trail (a partner the actor may see). A content manager's leaves out the
+    partner's business: its events carry deal amounts, funds and earnings."""
+    history = audit.history_for_partner(partner_id=partner.pk)
+    if sees_partner_business(actor):
+        return history
+    business = Q(target_type__app_label__in=BUSINESS_AUDIT_APPS)
+    for prefix in BUSINESS_AUDIT_ACTIONS:
+        business |= Q(action__startswith=prefix)
+    return history.exclude(business)
 
 
 def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:

@@ -121,7 +121,7 @@ def partner_export(request: HttpRequest) -> HttpResponse:
 def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     partner = selectors.partner_get(actor=actor, pk=pk)
-    history = paginate(request, audit.history_for_partner(partner_id=partner.pk), per_page=20)
+    history = paginate(request, selectors.partner_history(actor=actor, partner=partner), per_page=20)
     return render(
         request,
         "partners/vendor/partner_detail.html",

@@ -291,6 +291,9 @@ PRM = {
     "QUIZ_PASS_MARK_PERCENT": 80,
     "QUIZ_MAX_ATTEMPTS": 3,
     "CERTIFICATION_REMINDER_DAYS": [60, 30, 7],
+    # Four eyes on payouts: the finance user who approved a statement (or an MDF claim) cannot
+    # also mark it paid.
+    "SETTLEMENT_FOUR_EYES": env.bool("PRM_SETTLEMENT_FOUR_EYES", default=True),
 }
 
 LOGGING = {
