@@ -155,6 +155,16 @@ class ChannelManagerForm(forms.Form):
     )
 
 
+class PortfolioGrantForm(forms.Form):
+    manager = forms.ModelChoiceField(
+        label=_("Channel account manager"),
+        queryset=get_user_model().objects.filter(
+            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
+        ),
+        empty_label=_("Choose a manager"),
+    )
+
+
 class TierForm(forms.Form):
     tier = forms.ModelChoiceField(queryset=Tier.objects.all())
     reason = forms.CharField(required=False, max_length=500)

@@ -82,7 +82,7 @@ class PartnerPolicy(Policy[Partner]):
                 and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
                 and can_work_partner(actor, obj)
             )
-        if action in {"assign_channel_manager", "change_tier"}:
+        if action in {"assign_channel_manager", "manage_portfolio", "change_tier"}:
             return actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN
         if action == "list":
             return actor.is_vendor

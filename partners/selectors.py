@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Count, Q, QuerySet
 
 from prm.tenancy import Actor
 
-from .models import ApplicationStatus, Invitation, Membership, Partner, PartnerApplication
-from .policies import application_policy, membership_policy, partner_policy
+from .models import (
+    ApplicationStatus,
+    Invitation,
+    Membership,
+    Partner,
+    PartnerApplication,
+    PartnerUserObjectPermission,
+)
+from .policies import PORTFOLIO_PERMISSION, application_policy, membership_policy, partner_policy
+
+User = get_user_model()
 
 
 def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Partner]:
@@ -41,6 +51,16 @@ def partner_get(*, actor: Actor, pk: Any) -> Partner:
         Partner.objects.select_related("tier", "channel_account_manager", "agreement_accepted_by"),
         pk=pk,
     )
+
+
+def portfolio_holders(*, actor: Actor, partner: Partner) -> QuerySet[Any]:
+    """The channel account managers who hold ``work_partner`` on ``partner`` (vendor-side data)."""
+    if not actor.is_vendor or not partner_policy.can(actor, "view", partner):
+        return User.objects.none()
+    holder_ids = PartnerUserObjectPermission.objects.filter(
+        content_object_id=partner.pk, permission__codename=PORTFOLIO_PERMISSION
+    ).values("user_id")
+    return User.objects.filter(pk__in=holder_ids).order_by("full_name", "email")
 
 
 def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:

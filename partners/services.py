@@ -35,6 +35,7 @@ from .models import (
     PartnerApplication,
     PartnerRole,
     PartnerStatus,
+    PartnerUserObjectPermission,
     Tier,
 )
 from .policies import PORTFOLIO_PERMISSION, partner_policy
@@ -349,6 +350,83 @@ def partner_assign_channel_manager(*, actor: Actor, partner: Partner, manager: A
             title=_("%(partner)s is now in your portfolio") % {"partner": partner.legal_name},
             url=reverse("vendor:partner_detail", args=[partner.pk]),
         )
+    return partner
+
+
+def _portfolio_emails(partner: Partner) -> list[str]:
+    return sorted(
+        PartnerUserObjectPermission.objects.filter(
+            content_object_id=partner.pk, permission__codename=PORTFOLIO_PERMISSION
+        ).values_list("user__email", flat=True)
+    )
+
+
+def _require_channel_manager(manager: Any) -> None:
+    # Other vendor roles see every partner already; a portfolio only narrows a CAM's view.
+    if manager is None or manager.vendor_role != VendorRole.CHANNEL_ACCOUNT_MANAGER or not manager.is_active:
+        raise ApplicationError(
+            _("%(user)s is not an active channel account manager.") % {"user": manager or "—"},
+            field="manager",
+        )
+
+
+def portfolio_grant(*, actor: Actor, partner: Partner, manager: Any) -> Partner:
+    """Let a channel account manager besides the manager of record work ``partner`` (cover for a
+    colleague on leave, a team that shares accounts). The one audited way to add a portfolio
+    permission; django-guardian's own admin pages are not used."""
+    partner_policy.require(
+        actor, "manage_portfolio", partner, _("Only program admins change channel account portfolios.")
+    )
+    _require_channel_manager(manager)
+    partner = _lock_partner(partner)
+    before = _portfolio_emails(partner)
+    if manager.email in before:
+        return partner
+    assign_perm(f"partners.{PORTFOLIO_PERMISSION}", manager, partner)
+    audit.record(
+        actor=actor.user,
+        action="partner.portfolio_granted",
+        target=partner,
+        before={"portfolio": before},
+        after={"portfolio": _portfolio_emails(partner)},
+        partner_id=partner.pk,
+    )
+    notify(
+        recipient=manager,
+        kind="portfolio.added",
+        title=_("%(partner)s is now in your portfolio") % {"partner": partner.legal_name},
+        url=reverse("vendor:partner_detail", args=[partner.pk]),
+    )
+    return partner
+
+
+def portfolio_revoke(*, actor: Actor, partner: Partner, manager: Any) -> Partner:
+    """Take ``partner`` out of a channel account manager's portfolio (program admins, audited)."""
+    partner_policy.require(
+        actor, "manage_portfolio", partner, _("Only program admins change channel account portfolios.")
+    )
+    partner = _lock_partner(partner)
+    if partner.channel_account_manager_id == manager.pk:
+        # The manager of record and the portfolio must agree: replacing the manager moves both.
+        raise ApplicationError(
+            _(
+                "%(user)s is the partner's channel account manager; assign another channel account "
+                "manager first."
+            )
+            % {"user": manager}
+        )
+    before = _portfolio_emails(partner)
+    if manager.email not in before:
+        return partner
+    remove_perm(f"partners.{PORTFOLIO_PERMISSION}", manager, partner)
+    audit.record(
+        actor=actor.user,
+        action="partner.portfolio_revoked",
+        target=partner,
+        before={"portfolio": before},
+        after={"portfolio": _portfolio_emails(partner)},
+        partner_id=partner.pk,
+    )
     return partner
 
 

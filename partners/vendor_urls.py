@@ -13,6 +13,12 @@ urlpatterns = [
     path("partners/<int:pk>/status/", views.partner_change_status, name="partner_change_status"),
     path("partners/<int:pk>/manager/", views.partner_assign_manager, name="partner_assign_manager"),
     path("partners/<int:pk>/tier/", views.partner_change_tier, name="partner_change_tier"),
+    path("partners/<int:pk>/portfolio/grant/", views.partner_portfolio_grant, name="partner_portfolio_grant"),
+    path(
+        "partners/<int:pk>/portfolio/<int:user_pk>/revoke/",
+        views.partner_portfolio_revoke,
+        name="partner_portfolio_revoke",
+    ),
     path("applications/", views.application_list, name="application_list"),
     path("applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),

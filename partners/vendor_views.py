@@ -4,7 +4,7 @@ status / tier / channel manager changes, and application review."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +17,14 @@ from prm.roles import VendorRole
 from prm.views import csv_response, paginate, querystring_without_page, vendor_required
 
 from . import selectors, services
-from .forms import ChannelManagerForm, PartnerFilterForm, ReasonForm, StatusChangeForm, TierForm
+from .forms import (
+    ChannelManagerForm,
+    PartnerFilterForm,
+    PortfolioGrantForm,
+    ReasonForm,
+    StatusChangeForm,
+    TierForm,
+)
 from .models import PARTNER_TRANSITIONS, ApplicationStatus, PartnerStatus, Region, Tier
 from .policies import application_policy, partner_policy
 from .views import app_panels
@@ -122,6 +129,12 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     partner = selectors.partner_get(actor=actor, pk=pk)
     history = paginate(request, audit.history_for_partner(partner_id=partner.pk), per_page=20)
+    may_manage_portfolio = partner_policy.can(actor, "manage_portfolio", partner)
+    holders = list(selectors.portfolio_holders(actor=actor, partner=partner))
+    grant_form = PortfolioGrantForm()
+    grant_form.fields["manager"].queryset = grant_form.fields["manager"].queryset.exclude(
+        pk__in=[holder.pk for holder in holders]
+    )
     return render(
         request,
         "partners/vendor/partner_detail.html",
@@ -139,6 +152,9 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_change_status": partner_policy.can(actor, "change_status", partner),
             "may_assign_manager": partner_policy.can(actor, "assign_channel_manager", partner),
             "may_change_tier": partner_policy.can(actor, "change_tier", partner),
+            "may_manage_portfolio": may_manage_portfolio,
+            "portfolio_holders": holders,
+            "portfolio_form": grant_form,
             "tiers": Tier.objects.order_by("rank"),
         },
     )
@@ -238,6 +254,48 @@ def partner_change_tier(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Tier updated."))
     return redirect("vendor:partner_detail", pk=partner.pk)
+
+
+@require_POST
+@vendor_required
+def partner_portfolio_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    form = PortfolioGrantForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an active channel account manager."))
+    else:
+        manager = form.cleaned_data["manager"]
+        try:
+            services.portfolio_grant(actor=actor, partner=partner, manager=manager)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(user)s can now work %(partner)s.") % {"user": manager, "partner": partner.legal_name},
+            )
+    return redirect(f"{reverse('vendor:partner_detail', args=[partner.pk])}#portfolio-card")
+
+
+@require_POST
+@vendor_required
+def partner_portfolio_revoke(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    manager = selectors.portfolio_holders(actor=actor, partner=partner).filter(pk=user_pk).first()
+    if manager is None:
+        raise Http404
+    try:
+        services.portfolio_revoke(actor=actor, partner=partner, manager=manager)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(user)s no longer works %(partner)s.") % {"user": manager, "partner": partner.legal_name},
+        )
+    return redirect(f"{reverse('vendor:partner_detail', args=[partner.pk])}#portfolio-card")
 
 
 @vendor_required
