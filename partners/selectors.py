@@ -8,8 +8,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Count, Q, QuerySet
 
+from prm import audit
+from prm.models import AuditEvent
 from prm.tenancy import Actor
 
+from . import history
 from .models import (
     ApplicationStatus,
     Invitation,
@@ -61,6 +64,15 @@ def portfolio_holders(*, actor: Actor, partner: Partner) -> QuerySet[Any]:
         content_object_id=partner.pk, permission__codename=PORTFOLIO_PERMISSION
     ).values("user_id")
     return User.objects.filter(pk__in=holder_ids).order_by("full_name", "email")
+
+
+def company_history(*, actor: Actor, partner: Partner, limit: int = 10) -> list[AuditEvent]:
+    """The company page's recent changes: only what the actor's partner role may see elsewhere
+    (partners.history), with the payload fields it may not see left out."""
+    if not (actor.is_partner and actor.partner_id == partner.pk):
+        return []
+    events = audit.history_for_partner(partner_id=partner.pk).filter(history.visible_q(actor))[:limit]
+    return [history.redact(event, actor) for event in events]
 
 
 def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:

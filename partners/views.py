@@ -14,7 +14,6 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from prm import audit
 from prm.errors import ApplicationError
 from prm.views import csv_response, partner_required
 
@@ -167,7 +166,7 @@ def company(request: HttpRequest) -> HttpResponse:
                 return redirect("partners:company")
     else:
         form = CompanyProfileForm(instance=partner)
-    history = audit.history_for_partner(partner_id=partner.pk)[:10]
+    history = selectors.company_history(actor=actor, partner=partner)
     return render(
         request,
         "partners/company.html",
