@@ -387,8 +387,8 @@ def portfolio_grant(*, actor: Actor, partner: Partner, manager: Any) -> Partner:
         actor=actor.user,
         action="partner.portfolio_granted",
         target=partner,
-        before={"portfolio": before},
-        after={"portfolio": _portfolio_emails(partner)},
+        before={"portfolio": ", ".join(before)},
+        after={"portfolio": ", ".join(_portfolio_emails(partner))},
         partner_id=partner.pk,
     )
     notify(
@@ -423,8 +423,8 @@ def portfolio_revoke(*, actor: Actor, partner: Partner, manager: Any) -> Partner
         actor=actor.user,
         action="partner.portfolio_revoked",
         target=partner,
-        before={"portfolio": before},
-        after={"portfolio": _portfolio_emails(partner)},
+        before={"portfolio": ", ".join(before)},
+        after={"portfolio": ", ".join(_portfolio_emails(partner))},
         partner_id=partner.pk,
     )
     return partner
