@@ -20,8 +20,16 @@ from .models import (
     Partner,
     PartnerApplication,
     PartnerUserObjectPermission,
+    ProfileChangeRequest,
+    ProfileChangeStatus,
 )
-from .policies import PORTFOLIO_PERMISSION, application_policy, membership_policy, partner_policy
+from .policies import (
+    PORTFOLIO_PERMISSION,
+    application_policy,
+    membership_policy,
+    partner_policy,
+    profile_change_policy,
+)
 
 User = get_user_model()
 
@@ -121,3 +129,31 @@ def application_get(*, actor: Actor, pk: Any) -> PartnerApplication:
 
 def pending_application_count(*, actor: Actor) -> int:
     return application_policy.scope(actor).filter(status=ApplicationStatus.SUBMITTED).count()
+
+
+# --- Profile change requests --------------------------------------------------------------------
+def profile_change_list(*, actor: Actor, status: str = "", partner: Partner | None = None) -> QuerySet:
+    queryset = profile_change_policy.scope(actor).select_related(
+        "partner", "partner__channel_account_manager", "requested_by", "decided_by"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if partner is not None:
+        queryset = queryset.filter(partner=partner)
+    return queryset.order_by("-requested_at", "-pk")
+
+
+def profile_change_get(*, actor: Actor, pk: Any) -> ProfileChangeRequest:
+    return profile_change_policy.get_or_404(
+        actor, ProfileChangeRequest.objects.select_related("partner", "requested_by"), pk=pk
+    )
+
+
+def pending_profile_change_count(*, actor: Actor) -> int:
+    return profile_change_policy.scope(actor).filter(status=ProfileChangeStatus.PENDING).count()
+
+
+def company_profile_change(*, actor: Actor, partner: Partner) -> ProfileChangeRequest | None:
+    """The company page's request: the pending one, or else the latest answer (a new request can
+    only be made when none is pending, so the newest is the pending one if there is one)."""
+    return profile_change_list(actor=actor, partner=partner).first()

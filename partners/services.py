@@ -28,6 +28,7 @@ from prm.tenancy import Actor, Scope, tenant_scope
 
 from .models import (
     PARTNER_TRANSITIONS,
+    VENDOR_CONTROLLED_FIELDS,
     ApplicationStatus,
     Invitation,
     Membership,
@@ -36,9 +37,11 @@ from .models import (
     PartnerRole,
     PartnerStatus,
     PartnerUserObjectPermission,
+    ProfileChangeRequest,
+    ProfileChangeStatus,
     Tier,
 )
-from .policies import PORTFOLIO_PERMISSION, partner_policy
+from .policies import PORTFOLIO_PERMISSION, partner_policy, profile_change_policy
 from .uploads import validate_logo
 
 User = get_user_model()
@@ -191,6 +194,12 @@ def partner_update_profile(*, actor: Actor, partner: Partner, data: dict[str, An
     partner_policy.require(actor, "edit_profile", partner)
     partner = _lock_partner(partner)
     changed = [name for name in PROFILE_FIELDS if name in data and getattr(partner, name) != data[name]]
+    if actor.is_partner and set(changed) & set(VENDOR_CONTROLLED_FIELDS):
+        # Type, region and country decide content entitlement and lead routing: a partner asks.
+        raise PermissionDenied(
+            _("Your type, region and country are set by the vendor; ask for a change instead."),
+            field="partner_type",
+        )
     if not changed:
         return partner
     before = audit.snapshot(partner, changed)
@@ -464,6 +473,145 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
             url=reverse("vendor:partner_detail", args=[partner.pk]),
         )
     return partner
+
+
+# --- Profile change requests (type, region, country) -------------------------------------------
+def profile_change_request(
+    *, actor: Actor, partner: Partner, data: dict[str, Any], message: str
+) -> ProfileChangeRequest:
+    """A partner admin asks the vendor to change the partner's type, country or region."""
+    partner_policy.require(
+        actor, "request_profile_change", partner, _("Only a partner admin can ask for a profile change.")
+    )
+    message = (message or "").strip()
+    if not message:
+        raise ApplicationError(
+            _("Tell your channel account manager why the change is needed."), field="message"
+        )
+    partner = _lock_partner(partner)
+    requested = {name: data.get(name) or getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}
+    changed = [
+        name for name in VENDOR_CONTROLLED_FIELDS if str(requested[name]) != str(getattr(partner, name))
+    ]
+    if not changed:
+        raise ApplicationError(_("Choose a type, country or region different from the current one."))
+    if ProfileChangeRequest.objects.filter(partner=partner, status=ProfileChangeStatus.PENDING).exists():
+        raise ApplicationError(_("A change request is already awaiting review; wait for the answer first."))
+    try:
+        with transaction.atomic():
+            change = ProfileChangeRequest.objects.create(
+                partner=partner,
+                **requested,
+                **{f"from_{name}": getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS},
+                message=message,
+                requested_by=actor.user,
+            )
+    except IntegrityError as exc:  # a concurrent double submission
+        raise ApplicationError(
+            _("A change request is already awaiting review; wait for the answer first.")
+        ) from exc
+    audit.record(
+        actor=actor.user,
+        action="profile_change.requested",
+        target=change,
+        partner_id=partner.pk,
+        before={name: getattr(change, f"from_{name}") for name in changed},
+        after={name: getattr(change, name) for name in changed},
+        reason=message,
+    )
+    manager = partner.channel_account_manager
+    reviewers = (
+        [manager]
+        if manager is not None and manager.is_active
+        else list(User.objects.filter(vendor_role=VendorRole.PROGRAM_ADMIN, is_active=True))
+    )
+    for reviewer in reviewers:
+        notify(
+            recipient=reviewer,
+            kind="profile_change.requested",
+            title=_("%(partner)s asks to change its type, country or region")
+            % {"partner": partner.legal_name},
+            body=message,
+            url=reverse("vendor:partner_detail", args=[partner.pk]) + "#profile-changes",
+        )
+    return change
+
+
+def _decide(actor: Actor, change: ProfileChangeRequest) -> ProfileChangeRequest:
+    profile_change_policy.require(
+        actor,
+        "decide",
+        change,
+        _("Only the partner's channel account manager or a program admin decides profile changes."),
+    )
+    change = ProfileChangeRequest.objects.select_for_update().select_related("partner").get(pk=change.pk)
+    if change.status != ProfileChangeStatus.PENDING:
+        raise ApplicationError(
+            _("This request was already %(status)s.") % {"status": change.get_status_display().lower()}
+        )
+    return change
+
+
+def _notify_decision(change: ProfileChangeRequest, title: str, body: str = "") -> None:
+    if change.requested_by is not None and change.requested_by.is_active:
+        notify(
+            recipient=change.requested_by,
+            kind=f"profile_change.{change.status}",
+            partner_id=change.partner_id,
+            title=title,
+            body=body,
+            url=reverse("partners:company") + "#profile-change",
+        )
+
+
+def profile_change_approve(*, actor: Actor, change_request: ProfileChangeRequest) -> ProfileChangeRequest:
+    """Apply the requested type, country and region to the partner."""
+    change = _decide(actor, change_request)
+    partner = _lock_partner(change.partner)
+    changed = [name for name in VENDOR_CONTROLLED_FIELDS if getattr(partner, name) != getattr(change, name)]
+    before = {"status": change.status, **audit.snapshot(partner, changed)}
+    for name in changed:
+        setattr(partner, name, getattr(change, name))
+    partner.save(update_fields=[*changed, "updated_at"])
+    change.status = ProfileChangeStatus.APPROVED
+    change.decided_by = actor.user
+    change.decided_at = timezone.now()
+    change.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(
+        actor=actor.user,
+        action="profile_change.approved",
+        target=change,
+        partner_id=partner.pk,
+        before=before,
+        after={"status": change.status, **audit.snapshot(partner, changed)},
+    )
+    _notify_decision(change, _("Your profile change was approved"))
+    return change
+
+
+def profile_change_reject(
+    *, actor: Actor, change_request: ProfileChangeRequest, reason: str
+) -> ProfileChangeRequest:
+    reason = (reason or "").strip()
+    change = _decide(actor, change_request)
+    if not reason:
+        raise ApplicationError(_("Tell the partner why the change is rejected."), field="reason")
+    change.status = ProfileChangeStatus.REJECTED
+    change.decided_by = actor.user
+    change.decided_at = timezone.now()
+    change.decision_reason = reason
+    change.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    audit.record(
+        actor=actor.user,
+        action="profile_change.rejected",
+        target=change,
+        partner_id=change.partner_id,
+        before={"status": ProfileChangeStatus.PENDING},
+        after={"status": change.status},
+        reason=reason,
+    )
+    _notify_decision(change, _("Your profile change was not approved"), reason)
+    return change
 
 
 # --- Team: invitations and memberships ---------------------------------------------------------
