@@ -127,6 +127,21 @@ def application_get(*, actor: Actor, pk: Any) -> PartnerApplication:
     return application_policy.get_or_404(actor, PartnerApplication.objects.select_related("partner"), pk=pk)
 
 
+def application_existing_account(*, actor: Actor, application: PartnerApplication) -> bool:
+    """Whether the applicant's address already has a portal account. The public form accepts such
+    an application like any other (it must not tell strangers who has an account); the reviewer
+    is told here instead, since approving cannot invite that address."""
+    if not application_policy.can(actor, "view", application):
+        return False
+    return User.objects.filter(email__iexact=application.contact_email).exists()
+
+
+def invitation_address_has_account(*, invitation: Invitation) -> bool:
+    """For the person holding the invitation link (it proves the mailbox): their address already
+    has an account, so the invitation cannot be accepted with it."""
+    return User.objects.filter(email__iexact=invitation.email).exists()
+
+
 def pending_application_count(*, actor: Actor) -> int:
     return application_policy.scope(actor).filter(status=ApplicationStatus.SUBMITTED).count()
 

@@ -64,21 +64,18 @@ def _lock_partner(partner: Partner) -> Partner:
 
 # --- Recruitment --------------------------------------------------------------------------------
 def application_submit(*, data: dict[str, Any]) -> PartnerApplication:
-    """A public application. Duplicate submissions (a double-click, a resend) of an application
-    still awaiting review from the same address for the same domain are refused clearly."""
+    """A public application. The public answer is the same whatever the address: it must not tell
+    a stranger whether an e-mail has a portal account, or has applied before. So an address that
+    already has an account is accepted like any other (the reviewer is warned on the application
+    page, see selectors.application_existing_account), and a duplicate of an application still
+    awaiting review (a double-click, a resend) quietly returns the one we have."""
     email = data["contact_email"].strip().lower()
     domain = data["website_domain"]
-    if PartnerApplication.objects.filter(
+    existing = PartnerApplication.objects.filter(
         contact_email__iexact=email, website_domain__iexact=domain, status=ApplicationStatus.SUBMITTED
-    ).exists():
-        raise ApplicationError(
-            _("We already have your application for %(domain)s and will reply by e-mail.")
-            % {"domain": domain}
-        )
-    if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError(
-            _("This e-mail address already has a portal account; sign in instead."), field="contact_email"
-        )
+    ).first()
+    if existing is not None:
+        return existing
     application = PartnerApplication.objects.create(**{**data, "contact_email": email})
     for reviewer in User.objects.filter(vendor_role=VendorRole.PROGRAM_ADMIN, is_active=True):
         notify(
@@ -630,6 +627,22 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 def _send_invitation(invitation: Invitation, greeting_name: str = "") -> None:
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        # The address already has an account (a person belongs to one company). Only its owner
+        # learns that, from this e-mail; the inviting admin saw the same answer as for anyone.
+        send_email(
+            to=[invitation.email],
+            subject=_("You are invited to the %(partner)s partner portal")
+            % {"partner": invitation.partner.legal_name},
+            template="partners/emails/invitation_existing_account",
+            context={
+                "partner": invitation.partner.legal_name,
+                "role": invitation.get_role_display(),
+                "inviter": str(invitation.invited_by) if invitation.invited_by else "",
+                "login_url": settings.SITE_URL.rstrip("/") + reverse("account_login"),
+            },
+        )
+        return
     send_email(
         to=[invitation.email],
         subject=_("You are invited to the %(partner)s partner portal")
@@ -658,11 +671,12 @@ def _invite(*, actor: Actor, partner: Partner, email: str, role: str, greeting_n
     email = (email or "").strip().lower()
     if role not in PartnerRole.values:
         raise ApplicationError(_("Choose one of the partner roles."), field="role")
-    if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError(
-            _("%(email)s already has a portal account (a person belongs to one company).") % {"email": email},
-            field="email",
-        )
+    if Membership.objects.filter(partner=partner, user__email__iexact=email).exists():
+        # The team page lists them already, so saying so reveals nothing.
+        raise ApplicationError(_("%(email)s is already on your team.") % {"email": email}, field="email")
+    # An address with an account elsewhere (another company, vendor staff) gets an invitation like
+    # any other, so the answer does not tell this company who has an account; the e-mail and the
+    # link tell its owner that the address cannot join a second company (_send_invitation).
     if Invitation.objects.filter(
         partner=partner,
         email__iexact=email,

@@ -435,6 +435,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reject_form": ReasonForm(),
             "tiers": Tier.objects.order_by("rank"),
             "may_review": application_policy.can(actor, "review", application),
+            "existing_account": selectors.application_existing_account(actor=actor, application=application),
             "history": audit.history_for(target=application),
         },
     )

@@ -408,6 +408,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request, _("You are already signed in. Sign out to accept an invitation for another address.")
         )
         return redirect("home")
+    if selectors.invitation_address_has_account(invitation=invitation):
+        # Only the link's holder sees this: the inviting admin got the usual answer.
+        return render(request, "partners/invitation_existing_account.html", {"invitation": invitation})
     form = InvitationAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -209,9 +209,12 @@ def test_program_admin_grants_and_revokes_through_the_console(
     )
     assert response.status_code == 200
     assert holders(partner) == {carl.email}
-    assert AuditEvent.objects.filter(
-        action__in=["partner.portfolio_granted", "partner.portfolio_revoked"], actor=program_admin
-    ).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            action__in=["partner.portfolio_granted", "partner.portfolio_revoked"], actor=program_admin
+        ).count()
+        == 2
+    )
     # Revoking the manager of record is refused with a message, not a 500.
     response = client.post(
         reverse("vendor:partner_portfolio_revoke", args=[partner.pk, carl.pk]), follow=True

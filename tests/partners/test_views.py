@@ -322,11 +322,11 @@ def test_duplicate_invite_shows_clear_error(partner: Partner, partner_admin: Use
     assert Invitation.objects.filter(partner=partner).count() == 1
 
 
-def test_invite_existing_user_and_bad_input_show_errors(partner: Partner, partner_admin: User) -> None:
+def test_invite_team_member_and_bad_input_show_errors(partner: Partner, partner_admin: User) -> None:
     client = login(partner_admin)
     response = client.post(reverse("partners:team_invite"), {"email": partner_admin.email, "role": "sales"})
     assert response.status_code == 400
-    assert shows(response, f"{partner_admin.email} already has a portal account")
+    assert shows(response, f"{partner_admin.email} is already on your team.")
     response = client.post(reverse("partners:team_invite"), {"email": "not-an-email", "role": "boss"})
     assert response.status_code == 400
     assert shows(response, "Enter a valid email address.")
@@ -666,18 +666,17 @@ def test_apply_duplicate_pending_application(db: Any) -> None:
     client = Client()
     client.post(reverse("partners:apply"), _application_data())
     response = client.post(reverse("partners:apply"), _application_data())
-    assert response.status_code == 400
-    assert shows(
-        response, "We already have your application for wayne-cloud.example and will reply by e-mail."
-    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("partners:apply_thanks")
     assert applications().count() == 1
 
 
 def test_apply_from_existing_account_email(partner_admin: User) -> None:
+    """Accepted like any application (see test_enumeration.py); the reviewer is warned."""
     response = Client().post(reverse("partners:apply"), _application_data(contact_email=partner_admin.email))
-    assert response.status_code == 400
-    assert shows(response, "This e-mail address already has a portal account; sign in instead.")
-    assert not applications().exists()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("partners:apply_thanks")
+    assert applications().filter(contact_email=partner_admin.email).count() == 1
 
 
 def test_apply_rate_limit(db: Any) -> None:
