@@ -214,7 +214,7 @@ class ProfileChangeRequest(models.Model):
         indexes = [models.Index(fields=["status", "-requested_at"], name="profile_change_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.partner} profile change #{self.pk}"
+        return _("%(partner)s profile change #%(number)s") % {"partner": self.partner, "number": self.pk}
 
     @property
     def changes(self) -> list[tuple[str, str, str]]:

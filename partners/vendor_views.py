@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from prm import audit
@@ -328,7 +328,11 @@ def _with_decision_rights(
     return changes
 
 
-PROFILE_CHANGE_TABS = [("pending", _("Awaiting review")), ("decided", _("Decided")), ("all", _("All"))]
+PROFILE_CHANGE_TABS = [
+    ("pending", gettext_lazy("Awaiting review")),
+    ("decided", gettext_lazy("Decided")),
+    ("all", gettext_lazy("All")),
+]
 
 
 @vendor_required
