@@ -65,6 +65,8 @@ MIDDLEWARE = [
     # API requests with a bearer token become that token's user before the actor is resolved.
     "prm.api.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends sessions past their side's absolute or idle limit (PRM["VENDOR_SESSION_*"], ...).
+    "prm.sessions.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -298,6 +300,12 @@ PRM = {
     "INVITATION_VALID_DAYS": env.int("PRM_INVITATION_VALID_DAYS", default=14),
     "LOGO_MAX_BYTES": env.int("PRM_LOGO_MAX_BYTES", default=2 * 1024 * 1024),
     "UPLOAD_MAX_BYTES": env.int("PRM_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024),
+    # Session lifetimes in seconds (prm.sessions): vendor staff see every partner's data, so theirs
+    # are short. An idle timeout of 0 turns it off.
+    "VENDOR_SESSION_MAX_AGE": env.int("PRM_VENDOR_SESSION_MAX_AGE", default=12 * 60 * 60),
+    "VENDOR_SESSION_IDLE_TIMEOUT": env.int("PRM_VENDOR_SESSION_IDLE_TIMEOUT", default=30 * 60),
+    "PARTNER_SESSION_MAX_AGE": env.int("PRM_PARTNER_SESSION_MAX_AGE", default=14 * 24 * 60 * 60),
+    "PARTNER_SESSION_IDLE_TIMEOUT": env.int("PRM_PARTNER_SESSION_IDLE_TIMEOUT", default=7 * 24 * 60 * 60),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
     "TIER_GRACE_DAYS": 90,
