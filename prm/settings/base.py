@@ -181,6 +181,12 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PRM] "
+# Reverse proxies of our own in front of the portal (the TLS proxy the README recommends: 1). Rate
+# limits key on the client's address: with N trusted proxies the N-th address from the right of
+# X-Forwarded-For, with 0 REMOTE_ADDR (X-Forwarded-For is then ignored: a client can forge it).
+# allauth's login limits and the portal's own (partners.ratelimit) read the same number.
+PRM_TRUSTED_PROXY_COUNT = env.int("PRM_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = PRM_TRUSTED_PROXY_COUNT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "PRM partner portal"
 # Accept the code of the neighbouring 30-second step too (RFC 6238, 5.2): a code typed as the
