@@ -60,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Answers a multipart POST whose files were too large to read to the end (before the CSRF
+    # check, which would refuse it for a token never read); see prm.files.UploadLimitHandler.
+    "prm.middleware.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # API requests with a bearer token become that token's user before the actor is resolved.
@@ -232,6 +235,19 @@ if env("PRM_S3_BUCKET", default=""):
         },
     }
 
+# Uploads: the first handler stops reading a request once its files are too large, the others
+# keep files in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE and in a temporary file beyond it.
+FILE_UPLOAD_HANDLERS = [
+    "prm.files.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# (Both sizes are Django's defaults, stated because the upload limit builds on them.)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Everything in a request body but its files (form fields, JSON) may be at most this large; Django
+# answers 400 to more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="PRM portal <portal@prm.example>")
@@ -333,6 +349,10 @@ PRM = {
     "QUIZ_MAX_ATTEMPTS": 3,
     "CERTIFICATION_REMINDER_DAYS": [60, 30, 7],
 }
+# The most the files of one request may add up to: enough for a claim's proofs, all at the limit.
+PRM["UPLOAD_MAX_REQUEST_BYTES"] = env.int(
+    "PRM_UPLOAD_MAX_REQUEST_BYTES", default=PRM["MDF_MAX_PROOF_FILES"] * PRM["UPLOAD_MAX_BYTES"]
+)
 
 LOGGING = {
     "version": 1,
