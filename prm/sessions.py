@@ -71,7 +71,9 @@ class SessionLifetimeMiddleware:
         started_at = session.get(STARTED_AT)
         if started_at is None:
             started_at = session[STARTED_AT] = now
-            session.set_expiry(datetime.fromtimestamp(started_at + limits.max_age, tz=UTC))
+            # Without "Remember me" the cookie ends with the browser; the limits below still apply.
+            if not session.get_expire_at_browser_close():
+                session.set_expiry(datetime.fromtimestamp(started_at + limits.max_age, tz=UTC))
         last_seen_at = session.get(LAST_SEEN_AT, now)
 
         if now - started_at >= limits.max_age:

@@ -72,6 +72,19 @@ def test_vendor_session_cookie_and_store_expire_after_12_hours(program_admin: Us
         assert client.session.get_expiry_date() == START + timedelta(hours=12)
 
 
+def test_a_session_not_remembered_still_ends_with_the_browser(program_admin: User) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        client = signed_in(program_admin)
+        session = client.session
+        session.set_expiry(0)  # "Remember me" unticked at sign-in
+        session.save()
+        response = client.get(PAGE)
+        assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == ""  # a browser-session cookie
+        assert client.session.get_expire_at_browser_close()
+        clock.shift(timedelta(minutes=31))
+        assert client.get(PAGE).status_code == 302  # and the idle limit still holds
+
+
 def test_partner_user_keeps_a_long_session(partner_admin: User) -> None:
     with time_machine.travel(START, tick=False) as clock:
         client = signed_in(partner_admin)
