@@ -178,3 +178,32 @@ def test_mfa_pages_work(page: Page, site_url: str, demo: None) -> None:
     expect(page).not_to_have_url(re.compile(r"/totp/activate/"))
     page.goto(f"{site_url}/accounts/2fa/recovery-codes/")
     expect(page.locator("body")).to_contain_text(re.compile("recovery codes", re.IGNORECASE))
+
+
+def test_settlement_buttons_ask_for_confirmation_first(page: Page, site_url: str, demo: None) -> None:
+    """The confirm() that was an inline onsubmit= handler is now static/js/prm.js (data-confirm)."""
+    from incentives.models import Statement, StatementStatus
+
+    finance = "fiona.finance@prm.example"
+    statement = Statement.objects.get(status=StatementStatus.APPROVED)
+    _sign_in(page, site_url, finance, DEMO_PASSWORD, _totp_secret(finance))
+    page.goto(f"{site_url}/vendor/settlements/")
+    form = page.locator(f"form[action$='/settlements/{statement.pk}/paid/']")
+    form.locator("input[name=payment_reference]").fill("WIRE-2026-0042")
+    questions: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    form.get_by_role("button", name="Mark paid").click()
+    assert questions == ["Mark this statement paid?"]
+    statement.refresh_from_db()
+    assert statement.status == StatementStatus.APPROVED  # dismissed: nothing was sent
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    with page.expect_navigation():
+        form.get_by_role("button", name="Mark paid").click()
+    statement.refresh_from_db()
+    assert statement.status == StatementStatus.PAID
