@@ -5,9 +5,10 @@ Vendor staff see every partner's deals, funds and people, so their sessions are 
 sessions (two weeks, a week idle). Both pairs are settings (``PRM["VENDOR_SESSION_*"]``,
 ``PRM["PARTNER_SESSION_*"]``); an idle timeout of 0 turns that check off.
 
-The absolute end is also the cookie's and the stored session's expiry, so nothing outlives it. The
-idle timeout is checked here rather than by letting the cookie lapse: then the person who comes
-back to an idle tab is told why they must sign in again.
+From the session's first write on (its first request a minute or more after signing in), the
+absolute end is also the cookie's and the stored session's expiry. The idle timeout is checked here
+rather than by letting the cookie lapse: then the person who comes back to an idle tab is told why
+they must sign in again.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django_htmx.http import HttpResponseClientRedirect
 
 # Session keys: when this sign-in started, and when its last request came (epoch seconds).
@@ -70,24 +71,32 @@ class SessionLifetimeMiddleware:
         now = int(time.time())
         started_at = session.get(STARTED_AT)
         if started_at is None:
-            started_at = session[STARTED_AT] = now
-            # Without "Remember me" the cookie ends with the browser; the limits below still apply.
-            if not session.get_expire_at_browser_close():
-                session.set_expiry(datetime.fromtimestamp(started_at + limits.max_age, tz=UTC))
-        last_seen_at = session.get(LAST_SEEN_AT, now)
+            # Until this session is first written (below), take the user's last login as its
+            # start: Django records it at every sign-in, and this session began at that sign-in or
+            # before it, so its age is never overestimated. Not writing on the first requests keeps
+            # a page view right after signing in free of a session save.
+            started_at = int(user.last_login.timestamp()) if user.last_login else now
+        last_seen_at = session.get(LAST_SEEN_AT, started_at)
 
         if now - started_at >= limits.max_age:
             return self._sign_out(request, _("Your session has ended. Please sign in again."))
         if limits.idle_timeout and now - last_seen_at >= limits.idle_timeout:
-            minutes = max(1, round(limits.idle_timeout / 60))
-            message = ngettext(
-                "You were signed out after %(minutes)d minute without activity. Please sign in again.",
-                "You were signed out after %(minutes)d minutes without activity. Please sign in again.",
-                minutes,
-            ) % {"minutes": minutes}
-            return self._sign_out(request, message)
-        if now - last_seen_at >= LAST_SEEN_RESOLUTION or LAST_SEEN_AT not in session:
+            idle = timesince(
+                datetime.fromtimestamp(now - limits.idle_timeout, tz=UTC), datetime.fromtimestamp(now, tz=UTC)
+            )
+            return self._sign_out(
+                request,
+                _("You were signed out after %(duration)s without activity. Please sign in again.")
+                % {"duration": idle},
+            )
+        first_write_due = STARTED_AT not in session and user.last_login is None
+        if now - last_seen_at >= LAST_SEEN_RESOLUTION or first_write_due:
             session[LAST_SEEN_AT] = now
+            if STARTED_AT not in session:
+                session[STARTED_AT] = started_at
+                # Without "Remember me" the cookie ends with the browser; the limits still apply.
+                if not session.get_expire_at_browser_close():
+                    session.set_expiry(datetime.fromtimestamp(started_at + limits.max_age, tz=UTC))
         return self.get_response(request)
 
     def _sign_out(self, request: HttpRequest, message: str) -> HttpResponse:

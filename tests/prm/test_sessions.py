@@ -46,7 +46,7 @@ def test_vendor_is_signed_out_after_30_idle_minutes(program_admin: User) -> None
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=%2Fnotifications%2F"
     assert not is_signed_in(client)
-    assert "signed out after 30 minutes without activity" in messages_on_login_page(client, response)
+    assert "signed out after 30\xa0minutes without activity" in messages_on_login_page(client, response)
 
 
 def test_vendor_session_ends_12_hours_after_sign_in_however_active(program_admin: User) -> None:
@@ -64,11 +64,13 @@ def test_vendor_session_ends_12_hours_after_sign_in_however_active(program_admin
     assert "Your session has ended" in messages_on_login_page(client, response)
 
 
-def test_vendor_session_cookie_and_store_expire_after_12_hours(program_admin: User) -> None:
-    with time_machine.travel(START, tick=False):
+def test_vendor_session_cookie_and_store_expire_12_hours_after_sign_in(program_admin: User) -> None:
+    with time_machine.travel(START, tick=False) as clock:
         client = signed_in(program_admin)
+        client.get(PAGE)  # right after signing in nothing is written
+        clock.shift(timedelta(minutes=1))
         response = client.get(PAGE)
-        assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 12 * 60 * 60
+        assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 12 * 60 * 60 - 60
         assert client.session.get_expiry_date() == START + timedelta(hours=12)
 
 
@@ -78,6 +80,7 @@ def test_a_session_not_remembered_still_ends_with_the_browser(program_admin: Use
         session = client.session
         session.set_expiry(0)  # "Remember me" unticked at sign-in
         session.save()
+        clock.shift(timedelta(minutes=1))
         response = client.get(PAGE)
         assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == ""  # a browser-session cookie
         assert client.session.get_expire_at_browser_close()
@@ -85,11 +88,22 @@ def test_a_session_not_remembered_still_ends_with_the_browser(program_admin: Use
         assert client.get(PAGE).status_code == 302  # and the idle limit still holds
 
 
+def test_a_session_older_than_this_code_ends_by_the_last_sign_in(program_admin: User) -> None:
+    """Sessions from before the limits carry no start time: the user's last login stands in."""
+    with time_machine.travel(START, tick=False) as clock:
+        client = signed_in(program_admin)
+        clock.shift(timedelta(hours=13))
+        response = client.get(PAGE)
+    assert response.status_code == 302
+    assert not is_signed_in(client)
+
+
 def test_partner_user_keeps_a_long_session(partner_admin: User) -> None:
     with time_machine.travel(START, tick=False) as clock:
         client = signed_in(partner_admin)
+        clock.shift(timedelta(minutes=1))
         response = client.get(PAGE)
-        assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 14 * 24 * 60 * 60
+        assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 14 * 24 * 60 * 60 - 60
         clock.shift(timedelta(hours=13))  # past both vendor limits
         assert client.get(PAGE).status_code == 200
         assert is_signed_in(client)
@@ -97,6 +111,7 @@ def test_partner_user_keeps_a_long_session(partner_admin: User) -> None:
         response = client.get(PAGE)
     assert response.status_code == 302
     assert not is_signed_in(client)
+    assert "signed out after 1\xa0week without activity" in messages_on_login_page(client, response)
 
 
 def test_limits_are_settings(partner_admin: User) -> None:
