@@ -65,7 +65,12 @@ class Services:
 
         try:
             with psycopg.connect(app_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-                conn.execute("SELECT set_config('prm.scope', 'vendor', false)")
+                # The whole vendor scope (every partner, money tables included), as prm.tenancy
+                # writes it; this runs before Django is set up, so the values are spelled out.
+                conn.execute(
+                    "SELECT set_config('prm.scope', 'vendor', false),"
+                    " set_config('prm.portfolio', '*', false), set_config('prm.money', 'on', false)"
+                )
                 (n_partners,) = conn.execute("SELECT count(*) FROM partners_partner").fetchone()
                 (n_deals,) = conn.execute("SELECT count(*) FROM deals_deal").fetchone()
         except psycopg.Error:
