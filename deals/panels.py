@@ -90,6 +90,7 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         conflicts=Count("pk", filter=Q(conflict_status="under_review")),
     )
     extensions = selectors.pending_extensions(actor=actor).count()
+    wins_waiting = selectors.won_queue(actor=actor).count()
     leads_waiting = (
         lead_policy.scope(actor).filter(status__in=[LeadStatus.NEW, LeadStatus.UNASSIGNABLE]).count()
     )
@@ -97,5 +98,6 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         "template": "deals/_vendor_panel.html",
         **queue,
         "extensions": extensions,
+        "wins_waiting": wins_waiting,
         "leads_waiting": leads_waiting,
     }

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from deals import services as deal_services
-from deals.models import Deal
+from deals.models import Deal, DealStatus
 from incentives import selectors, services, tasks
 from incentives.models import MdfAttribution
 from mdf import services as mdf_services
@@ -52,14 +52,21 @@ def previous() -> Budget:
 def _won(
     team: df.Team, reviewer: Actor, amount: str, closed_on: date | None = None, **deal_kwargs: Any
 ) -> Deal:
+    """Registered at ``amount`` and won at it; a close date before today's approval waits for the
+    vendor, and ``reviewer`` confirms it."""
+    deal_kwargs.setdefault("lines", [df.line(df.product(), quantity=1, unit_price=amount)])
     deal = df.approved(team.sales_actor, reviewer, **deal_kwargs)
     with df.acting(team.sales_actor):
-        return deal_services.deal_mark_won(
+        deal = deal_services.deal_mark_won(
             actor=team.sales_actor,
             deal=deal,
             won_amount=Decimal(amount),
             closed_on=closed_on or m.today(),
         )
+    if deal.status == DealStatus.WON_PENDING:
+        with df.acting(reviewer):
+            deal = deal_services.deal_confirm_won(actor=reviewer, deal=deal)
+    return deal
 
 
 def _accruals() -> list[tuple[int, str, Decimal, str]]:
@@ -154,6 +161,33 @@ def test_a_closed_period_takes_no_accrual(
             domain="hooli.com",
         )
     assert _accruals() == []
+
+
+def test_a_waiting_win_accrues_no_co_op_until_confirmed_then_in_the_period_of_the_confirmed_close_date(
+    current: Budget, previous: Budget, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The finding: approved at 131,200, reported won at 10,000,000 (3 % co-op: 300,000). Nothing
+    accrues while it waits; the CAM confirms 140,000, closed in the previous half-year: 4,200 land
+    in that period's allocation, once."""
+    team = df.team("Platypus Inc", tier="Platinum")  # 3 %
+    cam = df.cam_for(team.partner)
+    deal = df.approved(team.sales_actor, cam, lines=[df.line(df.product(), 1, "131200.00")])
+    with django_capture_on_commit_callbacks(execute=True), df.acting(team.sales_actor):
+        claimed = deal_services.deal_mark_won(
+            actor=team.sales_actor, deal=deal, won_amount=Decimal("10000000.00"), closed_on=m.today()
+        )
+    assert claimed.status == DealStatus.WON_PENDING
+    assert tasks.accrue_coop(deal.pk) is False  # even a stray task accrues nothing
+    assert _accruals() == []
+
+    closed_on = m.today() - timedelta(days=300)
+    with django_capture_on_commit_callbacks(execute=True), df.acting(cam):
+        deal_services.deal_confirm_won(
+            actor=cam, deal=claimed, won_amount=Decimal("140000.00"), closed_on=closed_on
+        )
+    assert _accruals() == [(previous.pk, "Platypus Inc", Decimal("4200.00"), f"accrue:deal:{deal.pk}")]
+    tasks.accrue_coop(deal.pk)
+    assert len(_accruals()) == 1
 
 
 def test_a_tier_without_co_op_accrues_nothing(
