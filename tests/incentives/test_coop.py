@@ -20,6 +20,7 @@ from incentives.models import MdfAttribution
 from mdf import services as mdf_services
 from mdf.models import Allocation, Budget, FundPeriod, FundRequest, LedgerEntry, LedgerKind
 from prm.errors import ApplicationError
+from prm.models import AuditEvent
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
@@ -161,6 +162,34 @@ def test_a_closed_period_takes_no_accrual(
             domain="hooli.com",
         )
     assert _accruals() == []
+
+
+def test_a_close_date_in_a_closed_period_accrues_nowhere_and_the_deal_says_why(
+    vendor_admin: Actor, current: Budget, previous: Budget, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Not into the closed period (its funds forfeited, its books are final) and not moved into the
+    current one either (a late or back-dated win would top up this period's funds): nothing, and
+    the deal's history says why, once."""
+    FundPeriod.objects.filter(pk=previous.period_id).update(closed_at=timezone.now() - timedelta(days=150))
+    team = df.team("Latecomer Ltd", tier="Gold")
+    with django_capture_on_commit_callbacks(execute=True):
+        deal = _won(
+            team,
+            vendor_admin,
+            "10000.00",
+            closed_on=m.today() - timedelta(days=300),
+            customer="Hooli",
+            domain="hooli.com",
+        )
+    assert deal.status == DealStatus.WON
+    assert tasks.accrue_coop(deal.pk) is False  # a redelivered task
+    assert _accruals() == []
+    assert not Allocation.objects.filter(partner=team.partner).exists()
+    refused = AuditEvent.objects.filter(action="mdf.accrual_refused")
+    assert [(e.target_id, e.partner_id) for e in refused] == [(str(deal.pk), team.partner.pk)]
+    assert (
+        refused.get().reason == "No co-op funds accrued: FY previous, which holds the close date, is closed."
+    )
 
 
 def test_a_waiting_win_accrues_no_co_op_until_confirmed_then_in_the_period_of_the_confirmed_close_date(
