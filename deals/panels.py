@@ -67,8 +67,10 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     return {
         "template": "deals/_home_panel.html",
         "counts": counts,
+        # A win awaiting the vendor's confirmation does not count as won yet: it is still open.
         "open": sum(
-            counts.get(s, 0) for s in (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED)
+            counts.get(s, 0)
+            for s in (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED, DealStatus.WON_PENDING)
         ),
         "won": counts.get(DealStatus.WON, 0),
         "drafts": counts.get(DealStatus.DRAFT, 0),

@@ -395,6 +395,15 @@ def test_the_partner_page_says_the_win_waits_and_why(team_a: f.Team, cam: Actor)
     assert "Won, awaiting vendor confirmation" in page  # the status badge
 
 
+def test_the_partner_home_counts_a_waiting_win_as_open_not_won(team_a: f.Team, cam: Actor) -> None:
+    from deals.panels import partner_home_panel
+
+    mark_won(team_a, registered(team_a, cam), "10000000.00")
+    request = login(team_a.admin).get(reverse("deals:list")).wsgi_request
+    panel = partner_home_panel(request)
+    assert (panel["open"], panel["won"]) == (1, 0)
+
+
 def test_an_absurd_amount_is_a_form_message_on_the_partner_page(team_a: f.Team, cam: Actor) -> None:
     deal = registered(team_a, cam)
     response = login(team_a.sales).post(
