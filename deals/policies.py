@@ -3,8 +3,8 @@
 Partner side: a partner admin sees all the company's deals; a sales user the deals they
 registered; other partner roles none. Vendor side through ``partner_scope_q``: channel account
 managers their portfolio, other vendor staff everything — but never a partner's drafts, which are
-the partner's work in progress until submitted. Reviewing (registrations, and wins reported outside
-what was approved) is for program admins and the partner's channel account manager.
+the partner's work in progress until submitted. Reviewing is for program admins and the partner's
+channel account manager.
 """
 
 from __future__ import annotations
