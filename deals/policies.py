@@ -64,6 +64,9 @@ class DealPolicy(Policy[Deal]):
                 and actor.vendor_role in REVIEWER_ROLES
                 and can_work_partner(actor, obj.partner)
             )
+        if action == "decide_won":
+            # Confirming or turning down a reported win is a review: never the partner's own call.
+            return obj.status == DealStatus.WON_PENDING and self.can(actor, "review", obj)
         return False
 
 

@@ -22,7 +22,7 @@ from deals.models import Deal, DealLine, DealStatus
 from deals.policies import deal_policy
 from mdf.models import FundRequest, RequestStatus
 from mdf.policies import fund_request_policy
-from mdf.services import allocation_accrue
+from mdf.services import allocation_accrue, closed_accrual_period
 from partners.models import Membership, PartnerRole
 from prm import audit
 from prm.errors import ApplicationError
@@ -54,15 +54,32 @@ ATTRIBUTABLE_REQUESTS = {
 
 
 def accrue_coop_for_deal(*, deal_id: int) -> object | None:
-    """Co-op MDF accrual for a won deal: the partner's tier percentage of the won amount, once per
-    deal (the ledger's idempotency key). System job: runs in the vendor scope."""
+    """Co-op MDF accrual for a won deal: the partner's tier percentage of the (confirmed) won
+    amount, once per deal (the ledger's idempotency key), into the allocation of the fund period
+    containing the close date. A win still waiting for the vendor's confirmation accrues nothing.
+    A close date in a period that is already closed accrues nothing either, and the deal's history
+    says so (see mdf.services.closed_accrual_period for why). System job: runs in the vendor
+    scope."""
     deal = Deal.objects.select_related("partner__tier").get(pk=deal_id)
-    if deal.status != DealStatus.WON or not deal.won_amount:
+    if deal.status != DealStatus.WON or not deal.won_amount or deal.closed_on is None:
         return None
     percent = deal.partner.tier.mdf_accrual_percent or Decimal("0")
     if percent <= 0:
         return None
     amount = deal.won_amount * percent / Decimal("100")
+    closed = closed_accrual_period(currency=deal.currency, on=deal.closed_on)
+    if closed is not None:
+        if not audit.history_for(target=deal).filter(action="mdf.accrual_refused").exists():
+            audit.record(
+                actor=None,
+                action="mdf.accrual_refused",
+                target=deal,
+                partner_id=deal.partner_id,
+                reason=_("No co-op funds accrued: %(period)s, which holds the close date, is closed.")
+                % {"period": closed.name},
+                after={"period": closed.name, "closed_on": deal.closed_on},
+            )
+        return None
     return allocation_accrue(
         partner=deal.partner,
         amount=amount,

@@ -199,11 +199,32 @@ def allocation_add(
     return entry
 
 
+def closed_accrual_period(*, currency: str, on: date) -> FundPeriod | None:
+    """The fund period containing ``on``, with a budget in ``currency``, if it is already closed.
+
+    Co-op never accrues into it, nor into the current period instead: the closed period's unused
+    funds have forfeited and its books are final, and moving the accrual forward would let a late
+    or back-dated win top up this period's funds. The vendor can still allocate by hand
+    (``allocation_add``, audited) where a late win deserves it."""
+    budget = (
+        Budget.objects.filter(
+            currency=currency,
+            period__starts_on__lte=on,
+            period__ends_on__gte=on,
+            period__closed_at__isnull=False,
+        )
+        .select_related("period")
+        .first()
+    )
+    return budget.period if budget is not None else None
+
+
 def allocation_accrue(
     *, partner: Partner, amount: Decimal, currency: str, on: date, source: str
 ) -> LedgerEntry | None:
-    """Co-op accrual (system): idempotent per source (e.g. ``deal:123``). Needs a budget for the
-    period containing ``on`` in that currency; without one nothing accrues (returns None)."""
+    """Co-op accrual (system): idempotent per source (e.g. ``deal:123``). Needs an open budget for
+    the period containing ``on`` in that currency; without one nothing accrues (returns None) —
+    in particular never into a closed period (see ``closed_accrual_period``)."""
     budget = (
         Budget.objects.filter(
             currency=currency,

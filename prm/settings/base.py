@@ -338,6 +338,12 @@ PRM = {
     # Trigram similarity of normalised customer names at which two registrations may conflict.
     "DEAL_CONFLICT_NAME_SIMILARITY": 0.6,
     "DEAL_REVIEW_SLA_BUSINESS_DAYS": 2,
+    # A win reported more than this far above the registered (approved) amount waits for the
+    # channel account manager's confirmation before anything accrues from it.
+    "WON_AMOUNT_TOLERANCE_PERCENT": env.int("PRM_WON_AMOUNT_TOLERANCE_PERCENT", default=10),
+    # A won amount above this multiple of the registered amount is refused outright (a typo or an
+    # abuse, never a deal that grew): the partner registers the extra business as a new deal.
+    "WON_AMOUNT_MAX_MULTIPLE": env.int("PRM_WON_AMOUNT_MAX_MULTIPLE", default=100),
     "LEAD_ACCEPTANCE_SLA_HOURS": 48,
     "MDF_VENDOR_SHARE_PERCENT": 50,
     "MDF_REQUEST_LEAD_BUSINESS_DAYS": 10,
