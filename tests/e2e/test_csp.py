@@ -184,7 +184,8 @@ def test_settlement_buttons_ask_for_confirmation_first(page: Page, site_url: str
     """The confirm() that was an inline onsubmit= handler is now static/js/prm.js (data-confirm)."""
     from incentives.models import Statement, StatementStatus
 
-    finance = "fiona.finance@prm.example"
+    # Fiona approved the demo statement; four eyes: another finance person pays it.
+    finance = "felix.finance@prm.example"
     statement = Statement.objects.get(status=StatementStatus.APPROVED)
     _sign_in(page, site_url, finance, DEMO_PASSWORD, _totp_secret(finance))
     page.goto(f"{site_url}/vendor/settlements/")

@@ -48,6 +48,8 @@ VENDOR_STAFF = [
     ("carl.cam@prm.example", "Carl Castillo", VendorRole.CHANNEL_ACCOUNT_MANAGER),
     ("cora.cam@prm.example", "Cora Chen", VendorRole.CHANNEL_ACCOUNT_MANAGER),
     ("fiona.finance@prm.example", "Fiona Fischer", VendorRole.FINANCE),
+    # A second pair of eyes: Felix pays the statements Fiona approves (PRM["SETTLEMENT_FOUR_EYES"]).
+    ("felix.finance@prm.example", "Felix Ferreira", VendorRole.FINANCE),
     ("tom.training@prm.example", "Tom Tanaka", VendorRole.CONTENT_MANAGER),
 ]
 
