@@ -13,12 +13,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .errors import ApplicationError
-from .models import Notification
+from .notifications import inbox, mark_read, notification_get
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -87,29 +86,23 @@ def actor_of(request: HttpRequest) -> Actor:
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    notifications = Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")
-    page = paginate(request, notifications)
+    page = paginate(request, inbox(user=request.user))
     return render(request, "prm/notifications.html", {"page": page})
 
 
 @require_POST
 @login_required
 def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
-    count = Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    count = mark_read(user=request.user, every=True)
     messages.success(request, _("%(count)s notifications marked as read.") % {"count": count})
     return redirect("notifications")
 
 
 @login_required
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = Notification.objects.filter(recipient=request.user, pk=pk).first()
-    if notification is None:
-        raise Http404
+    notification = notification_get(user=request.user, pk=pk)
     if notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
+        mark_read(user=request.user, ids=[notification.pk])
     return redirect(notification.url or "notifications")
 
 

@@ -1,9 +1,10 @@
 """Course authoring for training managers: courses with their lessons, quizzes with questions and
 choices, certifications and learning paths. Publishing calls the same services as everything
-else (audited, checks that every question has a right answer); lesson bodies are sanitised when
-saved. Awards and learners' enrollments are read-only and scoped like every other tenant-owned
-admin list; on an enrollment, those allowed may reset a learner's failed quiz attempts (an action
-with a confirmation page asking for the reason, also a button on the enrollment's page)."""
+else (audited, checks that every question has a right answer); lessons are saved and deleted
+through the lesson services (bodies sanitised, every change audited). Awards and learners'
+enrollments are read-only and scoped like every other tenant-owned admin list; on an enrollment,
+those allowed may reset a learner's failed quiz attempts (an action with a confirmation page
+asking for the reason, also a button on the enrollment's page)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -49,6 +50,9 @@ class LessonInline(admin.StackedInline):
     extra = 0
     ordering = ["position"]
     fields = [("position", "title"), "body", ("video_url", "attachment")]
+    # A link typed without a scheme is taken as https (Django 6's default, as content's forms do):
+    # only https videos are embedded on the lesson page.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Course)
@@ -110,12 +114,14 @@ class CourseAdmin(admin.ModelAdmin):
         if formset.model is not Lesson:
             super().save_formset(request, form, formset, change)
             return
+        # The lesson service sanitises the body and writes the audit trail; deletions first, so a
+        # new lesson may take the position of one removed in the same save.
+        actor = request.actor
         lessons = formset.save(commit=False)
         for lesson in formset.deleted_objects:
-            lesson.delete()
+            services.lesson_delete(actor=actor, lesson=lesson)
         for lesson in lessons:
-            lesson.body = services.sanitise_html(lesson.body)
-            lesson.save()
+            services.lesson_save(actor=actor, lesson=lesson)
         formset.save_m2m()
 
     def _run(self, request: HttpRequest, queryset: QuerySet, action: Any, done: Any) -> None:

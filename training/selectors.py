@@ -1,34 +1,48 @@
-"""Reads for training, scoped by policy."""
+"""Reads for training, scoped by policy: every page's reads come through here, the tenant-owned
+ones through the policy's scope (the same 404 for "not yours" and "does not exist"), the course
+catalogue through the course policy's rules. Functions that take an object (an enrollment, an
+attempt, a course) expect one the caller already obtained through a selector."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from partners.policies import partner_scope_q
 from prm.tenancy import Actor, system_scope
 
 from .models import (
     AwardStatus,
+    Certification,
     CertificationAward,
     Course,
     Enrollment,
+    LearningPath,
+    LearningPathCourse,
+    Lesson,
     LessonCompletion,
     PublishStatus,
+    Question,
+    Quiz,
     QuizAttempt,
 )
-from .policies import award_policy, enrollment_policy
+from .policies import (
+    award_policy,
+    certification_policy,
+    course_policy,
+    enrollment_policy,
+    learning_path_policy,
+    lesson_policy,
+)
 
 
 def catalogue(*, actor: Actor) -> QuerySet[Course]:
     """Published courses for the user's role, with their progress (no query per course)."""
-    role = actor.partner_role or ""
-    mine = Enrollment.objects.filter(user=actor.user, course=OuterRef("pk"))
+    mine = enrollment_policy.scope(actor).filter(user=actor.user, course=OuterRef("pk"))
     return (
-        Course.objects.filter(status=PublishStatus.PUBLISHED, partner_roles__contains=[role])
+        Course.objects.filter(course_policy.offered(actor))
         .annotate(
             lesson_count=Count("lessons", distinct=True),
             enrolled=Exists(mine),
@@ -39,10 +53,65 @@ def catalogue(*, actor: Actor) -> QuerySet[Course]:
 
 
 def course_get(*, actor: Actor, pk: Any) -> Course:
-    course = Course.objects.filter(pk=pk, status=PublishStatus.PUBLISHED).prefetch_related("lessons").first()
-    if course is None or (actor.is_partner and actor.partner_role not in course.partner_roles):
-        raise Http404
-    return course
+    """A course with its lessons: for a partner user one offered to them, for an author any
+    (their preview); anything else is a 404."""
+    return course_policy.get_or_404(actor, Course.objects.prefetch_related("lessons"), pk=pk)
+
+
+def lesson_get(*, actor: Actor, pk: Any) -> Lesson:
+    """A lesson of a course the actor may open (only its id and course: the page reads the
+    lessons with the course); anything else is a 404."""
+    return lesson_policy.get_or_404(actor, Lesson.objects.only("pk", "course_id"), pk=pk)
+
+
+def quiz_of(*, course: Course) -> Quiz | None:
+    """The quiz of a course the caller obtained through :func:`course_get`, with its number of
+    questions."""
+    return (
+        Quiz.objects.filter(course=course)
+        .select_related("course")
+        .annotate(question_count=Count("questions"))
+        .first()
+    )
+
+
+def attempt_questions(*, attempt: QuizAttempt) -> dict[int, Question]:
+    """The questions (with their choices) of an attempt obtained through :func:`attempt_get`."""
+    return {
+        question.pk: question
+        for question in Question.objects.filter(pk__in=attempt.question_order).prefetch_related("choices")
+    }
+
+
+def course_certifications(*, course: Course) -> list[Certification]:
+    """The published certifications that require a course (the course page lists them)."""
+    return list(course.certifications.filter(status=PublishStatus.PUBLISHED))
+
+
+def certifications_offered(*, actor: Actor) -> QuerySet[Certification]:
+    """The certifications shown to the actor, with their required courses."""
+    return certification_policy.scope(actor).prefetch_related("courses")
+
+
+def learning_paths(*, actor: Actor) -> QuerySet[LearningPath]:
+    """The learning paths of the actor's role; each path's ``steps`` are only the courses
+    offered to the actor, in order (a draft or another role's course is left out)."""
+    steps = LearningPathCourse.objects.filter(course_policy.offered(actor, prefix="course__")).select_related(
+        "course"
+    )
+    return learning_path_policy.scope(actor).prefetch_related(
+        Prefetch("learningpathcourse_set", queryset=steps, to_attr="steps")
+    )
+
+
+def lesson_totals(*, course_ids: list[int]) -> dict[int, int]:
+    """The number of lessons of each course."""
+    return dict(
+        Lesson.objects.filter(course_id__in=course_ids)
+        .order_by()
+        .values_list("course_id")
+        .annotate(n=Count("pk"))
+    )
 
 
 def enrollment_for(*, actor: Actor, course: Course) -> Enrollment | None:
@@ -79,6 +148,32 @@ def team_progress(*, actor: Actor, partner: Any) -> QuerySet[Enrollment]:
     )
 
 
+def team_by_course(*, actor: Actor, partner: Any) -> list[dict[str, Any]]:
+    """The partner's enrollments and completions per course (the team progress chart)."""
+    return list(
+        enrollment_policy.scope(actor)
+        .filter(partner=partner)
+        .order_by("course__title")
+        .values("course__title")
+        .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
+    )
+
+
+def team_people_count(*, actor: Actor, partner: Any) -> int:
+    """How many of the partner's people are enrolled in anything."""
+    return enrollment_policy.scope(actor).filter(partner=partner).values("user").distinct().count()
+
+
+def team_awards(*, actor: Actor, partner: Any) -> QuerySet[CertificationAward]:
+    """The partner's certificates with their holders, by status and then the soonest to expire."""
+    return (
+        award_policy.scope(actor)
+        .filter(partner=partner)
+        .select_related("user", "certification")
+        .order_by("status", "expires_at", "user__full_name")
+    )
+
+
 def verify(*, code: str) -> CertificationAward | None:
     """Public: look one award up by its code. Runs in the vendor scope (the code is the secret)
     and returns only what the public page shows."""
@@ -107,7 +202,7 @@ def certified_people_count(*, partner_ids: list[int] | None = None) -> dict[int,
 
 def completion_report(*, actor: Actor) -> list[dict[str, Any]]:
     """Vendor view: enrolments, completions and certified people per partner."""
-    enrollments = Enrollment.objects.filter(partner_scope_q(actor))
+    enrollments = enrollment_policy.scope(actor)
     rows = (
         enrollments.order_by()
         .values("partner_id", "partner__legal_name", "partner__tier__name")
@@ -119,7 +214,7 @@ def completion_report(*, actor: Actor) -> list[dict[str, Any]]:
 
 def completion_by_course(*, actor: Actor) -> list[dict[str, Any]]:
     return list(
-        Enrollment.objects.filter(partner_scope_q(actor))
+        enrollment_policy.scope(actor)
         .order_by("course__title")
         .values("course_id", "course__title")
         .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
@@ -128,8 +223,10 @@ def completion_by_course(*, actor: Actor) -> list[dict[str, Any]]:
 
 def _valid_awards(actor: Actor) -> QuerySet[CertificationAward]:
     now = timezone.now()
-    return CertificationAward.objects.filter(partner_scope_q(actor), status=AwardStatus.ACTIVE).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    return (
+        award_policy.scope(actor)
+        .filter(status=AwardStatus.ACTIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     )
 
 

@@ -1,5 +1,6 @@
-"""Writes for training: publishing, progress, quiz attempts graded on the server, certification
-awards, reminders and expiry. Tampering with an attempt gets a clear refusal and changes nothing."""
+"""Writes for training: authoring lessons, publishing, progress, quiz attempts graded on the server,
+certification awards, reminders and expiry. Tampering with an attempt gets a clear refusal and
+changes nothing."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from prm import audit
 from prm.errors import ApplicationError
 from prm.notifications import notify
 from prm.policies import PermissionDenied
-from prm.roles import VendorRole
 from prm.tenancy import Actor
 
 from .models import (
@@ -40,7 +40,7 @@ from .models import (
     Quiz,
     QuizAttempt,
 )
-from .policies import RESET_ATTEMPTS, enrollment_policy
+from .policies import AUTHOR, RESET_ATTEMPTS, course_policy, enrollment_policy
 
 # A submission this late after the time limit still counts (network, a slow click).
 GRACE = timedelta(seconds=30)
@@ -128,8 +128,52 @@ def sanitise_html(html: str) -> str:
 
 
 def _require_author(actor: Actor) -> None:
-    if not (actor.is_vendor and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CONTENT_MANAGER}):
+    if not course_policy.can(actor, AUTHOR):
         raise PermissionDenied(_("Only training managers and program admins author courses."))
+
+
+# What a lesson's author edits (the course admin's lesson rows), in the audit trail's before/after.
+LESSON_FIELDS = ["position", "title", "body", "video_url", "attachment"]
+
+
+def lesson_save(*, actor: Actor, lesson: Lesson) -> Lesson:
+    """Create or edit a lesson of a course. The body is sanitised before it is stored, so what a
+    learner's page shows is what the audit trail shows was saved."""
+    _require_author(actor)
+    lesson.body = sanitise_html(lesson.body)
+    if lesson.pk is None:
+        lesson.save()
+        audit.record(
+            actor=actor.user,
+            action="training.lesson_created",
+            target=lesson,
+            after=audit.snapshot(lesson, LESSON_FIELDS),
+        )
+        return lesson
+    before = Lesson.objects.select_for_update().get(pk=lesson.pk)
+    changed = [name for name in LESSON_FIELDS if getattr(before, name) != getattr(lesson, name)]
+    lesson.save()
+    if changed:
+        audit.record(
+            actor=actor.user,
+            action="training.lesson_changed",
+            target=lesson,
+            before=audit.snapshot(before, changed),
+            after=audit.snapshot(lesson, changed),
+        )
+    return lesson
+
+
+def lesson_delete(*, actor: Actor, lesson: Lesson) -> None:
+    """Remove a lesson from its course; the audit trail keeps what it was."""
+    _require_author(actor)
+    audit.record(
+        actor=actor.user,
+        action="training.lesson_deleted",
+        target=lesson,
+        before=audit.snapshot(lesson, LESSON_FIELDS),
+    )
+    lesson.delete()
 
 
 def course_publish(*, actor: Actor, course: Course) -> Course:

@@ -16,38 +16,29 @@ from urllib.parse import parse_qs, urlparse
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from partners.models import PartnerRole
 from partners.ratelimit import hit_rate_limit
 from prm.errors import ApplicationError
-from prm.roles import VendorRole
 from prm.tenancy import Actor
 from prm.views import csv_response, paginate, partner_required, vendor_required
 
 from . import certificates, selectors, services
 from .forms import parse_answers
 from .models import (
-    Certification,
     CertificationAward,
-    Course,
     Enrollment,
-    LearningPath,
     Lesson,
     PublishStatus,
-    Question,
     QuestionKind,
-    Quiz,
     QuizAttempt,
 )
-from .policies import award_policy, enrollment_policy
+from .policies import AUTHOR, VIEW_TEAM_PROGRESS, award_policy, course_policy, enrollment_policy
 
-AUTHOR_ROLES = {VendorRole.PROGRAM_ADMIN, VendorRole.CONTENT_MANAGER}
 # Certificates expiring within this many days are flagged on the partner's pages.
 EXPIRY_WARNING_DAYS = 60
 TEAM_PAGE_SIZE = 50
@@ -69,19 +60,7 @@ _VIMEO_ID = re.compile(r"^\d{1,12}$")
 
 # --- helpers ------------------------------------------------------------------------------------
 def _is_author(actor: Actor) -> bool:
-    return actor.is_vendor and actor.vendor_role in AUTHOR_ROLES
-
-
-def _course_for_view(actor: Actor, pk: Any) -> Course:
-    """Partners: a published course meant for their role (404 otherwise). Training managers and
-    program admins: any course, drafts included, for a read-only preview. Anyone else: 404."""
-    if actor.is_partner:
-        return selectors.course_get(actor=actor, pk=pk)
-    if _is_author(actor):
-        course = Course.objects.filter(pk=pk).prefetch_related("lessons").first()
-        if course is not None:
-            return course
-    raise Http404
+    return course_policy.can(actor, AUTHOR)
 
 
 def video_embed_url(url: str) -> str | None:
@@ -181,9 +160,7 @@ def _my_enrollments(actor: Actor) -> dict[int, Enrollment]:
 
 def _certification_rows(actor: Actor, enrollments: dict[int, Enrollment]) -> list[dict[str, Any]]:
     """Published certifications for the learner's role and how far the learner is with each."""
-    certifications = Certification.objects.filter(
-        status=PublishStatus.PUBLISHED, partner_roles__contains=[actor.partner_role or ""]
-    ).prefetch_related("courses")
+    certifications = selectors.certifications_offered(actor=actor)
     held = {
         award.certification_id: award
         for award in selectors.my_awards(actor=actor).order_by("awarded_at")
@@ -235,18 +212,14 @@ def catalogue(request: HttpRequest) -> HttpResponse:
                 "resume": resume,
             }
         )
-    role = actor.partner_role or ""
     paths = []
-    for path in LearningPath.objects.filter(partner_role=role).prefetch_related(
-        "learningpathcourse_set__course"
-    ):
+    for path in selectors.learning_paths(actor=actor):
         steps = [
             {
                 "course": step.course,
                 "done": bool(enrollments.get(step.course_id) and enrollments[step.course_id].completed_at),
             }
-            for step in path.learningpathcourse_set.all()
-            if step.course.status == PublishStatus.PUBLISHED and role in step.course.partner_roles
+            for step in path.steps
         ]
         if steps:
             paths.append({"path": path, "steps": steps, "done": sum(1 for s in steps if s["done"])})
@@ -270,12 +243,12 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    course = _course_for_view(actor, pk)
+    course = selectors.course_get(actor=actor, pk=pk)
     preview = not actor.is_partner
     lessons = list(course.lessons.all())
     enrollment = None if preview else selectors.enrollment_for(actor=actor, course=course)
     done = selectors.completed_lesson_ids(enrollment=enrollment)
-    quiz = Quiz.objects.filter(course=course).annotate(question_count=Count("questions")).first()
+    quiz = selectors.quiz_of(course=course)
     attempts: list[QuizAttempt] = []
     attempts_left = quiz.max_attempts if quiz else 0
     open_attempt = None
@@ -315,7 +288,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_start_quiz": bool(
                 not preview and quiz and all_done and not quiz_passed and (open_attempt or attempts_left > 0)
             ),
-            "certifications": [c for c in course.certifications.all() if c.status == PublishStatus.PUBLISHED],
+            "certifications": selectors.course_certifications(course=course),
         },
     )
 
@@ -323,10 +296,8 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def lesson(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    current = Lesson.objects.filter(pk=pk).only("pk", "course_id").first()
-    if current is None:
-        raise Http404
-    course = _course_for_view(actor, current.course_id)
+    current = selectors.lesson_get(actor=actor, pk=pk)
+    course = selectors.course_get(actor=actor, pk=current.course_id)
     lessons = list(course.lessons.all())
     current = next(lesson for lesson in lessons if lesson.pk == current.pk)
     preview = not actor.is_partner
@@ -375,9 +346,7 @@ def lesson(request: HttpRequest, pk: int) -> HttpResponse:
 @partner_required
 def lesson_complete(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    current = Lesson.objects.filter(pk=pk).only("pk", "course_id").first()
-    if current is None:
-        raise Http404
+    current = selectors.lesson_get(actor=actor, pk=pk)
     course = selectors.course_get(actor=actor, pk=current.course_id)
     lessons = list(course.lessons.all())
     current = next(lesson for lesson in lessons if lesson.pk == current.pk)
@@ -397,7 +366,7 @@ def lesson_complete(request: HttpRequest, pk: int) -> HttpResponse:
     following = _next_lesson(lessons, current)
     if following is not None:
         return redirect("training:lesson", following.pk)
-    if Quiz.objects.filter(course=course).exists():
+    if selectors.quiz_of(course=course) is not None:
         messages.success(request, _("You finished the lessons. Take the quiz to complete the course."))
     else:
         messages.success(request, _("You finished the lessons."))
@@ -410,7 +379,7 @@ def lesson_complete(request: HttpRequest, pk: int) -> HttpResponse:
 def quiz_start(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     course = selectors.course_get(actor=actor, pk=pk)
-    quiz = Quiz.objects.filter(course=course).select_related("course").first()
+    quiz = selectors.quiz_of(course=course)
     if quiz is None:
         raise Http404
     try:
@@ -430,10 +399,7 @@ def _attempt_questions(attempt: QuizAttempt, *, graded: bool, reveal: bool) -> l
     """The attempt's questions and choices in the order fixed when it started. Before grading the
     page gets ids and texts only; after it, whether each answer was right (and, with ``reveal``,
     which choices were)."""
-    questions = {
-        question.pk: question
-        for question in Question.objects.filter(pk__in=attempt.question_order).prefetch_related("choices")
-    }
+    questions = selectors.attempt_questions(attempt=attempt)
     answers = attempt.answers or {}
     items = []
     for question_id in attempt.question_order:
@@ -588,12 +554,8 @@ def certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Team progress (partner admin) ----------------------------------------------------------------
 def _team_admin(actor: Actor) -> None:
-    if actor.partner_role != PartnerRole.ADMIN:
+    if not enrollment_policy.can(actor, VIEW_TEAM_PROGRESS):
         raise Http404
-
-
-def _lesson_totals() -> dict[int, int]:
-    return dict(Lesson.objects.order_by().values_list("course_id").annotate(n=Count("pk")))
 
 
 def _last_activity(enrollments: list[Enrollment]) -> dict[int, datetime]:
@@ -601,7 +563,7 @@ def _last_activity(enrollments: list[Enrollment]) -> dict[int, datetime]:
 
 
 def _team_rows(enrollments: list[Enrollment]) -> list[dict[str, Any]]:
-    totals = _lesson_totals()
+    totals = selectors.lesson_totals(course_ids=list({enrollment.course_id for enrollment in enrollments}))
     last = _last_activity(enrollments)
     return [
         {
@@ -623,24 +585,14 @@ def team_progress(request: HttpRequest) -> HttpResponse:
     _team_admin(actor)
     partner = actor.partner
     page = paginate(request, selectors.team_progress(actor=actor, partner=partner), per_page=TEAM_PAGE_SIZE)
-    team = enrollment_policy.scope(actor).filter(partner=partner)
-    by_course = list(
-        team.order_by("course__title")
-        .values("course__title")
-        .annotate(enrolled=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
-    )
+    by_course = selectors.team_by_course(actor=actor, partner=partner)
     chart = {
         "labels": [row["course__title"] for row in by_course],
         "completed": [row["completed"] for row in by_course],
         "in_progress": [row["enrolled"] - row["completed"] for row in by_course],
         "series": [_("Completed"), _("In progress")],
     }
-    awards = (
-        award_policy.scope(actor)
-        .filter(partner=partner)
-        .select_related("user", "certification")
-        .order_by("status", "expires_at", "user__full_name")
-    )
+    awards = selectors.team_awards(actor=actor, partner=partner)
     return render(
         request,
         "training/team_progress.html",
@@ -652,11 +604,7 @@ def team_progress(request: HttpRequest) -> HttpResponse:
             "by_tier": selectors.certified_by_tier(actor=actor),
             "chart": chart,
             "awards": _award_rows(awards),
-            "people": enrollment_policy.scope(actor)
-            .filter(partner=partner)
-            .values("user")
-            .distinct()
-            .count(),
+            "people": selectors.team_people_count(actor=actor, partner=partner),
             "certified_people": selectors.certified_people_count(partner_ids=[partner.pk]).get(partner.pk, 0),
             "querystring": "",
         },

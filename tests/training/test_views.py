@@ -21,6 +21,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from partners.models import PartnerRole
+from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
 from tests.training import factories as f
@@ -486,6 +487,29 @@ def test_a_course_not_meant_for_the_role_or_a_draft_is_a_404(client: Client) -> 
         assert client.get(reverse("training:lesson", args=[built.lessons[0].pk])).status_code == 404
         assert client.post(reverse("training:quiz_start", args=[built.course.pk])).status_code == 404
     assert not Enrollment.objects.exists()
+
+
+@pytest.mark.parametrize("role", [VendorRole.CONTENT_MANAGER, VendorRole.PROGRAM_ADMIN])
+def test_authors_preview_a_draft_course_and_its_lessons_without_enrolling(role: str) -> None:
+    built = f.course("Unreleased Course", published=False)
+    client = login(factories.vendor_user(role))
+    course_page = client.get(reverse("training:course", args=[built.course.pk]))
+    assert course_page.status_code == 200
+    assert (course_page.context["preview"], course_page.context["enrollment"]) == (True, None)
+    assert course_page.context["quiz"].question_count == len(built.questions)
+    lesson_page = client.get(reverse("training:lesson", args=[built.lessons[1].pk]))
+    assert lesson_page.status_code == 200
+    assert lesson_page.context["preview"] is True
+    assert lesson_page.context["number"] == 2
+    assert not Enrollment.objects.exists()
+
+
+@pytest.mark.parametrize("role", [VendorRole.CHANNEL_ACCOUNT_MANAGER, VendorRole.FINANCE])
+def test_other_vendor_staff_get_a_404_for_course_and_lesson_pages(role: str) -> None:
+    client = login(factories.vendor_user(role))
+    for built in (f.course(), f.course(published=False)):
+        assert client.get(reverse("training:course", args=[built.course.pk])).status_code == 404
+        assert client.get(reverse("training:lesson", args=[built.lessons[0].pk])).status_code == 404
 
 
 def test_the_quiz_cannot_be_started_before_the_lessons_are_done(client: Client, built: f.Built) -> None:

@@ -1,0 +1,118 @@
+"""A user's inbox is theirs alone: it is read and marked read through the notifications kernel
+(prm.notifications), which only ever touches the user's own rows, even where the database scope
+would let it see a colleague's (the service calls below run in the vendor-wide scope of a test
+body on purpose). The notification pages go through the same functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.http import Http404
+from django.urls import reverse
+
+from partners.models import Partner, PartnerRole
+from prm.models import Notification
+from prm.notifications import inbox, mark_read, notification_get, notify
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+EARLIER = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def colleague(partner: Partner) -> Any:
+    """Another user of the same partner: the same tenant, so only the kernel's own filter keeps
+    their notifications apart."""
+    return factories.partner_user(partner, role=PartnerRole.SALES, email="colin@acme.example")
+
+
+def note(user: Any, partner: Partner, title: str, **fields: Any) -> Notification:
+    notification = notify(recipient=user, kind="test", title=title, partner_id=partner.pk, email=False)
+    if fields:
+        Notification.objects.filter(pk=notification.pk).update(**fields)
+        notification.refresh_from_db()
+    return notification
+
+
+def read_at(notification: Notification) -> datetime | None:
+    return Notification.objects.get(pk=notification.pk).read_at
+
+
+# --- the kernel functions -----------------------------------------------------------------------
+def test_mark_read_by_ids_never_marks_another_users_rows(
+    partner: Partner, partner_admin: Any, colleague: Any
+) -> None:
+    mine = note(partner_admin, partner, "Mine")
+    theirs = note(colleague, partner, "Theirs")
+    assert mark_read(user=partner_admin, ids=[mine.pk, theirs.pk]) == 1
+    assert read_at(mine) is not None
+    assert read_at(theirs) is None
+    assert mark_read(user=partner_admin, ids=[theirs.pk]) == 0
+    assert read_at(theirs) is None
+
+
+def test_mark_every_one_read_marks_only_the_users_unread_rows(
+    partner: Partner, partner_admin: Any, colleague: Any
+) -> None:
+    unread = [note(partner_admin, partner, f"Mine {n}") for n in range(3)]
+    already = note(partner_admin, partner, "Read before", read_at=EARLIER)
+    theirs = note(colleague, partner, "Theirs")
+    assert mark_read(user=partner_admin, every=True) == 3
+    assert all(read_at(n) is not None for n in unread)
+    assert read_at(already) == EARLIER  # the time it was first read stays
+    assert read_at(theirs) is None
+    assert mark_read(user=partner_admin, every=True) == 0
+
+
+@pytest.mark.parametrize("arguments", [{}, {"ids": [1], "every": True}])
+def test_mark_read_takes_either_ids_or_every(partner_admin: Any, arguments: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="either ids or every"):
+        mark_read(user=partner_admin, **arguments)
+
+
+def test_the_inbox_and_one_notification_are_the_users_own(
+    partner: Partner, partner_admin: Any, colleague: Any
+) -> None:
+    mine = note(partner_admin, partner, "Mine")
+    theirs = note(colleague, partner, "Theirs")
+    assert list(inbox(user=partner_admin)) == [mine]
+    assert notification_get(user=partner_admin, pk=mine.pk) == mine
+    for pk in (theirs.pk, 0):  # not yours and does not exist: the same 404
+        with pytest.raises(Http404):
+            notification_get(user=partner_admin, pk=pk)
+
+
+# --- the pages ----------------------------------------------------------------------------------
+def test_opening_a_notification_marks_it_read_and_follows_its_link(
+    client_for: Any, partner: Partner, partner_admin: Any
+) -> None:
+    mine = note(partner_admin, partner, "Mine", url="/training/")
+    response = client_for(partner_admin).get(reverse("notification_open", args=[mine.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == "/training/"
+    assert read_at(mine) is not None
+
+
+def test_opening_another_users_notification_is_a_404_and_changes_nothing(
+    client_for: Any, partner: Partner, partner_admin: Any, colleague: Any
+) -> None:
+    theirs = note(colleague, partner, "Theirs")
+    response = client_for(partner_admin).get(reverse("notification_open", args=[theirs.pk]))
+    assert response.status_code == 404
+    assert read_at(theirs) is None
+
+
+def test_mark_all_read_marks_only_the_users_own(
+    client_for: Any, partner: Partner, partner_admin: Any, colleague: Any
+) -> None:
+    mine = [note(partner_admin, partner, f"Mine {n}") for n in range(2)]
+    theirs = note(colleague, partner, "Theirs")
+    response = client_for(partner_admin).post(reverse("notifications_read_all"), follow=True)
+    assert response.redirect_chain == [(reverse("notifications"), 302)]
+    assert [str(m) for m in response.context["messages"]] == ["2 notifications marked as read."]
+    assert all(read_at(n) is not None for n in mine)
+    assert read_at(theirs) is None
+    assert [n.title for n in response.context["page"].object_list] == ["Mine 1", "Mine 0"]
