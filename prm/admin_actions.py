@@ -57,17 +57,17 @@ def run_each(
 def confirm_then_run(
     request: HttpRequest,
     *,
-    form_class: type[forms.Form],
+    form: Callable[[Any], forms.Form],
     submit_name: str,
     run: Callable[[Any], Any],
     page: Callable[[Any], HttpResponse],
-    form_kwargs: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
     """An action with an intermediate page: the first post (from the change list) shows
     ``page(form)``; the page posts back with ``submit_name`` and, once the form is valid,
-    ``run(form)`` does the work and the admin returns to the change list."""
+    ``run(form)`` does the work and the admin returns to the change list. ``form`` makes the form
+    from the posted data (None until the page is submitted): a form class, or a function."""
     posted = submit_name in request.POST
-    form = form_class(request.POST if posted else None, **(form_kwargs or {}))
+    form = form(request.POST if posted else None)
     if posted and form.is_valid():
         run(form)
         return None

@@ -97,7 +97,7 @@ def test_confirm_then_run_shows_the_page_until_the_form_is_posted_valid() -> Non
     def confirm(data: dict[str, str]) -> Any:
         return confirm_then_run(
             _request(data),
-            form_class=ReasonForm,
+            form=ReasonForm,
             submit_name="apply",
             run=lambda form: ran.append(form.cleaned_data["reason"]),
             page=lambda form: form,
