@@ -143,3 +143,96 @@ def test_add_form_error_puts_the_error_on_the_named_field_or_on_the_form() -> No
 
     assert form.errors["date"] == ["Taken."]
     assert form.non_field_errors() == ["Closed.", "Later."]
+
+
+# --- Through the real admin views ------------------------------------------------------------------
+def _admin_client(user: Any) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def _messages_of(response: Any) -> list[str]:
+    return [str(message.message) for message in response.context["messages"]]
+
+
+def test_a_refused_partner_suspension_leaves_nothing_behind_and_the_others_stand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The partners admin used to call the service outside a savepoint: a refusal after a write
+    kept the write (the request's transaction commits, the error was caught)."""
+    from django.urls import reverse
+
+    from partners import services as partner_services
+    from partners.models import Partner, PartnerStatus
+    from tests import factories
+
+    refused = factories.PartnerFactory(legal_name="Refused Reseller")
+    accepted = factories.PartnerFactory(legal_name="Accepted Reseller")
+    suspend = partner_services.partner_suspend
+
+    def suspend_or_refuse_after_writing(*, actor: Any, partner: Partner, reason: str) -> Partner:
+        if partner.pk == refused.pk:
+            Partner.objects.filter(pk=partner.pk).update(legal_name="Half-written")
+            raise ApplicationError("Not this one.")
+        return suspend(actor=actor, partner=partner, reason=reason)
+
+    monkeypatch.setattr(partner_services, "partner_suspend", suspend_or_refuse_after_writing)
+
+    response = _admin_client(factories.vendor_user(email="ada@prm.example")).post(
+        reverse("admin:partners_partner_changelist"),
+        {"action": "suspend_selected", "_selected_action": [refused.pk, accepted.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert _messages_of(response) == ["Refused Reseller: Not this one.", "1 partners updated."]
+    refused.refresh_from_db()
+    accepted.refresh_from_db()
+    assert refused.legal_name == "Refused Reseller"
+    assert accepted.status == PartnerStatus.SUSPENDED
+
+
+def test_rejecting_deals_in_the_admin_asks_the_reason_then_rejects_each_and_reports_refusals() -> None:
+    from django.urls import reverse
+
+    from deals.models import DealStatus
+    from tests import factories
+    from tests.deals import factories as deal_f
+
+    northwind = deal_f.team()
+    waiting = deal_f.submitted(northwind.sales_actor, customer="Initech", domain="initech.com")
+    decided = deal_f.approved(
+        northwind.sales_actor,
+        factories.vendor_actor(),
+        customer="Globex",
+        domain="globex.com",
+    )
+    client = _admin_client(factories.vendor_user(email="ada@prm.example"))
+    selection = {"action": "reject_selected", "_selected_action": [waiting.pk, decided.pk]}
+
+    page = client.post(reverse("admin:deals_deal_changelist"), selection)
+    assert page.status_code == 200
+    assert "deals/admin/reject_reason.html" in [t.name for t in page.templates]
+    assert not page.context["form"].is_bound
+    blank = client.post(reverse("admin:deals_deal_changelist"), {**selection, "apply": "1", "reason": ""})
+    assert blank.context["form"].errors["reason"]
+
+    done = client.post(
+        reverse("admin:deals_deal_changelist"),
+        {**selection, "apply": "1", "reason": "Registered by another partner."},
+        follow=True,
+    )
+
+    texts = _messages_of(done)
+    assert texts[-1] == "1 deal rejected."
+    assert len(texts) == 2 and texts[0].startswith(f"{decided}: ")
+    waiting.refresh_from_db()
+    decided.refresh_from_db()
+    assert (waiting.status, waiting.decision_reason) == (
+        DealStatus.REJECTED,
+        "Registered by another partner.",
+    )
+    assert decided.status == DealStatus.APPROVED
