@@ -146,20 +146,12 @@ def test_add_form_error_puts_the_error_on_the_named_field_or_on_the_form() -> No
 
 
 # --- Through the real admin views ------------------------------------------------------------------
-def _admin_client(user: Any) -> Any:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def _messages_of(response: Any) -> list[str]:
     return [str(message.message) for message in response.context["messages"]]
 
 
 def test_a_refused_partner_suspension_leaves_nothing_behind_and_the_others_stand(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, client_for: Any
 ) -> None:
     """The partners admin used to call the service outside a savepoint: a refusal after a write
     kept the write (the request's transaction commits, the error was caught)."""
@@ -181,7 +173,7 @@ def test_a_refused_partner_suspension_leaves_nothing_behind_and_the_others_stand
 
     monkeypatch.setattr(partner_services, "partner_suspend", suspend_or_refuse_after_writing)
 
-    response = _admin_client(factories.vendor_user(email="ada@prm.example")).post(
+    response = client_for(factories.vendor_user(email="ada@prm.example")).post(
         reverse("admin:partners_partner_changelist"),
         {"action": "suspend_selected", "_selected_action": [refused.pk, accepted.pk]},
         follow=True,
@@ -195,7 +187,9 @@ def test_a_refused_partner_suspension_leaves_nothing_behind_and_the_others_stand
     assert accepted.status == PartnerStatus.SUSPENDED
 
 
-def test_rejecting_deals_in_the_admin_asks_the_reason_then_rejects_each_and_reports_refusals() -> None:
+def test_rejecting_deals_in_the_admin_asks_the_reason_then_rejects_each_and_reports_refusals(
+    client_for: Any,
+) -> None:
     from django.urls import reverse
 
     from deals.models import DealStatus
@@ -210,7 +204,7 @@ def test_rejecting_deals_in_the_admin_asks_the_reason_then_rejects_each_and_repo
         customer="Globex",
         domain="globex.com",
     )
-    client = _admin_client(factories.vendor_user(email="ada@prm.example"))
+    client = client_for(factories.vendor_user(email="ada@prm.example"))
     selection = {"action": "reject_selected", "_selected_action": [waiting.pk, decided.pk]}
 
     page = client.post(reverse("admin:deals_deal_changelist"), selection)
