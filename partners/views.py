@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from prm.errors import ApplicationError, add_form_error
+from prm.errors import ApplicationError, add_form_error, attempt
 from prm.views import csv_response, partner_required
 
 from . import selectors, services
@@ -129,11 +129,10 @@ def agreement(request: HttpRequest) -> HttpResponse:
         if not request.POST.get("accept"):
             messages.error(request, _("Tick the box to accept the agreement."))
         else:
-            try:
-                services.partner_accept_agreement(actor=actor, partner=partner)
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
+            done, _result = attempt(
+                request, lambda: services.partner_accept_agreement(actor=actor, partner=partner)
+            )
+            if done:
                 messages.success(request, _("Thank you. Welcome to the partner program!"))
                 return redirect("home")
     if partner.agreement_is_current and request.method == "GET":
@@ -231,11 +230,11 @@ def company_logo(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a logo file to upload."))
         return redirect("partners:company")
-    try:
-        services.partner_set_logo(actor=actor, partner=partner, upload=form.cleaned_data["logo"])
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    done, _result = attempt(
+        request,
+        lambda: services.partner_set_logo(actor=actor, partner=partner, upload=form.cleaned_data["logo"]),
+    )
+    if done:
         messages.success(request, _("Logo updated."))
     return redirect("partners:company")
 
