@@ -5,11 +5,9 @@ deleted: they are the record of what partners downloaded."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db import transaction
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -17,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from prm.errors import ApplicationError
+from prm.admin_actions import run_each
 
 from . import services
 from .forms import AnnouncementAdminForm, AssetAdminForm
@@ -105,35 +103,26 @@ class AssetAdmin(admin.ModelAdmin):
         if upload := form.cleaned_data.get("upload"):
             services.asset_add_version(actor=actor, asset=obj, upload=upload)
 
-    def _run(self, request: HttpRequest, queryset: QuerySet, action: Callable, done: Callable) -> None:
-        actor = request.actor
-        count = 0
-        for asset in queryset:
-            try:
-                with transaction.atomic():
-                    action(actor=actor, asset=asset)
-                count += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{asset}: {exc.message}", messages.ERROR)
-        if count:
-            self.message_user(request, done(count), messages.SUCCESS)
-
     @admin.action(description=_("Publish selected assets"), permissions=["change"])
     def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(
+        run_each(
+            self,
             request,
             queryset,
-            services.asset_publish,
-            lambda n: ngettext("%(n)d asset published.", "%(n)d assets published.", n) % {"n": n},
+            lambda actor, asset: services.asset_publish(actor=actor, asset=asset),
+            done_message=lambda n: (
+                ngettext("%(n)d asset published.", "%(n)d assets published.", n) % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Archive selected assets"), permissions=["change"])
     def archive_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(
+        run_each(
+            self,
             request,
             queryset,
-            services.asset_archive,
-            lambda n: ngettext("%(n)d asset archived.", "%(n)d assets archived.", n) % {"n": n},
+            lambda actor, asset: services.asset_archive(actor=actor, asset=asset),
+            done_message=lambda n: ngettext("%(n)d asset archived.", "%(n)d assets archived.", n) % {"n": n},
         )
 
 

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import PartnerType, Region
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, add_form_error
 
 from . import services
 from .models import Announcement, Asset, AssetKind
@@ -35,10 +35,6 @@ class _ChoicesArrayField(forms.TypedMultipleChoiceField):
         if isinstance(value, str):
             return [v for v in value.split(",") if v]
         return value
-
-
-def _add_service_error(form: forms.ModelForm, exc: ApplicationError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 class AssetAdminForm(forms.ModelForm):
@@ -91,7 +87,7 @@ class AssetAdminForm(forms.ModelForm):
         try:
             services.check_asset(self.instance)
         except ApplicationError as exc:
-            _add_service_error(self, exc)
+            add_form_error(self, exc)
 
 
 class AnnouncementAdminForm(forms.ModelForm):

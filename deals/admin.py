@@ -8,9 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db import transaction
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -18,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partners.admin import ScopedAdminMixin
-from prm.errors import ApplicationError
+from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 
 from . import services
 from .models import Deal, DealLine, DealStatus, Lead, LeadOffer, Product
@@ -50,27 +48,6 @@ class RejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=2000,
     )
-
-
-def _run_each(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    action: Callable[[Any, Any], Any],
-    done_message: Callable[[int], str],
-) -> None:
-    """Call a service per selected row; every refusal is reported by row, never a 500."""
-    actor = request.actor
-    done = 0
-    for obj in queryset:
-        try:
-            with transaction.atomic():
-                action(actor, obj)
-            done += 1
-        except ApplicationError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
 
 
 @admin.register(Deal)
@@ -164,12 +141,14 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve selected deals"))
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _run_each(
+        run_each(
             self,
             request,
             queryset,
             lambda actor, deal: services.deal_approve(actor=actor, deal=deal),
-            lambda n: ngettext("%(count)s deal approved.", "%(count)s deals approved.", n) % {"count": n},
+            done_message=lambda n: (
+                ngettext("%(count)s deal approved.", "%(count)s deals approved.", n) % {"count": n}
+            ),
         )
 
     @admin.action(description=_("Reject selected deals (reason: …)"))
@@ -189,12 +168,14 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Confirm the reported wins of the selected deals, as reported"))
     def confirm_won_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Corrections of the amount or close date are made on the vendor review page.
-        _run_each(
+        run_each(
             self,
             request,
             queryset,
             lambda actor, deal: services.deal_confirm_won(actor=actor, deal=deal),
-            lambda n: ngettext("%(count)s win confirmed.", "%(count)s wins confirmed.", n) % {"count": n},
+            done_message=lambda n: (
+                ngettext("%(count)s win confirmed.", "%(count)s wins confirmed.", n) % {"count": n}
+            ),
         )
 
     @admin.action(description=_("Turn down the reported wins of the selected deals (reason: …)"))
@@ -226,24 +207,24 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
         intro: str = "",
     ) -> HttpResponse | None:
         """Asks for the reason on an intermediate page, then calls the service for each deal."""
-        form = RejectForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            _run_each(self, request, queryset, lambda actor, deal: call(actor, deal, reason), done)
-            return None
-        return TemplateResponse(
+        return confirm_then_run(
             request,
-            "deals/admin/reject_reason.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": title,
-                "intro": intro,
-                "opts": self.model._meta,
-                "deals": queryset,
-                "form": form,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-                "action": action,
-            },
+            form=RejectForm,
+            submit_name="apply",
+            run=lambda form: run_each(
+                self,
+                request,
+                queryset,
+                lambda actor, deal: call(actor, deal, form.cleaned_data["reason"]),
+                done_message=done,
+            ),
+            page=lambda form: TemplateResponse(
+                request,
+                "deals/admin/reject_reason.html",
+                confirmation_context(
+                    self, request, title=title, action=action, form=form, intro=intro, deals=queryset
+                ),
+            ),
         )
 
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from partners import selectors as partner_selectors
 from partners.models import PartnerStatus
 from prm import audit
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, add_form_error, attempt
 from prm.views import paginate, querystring_without_page, vendor_required
 
 from . import leads, selectors, services
@@ -41,7 +41,7 @@ from .forms import (
 )
 from .models import ConflictResolution, ConflictStatus, DealStatus, ExtensionStatus, LeadStatus
 from .policies import REVIEWER_ROLES, deal_policy, lead_policy
-from .views import attempt, chart_data, export_csv, form_error_text, pipeline_tables
+from .views import chart_data, export_csv, form_error_text, pipeline_tables
 
 # A review is "due soon" when its SLA ends within this time.
 DUE_SOON = timedelta(hours=24)
@@ -584,7 +584,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
             with transaction.atomic():
                 lead = leads.lead_create(actor=actor, data=form.lead_data())
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_form_error(form, exc)
         else:
             messages.success(
                 request,

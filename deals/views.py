@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from partners.models import Region
 from prm import audit
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, add_form_error, attempt
 from prm.views import csv_response, paginate, partner_required, querystring_without_page
 
 from . import leads, selectors, services
@@ -51,17 +50,6 @@ PROBLEMS_SESSION_KEY = "deals.submit_problems"
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def attempt(request: HttpRequest, call: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a service call in a savepoint; an ApplicationError becomes an error message and
-    undoes whatever the call had written."""
-    try:
-        with transaction.atomic():
-            return True, call()
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return False, exc
-
-
 def form_error_text(form: Any) -> str:
     """A form's errors as one sentence, for forms posted from a detail page's side panel."""
     parts = []
@@ -222,10 +210,8 @@ def _save(request: HttpRequest, form: DealForm, formset: Any, deal: Deal | None)
         lines_error = ""
         if exc.field == "lines":
             lines_error = exc.message
-        elif exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
         else:
-            form.add_error(None, exc.message)
+            add_form_error(form, exc)
         return _form_page(request, form=form, formset=formset, deal=deal, lines_error=lines_error, status=400)
     if request.POST.get("action") == "submit":
         try:

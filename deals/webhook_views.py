@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from prm import webhooks
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, add_form_error
 from prm.views import partner_required
 
 from .webhooks import EVENTS
@@ -53,7 +53,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                     description=form.cleaned_data["description"],
                 )
             except ApplicationError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                add_form_error(form, exc)
             else:
                 messages.success(
                     request,

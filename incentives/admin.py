@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prm.errors import ApplicationError
+from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 
 from . import services
 from .models import EarningEntry, EarningKind, IncentiveProgram, SettlementLine, Statement
@@ -47,6 +47,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReverseReasonForm(forms.Form):
+    reason = forms.CharField(error_messages={"required": gettext_lazy("Say why the earnings are reversed.")})
+
+
 @admin.register(EarningEntry)
 class EarningEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "partner", "program", "deal", "kind", "amount", "currency"]
@@ -74,40 +78,36 @@ class EarningEntryAdmin(ReadOnlyAdmin):
         if not entries:
             self.message_user(request, _("Select accruals to reverse."), messages.WARNING)
             return None
-        error = ""
-        if request.POST.get("confirm"):
-            reason = request.POST.get("reason", "").strip()
-            if reason:
-                self._reverse(request, entries, reason)
-                return None
-            error = _("Say why the earnings are reversed.")
-        return TemplateResponse(
+        return confirm_then_run(
             request,
-            "incentives/admin_reverse_confirm.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Reverse accruals"),
-                "entries": entries,
-                "error": error,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            form=ReverseReasonForm,
+            submit_name="confirm",
+            run=lambda form: run_each(
+                self,
+                request,
+                entries,
+                lambda actor, entry: services.earning_reverse(
+                    actor=actor, entry=entry, reason=form.cleaned_data["reason"]
+                ),
+                label=lambda entry: entry.idempotency_key,
+                done_message=lambda n: _("%(count)d accrual(s) reversed.") % {"count": n},
+                # A refusal means the entry was reversed already (or is no accrual): worth a look, no alarm.
+                error_level=messages.WARNING,
+            ),
+            page=lambda form: TemplateResponse(
+                request,
+                "incentives/admin_reverse_confirm.html",
+                confirmation_context(
+                    self,
+                    request,
+                    title=_("Reverse accruals"),
+                    action="reverse_accruals",
+                    entries=entries,
+                    # The page writes its own reason field; it shows only the error.
+                    error=" ".join(form.errors.get("reason", [])),
+                ),
+            ),
         )
-
-    def _reverse(self, request: HttpRequest, entries: list[EarningEntry], reason: str) -> None:
-        reversed_count = 0
-        for entry in entries:
-            try:
-                with transaction.atomic():
-                    services.earning_reverse(actor=request.actor, entry=entry, reason=reason)
-            except ApplicationError as exc:
-                self.message_user(request, f"{entry.idempotency_key}: {exc.message}", messages.WARNING)
-            else:
-                reversed_count += 1
-        if reversed_count:
-            self.message_user(
-                request, _("%(count)d accrual(s) reversed.") % {"count": reversed_count}, messages.SUCCESS
-            )
 
 
 class SettlementLineInline(admin.TabularInline):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 from deals import selectors as deal_selectors
 from deals.models import DealStatus
 from mdf import selectors as mdf_selectors
-from prm.errors import ApplicationError
+from prm.errors import attempt
 from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
 
 from . import selectors, services
@@ -37,12 +36,10 @@ def attribute_deal(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(str(error) for error in form.errors.get("deal", [])))
         return redirect("mdf:request_detail", pk=fund_request.pk)
     deal = form.cleaned_data["deal"]
-    try:
-        with transaction.atomic():
-            services.attribute_deal(actor=actor, deal=deal, fund_request=fund_request)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    done, _result = attempt(
+        request, lambda: services.attribute_deal(actor=actor, deal=deal, fund_request=fund_request)
+    )
+    if done:
         messages.success(
             request,
             _("%(deal)s is now attributed to %(ref)s.")
@@ -58,12 +55,8 @@ def detach_deal(request: HttpRequest, pk: int) -> HttpResponse:
     attribution = selectors.attribution_get(actor=actor, pk=pk)
     fund_request = attribution.fund_request
     reference = attribution.deal.reference
-    try:
-        with transaction.atomic():
-            services.detach_deal(actor=actor, attribution=attribution)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    done, _result = attempt(request, lambda: services.detach_deal(actor=actor, attribution=attribution))
+    if done:
         messages.success(
             request,
             _("%(deal)s is no longer attributed to %(ref)s.")
@@ -169,13 +162,11 @@ def settlements(request: HttpRequest) -> HttpResponse:
 @vendor_required
 def statement_approve(request: HttpRequest, pk: int) -> HttpResponse:
     statement = selectors.statement_get(actor=request.actor, pk=pk)
-    try:
-        with transaction.atomic():
-            statement = services.statement_approve(actor=request.actor, statement=statement)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Statement %(number)s approved.") % {"number": statement.number})
+    done, approved = attempt(
+        request, lambda: services.statement_approve(actor=request.actor, statement=statement)
+    )
+    if done:
+        messages.success(request, _("Statement %(number)s approved.") % {"number": approved.number})
     return redirect("incentives:settlements")
 
 
@@ -183,17 +174,16 @@ def statement_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @vendor_required
 def statement_mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
     statement = selectors.statement_get(actor=request.actor, pk=pk)
-    try:
-        with transaction.atomic():
-            statement = services.statement_mark_paid(
-                actor=request.actor,
-                statement=statement,
-                payment_reference=request.POST.get("payment_reference", ""),
-            )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Statement %(number)s marked paid.") % {"number": statement.number})
+    done, paid = attempt(
+        request,
+        lambda: services.statement_mark_paid(
+            actor=request.actor,
+            statement=statement,
+            payment_reference=request.POST.get("payment_reference", ""),
+        ),
+    )
+    if done:
+        messages.success(request, _("Statement %(number)s marked paid.") % {"number": paid.number})
     return redirect("incentives:settlements")
 
 

@@ -30,7 +30,7 @@ from incentives import selectors as incentive_selectors
 from incentives.forms import AttributeDealForm
 from incentives.services import ATTRIBUTABLE_REQUESTS
 from prm import audit
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, add_form_error
 from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
 
 from . import selectors, services
@@ -65,10 +65,6 @@ def _works_funds(actor: Any) -> bool:
 
 def _no_access(request: HttpRequest) -> HttpResponse:
     return render(request, "mdf/no_access.html", status=403)
-
-
-def _field_error(form: Any, exc: ApplicationError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _share_percent() -> int:
@@ -288,7 +284,7 @@ def _save(request: HttpRequest, form: FundRequestForm, fund_request: FundRequest
                 submission_key=form.cleaned_data.get("submission_key") if fund_request is None else None,
             )
     except ApplicationError as exc:
-        _field_error(form, exc)
+        add_form_error(form, exc)
         return _form_page(request, form=form, fund_request=fund_request, status=400)
     except IntegrityError:
         # The submission key belongs to a request this actor cannot see (a replayed or forged
@@ -315,7 +311,7 @@ def _save(request: HttpRequest, form: FundRequestForm, fund_request: FundRequest
         # edits that draft.
         if exc.extra.get("needs_confirmation"):
             return _form_page(request, form=form, fund_request=saved, confirm=exc.message)
-        _field_error(form, exc)
+        add_form_error(form, exc)
         messages.warning(
             request,
             _("%(ref)s is saved as a draft but was not submitted. Fix what is marked below and submit again.")
@@ -531,7 +527,7 @@ def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
                         files=form.cleaned_data["files"],
                     )
             except ApplicationError as exc:
-                _field_error(form, exc)
+                add_form_error(form, exc)
             else:
                 messages.success(
                     request,

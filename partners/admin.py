@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
 from prm.admin import AuditEventAdmin
-from prm.errors import ApplicationError
+from prm.admin_actions import run_each
 from prm.models import AuditEvent
 
 from . import services
@@ -164,16 +164,13 @@ class PartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
         self._run(request, queryset, lambda actor, p: services.partner_reinstate(actor=actor, partner=p))
 
     def _run(self, request: HttpRequest, queryset: QuerySet, action: Any) -> None:
-        actor = request.actor
-        done = 0
-        for partner in queryset:
-            try:
-                action(actor, partner)
-                done += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{partner}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, _("%(count)s partners updated.") % {"count": done}, messages.SUCCESS)
+        run_each(
+            self,
+            request,
+            queryset,
+            action,
+            done_message=lambda n: _("%(count)s partners updated.") % {"count": n},
+        )
 
 
 @admin.register(Membership)
@@ -220,27 +217,27 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Approve selected applications (invites the applicant)"))
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor = request.actor
-        for application in queryset:
-            try:
-                services.application_approve(actor=actor, application=application)
-                self.message_user(request, _("%(name)s approved.") % {"name": application}, messages.SUCCESS)
-            except ApplicationError as exc:
-                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda actor, application: services.application_approve(actor=actor, application=application),
+            row_done_message=lambda application: _("%(name)s approved.") % {"name": application},
+        )
 
     @admin.action(description=_("Reject selected applications"))
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor = request.actor
-        for application in queryset:
-            try:
-                services.application_reject(
-                    actor=actor,
-                    application=application,
-                    reason="Your profile does not match our current program needs.",
-                )
-                self.message_user(request, _("%(name)s rejected.") % {"name": application}, messages.SUCCESS)
-            except ApplicationError as exc:
-                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda actor, application: services.application_reject(
+                actor=actor,
+                application=application,
+                reason="Your profile does not match our current program needs.",
+            ),
+            row_done_message=lambda application: _("%(name)s rejected.") % {"name": application},
+        )
 
 
 # The audit trail in the admin follows the same scoping path: a channel account manager sees the

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from prm import audit
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, attempt
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from prm.views import csv_response, paginate, querystring_without_page, vendor_required
@@ -238,13 +238,13 @@ def partner_assign_manager(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a channel account manager."))
     else:
-        try:
-            services.partner_assign_channel_manager(
+        done, _result = attempt(
+            request,
+            lambda: services.partner_assign_channel_manager(
                 actor=actor, partner=partner, manager=form.cleaned_data["channel_account_manager"]
-            )
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
+            ),
+        )
+        if done:
             messages.success(request, _("Channel account manager updated."))
     return redirect("vendor:partner_detail", pk=partner.pk)
 
@@ -258,16 +258,16 @@ def partner_change_tier(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a tier."))
     else:
-        try:
-            services.partner_change_tier(
+        done, _result = attempt(
+            request,
+            lambda: services.partner_change_tier(
                 actor=actor,
                 partner=partner,
                 tier=form.cleaned_data["tier"],
                 reason=form.cleaned_data["reason"],
-            )
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
+            ),
+        )
+        if done:
             messages.success(request, _("Tier updated."))
     return redirect("vendor:partner_detail", pk=partner.pk)
 
@@ -282,11 +282,10 @@ def partner_portfolio_grant(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose an active channel account manager."))
     else:
         manager = form.cleaned_data["manager"]
-        try:
-            services.portfolio_grant(actor=actor, partner=partner, manager=manager)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
+        done, _result = attempt(
+            request, lambda: services.portfolio_grant(actor=actor, partner=partner, manager=manager)
+        )
+        if done:
             messages.success(
                 request,
                 _("%(user)s can now work %(partner)s.") % {"user": manager, "partner": partner.legal_name},
@@ -302,11 +301,10 @@ def partner_portfolio_revoke(request: HttpRequest, pk: int, user_pk: int) -> Htt
     manager = selectors.portfolio_holders(actor=actor, partner=partner).filter(pk=user_pk).first()
     if manager is None:
         raise Http404
-    try:
-        services.portfolio_revoke(actor=actor, partner=partner, manager=manager)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    done, _result = attempt(
+        request, lambda: services.portfolio_revoke(actor=actor, partner=partner, manager=manager)
+    )
+    if done:
         messages.success(
             request,
             _("%(user)s no longer works %(partner)s.") % {"user": manager, "partner": partner.legal_name},
@@ -373,11 +371,10 @@ def _after_decision(request: HttpRequest, change: ProfileChangeRequest) -> HttpR
 def profile_change_approve(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     change = selectors.profile_change_get(actor=actor, pk=pk)
-    try:
-        services.profile_change_approve(actor=actor, change_request=change)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    done, _result = attempt(
+        request, lambda: services.profile_change_approve(actor=actor, change_request=change)
+    )
+    if done:
         messages.success(
             request,
             _("%(partner)s's type, country and region are updated; its admin was told.")
@@ -451,10 +448,10 @@ def application_approve(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     application = selectors.application_get(actor=actor, pk=pk)
     tier = Tier.objects.filter(pk=request.POST.get("tier") or 0).first()
-    try:
-        partner = services.application_approve(actor=actor, application=application, tier=tier)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    done, partner = attempt(
+        request, lambda: services.application_approve(actor=actor, application=application, tier=tier)
+    )
+    if not done:
         return redirect("vendor:application_detail", pk=application.pk)
     messages.success(
         request,

@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from prm.errors import ApplicationError
+from prm.errors import ApplicationError, add_form_error, attempt
 from prm.views import csv_response, partner_required
 
 from . import selectors, services
@@ -129,11 +129,10 @@ def agreement(request: HttpRequest) -> HttpResponse:
         if not request.POST.get("accept"):
             messages.error(request, _("Tick the box to accept the agreement."))
         else:
-            try:
-                services.partner_accept_agreement(actor=actor, partner=partner)
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
+            done, _result = attempt(
+                request, lambda: services.partner_accept_agreement(actor=actor, partner=partner)
+            )
+            if done:
                 messages.success(request, _("Thank you. Welcome to the partner program!"))
                 return redirect("home")
     if partner.agreement_is_current and request.method == "GET":
@@ -183,7 +182,7 @@ def company(request: HttpRequest) -> HttpResponse:
             try:
                 services.partner_update_profile(actor=actor, partner=partner, data=form.cleaned_data)
             except ApplicationError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_form_error(form, exc)
             else:
                 messages.success(request, _("Company profile saved."))
                 return redirect("partners:company")
@@ -211,7 +210,7 @@ def company_profile_change(request: HttpRequest) -> HttpResponse:
                 actor=actor, partner=partner, data=data, message=form.cleaned_data["message"]
             )
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_form_error(form, exc)
         else:
             messages.success(
                 request, _("Your request was sent to the vendor. You will be notified of the answer.")
@@ -231,11 +230,11 @@ def company_logo(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a logo file to upload."))
         return redirect("partners:company")
-    try:
-        services.partner_set_logo(actor=actor, partner=partner, upload=form.cleaned_data["logo"])
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    done, _result = attempt(
+        request,
+        lambda: services.partner_set_logo(actor=actor, partner=partner, upload=form.cleaned_data["logo"]),
+    )
+    if done:
         messages.success(request, _("Logo updated."))
     return redirect("partners:company")
 
@@ -295,7 +294,7 @@ def team_invite(request: HttpRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
             if request.htmx:
@@ -418,7 +417,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password1"]
             )
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_form_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
@@ -442,7 +441,7 @@ def apply(request: HttpRequest) -> HttpResponse:
             try:
                 services.application_submit(data=data)
             except ApplicationError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_form_error(form, exc)
             else:
                 return redirect("partners:apply_thanks")
     return render(request, "partners/apply.html", {"form": form}, status=400 if form.errors else 200)

@@ -1,6 +1,14 @@
-"""The one error type for things a user can cause. Views turn it into a message, never a 500."""
+"""The one error type for things a user can cause, and the two ways a view or an admin page turns
+it into something the user reads (a message, or an error on the form they posted), never a 500."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest
 
 
 class ApplicationError(Exception):
@@ -12,3 +20,21 @@ class ApplicationError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+def attempt(request: HttpRequest, call: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run a service call in a savepoint; an ApplicationError becomes an error message and
+    undoes whatever the call had written. Returns (True, what the call returned) or
+    (False, the error)."""
+    try:
+        with transaction.atomic():
+            return True, call()
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return False, exc
+
+
+def add_form_error(form: Any, exc: ApplicationError) -> None:
+    """Put the error on the field the service named when the form has that field, else on the
+    form as a whole, so the user sees it next to what they typed."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)

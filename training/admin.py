@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -25,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
+from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
 
 from . import services
@@ -124,35 +124,28 @@ class CourseAdmin(admin.ModelAdmin):
             services.lesson_save(actor=actor, lesson=lesson)
         formset.save_m2m()
 
-    def _run(self, request: HttpRequest, queryset: QuerySet, action: Any, done: Any) -> None:
-        actor = request.actor
-        count = 0
-        for course in queryset:
-            try:
-                with transaction.atomic():
-                    action(actor=actor, course=course)
-                count += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{course}: {exc.message}", messages.ERROR)
-        if count:
-            self.message_user(request, done(count), messages.SUCCESS)
-
     @admin.action(description=_("Publish selected courses"))
     def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(
+        run_each(
+            self,
             request,
             queryset,
-            services.course_publish,
-            lambda n: ngettext("%(n)d course published.", "%(n)d courses published.", n) % {"n": n},
+            lambda actor, course: services.course_publish(actor=actor, course=course),
+            done_message=lambda n: (
+                ngettext("%(n)d course published.", "%(n)d courses published.", n) % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Unpublish selected courses"))
     def unpublish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(
+        run_each(
+            self,
             request,
             queryset,
-            services.course_unpublish,
-            lambda n: ngettext("%(n)d course unpublished.", "%(n)d courses unpublished.", n) % {"n": n},
+            lambda actor, course: services.course_unpublish(actor=actor, course=course),
+            done_message=lambda n: (
+                ngettext("%(n)d course unpublished.", "%(n)d courses unpublished.", n) % {"n": n}
+            ),
         )
 
 
@@ -425,55 +418,51 @@ class EnrollmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def reset_quiz_attempts(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Asks for the reason on a confirmation page, then resets each enrollment's failed
         attempts through the service, each in its own savepoint; refusals are reported per row."""
-        form = AttemptResetForm(request.POST if "apply" in request.POST else None)
         enrollments = list(queryset.order_by("user__full_name", "course__title"))
         quizzes = {
             quiz.course_id: quiz
             for quiz in Quiz.objects.filter(course__in=[e.course_id for e in enrollments])
         }
-        if "apply" in request.POST and form.is_valid():
-            actor = request.actor
-            done = 0
-            for enrollment in enrollments:
-                quiz = quizzes.get(enrollment.course_id)
-                try:
-                    if quiz is None:
-                        raise ApplicationError(gettext("This course has no quiz."))
-                    with transaction.atomic():
-                        services.attempts_reset(
-                            actor=actor, enrollment=enrollment, quiz=quiz, reason=form.cleaned_data["reason"]
-                        )
-                    done += 1
-                except ApplicationError as exc:
-                    self.message_user(request, f"{enrollment}: {exc.message}", messages.ERROR)
-            if done:
-                self.message_user(
-                    request,
+
+        def reset(actor: Any, enrollment: Enrollment, reason: str) -> None:
+            quiz = quizzes.get(enrollment.course_id)
+            if quiz is None:
+                raise ApplicationError(gettext("This course has no quiz."))
+            services.attempts_reset(actor=actor, enrollment=enrollment, quiz=quiz, reason=reason)
+
+        single = getattr(request, "training_single_enrollment", None)
+        return confirm_then_run(
+            request,
+            form=AttemptResetForm,
+            submit_name="apply",
+            run=lambda form: run_each(
+                self,
+                request,
+                enrollments,
+                lambda actor, enrollment: reset(actor, enrollment, form.cleaned_data["reason"]),
+                done_message=lambda n: (
                     ngettext(
                         "Quiz attempts reset for %(count)d learner; they were notified.",
                         "Quiz attempts reset for %(count)d learners; each was notified.",
-                        done,
+                        n,
                     )
-                    % {"count": done},
-                    messages.SUCCESS,
-                )
-            return None
-        single = getattr(request, "training_single_enrollment", None)
-        return TemplateResponse(
-            request,
-            "training/admin/reset_attempts.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Reset quiz attempts"),
-                "opts": self.model._meta,
-                "rows": self._reset_rows(enrollments, quizzes),
-                "form": form,
-                "single_object": single,
-                "cancel_url": self._change_url(single) if single is not None else request.get_full_path(),
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-                "action": "reset_quiz_attempts",
-                "media": self.media + form.media,
-            },
+                    % {"count": n}
+                ),
+            ),
+            page=lambda form: TemplateResponse(
+                request,
+                "training/admin/reset_attempts.html",
+                confirmation_context(
+                    self,
+                    request,
+                    title=_("Reset quiz attempts"),
+                    action="reset_quiz_attempts",
+                    form=form,
+                    rows=self._reset_rows(enrollments, quizzes),
+                    single_object=single,
+                    cancel_url=self._change_url(single) if single is not None else request.get_full_path(),
+                ),
+            ),
         )
 
     def _reset_rows(self, enrollments: list[Enrollment], quizzes: dict[int, Quiz]) -> list[dict[str, Any]]:

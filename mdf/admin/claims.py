@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
+from prm.admin_actions import confirm_then_run
 
 from .. import ledger, services
 from ..models import (
@@ -278,20 +279,8 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     def approve_claims(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         claims = self._claims(queryset)
         deciding = [c for c in claims if c.fund_request.status == RequestStatus.CLAIM_SUBMITTED]
-        posted = "post" in request.POST
-        form = ApproveClaimsForm(
-            request.POST if posted else None,
-            rows=[
-                (
-                    c.pk,
-                    min(c.claimed_amount, c.fund_request.approved_amount),
-                    min(c.claimed_amount, c.fund_request.approved_amount),
-                    c.fund_request.currency,
-                )
-                for c in deciding
-            ],
-        )
-        if posted and form.is_valid():
+
+        def run(form: Any) -> None:
             done = self.run_each(
                 request,
                 claims,
@@ -314,39 +303,54 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
-            return None
-        rows = []
-        for claim in claims:
-            row = Row(cells=self._claim_cells(claim))
-            if not self._skip_note(row, claim, RequestStatus.CLAIM_SUBMITTED):
-                row.field = form[f"amount-{claim.pk}"]
-                if not getattr(claim, "proofs_count", 1):
-                    row.notes.append(("warning", gettext("No proof of performance attached.")))
-            rows.append(row)
-        return self.intermediate_page(
+
+        def page(form: Any) -> HttpResponse:
+            rows = []
+            for claim in claims:
+                row = Row(cells=self._claim_cells(claim))
+                if not self._skip_note(row, claim, RequestStatus.CLAIM_SUBMITTED):
+                    row.field = form[f"amount-{claim.pk}"]
+                    if not getattr(claim, "proofs_count", 1):
+                        row.notes.append(("warning", gettext("No proof of performance attached.")))
+                rows.append(row)
+            return self.intermediate_page(
+                request,
+                claims,
+                action="approve_claims",
+                template="admin/mdf/fundclaim/approve_intermediate.html",
+                title=ngettext("Approve %(count)s claim", "Approve %(count)s claims", len(claims))
+                % {"count": len(claims)},
+                form=form,
+                headers=self._claim_headers,
+                rows=rows,
+                submit_label=gettext("Approve claims"),
+                extra={"deciding": deciding},
+            )
+
+        return confirm_then_run(
             request,
-            claims,
-            action="approve_claims",
-            template="admin/mdf/fundclaim/approve_intermediate.html",
-            title=ngettext("Approve %(count)s claim", "Approve %(count)s claims", len(claims))
-            % {"count": len(claims)},
-            form=form,
-            headers=self._claim_headers,
-            rows=rows,
-            submit_label=gettext("Approve claims"),
-            extra={"deciding": deciding},
+            form=lambda data: ApproveClaimsForm(
+                data,
+                rows=[
+                    (
+                        c.pk,
+                        min(c.claimed_amount, c.fund_request.approved_amount),
+                        min(c.claimed_amount, c.fund_request.approved_amount),
+                        c.fund_request.currency,
+                    )
+                    for c in deciding
+                ],
+            ),
+            submit_name="post",
+            run=run,
+            page=page,
         )
 
     @admin.action(description=_("Reject selected claims…"), permissions=["change"])
     def reject_claims(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         claims = self._claims(queryset)
-        posted = "post" in request.POST
-        form = ReasonForm(
-            request.POST if posted else None,
-            label=_("Reason for rejecting"),
-            help_text=_("Required. The partner sees it; the pre-approved funds are released."),
-        )
-        if posted and form.is_valid():
+
+        def run(form: Any) -> None:
             reason = form.cleaned_data["reason"]
             done = self.run_each(
                 request,
@@ -365,32 +369,44 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                     % {"count": len(done), "list": ", ".join(c.fund_request.reference for c in done)},
                     messages.SUCCESS,
                 )
-            return None
-        rows = []
-        for claim in claims:
-            row = Row(cells=self._claim_cells(claim))
-            self._skip_note(row, claim, RequestStatus.CLAIM_SUBMITTED)
-            rows.append(row)
-        return self.intermediate_page(
+
+        def page(form: Any) -> HttpResponse:
+            rows = []
+            for claim in claims:
+                row = Row(cells=self._claim_cells(claim))
+                self._skip_note(row, claim, RequestStatus.CLAIM_SUBMITTED)
+                rows.append(row)
+            return self.intermediate_page(
+                request,
+                claims,
+                action="reject_claims",
+                template="admin/mdf/fundclaim/reject_intermediate.html",
+                title=ngettext("Reject %(count)s claim", "Reject %(count)s claims", len(claims))
+                % {"count": len(claims)},
+                form=form,
+                headers=self._claim_headers,
+                rows=rows,
+                submit_label=gettext("Reject claims"),
+                submit_style="danger",
+            )
+
+        return confirm_then_run(
             request,
-            claims,
-            action="reject_claims",
-            template="admin/mdf/fundclaim/reject_intermediate.html",
-            title=ngettext("Reject %(count)s claim", "Reject %(count)s claims", len(claims))
-            % {"count": len(claims)},
-            form=form,
-            headers=self._claim_headers,
-            rows=rows,
-            submit_label=gettext("Reject claims"),
-            submit_style="danger",
+            form=lambda data: ReasonForm(
+                data,
+                label=_("Reason for rejecting"),
+                help_text=_("Required. The partner sees it; the pre-approved funds are released."),
+            ),
+            submit_name="post",
+            run=run,
+            page=page,
         )
 
     @admin.action(description=_("Mark selected as paid…"), permissions=["change"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         claims = self._claims(queryset)
-        posted = "post" in request.POST
-        form = PaymentForm(request.POST if posted else None)
-        if posted and form.is_valid():
+
+        def run(form: Any) -> None:
             reference = form.cleaned_data["payment_reference"]
             done = self.run_each(
                 request,
@@ -414,29 +430,38 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
-            return None
-        rows = []
-        totals: dict[str, Decimal] = {}
-        for claim in claims:
-            cells = self._claim_cells(claim)
-            cells[-2] = money(claim.approved_amount, claim.fund_request.currency)  # what is paid
-            row = Row(cells=cells)
-            if not self._skip_note(row, claim, RequestStatus.CLAIM_APPROVED):
-                currency = claim.fund_request.currency
-                totals[currency] = totals.get(currency, ZERO) + (claim.approved_amount or ZERO)
-            rows.append(row)
-        headers = list(self._claim_headers)
-        headers[-2] = _("To pay")
-        return self.intermediate_page(
+
+        def page(form: Any) -> HttpResponse:
+            rows = []
+            totals: dict[str, Decimal] = {}
+            for claim in claims:
+                cells = self._claim_cells(claim)
+                cells[-2] = money(claim.approved_amount, claim.fund_request.currency)  # what is paid
+                row = Row(cells=cells)
+                if not self._skip_note(row, claim, RequestStatus.CLAIM_APPROVED):
+                    currency = claim.fund_request.currency
+                    totals[currency] = totals.get(currency, ZERO) + (claim.approved_amount or ZERO)
+                rows.append(row)
+            headers = list(self._claim_headers)
+            headers[-2] = _("To pay")
+            return self.intermediate_page(
+                request,
+                claims,
+                action="mark_paid",
+                template="admin/mdf/fundclaim/paid_intermediate.html",
+                title=ngettext("Mark %(count)s claim as paid", "Mark %(count)s claims as paid", len(claims))
+                % {"count": len(claims)},
+                form=form,
+                headers=headers,
+                rows=rows,
+                submit_label=gettext("Mark as paid"),
+                extra={"totals": [money(total, currency) for currency, total in sorted(totals.items())]},
+            )
+
+        return confirm_then_run(
             request,
-            claims,
-            action="mark_paid",
-            template="admin/mdf/fundclaim/paid_intermediate.html",
-            title=ngettext("Mark %(count)s claim as paid", "Mark %(count)s claims as paid", len(claims))
-            % {"count": len(claims)},
-            form=form,
-            headers=headers,
-            rows=rows,
-            submit_label=gettext("Mark as paid"),
-            extra={"totals": [money(total, currency) for currency, total in sorted(totals.items())]},
+            form=lambda data: PaymentForm(data),
+            submit_name="post",
+            run=run,
+            page=page,
         )

@@ -10,12 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import (
     Case,
     DecimalField,
@@ -42,7 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Partner
 from partners.policies import partner_scope_q
 from prm import audit
-from prm.errors import ApplicationError
+from prm.admin_actions import confirmation_context, run_each
 
 from ..models import (
     Allocation,
@@ -141,11 +139,6 @@ def date_range(start: Any, end: Any) -> str:
 def ago(moment: Any) -> str:
     text = age(moment)
     return text if text in {EMPTY, gettext("just now")} else gettext("%(age)s ago") % {"age": text}
-
-
-def _prefixed(label: str, message: str) -> str:
-    """Service messages often start with the reference already; never say it twice."""
-    return message if message.startswith(label) else f"{label}: {message}"
 
 
 def _available_subquery(allocation_ref: str = "allocation_id") -> Any:
@@ -477,28 +470,26 @@ class DecisionAdminMixin:
         opts = self.model._meta
         single = getattr(request, "mdf_single_object", None)
         cancel_url = self._change_url(request, single) if single is not None else request.get_full_path()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": opts,
-            "app_label": opts.app_label,
-            "queryset": list(queryset),
-            "single_object": single,
-            "single_object_url": self._change_url(request, single) if single is not None else None,
-            "form": form,
-            "shared_fields": form.shared_fields(),
-            "headers": headers,
-            "rows": rows,
-            "has_amounts": any(row.field is not None for row in rows),
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "action": action,
-            "submit_label": submit_label,
-            "submit_style": submit_style,
-            "cancel_url": cancel_url,
-            "media": self.media + form.media,
+        context = confirmation_context(
+            self,
+            request,
+            title=title,
+            action=action,
+            form=form,
+            subtitle=None,
+            app_label=opts.app_label,
+            queryset=list(queryset),
+            single_object=single,
+            single_object_url=self._change_url(request, single) if single is not None else None,
+            shared_fields=form.shared_fields(),
+            headers=headers,
+            rows=rows,
+            has_amounts=any(row.field is not None for row in rows),
+            submit_label=submit_label,
+            submit_style=submit_style,
+            cancel_url=cancel_url,
             **(extra or {}),
-        }
+        )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, template, context)
 
@@ -512,17 +503,7 @@ class DecisionAdminMixin:
     ) -> list[Any]:
         """Call the service for each object in its own savepoint (a refusal undoes only that
         object's writes) and report each refusal; returns what the calls returned."""
-        actor = request.actor
-        done = []
-        for obj in objects:
-            try:
-                with transaction.atomic():
-                    result = call(actor, obj)
-            except ApplicationError as exc:
-                self.message_user(request, _prefixed(label(obj), exc.message), messages.ERROR)
-            else:
-                done.append(result)
-        return done
+        return run_each(self, request, objects, call, label=label)
 
 
 def history_rows(obj: Any) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
+from prm.admin_actions import confirm_then_run
 from prm.roles import VendorRole
 
 from .. import ledger, services
@@ -334,11 +335,6 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         requests = self._queue_order(queryset)
         deciding = [obj for obj in requests if obj.status == RequestStatus.SUBMITTED]
-        posted = "post" in request.POST
-        form = ApproveRequestsForm(
-            request.POST if posted else None,
-            rows=[(obj.pk, obj.requested_amount, obj.requested_amount, obj.currency) for obj in deciding],
-        )
         limits: dict[str, Decimal | None] = {}
 
         def limit_of(currency: str) -> Decimal | None:
@@ -346,7 +342,7 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                 limits[currency] = services.approval_limit_of(request.user, currency)
             return limits[currency]
 
-        if posted and form.is_valid():
+        def run(form: Any) -> None:
             comment = form.cleaned_data["comment"]
             approved: list[tuple[FundRequest, Decimal]] = []
 
@@ -391,70 +387,91 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
-            return None
 
-        rows = []
-        remaining: dict[int, Decimal] = {}
-        for obj in requests:
-            row = Row(cells=self._request_cells(obj))
-            if obj.status != RequestStatus.SUBMITTED:
-                row.notes.append(
-                    (
-                        "skip",
-                        gettext("Not awaiting a decision (%(status)s): it will be left as it is.")
-                        % {"status": obj.get_status_display().lower()},
+        def page(form: Any) -> HttpResponse:
+
+            rows = []
+            remaining: dict[int, Decimal] = {}
+            for obj in requests:
+                row = Row(cells=self._request_cells(obj))
+                if obj.status != RequestStatus.SUBMITTED:
+                    row.notes.append(
+                        (
+                            "skip",
+                            gettext("Not awaiting a decision (%(status)s): it will be left as it is.")
+                            % {"status": obj.get_status_display().lower()},
+                        )
                     )
-                )
+                    rows.append(row)
+                    continue
+                row.field = form[f"amount-{obj.pk}"]
+                limit = limit_of(obj.currency)
+                above_limit = limit is not None and obj.requested_amount > limit
+                if above_limit:
+                    row.notes.append(
+                        (
+                            "warning",
+                            gettext(
+                                "Above your approval limit of %(limit)s. Approve at most that yourself; "
+                                "more passes the request to a program admin."
+                            )
+                            % {"limit": money(limit, obj.currency)},
+                        )
+                    )
+                # A heads-up, at the requested amounts: what the requests above leave of the funds.
+                after_others = obj.allocation_id in remaining
+                left = remaining.get(obj.allocation_id, getattr(obj, "available_funds", ZERO))
+                if obj.requested_amount > left:
+                    values = {"partner": obj.partner.legal_name, "left": money(left, obj.currency)}
+                    row.notes.append(
+                        (
+                            "error",
+                            gettext(
+                                "%(partner)s has %(left)s available after the requests above: "
+                                "approve less or reject."
+                            )
+                            % values
+                            if after_others
+                            else gettext("%(partner)s has only %(left)s available: approve less or reject.")
+                            % values,
+                        )
+                    )
+                elif not above_limit:
+                    left -= obj.requested_amount
+                remaining[obj.allocation_id] = left
                 rows.append(row)
-                continue
-            row.field = form[f"amount-{obj.pk}"]
-            limit = limit_of(obj.currency)
-            above_limit = limit is not None and obj.requested_amount > limit
-            if above_limit:
-                row.notes.append(
-                    (
-                        "warning",
-                        gettext(
-                            "Above your approval limit of %(limit)s. Approve at most that yourself; "
-                            "more passes the request to a program admin."
-                        )
-                        % {"limit": money(limit, obj.currency)},
-                    )
+            return self.intermediate_page(
+                request,
+                requests,
+                action="approve_selected",
+                template="admin/mdf/fundrequest/approve_intermediate.html",
+                title=ngettext(
+                    "Approve %(count)s fund request", "Approve %(count)s fund requests", len(requests)
                 )
-            # A heads-up, at the requested amounts: what the requests above leave of the funds.
-            after_others = obj.allocation_id in remaining
-            left = remaining.get(obj.allocation_id, getattr(obj, "available_funds", ZERO))
-            if obj.requested_amount > left:
-                values = {"partner": obj.partner.legal_name, "left": money(left, obj.currency)}
-                row.notes.append(
-                    (
-                        "error",
-                        gettext(
-                            "%(partner)s has %(left)s available after the requests above: "
-                            "approve less or reject."
-                        )
-                        % values
-                        if after_others
-                        else gettext("%(partner)s has only %(left)s available: approve less or reject.")
-                        % values,
-                    )
-                )
-            elif not above_limit:
-                left -= obj.requested_amount
-            remaining[obj.allocation_id] = left
-            rows.append(row)
-        return self.intermediate_page(
+                % {"count": len(requests)},
+                form=form,
+                headers=[
+                    _("Request"),
+                    _("Partner"),
+                    _("Activity"),
+                    _("Status"),
+                    _("Requested"),
+                    _("Available"),
+                ],
+                rows=rows,
+                submit_label=gettext("Approve and commit funds"),
+                extra={"deciding": deciding},
+            )
+
+        return confirm_then_run(
             request,
-            requests,
-            action="approve_selected",
-            template="admin/mdf/fundrequest/approve_intermediate.html",
-            title=ngettext("Approve %(count)s fund request", "Approve %(count)s fund requests", len(requests))
-            % {"count": len(requests)},
-            form=form,
-            headers=[_("Request"), _("Partner"), _("Activity"), _("Status"), _("Requested"), _("Available")],
-            rows=rows,
-            submit_label=gettext("Approve and commit funds"),
-            extra={"deciding": deciding},
+            form=lambda data: ApproveRequestsForm(
+                data,
+                rows=[(obj.pk, obj.requested_amount, obj.requested_amount, obj.currency) for obj in deciding],
+            ),
+            submit_name="post",
+            run=run,
+            page=page,
         )
 
     def _reason_action(
@@ -473,9 +490,8 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         done_message: Callable[[int], str],
     ) -> HttpResponse | None:
         requests = self._queue_order(queryset)
-        posted = "post" in request.POST
-        form = ReasonForm(request.POST if posted else None, label=label, help_text=help_text)
-        if posted and form.is_valid():
+
+        def run(form: Any) -> None:
             reason = form.cleaned_data["reason"]
             done = self.run_each(
                 request,
@@ -489,30 +505,46 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                     done_message(len(done)) + " " + ", ".join(obj.reference for obj in done),
                     messages.SUCCESS,
                 )
-            return None
-        rows = []
-        for obj in requests:
-            row = Row(cells=self._request_cells(obj))
-            if obj.status != RequestStatus.SUBMITTED:
-                row.notes.append(
-                    (
-                        "skip",
-                        gettext("Not awaiting a decision (%(status)s): it will be left as it is.")
-                        % {"status": obj.get_status_display().lower()},
+
+        def page(form: Any) -> HttpResponse:
+            rows = []
+            for obj in requests:
+                row = Row(cells=self._request_cells(obj))
+                if obj.status != RequestStatus.SUBMITTED:
+                    row.notes.append(
+                        (
+                            "skip",
+                            gettext("Not awaiting a decision (%(status)s): it will be left as it is.")
+                            % {"status": obj.get_status_display().lower()},
+                        )
                     )
-                )
-            rows.append(row)
-        return self.intermediate_page(
+                rows.append(row)
+            return self.intermediate_page(
+                request,
+                requests,
+                action=action,
+                template=template,
+                title=title(len(requests)),
+                form=form,
+                headers=[
+                    _("Request"),
+                    _("Partner"),
+                    _("Activity"),
+                    _("Status"),
+                    _("Requested"),
+                    _("Available"),
+                ],
+                rows=rows,
+                submit_label=submit_label,
+                submit_style=submit_style,
+            )
+
+        return confirm_then_run(
             request,
-            requests,
-            action=action,
-            template=template,
-            title=title(len(requests)),
-            form=form,
-            headers=[_("Request"), _("Partner"), _("Activity"), _("Status"), _("Requested"), _("Available")],
-            rows=rows,
-            submit_label=submit_label,
-            submit_style=submit_style,
+            form=lambda data: ReasonForm(data, label=label, help_text=help_text),
+            submit_name="post",
+            run=run,
+            page=page,
         )
 
     @admin.action(description=_("Reject selected requests…"), permissions=["change"])
