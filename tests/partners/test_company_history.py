@@ -68,7 +68,15 @@ class World:
 
 
 def _won(actor: Actor, reviewer: Actor, amount: str) -> Any:
-    deal = deals_f.approved(actor, reviewer)
+    # Registered at the amount it is won at (a win far above the registration waits for the
+    # vendor), each for its own customer (a partner registers a customer once).
+    deal = deals_f.approved(
+        actor,
+        reviewer,
+        lines=[deals_f.line(deals_f.product(), quantity=1, unit_price=amount)],
+        customer=f"Customer {amount}",
+        domain=f"customer-{amount.replace('.', '-')}.example",
+    )
     with deals_f.acting(actor):
         return deal_services.deal_mark_won(
             actor=actor, deal=deal, won_amount=Decimal(amount), closed_on=mdf_f.today()
