@@ -15,6 +15,7 @@ from django_countries.fields import CountryField
 
 from partners.models import Partner, Region
 from prm.money import currency_field, money_field
+from prm.transitions import StateMachine
 
 
 class Product(models.Model):
@@ -99,6 +100,9 @@ _STAGE_LABELS = dict(DealStage.choices)
 
 class Deal(models.Model):
     TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        DEAL_TRANSITIONS, refusal=_("A deal that is %(current)s cannot become %(target)s.")
+    )
     RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deals")
