@@ -16,6 +16,7 @@ from django_countries.fields import CountryField
 from guardian.models import UserObjectPermissionBase
 
 from prm.money import currency_field, money_field
+from prm.transitions import StateMachine
 
 from .storage import partner_logo_path
 
@@ -102,6 +103,9 @@ class Partner(models.Model):
     """A partner company: the tenant. Its users never see another partner's rows."""
 
     TENANT_COLUMN = "id"
+    TRANSITIONS = StateMachine(
+        PARTNER_TRANSITIONS, refusal=_("A partner that is %(current)s cannot become %(target)s.")
+    )
 
     legal_name = models.CharField(_("legal name"), max_length=200)
     partner_type = models.CharField(_("type"), max_length=32, choices=PartnerType.choices)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from prm import audit
+from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.notifications import notify, send_email
 from prm.policies import PermissionDenied
@@ -27,7 +27,6 @@ from prm.roles import VendorRole
 from prm.tenancy import Actor, Scope, system_scope, tenant_scope
 
 from .models import (
-    PARTNER_TRANSITIONS,
     VENDOR_CONTROLLED_FIELDS,
     ApplicationStatus,
     Invitation,
@@ -59,7 +58,7 @@ INVITATION_SALT = "partners.invitation"
 
 
 def _lock_partner(partner: Partner) -> Partner:
-    return Partner.objects.select_for_update().get(pk=partner.pk)
+    return transitions.lock(partner)
 
 
 # --- Recruitment --------------------------------------------------------------------------------
@@ -242,26 +241,29 @@ def partner_set_logo(*, actor: Actor, partner: Partner, upload: UploadedFile) ->
     return partner
 
 
-def _transition(*, actor: Actor, partner: Partner, to: str, action: str, reason: str = "") -> Partner:
+def _transition(
+    *,
+    actor: Actor,
+    partner: Partner,
+    to: str,
+    action: str,
+    reason: str = "",
+    from_states: set[str] | None = None,
+    refusal: str | None = None,
+) -> Partner:
     partner_policy.require(actor, "change_status", partner)
     partner = _lock_partner(partner)
-    if to not in PARTNER_TRANSITIONS[partner.status]:
-        raise ApplicationError(
-            _("A partner that is %(current)s cannot become %(target)s.")
-            % {"current": partner.get_status_display().lower(), "target": PartnerStatus(to).label.lower()}
-        )
-    before = audit.snapshot(partner, ["status"])
-    partner.status = to
-    partner.save(update_fields=["status", "updated_at"])
-    audit.record(
+    with transitions.transition(
+        partner,
+        to=to,
+        from_states=from_states,
+        refusal=refusal,
         actor=actor.user,
         action=action,
-        target=partner,
-        before=before,
-        after=audit.snapshot(partner, ["status"]),
         partner_id=partner.pk,
         reason=reason,
-    )
+    ):
+        pass  # a status change has no rules of its own beyond who may make it
     for membership in partner.memberships.filter(is_active=True, role=PartnerRole.ADMIN).select_related(
         "user"
     ):
@@ -293,10 +295,15 @@ def partner_suspend(*, actor: Actor, partner: Partner, reason: str) -> Partner:
 
 
 def partner_reinstate(*, actor: Actor, partner: Partner) -> Partner:
-    partner_policy.require(actor, "change_status", partner)
-    if partner.status != PartnerStatus.SUSPENDED:
-        raise ApplicationError(_("Only a suspended partner can be reinstated."))
-    return _transition(actor=actor, partner=partner, to=PartnerStatus.ACTIVE, action="partner.reinstated")
+    # Activating an onboarding partner is allowed, but it is not a reinstatement.
+    return _transition(
+        actor=actor,
+        partner=partner,
+        to=PartnerStatus.ACTIVE,
+        action="partner.reinstated",
+        from_states={PartnerStatus.SUSPENDED},
+        refusal=_("Only a suspended partner can be reinstated."),
+    )
 
 
 def partner_terminate(*, actor: Actor, partner: Partner, reason: str) -> Partner:
@@ -451,24 +458,19 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
     version = settings.PRM["PARTNER_AGREEMENT_VERSION"]
     if partner.agreement_version == version:
         return partner
-    before = audit.snapshot(partner, ["agreement_version", "status"])
-    partner.agreement_version = version
-    partner.agreement_accepted_by = actor.user
-    partner.agreement_accepted_at = timezone.now()
-    fields = ["agreement_version", "agreement_accepted_by", "agreement_accepted_at", "updated_at"]
-    if partner.status == PartnerStatus.ONBOARDING:
-        # Accepting the agreement is the last onboarding step.
-        partner.status = PartnerStatus.ACTIVE
-        fields.append("status")
-    partner.save(update_fields=fields)
-    audit.record(
+    with transitions.transition(
+        partner,
         actor=actor.user,
         action="partner.agreement_accepted",
-        target=partner,
-        before=before,
-        after=audit.snapshot(partner, ["agreement_version", "status"]),
+        snapshot=["agreement_version", "status"],
         partner_id=partner.pk,
-    )
+    ) as change:
+        change.set(
+            agreement_version=version, agreement_accepted_by=actor.user, agreement_accepted_at=timezone.now()
+        )
+        if partner.status == PartnerStatus.ONBOARDING:
+            # Accepting the agreement is the last onboarding step.
+            change.become(PartnerStatus.ACTIVE)
     if partner.channel_account_manager_id:
         notify(
             recipient=partner.channel_account_manager,
