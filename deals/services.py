@@ -783,7 +783,7 @@ def deal_expire(*, deal: Deal, now: Any = None) -> bool:
     with transitions.transition(
         deal, to=DealStatus.EXPIRED, actor=None, action="deal.expired", partner_id=deal.partner_id
     ):
-        pass
+        pass  # the end of protection, checked above, is the only rule
     _notify_partner(
         deal, "deal.expired", _("Deal %(ref)s expired: its protection ended") % {"ref": deal.reference}
     )
