@@ -101,6 +101,7 @@ class Change(Generic[M]):
         to: str | None,
         action: str,
         reason: str,
+        partner_id: int | None,
         machine: StateMachine | None,
         refusal: str | None,
     ) -> None:
@@ -108,6 +109,8 @@ class Change(Generic[M]):
         self.to = to
         self.action = action
         self.reason = reason
+        # Settable in the block: an application's partner exists only once it is approved.
+        self.partner_id = partner_id
         self.audit_extra: dict[str, Any] = {}
         self._machine = machine
         self._refusal = refusal
@@ -177,7 +180,9 @@ def transition(
     machine: StateMachine | None = getattr(type(obj), "TRANSITIONS", None)
     if to is not None:
         _check(obj, to, machine, from_states, refusal)
-    change = Change(obj, to=to, action=action, reason=reason, machine=machine, refusal=refusal)
+    change = Change(
+        obj, to=to, action=action, reason=reason, partner_id=partner_id, machine=machine, refusal=refusal
+    )
     before = audit.snapshot(obj, snapshot)
     yield change
     fields = list(change._fields)
@@ -198,7 +203,7 @@ def transition(
         target=obj,
         before=before,
         after={**audit.snapshot(obj, after if after is not None else snapshot), **change.audit_extra},
-        partner_id=partner_id,
+        partner_id=change.partner_id,
         reason=change.reason,
     )
     for callback in change._after_commit:

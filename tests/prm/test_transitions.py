@@ -217,3 +217,14 @@ def test_a_model_without_transitions_cannot_change_state(
         transitions.transition(partner, actor=program_admin, action="test.x", to="suspended"),
     ):
         pass
+
+
+@pytest.mark.django_db
+def test_the_audited_partner_may_be_known_only_inside_the_block(acme: Partner, program_admin: Any) -> None:
+    partner = transitions.lock(acme)
+    with transitions.transition(
+        partner, actor=program_admin, action="test.suspended", to=PartnerStatus.SUSPENDED
+    ) as change:
+        change.partner_id = acme.pk  # an approved application's partner is created in the block
+    (event,) = _events(acme)
+    assert event.partner_id == acme.pk
