@@ -325,9 +325,21 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+# An application is decided once.
+APPLICATION_TRANSITIONS: dict[str, set[str]] = {
+    ApplicationStatus.SUBMITTED: {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED},
+    ApplicationStatus.APPROVED: set(),
+    ApplicationStatus.REJECTED: set(),
+}
+
+
 class PartnerApplication(models.Model):
     """A public "become a partner" application. Not tenant-owned: it has no partner until a
     vendor approves it, and only vendor staff ever read it."""
+
+    TRANSITIONS = StateMachine(
+        APPLICATION_TRANSITIONS, refusal=_("This application was already %(current)s.")
+    )
 
     # The database holds it to that too: the public form writes it in the system scope.
     RLS_VENDOR_ONLY = True

@@ -99,45 +99,31 @@ def application_approve(
     from .policies import application_policy
 
     application_policy.require(actor, "review", application)
-    application = PartnerApplication.objects.select_for_update().get(pk=application.pk)
-    if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(
-            _("This application was already %(status)s.")
-            % {"status": application.get_status_display().lower()}
+    application = transitions.lock(application)
+    with transitions.transition(
+        application, to=ApplicationStatus.APPROVED, actor=actor.user, action="application.approved"
+    ) as change:
+        if User.objects.filter(email__iexact=application.contact_email).exists():
+            raise ApplicationError(
+                _("%(email)s already has a portal account; it cannot be invited again.")
+                % {"email": application.contact_email}
+            )
+        tier = tier or Tier.objects.order_by("rank").first()
+        if tier is None:
+            raise ApplicationError(_("Set up at least one program tier before approving partners."))
+        partner = Partner.objects.create(
+            legal_name=application.company_name,
+            partner_type=application.partner_type,
+            country=application.country,
+            region=application.region,
+            website_domain=application.website_domain,
+            phone=application.contact_phone,
+            contact_email=application.contact_email,
+            status=PartnerStatus.ONBOARDING,
+            tier=tier,
         )
-    if User.objects.filter(email__iexact=application.contact_email).exists():
-        raise ApplicationError(
-            _("%(email)s already has a portal account; it cannot be invited again.")
-            % {"email": application.contact_email}
-        )
-    tier = tier or Tier.objects.order_by("rank").first()
-    if tier is None:
-        raise ApplicationError(_("Set up at least one program tier before approving partners."))
-    partner = Partner.objects.create(
-        legal_name=application.company_name,
-        partner_type=application.partner_type,
-        country=application.country,
-        region=application.region,
-        website_domain=application.website_domain,
-        phone=application.contact_phone,
-        contact_email=application.contact_email,
-        status=PartnerStatus.ONBOARDING,
-        tier=tier,
-    )
-    before = audit.snapshot(application, ["status"])
-    application.status = ApplicationStatus.APPROVED
-    application.reviewed_by = actor.user
-    application.reviewed_at = timezone.now()
-    application.partner = partner
-    application.save(update_fields=["status", "reviewed_by", "reviewed_at", "partner"])
-    audit.record(
-        actor=actor.user,
-        action="application.approved",
-        target=application,
-        before=before,
-        after=audit.snapshot(application, ["status"]),
-        partner_id=partner.pk,
-    )
+        change.partner_id = partner.pk
+        change.set(reviewed_by=actor.user, reviewed_at=timezone.now(), partner=partner)
     audit.record(
         actor=actor.user,
         action="partner.created",
@@ -163,26 +149,15 @@ def application_reject(*, actor: Actor, application: PartnerApplication, reason:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Give the applicant a reason for the rejection."), field="reason")
-    application = PartnerApplication.objects.select_for_update().get(pk=application.pk)
-    if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(
-            _("This application was already %(status)s.")
-            % {"status": application.get_status_display().lower()}
-        )
-    before = audit.snapshot(application, ["status"])
-    application.status = ApplicationStatus.REJECTED
-    application.rejection_reason = reason
-    application.reviewed_by = actor.user
-    application.reviewed_at = timezone.now()
-    application.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
-    audit.record(
+    application = transitions.lock(application)
+    with transitions.transition(
+        application,
+        to=ApplicationStatus.REJECTED,
         actor=actor.user,
         action="application.rejected",
-        target=application,
-        before=before,
-        after=audit.snapshot(application, ["status"]),
         reason=reason,
-    )
+    ) as change:
+        change.set(rejection_reason=reason, reviewed_by=actor.user, reviewed_at=timezone.now())
     send_email(
         to=[application.contact_email],
         subject=_("Your partner application"),
