@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, PartnerType, Region, Tier
+from prm.transitions import StateMachine
 
 
 class Category(models.Model):
@@ -85,6 +86,8 @@ ASSET_TRANSITIONS: dict[str, set[str]] = {
 
 class Asset(AudienceRules):
     """Vendor content, not tenant-owned: one row serves every entitled partner."""
+
+    TRANSITIONS = StateMachine(ASSET_TRANSITIONS, refusal=_("A %(current)s asset cannot be %(target)s."))
 
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)

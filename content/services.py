@@ -17,14 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import PartnerType, Region, Tier
-from prm import audit
+from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.policies import PermissionDenied
 from prm.tenancy import Actor
 
 from . import cobranding
 from .models import (
-    ASSET_TRANSITIONS,
     Announcement,
     Asset,
     AssetEvent,
@@ -221,24 +220,12 @@ def asset_add_version(*, actor: Actor, asset: Asset, upload: UploadedFile) -> As
 @transaction.atomic
 def _transition(*, actor: Actor, asset: Asset, to: str, action: str) -> Asset:
     _require_manager(actor)
-    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    asset = transitions.lock(asset)
     if asset.status == to:
         return asset
-    if to not in ASSET_TRANSITIONS[asset.status]:
-        raise ApplicationError(
-            _("A %(from)s asset cannot be %(to)s.")
-            % {"from": asset.get_status_display().lower(), "to": AssetStatus(to).label.lower()}
-        )
-    before = asset.status
-    asset.status = to
-    fields = ["status", "updated_at"]
-    if to == AssetStatus.PUBLISHED:
-        asset.published_at = timezone.now()
-        fields.append("published_at")
-    asset.save(update_fields=fields)
-    audit.record(
-        actor=actor.user, action=action, target=asset, before={"status": before}, after={"status": to}
-    )
+    with transitions.transition(asset, to=to, actor=actor.user, action=action) as change:
+        if to == AssetStatus.PUBLISHED:
+            change.set(published_at=timezone.now())
     return asset
 
 

@@ -22,7 +22,7 @@ from django_countries import countries
 from partners.forms import DOMAIN_RE, normalise_domain
 from partners.models import Membership, Partner, PartnerRole, PartnerStatus, Region
 from partners.policies import can_work_partner
-from prm import audit
+from prm import audit, transitions
 from prm.csvimport import read_rows
 from prm.errors import ApplicationError
 from prm.money import Currency
@@ -192,20 +192,15 @@ def _offer(lead: Lead, partner: Partner, *, actor_user: Any, manual: bool) -> Le
     offer = LeadOffer.objects.create(
         lead=lead, partner=partner, offered_at=now, respond_by=respond_by, assigned_manually=manual
     )
-    before = audit.snapshot(lead, ["status", "assigned_partner"])
-    lead.assigned_partner = partner
-    lead.status = LeadStatus.OFFERED
-    lead.offered_at = now
-    lead.respond_by = respond_by
-    lead.save(update_fields=["assigned_partner", "status", "offered_at", "respond_by"])
-    audit.record(
+    with transitions.transition(
+        lead,
+        to=LeadStatus.OFFERED,
         actor=actor_user,
         action="lead.offered",
-        target=lead,
-        before=before,
+        snapshot=["status", "assigned_partner"],
         partner_id=partner.pk,
-        after=audit.snapshot(lead, ["status", "assigned_partner"]),
-    )
+    ) as change:
+        change.set(assigned_partner=partner, offered_at=now, respond_by=respond_by)
     emit_lead_event(lead, "lead.offered")
     for membership in Membership.objects.filter(
         partner=partner, is_active=True, role__in=[PartnerRole.ADMIN, PartnerRole.SALES]
@@ -222,7 +217,7 @@ def _offer(lead: Lead, partner: Partner, *, actor_user: Any, manual: bool) -> Le
 
 
 def _lock_lead(lead: Lead) -> Lead:
-    return Lead.objects.select_for_update().get(pk=lead.pk)
+    return transitions.lock(lead)
 
 
 def lead_distribute(*, actor: Actor | None, lead: Lead, rng: random.Random | None = None) -> LeadOffer | None:
@@ -281,35 +276,35 @@ def lead_accept(*, actor: Actor, lead: Lead) -> Deal:
     offer = _pending_offer(lead)
     if offer.respond_by < timezone.now():
         raise ApplicationError(_("The time to accept this lead has passed."))
-    deal = deal_save_draft(
-        actor=actor,
-        data={
-            "customer_name": lead.company_name,
-            "customer_domain": lead.domain,
-            "customer_country": lead.country,
-            "customer_region": lead.region,
-            "contact_name": lead.contact_name,
-            "contact_email": lead.contact_email,
-            "contact_phone": lead.contact_phone,
-            "currency": lead.currency,
-            "notes": "\n".join(filter(None, [lead.product_interest, lead.description])),
-        },
-        lines=[],
-    )
-    offer.outcome = OfferOutcome.ACCEPTED
-    offer.responded_by = actor.user
-    offer.responded_at = timezone.now()
-    offer.save(update_fields=["outcome", "responded_by", "responded_at"])
-    lead.status = LeadStatus.ACCEPTED
-    lead.deal = deal
-    lead.save(update_fields=["status", "deal"])
-    audit.record(
+    with transitions.transition(
+        lead,
+        to=LeadStatus.ACCEPTED,
         actor=actor.user,
         action="lead.accepted",
-        target=lead,
+        snapshot=[],  # the deal it became is what the trail shows
         partner_id=lead.assigned_partner_id,
-        after={"deal": deal.reference},
-    )
+    ) as change:
+        deal = deal_save_draft(
+            actor=actor,
+            data={
+                "customer_name": lead.company_name,
+                "customer_domain": lead.domain,
+                "customer_country": lead.country,
+                "customer_region": lead.region,
+                "contact_name": lead.contact_name,
+                "contact_email": lead.contact_email,
+                "contact_phone": lead.contact_phone,
+                "currency": lead.currency,
+                "notes": "\n".join(filter(None, [lead.product_interest, lead.description])),
+            },
+            lines=[],
+        )
+        offer.outcome = OfferOutcome.ACCEPTED
+        offer.responded_by = actor.user
+        offer.responded_at = timezone.now()
+        offer.save(update_fields=["outcome", "responded_by", "responded_at"])
+        change.set(deal=deal)
+        change.audit_extra["deal"] = deal.reference
     if lead.created_by_id:
         notify(
             recipient=lead.created_by,

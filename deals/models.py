@@ -15,6 +15,7 @@ from django_countries.fields import CountryField
 
 from partners.models import Partner, Region
 from prm.money import currency_field, money_field
+from prm.transitions import StateMachine
 
 
 class Product(models.Model):
@@ -99,6 +100,9 @@ _STAGE_LABELS = dict(DealStage.choices)
 
 class Deal(models.Model):
     TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        DEAL_TRANSITIONS, refusal=_("A deal that is %(current)s cannot become %(target)s.")
+    )
     RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deals")
@@ -341,10 +345,24 @@ class LeadStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# The status changes of a lead: offered (again, after a withdrawn offer) until a partner accepts
+# it; handed back to new when one declines or does not answer; unassignable when no partner is left.
+LEAD_TRANSITIONS: dict[str, set[str]] = {
+    LeadStatus.NEW: {LeadStatus.OFFERED, LeadStatus.UNASSIGNABLE},
+    LeadStatus.UNASSIGNABLE: {LeadStatus.OFFERED, LeadStatus.UNASSIGNABLE},
+    LeadStatus.OFFERED: {LeadStatus.OFFERED, LeadStatus.ACCEPTED, LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
+    LeadStatus.ACCEPTED: set(),
+    LeadStatus.CLOSED: set(),
+}
+
+
 class Lead(models.Model):
     """A vendor-generated lead. Visible to a partner only while offered to, or accepted by, it."""
 
     TENANT_COLUMN = "assigned_partner_id"
+    TRANSITIONS = StateMachine(
+        LEAD_TRANSITIONS, refusal=_("A lead that is %(current)s cannot become %(target)s.")
+    )
     RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     company_name = models.CharField(_("company"), max_length=200)

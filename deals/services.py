@@ -1,5 +1,5 @@
-"""Writes for deal registration: one function per transition. Each locks the deal, checks the
-transition, audits, and notifies after commit."""
+"""Writes for deal registration: one function per transition, each on the kernel's mechanism
+(prm.transitions: lock, allowed move, audit, side effects after commit) plus its own rules."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from partners.forms import DOMAIN_RE, normalise_domain
 from partners.models import Membership, Partner, PartnerRole
-from prm import audit
+from prm import audit, transitions
 from prm.calendar import add_business_days
 from prm.errors import ApplicationError
 from prm.money import quantize
@@ -28,7 +28,6 @@ from prm.tenancy import Actor, system_scope
 
 from . import conflicts, names
 from .models import (
-    DEAL_TRANSITIONS,
     ConflictResolution,
     ConflictStatus,
     Deal,
@@ -71,21 +70,8 @@ class LineInput:
 
 
 def _lock(deal: Deal) -> Deal:
-    # of=("self",): lock the deal only, not the partner and tier rows joined for reading (those
-    # would make every partner on the same tier queue behind one open transaction).
-    return (
-        Deal.objects.select_for_update(of=("self",))
-        .select_related("partner", "partner__tier")
-        .get(pk=deal.pk)
-    )
-
-
-def _check_transition(deal: Deal, target: str) -> None:
-    if target not in DEAL_TRANSITIONS[deal.status]:
-        raise ApplicationError(
-            _("A deal that is %(current)s cannot become %(target)s.")
-            % {"current": deal.get_status_display().lower(), "target": DealStatus(target).label.lower()}
-        )
+    # The partner and its tier are read by most rules and notifications; only the deal is locked.
+    return transitions.lock(deal, related=("partner", "partner__tier"))
 
 
 def _next_reference() -> str:
@@ -282,52 +268,40 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
     if deal.status == DealStatus.SUBMITTED and deal.submitted_at:
         return deal  # a double-clicked submit: already done, nothing more to do
     deal_policy.require(actor, "submit", deal, _("Only drafts and returned deals can be submitted."))
-    _check_transition(deal, DealStatus.SUBMITTED)
-    _validate_for_submission(deal)
-    conflicts.lock_customer(deal)
-    findings = conflicts.check(deal)
-    own, evidence = findings.own, findings.evidence
-    if own is not None:
-        if deal_policy.scope(actor).filter(pk=own.pk).exists():
-            raise ApplicationError(
-                _(
-                    "You already have a registration for this customer: %(ref)s (%(status)s). "
-                    "Update that deal instead."
-                )
-                % {"ref": own.reference, "status": own.get_status_display().lower()}
-            )
-        # A colleague's deal this user cannot open: say so without pointing at it.
-        raise ApplicationError(
-            _("Your company already has a registration for this customer; ask your partner admin.")
-        )
-    conflicts.remember_customer(deal)
-    before = audit.snapshot(deal, ["status", "conflict_status"])
-    now = timezone.now()
-    deal.status = DealStatus.SUBMITTED
-    deal.submitted_at = now
-    deal.first_submitted_at = deal.first_submitted_at or now
-    deal.review_due_at = add_business_days(now, settings.PRM["DEAL_REVIEW_SLA_BUSINESS_DAYS"])
-    deal.review_reminder_sent_at = None
-    deal.conflict_status = _store_evidence(deal, evidence)
-    deal.save(
-        update_fields=[
-            "status",
-            "submitted_at",
-            "first_submitted_at",
-            "review_due_at",
-            "review_reminder_sent_at",
-            "conflict_status",
-            "updated_at",
-        ]
-    )
-    audit.record(
+    with transitions.transition(
+        deal,
+        to=DealStatus.SUBMITTED,
         actor=actor.user,
         action="deal.submitted",
-        target=deal,
-        before=before,
-        after=audit.snapshot(deal, ["status", "conflict_status"]),
+        snapshot=["status", "conflict_status"],
         partner_id=deal.partner_id,
-    )
+    ) as change:
+        _validate_for_submission(deal)
+        conflicts.lock_customer(deal)
+        findings = conflicts.check(deal)
+        own, evidence = findings.own, findings.evidence
+        if own is not None:
+            if deal_policy.scope(actor).filter(pk=own.pk).exists():
+                raise ApplicationError(
+                    _(
+                        "You already have a registration for this customer: %(ref)s (%(status)s). "
+                        "Update that deal instead."
+                    )
+                    % {"ref": own.reference, "status": own.get_status_display().lower()}
+                )
+            # A colleague's deal this user cannot open: say so without pointing at it.
+            raise ApplicationError(
+                _("Your company already has a registration for this customer; ask your partner admin.")
+            )
+        conflicts.remember_customer(deal)
+        now = timezone.now()
+        change.set(
+            submitted_at=now,
+            first_submitted_at=deal.first_submitted_at or now,
+            review_due_at=add_business_days(now, settings.PRM["DEAL_REVIEW_SLA_BUSINESS_DAYS"]),
+            review_reminder_sent_at=None,
+            conflict_status=_store_evidence(deal, evidence),
+        )
     _notify_reviewers(
         deal,
         "deal.submitted",
@@ -377,44 +351,30 @@ def _review(actor: Actor, deal: Deal) -> Deal:
 
 def deal_approve(*, actor: Actor, deal: Deal) -> Deal:
     deal = _review(actor, deal)
-    _check_transition(deal, DealStatus.APPROVED)
-
-    with system_scope():
-        # An upheld conflict means another partner holds this customer: approval is not possible.
-        open_conflicts = DealConflict.objects.filter(
-            deal=deal, resolution__in=[ConflictResolution.OPEN, ConflictResolution.UPHELD]
-        ).count()
-    if open_conflicts:
-        raise ApplicationError(_("Resolve the possible conflict first: dismiss it, or reject the deal."))
-    before = audit.snapshot(deal, ["status", "protection_expires_at", "discount_percent"])
-    now = timezone.now()
-    deal.status = DealStatus.APPROVED
-    deal.reviewed_by = actor.user
-    deal.reviewed_at = now
-    deal.approved_at = now
-    deal.protection_expires_at = now + timedelta(days=settings.PRM["DEAL_PROTECTION_DAYS"])
-    deal.discount_percent = deal.partner.tier.deal_registration_discount_percent
-    deal.decision_reason = ""
-    deal.save(
-        update_fields=[
-            "status",
-            "reviewed_by",
-            "reviewed_at",
-            "approved_at",
-            "protection_expires_at",
-            "discount_percent",
-            "decision_reason",
-            "updated_at",
-        ]
-    )
-    audit.record(
+    with transitions.transition(
+        deal,
+        to=DealStatus.APPROVED,
         actor=actor.user,
         action="deal.approved",
-        target=deal,
-        before=before,
+        snapshot=["status", "protection_expires_at", "discount_percent"],
         partner_id=deal.partner_id,
-        after=audit.snapshot(deal, ["status", "protection_expires_at", "discount_percent"]),
-    )
+    ) as change:
+        with system_scope():
+            # An upheld conflict means another partner holds this customer: approval is not possible.
+            open_conflicts = DealConflict.objects.filter(
+                deal=deal, resolution__in=[ConflictResolution.OPEN, ConflictResolution.UPHELD]
+            ).count()
+        if open_conflicts:
+            raise ApplicationError(_("Resolve the possible conflict first: dismiss it, or reject the deal."))
+        now = timezone.now()
+        change.set(
+            reviewed_by=actor.user,
+            reviewed_at=now,
+            approved_at=now,
+            protection_expires_at=now + timedelta(days=settings.PRM["DEAL_PROTECTION_DAYS"]),
+            discount_percent=deal.partner.tier.deal_registration_discount_percent,
+            decision_reason="",
+        )
     _notify_partner(
         deal,
         "deal.approved",
@@ -429,22 +389,10 @@ def _decide_with_reason(actor: Actor, deal: Deal, target: str, reason: str, acti
     if not reason:
         raise ApplicationError(_("Give the partner a reason."), field="reason")
     deal = _review(actor, deal)
-    _check_transition(deal, target)
-    before = audit.snapshot(deal, ["status"])
-    deal.status = target
-    deal.reviewed_by = actor.user
-    deal.reviewed_at = timezone.now()
-    deal.decision_reason = reason
-    deal.save(update_fields=["status", "reviewed_by", "reviewed_at", "decision_reason", "updated_at"])
-    audit.record(
-        actor=actor.user,
-        action=action,
-        target=deal,
-        before=before,
-        reason=reason,
-        after=audit.snapshot(deal, ["status"]),
-        partner_id=deal.partner_id,
-    )
+    with transitions.transition(
+        deal, to=target, actor=actor.user, action=action, partner_id=deal.partner_id, reason=reason
+    ) as change:
+        change.set(reviewed_by=actor.user, reviewed_at=timezone.now(), decision_reason=reason)
     return deal
 
 
@@ -542,25 +490,22 @@ def extension_decide(
     extension.reviewed_at = timezone.now()
     extension.decision_reason = reason
     extension.save(update_fields=["status", "reviewed_by", "reviewed_at", "decision_reason"])
-    before = audit.snapshot(deal, ["protection_expires_at", "extensions_used"])
-    if approve:
-        deal.protection_expires_at = max(
-            deal.protection_expires_at or timezone.now(), timezone.now()
-        ) + timedelta(days=extension.days)
-        deal.extensions_used += 1
-        deal.expiry_warnings_sent = []
-        deal.save(
-            update_fields=["protection_expires_at", "extensions_used", "expiry_warnings_sent", "updated_at"]
-        )
-    audit.record(
+    # Not a change of status: the deal's protection is what moves, audited the same way.
+    with transitions.transition(
+        deal,
         actor=actor.user,
         action="deal.extension_" + ("approved" if approve else "rejected"),
-        target=deal,
-        before=before,
-        after=audit.snapshot(deal, ["protection_expires_at", "extensions_used"]),
+        snapshot=["protection_expires_at", "extensions_used"],
         partner_id=deal.partner_id,
         reason=reason,
-    )
+    ) as change:
+        if approve:
+            change.set(
+                protection_expires_at=max(deal.protection_expires_at or timezone.now(), timezone.now())
+                + timedelta(days=extension.days),
+                extensions_used=deal.extensions_used + 1,
+                expiry_warnings_sent=[],
+            )
     _notify_partner(
         deal,
         "deal.extension_decided",
@@ -582,17 +527,10 @@ def deal_update_stage(*, actor: Actor, deal: Deal, stage: str) -> Deal:
         raise ApplicationError(_("Choose a stage."), field="stage")
     if stage == deal.stage:
         return deal
-    before = audit.snapshot(deal, ["stage"])
-    deal.stage = stage
-    deal.save(update_fields=["stage", "updated_at"])
-    audit.record(
-        actor=actor.user,
-        action="deal.stage_changed",
-        target=deal,
-        before=before,
-        after=audit.snapshot(deal, ["stage"]),
-        partner_id=deal.partner_id,
-    )
+    with transitions.transition(
+        deal, actor=actor.user, action="deal.stage_changed", snapshot=["stage"], partner_id=deal.partner_id
+    ) as change:
+        change.set(stage=stage)
     return deal
 
 
@@ -649,11 +587,11 @@ def won_checks(deal: Deal, *, won_amount: Decimal, closed_on: date) -> list[str]
     return checks
 
 
-def _won_event_sent_after_commit(deal: Deal) -> None:
-    deal_id = deal.pk
+def _won_event_sent_after_commit(change: transitions.Change[Deal]) -> None:
+    deal_id = change.obj.pk
     # Incentives, co-op accrual, tiers and scorecards consume this after the commit; it is sent
     # only when a win counts (at once, or once the vendor confirmed it), and once per deal.
-    transaction.on_commit(lambda: deal_won.send(sender=Deal, deal_id=deal_id))
+    change.after_commit(lambda: deal_won.send(sender=Deal, deal_id=deal_id))
 
 
 WON_FIELDS = ["status", "won_amount", "closed_on"]
@@ -674,38 +612,32 @@ def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: d
     ):
         return deal  # a double-clicked "Mark won": already recorded, nothing more to do
     deal_policy.require(actor, "mark_won", deal, _("Only approved deals can be marked won."))
-    _check_transition(deal, DealStatus.WON)
-    amount = _clean_won_figures(deal, won_amount, closed_on)
-    checks = won_checks(deal, won_amount=amount, closed_on=closed_on)
-    before = audit.snapshot(deal, WON_FIELDS)
-    deal.status = DealStatus.WON_PENDING if checks else DealStatus.WON
-    deal.won_amount = amount
-    deal.closed_on = closed_on
-    deal.won_claimed_at = timezone.now()
-    deal.won_checks = checks
-    # A new report replaces the decision on an earlier one that was turned down.
-    deal.won_reviewed_by = None
-    deal.won_reviewed_at = None
-    deal.won_review_reason = ""
-    deal.save(
-        update_fields=[
-            *WON_FIELDS,
-            "won_claimed_at",
-            "won_checks",
-            "won_reviewed_by",
-            "won_reviewed_at",
-            "won_review_reason",
-            "updated_at",
-        ]
-    )
-    audit.record(
+    with transitions.transition(
+        deal,
+        to=DealStatus.WON,
         actor=actor.user,
-        action="deal.won_claimed" if checks else "deal.won",
-        target=deal,
-        before=before,
+        action="deal.won",
+        snapshot=WON_FIELDS,
         partner_id=deal.partner_id,
-        after={**audit.snapshot(deal, WON_FIELDS), **({"checks": checks} if checks else {})},
-    )
+    ) as change:
+        amount = _clean_won_figures(deal, won_amount, closed_on)
+        checks = won_checks(deal, won_amount=amount, closed_on=closed_on)
+        if checks:
+            change.become(DealStatus.WON_PENDING)
+            change.action = "deal.won_claimed"
+            change.audit_extra["checks"] = checks
+        else:
+            _won_event_sent_after_commit(change)
+        change.set(
+            won_amount=amount,
+            closed_on=closed_on,
+            won_claimed_at=timezone.now(),
+            won_checks=checks,
+            # A new report replaces the decision on an earlier one that was turned down.
+            won_reviewed_by=None,
+            won_reviewed_at=None,
+            won_review_reason="",
+        )
     if checks:
         _notify_reviewers(
             deal,
@@ -719,7 +651,6 @@ def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: d
             },
         )
         return deal
-    _won_event_sent_after_commit(deal)
     _notify_reviewers(
         deal,
         "deal.won",
@@ -742,31 +673,30 @@ def deal_confirm_won(
     deal = _review(actor, deal)
     if deal.status == DealStatus.WON:
         return deal  # a double-clicked "Confirm": already won, and the event already went out
-    if deal.status != DealStatus.WON_PENDING:
-        raise ApplicationError(_("This deal has no win waiting for confirmation."))
-    closed_on = closed_on or deal.closed_on
-    amount = _clean_won_figures(deal, won_amount if won_amount is not None else deal.won_amount, closed_on)
     note = (note or "").strip()
-    before = audit.snapshot(deal, WON_FIELDS)
-    deal.status = DealStatus.WON
-    deal.won_amount = amount
-    deal.closed_on = closed_on
-    deal.won_reviewed_by = actor.user
-    deal.won_reviewed_at = timezone.now()
-    deal.won_review_reason = note
-    deal.save(
-        update_fields=[*WON_FIELDS, "won_reviewed_by", "won_reviewed_at", "won_review_reason", "updated_at"]
-    )
-    audit.record(
+    with transitions.transition(
+        deal,
+        to=DealStatus.WON,
+        from_states={DealStatus.WON_PENDING},
+        refusal=_("This deal has no win waiting for confirmation."),
         actor=actor.user,
         action="deal.won_confirmed",
-        target=deal,
-        before=before,
-        after=audit.snapshot(deal, WON_FIELDS),
-        reason=note,
+        snapshot=WON_FIELDS,
         partner_id=deal.partner_id,
-    )
-    _won_event_sent_after_commit(deal)
+        reason=note,
+    ) as change:
+        closed_on = closed_on or deal.closed_on
+        amount = _clean_won_figures(
+            deal, won_amount if won_amount is not None else deal.won_amount, closed_on
+        )
+        change.set(
+            won_amount=amount,
+            closed_on=closed_on,
+            won_reviewed_by=actor.user,
+            won_reviewed_at=timezone.now(),
+            won_review_reason=note,
+        )
+        _won_event_sent_after_commit(change)
     _notify_partner(
         deal,
         "deal.won",
@@ -792,35 +722,25 @@ def deal_reject_won(*, actor: Actor, deal: Deal, reason: str) -> Deal:
     deal = _review(actor, deal)
     if deal.status == DealStatus.APPROVED and deal.won_reviewed_at and deal.won_review_reason == reason:
         return deal  # a double-clicked "Turn down": already done
-    if deal.status != DealStatus.WON_PENDING:
-        raise ApplicationError(_("This deal has no win waiting for confirmation."))
-    before = audit.snapshot(deal, WON_FIELDS)
-    deal.status = DealStatus.APPROVED
-    deal.won_amount = None
-    deal.closed_on = None
-    deal.won_checks = []
-    deal.won_reviewed_by = actor.user
-    deal.won_reviewed_at = timezone.now()
-    deal.won_review_reason = reason
-    deal.save(
-        update_fields=[
-            *WON_FIELDS,
-            "won_checks",
-            "won_reviewed_by",
-            "won_reviewed_at",
-            "won_review_reason",
-            "updated_at",
-        ]
-    )
-    audit.record(
+    with transitions.transition(
+        deal,
+        to=DealStatus.APPROVED,
+        from_states={DealStatus.WON_PENDING},
+        refusal=_("This deal has no win waiting for confirmation."),
         actor=actor.user,
         action="deal.won_rejected",
-        target=deal,
-        before=before,
-        after=audit.snapshot(deal, WON_FIELDS),
-        reason=reason,
+        snapshot=WON_FIELDS,
         partner_id=deal.partner_id,
-    )
+        reason=reason,
+    ) as change:
+        change.set(
+            won_amount=None,
+            closed_on=None,
+            won_checks=[],
+            won_reviewed_by=actor.user,
+            won_reviewed_at=timezone.now(),
+            won_review_reason=reason,
+        )
     _notify_partner(
         deal,
         "deal.won_rejected",
@@ -833,25 +753,15 @@ def deal_reject_won(*, actor: Actor, deal: Deal, reason: str) -> Deal:
 def deal_mark_lost(*, actor: Actor, deal: Deal, reason: str, closed_on: date | None = None) -> Deal:
     deal = _lock(deal)
     deal_policy.require(actor, "mark_lost", deal, _("Only approved deals can be marked lost."))
-    _check_transition(deal, DealStatus.LOST)
-    if not (reason or "").strip():
-        raise ApplicationError(_("Say why the deal was lost."), field="reason")
-    before = audit.snapshot(deal, ["status"])
-    deal.status = DealStatus.LOST
-    deal.lost_reason = reason.strip()
-    deal.closed_on = closed_on or timezone.localdate()
-    deal.save(update_fields=["status", "lost_reason", "closed_on", "updated_at"])
-    audit.record(
-        actor=actor.user,
-        action="deal.lost",
-        target=deal,
-        before=before,
-        reason=deal.lost_reason,
-        after=audit.snapshot(deal, ["status"]),
-        partner_id=deal.partner_id,
-    )
-    deal_id = deal.pk
-    transaction.on_commit(lambda: deal_lost.send(sender=Deal, deal_id=deal_id))
+    with transitions.transition(
+        deal, to=DealStatus.LOST, actor=actor.user, action="deal.lost", partner_id=deal.partner_id
+    ) as change:
+        if not (reason or "").strip():
+            raise ApplicationError(_("Say why the deal was lost."), field="reason")
+        change.reason = reason.strip()
+        change.set(lost_reason=change.reason, closed_on=closed_on or timezone.localdate())
+        deal_id = deal.pk
+        change.after_commit(lambda: deal_lost.send(sender=Deal, deal_id=deal_id))
     _notify_reviewers(
         deal,
         "deal.lost",
@@ -870,17 +780,10 @@ def deal_expire(*, deal: Deal, now: Any = None) -> bool:
         or deal.protection_expires_at > now
     ):
         return False
-    before = audit.snapshot(deal, ["status"])
-    deal.status = DealStatus.EXPIRED
-    deal.save(update_fields=["status", "updated_at"])
-    audit.record(
-        actor=None,
-        action="deal.expired",
-        target=deal,
-        before=before,
-        after=audit.snapshot(deal, ["status"]),
-        partner_id=deal.partner_id,
-    )
+    with transitions.transition(
+        deal, to=DealStatus.EXPIRED, actor=None, action="deal.expired", partner_id=deal.partner_id
+    ):
+        pass  # the end of protection, checked above, is the only rule
     _notify_partner(
         deal, "deal.expired", _("Deal %(ref)s expired: its protection ended") % {"ref": deal.reference}
     )

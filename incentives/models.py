@@ -18,6 +18,7 @@ from deals.models import Deal
 from mdf.models import FundRequest
 from partners.models import Partner, Tier
 from prm.money import currency_field, money_field
+from prm.transitions import StateMachine
 
 
 class MdfAttribution(models.Model):
@@ -217,6 +218,9 @@ class Statement(models.Model):
     """What the vendor owes one partner in one currency for the entries settled by one run."""
 
     TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        STATEMENT_TRANSITIONS, refusal=_("Statement %(number)s is %(current)s; it cannot become %(target)s.")
+    )
     RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")

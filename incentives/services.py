@@ -24,7 +24,7 @@ from mdf.models import FundRequest, RequestStatus
 from mdf.policies import fund_request_policy
 from mdf.services import allocation_accrue, closed_accrual_period
 from partners.models import Membership, PartnerRole
-from prm import audit
+from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.notifications import notify
@@ -32,7 +32,6 @@ from prm.policies import PermissionDenied
 from prm.tenancy import Actor
 
 from .models import (
-    STATEMENT_TRANSITIONS,
     EarningEntry,
     EarningKind,
     IncentiveProgram,
@@ -410,19 +409,7 @@ def settlement_run(*, period_end: datetime.date, actor: Actor | None = None) -> 
 
 
 def _lock_statement(statement: Statement) -> Statement:
-    return Statement.objects.select_for_update(of=("self",)).select_related("partner").get(pk=statement.pk)
-
-
-def _check_transition(statement: Statement, target: str) -> None:
-    if target not in STATEMENT_TRANSITIONS[statement.status]:
-        raise ApplicationError(
-            _("Statement %(number)s is %(status)s; it cannot become %(target)s.")
-            % {
-                "number": statement.number,
-                "status": statement.get_status_display().lower(),
-                "target": StatementStatus(target).label.lower(),
-            }
-        )
+    return transitions.lock(statement, related=("partner",))
 
 
 def _notify_partner_admins(statement: Statement, kind: str, title: str) -> None:
@@ -443,20 +430,15 @@ def statement_approve(*, actor: Actor, statement: Statement) -> Statement:
     statement = _lock_statement(statement)
     if not statement_policy.can(actor, "approve"):
         raise PermissionDenied(_("Only vendor finance approves statements."))
-    _check_transition(statement, StatementStatus.APPROVED)
-    before = audit.snapshot(statement, ["status"])
-    statement.status = StatementStatus.APPROVED
-    statement.approved_by = actor.user
-    statement.approved_at = timezone.now()
-    statement.save(update_fields=["status", "approved_by", "approved_at"])
-    audit.record(
+    with transitions.transition(
+        statement,
+        to=StatementStatus.APPROVED,
         actor=actor.user,
         action="incentives.statement_approved",
-        target=statement,
+        after=["status", "total", "currency"],
         partner_id=statement.partner_id,
-        before=before,
-        after=audit.snapshot(statement, ["status", "total", "currency"]),
-    )
+    ) as change:
+        change.set(approved_by=actor.user, approved_at=timezone.now())
     _notify_partner_admins(
         statement,
         "incentives.statement_approved",
@@ -470,31 +452,29 @@ def statement_mark_paid(*, actor: Actor, statement: Statement, payment_reference
     statement = _lock_statement(statement)
     if not statement_policy.can(actor, "mark_paid"):
         raise PermissionDenied(_("Only vendor finance marks statements paid."))
-    _check_transition(statement, StatementStatus.PAID)
-    # Four eyes: whoever approved a statement does not also confirm its payment, so paying out
-    # money takes two people (PRM["SETTLEMENT_FOUR_EYES"], on unless a deployment turns it off).
-    if settings.PRM["SETTLEMENT_FOUR_EYES"] and statement.approved_by_id == actor.user.pk:
-        raise ApplicationError(
-            _(
-                "You approved statement %(number)s, so another finance user must mark it paid "
-                "(four-eyes rule)."
-            )
-            % {"number": statement.number}
-        )
-    before = audit.snapshot(statement, ["status"])
-    statement.status = StatementStatus.PAID
-    statement.paid_by = actor.user
-    statement.paid_at = timezone.now()
-    statement.payment_reference = (payment_reference or "").strip()[:100]
-    statement.save(update_fields=["status", "paid_by", "paid_at", "payment_reference"])
-    audit.record(
+    with transitions.transition(
+        statement,
+        to=StatementStatus.PAID,
         actor=actor.user,
         action="incentives.statement_paid",
-        target=statement,
+        after=["status", "total", "currency", "payment_reference"],
         partner_id=statement.partner_id,
-        before=before,
-        after=audit.snapshot(statement, ["status", "total", "currency", "payment_reference"]),
-    )
+    ) as change:
+        # Four eyes: whoever approved a statement does not also confirm its payment, so paying out
+        # money takes two people (PRM["SETTLEMENT_FOUR_EYES"], on unless a deployment turns it off).
+        if settings.PRM["SETTLEMENT_FOUR_EYES"] and statement.approved_by_id == actor.user.pk:
+            raise ApplicationError(
+                _(
+                    "You approved statement %(number)s, so another finance user must mark it paid "
+                    "(four-eyes rule)."
+                )
+                % {"number": statement.number}
+            )
+        change.set(
+            paid_by=actor.user,
+            paid_at=timezone.now(),
+            payment_reference=(payment_reference or "").strip()[:100],
+        )
     _notify_partner_admins(
         statement,
         "incentives.statement_paid",

@@ -16,6 +16,7 @@ from django_countries.fields import CountryField
 from guardian.models import UserObjectPermissionBase
 
 from prm.money import currency_field, money_field
+from prm.transitions import StateMachine
 
 from .storage import partner_logo_path
 
@@ -102,6 +103,9 @@ class Partner(models.Model):
     """A partner company: the tenant. Its users never see another partner's rows."""
 
     TENANT_COLUMN = "id"
+    TRANSITIONS = StateMachine(
+        PARTNER_TRANSITIONS, refusal=_("A partner that is %(current)s cannot become %(target)s.")
+    )
 
     legal_name = models.CharField(_("legal name"), max_length=200)
     partner_type = models.CharField(_("type"), max_length=32, choices=PartnerType.choices)
@@ -321,9 +325,21 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+# An application is decided once.
+APPLICATION_TRANSITIONS: dict[str, set[str]] = {
+    ApplicationStatus.SUBMITTED: {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED},
+    ApplicationStatus.APPROVED: set(),
+    ApplicationStatus.REJECTED: set(),
+}
+
+
 class PartnerApplication(models.Model):
     """A public "become a partner" application. Not tenant-owned: it has no partner until a
     vendor approves it, and only vendor staff ever read it."""
+
+    TRANSITIONS = StateMachine(
+        APPLICATION_TRANSITIONS, refusal=_("This application was already %(current)s.")
+    )
 
     # The database holds it to that too: the public form writes it in the system scope.
     RLS_VENDOR_ONLY = True

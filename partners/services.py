@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from prm import audit
+from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.notifications import notify, send_email
 from prm.policies import PermissionDenied
@@ -27,7 +27,6 @@ from prm.roles import VendorRole
 from prm.tenancy import Actor, Scope, system_scope, tenant_scope
 
 from .models import (
-    PARTNER_TRANSITIONS,
     VENDOR_CONTROLLED_FIELDS,
     ApplicationStatus,
     Invitation,
@@ -59,7 +58,7 @@ INVITATION_SALT = "partners.invitation"
 
 
 def _lock_partner(partner: Partner) -> Partner:
-    return Partner.objects.select_for_update().get(pk=partner.pk)
+    return transitions.lock(partner)
 
 
 # --- Recruitment --------------------------------------------------------------------------------
@@ -100,45 +99,31 @@ def application_approve(
     from .policies import application_policy
 
     application_policy.require(actor, "review", application)
-    application = PartnerApplication.objects.select_for_update().get(pk=application.pk)
-    if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(
-            _("This application was already %(status)s.")
-            % {"status": application.get_status_display().lower()}
+    application = transitions.lock(application)
+    with transitions.transition(
+        application, to=ApplicationStatus.APPROVED, actor=actor.user, action="application.approved"
+    ) as change:
+        if User.objects.filter(email__iexact=application.contact_email).exists():
+            raise ApplicationError(
+                _("%(email)s already has a portal account; it cannot be invited again.")
+                % {"email": application.contact_email}
+            )
+        tier = tier or Tier.objects.order_by("rank").first()
+        if tier is None:
+            raise ApplicationError(_("Set up at least one program tier before approving partners."))
+        partner = Partner.objects.create(
+            legal_name=application.company_name,
+            partner_type=application.partner_type,
+            country=application.country,
+            region=application.region,
+            website_domain=application.website_domain,
+            phone=application.contact_phone,
+            contact_email=application.contact_email,
+            status=PartnerStatus.ONBOARDING,
+            tier=tier,
         )
-    if User.objects.filter(email__iexact=application.contact_email).exists():
-        raise ApplicationError(
-            _("%(email)s already has a portal account; it cannot be invited again.")
-            % {"email": application.contact_email}
-        )
-    tier = tier or Tier.objects.order_by("rank").first()
-    if tier is None:
-        raise ApplicationError(_("Set up at least one program tier before approving partners."))
-    partner = Partner.objects.create(
-        legal_name=application.company_name,
-        partner_type=application.partner_type,
-        country=application.country,
-        region=application.region,
-        website_domain=application.website_domain,
-        phone=application.contact_phone,
-        contact_email=application.contact_email,
-        status=PartnerStatus.ONBOARDING,
-        tier=tier,
-    )
-    before = audit.snapshot(application, ["status"])
-    application.status = ApplicationStatus.APPROVED
-    application.reviewed_by = actor.user
-    application.reviewed_at = timezone.now()
-    application.partner = partner
-    application.save(update_fields=["status", "reviewed_by", "reviewed_at", "partner"])
-    audit.record(
-        actor=actor.user,
-        action="application.approved",
-        target=application,
-        before=before,
-        after=audit.snapshot(application, ["status"]),
-        partner_id=partner.pk,
-    )
+        change.partner_id = partner.pk
+        change.set(reviewed_by=actor.user, reviewed_at=timezone.now(), partner=partner)
     audit.record(
         actor=actor.user,
         action="partner.created",
@@ -164,26 +149,15 @@ def application_reject(*, actor: Actor, application: PartnerApplication, reason:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Give the applicant a reason for the rejection."), field="reason")
-    application = PartnerApplication.objects.select_for_update().get(pk=application.pk)
-    if application.status != ApplicationStatus.SUBMITTED:
-        raise ApplicationError(
-            _("This application was already %(status)s.")
-            % {"status": application.get_status_display().lower()}
-        )
-    before = audit.snapshot(application, ["status"])
-    application.status = ApplicationStatus.REJECTED
-    application.rejection_reason = reason
-    application.reviewed_by = actor.user
-    application.reviewed_at = timezone.now()
-    application.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
-    audit.record(
+    application = transitions.lock(application)
+    with transitions.transition(
+        application,
+        to=ApplicationStatus.REJECTED,
         actor=actor.user,
         action="application.rejected",
-        target=application,
-        before=before,
-        after=audit.snapshot(application, ["status"]),
         reason=reason,
-    )
+    ) as change:
+        change.set(rejection_reason=reason, reviewed_by=actor.user, reviewed_at=timezone.now())
     send_email(
         to=[application.contact_email],
         subject=_("Your partner application"),
@@ -242,26 +216,29 @@ def partner_set_logo(*, actor: Actor, partner: Partner, upload: UploadedFile) ->
     return partner
 
 
-def _transition(*, actor: Actor, partner: Partner, to: str, action: str, reason: str = "") -> Partner:
+def _transition(
+    *,
+    actor: Actor,
+    partner: Partner,
+    to: str,
+    action: str,
+    reason: str = "",
+    from_states: set[str] | None = None,
+    refusal: str | None = None,
+) -> Partner:
     partner_policy.require(actor, "change_status", partner)
     partner = _lock_partner(partner)
-    if to not in PARTNER_TRANSITIONS[partner.status]:
-        raise ApplicationError(
-            _("A partner that is %(current)s cannot become %(target)s.")
-            % {"current": partner.get_status_display().lower(), "target": PartnerStatus(to).label.lower()}
-        )
-    before = audit.snapshot(partner, ["status"])
-    partner.status = to
-    partner.save(update_fields=["status", "updated_at"])
-    audit.record(
+    with transitions.transition(
+        partner,
+        to=to,
+        from_states=from_states,
+        refusal=refusal,
         actor=actor.user,
         action=action,
-        target=partner,
-        before=before,
-        after=audit.snapshot(partner, ["status"]),
         partner_id=partner.pk,
         reason=reason,
-    )
+    ):
+        pass  # a status change has no rules of its own beyond who may make it
     for membership in partner.memberships.filter(is_active=True, role=PartnerRole.ADMIN).select_related(
         "user"
     ):
@@ -293,10 +270,15 @@ def partner_suspend(*, actor: Actor, partner: Partner, reason: str) -> Partner:
 
 
 def partner_reinstate(*, actor: Actor, partner: Partner) -> Partner:
-    partner_policy.require(actor, "change_status", partner)
-    if partner.status != PartnerStatus.SUSPENDED:
-        raise ApplicationError(_("Only a suspended partner can be reinstated."))
-    return _transition(actor=actor, partner=partner, to=PartnerStatus.ACTIVE, action="partner.reinstated")
+    # Activating an onboarding partner is allowed, but it is not a reinstatement.
+    return _transition(
+        actor=actor,
+        partner=partner,
+        to=PartnerStatus.ACTIVE,
+        action="partner.reinstated",
+        from_states={PartnerStatus.SUSPENDED},
+        refusal=_("Only a suspended partner can be reinstated."),
+    )
 
 
 def partner_terminate(*, actor: Actor, partner: Partner, reason: str) -> Partner:
@@ -451,24 +433,19 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
     version = settings.PRM["PARTNER_AGREEMENT_VERSION"]
     if partner.agreement_version == version:
         return partner
-    before = audit.snapshot(partner, ["agreement_version", "status"])
-    partner.agreement_version = version
-    partner.agreement_accepted_by = actor.user
-    partner.agreement_accepted_at = timezone.now()
-    fields = ["agreement_version", "agreement_accepted_by", "agreement_accepted_at", "updated_at"]
-    if partner.status == PartnerStatus.ONBOARDING:
-        # Accepting the agreement is the last onboarding step.
-        partner.status = PartnerStatus.ACTIVE
-        fields.append("status")
-    partner.save(update_fields=fields)
-    audit.record(
+    with transitions.transition(
+        partner,
         actor=actor.user,
         action="partner.agreement_accepted",
-        target=partner,
-        before=before,
-        after=audit.snapshot(partner, ["agreement_version", "status"]),
+        snapshot=["agreement_version", "status"],
         partner_id=partner.pk,
-    )
+    ) as change:
+        change.set(
+            agreement_version=version, agreement_accepted_by=actor.user, agreement_accepted_at=timezone.now()
+        )
+        if partner.status == PartnerStatus.ONBOARDING:
+            # Accepting the agreement is the last onboarding step.
+            change.become(PartnerStatus.ACTIVE)
     if partner.channel_account_manager_id:
         notify(
             recipient=partner.channel_account_manager,
