@@ -19,8 +19,8 @@ from prm.views import csv_response, paginate, querystring_without_page, vendor_r
 from . import selectors, services
 from .forms import ChannelManagerForm, PartnerFilterForm, ReasonForm, StatusChangeForm, TierForm
 from .models import PARTNER_TRANSITIONS, ApplicationStatus, PartnerStatus, Region, Tier
+from .panels import app_panels
 from .policies import application_policy, partner_policy
-from .views import app_panels
 
 
 @vendor_required
