@@ -6,6 +6,11 @@ The template is *not* run through Django's template engine: its built-in tags (`
 handful of values meant for it. Instead the source is sanitised with nh3 when saved, and rendering
 only replaces a fixed set of ``{{ placeholder }}`` markers with escaped values. Anything else in
 braces is refused when the template is saved.
+
+A co-branded PDF is rendered once per version of what it shows — the asset's template and title,
+the partner's details and logo, and the user's name and e-mail when the template names them — and
+kept (``prm.rendered``), in a folder of its own per asset and partner (and user, for templates with
+user placeholders): one partner's PDF is never handed to another.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from prm.errors import ApplicationError
+from prm.rendered import stored_pdf
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
 ANY_MARKUP = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
@@ -87,28 +93,63 @@ def logo_img(partner: Any) -> str:
     )
 
 
-def render_template(source: str, *, partner: Any, user: Any) -> str:
-    """Fill the placeholders of a template that ``clean_template`` accepted."""
-    return PLACEHOLDER.sub(
-        lambda match: PLACEHOLDERS[match.group(1)](partner, user) if match.group(1) in PLACEHOLDERS else "",
-        clean_template(source),
+def render_template(source: str, *, partner: Any, user: Any, logo: str | None = None) -> str:
+    """Fill the placeholders of a template that ``clean_template`` accepted. ``logo``, when given,
+    stands in for the partner's logo (see ``cobranded_pdf``)."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in PLACEHOLDERS:
+            return ""
+        if name == "partner.logo" and logo is not None:
+            return logo
+        return PLACEHOLDERS[name](partner, user)
+
+    return PLACEHOLDER.sub(fill, clean_template(source))
+
+
+def uses_user(source: str) -> bool:
+    """Whether the template shows who downloads it (then each user gets a PDF of their own)."""
+    return any(match.group(1).startswith("user.") for match in PLACEHOLDER.finditer(source or ""))
+
+
+def cobranded_html(*, asset: Any, partner: Any, user: Any, logo: str) -> str:
+    """The page around the filled template; ``logo`` is safe HTML (built with format_html)."""
+    return render_to_string(
+        "content/cobranded_pdf.html",
+        {
+            "asset": asset,
+            "partner": partner,
+            "logo": mark_safe(logo),  # noqa: S308
+            "body": mark_safe(render_template(asset.cobrand_template, partner=partner, user=user, logo=logo)),  # noqa: S308
+        },
     )
 
 
 def cobranded_pdf(*, asset: Any, partner: Any, user: Any) -> bytes:
+    # The key is the page with the logo's stored name in place of its bytes: every upload gets a
+    # new name (partners.storage), so the key follows the logo without reading the file from
+    # storage on every download.
+    key = cobranded_html(
+        asset=asset, partner=partner, user=user, logo=format_html("[logo {}]", partner.logo.name or "")
+    )
+    folder = f"content/cobranded/{asset.pk}/partner-{partner.pk}"
+    if uses_user(asset.cobrand_template):
+        folder += f"/user-{user.pk}"
+    return stored_pdf(
+        folder=folder,
+        key=key,
+        render=lambda: _render(
+            cobranded_html(asset=asset, partner=partner, user=user, logo=logo_img(partner))
+        ),
+    )
+
+
+def _render(html: str) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     # Only the data: URI of the logo we embedded ourselves: a co-branded PDF never loads anything
     # from the network or the disk, whatever a template's styles point at.
     fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
-    html = render_to_string(
-        "content/cobranded_pdf.html",
-        {
-            "asset": asset,
-            "partner": partner,
-            "logo": mark_safe(logo_img(partner)),  # noqa: S308 (built with format_html)
-            "body": mark_safe(render_template(asset.cobrand_template, partner=partner, user=user)),  # noqa: S308
-        },
-    )
     return HTML(string=html, url_fetcher=fetcher).write_pdf()

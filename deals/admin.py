@@ -91,7 +91,7 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["partner", "partner__tier"]
     date_hierarchy = "created_at"
     inlines = [DealLineInline]
-    actions = ["approve_selected", "reject_selected"]
+    actions = ["approve_selected", "reject_selected", "confirm_won_selected", "reject_won_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The portal's rule, not only the portfolio: partners' drafts are not the vendor's to see.
@@ -135,7 +135,21 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Outcome"), {"fields": ["won_amount", "closed_on", "lost_reason"]}),
+        (
+            _("Outcome"),
+            {
+                "fields": [
+                    "won_amount",
+                    "closed_on",
+                    "lost_reason",
+                    "won_claimed_at",
+                    "won_checks",
+                    "won_reviewed_by",
+                    "won_reviewed_at",
+                    "won_review_reason",
+                ]
+            },
+        ),
         (_("Timestamps"), {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -161,28 +175,74 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Reject selected deals (reason: …)"))
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Asks for the reason on an intermediate page, then rejects each deal through the service."""
+        return self._with_reason(
+            request,
+            queryset,
+            action="reject_selected",
+            title=_("Reject deals"),
+            call=lambda actor, deal, reason: services.deal_reject(actor=actor, deal=deal, reason=reason),
+            done=lambda n: (
+                ngettext("%(count)s deal rejected.", "%(count)s deals rejected.", n) % {"count": n}
+            ),
+        )
+
+    @admin.action(description=_("Confirm the reported wins of the selected deals, as reported"))
+    def confirm_won_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # Corrections of the amount or close date are made on the vendor review page.
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda actor, deal: services.deal_confirm_won(actor=actor, deal=deal),
+            lambda n: ngettext("%(count)s win confirmed.", "%(count)s wins confirmed.", n) % {"count": n},
+        )
+
+    @admin.action(description=_("Turn down the reported wins of the selected deals (reason: …)"))
+    def reject_won_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            action="reject_won_selected",
+            title=_("Turn down reported wins"),
+            intro=_(
+                "The wins reported on these deals will be turned down; nothing accrues from them. "
+                "The partner is notified and sees the reason:"
+            ),
+            call=lambda actor, deal, reason: services.deal_reject_won(actor=actor, deal=deal, reason=reason),
+            done=lambda n: (
+                ngettext("%(count)s win turned down.", "%(count)s wins turned down.", n) % {"count": n}
+            ),
+        )
+
+    def _with_reason(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        *,
+        action: str,
+        title: str,
+        call: Callable[[Any, Any, str], Any],
+        done: Callable[[int], str],
+        intro: str = "",
+    ) -> HttpResponse | None:
+        """Asks for the reason on an intermediate page, then calls the service for each deal."""
         form = RejectForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
-            _run_each(
-                self,
-                request,
-                queryset,
-                lambda actor, deal: services.deal_reject(actor=actor, deal=deal, reason=reason),
-                lambda n: ngettext("%(count)s deal rejected.", "%(count)s deals rejected.", n) % {"count": n},
-            )
+            _run_each(self, request, queryset, lambda actor, deal: call(actor, deal, reason), done)
             return None
         return TemplateResponse(
             request,
             "deals/admin/reject_reason.html",
             {
                 **self.admin_site.each_context(request),
-                "title": _("Reject deals"),
+                "title": title,
+                "intro": intro,
                 "opts": self.model._meta,
                 "deals": queryset,
                 "form": form,
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
-                "action": "reject_selected",
+                "action": action,
             },
         )
 

@@ -127,6 +127,15 @@ def seed(stdout: Any = None) -> None:
     services.deal_mark_won(
         actor=sam, deal=won, won_amount=Decimal("20500.00"), closed_on=timezone.localdate()
     )
+    # Reported won at ten times the registered amount: it waits for the channel manager's check.
+    claimed = _deal(
+        sam, "Margie's Travel", "margiestravel.example", "US", [("FW-1000", 2)], title="Branch firewalls"
+    )
+    services.deal_submit(actor=sam, deal=claimed)
+    services.deal_approve(actor=cam, deal=claimed)
+    services.deal_mark_won(
+        actor=sam, deal=claimed, won_amount=Decimal("196000.00"), closed_on=timezone.localdate()
+    )
     lost = _deal(sam, "Adventure Works Cycles", "adventure-works.example", "US", [("TAP-ENT", 1)])
     services.deal_submit(actor=sam, deal=lost)
     services.deal_approve(actor=cam, deal=lost)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,7 @@ from partners.models import Region, Tier
 
 from .leads import LEAD_FIELDS
 from .models import ConflictResolution, Deal, DealStage, DealStatus, Lead, LeadStatus, Product
-from .services import CUSTOMER_FIELDS, LineInput
+from .services import CUSTOMER_FIELDS, LineInput, won_amount_limit
 
 # A deal holds at most this many product lines (the formset's hard limit, too).
 MAX_LINES = 50
@@ -283,11 +284,38 @@ class MarkWonForm(forms.Form):
     )
     closed_on = forms.DateField(label=_("Closed on"), widget=DateInput())
 
+    def __init__(self, *args: Any, deal: Deal | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deal = deal
+
+    def clean_won_amount(self) -> Any:
+        # The same hard bound the service enforces, as a message on the field.
+        won_amount = self.cleaned_data["won_amount"]
+        if self.deal is not None and won_amount > won_amount_limit(self.deal):
+            raise forms.ValidationError(
+                _(
+                    "At most %(multiple)s times the registered amount, %(limit)s %(currency)s. "
+                    "Check the figure; register additional business as a new deal."
+                )
+                % {
+                    "multiple": settings.PRM["WON_AMOUNT_MAX_MULTIPLE"],
+                    "limit": f"{won_amount_limit(self.deal):,}",
+                    "currency": self.deal.currency,
+                }
+            )
+        return won_amount
+
     def clean_closed_on(self) -> Any:
         closed_on = self.cleaned_data["closed_on"]
         if closed_on > timezone.localdate():
             raise forms.ValidationError(_("The close date cannot be in the future."))
         return closed_on
+
+
+class ConfirmWonForm(MarkWonForm):
+    """The vendor confirms a reported win, as reported or corrected."""
+
+    note = forms.CharField(label=_("Note to the partner"), max_length=2000, required=False)
 
 
 class MarkLostForm(forms.Form):

@@ -40,6 +40,8 @@ class DealStatus(models.TextChoices):
     RETURNED = "returned", _("Returned for information")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    # Reported won outside what was registered and approved: counts only once the vendor confirms.
+    WON_PENDING = "won_pending", _("Won, awaiting vendor confirmation")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
     EXPIRED = "expired", _("Expired")
@@ -50,14 +52,32 @@ DEAL_TRANSITIONS: dict[str, set[str]] = {
     DealStatus.DRAFT: {DealStatus.SUBMITTED},
     DealStatus.SUBMITTED: {DealStatus.APPROVED, DealStatus.REJECTED, DealStatus.RETURNED},
     DealStatus.RETURNED: {DealStatus.SUBMITTED},
-    DealStatus.APPROVED: {DealStatus.WON, DealStatus.LOST, DealStatus.EXPIRED},
+    DealStatus.APPROVED: {DealStatus.WON, DealStatus.WON_PENDING, DealStatus.LOST, DealStatus.EXPIRED},
+    # Confirmed (possibly corrected) by the vendor, or the claim is turned down and the deal is
+    # open again, so the partner can report the real figures or mark it lost.
+    DealStatus.WON_PENDING: {DealStatus.WON, DealStatus.APPROVED},
     DealStatus.REJECTED: set(),
     DealStatus.WON: set(),
     DealStatus.LOST: set(),
     DealStatus.EXPIRED: set(),
 }
-# Registrations that hold (or claim) a customer: the ones conflicts are checked against.
-OPEN_STATUSES = (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED)
+# Registrations that hold (or claim) a customer: the ones conflicts are checked against. A win
+# awaiting confirmation still holds it: turned down, the deal is approved again.
+OPEN_STATUSES = (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED, DealStatus.WON_PENDING)
+
+
+class WonCheck(models.TextChoices):
+    """Why a reported win waits for the vendor's confirmation (see deals.services.won_checks)."""
+
+    AMOUNT_ABOVE_REGISTERED = "amount_above_registered", _("The won amount is above the registered amount")
+    CLOSED_BEFORE_APPROVAL = "closed_before_approval", _("The close date is before the deal was approved")
+    CLOSED_AFTER_PROTECTION = (
+        "closed_after_protection",
+        _("The close date is after the deal's protection ended"),
+    )
+
+
+_WON_CHECK_LABELS = dict(WonCheck.choices)
 
 
 class DealStage(models.TextChoices):
@@ -133,6 +153,15 @@ class Deal(models.Model):
     won_amount = money_field(verbose_name=_("won amount"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     lost_reason = models.TextField(_("lost reason"), blank=True)
+    # The partner's report of a win (won_amount and closed_on above) and, when it fell outside what
+    # was registered, why it waited (WonCheck values) and the vendor's decision on it.
+    won_claimed_at = models.DateTimeField(_("win reported"), null=True, blank=True)
+    won_checks = models.JSONField(_("win checks"), default=list, blank=True)
+    won_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    won_reviewed_at = models.DateTimeField(_("win decided"), null=True, blank=True)
+    won_review_reason = models.TextField(_("win decision note"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -148,6 +177,8 @@ class Deal(models.Model):
                 fields=["partner", "status", "protection_expires_at"], name="deal_partner_expiry_idx"
             ),
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
+            # The vendor's queue of wins awaiting confirmation, oldest report first.
+            models.Index(fields=["status", "won_claimed_at"], name="deal_won_queue_idx"),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +191,10 @@ class Deal(models.Model):
 
     def get_stage_display(self) -> str:
         return str(_STAGE_LABELS.get(self.stage, self.stage))
+
+    @property
+    def won_check_labels(self) -> list[str]:
+        return [str(_WON_CHECK_LABELS.get(code, code)) for code in self.won_checks or []]
 
     @property
     def is_editable(self) -> bool:

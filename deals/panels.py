@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from partners.policies import sees_partner_business
+
 from . import selectors
 from .models import DealStatus, LeadStatus
 from .policies import deal_policy, lead_policy
@@ -67,8 +69,10 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     return {
         "template": "deals/_home_panel.html",
         "counts": counts,
+        # A win awaiting the vendor's confirmation does not count as won yet: it is still open.
         "open": sum(
-            counts.get(s, 0) for s in (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED)
+            counts.get(s, 0)
+            for s in (DealStatus.SUBMITTED, DealStatus.RETURNED, DealStatus.APPROVED, DealStatus.WON_PENDING)
         ),
         "won": counts.get(DealStatus.WON, 0),
         "drafts": counts.get(DealStatus.DRAFT, 0),
@@ -82,6 +86,8 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
 
 def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
+    if not sees_partner_business(actor):
+        return None  # a content manager has no deals to review: no panel of zeros
     now = timezone.now()
     queue = selectors.review_queue(actor=actor).aggregate(
         waiting=Count("pk"),
@@ -90,6 +96,7 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         conflicts=Count("pk", filter=Q(conflict_status="under_review")),
     )
     extensions = selectors.pending_extensions(actor=actor).count()
+    wins_waiting = selectors.won_queue(actor=actor).count()
     leads_waiting = (
         lead_policy.scope(actor).filter(status__in=[LeadStatus.NEW, LeadStatus.UNASSIGNABLE]).count()
     )
@@ -97,5 +104,6 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         "template": "deals/_vendor_panel.html",
         **queue,
         "extensions": extensions,
+        "wins_waiting": wins_waiting,
         "leads_waiting": leads_waiting,
     }

@@ -1,10 +1,10 @@
 """Who may see and do what with deals and leads.
 
 Partner side: a partner admin sees all the company's deals; a sales user the deals they
-registered; other partner roles none. Vendor side through ``partner_scope_q``: channel account
-managers their portfolio, other vendor staff everything — but never a partner's drafts, which are
-the partner's work in progress until submitted. Reviewing is for program admins and the partner's
-channel account manager.
+registered; other partner roles none. Vendor side through ``business_scope_q``: channel account
+managers their portfolio, content managers nothing (deal amounts are none of their business), other
+vendor staff everything — but never a partner's drafts, which are the partner's work in progress
+until submitted. Reviewing is for program admins and the partner's channel account manager.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from partners.models import PartnerRole, PartnerStatus
-from partners.policies import can_work_partner, partner_scope_q
+from partners.policies import business_scope_q, can_work_partner
 from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -41,7 +41,7 @@ class DealPolicy(Policy[Deal]):
             if actor.partner_role == PartnerRole.SALES:
                 return Q(partner_id=actor.partner_id, registered_by_id=actor.user.pk)
             return NOTHING
-        return partner_scope_q(actor) & ~Q(status=DealStatus.DRAFT)
+        return business_scope_q(actor) & ~Q(status=DealStatus.DRAFT)
 
     def can(self, actor: Actor, action: str, obj: Deal | None = None) -> bool:
         if action == "register":
@@ -64,6 +64,9 @@ class DealPolicy(Policy[Deal]):
                 and actor.vendor_role in REVIEWER_ROLES
                 and can_work_partner(actor, obj.partner)
             )
+        if action == "decide_won":
+            # Confirming or turning down a reported win is a review: never the partner's own call.
+            return obj.status == DealStatus.WON_PENDING and self.can(actor, "review", obj)
         return False
 
 
@@ -79,8 +82,8 @@ class LeadPolicy(Policy[Lead]):
             return NOTHING
         if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
             # Their portfolio's leads, and the unassigned pool they may distribute.
-            return partner_scope_q(actor, "assigned_partner") | Q(assigned_partner__isnull=True)
-        return partner_scope_q(actor, "assigned_partner")
+            return business_scope_q(actor, "assigned_partner") | Q(assigned_partner__isnull=True)
+        return business_scope_q(actor, "assigned_partner")
 
     def can(self, actor: Actor, action: str, obj: Lead | None = None) -> bool:
         if action in {"create", "distribute", "import"}:

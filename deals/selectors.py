@@ -84,6 +84,19 @@ def review_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
     )
 
 
+def won_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
+    """Wins reported outside what was registered, waiting for the vendor's confirmation, of the
+    partners this reviewer works; the oldest report first."""
+    if not actor.is_vendor:
+        return Deal.objects.none()
+    queryset = deal_policy.scope(actor).filter(status=DealStatus.WON_PENDING)
+    return (
+        _filter_deals(queryset, filters or {})
+        .select_related("partner", "partner__tier", "registered_by")
+        .order_by("won_claimed_at", "pk")
+    )
+
+
 def conflicts_for(*, actor: Actor, deal: Deal) -> list[DealConflict]:
     """The evidence, for reviewers only (vendor-only rows)."""
     if not (actor.is_vendor and deal_policy.can(actor, "review", deal)):

@@ -39,6 +39,7 @@ from .models import (
     DealStatus,
     ExtensionStatus,
     Product,
+    WonCheck,
 )
 from .policies import deal_policy
 from .signals import deal_lost, deal_won
@@ -595,34 +596,236 @@ def deal_update_stage(*, actor: Actor, deal: Deal, stage: str) -> Deal:
     return deal
 
 
-def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: date) -> Deal:
-    deal = _lock(deal)
-    deal_policy.require(actor, "mark_won", deal, _("Only approved deals can be marked won."))
-    _check_transition(deal, DealStatus.WON)
+def won_amount_limit(deal: Deal) -> Decimal:
+    """The most a win on ``deal`` may be reported at: a multiple of the registered amount."""
+    return quantize(deal.amount * settings.PRM["WON_AMOUNT_MAX_MULTIPLE"], deal.currency)
+
+
+def _clean_won_figures(deal: Deal, won_amount: Decimal | None, closed_on: date | None) -> Decimal:
+    """The figures every won report must have, whoever reports it; returns the amount rounded to
+    the currency."""
     if won_amount is None or won_amount <= 0:
         raise ApplicationError(_("Enter the won amount."), field="won_amount")
+    amount = quantize(won_amount, deal.currency)
+    limit = won_amount_limit(deal)
+    if amount > limit:
+        raise ApplicationError(
+            _(
+                "The won amount can be at most %(multiple)s times the registered amount, "
+                "%(limit)s %(currency)s. Check the figure; register additional business as a new deal."
+            )
+            % {
+                "multiple": settings.PRM["WON_AMOUNT_MAX_MULTIPLE"],
+                "limit": f"{limit:,}",
+                "currency": deal.currency,
+            },
+            field="won_amount",
+        )
     if closed_on is None or closed_on > timezone.localdate():
         raise ApplicationError(_("The close date cannot be in the future."), field="closed_on")
-    before = audit.snapshot(deal, ["status", "won_amount", "closed_on"])
-    deal.status = DealStatus.WON
-    deal.won_amount = quantize(won_amount, deal.currency)
+    return amount
+
+
+def won_checks(deal: Deal, *, won_amount: Decimal, closed_on: date) -> list[str]:
+    """Why a win reported with these figures must wait for the vendor's confirmation (WonCheck
+    values); empty when it counts at once.
+
+    The amount may exceed the registered (approved) amount by WON_AMOUNT_TOLERANCE_PERCENT: quotes
+    move a little between registration and signature. The close date must lie in the window the
+    vendor's approval covers: from the day of the approval (protection, and the rewards that come
+    with it, start there; a deal closed before the vendor approved it was not won under the
+    program) to the last day of protection, and never after today (refused outright). Outside
+    these, the rewards the win would accrue (co-op funds in an earlier period, rebates, SPIFs) are
+    the vendor's call, not the partner's."""
+    checks = []
+    tolerance = Decimal(100 + settings.PRM["WON_AMOUNT_TOLERANCE_PERCENT"]) / Decimal(100)
+    if won_amount > deal.amount * tolerance:
+        checks.append(WonCheck.AMOUNT_ABOVE_REGISTERED.value)
+    window_opened = deal.approved_at or deal.first_submitted_at or deal.created_at
+    if closed_on < timezone.localdate(window_opened):
+        checks.append(WonCheck.CLOSED_BEFORE_APPROVAL.value)
+    if deal.protection_expires_at and closed_on > timezone.localdate(deal.protection_expires_at):
+        checks.append(WonCheck.CLOSED_AFTER_PROTECTION.value)
+    return checks
+
+
+def _won_event_sent_after_commit(deal: Deal) -> None:
+    deal_id = deal.pk
+    # Incentives, co-op accrual, tiers and scorecards consume this after the commit; it is sent
+    # only when a win counts (at once, or once the vendor confirmed it), and once per deal.
+    transaction.on_commit(lambda: deal_won.send(sender=Deal, deal_id=deal_id))
+
+
+WON_FIELDS = ["status", "won_amount", "closed_on"]
+
+
+def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: date) -> Deal:
+    """The partner reports the deal won. Within the registered amount (plus the tolerance) and the
+    approved window (see ``won_checks``) it is won at once; otherwise it waits, as WON_PENDING, for
+    the channel account manager, and nothing accrues from it until confirmed."""
+    deal = _lock(deal)
+    if (
+        deal.status in {DealStatus.WON, DealStatus.WON_PENDING}
+        and actor.is_partner
+        and deal.partner_id == actor.partner_id
+        and won_amount is not None
+        and deal.won_amount == quantize(won_amount, deal.currency)
+        and deal.closed_on == closed_on
+    ):
+        return deal  # a double-clicked "Mark won": already recorded, nothing more to do
+    deal_policy.require(actor, "mark_won", deal, _("Only approved deals can be marked won."))
+    _check_transition(deal, DealStatus.WON)
+    amount = _clean_won_figures(deal, won_amount, closed_on)
+    checks = won_checks(deal, won_amount=amount, closed_on=closed_on)
+    before = audit.snapshot(deal, WON_FIELDS)
+    deal.status = DealStatus.WON_PENDING if checks else DealStatus.WON
+    deal.won_amount = amount
     deal.closed_on = closed_on
-    deal.save(update_fields=["status", "won_amount", "closed_on", "updated_at"])
+    deal.won_claimed_at = timezone.now()
+    deal.won_checks = checks
+    # A new report replaces the decision on an earlier one that was turned down.
+    deal.won_reviewed_by = None
+    deal.won_reviewed_at = None
+    deal.won_review_reason = ""
+    deal.save(
+        update_fields=[
+            *WON_FIELDS,
+            "won_claimed_at",
+            "won_checks",
+            "won_reviewed_by",
+            "won_reviewed_at",
+            "won_review_reason",
+            "updated_at",
+        ]
+    )
     audit.record(
         actor=actor.user,
-        action="deal.won",
+        action="deal.won_claimed" if checks else "deal.won",
         target=deal,
         before=before,
         partner_id=deal.partner_id,
-        after=audit.snapshot(deal, ["status", "won_amount", "closed_on"]),
+        after={**audit.snapshot(deal, WON_FIELDS), **({"checks": checks} if checks else {})},
     )
-    deal_id = deal.pk
-    # Incentives, co-op accrual, tiers and scorecards consume this after the commit.
-    transaction.on_commit(lambda: deal_won.send(sender=Deal, deal_id=deal_id))
+    if checks:
+        _notify_reviewers(
+            deal,
+            "deal.won_claimed",
+            _("%(partner)s reports deal %(ref)s won at %(amount)s %(currency)s: it awaits your confirmation")
+            % {
+                "partner": deal.partner.legal_name,
+                "ref": deal.reference,
+                "amount": f"{deal.won_amount:,}",
+                "currency": deal.currency,
+            },
+        )
+        return deal
+    _won_event_sent_after_commit(deal)
     _notify_reviewers(
         deal,
         "deal.won",
         _("%(partner)s won deal %(ref)s") % {"partner": deal.partner.legal_name, "ref": deal.reference},
+    )
+    return deal
+
+
+def deal_confirm_won(
+    *,
+    actor: Actor,
+    deal: Deal,
+    won_amount: Decimal | None = None,
+    closed_on: date | None = None,
+    note: str = "",
+) -> Deal:
+    """The channel account manager (or a program admin) confirms a win that waited, as reported or
+    with a corrected amount and close date. Only now does it count: ``deal_won`` goes out after the
+    commit, and accruals land in the periods of the confirmed close date."""
+    deal = _review(actor, deal)
+    if deal.status == DealStatus.WON:
+        return deal  # a double-clicked "Confirm": already won, and the event already went out
+    if deal.status != DealStatus.WON_PENDING:
+        raise ApplicationError(_("This deal has no win waiting for confirmation."))
+    closed_on = closed_on or deal.closed_on
+    amount = _clean_won_figures(deal, won_amount if won_amount is not None else deal.won_amount, closed_on)
+    note = (note or "").strip()
+    before = audit.snapshot(deal, WON_FIELDS)
+    deal.status = DealStatus.WON
+    deal.won_amount = amount
+    deal.closed_on = closed_on
+    deal.won_reviewed_by = actor.user
+    deal.won_reviewed_at = timezone.now()
+    deal.won_review_reason = note
+    deal.save(
+        update_fields=[*WON_FIELDS, "won_reviewed_by", "won_reviewed_at", "won_review_reason", "updated_at"]
+    )
+    audit.record(
+        actor=actor.user,
+        action="deal.won_confirmed",
+        target=deal,
+        before=before,
+        after=audit.snapshot(deal, WON_FIELDS),
+        reason=note,
+        partner_id=deal.partner_id,
+    )
+    _won_event_sent_after_commit(deal)
+    _notify_partner(
+        deal,
+        "deal.won",
+        _("Deal %(ref)s confirmed won: %(amount)s %(currency)s on %(date)s")
+        % {
+            "ref": deal.reference,
+            "amount": f"{deal.won_amount:,}",
+            "currency": deal.currency,
+            "date": deal.closed_on.isoformat(),
+        },
+        note,
+    )
+    return deal
+
+
+def deal_reject_won(*, actor: Actor, deal: Deal, reason: str) -> Deal:
+    """The channel account manager (or a program admin) turns a waiting win down, with a reason the
+    partner sees. Nothing accrues; the deal is approved (open) again, so the partner can report the
+    real figures or mark it lost."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("Give the partner a reason."), field="reason")
+    deal = _review(actor, deal)
+    if deal.status == DealStatus.APPROVED and deal.won_reviewed_at and deal.won_review_reason == reason:
+        return deal  # a double-clicked "Turn down": already done
+    if deal.status != DealStatus.WON_PENDING:
+        raise ApplicationError(_("This deal has no win waiting for confirmation."))
+    before = audit.snapshot(deal, WON_FIELDS)
+    deal.status = DealStatus.APPROVED
+    deal.won_amount = None
+    deal.closed_on = None
+    deal.won_checks = []
+    deal.won_reviewed_by = actor.user
+    deal.won_reviewed_at = timezone.now()
+    deal.won_review_reason = reason
+    deal.save(
+        update_fields=[
+            *WON_FIELDS,
+            "won_checks",
+            "won_reviewed_by",
+            "won_reviewed_at",
+            "won_review_reason",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        actor=actor.user,
+        action="deal.won_rejected",
+        target=deal,
+        before=before,
+        after=audit.snapshot(deal, WON_FIELDS),
+        reason=reason,
+        partner_id=deal.partner_id,
+    )
+    _notify_partner(
+        deal,
+        "deal.won_rejected",
+        _("The win on deal %(ref)s was not confirmed") % {"ref": deal.reference},
+        reason,
     )
     return deal
 

@@ -27,6 +27,7 @@ from prm.views import paginate, querystring_without_page, vendor_required
 
 from . import leads, selectors, services
 from .forms import (
+    ConfirmWonForm,
     ConflictResolveForm,
     ExtensionDecisionForm,
     LeadAssignForm,
@@ -80,6 +81,30 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "due_soon": now + DUE_SOON,
             "pending_extensions": list(pending[:6]),
             "pending_extension_count": pending.count(),
+            "won_waiting_count": selectors.won_queue(actor=actor).count(),
+            "may_review": actor.vendor_role in REVIEWER_ROLES,
+        },
+    )
+
+
+@vendor_required
+def won_queue(request: HttpRequest) -> HttpResponse:
+    """Wins reported above the registered amount or outside the approved window: nothing accrues
+    from them until a reviewer confirms (or corrects) them here, or turns them down."""
+    actor = request.actor
+    form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
+    page = paginate(request, selectors.won_queue(actor=actor, filters=form.filters()))
+    for deal in page.object_list:
+        deal.above_registered_percent = (
+            round((deal.won_amount - deal.amount) * 100 / deal.amount) if deal.amount else None
+        )
+    return render(
+        request,
+        "deals/vendor/won_queue.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": querystring_without_page(request),
             "may_review": actor.vendor_role in REVIEWER_ROLES,
         },
     )
@@ -231,6 +256,11 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "open_conflicts": sum(1 for c in conflicts if c.resolution == ConflictResolution.OPEN),
             "may_review": may_review,
             "may_decide": may_review and deal.status == DealStatus.SUBMITTED,
+            "may_decide_won": deal_policy.can(actor, "decide_won", deal),
+            "confirm_won_form": ConfirmWonForm(
+                initial={"won_amount": deal.won_amount, "closed_on": deal.closed_on}
+            ),
+            "won_tolerance_percent": settings.PRM["WON_AMOUNT_TOLERANCE_PERCENT"],
             "extension_requests": extension_requests,
             "pending_extension": next(
                 (e for e in extension_requests if e.status == ExtensionStatus.PENDING), None
@@ -296,6 +326,61 @@ def deal_return(request: HttpRequest, pk: int) -> HttpResponse:
         services.deal_return_for_info,
         _("Deal %(ref)s returned to the partner for more information."),
     )
+
+
+@require_POST
+@vendor_required
+def deal_confirm_won(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = ConfirmWonForm(request.POST, deal=deal)
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+        return redirect("deals:review_detail", pk=deal.pk)
+    done, confirmed = attempt(
+        request,
+        lambda: services.deal_confirm_won(
+            actor=actor,
+            deal=deal,
+            won_amount=form.cleaned_data["won_amount"],
+            closed_on=form.cleaned_data["closed_on"],
+            note=form.cleaned_data["note"],
+        ),
+    )
+    if not done:
+        return redirect("deals:review_detail", pk=deal.pk)
+    messages.success(
+        request,
+        _("Deal %(ref)s confirmed won at %(amount)s %(currency)s on %(date)s; the partner was told.")
+        % {
+            "ref": confirmed.reference,
+            "amount": f"{confirmed.won_amount:,}",
+            "currency": confirmed.currency,
+            "date": confirmed.closed_on.isoformat(),
+        },
+    )
+    return redirect("deals:won_queue")
+
+
+@require_POST
+@vendor_required
+def deal_reject_won(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    deal = selectors.deal_get(actor=actor, pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the partner a reason."))
+        return redirect("deals:review_detail", pk=deal.pk)
+    done, _result = attempt(
+        request, lambda: services.deal_reject_won(actor=actor, deal=deal, reason=form.cleaned_data["reason"])
+    )
+    if not done:
+        return redirect("deals:review_detail", pk=deal.pk)
+    messages.success(
+        request,
+        _("The win on deal %(ref)s was turned down; the partner was told why.") % {"ref": deal.reference},
+    )
+    return redirect("deals:won_queue")
 
 
 @require_POST

@@ -364,6 +364,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": list(audit.history_for(target=deal).exclude(action="deal.conflict_resolved")[:50]),
             "stage_form": StageForm(initial={"stage": deal.stage}),
             "won_form": MarkWonForm(initial={"won_amount": deal.amount, "closed_on": timezone.localdate()}),
+            "won_tolerance_percent": settings.PRM["WON_AMOUNT_TOLERANCE_PERCENT"],
             "lost_form": MarkLostForm(),
             "extension_form": ExtensionRequestForm(),
             "stages": DealStage.choices,
@@ -445,11 +446,11 @@ def deal_update_stage(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_mark_won(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     deal = selectors.deal_get(actor=actor, pk=pk)
-    form = MarkWonForm(request.POST)
+    form = MarkWonForm(request.POST, deal=deal)
     if not form.is_valid():
         messages.error(request, form_error_text(form))
     else:
-        done, _result = attempt(
+        done, result = attempt(
             request,
             lambda: services.deal_mark_won(
                 actor=actor,
@@ -458,7 +459,16 @@ def deal_mark_won(request: HttpRequest, pk: int) -> HttpResponse:
                 closed_on=form.cleaned_data["closed_on"],
             ),
         )
-        if done:
+        if done and result.status == DealStatus.WON_PENDING:
+            messages.info(
+                request,
+                _(
+                    "Deal %(ref)s is recorded as won and waits for your channel account manager's "
+                    "confirmation: %(why)s. It counts once confirmed; you will be notified."
+                )
+                % {"ref": deal.reference, "why": "; ".join(result.won_check_labels)},
+            )
+        elif done:
             messages.success(
                 request, _("Congratulations! Deal %(ref)s is marked won.") % {"ref": deal.reference}
             )

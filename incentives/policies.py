@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from partners.models import PartnerRole
-from partners.policies import partner_scope_q
+from partners.policies import business_scope_q
 from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -28,9 +28,8 @@ def money_visible(actor: Actor, partner_field: str = "partner") -> Q:
         if actor.partner_role != PartnerRole.ADMIN:
             return NOTHING
         return Q(**{f"{partner_field}_id": actor.partner_id})
-    if actor.is_vendor and actor.vendor_role == VendorRole.CONTENT_MANAGER:
-        return NOTHING  # sees every partner's content, but has no business with their money
-    return partner_scope_q(actor, partner_field)
+    # Content managers: nothing (they see every partner's content, never their money).
+    return business_scope_q(actor, partner_field)
 
 
 class EarningPolicy(Policy[EarningEntry]):

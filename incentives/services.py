@@ -11,6 +11,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
@@ -21,7 +22,7 @@ from deals.models import Deal, DealLine, DealStatus
 from deals.policies import deal_policy
 from mdf.models import FundRequest, RequestStatus
 from mdf.policies import fund_request_policy
-from mdf.services import allocation_accrue
+from mdf.services import allocation_accrue, closed_accrual_period
 from partners.models import Membership, PartnerRole
 from prm import audit
 from prm.errors import ApplicationError
@@ -53,15 +54,32 @@ ATTRIBUTABLE_REQUESTS = {
 
 
 def accrue_coop_for_deal(*, deal_id: int) -> object | None:
-    """Co-op MDF accrual for a won deal: the partner's tier percentage of the won amount, once per
-    deal (the ledger's idempotency key). System job: runs in the vendor scope."""
+    """Co-op MDF accrual for a won deal: the partner's tier percentage of the (confirmed) won
+    amount, once per deal (the ledger's idempotency key), into the allocation of the fund period
+    containing the close date. A win still waiting for the vendor's confirmation accrues nothing.
+    A close date in a period that is already closed accrues nothing either, and the deal's history
+    says so (see mdf.services.closed_accrual_period for why). System job: runs in the vendor
+    scope."""
     deal = Deal.objects.select_related("partner__tier").get(pk=deal_id)
-    if deal.status != DealStatus.WON or not deal.won_amount:
+    if deal.status != DealStatus.WON or not deal.won_amount or deal.closed_on is None:
         return None
     percent = deal.partner.tier.mdf_accrual_percent or Decimal("0")
     if percent <= 0:
         return None
     amount = deal.won_amount * percent / Decimal("100")
+    closed = closed_accrual_period(currency=deal.currency, on=deal.closed_on)
+    if closed is not None:
+        if not audit.history_for(target=deal).filter(action="mdf.accrual_refused").exists():
+            audit.record(
+                actor=None,
+                action="mdf.accrual_refused",
+                target=deal,
+                partner_id=deal.partner_id,
+                reason=_("No co-op funds accrued: %(period)s, which holds the close date, is closed.")
+                % {"period": closed.name},
+                after={"period": closed.name, "closed_on": deal.closed_on},
+            )
+        return None
     return allocation_accrue(
         partner=deal.partner,
         amount=amount,
@@ -453,6 +471,16 @@ def statement_mark_paid(*, actor: Actor, statement: Statement, payment_reference
     if not statement_policy.can(actor, "mark_paid"):
         raise PermissionDenied(_("Only vendor finance marks statements paid."))
     _check_transition(statement, StatementStatus.PAID)
+    # Four eyes: whoever approved a statement does not also confirm its payment, so paying out
+    # money takes two people (PRM["SETTLEMENT_FOUR_EYES"], on unless a deployment turns it off).
+    if settings.PRM["SETTLEMENT_FOUR_EYES"] and statement.approved_by_id == actor.user.pk:
+        raise ApplicationError(
+            _(
+                "You approved statement %(number)s, so another finance user must mark it paid "
+                "(four-eyes rule)."
+            )
+            % {"number": statement.number}
+        )
     before = audit.snapshot(statement, ["status"])
     statement.status = StatementStatus.PAID
     statement.paid_by = actor.user

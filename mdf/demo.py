@@ -136,7 +136,8 @@ def seed(stdout: Any = None) -> None:
         if stage in {"claim_approved", "paid"}:
             services.claim_approve(actor=finance, claim=claim)
         if stage == "paid":
-            services.claim_mark_paid(actor=finance, claim=claim, payment_reference="PAY-2026-0042")
+            # Four eyes: the approver (finance) may not confirm the payment too; the admin does.
+            services.claim_mark_paid(actor=admin, claim=claim, payment_reference="PAY-2026-0042")
         past += timedelta(days=5)
 
     # Not claimed in time: expires and releases its commitment.

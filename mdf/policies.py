@@ -3,7 +3,7 @@
 Partner side: partner admins and marketing users work the company's fund requests and claims;
 other partner roles see none. Vendor side: program admins everything; channel account managers
 their portfolio (approve requests up to their approval limit); finance everything, and they alone
-approve claims and mark payouts paid.
+approve claims and mark payouts paid; content managers nothing (``business_scope_q``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from partners.models import PartnerRole, PartnerStatus
-from partners.policies import can_work_partner, partner_scope_q
+from partners.policies import business_scope_q, can_work_partner
 from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -32,7 +32,7 @@ class AllocationPolicy(Policy[Allocation]):
     model = Allocation
 
     def visible(self, actor: Actor) -> Q:
-        return _partner_side(actor) or partner_scope_q(actor)
+        return _partner_side(actor) or business_scope_q(actor)
 
     def can(self, actor: Actor, action: str, obj: Allocation | None = None) -> bool:
         if action == "allocate":
@@ -45,7 +45,7 @@ class FundRequestPolicy(Policy[FundRequest]):
 
     def visible(self, actor: Actor) -> Q:
         side = _partner_side(actor)
-        return side if side is not None else partner_scope_q(actor)
+        return side if side is not None else business_scope_q(actor)
 
     def can(self, actor: Actor, action: str, obj: FundRequest | None = None) -> bool:
         if action == "request":
@@ -81,7 +81,7 @@ class FundClaimPolicy(Policy[FundClaim]):
 
     def visible(self, actor: Actor) -> Q:
         side = _partner_side(actor)
-        return side if side is not None else partner_scope_q(actor)
+        return side if side is not None else business_scope_q(actor)
 
 
 allocation_policy = AllocationPolicy()

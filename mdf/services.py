@@ -199,11 +199,32 @@ def allocation_add(
     return entry
 
 
+def closed_accrual_period(*, currency: str, on: date) -> FundPeriod | None:
+    """The fund period containing ``on``, with a budget in ``currency``, if it is already closed.
+
+    Co-op never accrues into it, nor into the current period instead: the closed period's unused
+    funds have forfeited and its books are final, and moving the accrual forward would let a late
+    or back-dated win top up this period's funds. The vendor can still allocate by hand
+    (``allocation_add``, audited) where a late win deserves it."""
+    budget = (
+        Budget.objects.filter(
+            currency=currency,
+            period__starts_on__lte=on,
+            period__ends_on__gte=on,
+            period__closed_at__isnull=False,
+        )
+        .select_related("period")
+        .first()
+    )
+    return budget.period if budget is not None else None
+
+
 def allocation_accrue(
     *, partner: Partner, amount: Decimal, currency: str, on: date, source: str
 ) -> LedgerEntry | None:
-    """Co-op accrual (system): idempotent per source (e.g. ``deal:123``). Needs a budget for the
-    period containing ``on`` in that currency; without one nothing accrues (returns None)."""
+    """Co-op accrual (system): idempotent per source (e.g. ``deal:123``). Needs an open budget for
+    the period containing ``on`` in that currency; without one nothing accrues (returns None) —
+    in particular never into a closed period (see ``closed_accrual_period``)."""
     budget = (
         Budget.objects.filter(
             currency=currency,
@@ -867,6 +888,15 @@ def claim_mark_paid(*, actor: Actor, claim: FundClaim, payment_reference: str = 
     if not (actor.is_vendor and actor.vendor_role in {VendorRole.FINANCE, VendorRole.PROGRAM_ADMIN}):
         raise PermissionDenied(_("Finance marks payouts paid."))
     claim, fund_request, allocation = _claim_review(actor, claim, RequestStatus.PAID)
+    # Four eyes, as for statements: whoever approved the claim does not also confirm its payment.
+    if settings.PRM["SETTLEMENT_FOUR_EYES"] and claim.reviewed_by_id == actor.user.pk:
+        raise ApplicationError(
+            _(
+                "You approved the claim for %(ref)s, so another finance user must mark it paid "
+                "(four-eyes rule)."
+            )
+            % {"ref": fund_request.reference}
+        )
     ledger.post(
         allocation=allocation,
         kind=LedgerKind.PAID,

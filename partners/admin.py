@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
-from guardian.admin import GuardedModelAdminMixin
 
 from prm import audit
 from prm.admin import AuditEventAdmin
@@ -17,8 +16,8 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent
 
 from . import services
-from .models import Invitation, Membership, Partner, PartnerApplication, Tier
-from .policies import partner_scope_q, portfolio_partner_ids, vendor_sees_all
+from .models import Invitation, Membership, Partner, PartnerApplication, PartnerUserObjectPermission, Tier
+from .policies import PORTFOLIO_PERMISSION, partner_scope_q, portfolio_partner_ids, vendor_sees_all
 
 
 class ScopedAdminMixin:
@@ -64,8 +63,13 @@ class MembershipInline(admin.TabularInline):
         return False  # people join by invitation
 
 
+# No django-guardian GuardedModelAdminMixin here: its object-permission pages let anyone holding
+# change_partner (channel account managers do) grant any user any right on a partner, outside the
+# program-admin-only portfolio services and without an audit event. Portfolios change in the
+# partner console (services.portfolio_grant / portfolio_revoke / partner_assign_channel_manager);
+# the admin shows them read-only, and the pages' old addresses fall through to a plain 404.
 @admin.register(Partner)
-class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
+class PartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
     partner_field = "pk"
     list_display = [
         "legal_name",
@@ -84,6 +88,7 @@ class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
         "status",
         "tier",
         "channel_account_manager",
+        "portfolio",
         "agreement_version",
         "agreement_accepted_by",
         "agreement_accepted_at",
@@ -101,6 +106,7 @@ class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
         "status",
         "tier",
         "channel_account_manager",
+        "portfolio",
         "agreement_version",
         "agreement_accepted_by",
         "agreement_accepted_at",
@@ -109,6 +115,18 @@ class PartnerAdmin(ScopedAdminMixin, GuardedModelAdminMixin, admin.ModelAdmin):
     ]
     inlines = [MembershipInline]
     actions = ["suspend_selected", "reinstate_selected"]
+
+    @admin.display(description=_("portfolio (channel account managers who work this partner)"))
+    def portfolio(self, obj: Partner) -> str:
+        # ``obj`` came through the scoped get_queryset(), so its holders are the actor's to see.
+        emails = (
+            PartnerUserObjectPermission.objects.filter(
+                content_object_id=obj.pk, permission__codename=PORTFOLIO_PERMISSION
+            )
+            .order_by("user__email")
+            .values_list("user__email", flat=True)
+        )
+        return ", ".join(emails) or "—"
 
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
         if change:

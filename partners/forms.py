@@ -11,7 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.roles import VendorRole
 
-from .models import Partner, PartnerApplication, PartnerRole, PartnerStatus, PartnerType, Region, Tier
+from .models import (
+    Partner,
+    PartnerApplication,
+    PartnerRole,
+    PartnerStatus,
+    PartnerType,
+    ProfileChangeRequest,
+    Region,
+    Tier,
+)
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 
@@ -69,15 +78,19 @@ class CompanyProfileForm(forms.ModelForm):
 
     class Meta:
         model = Partner
-        fields = [
-            "legal_name",
-            "partner_type",
-            "country",
-            "region",
-            "website_domain",
-            "phone",
-            "contact_email",
-        ]
+        # Type, country and region are vendor-controlled: a partner asks (ProfileChangeForm).
+        fields = ["legal_name", "website_domain", "phone", "contact_email"]
+
+
+class ProfileChangeForm(forms.ModelForm):
+    class Meta:
+        model = ProfileChangeRequest
+        fields = ["partner_type", "country", "region", "message"]
+        labels = {"message": _("Why the change?")}
+        widgets = {"message": forms.Textarea(attrs={"rows": 3, "maxlength": 2000})}
+        help_texts = {
+            "message": _("For example: we now distribute as well as resell, or we moved our headquarters.")
+        }
 
 
 class LogoForm(forms.Form):
@@ -152,6 +165,16 @@ class ChannelManagerForm(forms.Form):
             vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
         ),
         empty_label=_("No manager"),
+    )
+
+
+class PortfolioGrantForm(forms.Form):
+    manager = forms.ModelChoiceField(
+        label=_("Channel account manager"),
+        queryset=get_user_model().objects.filter(
+            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
+        ),
+        empty_label=_("Choose a manager"),
     )
 
 

@@ -159,6 +159,82 @@ class Partner(models.Model):
         return self.status in {PartnerStatus.PROSPECT, PartnerStatus.ONBOARDING, PartnerStatus.ACTIVE}
 
 
+# The part of a partner's profile only the vendor sets: type and region decide which content the
+# partner is entitled to and which leads reach it, and country feeds both. A partner admin asks for
+# a change (ProfileChangeRequest); the vendor decides.
+VENDOR_CONTROLLED_FIELDS = ("partner_type", "country", "region")
+
+
+class ProfileChangeStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ProfileChangeRequest(models.Model):
+    """A partner admin's request to change the partner's type, country or region. The partner's
+    channel account manager or a program admin approves (the change is applied) or rejects it with
+    a reason. A partner has at most one request pending at a time."""
+
+    TENANT_COLUMN = "partner_id"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="profile_change_requests")
+    # The values asked for, and those the partner had when it asked (what the reviewer compares).
+    partner_type = models.CharField(_("type"), max_length=32, choices=PartnerType.choices)
+    country = CountryField(_("country"))
+    region = models.CharField(_("region"), max_length=8, choices=Region.choices)
+    from_partner_type = models.CharField(max_length=32, choices=PartnerType.choices)
+    from_country = CountryField()
+    from_region = models.CharField(max_length=8, choices=Region.choices)
+    message = models.TextField(_("why the change"), max_length=2000)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ProfileChangeStatus.choices, default=ProfileChangeStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("profile change request")
+        constraints = [
+            # One pending request per partner; a double submission cannot create a second.
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=models.Q(status="pending"),
+                name="profile_change_one_pending",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "-requested_at"], name="profile_change_status_idx")]
+
+    def __str__(self) -> str:
+        return _("%(partner)s profile change #%(number)s") % {"partner": self.partner, "number": self.pk}
+
+    @property
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(field label, from, to) for each vendor-controlled field the request changes."""
+        rows = []
+        for name in VENDOR_CONTROLLED_FIELDS:
+            before, after = getattr(self, f"from_{name}"), getattr(self, name)
+            if before != after:
+                label = self._meta.get_field(name).verbose_name
+                rows.append(
+                    (str(label).capitalize(), self._display(name, before), self._display(name, after))
+                )
+        return rows
+
+    def _display(self, name: str, value: object) -> str:
+        if name == "country":
+            return value.name if value else ""
+        return str(dict(self._meta.get_field(name).choices).get(value, value))
+
+
 class PartnerUserObjectPermission(UserObjectPermissionBase):
     """django-guardian per-object permissions on partners with a direct foreign key (fast joins):
     a channel account manager's portfolio is the set of partners they hold ``work_partner`` on."""

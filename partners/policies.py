@@ -13,7 +13,14 @@ from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
-from .models import Membership, Partner, PartnerApplication, PartnerRole, PartnerUserObjectPermission
+from .models import (
+    Membership,
+    Partner,
+    PartnerApplication,
+    PartnerRole,
+    PartnerUserObjectPermission,
+    ProfileChangeRequest,
+)
 
 PORTFOLIO_PERMISSION = "work_partner"
 
@@ -48,6 +55,21 @@ def partner_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
     return NOTHING
 
 
+def sees_partner_business(actor: Actor) -> bool:
+    """Whether this actor's role has any business with partners' deals, leads, funds, proofs and
+    earnings. The content / training manager works every partner's content and training, and
+    never sees their money (PRODUCT.md, "People and roles")."""
+    return not (actor.is_vendor and actor.vendor_role == VendorRole.CONTENT_MANAGER)
+
+
+def business_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
+    """``partner_scope_q`` for a partner's business — deals, leads, fund requests, claims and
+    proofs, allocations and ledgers, earnings and statements: nothing for a content manager."""
+    if not sees_partner_business(actor):
+        return NOTHING
+    return partner_scope_q(actor, partner_field)
+
+
 def can_work_partner(actor: Actor, partner: Partner) -> bool:
     """Vendor-side access to one partner: everybody with a vendor role except CAMs outside
     their portfolio."""
@@ -67,7 +89,10 @@ class PartnerPolicy(Policy[Partner]):
     def can(self, actor: Actor, action: str, obj: Partner | None = None) -> bool:
         if action == "view":
             return obj is not None and self.scope(actor).filter(pk=obj.pk).exists()
-        if action in {"edit_profile", "manage_team", "accept_agreement"} and actor.is_partner:
+        if (
+            action in {"edit_profile", "manage_team", "accept_agreement", "request_profile_change"}
+            and actor.is_partner
+        ):
             return obj is not None and obj.pk == actor.partner_id and actor.partner_role == PartnerRole.ADMIN
         if action == "edit_profile" and actor.is_vendor:
             return (
@@ -84,7 +109,7 @@ class PartnerPolicy(Policy[Partner]):
                 and actor.vendor_role in {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
                 and can_work_partner(actor, obj)
             )
-        if action in {"assign_channel_manager", "change_tier"}:
+        if action in {"assign_channel_manager", "manage_portfolio", "change_tier"}:
             return actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN
         if action == "list":
             return actor.is_vendor
@@ -125,6 +150,29 @@ class ApplicationPolicy(Policy[PartnerApplication]):
         return False
 
 
+class ProfileChangePolicy(Policy[ProfileChangeRequest]):
+    """A partner's own people see its requests (the company page shows them to every role); a
+    partner admin asks (PartnerPolicy "request_profile_change"). Vendor staff see them through the
+    one scoping path, and the partner's channel account manager or a program admin decides."""
+
+    model = ProfileChangeRequest
+
+    def visible(self, actor: Actor) -> Q:
+        return partner_scope_q(actor)
+
+    def can(self, actor: Actor, action: str, obj: ProfileChangeRequest | None = None) -> bool:
+        if action == "decide":
+            if not actor.is_vendor or obj is None:
+                return False
+            if actor.vendor_role == VendorRole.PROGRAM_ADMIN:
+                return True
+            return actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER and can_work_partner(
+                actor, obj.partner
+            )
+        return False
+
+
 partner_policy = PartnerPolicy()
 membership_policy = MembershipPolicy()
 application_policy = ApplicationPolicy()
+profile_change_policy = ProfileChangePolicy()

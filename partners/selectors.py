@@ -4,13 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Count, Q, QuerySet
 
+from prm import audit
+from prm.models import AuditEvent
 from prm.tenancy import Actor
 
-from .models import ApplicationStatus, Invitation, Membership, Partner, PartnerApplication
-from .policies import application_policy, membership_policy, partner_policy
+from . import history
+from .models import (
+    ApplicationStatus,
+    Invitation,
+    Membership,
+    Partner,
+    PartnerApplication,
+    PartnerUserObjectPermission,
+    ProfileChangeRequest,
+    ProfileChangeStatus,
+)
+from .policies import (
+    PORTFOLIO_PERMISSION,
+    application_policy,
+    membership_policy,
+    partner_policy,
+    profile_change_policy,
+    sees_partner_business,
+)
+
+User = get_user_model()
+
+# Audit events about a partner's business (deals, leads, funds, earnings), by their actions and the
+# apps of their targets. Named, not imported: those apps sit above partners.
+BUSINESS_AUDIT_APPS = ("deals", "mdf", "incentives")
+BUSINESS_AUDIT_ACTIONS = ("deal.", "lead.", "mdf.", "incentives.")
 
 
 def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Partner]:
@@ -41,6 +68,37 @@ def partner_get(*, actor: Actor, pk: Any) -> Partner:
         Partner.objects.select_related("tier", "channel_account_manager", "agreement_accepted_by"),
         pk=pk,
     )
+
+
+def partner_history(*, actor: Actor, partner: Partner) -> QuerySet[AuditEvent]:
+    """The partner's audit trail (a partner the actor may see). A content manager's leaves out the
+    partner's business: its events carry deal amounts, funds and earnings."""
+    history = audit.history_for_partner(partner_id=partner.pk)
+    if sees_partner_business(actor):
+        return history
+    business = Q(target_type__app_label__in=BUSINESS_AUDIT_APPS)
+    for prefix in BUSINESS_AUDIT_ACTIONS:
+        business |= Q(action__startswith=prefix)
+    return history.exclude(business)
+
+
+def portfolio_holders(*, actor: Actor, partner: Partner) -> QuerySet[Any]:
+    """The channel account managers who hold ``work_partner`` on ``partner`` (vendor-side data)."""
+    if not actor.is_vendor or not partner_policy.can(actor, "view", partner):
+        return User.objects.none()
+    holder_ids = PartnerUserObjectPermission.objects.filter(
+        content_object_id=partner.pk, permission__codename=PORTFOLIO_PERMISSION
+    ).values("user_id")
+    return User.objects.filter(pk__in=holder_ids).order_by("full_name", "email")
+
+
+def company_history(*, actor: Actor, partner: Partner, limit: int = 10) -> list[AuditEvent]:
+    """The company page's recent changes: only what the actor's partner role may see elsewhere
+    (partners.history), with the payload fields it may not see left out."""
+    if not (actor.is_partner and actor.partner_id == partner.pk):
+        return []
+    events = audit.history_for_partner(partner_id=partner.pk).filter(history.visible_q(actor))[:limit]
+    return [history.redact(event, actor) for event in events]
 
 
 def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:
@@ -87,5 +145,48 @@ def application_get(*, actor: Actor, pk: Any) -> PartnerApplication:
     return application_policy.get_or_404(actor, PartnerApplication.objects.select_related("partner"), pk=pk)
 
 
+def application_existing_account(*, actor: Actor, application: PartnerApplication) -> bool:
+    """Whether the applicant's address already has a portal account. The public form accepts such
+    an application like any other (it must not tell strangers who has an account); the reviewer
+    is told here instead, since approving cannot invite that address."""
+    if not application_policy.can(actor, "view", application):
+        return False
+    return User.objects.filter(email__iexact=application.contact_email).exists()
+
+
+def invitation_address_has_account(*, invitation: Invitation) -> bool:
+    """For the person holding the invitation link (it proves the mailbox): their address already
+    has an account, so the invitation cannot be accepted with it."""
+    return User.objects.filter(email__iexact=invitation.email).exists()
+
+
 def pending_application_count(*, actor: Actor) -> int:
     return application_policy.scope(actor).filter(status=ApplicationStatus.SUBMITTED).count()
+
+
+# --- Profile change requests --------------------------------------------------------------------
+def profile_change_list(*, actor: Actor, status: str = "", partner: Partner | None = None) -> QuerySet:
+    queryset = profile_change_policy.scope(actor).select_related(
+        "partner", "partner__channel_account_manager", "requested_by", "decided_by"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if partner is not None:
+        queryset = queryset.filter(partner=partner)
+    return queryset.order_by("-requested_at", "-pk")
+
+
+def profile_change_get(*, actor: Actor, pk: Any) -> ProfileChangeRequest:
+    return profile_change_policy.get_or_404(
+        actor, ProfileChangeRequest.objects.select_related("partner", "requested_by"), pk=pk
+    )
+
+
+def pending_profile_change_count(*, actor: Actor) -> int:
+    return profile_change_policy.scope(actor).filter(status=ProfileChangeStatus.PENDING).count()
+
+
+def company_profile_change(*, actor: Actor, partner: Partner) -> ProfileChangeRequest | None:
+    """The company page's request: the pending one, or else the latest answer (a new request can
+    only be made when none is pending, so the newest is the pending one if there is one)."""
+    return profile_change_list(actor=actor, partner=partner).first()

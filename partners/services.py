@@ -28,6 +28,7 @@ from prm.tenancy import Actor, Scope, system_scope, tenant_scope
 
 from .models import (
     PARTNER_TRANSITIONS,
+    VENDOR_CONTROLLED_FIELDS,
     ApplicationStatus,
     Invitation,
     Membership,
@@ -35,9 +36,12 @@ from .models import (
     PartnerApplication,
     PartnerRole,
     PartnerStatus,
+    PartnerUserObjectPermission,
+    ProfileChangeRequest,
+    ProfileChangeStatus,
     Tier,
 )
-from .policies import PORTFOLIO_PERMISSION, partner_policy
+from .policies import PORTFOLIO_PERMISSION, partner_policy, profile_change_policy
 from .uploads import validate_logo
 
 User = get_user_model()
@@ -60,8 +64,11 @@ def _lock_partner(partner: Partner) -> Partner:
 
 # --- Recruitment --------------------------------------------------------------------------------
 def application_submit(*, data: dict[str, Any]) -> PartnerApplication:
-    """A public application. Duplicate submissions (a double-click, a resend) of an application
-    still awaiting review from the same address for the same domain are refused clearly."""
+    """A public application. The public answer is the same whatever the address: it must not tell
+    a stranger whether an e-mail has a portal account, or has applied before. So an address that
+    already has an account is accepted like any other (the reviewer is warned on the application
+    page, see selectors.application_existing_account), and a duplicate of an application still
+    awaiting review (a double-click, a resend) quietly returns the one we have."""
     # Applications are vendor-only rows (RLS); the anonymous applicant writes one through the
     # system scope and never reads anything back.
     with system_scope():
@@ -71,17 +78,11 @@ def application_submit(*, data: dict[str, Any]) -> PartnerApplication:
 def _application_submit(*, data: dict[str, Any]) -> PartnerApplication:
     email = data["contact_email"].strip().lower()
     domain = data["website_domain"]
-    if PartnerApplication.objects.filter(
+    existing = PartnerApplication.objects.filter(
         contact_email__iexact=email, website_domain__iexact=domain, status=ApplicationStatus.SUBMITTED
-    ).exists():
-        raise ApplicationError(
-            _("We already have your application for %(domain)s and will reply by e-mail.")
-            % {"domain": domain}
-        )
-    if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError(
-            _("This e-mail address already has a portal account; sign in instead."), field="contact_email"
-        )
+    ).first()
+    if existing is not None:
+        return existing
     application = PartnerApplication.objects.create(**{**data, "contact_email": email})
     for reviewer in User.objects.filter(vendor_role=VendorRole.PROGRAM_ADMIN, is_active=True):
         notify(
@@ -197,6 +198,12 @@ def partner_update_profile(*, actor: Actor, partner: Partner, data: dict[str, An
     partner_policy.require(actor, "edit_profile", partner)
     partner = _lock_partner(partner)
     changed = [name for name in PROFILE_FIELDS if name in data and getattr(partner, name) != data[name]]
+    if actor.is_partner and set(changed) & set(VENDOR_CONTROLLED_FIELDS):
+        # Type, region and country decide content entitlement and lead routing: a partner asks.
+        raise PermissionDenied(
+            _("Your type, region and country are set by the vendor; ask for a change instead."),
+            field="partner_type",
+        )
     if not changed:
         return partner
     before = audit.snapshot(partner, changed)
@@ -359,6 +366,83 @@ def partner_assign_channel_manager(*, actor: Actor, partner: Partner, manager: A
     return partner
 
 
+def _portfolio_emails(partner: Partner) -> list[str]:
+    return sorted(
+        PartnerUserObjectPermission.objects.filter(
+            content_object_id=partner.pk, permission__codename=PORTFOLIO_PERMISSION
+        ).values_list("user__email", flat=True)
+    )
+
+
+def _require_channel_manager(manager: Any) -> None:
+    # Other vendor roles see every partner already; a portfolio only narrows a CAM's view.
+    if manager is None or manager.vendor_role != VendorRole.CHANNEL_ACCOUNT_MANAGER or not manager.is_active:
+        raise ApplicationError(
+            _("%(user)s is not an active channel account manager.") % {"user": manager or "—"},
+            field="manager",
+        )
+
+
+def portfolio_grant(*, actor: Actor, partner: Partner, manager: Any) -> Partner:
+    """Let a channel account manager besides the manager of record work ``partner`` (cover for a
+    colleague on leave, a team that shares accounts). The one audited way to add a portfolio
+    permission; django-guardian's own admin pages are not used."""
+    partner_policy.require(
+        actor, "manage_portfolio", partner, _("Only program admins change channel account portfolios.")
+    )
+    _require_channel_manager(manager)
+    partner = _lock_partner(partner)
+    before = _portfolio_emails(partner)
+    if manager.email in before:
+        return partner
+    assign_perm(f"partners.{PORTFOLIO_PERMISSION}", manager, partner)
+    audit.record(
+        actor=actor.user,
+        action="partner.portfolio_granted",
+        target=partner,
+        before={"portfolio": ", ".join(before)},
+        after={"portfolio": ", ".join(_portfolio_emails(partner))},
+        partner_id=partner.pk,
+    )
+    notify(
+        recipient=manager,
+        kind="portfolio.added",
+        title=_("%(partner)s is now in your portfolio") % {"partner": partner.legal_name},
+        url=reverse("vendor:partner_detail", args=[partner.pk]),
+    )
+    return partner
+
+
+def portfolio_revoke(*, actor: Actor, partner: Partner, manager: Any) -> Partner:
+    """Take ``partner`` out of a channel account manager's portfolio (program admins, audited)."""
+    partner_policy.require(
+        actor, "manage_portfolio", partner, _("Only program admins change channel account portfolios.")
+    )
+    partner = _lock_partner(partner)
+    if partner.channel_account_manager_id == manager.pk:
+        # The manager of record and the portfolio must agree: replacing the manager moves both.
+        raise ApplicationError(
+            _(
+                "%(user)s is the partner's channel account manager; assign another channel account "
+                "manager first."
+            )
+            % {"user": manager}
+        )
+    before = _portfolio_emails(partner)
+    if manager.email not in before:
+        return partner
+    remove_perm(f"partners.{PORTFOLIO_PERMISSION}", manager, partner)
+    audit.record(
+        actor=actor.user,
+        action="partner.portfolio_revoked",
+        target=partner,
+        before={"portfolio": ", ".join(before)},
+        after={"portfolio": ", ".join(_portfolio_emails(partner))},
+        partner_id=partner.pk,
+    )
+    return partner
+
+
 def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
     partner_policy.require(
         actor, "accept_agreement", partner, _("Only a partner admin can accept the partner agreement.")
@@ -395,6 +479,145 @@ def partner_accept_agreement(*, actor: Actor, partner: Partner) -> Partner:
     return partner
 
 
+# --- Profile change requests (type, region, country) -------------------------------------------
+def profile_change_request(
+    *, actor: Actor, partner: Partner, data: dict[str, Any], message: str
+) -> ProfileChangeRequest:
+    """A partner admin asks the vendor to change the partner's type, country or region."""
+    partner_policy.require(
+        actor, "request_profile_change", partner, _("Only a partner admin can ask for a profile change.")
+    )
+    message = (message or "").strip()
+    if not message:
+        raise ApplicationError(
+            _("Tell your channel account manager why the change is needed."), field="message"
+        )
+    partner = _lock_partner(partner)
+    requested = {name: data.get(name) or getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}
+    changed = [
+        name for name in VENDOR_CONTROLLED_FIELDS if str(requested[name]) != str(getattr(partner, name))
+    ]
+    if not changed:
+        raise ApplicationError(_("Choose a type, country or region different from the current one."))
+    if ProfileChangeRequest.objects.filter(partner=partner, status=ProfileChangeStatus.PENDING).exists():
+        raise ApplicationError(_("A change request is already awaiting review; wait for the answer first."))
+    try:
+        with transaction.atomic():
+            change = ProfileChangeRequest.objects.create(
+                partner=partner,
+                **requested,
+                **{f"from_{name}": getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS},
+                message=message,
+                requested_by=actor.user,
+            )
+    except IntegrityError as exc:  # a concurrent double submission
+        raise ApplicationError(
+            _("A change request is already awaiting review; wait for the answer first.")
+        ) from exc
+    audit.record(
+        actor=actor.user,
+        action="profile_change.requested",
+        target=change,
+        partner_id=partner.pk,
+        before={name: getattr(change, f"from_{name}") for name in changed},
+        after={name: getattr(change, name) for name in changed},
+        reason=message,
+    )
+    manager = partner.channel_account_manager
+    reviewers = (
+        [manager]
+        if manager is not None and manager.is_active
+        else list(User.objects.filter(vendor_role=VendorRole.PROGRAM_ADMIN, is_active=True))
+    )
+    for reviewer in reviewers:
+        notify(
+            recipient=reviewer,
+            kind="profile_change.requested",
+            title=_("%(partner)s asks to change its type, country or region")
+            % {"partner": partner.legal_name},
+            body=message,
+            url=reverse("vendor:partner_detail", args=[partner.pk]) + "#profile-changes",
+        )
+    return change
+
+
+def _decide(actor: Actor, change: ProfileChangeRequest) -> ProfileChangeRequest:
+    profile_change_policy.require(
+        actor,
+        "decide",
+        change,
+        _("Only the partner's channel account manager or a program admin decides profile changes."),
+    )
+    change = ProfileChangeRequest.objects.select_for_update().select_related("partner").get(pk=change.pk)
+    if change.status != ProfileChangeStatus.PENDING:
+        raise ApplicationError(
+            _("This request was already %(status)s.") % {"status": change.get_status_display().lower()}
+        )
+    return change
+
+
+def _notify_decision(change: ProfileChangeRequest, title: str, body: str = "") -> None:
+    if change.requested_by is not None and change.requested_by.is_active:
+        notify(
+            recipient=change.requested_by,
+            kind=f"profile_change.{change.status}",
+            partner_id=change.partner_id,
+            title=title,
+            body=body,
+            url=reverse("partners:company") + "#profile-change",
+        )
+
+
+def profile_change_approve(*, actor: Actor, change_request: ProfileChangeRequest) -> ProfileChangeRequest:
+    """Apply the requested type, country and region to the partner."""
+    change = _decide(actor, change_request)
+    partner = _lock_partner(change.partner)
+    changed = [name for name in VENDOR_CONTROLLED_FIELDS if getattr(partner, name) != getattr(change, name)]
+    before = {"status": change.status, **audit.snapshot(partner, changed)}
+    for name in changed:
+        setattr(partner, name, getattr(change, name))
+    partner.save(update_fields=[*changed, "updated_at"])
+    change.status = ProfileChangeStatus.APPROVED
+    change.decided_by = actor.user
+    change.decided_at = timezone.now()
+    change.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(
+        actor=actor.user,
+        action="profile_change.approved",
+        target=change,
+        partner_id=partner.pk,
+        before=before,
+        after={"status": change.status, **audit.snapshot(partner, changed)},
+    )
+    _notify_decision(change, _("Your profile change was approved"))
+    return change
+
+
+def profile_change_reject(
+    *, actor: Actor, change_request: ProfileChangeRequest, reason: str
+) -> ProfileChangeRequest:
+    reason = (reason or "").strip()
+    change = _decide(actor, change_request)
+    if not reason:
+        raise ApplicationError(_("Tell the partner why the change is rejected."), field="reason")
+    change.status = ProfileChangeStatus.REJECTED
+    change.decided_by = actor.user
+    change.decided_at = timezone.now()
+    change.decision_reason = reason
+    change.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    audit.record(
+        actor=actor.user,
+        action="profile_change.rejected",
+        target=change,
+        partner_id=change.partner_id,
+        before={"status": ProfileChangeStatus.PENDING},
+        after={"status": change.status},
+        reason=reason,
+    )
+    _notify_decision(change, _("Your profile change was not approved"), reason)
+    return change
+
+
 # --- Team: invitations and memberships ---------------------------------------------------------
 def invitation_token(invitation: Invitation) -> str:
     # Deterministic (no timestamp): expiry lives on the invitation, and revoking rotates nothing
@@ -411,6 +634,22 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 def _send_invitation(invitation: Invitation, greeting_name: str = "") -> None:
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        # The address already has an account (a person belongs to one company). Only its owner
+        # learns that, from this e-mail; the inviting admin saw the same answer as for anyone.
+        send_email(
+            to=[invitation.email],
+            subject=_("You are invited to the %(partner)s partner portal")
+            % {"partner": invitation.partner.legal_name},
+            template="partners/emails/invitation_existing_account",
+            context={
+                "partner": invitation.partner.legal_name,
+                "role": invitation.get_role_display(),
+                "inviter": str(invitation.invited_by) if invitation.invited_by else "",
+                "login_url": settings.SITE_URL.rstrip("/") + reverse("account_login"),
+            },
+        )
+        return
     send_email(
         to=[invitation.email],
         subject=_("You are invited to the %(partner)s partner portal")
@@ -439,11 +678,12 @@ def _invite(*, actor: Actor, partner: Partner, email: str, role: str, greeting_n
     email = (email or "").strip().lower()
     if role not in PartnerRole.values:
         raise ApplicationError(_("Choose one of the partner roles."), field="role")
-    if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError(
-            _("%(email)s already has a portal account (a person belongs to one company).") % {"email": email},
-            field="email",
-        )
+    if Membership.objects.filter(partner=partner, user__email__iexact=email).exists():
+        # The team page lists them already, so saying so reveals nothing.
+        raise ApplicationError(_("%(email)s is already on your team.") % {"email": email}, field="email")
+    # An address with an account elsewhere (another company, vendor staff) gets an invitation like
+    # any other, so the answer does not tell this company who has an account; the e-mail and the
+    # link tell its owner that the address cannot join a second company (_send_invitation).
     if Invitation.objects.filter(
         partner=partner,
         email__iexact=email,

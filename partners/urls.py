@@ -8,6 +8,7 @@ urlpatterns = [
     path("agreement/", views.agreement, name="agreement"),
     path("company/", views.company, name="company"),
     path("company/logo/", views.company_logo, name="company_logo"),
+    path("company/profile-change/", views.company_profile_change, name="company_profile_change"),
     path("partners/<int:pk>/logo/", views.partner_logo, name="partner_logo"),
     path("team/", views.team, name="team"),
     path("team/export.csv", views.team_export, name="team_export"),

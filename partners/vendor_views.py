@@ -3,22 +3,40 @@ status / tier / channel manager changes, and application review."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from prm import audit
 from prm.errors import ApplicationError
 from prm.roles import VendorRole
+from prm.tenancy import Actor
 from prm.views import csv_response, paginate, querystring_without_page, vendor_required
 
 from . import selectors, services
-from .forms import ChannelManagerForm, PartnerFilterForm, ReasonForm, StatusChangeForm, TierForm
-from .models import PARTNER_TRANSITIONS, ApplicationStatus, PartnerStatus, Region, Tier
+from .forms import (
+    ChannelManagerForm,
+    PartnerFilterForm,
+    PortfolioGrantForm,
+    ReasonForm,
+    StatusChangeForm,
+    TierForm,
+)
+from .models import (
+    PARTNER_TRANSITIONS,
+    ApplicationStatus,
+    PartnerStatus,
+    ProfileChangeRequest,
+    ProfileChangeStatus,
+    Region,
+    Tier,
+)
 from .panels import app_panels
 from .policies import application_policy, partner_policy
 
@@ -42,6 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by_tier": by_tier,
             "by_region": by_region,
             "pending_applications": selectors.pending_application_count(actor=actor),
+            "pending_profile_changes": selectors.pending_profile_change_count(actor=actor),
             "panels": app_panels("vendor_home_panel", request),
             "recent_applications": selectors.application_list(
                 actor=actor, status=ApplicationStatus.SUBMITTED
@@ -121,7 +140,13 @@ def partner_export(request: HttpRequest) -> HttpResponse:
 def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     partner = selectors.partner_get(actor=actor, pk=pk)
-    history = paginate(request, audit.history_for_partner(partner_id=partner.pk), per_page=20)
+    history = paginate(request, selectors.partner_history(actor=actor, partner=partner), per_page=20)
+    may_manage_portfolio = partner_policy.can(actor, "manage_portfolio", partner)
+    holders = list(selectors.portfolio_holders(actor=actor, partner=partner))
+    grant_form = PortfolioGrantForm()
+    grant_form.fields["manager"].queryset = grant_form.fields["manager"].queryset.exclude(
+        pk__in=[holder.pk for holder in holders]
+    )
     return render(
         request,
         "partners/vendor/partner_detail.html",
@@ -139,6 +164,13 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_change_status": partner_policy.can(actor, "change_status", partner),
             "may_assign_manager": partner_policy.can(actor, "assign_channel_manager", partner),
             "may_change_tier": partner_policy.can(actor, "change_tier", partner),
+            "may_manage_portfolio": may_manage_portfolio,
+            "profile_changes": _with_decision_rights(
+                actor, selectors.profile_change_list(actor=actor, partner=partner)[:5]
+            ),
+            "reject_form": ReasonForm(),
+            "portfolio_holders": holders,
+            "portfolio_form": grant_form,
             "tiers": Tier.objects.order_by("rank"),
         },
     )
@@ -240,6 +272,141 @@ def partner_change_tier(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("vendor:partner_detail", pk=partner.pk)
 
 
+@require_POST
+@vendor_required
+def partner_portfolio_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    form = PortfolioGrantForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an active channel account manager."))
+    else:
+        manager = form.cleaned_data["manager"]
+        try:
+            services.portfolio_grant(actor=actor, partner=partner, manager=manager)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(user)s can now work %(partner)s.") % {"user": manager, "partner": partner.legal_name},
+            )
+    return redirect(f"{reverse('vendor:partner_detail', args=[partner.pk])}#portfolio-card")
+
+
+@require_POST
+@vendor_required
+def partner_portfolio_revoke(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=pk)
+    manager = selectors.portfolio_holders(actor=actor, partner=partner).filter(pk=user_pk).first()
+    if manager is None:
+        raise Http404
+    try:
+        services.portfolio_revoke(actor=actor, partner=partner, manager=manager)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(user)s no longer works %(partner)s.") % {"user": manager, "partner": partner.legal_name},
+        )
+    return redirect(f"{reverse('vendor:partner_detail', args=[partner.pk])}#portfolio-card")
+
+
+# --- Profile change requests (type, country, region) ---------------------------------------------
+def _with_decision_rights(
+    actor: Actor, changes: Iterable[ProfileChangeRequest]
+) -> list[ProfileChangeRequest]:
+    """The requests, each marked with whether ``actor`` may decide it. Lists are scoped to a
+    manager's portfolio already, so the role answers what the policy's per-row check
+    (profile_change_policy "decide") would, without a query per row; the service checks again."""
+    deciders = {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+    changes = list(changes)
+    for change in changes:
+        change.may_decide = actor.vendor_role in deciders and change.status == ProfileChangeStatus.PENDING
+    return changes
+
+
+PROFILE_CHANGE_TABS = [
+    ("pending", gettext_lazy("Awaiting review")),
+    ("decided", gettext_lazy("Decided")),
+    ("all", gettext_lazy("All")),
+]
+
+
+@vendor_required
+def profile_change_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    tab = request.GET.get("status", "pending")
+    if tab not in dict(PROFILE_CHANGE_TABS):
+        tab = "pending"
+    changes = selectors.profile_change_list(actor=actor)
+    if tab == "pending":
+        changes = changes.filter(status=ProfileChangeStatus.PENDING)
+    elif tab == "decided":
+        changes = changes.exclude(status=ProfileChangeStatus.PENDING)
+    page = paginate(request, changes)
+    page.object_list = _with_decision_rights(actor, page.object_list)
+    return render(
+        request,
+        "partners/vendor/profile_change_list.html",
+        {
+            "page": page,
+            "status": tab,
+            "tabs": PROFILE_CHANGE_TABS,
+            "querystring": querystring_without_page(request),
+            "reject_form": ReasonForm(),
+        },
+    )
+
+
+def _after_decision(request: HttpRequest, change: ProfileChangeRequest) -> HttpResponse:
+    # Decisions are made from the list and from the partner's page; go back to where it was made.
+    if request.POST.get("from") == "partner":
+        return redirect(f"{reverse('vendor:partner_detail', args=[change.partner_id])}#profile-changes")
+    return redirect("vendor:profile_change_list")
+
+
+@require_POST
+@vendor_required
+def profile_change_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    change = selectors.profile_change_get(actor=actor, pk=pk)
+    try:
+        services.profile_change_approve(actor=actor, change_request=change)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(partner)s's type, country and region are updated; its admin was told.")
+            % {"partner": change.partner.legal_name},
+        )
+    return _after_decision(request, change)
+
+
+@require_POST
+@vendor_required
+def profile_change_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    change = selectors.profile_change_get(actor=actor, pk=pk)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(_("Tell the partner why the change is rejected."))
+        services.profile_change_reject(actor=actor, change_request=change, reason=form.cleaned_data["reason"])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Change request from %(partner)s rejected; its admin was told why.")
+            % {"partner": change.partner.legal_name},
+        )
+    return _after_decision(request, change)
+
+
 @vendor_required
 def application_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
@@ -272,6 +439,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reject_form": ReasonForm(),
             "tiers": Tier.objects.order_by("rank"),
             "may_review": application_policy.can(actor, "review", application),
+            "existing_account": selectors.application_existing_account(actor=actor, application=application),
             "history": audit.history_for(target=application),
         },
     )

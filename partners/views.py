@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -12,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from prm import audit
 from prm.errors import ApplicationError
 from prm.views import csv_response, partner_required
 
@@ -23,9 +24,10 @@ from .forms import (
     InviteForm,
     LogoForm,
     PartnerApplicationForm,
+    ProfileChangeForm,
     RoleForm,
 )
-from .models import PartnerRole
+from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
 from .panels import app_panels
 from .policies import partner_policy
 from .ratelimit import hit_rate_limit
@@ -134,36 +136,75 @@ def agreement(request: HttpRequest) -> HttpResponse:
 
 
 # --- Company profile --------------------------------------------------------------------------
+def _company_context(
+    request: HttpRequest,
+    partner: Any,
+    form: CompanyProfileForm | None = None,
+    change_form: ProfileChangeForm | None = None,
+) -> dict:
+    actor = request.actor
+    return {
+        "partner": partner,
+        "form": form or CompanyProfileForm(instance=partner),
+        "logo_form": LogoForm(),
+        "may_edit": partner_policy.can(actor, "edit_profile", partner),
+        "may_request_change": partner_policy.can(actor, "request_profile_change", partner),
+        "profile_change": selectors.company_profile_change(actor=actor, partner=partner),
+        "change_form": change_form
+        or ProfileChangeForm(initial={name: getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}),
+        "history": selectors.company_history(actor=actor, partner=partner),
+    }
+
+
 @partner_required
 def company(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     partner = selectors.partner_get(actor=actor, pk=actor.partner_id)
-    may_edit = partner_policy.can(actor, "edit_profile", partner)
+    form = None
     if request.method == "POST":
-        if not may_edit:
+        if not partner_policy.can(actor, "edit_profile", partner):
             raise Http404
         form = CompanyProfileForm(request.POST)
         if form.is_valid():
             try:
                 services.partner_update_profile(actor=actor, partner=partner, data=form.cleaned_data)
             except ApplicationError as exc:
-                form.add_error(exc.field, exc.message)
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 messages.success(request, _("Company profile saved."))
                 return redirect("partners:company")
-    else:
-        form = CompanyProfileForm(instance=partner)
-    history = audit.history_for_partner(partner_id=partner.pk)[:10]
     return render(
         request,
         "partners/company.html",
-        {
-            "partner": partner,
-            "form": form,
-            "logo_form": LogoForm(),
-            "may_edit": may_edit,
-            "history": history,
-        },
+        _company_context(request, partner, form=form),
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@require_POST
+@partner_required
+def company_profile_change(request: HttpRequest) -> HttpResponse:
+    """A partner admin asks the vendor to change the partner's type, country or region."""
+    actor = request.actor
+    partner = selectors.partner_get(actor=actor, pk=actor.partner_id)
+    if not partner_policy.can(actor, "request_profile_change", partner):
+        raise Http404
+    form = ProfileChangeForm(request.POST)
+    if form.is_valid():
+        data = {name: form.cleaned_data[name] for name in VENDOR_CONTROLLED_FIELDS}
+        try:
+            services.profile_change_request(
+                actor=actor, partner=partner, data=data, message=form.cleaned_data["message"]
+            )
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request, _("Your request was sent to the vendor. You will be notified of the answer.")
+            )
+            return redirect(f"{reverse('partners:company')}#profile-change")
+    return render(
+        request, "partners/company.html", _company_context(request, partner, change_form=form), status=400
     )
 
 
@@ -353,6 +394,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             request, _("You are already signed in. Sign out to accept an invitation for another address.")
         )
         return redirect("home")
+    if selectors.invitation_address_has_account(invitation=invitation):
+        # Only the link's holder sees this: the inviting admin got the usual answer.
+        return render(request, "partners/invitation_existing_account.html", {"invitation": invitation})
     form = InvitationAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,11 +1,16 @@
 """The PDF certificate, rendered by WeasyPrint from a template (fonts from the system, no
-network: the template references nothing external)."""
+network: the template references nothing external).
+
+A certificate is rendered once and kept (``prm.rendered``): it is rendered again only when what it
+shows changes — the holder's name, the partner's name, the dates, the language."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+from prm.rendered import stored_pdf
 
 from .models import CertificationAward
 
@@ -14,10 +19,8 @@ def verification_url(award: CertificationAward) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("training:verify", args=[award.verification_code])
 
 
-def certificate_pdf(award: CertificationAward) -> bytes:
-    from weasyprint import HTML
-
-    html = render_to_string(
+def certificate_html(award: CertificationAward) -> str:
+    return render_to_string(
         "training/certificate_pdf.html",
         {
             "award": award,
@@ -28,6 +31,16 @@ def certificate_pdf(award: CertificationAward) -> bytes:
             "verification_url": verification_url(award),
         },
     )
+
+
+def certificate_pdf(award: CertificationAward) -> bytes:
+    html = certificate_html(award)
+    return stored_pdf(folder=f"training/certificates/{award.pk}", key=html, render=lambda: _render(html))
+
+
+def _render(html: str) -> bytes:
+    from weasyprint import HTML
+
     # url_fetcher refuses everything: a certificate never loads anything from anywhere.
     return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
 

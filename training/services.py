@@ -4,6 +4,7 @@ awards, reminders and expiry. Tampering with an attempt gets a clear refusal and
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -73,8 +74,57 @@ ALLOWED_TAGS = {
 }
 
 
+# Attributes that make the browser fetch something as soon as the lesson is shown (only ``img``'s
+# ``src`` is allowed today; the others are listed so that allowing a tag later cannot open a way).
+FETCHING_ATTRIBUTES = {"src", "srcset", "poster", "background", "data", "lowsrc", "dynsrc"}
+# Characters a browser drops from a URL before reading it ("/\t/host" is "//host").
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_URL_TRIMMED = "".join(chr(code) for code in range(0x21))
+
+
+def _own_file_prefixes() -> tuple[str, ...]:
+    """Where the portal's own files are: static files and our storage's URL, as paths on this
+    site (or the absolute base a deployment configured for them)."""
+    prefixes = []
+    for base in (settings.STATIC_URL, settings.MEDIA_URL):
+        if not base:
+            continue
+        if not base.startswith(("/", "http://", "https://")):
+            base = "/" + base
+        prefixes.append(base if base.endswith("/") else base + "/")
+    return tuple(prefixes)
+
+
+def _keep_own_files_only(element: str, attribute: str, value: str) -> str | None:
+    """Lesson pages load nothing from elsewhere: a remote image (or a protocol-relative one) would
+    tell its owner who read which lesson, and when. A fetching attribute keeps its value only when
+    it points into the portal's own static files or storage; ``srcset`` lists several URLs and is
+    never kept."""
+    if attribute not in FETCHING_ATTRIBUTES:
+        return value
+    if attribute == "srcset":
+        return None
+    url = _URL_IGNORED.sub("", value).strip(_URL_TRIMMED)
+    if url.startswith("//") or url.startswith("/\\"):
+        return None
+    return url if url.startswith(_own_file_prefixes()) else None
+
+
+# nh3 writes every attribute as name="value" with any '"' (and '>') in the value escaped, so these
+# match exactly the <img> tags of its output and, read from the left, their attribute names.
+_IMG_TAG = re.compile(r'<img(?:\s+[^\s="]+="[^"]*")*\s*/?>')
+_ATTRIBUTE = re.compile(r'\s([^\s="]+)="[^"]*"')
+
+
 def sanitise_html(html: str) -> str:
-    return nh3.clean(html or "", tags=ALLOWED_TAGS, url_schemes={"http", "https", "mailto"})
+    clean = nh3.clean(
+        html or "",
+        tags=ALLOWED_TAGS,
+        url_schemes={"http", "https", "mailto"},
+        attribute_filter=_keep_own_files_only,
+    )
+    # An image whose source was removed above shows nothing worth keeping: drop the whole tag.
+    return _IMG_TAG.sub(lambda tag: tag.group(0) if "src" in _ATTRIBUTE.findall(tag.group(0)) else "", clean)
 
 
 def _require_author(actor: Actor) -> None:

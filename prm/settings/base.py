@@ -6,6 +6,7 @@ from urllib.parse import unquote
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django_countries",
     "rest_framework",
     "drf_spectacular",
+    "csp",
     # Our kernel first, then the apps in dependency order (prm <- partners <- the rest <- incentives).
     "prm",
     "partners",
@@ -52,15 +54,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Answers a multipart POST whose files were too large to read to the end (before the CSRF
+    # check, which would refuse it for a token never read); see prm.files.UploadLimitHandler.
+    "prm.middleware.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # API requests with a bearer token become that token's user before the actor is resolved.
     "prm.api.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends sessions past their side's absolute or idle limit (PRM["VENDOR_SESSION_*"], ...).
+    "prm.sessions.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -73,6 +82,29 @@ MIDDLEWARE = [
 ROOT_URLCONF = "prm.urls"
 WSGI_APPLICATION = "prm.wsgi.application"
 ASGI_APPLICATION = "prm.asgi.application"
+
+# --- Content-Security-Policy (django-csp 4). Scripts and style sheets come from our own static
+# files only, so an injected <script> or event handler attribute does not run. A template that
+# really needs an inline <script> or <style> gives it nonce="{{ request.csp_nonce }}" (the admin's
+# MDF styles do); the nonce is added to the header only on responses that used it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # style="..." attributes (dozens in the templates and the admin's HTML helpers: bar widths,
+        # pre-line text) may stay; they cannot run code. <style> elements still need the nonce.
+        "style-src-attr": [UNSAFE_INLINE],
+        # data: for Bootstrap's inline SVG icons in its CSS and allauth's TOTP QR code.
+        "img-src": [SELF, "data:"],
+        # Lesson videos (training.views.video_embed_url makes only these two kinds of URL).
+        "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
 
 TEMPLATES = [
     {
@@ -152,6 +184,12 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PRM] "
+# Reverse proxies of our own in front of the portal (the TLS proxy the README recommends: 1). Rate
+# limits key on the client's address: with N trusted proxies the N-th address from the right of
+# X-Forwarded-For, with 0 REMOTE_ADDR (X-Forwarded-For is then ignored: a client can forge it).
+# allauth's login limits and the portal's own (partners.ratelimit) read the same number.
+PRM_TRUSTED_PROXY_COUNT = env.int("PRM_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = PRM_TRUSTED_PROXY_COUNT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "PRM partner portal"
 # Accept the code of the neighbouring 30-second step too (RFC 6238, 5.2): a code typed as the
@@ -196,6 +234,19 @@ if env("PRM_S3_BUCKET", default=""):
             "file_overwrite": False,
         },
     }
+
+# Uploads: the first handler stops reading a request once its files are too large, the others
+# keep files in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE and in a temporary file beyond it.
+FILE_UPLOAD_HANDLERS = [
+    "prm.files.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# (Both sizes are Django's defaults, stated because the upload limit builds on them.)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Everything in a request body but its files (form fields, JSON) may be at most this large; Django
+# answers 400 to more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
@@ -271,6 +322,12 @@ PRM = {
     "INVITATION_VALID_DAYS": env.int("PRM_INVITATION_VALID_DAYS", default=14),
     "LOGO_MAX_BYTES": env.int("PRM_LOGO_MAX_BYTES", default=2 * 1024 * 1024),
     "UPLOAD_MAX_BYTES": env.int("PRM_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024),
+    # Session lifetimes in seconds (prm.sessions): vendor staff see every partner's data, so theirs
+    # are short. An idle timeout of 0 turns it off.
+    "VENDOR_SESSION_MAX_AGE": env.int("PRM_VENDOR_SESSION_MAX_AGE", default=12 * 60 * 60),
+    "VENDOR_SESSION_IDLE_TIMEOUT": env.int("PRM_VENDOR_SESSION_IDLE_TIMEOUT", default=30 * 60),
+    "PARTNER_SESSION_MAX_AGE": env.int("PRM_PARTNER_SESSION_MAX_AGE", default=14 * 24 * 60 * 60),
+    "PARTNER_SESSION_IDLE_TIMEOUT": env.int("PRM_PARTNER_SESSION_IDLE_TIMEOUT", default=7 * 24 * 60 * 60),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
     "TIER_GRACE_DAYS": 90,
@@ -281,6 +338,12 @@ PRM = {
     # Trigram similarity of normalised customer names at which two registrations may conflict.
     "DEAL_CONFLICT_NAME_SIMILARITY": 0.6,
     "DEAL_REVIEW_SLA_BUSINESS_DAYS": 2,
+    # A win reported more than this far above the registered (approved) amount waits for the
+    # channel account manager's confirmation before anything accrues from it.
+    "WON_AMOUNT_TOLERANCE_PERCENT": env.int("PRM_WON_AMOUNT_TOLERANCE_PERCENT", default=10),
+    # A won amount above this multiple of the registered amount is refused outright (a typo or an
+    # abuse, never a deal that grew): the partner registers the extra business as a new deal.
+    "WON_AMOUNT_MAX_MULTIPLE": env.int("PRM_WON_AMOUNT_MAX_MULTIPLE", default=100),
     "LEAD_ACCEPTANCE_SLA_HOURS": 48,
     "MDF_VENDOR_SHARE_PERCENT": 50,
     "MDF_REQUEST_LEAD_BUSINESS_DAYS": 10,
@@ -291,7 +354,14 @@ PRM = {
     "QUIZ_PASS_MARK_PERCENT": 80,
     "QUIZ_MAX_ATTEMPTS": 3,
     "CERTIFICATION_REMINDER_DAYS": [60, 30, 7],
+    # Four eyes on payouts: the finance user who approved a statement (or an MDF claim) cannot
+    # also mark it paid.
+    "SETTLEMENT_FOUR_EYES": env.bool("PRM_SETTLEMENT_FOUR_EYES", default=True),
 }
+# The most the files of one request may add up to: enough for a claim's proofs, all at the limit.
+PRM["UPLOAD_MAX_REQUEST_BYTES"] = env.int(
+    "PRM_UPLOAD_MAX_REQUEST_BYTES", default=PRM["MDF_MAX_PROOF_FILES"] * PRM["UPLOAD_MAX_BYTES"]
+)
 
 LOGGING = {
     "version": 1,

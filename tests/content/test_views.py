@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
@@ -178,6 +179,103 @@ def test_cobranded_pdf_without_a_logo_uses_the_name(sam: Any) -> None:
 def test_cobranded_is_404_for_assets_that_are_not_cobrandable(sam: Any) -> None:
     asset = f.asset("Deck")
     assert login(sam.user).get(reverse("content:cobranded", args=[asset.pk])).status_code == 404
+
+
+# --- co-branded PDFs are rendered once per version -------------------------------------------------
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every WeasyPrint rendering in the test (the real one still runs)."""
+    from weasyprint import HTML
+
+    calls: list[Any] = []
+    real = HTML.write_pdf
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", counting)
+    return calls
+
+
+def cobranded(user: Any, asset: Asset) -> Any:
+    return login(user).get(reverse("content:cobranded", args=[asset.pk]))
+
+
+def test_a_second_cobranded_download_is_served_without_rendering_again(
+    partner: Any, sam: Any, renders: list[Any], media: Any
+) -> None:
+    asset = f.asset("One-pager", cobrandable=True, cobrand_template="<p>By {{ partner.legal_name }}</p>")
+    colleague = f.member(partner, PartnerRole.MARKETING)
+    first, again, theirs = (
+        cobranded(sam.user, asset),
+        cobranded(sam.user, asset),
+        cobranded(colleague.user, asset),
+    )
+    assert [r.status_code for r in (first, again, theirs)] == [200, 200, 200]
+    # The template names no user: one PDF serves the partner's whole team.
+    assert len(renders) == 1
+    assert again.content == first.content == theirs.content
+    assert "By Acme Networks" in pdf_text(again.content)
+    # Each download is still counted.
+    assert AssetEvent.objects.filter(asset=asset, kind=EventKind.COBRANDED).count() == 3
+    rendered = [name for name in f.stored_files(media) if name.startswith("rendered/")]
+    assert len(rendered) == 1
+    assert rendered[0].startswith(f"rendered/content/cobranded/{asset.pk}/partner-{partner.pk}/")
+
+
+def test_the_cobranded_pdf_is_rendered_again_when_the_asset_or_the_partner_changes(
+    partner: Any, sam: Any, renders: list[Any], media: Any
+) -> None:
+    asset = f.asset(
+        "One-pager", cobrandable=True, cobrand_template="<p>Call {{ partner.phone }}</p>{{ partner.logo }}"
+    )
+    cobranded(sam.user, asset)
+    partner.phone = "+1 415 555 0199"
+    partner.save(update_fields=["phone"])
+    assert "Call +1 415 555 0199" in pdf_text(cobranded(sam.user, asset).content)
+    assert len(renders) == 2
+    partner.logo.save("logo.png", ContentFile(f.png(size=(120, 40)).read()), save=True)
+    with_logo = cobranded(sam.user, asset)
+    assert any(page.images for page in PdfReader(io.BytesIO(with_logo.content)).pages)
+    assert len(renders) == 3
+    Asset.objects.filter(pk=asset.pk).update(cobrand_template="<p>Ring {{ partner.phone }}</p>")
+    assert "Ring +1 415 555 0199" in pdf_text(cobranded(sam.user, asset).content)
+    assert len(renders) == 4
+    cobranded(sam.user, asset)
+    assert len(renders) == 4
+    # Only the current version is kept.
+    assert len([name for name in f.stored_files(media) if name.startswith("rendered/")]) == 1
+
+
+def test_a_partner_never_gets_another_partners_cobranded_pdf(
+    partner: Any, other_partner: Any, sam: Any, renders: list[Any], media: Any
+) -> None:
+    asset = f.asset("One-pager", cobrandable=True, cobrand_template="<p>By {{ partner.legal_name }}</p>")
+    theirs = f.member(other_partner, PartnerRole.MARKETING)
+    mine_text = pdf_text(cobranded(sam.user, asset).content)
+    theirs_text = pdf_text(cobranded(theirs.user, asset).content)
+    assert "Acme Networks" in mine_text and "Globex" not in mine_text
+    assert "Globex Systems" in theirs_text and "Acme" not in theirs_text
+    assert len(renders) == 2
+    rendered = sorted(name for name in f.stored_files(media) if name.startswith("rendered/"))
+    assert [name.split("/")[4] for name in rendered] == sorted(
+        [f"partner-{partner.pk}", f"partner-{other_partner.pk}"]
+    )
+    # Nothing serves the stored files directly.
+    for name in rendered:
+        assert login(theirs.user).get(settings.MEDIA_URL + name).status_code == 404
+
+
+def test_a_template_that_names_the_user_gets_a_pdf_per_user(
+    partner: Any, sam: Any, renders: list[Any], media: Any
+) -> None:
+    asset = f.asset("One-pager", cobrandable=True, cobrand_template="<p>Your contact: {{ user.name }}</p>")
+    colleague = f.member(partner, PartnerRole.MARKETING, full_name="Kim Kato")
+    assert "Your contact: Sam Sato" in pdf_text(cobranded(sam.user, asset).content)
+    assert "Your contact: Kim Kato" in pdf_text(cobranded(colleague.user, asset).content)
+    assert "Your contact: Sam Sato" in pdf_text(cobranded(sam.user, asset).content)
+    assert len(renders) == 2
 
 
 # --- home page ----------------------------------------------------------------------------------

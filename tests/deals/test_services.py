@@ -81,7 +81,7 @@ def _approve(reviewer: Any, deal: Deal) -> Deal:
         return services.deal_approve(actor=reviewer, deal=deal)
 
 
-def _mark_won(actor: Any, deal: Deal, amount: str = "12000.50", closed_on: Any = None) -> Deal:
+def _mark_won(actor: Any, deal: Deal, amount: str = "1050.50", closed_on: Any = None) -> Deal:
     with f.acting(actor):
         return services.deal_mark_won(
             actor=actor, deal=deal, won_amount=Decimal(amount), closed_on=closed_on or timezone.localdate()
@@ -287,12 +287,13 @@ def test_lifecycle_draft_to_won_is_audited_and_notifies(team_a: f.Team, cam: Any
     )
     assert _recipients("deal.approved") == sorted([team_a.sales.pk, team_a.admin.pk])
 
-    _mark_won(sales, deal, "12000.50")
+    # Registered at 400.00: 420.50 is within the tolerance, so the win counts at once.
+    _mark_won(sales, deal, "420.50")
     won = _last(deal, "deal.won")
     assert won.before == {"status": "approved", "won_amount": None, "closed_on": None}
     assert won.after == {
         "status": "won",
-        "won_amount": "12000.50",
+        "won_amount": "420.50",
         "closed_on": timezone.localdate().isoformat(),
     }
     assert _recipients("deal.won") == [cam.user.pk]
@@ -308,7 +309,7 @@ def test_lifecycle_draft_to_won_is_audited_and_notifies(team_a: f.Team, cam: Any
     ]
     fresh = Deal.objects.get(pk=deal.pk)
     assert fresh.status == DealStatus.WON
-    assert fresh.won_amount == Decimal("12000.50")
+    assert fresh.won_amount == Decimal("420.50")
 
 
 def test_reject_is_audited_and_notifies_the_partner(team_a: f.Team, cam: Any) -> None:

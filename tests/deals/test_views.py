@@ -955,15 +955,15 @@ def test_mark_won_with_the_amount(team_a: f.Team, cam: Actor) -> None:
     assert re.search(r'id="won-amount"[^>]*value="1000(\.00)?"', detail.content.decode())
     response = client.post(
         reverse("deals:mark_won", args=[deal.pk]),
-        {"won_amount": "12345.67", "closed_on": today().isoformat()},
+        {"won_amount": "1045.67", "closed_on": today().isoformat()},
         follow=True,
     )
     assert response.redirect_chain[0][0] == reverse("deals:detail", args=[deal.pk])
     page = text_of(response)
     assert f"Congratulations! Deal {deal.reference} is marked won." in page
-    assert f"Won: 12,345.67 USD on {display_date(today())}" in page
+    assert f"Won: 1,045.67 USD on {display_date(today())}" in page
     deal.refresh_from_db()
-    assert (deal.status, deal.won_amount, deal.closed_on) == (DealStatus.WON, Decimal("12345.67"), today())
+    assert (deal.status, deal.won_amount, deal.closed_on) == (DealStatus.WON, Decimal("1045.67"), today())
     assert 'id="won-form"' not in page
 
 

@@ -1,8 +1,9 @@
 """End to end in headless Chromium: a partner's marketing user requests funds for an activity at
 short notice (and confirms it); the channel account manager signs in with TOTP and approves a lower
 amount from the admin changelist through the intermediate page; the partner claims with an
-uploaded invoice; finance signs in with TOTP, approves part of the claim and marks it paid with a
-payment reference. The partner's funds page and the ledger balances are checked after each step."""
+uploaded invoice; finance signs in with TOTP and approves part of the claim, and another finance
+user (four eyes) marks it paid with a payment reference. The partner's funds page and the ledger
+balances are checked after each step."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     allocation = m.fund(team.partner, m.budget(fund_period, "100000.00"), "10000.00", program_admin)
     manager, manager_secret = _vendor("carl.cam@prm.example", VendorRole.CHANNEL_ACCOUNT_MANAGER)
     finance, finance_secret = _vendor("fiona.finance@prm.example", VendorRole.FINANCE)
+    payer, payer_secret = _vendor("felix.finance@prm.example", VendorRole.FINANCE)
     with m.acting(program_admin):  # a transaction, as in a request
         partner_assign_channel_manager(actor=program_admin, partner=team.partner, manager=manager)
     assert _balances(allocation) == _usd("10000.00", "0.00", "0.00", "0.00", "10000.00")
@@ -213,12 +215,14 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     assert FundRequest.objects.get().status == RequestStatus.CLAIM_APPROVED
     assert _balances(allocation) == _usd("10000.00", "0.00", "1400.00", "0.00", "8600.00")
 
+    # Four eyes: another finance user confirms the payment.
+    _sign_in(page, site_url, payer.email, totp_secret=payer_secret)
     _run_admin_action(page, site_url, "fundclaim", claim.pk, "mark_paid")
     page.fill("#id_payment_reference", "PAY-2026-0042")
     page.click('input[type="submit"][value="Mark as paid"]')
     expect(page.get_by_text("1 claim marked paid")).to_be_visible()
     claim.refresh_from_db()
-    assert (claim.payment_reference, claim.paid_by) == ("PAY-2026-0042", finance)
+    assert (claim.payment_reference, claim.paid_by) == ("PAY-2026-0042", payer)
     assert FundRequest.objects.get().status == RequestStatus.PAID
     assert _balances(allocation) == _usd("10000.00", "0.00", "1400.00", "1400.00", "8600.00")
 

@@ -30,3 +30,9 @@ def vendor_admin(db: Any) -> Actor:
 @pytest.fixture
 def finance(db: Any) -> Actor:
     return factories.vendor_actor(VendorRole.FINANCE)
+
+
+@pytest.fixture
+def other_finance(db: Any) -> Actor:
+    """A second finance user: pays what ``finance`` approved (four eyes)."""
+    return factories.vendor_actor(VendorRole.FINANCE)

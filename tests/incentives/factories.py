@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from deals import services as deal_services
-from deals.models import Deal
+from deals.models import Deal, DealStatus
 from incentives.models import IncentiveProgram, ProgramKind, ProgramStatus
 from prm.tenancy import Actor
 from tests.deals import factories as df
@@ -61,9 +61,15 @@ def won(
     product_line: str = "Security",
     **deal_kwargs: Any,
 ) -> Deal:
-    deal_kwargs.setdefault("lines", [df.line(df.product(line=product_line), quantity=1, unit_price="100.00")])
+    """A deal registered at ``amount`` and won at it. A close date outside the approved window (the
+    deal is approved today) waits for the vendor: ``reviewer`` confirms it, as a CAM would."""
+    deal_kwargs.setdefault("lines", [df.line(df.product(line=product_line), quantity=1, unit_price=amount)])
     deal = df.approved(team.sales_actor, reviewer, **deal_kwargs)
     with df.acting(team.sales_actor):
-        return deal_services.deal_mark_won(
+        deal = deal_services.deal_mark_won(
             actor=team.sales_actor, deal=deal, won_amount=Decimal(amount), closed_on=closed_on or today()
         )
+    if deal.status == DealStatus.WON_PENDING:
+        with df.acting(reviewer):
+            deal = deal_services.deal_confirm_won(actor=reviewer, deal=deal)
+    return deal

@@ -12,7 +12,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
-from deals.models import Deal
+from deals import services as deal_services
+from deals.models import Deal, DealStatus
 from deals.signals import deal_won
 from incentives import services, tasks
 from incentives.models import EarningEntry, EarningKind, IncentiveProgram, ProgramKind, ProgramStatus
@@ -141,6 +142,84 @@ def test_the_won_event_accrues_through_the_task_and_repeating_it_changes_nothing
     services.accrue_for_deal(deal_id=deal.pk)
     assert _earnings(deal) == first
     assert EarningEntry.objects.count() == 2
+
+
+# --- wins reported outside what was registered --------------------------------------------------
+def test_a_win_waiting_for_confirmation_earns_nothing_then_once_with_the_confirmed_amount(
+    team_a: df.Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The finding: approved at 131,200, reported won at 10,000,000. Nothing is earned while the
+    channel account manager has not confirmed; the confirmed (corrected) amount earns, once."""
+    f.spif(amount="250.00")
+    f.rebate(percent="4")
+    cam = df.cam_for(team_a.partner)
+    deal = df.approved(team_a.sales_actor, cam, lines=[df.line(df.product(), 1, "131200.00")])
+    with django_capture_on_commit_callbacks(execute=True), df.acting(team_a.sales_actor):
+        claimed = deal_services.deal_mark_won(
+            actor=team_a.sales_actor, deal=deal, won_amount=Decimal("10000000.00"), closed_on=f.today()
+        )
+    assert claimed.status == DealStatus.WON_PENDING
+    assert _earnings() == []
+    assert tasks.accrue_incentives(deal.pk) == 0  # even a stray or redelivered task earns nothing
+
+    with django_capture_on_commit_callbacks(execute=True), df.acting(cam):
+        deal_services.deal_confirm_won(actor=cam, deal=claimed, won_amount=Decimal("140000.00"))
+    assert sorted(_earnings(deal)) == [
+        ("Growth rebate", Decimal("5600.00"), "accrual"),  # 4 % of the confirmed 140,000
+        ("Q SPIF", Decimal("250.00"), "accrual"),
+    ]
+    deal_won.send(sender=Deal, deal_id=deal.pk)  # the event again
+    assert len(_earnings(deal)) == 2
+
+
+def test_a_turned_down_win_earns_nothing(team_a: df.Team, django_capture_on_commit_callbacks: Any) -> None:
+    f.spif(amount="250.00")
+    cam = df.cam_for(team_a.partner)
+    deal = df.approved(team_a.sales_actor, cam, lines=[df.line(df.product(), 1, "131200.00")])
+    with django_capture_on_commit_callbacks(execute=True):
+        with df.acting(team_a.sales_actor):
+            claimed = deal_services.deal_mark_won(
+                actor=team_a.sales_actor, deal=deal, won_amount=Decimal("10000000.00"), closed_on=f.today()
+            )
+        with df.acting(cam):
+            deal_services.deal_reject_won(actor=cam, deal=claimed, reason="No such order")
+    assert tasks.accrue_incentives(deal.pk) == 0
+    assert _earnings() == []
+
+
+def test_a_confirmed_win_earns_in_the_window_and_quarter_of_its_confirmed_close_date(
+    team_a: df.Team, vendor_admin: Actor, django_capture_on_commit_callbacks: Any
+) -> None:
+    quarter_start, _end = services.quarter_of(f.today())
+    last_quarter = quarter_start - timedelta(days=10)
+    f.spif(
+        name="Last quarter's SPIF",
+        amount="300.00",
+        starts_on=last_quarter - timedelta(days=60),
+        ends_on=last_quarter,
+    )
+    f.spif(name="This quarter's SPIF", amount="999.00", starts_on=quarter_start)
+    f.rebate(percent="2", brackets=[["50000", "5"]])
+    this_quarter = f.won(team_a, vendor_admin, "100000.00", customer="Big Co", domain="bigco.com")
+    cam = df.cam_for(team_a.partner)
+    deal = df.approved(team_a.sales_actor, cam, lines=[df.line(df.product(), 1, "10000.00")])
+    with df.acting(team_a.sales_actor):
+        claimed = deal_services.deal_mark_won(
+            actor=team_a.sales_actor, deal=deal, won_amount=Decimal("20000.00"), closed_on=f.today()
+        )
+    assert claimed.status == DealStatus.WON_PENDING
+    # The CAM corrects it to the signed order: 10,000, closed last quarter.
+    with django_capture_on_commit_callbacks(execute=True), df.acting(cam):
+        deal_services.deal_confirm_won(
+            actor=cam, deal=claimed, won_amount=Decimal("10000.00"), closed_on=last_quarter
+        )
+    # Last quarter's program and last quarter's revenue (10,000: base rate), not today's.
+    assert sorted(_earnings(deal)) == [
+        ("Growth rebate", Decimal("200.00"), "accrual"),
+        ("Last quarter's SPIF", Decimal("300.00"), "accrual"),
+    ]
+    services.accrue_for_deal(deal_id=this_quarter.pk)
+    assert ("Growth rebate", Decimal("5000.00"), "accrual") in _earnings(this_quarter)
 
 
 def test_a_deal_that_is_not_won_earns_nothing(team_a: df.Team, vendor_admin: Actor) -> None:

@@ -14,12 +14,13 @@ import pytest
 from django.utils import timezone
 
 from deals import services as deal_services
-from deals.models import Deal
+from deals.models import Deal, DealStatus
 from incentives import selectors, services, tasks
 from incentives.models import MdfAttribution
 from mdf import services as mdf_services
 from mdf.models import Allocation, Budget, FundPeriod, FundRequest, LedgerEntry, LedgerKind
 from prm.errors import ApplicationError
+from prm.models import AuditEvent
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
@@ -52,14 +53,21 @@ def previous() -> Budget:
 def _won(
     team: df.Team, reviewer: Actor, amount: str, closed_on: date | None = None, **deal_kwargs: Any
 ) -> Deal:
+    """Registered at ``amount`` and won at it; a close date before today's approval waits for the
+    vendor, and ``reviewer`` confirms it."""
+    deal_kwargs.setdefault("lines", [df.line(df.product(), quantity=1, unit_price=amount)])
     deal = df.approved(team.sales_actor, reviewer, **deal_kwargs)
     with df.acting(team.sales_actor):
-        return deal_services.deal_mark_won(
+        deal = deal_services.deal_mark_won(
             actor=team.sales_actor,
             deal=deal,
             won_amount=Decimal(amount),
             closed_on=closed_on or m.today(),
         )
+    if deal.status == DealStatus.WON_PENDING:
+        with df.acting(reviewer):
+            deal = deal_services.deal_confirm_won(actor=reviewer, deal=deal)
+    return deal
 
 
 def _accruals() -> list[tuple[int, str, Decimal, str]]:
@@ -154,6 +162,61 @@ def test_a_closed_period_takes_no_accrual(
             domain="hooli.com",
         )
     assert _accruals() == []
+
+
+def test_a_close_date_in_a_closed_period_accrues_nowhere_and_the_deal_says_why(
+    vendor_admin: Actor, current: Budget, previous: Budget, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Not into the closed period (its funds forfeited, its books are final) and not moved into the
+    current one either (a late or back-dated win would top up this period's funds): nothing, and
+    the deal's history says why, once."""
+    FundPeriod.objects.filter(pk=previous.period_id).update(closed_at=timezone.now() - timedelta(days=150))
+    team = df.team("Latecomer Ltd", tier="Gold")
+    with django_capture_on_commit_callbacks(execute=True):
+        deal = _won(
+            team,
+            vendor_admin,
+            "10000.00",
+            closed_on=m.today() - timedelta(days=300),
+            customer="Hooli",
+            domain="hooli.com",
+        )
+    assert deal.status == DealStatus.WON
+    assert tasks.accrue_coop(deal.pk) is False  # a redelivered task
+    assert _accruals() == []
+    assert not Allocation.objects.filter(partner=team.partner).exists()
+    refused = AuditEvent.objects.filter(action="mdf.accrual_refused")
+    assert [(e.target_id, e.partner_id) for e in refused] == [(str(deal.pk), team.partner.pk)]
+    assert (
+        refused.get().reason == "No co-op funds accrued: FY previous, which holds the close date, is closed."
+    )
+
+
+def test_a_waiting_win_accrues_no_co_op_until_confirmed_then_in_the_period_of_the_confirmed_close_date(
+    current: Budget, previous: Budget, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The finding: approved at 131,200, reported won at 10,000,000 (3 % co-op: 300,000). Nothing
+    accrues while it waits; the CAM confirms 140,000, closed in the previous half-year: 4,200 land
+    in that period's allocation, once."""
+    team = df.team("Platypus Inc", tier="Platinum")  # 3 %
+    cam = df.cam_for(team.partner)
+    deal = df.approved(team.sales_actor, cam, lines=[df.line(df.product(), 1, "131200.00")])
+    with django_capture_on_commit_callbacks(execute=True), df.acting(team.sales_actor):
+        claimed = deal_services.deal_mark_won(
+            actor=team.sales_actor, deal=deal, won_amount=Decimal("10000000.00"), closed_on=m.today()
+        )
+    assert claimed.status == DealStatus.WON_PENDING
+    assert tasks.accrue_coop(deal.pk) is False  # even a stray task accrues nothing
+    assert _accruals() == []
+
+    closed_on = m.today() - timedelta(days=300)
+    with django_capture_on_commit_callbacks(execute=True), df.acting(cam):
+        deal_services.deal_confirm_won(
+            actor=cam, deal=claimed, won_amount=Decimal("140000.00"), closed_on=closed_on
+        )
+    assert _accruals() == [(previous.pk, "Platypus Inc", Decimal("4200.00"), f"accrue:deal:{deal.pk}")]
+    tasks.accrue_coop(deal.pk)
+    assert len(_accruals()) == 1
 
 
 def test_a_tier_without_co_op_accrues_nothing(

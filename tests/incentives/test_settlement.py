@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -96,16 +97,18 @@ def test_a_negative_net_carries_forward_to_the_next_run(
 
 
 def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
-    earned: dict, team_a: df.Team, finance: Actor
+    earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
 ) -> None:
     services.settlement_run(period_end=f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     approved = services.statement_approve(actor=finance, statement=statement)
     assert (approved.status, approved.approved_by) == (StatementStatus.APPROVED, finance.user)
-    paid = services.statement_mark_paid(actor=finance, statement=statement, payment_reference=" WIRE-991 ")
+    paid = services.statement_mark_paid(
+        actor=other_finance, statement=statement, payment_reference=" WIRE-991 "
+    )
     assert (paid.status, paid.paid_by, paid.payment_reference) == (
         StatementStatus.PAID,
-        finance.user,
+        other_finance.user,
         "WIRE-991",
     )
     assert list(
@@ -124,7 +127,7 @@ def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
 
 
 def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
-    earned: dict, team_a: df.Team, finance: Actor, vendor_admin: Actor
+    earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor, vendor_admin: Actor
 ) -> None:
     services.settlement_run(period_end=f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
@@ -141,10 +144,49 @@ def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
         services.statement_approve(actor=finance, statement=statement)
     with pytest.raises(ApplicationError, match="Only vendor finance marks statements paid"):
         services.statement_mark_paid(actor=vendor_admin, statement=statement)
-    services.statement_mark_paid(actor=finance, statement=statement)
+    services.statement_mark_paid(actor=other_finance, statement=statement)
     with pytest.raises(ApplicationError, match="is paid; it cannot become paid"):
-        services.statement_mark_paid(actor=finance, statement=statement)
+        services.statement_mark_paid(actor=other_finance, statement=statement)
     assert Statement.objects.get(pk=statement.pk).status == StatementStatus.PAID
+
+
+# --- four eyes ---------------------------------------------------------------------------------------
+def test_the_approver_cannot_also_mark_the_statement_paid(
+    earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
+) -> None:
+    services.settlement_run(period_end=f.today())
+    statement = Statement.objects.get(partner=team_a.partner, currency="USD")
+    services.statement_approve(actor=finance, statement=statement)
+    with pytest.raises(ApplicationError) as refused:
+        services.statement_mark_paid(actor=finance, statement=statement, payment_reference="WIRE-1")
+    assert refused.value.message == (
+        f"You approved statement {statement.number}, so another finance user must mark it paid "
+        "(four-eyes rule)."
+    )
+    stored = Statement.objects.get(pk=statement.pk)
+    assert (stored.status, stored.paid_by, stored.paid_at) == (StatementStatus.APPROVED, None, None)
+    assert not AuditEvent.objects.filter(action="incentives.statement_paid").exists()
+    paid = services.statement_mark_paid(actor=other_finance, statement=statement, payment_reference="WIRE-1")
+    assert (paid.status, paid.approved_by, paid.paid_by) == (
+        StatementStatus.PAID,
+        finance.user,
+        other_finance.user,
+    )
+
+
+def test_with_the_four_eyes_rule_off_the_approver_may_mark_the_statement_paid(
+    earned: dict, team_a: df.Team, finance: Actor, settings: Any
+) -> None:
+    settings.PRM = {**settings.PRM, "SETTLEMENT_FOUR_EYES": False}
+    services.settlement_run(period_end=f.today())
+    statement = Statement.objects.get(partner=team_a.partner, currency="USD")
+    services.statement_approve(actor=finance, statement=statement)
+    paid = services.statement_mark_paid(actor=finance, statement=statement)
+    assert (paid.status, paid.approved_by, paid.paid_by) == (StatementStatus.PAID, finance.user, finance.user)
+
+
+def test_the_four_eyes_rule_is_on_by_default(settings: Any) -> None:
+    assert settings.PRM["SETTLEMENT_FOUR_EYES"] is True
 
 
 def test_the_monthly_task_settles_the_previous_calendar_month_by_default(earned: dict) -> None:

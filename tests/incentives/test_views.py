@@ -55,10 +55,10 @@ def settled(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, 
 
 # --- partner pages ---------------------------------------------------------------------------------
 def test_the_earnings_page_shows_balances_entries_and_statements(
-    settled: dict, team_a: df.Team, vendor_admin: Actor, finance: Actor
+    settled: dict, team_a: df.Team, vendor_admin: Actor, finance: Actor, other_finance: Actor
 ) -> None:
     services.statement_approve(actor=finance, statement=settled["a"])
-    services.statement_mark_paid(actor=finance, statement=settled["a"])
+    services.statement_mark_paid(actor=other_finance, statement=settled["a"])
     f.rebate(name="Rebate", percent="10")
     unsettled = f.won(team_a, vendor_admin, "500.00", customer="Umbrella", domain="umbrella.com")
     services.accrue_for_deal(deal_id=unsettled.pk)
@@ -170,13 +170,28 @@ def test_a_partner_scope_cannot_write_earnings_for_another_partner(
 
 
 # --- vendor pages ----------------------------------------------------------------------------------
-def test_finance_approves_and_marks_paid_from_the_settlements_page(settled: dict, finance: Actor) -> None:
+def test_finance_approves_and_marks_paid_from_the_settlements_page(
+    settled: dict, finance: Actor, other_finance: Actor
+) -> None:
     client = login(finance.user)
     page = text_of(client.get(reverse("incentives:settlements")))
     assert settled["a"].number in page and settled["b"].number in page
     assert reverse("incentives:statement_approve", args=[settled["a"].pk]) in page
     response = client.post(reverse("incentives:statement_approve", args=[settled["a"].pk]), follow=True)
     assert f"Statement {settled['a'].number} approved." in text_of(response)
+    # Four eyes: the approver's own "paid" is refused on the page with the reason, never a 500.
+    response = client.post(
+        reverse("incentives:statement_mark_paid", args=[settled["a"].pk]),
+        {"payment_reference": "WIRE-1"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert (
+        f"You approved statement {settled['a'].number}, so another finance user must mark it paid"
+        in text_of(response)
+    )
+    assert Statement.objects.get(pk=settled["a"].pk).status == StatementStatus.APPROVED
+    client = login(other_finance.user)
     response = client.post(
         reverse("incentives:statement_mark_paid", args=[settled["a"].pk]),
         {"payment_reference": "WIRE-1"},

@@ -513,6 +513,18 @@ def test_finance_approves_a_claim_and_marks_it_paid(world: World) -> None:
     assert no_reference.status_code == 200
     assert refreshed(request).status == RequestStatus.CLAIM_APPROVED
 
+    # Four eyes: the approver's own payment is refused with a message, and nothing moves.
+    own = client.post(
+        decide_url(claim, "mark_paid"),
+        action_post("mark_paid", [claim], payment_reference="PAY-2026-0042"),
+        follow=True,
+    )
+    assert own.status_code == 200
+    assert any("another finance user must mark it paid" in m for m in messages_of(own))
+    assert refreshed(request).status == RequestStatus.CLAIM_APPROVED
+    assert ledger.balances_of(world.allocation_a).paid == Decimal("0.00")
+
+    client = login(factories.vendor_user(VendorRole.FINANCE, email="felix.finance@prm.example"))
     paid = client.post(
         decide_url(claim, "mark_paid"),
         action_post("mark_paid", [claim], payment_reference="PAY-2026-0042"),

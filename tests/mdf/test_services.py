@@ -579,8 +579,9 @@ def _state(team: m.Team, admin: Actor, fin: Actor, state: str) -> FundRequest:
         services.claim_approve(actor=fin, claim=claim)
     if state == "claim_approved":
         return fund_request
-    with acting(fin):
-        services.claim_mark_paid(actor=fin, claim=claim, payment_reference="PAY-1")
+    # Four eyes: someone other than the approver confirms the payment.
+    with acting(admin):
+        services.claim_mark_paid(actor=admin, claim=claim, payment_reference="PAY-1")
     assert state == "paid"
     return fund_request
 
@@ -907,8 +908,9 @@ def test_marking_a_claim_paid_keeps_available_and_happens_once(
     with acting(fin):
         services.claim_approve(actor=fin, claim=claim, amount=Decimal("3000.00"))
     before = m.balances(allocation)
-    with acting(fin):
-        services.claim_mark_paid(actor=fin, claim=claim, payment_reference="PAY-2026-0042")
+    payer = m.finance()  # four eyes: not the approver
+    with acting(payer):
+        services.claim_mark_paid(actor=payer, claim=claim, payment_reference="PAY-2026-0042")
     after = m.balances(allocation)
     assert after.available == before.available == Decimal("7000.00")
     assert (before.payable, after.payable, after.paid) == (
@@ -917,13 +919,44 @@ def test_marking_a_claim_paid_keeps_available_and_happens_once(
         Decimal("3000.00"),
     )
     stored = FundClaim.objects.get(pk=claim.pk)
-    assert (stored.paid_by, stored.payment_reference) == (fin.user, "PAY-2026-0042")
+    assert (stored.paid_by, stored.payment_reference) == (payer.user, "PAY-2026-0042")
     assert stored.paid_at is not None
     assert m.fresh(ended).status == RequestStatus.PAID
     _error(lambda: services.claim_mark_paid(actor=fin, claim=claim, payment_reference="again"), fin)
     assert LedgerEntry.objects.filter(kind=LedgerKind.PAID).count() == 1
     assert FundClaim.objects.get(pk=claim.pk).payment_reference == "PAY-2026-0042"
     assert m.balances(allocation).paid == Decimal("3000.00")
+
+
+def test_the_approver_of_a_claim_cannot_also_mark_it_paid(
+    team: m.Team, allocation: Allocation, ended: FundRequest, fin: Actor, media: Path
+) -> None:
+    claim = m.claim(team.marketing_actor, ended)
+    with acting(fin):
+        services.claim_approve(actor=fin, claim=claim)
+    error = _error(lambda: services.claim_mark_paid(actor=fin, claim=claim, payment_reference="P-1"), fin)
+    assert error.message == (
+        f"You approved the claim for {ended.reference}, so another finance user must mark it paid "
+        "(four-eyes rule)."
+    )
+    assert m.fresh(ended).status == RequestStatus.CLAIM_APPROVED
+    assert not LedgerEntry.objects.filter(kind=LedgerKind.PAID).exists()
+    other = m.finance()
+    with acting(other):
+        services.claim_mark_paid(actor=other, claim=claim, payment_reference="P-1")
+    assert FundClaim.objects.get(pk=claim.pk).paid_by == other.user
+    assert m.fresh(ended).status == RequestStatus.PAID
+
+
+def test_without_the_four_eyes_rule_the_approver_may_mark_the_claim_paid(
+    team: m.Team, allocation: Allocation, ended: FundRequest, fin: Actor, media: Path
+) -> None:
+    claim = m.claim(team.marketing_actor, ended)
+    with override_settings(PRM={**settings.PRM, "SETTLEMENT_FOUR_EYES": False}), acting(fin):
+        services.claim_approve(actor=fin, claim=claim)
+        services.claim_mark_paid(actor=fin, claim=claim, payment_reference="P-1")
+    assert FundClaim.objects.get(pk=claim.pk).paid_by == fin.user
+    assert m.fresh(ended).status == RequestStatus.PAID
 
 
 @pytest.mark.parametrize("who", ["cam", "partner_admin"])

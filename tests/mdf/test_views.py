@@ -94,7 +94,9 @@ def test_funds_page_shows_the_balances_of_a_known_ledger(setup: Setup) -> None:
     payable_claim = m.claim(mkt, payable, actual_cost=Decimal("1600"), claimed_amount=Decimal("800"))
     with m.acting(finance):
         services.claim_approve(actor=finance, claim=paid_claim, amount=Decimal("1200"))
-        services.claim_mark_paid(actor=finance, claim=paid_claim, payment_reference="PAY-1")
+    with m.acting(admin):  # four eyes: not the approver
+        services.claim_mark_paid(actor=admin, claim=paid_claim, payment_reference="PAY-1")
+    with m.acting(finance):
         services.claim_approve(actor=finance, claim=payable_claim, amount=Decimal("700"))
     m.submitted(mkt, title="Waiting summit", requested_amount=Decimal("600"))
 

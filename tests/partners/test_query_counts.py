@@ -192,3 +192,32 @@ def test_vendor_notifications_page_query_count_is_constant(program_admin: User) 
         grow=lambda: notify(49),
         rows=lambda response: response.context["page"].paginator.count,
     )
+
+
+def _profile_change_probes(manager: User, numbers: range) -> None:
+    """Partners in ``manager``'s portfolio, each with a pending type/country/region request."""
+    admin_actor = factories.vendor_actor()
+    for number in numbers:
+        partner = factories.PartnerFactory(legal_name=f"Change Probe {number:03}")
+        admin = factories.partner_user(partner)
+        services.partner_assign_channel_manager(actor=admin_actor, partner=partner, manager=manager)
+        services.profile_change_request(
+            actor=factories.actor_for(admin),
+            partner=partner,
+            data={"partner_type": "distributor", "country": "DE", "region": "emea"},
+            message=f"Probe {number}",
+        )
+
+
+@pytest.mark.parametrize("who", ["program_admin", "channel_manager"])
+def test_vendor_profile_change_list_query_count_is_constant(
+    program_admin: User, channel_manager: User, who: str
+) -> None:
+    _profile_change_probes(channel_manager, range(1))
+    viewer = {"program_admin": program_admin, "channel_manager": channel_manager}[who]
+    assert_constant(
+        login(viewer),
+        reverse("vendor:profile_change_list"),
+        grow=lambda: _profile_change_probes(channel_manager, range(1, 50)),
+        rows=lambda response: response.context["page"].paginator.count,
+    )

@@ -448,11 +448,12 @@ def test_update_profile_audits_only_changed_fields(
     assert event.partner_id == partner.pk
 
 
-def test_update_profile_can_change_the_country(partner: Partner, admin_actor: Any) -> None:
-    """A country change is audited as plain country codes (the audit trail is JSON)."""
+def test_update_profile_can_change_the_country(partner: Partner, program_actor: Any) -> None:
+    """A country change (the vendor's to make) is audited as plain country codes (the audit trail
+    is JSON)."""
     with transaction.atomic():
         services.partner_update_profile(
-            actor=admin_actor, partner=partner, data=_profile_data(partner, country="DE")
+            actor=program_actor, partner=partner, data=_profile_data(partner, country="DE")
         )
     partner.refresh_from_db()
     assert partner.country.code == "DE"
@@ -766,18 +767,34 @@ def test_duplicate_open_invitation_is_refused(partner: Partner, admin_actor: Any
     assert Invitation.objects.filter(partner=partner, email="dup@example.com").count() == 1
 
 
-def test_an_address_with_an_account_cannot_be_invited(
-    partner: Partner, admin_actor: Any, other_partner_admin: Any
+def test_an_address_with_an_account_elsewhere_is_invited_like_any_other(
+    partner: Partner, admin_actor: Any, other_partner_admin: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with pytest.raises(ApplicationError) as excinfo:
-        services.invitation_create(
+    """The inviting admin must not learn that the address has an account at another company; its
+    owner learns from the e-mail that it cannot join a second one (see test_enumeration.py)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = services.invitation_create(
             actor=admin_actor,
             partner=partner,
             email=other_partner_admin.email.upper(),
             role=PartnerRole.SALES,
         )
+    assert invitation.email == other_partner_admin.email
+    (message,) = [m for m in mail.outbox if other_partner_admin.email in m.to]
+    assert "already has an account" in message.body
+    assert "/invitations/" not in message.body
+
+
+def test_a_member_of_the_team_is_not_invited_again(
+    partner: Partner, admin_actor: Any, sales_user: Any
+) -> None:
+    with pytest.raises(ApplicationError) as excinfo:
+        services.invitation_create(
+            actor=admin_actor, partner=partner, email=sales_user.email.upper(), role=PartnerRole.SALES
+        )
     assert _only_application_error(excinfo).field == "email"
-    assert not Invitation.objects.filter(email__iexact=other_partner_admin.email).exists()
+    assert "already on your team" in excinfo.value.message
+    assert not Invitation.objects.filter(email__iexact=sales_user.email).exists()
 
 
 @pytest.mark.parametrize("role", ["owner", "", "superuser", "ADMIN"])
@@ -1208,11 +1225,12 @@ def test_application_submit_works_from_the_public_anonymous_scope(program_admin:
     assert Notification.objects.filter(recipient=program_admin, kind="application.submitted").count() == 1
 
 
-def test_duplicate_pending_application_is_refused(program_admin: Any) -> None:
-    services.application_submit(data=_application_data())
-    with pytest.raises(ApplicationError) as excinfo:
-        services.application_submit(data=_application_data(contact_email="PETER@initech.example "))
-    assert "initech.example" in _only_application_error(excinfo).message
+def test_duplicate_pending_application_returns_the_one_we_have(program_admin: Any) -> None:
+    """A double-click or a resend is answered like the first submission (the public form never
+    says whether an address applied before), and nothing is stored or notified twice."""
+    first = services.application_submit(data=_application_data())
+    again = services.application_submit(data=_application_data(contact_email="PETER@initech.example "))
+    assert again.pk == first.pk
     assert PartnerApplication.objects.filter(contact_email="peter@initech.example").count() == 1
     assert Notification.objects.filter(recipient=program_admin, kind="application.submitted").count() == 1
 
@@ -1224,11 +1242,22 @@ def test_a_decided_application_does_not_block_a_new_one(program_actor: Any) -> N
     assert PartnerApplication.objects.filter(contact_email="peter@initech.example").count() == 2
 
 
-def test_application_from_an_existing_account_is_refused(partner_admin: Any) -> None:
+def test_application_from_an_existing_account_is_accepted_and_the_reviewer_warned(
+    partner_admin: Any, program_admin: Any
+) -> None:
+    from partners import selectors
+
+    application = services.application_submit(
+        data=_application_data(contact_email=partner_admin.email.upper())
+    )
+    assert application.contact_email == partner_admin.email
+    assert Notification.objects.filter(recipient=program_admin, kind="application.submitted").exists()
+    reviewer = factories.actor_for(program_admin)
+    assert selectors.application_existing_account(actor=reviewer, application=application)
+    # Approving still cannot invite that address: the reviewer is told why.
     with pytest.raises(ApplicationError) as excinfo:
-        services.application_submit(data=_application_data(contact_email=partner_admin.email.upper()))
-    assert _only_application_error(excinfo).field == "contact_email"
-    assert not PartnerApplication.objects.filter(contact_email__iexact=partner_admin.email).exists()
+        services.application_approve(actor=reviewer, application=application)
+    assert "already has a portal account" in excinfo.value.message
 
 
 @pytest.fixture

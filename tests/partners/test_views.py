@@ -149,7 +149,7 @@ def test_partner_admin_edits_company_profile_and_sees_history(partner: Partner, 
     partner.refresh_from_db()
     assert partner.legal_name == "Acme Networks GmbH"
     assert partner.website_domain == "acme-networks.example"
-    assert partner.partner_type == PartnerType.MSP
+    assert partner.partner_type == PartnerType.RESELLER  # vendor-controlled: the posted MSP is ignored
     assert partner.phone == "+49 30 123456"
     event = AuditEvent.objects.get(action="partner.profile_updated", partner_id=partner.pk)
     assert event.actor == partner_admin
@@ -164,19 +164,30 @@ def test_partner_admin_edits_company_profile_and_sees_history(partner: Partner, 
     assert partner_admin.email in text_of(page)
 
 
-def test_company_profile_country_change_is_saved_and_audited(partner: Partner, partner_admin: User) -> None:
-    """Moving the company to another country (a django-countries value) is an ordinary edit."""
+def test_company_profile_form_cannot_change_type_country_or_region(
+    partner: Partner, partner_admin: User
+) -> None:
+    """Issue 9: type, region and country decide content entitlement and lead routing, so they are
+    the vendor's; the company form no longer offers them and ignores them when posted."""
     client = login(partner_admin)
-    response = client.post(reverse("partners:company"), _profile_data(country="DE", region=Region.EMEA))
+    page = client.get(reverse("partners:company"))
+    profile_form = re.search(r'<form[^>]*action="/company/".*?</form>', text_of(page), re.S).group(0)
+    assert 'id="company-save"' in profile_form
+    for name in ("partner_type", "country", "region"):
+        assert f'name="{name}"' not in profile_form
+    response = client.post(
+        reverse("partners:company"),
+        _profile_data(partner_type=PartnerType.DISTRIBUTOR, country="DE", region=Region.EMEA),
+    )
     assert response.status_code == 302
     partner.refresh_from_db()
-    assert partner.country.code == "DE"
-    assert partner.region == Region.EMEA
+    assert (partner.partner_type, partner.country.code, partner.region) == (
+        PartnerType.RESELLER,
+        "US",
+        Region.NORTH_AMERICA,
+    )
     event = AuditEvent.objects.get(action="partner.profile_updated", partner_id=partner.pk)
-    assert event.before["country"] == "US"
-    assert event.after["country"] == "DE"
-    page = client.get(reverse("partners:company"))
-    assert shows(page, "Company profile saved.")
+    assert not {"partner_type", "country", "region"} & (set(event.before) | set(event.after))
 
 
 def test_sales_user_cannot_edit_company_profile(partner: Partner, partner_admin: User) -> None:
@@ -311,11 +322,11 @@ def test_duplicate_invite_shows_clear_error(partner: Partner, partner_admin: Use
     assert Invitation.objects.filter(partner=partner).count() == 1
 
 
-def test_invite_existing_user_and_bad_input_show_errors(partner: Partner, partner_admin: User) -> None:
+def test_invite_team_member_and_bad_input_show_errors(partner: Partner, partner_admin: User) -> None:
     client = login(partner_admin)
     response = client.post(reverse("partners:team_invite"), {"email": partner_admin.email, "role": "sales"})
     assert response.status_code == 400
-    assert shows(response, f"{partner_admin.email} already has a portal account")
+    assert shows(response, f"{partner_admin.email} is already on your team.")
     response = client.post(reverse("partners:team_invite"), {"email": "not-an-email", "role": "boss"})
     assert response.status_code == 400
     assert shows(response, "Enter a valid email address.")
@@ -655,18 +666,17 @@ def test_apply_duplicate_pending_application(db: Any) -> None:
     client = Client()
     client.post(reverse("partners:apply"), _application_data())
     response = client.post(reverse("partners:apply"), _application_data())
-    assert response.status_code == 400
-    assert shows(
-        response, "We already have your application for wayne-cloud.example and will reply by e-mail."
-    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("partners:apply_thanks")
     assert applications().count() == 1
 
 
 def test_apply_from_existing_account_email(partner_admin: User) -> None:
+    """Accepted like any application (see test_enumeration.py); the reviewer is warned."""
     response = Client().post(reverse("partners:apply"), _application_data(contact_email=partner_admin.email))
-    assert response.status_code == 400
-    assert shows(response, "This e-mail address already has a portal account; sign in instead.")
-    assert not applications().exists()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("partners:apply_thanks")
+    assert applications().filter(contact_email=partner_admin.email).count() == 1
 
 
 def test_apply_rate_limit(db: Any) -> None:

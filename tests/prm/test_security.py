@@ -245,3 +245,124 @@ def test_a_totp_code_of_the_neighbouring_step_is_accepted_but_not_an_older_one(d
     now = int(time.time()) // 30
     assert validate_totp_code(secret, format_hotp_value(hotp_value(secret, now - 1)))
     assert not validate_totp_code(secret, format_hotp_value(hotp_value(secret, now - 3)))
+
+
+# --- The client's address behind the TLS proxy (rate limits) --------------------------------------
+PROXY = "10.0.0.2"  # REMOTE_ADDR of every request that came through our proxy
+VERIFY_URL = "/verify/NO-SUCH-CODE/"  # a public page with the portal's own rate limit
+
+
+def _verify(client: Client, forwarded_for: str | None = None, remote: str = PROXY) -> int:
+    extra = {"REMOTE_ADDR": remote}
+    if forwarded_for is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client.get(VERIFY_URL, **extra).status_code
+
+
+@pytest.mark.parametrize(
+    "trusted, forwarded_for, expected",
+    [
+        (0, None, "10.0.0.2"),
+        (0, "203.0.113.5", "10.0.0.2"),  # no trusted proxy: the header is the client's word
+        (1, None, "10.0.0.2"),  # did not come through the proxy
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "198.51.100.9, 203.0.113.5", "203.0.113.5"),  # the left entry was forged by the client
+        (2, "198.51.100.9, 203.0.113.5, 10.0.0.7", "203.0.113.5"),
+        (2, "203.0.113.5", "10.0.0.2"),  # fewer hops than proxies: only the connection is known
+        (1, "not-an-address", "10.0.0.2"),
+        (1, " 2001:db8::1 ", "2001:db8::1"),
+    ],
+)
+def test_client_ip_counts_trusted_proxies_from_the_right(
+    trusted: int, forwarded_for: str | None, expected: str
+) -> None:
+    from django.test import RequestFactory
+
+    from partners.ratelimit import client_ip
+
+    headers = {"REMOTE_ADDR": PROXY}
+    if forwarded_for is not None:
+        headers["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    with override_settings(PRM_TRUSTED_PROXY_COUNT=trusted):
+        assert client_ip(RequestFactory().get("/", **headers)) == expected
+
+
+def test_two_clients_behind_one_proxy_have_their_own_portal_rate_limit(db: Any, settings: Any) -> None:
+    settings.PRM_TRUSTED_PROXY_COUNT = 1
+    settings.PRM = {**settings.PRM, "VERIFY_RATE_LIMIT": "2/m"}
+    first, second = Client(), Client()
+    assert [_verify(first, "203.0.113.5") for _ in range(3)] == [200, 200, 429]
+    # Another client behind the same proxy still has its whole allowance.
+    assert [_verify(second, "203.0.113.6") for _ in range(3)] == [200, 200, 429]
+    # A forged entry left of the proxy's does not give the first client a new bucket.
+    assert _verify(first, "198.51.100.1, 203.0.113.5") == 429
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_changes_nothing(db: Any, settings: Any) -> None:
+    settings.PRM_TRUSTED_PROXY_COUNT = 0
+    settings.PRM = {**settings.PRM, "VERIFY_RATE_LIMIT": "2/m"}
+    client = Client()
+    codes = [_verify(client, f"198.51.100.{n}", remote="203.0.113.5") for n in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def _fail_login(client: Client, forwarded_for: str, email: str) -> int:
+    response = client.post(
+        LOGIN_URL,
+        {"login": email, "password": "wrong-password-123"},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+    return (
+        429
+        if response.status_code == 429 or "Too many failed login attempts" in response.content.decode()
+        else 200
+    )
+
+
+def test_two_clients_behind_one_proxy_have_their_own_login_rate_limit(partner_admin: User) -> None:
+    first, second = Client(), Client()
+    with override_settings(
+        PRM_TRUSTED_PROXY_COUNT=1,
+        ALLAUTH_TRUSTED_PROXY_COUNT=1,
+        ACCOUNT_RATE_LIMITS={"login_failed": "2/5m/ip"},
+    ):
+        assert [_fail_login(first, "203.0.113.5", partner_admin.email) for _ in range(3)] == [200, 200, 429]
+        # The other client behind the proxy may still sign in.
+        response = second.post(
+            LOGIN_URL,
+            {"login": partner_admin.email, "password": factories.PASSWORD},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR="203.0.113.6",
+        )
+    assert response.status_code == 302
+    assert signed_in_user_id(second) == partner_admin.pk
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_login_limit(
+    partner_admin: User,
+) -> None:
+    client = Client()
+    with override_settings(
+        PRM_TRUSTED_PROXY_COUNT=0,
+        ALLAUTH_TRUSTED_PROXY_COUNT=0,
+        ACCOUNT_RATE_LIMITS={"login_failed": "2/5m/ip"},
+    ):
+        codes = [_fail_login(client, f"198.51.100.{n}", partner_admin.email) for n in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_allauth_and_the_portal_read_the_trusted_proxy_count_from_one_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import runpy
+
+    from django.conf import settings
+
+    monkeypatch.setenv("PRM_TRUSTED_PROXY_COUNT", "2")
+    base = runpy.run_path(str(settings.BASE_DIR / "prm" / "settings" / "base.py"))
+    assert base["PRM_TRUSTED_PROXY_COUNT"] == 2
+    assert base["ALLAUTH_TRUSTED_PROXY_COUNT"] == 2
+    # And nothing trusts the header unless told to.
+    assert settings.PRM_TRUSTED_PROXY_COUNT == 0
+    assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == 0

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
 from pypdf import PdfReader
 
+from tests import factories
 from tests.training import factories as f
 from training.certificates import certificate_pdf, verification_url
 from training.models import CertificationAward
@@ -58,3 +63,77 @@ def test_verification_url_carries_the_code(award: CertificationAward) -> None:
     url = verification_url(award)
     assert url.startswith("http")
     assert award.verification_code in url
+
+
+# --- rendered once per version ------------------------------------------------------------------
+@pytest.fixture
+def renders(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every WeasyPrint rendering in the test (the real one still runs), with a storage of the
+    test's own."""
+    from weasyprint import HTML
+
+    factories.media_storage(settings, tmp_path / "media")
+    calls: list[Any] = []
+    real = HTML.write_pdf
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", counting)
+    return calls
+
+
+def _login(user: Any) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_a_second_download_is_served_without_rendering_again(
+    award: CertificationAward, renders: list[Any], tmp_path: Path
+) -> None:
+    client = _login(award.user)
+    url = reverse("training:certificate_pdf", args=[award.pk])
+    first = client.get(url)
+    second = client.get(url)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(renders) == 1
+    assert second.content == first.content
+    assert "Grace Hopperton" in _text(second.content)
+    stored = factories.stored_files(tmp_path / "media")
+    assert len(stored) == 1 and stored[0].startswith(f"rendered/training/certificates/{award.pk}/")
+
+
+def test_the_certificate_is_rendered_again_when_what_it_shows_changes(
+    award: CertificationAward, renders: list[Any], tmp_path: Path
+) -> None:
+    assert "Grace Hopperton" in _text(certificate_pdf(award))
+    award.user.full_name = "Grace Hopper"
+    award.user.save(update_fields=["full_name"])
+    award.partner.legal_name = "Acme Networks International"
+    award.partner.save(update_fields=["legal_name"])
+    award = CertificationAward.objects.select_related("user", "partner", "certification").get(pk=award.pk)
+    text = _text(certificate_pdf(award))
+    assert "Grace Hopper" in text and "Grace Hopperton" not in text
+    assert "Acme Networks International" in text
+    assert len(renders) == 2
+    certificate_pdf(award)
+    assert len(renders) == 2
+    # The outdated version is gone: one file per certificate (and language).
+    assert len(factories.stored_files(tmp_path / "media")) == 1
+
+
+def test_the_stored_certificate_is_only_served_through_the_checked_view(
+    award: CertificationAward, other_partner: Any, renders: list[Any], tmp_path: Path
+) -> None:
+    url = reverse("training:certificate_pdf", args=[award.pk])
+    assert _login(award.user).get(url).status_code == 200
+    (name,) = factories.stored_files(tmp_path / "media")
+    # Another partner's user gets the same 404 as for a certificate that does not exist, and no
+    # address serves the stored file directly.
+    stranger = factories.partner_user(other_partner)
+    assert _login(stranger).get(url).status_code == 404
+    assert _login(stranger).get(settings.MEDIA_URL + name).status_code == 404
+    assert Client().get(settings.MEDIA_URL + name).status_code == 404
+    assert len(renders) == 1

@@ -1,0 +1,63 @@
+"""``COPY`` into the portal's tables, also those with row-level security, and what a bulk load
+must do afterwards (sequences, ``VACUUM (ANALYZE)``).
+
+PostgreSQL refuses ``COPY FROM`` into a table with row-level security ("COPY FROM not supported
+with row-level security", also in the vendor scope): such rows are copied into a temporary staging
+table without RLS and moved with one ``INSERT ... SELECT``, which the vendor scope's ``WITH CHECK``
+admits. Nothing is dropped or disabled: all indexes, foreign keys and policies stay in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def check_columns(model: Any, columns: tuple[str, ...]) -> None:
+    """Stop before loading anything when a model's columns and a loader's row layout disagree."""
+    actual = {field.column for field in model._meta.concrete_fields}
+    if actual != set(columns):
+        raise SystemExit(
+            f"{model._meta.db_table}: the bench's column list is out of date "
+            f"(missing {sorted(actual - set(columns))}, unknown {sorted(set(columns) - actual)})"
+        )
+
+
+def copy_rows(cursor: Any, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+    count = 0
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def create_stage(cursor: Any, table: str, *, on_commit: str) -> str:
+    """A temporary table like ``table`` without its row-level security; ``on_commit`` is "DROP"
+    for one transaction or "DELETE ROWS" for a table reused by every chunk of the session."""
+    stage = f"bench_stage_{table}"
+    cursor.execute(f"CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT {on_commit}")
+    return stage
+
+
+def insert_from_stage(cursor: Any, table: str, stage: str, columns: tuple[str, ...]) -> None:
+    cols = ", ".join(columns)
+    cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}")
+
+
+def reset_sequences(cursor: Any, tables: Sequence[str]) -> None:
+    """Move the id sequences past the loaded ids, so the application's own inserts do not collide."""
+    for table in tables:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
+
+
+def vacuum_analyze() -> None:
+    """What autovacuum would have done by the time such tables are in use: statistics for the
+    planner and the visibility map for index-only scans."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("VACUUM (ANALYZE)")

@@ -1,0 +1,73 @@
+"""Answers a request whose upload ``prm.files.UploadLimitHandler`` stopped reading.
+
+Such a request has only part of its form: fields after the oversized file never arrived. No view
+may act on it, so the form is parsed here, before any view (and before the CSRF check, which would
+otherwise refuse it for a token that was never read), and the person is sent back to the page they
+came from with a message saying what was too large. (A view can therefore not swap
+``request.upload_handlers`` for a multipart POST; none does.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
+
+from .files import UploadRefused, refused_upload
+
+
+def refusal_message(refusal: UploadRefused) -> str:
+    limit = filesizeformat(refusal.limit)
+    if refusal.name:
+        return _("%(name)s is more than %(limit)s; files may be at most %(limit)s.") % {
+            "name": refusal.name,
+            "limit": limit,
+        }
+    if refusal.declared_size:
+        return _("The upload is %(size)s; at most %(limit)s may be sent at once.") % {
+            "size": filesizeformat(refusal.declared_size),
+            "limit": limit,
+        }
+    return _("The files are more than %(limit)s together; at most %(limit)s may be sent at once.") % {
+        "limit": limit
+    }
+
+
+class UploadLimitMiddleware:
+    """Listed before ``CsrfViewMiddleware``: its ``process_view`` runs first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method != "POST" or request.content_type != "multipart/form-data":
+            return None
+        try:
+            request.FILES  # noqa: B018 -- parse now, through the upload handlers
+        except OSError:
+            return None  # the client went away mid-upload: the CSRF check refuses it, as before
+        refusal = refused_upload(request)
+        if refusal is None:
+            return None
+        # Only a message is stored, nothing else changes: answering before the CSRF check is safe.
+        messages.error(request, refusal_message(refusal))
+        back = request.headers.get("Referer", "")
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            back = request.path
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponseClientRedirect(back)
+        return redirect(back)
