@@ -10,7 +10,8 @@ from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from prm.money import Rates, quantize, reporting_rates
+from prm.models import reporting_rates
+from prm.money import Rates, quantize
 from prm.tenancy import Actor, system_scope
 
 from .models import (

@@ -9,6 +9,10 @@ class IncentivesConfig(AppConfig):
     verbose_name = _("Incentives, co-op accrual and attribution")
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "incentives.demo.seed"
+    # Attribution and return on investment on the MDF pages (partners.panels.app_panels).
+    mdf_request_panel = "incentives.panels.mdf_request_panel"
+    mdf_report_panel = "incentives.panels.mdf_report_panel"
+    mdf_report_csv_rows = "incentives.panels.mdf_report_csv_rows"
 
     # Program admins hold every permission; finance reads programs, earnings and statements in the
     # admin (and reverses accruals from there: the service checks the role, not a model permission).

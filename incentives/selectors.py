@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from deals.models import DealStatus
+from deals import selectors as deal_selectors
+from deals.models import Deal, DealStatus
 from mdf.models import RequestStatus
 from mdf.policies import fund_request_policy
 from prm.tenancy import Actor
@@ -80,6 +82,17 @@ def attributions_for(*, actor: Actor, fund_request: Any) -> Any:
         MdfAttribution.objects.filter(fund_request=fund_request)
         .filter(fund_request__in=fund_request_policy.scope(actor).values("pk"))
         .select_related("deal")
+    )
+
+
+def attributable_deals(*, actor: Actor, fund_request: Any) -> QuerySet[Deal]:
+    """The actor's approved or won deals, registered on or after the activity started, that no
+    activity claims yet (attribute_deal refuses the others)."""
+    started = datetime.combine(fund_request.start_date, time.min, tzinfo=UTC)
+    return deal_selectors.deal_list(actor=actor).filter(
+        status__in=[DealStatus.APPROVED, DealStatus.WON],
+        mdf_attribution__isnull=True,
+        created_at__gte=started,
     )
 
 

@@ -6,7 +6,6 @@ claim reviews happen in the Django admin."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -23,12 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from deals import selectors as deal_selectors
-from deals.models import DealStatus
-from deals.policies import DEAL_ROLES
-from incentives import selectors as incentive_selectors
-from incentives.forms import AttributeDealForm
-from incentives.services import ATTRIBUTABLE_REQUESTS
+from partners.panels import app_panels
 from prm import audit
 from prm.errors import ApplicationError, add_form_error
 from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
@@ -55,7 +49,6 @@ AVAILABLE_EFFECT = {
 # Proof files are only ever stored as these (mdf.uploads sniffs the content); anything else is
 # served as an opaque download.
 PROOF_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"}
-ROI_TABLE_ROWS = 50
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -415,17 +408,6 @@ def _progress(fund_request: FundRequest) -> list[dict[str, Any]]:
     return steps
 
 
-def _attributable_deals(actor: Any, fund_request: FundRequest) -> Any:
-    """The actor's approved or won deals, registered on or after the activity started, that no
-    activity claims yet (attribute_deal refuses the others)."""
-    started = datetime.combine(fund_request.start_date, time.min, tzinfo=UTC)
-    return deal_selectors.deal_list(actor=actor).filter(
-        status__in=[DealStatus.APPROVED, DealStatus.WON],
-        mdf_attribution__isnull=True,
-        created_at__gte=started,
-    )
-
-
 @partner_required
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
@@ -434,15 +416,6 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entries = selectors.ledger_for(actor=actor, allocation=fund_request.allocation).filter(
         fund_request=fund_request
     )
-    attributions = list(incentive_selectors.attributions_for(actor=actor, fund_request=fund_request))
-    won = [a.deal for a in attributions if a.deal.status == DealStatus.WON]
-    won_currencies = {deal.currency for deal in won}
-    may_attribute = fund_request.status in ATTRIBUTABLE_REQUESTS and _works_funds(actor)
-    attribute_form, has_deal_choices = None, False
-    if may_attribute:
-        candidates = _attributable_deals(actor, fund_request)
-        attribute_form = AttributeDealForm(deals=candidates)
-        has_deal_choices = candidates.exists()
     days_left = _days_left(fund_request.claim_deadline)
     return render(
         request,
@@ -453,13 +426,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "claim": claim,
             "proofs": list(claim.proofs.all()) if claim else [],
             "entries": [(entry, AVAILABLE_EFFECT.get(entry.kind, 0)) for entry in entries],
-            "attributions": attributions,
-            "won_revenue": sum((deal.won_amount or Decimal("0") for deal in won), Decimal("0")),
-            "won_currency": won_currencies.pop() if len(won_currencies) == 1 else "",
-            "may_attribute": may_attribute,
-            "attribute_form": attribute_form,
-            "has_deal_choices": has_deal_choices,
-            "sees_deals": actor.partner_role in DEAL_ROLES,
+            # The deals the activity sourced come from incentives, which joins deals to activities.
+            "panels": app_panels("mdf_request_panel", request, fund_request=fund_request),
             "may_edit": fund_request_policy.can(actor, "edit", fund_request),
             "may_submit": fund_request_policy.can(actor, "submit", fund_request),
             "may_claim": fund_request_policy.can(actor, "claim", fund_request) and claim is None,
@@ -598,8 +566,7 @@ def _report_data(actor: Any, group: str) -> dict[str, Any]:
         total = totals.setdefault(row["currency"], {key: Decimal("0") for key in UTILISATION_KEYS})
         for key in UTILISATION_KEYS:
             total[key] += row[key]
-    roi = incentive_selectors.roi_by_request(actor=actor)
-    return {"rows": rows, "totals": totals, "roi": roi}
+    return {"rows": rows, "totals": totals}
 
 
 @vendor_required
@@ -608,7 +575,7 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
     form = ReportGroupForm(request.GET or None)
     group = form.selected_group()
     data = _report_data(actor, group)
-    rows, roi = data["rows"], data["roi"]
+    rows = data["rows"]
     multi_currency = len(data["totals"]) > 1
     utilisation_chart = {
         "labels": [f"{row['group']} ({row['currency']})" if multi_currency else row["group"] for row in rows],
@@ -633,13 +600,11 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
         "allocated": [float(row["allocated"]) for row in rows],
         "currency": next(iter(data["totals"])) if len(data["totals"]) == 1 else "",
     }
-    with_roi = [row for row in roi if row["roi"]]
-    ranked = sorted(with_roi, key=lambda row: row["roi"], reverse=True)[:15]
-    roi_chart = {
-        "labels": [f"{row['request'].reference} · {row['partner']}" for row in ranked],
-        "values": [float(row["roi"]) for row in ranked],
-        "height": 70 + 38 * len(ranked),
-    }
+    # The return on investment by activity comes from incentives, with its chart's data.
+    panels = app_panels("mdf_report_panel", request)
+    charts = {"utilisation": utilisation_chart}
+    for panel in panels:
+        charts.update(panel.get("charts", {}))
     counts = selectors.request_counts(actor=actor)
     return render(
         request,
@@ -651,10 +616,8 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
             "groups": REPORT_GROUPS,
             "rows": rows,
             "totals": sorted(data["totals"].items()),
-            "roi": roi[:ROI_TABLE_ROWS],
-            "roi_count": len(roi),
-            "roi_table_rows": ROI_TABLE_ROWS,
-            "charts": {"utilisation": utilisation_chart, "roi": roi_chart},
+            "panels": panels,
+            "charts": charts,
             "waiting": counts.get(RequestStatus.SUBMITTED, 0),
             "claims_waiting": counts.get(RequestStatus.CLAIM_SUBMITTED, 0),
             "approvals_url": reverse("admin:mdf_fundrequest_changelist") + "?status__exact=submitted",
@@ -664,6 +627,8 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The export's format. The last four columns belong to the "roi" section, which incentives
+# contributes (mdf_report_csv_rows); they stay in the header whichever apps fill them.
 REPORT_CSV_HEADER = [
     "section",
     "group_by",
@@ -706,25 +671,9 @@ def vendor_report_export(request: HttpRequest) -> HttpResponse:
                 None,
                 None,
             ]
-        for row in data["roi"]:
-            fund_request = row["request"]
-            yield [
-                "roi",
-                None,
-                None,
-                fund_request.reference,
-                fund_request.title,
-                row["partner"],
-                row["currency"],
-                None,
-                None,
-                None,
-                None,
-                None,
-                row["spent"],
-                row["deals"],
-                row["won_revenue"],
-                row["roi"],
-            ]
+        # Sections other apps contribute (incentives: "roi"), as rows keyed by column name.
+        for contributed in app_panels("mdf_report_csv_rows", request):
+            for row in contributed:
+                yield [row.get(column) for column in REPORT_CSV_HEADER]
 
     return csv_response("mdf-report.csv", REPORT_CSV_HEADER, rows())

@@ -37,8 +37,8 @@ from .models import (
     Region,
     Tier,
 )
+from .panels import app_panels
 from .policies import application_policy, partner_policy
-from .views import app_panels
 
 
 @vendor_required

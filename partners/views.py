@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -12,7 +11,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,21 +28,9 @@ from .forms import (
     RoleForm,
 )
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
+from .panels import app_panels
 from .policies import partner_policy
 from .ratelimit import hit_rate_limit
-
-
-def app_panels(hook: str, request: HttpRequest) -> list[dict]:
-    """Home-page panels contributed by the apps above partners (deals, funds, ...): each app's
-    config may name a function ``(request) -> {"template": ..., "next_steps": [...], ...} | None``.
-    The home page shows them without importing those apps."""
-    panels = []
-    for config in apps.get_app_configs():
-        if path := getattr(config, hook, None):
-            panel = import_string(path)(request)
-            if panel:
-                panels.append(panel)
-    return panels
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.fields import ArrayField
@@ -13,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .money import currency_field
+from .money import Rates, currency_field
 from .roles import VendorRole
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "VendorRole",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "reporting_rates",
 ]
 
 
@@ -196,6 +198,15 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.currency} = {self.rate.normalize()}"
+
+
+def reporting_rates() -> Rates:
+    """The kept rates into the reporting currency (itself 1). It sits beside the table it reads,
+    not in prm.money: this module builds its fields from prm.money, so the two imported each other."""
+    reporting = settings.PRM["REPORTING_CURRENCY"]
+    rates = dict(ExchangeRate.objects.values_list("currency", "rate"))
+    rates[reporting] = Decimal(1)
+    return Rates(currency=reporting, rates=rates)
 
 
 class ApiToken(models.Model):

@@ -75,14 +75,3 @@ class Rates:
     def convert(self, amount: Decimal, currency: str) -> Decimal | None:
         rate = self.rates.get(currency)
         return None if rate is None else amount * rate
-
-
-def reporting_rates() -> Rates:
-    from django.conf import settings
-
-    from .models import ExchangeRate
-
-    reporting = settings.PRM["REPORTING_CURRENCY"]
-    rates = dict(ExchangeRate.objects.values_list("currency", "rate"))
-    rates[reporting] = Decimal(1)
-    return Rates(currency=reporting, rates=rates)

@@ -15,6 +15,10 @@ from django.utils import timezone
 from .models import Notification
 from .tenancy import system_scope
 
+# Importing prm.webhooks also registers its deliver_webhook task (named "prm.tasks.deliver_webhook",
+# defined there to keep the two modules out of an import circle) wherever these tasks are found.
+from .webhooks import deliver, due_delivery_ids
+
 
 def _absolute(url: str) -> str:
     if not url or url.startswith("http"):
@@ -66,19 +70,9 @@ def sweep_orphan_files() -> int:
     return len(sweep().deleted)
 
 
-@shared_task(acks_late=True)
-def deliver_webhook(delivery_id: int) -> str:
-    """One attempt; a failed one is retried by ``send_due_webhooks`` when its pause is over."""
-    from .webhooks import deliver
-
-    return deliver(delivery_id=delivery_id)
-
-
 @shared_task
 def send_due_webhooks() -> int:
     """Every minute: the retries whose pause is over (and any delivery whose task was lost)."""
-    from .webhooks import deliver, due_delivery_ids
-
     ids = due_delivery_ids()
     for delivery_id in ids:
         deliver(delivery_id=delivery_id)

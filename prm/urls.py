@@ -3,8 +3,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from partners import views as partner_views
-
 from . import views
 
 # The admin signs in through allauth: its MFA stage and rate limits apply there too.
@@ -14,7 +12,7 @@ admin.site.site_title = "PRM admin"
 admin.site.index_title = "Program administration"
 
 urlpatterns = [
-    path("", partner_views.home, name="home"),
+    path("", include("partners.home_urls")),
     path("", include("partners.urls")),
     path("vendor/", include("partners.vendor_urls")),
     path("", include("deals.urls")),

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import urllib3
+from celery import shared_task
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -215,8 +216,6 @@ def emit(*, partner_id: int, event: str, data: dict[str, Any]) -> list[WebhookDe
             for endpoint in endpoints
         ]
     if deliveries:
-        from .tasks import deliver_webhook
-
         ids = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids])
     return deliveries
@@ -313,6 +312,15 @@ def deliver(*, delivery_id: int) -> str:
         return delivery.status
 
 
+# The task lives beside deliver() rather than in prm.tasks: emit() and redeliver() queue it, and
+# prm.tasks calls deliver(), so defining it there made the two modules import each other. Its
+# name stays the one already queued messages and the worker know.
+@shared_task(name="prm.tasks.deliver_webhook", acks_late=True)
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt; a failed one is retried by ``send_due_webhooks`` when its pause is over."""
+    return deliver(delivery_id=delivery_id)
+
+
 def due_delivery_ids(*, now: Any = None, limit: int = 500) -> list[int]:
     with system_scope():
         return list(
@@ -331,7 +339,5 @@ def redeliver(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.attempts = 0
     delivery.next_attempt_at = timezone.now()
     delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
-    from .tasks import deliver_webhook
-
     transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
     return delivery

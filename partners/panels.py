@@ -1,0 +1,39 @@
+"""The panels hook: how an app contributes a panel to a page of an app below it without that app
+importing it (the ladder in ARCHITECTURE.md).
+
+An app's config names a function for a hook, as a dotted path in a class attribute::
+
+    class DealsConfig(AppConfig):
+        partner_home_panel = "deals.panels.partner_home_panel"
+
+and the page calls ``app_panels("partner_home_panel", request)``. Each function takes the request
+and the keyword arguments the page passes for that hook (``fund_request=`` on an MDF request) and
+returns a dict with the ``template`` to include (and whatever that template shows), or None to show
+nothing. The hooks in use:
+
+* ``partner_home_panel(request)``, ``vendor_home_panel(request)``: the partner home and the vendor
+  dashboard (partners);
+* ``mdf_request_panel(request, *, fund_request)``: an MDF request's page;
+* ``mdf_report_panel(request)``, ``mdf_report_csv_rows(request)``: the vendor's MDF report and its
+  CSV export (a list of rows keyed by the export's column names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+
+def app_panels(hook: str, request: HttpRequest, **context: Any) -> list[Any]:
+    """What every installed app contributes to ``hook``, in INSTALLED_APPS order; empty answers
+    are left out."""
+    panels = []
+    for config in apps.get_app_configs():
+        if path := getattr(config, hook, None):
+            panel = import_string(path)(request, **context)
+            if panel:
+                panels.append(panel)
+    return panels
