@@ -109,7 +109,8 @@ def _plain_text(raw: str) -> str:
     )
 
 
-def _wait_for_mail(mail_dir: Path, timeout: float = 45) -> str:
+def _wait_for_mail(mail_dir: Path, timeout: float = 120) -> str:
+    # Generous: on a loaded 2-core machine the worker alone can take half a minute to start.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         files = sorted(mail_dir.glob("*.log"))
