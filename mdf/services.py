@@ -70,8 +70,8 @@ def _money(amount: Any, currency: str, field: str) -> Decimal:
     return value
 
 
-def _count(value: Any, field: str) -> int:
-    """A whole number of people or leads, zero or more."""
+def _parse_whole_number(value: Any, field: str) -> int:
+    """Form input as a whole number of people or leads, zero or more (blank is zero)."""
     try:
         number = int(value or 0)
     except (TypeError, ValueError) as exc:
@@ -81,19 +81,22 @@ def _count(value: Any, field: str) -> int:
     return number
 
 
-def _check_transition(request: FundRequest, target: str) -> None:
-    if target not in REQUEST_TRANSITIONS[request.status]:
+def _check_transition(fund_request: FundRequest, target: str) -> None:
+    if target not in REQUEST_TRANSITIONS[fund_request.status]:
         raise ApplicationError(
             _("A request that is %(current)s cannot become %(target)s.")
-            % {"current": request.get_status_display().lower(), "target": RequestStatus(target).label.lower()}
+            % {
+                "current": fund_request.get_status_display().lower(),
+                "target": RequestStatus(target).label.lower(),
+            }
         )
 
 
-def _lock_request(request: FundRequest) -> FundRequest:
+def _lock_request(fund_request: FundRequest) -> FundRequest:
     return (
         FundRequest.objects.select_for_update(of=("self",))
         .select_related("partner", "allocation", "allocation__budget__period")
-        .get(pk=request.pk)
+        .get(pk=fund_request.pk)
     )
 
 
@@ -113,15 +116,15 @@ def _partner_marketing(partner_id: int) -> list[Any]:
     ]
 
 
-def _notify_partner(request: FundRequest, kind: str, title: str, body: str = "") -> None:
-    for user in _partner_marketing(request.partner_id):
+def _notify_partner(fund_request: FundRequest, kind: str, title: str, body: str = "") -> None:
+    for user in _partner_marketing(fund_request.partner_id):
         notify(
             recipient=user,
             kind=kind,
             title=title,
             body=body,
-            partner_id=request.partner_id,
-            url=reverse("mdf:request_detail", args=[request.pk]),
+            partner_id=fund_request.partner_id,
+            url=reverse("mdf:request_detail", args=[fund_request.pk]),
         )
 
 
@@ -129,13 +132,13 @@ def _vendor_users(role: str) -> list[Any]:
     return list(User.objects.filter(vendor_role=role, is_active=True))
 
 
-def _notify_vendor(users: list[Any], kind: str, title: str, request: FundRequest) -> None:
+def _notify_vendor(users: list[Any], kind: str, title: str, fund_request: FundRequest) -> None:
     for user in users:
         notify(
             recipient=user,
             kind=kind,
             title=title,
-            url=reverse("admin:mdf_fundrequest_change", args=[request.pk]),
+            url=reverse("admin:mdf_fundrequest_change", args=[fund_request.pk]),
         )
 
 
@@ -308,7 +311,7 @@ def _clean_request(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     values["currency"] = currency
     values["total_cost"] = _money(values["total_cost"], currency, "total_cost")
     values["requested_amount"] = _money(values["requested_amount"], currency, "requested_amount")
-    values["expected_leads"] = _count(values["expected_leads"], "expected_leads")
+    values["expected_leads"] = _parse_whole_number(values["expected_leads"], "expected_leads")
     values["description"] = values["description"] or ""
     share = Decimal(settings.PRM["MDF_VENDOR_SHARE_PERCENT"]) / 100
     ceiling = quantize(values["total_cost"] * share, currency)
@@ -735,8 +738,8 @@ def claim_submit(
             % {"share": settings.PRM["MDF_VENDOR_SHARE_PERCENT"]},
             field="claimed_amount",
         )
-    leads_generated = _count(data.get("leads_generated"), "leads_generated")
-    attendees = _count(data.get("attendees"), "attendees")
+    leads_generated = _parse_whole_number(data.get("leads_generated"), "leads_generated")
+    attendees = _parse_whole_number(data.get("attendees"), "attendees")
     if not files:
         raise ApplicationError(
             _("Attach proof of performance: invoices, photos or screenshots."), field="files"
