@@ -1,5 +1,6 @@
-"""Writes for the money side of MDF: allocations (by hand and co-op accrual) posted to the fund
-ledger, and the closing of a fund period that forfeits what was left unused."""
+"""Writes for the money side of MDF: fund periods and their budgets, allocations (by hand and co-op
+accrual) posted to the fund ledger, and the closing of a fund period that forfeits what was left
+unused."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,8 @@ from prm import audit
 from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.notifications import notify
+from prm.policies import PermissionDenied
+from prm.roles import VendorRole
 from prm.tenancy import Actor
 
 from .. import ledger
@@ -29,6 +33,56 @@ from ..models import (
 )
 from ..policies import allocation_policy
 from ._shared import _money, _partner_marketing
+
+PERIOD_FIELDS = ["name", "starts_on", "ends_on"]
+BUDGET_FIELDS = ["period", "currency", "amount"]
+
+
+def _require_program_admin(actor: Actor) -> None:
+    # Periods and budgets set how much the whole program may spend; the admin grants other
+    # vendor roles only their view permissions (mdf.apps), and the service holds the same line.
+    if not (actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN):
+        raise PermissionDenied(_("Only program admins set fund periods and budgets."))
+
+
+def _record_change(
+    actor: Actor, target: FundPeriod | Budget, action: str, before: dict, fields: list[str]
+) -> None:
+    after = audit.snapshot(target, fields)
+    if before != after:  # saving an unchanged form leaves no trace
+        audit.record(actor=actor.user, action=action, target=target, before=before, after=after)
+
+
+@transaction.atomic
+def period_save(*, actor: Actor, period: FundPeriod) -> FundPeriod:
+    """Create a fund period or change its name and dates, as the caller's form has checked them.
+    Closing it is ``period_close``'s alone, so an edit never writes ``closed_at``."""
+    _require_program_admin(actor)
+    if period.pk is None:
+        period.save()
+        _record_change(actor, period, "mdf.period_created", {}, PERIOD_FIELDS)
+        return period
+    before = audit.snapshot(FundPeriod.objects.select_for_update().get(pk=period.pk), PERIOD_FIELDS)
+    period.save(update_fields=PERIOD_FIELDS)
+    _record_change(actor, period, "mdf.period_changed", before, PERIOD_FIELDS)
+    return period
+
+
+@transaction.atomic
+def budget_save(*, actor: Actor, budget: Budget) -> Budget:
+    """Create a budget or change its amount, as the caller's form has checked it (never below what
+    is already allocated from it, and its currency fixed once funds are allocated in it). The row
+    is locked as ``allocation_add`` locks it, so a save waits for an allocation in flight."""
+    _require_program_admin(actor)
+    if budget.pk is None:
+        budget.save()
+        _record_change(actor, budget, "mdf.budget_created", {}, BUDGET_FIELDS)
+        return budget
+    locked = Budget.objects.select_for_update(of=("self",)).select_related("period").get(pk=budget.pk)
+    before = audit.snapshot(locked, BUDGET_FIELDS)
+    budget.save(update_fields=BUDGET_FIELDS)
+    _record_change(actor, budget, "mdf.budget_changed", before, BUDGET_FIELDS)
+    return budget
 
 
 def allocation_for(*, partner: Partner, budget: Budget) -> Allocation:
