@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.forms import DOMAIN_RE, normalise_domain
 from partners.models import Membership, Partner, PartnerRole
 from prm import audit, transitions
 from prm.calendar import add_business_days
+from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.notifications import notify

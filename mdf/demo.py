@@ -69,7 +69,7 @@ def seed(stdout: Any = None) -> None:
             )
     period = FundPeriod.objects.get(name=name)
 
-    def request(
+    def draft_fund_request(
         actor: Any, title: str, kind: str, start: date, days: int, cost: str, ask: str
     ) -> FundRequest:
         return services.request_save_draft(
@@ -90,20 +90,20 @@ def seed(stdout: Any = None) -> None:
     future = today + timedelta(days=21)
     past = today - timedelta(days=40)
 
-    request(mia, "Security roadshow, Chicago", "event", future, 1, "18000", "9000")
-    submitted = request(
+    draft_fund_request(mia, "Security roadshow, Chicago", "event", future, 1, "18000", "9000")
+    submitted = draft_fund_request(
         mia, "Zero-trust webinar series", "webinar", future + timedelta(days=7), 30, "8000", "4000"
     )
     services.request_submit(actor=mia, fund_request=submitted, confirm_short_notice=True)
-    returned = request(mia, "LinkedIn campaign", "digital", future, 45, "10000", "5000")
+    returned = draft_fund_request(mia, "LinkedIn campaign", "digital", future, 45, "10000", "5000")
     services.request_submit(actor=mia, fund_request=returned, confirm_short_notice=True)
     services.request_return(
         actor=cam, fund_request=returned, reason="Add the target audience and the landing page."
     )
-    approved = request(mia, "Customer briefing day", "event", future, 0, "6000", "3000")
+    approved = draft_fund_request(mia, "Customer briefing day", "event", future, 0, "6000", "3000")
     services.request_submit(actor=mia, fund_request=approved, confirm_short_notice=True)
     services.request_approve(actor=cam, fund_request=approved, comment="Good fit for Q4 pipeline.")
-    rejected = request(bob, "Trade show booth", "event", future, 2, "40000", "20000")
+    rejected = draft_fund_request(bob, "Trade show booth", "event", future, 2, "40000", "20000")
     services.request_submit(actor=bob, fund_request=rejected, confirm_short_notice=True)
     services.request_reject(
         actor=cam, fund_request=rejected, reason="Trade shows are funded centrally this half."
@@ -115,7 +115,7 @@ def seed(stdout: Any = None) -> None:
         ("Regional lunch & learn", "claim_approved"),
         ("Security assessment campaign", "paid"),
     ]:
-        fund_request = request(mia, title, "event", past, 2, "24800", "12400")
+        fund_request = draft_fund_request(mia, title, "event", past, 2, "24800", "12400")
         services.request_submit(actor=mia, fund_request=fund_request, confirm_short_notice=True)
         # Above the channel account manager's limit (10,000 by default): the program admin approves.
         services.request_approve(actor=admin, fund_request=fund_request)
@@ -141,7 +141,7 @@ def seed(stdout: Any = None) -> None:
         past += timedelta(days=5)
 
     # Not claimed in time: expires and releases its commitment.
-    stale = request(bob, "Summer webinar", "webinar", starts, 1, "4000", "2000")
+    stale = draft_fund_request(bob, "Summer webinar", "webinar", starts, 1, "4000", "2000")
     services.request_submit(actor=bob, fund_request=stale, confirm_short_notice=True)
     stale = services.request_approve(actor=cam, fund_request=stale)
     if stale.claim_deadline and stale.claim_deadline < today:

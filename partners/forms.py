@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from prm.domains import DOMAIN_RE, normalise_domain
 from prm.roles import VendorRole
 
 from .models import (
@@ -21,17 +21,6 @@ from .models import (
     Region,
     Tier,
 )
-
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
-
-
-def normalise_domain(value: str) -> str:
-    """``https://www.Acme.com/about`` -> ``acme.com``."""
-    value = (value or "").strip().lower()
-    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
-    value = value.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split(":", 1)[0]
-    value = value.removeprefix("www.")
-    return value.rstrip(".")
 
 
 class DomainField(forms.CharField):

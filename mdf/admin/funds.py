@@ -113,14 +113,6 @@ class BudgetInline(admin.TabularInline):
         return format_html("{} {}", money(allocated, obj.currency), _usage_bar(allocated, obj.amount))
 
 
-def _record_config_change(
-    request: HttpRequest, obj: Any, action: str, before: dict, fields: list[str]
-) -> None:
-    after = audit.snapshot(obj, fields)
-    if before != after:
-        audit.record(actor=request.user, action=action, target=obj, before=before, after=after)
-
-
 @admin.register(FundPeriod)
 class FundPeriodAdmin(admin.ModelAdmin):
     """Program admins create periods and their budgets; closing (forfeiting unused funds) is the
@@ -159,29 +151,13 @@ class FundPeriodAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: FundPeriod, form: Any, change: bool) -> None:
-        fields = ["name", "starts_on", "ends_on"]
-        before = audit.snapshot(FundPeriod.objects.get(pk=obj.pk), fields) if change else {}
-        super().save_model(request, obj, form, change)
-        _record_config_change(
-            request, obj, "mdf.period_changed" if change else "mdf.period_created", before, fields
-        )
+        services.period_save(actor=request.actor, period=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        befores = {
-            budget.pk: audit.snapshot(budget, ["currency", "amount"])
-            for budget in Budget.objects.filter(
-                pk__in=[f.instance.pk for f in formset.forms if f.instance.pk]
-            )
-        }
-        super().save_formset(request, form, formset, change)
-        for budget in formset.new_objects + [obj for obj, _changed in formset.changed_objects]:
-            _record_config_change(
-                request,
-                budget,
-                "mdf.budget_changed" if budget.pk in befores else "mdf.budget_created",
-                befores.get(budget.pk, {}),
-                ["currency", "amount"],
-            )
+        # The inline's new and changed budgets go through the same service as the budget page.
+        for budget in formset.save(commit=False):
+            services.budget_save(actor=request.actor, budget=budget)
+        formset.save_m2m()
 
 
 @admin.register(Budget)
@@ -240,12 +216,7 @@ class BudgetAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Budget, form: Any, change: bool) -> None:
-        fields = ["period", "currency", "amount"]
-        before = audit.snapshot(Budget.objects.get(pk=obj.pk), fields) if change else {}
-        super().save_model(request, obj, form, change)
-        _record_config_change(
-            request, obj, "mdf.budget_changed" if change else "mdf.budget_created", before, fields
-        )
+        services.budget_save(actor=request.actor, budget=obj)
 
 
 class LedgerEntryInline(admin.TabularInline):

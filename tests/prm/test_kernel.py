@@ -13,9 +13,10 @@ from django import forms
 from django.core import mail
 from django.db import DatabaseError, transaction
 
-from partners.forms import DomainField, normalise_domain
+from partners.forms import DomainField
 from partners.models import Partner
 from prm import audit
+from prm.domains import normalise_domain
 from prm.models import AuditEvent, Notification
 from prm.money import Currency, Money, quantize
 from prm.notifications import notify, notify_many, unread_count

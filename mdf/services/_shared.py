@@ -1,0 +1,140 @@
+"""What the fund, request and claim services share: parsing money and counts typed into forms, the
+fund request lock and transition check, releasing its commitment, and who hears about it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from partners.models import Membership, PartnerRole
+from prm.errors import ApplicationError
+from prm.money import quantize
+from prm.notifications import notify
+
+from .. import ledger
+from ..models import (
+    REQUEST_TRANSITIONS,
+    Allocation,
+    FundRequest,
+    LedgerEntry,
+    LedgerKind,
+    RequestStatus,
+)
+
+User = get_user_model()
+
+
+def _money(amount: Any, currency: str, field: str) -> Decimal:
+    try:
+        value = quantize(Decimal(str(amount)), currency)
+    except Exception as exc:
+        raise ApplicationError(_("Enter an amount."), field=field) from exc
+    if value <= 0:
+        raise ApplicationError(_("The amount must be more than zero."), field=field)
+    return value
+
+
+def _parse_whole_number(value: Any, field: str) -> int:
+    """Form input as a whole number of people or leads, zero or more (blank is zero)."""
+    try:
+        number = int(value or 0)
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError(_("Enter a whole number."), field=field) from exc
+    if number < 0:
+        raise ApplicationError(_("The number cannot be negative."), field=field)
+    return number
+
+
+def _check_transition(fund_request: FundRequest, target: str) -> None:
+    if target not in REQUEST_TRANSITIONS[fund_request.status]:
+        raise ApplicationError(
+            _("A request that is %(current)s cannot become %(target)s.")
+            % {
+                "current": fund_request.get_status_display().lower(),
+                "target": RequestStatus(target).label.lower(),
+            }
+        )
+
+
+def _lock_request(fund_request: FundRequest) -> FundRequest:
+    return (
+        FundRequest.objects.select_for_update(of=("self",))
+        .select_related("partner", "allocation", "allocation__budget__period")
+        .get(pk=fund_request.pk)
+    )
+
+
+def _partner_marketing(partner_id: int) -> list[Any]:
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            partner_id=partner_id, is_active=True, role__in=[PartnerRole.ADMIN, PartnerRole.MARKETING]
+        ).select_related("user")
+    ]
+
+
+def _notify_partner(fund_request: FundRequest, kind: str, title: str, body: str = "") -> None:
+    for user in _partner_marketing(fund_request.partner_id):
+        notify(
+            recipient=user,
+            kind=kind,
+            title=title,
+            body=body,
+            partner_id=fund_request.partner_id,
+            url=reverse("mdf:request_detail", args=[fund_request.pk]),
+        )
+
+
+def _vendor_users(role: str) -> list[Any]:
+    return list(User.objects.filter(vendor_role=role, is_active=True))
+
+
+def _notify_vendor(users: list[Any], kind: str, title: str, fund_request: FundRequest) -> None:
+    for user in users:
+        notify(
+            recipient=user,
+            kind=kind,
+            title=title,
+            url=reverse("admin:mdf_fundrequest_change", args=[fund_request.pk]),
+        )
+
+
+def _release(
+    fund_request: FundRequest,
+    allocation: Allocation,
+    actor_user: Any,
+    why: str,
+    *,
+    keep: Decimal = Decimal("0"),
+) -> None:
+    """Release the request's whole commitment. ``keep`` is the part the caller turns into a claim
+    right after; in a period that has already closed, the rest forfeits at once, or it would become
+    spendable in a closed period (closing forfeited only what was free then)."""
+    committed = LedgerEntry.objects.filter(fund_request=fund_request, kind=LedgerKind.COMMITTED).first()
+    if committed is None:
+        return
+    ledger.post(
+        allocation=allocation,
+        kind=LedgerKind.RELEASED,
+        amount=committed.amount,
+        actor=actor_user,
+        fund_request=fund_request,
+        idempotency_key=f"release:request:{fund_request.pk}",
+        source=f"fund_request:{fund_request.pk}",
+        memo=why,
+    )
+    freed = committed.amount - keep
+    if allocation.budget.period.closed_at is not None and freed > 0:
+        ledger.post(
+            allocation=allocation,
+            kind=LedgerKind.FORFEITED,
+            amount=freed,
+            fund_request=fund_request,
+            idempotency_key=f"forfeit:release:{fund_request.pk}",
+            source=f"period:{allocation.budget.period_id}",
+            memo=f"{why}; period closed",
+        )
