@@ -26,7 +26,7 @@ from bench.stats import describe, fmt
 class ConflictBench:
     def __init__(self, *, rng: random.Random, samples: int, warmup: int, check_budget: int) -> None:
         from deals.names import normalise_company_name
-        from partners.forms import normalise_domain
+        from prm.domains import normalise_domain
 
         self.rng = rng
         self.samples = samples

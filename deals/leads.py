@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from partners.forms import DOMAIN_RE, normalise_domain
 from partners.models import Membership, Partner, PartnerRole, PartnerStatus, Region
 from partners.policies import can_work_partner
 from prm import audit, transitions
 from prm.csvimport import read_rows
+from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
 from prm.money import Currency
 from prm.notifications import notify

@@ -20,11 +20,11 @@ from django_countries import countries
 
 from prm import audit
 from prm.csvimport import read_rows
+from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
-from .forms import DOMAIN_RE, normalise_domain
 from .models import Partner, PartnerRole, PartnerStatus, PartnerType, Region, Tier
 from .services import User, _invite, partner_assign_channel_manager
 
