@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -39,6 +40,18 @@ class IsDealUser(permissions.BasePermission):
         return actor.is_partner and actor.partner_role in DEAL_ROLES
 
 
+class CountryCodeField(serializers.ChoiceField):
+    """A country as its two-letter code, or "" when none was given. DRF's own ChoiceField hands a
+    blank django-countries ``Country`` (neither "" nor one of the choices) to the JSON encoder: a
+    deal without a country answered 500, and so did every list it was in."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=countries, allow_blank=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return str(getattr(value, "code", value) or "")
+
+
 class ProductSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
@@ -60,6 +73,7 @@ class DealLineSerializer(serializers.ModelSerializer):
 class DealSerializer(serializers.ModelSerializer):
     lines = DealLineSerializer(many=True)
     status = serializers.CharField(read_only=True)
+    customer_country = CountryCodeField(required=False)
     # What the partner may know about a conflict: only that one is under review (never with whom).
     conflict_under_review = serializers.SerializerMethodField()
 
@@ -211,6 +225,7 @@ class DealViewSet(
 # --- Leads ---------------------------------------------------------------------------------------
 class LeadSerializer(serializers.ModelSerializer):
     deal = serializers.PrimaryKeyRelatedField(read_only=True)
+    country = CountryCodeField(read_only=True)
 
     class Meta:
         model = Lead

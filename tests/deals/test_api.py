@@ -220,6 +220,31 @@ def test_a_conflict_shows_only_as_under_review(team_a: f.Team, team_b: f.Team, f
     assert team_a.partner.legal_name not in text and "conflicting" not in text
 
 
+def test_a_draft_registered_over_the_api_without_a_country_does_not_break_the_list(
+    team_a: f.Team, firewall: Product
+) -> None:
+    # The draft used to be saved and then answered with a 500 (a blank django-countries Country is
+    # not JSON), and from then on every GET of the list answered 500 for the whole partner.
+    api = Api(team_a.sales)
+    body = payload(firewall)
+    del body["customer_country"]
+    created = api.post(DEALS, body)
+    assert created.status_code == 201, created.content
+    assert created.json()["customer_country"] == ""
+    listing = api.get(DEALS)
+    assert listing.status_code == 200
+    assert [row["customer_country"] for row in listing.json()["results"]] == [""]
+    assert api.get(detail(created.json()["id"])).json()["customer_country"] == ""
+
+
+def test_a_portal_draft_without_a_country_does_not_break_the_list(team_a: f.Team) -> None:
+    f.draft(team_a.sales_actor, customer="Hooli", domain="hooli.com", customer_country="")
+    f.draft(team_a.sales_actor, customer="Globex", domain="globex.com", customer_country="DE")
+    listing = Api(team_a.sales).get(DEALS)
+    assert listing.status_code == 200, listing.content
+    assert sorted(row["customer_country"] for row in listing.json()["results"]) == ["", "DE"]
+
+
 # --- isolation ----------------------------------------------------------------------------------
 def test_partner_b_cannot_list_read_edit_submit_or_guess_partner_a_deals(
     team_a: f.Team, team_b: f.Team, firewall: Product
@@ -329,6 +354,17 @@ def test_declining_needs_a_reason(team_a: f.Team, vendor_admin: Actor) -> None:
     assert api.post(lead_url(lead, "decline"), {"reason": "Outside our territory"}).status_code == 200
     offer = LeadOffer.objects.get(lead=lead, partner=team_a.partner)
     assert offer.outcome == "declined" and offer.reason == "Outside our territory"
+
+
+def test_a_lead_without_a_country_lists(team_a: f.Team, vendor_admin: Actor) -> None:
+    from deals import leads
+
+    lead = f.lead(vendor_admin, country="")
+    with f.acting(vendor_admin):
+        leads.lead_assign(actor=vendor_admin, lead=lead, partner=team_a.partner)
+    listing = Api(team_a.sales).get(LEADS)
+    assert listing.status_code == 200, listing.content
+    assert [row["country"] for row in listing.json()["results"]] == [""]
 
 
 def test_another_partners_leads_are_not_there(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> None:
