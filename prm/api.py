@@ -10,6 +10,7 @@ turned into a user by then. DRF then only confirms what the middleware found.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,7 +19,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import exceptions
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -113,6 +115,74 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+# --- Request fields that take what the schema documents, and only that -------------------------
+# DRF's fields coerce: a number for a text field, "2" or 2.0 for an integer, "" or "+5" or 1e2
+# for an amount. The schema promises JSON types, so a client sending anything else has a bug
+# worth a 400 that names the field, rather than a value the client did not mean.
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class AmountField(serializers.DecimalField):
+    """A non-negative amount, sent as a string of digits with at most ``decimal_places`` decimals,
+    e.g. "450.00": exactly the ``pattern`` the schema shows (prm.api_schema.AmountFieldSchema)."""
+
+    default_error_messages = {
+        "invalid": gettext_lazy("Send the amount as a string of digits, e.g. “450.00”."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=0, **kwargs)
+        whole = self.max_digits - self.decimal_places
+        self.pattern = rf"^\d{{1,{whole}}}(?:\.\d{{1,{self.decimal_places}}})?$"
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not re.fullmatch(self.pattern, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's page numbers, with the page a whole number from 1: anything else (0, -1, "abc", "last")
+    is a 400 that says so, where DRF answered 404 "Invalid page." as if the page were merely past
+    the end. A page past the end is still that documented 404."""
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        value = request.query_params.get(self.page_query_param)
+        if value is None:
+            return 1
+        digits = value.lstrip("0")
+        if not (value.isascii() and value.isdigit() and digits):
+            raise exceptions.ValidationError({self.page_query_param: [_("A page is a whole number from 1.")]})
+        if len(digits) > 18:  # far past the end (and Python refuses to parse thousands of digits)
+            raise exceptions.NotFound(self.invalid_page_message)
+        return int(digits)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -243,7 +243,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # The API speaks JSON: a deal's lines do not fit a form, and the schema promises only JSON.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "prm.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "prm.api.api_exception_handler",
 }
@@ -251,9 +253,17 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "PRM API",
     "DESCRIPTION": "Partner-side REST API: send `Authorization: Bearer <token>` with a personal token "
     "from the portal (Account → API tokens). Every request acts as the token's user and sees only "
-    "that user's partner data.",
+    "that user's partner data. Bodies are JSON (`Content-Type: application/json`); text cannot "
+    "contain NUL characters. Errors are described by the `Error` schema.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, without the read-only fields and with what a
+    # request must satisfy (e.g. a non-empty customer name).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "prm.api_schema.document_error_responses",
+    ],
     # The same choices appear on several models: one name each in the schema.
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "django_countries.countries",

@@ -51,6 +51,11 @@ def detail(deal: Deal | int, suffix: str = "") -> str:
     return reverse("api-deal-submit" if suffix == "submit" else "api-deal-detail", args=[pk])
 
 
+def detail_url(pk: str, suffix: str = "") -> str:
+    """The address of an id as a client might type it (reverse() would refuse some)."""
+    return f"{DEALS}{pk}/{suffix + '/' if suffix else ''}"
+
+
 @pytest.fixture
 def firewall() -> Product:
     return f.product("Firewall X", price="500.00")
@@ -309,6 +314,143 @@ def test_products_and_the_schema(team_a: f.Team, firewall: Product) -> None:
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "/api/v1/deals/{id}/submit/" in text and "bearerToken" in text
+
+
+# --- input the API refuses (found by schemathesis, tests/test_api_fuzz.py) -----------------------
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"stage": "won"}, "stage"),  # a status, not a stage
+        ({"status": "DRAFT"}, "status"),
+        ({"page": "0"}, "page"),
+        ({"page": "-1"}, "page"),
+        ({"page": "last"}, "page"),
+        ({"page": ""}, "page"),
+        ({"q": "Init\x00ech"}, "q"),
+    ],
+)
+def test_a_filter_or_page_outside_the_documented_values_is_a_400_naming_it(
+    team_a: f.Team, params: dict[str, str], field: str
+) -> None:
+    f.draft(team_a.sales_actor)
+    response = Api(team_a.sales).get(DEALS, **params)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def test_valid_filters_still_filter_and_empty_ones_still_mean_all(team_a: f.Team) -> None:
+    f.draft(team_a.sales_actor, customer="Hooli", domain="hooli.com", stage="proposal")
+    f.draft(team_a.sales_actor, customer="Globex", domain="globex.com", stage="prospecting")
+    api = Api(team_a.sales)
+    assert api.get(DEALS, stage="proposal", status="draft").json()["count"] == 1
+    assert api.get(DEALS, stage="", status="", q="").json()["count"] == 2
+    assert api.get(DEALS, q="globex").json()["count"] == 1
+
+
+def test_a_page_past_the_end_is_the_documented_json_404(team_a: f.Team) -> None:
+    f.draft(team_a.sales_actor)
+    api = Api(team_a.sales)
+    assert api.get(DEALS, page="1").status_code == 200
+    for page in ("2", "9" * 5000):
+        response = api.get(DEALS, page=page)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+
+
+def test_a_lead_status_outside_offered_and_accepted_is_a_400(team_a: f.Team) -> None:
+    response = Api(team_a.sales).get(LEADS, status="closed")
+    assert response.status_code == 400 and "status" in response.json()
+
+
+def test_ids_that_are_not_whole_numbers_are_a_400_and_unknown_ones_the_usual_404(team_a: f.Team) -> None:
+    api = Api(team_a.sales)
+    for url in (detail_url("abc"), detail_url("abc", "submit"), reverse("api-lead-detail", args=["x1"])):
+        response = api.post(url) if url.endswith("submit/") else api.get(url)
+        assert response.status_code == 400, (url, response.content)
+        assert "whole number" in response.json()["id"][0]
+    missing = api.get(detail(10_000_000)).json()
+    for pk in ("-5", "9" * 30):
+        response = api.get(detail_url(pk))
+        assert response.status_code == 404 and response.json() == missing
+
+
+def test_an_address_under_the_api_that_names_nothing_is_a_json_404(team_a: f.Team) -> None:
+    api = Api(team_a.sales)
+    for url in ("/api/v1/deals/1.5/submit/", "/api/v1/nothing-here/"):
+        response = api.get(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert Client().get("/api/v1/nothing-here/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"notes": 0}, "notes"),
+        ({"contact_phone": 5551234}, "contact_phone"),
+        ({"lines": [{"quantity": "2"}]}, "quantity"),
+        ({"lines": [{"quantity": 2.0}]}, "quantity"),
+        ({"lines": [{"unit_price": 450}]}, "unit_price"),
+        ({"lines": [{"unit_price": ""}]}, "unit_price"),
+        ({"lines": [{"unit_price": "+5"}]}, "unit_price"),
+        ({"lines": [{"unit_price": "1e2"}]}, "unit_price"),
+        ({"lines": [{"product": "PRODUCT"}]}, "product"),
+    ],
+)
+def test_values_of_the_wrong_json_type_are_a_400_not_coerced(
+    team_a: f.Team, firewall: Product, overrides: dict[str, Any], field: str
+) -> None:
+    body = payload(firewall)
+    if "lines" in overrides:
+        line = {**body["lines"][0], **overrides.pop("lines")[0]}
+        if line["product"] == "PRODUCT":
+            line["product"] = str(firewall.pk)
+        overrides["lines"] = [line]
+    response = Api(team_a.sales).post(DEALS, {**body, **overrides})
+    assert response.status_code == 400, response.content
+    assert field in json.dumps(response.json())
+    assert Deal.objects.count() == 0
+
+
+def test_amounts_too_large_to_store_are_a_400(team_a: f.Team, firewall: Product) -> None:
+    # They used to pass validation and fail in the database: a 500 (numeric field overflow).
+    api = Api(team_a.sales)
+    huge_line = {"product": firewall.pk, "quantity": 1_000_000, "unit_price": "999999999999.00"}
+    response = api.post(DEALS, payload(firewall, lines=[huge_line]))
+    assert response.status_code == 400 and "too large" in json.dumps(response.json())
+    big_line = {"product": firewall.pk, "quantity": 10, "unit_price": "999999999999.00"}  # 10**13
+    response = api.post(DEALS, payload(firewall, lines=[big_line] * 11))
+    assert response.status_code == 400 and "total is too large" in json.dumps(response.json())
+    assert Deal.objects.count() == 0
+    assert api.post(DEALS, payload(firewall, lines=[big_line] * 9)).status_code == 201
+
+
+def test_an_empty_or_malformed_idempotency_key_is_a_400(team_a: f.Team, firewall: Product) -> None:
+    api = Api(team_a.sales)
+    for key in ("", f"{{{uuid.uuid4()}}}", uuid.uuid4().hex):
+        response = api.post(DEALS, payload(firewall), headers={"HTTP_IDEMPOTENCY_KEY": key})
+        assert response.status_code == 400, key
+    assert Deal.objects.count() == 0
+
+
+def test_a_body_that_is_not_json_is_a_415(team_a: f.Team, firewall: Product) -> None:
+    api = Api(team_a.sales)
+    response = api.client.post(DEALS, {"customer_name": "Initech"}, **api._headers())  # form-encoded
+    assert response.status_code == 415
+    assert Deal.objects.count() == 0
+
+
+def test_the_schema_documents_every_answer_of_every_operation(team_a: f.Team) -> None:
+    schema = Api(team_a.sales).get(reverse("api_schema"), format="json").json()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"400", "401", "403", "404", "429"} <= codes, (method, path)
+            assert ("415" in codes) == ("requestBody" in operation), (method, path)
+            assert "Retry-After" in operation["responses"]["429"]["headers"]
+    deals = schema["paths"]["/api/v1/deals/"]
+    assert {p["name"] for p in deals["get"]["parameters"]} == {"page", "status", "stage", "q"}
+    assert "Idempotency-Key" in {p["name"] for p in deals["post"]["parameters"]}
+    # The filters belong to the list, not to every operation of the viewset.
+    assert {p["name"] for p in schema["paths"]["/api/v1/deals/{id}/"]["get"]["parameters"]} == {"id"}
 
 
 # --- leads ---------------------------------------------------------------------------------------
