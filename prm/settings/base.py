@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
     "contain NUL characters. Errors are described by the `Error` schema.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is for the API's users: signed in on the portal, or with a token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Request bodies get their own components, without the read-only fields and with what a
     # request must satisfy (e.g. a non-empty customer name).
     "COMPONENT_SPLIT_REQUEST": True,

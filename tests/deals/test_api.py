@@ -310,10 +310,20 @@ def test_products_and_the_schema(team_a: f.Team, firewall: Product) -> None:
     api = Api(team_a.sales)
     products = api.get(reverse("api-product-list")).json()["results"]
     assert [p["sku"] for p in products] == [firewall.sku]
-    schema = Client().get(reverse("api_schema"))
+    schema = api.get(reverse("api_schema"))
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "/api/v1/deals/{id}/submit/" in text and "bearerToken" in text
+
+
+def test_the_schema_is_for_signed_in_people_and_token_holders_only(team_a: f.Team) -> None:
+    anonymous = Client().get(reverse("api_schema"))
+    assert anonymous.status_code == 401 and "/api/v1/deals/" not in anonymous.content.decode()
+    assert Client().get(reverse("api_schema"), HTTP_AUTHORIZATION="Bearer prm_nope").status_code == 401
+    signed_in = Client()
+    signed_in.force_login(team_a.sales, backend="django.contrib.auth.backends.ModelBackend")
+    assert signed_in.get(reverse("api_schema")).status_code == 200  # the API tokens page links it
+    assert Api(team_a.sales).get(reverse("api_schema")).status_code == 200
 
 
 # --- input the API refuses (found by schemathesis, tests/test_api_fuzz.py) -----------------------
