@@ -31,6 +31,7 @@ from prm.api import (
     StrictCharField,
     StrictIntegerField,
     StrictPrimaryKeyRelatedField,
+    ThrottleFirstMixin,
 )
 from prm.errors import ApplicationError
 
@@ -193,7 +194,7 @@ class LeadFilterSerializer(serializers.Serializer):
     )
 
 
-class ProductViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ProductViewSet(ThrottleFirstMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The active product catalogue, to fill deal lines."""
 
     serializer_class = ProductSerializer
@@ -218,6 +219,7 @@ class ProductViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ),
 )
 class DealViewSet(
+    ThrottleFirstMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -313,7 +315,9 @@ class DeclineSerializer(serializers.Serializer):
 
 
 @extend_schema_view(list=extend_schema(parameters=[LeadFilterSerializer]))
-class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LeadViewSet(
+    ThrottleFirstMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Leads the vendor offered your company, to accept (it becomes a draft deal) or decline with a
     reason before `respond_by`; unanswered offers move on to another partner."""
 
@@ -355,7 +359,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 
 @extend_schema(exclude=True)
-class NotFoundView(APIView):
+class NotFoundView(ThrottleFirstMixin, APIView):
     """Addresses under the API that name nothing (e.g. ``/deals/1.5/``): authenticated and
     throttled like the rest, then the API's JSON 404 whatever the method."""
 

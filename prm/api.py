@@ -16,14 +16,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework import exceptions, pagination, serializers
+from rest_framework import exceptions, pagination, serializers, throttling
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from . import audit
 from .errors import ApplicationError
@@ -115,6 +117,40 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+# --- Throttling ----------------------------------------------------------------------------------
+class _RatesFromSettings:
+    """DRF copies the rates onto the throttle class when it is imported, so neither a changed
+    setting nor a test's override_settings would reach it: read them on every request instead."""
+
+    scope: str
+
+    def get_rate(self) -> str | None:
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"No DEFAULT_THROTTLE_RATES for {self.scope!r}") from exc
+
+
+class UserRateThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    """Per user (a token counts as its user), at the "user" rate."""
+
+
+class AnonRateThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
+    """Per address, for requests without credentials, at the "anon" rate."""
+
+
+class ThrottleFirstMixin:
+    """Throttles before permissions. DRF checks them after, so an anonymous caller, refused by the
+    permission check with a 401, never counted against the anonymous rate at all."""
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_throttles(request)  # type: ignore[misc]
+        super().check_permissions(request)  # type: ignore[misc]
+
+    def check_throttles(self, request: Request) -> None:
+        """Already done, in check_permissions."""
 
 
 # --- Request fields that take what the schema documents, and only that -------------------------

@@ -248,6 +248,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "prm.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "prm.api.api_exception_handler",
+    # A 429 with Retry-After past these rates (prm.api reads them per request).
+    "DEFAULT_THROTTLE_CLASSES": ["prm.api.UserRateThrottle", "prm.api.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("PRM_API_USER_RATE", default="120/minute"),
+        "anon": env("PRM_API_ANON_RATE", default="20/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PRM API",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -324,6 +325,41 @@ def test_the_schema_is_for_signed_in_people_and_token_holders_only(team_a: f.Tea
     signed_in.force_login(team_a.sales, backend="django.contrib.auth.backends.ModelBackend")
     assert signed_in.get(reverse("api_schema")).status_code == 200  # the API tokens page links it
     assert Api(team_a.sales).get(reverse("api_schema")).status_code == 200
+
+
+# --- throttling ----------------------------------------------------------------------------------
+THROTTLED_AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def tiny_rates(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "3/minute", "anon": "2/minute"},
+    }
+
+
+@pytest.mark.usefixtures("tiny_rates")
+def test_past_the_user_rate_the_api_answers_429_with_retry_after(team_a: f.Team) -> None:
+    api = Api(team_a.sales)
+    with time_machine.travel(THROTTLED_AT, tick=False):
+        assert [api.get(DEALS).status_code for _ in range(3)] == [200, 200, 200]
+        throttled = api.get(DEALS)
+        assert throttled.status_code == 429
+        assert 0 < int(throttled["Retry-After"]) <= 60
+        assert "throttled" in throttled.json()["detail"]
+        assert Api(team_a.admin).get(DEALS).status_code == 200  # each user has their own budget
+    with time_machine.travel(THROTTLED_AT + timedelta(seconds=61), tick=False):
+        assert api.get(DEALS).status_code == 200
+
+
+@pytest.mark.usefixtures("tiny_rates")
+def test_anonymous_callers_have_their_own_smaller_rate(team_a: f.Team) -> None:
+    with time_machine.travel(THROTTLED_AT, tick=False):
+        assert [Client().get(DEALS).status_code for _ in range(2)] == [401, 401]
+        throttled = Client().get(DEALS)
+        assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
+        assert Api(team_a.sales).get(DEALS).status_code == 200  # a token holder is counted apart
 
 
 # --- input the API refuses (found by schemathesis, tests/test_api_fuzz.py) -----------------------
