@@ -13,12 +13,13 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, pagination, serializers, throttling
@@ -41,18 +42,49 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def token_issue(*, user: Any, name: str, partner_id: int | None = None) -> tuple[ApiToken, str]:
+def token_expiry_bounds() -> tuple[date, date, date]:
+    """The first, the default and the last day a token issued today may expire on."""
+    today = timezone.localdate()
+    return (
+        today + timedelta(days=1),
+        today + timedelta(days=settings.PRM["API_TOKEN_DEFAULT_DAYS"]),
+        today + timedelta(days=settings.PRM["API_TOKEN_MAX_DAYS"]),
+    )
+
+
+def token_issue(
+    *, user: Any, name: str, partner_id: int | None = None, expires_on: date | None = None
+) -> tuple[ApiToken, str]:
     """A new token for ``user``; returns it with the secret, which is never stored or shown again.
-    ``partner_id``: the user's partner, so the audit event lands in that partner's history."""
+    ``partner_id``: the user's partner, so the audit event lands in that partner's history.
+    ``expires_on``: the day the token stops working (at its start, local time); by default
+    PRM["API_TOKEN_DEFAULT_DAYS"] from today, at most PRM["API_TOKEN_MAX_DAYS"]."""
     name = (name or "").strip()
     if not name:
         raise ApplicationError(_("Name the token after what will use it, e.g. “CRM sync”."), field="name")
     if len(name) > 100:
         raise ApplicationError(_("A token name has at most 100 characters."), field="name")
+    first, default, last = token_expiry_bounds()
+    expires_on = expires_on or default
+    if expires_on < first:
+        raise ApplicationError(_("Choose an expiry date after today."), field="expires_on")
+    if expires_on > last:
+        raise ApplicationError(
+            _("A token lives at most %(days)s days: choose a date until %(last)s.")
+            % {"days": settings.PRM["API_TOKEN_MAX_DAYS"], "last": formats.date_format(last)},
+            field="expires_on",
+        )
+    expires_at = timezone.make_aware(datetime.combine(expires_on, time.min))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, key_hash=_hash(secret), prefix=secret[:12])
+    token = ApiToken.objects.create(
+        user=user, name=name, key_hash=_hash(secret), prefix=secret[:12], expires_at=expires_at
+    )
     audit.record(
-        actor=user, action="api_token.issued", target=token, after={"name": name}, partner_id=partner_id
+        actor=user,
+        action="api_token.issued",
+        target=token,
+        after={"name": name, "expires_at": expires_at.isoformat()},
+        partner_id=partner_id,
     )
     return token, secret
 
@@ -74,14 +106,21 @@ def token_revoke(*, user: Any, token: ApiToken, partner_id: int | None = None) -
     return token
 
 
-def token_user(secret: str) -> tuple[Any, ApiToken] | None:
-    """The active user behind a bearer secret, or None."""
-    if not secret.startswith(TOKEN_PREFIX):
-        return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(secret), revoked_at=None).first()
+def token_user(secret: str) -> tuple[Any, ApiToken]:
+    """The active user behind a bearer secret; raises AuthenticationFailed saying why not."""
+    token = None
+    if secret.startswith(TOKEN_PREFIX):
+        tokens = ApiToken.objects.select_related("user")
+        token = tokens.filter(key_hash=_hash(secret), revoked_at=None).first()
     if token is None or not token.user.is_active:
-        return None
+        raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
     now = timezone.now()
+    if token.expires_at <= now:
+        # Saying so (only to someone holding the secret) spares them guessing why it stopped.
+        raise exceptions.AuthenticationFailed(
+            _("This API token expired on %(when)s. Create a new one on the portal's API tokens page.")
+            % {"when": formats.date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT")}
+        )
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user, token
@@ -89,7 +128,8 @@ def token_user(secret: str) -> tuple[Any, ApiToken] | None:
 
 class ApiTokenMiddleware:
     """Turns ``Authorization: Bearer <token>`` on an API path into ``request.user``. A header
-    with a bad token answers 401 at once, rather than carrying on as an anonymous request."""
+    with a bad or expired token answers 401 at once, saying which, rather than carrying on as an
+    anonymous request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -97,12 +137,12 @@ class ApiTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.headers.get("Authorization", "")
         if request.path.startswith(API_PATH) and header[:7].lower() == "bearer ":
-            found = token_user(header[7:].strip())
-            if found is None:
-                response = JsonResponse({"detail": _("Invalid or revoked API token.")}, status=401)
+            try:
+                request.user, request.api_token = token_user(header[7:].strip())
+            except exceptions.AuthenticationFailed as refused:
+                response = JsonResponse({"detail": str(refused.detail)}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
-            request.user, request.api_token = found
         return self.get_response(request)
 
 

@@ -291,6 +291,9 @@ PRM = {
     "UPLOAD_MAX_BYTES": env.int("PRM_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
+    # An API token expires: by default this many days after it is issued, at most API_TOKEN_MAX_DAYS.
+    "API_TOKEN_DEFAULT_DAYS": env.int("PRM_API_TOKEN_DEFAULT_DAYS", default=90),
+    "API_TOKEN_MAX_DAYS": env.int("PRM_API_TOKEN_MAX_DAYS", default=365),
     "TIER_GRACE_DAYS": 90,
     "DEAL_PROTECTION_DAYS": 90,
     "DEAL_EXTENSION_DAYS": 30,
