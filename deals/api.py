@@ -32,6 +32,7 @@ from prm.api import (
     StrictIntegerField,
     StrictPrimaryKeyRelatedField,
     ThrottleFirstMixin,
+    not_blank,
 )
 from prm.errors import ApplicationError
 
@@ -88,6 +89,11 @@ class DealLineSerializer(serializers.ModelSerializer):
         read_only_fields = ["amount"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH is partial for the deal, not for a line (lines are replaced whole), but DRF
+        # skips a nested field a partial request leaves out: the service then failed on it (500).
+        missing = [name for name in ("product", "quantity", "unit_price") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError({name: [_("This field is required.")] for name in missing})
         if attrs["quantity"] * attrs["unit_price"] > MAX_AMOUNT:
             raise serializers.ValidationError(_("The line's amount (quantity × unit price) is too large."))
         return attrs
@@ -137,7 +143,7 @@ class DealSerializer(serializers.ModelSerializer):
             "discount_percent",
             "decision_reason",
         ]
-        extra_kwargs = {"customer_name": {"required": True, "allow_blank": False}}
+        extra_kwargs = {"customer_name": {"required": True, "allow_blank": False, "validators": [not_blank]}}
 
     def get_conflict_under_review(self, deal: Deal) -> bool:
         return deal.conflict_status == ConflictStatus.UNDER_REVIEW and deal.status in {
@@ -311,7 +317,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class DeclineSerializer(serializers.Serializer):
-    reason = StrictCharField(max_length=500, trim_whitespace=True)
+    reason = StrictCharField(max_length=500, trim_whitespace=True, validators=[not_blank])
 
 
 @extend_schema_view(list=extend_schema(parameters=[LeadFilterSerializer]))

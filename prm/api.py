@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -197,6 +198,12 @@ class ThrottleFirstMixin:
 # DRF's fields coerce: a number for a text field, "2" or 2.0 for an integer, "" or "+5" or 1e2
 # for an amount. The schema promises JSON types, so a client sending anything else has a bug
 # worth a 400 that names the field, rather than a value the client did not mean.
+# Python's whitespace, what CharField trims, spelled out: JSON Schema's \s is another set. With
+# it, the schema says "not blank" (a pattern) in exactly the server's terms.
+_WHITESPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+not_blank = RegexValidator(f"[^{_WHITESPACE}]", message=gettext_lazy("This field may not be blank."))
+
+
 class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

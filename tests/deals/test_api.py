@@ -4,8 +4,10 @@ nothing of another partner — not in a list, not by id, not by guessing."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -454,6 +456,30 @@ def test_values_of_the_wrong_json_type_are_a_400_not_coerced(
     assert response.status_code == 400, response.content
     assert field in json.dumps(response.json())
     assert Deal.objects.count() == 0
+
+
+def test_a_line_sent_in_an_edit_needs_all_its_fields(team_a: f.Team, firewall: Product) -> None:
+    # A partial edit left the line's other fields out, and the service failed on them: a 500.
+    api = Api(team_a.sales)
+    deal_id = api.post(DEALS, payload(firewall)).json()["id"]
+    response = api.patch(detail(deal_id), {"lines": [{"product": firewall.pk}]})
+    assert response.status_code == 400, response.content
+    problems = json.dumps(response.json()["lines"])
+    assert "quantity" in problems and "unit_price" in problems
+    assert Deal.objects.get(pk=deal_id).amount == Decimal("900.00")
+
+
+def test_a_customer_name_of_only_spaces_is_refused_and_the_schema_says_so(
+    team_a: f.Team, firewall: Product
+) -> None:
+    api = Api(team_a.sales)
+    for name in (" ", "\u3000\t", "\x1c"):
+        response = api.post(DEALS, payload(firewall, customer_name=name))
+        assert response.status_code == 400 and "customer_name" in response.json(), repr(name)
+    assert api.post(DEALS, payload(firewall, customer_name="\ufeffInitech")).status_code == 201
+    schema = api.get(reverse("api_schema"), format="json").json()["components"]["schemas"]
+    pattern = schema["DealRequest"]["properties"]["customer_name"]["pattern"]
+    assert not re.search(pattern, " \u3000\t\x1c") and re.search(pattern, " Initech ")
 
 
 def test_amounts_too_large_to_store_are_a_400(team_a: f.Team, firewall: Product) -> None:
