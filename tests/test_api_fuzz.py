@@ -49,11 +49,12 @@ def _openapi_document() -> dict[str, Any]:
     return json.loads(OpenApiJsonRenderer().render(document))
 
 
-# A transition the object's state does not allow (submitting an incomplete draft, accepting a
-# lead twice) is refused with a 400 that says why, in the portal's words; no schema can say which
-# state an object is in. So for these operations, and only these, a schema-valid request may get
-# a 400 (tests/deals/test_api.py checks each refusal).
+# A transition the object's state does not allow (submitting an incomplete draft, editing a deal
+# that is no longer a draft, accepting a lead twice) is refused with a 400 that says why, in the
+# portal's words; no schema can say which state an object is in. So for these operations, and only
+# these, a schema-valid request may get a 400 (tests/deals/test_api.py checks the refusals).
 TRANSITIONS = [
+    "PATCH /api/v1/deals/{id}/",
     "POST /api/v1/deals/{id}/submit/",
     "POST /api/v1/leads/{id}/accept/",
     "POST /api/v1/leads/{id}/decline/",
