@@ -85,11 +85,6 @@ CONFIG = schemathesis.Config.from_dict(
         ],
     }
 )
-schema = schemathesis.openapi.from_dict(_openapi_document(), config=CONFIG)
-# In-process, through Django's WSGI handler: the same thread and database connection as the test,
-# so the requests see the test's data and everything is rolled back after it.
-schema.app = get_wsgi_application()
-
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()
 
@@ -101,7 +96,6 @@ class _Partner:
     product_id = 0
 
 
-@schema.auth(refresh_interval=None, retry_on=[])
 class PartnerToken:
     """The partner admin's bearer token, as a client sends it (schemathesis then knows the
     credentials are real, and its ignored_auth check also tries the operation without them)."""
@@ -111,6 +105,18 @@ class PartnerToken:
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+def _load_schema() -> Any:
+    loaded = schemathesis.openapi.from_dict(_openapi_document(), config=CONFIG)
+    # In-process, through Django's WSGI handler: the same thread and database connection as the
+    # test, so the requests see the test's data and everything is rolled back after it.
+    loaded.app = get_wsgi_application()
+    loaded.auth(refresh_interval=None, retry_on=[])(PartnerToken)
+    return loaded
+
+
+schema = _load_schema()
 
 
 def with_real_products(case: Any) -> None:
@@ -176,7 +182,10 @@ def test_the_fuzzer_finds_nothing(case: Any, partner: None) -> None:
     case.call_and_validate(checks=ALL_CHECKS)
 
 
-class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+# A schema object of its own: schemathesis keeps what it learned in the tests above on the schema,
+# and its stateful strategies, fed that, can draw differently on replay (Hypothesis then reports
+# FlakyStrategyDefinition instead of testing).
+class Scenarios(_load_schema().as_state_machine()):  # type: ignore[misc]
     """Sequences of calls along the links schemathesis infers (a created deal is read, edited,
     submitted; an offered lead accepted or declined), where its stateful checks apply
     (use_after_free, ensure_resource_availability, object-level authorization)."""
