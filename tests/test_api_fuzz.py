@@ -21,7 +21,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, settings
@@ -182,13 +182,20 @@ def test_the_fuzzer_finds_nothing(case: Any, partner: None) -> None:
     case.call_and_validate(checks=ALL_CHECKS)
 
 
-# A schema object of its own: schemathesis keeps what it learned in the tests above on the schema,
-# and its stateful strategies, fed that, can draw differently on replay (Hypothesis then reports
-# FlakyStrategyDefinition instead of testing).
-class Scenarios(_load_schema().as_state_machine()):  # type: ignore[misc]
+class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
     """Sequences of calls along the links schemathesis infers (a created deal is read, edited,
     submitted; an offered lead accepted or declined), where its stateful checks apply
-    (use_after_free, ensure_resource_availability, object-level authorization)."""
+    (use_after_free, ensure_resource_availability, object-level authorization).
+
+    Each sequence starts from the same data: which calls a step may make depends on what the
+    earlier ones answered, so with the rows of earlier sequences still there the same choices
+    led elsewhere, and Hypothesis reported FlakyStrategyDefinition instead of a result."""
+
+    def setup(self) -> None:
+        self.savepoint = transaction.savepoint()
+
+    def teardown(self) -> None:
+        transaction.savepoint_rollback(self.savepoint)
 
     def before_call(self, case: Any) -> None:
         with_real_products(case)
