@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
@@ -37,14 +36,12 @@ from prm.api import (
 from prm.errors import ApplicationError
 
 from . import leads, selectors, services
+from .forms import MAX_DEAL_TOTAL
 from .models import ConflictStatus, Deal, DealLine, DealStage, DealStatus, Lead, LeadStatus, Product
 from .policies import DEAL_ROLES
 from .services import CUSTOMER_FIELDS, LineInput
 
 MAX_LINES = 50
-# The largest amount a deal or a line can store: a larger total answered 500 (numeric overflow).
-_AMOUNT = DealLine._meta.get_field("amount")
-MAX_AMOUNT = Decimal(10) ** (_AMOUNT.max_digits - _AMOUNT.decimal_places) - Decimal("0.01")
 OBJECT_ID = re.compile(r"-?[0-9]+")
 UUID_FORM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
@@ -94,8 +91,6 @@ class DealLineSerializer(serializers.ModelSerializer):
         missing = [name for name in ("product", "quantity", "unit_price") if name not in attrs]
         if missing:
             raise serializers.ValidationError({name: [_("This field is required.")] for name in missing})
-        if attrs["quantity"] * attrs["unit_price"] > MAX_AMOUNT:
-            raise serializers.ValidationError(_("The line's amount (quantity × unit price) is too large."))
         return attrs
 
 
@@ -109,7 +104,7 @@ class DealSerializer(serializers.ModelSerializer):
         many=True,
         max_length=MAX_LINES,
         error_messages={"max_length": _("A deal has at most {max_length} lines.")},
-        help_text=_("At most 50 lines, and the deal's total below 100,000,000,000,000."),
+        help_text=_("At most 50 lines, and the deal's total below 10,000,000,000,000."),
     )
     status = serializers.CharField(read_only=True)
     customer_country = CountryCodeField(required=False)
@@ -152,8 +147,12 @@ class DealSerializer(serializers.ModelSerializer):
         }
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if sum(line["quantity"] * line["unit_price"] for line in lines) > MAX_AMOUNT:
-            raise serializers.ValidationError(_("The deal's total is too large."))
+        # The portal's limit, in its words: a larger total passed here and overflowed the
+        # database's amount column (a 500).
+        if sum(line["quantity"] * line["unit_price"] for line in lines) >= MAX_DEAL_TOTAL:
+            raise serializers.ValidationError(
+                _("The deal's total is too large. Check the quantities and prices.")
+            )
         return lines
 
     def to_service_input(self) -> tuple[dict[str, Any], list[LineInput] | None]:

@@ -29,7 +29,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import CHECKS, load_all_checks
 
 from deals import leads
-from deals.api import MAX_AMOUNT
+from deals.forms import MAX_DEAL_TOTAL
 from deals.models import Product
 from prm.api import token_issue
 from prm.roles import VendorRole
@@ -122,8 +122,9 @@ schema = _load_schema()
 def with_real_products(case: Any) -> None:
     """A schema-valid deal names products that exist, as a real client's does: the schema can say
     a product is an integer, not which integers are in the catalogue. For the same reason a total
-    beyond what can be stored (quantity × unit price, tests/deals/test_api.py) is brought back
-    within it. Schema-violating cases are sent as generated."""
+    (quantity × unit price) beyond the limit is brought back within it: the schema can bound each
+    field, not their product (tests/deals/test_api.py checks that limit). Schema-violating cases
+    are sent as generated."""
     if case.meta is None or not case.meta.generation.mode.is_positive or not isinstance(case.body, dict):
         return
     lines = [line for line in case.body.get("lines") or [] if isinstance(line, dict)]
@@ -133,9 +134,9 @@ def with_real_products(case: Any) -> None:
         total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines)
     except (KeyError, TypeError, InvalidOperation):
         return
-    if total > MAX_AMOUNT:
+    if total >= MAX_DEAL_TOTAL:
         for line in lines:
-            line["quantity"] = 1
+            line["quantity"], line["unit_price"] = 1, "1.00"
 
 
 @pytest.fixture
