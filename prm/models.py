@@ -212,7 +212,9 @@ def reporting_rates() -> Rates:
 class ApiToken(models.Model):
     """A personal token for the REST API (``Authorization: Bearer prm_…``). Only a SHA-256 hash of
     the secret is stored: the secret is shown once, when issued, and a leaked database does not
-    leak working tokens. The token acts as its user, in that user's tenant scope."""
+    leak working tokens. The token acts as its user, in that user's tenant scope, until it is
+    revoked or ``expires_at`` comes (chosen when issued, at most PRM["API_TOKEN_MAX_DAYS"] away),
+    so a forgotten token does not work for ever."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
@@ -221,6 +223,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -231,8 +234,12 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
 
 class WebhookEndpoint(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -13,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -116,21 +118,40 @@ def _may_use_api(actor: Actor) -> bool:
     return actor.is_partner and actor.partner_role in {"admin", "sales"}
 
 
+def _expiry_date(value: str) -> date | None:
+    """The form's expiry date, None when left empty (the service's default)."""
+    if not value.strip():
+        return None
+    try:
+        parsed = parse_date(value.strip())
+    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+        parsed = None
+    if parsed is None:
+        raise ApplicationError(_("Enter the expiry as a date, e.g. 2026-12-31."), field="expires_on")
+    return parsed
+
+
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    from .api import token_issue
+    from .api import token_expiry_bounds, token_issue
 
     actor = actor_of(request)
     secret = ""
     error = ""
+    error_field = ""
     if request.method == "POST" and _may_use_api(actor):
         try:
             _token, secret = token_issue(
-                user=request.user, name=request.POST.get("name", ""), partner_id=actor.partner_id
+                user=request.user,
+                name=request.POST.get("name", ""),
+                partner_id=actor.partner_id,
+                expires_on=_expiry_date(request.POST.get("expires_on", "")),
             )
         except ApplicationError as exc:
             error = str(exc)
+            error_field = getattr(exc, "field", "") or "name"
     tokens = request.user.api_tokens.all()
+    first_expiry, default_expiry, last_expiry = token_expiry_bounds()
     return render(
         request,
         "prm/api_tokens.html",
@@ -138,8 +159,12 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             "tokens": tokens,
             "secret": secret,
             "error": error,
+            "error_field": error_field,
             "may_use_api": _may_use_api(actor),
             "name": request.POST.get("name", "") if error else "",
+            "expires_on": request.POST.get("expires_on", "") if error else default_expiry.isoformat(),
+            "first_expiry": first_expiry,
+            "last_expiry": last_expiry,
         },
         status=400 if error else 200,
     )

@@ -294,17 +294,35 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # The API speaks JSON: a deal's lines do not fit a form, and the schema promises only JSON.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "prm.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "prm.api.api_exception_handler",
+    # A 429 with Retry-After past these rates (prm.api reads them per request).
+    "DEFAULT_THROTTLE_CLASSES": ["prm.api.UserRateThrottle", "prm.api.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("PRM_API_USER_RATE", default="120/minute"),
+        "anon": env("PRM_API_ANON_RATE", default="20/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PRM API",
     "DESCRIPTION": "Partner-side REST API: send `Authorization: Bearer <token>` with a personal token "
     "from the portal (Account → API tokens). Every request acts as the token's user and sees only "
-    "that user's partner data.",
+    "that user's partner data. Bodies are JSON (`Content-Type: application/json`); text cannot "
+    "contain NUL characters. Errors are described by the `Error` schema.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is for the API's users: signed in on the portal, or with a token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Request bodies get their own components, without the read-only fields and with what a
+    # request must satisfy (e.g. a non-empty customer name).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "prm.api_schema.document_error_responses",
+    ],
     # The same choices appear on several models: one name each in the schema.
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "django_countries.countries",
@@ -330,6 +348,9 @@ PRM = {
     "PARTNER_SESSION_IDLE_TIMEOUT": env.int("PRM_PARTNER_SESSION_IDLE_TIMEOUT", default=7 * 24 * 60 * 60),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
+    # An API token expires: by default this many days after it is issued, at most API_TOKEN_MAX_DAYS.
+    "API_TOKEN_DEFAULT_DAYS": env.int("PRM_API_TOKEN_DEFAULT_DAYS", default=90),
+    "API_TOKEN_MAX_DAYS": env.int("PRM_API_TOKEN_MAX_DAYS", default=365),
     "TIER_GRACE_DAYS": 90,
     "DEAL_PROTECTION_DAYS": 90,
     "DEAL_EXTENSION_DAYS": 30,

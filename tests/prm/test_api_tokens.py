@@ -1,13 +1,20 @@
 """People manage their own API tokens in the portal: the secret is shown once, a name is needed,
-revoking is for the owner only, and every change is audited."""
+revoking is for the owner only, every change is audited, and a token expires on a day chosen when
+it is made."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import formats, timezone
 
 from partners.models import PartnerRole
+from prm.api import token_issue
 from prm.models import ApiToken, AuditEvent
 from tests import factories
 
@@ -68,3 +75,87 @@ def test_people_without_a_deal_role_are_told_the_api_is_not_for_them() -> None:
     assert "The API is for partner sales users and partner admins" in page.content.decode()
     client.post(reverse("api_tokens"), {"name": "sneaky"})
     assert not ApiToken.objects.exists()
+
+
+# --- expiry -------------------------------------------------------------------------------------
+PRODUCTS = "/api/v1/products/"
+ISSUED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def test_a_token_expires_after_the_default_lifetime_unless_another_date_is_chosen(sales: object) -> None:
+    with time_machine.travel(ISSUED, tick=False):
+        client = _client(sales)
+        assert client.post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": ""}).status_code == 200
+        chosen = timezone.localdate() + timedelta(days=30)
+        client.post(reverse("api_tokens"), {"name": "Report", "expires_on": chosen.isoformat()})
+        default_token, chosen_token = ApiToken.objects.filter(user=sales).order_by("pk")
+        assert default_token.expires_at == _local_midnight(timezone.localdate() + timedelta(days=90))
+        assert chosen_token.expires_at == _local_midnight(chosen)
+
+
+@pytest.mark.parametrize(
+    ("expires_in_days", "message"),
+    [(0, "after today"), (-3, "after today"), (366, "at most 365 days")],
+)
+def test_an_expiry_outside_tomorrow_to_a_year_is_refused(
+    sales: object, expires_in_days: int, message: str
+) -> None:
+    with time_machine.travel(ISSUED, tick=False):
+        day = timezone.localdate() + timedelta(days=expires_in_days)
+        page = _client(sales).post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": day.isoformat()})
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["next year", "2026-02-30"])
+def test_an_expiry_that_is_not_a_date_is_refused(sales: object, value: str) -> None:
+    page = _client(sales).post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": value})
+    assert page.status_code == 400
+    assert "Enter the expiry as a date" in page.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_the_longest_lifetime_is_a_setting(sales: object, settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "API_TOKEN_MAX_DAYS": 30}
+    client = _client(sales)
+    too_late = timezone.localdate() + timedelta(days=31)
+    page = client.post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": too_late.isoformat()})
+    assert page.status_code == 400 and "at most 30 days" in page.content.decode()
+    in_time = timezone.localdate() + timedelta(days=30)
+    assert (
+        client.post(reverse("api_tokens"), {"name": "CRM", "expires_on": in_time.isoformat()}).status_code
+        == 200
+    )
+
+
+def test_an_expired_token_is_refused_with_a_401_that_says_so(sales: object) -> None:
+    with time_machine.travel(ISSUED, tick=False):
+        _token, secret = token_issue(user=sales, name="CRM sync")
+        expires_at = _local_midnight(timezone.localdate() + timedelta(days=90))
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    with time_machine.travel(expires_at - timedelta(seconds=1), tick=False):
+        assert Client().get(PRODUCTS, **headers).status_code == 200
+    with time_machine.travel(expires_at, tick=False):
+        refused = Client().get(PRODUCTS, **headers)
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"].startswith("Bearer")
+    assert "expired" in refused.json()["detail"]
+    # Another token's secret, or none, still gets the plain answer: expiry is told only to its holder.
+    assert "expired" not in Client().get(PRODUCTS, HTTP_AUTHORIZATION="Bearer prm_nope").json()["detail"]
+
+
+def test_the_tokens_page_shows_when_each_token_expires(sales: object) -> None:
+    with time_machine.travel(ISSUED, tick=False):
+        token, _secret = token_issue(user=sales, name="CRM sync")
+        page = _client(sales).get(reverse("api_tokens")).content.decode()
+        assert formats.date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT") in page
+        assert f'id="revoke-{token.pk}"' in page
+        assert 'name="expires_on"' in page
+    with time_machine.travel(token.expires_at, tick=False):
+        page = _client(sales).get(reverse("api_tokens")).content.decode()
+    assert "Expired" in page and f'id="revoke-{token.pk}"' not in page
