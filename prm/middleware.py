@@ -54,6 +54,10 @@ class UploadLimitMiddleware:
     ) -> HttpResponse | None:
         if request.method != "POST" or request.content_type != "multipart/form-data":
             return None
+        if request.path.startswith("/api/"):
+            # The API takes JSON only; reading the body here would hide a multipart body from
+            # DRF's parser, which answers it with 415.
+            return None
         try:
             request.FILES  # noqa: B018 -- parse now, through the upload handlers
         except OSError:
