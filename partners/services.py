@@ -356,6 +356,18 @@ def _portfolio_emails(partner: Partner) -> list[str]:
     )
 
 
+def _record_portfolio_change(actor: Actor, partner: Partner, action: str, before: list[str]) -> None:
+    """Audit a portfolio change as the holders before and after, one readable line each."""
+    audit.record(
+        actor=actor.user,
+        action=action,
+        target=partner,
+        before={"portfolio": ", ".join(before)},
+        after={"portfolio": ", ".join(_portfolio_emails(partner))},
+        partner_id=partner.pk,
+    )
+
+
 def _require_channel_manager(manager: Any) -> None:
     # Other vendor roles see every partner already; a portfolio only narrows a CAM's view.
     if manager is None or manager.vendor_role != VendorRole.CHANNEL_ACCOUNT_MANAGER or not manager.is_active:
@@ -378,14 +390,7 @@ def portfolio_grant(*, actor: Actor, partner: Partner, manager: Any) -> Partner:
     if manager.email in before:
         return partner
     assign_perm(f"partners.{PORTFOLIO_PERMISSION}", manager, partner)
-    audit.record(
-        actor=actor.user,
-        action="partner.portfolio_granted",
-        target=partner,
-        before={"portfolio": ", ".join(before)},
-        after={"portfolio": ", ".join(_portfolio_emails(partner))},
-        partner_id=partner.pk,
-    )
+    _record_portfolio_change(actor, partner, "partner.portfolio_granted", before)
     notify(
         recipient=manager,
         kind="portfolio.added",
@@ -414,14 +419,7 @@ def portfolio_revoke(*, actor: Actor, partner: Partner, manager: Any) -> Partner
     if manager.email not in before:
         return partner
     remove_perm(f"partners.{PORTFOLIO_PERMISSION}", manager, partner)
-    audit.record(
-        actor=actor.user,
-        action="partner.portfolio_revoked",
-        target=partner,
-        before={"portfolio": ", ".join(before)},
-        after={"portfolio": ", ".join(_portfolio_emails(partner))},
-        partner_id=partner.pk,
-    )
+    _record_portfolio_change(actor, partner, "partner.portfolio_revoked", before)
     return partner
 
 
