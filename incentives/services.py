@@ -11,7 +11,6 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
@@ -26,7 +25,7 @@ from mdf.services import allocation_accrue, closed_accrual_period
 from partners.models import Membership, PartnerRole
 from prm import audit, transitions
 from prm.errors import ApplicationError
-from prm.money import quantize
+from prm.money import quantize, require_four_eyes
 from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.tenancy import Actor
@@ -460,16 +459,15 @@ def statement_mark_paid(*, actor: Actor, statement: Statement, payment_reference
         after=["status", "total", "currency", "payment_reference"],
         partner_id=statement.partner_id,
     ) as change:
-        # Four eyes: whoever approved a statement does not also confirm its payment, so paying out
-        # money takes two people (PRM["SETTLEMENT_FOUR_EYES"], on unless a deployment turns it off).
-        if settings.PRM["SETTLEMENT_FOUR_EYES"] and statement.approved_by_id == actor.user.pk:
-            raise ApplicationError(
-                _(
-                    "You approved statement %(number)s, so another finance user must mark it paid "
-                    "(four-eyes rule)."
-                )
-                % {"number": statement.number}
+        require_four_eyes(
+            approved_by_id=statement.approved_by_id,
+            payer_id=actor.user.pk,
+            message=_(
+                "You approved statement %(number)s, so another finance user must mark it paid "
+                "(four-eyes rule)."
             )
+            % {"number": statement.number},
+        )
         change.set(
             paid_by=actor.user,
             paid_at=timezone.now(),

@@ -75,3 +75,14 @@ class Rates:
     def convert(self, amount: Decimal, currency: str) -> Decimal | None:
         rate = self.rates.get(currency)
         return None if rate is None else amount * rate
+
+
+def require_four_eyes(*, approved_by_id: int | None, payer_id: int | None, message: str) -> None:
+    """Paying out money takes two people: whoever approved a payout does not also confirm it
+    (``PRM["SETTLEMENT_FOUR_EYES"]``, on unless a deployment turns it off)."""
+    from django.conf import settings
+
+    from .errors import ApplicationError
+
+    if settings.PRM["SETTLEMENT_FOUR_EYES"] and approved_by_id is not None and approved_by_id == payer_id:
+        raise ApplicationError(message)

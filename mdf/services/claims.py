@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from prm import audit
 from prm.errors import ApplicationError
-from prm.money import quantize
+from prm.money import quantize, require_four_eyes
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -227,15 +227,15 @@ def claim_mark_paid(*, actor: Actor, claim: FundClaim, payment_reference: str = 
     if not (actor.is_vendor and actor.vendor_role in {VendorRole.FINANCE, VendorRole.PROGRAM_ADMIN}):
         raise PermissionDenied(_("Finance marks payouts paid."))
     claim, fund_request, allocation = _claim_review(actor, claim, RequestStatus.PAID)
-    # Four eyes, as for statements: whoever approved the claim does not also confirm its payment.
-    if settings.PRM["SETTLEMENT_FOUR_EYES"] and claim.reviewed_by_id == actor.user.pk:
-        raise ApplicationError(
-            _(
-                "You approved the claim for %(ref)s, so another finance user must mark it paid "
-                "(four-eyes rule)."
-            )
-            % {"ref": fund_request.reference}
+    require_four_eyes(
+        approved_by_id=claim.reviewed_by_id,
+        payer_id=actor.user.pk,
+        message=_(
+            "You approved the claim for %(ref)s, so another finance user must mark it paid "
+            "(four-eyes rule)."
         )
+        % {"ref": fund_request.reference},
+    )
     ledger.post(
         allocation=allocation,
         kind=LedgerKind.PAID,
