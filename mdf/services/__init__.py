@@ -1,6 +1,7 @@
-"""Writes for market development funds. One function per transition; each locks what it changes,
-checks the transition, posts ledger entries with idempotency keys, audits, and notifies after
-commit. Money moves only through ``mdf.ledger.post``.
+"""Writes for market development funds. One function per transition; a fund request's status
+changes go through ``prm.transitions`` (lock, allowed move, save, audit) around each service's own
+rules, ledger entries are posted with idempotency keys, and e-mails leave after commit. Money moves
+only through ``mdf.ledger.post``.
 
 One module per aggregate: ``funds`` (periods, budgets, allocations and their ledger postings),
 ``requests`` (fund requests) and ``claims`` (claims and their proofs). Callers import from
