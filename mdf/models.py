@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
 from prm.money import currency_field, money_field
+from prm.transitions import StateMachine
 
 from .storage import claim_proof_path
 
@@ -161,9 +162,13 @@ REQUEST_TRANSITIONS: dict[str, set[str]] = {
 
 
 class FundRequest(models.Model):
-    """A pre-approval request for an MDF activity."""
+    """A pre-approval request for an MDF activity. Its status also follows the claim made on it,
+    so the claim services move the request (a claim has no status of its own)."""
 
     TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        REQUEST_TRANSITIONS, refusal=_("A request that is %(current)s cannot become %(target)s.")
+    )
     RLS_MONEY = True  # content / training managers' database scope leaves it out
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="fund_requests")

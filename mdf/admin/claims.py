@@ -20,7 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from prm.admin_actions import confirm_then_run
+from prm.admin_actions import confirm_then_run, run_each
 
 from .. import ledger, services
 from ..models import (
@@ -281,7 +281,8 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         deciding = [c for c in claims if c.fund_request.status == RequestStatus.CLAIM_SUBMITTED]
 
         def run(form: Any) -> None:
-            done = self.run_each(
+            done = run_each(
+                self,
                 request,
                 claims,
                 lambda actor, claim: services.claim_approve(
@@ -352,7 +353,8 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
         def run(form: Any) -> None:
             reason = form.cleaned_data["reason"]
-            done = self.run_each(
+            done = run_each(
+                self,
                 request,
                 claims,
                 lambda actor, claim: services.claim_reject(actor=actor, claim=claim, reason=reason),
@@ -408,7 +410,8 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
         def run(form: Any) -> None:
             reference = form.cleaned_data["payment_reference"]
-            done = self.run_each(
+            done = run_each(
+                self,
                 request,
                 claims,
                 lambda actor, claim: services.claim_mark_paid(

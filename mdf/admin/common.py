@@ -1,5 +1,5 @@
-"""Shared pieces of the MDF admin: display helpers, the intermediate-page forms and the
-mixin that turns a decision into per-object service calls."""
+"""Shared pieces of the MDF admin: display helpers, the intermediate-page forms and the mixin that
+offers each decision per object too (the per-object service calls are prm.admin_actions.run_each)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Partner
 from partners.policies import partner_scope_q
 from prm import audit
-from prm.admin_actions import confirmation_context, run_each
+from prm.admin_actions import confirmation_context
 
 from ..models import (
     Allocation,
@@ -492,18 +492,6 @@ class DecisionAdminMixin:
         )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, template, context)
-
-    def run_each(
-        self,
-        request: HttpRequest,
-        objects: Iterable[Any],
-        call: Callable[[Any, Any], Any],
-        *,
-        label: Callable[[Any], str],
-    ) -> list[Any]:
-        """Call the service for each object in its own savepoint (a refusal undoes only that
-        object's writes) and report each refusal; returns what the calls returned."""
-        return run_each(self, request, objects, call, label=label)
 
 
 def history_rows(obj: Any) -> list[dict[str, Any]]:

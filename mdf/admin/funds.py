@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from partners.admin import ScopedAdminMixin
 from partners.models import Partner, PartnerStatus
 from partners.policies import partner_scope_q
-from prm import audit
-from prm.errors import ApplicationError
+from prm.admin_actions import confirm_then_run, run_each
+from prm.errors import ApplicationError, add_form_error
 from prm.roles import VendorRole
 
 from .. import ledger, services
@@ -381,7 +381,7 @@ class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                         memo=data["memo"],
                     )
             except ApplicationError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_form_error(form, exc)  # next to the field it is about, as on every form
             else:
                 self.message_user(
                     request,
@@ -416,58 +416,58 @@ class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Allocate funds…"), permissions=["allocate"])
     def allocate_funds(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         allocations = list(queryset.order_by("partner__legal_name", "pk"))
-        posted = "post" in request.POST
-        form = AllocateForm(request.POST if posted else None)
-        if posted and form.is_valid():
+
+        def run(form: AllocateForm) -> None:
             amount, memo = form.cleaned_data["amount"], form.cleaned_data["memo"]
-            done = self.run_each(
+            run_each(
+                self,
                 request,
                 allocations,
                 lambda actor, a: services.allocation_add(
                     actor=actor, partner=a.partner, budget=a.budget, amount=amount, memo=memo
                 ),
                 label=lambda a: a.partner.legal_name,
-            )
-            if done:
-                self.message_user(
-                    request,
+                done_message=lambda count: (
                     ngettext(
                         "%(amount)s allocated to %(count)s partner.",
                         "%(amount)s allocated to each of %(count)s partners.",
-                        len(done),
+                        count,
                     )
-                    % {"amount": money(amount), "count": len(done)},
-                    messages.SUCCESS,
+                    % {"amount": money(amount), "count": count}
+                ),
+            )
+
+        def page(form: AllocateForm) -> HttpResponse:
+            rows = [
+                Row(
+                    cells=[
+                        a.partner.legal_name,
+                        str(a.budget.period),
+                        a.currency,
+                        money(a.balance_allocated),
+                        money(a.balance_available),
+                    ]
                 )
-            return None
-        rows = [
-            Row(
-                cells=[
-                    a.partner.legal_name,
-                    str(a.budget.period),
-                    a.currency,
-                    money(a.balance_allocated),
-                    money(a.balance_available),
-                ]
+                for a in allocations
+            ]
+            return self.intermediate_page(
+                request,
+                allocations,
+                action="allocate_funds",
+                template="admin/mdf/allocation/allocate_intermediate.html",
+                title=ngettext(
+                    "Allocate funds to %(count)s partner",
+                    "Allocate funds to %(count)s partners",
+                    len(allocations),
+                )
+                % {"count": len(allocations)},
+                form=form,
+                headers=[_("Partner"), _("Period"), _("Currency"), _("Allocated"), _("Available")],
+                rows=rows,
+                submit_label=gettext("Allocate"),
             )
-            for a in allocations
-        ]
-        return self.intermediate_page(
-            request,
-            allocations,
-            action="allocate_funds",
-            template="admin/mdf/allocation/allocate_intermediate.html",
-            title=ngettext(
-                "Allocate funds to %(count)s partner",
-                "Allocate funds to %(count)s partners",
-                len(allocations),
-            )
-            % {"count": len(allocations)},
-            form=form,
-            headers=[_("Partner"), _("Period"), _("Currency"), _("Allocated"), _("Available")],
-            rows=rows,
-            submit_label=gettext("Allocate"),
-        )
+
+        return confirm_then_run(request, form=AllocateForm, submit_name="post", run=run, page=page)
 
 
 @admin.register(LedgerEntry)
@@ -540,7 +540,8 @@ class ApprovalLimitForm(forms.ModelForm):
 
 @admin.register(ApprovalLimit)
 class ApprovalLimitAdmin(admin.ModelAdmin):
-    """Program admins set how much each channel account manager may approve (audited)."""
+    """Program admins set how much each channel account manager may approve; saving and removing
+    go through mdf.services (which check who may, and audit)."""
 
     form = ApprovalLimitForm
     list_display = ["user", "user_name", "amount_display"]
@@ -560,21 +561,10 @@ class ApprovalLimitAdmin(admin.ModelAdmin):
         return ["user"] if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: ApprovalLimit, form: Any, change: bool) -> None:
-        fields = ["amount", "currency"]
-        before = audit.snapshot(ApprovalLimit.objects.get(pk=obj.pk), fields) if change else {}
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action="mdf.approval_limit_changed" if change else "mdf.approval_limit_set",
-            target=obj.user,
-            before=before,
-            after=audit.snapshot(obj, fields),
-        )
+        services.approval_limit_save(actor=request.actor, limit=obj)
 
     def delete_model(self, request: HttpRequest, obj: ApprovalLimit) -> None:
-        before = audit.snapshot(obj, ["amount", "currency"])
-        super().delete_model(request, obj)
-        audit.record(actor=request.user, action="mdf.approval_limit_removed", target=obj.user, before=before)
+        services.approval_limit_remove(actor=request.actor, limit=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for obj in queryset.select_related("user"):

@@ -24,7 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from prm.admin_actions import confirm_then_run
+from prm.admin_actions import confirm_then_run, run_each
 from prm.roles import VendorRole
 
 from .. import ledger, services
@@ -370,7 +370,7 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
                 else:
                     approved.append((obj, amount or obj.requested_amount))
 
-            self.run_each(request, requests, decide, label=lambda obj: obj.reference)
+            run_each(self, request, requests, decide, label=lambda obj: obj.reference)
             if approved:
                 self.message_user(
                     request,
@@ -493,7 +493,8 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
         def run(form: Any) -> None:
             reason = form.cleaned_data["reason"]
-            done = self.run_each(
+            done = run_each(
+                self,
                 request,
                 requests,
                 lambda actor, obj: service(actor=actor, fund_request=obj, reason=reason),

@@ -1,6 +1,7 @@
-"""Writes for market development funds. One function per transition; each locks what it changes,
-checks the transition, posts ledger entries with idempotency keys, audits, and notifies after
-commit. Money moves only through ``mdf.ledger.post``.
+"""Writes for market development funds. One function per transition; a fund request's status
+changes go through ``prm.transitions`` (lock, allowed move, save, audit) around each service's own
+rules, ledger entries are posted with idempotency keys, and e-mails leave after commit. Money moves
+only through ``mdf.ledger.post``.
 
 One module per aggregate: ``funds`` (periods, budgets, allocations and their ledger postings),
 ``requests`` (fund requests) and ``claims`` (claims and their proofs). Callers import from
@@ -11,6 +12,8 @@ from .funds import (
     allocation_accrue,
     allocation_add,
     allocation_for,
+    approval_limit_remove,
+    approval_limit_save,
     budget_save,
     closed_accrual_period,
     period_close,
@@ -37,6 +40,8 @@ __all__ = [
     "allocation_add",
     "allocation_for",
     "approval_limit_of",
+    "approval_limit_remove",
+    "approval_limit_save",
     "budget_save",
     "claim_approve",
     "claim_mark_paid",

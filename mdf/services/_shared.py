@@ -1,5 +1,6 @@
-"""What the fund, request and claim services share: parsing money and counts typed into forms, the
-fund request lock and transition check, releasing its commitment, and who hears about it."""
+"""What the fund, request and claim services share: parsing money and counts typed into forms, what
+a fund request is locked with, releasing its commitment, and who hears about it. Locking a request
+and checking, saving and auditing its status changes is prm.transitions' job."""
 
 from __future__ import annotations
 
@@ -17,12 +18,10 @@ from prm.notifications import notify
 
 from .. import ledger
 from ..models import (
-    REQUEST_TRANSITIONS,
     Allocation,
     FundRequest,
     LedgerEntry,
     LedgerKind,
-    RequestStatus,
 )
 
 User = get_user_model()
@@ -49,23 +48,9 @@ def _parse_whole_number(value: Any, field: str) -> int:
     return number
 
 
-def _check_transition(fund_request: FundRequest, target: str) -> None:
-    if target not in REQUEST_TRANSITIONS[fund_request.status]:
-        raise ApplicationError(
-            _("A request that is %(current)s cannot become %(target)s.")
-            % {
-                "current": fund_request.get_status_display().lower(),
-                "target": RequestStatus(target).label.lower(),
-            }
-        )
-
-
-def _lock_request(fund_request: FundRequest) -> FundRequest:
-    return (
-        FundRequest.objects.select_for_update(of=("self",))
-        .select_related("partner", "allocation", "allocation__budget__period")
-        .get(pk=fund_request.pk)
-    )
+# What a fund request's services read with the locked row (prm.transitions.lock locks only the
+# request itself, not these).
+REQUEST_RELATED = ("partner", "allocation", "allocation__budget__period")
 
 
 def _partner_marketing(partner_id: int) -> list[Any]:

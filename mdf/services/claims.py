@@ -1,5 +1,6 @@
 """Writes for claims: a partner claims an approved request with proof of performance; finance
-approves (turning the commitment into a claim on the ledger), rejects, or marks it paid."""
+approves (turning the commitment into a claim on the ledger), rejects, or marks it paid. A claim has
+no status of its own: each step is a prm.transitions transition of its fund request."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prm import audit
+from prm import transitions
 from prm.errors import ApplicationError
 from prm.money import quantize, require_four_eyes
 from prm.policies import PermissionDenied
@@ -30,8 +31,7 @@ from ..models import (
 from ..policies import fund_request_policy
 from ..uploads import validate_proof
 from ._shared import (
-    _check_transition,
-    _lock_request,
+    REQUEST_RELATED,
     _money,
     _notify_partner,
     _notify_vendor,
@@ -44,11 +44,33 @@ from ._shared import (
 def claim_submit(
     *, actor: Actor, fund_request: FundRequest, data: dict[str, Any], files: list[UploadedFile]
 ) -> FundClaim:
-    fund_request = _lock_request(fund_request)
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
     if hasattr(fund_request, "claim"):
         raise ApplicationError(_("This request already has a claim."))
     fund_request_policy.require(actor, "claim", fund_request, _("Only approved requests can be claimed."))
-    _check_transition(fund_request, RequestStatus.CLAIM_SUBMITTED)
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.CLAIM_SUBMITTED,
+        actor=actor.user,
+        action="mdf.claim_submitted",
+        partner_id=fund_request.partner_id,
+    ) as change:
+        claim, files_stored = _claim_create(actor, fund_request, data, files)
+        change.audit_extra = {"claimed_amount": claim.claimed_amount, "files": files_stored}
+    _notify_vendor(
+        _vendor_users(VendorRole.FINANCE),
+        "mdf.claim_submitted",
+        _("MDF claim for %(ref)s from %(partner)s awaits finance")
+        % {"ref": fund_request.reference, "partner": fund_request.partner.legal_name},
+        fund_request,
+    )
+    return claim
+
+
+def _claim_create(
+    actor: Actor, fund_request: FundRequest, data: dict[str, Any], files: list[UploadedFile]
+) -> tuple[FundClaim, int]:
+    """The claim and its proofs, once every rule holds; returns the claim and how many files."""
     today = timezone.localdate()
     if today < fund_request.end_date:
         raise ApplicationError(
@@ -114,75 +136,60 @@ def claim_submit(
         for name in stored:
             storage.delete(name)
         raise
-    before = audit.snapshot(fund_request, ["status"])
-    fund_request.status = RequestStatus.CLAIM_SUBMITTED
-    fund_request.save(update_fields=["status"])
-    audit.record(
-        actor=actor.user,
-        action="mdf.claim_submitted",
-        target=fund_request,
-        before=before,
-        after={"status": fund_request.status, "claimed_amount": claimed, "files": len(checked)},
-        partner_id=fund_request.partner_id,
-    )
-    _notify_vendor(
-        _vendor_users(VendorRole.FINANCE),
-        "mdf.claim_submitted",
-        _("MDF claim for %(ref)s from %(partner)s awaits finance")
-        % {"ref": fund_request.reference, "partner": fund_request.partner.legal_name},
-        fund_request,
-    )
-    return claim
+    return claim, len(checked)
 
 
-def _claim_review(actor: Actor, claim: FundClaim, target: str) -> tuple[FundClaim, FundRequest, Allocation]:
+def _claim_review(actor: Actor, claim: FundClaim) -> tuple[FundClaim, FundRequest, Allocation]:
+    """The claim, its request and their allocation, locked in the order every fund service locks
+    them (allocation first), for a finance decision on the request's transition."""
     fund_request_policy.require(actor, "review_claim", claim.fund_request, _("Finance reviews claims."))
     allocation = ledger.lock(claim.fund_request.allocation)
-    fund_request = _lock_request(claim.fund_request)
-    _check_transition(fund_request, target)
-    claim = FundClaim.objects.select_for_update().get(pk=claim.pk)
+    fund_request = transitions.lock(claim.fund_request, related=REQUEST_RELATED)
+    claim = transitions.lock(claim)
     return claim, fund_request, allocation
 
 
 def claim_approve(*, actor: Actor, claim: FundClaim, amount: Decimal | None = None) -> FundClaim:
-    claim, fund_request, allocation = _claim_review(actor, claim, RequestStatus.CLAIM_APPROVED)
-    amount = claim.claimed_amount if amount in (None, "") else _money(amount, fund_request.currency, "amount")
-    if amount > fund_request.approved_amount or amount > claim.claimed_amount:
-        raise ApplicationError(
-            _("Approve at most %(max)s %(currency)s: the smaller of the pre-approved and the claimed amount.")
-            % {
-                "max": min(fund_request.approved_amount, claim.claimed_amount),
-                "currency": fund_request.currency,
-            },
-            field="amount",
-        )
-    # The commitment turns into a claim: release it whole, then record what is owed.
-    _release(fund_request, allocation, actor.user, f"{fund_request.reference} claimed", keep=amount)
-    ledger.post(
-        allocation=allocation,
-        kind=LedgerKind.CLAIMED,
-        amount=amount,
-        actor=actor.user,
-        fund_request=fund_request,
-        idempotency_key=f"claim:request:{fund_request.pk}",
-        source=f"fund_claim:{claim.pk}",
-        memo=fund_request.reference,
-    )
-    claim.approved_amount = amount
-    claim.reviewed_by = actor.user
-    claim.reviewed_at = timezone.now()
-    claim.save(update_fields=["approved_amount", "reviewed_by", "reviewed_at"])
-    before = audit.snapshot(fund_request, ["status"])
-    fund_request.status = RequestStatus.CLAIM_APPROVED
-    fund_request.save(update_fields=["status"])
-    audit.record(
+    claim, fund_request, allocation = _claim_review(actor, claim)
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.CLAIM_APPROVED,
         actor=actor.user,
         action="mdf.claim_approved",
-        target=fund_request,
-        before=before,
-        after={"status": fund_request.status, "approved": amount},
         partner_id=fund_request.partner_id,
-    )
+    ) as change:
+        amount = (
+            claim.claimed_amount if amount in (None, "") else _money(amount, fund_request.currency, "amount")
+        )
+        if amount > fund_request.approved_amount or amount > claim.claimed_amount:
+            raise ApplicationError(
+                _(
+                    "Approve at most %(max)s %(currency)s: the smaller of the pre-approved and the "
+                    "claimed amount."
+                )
+                % {
+                    "max": min(fund_request.approved_amount, claim.claimed_amount),
+                    "currency": fund_request.currency,
+                },
+                field="amount",
+            )
+        # The commitment turns into a claim: release it whole, then record what is owed.
+        _release(fund_request, allocation, actor.user, f"{fund_request.reference} claimed", keep=amount)
+        ledger.post(
+            allocation=allocation,
+            kind=LedgerKind.CLAIMED,
+            amount=amount,
+            actor=actor.user,
+            fund_request=fund_request,
+            idempotency_key=f"claim:request:{fund_request.pk}",
+            source=f"fund_claim:{claim.pk}",
+            memo=fund_request.reference,
+        )
+        claim.approved_amount = amount
+        claim.reviewed_by = actor.user
+        claim.reviewed_at = timezone.now()
+        claim.save(update_fields=["approved_amount", "reviewed_by", "reviewed_at"])
+        change.audit_extra = {"approved": amount}
     _notify_partner(
         fund_request,
         "mdf.claim_approved",
@@ -196,24 +203,20 @@ def claim_reject(*, actor: Actor, claim: FundClaim, reason: str) -> FundClaim:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Give the partner a reason."), field="reason")
-    claim, fund_request, allocation = _claim_review(actor, claim, RequestStatus.CLAIM_REJECTED)
-    _release(fund_request, allocation, actor.user, f"{fund_request.reference} claim rejected")
-    claim.reviewed_by = actor.user
-    claim.reviewed_at = timezone.now()
-    claim.rejection_reason = reason
-    claim.save(update_fields=["reviewed_by", "reviewed_at", "rejection_reason"])
-    before = audit.snapshot(fund_request, ["status"])
-    fund_request.status = RequestStatus.CLAIM_REJECTED
-    fund_request.save(update_fields=["status"])
-    audit.record(
+    claim, fund_request, allocation = _claim_review(actor, claim)
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.CLAIM_REJECTED,
         actor=actor.user,
         action="mdf.claim_rejected",
-        target=fund_request,
-        before=before,
-        after={"status": fund_request.status},
         partner_id=fund_request.partner_id,
         reason=reason,
-    )
+    ):
+        _release(fund_request, allocation, actor.user, f"{fund_request.reference} claim rejected")
+        claim.reviewed_by = actor.user
+        claim.reviewed_at = timezone.now()
+        claim.rejection_reason = reason
+        claim.save(update_fields=["reviewed_by", "reviewed_at", "rejection_reason"])
     _notify_partner(
         fund_request,
         "mdf.claim_rejected",
@@ -226,41 +229,38 @@ def claim_reject(*, actor: Actor, claim: FundClaim, reason: str) -> FundClaim:
 def claim_mark_paid(*, actor: Actor, claim: FundClaim, payment_reference: str = "") -> FundClaim:
     if not (actor.is_vendor and actor.vendor_role in {VendorRole.FINANCE, VendorRole.PROGRAM_ADMIN}):
         raise PermissionDenied(_("Finance marks payouts paid."))
-    claim, fund_request, allocation = _claim_review(actor, claim, RequestStatus.PAID)
-    require_four_eyes(
-        approved_by_id=claim.reviewed_by_id,
-        payer_id=actor.user.pk,
-        message=_(
-            "You approved the claim for %(ref)s, so another finance user must mark it paid "
-            "(four-eyes rule)."
-        )
-        % {"ref": fund_request.reference},
-    )
-    ledger.post(
-        allocation=allocation,
-        kind=LedgerKind.PAID,
-        amount=claim.approved_amount,
-        actor=actor.user,
-        fund_request=fund_request,
-        idempotency_key=f"paid:request:{fund_request.pk}",
-        source=f"fund_claim:{claim.pk}",
-        memo=payment_reference or fund_request.reference,
-    )
-    claim.paid_at = timezone.now()
-    claim.paid_by = actor.user
-    claim.payment_reference = payment_reference
-    claim.save(update_fields=["paid_at", "paid_by", "payment_reference"])
-    before = audit.snapshot(fund_request, ["status"])
-    fund_request.status = RequestStatus.PAID
-    fund_request.save(update_fields=["status"])
-    audit.record(
+    claim, fund_request, allocation = _claim_review(actor, claim)
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.PAID,
         actor=actor.user,
         action="mdf.claim_paid",
-        target=fund_request,
-        before=before,
-        after={"status": fund_request.status, "paid": claim.approved_amount, "reference": payment_reference},
         partner_id=fund_request.partner_id,
-    )
+    ) as change:
+        require_four_eyes(
+            approved_by_id=claim.reviewed_by_id,
+            payer_id=actor.user.pk,
+            message=_(
+                "You approved the claim for %(ref)s, so another finance user must mark it paid "
+                "(four-eyes rule)."
+            )
+            % {"ref": fund_request.reference},
+        )
+        ledger.post(
+            allocation=allocation,
+            kind=LedgerKind.PAID,
+            amount=claim.approved_amount,
+            actor=actor.user,
+            fund_request=fund_request,
+            idempotency_key=f"paid:request:{fund_request.pk}",
+            source=f"fund_claim:{claim.pk}",
+            memo=payment_reference or fund_request.reference,
+        )
+        claim.paid_at = timezone.now()
+        claim.paid_by = actor.user
+        claim.payment_reference = payment_reference
+        claim.save(update_fields=["paid_at", "paid_by", "payment_reference"])
+        change.audit_extra = {"paid": claim.approved_amount, "reference": payment_reference}
     _notify_partner(
         fund_request,
         "mdf.claim_paid",

@@ -1,6 +1,6 @@
 """Writes for the money side of MDF: fund periods and their budgets, allocations (by hand and co-op
-accrual) posted to the fund ledger, and the closing of a fund period that forfeits what was left
-unused."""
+accrual) posted to the fund ledger, the closing of a fund period that forfeits what was left
+unused, and how much each channel account manager may approve (approval limits)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from prm.tenancy import Actor
 from .. import ledger
 from ..models import (
     Allocation,
+    ApprovalLimit,
     Budget,
     FundPeriod,
     LedgerEntry,
@@ -36,13 +37,15 @@ from ._shared import _money, _partner_marketing
 
 PERIOD_FIELDS = ["name", "starts_on", "ends_on"]
 BUDGET_FIELDS = ["period", "currency", "amount"]
+APPROVAL_LIMIT_FIELDS = ["amount", "currency"]
 
 
-def _require_program_admin(actor: Actor) -> None:
-    # Periods and budgets set how much the whole program may spend; the admin grants other
-    # vendor roles only their view permissions (mdf.apps), and the service holds the same line.
+def _require_program_admin(actor: Actor, message: str | None = None) -> None:
+    # Periods, budgets and approval limits set how much the program may spend and who may commit
+    # it; the admin grants other vendor roles only their view permissions (mdf.apps), and the
+    # service holds the same line.
     if not (actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN):
-        raise PermissionDenied(_("Only program admins set fund periods and budgets."))
+        raise PermissionDenied(message or _("Only program admins set fund periods and budgets."))
 
 
 def _record_change(
@@ -83,6 +86,44 @@ def budget_save(*, actor: Actor, budget: Budget) -> Budget:
     budget.save(update_fields=BUDGET_FIELDS)
     _record_change(actor, budget, "mdf.budget_changed", before, BUDGET_FIELDS)
     return budget
+
+
+@transaction.atomic
+def approval_limit_save(*, actor: Actor, limit: ApprovalLimit) -> ApprovalLimit:
+    """Set a channel account manager's approval limit in a currency, or change its amount, as the
+    caller's form has checked it. Audited on the manager (``mdf.approval_limit_set`` or
+    ``_changed``) with the amount and currency before and after; a change never moves the limit to
+    another user."""
+    _require_program_admin(actor, _("Only program admins set approval limits."))
+    if limit.pk is None:
+        before: dict = {}
+        limit.save()
+        action = "mdf.approval_limit_set"
+    else:
+        before = audit.snapshot(
+            ApprovalLimit.objects.select_for_update().get(pk=limit.pk), APPROVAL_LIMIT_FIELDS
+        )
+        limit.save(update_fields=APPROVAL_LIMIT_FIELDS)
+        action = "mdf.approval_limit_changed"
+    audit.record(
+        actor=actor.user,
+        action=action,
+        target=limit.user,
+        before=before,
+        after=audit.snapshot(limit, APPROVAL_LIMIT_FIELDS),
+    )
+    return limit
+
+
+@transaction.atomic
+def approval_limit_remove(*, actor: Actor, limit: ApprovalLimit) -> None:
+    """Remove a manager's approval limit (the default from settings applies again), audited on the
+    manager with what it was."""
+    _require_program_admin(actor, _("Only program admins set approval limits."))
+    limit = ApprovalLimit.objects.select_for_update(of=("self",)).select_related("user").get(pk=limit.pk)
+    before = audit.snapshot(limit, APPROVAL_LIMIT_FIELDS)
+    limit.delete()
+    audit.record(actor=actor.user, action="mdf.approval_limit_removed", target=limit.user, before=before)
 
 
 def allocation_for(*, partner: Partner, budget: Budget) -> Allocation:

@@ -1,5 +1,6 @@
 """Writes for fund requests, from draft to approval, rejection, return or expiry; approval commits
-funds on the ledger, and expiry releases them."""
+funds on the ledger, and expiry releases them. Each status change is a prm.transitions transition
+(FundRequest.TRANSITIONS) around this module's own rules."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import Partner
-from prm import audit
+from prm import audit, transitions
 from prm.calendar import business_days_between
 from prm.errors import ApplicationError
 from prm.money import quantize
@@ -32,8 +33,7 @@ from ..models import (
 )
 from ..policies import fund_request_policy
 from ._shared import (
-    _check_transition,
-    _lock_request,
+    REQUEST_RELATED,
     _money,
     _notify_partner,
     _notify_vendor,
@@ -172,76 +172,69 @@ def request_save_draft(
             after={"requested_amount": fund_request.requested_amount, "currency": fund_request.currency},
         )
         return fund_request
-    fund_request = _lock_request(fund_request)
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
     fund_request_policy.require(
         actor, "edit", fund_request, _("Only drafts and returned requests can be edited.")
     )
     values = _clean_request(actor, data)
-    before = audit.snapshot(fund_request, ["requested_amount", "total_cost", "start_date", "end_date"])
-    for name, value in values.items():
-        setattr(fund_request, name, value)
-    fund_request.save()
-    audit.record(
+    # Not a status change (to=None): the kernel still saves only what is set and audits it.
+    with transitions.transition(
+        fund_request,
         actor=actor.user,
         action="mdf.request_edited",
-        target=fund_request,
-        before=before,
-        after=audit.snapshot(fund_request, ["requested_amount", "total_cost", "start_date", "end_date"]),
+        snapshot=["requested_amount", "total_cost", "start_date", "end_date"],
         partner_id=fund_request.partner_id,
-    )
+    ) as change:
+        change.set(**values)
     return fund_request
 
 
 def request_submit(
     *, actor: Actor, fund_request: FundRequest, confirm_short_notice: bool = False
 ) -> FundRequest:
-    fund_request = _lock_request(fund_request)
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
     own = actor.is_partner and fund_request.partner_id == actor.partner_id
     if fund_request.status == RequestStatus.SUBMITTED and own:
         return fund_request  # a double-click
     fund_request_policy.require(
         actor, "submit", fund_request, _("Only drafts and returned requests can be submitted.")
     )
-    _check_transition(fund_request, RequestStatus.SUBMITTED)
-    balances = ledger.balances_of(fund_request.allocation)
-    if fund_request.requested_amount > balances.available:
-        raise ApplicationError(
-            _("You request %(requested)s %(currency)s but have %(available)s %(currency)s available.")
-            % {
-                "requested": fund_request.requested_amount,
-                "available": balances.available,
-                "currency": fund_request.currency,
-            },
-            field="requested_amount",
-        )
-    lead_days = settings.PRM["MDF_REQUEST_LEAD_BUSINESS_DAYS"]
-    notice = business_days_between(
-        timezone.now(),
-        timezone.make_aware(timezone.datetime.combine(fund_request.start_date, timezone.datetime.min.time())),
-    )
-    short_notice = notice < lead_days
-    if short_notice and not confirm_short_notice:
-        raise ApplicationError(
-            _(
-                "The activity starts in %(days)s business days; requests should come "
-                "%(lead)s business days ahead. Confirm to submit anyway."
-            )
-            % {"days": max(notice, 0), "lead": lead_days},
-            extra={"needs_confirmation": True},
-        )
-    before = audit.snapshot(fund_request, ["status"])
-    fund_request.status = RequestStatus.SUBMITTED
-    fund_request.submitted_at = timezone.now()
-    fund_request.short_notice_confirmed = short_notice
-    fund_request.save(update_fields=["status", "submitted_at", "short_notice_confirmed"])
-    audit.record(
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.SUBMITTED,
         actor=actor.user,
         action="mdf.request_submitted",
-        target=fund_request,
-        before=before,
-        after=audit.snapshot(fund_request, ["status"]),
         partner_id=fund_request.partner_id,
-    )
+    ) as change:
+        balances = ledger.balances_of(fund_request.allocation)
+        if fund_request.requested_amount > balances.available:
+            raise ApplicationError(
+                _("You request %(requested)s %(currency)s but have %(available)s %(currency)s available.")
+                % {
+                    "requested": fund_request.requested_amount,
+                    "available": balances.available,
+                    "currency": fund_request.currency,
+                },
+                field="requested_amount",
+            )
+        lead_days = settings.PRM["MDF_REQUEST_LEAD_BUSINESS_DAYS"]
+        notice = business_days_between(
+            timezone.now(),
+            timezone.make_aware(
+                timezone.datetime.combine(fund_request.start_date, timezone.datetime.min.time())
+            ),
+        )
+        short_notice = notice < lead_days
+        if short_notice and not confirm_short_notice:
+            raise ApplicationError(
+                _(
+                    "The activity starts in %(days)s business days; requests should come "
+                    "%(lead)s business days ahead. Confirm to submit anyway."
+                )
+                % {"days": max(notice, 0), "lead": lead_days},
+                extra={"needs_confirmation": True},
+            )
+        change.set(submitted_at=timezone.now(), short_notice_confirmed=short_notice)
     _notify_vendor(
         _reviewers(fund_request.partner),
         "mdf.request_submitted",
@@ -264,19 +257,18 @@ class ApprovalLimitExceeded(ApplicationError):
 def request_escalate(*, actor: Actor, fund_request: FundRequest) -> FundRequest:
     """Pass a request above a channel account manager's limit to the program admins."""
     fund_request_policy.require(actor, "review", fund_request, _("Only reviewers escalate requests."))
-    fund_request = _lock_request(fund_request)
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
     if fund_request.status != RequestStatus.SUBMITTED or fund_request.needs_program_admin:
         return fund_request
-    fund_request.needs_program_admin = True
-    fund_request.save(update_fields=["needs_program_admin"])
-    audit.record(
+    # The request stays submitted (to=None); only who decides it changes.
+    with transitions.transition(
+        fund_request,
         actor=actor.user,
         action="mdf.request_escalated",
-        target=fund_request,
-        before={"needs_program_admin": False},
-        after={"needs_program_admin": True},
+        snapshot=["needs_program_admin"],
         partner_id=fund_request.partner_id,
-    )
+    ) as change:
+        change.set(needs_program_admin=True)
     _notify_vendor(
         _vendor_users(VendorRole.PROGRAM_ADMIN),
         "mdf.request_escalated",
@@ -323,88 +315,77 @@ def request_approve(
         _("Only the partner's channel account manager or a program admin approves."),
     )
     allocation = ledger.lock(fund_request.allocation)
-    fund_request = _lock_request(fund_request)
-    _check_transition(fund_request, RequestStatus.APPROVED)
-    amount = (
-        fund_request.requested_amount
-        if amount in (None, "")
-        else _money(amount, fund_request.currency, "amount")
-    )
-    if amount > fund_request.requested_amount:
-        raise ApplicationError(
-            _("%(ref)s: the approved amount cannot exceed the %(requested)s %(currency)s requested.")
-            % {
-                "ref": fund_request.reference,
-                "requested": fund_request.requested_amount,
-                "currency": fund_request.currency,
-            },
-            field="amount",
-        )
-    limit = approval_limit_of(actor.user, fund_request.currency)
-    if limit is not None and amount > limit:
-        # No side effect here: the caller may run this in a savepoint that rolls back. It calls
-        # request_escalate() to pass the request to a program admin.
-        raise ApprovalLimitExceeded(
-            _("%(ref)s: %(amount)s %(currency)s is above your approval limit of %(limit)s.")
-            % {
-                "ref": fund_request.reference,
-                "amount": amount,
-                "currency": fund_request.currency,
-                "limit": limit,
-            }
-        )
-    balances = ledger.balances_of(allocation)
-    if amount > balances.available:
-        raise ApplicationError(
-            _("%(ref)s: %(partner)s has only %(available)s %(currency)s available; approve less or reject.")
-            % {
-                "ref": fund_request.reference,
-                "partner": fund_request.partner.legal_name,
-                "available": balances.available,
-                "currency": fund_request.currency,
-            },
-            field="amount",
-        )
-    ledger.post(
-        allocation=allocation,
-        kind=LedgerKind.COMMITTED,
-        amount=amount,
-        actor=actor.user,
-        fund_request=fund_request,
-        idempotency_key=f"commit:request:{fund_request.pk}",
-        source=f"fund_request:{fund_request.pk}",
-        memo=fund_request.reference,
-    )
-    before = audit.snapshot(fund_request, ["status", "approved_amount"])
-    fund_request.status = RequestStatus.APPROVED
-    fund_request.needs_program_admin = False
-    fund_request.approved_amount = amount
-    fund_request.decided_by = actor.user
-    fund_request.decided_at = timezone.now()
-    fund_request.decision_comment = comment
-    fund_request.claim_deadline = fund_request.end_date + timedelta(
-        days=settings.PRM["MDF_CLAIM_DEADLINE_DAYS"]
-    )
-    fund_request.save(
-        update_fields=[
-            "status",
-            "approved_amount",
-            "needs_program_admin",
-            "decided_by",
-            "decided_at",
-            "decision_comment",
-            "claim_deadline",
-        ]
-    )
-    audit.record(
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.APPROVED,
         actor=actor.user,
         action="mdf.request_approved",
-        target=fund_request,
-        before=before,
-        after=audit.snapshot(fund_request, ["status", "approved_amount"]),
+        snapshot=["status", "approved_amount"],
         partner_id=fund_request.partner_id,
         reason=comment,
-    )
+    ) as change:
+        amount = (
+            fund_request.requested_amount
+            if amount in (None, "")
+            else _money(amount, fund_request.currency, "amount")
+        )
+        if amount > fund_request.requested_amount:
+            raise ApplicationError(
+                _("%(ref)s: the approved amount cannot exceed the %(requested)s %(currency)s requested.")
+                % {
+                    "ref": fund_request.reference,
+                    "requested": fund_request.requested_amount,
+                    "currency": fund_request.currency,
+                },
+                field="amount",
+            )
+        limit = approval_limit_of(actor.user, fund_request.currency)
+        if limit is not None and amount > limit:
+            # No side effect here: the caller may run this in a savepoint that rolls back. It calls
+            # request_escalate() to pass the request to a program admin.
+            raise ApprovalLimitExceeded(
+                _("%(ref)s: %(amount)s %(currency)s is above your approval limit of %(limit)s.")
+                % {
+                    "ref": fund_request.reference,
+                    "amount": amount,
+                    "currency": fund_request.currency,
+                    "limit": limit,
+                }
+            )
+        balances = ledger.balances_of(allocation)
+        if amount > balances.available:
+            raise ApplicationError(
+                _(
+                    "%(ref)s: %(partner)s has only %(available)s %(currency)s available; "
+                    "approve less or reject."
+                )
+                % {
+                    "ref": fund_request.reference,
+                    "partner": fund_request.partner.legal_name,
+                    "available": balances.available,
+                    "currency": fund_request.currency,
+                },
+                field="amount",
+            )
+        ledger.post(
+            allocation=allocation,
+            kind=LedgerKind.COMMITTED,
+            amount=amount,
+            actor=actor.user,
+            fund_request=fund_request,
+            idempotency_key=f"commit:request:{fund_request.pk}",
+            source=f"fund_request:{fund_request.pk}",
+            memo=fund_request.reference,
+        )
+        change.set(
+            approved_amount=amount,
+            needs_program_admin=False,
+            decided_by=actor.user,
+            decided_at=timezone.now(),
+            decision_comment=comment,
+            claim_deadline=fund_request.end_date + timedelta(days=settings.PRM["MDF_CLAIM_DEADLINE_DAYS"]),
+        )
     _notify_partner(
         fund_request,
         "mdf.request_approved",
@@ -430,23 +411,16 @@ def _decide(actor: Actor, fund_request: FundRequest, target: str, reason: str, a
         fund_request,
         _("Only the partner's channel account manager or a program admin decides."),
     )
-    fund_request = _lock_request(fund_request)
-    _check_transition(fund_request, target)
-    before = audit.snapshot(fund_request, ["status"])
-    fund_request.status = target
-    fund_request.decided_by = actor.user
-    fund_request.decided_at = timezone.now()
-    fund_request.decision_comment = reason
-    fund_request.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-    audit.record(
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
+    with transitions.transition(
+        fund_request,
+        to=target,
         actor=actor.user,
         action=action,
-        target=fund_request,
-        before=before,
-        reason=reason,
-        after=audit.snapshot(fund_request, ["status"]),
         partner_id=fund_request.partner_id,
-    )
+        reason=reason,
+    ) as change:
+        change.set(decided_by=actor.user, decided_at=timezone.now(), decision_comment=reason)
     return fund_request
 
 
@@ -476,24 +450,21 @@ def request_expire(*, fund_request: FundRequest, today: date | None = None) -> b
     """An approved request nobody claimed by the deadline releases its commitment. Idempotent."""
     today = today or timezone.localdate()
     allocation = ledger.lock(fund_request.allocation)
-    fund_request = _lock_request(fund_request)
+    fund_request = transitions.lock(fund_request, related=REQUEST_RELATED)
     if (
         fund_request.status != RequestStatus.APPROVED
         or not fund_request.claim_deadline
         or fund_request.claim_deadline >= today
     ):
         return False
-    _release(fund_request, allocation, None, f"{fund_request.reference} not claimed in time")
-    fund_request.status = RequestStatus.EXPIRED
-    fund_request.save(update_fields=["status"])
-    audit.record(
+    with transitions.transition(
+        fund_request,
+        to=RequestStatus.EXPIRED,
         actor=None,
         action="mdf.request_expired",
-        target=fund_request,
-        before={"status": "approved"},
-        after={"status": fund_request.status},
         partner_id=fund_request.partner_id,
-    )
+    ):
+        _release(fund_request, allocation, None, f"{fund_request.reference} not claimed in time")
     _notify_partner(
         fund_request,
         "mdf.request_expired",
