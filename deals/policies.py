@@ -17,7 +17,7 @@ from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
-from .models import Deal, DealStatus, Lead, LeadStatus
+from .models import Deal, DealConflict, DealExtensionRequest, DealStatus, Lead, LeadStatus
 
 DEAL_ROLES = {PartnerRole.ADMIN, PartnerRole.SALES}
 REVIEWER_ROLES = {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
@@ -70,6 +70,28 @@ class DealPolicy(Policy[Deal]):
         return False
 
 
+class DealConflictPolicy(Policy[DealConflict]):
+    """The evidence of a possible conflict is for the deal's reviewers only: a program admin, or
+    the partner's channel account manager (the same people as ``DealPolicy.can(.., "review")``).
+    The rows are vendor-only in the database too, so selectors read them in the system scope."""
+
+    model = DealConflict
+
+    def visible(self, actor: Actor) -> Q:
+        if not (actor.is_vendor and actor.vendor_role in REVIEWER_ROLES):
+            return NOTHING
+        return business_scope_q(actor, "deal__partner")
+
+
+class DealExtensionRequestPolicy(Policy[DealExtensionRequest]):
+    """An extension request is seen by whoever sees its deal."""
+
+    model = DealExtensionRequest
+
+    def visible(self, actor: Actor) -> Q:
+        return Q(deal__in=deal_policy.scope(actor).values("pk"))
+
+
 class LeadPolicy(Policy[Lead]):
     model = Lead
 
@@ -101,4 +123,6 @@ class LeadPolicy(Policy[Lead]):
 
 
 deal_policy = DealPolicy()
+conflict_policy = DealConflictPolicy()
+extension_policy = DealExtensionRequestPolicy()
 lead_policy = LeadPolicy()

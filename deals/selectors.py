@@ -24,7 +24,7 @@ from .models import (
     Lead,
     LeadOffer,
 )
-from .policies import deal_policy, lead_policy
+from .policies import conflict_policy, deal_policy, extension_policy, lead_policy
 
 ZERO = Value(0, output_field=DecimalField(max_digits=16, decimal_places=2))
 
@@ -110,40 +110,28 @@ def conflicts_for(*, actor: Actor, deal: Deal) -> list[DealConflict]:
 
 
 def conflict_get(*, actor: Actor, pk: Any) -> DealConflict:
-    from django.http import Http404
-
+    """A conflict the actor may resolve; anyone else's, or none, is the same 404."""
     with system_scope():
-        conflict = DealConflict.objects.select_related("deal", "deal__partner").filter(pk=pk).first()
-    if conflict is None or not deal_policy.can(actor, "review", conflict.deal):
-        raise Http404
-    return conflict
+        return conflict_policy.get_or_404(
+            actor, DealConflict.objects.select_related("deal", "deal__partner"), pk=pk
+        )
 
 
 def extension_requests(*, actor: Actor, deal: Deal) -> QuerySet[DealExtensionRequest]:
-    return (
-        DealExtensionRequest.objects.filter(deal=deal)
-        .filter(deal__in=deal_policy.scope(actor).values("pk"))
-        .select_related("requested_by", "reviewed_by")
-    )
+    return extension_policy.scope(actor).filter(deal=deal).select_related("requested_by", "reviewed_by")
 
 
 def pending_extensions(*, actor: Actor) -> QuerySet[DealExtensionRequest]:
-    return DealExtensionRequest.objects.filter(
-        status="pending", deal__in=deal_policy.scope(actor).values("pk")
-    ).select_related("deal", "deal__partner", "requested_by")
+    return (
+        extension_policy.scope(actor)
+        .filter(status="pending")
+        .select_related("deal", "deal__partner", "requested_by")
+    )
 
 
 def extension_get(*, actor: Actor, pk: Any) -> DealExtensionRequest:
-    from django.http import Http404
-
-    extension = (
-        DealExtensionRequest.objects.filter(pk=pk, deal__in=deal_policy.scope(actor).values("pk"))
-        .select_related("deal")
-        .first()
-    )
-    if extension is None:
-        raise Http404
-    return extension
+    """An extension request of a deal the actor sees; anything else is the same 404."""
+    return extension_policy.get_or_404(actor, DealExtensionRequest.objects.select_related("deal"), pk=pk)
 
 
 # --- Leads ----------------------------------------------------------------------------------------

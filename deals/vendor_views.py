@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_POST
 from partners import selectors as partner_selectors
 from partners.models import PartnerStatus
 from prm import audit
-from prm.errors import ApplicationError, add_form_error, attempt
+from prm.errors import attempt
 from prm.views import paginate, querystring_without_page, vendor_required
 
 from . import leads, selectors, services
@@ -580,12 +579,10 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         return redirect("deals:vendor_lead_list")
     form = LeadForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                lead = leads.lead_create(actor=actor, data=form.lead_data())
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
+        done, lead = attempt(
+            request, lambda: leads.lead_create(actor=actor, data=form.lead_data()), form=form
+        )
+        if done:
             messages.success(
                 request,
                 _("Lead %(company)s added. Distribute it now, or assign it to a partner.")

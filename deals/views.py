@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -197,29 +196,32 @@ def _form_page(
 
 def _save(request: HttpRequest, form: DealForm, formset: Any, deal: Deal | None) -> HttpResponse:
     actor = request.actor
-    try:
-        with transaction.atomic():
-            saved = services.deal_save_draft(
-                actor=actor,
-                data=form.customer_data(),
-                lines=formset.line_inputs(),
-                deal=deal,
-                submission_key=form.cleaned_data.get("submission_key") if deal is None else None,
-            )
-    except ApplicationError as exc:
+    # Not reported by attempt(): a problem with the product lines is shown above the lines.
+    done, saved = attempt(
+        request,
+        lambda: services.deal_save_draft(
+            actor=actor,
+            data=form.customer_data(),
+            lines=formset.line_inputs(),
+            deal=deal,
+            submission_key=form.cleaned_data.get("submission_key") if deal is None else None,
+        ),
+        report=False,
+    )
+    if not done:
         lines_error = ""
-        if exc.field == "lines":
-            lines_error = exc.message
+        if saved.field == "lines":
+            lines_error = saved.message
         else:
-            add_form_error(form, exc)
+            add_form_error(form, saved)
         return _form_page(request, form=form, formset=formset, deal=deal, lines_error=lines_error, status=400)
     if request.POST.get("action") == "submit":
-        try:
-            with transaction.atomic():
-                submitted = services.deal_submit(actor=actor, deal=saved)
-        except ApplicationError as exc:
+        done, submitted = attempt(
+            request, lambda: services.deal_submit(actor=actor, deal=saved), report=False
+        )
+        if not done:
             # The draft is saved (outside the savepoint): nothing the user typed is lost.
-            _remember_problems(request, saved, exc)
+            _remember_problems(request, saved, submitted)
             messages.warning(
                 request,
                 _(
@@ -363,13 +365,12 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_submit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     deal = selectors.deal_get(actor=actor, pk=pk)
-    try:
-        with transaction.atomic():
-            deal = services.deal_submit(actor=actor, deal=deal)
-    except ApplicationError as exc:
-        _remember_problems(request, deal, exc)
+    done, submitted = attempt(request, lambda: services.deal_submit(actor=actor, deal=deal), report=False)
+    if not done:
+        _remember_problems(request, deal, submitted)
         messages.error(request, _("Deal %(ref)s was not submitted.") % {"ref": deal.reference})
         return redirect("deals:detail", pk=deal.pk)
+    deal = submitted
     if deal.conflict_status == ConflictStatus.UNDER_REVIEW:
         messages.info(
             request,

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from prm import webhooks
-from prm.errors import ApplicationError, add_form_error
+from prm.errors import attempt
 from prm.views import partner_required
 
 from .webhooks import EVENTS
@@ -45,16 +45,17 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
-                endpoint = webhooks.endpoint_create(
+            done, endpoint = attempt(
+                request,
+                lambda: webhooks.endpoint_create(
                     actor=actor,
                     url=form.cleaned_data["url"],
                     events=form.cleaned_data["events"],
                     description=form.cleaned_data["description"],
-                )
-            except ApplicationError as exc:
-                add_form_error(form, exc)
-            else:
+                ),
+                form=form,
+            )
+            if done:
                 messages.success(
                     request,
                     _("Webhook added. Verify our signature with its secret, shown on the endpoint."),

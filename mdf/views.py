@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from partners.panels import app_panels
 from prm import audit
-from prm.errors import ApplicationError, add_form_error
+from prm.errors import add_form_error, attempt
 from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
 
 from . import selectors, services
@@ -269,16 +269,16 @@ def _save(request: HttpRequest, form: FundRequestForm, fund_request: FundRequest
     confirm = request.POST.get("confirm_short_notice") == "1"
     wants_submit = confirm or request.POST.get("action") == "submit"
     try:
-        with transaction.atomic():
-            saved = services.request_save_draft(
+        done, saved = attempt(
+            request,
+            lambda: services.request_save_draft(
                 actor=actor,
                 data=form.request_data(),
                 fund_request=fund_request,
                 submission_key=form.cleaned_data.get("submission_key") if fund_request is None else None,
-            )
-    except ApplicationError as exc:
-        add_form_error(form, exc)
-        return _form_page(request, form=form, fund_request=fund_request, status=400)
+            ),
+            form=form,
+        )
     except IntegrityError:
         # The submission key belongs to a request this actor cannot see (a replayed or forged
         # form): show the form again with a fresh key, keeping what was typed.
@@ -288,6 +288,8 @@ def _save(request: HttpRequest, form: FundRequestForm, fund_request: FundRequest
         form.is_valid()
         form.add_error(None, _("This form was already used. Check the details and save again."))
         return _form_page(request, form=form, fund_request=fund_request, status=400)
+    if not done:
+        return _form_page(request, form=form, fund_request=fund_request, status=400)
     if not wants_submit:
         if saved.status in EDITABLE:
             messages.success(
@@ -296,15 +298,18 @@ def _save(request: HttpRequest, form: FundRequestForm, fund_request: FundRequest
                 % {"ref": saved.reference},
             )
         return redirect("mdf:request_detail", pk=saved.pk)
-    try:
-        with transaction.atomic():
-            services.request_submit(actor=actor, fund_request=saved, confirm_short_notice=confirm)
-    except ApplicationError as exc:
+    # Not reported by attempt(): a short notice is a question to confirm, not an error.
+    done, refusal = attempt(
+        request,
+        lambda: services.request_submit(actor=actor, fund_request=saved, confirm_short_notice=confirm),
+        report=False,
+    )
+    if not done:
         # The draft is saved (outside the savepoint): the page keeps everything typed and now
         # edits that draft.
-        if exc.extra.get("needs_confirmation"):
-            return _form_page(request, form=form, fund_request=saved, confirm=exc.message)
-        add_form_error(form, exc)
+        if refusal.extra.get("needs_confirmation"):
+            return _form_page(request, form=form, fund_request=saved, confirm=refusal.message)
+        add_form_error(form, refusal)
         messages.warning(
             request,
             _("%(ref)s is saved as a draft but was not submitted. Fix what is marked below and submit again.")
@@ -446,18 +451,20 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     fund_request = selectors.request_get(actor=actor, pk=pk)
-    try:
-        with transaction.atomic():
-            services.request_submit(
-                actor=actor,
-                fund_request=fund_request,
-                confirm_short_notice=request.POST.get("confirm_short_notice") == "1",
-            )
-    except ApplicationError as exc:
-        if exc.extra.get("needs_confirmation"):
-            _remember_confirmation(request, fund_request, exc.message)
+    confirmed = request.POST.get("confirm_short_notice") == "1"
+    # Not reported by attempt(): a short notice is a question to confirm, not an error.
+    done, refusal = attempt(
+        request,
+        lambda: services.request_submit(
+            actor=actor, fund_request=fund_request, confirm_short_notice=confirmed
+        ),
+        report=False,
+    )
+    if not done:
+        if refusal.extra.get("needs_confirmation"):
+            _remember_confirmation(request, fund_request, refusal.message)
         else:
-            messages.error(request, exc.message)
+            messages.error(request, refusal.message)
         return redirect("mdf:request_detail", pk=fund_request.pk)
     messages.success(
         request,
@@ -486,17 +493,17 @@ def claim_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = ClaimForm(request.POST, request.FILES)
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    services.claim_submit(
-                        actor=actor,
-                        fund_request=fund_request,
-                        data=form.claim_data(),
-                        files=form.cleaned_data["files"],
-                    )
-            except ApplicationError as exc:
-                add_form_error(form, exc)
-            else:
+            done, _claim = attempt(
+                request,
+                lambda: services.claim_submit(
+                    actor=actor,
+                    fund_request=fund_request,
+                    data=form.claim_data(),
+                    files=form.cleaned_data["files"],
+                ),
+                form=form,
+            )
+            if done:
                 messages.success(
                     request,
                     _("Claim for %(ref)s submitted. Finance reviews it and you will be notified.")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from prm import audit
-from prm.errors import ApplicationError, attempt
+from prm.errors import attempt
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from prm.views import csv_response, paginate, querystring_without_page, vendor_required
@@ -31,6 +31,7 @@ from .forms import (
 from .models import (
     PARTNER_TRANSITIONS,
     ApplicationStatus,
+    Partner,
     PartnerStatus,
     ProfileChangeRequest,
     ProfileChangeStatus,
@@ -211,20 +212,20 @@ def partner_change_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose a status change."))
         return redirect("vendor:partner_detail", pk=partner.pk)
     action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
-    try:
+
+    def change_status() -> Partner:
         if action == "onboarding":
-            services.partner_start_onboarding(actor=actor, partner=partner)
-        elif action == "activate":
-            services.partner_activate(actor=actor, partner=partner)
-        elif action == "suspend":
-            services.partner_suspend(actor=actor, partner=partner, reason=reason)
-        elif action == "reinstate":
-            services.partner_reinstate(actor=actor, partner=partner)
-        else:
-            services.partner_terminate(actor=actor, partner=partner, reason=reason)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+            return services.partner_start_onboarding(actor=actor, partner=partner)
+        if action == "activate":
+            return services.partner_activate(actor=actor, partner=partner)
+        if action == "suspend":
+            return services.partner_suspend(actor=actor, partner=partner, reason=reason)
+        if action == "reinstate":
+            return services.partner_reinstate(actor=actor, partner=partner)
+        return services.partner_terminate(actor=actor, partner=partner, reason=reason)
+
+    done, _result = attempt(request, change_status)
+    if done:
         messages.success(request, _("Status updated."))
     return redirect("vendor:partner_detail", pk=partner.pk)
 
@@ -389,13 +390,16 @@ def profile_change_reject(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     change = selectors.profile_change_get(actor=actor, pk=pk)
     form = ReasonForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ApplicationError(_("Tell the partner why the change is rejected."))
-        services.profile_change_reject(actor=actor, change_request=change, reason=form.cleaned_data["reason"])
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
+    if not form.is_valid():
+        messages.error(request, _("Tell the partner why the change is rejected."))
+        return _after_decision(request, change)
+    done, _result = attempt(
+        request,
+        lambda: services.profile_change_reject(
+            actor=actor, change_request=change, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if done:
         messages.success(
             request,
             _("Change request from %(partner)s rejected; its admin was told why.")
@@ -467,12 +471,16 @@ def application_reject(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     application = selectors.application_get(actor=actor, pk=pk)
     form = ReasonForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ApplicationError(_("Give the applicant a reason for the rejection."))
-        services.application_reject(actor=actor, application=application, reason=form.cleaned_data["reason"])
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    if not form.is_valid():
+        messages.error(request, _("Give the applicant a reason for the rejection."))
+        return redirect("vendor:application_detail", pk=application.pk)
+    done, _result = attempt(
+        request,
+        lambda: services.application_reject(
+            actor=actor, application=application, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if not done:
         return redirect("vendor:application_detail", pk=application.pk)
     messages.success(request, _("Application rejected; the applicant was told why."))
     return redirect("vendor:application_list")
@@ -492,10 +500,12 @@ def partner_import(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
-                result = imports.partner_import_csv(actor=actor, content=form.cleaned_data["file"].read())
-            except ApplicationError as exc:
-                form.add_error("file", str(exc))
+            content = form.cleaned_data["file"].read()
+            done, result = attempt(
+                request, lambda: imports.partner_import_csv(actor=actor, content=content), form=form
+            )
+            if not done:
+                result = None
         if result is not None and not result.errors:
             count = len(result.created)
             messages.success(

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from prm.errors import ApplicationError, add_form_error, attempt
+from prm.errors import attempt
 from prm.views import csv_response, partner_required
 
 from . import selectors, services
@@ -165,11 +165,12 @@ def company(request: HttpRequest) -> HttpResponse:
             raise Http404
         form = CompanyProfileForm(request.POST)
         if form.is_valid():
-            try:
-                services.partner_update_profile(actor=actor, partner=partner, data=form.cleaned_data)
-            except ApplicationError as exc:
-                add_form_error(form, exc)
-            else:
+            done, _result = attempt(
+                request,
+                lambda: services.partner_update_profile(actor=actor, partner=partner, data=form.cleaned_data),
+                form=form,
+            )
+            if done:
                 messages.success(request, _("Company profile saved."))
                 return redirect("partners:company")
     return render(
@@ -191,13 +192,14 @@ def company_profile_change(request: HttpRequest) -> HttpResponse:
     form = ProfileChangeForm(request.POST)
     if form.is_valid():
         data = {name: form.cleaned_data[name] for name in VENDOR_CONTROLLED_FIELDS}
-        try:
-            services.profile_change_request(
+        done, _result = attempt(
+            request,
+            lambda: services.profile_change_request(
                 actor=actor, partner=partner, data=data, message=form.cleaned_data["message"]
-            )
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
+            ),
+            form=form,
+        )
+        if done:
             messages.success(
                 request, _("Your request was sent to the vendor. You will be notified of the answer.")
             )
@@ -272,16 +274,17 @@ def team_invite(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = InviteForm(request.POST)
     if form.is_valid():
-        try:
-            invitation = services.invitation_create(
+        done, invitation = attempt(
+            request,
+            lambda: services.invitation_create(
                 actor=actor,
                 partner=actor.partner,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-            )
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
+            ),
+            form=form,
+        )
+        if done:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
             if request.htmx:
                 return render(request, "partners/_team_panel.html", _team_context(request))
@@ -291,29 +294,41 @@ def team_invite(request: HttpRequest) -> HttpResponse:
     return render(request, "partners/team.html", _team_context(request, form), status=400)
 
 
-def _member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    actor = request.actor
-    membership = selectors.membership_get(actor=actor, pk=pk)
-    try:
-        if action == "role":
-            form = RoleForm(request.POST)
-            if not form.is_valid():
-                raise ApplicationError(_("Choose one of the partner roles."))
-            services.membership_change_role(
-                actor=actor, membership=membership, role=form.cleaned_data["role"]
-            )
-            messages.success(request, _("%(name)s's role changed.") % {"name": membership.user})
-        elif action == "deactivate":
-            services.membership_deactivate(actor=actor, membership=membership)
-            messages.success(request, _("%(name)s can no longer sign in.") % {"name": membership.user})
-        elif action == "reactivate":
-            services.membership_reactivate(actor=actor, membership=membership)
-            messages.success(request, _("%(name)s is active again.") % {"name": membership.user})
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+def _team_changed(request: HttpRequest) -> HttpResponse:
+    """After a change on the team page: the panel again (htmx), or the page."""
     if request.htmx:
         return render(request, "partners/_team_panel.html", _team_context(request))
     return redirect("partners:team")
+
+
+def _member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    actor = request.actor
+    membership = selectors.membership_get(actor=actor, pk=pk)
+    if action == "role":
+        form = RoleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose one of the partner roles."))
+            return _team_changed(request)
+        done, _result = attempt(
+            request,
+            lambda: services.membership_change_role(
+                actor=actor, membership=membership, role=form.cleaned_data["role"]
+            ),
+        )
+        success = _("%(name)s's role changed.")
+    elif action == "deactivate":
+        done, _result = attempt(
+            request, lambda: services.membership_deactivate(actor=actor, membership=membership)
+        )
+        success = _("%(name)s can no longer sign in.")
+    else:
+        done, _result = attempt(
+            request, lambda: services.membership_reactivate(actor=actor, membership=membership)
+        )
+        success = _("%(name)s is active again.")
+    if done:
+        messages.success(request, success % {"name": membership.user})
+    return _team_changed(request)
 
 
 @require_POST
@@ -337,18 +352,19 @@ def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 def _invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     actor = request.actor
     invitation = selectors.invitation_get(actor=actor, pk=pk)
-    try:
-        if action == "resend":
-            services.invitation_resend(actor=actor, invitation=invitation)
-            messages.success(request, _("Invitation to %(email)s sent again.") % {"email": invitation.email})
-        else:
-            services.invitation_revoke(actor=actor, invitation=invitation)
-            messages.success(request, _("Invitation to %(email)s withdrawn.") % {"email": invitation.email})
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    if request.htmx:
-        return render(request, "partners/_team_panel.html", _team_context(request))
-    return redirect("partners:team")
+    if action == "resend":
+        done, _result = attempt(
+            request, lambda: services.invitation_resend(actor=actor, invitation=invitation)
+        )
+        success = _("Invitation to %(email)s sent again.")
+    else:
+        done, _result = attempt(
+            request, lambda: services.invitation_revoke(actor=actor, invitation=invitation)
+        )
+        success = _("Invitation to %(email)s withdrawn.")
+    if done:
+        messages.success(request, success % {"email": invitation.email})
+    return _team_changed(request)
 
 
 @require_POST
@@ -398,13 +414,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "partners/invitation_existing_account.html", {"invitation": invitation})
     form = InvitationAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.invitation_accept(
+        done, user = attempt(
+            request,
+            lambda: services.invitation_accept(
                 token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password1"]
-            )
-        except ApplicationError as exc:
-            add_form_error(form, exc)
-        else:
+            ),
+            form=form,
+        )
+        if done:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
                 request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.full_name}
@@ -424,11 +441,8 @@ def apply(request: HttpRequest) -> HttpResponse:
             return redirect("partners:apply_thanks")
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k not in {"homepage", "accept_terms"}}
-            try:
-                services.application_submit(data=data)
-            except ApplicationError as exc:
-                add_form_error(form, exc)
-            else:
+            done, _result = attempt(request, lambda: services.application_submit(data=data), form=form)
+            if done:
                 return redirect("partners:apply_thanks")
     return render(request, "partners/apply.html", {"form": form}, status=400 if form.errors else 200)
 

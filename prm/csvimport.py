@@ -1,6 +1,7 @@
 """Reading an uploaded CSV file for an all-or-nothing import: the file-level problems (encoding,
-missing header, too many rows) are an ApplicationError; each row comes with its own line number
-in the file, so row problems can be reported where the user will find them."""
+missing header, too many rows) are an ApplicationError on the import form's ``file`` field; each
+row comes with its own line number in the file, so row problems can be reported where the user
+will find them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from django.utils.translation import gettext as _
 
 from .errors import ApplicationError
 
+# The upload field of every import form: a file-level problem is shown next to it.
+FILE_FIELD = "file"
+
 
 def read_rows(
     content: bytes, *, required: tuple[str, ...], max_rows: int
@@ -20,18 +24,19 @@ def read_rows(
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ApplicationError(
-            _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
+            _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."), field=FILE_FIELD
         ) from exc
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not set(required) <= {name.strip().lower() for name in reader.fieldnames}:
         names = ", ".join(required[:-1]) + _(" and ") + required[-1] if len(required) > 1 else required[0]
         raise ApplicationError(
-            _("The first line must name the columns; %(required)s are required.") % {"required": names}
+            _("The first line must name the columns; %(required)s are required.") % {"required": names},
+            field=FILE_FIELD,
         )
     rows = []
     for count, row in enumerate(reader, start=1):
         if count > max_rows:
-            raise ApplicationError(_("At most %(n)s rows per file.") % {"n": max_rows})
+            raise ApplicationError(_("At most %(n)s rows per file.") % {"n": max_rows}, field=FILE_FIELD)
         # reader.line_num: the file's own line, blank lines and quoted newlines included.
         rows.append(
             (
@@ -40,5 +45,5 @@ def read_rows(
             )
         )
     if not rows:
-        raise ApplicationError(_("The file has no rows."))
+        raise ApplicationError(_("The file has no rows."), field=FILE_FIELD)
     return rows

@@ -22,15 +22,22 @@ class ApplicationError(Exception):
         return str(self.message)
 
 
-def attempt(request: HttpRequest, call: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a service call in a savepoint; an ApplicationError becomes an error message and
-    undoes whatever the call had written. Returns (True, what the call returned) or
+def attempt(
+    request: HttpRequest, call: Callable[[], Any], *, form: Any = None, report: bool = True
+) -> tuple[bool, Any]:
+    """Run a service call in a savepoint; an ApplicationError undoes whatever the call had written
+    and becomes what the user reads: an error message, or, given the ``form`` they posted, an
+    error on that form (:func:`add_form_error`). With ``report=False`` the view says it itself
+    (a message of its own, a confirmation to ask for). Returns (True, what the call returned) or
     (False, the error)."""
     try:
         with transaction.atomic():
             return True, call()
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        if report and form is not None:
+            add_form_error(form, exc)
+        elif report:
+            messages.error(request, exc.message)
         return False, exc
 
 

@@ -111,6 +111,9 @@ class Change(Generic[M]):
         self.reason = reason
         # Settable in the block: an application's partner exists only once it is approved.
         self.partner_id = partner_id
+        # Values the audit event records that are no field of the row (a count the change alters,
+        # a reference): ``audit_before`` joins the before-snapshot, ``audit_extra`` the after.
+        self.audit_before: dict[str, Any] = {}
         self.audit_extra: dict[str, Any] = {}
         self._machine = machine
         self._refusal = refusal
@@ -201,7 +204,7 @@ def transition(
         actor=actor,
         action=change.action,
         target=obj,
-        before=before,
+        before={**before, **change.audit_before},
         after={**audit.snapshot(obj, after if after is not None else snapshot), **change.audit_extra},
         partner_id=change.partner_id,
         reason=change.reason,

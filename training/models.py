@@ -14,11 +14,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, PartnerRole
+from prm.transitions import StateMachine
 
 
 class PublishStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     PUBLISHED = "published", _("Published")
+
+
+# A course is published (checked for lessons and right answers) and taken back to draft by its
+# authors; services.course_publish / course_unpublish are the only moves.
+PUBLISH_TRANSITIONS: dict[str, set[str]] = {
+    PublishStatus.DRAFT: {PublishStatus.PUBLISHED},
+    PublishStatus.PUBLISHED: {PublishStatus.DRAFT},
+}
 
 
 def _roles_default() -> list[str]:
@@ -27,6 +36,10 @@ def _roles_default() -> list[str]:
 
 class Course(models.Model):
     """Vendor content, not tenant-owned: every entitled partner user takes the same course."""
+
+    TRANSITIONS = StateMachine(
+        PUBLISH_TRANSITIONS, refusal=_("A course that is %(current)s cannot become %(target)s.")
+    )
 
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -274,8 +287,18 @@ class AwardStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+# An award expires once (services.award_expire); recertifying is a new award in a new cycle.
+AWARD_TRANSITIONS: dict[str, set[str]] = {
+    AwardStatus.ACTIVE: {AwardStatus.EXPIRED},
+    AwardStatus.EXPIRED: set(),
+}
+
+
 class CertificationAward(models.Model):
     TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        AWARD_TRANSITIONS, refusal=_("A certificate that is %(current)s cannot become %(target)s.")
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certifications"

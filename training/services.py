@@ -1,6 +1,12 @@
 """Writes for training: authoring lessons, publishing, progress, quiz attempts graded on the server,
 certification awards, reminders and expiry. Tampering with an attempt gets a clear refusal and
-changes nothing."""
+changes nothing.
+
+Every audited change of an existing row (publishing, completing a course, grading or timing out an
+attempt, a reset, an expiry) goes through the kernel's mechanism (prm.transitions: lock, allowed
+move, audit, side effects after commit) plus its own rules. Courses and awards have a status and
+declare their moves on the model; an enrollment and an attempt have none (completion and grading
+are timestamps and a score), so theirs are audited changes without a state move."""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from prm import audit
+from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.notifications import notify
 from prm.policies import PermissionDenied
@@ -178,7 +184,7 @@ def lesson_delete(*, actor: Actor, lesson: Lesson) -> None:
 
 def course_publish(*, actor: Actor, course: Course) -> Course:
     _require_author(actor)
-    course = Course.objects.select_for_update().get(pk=course.pk)
+    course = transitions.lock(course)
     if not course.lessons.exists():
         raise ApplicationError(_("Add at least one lesson before publishing."))
     quiz = Quiz.objects.filter(course=course).first()
@@ -196,34 +202,23 @@ def course_publish(*, actor: Actor, course: Course) -> Course:
                     % {"q": question.text[:60]}
                 )
     if course.status == PublishStatus.PUBLISHED:
-        return course
-    course.status = PublishStatus.PUBLISHED
-    course.published_at = timezone.now()
-    course.save(update_fields=["status", "published_at"])
-    audit.record(
-        actor=actor.user,
-        action="training.course_published",
-        target=course,
-        before={"status": "draft"},
-        after={"status": "published"},
-    )
+        return course  # publishing twice (a double click, two authors) is done once
+    with transitions.transition(
+        course, to=PublishStatus.PUBLISHED, actor=actor.user, action="training.course_published"
+    ) as change:
+        change.set(published_at=timezone.now())
     return course
 
 
 def course_unpublish(*, actor: Actor, course: Course) -> Course:
     _require_author(actor)
-    course = Course.objects.select_for_update().get(pk=course.pk)
+    course = transitions.lock(course)
     if course.status == PublishStatus.DRAFT:
         return course
-    course.status = PublishStatus.DRAFT
-    course.save(update_fields=["status"])
-    audit.record(
-        actor=actor.user,
-        action="training.course_unpublished",
-        target=course,
-        before={"status": "published"},
-        after={"status": "draft"},
-    )
+    with transitions.transition(
+        course, to=PublishStatus.DRAFT, actor=actor.user, action="training.course_unpublished"
+    ):
+        pass  # taking a course back to draft has no rules beyond who may author it
     return course
 
 
@@ -254,7 +249,7 @@ def enroll(*, actor: Actor, course: Course) -> Enrollment:
 
 def lesson_complete(*, actor: Actor, lesson: Lesson) -> Enrollment:
     enrollment = enroll(actor=actor, course=lesson.course)
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment = transitions.lock(enrollment, related=("course",))
     LessonCompletion.objects.get_or_create(
         enrollment=enrollment,
         lesson=lesson,
@@ -280,17 +275,18 @@ def _quiz_passed(enrollment: Enrollment) -> bool:
 
 
 def _complete_if_done(actor: Actor, enrollment: Enrollment) -> None:
+    """Complete the locked ``enrollment`` once its lessons are done and its quiz (if any) passed."""
     if enrollment.completed_at or not lessons_done(enrollment) or not _quiz_passed(enrollment):
         return
-    enrollment.completed_at = timezone.now()
-    enrollment.save(update_fields=["completed_at"])
-    audit.record(
+    with transitions.transition(
+        enrollment,
         actor=actor.user,
         action="training.course_completed",
-        target=enrollment,
+        snapshot=(),
         partner_id=enrollment.partner_id,
-        after={"course": enrollment.course.title},
-    )
+    ) as change:
+        change.set(completed_at=timezone.now())
+        change.audit_extra["course"] = enrollment.course.title
     award_certifications(user=actor.user, partner_id=enrollment.partner_id)
 
 
@@ -307,7 +303,7 @@ def attempts_left(enrollment: Enrollment, quiz: Quiz) -> int:
 
 def attempt_start(*, actor: Actor, quiz: Quiz, rng: random.Random | None = None) -> QuizAttempt:
     enrollment = enroll(actor=actor, course=quiz.course)
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment = transitions.lock(enrollment)
     if not lessons_done(enrollment):
         raise ApplicationError(_("Finish the lessons before taking the quiz."))
     if _quiz_passed(enrollment):
@@ -315,14 +311,22 @@ def attempt_start(*, actor: Actor, quiz: Quiz, rng: random.Random | None = None)
     open_attempt = QuizAttempt.objects.filter(
         enrollment=enrollment, cycle=enrollment.cycle, submitted_at__isnull=True
     ).first()
-    if open_attempt is not None:
-        if open_attempt.deadline_at is None or open_attempt.deadline_at + GRACE > timezone.now():
-            return open_attempt  # resume, do not burn an attempt
-        _close_as_failed(open_attempt, timezone.now())  # ran out of time while away
+    if open_attempt is not None and (
+        open_attempt.deadline_at is None or open_attempt.deadline_at + GRACE > timezone.now()
+    ):
+        return open_attempt  # resume, do not burn an attempt
+    # Refused before anything is written (an open attempt counts already, closing it changes no
+    # count): a refused start leaves the database as it was.
     if attempts_left(enrollment, quiz) <= 0:
         raise ApplicationError(
             _("You have used all %(n)s attempts for this quiz.") % {"n": quiz.max_attempts}
         )
+    if open_attempt is not None:
+        # Ran out of time while away. Locked and read again: a submission that got there first
+        # has closed it already.
+        open_attempt = transitions.lock(open_attempt)
+        if open_attempt.submitted_at is None:
+            _close_as_failed(open_attempt, timezone.now())
     rng = rng or random.SystemRandom()
     questions = list(quiz.questions.prefetch_related("choices"))
     rng.shuffle(questions)
@@ -353,17 +357,12 @@ def attempt_start(*, actor: Actor, quiz: Quiz, rng: random.Random | None = None)
 
 
 def _close_as_failed(attempt: QuizAttempt, now: Any) -> None:
-    attempt.submitted_at = now
-    attempt.score_percent = Decimal("0")
-    attempt.passed = False
-    attempt.save(update_fields=["submitted_at", "score_percent", "passed"])
-    audit.record(
-        actor=None,
-        action="training.quiz_timed_out",
-        target=attempt,
-        partner_id=attempt.partner_id,
-        after={"score": "0", "passed": False, "number": attempt.number},
-    )
+    """Close the locked, open ``attempt`` whose time ran out as not passed."""
+    with transitions.transition(
+        attempt, actor=None, action="training.quiz_timed_out", snapshot=(), partner_id=attempt.partner_id
+    ) as change:
+        change.set(submitted_at=now, score_percent=Decimal("0"), passed=False)
+        change.audit_extra.update({"score": "0", "passed": False, "number": attempt.number})
 
 
 def grade(attempt: QuizAttempt, answers: dict[str, list[int]]) -> Decimal:
@@ -381,7 +380,7 @@ def grade(attempt: QuizAttempt, answers: dict[str, list[int]]) -> Decimal:
 
 
 def attempt_submit(*, actor: Actor, attempt: QuizAttempt, answers: dict[str, list[int]]) -> QuizAttempt:
-    attempt = QuizAttempt.objects.select_for_update().select_related("enrollment", "quiz").get(pk=attempt.pk)
+    attempt = transitions.lock(attempt, related=("enrollment", "quiz"))
     if attempt.enrollment.user_id != (actor.user.pk if actor.user else None):
         raise PermissionDenied(_("This attempt is not yours."))
     if attempt.submitted_at is not None:
@@ -408,20 +407,18 @@ def attempt_submit(*, actor: Actor, attempt: QuizAttempt, answers: dict[str, lis
             raise ApplicationError(_("The answers do not match this attempt's questions. Reload the quiz."))
         clean[str(question_id)] = chosen
     score = grade(attempt, clean)
-    attempt.answers = clean
-    attempt.submitted_at = now
-    attempt.score_percent = score
-    attempt.passed = score >= attempt.quiz.pass_mark_percent
-    attempt.save(update_fields=["answers", "submitted_at", "score_percent", "passed"])
-    audit.record(
+    passed = score >= attempt.quiz.pass_mark_percent
+    with transitions.transition(
+        attempt,
         actor=actor.user,
         action="training.quiz_submitted",
-        target=attempt,
+        snapshot=(),
         partner_id=attempt.partner_id,
-        after={"score": score, "passed": attempt.passed, "number": attempt.number},
-    )
+    ) as change:
+        change.set(answers=clean, submitted_at=now, score_percent=score, passed=passed)
+        change.audit_extra.update({"score": score, "passed": passed, "number": attempt.number})
     if attempt.passed:
-        _complete_if_done(actor, Enrollment.objects.select_for_update().get(pk=attempt.enrollment_id))
+        _complete_if_done(actor, transitions.lock(attempt.enrollment, related=("course",)))
     return attempt
 
 
@@ -455,11 +452,7 @@ def attempts_reset(*, actor: Actor, enrollment: Enrollment, quiz: Quiz, reason: 
     # graded attempts. A submission locks its own open attempt and, when it passes, the
     # enrollment; the graded-attempts query never waits on an open attempt (it does not match
     # ``submitted_at IS NOT NULL`` in our snapshot), so the two cannot deadlock.
-    enrollment = (
-        Enrollment.objects.select_for_update(of=("self",))
-        .select_related("user", "course")
-        .get(pk=enrollment.pk)
-    )
+    enrollment = transitions.lock(enrollment, related=("user", "course"))
     learner = enrollment.user.get_full_name()
     graded = list(
         counted_attempts(enrollment).select_for_update().filter(submitted_at__isnull=False).order_by("number")
@@ -478,6 +471,8 @@ def attempts_reset(*, actor: Actor, enrollment: Enrollment, quiz: Quiz, reason: 
         .filter(submitted_at__isnull=True, deadline_at__lte=now - GRACE)
         .order_by("number")
     ):
+        # Already locked by the query above (so this does not wait): lock() marks it for the kernel.
+        expired = transitions.lock(expired)
         _close_as_failed(expired, now)
         graded.append(expired)
     to_reset = sorted((attempt for attempt in graded if attempt.passed is False), key=lambda a: a.number)
@@ -487,24 +482,29 @@ def attempts_reset(*, actor: Actor, enrollment: Enrollment, quiz: Quiz, reason: 
             % {"learner": learner, "course": enrollment.course.title}
         )
 
-    QuizAttempt.objects.filter(pk__in=[attempt.pk for attempt in to_reset]).update(
-        reset_at=now, reset_by=actor.user
-    )
-    left_after = attempts_left(enrollment, quiz)
-    audit.record(
+    # The enrollment's own row does not change: the reset marks its attempts, and is audited on
+    # the enrollment with how many attempts the learner had before and has now.
+    with transitions.transition(
+        enrollment,
         actor=actor.user,
         action="training.quiz_attempts_reset",
-        target=enrollment,
+        snapshot=(),
         partner_id=enrollment.partner_id,
-        before={"attempts_left": left_before},
-        after={
-            "attempts_left": left_after,
-            "reset_attempts": [attempt.number for attempt in to_reset],
-            "quiz": quiz.pk,
-            "cycle": enrollment.cycle,
-        },
         reason=reason,
-    )
+    ) as change:
+        QuizAttempt.objects.filter(pk__in=[attempt.pk for attempt in to_reset]).update(
+            reset_at=now, reset_by=actor.user
+        )
+        left_after = attempts_left(enrollment, quiz)
+        change.audit_before["attempts_left"] = left_before
+        change.audit_extra.update(
+            {
+                "attempts_left": left_after,
+                "reset_attempts": [attempt.number for attempt in to_reset],
+                "quiz": quiz.pk,
+                "cycle": enrollment.cycle,
+            }
+        )
     # The reason stays in the audit trail: it is the vendor's note, not a message to the learner.
     notify(
         recipient=enrollment.user,
@@ -578,11 +578,7 @@ def award_certifications(*, user: Any, partner_id: int) -> list[CertificationAwa
 
 
 def award_remind(*, award: CertificationAward, days: int) -> bool:
-    award = (
-        CertificationAward.objects.select_for_update()
-        .select_related("certification", "user")
-        .get(pk=award.pk)
-    )
+    award = transitions.lock(award, related=("certification", "user"))
     if award.status != AwardStatus.ACTIVE or days in award.reminders_sent:
         return False
     award.reminders_sent = sorted({*award.reminders_sent, days}, reverse=True)
@@ -601,31 +597,25 @@ def award_remind(*, award: CertificationAward, days: int) -> bool:
 def award_expire(*, award: CertificationAward, now: Any = None) -> bool:
     """Expire a certification and restart its required courses (a new cycle). Idempotent."""
     now = now or timezone.now()
-    award = (
-        CertificationAward.objects.select_for_update()
-        .select_related("certification", "user")
-        .get(pk=award.pk)
-    )
+    award = transitions.lock(award, related=("certification", "user"))
     if award.status != AwardStatus.ACTIVE or award.expires_at is None or award.expires_at > now:
-        return False
-    award.status = AwardStatus.EXPIRED
-    award.save(update_fields=["status"])
-    course_ids = list(award.certification.courses.values_list("pk", flat=True))
-    for enrollment in Enrollment.objects.select_for_update().filter(
-        user=award.user, course_id__in=course_ids
-    ):
-        enrollment.cycle += 1
-        enrollment.completed_at = None
-        enrollment.last_lesson = None
-        enrollment.save(update_fields=["cycle", "completed_at", "last_lesson"])
-    audit.record(
+        return False  # idempotent: already expired, or not due yet
+    with transitions.transition(
+        award,
+        to=AwardStatus.EXPIRED,
         actor=None,
         action="training.certification_expired",
-        target=award,
         partner_id=award.partner_id,
-        before={"status": "active"},
-        after={"status": "expired"},
-    )
+    ):
+        # The holder recertifies by taking the required courses again: a new cycle of each.
+        course_ids = list(award.certification.courses.values_list("pk", flat=True))
+        for enrollment in Enrollment.objects.select_for_update().filter(
+            user=award.user, course_id__in=course_ids
+        ):
+            enrollment.cycle += 1
+            enrollment.completed_at = None
+            enrollment.last_lesson = None
+            enrollment.save(update_fields=["cycle", "completed_at", "last_lesson"])
     notify(
         recipient=award.user,
         kind="training.expired",

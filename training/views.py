@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from partners.ratelimit import hit_rate_limit
-from prm.errors import ApplicationError
+from prm import errors
 from prm.tenancy import Actor
 from prm.views import csv_response, paginate, partner_required, vendor_required
 
@@ -313,10 +313,8 @@ def lesson(request: HttpRequest, pk: int) -> HttpResponse:
 
     enrollment = None
     if not preview:
-        try:
-            enrollment = services.enroll(actor=actor, course=course)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
+        enrolled, enrollment = errors.attempt(request, lambda: services.enroll(actor=actor, course=course))
+        if not enrolled:
             return redirect("training:catalogue")
     done = selectors.completed_lesson_ids(enrollment=enrollment)
     return render(
@@ -351,10 +349,8 @@ def lesson_complete(request: HttpRequest, pk: int) -> HttpResponse:
     lessons = list(course.lessons.all())
     current = next(lesson for lesson in lessons if lesson.pk == current.pk)
     started = timezone.now()
-    try:
-        services.lesson_complete(actor=actor, lesson=current)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    done, _result = errors.attempt(request, lambda: services.lesson_complete(actor=actor, lesson=current))
+    if not done:
         return redirect("training:lesson", current.pk)
     award = _awarded_since(actor, started)
     if award is not None:
@@ -382,10 +378,8 @@ def quiz_start(request: HttpRequest, pk: int) -> HttpResponse:
     quiz = selectors.quiz_of(course=course)
     if quiz is None:
         raise Http404
-    try:
-        attempt = services.attempt_start(actor=actor, quiz=quiz)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    started, attempt = errors.attempt(request, lambda: services.attempt_start(actor=actor, quiz=quiz))
+    if not started:
         return redirect("training:course", course.pk)
     return redirect("training:attempt", attempt.pk)
 
@@ -473,12 +467,13 @@ def attempt(request: HttpRequest, pk: int) -> HttpResponse:
 @partner_required
 def attempt_submit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
-    attempt = _attempt_for(actor, pk)
-    try:
-        attempt = services.attempt_submit(actor=actor, attempt=attempt, answers=parse_answers(request.POST))
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("training:attempt", attempt.pk)
+    mine = _attempt_for(actor, pk)
+    submitted, attempt = errors.attempt(
+        request,
+        lambda: services.attempt_submit(actor=actor, attempt=mine, answers=parse_answers(request.POST)),
+    )
+    if not submitted:
+        return redirect("training:attempt", mine.pk)
     if getattr(attempt, "timed_out", False):
         messages.error(request, _("The time limit has passed; this attempt counts as not passed."))
         return redirect("training:attempt", attempt.pk)

@@ -32,6 +32,7 @@ from partners.models import (
     PartnerType,
     Region,
 )
+from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification, User
 from prm.roles import VendorRole
 from tests import factories
@@ -1133,3 +1134,25 @@ def test_mark_all_read_requires_post(partner_admin: User) -> None:
     response = login(partner_admin).get(reverse("notifications_read_all"))
     assert response.status_code == 405
     assert Notification.objects.filter(recipient=partner_admin, read_at__isnull=True).count() == 1
+
+
+def test_a_refused_status_change_leaves_nothing_half_written(
+    partner: Partner, program_admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's services run in a savepoint (prm.errors.attempt): a refusal after a write no
+    longer keeps the write (the request's transaction commits, the error was caught)."""
+    name = partner.legal_name
+
+    def suspend_then_refuse(*, actor: Any, partner: Partner, reason: str) -> Partner:
+        Partner.objects.filter(pk=partner.pk).update(legal_name="Half-written")
+        raise ApplicationError("Not now.")
+
+    monkeypatch.setattr(services, "partner_suspend", suspend_then_refuse)
+    response = login(program_admin).post(
+        reverse("vendor:partner_change_status", args=[partner.pk]),
+        {"action": "suspend", "reason": "Unpaid invoices"},
+        follow=True,
+    )
+    assert response.redirect_chain == [(reverse("vendor:partner_detail", args=[partner.pk]), 302)]
+    assert shows(response, "Not now.")
+    assert Partner.objects.get(pk=partner.pk).legal_name == name

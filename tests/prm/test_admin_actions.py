@@ -133,6 +133,31 @@ class TwoFields(forms.Form):
     date = forms.DateField()
 
 
+def test_attempt_puts_a_refusal_on_the_posted_form_or_leaves_it_to_the_view() -> None:
+    request = _request()
+    stored: list[Any] = []
+    request._messages = type(
+        "Store", (), {"add": lambda self, level, message, extra_tags="": stored.append(message)}
+    )()
+
+    def refused() -> None:
+        Holiday.objects.create(date=DAY, name="undone")
+        raise ApplicationError("Taken.", field="date", extra={"needs_confirmation": True})
+
+    form = TwoFields({"name": "x", "date": "2026-12-24"})
+    assert form.is_valid()
+    done, error = attempt(request, refused, form=form)
+    assert done is False and form.errors["date"] == ["Taken."]
+
+    quiet = TwoFields({"name": "x", "date": "2026-12-24"})
+    assert quiet.is_valid()
+    done, error = attempt(request, refused, form=quiet, report=False)
+    assert done is False and error.extra == {"needs_confirmation": True}
+    assert not quiet.errors
+    assert stored == []  # neither way adds a message
+    assert not Holiday.objects.exists()
+
+
 def test_add_form_error_puts_the_error_on_the_named_field_or_on_the_form() -> None:
     form = TwoFields({"name": "x", "date": "2026-12-24"})
     assert form.is_valid()

@@ -207,6 +207,22 @@ def test_an_audited_change_without_a_state_keeps_the_state(acme: Partner, progra
 
 
 @pytest.mark.django_db
+def test_values_that_are_no_field_join_the_audits_before_and_after(acme: Partner) -> None:
+    # A change that alters something counted elsewhere (a learner's attempts left) records the
+    # count before and after; the row itself is not written when no field is set.
+    partner = transitions.lock(acme)
+    with (
+        CaptureQueriesContext(connection) as queries,
+        transitions.transition(partner, actor=None, action="test.counted", snapshot=["status"]) as change,
+    ):
+        change.audit_before["left"] = 0
+        change.audit_extra["left"] = 3
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "partners_partner"')]
+    (event,) = _events(acme)
+    assert (event.before, event.after) == ({"status": "active", "left": 0}, {"status": "active", "left": 3})
+
+
+@pytest.mark.django_db
 def test_a_model_without_transitions_cannot_change_state(
     acme: Partner, program_admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

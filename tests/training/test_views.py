@@ -21,6 +21,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from partners.models import PartnerRole
+from prm.models import AuditEvent
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
@@ -290,6 +291,23 @@ def test_a_submission_after_the_time_limit_closes_the_attempt_as_not_passed(
     assert "Not passed" in response.content.decode()
     assert Enrollment.objects.get(course=built.course).completed_at is None
     assert not CertificationAward.objects.exists()
+
+
+def test_a_refused_start_changes_nothing_not_even_a_timed_out_attempt(client: Client, me: Actor) -> None:
+    """The start runs in a savepoint (prm.errors.attempt): a refusal leaves the database as it was.
+    The last attempt ran out of time while the learner was away; it stays as stored (its page
+    shows it timed out from its deadline), where a refused start used to close it."""
+    built = f.course(time_limit=10)
+    f.complete_lessons(me, built)
+    for _number in (1, 2):
+        f.take_quiz(me, built, n_right=0)
+    last = f.start(me, built)
+    QuizAttempt.objects.filter(pk=last.pk).update(deadline_at=timezone.now() - timedelta(minutes=5))
+    response = client.post(reverse("training:quiz_start", args=[built.course.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("training:course", args=[built.course.pk]), 302)]
+    assert "You have used all 3 attempts for this quiz." in messages_of(response)
+    assert snapshot(last) == OPEN
+    assert not AuditEvent.objects.filter(action="training.quiz_timed_out").exists()
 
 
 def test_a_fourth_attempt_after_three_failures_is_refused(client: Client, ready: f.Built) -> None:
