@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from deals.models import Deal, Lead
@@ -25,7 +24,8 @@ from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as df
-from tests.incentives import factories as incentive_factories
+from tests.helpers import login
+from tests.incentives import factories as incentives_f
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
@@ -51,15 +51,15 @@ class World:
 def world() -> World:
     admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     team = m.team("Northwind Resellers")
-    incentive_factories.spif(name="Security SPIF", amount="250.00")
-    won = incentive_factories.won(team, admin, WON_AMOUNT, customer="Initech", domain="initech.com")
+    incentives_f.spif(name="Security SPIF", amount="250.00")
+    won = incentives_f.won(team, admin, WON_AMOUNT, customer="Initech", domain="initech.com")
     submitted = df.submitted(team.sales_actor, customer="Umbrella Corp", domain="umbrella.com")
     lead = df.lead(admin, company="Vandelay Industries")
     m.fund(team.partner, m.budget(), "10000.00", admin)
     fund_request = m.approved(team.marketing_actor, admin, title="Partner summit booth", **m.past_dates())
     claim = m.claim(team.marketing_actor, fund_request)
     incentive_services.accrue_for_deal(deal_id=won.pk)
-    incentive_services.settlement_run(period_end=incentive_factories.today())
+    incentive_services.settlement_run(period_end=incentives_f.today())
     # Something that happened to the partner itself, which a content manager may see.
     audit.record(
         actor=admin.user,
@@ -80,12 +80,6 @@ def world() -> World:
         proof=claim.proofs.get(),
         statement=Statement.objects.get(partner=team.partner),
     )
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def page(response: Any) -> str:

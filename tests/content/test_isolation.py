@@ -23,16 +23,11 @@ from content.policies import asset_event_policy
 from partners.models import PartnerRole
 from prm.tenancy import Scope, tenant_scope
 from tests.content import factories as f
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 MISSING_PK = 987_654_321
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def normalised(text: str) -> str:

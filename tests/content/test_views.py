@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -21,14 +20,9 @@ from partners.models import PartnerRole
 from prm.models import AuditEvent
 from tests import factories
 from tests.content import factories as f
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def streamed(response: Any) -> bytes:

@@ -46,6 +46,7 @@ from prm.models import AuditEvent, Notification
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +54,6 @@ MISSING_PK = 987_654_321
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def normalised(content: bytes) -> str:
     """A page without its per-request CSRF tokens, to compare two 404 pages."""
     return re.sub(r"[A-Za-z0-9]{64}", "<token>", content.decode())

@@ -5,6 +5,7 @@ never a server error."""
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import re
@@ -41,16 +42,14 @@ from prm.models import AuditEvent
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
+from tests.helpers import login as signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def login(user: Any) -> Client:
-    """A client that answers a crash with a 500 response (so tests can say "never a 500")."""
-    client = Client(raise_request_exception=False)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
+# A client that answers a crash with a 500 response (so tests can say "never a 500").
+login = functools.partial(signed_in, raise_request_exception=False)
 
 
 def text_of(response: Any) -> str:

@@ -4,8 +4,6 @@ changes nothing. A guard keeps the list complete as URLs are added."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -15,6 +13,7 @@ from incentives import urls as incentive_urls
 from incentives.models import Statement, StatementStatus
 from prm.tenancy import Actor
 from tests.deals import factories as df
+from tests.helpers import login
 from tests.incentives import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +25,6 @@ STATEMENT_URLS = [
     ("incentives:statement_approve", "post"),
     ("incentives:statement_mark_paid", "post"),
 ]
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def test_every_incentives_url_with_an_id_is_covered() -> None:

@@ -3,30 +3,20 @@ statement, and the run that waited creates nothing."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import pytest
 
 from incentives import services
 from incentives.models import EarningEntry, SettlementLine, Statement
 from tests import factories
+from tests.helpers import race, slow_while_racing
 from tests.incentives import factories as f
-from tests.race import RACING, race
 
 
 @pytest.fixture
 def slow_settlement(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hold the window between "pick the unsettled entries" and "write the lines" open while the
     racers run: without the run lock both would pick the same entries."""
-    original = services.statement_number
-
-    def slow(**kwargs: Any) -> str:
-        if RACING.is_set():
-            time.sleep(0.2)
-        return original(**kwargs)
-
-    monkeypatch.setattr(services, "statement_number", slow)
+    slow_while_racing(monkeypatch, services, "statement_number", seconds=0.2, before=True)
 
 
 @pytest.mark.django_db(transaction=True)

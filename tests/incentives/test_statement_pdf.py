@@ -19,6 +19,7 @@ from incentives.models import Statement
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as df
+from tests.helpers import login
 from tests.incentives import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -50,12 +51,6 @@ def statement(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> Statemen
         services.accrue_for_deal(deal_id=deal.pk)
     services.settlement_run(period_end=f.today())
     return Statement.objects.get(partner=team_a.partner)
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text(pdf: bytes) -> str:

@@ -24,15 +24,10 @@ from incentives.models import EarningEntry, EarningKind, SettlementLine, Stateme
 from prm.tenancy import Actor, Scope, tenant_scope
 from tests import factories
 from tests.deals import factories as df
+from tests.helpers import login
 from tests.incentives import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text_of(response: Any) -> str:

@@ -21,10 +21,10 @@ from partners.models import Partner, PartnerRole
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
-from tests.deals.factories import acting as acting  # re-exported: the MDF tests use both
 from tests.deals.factories import cam_for as cam_for
 from tests.factories import media_storage as media_storage  # re-exported: app tests use both
 from tests.factories import stored_files as stored_files
+from tests.scoping import acting as acting  # re-exported: the app's tests say m.acting
 
 _period_names = itertools.count(1)
 # The smallest well-formed PDF worth the name: the validator looks at the content, not the name.

@@ -42,6 +42,7 @@ from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as deal_f
+from tests.helpers import login
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
@@ -60,12 +61,6 @@ PNG = png_bytes()
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def normalised(content: bytes) -> str:
     """A page without its per-request CSRF tokens, to compare two 404 pages."""
     return re.sub(r"[A-Za-z0-9]{64}", "<token>", content.decode())

@@ -3,33 +3,24 @@ one request is committed once however many people click "approve"."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from mdf import ledger, services
-from mdf.models import Allocation, Budget, FundRequest, LedgerEntry, LedgerKind, RequestStatus
+from mdf.models import Budget, FundRequest, LedgerEntry, LedgerKind, RequestStatus
 from prm.tenancy import Actor
 from tests import factories
+from tests.helpers import race, slow_while_racing
 from tests.mdf import factories as m
-from tests.race import RACING, race
 
 
 @pytest.fixture
 def slow_balances(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hold the window between "read the balance" and "commit" open while the racers run: without
     the allocation lock both would read the same balance and both would commit."""
-    original = ledger.balances_of
-
-    def slow(allocation: Allocation) -> ledger.Balances:
-        balances = original(allocation)
-        if RACING.is_set():
-            time.sleep(0.15)
-        return balances
-
-    monkeypatch.setattr(ledger, "balances_of", slow)
+    slow_while_racing(monkeypatch, ledger, "balances_of", seconds=0.15)
 
 
 def _approve(actor: Actor, fund_request: FundRequest) -> Callable[[], FundRequest]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 
 from mdf import services
@@ -27,17 +27,12 @@ from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, LedgerEnt
 from mdf.views import REPORT_CSV_HEADER
 from prm.models import AuditEvent
 from prm.tenancy import Actor
+from tests.helpers import login
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text_of(response: Any) -> str:

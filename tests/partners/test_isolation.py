@@ -26,6 +26,7 @@ from partners.models import Invitation, Membership, Partner, PartnerRole, Partne
 from prm.models import Notification
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +37,6 @@ def png_upload(name: str = "logo.png", size: tuple[int, int] = (40, 20)) -> Simp
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def normalised(content: bytes) -> str:

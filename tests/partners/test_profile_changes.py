@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.http import Http404
-from django.test import Client
 from django.urls import reverse
 
 from partners import selectors, services
@@ -25,17 +24,12 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Scope, tenant_scope
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 ASK = {"partner_type": PartnerType.DISTRIBUTOR, "country": "DE", "region": Region.EMEA}
 WHY = "We now distribute in the DACH market from our new Berlin headquarters."
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text(response: Any) -> str:

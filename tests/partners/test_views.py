@@ -36,6 +36,7 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification, User
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -63,12 +64,6 @@ def links(response: Any) -> list[dict[str, list[str]]]:
 
 def csv_rows(response: Any) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def partner_names(response: Any) -> set[str]:

@@ -16,6 +16,7 @@ from partners.models import Partner, PartnerRole
 from prm.models import Notification
 from prm.notifications import inbox, mark_read, notification_get, notify
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -87,30 +88,28 @@ def test_the_inbox_and_one_notification_are_the_users_own(
 
 # --- the pages ----------------------------------------------------------------------------------
 def test_opening_a_notification_marks_it_read_and_follows_its_link(
-    client_for: Any, partner: Partner, partner_admin: Any
+    partner: Partner, partner_admin: Any
 ) -> None:
     mine = note(partner_admin, partner, "Mine", url="/training/")
-    response = client_for(partner_admin).get(reverse("notification_open", args=[mine.pk]))
+    response = login(partner_admin).get(reverse("notification_open", args=[mine.pk]))
     assert response.status_code == 302
     assert response["Location"] == "/training/"
     assert read_at(mine) is not None
 
 
 def test_opening_another_users_notification_is_a_404_and_changes_nothing(
-    client_for: Any, partner: Partner, partner_admin: Any, colleague: Any
+    partner: Partner, partner_admin: Any, colleague: Any
 ) -> None:
     theirs = note(colleague, partner, "Theirs")
-    response = client_for(partner_admin).get(reverse("notification_open", args=[theirs.pk]))
+    response = login(partner_admin).get(reverse("notification_open", args=[theirs.pk]))
     assert response.status_code == 404
     assert read_at(theirs) is None
 
 
-def test_mark_all_read_marks_only_the_users_own(
-    client_for: Any, partner: Partner, partner_admin: Any, colleague: Any
-) -> None:
+def test_mark_all_read_marks_only_the_users_own(partner: Partner, partner_admin: Any, colleague: Any) -> None:
     mine = [note(partner_admin, partner, f"Mine {n}") for n in range(2)]
     theirs = note(colleague, partner, "Theirs")
-    response = client_for(partner_admin).post(reverse("notifications_read_all"), follow=True)
+    response = login(partner_admin).post(reverse("notifications_read_all"), follow=True)
     assert response.redirect_chain == [(reverse("notifications"), 302)]
     assert [str(m) for m in response.context["messages"]] == ["2 notifications marked as read."]
     assert all(read_at(n) is not None for n in mine)

@@ -14,16 +14,11 @@ from django.urls import reverse
 from partners.models import Invitation, Partner, PartnerRole
 from prm.models import User
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 LOGIN_URL = "/accounts/login/"
-
-
-def login(user: Any, **client_kwargs: Any) -> Client:
-    client = Client(**client_kwargs)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def signed_in_user_id(client: Client) -> int | None:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from partners.models import Partner, PartnerRole
 from prm.tenancy import Actor
 from tests import factories
-from tests.scoping import acting
+from tests.scoping import acting as acting  # re-exported: the app's tests say f.acting
 from training import services
 from training.models import (
     Certification,
@@ -36,8 +36,6 @@ _seq = itertools.count(1)
 QuestionSpec = tuple[str, int, tuple[int, ...]]
 SINGLE: QuestionSpec = (QuestionKind.SINGLE, 3, (0,))
 MULTIPLE: QuestionSpec = (QuestionKind.MULTIPLE, 4, (1, 3))
-
-
 
 
 @dataclass

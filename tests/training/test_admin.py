@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +24,8 @@ from prm import audit
 from prm.models import AuditEvent, Notification, User
 from prm.roles import VendorRole
 from tests import factories
-from tests.deals import factories as deal_f
+from tests.deals import factories as df
+from tests.helpers import login
 from tests.training import factories as f
 from training import services
 from training.models import Enrollment, QuizAttempt
@@ -81,15 +81,9 @@ def world() -> World:
         ),
         program_admin=factories.vendor_user(VendorRole.PROGRAM_ADMIN, email="ada.admin@prm.example"),
         content_manager=factories.vendor_user(VendorRole.CONTENT_MANAGER, email="tess.training@prm.example"),
-        cam=deal_f.cam_for(partner_a).user,
+        cam=df.cam_for(partner_a).user,
         finance=factories.vendor_user(VendorRole.FINANCE, email="fiona.finance@prm.example"),
     )
-
-
-def login(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def messages_of(response: Any) -> list[str]:
@@ -350,7 +344,7 @@ def test_the_enrollment_list_query_count_is_constant(who: str) -> None:
     built = f.course("Course 000")
     partner = factories.PartnerFactory()
     _bulk_failed([partner], built)
-    user = factories.vendor_user() if who == "program_admin" else deal_f.cam_for(partner).user
+    user = factories.vendor_user() if who == "program_admin" else df.cam_for(partner).user
     client = login(user)
     url = reverse(CHANGELIST)
 

@@ -7,16 +7,13 @@ resets, or a reset and a submission, racing each other leave consistent counts."
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.test import Client
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,9 +22,10 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
-from prm.tenancy import Actor, tenant_scope
+from prm.tenancy import Actor
 from tests import factories
-from tests.deals import factories as deal_f
+from tests.deals import factories as df
+from tests.helpers import login, race, slow_while_racing
 from tests.training import factories as f
 from training import services
 from training.models import Enrollment, QuizAttempt
@@ -113,7 +111,7 @@ def test_training_managers_and_program_admins_reset_and_history_is_kept(
 def test_a_channel_manager_resets_for_a_partner_in_the_portfolio(
     partner: Any, built: f.Built, stuck: Enrollment
 ) -> None:
-    cam = deal_f.cam_for(partner)
+    cam = df.cam_for(partner)
     assert reset(cam, stuck, built) == 3
     assert services.attempts_left(stuck, built.quiz) == 3
     assert QuizAttempt.objects.filter(enrollment=stuck, reset_by=cam.user).count() == 3
@@ -132,7 +130,7 @@ def test_other_vendor_staff_cannot_reset(
 ) -> None:
     actor = {
         "finance": lambda: factories.vendor_actor(VendorRole.FINANCE),
-        "cam_of_another_partner": lambda: deal_f.cam_for(other_partner),
+        "cam_of_another_partner": lambda: df.cam_for(other_partner),
         "cam_without_portfolio": lambda: factories.vendor_actor(VendorRole.CHANNEL_ACCOUNT_MANAGER),
     }[who]()
     _refused_role(actor, stuck, built)
@@ -315,12 +313,6 @@ def test_passing_after_a_reset_completes_the_course(me: Actor, built: f.Built, s
     assert stuck.completed_at is not None
 
 
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def test_the_course_page_shows_the_fresh_attempts_and_marks_the_reset_ones(
     me: Actor, built: f.Built, stuck: Enrollment
 ) -> None:
@@ -355,51 +347,14 @@ def test_the_course_page_shows_the_fresh_attempts_and_marks_the_reset_ones(
 
 
 # --- races ---------------------------------------------------------------------------------------
-RACING = threading.Event()
-
-
 def _race(calls: list[tuple[Actor, Callable[[], Any]]]) -> list[tuple[str, Any]]:
     """Run each call at the same moment on its own connection, in its actor's scope."""
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("pending", None)] * len(calls)
-
-    def run(index: int, actor: Actor, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=10)
-            with tenant_scope(actor.scope):
-                results[index] = ("ok", call())
-        except ApplicationError as exc:
-            results[index] = ("refused", exc)
-        except BaseException as exc:  # a deadlock or any crash: reported by the main thread
-            results[index] = ("crashed", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, actor, call)) for i, (actor, call) in enumerate(calls)]
-    RACING.set()
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    finally:
-        RACING.clear()
-    assert not [r for r in results if r[0] in {"crashed", "pending"}], results
-    return results
+    return race([call for _actor, call in calls], scopes=[actor.scope for actor, _call in calls])
 
 
 def _slow(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Hold a service's window open while the racers run."""
-    original = getattr(services, name)
-
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        value = original(*args, **kwargs)
-        if RACING.is_set():
-            time.sleep(0.2)
-        return value
-
-    monkeypatch.setattr(services, name, slow)
+    slow_while_racing(monkeypatch, services, name, seconds=0.2)
 
 
 def _resetting(manager: Actor, enrollment: Enrollment, built: f.Built) -> tuple[Actor, Callable[[], Any]]:

@@ -30,6 +30,7 @@ from prm.models import AuditEvent, Notification
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as deal_f
+from tests.helpers import login
 from tests.training import factories as f
 from training import services
 from training import urls as training_urls
@@ -41,12 +42,6 @@ MISSING_PK = 987_654_321
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def body(response: Any) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode(errors="replace")

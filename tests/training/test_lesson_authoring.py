@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from partners.models import PartnerRole
@@ -18,6 +17,7 @@ from prm.models import AuditEvent
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 from tests.training import factories as f
 from training import services
 from training.models import Course, Lesson
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.django_db
 
 DIRTY = '<p onclick="steal()">Hello</p><script>alert(1)</script>'
 CLEAN = "<p>Hello</p>"
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def events(action: str) -> list[AuditEvent]:

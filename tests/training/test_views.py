@@ -25,6 +25,7 @@ from prm.models import AuditEvent
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
+from tests.helpers import login
 from tests.training import factories as f
 from training.models import (
     AwardStatus,
@@ -40,12 +41,6 @@ pytestmark = pytest.mark.django_db
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def normalised(content: bytes) -> str:
     """A page without its per-request CSRF tokens."""
     return re.sub(r"[A-Za-z0-9]{64}", "<token>", content.decode())
