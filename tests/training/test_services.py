@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from dateutil.relativedelta import relativedelta
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
@@ -271,6 +271,9 @@ def test_late_submission_stays_closed_when_the_refusal_is_handled_like_a_view(me
 
 
 # --- certification awards ------------------------------------------------------------------------
+AWARDED_AT = datetime(2026, 5, 13, 10, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def two() -> tuple[f.Built, f.Built]:
     return f.course("Routing 101"), f.course("Switching 101", questions=[f.SINGLE, f.SINGLE])
@@ -282,9 +285,10 @@ def test_passing_the_last_required_course_awards_the_certification_once(
     cert = f.certification("Certified Network Associate", courses=list(two), validity=12)
     f.certification("Unrelated", courses=[f.course()], validity=24)
     f.pass_course(me, two[0])
-    assert CertificationAward.objects.count() == 0
-    f.pass_course(me, two[1])
-    award = CertificationAward.objects.get()
+    assert not CertificationAward.objects.filter(user=me.user).exists()
+    with time_machine.travel(AWARDED_AT, tick=False):
+        f.pass_course(me, two[1])
+    award = CertificationAward.objects.get(user=me.user)
     assert (award.user_id, award.partner_id, award.certification_id, award.cycle, award.status) == (
         me.user.pk,
         me.partner_id,
@@ -293,24 +297,24 @@ def test_passing_the_last_required_course_awards_the_certification_once(
         AwardStatus.ACTIVE,
     )
     assert re.fullmatch(r"[0-9A-F]{12}", award.verification_code)
-    expected = award.awarded_at + relativedelta(months=12)
-    assert abs(award.expires_at - expected) <= timedelta(days=1)
+    # Twelve calendar months to the second (see test_time_edges for the leap years).
+    assert (award.awarded_at, award.expires_at) == (AWARDED_AT, datetime(2027, 5, 13, 10, 0, tzinfo=UTC))
     assert award.is_valid
     with f.acting(me):
         assert services.award_certifications(user=me.user, partner_id=me.partner_id) == []
-    assert CertificationAward.objects.count() == 1
+    assert CertificationAward.objects.filter(user=me.user).count() == 1
 
 
-@pytest.mark.parametrize("validity", [24, None])
-def test_award_validity(me: Actor, validity: int | None) -> None:
+@pytest.mark.parametrize(
+    ("validity", "expires_at"), [(24, datetime(2028, 5, 13, 10, 0, tzinfo=UTC)), (None, None)]
+)
+def test_award_validity(me: Actor, validity: int | None, expires_at: datetime | None) -> None:
     built = f.course()
-    f.certification(courses=[built], validity=validity)
-    f.pass_course(me, built)
-    award = CertificationAward.objects.get()
-    if validity is None:
-        assert award.expires_at is None
-    else:
-        assert abs(award.expires_at - (award.awarded_at + relativedelta(months=24))) <= timedelta(days=1)
+    cert = f.certification(courses=[built], validity=validity)
+    with time_machine.travel(AWARDED_AT, tick=False):
+        f.pass_course(me, built)
+    award = CertificationAward.objects.get(user=me.user, certification=cert)
+    assert award.expires_at == expires_at
 
 
 def test_no_award_while_a_required_course_is_missing(me: Actor, two: tuple[f.Built, f.Built]) -> None:
