@@ -172,7 +172,7 @@ def test_a_draft_with_a_bad_line_saves_nothing(team_a: f.Team) -> None:
         pytest.raises(ApplicationError, match="Line 1: choose an active product"),
     ):
         services.deal_save_draft(actor=team_a.sales_actor, data=f.deal_data(), lines=[f.line(retired, 1)])
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
     assert AuditEvent.objects.filter(action="deal.drafted").count() == 0
 
 
@@ -561,7 +561,7 @@ def test_marketing_and_learner_users_cannot_register(team_a: f.Team) -> None:
         actor = factories.actor_for(factories.partner_user(team_a.partner, role=role))
         with f.acting(actor), pytest.raises(PermissionDenied):
             services.deal_save_draft(actor=actor, data=f.deal_data(), lines=[])
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
 
 
 # --- extensions ----------------------------------------------------------------------------------
