@@ -50,7 +50,7 @@ def test_a_token_needs_a_name(sales: object) -> None:
     page = _client(sales).post(reverse("api_tokens"), {"name": "   "})
     assert page.status_code == 400
     assert "Name the token" in page.content.decode()
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=sales).exists()
 
 
 def test_revoke_is_for_the_owner_only(sales: object) -> None:
@@ -74,7 +74,7 @@ def test_people_without_a_deal_role_are_told_the_api_is_not_for_them() -> None:
     page = client.get(reverse("api_tokens"))
     assert "The API is for partner sales users and partner admins" in page.content.decode()
     client.post(reverse("api_tokens"), {"name": "sneaky"})
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=learner).exists()
 
 
 # --- expiry -------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_an_expiry_outside_tomorrow_to_a_year_is_refused(
         page = _client(sales).post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": day.isoformat()})
     assert page.status_code == 400
     assert message in page.content.decode()
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=sales).exists()
 
 
 @pytest.mark.parametrize("value", ["next year", "2026-02-30"])
@@ -117,7 +117,7 @@ def test_an_expiry_that_is_not_a_date_is_refused(sales: object, value: str) -> N
     page = _client(sales).post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": value})
     assert page.status_code == 400
     assert "Enter the expiry as a date" in page.content.decode()
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=sales).exists()
 
 
 @time_machine.travel(ISSUED, tick=False)  # "today" must not change between the lines
