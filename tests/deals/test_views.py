@@ -1485,6 +1485,54 @@ def test_the_vendor_deal_list_and_export_show_exactly_the_filtered_deals(
     assert exported == expected
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"initech", "globex", "hooli"}),
+        ({"partner": "team_a"}, {"initech", "globex"}),
+        ({"partner": "team_b"}, {"hooli"}),
+        ({"q": "globex"}, {"globex"}),
+        ({"partner": "team_b", "q": "globex"}, set()),
+    ],
+)
+def test_the_review_queue_filters_by_partner_and_search(
+    team_a: f.Team, team_b: f.Team, vendor_admin: Actor, params: dict[str, str], expected: set[str]
+) -> None:
+    made = {
+        "initech": f.submitted(team_a.sales_actor, customer="Initech", domain="initech.com"),
+        "globex": f.submitted(team_a.sales_actor, customer="Globex", domain="globex.com"),
+        "hooli": f.submitted(team_b.sales_actor, customer="Hooli", domain="hooli.com"),
+    }
+    f.draft(team_a.sales_actor, customer="Globex Draft", domain="globex-draft.com")  # never queued
+    query = dict(params)
+    if "partner" in params:
+        query["partner"] = {"team_a": team_a, "team_b": team_b}[params["partner"]].partner.pk
+    response = login(vendor_admin.user).get(reverse("deals:review_queue"), query)
+    assert response.status_code == 200
+    listed = {deal.pk for deal in response.context["page"].paginator.object_list}
+    assert {key for key, deal in made.items() if deal.pk in listed} == expected
+    assert "Globex Draft" not in text_of(response)
+
+
+def test_the_vendor_lead_list_filters_by_status(vendor_admin: Actor, team_a: f.Team) -> None:
+    fresh = f.lead(vendor_admin, "Vandelay Industries")
+    offered = f.lead(vendor_admin, "Kramerica")
+    with f.acting(vendor_admin):
+        leads.lead_assign(actor=vendor_admin, lead=offered, partner=team_a.partner)
+    client = login(vendor_admin.user)
+
+    def listed(**params: str) -> set[int]:
+        response = client.get(reverse("deals:vendor_lead_list"), params)
+        return {lead.pk for lead in response.context["page"].paginator.object_list} & {fresh.pk, offered.pk}
+
+    assert listed(status=LeadStatus.NEW) == {fresh.pk}
+    assert listed(status=LeadStatus.OFFERED) == {offered.pk}
+    assert listed(status=LeadStatus.ACCEPTED) == set()
+    assert listed() == {fresh.pk, offered.pk}
+    export = client.get(reverse("deals:vendor_lead_export"), {"status": LeadStatus.OFFERED}).content.decode()
+    assert "Kramerica" in export and "Vandelay Industries" not in export
+
+
 def test_the_status_filter_select_keeps_the_chosen_status(team_a: f.Team) -> None:
     body = text_of(login(team_a.admin).get(reverse("deals:list") + "?status=approved&stage=proposal"))
     assert '<select id="id_status" name="status">' in body
