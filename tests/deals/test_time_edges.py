@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from deals import services, tasks
-from deals.models import Deal, DealStatus, WonCheck
+from deals import leads, services, tasks
+from deals.models import Deal, DealStatus, Lead, WonCheck
 from prm.errors import ApplicationError
 from prm.models import Holiday, Notification
 from prm.tenancy import Actor
@@ -197,3 +197,40 @@ def test_the_reviewer_is_reminded_from_four_hours_before_the_review_is_due(
             "recipient_id", flat=True
         )
     ) == [cam.user.pk]
+
+
+# --- the lead acceptance SLA: 48 hours ------------------------------------------------------------
+OFFERED_AT = datetime(2028, 2, 28, 9, 30, tzinfo=UTC)
+ANSWER_BY = datetime(2028, 3, 1, 9, 30, tzinfo=UTC)  # 48 hours, over the leap day
+
+
+@pytest.fixture
+def offered(vendor_admin: Actor, team_a: f.Team, team_b: f.Team) -> Lead:
+    with at(OFFERED_AT):
+        lead = f.lead(vendor_admin, "Vandelay Industries")
+        with f.acting(vendor_admin):
+            leads.lead_assign(actor=vendor_admin, lead=lead, partner=team_a.partner)
+    assert Lead.objects.get(pk=lead.pk).respond_by == ANSWER_BY
+    return lead
+
+
+def test_a_lead_is_accepted_up_to_the_second_before_its_deadline(team_a: f.Team, offered: Lead) -> None:
+    with at(ANSWER_BY - timedelta(seconds=1)), f.acting(team_a.sales_actor):
+        deal = leads.lead_accept(actor=team_a.sales_actor, lead=offered)
+    assert Lead.objects.get(pk=offered.pk).deal_id == deal.pk
+
+
+def test_at_the_deadline_the_lead_is_neither_accepted_nor_left_waiting(
+    team_a: f.Team, team_b: f.Team, offered: Lead
+) -> None:
+    """The job takes an offer at its deadline; accepting at that instant is refused as well, so the
+    two never both win."""
+    with at(ANSWER_BY - timedelta(seconds=1)):
+        assert tasks.reassign_unanswered_leads() == 0
+    deadline = at(ANSWER_BY)
+    with deadline, f.acting(team_a.sales_actor), pytest.raises(ApplicationError, match="has passed"):
+        leads.lead_accept(actor=team_a.sales_actor, lead=offered)
+    assert Lead.objects.get(pk=offered.pk).assigned_partner == team_a.partner
+    with at(ANSWER_BY):
+        assert tasks.reassign_unanswered_leads() == 1
+    assert Lead.objects.get(pk=offered.pk).assigned_partner == team_b.partner
