@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import os
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -880,6 +881,37 @@ def test_invitation_accept_creates_a_verified_member(
     assert notification.partner_id == partner.pk
     assert "Nia Newbie" in notification.title
     assert factories.actor_for(user).partner_id == partner.pk
+
+
+EXPIRED_INVITATION = "This invitation link is no longer valid. Ask your partner admin for a new one."
+
+
+@pytest.mark.parametrize(
+    ("after", "outcome"),
+    [(timedelta(days=14, seconds=-1), "accepted"), (timedelta(days=14), EXPIRED_INVITATION)],
+)
+def test_an_invitation_is_valid_for_14_days_to_the_second(
+    partner: Partner, admin_actor: Any, after: timedelta, outcome: str
+) -> None:
+    sent = datetime(2028, 2, 20, 18, 0, tzinfo=UTC)  # 14 days later is 5 March: over the leap day
+    with time_machine.travel(sent, tick=False):
+        invitation = services.invitation_create(
+            actor=admin_actor, partner=partner, email="late@example.com", role=PartnerRole.SALES
+        )
+    assert invitation.expires_at == datetime(2028, 3, 5, 18, 0, tzinfo=UTC)
+
+    def accept() -> str:
+        try:
+            services.invitation_accept(
+                token=services.invitation_token(invitation), full_name="Lee Late", password=STRONG_PASSWORD
+            )
+        except ApplicationError as refused:
+            return str(refused)
+        return "accepted"
+
+    with time_machine.travel(sent + after, tick=False):
+        assert accept() == outcome
+    assert Membership.objects.filter(user__email="late@example.com").exists() is (outcome == "accepted")
 
 
 def test_accepting_an_invitation_sent_by_vendor_staff(
