@@ -274,7 +274,8 @@ def lead_accept(*, actor: Actor, lead: Lead) -> Deal:
     lead = _lock_lead(lead)
     lead_policy.require(actor, "accept", lead, _("This lead is not offered to you any more."))
     offer = _pending_offer(lead)
-    if offer.respond_by < timezone.now():
+    # The offer ends at respond_by, the instant the timeout job takes it (overdue_offers_q).
+    if offer.respond_by <= timezone.now():
         raise ApplicationError(_("The time to accept this lead has passed."))
     with transitions.transition(
         lead,

@@ -582,7 +582,12 @@ def won_checks(deal: Deal, *, won_amount: Decimal, closed_on: date) -> list[str]
     window_opened = deal.approved_at or deal.first_submitted_at or deal.created_at
     if closed_on < timezone.localdate(window_opened):
         checks.append(WonCheck.CLOSED_BEFORE_APPROVAL.value)
-    if deal.protection_expires_at and closed_on > timezone.localdate(deal.protection_expires_at):
+    # Protection ends at the instant protection_expires_at (the expiry job takes the deal then):
+    # its last day is the day of the instant before, so an approval at 00:00 does not protect the
+    # day it ends on.
+    if deal.protection_expires_at and closed_on > timezone.localdate(
+        deal.protection_expires_at - timedelta(microseconds=1)
+    ):
         checks.append(WonCheck.CLOSED_AFTER_PROTECTION.value)
     return checks
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from partners.models import Partner
 from prm import audit, transitions
-from prm.calendar import business_days_between
+from prm.calendar import business_days_ahead
 from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.roles import VendorRole
@@ -218,12 +218,9 @@ def request_submit(
                 field="requested_amount",
             )
         lead_days = settings.PRM["MDF_REQUEST_LEAD_BUSINESS_DAYS"]
-        notice = business_days_between(
-            timezone.now(),
-            timezone.make_aware(
-                timezone.datetime.combine(fund_request.start_date, timezone.datetime.min.time())
-            ),
-        )
+        # Counted in days: "10 business days before" a Monday-16th activity is Monday the 2nd, all
+        # day (counting from now to the start's midnight made that 9 at any time after 00:00).
+        notice = business_days_ahead(timezone.localdate(), fund_request.start_date)
         short_notice = notice < lead_days
         if short_notice and not confirm_short_notice:
             raise ApplicationError(

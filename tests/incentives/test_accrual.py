@@ -118,9 +118,9 @@ def test_a_program_pays_only_deals_in_its_own_currency(team_a: df.Team, vendor_a
     f.rebate(name="Euro rebate", percent="10", currency="EUR")
     euro_deal = f.won(team_a, vendor_admin, "1000.00", currency="EUR")
     services.accrue_for_deal(deal_id=euro_deal.pk)
-    assert list(EarningEntry.objects.values_list("program__name", "amount", "currency")) == [
-        ("Euro rebate", Decimal("100.00"), "EUR")
-    ]
+    assert list(
+        EarningEntry.objects.filter(partner=team_a.partner).values_list("program__name", "amount", "currency")
+    ) == [("Euro rebate", Decimal("100.00"), "EUR")]
 
 
 # --- idempotency -----------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_the_won_event_accrues_through_the_task_and_repeating_it_changes_nothing
     assert tasks.accrue_incentives.apply(args=[deal.pk]).get() == 2  # a redelivered task
     services.accrue_for_deal(deal_id=deal.pk)
     assert _earnings(deal) == first
-    assert EarningEntry.objects.count() == 2
+    assert EarningEntry.objects.filter(partner=team_a.partner).count() == 2
 
 
 # --- wins reported outside what was registered --------------------------------------------------
@@ -300,12 +300,14 @@ def test_a_reversal_posts_a_negative_entry_once_and_never_edits_the_accrual(
 
     accrual.refresh_from_db()
     assert accrual.amount == Decimal("250.00")
-    assert sum(EarningEntry.objects.values_list("amount", flat=True)) == Decimal("0.00")
+    assert sum(
+        EarningEntry.objects.filter(partner=team_a.partner).values_list("amount", flat=True)
+    ) == Decimal("0.00")
     event = AuditEvent.objects.get(action="incentives.earning_reversed")
     assert (event.reason, event.partner_id) == ("Deal cancelled by customer", team_a.partner.pk)
     # Accruing again after a reversal does not bring the earning back.
     services.accrue_for_deal(deal_id=deal.pk)
-    assert EarningEntry.objects.count() == 2
+    assert EarningEntry.objects.filter(partner=team_a.partner).count() == 2
 
 
 # --- append-only -----------------------------------------------------------------------------------

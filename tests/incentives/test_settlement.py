@@ -21,6 +21,16 @@ from tests.incentives import factories as f
 pytestmark = pytest.mark.django_db
 
 
+def _ours(statements: list[Statement], *teams: df.Team) -> list[Statement]:
+    """The statements of these teams (a run settles every partner's entries in the database)."""
+    partners = {team.partner.pk for team in teams}
+    return [statement for statement in statements if statement.partner_id in partners]
+
+
+def _of(model: Any, *teams: df.Team) -> Any:
+    return model.objects.filter(partner__in=[team.partner for team in teams])
+
+
 @pytest.fixture
 def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, list[EarningEntry]]:
     """A: two USD deals and one EUR deal; B: one USD deal. Amounts chosen to add up exactly."""
@@ -39,7 +49,7 @@ def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, l
 def test_one_statement_per_partner_and_currency_with_exact_totals(
     earned: dict, team_a: df.Team, team_b: df.Team
 ) -> None:
-    statements = services.settlement_run(period_end=f.today())
+    statements = _ours(services.settlement_run(period_end=f.today()), team_a, team_b)
     summary = sorted((s.partner.legal_name, s.currency, s.total, s.lines.count()) for s in statements)
     # USD rebate 1.5 %: 1000.10 -> 15.0015 -> 15.00; 2000.20 -> 30.003 -> 30.00; 3000.30 -> 45.0045 -> 45.00
     assert summary == [
@@ -52,28 +62,31 @@ def test_one_statement_per_partner_and_currency_with_exact_totals(
         assert statement.total == sum(statement.lines.values_list("amount", flat=True))
         assert set(statement.lines.values_list("entry__currency", flat=True)) == {statement.currency}
         assert set(statement.lines.values_list("entry__partner_id", flat=True)) == {statement.partner_id}
-    assert SettlementLine.objects.count() == EarningEntry.objects.count() == 7
-    assert AuditEvent.objects.filter(action="incentives.statement_created").count() == 3
+    assert _of(SettlementLine, team_a, team_b).count() == _of(EarningEntry, team_a, team_b).count() == 7
+    created = AuditEvent.objects.filter(action="incentives.statement_created")
+    assert set(created.values_list("target_id", flat=True)) == {str(s.pk) for s in statements}
 
 
 def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait_for_the_next(
-    earned: dict, team_a: df.Team, vendor_admin: Actor
+    earned: dict, team_a: df.Team, team_b: df.Team, vendor_admin: Actor
 ) -> None:
-    assert len(services.settlement_run(period_end=f.today())) == 3
+    assert len(_ours(services.settlement_run(period_end=f.today()), team_a, team_b)) == 3
     assert services.settlement_run(period_end=f.today()) == []
     late = f.won(team_a, vendor_admin, "100.00", customer="Late", domain="late.com")
     services.accrue_for_deal(deal_id=late.pk)
     # Same period again: the partner already has its USD statement, so the new entries wait.
     assert services.settlement_run(period_end=f.today()) == []
-    (next_statement,) = services.settlement_run(period_end=f.today() + timedelta(days=1))
+    (next_statement,) = _ours(services.settlement_run(period_end=f.today() + timedelta(days=1)), team_a)
     assert (next_statement.currency, next_statement.total) == ("USD", Decimal("101.60"))
-    assert Statement.objects.count() == 4
-    assert SettlementLine.objects.count() == EarningEntry.objects.count()
+    assert _of(Statement, team_a, team_b).count() == 4
+    assert _of(SettlementLine, team_a, team_b).count() == _of(EarningEntry, team_a, team_b).count() == 9
 
 
-def test_entries_created_after_the_period_end_are_not_settled(earned: dict) -> None:
-    assert services.settlement_run(period_end=f.today() - timedelta(days=1)) == []
-    assert not SettlementLine.objects.exists()
+def test_entries_created_after_the_period_end_are_not_settled(
+    earned: dict, team_a: df.Team, team_b: df.Team
+) -> None:
+    assert _ours(services.settlement_run(period_end=f.today() - timedelta(days=1)), team_a, team_b) == []
+    assert not _of(SettlementLine, team_a, team_b).exists()
 
 
 def test_a_negative_net_carries_forward_to_the_next_run(
@@ -83,11 +96,11 @@ def test_a_negative_net_carries_forward_to_the_next_run(
     (b_spif,) = [e for e in earned["b_usd"] if e.program.name == "USD SPIF"]
     services.earning_reverse(actor=finance, entry=b_spif, reason="Customer returned the goods")
     tomorrow = f.today() + timedelta(days=1)
-    assert services.settlement_run(period_end=tomorrow) == []  # -100.10 is not a payable statement
-    assert EarningEntry.objects.filter(settlement_line__isnull=True).count() == 1
+    assert _ours(services.settlement_run(period_end=tomorrow), team_b) == []  # -100.10 is not payable
+    assert _of(EarningEntry, team_b).filter(settlement_line__isnull=True).count() == 1
     more = f.won(team_b, vendor_admin, "10000.00", customer="B2", domain="b2.com")
     services.accrue_for_deal(deal_id=more.pk)
-    (statement,) = services.settlement_run(period_end=tomorrow + timedelta(days=1))
+    (statement,) = _ours(services.settlement_run(period_end=tomorrow + timedelta(days=1)), team_b)
     # -100.10 + 100.10 + 150.00: the reversal is netted off the next statement
     assert (statement.partner_id, statement.total, statement.lines.count()) == (
         team_b.partner.pk,
@@ -165,7 +178,9 @@ def test_the_approver_cannot_also_mark_the_statement_paid(
     )
     stored = Statement.objects.get(pk=statement.pk)
     assert (stored.status, stored.paid_by, stored.paid_at) == (StatementStatus.APPROVED, None, None)
-    assert not AuditEvent.objects.filter(action="incentives.statement_paid").exists()
+    assert not AuditEvent.objects.filter(
+        action="incentives.statement_paid", target_id=str(statement.pk)
+    ).exists()
     paid = services.statement_mark_paid(actor=other_finance, statement=statement, payment_reference="WIRE-1")
     assert (paid.status, paid.approved_by, paid.paid_by) == (
         StatementStatus.PAID,

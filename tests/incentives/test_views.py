@@ -71,6 +71,23 @@ def test_the_earnings_page_shows_balances_entries_and_statements(
     assert reverse("incentives:statement_pdf", args=[settled["a"].pk]) in page
 
 
+def test_the_currency_filter_lists_only_that_currencys_earnings(team_a: df.Team, vendor_admin: Actor) -> None:
+    f.spif(name="Dollar SPIF", amount="250.00")
+    f.spif(name="Euro SPIF", amount="99.00", currency="EUR")
+    dollars = f.won(team_a, vendor_admin, "1000.00", customer="Initech", domain="initech.com")
+    euros = f.won(team_a, vendor_admin, "1000.00", customer="Globex", domain="globex.com", currency="EUR")
+    services.accrue_for_deal(deal_id=dollars.pk)
+    services.accrue_for_deal(deal_id=euros.pk)
+    client = login(team_a.admin)
+    for currency, shown, hidden in [("EUR", euros, dollars), ("USD", dollars, euros)]:
+        entries = client.get(reverse("incentives:earnings"), {"currency": currency}).context["page"].paginator
+        assert [(entry.deal_id, entry.currency) for entry in entries.object_list] == [(shown.pk, currency)]
+        export = client.get(reverse("incentives:earnings_export"), {"currency": currency}).content.decode()
+        assert shown.reference in export and hidden.reference not in export
+    everything = client.get(reverse("incentives:earnings")).context["page"].paginator.object_list
+    assert {entry.deal_id for entry in everything} == {dollars.pk, euros.pk}
+
+
 def test_the_empty_earnings_page_says_what_to_do_next(team_a: df.Team) -> None:
     page = text_of(login(team_a.admin).get(reverse("incentives:earnings")))
     assert "No earnings yet" in page and "mark them won" in page
@@ -283,7 +300,7 @@ def test_vendor_pages_are_vendor_only(team_a: df.Team) -> None:
 
 # --- admin -----------------------------------------------------------------------------------------
 def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason(
-    settled: dict, team_a: df.Team, finance: Actor
+    settled: dict, team_a: df.Team, team_b: df.Team, finance: Actor
 ) -> None:
     entry = EarningEntry.objects.get(partner=team_a.partner)
     client = login(finance.user)
@@ -292,12 +309,14 @@ def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason
     post = {"action": "reverse_accruals", "_selected_action": [entry.pk]}
     confirm = client.post(url, post)
     assert confirm.status_code == 200 and "Reason (shown to the partner)" in text_of(confirm)
-    assert EarningEntry.objects.count() == 2  # nothing yet
+    assert (
+        EarningEntry.objects.filter(partner__in=[team_a.partner, team_b.partner]).count() == 2
+    )  # nothing yet
     missing_reason = client.post(url, {**post, "confirm": "1", "reason": " "})
     assert "Say why the earnings are reversed." in text_of(missing_reason)
     done = client.post(url, {**post, "confirm": "1", "reason": "Order cancelled"}, follow=True)
     assert "1 accrual(s) reversed." in text_of(done)
-    reversal = EarningEntry.objects.get(kind=EarningKind.REVERSAL)
+    reversal = EarningEntry.objects.get(kind=EarningKind.REVERSAL, partner=team_a.partner)
     assert (reversal.partner_id, reversal.amount, reversal.memo) == (
         team_a.partner.pk,
         Decimal("-250.00"),
@@ -305,7 +324,7 @@ def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason
     )
     again = client.post(url, {**post, "confirm": "1", "reason": "twice"}, follow=True)
     assert "already been reversed" in text_of(again)
-    assert EarningEntry.objects.filter(kind=EarningKind.REVERSAL).count() == 1
+    assert EarningEntry.objects.filter(kind=EarningKind.REVERSAL, partner=team_a.partner).count() == 1
 
 
 def test_the_admin_statement_list_is_read_only(settled: dict, finance: Actor) -> None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -208,7 +209,23 @@ def test_changelist_filters_search_and_columns(world: World) -> None:
     webinar = submitted(world.mia, "Zero-trust webinar", "1500", kind="webinar")
     event = submitted(world.mia, "Customer briefing day", "3000", kind="event")
     southern = submitted(world.bob, "Southern roadshow", "2000", kind="event")
+    with time_machine.travel(timezone.now() - timedelta(days=40), tick=False):  # an earlier month
+        spring = submitted(world.bob, "Spring fair", "1000", kind="webinar")
+    later = FundPeriod.objects.create(
+        name="FY Later",
+        starts_on=world.period.ends_on + timedelta(days=1),
+        ends_on=world.period.ends_on + timedelta(days=200),
+    )
+    later_budget = Budget.objects.create(period=later, currency="USD", amount=Decimal("100000"))
+    services.allocation_add(
+        actor=world.admin_actor, partner=world.partner_b, budget=later_budget, amount=Decimal("5000")
+    )
+    next_year = submitted(
+        world.bob, "Next-year expo", "500", kind="event", start=later.starts_on + timedelta(days=5)
+    )
     services.request_approve(actor=world.admin_actor, fund_request=event, amount=Decimal("2500"))
+    # Passed on by a channel account manager whose limit it exceeds (see the approval tests).
+    FundRequest.objects.filter(pk=webinar.pk).update(needs_program_admin=True)
     client = login(world.program_admin)
     url = reverse(CHANGELIST)
 
@@ -217,18 +234,24 @@ def test_changelist_filters_search_and_columns(world: World) -> None:
         assert response.status_code == 200, params
         return set(shown(response))
 
-    assert rows() == {webinar, event, southern}
-    assert rows(status__exact="submitted") == {webinar, southern}
-    assert rows(activity_type__exact="event") == {event, southern}
-    assert rows(partner=world.partner_b.pk) == {southern}
+    everything = {webinar, event, southern, spring, next_year}
+    assert rows() == everything
+    assert rows(status__exact="submitted") == everything - {event}
+    assert rows(status__exact="approved") == {event}
+    assert rows(activity_type__exact="event") == {event, southern, next_year}
+    assert rows(partner=world.partner_b.pk) == {southern, spring, next_year}
     assert rows(partner__tier__id__exact=world.partner_a.tier_id) == {webinar, event}
-    assert rows(allocation__budget__period__id__exact=world.period.pk) == {webinar, event, southern}
-    assert rows(needs_program_admin__exact="1") == set()
+    assert rows(allocation__budget__period__id__exact=world.period.pk) == everything - {next_year}
+    assert rows(allocation__budget__period__id__exact=later.pk) == {next_year}
+    assert rows(needs_program_admin__exact="1") == {webinar}
+    assert rows(needs_program_admin__exact="0") == everything - {webinar}
     assert rows(q=event.reference) == {event}
     assert rows(q="roadshow") == {southern}
     assert rows(q="Northwind") == {webinar, event}
-    now = timezone.now()
-    assert rows(submitted_at__year=now.year, submitted_at__month=now.month) == {webinar, event, southern}
+    now = timezone.localtime(webinar.submitted_at)
+    assert rows(submitted_at__year=now.year, submitted_at__month=now.month) == everything - {spring}
+    then = timezone.localtime(spring.submitted_at)
+    assert rows(submitted_at__year=then.year, submitted_at__month=then.month) == {spring}
 
     body = client.get(url).content.decode()
     assert "Approved" in body and "Submitted" in body  # status badges
