@@ -27,7 +27,6 @@ from prm.roles import VendorRole
 from tests import factories
 from tests.deals import factories as deal_f
 from tests.training import factories as f
-from training import services
 from training.models import Enrollment, QuizAttempt
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +122,7 @@ def state(enrollment: Enrollment) -> dict[str, Any]:
 
 
 def attempts_left(enrollment: Enrollment, built: f.Built) -> int:
-    return services.attempts_left(enrollment, built.quiz)
+    return f.attempts_left(enrollment, built.quiz)
 
 
 # --- the changelist --------------------------------------------------------------------------------
