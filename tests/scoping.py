@@ -33,6 +33,8 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
+from psycopg.pq import TransactionStatus
+
 from prm.tenancy import SETTINGS, Actor, Scope, tenant_scope
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +83,9 @@ def _issued_by_test_code(depth: int = 2) -> bool:
 _VENDOR = Scope.vendor().settings()
 _SET_VENDOR = "SELECT " + ", ".join(["set_config(%s, %s, false)"] * len(SETTINGS))
 _SET_VENDOR_PARAMS = [item for pair in zip(SETTINGS, _VENDOR, strict=True) for item in pair]
+# Savepoints and their rollbacks read no table: they need no scope (and after a refused statement,
+# a scope could not be set anyway).
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
 _CLEAR = "SELECT " + ", ".join(["set_config(%s, '', false)"] * len(SETTINGS))
 
 
@@ -95,10 +100,17 @@ def test_body_statements_see_everything(
     statement fails inside a transaction, the rollback that must follow undoes the setting.
     """
     connection = context["connection"]
-    if getattr(connection, "prm_open_scopes", 0) or not _issued_by_test_code(depth=2):
+    if (
+        getattr(connection, "prm_open_scopes", 0)
+        or sql.startswith(_TRANSACTION_CONTROL)
+        or not _issued_by_test_code(depth=2)
+    ):
+        return execute(sql, params, many, context)
+    driver = connection.connection
+    if driver.info.transaction_status == TransactionStatus.INERROR:
+        # After a refused statement only a rollback can run; let the database say so itself.
         return execute(sql, params, many, context)
     # A cursor of its own: the statement's cursor must keep the statement's result.
-    driver = connection.connection
     driver.execute(_SET_VENDOR, _SET_VENDOR_PARAMS)
     failed = False
     try:
@@ -132,7 +144,7 @@ def _in_actor_scope_when_called_by_a_test(service: Callable[..., Any]) -> Callab
 
 
 # Application code that a view calls inside its actor's scope, and a test may call directly.
-CALLED_BY_VIEWS = ("services", "selectors", "policies")
+CALLED_BY_VIEWS = ("services", "selectors", "policies", "leads", "imports", "history", "webhooks")
 
 
 def _modules_called_by_views() -> Iterator[ModuleType]:
