@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from deals.models import Deal, Lead
 from deals.policies import deal_policy, lead_policy
-from incentives import services as incentive_services
 from incentives.models import Statement
 from incentives.policies import earning_policy, statement_policy
+from incentives.tasks import accrue_incentives, run_settlement
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest
 from mdf.policies import allocation_policy, fund_claim_policy, fund_request_policy
 from prm import audit
@@ -27,6 +27,7 @@ from tests.deals import factories as df
 from tests.helpers import login
 from tests.incentives import factories as incentives_f
 from tests.mdf import factories as m
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -58,16 +59,18 @@ def world() -> World:
     m.fund(team.partner, m.budget(), "10000.00", admin)
     fund_request = m.approved(team.marketing_actor, admin, title="Partner summit booth", **m.past_dates())
     claim = m.claim(team.marketing_actor, fund_request)
-    incentive_services.accrue_for_deal(deal_id=won.pk)
-    incentive_services.settlement_run(period_end=incentives_f.today())
+    # The tasks themselves, each in the scope it opens.
+    accrue_incentives(won.pk)
+    run_settlement(period_end=incentives_f.today().isoformat())
     # Something that happened to the partner itself, which a content manager may see.
-    audit.record(
-        actor=admin.user,
-        action="partner.profile_updated",
-        target=team.partner,
-        partner_id=team.partner.pk,
-        after={"phone": "+1 555 0100"},
-    )
+    with acting(admin):  # recorded in the admin's request
+        audit.record(
+            actor=admin.user,
+            action="partner.profile_updated",
+            target=team.partner,
+            partner_id=team.partner.pk,
+            after={"phone": "+1 555 0100"},
+        )
     return World(
         team=team,
         admin=admin,

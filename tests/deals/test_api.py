@@ -19,16 +19,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals.models import Deal, DealStatus, Product
+from partners.middleware import resolve_actor
 from prm.api import token_issue
 from prm.tenancy import Actor
 from tests.deals import factories as f
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
 
 class Api:
     def __init__(self, user: Any) -> None:
-        _token, self.secret = token_issue(user=user, name="CRM sync")
+        actor = resolve_actor(user)
+        with acting(actor):  # issued as the tokens page does, in the user's request
+            _token, self.secret = token_issue(user=user, name="CRM sync", partner_id=actor.partner_id)
         self.client = Client()
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -99,7 +103,9 @@ def test_a_revoked_token_stops_working(team_a: f.Team) -> None:
 
     api = Api(team_a.sales)
     assert api.get(DEALS).status_code == 200
-    token_revoke(user=team_a.sales, token=ApiToken.objects.get(user=team_a.sales))
+    token = ApiToken.objects.get(user=team_a.sales)
+    with acting(team_a.sales_actor):  # revoked as the tokens page does, in the user's request
+        token_revoke(user=team_a.sales, token=token, partner_id=team_a.partner.pk)
     assert api.get(DEALS).status_code == 401
 
 

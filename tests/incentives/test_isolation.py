@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from incentives import services
 from incentives import urls as incentive_urls
 from incentives.models import Statement, StatementStatus
 from prm.tenancy import Actor
@@ -36,8 +35,8 @@ def test_every_incentives_url_with_an_id_is_covered() -> None:
 def statement_a(team_a: df.Team, vendor_admin: Actor) -> Statement:
     f.spif(amount="250.00")
     deal = f.won(team_a, vendor_admin, "1000.00")
-    services.accrue_for_deal(deal_id=deal.pk)
-    (statement,) = services.settlement_run(period_end=f.today())
+    f.accrue(deal)
+    (statement,) = f.settle(f.today())
     return statement
 
 

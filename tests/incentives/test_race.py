@@ -40,9 +40,9 @@ def test_two_settlement_runs_at_once_never_settle_an_entry_twice(slow_settlement
                 domain=f"c{index}{currency}.com",
                 currency=currency,
             )
-            services.accrue_for_deal(deal_id=deal.pk)
+            f.accrue(deal)
     period_end = f.today()
-    results = race([lambda: services.settlement_run(period_end=period_end)] * 2)
+    results = race([lambda: f.settle(period_end)] * 2)
 
     assert [kind for kind, _value in results] == ["ok", "ok"], results
     # Judged on this test's partners (a settlement run takes every unsettled entry in the database).

@@ -43,13 +43,13 @@ def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, l
         "a_eur": f.won(team_a, vendor_admin, "500.00", customer="A3", domain="a3.com", currency="EUR"),
         "b_usd": f.won(team_b, vendor_admin, "3000.30", customer="B1", domain="b1.com"),
     }
-    return {key: services.accrue_for_deal(deal_id=deal.pk) for key, deal in deals.items()}
+    return {key: f.accrue(deal) for key, deal in deals.items()}
 
 
 def test_one_statement_per_partner_and_currency_with_exact_totals(
     earned: dict, team_a: df.Team, team_b: df.Team
 ) -> None:
-    statements = _ours(services.settlement_run(period_end=f.today()), team_a, team_b)
+    statements = _ours(f.settle(f.today()), team_a, team_b)
     summary = sorted((s.partner.legal_name, s.currency, s.total, s.lines.count()) for s in statements)
     # USD rebate 1.5 %: 1000.10 -> 15.0015 -> 15.00; 2000.20 -> 30.003 -> 30.00; 3000.30 -> 45.0045 -> 45.00
     assert summary == [
@@ -70,13 +70,13 @@ def test_one_statement_per_partner_and_currency_with_exact_totals(
 def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait_for_the_next(
     earned: dict, team_a: df.Team, team_b: df.Team, vendor_admin: Actor
 ) -> None:
-    assert len(_ours(services.settlement_run(period_end=f.today()), team_a, team_b)) == 3
-    assert services.settlement_run(period_end=f.today()) == []
+    assert len(_ours(f.settle(f.today()), team_a, team_b)) == 3
+    assert f.settle(f.today()) == []
     late = f.won(team_a, vendor_admin, "100.00", customer="Late", domain="late.com")
-    services.accrue_for_deal(deal_id=late.pk)
+    f.accrue(late)
     # Same period again: the partner already has its USD statement, so the new entries wait.
-    assert services.settlement_run(period_end=f.today()) == []
-    (next_statement,) = _ours(services.settlement_run(period_end=f.today() + timedelta(days=1)), team_a)
+    assert f.settle(f.today()) == []
+    (next_statement,) = _ours(f.settle(f.today() + timedelta(days=1)), team_a)
     assert (next_statement.currency, next_statement.total) == ("USD", Decimal("101.60"))
     assert _of(Statement, team_a, team_b).count() == 4
     assert _of(SettlementLine, team_a, team_b).count() == _of(EarningEntry, team_a, team_b).count() == 9
@@ -85,22 +85,22 @@ def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait
 def test_entries_created_after_the_period_end_are_not_settled(
     earned: dict, team_a: df.Team, team_b: df.Team
 ) -> None:
-    assert _ours(services.settlement_run(period_end=f.today() - timedelta(days=1)), team_a, team_b) == []
+    assert _ours(f.settle(f.today() - timedelta(days=1)), team_a, team_b) == []
     assert not _of(SettlementLine, team_a, team_b).exists()
 
 
 def test_a_negative_net_carries_forward_to_the_next_run(
     earned: dict, team_b: df.Team, vendor_admin: Actor, finance: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     (b_spif,) = [e for e in earned["b_usd"] if e.program.name == "USD SPIF"]
     services.earning_reverse(actor=finance, entry=b_spif, reason="Customer returned the goods")
     tomorrow = f.today() + timedelta(days=1)
-    assert _ours(services.settlement_run(period_end=tomorrow), team_b) == []  # -100.10 is not payable
+    assert _ours(f.settle(tomorrow), team_b) == []  # -100.10 is not payable
     assert _of(EarningEntry, team_b).filter(settlement_line__isnull=True).count() == 1
     more = f.won(team_b, vendor_admin, "10000.00", customer="B2", domain="b2.com")
-    services.accrue_for_deal(deal_id=more.pk)
-    (statement,) = _ours(services.settlement_run(period_end=tomorrow + timedelta(days=1)), team_b)
+    f.accrue(more)
+    (statement,) = _ours(f.settle(tomorrow + timedelta(days=1)), team_b)
     # -100.10 + 100.10 + 150.00: the reversal is netted off the next statement
     assert (statement.partner_id, statement.total, statement.lines.count()) == (
         team_b.partner.pk,
@@ -112,7 +112,7 @@ def test_a_negative_net_carries_forward_to_the_next_run(
 def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
     earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     approved = services.statement_approve(actor=finance, statement=statement)
     assert (approved.status, approved.approved_by) == (StatementStatus.APPROVED, finance.user)
@@ -142,7 +142,7 @@ def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
 def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
     earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor, vendor_admin: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     with pytest.raises(
         ApplicationError, match=rf"Statement {statement.number} is draft; it cannot become paid"
@@ -167,7 +167,7 @@ def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
 def test_the_approver_cannot_also_mark_the_statement_paid(
     earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     services.statement_approve(actor=finance, statement=statement)
     with pytest.raises(ApplicationError) as refused:
@@ -193,7 +193,7 @@ def test_with_the_four_eyes_rule_off_the_approver_may_mark_the_statement_paid(
     earned: dict, team_a: df.Team, finance: Actor, settings: Any
 ) -> None:
     settings.PRM = {**settings.PRM, "SETTLEMENT_FOUR_EYES": False}
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     services.statement_approve(actor=finance, statement=statement)
     paid = services.statement_mark_paid(actor=finance, statement=statement)

@@ -39,9 +39,9 @@ def settled(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, 
     f.spif(name="Security SPIF", amount="250.00")
     deal_a = f.won(team_a, vendor_admin, "1000.00", customer="Initech", domain="initech.com")
     deal_b = f.won(team_b, vendor_admin, "1000.00", customer="Globex", domain="globex.com")
-    services.accrue_for_deal(deal_id=deal_a.pk)
-    services.accrue_for_deal(deal_id=deal_b.pk)
-    services.settlement_run(period_end=f.today())
+    f.accrue(deal_a)
+    f.accrue(deal_b)
+    f.settle(f.today())
     return {
         "a": Statement.objects.get(partner=team_a.partner),
         "b": Statement.objects.get(partner=team_b.partner),
@@ -56,7 +56,7 @@ def test_the_earnings_page_shows_balances_entries_and_statements(
     services.statement_mark_paid(actor=other_finance, statement=settled["a"])
     f.rebate(name="Rebate", percent="10")
     unsettled = f.won(team_a, vendor_admin, "500.00", customer="Umbrella", domain="umbrella.com")
-    services.accrue_for_deal(deal_id=unsettled.pk)
+    f.accrue(unsettled)
 
     response = login(team_a.admin).get(reverse("incentives:earnings"))
     assert response.status_code == 200
@@ -254,7 +254,7 @@ def _bulk_earnings(team: df.Team, statement_count: int, entry_count: int) -> Non
         ]
     )
     for day in range(statement_count):
-        services.settlement_run(period_end=f.today() + timedelta(days=day))
+        f.settle(f.today() + timedelta(days=day))
         EarningEntry.objects.create(
             partner=team.partner,
             program=program,

@@ -57,7 +57,7 @@ def _race_two_requests(run: int, fund_budget: Budget) -> None:
         )
     )
     assert commits == [Decimal("6000.00")], f"run {run}: {commits}"
-    balances = ledger.balances_of(allocation)
+    balances = m.balances(allocation)
     assert balances.committed <= balances.allocated
     assert balances.available == Decimal("4000.00"), f"run {run}: {balances}"
 
@@ -86,4 +86,4 @@ def test_two_admins_approving_the_same_request_at_once_commit_it_once(slow_balan
     ) == [(LedgerKind.COMMITTED, Decimal("4000.00"), f"commit:request:{fund_request.pk}")]
     stored = FundRequest.objects.get(pk=fund_request.pk)
     assert (stored.status, stored.approved_amount) == (RequestStatus.APPROVED, Decimal("4000.00"))
-    assert ledger.balances_of(allocation).available == Decimal("6000.00")
+    assert m.balances(allocation).available == Decimal("6000.00")

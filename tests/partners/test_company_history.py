@@ -95,15 +95,16 @@ def world(db: Any) -> World:
     # Deals: one per sales user, both won.
     own_deal = _won(team.sales_actor, cam, OWN_WON)
     colleague_deal = _won(factories.actor_for(sales2), cam, COLLEAGUE_WON)
-    audit.record(
-        actor=cam.user,
-        action="deal.conflict_resolved",
-        target=own_deal,
-        partner_id=partner.pk,
-        before={"conflict_status": "under_review"},
-        after={"resolution": "kept"},
-        reason=CONFLICT_REASON,
-    )
+    with deals_f.acting(cam):  # as the conflict review records it, in the CAM's request
+        audit.record(
+            actor=cam.user,
+            action="deal.conflict_resolved",
+            target=own_deal,
+            partner_id=partner.pk,
+            before={"conflict_status": "under_review"},
+            after={"resolution": "kept"},
+            reason=CONFLICT_REASON,
+        )
 
     # Funds: an allocation, an approved request, a co-op accrual from the colleague's deal.
     budget = m.budget()

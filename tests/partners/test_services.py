@@ -43,7 +43,6 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, tenant_scope
 from tests import factories
-from tests.scoping import services_run_in_their_actors_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +86,6 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
         },
     }
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _services_in_their_actors_scope(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Partner-side services run in the partner's database scope (and vendor-side ones in the
-    vendor actor's), as under a request: never in the test body's vendor-wide scope."""
-    services_run_in_their_actors_scope(monkeypatch, services)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from partners.models import PartnerRole
 from prm.api import token_issue
 from prm.models import ApiToken, AuditEvent
 from tests import factories
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -168,8 +169,9 @@ def test_the_longest_lifetime_is_365_days_from_the_day_of_issue(
 
 
 def test_an_expired_token_is_refused_with_a_401_that_says_so(sales: object) -> None:
-    with time_machine.travel(ISSUED, tick=False):
-        _token, secret = token_issue(user=sales, name="CRM sync")
+    actor = factories.actor_for(sales)
+    with time_machine.travel(ISSUED, tick=False), acting(actor):  # as the tokens page issues it
+        _token, secret = token_issue(user=sales, name="CRM sync", partner_id=actor.partner_id)
         expires_at = _local_midnight(timezone.localdate() + timedelta(days=90))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     with time_machine.travel(expires_at - timedelta(seconds=1), tick=False):
@@ -185,7 +187,9 @@ def test_an_expired_token_is_refused_with_a_401_that_says_so(sales: object) -> N
 
 def test_the_tokens_page_shows_when_each_token_expires(sales: object) -> None:
     with time_machine.travel(ISSUED, tick=False):
-        token, _secret = token_issue(user=sales, name="CRM sync")
+        actor = factories.actor_for(sales)
+        with acting(actor):  # as the tokens page issues it
+            token, _secret = token_issue(user=sales, name="CRM sync", partner_id=actor.partner_id)
         page = _client(sales).get(reverse("api_tokens")).content.decode()
         assert formats.date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT") in page
         assert f'id="revoke-{token.pk}"' in page

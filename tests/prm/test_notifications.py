@@ -1,7 +1,8 @@
 """A user's inbox is theirs alone: it is read and marked read through the notifications kernel
 (prm.notifications), which only ever touches the user's own rows, even where the database scope
-would let it see a colleague's (the service calls below run in the vendor-wide scope of a test
-body on purpose). The notification pages go through the same functions."""
+would let it see a colleague's (the kernel calls below run in the user's own partner scope, as under
+their request, and a colleague's rows are in that scope too). The notification pages go through the
+same functions."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from django.urls import reverse
 from partners.models import Partner, PartnerRole
 from prm.models import Notification
 from prm.notifications import inbox, mark_read, notification_get, notify
+from prm.tenancy import system_scope
 from tests import factories
 from tests.helpers import login
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +34,8 @@ def colleague(partner: Partner) -> Any:
 
 
 def note(user: Any, partner: Partner, title: str, **fields: Any) -> Notification:
-    notification = notify(recipient=user, kind="test", title=title, partner_id=partner.pk, email=False)
+    with system_scope():  # written by whatever service or task notifies
+        notification = notify(recipient=user, kind="test", title=title, partner_id=partner.pk, email=False)
     if fields:
         Notification.objects.filter(pk=notification.pk).update(**fields)
         notification.refresh_from_db()
@@ -48,10 +52,12 @@ def test_mark_read_by_ids_never_marks_another_users_rows(
 ) -> None:
     mine = note(partner_admin, partner, "Mine")
     theirs = note(colleague, partner, "Theirs")
-    assert mark_read(user=partner_admin, ids=[mine.pk, theirs.pk]) == 1
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, ids=[mine.pk, theirs.pk]) == 1
     assert read_at(mine) is not None
     assert read_at(theirs) is None
-    assert mark_read(user=partner_admin, ids=[theirs.pk]) == 0
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, ids=[theirs.pk]) == 0
     assert read_at(theirs) is None
 
 
@@ -61,11 +67,13 @@ def test_mark_every_one_read_marks_only_the_users_unread_rows(
     unread = [note(partner_admin, partner, f"Mine {n}") for n in range(3)]
     already = note(partner_admin, partner, "Read before", read_at=EARLIER)
     theirs = note(colleague, partner, "Theirs")
-    assert mark_read(user=partner_admin, every=True) == 3
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, every=True) == 3
     assert all(read_at(n) is not None for n in unread)
     assert read_at(already) == EARLIER  # the time it was first read stays
     assert read_at(theirs) is None
-    assert mark_read(user=partner_admin, every=True) == 0
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, every=True) == 0
 
 
 @pytest.mark.parametrize("arguments", [{}, {"ids": [1], "every": True}])
@@ -79,11 +87,12 @@ def test_the_inbox_and_one_notification_are_the_users_own(
 ) -> None:
     mine = note(partner_admin, partner, "Mine")
     theirs = note(colleague, partner, "Theirs")
-    assert list(inbox(user=partner_admin)) == [mine]
-    assert notification_get(user=partner_admin, pk=mine.pk) == mine
-    for pk in (theirs.pk, 0):  # not yours and does not exist: the same 404
-        with pytest.raises(Http404):
-            notification_get(user=partner_admin, pk=pk)
+    with acting(factories.actor_for(partner_admin)):
+        assert list(inbox(user=partner_admin)) == [mine]
+        assert notification_get(user=partner_admin, pk=mine.pk) == mine
+        for pk in (theirs.pk, 0):  # not yours and does not exist: the same 404
+            with pytest.raises(Http404):
+                notification_get(user=partner_admin, pk=pk)
 
 
 # --- the pages ----------------------------------------------------------------------------------

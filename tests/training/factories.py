@@ -22,6 +22,7 @@ from training.models import (
     CertificationAward,
     Choice,
     Course,
+    Enrollment,
     Lesson,
     PublishStatus,
     Question,
@@ -141,6 +142,12 @@ def start(actor: Actor, built: Built, seed: int = 1) -> QuizAttempt:
 def submit(actor: Actor, attempt: QuizAttempt, answers: dict[str, list[int]]) -> QuizAttempt:
     with acting(actor):
         return services.attempt_submit(actor=actor, attempt=attempt, answers=answers)
+
+
+def attempts_left(enrollment: Enrollment, quiz: Quiz) -> int:
+    """As the learner's course page counts them: in the learner's own scope."""
+    with acting(factories.actor_for(enrollment.user)):
+        return services.attempts_left(enrollment, quiz)
 
 
 def take_quiz(actor: Actor, built: Built, n_right: int | None = None, seed: int = 1) -> QuizAttempt:

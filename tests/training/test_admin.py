@@ -27,7 +27,6 @@ from tests import factories
 from tests.deals import factories as df
 from tests.helpers import login
 from tests.training import factories as f
-from training import services
 from training.models import Enrollment, QuizAttempt
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +116,7 @@ def state(enrollment: Enrollment) -> dict[str, Any]:
 
 
 def attempts_left(enrollment: Enrollment, built: f.Built) -> int:
-    return services.attempts_left(enrollment, built.quiz)
+    return f.attempts_left(enrollment, built.quiz)
 
 
 # --- the changelist --------------------------------------------------------------------------------
