@@ -32,7 +32,7 @@ def at(*args: int) -> time_machine.travel:
 def won_now(team: df.Team, reviewer: Actor, amount: str, customer: str) -> Deal:
     """Approved and won (closed today) at the travelled-to moment; accrued as the task would."""
     deal = f.won(team, reviewer, amount, customer=customer, domain=f"{customer.lower()}.example")
-    services.accrue_for_deal(deal_id=deal.pk)
+    f.accrue(deal)
     return deal
 
 

@@ -76,8 +76,8 @@ def test_the_currency_filter_lists_only_that_currencys_earnings(team_a: df.Team,
     f.spif(name="Euro SPIF", amount="99.00", currency="EUR")
     dollars = f.won(team_a, vendor_admin, "1000.00", customer="Initech", domain="initech.com")
     euros = f.won(team_a, vendor_admin, "1000.00", customer="Globex", domain="globex.com", currency="EUR")
-    services.accrue_for_deal(deal_id=dollars.pk)
-    services.accrue_for_deal(deal_id=euros.pk)
+    f.accrue(dollars)
+    f.accrue(euros)
     client = login(team_a.admin)
     for currency, shown, hidden in [("EUR", euros, dollars), ("USD", dollars, euros)]:
         entries = client.get(reverse("incentives:earnings"), {"currency": currency}).context["page"].paginator

@@ -95,7 +95,7 @@ def world(db: Any) -> World:
     # Deals: one per sales user, both won.
     own_deal = _won(team.sales_actor, cam, OWN_WON)
     colleague_deal = _won(factories.actor_for(sales2), cam, COLLEAGUE_WON)
-    with deals_f.acting(cam):  # as the conflict review records it, in the CAM's request
+    with df.acting(cam):  # as the conflict review records it, in the CAM's request
         audit.record(
             actor=cam.user,
             action="deal.conflict_resolved",
