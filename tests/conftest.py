@@ -72,17 +72,6 @@ def channel_manager(db: Any) -> Any:
     return factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="carl@prm.example")
 
 
-@pytest.fixture
-def client_for(client: Any) -> Any:
-    """``client_for(user)`` -> the test client signed in as ``user``."""
-
-    def login(user: Any) -> Any:
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
-
-    return login
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _running_with_test_settings() -> None:
     """The suite must never run on development settings (real hashing, console e-mail, ...)."""

@@ -23,6 +23,7 @@ from partners.middleware import resolve_actor
 from prm.api import token_issue
 from prm.tenancy import Actor
 from tests.deals import factories as f
+from tests.helpers import login
 from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
@@ -329,8 +330,7 @@ def test_the_schema_is_for_signed_in_people_and_token_holders_only(team_a: f.Tea
     anonymous = Client().get(reverse("api_schema"))
     assert anonymous.status_code == 401 and "/api/v1/deals/" not in anonymous.content.decode()
     assert Client().get(reverse("api_schema"), HTTP_AUTHORIZATION="Bearer prm_nope").status_code == 401
-    signed_in = Client()
-    signed_in.force_login(team_a.sales, backend="django.contrib.auth.backends.ModelBackend")
+    signed_in = login(team_a.sales)
     assert signed_in.get(reverse("api_schema")).status_code == 200  # the API tokens page links it
     assert Api(team_a.sales).get(reverse("api_schema")).status_code == 200
 

@@ -1560,8 +1560,7 @@ def test_vendor_staff_never_see_a_partners_draft(team_a: f.Team, vendor_admin: A
 def test_the_admin_hides_drafts_too(team_a: f.Team, cam: Actor) -> None:
     draft = f.draft(team_a.sales_actor, customer="Contoso Draftworks", domain="contoso-draft.com")
     sent = f.submitted(team_a.sales_actor, customer="Fabrikam", domain="fabrikam.com")
-    client = Client()
-    client.force_login(cam.user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(cam.user)
     changelist = client.get(reverse("admin:deals_deal_changelist"))
     assert changelist.status_code == 200
     assert [deal.pk for deal in changelist.context["cl"].result_list] == [sent.pk]

@@ -18,6 +18,7 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from prm.tenancy import Actor, Scope, tenant_scope
 from tests.deals import factories as f
+from tests.helpers import login
 from tests.webhook_receiver import receiver
 
 pytestmark = pytest.mark.django_db
@@ -199,8 +200,7 @@ def test_endpoints_and_deliveries_are_the_partners_own(team_a: f.Team, team_b: f
 
 # --- the page -------------------------------------------------------------------------------------
 def _client(user: Any) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(user, raise_request_exception=False)
     return client
 
 

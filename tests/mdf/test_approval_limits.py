@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from mdf import services
@@ -18,6 +17,7 @@ from prm.models import AuditEvent
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 from tests.mdf import factories as m
 from tests.mdf.factories import acting
 
@@ -107,8 +107,7 @@ def test_the_admin_changes_and_removes_limits_through_the_services(monkeypatch: 
     program_admin = factories.vendor_user(VendorRole.PROGRAM_ADMIN, email="ada.admin@prm.example")
     cam = factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER)
     limit = ApprovalLimit.objects.create(user=cam, amount=Decimal("5000.00"), currency="USD")
-    client = Client()
-    client.force_login(program_admin)
+    client = login(program_admin)
 
     response = client.post(
         reverse("admin:mdf_approvallimit_change", args=[limit.pk]), {"amount": "7500", "currency": "USD"}

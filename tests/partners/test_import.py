@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from partners.imports import partner_import_csv
@@ -17,6 +16,7 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
@@ -114,18 +114,16 @@ def test_only_program_admins_import(db: Any) -> None:
     cam = factories.vendor_actor(VendorRole.CHANNEL_ACCOUNT_MANAGER)
     with pytest.raises(ApplicationError):
         partner_import_csv(actor=cam, content=_csv("X,US,na,x@y.example,,,,,,"))
-    client = Client()
-    client.force_login(cam.user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(cam.user)
     response = client.get(reverse("vendor:partner_import"))
     assert response.status_code == 302
     partner_admin = factories.partner_user(factories.PartnerFactory())
-    client.force_login(partner_admin, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(partner_admin)
     assert client.get(reverse("vendor:partner_import")).status_code in (403, 404)
 
 
 def test_the_page_reports_rows_and_imports(admin_actor: Any) -> None:
-    client = Client()
-    client.force_login(admin_actor.user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(admin_actor.user)
     page = client.get(reverse("vendor:partner_import"))
     assert page.status_code == 200 and "legal_name" in page.content.decode()
     bad = SimpleUploadedFile("p.csv", _csv("Bad,XX,na,a@b.example,,,,,,"), content_type="text/csv")

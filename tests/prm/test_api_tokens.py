@@ -17,14 +17,14 @@ from partners.models import PartnerRole
 from prm.api import token_issue
 from prm.models import ApiToken, AuditEvent
 from tests import factories
+from tests.helpers import login
 from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
 
 def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(user)
     return client
 
 

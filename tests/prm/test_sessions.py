@@ -12,6 +12,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from prm.models import User
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +21,7 @@ PAGE = "/notifications/"  # any signed-in page
 
 
 def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(user)
     return client
 
 
