@@ -20,6 +20,7 @@ from django.urls import reverse
 from partners.models import Partner
 from prm.files import MEASURE_MARGIN, UploadLimitHandler, refused_upload
 from prm.models import User
+from tests.helpers import login
 
 LIMIT = 1000
 CHUNK = 64 * 1024  # Django's upload chunk size
