@@ -167,7 +167,8 @@ CURRENT: Any = _Current()  # the scope the test body is in (the vendor's, or an 
 
 def raw(sql: str, params: Sequence[Any] | None = None, *, scope: Scope | None = CURRENT) -> list[tuple]:
     """Run ``sql`` past the ORM, as a hand-written query or a compromised view would, in ``scope``
-    (``None``: no scope at all; by default the one the test is in) and return its rows."""
+    (``None``: no scope at all; by default the test body's, which is vendor-wide for a statement
+    of its own: tests/scoping.py) and return its rows."""
     if scope is CURRENT:
         with connection.cursor() as cursor:
             cursor.execute(sql, None if params is None else list(params))  # None: '%' is literal
@@ -180,13 +181,6 @@ def count(table: str, where: str = "", params: Sequence[Any] | None = None, **kw
     """``SELECT count(*) FROM table [WHERE ...]`` in raw SQL (``scope=`` as for :func:`raw`)."""
     sql = f'SELECT count(*) FROM "{table}"' + (f" WHERE {where}" if where else "")
     return raw(sql, params, **kwargs)[0][0]
-
-
-def clear_scope() -> None:
-    """Empty the session's scope settings, as on a connection nobody scoped: no rows at all."""
-    from prm.tenancy import SETTINGS
-
-    raw("SELECT " + ", ".join(["set_config(%s, '', false)"] * len(SETTINGS)), list(SETTINGS))
 
 
 # --- racing transactions -------------------------------------------------------------------------

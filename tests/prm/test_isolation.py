@@ -22,6 +22,7 @@ from prm.models import ApiToken, AuditEvent, Notification
 from tests import factories
 from tests.deals.factories import cam_for
 from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,8 @@ def world() -> World:
         title="Acme secret pipeline review",
         url="/deals/",
     )
-    token, _secret = token_issue(user=a_admin, name="Acme CRM sync", partner_id=a.pk)
+    with acting(factories.actor_for(a_admin)):  # issued on the tokens page, in Alice's scope
+        token, _secret = token_issue(user=a_admin, name="Acme CRM sync", partner_id=a.pk)
     return World(
         a=a,
         a_admin=a_admin,

@@ -28,7 +28,7 @@ from prm import rls
 from prm.roles import VendorRole
 from prm.tenancy import Scope, tenant_scope
 from tests import factories
-from tests.helpers import clear_scope, count, raw
+from tests.helpers import count, raw
 
 pytestmark = pytest.mark.django_db
 
@@ -542,9 +542,8 @@ def test_models_with_a_partner_foreign_key_declare_their_tenant_column() -> None
 
 def test_an_unset_session_scope_means_no_rows_in_sql_or_the_orm() -> None:
     factories.partner_user(factories.PartnerFactory())
-    clear_scope()
-    assert count("partners_partner") == 0
-    assert count("partners_membership") == 0
+    assert count("partners_partner", scope=None) == 0
+    assert count("partners_membership", scope=None) == 0
     with tenant_scope(None):
         assert Partner.objects.count() == 0
         assert Membership.objects.count() == 0

@@ -239,11 +239,13 @@ def test_an_audited_change_without_a_state_keeps_the_state(
 
 
 @pytest.mark.django_db
-def test_values_that_are_no_field_join_the_audits_before_and_after(acme: Partner) -> None:
+def test_values_that_are_no_field_join_the_audits_before_and_after(acme: Partner, admin: Actor) -> None:
     # A change that alters something counted elsewhere (a learner's attempts left) records the
     # count before and after; the row itself is not written when no field is set.
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     with (
+        acting(admin),
         CaptureQueriesContext(connection) as queries,
         transitions.transition(partner, actor=None, action="test.counted", snapshot=["status"]) as change,
     ):
