@@ -16,7 +16,6 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from playwright.sync_api import Page, expect
 
-from mdf.ledger import balances_of
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, RequestStatus
 from partners.services import partner_assign_channel_manager
 from prm.roles import VendorRole
@@ -62,7 +61,7 @@ def _expect_funds(page: Page, site_url: str, **amounts: str) -> None:
 
 
 def _balances(allocation: Allocation) -> dict[str, Decimal]:
-    b = balances_of(Allocation.objects.get(pk=allocation.pk))
+    b = m.balances(allocation)  # read as finance reads the ledger (vendor-wide)
     return {
         "allocated": b.allocated,
         "committed": b.committed,
