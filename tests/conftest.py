@@ -28,7 +28,7 @@ from tests import factories  # noqa: E402
 def _test_body_statements_see_everything() -> Any:
     # Installed on the test thread's connection only: a live server's thread serves requests on
     # its own connection, untouched.
-    with connection.execute_wrapper(scoping.test_body_statements_see_everything):
+    with scoping.test_body_scope(connection):
         yield
 
 

@@ -3,14 +3,14 @@
 Tenant tables have PostgreSQL row-level security that fails closed: no scope, no rows. In
 production a request's middleware opens its actor's scope and a Celery task opens its own, so the
 rule for the suite is the one a worker lives by: **code under test runs with no scope unless it
-opens one**. Nothing is set for the session.
+opens one**. No scope is set for the session or the test.
 
 A test body still has to arrange rows for several partners and check what came out, so its *own*
 statements -- the ones no application code is running, such as a factory's INSERT or an assertion's
-SELECT -- each run in the vendor-wide scope, set just before the statement and cleared just after
-(:func:`test_body_statements_see_everything`). Which code issued a statement is read off the call
-stack: the innermost frame that belongs to the project decides (application code, or a request
-through Django's test client: no help; tests/: the vendor scope), and inside any scope opened by
+SELECT -- each run in the vendor-wide scope, and every statement of application code runs with
+none (:class:`TestBodyScope`). Which code issued a statement is read off the call stack: the
+innermost frame that belongs to the project decides (application code, or a request through
+Django's test client: no help; tests/: the vendor scope), and inside any scope opened by
 ``prm.tenancy.tenant_scope`` (a request, a task, :func:`acting`) every statement runs as it would
 in production.
 
@@ -89,38 +89,84 @@ _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
 _CLEAR = "SELECT " + ", ".join(["set_config(%s, '', false)"] * len(SETTINGS))
 
 
-def test_body_statements_see_everything(
-    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-) -> Any:
+_CLEARED, _VENDOR_WIDE, _UNKNOWN = "cleared", "vendor-wide", "unknown"
+
+
+class TestBodyScope:
     """``connection.execute_wrapper``: the vendor-wide scope for a test body's own statements only.
 
-    The settings go straight to the driver (not through Django's cursor), so query-count
-    assertions count the statement and nothing else. Session-level settings, cleared right after,
-    work alike in a test's transaction and in autocommit (transactional and browser tests); if the
-    statement fails inside a transaction, the rollback that must follow undoes the setting.
+    The settings are session-level and written straight to the driver (not through Django's
+    cursor), so query-count assertions count the statement and nothing else, and they work alike
+    in a test's transaction and in autocommit (transactional and browser tests). To spare a round
+    trip per statement they are written only when the side changes: before a test statement if the
+    connection may not be vendor-wide, before an application statement if it may not be cleared.
+    Whatever can undo a setting behind our back -- a rollback (to a savepoint, or of a whole
+    transaction), a scope the code opened -- makes the state unknown, so the next statement of
+    either side writes its settings again.
     """
-    connection = context["connection"]
-    if (
-        getattr(connection, "prm_open_scopes", 0)
-        or sql.startswith(_TRANSACTION_CONTROL)
-        or not _issued_by_test_code(depth=2)
-    ):
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.state = _UNKNOWN
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        connection = self.connection
+        if getattr(connection, "prm_open_scopes", 0):
+            self.state = _UNKNOWN  # the code's own scope, restored or rolled back on its way out
+            return execute(sql, params, many, context)
+        if sql.startswith(_TRANSACTION_CONTROL):
+            if sql.startswith("ROLLBACK"):
+                self.state = _UNKNOWN
+            return execute(sql, params, many, context)
+        driver = connection.connection
+        if driver.info.transaction_status == TransactionStatus.INERROR:
+            # After a refused statement only a rollback can run; let the database say so itself.
+            return execute(sql, params, many, context)
+        wanted = _VENDOR_WIDE if _issued_by_test_code(depth=2) else _CLEARED
+        if self.state != wanted:
+            # A cursor of its own: the statement's cursor must keep the statement's result.
+            if wanted == _VENDOR_WIDE:
+                driver.execute(_SET_VENDOR, _SET_VENDOR_PARAMS)
+            else:
+                driver.execute(_CLEAR, list(SETTINGS))
+            self.state = wanted
         return execute(sql, params, many, context)
-    driver = connection.connection
-    if driver.info.transaction_status == TransactionStatus.INERROR:
-        # After a refused statement only a rollback can run; let the database say so itself.
-        return execute(sql, params, many, context)
-    # A cursor of its own: the statement's cursor must keep the statement's result.
-    driver.execute(_SET_VENDOR, _SET_VENDOR_PARAMS)
-    failed = False
-    try:
-        return execute(sql, params, many, context)
-    except Exception:
-        failed = True
-        raise
-    finally:
-        if not failed or not connection.in_atomic_block:
+
+    def rollback(self, rollback: Callable[[], None]) -> Callable[[], None]:
+        """Wrap the connection's own rollback (a whole transaction's, which no cursor sees)."""
+
+        @functools.wraps(rollback)
+        def call() -> None:
+            self.state = _UNKNOWN
+            rollback()
+
+        return call
+
+    def clear(self) -> None:
+        """Leave the connection as a worker's would be: nothing set (transactional tests keep their
+        session between tests)."""
+        driver = self.connection.connection
+        if (
+            self.state != _CLEARED
+            and driver is not None
+            and not driver.closed
+            and driver.info.transaction_status == TransactionStatus.IDLE
+        ):
             driver.execute(_CLEAR, list(SETTINGS))
+            self.state = _CLEARED
+
+
+@contextmanager
+def test_body_scope(connection: Any) -> Iterator[None]:
+    """Install :class:`TestBodyScope` on ``connection`` for one test."""
+    scope = TestBodyScope(connection)
+    connection.rollback = scope.rollback(connection.rollback)
+    try:
+        with connection.execute_wrapper(scope):
+            yield
+    finally:
+        del connection.rollback  # back to the class's method
+        scope.clear()
 
 
 def _in_actor_scope_when_called_by_a_test(service: Callable[..., Any]) -> Callable[..., Any]:

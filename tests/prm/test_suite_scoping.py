@@ -56,3 +56,21 @@ def test_the_wrapper_leaves_a_scope_opened_by_the_test_alone() -> None:
     a, b = factories.PartnerFactory(), factories.PartnerFactory()
     with tenant_scope(Scope.partner(a.pk)):
         assert list(Partner.objects.filter(pk__in=[a.pk, b.pk]).values_list("pk", flat=True)) == [a.pk]
+
+
+def test_a_rolled_back_savepoint_does_not_hand_the_vendor_scope_to_the_code() -> None:
+    factories.PartnerFactory()  # the test body's statement: the connection is vendor-wide
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert current_scope_settings() == NO_SCOPE_SETTINGS  # cleared inside the savepoint...
+        raise RuntimeError
+    # ... whose rollback brought the vendor-wide settings back: the code must still see none.
+    assert current_scope_settings() == NO_SCOPE_SETTINGS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_does_not_hand_the_vendor_scope_to_the_code() -> None:
+    factories.PartnerFactory()  # autocommit: vendor-wide for the session
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert current_scope_settings() == NO_SCOPE_SETTINGS
+        raise RuntimeError
+    assert current_scope_settings() == NO_SCOPE_SETTINGS
