@@ -4,11 +4,13 @@ marks paid), refused transitions with clear errors, audit and partner notificati
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from incentives import services, tasks
 from incentives.models import EarningEntry, SettlementLine, Statement, StatementStatus
@@ -204,7 +206,20 @@ def test_the_four_eyes_rule_is_on_by_default(settings: Any) -> None:
     assert settings.PRM["SETTLEMENT_FOUR_EYES"] is True
 
 
-def test_the_monthly_task_settles_the_previous_calendar_month_by_default(earned: dict) -> None:
+@pytest.fixture
+def mid_month() -> Any:
+    """Noon on the 15th of this month, for the whole test: wins recorded and the task run on the
+    same day, never on either side of a month's end (run at 23:59:59 on the 31st, the task would
+    have settled them the next second)."""
+    today = timezone.localdate()
+    noon = timezone.make_aware(datetime.combine(today.replace(day=15), time(12)))
+    with time_machine.travel(noon, tick=False):
+        yield
+
+
+def test_the_monthly_task_settles_the_previous_calendar_month_by_default(
+    mid_month: None, earned: dict
+) -> None:
     assert services.previous_month_end(date(2026, 3, 15)) == date(2026, 2, 28)
     assert services.previous_month_end(date(2026, 1, 1)) == date(2025, 12, 31)
     # Entries made today are after the end of last month: nothing to settle yet.
