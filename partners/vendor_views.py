@@ -17,7 +17,7 @@ from prm import audit
 from prm.errors import attempt
 from prm.roles import VendorRole
 from prm.tenancy import Actor
-from prm.views import csv_response, paginate, querystring_without_page, vendor_required
+from prm.views import paginate, querystring_without_page, start_export, vendor_required
 
 from . import selectors, services
 from .forms import (
@@ -98,43 +98,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def partner_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    form = PartnerFilterForm(request.GET or None)
-    partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
-    return csv_response(
-        "partners.csv",
-        [
-            "id",
-            "legal_name",
-            "type",
-            "country",
-            "region",
-            "status",
-            "tier",
-            "channel_account_manager",
-            "website_domain",
-            "active_users",
-            "agreement_version",
-            "created",
-        ],
-        (
-            [
-                p.pk,
-                p.legal_name,
-                p.get_partner_type_display(),
-                p.country.code,
-                p.get_region_display(),
-                p.get_status_display(),
-                p.tier.name,
-                p.channel_account_manager.email if p.channel_account_manager else "",
-                p.website_domain,
-                p.member_count,
-                p.agreement_version,
-                p.created_at.date().isoformat(),
-            ]
-            for p in partners.iterator(chunk_size=2000)
-        ),
-    )
+    return start_export(request, "partners.partners")
 
 
 @vendor_required

@@ -36,6 +36,7 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification, User
 from prm.roles import VendorRole
 from tests import factories
+from tests.exports import exported
 
 pytestmark = pytest.mark.django_db
 
@@ -421,7 +422,7 @@ def test_team_export_csv(partner: Partner, partner_admin: User) -> None:
     factories.partner_user(
         partner, role=PartnerRole.SALES, email="sam@acme.example", full_name="=cmd|' /C calc'!A0"
     )
-    response = login(partner_admin).get(reverse("partners:team_export"))
+    response = exported(login(partner_admin), reverse("partners:team_export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = csv_rows(response)
