@@ -61,12 +61,26 @@ def exported(client: Client, url: str, params: dict | None = None) -> Any:
 def exported_with_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
     """(queries the build task ran, the file as a response): for the query-count tests, which
     check that building the file does not run a query per row."""
-    with CaptureQueriesContext(connection) as everything:
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            with CaptureQueriesContext(connection) as request:
-                response = client.post(_url(url, params))
+    # Left in reverse order: the request, then the build it scheduled on commit, then the total.
+    with (
+        CaptureQueriesContext(connection) as everything,
+        TestCase.captureOnCommitCallbacks(execute=True),
+        CaptureQueriesContext(connection) as request,
+    ):
+        response = client.post(_url(url, params))
     assert response.status_code == 302, response
     job_id = int(JOB_IN_LOCATION.search(response["Location"]).group(1))
     built = download(client, job_id)
     assert built.status_code == 200, built
     return len(everything.captured_queries) - len(request.captured_queries), built
+
+
+def is_export(url: str, params: dict | None = None) -> bool:
+    """Whether ``url`` (with ``params``) is an export button's target rather than a page."""
+    return url.split("?")[0].endswith(".csv") or (params or {}).get("format") == "csv"
+
+
+def get_or_export(client: Client, url: str, params: dict | None = None) -> Any:
+    """A page (GET), or an export's file when ``url`` is an export button's target: for the tables
+    of tests that check pages and exports alike."""
+    return exported(client, url, params) if is_export(url, params) else client.get(url, params or {})

@@ -33,6 +33,7 @@ from deals.models import (
 )
 from prm.tenancy import Actor
 from tests.deals import factories as f
+from tests.exports import exported_with_queries, is_export
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,8 @@ def login(user: Any) -> Client:
 
 
 def count_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
+    if is_export(url, params):
+        return exported_with_queries(client, url, params)
     with CaptureQueriesContext(connection) as context:
         response = client.get(url, params or {})
         if getattr(response, "streaming", False):

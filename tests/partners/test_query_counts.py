@@ -15,6 +15,7 @@ from partners import services
 from partners.models import Partner, PartnerRole
 from prm.models import Notification, User
 from tests import factories
+from tests.exports import exported_with_queries, is_export
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,8 @@ def login(user: Any) -> Client:
 
 
 def count_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
+    if is_export(url, params):
+        return exported_with_queries(client, url, params)
     with CaptureQueriesContext(connection) as context:
         response = client.get(url, params or {})
         if getattr(response, "streaming", False):

@@ -23,6 +23,7 @@ from django.utils import timezone
 from partners.models import PartnerRole
 from prm.tenancy import Actor
 from tests import factories
+from tests.exports import exported_with_queries, is_export
 from tests.training import factories as f
 from training.models import (
     CertificationAward,
@@ -45,6 +46,8 @@ def login(user: Any) -> Client:
 
 
 def count_queries(client: Client, url: str) -> tuple[int, Any]:
+    if is_export(url):
+        return exported_with_queries(client, url)
     with CaptureQueriesContext(connection) as context:
         response = client.get(url)
         if getattr(response, "streaming", False):
