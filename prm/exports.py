@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from celery import shared_task
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
@@ -239,8 +240,6 @@ def export_request(*, actor: Actor, name: str, query: QueryDict) -> tuple[Export
         after={"export": name, "params": params},
         partner_id=actor.partner_id,
     )
-    from .tasks import build_export
-
     transaction.on_commit(lambda: build_export.delay(job.pk))
     return job, True
 
@@ -405,3 +404,25 @@ def sweep(*, now: Any = None) -> int:
             job.delete()
             deleted += 1
     return deleted
+
+
+# --- Tasks (named as kernel tasks; PrmConfig.ready imports this module, registering them) ---
+# A large export takes longer than the default task time limit (CELERY_TASK_TIME_LIMIT).
+EXPORT_TIME_LIMIT = 60 * 60
+
+
+@shared_task(
+    name="prm.tasks.build_export",
+    acks_late=True,
+    time_limit=EXPORT_TIME_LIMIT + 60,
+    soft_time_limit=EXPORT_TIME_LIMIT,
+)
+def build_export(job_id: int) -> bool:
+    """Build a queued CSV export in its person's scope (:func:`build` opens it)."""
+    return build(job_id=job_id) is not None
+
+
+@shared_task(name="prm.tasks.sweep_exports")
+def sweep_exports() -> int:
+    """Hourly: delete exports past PRM["EXPORT_RETENTION_DAYS"] with their files."""
+    return sweep()

@@ -77,23 +77,3 @@ def send_due_webhooks() -> int:
     for delivery_id in ids:
         deliver(delivery_id=delivery_id)
     return len(ids)
-
-
-# A large export takes longer than the default task time limit (CELERY_TASK_TIME_LIMIT).
-EXPORT_TIME_LIMIT = 60 * 60
-
-
-@shared_task(acks_late=True, time_limit=EXPORT_TIME_LIMIT + 60, soft_time_limit=EXPORT_TIME_LIMIT)
-def build_export(job_id: int) -> bool:
-    """Build a queued CSV export in its person's scope (prm.exports.build opens it)."""
-    from .exports import build
-
-    return build(job_id=job_id) is not None
-
-
-@shared_task
-def sweep_exports() -> int:
-    """Hourly: delete exports past PRM["EXPORT_RETENTION_DAYS"] with their files."""
-    from .exports import sweep
-
-    return sweep()

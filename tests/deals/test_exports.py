@@ -24,9 +24,9 @@ from django.utils import timezone
 from deals.models import Deal
 from partners.models import Membership, PartnerUserObjectPermission
 from prm import exports
+from prm.exports import build_export, sweep_exports
 from prm.models import AuditEvent, ExportJob, Notification
 from prm.roles import VendorRole
-from prm.tasks import build_export, sweep_exports
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
