@@ -47,7 +47,7 @@ def _conflict_label(deal: Any) -> str:
 
 
 def _partners(actor: Actor) -> Any:
-    return partner_selectors.partner_list(actor=actor)
+    return partner_selectors.partner_choices(actor=actor)
 
 
 def _is_partner(actor: Actor) -> bool:

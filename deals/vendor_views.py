@@ -52,7 +52,8 @@ MATCH_LABELS = {
 
 
 def _partners(actor: Any) -> Any:
-    return partner_selectors.partner_list(actor=actor)
+    # What a partner filter may choose from; looked up by id or name, never listed whole.
+    return partner_selectors.partner_choices(actor=actor)
 
 
 # --- Review queue -------------------------------------------------------------------------------
@@ -503,7 +504,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_distribute": may_distribute and lead.status in {LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
             "may_assign": may_distribute and lead.status in {LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
             "assign_form": LeadAssignForm(
-                partners=partner_selectors.partner_list(actor=actor, filters={"status": PartnerStatus.ACTIVE})
+                partners=partner_selectors.partner_choices(actor=actor, status=PartnerStatus.ACTIVE)
             ),
             "history": list(audit.history_for(target=lead)[:50]),
             "now": timezone.now(),
@@ -545,7 +546,7 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get(actor=actor, pk=pk)
     form = LeadAssignForm(
         request.POST,
-        partners=partner_selectors.partner_list(actor=actor, filters={"status": PartnerStatus.ACTIVE}),
+        partners=partner_selectors.partner_choices(actor=actor, status=PartnerStatus.ACTIVE),
     )
     if not form.is_valid():
         messages.error(request, form_error_text(form) or _("Choose a partner."))

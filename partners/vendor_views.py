@@ -3,6 +3,7 @@ status / tier / channel manager changes, and application review."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from prm.views import paginate, querystring_without_page, start_export, vendor_r
 from . import selectors, services
 from .forms import (
     ChannelManagerForm,
+    PartnerChooser,
     PartnerFilterForm,
     PortfolioGrantForm,
     ReasonForm,
@@ -93,6 +95,48 @@ def partner_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "querystring": querystring_without_page(request),
         },
+    )
+
+
+_CHOOSER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+@vendor_required
+def partner_suggest(request: HttpRequest) -> HttpResponse:
+    """The partner chooser's htmx endpoint (partners.forms.PartnerChooser): up to 20 partners of
+    the actor's scope matching what was typed, or, with ``pick``, the chooser with that partner
+    chosen. A CAM is offered only the portfolio; a pick outside it is a 404."""
+    field = request.GET.get("field", "partner")
+    chooser = request.GET.get("chooser", f"id_{field}-chooser")
+    if not _CHOOSER_NAME.match(field) or not _CHOOSER_NAME.match(chooser):
+        raise Http404
+    status = request.GET.get("status", "")
+    status = status if status in PartnerStatus.values else ""
+    actor = request.actor
+    if pick := request.GET.get("pick"):
+        partner = (
+            selectors.partner_choices(actor=actor, status=status).filter(pk=pick).first()
+            if pick.isdigit()
+            else None
+        )
+        if partner is None:
+            raise Http404
+        widget = {
+            "name": field,
+            "text_name": field + PartnerChooser.TEXT_SUFFIX,
+            "pk": partner.pk,
+            "text": partner.legal_name,
+            "chooser_id": chooser,
+            "status": status,
+            "attrs": {"id": chooser.removesuffix("-chooser")},
+        }
+        return render(request, PartnerChooser.template_name, {"widget": widget})
+    query = request.GET.get(field + PartnerChooser.TEXT_SUFFIX, "")[:200]
+    partners = selectors.partner_suggestions(actor=actor, query=query, status=status)
+    return render(
+        request,
+        "partners/_partner_suggestions.html",
+        {"partners": partners, "query": query, "field": field, "chooser": chooser, "status": status},
     )
 
 
