@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
-from prm.admin import AuditEventAdmin
+from prm.admin import AuditEventAdmin, BigTableAdmin
 from prm.admin_actions import run_each
 from prm.models import AuditEvent
 
@@ -69,7 +69,7 @@ class MembershipInline(admin.TabularInline):
 # partner console (services.portfolio_grant / portfolio_revoke / partner_assign_channel_manager);
 # the admin shows them read-only, and the pages' old addresses fall through to a plain 404.
 @admin.register(Partner)
-class PartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     partner_field = "pk"
     list_display = [
         "legal_name",
@@ -174,7 +174,7 @@ class PartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(ScopedAdminMixin, BigTableAdmin):
     list_display = ["user", "partner", "role", "is_active", "created_at"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__email", "user__full_name", "partner__legal_name"]
@@ -186,7 +186,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(ScopedAdminMixin, BigTableAdmin):
     list_display = [
         "email",
         "partner",
