@@ -209,12 +209,14 @@ class PartnerChooser(forms.Widget):
         context = super().get_context(name, value, attrs)
         pk, text = self.field.display(value) if self.field is not None else ("", "")
         widget = context["widget"]
+        input_id = widget["attrs"].get("id") or f"id_{name}"
         widget.update(
             {
+                "input_id": input_id,
                 "pk": pk,
                 "text": text,
                 "text_name": name + self.TEXT_SUFFIX,
-                "chooser_id": f"{widget['attrs'].get('id') or 'id_' + name}-chooser",
+                "chooser_id": f"{input_id}-chooser",
                 "status": self.status,
                 "required": widget.get("required", False),
             }

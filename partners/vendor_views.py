@@ -128,7 +128,7 @@ def partner_suggest(request: HttpRequest) -> HttpResponse:
             "text": partner.legal_name,
             "chooser_id": chooser,
             "status": status,
-            "attrs": {"id": chooser.removesuffix("-chooser")},
+            "input_id": chooser.removesuffix("-chooser"),
         }
         return render(request, PartnerChooser.template_name, {"widget": widget})
     query = request.GET.get(field + PartnerChooser.TEXT_SUFFIX, "")[:200]

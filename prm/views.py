@@ -127,6 +127,13 @@ def _job_row(job: Any) -> Any:
     job.progress_rows, job.progress_total = progress_of(job)
     job.percent = percent(job)
     job.label = export_label(job.export)
+    # The filters as the person set them: a chooser's typed name rather than the id it stands for.
+    params = job.params or {}
+    job.shown_params = [
+        (key.removesuffix("_name"), ", ".join(values))
+        for key, values in params.items()
+        if f"{key}_name" not in params
+    ]
     return job
 
 

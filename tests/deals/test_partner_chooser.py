@@ -57,6 +57,7 @@ def queue_refs(response: Any) -> set[str]:
 def test_filter_pages_list_no_partner_options(url_name: str, many: list, vendor_admin: Actor) -> None:
     page = text_of(login(vendor_admin.user).get(reverse(url_name)))
     assert 'name="partner_name"' in page and 'type="hidden" name="partner"' in page
+    assert 'for="id_partner"' in page and 'id="id_partner"' in page  # the label names the text box
     assert reverse("vendor:partner_suggest") in page
     assert not [p.legal_name for p in many if p.legal_name in page]
     assert '<select name="partner"' not in page
