@@ -2,43 +2,70 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import prm.models
 from django.conf import settings
 from django.db import migrations, models
 
+import prm.models
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('prm', '0007_api_token_expiry'),
+        ("prm", "0007_api_token_expiry"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExportJob',
+            name="ExportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('partner_id', models.BigIntegerField(blank=True, null=True)),
-                ('export', models.CharField(max_length=64)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Ready'), ('failed', 'Failed')], default='queued', max_length=8)),
-                ('scope', models.JSONField(blank=True, default=list)),
-                ('filename', models.CharField(blank=True, max_length=200)),
-                ('file', models.FileField(blank=True, max_length=300, upload_to=prm.models.export_file_path)),
-                ('row_count', models.PositiveIntegerField(default=0)),
-                ('total_rows', models.PositiveIntegerField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='export_jobs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("partner_id", models.BigIntegerField(blank=True, null=True)),
+                ("export", models.CharField(max_length=64)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=8,
+                    ),
+                ),
+                ("scope", models.JSONField(blank=True, default=list)),
+                ("filename", models.CharField(blank=True, max_length=200)),
+                ("file", models.FileField(blank=True, max_length=300, upload_to=prm.models.export_file_path)),
+                ("row_count", models.PositiveIntegerField(default=0)),
+                ("total_rows", models.PositiveIntegerField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="export_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export',
-                'verbose_name_plural': 'exports',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['user', '-created_at'], name='exportjob_user_idx'), models.Index(fields=['status', 'expires_at'], name='exportjob_sweep_idx')],
+                "verbose_name": "export",
+                "verbose_name_plural": "exports",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["user", "-created_at"], name="exportjob_user_idx"),
+                    models.Index(fields=["status", "expires_at"], name="exportjob_sweep_idx"),
+                ],
             },
         ),
     ]
