@@ -288,9 +288,11 @@ class DealViewSet(
             deal = services.deal_save_draft(actor=request.actor, data=data, lines=lines, deal=deal)
         return Response(self.get_serializer(self._fresh(deal)).data)
 
+    # ``format``: the router also routes ``/submit.json``; without the argument that address
+    # answered 500 for every id.
     @extend_schema(request=None, responses=DealSerializer)
     @action(detail=True, methods=["post"])
-    def submit(self, request: Request, pk: str | None = None) -> Response:
+    def submit(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
         """Submit a draft (or a deal returned for information) for review."""
         deal = self.get_object()
         with transaction.atomic():
@@ -340,7 +342,7 @@ class LeadViewSet(
 
     @extend_schema(request=None, responses={201: DealSerializer})
     @action(detail=True, methods=["post"])
-    def accept(self, request: Request, pk: str | None = None) -> Response:
+    def accept(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
         """Accept the offer: returns the draft deal made from the lead."""
         lead = self.get_object()
         with transaction.atomic():
@@ -353,7 +355,7 @@ class LeadViewSet(
         responses=inline_serializer("Declined", {"detail": serializers.CharField()}),
     )
     @action(detail=True, methods=["post"])
-    def decline(self, request: Request, pk: str | None = None) -> Response:
+    def decline(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
         """Decline the offer with a reason (it helps the vendor route the next one)."""
         lead = self.get_object()
         reason = DeclineSerializer(data=request.data)

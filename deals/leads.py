@@ -220,6 +220,21 @@ def _lock_lead(lead: Lead) -> Lead:
     return transitions.lock(lead)
 
 
+def _lock_offered_lead(actor: Actor, lead: Lead, action: str) -> Lead:
+    """The lead, locked, if it is offered to the actor's partner; refused otherwise.
+
+    A partner answers in its own database scope, which hides a lead offered to another partner
+    from the lock itself (another partner's lead, or one handed on since the page was read): that
+    is the same refusal as the policy's, not a missing row."""
+    message = _("This lead is not offered to you any more.")
+    try:
+        lead = _lock_lead(lead)
+    except Lead.DoesNotExist:
+        raise PermissionDenied(message) from None
+    lead_policy.require(actor, action, lead, message)
+    return lead
+
+
 def lead_distribute(*, actor: Actor | None, lead: Lead, rng: random.Random | None = None) -> LeadOffer | None:
     """Offer the lead to the next partner automatically; None (and status "no partner available")
     when every eligible partner already had it."""
@@ -271,10 +286,10 @@ def lead_accept(*, actor: Actor, lead: Lead) -> Deal:
     """The partner takes the lead: it becomes a draft deal they complete and submit."""
     from .services import deal_save_draft
 
-    lead = _lock_lead(lead)
-    lead_policy.require(actor, "accept", lead, _("This lead is not offered to you any more."))
+    lead = _lock_offered_lead(actor, lead, "accept")
     offer = _pending_offer(lead)
-    if offer.respond_by < timezone.now():
+    # The offer ends at respond_by, the instant the timeout job takes it (overdue_offers_q).
+    if offer.respond_by <= timezone.now():
         raise ApplicationError(_("The time to accept this lead has passed."))
     with transitions.transition(
         lead,
@@ -352,8 +367,7 @@ def _move_on(lead: Lead, offer: LeadOffer, outcome: str, *, actor_user: Any, rea
 
 
 def lead_decline(*, actor: Actor, lead: Lead, reason: str) -> LeadOffer | None:
-    lead = _lock_lead(lead)
-    lead_policy.require(actor, "decline", lead, _("This lead is not offered to you any more."))
+    lead = _lock_offered_lead(actor, lead, "decline")
     if not (reason or "").strip():
         raise ApplicationError(_("Say why you decline, so the vendor can route better."), field="reason")
     offer = _pending_offer(lead)

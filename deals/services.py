@@ -11,19 +11,20 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.models import Membership, Partner, PartnerRole
+from partners.models import PartnerRole
+from partners.selectors import partner_people, reviewers_for
 from prm import audit, transitions
 from prm.calendar import add_business_days
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.notifications import notify
-from prm.roles import VendorRole
+from prm.references import next_reference
 from prm.tenancy import Actor, system_scope
 
 from . import conflicts, names
@@ -74,35 +75,12 @@ def _lock(deal: Deal) -> Deal:
     return transitions.lock(deal, related=("partner", "partner__tier"))
 
 
-def _next_reference() -> str:
-    # A sequence, not max()+1: concurrent registrations never collide and no lock is needed.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('deals_reference_seq')")
-        (number,) = cursor.fetchone()
-    return f"DR-{number:06d}"
-
-
-def _partner_people(partner_id: int, roles: set[str]) -> list[Any]:
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            partner_id=partner_id, is_active=True, role__in=roles
-        ).select_related("user")
-    ]
-
-
-def _reviewers(partner: Partner) -> list[Any]:
-    if partner.channel_account_manager_id and partner.channel_account_manager.is_active:
-        return [partner.channel_account_manager]
-    return list(User.objects.filter(vendor_role=VendorRole.PROGRAM_ADMIN, is_active=True))
-
-
 def _notify_partner(deal: Deal, kind: str, title: str, body: str = "") -> None:
     """The deal's registrant and the partner's admins hear about every decision (and the
     partner's systems, through its webhooks)."""
     emit_deal_event(deal, kind)
     recipients = {deal.registered_by_id: deal.registered_by} if deal.registered_by.is_active else {}
-    for user in _partner_people(deal.partner_id, {PartnerRole.ADMIN}):
+    for user in partner_people(deal.partner_id, {PartnerRole.ADMIN}):
         recipients[user.pk] = user
     for user in recipients.values():
         notify(
@@ -118,7 +96,7 @@ def _notify_partner(deal: Deal, kind: str, title: str, body: str = "") -> None:
 def _notify_reviewers(deal: Deal, kind: str, title: str) -> None:
     # What the partner did (submitted, won, lost, asked for an extension) reaches its systems too.
     emit_deal_event(deal, kind)
-    for user in _reviewers(deal.partner):
+    for user in reviewers_for(deal.partner):
         notify(recipient=user, kind=kind, title=title, url=reverse("deals:review_detail", args=[deal.pk]))
 
 
@@ -201,7 +179,7 @@ def deal_save_draft(
         deal = Deal(partner=actor.partner, registered_by=actor.user, submission_key=submission_key)
         _apply_customer(deal, data)
         _clean_lines(lines, deal.currency)  # refuse bad lines before anything is written
-        deal.reference = _next_reference()
+        deal.reference = next_reference("deals_reference_seq", "DR")
         try:
             with transaction.atomic():
                 deal.save()
@@ -582,7 +560,12 @@ def won_checks(deal: Deal, *, won_amount: Decimal, closed_on: date) -> list[str]
     window_opened = deal.approved_at or deal.first_submitted_at or deal.created_at
     if closed_on < timezone.localdate(window_opened):
         checks.append(WonCheck.CLOSED_BEFORE_APPROVAL.value)
-    if deal.protection_expires_at and closed_on > timezone.localdate(deal.protection_expires_at):
+    # Protection ends at the instant protection_expires_at (the expiry job takes the deal then):
+    # its last day is the day of the instant before, so an approval at 00:00 does not protect the
+    # day it ends on.
+    if deal.protection_expires_at and closed_on > timezone.localdate(
+        deal.protection_expires_at - timedelta(microseconds=1)
+    ):
         checks.append(WonCheck.CLOSED_AFTER_PROTECTION.value)
     return checks
 

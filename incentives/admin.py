@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prm.admin import BigTableAdmin, DateRangeFilter
+from prm.admin import BigTableAdmin, DateRangeFilter, NotFoundAdminMixin
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 
 from . import services
@@ -37,7 +37,7 @@ class IncentiveProgramAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(NotFoundAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -22,7 +22,8 @@ from deals.policies import deal_policy
 from mdf.models import FundRequest, RequestStatus
 from mdf.policies import fund_request_policy
 from mdf.services import allocation_accrue, closed_accrual_period
-from partners.models import Membership, PartnerRole
+from partners.models import PartnerRole
+from partners.selectors import partner_people
 from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.money import quantize, require_four_eyes
@@ -412,12 +413,9 @@ def _lock_statement(statement: Statement) -> Statement:
 
 
 def _notify_partner_admins(statement: Statement, kind: str, title: str) -> None:
-    admins = Membership.objects.filter(
-        partner_id=statement.partner_id, role=PartnerRole.ADMIN, is_active=True, user__is_active=True
-    ).select_related("user")
-    for membership in admins:
+    for admin in partner_people(statement.partner_id, {PartnerRole.ADMIN}):
         notify(
-            recipient=membership.user,
+            recipient=admin,
             kind=kind,
             title=title,
             url=reverse("incentives:earnings"),

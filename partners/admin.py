@@ -7,11 +7,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
-from prm.admin import AuditEventAdmin, BigTableAdmin
+from prm.admin import AuditEventAdmin, BigTableAdmin, NotFoundAdminMixin
 from prm.admin_actions import run_each
 from prm.models import AuditEvent
 
@@ -20,20 +20,15 @@ from .models import Invitation, Membership, Partner, PartnerApplication, Partner
 from .policies import PORTFOLIO_PERMISSION, partner_scope_q, portfolio_partner_ids, vendor_sees_all
 
 
-class ScopedAdminMixin:
+class ScopedAdminMixin(NotFoundAdminMixin):
     """Admin querysets pass through the same scoping path as the portal (a CAM sees only the
-    partners in their portfolio)."""
+    partners in their portfolio); a row outside it is the same 404 as a missing one."""
 
     partner_field = "partner"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         return queryset.filter(partner_scope_q(request.actor, self.partner_field))
-
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
-        # Django answers an id outside get_queryset() with a redirect and "doesn't exist"; for a
-        # row of a partner outside the portfolio the portal's answer is a plain 404 everywhere.
-        raise Http404
 
 
 @admin.register(Tier)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from prm import audit
 from prm.models import AuditEvent
+from prm.roles import VendorRole
 from prm.tenancy import Actor
 
 from . import history
@@ -217,3 +219,30 @@ def company_profile_change(*, actor: Actor, partner: Partner) -> ProfileChangeRe
     """The company page's request: the pending one, or else the latest answer (a new request can
     only be made when none is pending, so the newest is the pending one if there is one)."""
     return profile_change_list(actor=actor, partner=partner).first()
+
+
+# --- who hears about a partner's things ----------------------------------------------------------
+# Called by services inside a scope that already sees the partner (its own, its manager's, a job's
+# system scope), to address notifications; no actor, since they choose recipients, not rows to show.
+def partner_people(partner_id: int, roles: Iterable[str]) -> list[Any]:
+    """The partner's active people in ``roles`` (e.g. its admins, its marketing people)."""
+    return [
+        membership.user
+        for membership in Membership.objects.filter(
+            partner_id=partner_id, is_active=True, user__is_active=True, role__in=list(roles)
+        ).select_related("user")
+    ]
+
+
+def vendor_people(role: str) -> list[Any]:
+    """Every active vendor user with ``role`` (program admins, finance)."""
+    return list(get_user_model().objects.filter(vendor_role=role, is_active=True))
+
+
+def reviewers_for(partner: Partner) -> list[Any]:
+    """Who decides a partner's registrations and fund requests: its channel account manager while
+    active, otherwise every program admin (PRODUCT.md: nothing waits on a missing manager)."""
+    manager = partner.channel_account_manager
+    if manager is not None and manager.is_active:
+        return [manager]
+    return vendor_people(VendorRole.PROGRAM_ADMIN)

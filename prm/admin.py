@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
@@ -31,6 +32,38 @@ class BigTableAdmin(admin.ModelAdmin):
 
     show_full_result_count = False
     date_hierarchy = None
+
+
+class NotFoundAdminMixin:
+    """For a row the actor may not see (outside a portfolio, by the queryset or by row-level
+    security) or that does not exist, every object page answers the portal's plain 404."""
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        # Django answers with a redirect to the index and "doesn't exist".
+        raise Http404
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        self._visible_or_404(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+
+    def _visible_or_404(self, request: HttpRequest, object_id: str | None) -> None:
+        # Django checks the permission before it looks the row up: someone who may not save or
+        # delete got a 403 for a row they cannot see (and for any id), where everything else
+        # answers 404. Not visible is "does not exist", before any permission.
+        if object_id is not None and self.get_object(request, unquote(object_id)) is None:  # type: ignore[attr-defined]
+            raise Http404
 
 
 @admin.register(User)
@@ -95,7 +128,7 @@ class AuditEventAdmin(BigTableAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(BigTableAdmin):
+class NotificationAdmin(NotFoundAdminMixin, BigTableAdmin):
     list_display = ["created_at", "recipient", "kind", "title", "read_at", "emailed_at"]
     list_filter = ["kind"]
     search_fields = ["recipient__email", "title"]

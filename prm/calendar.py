@@ -39,6 +39,20 @@ def add_business_days(start: datetime, days: int) -> datetime:
     return current
 
 
+def business_days_ahead(today: date, day: date) -> int:
+    """How many business days ahead of ``day`` ``today`` is: the business days from ``today``
+    (counted) up to ``day`` (not counted), negative when ``day`` is earlier. ``day`` minus N
+    business days is ``today`` (or an earlier non-business day) exactly when this is at least N.
+    Dates, not times: a request made at 00:00 and one made at 23:59 of the same day are the same
+    number of days ahead."""
+    if day < today:
+        return -business_days_ahead(day, today)
+    holidays = holidays_between(today, day)
+    return sum(
+        is_business_day(today + timedelta(days=offset), holidays) for offset in range((day - today).days)
+    )
+
+
 def business_days_between(start: datetime, end: datetime) -> int:
     """Whole working days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
     if end < start:

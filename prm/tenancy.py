@@ -172,7 +172,13 @@ def tenant_scope(scope: Scope | None, *, using: str = "default") -> Iterator[Non
         previous = current_scope_settings(using) if nested else None
         with connection.cursor() as cursor:
             _write(cursor, scope.settings() if scope else NO_SCOPE_SETTINGS)
-        yield
+        # Counted on the connection so that a caller can tell whether code has opened a scope
+        # (the test suite gives its own statements one only outside every open scope).
+        connection.prm_open_scopes = getattr(connection, "prm_open_scopes", 0) + 1
+        try:
+            yield
+        finally:
+            connection.prm_open_scopes -= 1
     # Reached only when the block succeeded; on an exception the savepoint rollback has already
     # undone our SET LOCAL.
     if previous is not None and connection.in_atomic_block and not connection.needs_rollback:

@@ -1,12 +1,9 @@
 """Suite-wide fixtures.
 
-Tenant tables have PostgreSQL row-level security that fails closed. A test body arranges and
-checks data as the whole vendor would (every partner, money included), so each database test's
-own statements run in that scope. The code under test never inherits it: every request through
-the test client runs in its own transaction-local scope (the actor's, or none for anonymous),
-every Celery task starts from no scope at all (``prm.celery.EmptyScopeTask``), partner-side
-services are called in their actor's scope (``tests/scoping.py``), and the RLS tests set scopes
-explicitly.
+Tenant tables have PostgreSQL row-level security that fails closed, and no scope is set for the
+session: code under test runs with no scope unless it opens one, as in a worker process. A test
+body's own statements (factories, assertions) each run in the vendor-wide scope, and a service
+called straight from a test runs in its actor's scope, as under a request (tests/scoping.py).
 """
 
 from __future__ import annotations
@@ -17,45 +14,22 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from tests import factories
+from tests import scoping
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + ORM in browser tests
 
-_DB_FIXTURES = {
-    "db",
-    "transactional_db",
-    "live_server",
-    "django_db_reset_sequences",
-    "django_db_serialized_rollback",
-}
+# Before any test module (or the factories) imports a service by name.
+scoping.open_actor_scope_for_code_called_by_tests()
+
+from tests import factories  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _vendor_scope_for_test_body(request: pytest.FixtureRequest) -> Any:
-    uses_db = request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)
-    if not uses_db:
+def _test_body_statements_see_everything() -> Any:
+    # Installed on the test thread's connection only: a live server's thread serves requests on
+    # its own connection, untouched.
+    with connection.execute_wrapper(scoping.test_body_statements_see_everything):
         yield
-        return
-    request.getfixturevalue(
-        "transactional_db"
-        if "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
-        else "db"
-    )
-    from prm.tenancy import SETTINGS, Scope
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT " + ", ".join(["set_config(%s, %s, false)"] * len(SETTINGS)),
-            [item for pair in zip(SETTINGS, Scope.vendor().settings(), strict=True) for item in pair],
-        )
-    yield
-    # In a `db` test the rollback undoes the setting anyway; a transactional test must reset it.
-    # After a database error inside the test, the connection cannot run anything: leave it.
-    if not connection.in_atomic_block or not connection.needs_rollback:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT " + ", ".join(["set_config(%s, '', false)"] * len(SETTINGS)), list(SETTINGS)
-            )
 
 
 @pytest.fixture(autouse=True)
@@ -96,17 +70,6 @@ def channel_manager(db: Any) -> Any:
     from prm.roles import VendorRole
 
     return factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="carl@prm.example")
-
-
-@pytest.fixture
-def client_for(client: Any) -> Any:
-    """``client_for(user)`` -> the test client signed in as ``user``."""
-
-    def login(user: Any) -> Any:
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
-
-    return login
 
 
 @pytest.fixture(autouse=True, scope="session")

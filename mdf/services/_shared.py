@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from partners.models import Membership, PartnerRole
+from partners.models import PartnerRole
+from partners.selectors import partner_people
 from prm.errors import ApplicationError
 from prm.money import quantize
 from prm.notifications import notify
@@ -54,12 +55,8 @@ REQUEST_RELATED = ("partner", "allocation", "allocation__budget__period")
 
 
 def _partner_marketing(partner_id: int) -> list[Any]:
-    return [
-        m.user
-        for m in Membership.objects.filter(
-            partner_id=partner_id, is_active=True, role__in=[PartnerRole.ADMIN, PartnerRole.MARKETING]
-        ).select_related("user")
-    ]
+    """Who hears about a partner's funds: its admins and marketing people."""
+    return partner_people(partner_id, {PartnerRole.ADMIN, PartnerRole.MARKETING})
 
 
 def _notify_partner(fund_request: FundRequest, kind: str, title: str, body: str = "") -> None:
@@ -72,10 +69,6 @@ def _notify_partner(fund_request: FundRequest, kind: str, title: str, body: str 
             partner_id=fund_request.partner_id,
             url=reverse("mdf:request_detail", args=[fund_request.pk]),
         )
-
-
-def _vendor_users(role: str) -> list[Any]:
-    return list(User.objects.filter(vendor_role=role, is_active=True))
 
 
 def _notify_vendor(users: list[Any], kind: str, title: str, fund_request: FundRequest) -> None:

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partners.selectors import vendor_people
 from prm import transitions
 from prm.errors import ApplicationError
 from prm.money import quantize, require_four_eyes
@@ -37,7 +38,6 @@ from ._shared import (
     _notify_vendor,
     _parse_whole_number,
     _release,
-    _vendor_users,
 )
 
 
@@ -58,7 +58,7 @@ def claim_submit(
         claim, files_stored = _claim_create(actor, fund_request, data, files)
         change.audit_extra = {"claimed_amount": claim.claimed_amount, "files": files_stored}
     _notify_vendor(
-        _vendor_users(VendorRole.FINANCE),
+        vendor_people(VendorRole.FINANCE),
         "mdf.claim_submitted",
         _("MDF claim for %(ref)s from %(partner)s awaits finance")
         % {"ref": fund_request.reference, "partner": fund_request.partner.legal_name},

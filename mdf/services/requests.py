@@ -10,15 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.models import Partner
+from partners.selectors import reviewers_for, vendor_people
 from prm import audit, transitions
-from prm.calendar import business_days_between
+from prm.calendar import business_days_ahead
 from prm.errors import ApplicationError
 from prm.money import quantize
+from prm.references import next_reference
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
@@ -39,7 +40,6 @@ from ._shared import (
     _notify_vendor,
     _parse_whole_number,
     _release,
-    _vendor_users,
 )
 
 REQUEST_FIELDS = (
@@ -53,18 +53,6 @@ REQUEST_FIELDS = (
     "currency",
     "expected_leads",
 )
-
-
-def _next_reference() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('mdf_request_reference_seq')")
-        (number,) = cursor.fetchone()
-    return f"MDF-{number:06d}"
-
-
-def _reviewers(partner: Partner) -> list[Any]:
-    cam = partner.channel_account_manager
-    return [cam] if cam is not None and cam.is_active else _vendor_users(VendorRole.PROGRAM_ADMIN)
 
 
 def _allocation_for_request(actor: Actor, start: date, currency: str) -> Allocation:
@@ -150,7 +138,7 @@ def request_save_draft(
             partner=actor.partner,
             requested_by=actor.user,
             submission_key=submission_key,
-            reference=_next_reference(),
+            reference=next_reference("mdf_request_reference_seq", "MDF"),
             **values,
         )
         try:
@@ -218,12 +206,9 @@ def request_submit(
                 field="requested_amount",
             )
         lead_days = settings.PRM["MDF_REQUEST_LEAD_BUSINESS_DAYS"]
-        notice = business_days_between(
-            timezone.now(),
-            timezone.make_aware(
-                timezone.datetime.combine(fund_request.start_date, timezone.datetime.min.time())
-            ),
-        )
+        # Counted in days: "10 business days before" a Monday-16th activity is Monday the 2nd, all
+        # day (counting from now to the start's midnight made that 9 at any time after 00:00).
+        notice = business_days_ahead(timezone.localdate(), fund_request.start_date)
         short_notice = notice < lead_days
         if short_notice and not confirm_short_notice:
             raise ApplicationError(
@@ -236,7 +221,7 @@ def request_submit(
             )
         change.set(submitted_at=timezone.now(), short_notice_confirmed=short_notice)
     _notify_vendor(
-        _reviewers(fund_request.partner),
+        reviewers_for(fund_request.partner),
         "mdf.request_submitted",
         _("MDF request %(ref)s from %(partner)s: %(amount)s %(currency)s")
         % {
@@ -270,7 +255,7 @@ def request_escalate(*, actor: Actor, fund_request: FundRequest) -> FundRequest:
     ) as change:
         change.set(needs_program_admin=True)
     _notify_vendor(
-        _vendor_users(VendorRole.PROGRAM_ADMIN),
+        vendor_people(VendorRole.PROGRAM_ADMIN),
         "mdf.request_escalated",
         _("MDF request %(ref)s needs a program admin (above %(user)s's limit)")
         % {"ref": fund_request.reference, "user": actor.user},

@@ -21,13 +21,11 @@ from prm.tenancy import Actor
 from tests import factories
 from tests.factories import media_storage as media_storage  # re-exported: app tests use both
 from tests.factories import stored_files as stored_files
-from tests.scoping import acting  # noqa: F401 (re-exported: f.acting)
+from tests.scoping import acting as acting  # re-exported: the app's tests say f.acting
 
 _seq = itertools.count(1)
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
 
 
 # --- uploads -------------------------------------------------------------------------------------

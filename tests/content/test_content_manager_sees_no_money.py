@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from deals.models import Deal, Lead
 from deals.policies import deal_policy, lead_policy
-from incentives import services as incentive_services
 from incentives.models import Statement
 from incentives.policies import earning_policy, statement_policy
+from incentives.tasks import accrue_incentives, run_settlement
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest
 from mdf.policies import allocation_policy, fund_claim_policy, fund_request_policy
 from prm import audit
@@ -26,8 +25,10 @@ from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as df
 from tests.exports import exported, get_or_export
-from tests.incentives import factories as incentive_factories
+from tests.helpers import login
+from tests.incentives import factories as incentives_f
 from tests.mdf import factories as m
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -52,23 +53,25 @@ class World:
 def world() -> World:
     admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     team = m.team("Northwind Resellers")
-    incentive_factories.spif(name="Security SPIF", amount="250.00")
-    won = incentive_factories.won(team, admin, WON_AMOUNT, customer="Initech", domain="initech.com")
+    incentives_f.spif(name="Security SPIF", amount="250.00")
+    won = incentives_f.won(team, admin, WON_AMOUNT, customer="Initech", domain="initech.com")
     submitted = df.submitted(team.sales_actor, customer="Umbrella Corp", domain="umbrella.com")
     lead = df.lead(admin, company="Vandelay Industries")
     m.fund(team.partner, m.budget(), "10000.00", admin)
     fund_request = m.approved(team.marketing_actor, admin, title="Partner summit booth", **m.past_dates())
     claim = m.claim(team.marketing_actor, fund_request)
-    incentive_services.accrue_for_deal(deal_id=won.pk)
-    incentive_services.settlement_run(period_end=incentive_factories.today())
+    # The tasks themselves, each in the scope it opens.
+    accrue_incentives(won.pk)
+    run_settlement(period_end=incentives_f.today().isoformat())
     # Something that happened to the partner itself, which a content manager may see.
-    audit.record(
-        actor=admin.user,
-        action="partner.profile_updated",
-        target=team.partner,
-        partner_id=team.partner.pk,
-        after={"phone": "+1 555 0100"},
-    )
+    with acting(admin):  # recorded in the admin's request
+        audit.record(
+            actor=admin.user,
+            action="partner.profile_updated",
+            target=team.partner,
+            partner_id=team.partner.pk,
+            after={"phone": "+1 555 0100"},
+        )
     return World(
         team=team,
         admin=admin,
@@ -81,12 +84,6 @@ def world() -> World:
         proof=claim.proofs.get(),
         statement=Statement.objects.get(partner=team.partner),
     )
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def page(response: Any) -> str:

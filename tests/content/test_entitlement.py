@@ -4,10 +4,11 @@ decides, so the matrix runs through ``asset_list``/``asset_get`` and the announc
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.http import Http404
 from django.utils import timezone
 
@@ -56,11 +57,32 @@ def test_audience_rules_matrix(rules: dict[str, Any], entitled: bool) -> None:
     actor = _gold_msp_emea()
     listed = list(selectors.asset_list(actor=actor))
     assert (asset in listed) is entitled
-    if entitled:
-        assert selectors.asset_get(actor=actor, pk=asset.pk) == asset
-    else:
-        with pytest.raises(Http404):
-            selectors.asset_get(actor=actor, pk=asset.pk)
+    assert _opens(actor, asset) is entitled
+
+
+def _opens(actor: Any, asset: Any) -> bool:
+    """Whether ``asset_get`` gives the asset (True) or the usual 404 (False)."""
+    try:
+        return selectors.asset_get(actor=actor, pk=asset.pk) == asset
+    except Http404:
+        return False
+
+
+def test_the_window_opens_at_publish_at_and_closes_at_expires_at_to_the_second() -> None:
+    opens, closes = datetime(2027, 12, 31, 23, 0, tzinfo=UTC), datetime(2028, 3, 1, 0, 0, tzinfo=UTC)
+    with time_machine.travel(opens - timedelta(days=1), tick=False):
+        asset = f.asset("Windowed asset", publish_at=opens, expires_at=closes)
+        actor = _gold_msp_emea()
+    for moment, visible in [
+        (opens - timedelta(seconds=1), False),
+        (opens, True),
+        (closes - timedelta(seconds=1), True),  # 29 February 2028, 23:59:59
+        (closes, False),
+    ]:
+        with time_machine.travel(moment, tick=False):
+            assert (asset in selectors.asset_list(actor=actor), _opens(actor, asset)) == (visible, visible), (
+                moment
+            )
 
 
 def test_asset_open_to_several_tiers_is_listed_once() -> None:

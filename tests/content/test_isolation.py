@@ -23,16 +23,12 @@ from content.policies import asset_event_policy
 from partners.models import PartnerRole
 from prm.tenancy import Scope, tenant_scope
 from tests.content import factories as f
+from tests.helpers import login
+from tests.isolation import Case, foreign_id_test
 
 pytestmark = pytest.mark.django_db
 
 MISSING_PK = 987_654_321
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def normalised(text: str) -> str:
@@ -87,21 +83,31 @@ def test_silver_partner_cannot_see_list_or_search_a_gold_only_asset(world: dict[
     assert "Secret Gold pricing" in gold_page.content.decode()
 
 
-@pytest.mark.parametrize("url_name", ["content:asset", "content:download", "content:cobranded"])
-def test_not_entitled_is_the_same_404_as_missing_and_records_nothing(
-    world: dict[str, Any], url_name: str
-) -> None:
-    client = login(world["silver_user"].user)
-    hidden = client.get(reverse(url_name, args=[world["gold_only"].pk]))
-    missing = client.get(reverse(url_name, args=[MISSING_PK]))
-    assert hidden.status_code == missing.status_code == 404
-    assert normalised(hidden.content.decode()) == normalised(missing.content.decode())
-    assert "Secret Gold" not in hidden.content.decode()
-    assert not AssetEvent.objects.exists()
-    # The entitled partner gets it.
-    allowed = login(world["gold_user"].user).get(reverse(url_name, args=[world["gold_only"].pk]))
-    assert allowed.status_code == 200
-    allowed.close()
+# The asset pages of a Gold-only asset, asked by the Silver partner's user: the same 404 as a missing
+# id, nothing recorded (no usage event); the Gold partner's user gets them (the control).
+FOREIGN_IDS = [
+    Case(
+        url_name,
+        ("GET", "POST"),
+        ("silver",),
+        lambda w, _who: [w["gold_only"]],
+        controls=("gold",),
+        absent=absent,
+    )
+    for url_name, absent in [
+        ("content:asset", ()),
+        ("content:download", ()),
+        ("content:cobranded", ("%PDF",)),
+    ]
+]
+
+test_not_entitled_is_the_same_404_as_missing_and_records_nothing = foreign_id_test(
+    FOREIGN_IDS,
+    world="world",
+    people={"silver": lambda w: w["silver_user"].user, "gold": lambda w: w["gold_user"].user},
+    secrets=lambda w, _who: [w["gold_only"].title, "Secret Gold", "gold-secret-tag", "Gold lounge"],
+    state=lambda w: list(AssetEvent.objects.values()),
+)
 
 
 def test_partner_b_cannot_see_partner_a_events(world: dict[str, Any]) -> None:

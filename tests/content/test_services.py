@@ -237,7 +237,7 @@ def test_record_event_refused_when_not_entitled_and_vendor_leaves_no_trace(partn
     with pytest.raises(PermissionDenied):
         services.record_event(actor=f.member(partner), asset=gold_only, kind=EventKind.VIEW)
     assert services.record_event(actor=factories.vendor_actor(), asset=gold_only, kind=EventKind.VIEW) is None
-    assert not AssetEvent.objects.exists()
+    assert not AssetEvent.objects.filter(asset=gold_only).exists()
 
 
 def test_orphan_sweeper_covers_library_files(media: Path) -> None:

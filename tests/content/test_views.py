@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -22,14 +21,9 @@ from prm.models import AuditEvent
 from tests import factories
 from tests.content import factories as f
 from tests.exports import exported
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def streamed(response: Any) -> bytes:
@@ -58,26 +52,46 @@ def test_library_lists_entitled_assets_with_filters(sam: Any) -> None:
     assert "Gold battlecard" not in page
     assert 'value="videos"' in page  # the category filter offers what is there
     assert "overview" in page  # and the tags
+    for params, shown in [
+        ({"category": "videos"}, {"Demo video"}),
+        ({"kind": "link"}, {"Demo video"}),
+        ({"tag": "overview"}, {"Platform overview"}),
+        ({"q": "platform"}, {"Platform overview"}),
+        ({"q": "battlecard"}, set()),  # not entitled, so not found either
+    ]:
+        listed = login(sam.user).get(reverse("content:library"), params).context["page"].paginator.object_list
+        assert {asset.title for asset in listed} == shown, params
 
 
 def test_filters_survive_pagination(sam: Any) -> None:
     videos = f.category("Videos")
     for number in range(30):
         f.asset(f"Recorded webinar {number}", kind=AssetKind.LINK, category=videos, tags=["webinar"])
+    # One filter short of matching, each: a file, another category, no "webinar".
+    f.asset("Webinar slides", category=videos, tags=["webinar"])
+    f.asset("Webinar checklist", kind=AssetKind.LINK, tags=["webinar"])
+    f.asset("Product demo", kind=AssetKind.LINK, category=videos)
     response = login(sam.user).get(
         reverse("content:library"), {"q": "webinar", "category": "videos", "kind": "link"}
     )
     page = response.content.decode()
     assert response.context["page"].paginator.count == 30
+    assert {asset.title for asset in response.context["page"].paginator.object_list} == {
+        f"Recorded webinar {number}" for number in range(30)
+    }
     assert "?q=webinar&amp;category=videos&amp;kind=link&page=2" in page
     second = login(sam.user).get(
-        reverse("content:library"), {"q": "webinar", "category": "videos", "page": 2}
+        reverse("content:library"), {"q": "webinar", "category": "videos", "kind": "link", "page": 2}
     )
     assert len(second.context["page"].object_list) == 6
+    assert {asset.title for asset in second.context["page"].object_list} <= {
+        f"Recorded webinar {number}" for number in range(30)
+    }
 
 
 def test_htmx_search_swaps_only_the_results(sam: Any) -> None:
     f.asset("Platform overview")
+    f.asset("Demo video", kind=AssetKind.LINK)
     response = login(sam.user).get(
         reverse("content:library"),
         {"q": "platform"},
@@ -85,7 +99,7 @@ def test_htmx_search_swaps_only_the_results(sam: Any) -> None:
         HTTP_HX_TARGET="library-results",
     )
     page = response.content.decode()
-    assert "Platform overview" in page
+    assert "Platform overview" in page and "Demo video" not in page
     assert "<html" not in page and 'id="library-filters"' not in page
 
 
@@ -109,7 +123,7 @@ def test_detail_shows_versions_newest_first_and_records_a_view(sam: Any) -> None
     page = response.content.decode()
     assert page.index("overview-v2.pdf") < page.index("overview-v1.pdf")
     assert reverse("content:download", args=[asset.pk]) in page
-    event = AssetEvent.objects.get()
+    event = AssetEvent.objects.get(asset=asset)
     assert (event.kind, event.user_id, event.partner_id) == (EventKind.VIEW, sam.user.pk, sam.partner_id)
 
 
@@ -398,7 +412,7 @@ def test_admin_refuses_a_disguised_upload_as_a_form_error() -> None:
     )
     assert response.status_code == 200
     assert "not a file type the library accepts" in str(response.context["adminform"].form.errors)
-    assert not Asset.objects.exists()
+    assert not Asset.objects.filter(title="Sneaky").exists()
 
 
 def test_admin_announcement_goes_through_the_service_and_is_audited() -> None:
@@ -410,7 +424,7 @@ def test_admin_announcement_goes_through_the_service_and_is_audited() -> None:
     assert response.status_code == 302, response.context["adminform"].form.errors
     from content.models import Announcement
 
-    item = Announcement.objects.get()
+    item = Announcement.objects.get(title="Kick-off", created_by=manager)
     assert item.publish_at is not None and item.created_by == manager
     assert AuditEvent.objects.filter(action="content.announcement_created", target_id=str(item.pk)).exists()
 

@@ -19,11 +19,9 @@ from partners.services import partner_assign_channel_manager
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
-from tests.scoping import acting
+from tests.scoping import acting as acting  # re-exported: the app's tests say f.acting
 
 _sku = itertools.count(1)
-
-
 
 
 def product(name: str = "Firewall X", *, price: str = "19.99", line: str = "Security", **kw: Any) -> Product:

@@ -23,6 +23,7 @@ from prm.models import AuditEvent
 from prm.tenancy import Actor
 from tests.deals import factories as f
 from tests.deals.test_query_counts import bulk_deals, bulk_leads
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +44,6 @@ BIG_TABLES = [
     "partners.Membership",
     "partners.Invitation",
 ]
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 @pytest.fixture

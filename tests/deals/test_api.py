@@ -19,16 +19,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals.models import Deal, DealStatus, Product
+from partners.middleware import resolve_actor
 from prm.api import token_issue
 from prm.tenancy import Actor
 from tests.deals import factories as f
+from tests.helpers import login
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
 
 class Api:
     def __init__(self, user: Any) -> None:
-        _token, self.secret = token_issue(user=user, name="CRM sync")
+        actor = resolve_actor(user)
+        with acting(actor):  # issued as the tokens page does, in the user's request
+            _token, self.secret = token_issue(user=user, name="CRM sync", partner_id=actor.partner_id)
         self.client = Client()
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -99,7 +104,9 @@ def test_a_revoked_token_stops_working(team_a: f.Team) -> None:
 
     api = Api(team_a.sales)
     assert api.get(DEALS).status_code == 200
-    token_revoke(user=team_a.sales, token=ApiToken.objects.get(user=team_a.sales))
+    token = ApiToken.objects.get(user=team_a.sales)
+    with acting(team_a.sales_actor):  # revoked as the tokens page does, in the user's request
+        token_revoke(user=team_a.sales, token=token, partner_id=team_a.partner.pk)
     assert api.get(DEALS).status_code == 401
 
 
@@ -167,7 +174,7 @@ def test_bad_input_is_a_400_with_the_reason_and_nothing_is_saved(team_a: f.Team,
         response = api.post(DEALS, payload(firewall, **overrides))
         assert response.status_code == 400, (overrides, response.content)
         assert field in json.dumps(response.json()), (field, response.json())
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
 
 
 def test_submitting_an_incomplete_draft_lists_every_problem(team_a: f.Team, firewall: Product) -> None:
@@ -200,7 +207,7 @@ def test_a_retried_create_with_the_same_idempotency_key_registers_one_deal(
     again = api.post(DEALS, payload(firewall), headers=key)
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
-    assert Deal.objects.count() == 1
+    assert Deal.objects.filter(partner=team_a.partner).count() == 1
     assert (
         api.post(DEALS, payload(firewall), headers={"HTTP_IDEMPOTENCY_KEY": "not-a-uuid"}).status_code == 400
     )
@@ -323,8 +330,7 @@ def test_the_schema_is_for_signed_in_people_and_token_holders_only(team_a: f.Tea
     anonymous = Client().get(reverse("api_schema"))
     assert anonymous.status_code == 401 and "/api/v1/deals/" not in anonymous.content.decode()
     assert Client().get(reverse("api_schema"), HTTP_AUTHORIZATION="Bearer prm_nope").status_code == 401
-    signed_in = Client()
-    signed_in.force_login(team_a.sales, backend="django.contrib.auth.backends.ModelBackend")
+    signed_in = login(team_a.sales)
     assert signed_in.get(reverse("api_schema")).status_code == 200  # the API tokens page links it
     assert Api(team_a.sales).get(reverse("api_schema")).status_code == 200
 
@@ -387,12 +393,36 @@ def test_a_filter_or_page_outside_the_documented_values_is_a_400_naming_it(
 
 
 def test_valid_filters_still_filter_and_empty_ones_still_mean_all(team_a: f.Team) -> None:
-    f.draft(team_a.sales_actor, customer="Hooli", domain="hooli.com", stage="proposal")
-    f.draft(team_a.sales_actor, customer="Globex", domain="globex.com", stage="prospecting")
+    hooli = f.draft(team_a.sales_actor, customer="Hooli", domain="hooli.com", stage="proposal")
+    globex = f.draft(team_a.sales_actor, customer="Globex", domain="globex.com", stage="prospecting")
+    initech = f.submitted(team_a.sales_actor, customer="Initech", domain="initech.com", stage="proposal")
     api = Api(team_a.sales)
-    assert api.get(DEALS, stage="proposal", status="draft").json()["count"] == 1
-    assert api.get(DEALS, stage="", status="", q="").json()["count"] == 2
-    assert api.get(DEALS, q="globex").json()["count"] == 1
+
+    def ids(**params: str) -> set[int]:
+        body = api.get(DEALS, **params).json()
+        assert body["count"] == len(body["results"])
+        return {row["id"] for row in body["results"]}
+
+    assert ids(stage="proposal", status="draft") == {hooli.pk}
+    assert ids(stage="proposal") == {hooli.pk, initech.pk}
+    assert ids(status="submitted") == {initech.pk}
+    assert ids(stage="", status="", q="") == {hooli.pk, globex.pk, initech.pk}
+    assert ids(q="globex") == {globex.pk}
+    assert ids(q="globex", status="submitted") == set()
+
+
+def test_the_lead_status_filter_lists_offered_or_accepted_leads(team_a: f.Team, vendor_admin: Actor) -> None:
+    offered = _offer(vendor_admin, team_a, company="Vandelay Industries")
+    accepted = _offer(vendor_admin, team_a, company="Kramerica")
+    api = Api(team_a.sales)
+    assert api.post(lead_url(accepted, "accept")).status_code == 201
+
+    def ids(**params: str) -> set[int]:
+        return {row["id"] for row in api.get(LEADS, **params).json()["results"]}
+
+    assert ids(status="offered") == {offered.pk}
+    assert ids(status="accepted") == {accepted.pk}
+    assert ids() == {offered.pk, accepted.pk}
 
 
 def test_a_page_past_the_end_is_the_documented_json_404(team_a: f.Team) -> None:
@@ -455,7 +485,7 @@ def test_values_of_the_wrong_json_type_are_a_400_not_coerced(
     response = Api(team_a.sales).post(DEALS, {**body, **overrides})
     assert response.status_code == 400, response.content
     assert field in json.dumps(response.json())
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
 
 
 def test_a_line_sent_in_an_edit_needs_all_its_fields(team_a: f.Team, firewall: Product) -> None:
@@ -491,7 +521,7 @@ def test_a_total_above_the_portals_limit_is_a_400(team_a: f.Team, firewall: Prod
     big_line = {"product": firewall.pk, "quantity": 10, "unit_price": "500000000000.00"}  # 10**13 / 2
     response = api.post(DEALS, payload(firewall, lines=[big_line] * 2))
     assert response.status_code == 400 and "total is too large" in json.dumps(response.json())
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
     just_below = {**big_line, "unit_price": "499999999999.99"}
     assert api.post(DEALS, payload(firewall, lines=[big_line, just_below])).status_code == 201
 
@@ -501,18 +531,19 @@ def test_an_empty_or_malformed_idempotency_key_is_a_400(team_a: f.Team, firewall
     for key in ("", f"{{{uuid.uuid4()}}}", uuid.uuid4().hex):
         response = api.post(DEALS, payload(firewall), headers={"HTTP_IDEMPOTENCY_KEY": key})
         assert response.status_code == 400, key
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
 
 
 def test_a_body_that_is_not_json_is_a_415(team_a: f.Team, firewall: Product) -> None:
     api = Api(team_a.sales)
     response = api.client.post(DEALS, {"customer_name": "Initech"}, **api._headers())  # form-encoded
     assert response.status_code == 415
-    assert Deal.objects.count() == 0
+    assert Deal.objects.filter(partner=team_a.partner).count() == 0
 
 
 def test_the_schema_documents_every_answer_of_every_operation(team_a: f.Team) -> None:
     schema = Api(team_a.sales).get(reverse("api_schema"), format="json").json()
+    assert {"/api/v1/deals/", "/api/v1/deals/{id}/", "/api/v1/leads/"} <= set(schema["paths"])
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             codes = set(operation["responses"])

@@ -31,17 +31,12 @@ from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
 from tests.exports import download, start
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 VENDOR_EXPORT = "deals:vendor_export"
 PARTNER_EXPORT = "deals:export"
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def rows_of(response: Any) -> list[list[str]]:

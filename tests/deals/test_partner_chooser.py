@@ -18,16 +18,11 @@ from partners.selectors import SUGGESTION_LIMIT
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 FILTER_PAGES = ["deals:review_queue", "deals:won_queue", "deals:vendor_list", "deals:vendor_pipeline"]
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text_of(response: Any) -> str:

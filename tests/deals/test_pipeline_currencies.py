@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from deals import selectors
@@ -16,6 +15,7 @@ from deals.models import Product
 from prm.models import ExchangeRate
 from tests.deals import factories as f
 from tests.exports import exported
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -66,8 +66,7 @@ def test_a_currency_without_a_rate_is_left_out_and_named(
     assert submitted["value"] == Decimal("2080.00")  # ... but its amount is not added as dollars
     assert report["unconverted"] == ["JPY"]
 
-    client = Client()
-    client.force_login(vendor_admin.user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(vendor_admin.user)
     page = client.get(reverse("deals:vendor_pipeline")).content.decode()
     assert "Amounts in JPY have no exchange rate yet" in page
     export = exported(client, reverse("deals:vendor_pipeline_export")).content.decode().splitlines()
@@ -79,8 +78,7 @@ def test_the_partner_sees_its_pipeline_converted_too(team_a: f.Team, firewall: P
     ExchangeRate.objects.create(currency="EUR", rate=Decimal("1.08"))
     ExchangeRate.objects.create(currency="JPY", rate=Decimal("0.0067"))
     _deals(team_a, firewall)
-    client = Client()
-    client.force_login(team_a.admin, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(team_a.admin)
     response = client.get(reverse("deals:pipeline"))
     assert response.status_code == 200
     assert response.context["reporting_currency"] == "USD"

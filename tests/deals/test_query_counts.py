@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,51 +32,13 @@ from deals.models import (
 )
 from prm.tenancy import Actor
 from tests.deals import factories as f
-from tests.exports import exported_with_queries, is_export
+from tests.helpers import assert_constant_queries, login
 
 pytestmark = pytest.mark.django_db
 
-SANE_BOUND = 30
 STATUSES = list(DealStatus.values)
 # Vendor staff never see drafts (deals.policies), so vendor lists are grown with the others.
 VENDOR_VISIBLE = [status for status in STATUSES if status != DealStatus.DRAFT]
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def count_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
-    if is_export(url, params):
-        return exported_with_queries(client, url, params)
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url, params or {})
-        if getattr(response, "streaming", False):
-            b"".join(response.streaming_content)
-    assert response.status_code == 200, response
-    return len(context.captured_queries), response
-
-
-def assert_constant(
-    client: Client,
-    url: str,
-    grow: Callable[[], None],
-    rows: Callable[[Any], int],
-    *,
-    small_rows: int = 1,
-    large_rows: int = 50,
-    params: dict | None = None,
-) -> None:
-    count_queries(client, url, params)  # warm caches (content types, session) outside the measurement
-    small, small_response = count_queries(client, url, params)
-    grow()
-    large, large_response = count_queries(client, url, params)
-    assert rows(small_response) == small_rows
-    assert rows(large_response) == large_rows
-    assert small == large, f"{url}: {small} queries for {small_rows} row(s), {large} for {large_rows}"
-    assert large <= SANE_BOUND, f"{url}: {large} queries"
 
 
 def paginator_count(response: Any) -> int:
@@ -86,6 +47,25 @@ def paginator_count(response: Any) -> int:
 
 def csv_count(response: Any) -> int:
     return len(list(csv.reader(io.StringIO(response.content.decode())))) - 1
+
+
+def references(**filters: Any) -> Callable[[], list[str]]:
+    """The references of the deals matching ``filters``: each must be on the page."""
+    return lambda: list(Deal.objects.filter(**filters).values_list("reference", flat=True))
+
+
+def companies(**filters: Any) -> Callable[[], list[str]]:
+    """The company names of the leads matching ``filters``: each must be on the page."""
+    return lambda: list(Lead.objects.filter(**filters).values_list("company_name", flat=True))
+
+
+def counted(label: str, count: int) -> re.Pattern[str]:
+    """A pipeline table row: ``label`` with its number of deals in the next cell."""
+    return re.compile(rf">{re.escape(label)}</td>\s*<td class=\"text-end\">{count}</td>")
+
+
+def total_deals(count: int) -> re.Pattern[str]:
+    return re.compile(rf'id="stat-deals">{count}<')
 
 
 # --- bulk builders ---------------------------------------------------------------------------------
@@ -149,11 +129,17 @@ def bulk_deals(
 
 
 def bulk_extensions(deals: list[Deal]) -> None:
+    now = timezone.now()
     DealExtensionRequest.objects.bulk_create(
         DealExtensionRequest(
-            deal=deal, partner_id=deal.partner_id, requested_by=deal.registered_by, reason="Time", days=30
+            deal=deal,
+            partner_id=deal.partner_id,
+            requested_by=deal.registered_by,
+            reason="Time",
+            days=30,
+            created_at=now - timedelta(minutes=number),  # one order, oldest first, for the panel
         )
-        for deal in deals
+        for number, deal in enumerate(deals)
         if deal.status == DealStatus.APPROVED
     )
 
@@ -208,21 +194,30 @@ def test_partner_deal_list_query_count_is_constant(
     team_a: f.Team, vendor_admin: Actor, product: Product, url_name: str
 ) -> None:
     f.approved(team_a.sales_actor, vendor_admin, lines=[f.line(product, 2, "100.00")])
-    assert_constant(
+    assert_constant_queries(
         login(team_a.admin),
         reverse(url_name),
         grow=lambda: bulk_deals(team_a, 49, product=product),
         rows=paginator_count if url_name == "deals:list" else csv_count,
+        shows=references(partner=team_a.partner),
     )
 
 
 def test_partner_pipeline_query_count_is_constant(team_a: f.Team, product: Product) -> None:
     f.submitted(team_a.sales_actor, lines=[f.line(product, 2, "100.00")])
-    assert_constant(
+
+    def shows() -> list[re.Pattern[str]]:
+        """The total, and each status with its number of deals."""
+        statuses = Counter(Deal.objects.filter(partner=team_a.partner).values_list("status", flat=True))
+        total = total_deals(sum(statuses.values()))
+        return [total, *(counted(str(DealStatus(status).label), n) for status, n in statuses.items())]
+
+    assert_constant_queries(
         login(team_a.admin),
         reverse("deals:pipeline"),
         grow=lambda: bulk_deals(team_a, 49, product=product),
         rows=lambda response: response.context["total_count"],
+        shows=shows,
     )
 
 
@@ -238,11 +233,12 @@ def test_partner_lead_list_query_count_is_constant(
         drafts = bulk_deals(team_a, 20, product=product, statuses=[DealStatus.DRAFT])
         bulk_leads(team_a, 49, creator=vendor_admin, deals=drafts)
 
-    assert_constant(
+    assert_constant_queries(
         login(team_a.sales),
         reverse("deals:lead_list"),
         grow=grow,
         rows=paginator_count if not params else csv_count,
+        shows=companies(assigned_partner=team_a.partner),
         params=params,
     )
 
@@ -260,11 +256,20 @@ def test_review_queue_query_count_is_constant(
         approved = bulk_deals(team_a, 8, product=product, statuses=[DealStatus.APPROVED], start=100)
         bulk_extensions(approved)
 
-    assert_constant(
+    def shows() -> list[str | re.Pattern[str]]:
+        queued: list[str | re.Pattern[str]] = [*references(status=DealStatus.SUBMITTED)()]
+        pending = DealExtensionRequest.objects.order_by("created_at")
+        if url_name == "deals:review_queue" and pending:  # the panel: the six oldest, and how many
+            queued += [extension.deal.reference for extension in pending.select_related("deal")[:6]]
+            queued += [re.compile(rf"{pending.count()} requests in all")]
+        return queued
+
+    assert_constant_queries(
         login(cam.user),
         reverse(url_name),
         grow=grow,
         rows=paginator_count if url_name == "deals:review_queue" else csv_count,
+        shows=shows,
     )
 
 
@@ -275,11 +280,12 @@ def test_vendor_deal_list_query_count_is_constant(
 ) -> None:
     f.submitted(team_a.sales_actor, lines=[f.line(product, 2, "100.00")])
     reviewer = vendor_admin if who == "program_admin" else cam
-    assert_constant(
+    assert_constant_queries(
         login(reviewer.user),
         reverse(url_name),
         grow=lambda: bulk_deals(team_a, 49, product=product, statuses=VENDOR_VISIBLE),
         rows=paginator_count if url_name == "deals:vendor_list" else csv_count,
+        shows=references(partner=team_a.partner),
     )
 
 
@@ -297,8 +303,21 @@ def test_vendor_pipeline_query_count_is_constant(
         if who == "program_admin":
             bulk_deals(team_b, 10, product=other, start=200, statuses=VENDOR_VISIBLE)
 
+    def shows() -> list[re.Pattern[str]]:
+        """Each partner the reviewer works with, with its number of deals (and the total)."""
+        deals = Deal.objects.exclude(status=DealStatus.DRAFT)
+        if who == "cam":
+            deals = deals.filter(partner=team_a.partner)
+        per_partner = Counter(deals.values_list("partner__legal_name", flat=True))
+        if url_name == "deals:vendor_pipeline_export":
+            return [re.compile(rf"^partner,{re.escape(name)},{n},", re.M) for name, n in per_partner.items()]
+        return [
+            total_deals(sum(per_partner.values())),
+            *(counted(name, n) for name, n in per_partner.items()),
+        ]
+
     expected_large = 60 if who == "program_admin" else 50
-    assert_constant(
+    assert_constant_queries(
         login(reviewer.user),
         reverse(url_name),
         grow=grow,
@@ -309,7 +328,8 @@ def test_vendor_pipeline_query_count_is_constant(
                 int(row[2]) for row in csv.reader(io.StringIO(response.content.decode())) if row[0] == "tier"
             )
         ),
-        large_rows=expected_large,
+        shows=shows,
+        large=expected_large,
     )
 
 
@@ -326,9 +346,10 @@ def test_vendor_lead_list_query_count_is_constant(
         bulk_leads(team_a, 39, creator=vendor_admin, deals=drafts)
         bulk_leads(None, 10, creator=vendor_admin)  # the unassigned pool
 
-    assert_constant(
+    assert_constant_queries(
         login(cam.user),
         reverse(url_name),
         grow=grow,
         rows=paginator_count if url_name == "deals:vendor_lead_list" else csv_count,
+        shows=companies(),
     )

@@ -48,7 +48,7 @@ def test_expire_deals_expires_only_approved_deals_past_protection(team_a: f.Team
     Deal.objects.filter(pk=waiting.pk).update(protection_expires_at=timezone.now() - timedelta(days=1))
 
     assert tasks.expire_deals() == 1
-    statuses = dict(Deal.objects.values_list("pk", "status"))
+    statuses = dict(Deal.objects.filter(partner=team_a.partner).values_list("pk", "status"))
     assert statuses == {
         due.pk: DealStatus.EXPIRED,
         protected.pk: DealStatus.APPROVED,

@@ -18,6 +18,7 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, WebhookDelivery, WebhookEndpoint
 from prm.tenancy import Actor, Scope, tenant_scope
 from tests.deals import factories as f
+from tests.helpers import login
 from tests.webhook_receiver import receiver
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_only_subscribed_events_are_sent(team_a: f.Team) -> None:
         f.submitted(team_a.sales_actor)
         assert send() == 0
         assert hook.received == []
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.objects.filter(partner_id=team_a.partner.pk).exists()
 
 
 def test_the_other_partners_conflict_is_not_in_the_payload(team_a: f.Team, team_b: f.Team) -> None:
@@ -90,7 +91,7 @@ def test_a_failing_endpoint_is_retried_with_growing_pauses_then_gives_up(team_a:
         _endpoint(team_a, hook.url)
         f.submitted(team_a.sales_actor)
         assert send() == 1
-        delivery = WebhookDelivery.objects.get()
+        delivery = WebhookDelivery.objects.filter(partner_id=team_a.partner.pk).get()
         assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
         pause = delivery.next_attempt_at - timezone.now()
         assert timedelta(seconds=50) < pause <= timedelta(minutes=1)
@@ -114,7 +115,7 @@ def test_a_retry_that_succeeds_delivers(team_a: f.Team) -> None:
         _endpoint(team_a, hook.url)
         f.submitted(team_a.sales_actor)
         send()
-        delivery = WebhookDelivery.objects.get()
+        delivery = WebhookDelivery.objects.filter(partner_id=team_a.partner.pk).get()
         WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
         tasks.send_due_webhooks()
         delivery.refresh_from_db()
@@ -132,7 +133,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(team_a: f.Team) -> None
             raise RuntimeError
         assert send() == 0
         assert hook.received == []
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.objects.filter(partner_id=team_a.partner.pk).exists()
 
 
 def test_a_lead_offer_reaches_the_partner(team_a: f.Team, vendor_admin: Actor) -> None:
@@ -168,7 +169,7 @@ def test_unsafe_urls_are_refused_in_production(settings: Any, team_a: f.Team, ur
     settings.PRM = {**settings.PRM, "WEBHOOK_ALLOW_PRIVATE_URLS": False}
     with pytest.raises(ApplicationError):
         _endpoint(team_a, url)
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.objects.filter(partner_id=team_a.partner.pk).exists()
 
 
 @pytest.mark.parametrize("location", ["", "http://169.254.169.254/latest/meta-data/"])
@@ -180,7 +181,7 @@ def test_a_redirect_is_not_followed_it_is_a_failed_attempt(team_a: f.Team, locat
         f.submitted(team_a.sales_actor)
         send()
         assert [(r["method"], r["path"]) for r in hook.received] == [("POST", "/hooks/prm")]
-    delivery = WebhookDelivery.objects.get()
+    delivery = WebhookDelivery.objects.filter(partner_id=team_a.partner.pk).get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 302)
     assert delivery.last_error == "HTTP 302: redirects are not followed"
 
@@ -199,8 +200,7 @@ def test_endpoints_and_deliveries_are_the_partners_own(team_a: f.Team, team_b: f
 
 # --- the page -------------------------------------------------------------------------------------
 def _client(user: Any) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(user, raise_request_exception=False)
     return client
 
 
@@ -210,7 +210,7 @@ def test_a_partner_admin_adds_rotates_resends_and_removes(team_a: f.Team) -> Non
         page = reverse("deals:webhooks")
         response = client.post(page, {"url": hook.url, "description": "CRM", "events": ["deal.submitted"]})
         assert response.status_code == 302
-        endpoint = WebhookEndpoint.objects.get()
+        endpoint = WebhookEndpoint.objects.filter(partner_id=team_a.partner.pk).get()
         assert endpoint.events == ["deal.submitted"]
         assert AuditEvent.objects.filter(action="webhook.created").exists()
         f.submitted(team_a.sales_actor)
@@ -223,13 +223,13 @@ def test_a_partner_admin_adds_rotates_resends_and_removes(team_a: f.Team) -> Non
         endpoint.refresh_from_db()
         assert endpoint.secret != old_secret
 
-        delivery = WebhookDelivery.objects.get()
+        delivery = WebhookDelivery.objects.filter(partner_id=team_a.partner.pk).get()
         client.post(reverse("deals:webhook_redeliver", args=[delivery.pk]))
         send()
         assert len(hook.received) == 2 and _verify(endpoint.secret, hook.received[1])
 
         client.post(reverse("deals:webhook_delete", args=[endpoint.pk]))
-        assert not WebhookEndpoint.objects.exists()
+        assert not WebhookEndpoint.objects.filter(partner_id=team_a.partner.pk).exists()
 
 
 def test_bad_input_is_explained(team_a: f.Team) -> None:
@@ -237,18 +237,18 @@ def test_bad_input_is_explained(team_a: f.Team) -> None:
     response = client.post(reverse("deals:webhooks"), {"url": "not a url"})
     assert response.status_code == 400
     assert "Enter a full URL" in response.content.decode()
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.objects.filter(partner_id=team_a.partner.pk).exists()
     client.post(reverse("deals:webhooks"), {"url": "http://127.0.0.1:9/hooks"})
     again = client.post(reverse("deals:webhooks"), {"url": "http://127.0.0.1:9/hooks"})
     assert again.status_code == 400 and "already registered" in again.content.decode()
-    assert WebhookEndpoint.objects.count() == 1
+    assert WebhookEndpoint.objects.filter(partner_id=team_a.partner.pk).count() == 1
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/a b", "http://127.0.0.1:9/a\r\nX-Injected: 1"])
 def test_urls_with_whitespace_or_control_characters_are_refused(team_a: f.Team, url: str) -> None:
     with pytest.raises(ApplicationError, match="Enter a full URL"):
         _endpoint(team_a, url)
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.objects.filter(partner_id=team_a.partner.pk).exists()
 
 
 def test_only_the_partners_admins_manage_webhooks(team_a: f.Team, team_b: f.Team) -> None:

@@ -102,7 +102,7 @@ def test_partner_registers_manager_approves_partner_wins(page: Page, site_url: s
     page.click("#deal-submit")
     expect(page).to_have_url(re.compile(r"/deals/\d+/$"))
     expect(page.get_by_text("was submitted for review")).to_be_visible()
-    deal = Deal.objects.get()
+    deal = Deal.objects.get(partner=team.partner)
     assert page.url.endswith(f"/deals/{deal.pk}/")
     assert (deal.status, deal.amount, deal.currency) == (DealStatus.SUBMITTED, Decimal("3799.98"), "USD")
     assert (deal.customer_name, deal.customer_domain, deal.expected_close_date) == (

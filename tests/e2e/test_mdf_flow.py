@@ -16,7 +16,6 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from playwright.sync_api import Page, expect
 
-from mdf.ledger import balances_of
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, RequestStatus
 from partners.services import partner_assign_channel_manager
 from prm.roles import VendorRole
@@ -62,7 +61,7 @@ def _expect_funds(page: Page, site_url: str, **amounts: str) -> None:
 
 
 def _balances(allocation: Allocation) -> dict[str, Decimal]:
-    b = balances_of(Allocation.objects.get(pk=allocation.pk))
+    b = m.balances(allocation)  # read as finance reads the ledger (vendor-wide)
     return {
         "allocated": b.allocated,
         "committed": b.committed,
@@ -123,13 +122,13 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     # Short notice: the draft is saved and the page asks for confirmation.
     expect(page.locator("#short-notice")).to_be_visible()
     expect(page.locator("#short-notice")).to_contain_text("business days ahead")
-    draft = FundRequest.objects.get()
+    draft = FundRequest.objects.get(partner=team.partner)
     assert draft.status == RequestStatus.DRAFT
     expect(page.locator("#id_title")).to_have_value("Chicago security roadshow")
     page.click("#request-confirm-submit")
     expect(page).to_have_url(re.compile(rf"/funds/requests/{draft.pk}/$"))
     expect(page.get_by_text(f"{draft.reference} was submitted for approval")).to_be_visible()
-    fund_request = FundRequest.objects.get()
+    fund_request = FundRequest.objects.get(partner=team.partner)
     assert (fund_request.pk, fund_request.status, fund_request.short_notice_confirmed) == (
         draft.pk,
         RequestStatus.SUBMITTED,
@@ -182,8 +181,8 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     page.click("#claim-submit")
     expect(page).to_have_url(re.compile(rf"/funds/requests/{fund_request.pk}/$"))
     expect(page.locator("#request-status")).to_contain_text("Claim submitted")
-    claim = FundClaim.objects.get()
-    proof = ClaimProof.objects.get()
+    claim = FundClaim.objects.get(fund_request=fund_request)
+    proof = ClaimProof.objects.get(claim=claim)
     assert (claim.fund_request_id, claim.claimed_amount, claim.actual_cost) == (
         fund_request.pk,
         Decimal("1500.00"),
@@ -212,7 +211,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     expect(page.get_by_text("1 claim approved")).to_be_visible()
     claim.refresh_from_db()
     assert claim.approved_amount == Decimal("1400.00")
-    assert FundRequest.objects.get().status == RequestStatus.CLAIM_APPROVED
+    assert FundRequest.objects.get(pk=fund_request.pk).status == RequestStatus.CLAIM_APPROVED
     assert _balances(allocation) == _usd("10000.00", "0.00", "1400.00", "0.00", "8600.00")
 
     # Four eyes: another finance user confirms the payment.
@@ -223,7 +222,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     expect(page.get_by_text("1 claim marked paid")).to_be_visible()
     claim.refresh_from_db()
     assert (claim.payment_reference, claim.paid_by) == ("PAY-2026-0042", payer)
-    assert FundRequest.objects.get().status == RequestStatus.PAID
+    assert FundRequest.objects.get(pk=fund_request.pk).status == RequestStatus.PAID
     assert _balances(allocation) == _usd("10000.00", "0.00", "1400.00", "1400.00", "8600.00")
 
     # 5. The partner sees the payment.

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from deals import services as deal_services
 from deals.models import Deal, DealStatus
-from incentives.models import IncentiveProgram, ProgramKind, ProgramStatus
-from prm.tenancy import Actor
+from incentives import services
+from incentives.models import EarningEntry, IncentiveProgram, ProgramKind, ProgramStatus, Statement
+from prm.tenancy import Actor, system_scope
 from tests.deals import factories as df
 
 
@@ -73,3 +74,16 @@ def won(
         with df.acting(reviewer):
             deal = deal_services.deal_confirm_won(actor=reviewer, deal=deal)
     return deal
+
+
+def accrue(deal: Deal) -> list[EarningEntry]:
+    """The accrual job's work for one won deal (``tasks.accrue_incentives``), in the scope that job
+    gives it; the entries it returns are what the tests look at."""
+    with system_scope():
+        return services.accrue_for_deal(deal_id=deal.pk)
+
+
+def settle(period_end: date) -> list[Statement]:
+    """The settlement job's run (``tasks.run_settlement``), in the scope that job gives it."""
+    with system_scope():
+        return services.settlement_run(period_end=period_end)

@@ -296,7 +296,7 @@ def test_another_partners_deal_or_activity_cannot_be_attributed(
     assert _refused(actor, b_deal, a_activity) == "Attribute your own deals to your own activities."
     assert _refused(actor, a_deal, b_activity) == "Attribute your own deals to your own activities."
     assert _refused(actor, b_deal, b_activity) == "Attribute your own deals to your own activities."
-    assert MdfAttribution.objects.count() == 0
+    assert MdfAttribution.objects.filter(partner=team_a.partner).count() == 0
 
 
 def test_a_deal_is_attributed_to_one_activity_only(team_a: df.Team, vendor_admin: Actor) -> None:
@@ -307,7 +307,9 @@ def test_a_deal_is_attributed_to_one_activity_only(team_a: df.Team, vendor_admin
     message = f"{deal.reference} is already attributed to an activity."
     assert _refused(team_a.admin_actor, deal, first) == message
     assert _refused(team_a.admin_actor, deal, second) == message
-    assert list(MdfAttribution.objects.values_list("deal_id", "fund_request_id")) == [(deal.pk, first.pk)]
+    assert list(
+        MdfAttribution.objects.filter(partner=team_a.partner).values_list("deal_id", "fund_request_id")
+    ) == [(deal.pk, first.pk)]
 
 
 def test_only_approved_activities_that_started_before_the_deal_source_it(
@@ -319,7 +321,7 @@ def test_only_approved_activities_that_started_before_the_deal_source_it(
     assert _refused(team_a.admin_actor, deal, submitted) == "Only approved activities can source deals."
     assert "registered before the activity started" in _refused(team_a.admin_actor, deal, future)
     assert _refused(team_a.sales_actor, deal, _activity(team_a, vendor_admin)).startswith("Attribute")
-    assert MdfAttribution.objects.count() == 0
+    assert MdfAttribution.objects.filter(partner=team_a.partner).count() == 0
 
 
 def test_roi_is_won_revenue_per_unit_spent(
@@ -405,6 +407,6 @@ def test_the_partner_admin_detaches_an_attribution(team_a: df.Team, vendor_admin
     attribution = _attribute(team_a.admin_actor, deal, activity)
     with df.acting(team_a.admin_actor):
         services.detach_deal(actor=team_a.admin_actor, attribution=attribution)
-    assert MdfAttribution.objects.count() == 0
+    assert MdfAttribution.objects.filter(partner=team_a.partner).count() == 0
     _attribute(team_a.admin_actor, deal, activity)  # and may attribute it again
-    assert MdfAttribution.objects.count() == 1
+    assert MdfAttribution.objects.filter(partner=team_a.partner).count() == 1

@@ -1,68 +1,87 @@
 """Every incentives URL that takes a statement id gives another partner, a partner user without
 the role, a channel account manager outside the portfolio and an unknown id the same 404, and
-changes nothing. A guard keeps the list complete as URLs are added."""
+changes nothing; so do the admin's statement and earnings pages (the table ``FOREIGN_IDS``, run by
+tests/isolation.py; tests/test_isolation_coverage.py keeps it complete as URLs are added)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from incentives import services
-from incentives import urls as incentive_urls
-from incentives.models import Statement, StatementStatus
+from incentives.models import EarningEntry, Statement
+from prm.models import AuditEvent
 from prm.tenancy import Actor
 from tests.deals import factories as df
+from tests.helpers import login
 from tests.incentives import factories as f
+from tests.isolation import Case, admin_cases, foreign_id_test
 
 pytestmark = pytest.mark.django_db
-
-# The MDF attribution URLs are covered by tests/mdf/test_isolation.py.
-MDF_URLS = {"incentives:attribute_deal", "incentives:detach_deal"}
-STATEMENT_URLS = [
-    ("incentives:statement_pdf", "get"),
-    ("incentives:statement_approve", "post"),
-    ("incentives:statement_mark_paid", "post"),
-]
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def test_every_incentives_url_with_an_id_is_covered() -> None:
-    with_id = {f"incentives:{p.name}" for p in incentive_urls.urlpatterns if "<int:pk>" in str(p.pattern)}
-    assert with_id - MDF_URLS == {name for name, _method in STATEMENT_URLS}
 
 
 @pytest.fixture
 def statement_a(team_a: df.Team, vendor_admin: Actor) -> Statement:
     f.spif(amount="250.00")
     deal = f.won(team_a, vendor_admin, "1000.00")
-    services.accrue_for_deal(deal_id=deal.pk)
-    (statement,) = services.settlement_run(period_end=f.today())
+    f.accrue(deal)
+    (statement,) = f.settle(f.today())
     return statement
 
 
-@pytest.mark.parametrize("intruder", ["b_admin", "a_sales", "other_cam"])
-@pytest.mark.parametrize(("name", "method"), STATEMENT_URLS)
-def test_foreign_statement_ids_give_the_same_404_as_missing_ones(
-    statement_a: Statement, team_a: df.Team, team_b: df.Team, intruder: str, name: str, method: str
-) -> None:
-    user = {
-        "b_admin": lambda: team_b.admin,
-        "a_sales": lambda: team_a.sales,
-        "other_cam": lambda: df.cam_for(team_b.partner).user,
-    }[intruder]()
-    client = login(user)
-    theirs = getattr(client, method)(reverse(name, args=[statement_a.pk]))
-    missing = getattr(client, method)(reverse(name, args=[999_999]))
-    assert theirs.status_code == missing.status_code == 404
-    assert Statement.objects.get(pk=statement_a.pk).status == StatementStatus.DRAFT
+@dataclass
+class World:
+    statement: Statement
+    a: df.Team
+    b: df.Team
+
+
+@pytest.fixture
+def world(statement_a: Statement, team_a: df.Team, team_b: df.Team) -> World:
+    return World(statement=statement_a, a=team_a, b=team_b)
+
+
+def _statement(world: World, _who: str) -> list[Statement]:
+    return [world.statement]
+
+
+def _earnings(world: World, _who: str) -> list[EarningEntry]:
+    return list(EarningEntry.objects.filter(partner=world.a.partner))
+
+
+# Another partner's admin, A's sales user (no earnings role) and B's channel account manager.
+INTRUDERS = ("b_admin", "a_sales", "other_cam")
+FOREIGN_IDS = [
+    Case("incentives:statement_pdf", ("GET", "POST"), INTRUDERS, _statement, absent=("%PDF",)),
+    Case("incentives:statement_approve", ("POST",), INTRUDERS, _statement),
+    Case("incentives:statement_mark_paid", ("POST",), INTRUDERS, _statement),
+    *admin_cases("incentives.statement", _statement, outsiders=("other_cam",), partners=("b_admin",)),
+    *admin_cases("incentives.earningentry", _earnings, outsiders=("other_cam",), partners=("b_admin",)),
+]
+
+
+def _state(world: World) -> dict[str, Any]:
+    return {
+        "statements": list(Statement.objects.order_by("pk").values()),
+        "earnings": list(EarningEntry.objects.order_by("pk").values()),
+        "audit": AuditEvent.objects.filter(partner_id=world.a.partner.pk).count(),
+    }
+
+
+test_foreign_ids_give_the_same_404_as_missing_ones = foreign_id_test(
+    FOREIGN_IDS,
+    world="world",
+    people={
+        "b_admin": lambda w: w.b.admin,
+        "a_sales": lambda w: w.a.sales,
+        "other_cam": lambda w: df.cam_for(w.b.partner).user,
+    },
+    secrets=lambda w, who: [w.statement.number] + ([] if who == "a_sales" else [w.a.partner.legal_name]),
+    state=_state,
+)
 
 
 def test_anonymous_users_are_sent_to_sign_in(statement_a: Statement) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.test import Client
 from django.urls import reverse
 
 from deals.models import Deal
@@ -27,18 +26,13 @@ from mdf.models import FundRequest
 from prm.tenancy import Actor
 from tests.deals import factories as df
 from tests.exports import exported
+from tests.helpers import login
 from tests.incentives import factories as f
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
 
 HOOKS = ("mdf_request_panel", "mdf_report_panel", "mdf_report_csv_rows")
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text_of(response: Any) -> str:

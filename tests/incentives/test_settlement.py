@@ -21,6 +21,16 @@ from tests.incentives import factories as f
 pytestmark = pytest.mark.django_db
 
 
+def _ours(statements: list[Statement], *teams: df.Team) -> list[Statement]:
+    """The statements of these teams (a run settles every partner's entries in the database)."""
+    partners = {team.partner.pk for team in teams}
+    return [statement for statement in statements if statement.partner_id in partners]
+
+
+def _of(model: Any, *teams: df.Team) -> Any:
+    return model.objects.filter(partner__in=[team.partner for team in teams])
+
+
 @pytest.fixture
 def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, list[EarningEntry]]:
     """A: two USD deals and one EUR deal; B: one USD deal. Amounts chosen to add up exactly."""
@@ -33,13 +43,13 @@ def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, l
         "a_eur": f.won(team_a, vendor_admin, "500.00", customer="A3", domain="a3.com", currency="EUR"),
         "b_usd": f.won(team_b, vendor_admin, "3000.30", customer="B1", domain="b1.com"),
     }
-    return {key: services.accrue_for_deal(deal_id=deal.pk) for key, deal in deals.items()}
+    return {key: f.accrue(deal) for key, deal in deals.items()}
 
 
 def test_one_statement_per_partner_and_currency_with_exact_totals(
     earned: dict, team_a: df.Team, team_b: df.Team
 ) -> None:
-    statements = services.settlement_run(period_end=f.today())
+    statements = _ours(f.settle(f.today()), team_a, team_b)
     summary = sorted((s.partner.legal_name, s.currency, s.total, s.lines.count()) for s in statements)
     # USD rebate 1.5 %: 1000.10 -> 15.0015 -> 15.00; 2000.20 -> 30.003 -> 30.00; 3000.30 -> 45.0045 -> 45.00
     assert summary == [
@@ -52,42 +62,45 @@ def test_one_statement_per_partner_and_currency_with_exact_totals(
         assert statement.total == sum(statement.lines.values_list("amount", flat=True))
         assert set(statement.lines.values_list("entry__currency", flat=True)) == {statement.currency}
         assert set(statement.lines.values_list("entry__partner_id", flat=True)) == {statement.partner_id}
-    assert SettlementLine.objects.count() == EarningEntry.objects.count() == 7
-    assert AuditEvent.objects.filter(action="incentives.statement_created").count() == 3
+    assert _of(SettlementLine, team_a, team_b).count() == _of(EarningEntry, team_a, team_b).count() == 7
+    created = AuditEvent.objects.filter(action="incentives.statement_created")
+    assert set(created.values_list("target_id", flat=True)) == {str(s.pk) for s in statements}
 
 
 def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait_for_the_next(
-    earned: dict, team_a: df.Team, vendor_admin: Actor
+    earned: dict, team_a: df.Team, team_b: df.Team, vendor_admin: Actor
 ) -> None:
-    assert len(services.settlement_run(period_end=f.today())) == 3
-    assert services.settlement_run(period_end=f.today()) == []
+    assert len(_ours(f.settle(f.today()), team_a, team_b)) == 3
+    assert f.settle(f.today()) == []
     late = f.won(team_a, vendor_admin, "100.00", customer="Late", domain="late.com")
-    services.accrue_for_deal(deal_id=late.pk)
+    f.accrue(late)
     # Same period again: the partner already has its USD statement, so the new entries wait.
-    assert services.settlement_run(period_end=f.today()) == []
-    (next_statement,) = services.settlement_run(period_end=f.today() + timedelta(days=1))
+    assert f.settle(f.today()) == []
+    (next_statement,) = _ours(f.settle(f.today() + timedelta(days=1)), team_a)
     assert (next_statement.currency, next_statement.total) == ("USD", Decimal("101.60"))
-    assert Statement.objects.count() == 4
-    assert SettlementLine.objects.count() == EarningEntry.objects.count()
+    assert _of(Statement, team_a, team_b).count() == 4
+    assert _of(SettlementLine, team_a, team_b).count() == _of(EarningEntry, team_a, team_b).count() == 9
 
 
-def test_entries_created_after_the_period_end_are_not_settled(earned: dict) -> None:
-    assert services.settlement_run(period_end=f.today() - timedelta(days=1)) == []
-    assert not SettlementLine.objects.exists()
+def test_entries_created_after_the_period_end_are_not_settled(
+    earned: dict, team_a: df.Team, team_b: df.Team
+) -> None:
+    assert _ours(f.settle(f.today() - timedelta(days=1)), team_a, team_b) == []
+    assert not _of(SettlementLine, team_a, team_b).exists()
 
 
 def test_a_negative_net_carries_forward_to_the_next_run(
     earned: dict, team_b: df.Team, vendor_admin: Actor, finance: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     (b_spif,) = [e for e in earned["b_usd"] if e.program.name == "USD SPIF"]
     services.earning_reverse(actor=finance, entry=b_spif, reason="Customer returned the goods")
     tomorrow = f.today() + timedelta(days=1)
-    assert services.settlement_run(period_end=tomorrow) == []  # -100.10 is not a payable statement
-    assert EarningEntry.objects.filter(settlement_line__isnull=True).count() == 1
+    assert _ours(f.settle(tomorrow), team_b) == []  # -100.10 is not payable
+    assert _of(EarningEntry, team_b).filter(settlement_line__isnull=True).count() == 1
     more = f.won(team_b, vendor_admin, "10000.00", customer="B2", domain="b2.com")
-    services.accrue_for_deal(deal_id=more.pk)
-    (statement,) = services.settlement_run(period_end=tomorrow + timedelta(days=1))
+    f.accrue(more)
+    (statement,) = _ours(f.settle(tomorrow + timedelta(days=1)), team_b)
     # -100.10 + 100.10 + 150.00: the reversal is netted off the next statement
     assert (statement.partner_id, statement.total, statement.lines.count()) == (
         team_b.partner.pk,
@@ -99,7 +112,7 @@ def test_a_negative_net_carries_forward_to_the_next_run(
 def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
     earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     approved = services.statement_approve(actor=finance, statement=statement)
     assert (approved.status, approved.approved_by) == (StatementStatus.APPROVED, finance.user)
@@ -129,7 +142,7 @@ def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
 def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
     earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor, vendor_admin: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     with pytest.raises(
         ApplicationError, match=rf"Statement {statement.number} is draft; it cannot become paid"
@@ -154,7 +167,7 @@ def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
 def test_the_approver_cannot_also_mark_the_statement_paid(
     earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
 ) -> None:
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     services.statement_approve(actor=finance, statement=statement)
     with pytest.raises(ApplicationError) as refused:
@@ -165,7 +178,9 @@ def test_the_approver_cannot_also_mark_the_statement_paid(
     )
     stored = Statement.objects.get(pk=statement.pk)
     assert (stored.status, stored.paid_by, stored.paid_at) == (StatementStatus.APPROVED, None, None)
-    assert not AuditEvent.objects.filter(action="incentives.statement_paid").exists()
+    assert not AuditEvent.objects.filter(
+        action="incentives.statement_paid", target_id=str(statement.pk)
+    ).exists()
     paid = services.statement_mark_paid(actor=other_finance, statement=statement, payment_reference="WIRE-1")
     assert (paid.status, paid.approved_by, paid.paid_by) == (
         StatementStatus.PAID,
@@ -178,7 +193,7 @@ def test_with_the_four_eyes_rule_off_the_approver_may_mark_the_statement_paid(
     earned: dict, team_a: df.Team, finance: Actor, settings: Any
 ) -> None:
     settings.PRM = {**settings.PRM, "SETTLEMENT_FOUR_EYES": False}
-    services.settlement_run(period_end=f.today())
+    f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     services.statement_approve(actor=finance, statement=statement)
     paid = services.statement_mark_paid(actor=finance, statement=statement)

@@ -19,6 +19,7 @@ from incentives.models import Statement
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as df
+from tests.helpers import login
 from tests.incentives import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -47,15 +48,9 @@ def statement(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> Statemen
     f.spif(name="Security SPIF", amount="250.00")
     for team, customer in ((team_a, "Initech"), (team_b, "Globex")):
         deal = f.won(team, vendor_admin, "1000.00", customer=customer, domain=f"{customer.lower()}.com")
-        services.accrue_for_deal(deal_id=deal.pk)
-    services.settlement_run(period_end=f.today())
+        f.accrue(deal)
+    f.settle(f.today())
     return Statement.objects.get(partner=team_a.partner)
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text(pdf: bytes) -> str:

@@ -25,15 +25,10 @@ from prm.tenancy import Actor, Scope, tenant_scope
 from tests import factories
 from tests.deals import factories as df
 from tests.exports import exported, exported_with_queries, is_export
+from tests.helpers import login
 from tests.incentives import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text_of(response: Any) -> str:
@@ -45,9 +40,9 @@ def settled(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, 
     f.spif(name="Security SPIF", amount="250.00")
     deal_a = f.won(team_a, vendor_admin, "1000.00", customer="Initech", domain="initech.com")
     deal_b = f.won(team_b, vendor_admin, "1000.00", customer="Globex", domain="globex.com")
-    services.accrue_for_deal(deal_id=deal_a.pk)
-    services.accrue_for_deal(deal_id=deal_b.pk)
-    services.settlement_run(period_end=f.today())
+    f.accrue(deal_a)
+    f.accrue(deal_b)
+    f.settle(f.today())
     return {
         "a": Statement.objects.get(partner=team_a.partner),
         "b": Statement.objects.get(partner=team_b.partner),
@@ -62,7 +57,7 @@ def test_the_earnings_page_shows_balances_entries_and_statements(
     services.statement_mark_paid(actor=other_finance, statement=settled["a"])
     f.rebate(name="Rebate", percent="10")
     unsettled = f.won(team_a, vendor_admin, "500.00", customer="Umbrella", domain="umbrella.com")
-    services.accrue_for_deal(deal_id=unsettled.pk)
+    f.accrue(unsettled)
 
     response = login(team_a.admin).get(reverse("incentives:earnings"))
     assert response.status_code == 200
@@ -75,6 +70,25 @@ def test_the_earnings_page_shows_balances_entries_and_statements(
     assert unsettled.reference in page and "Security SPIF" in page
     assert settled["a"].number in page and settled["b"].number not in page
     assert reverse("incentives:statement_pdf", args=[settled["a"].pk]) in page
+
+
+def test_the_currency_filter_lists_only_that_currencys_earnings(team_a: df.Team, vendor_admin: Actor) -> None:
+    f.spif(name="Dollar SPIF", amount="250.00")
+    f.spif(name="Euro SPIF", amount="99.00", currency="EUR")
+    dollars = f.won(team_a, vendor_admin, "1000.00", customer="Initech", domain="initech.com")
+    euros = f.won(team_a, vendor_admin, "1000.00", customer="Globex", domain="globex.com", currency="EUR")
+    f.accrue(dollars)
+    f.accrue(euros)
+    client = login(team_a.admin)
+    for currency, shown, hidden in [("EUR", euros, dollars), ("USD", dollars, euros)]:
+        entries = client.get(reverse("incentives:earnings"), {"currency": currency}).context["page"].paginator
+        assert [(entry.deal_id, entry.currency) for entry in entries.object_list] == [(shown.pk, currency)]
+        export = exported(
+            client, reverse("incentives:earnings_export"), {"currency": currency}
+        ).content.decode()
+        assert shown.reference in export and hidden.reference not in export
+    everything = client.get(reverse("incentives:earnings")).context["page"].paginator.object_list
+    assert {entry.deal_id for entry in everything} == {dollars.pk, euros.pk}
 
 
 def test_the_empty_earnings_page_says_what_to_do_next(team_a: df.Team) -> None:
@@ -243,7 +257,7 @@ def _bulk_earnings(team: df.Team, statement_count: int, entry_count: int) -> Non
         ]
     )
     for day in range(statement_count):
-        services.settlement_run(period_end=f.today() + timedelta(days=day))
+        f.settle(f.today() + timedelta(days=day))
         EarningEntry.objects.create(
             partner=team.partner,
             program=program,
@@ -291,7 +305,7 @@ def test_vendor_pages_are_vendor_only(team_a: df.Team) -> None:
 
 # --- admin -----------------------------------------------------------------------------------------
 def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason(
-    settled: dict, team_a: df.Team, finance: Actor
+    settled: dict, team_a: df.Team, team_b: df.Team, finance: Actor
 ) -> None:
     entry = EarningEntry.objects.get(partner=team_a.partner)
     client = login(finance.user)
@@ -300,12 +314,14 @@ def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason
     post = {"action": "reverse_accruals", "_selected_action": [entry.pk]}
     confirm = client.post(url, post)
     assert confirm.status_code == 200 and "Reason (shown to the partner)" in text_of(confirm)
-    assert EarningEntry.objects.count() == 2  # nothing yet
+    assert (
+        EarningEntry.objects.filter(partner__in=[team_a.partner, team_b.partner]).count() == 2
+    )  # nothing yet
     missing_reason = client.post(url, {**post, "confirm": "1", "reason": " "})
     assert "Say why the earnings are reversed." in text_of(missing_reason)
     done = client.post(url, {**post, "confirm": "1", "reason": "Order cancelled"}, follow=True)
     assert "1 accrual(s) reversed." in text_of(done)
-    reversal = EarningEntry.objects.get(kind=EarningKind.REVERSAL)
+    reversal = EarningEntry.objects.get(kind=EarningKind.REVERSAL, partner=team_a.partner)
     assert (reversal.partner_id, reversal.amount, reversal.memo) == (
         team_a.partner.pk,
         Decimal("-250.00"),
@@ -313,7 +329,7 @@ def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason
     )
     again = client.post(url, {**post, "confirm": "1", "reason": "twice"}, follow=True)
     assert "already been reversed" in text_of(again)
-    assert EarningEntry.objects.filter(kind=EarningKind.REVERSAL).count() == 1
+    assert EarningEntry.objects.filter(kind=EarningKind.REVERSAL, partner=team_a.partner).count() == 1
 
 
 def test_the_admin_statement_list_is_read_only(settled: dict, finance: Actor) -> None:

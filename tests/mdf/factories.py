@@ -19,12 +19,12 @@ from mdf import ledger, services
 from mdf.models import Allocation, Budget, FundClaim, FundPeriod, FundRequest
 from partners.models import Partner, PartnerRole
 from prm.roles import VendorRole
-from prm.tenancy import Actor
+from prm.tenancy import Actor, system_scope
 from tests import factories
-from tests.deals.factories import acting as acting  # re-exported: the MDF tests use both
 from tests.deals.factories import cam_for as cam_for
 from tests.factories import media_storage as media_storage  # re-exported: app tests use both
 from tests.factories import stored_files as stored_files
+from tests.scoping import acting as acting  # re-exported: the app's tests say m.acting
 
 _period_names = itertools.count(1)
 # The smallest well-formed PDF worth the name: the validator looks at the content, not the name.
@@ -189,7 +189,9 @@ def claim(actor: Actor, fund_request: FundRequest, files: list | None = None, **
 
 
 def balances(allocation: Allocation) -> ledger.Balances:
-    return ledger.balances_of(Allocation.objects.get(pk=allocation.pk))
+    # The ledger is read in the vendor-wide scope a test's own statements have (finance's view).
+    with system_scope():
+        return ledger.balances_of(Allocation.objects.get(pk=allocation.pk))
 
 
 def fresh(fund_request: FundRequest) -> FundRequest:

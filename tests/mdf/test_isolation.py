@@ -32,10 +32,8 @@ from django.urls import reverse
 from PIL import Image
 
 from incentives import services as incentive_services
-from incentives import urls as incentive_urls
 from incentives.models import MdfAttribution
 from mdf import services
-from mdf import urls as mdf_urls
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, LedgerEntry, RequestStatus
 from prm.models import AuditEvent, Notification
 from prm.roles import VendorRole
@@ -43,6 +41,8 @@ from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as deal_f
 from tests.exports import exported, get_or_export
+from tests.helpers import login
+from tests.isolation import PARTNERS_OUT_OF_THE_ADMIN, Case, admin_cases, foreign_id_test
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
@@ -61,12 +61,6 @@ PNG = png_bytes()
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def normalised(content: bytes) -> str:
     """A page without its per-request CSRF tokens, to compare two 404 pages."""
     return re.sub(r"[A-Za-z0-9]{64}", "<token>", content.decode())
@@ -146,6 +140,8 @@ class World:
     b: Side
     admin: Actor
     media: Path
+    a_cam: Any = None  # the managers (the ``foreign`` fixture)
+    b_cam: Any = None
 
 
 def _request(actor: Actor, title: str, requested: str, cost: str, **dates: Any) -> FundRequest:
@@ -343,18 +339,6 @@ def call(client: Client, method: str, url: str, data: Any, world: World) -> Any:
     return response
 
 
-def test_every_url_with_an_id_is_covered() -> None:
-    with_id = {
-        f"{namespace}:{p.name}"
-        for namespace, patterns in (("mdf", mdf_urls.urlpatterns), ("incentives", incentive_urls.urlpatterns))
-        for p in patterns
-        # The incentives app's other id URLs (statements) are covered by tests/incentives/test_isolation.py.
-        if "<int:pk>" in str(p.pattern)
-        and (namespace == "mdf" or p.name in {"attribute_deal", "detach_deal"})
-    }
-    assert with_id == {name for name, _method, _kind, _data in ID_URLS}
-
-
 # (side, role): B's funds users, and A's people who do not work funds.
 INTRUDERS = {
     "b_admin": ("b", "admin"),
@@ -364,36 +348,156 @@ INTRUDERS = {
 }
 
 
-@pytest.mark.parametrize("intruder", list(INTRUDERS))
-def test_foreign_ids_give_the_same_404_as_missing_ones(world: World, intruder: str) -> None:
-    side, who = INTRUDERS[intruder]
-    client = login(getattr(world, side).user(who))
-    before_a, before_b, totals = state_of(world, world.a), state_of(world, world.b), everything()
-    problems = []
-    for url_name, method, kind, data in ID_URLS:
-        missing = call(client, method, reverse(url_name, args=[MISSING_PK]), data, world)
-        if missing.status_code != 404:
-            problems.append(f"{method.upper()} {url_name} with a missing id: {missing.status_code}")
-        for pk in ids_of(world.a, kind):
-            where = f"{method.upper()} {url_name} with A's {kind} {pk}"
-            foreign = call(client, method, reverse(url_name, args=[pk]), data, world)
-            if foreign.status_code != 404:
-                problems.append(f"{where}: {foreign.status_code}")
-                continue
-            if normalised(raw(foreign)) != normalised(raw(missing)):
-                problems.append(f"{where}: the 404 differs from a missing id's")
-            page = body(foreign)
-            problems += [f"{where}: the 404 shows {s!r}" for s in world.a.secrets if s in page]
-    assert problems == []
-    assert state_of(world, world.a) == before_a
-    assert state_of(world, world.b) == before_b
-    assert everything() == totals
+def _ids(kind: str) -> Any:
+    """A's rows of one kind, as a case's targets."""
+    model = {
+        "request": FundRequest,
+        "allocation": Allocation,
+        "proof": ClaimProof,
+        "attribution": MdfAttribution,
+        "claim": FundClaim,
+        "ledger": LedgerEntry,
+    }[kind]
+    if kind in {"claim", "ledger"}:
+        return lambda world, _who: list(model.objects.filter(partner=world.a.partner).order_by("pk")[:2])
+    return lambda world, _who: list(model.objects.filter(pk__in=ids_of(world.a, kind)).order_by("pk"))
+
+
+def _data(spec: Any) -> Any:
+    """An ID_URLS body as a case's data, built afresh for each request (an upload is read once)."""
+
+    def build(world: World, _target: Any) -> Any:
+        if spec == "edit":
+            return edit_data()
+        if spec == "claim":
+            return claim_post()
+        if spec == "attribute":
+            return {"deal": world.a.deal.pk}
+        return spec
+
+    return build
+
+
+NO_FILE = ("%PDF", "PNG")
+PORTAL_CASES = [
+    Case(url_name, methods, tuple(INTRUDERS), _ids(kind), data=_data(data), absent=absent)
+    for url_name, methods, kind, data, absent in [
+        ("mdf:request_detail", ("GET", "POST"), "request", None, ()),
+        ("mdf:request_edit", ("GET", "POST"), "request", "edit", ()),
+        ("mdf:request_submit", ("POST",), "request", {"confirm_short_notice": "1"}, ()),
+        ("mdf:claim_create", ("GET", "POST"), "request", "claim", ()),
+        ("mdf:allocation_ledger", ("GET", "POST"), "allocation", None, ()),
+        ("mdf:proof_download", ("GET", "POST"), "proof", None, NO_FILE),
+        ("incentives:attribute_deal", ("POST",), "request", "attribute", ()),
+        ("incentives:detach_deal", ("POST",), "attribution", None, ()),
+    ]
+] + [
+    # Proof files: a channel account manager without A in the portfolio gets the same 404.
+    Case(
+        "mdf:proof_download",
+        ("GET", "POST"),
+        ("b_cam",),
+        _ids("proof"),
+        absent=NO_FILE,
+        label="manager",
+        controls=("a_cam",),
+    ),
+]
+
+# The admin: B's manager (outside A's portfolio) and a partner user.
+NO_CLAIM_DECISIONS = (
+    "a channel account manager takes no claim decision on any claim (finance does): the same 403 for every id"
+)
+# mdf.admin.common.DecisionAdminMixin: the change form of requests, claims and allocations is
+# read-only for everybody (decisions go through the services), so a POST to it is refused first.
+READ_ONLY_FORM = {"change POST": "the change form saves nothing for anybody: the same 403 for every id"}
+ADMIN_CASES = [
+    *admin_cases(
+        "mdf.fundrequest",
+        _ids("request"),
+        outsiders=("b_cam",),
+        partners=("b_admin",),
+        refused=READ_ONLY_FORM,
+    ),
+    *admin_cases(
+        "mdf.fundclaim", _ids("claim"), outsiders=("b_cam",), partners=("b_admin",), refused=READ_ONLY_FORM
+    ),
+    *admin_cases(
+        "mdf.allocation",
+        _ids("allocation"),
+        outsiders=("b_cam",),
+        partners=("b_admin",),
+        refused=READ_ONLY_FORM,
+    ),
+    *admin_cases("mdf.ledgerentry", _ids("ledger"), outsiders=("b_cam",), partners=("b_admin",)),
+]
+for model, kind, actions, why in [
+    ("fundrequest", "request", ("approve_selected", "return_selected", "reject_selected"), ""),
+    ("fundclaim", "claim", ("approve_claims", "reject_claims", "mark_paid"), NO_CLAIM_DECISIONS),
+    (
+        "allocation",
+        "allocation",
+        ("allocate_funds",),
+        "a channel account manager allocates no funds (program admins and finance do): the same 403 for "
+        "every id",
+    ),
+]:
+    for action in actions:
+        common = {"args": ("object_id",), "extra": {"action": action}}
+        ADMIN_CASES += [
+            Case(
+                f"admin:mdf_{model}_decide",
+                ("GET", "POST"),
+                ("b_cam",),
+                _ids(kind),
+                status=403 if why else 404,
+                why=why,
+                label="outsider",
+                **common,
+            ),
+            Case(
+                f"admin:mdf_{model}_decide",
+                ("GET", "POST"),
+                ("b_admin",),
+                _ids(kind),
+                status=302,
+                redirect_to="admin:login",
+                why=PARTNERS_OUT_OF_THE_ADMIN,
+                label="partner",
+                **common,
+            ),
+        ]
+
+
+@pytest.fixture
+def foreign(world: World) -> World:
+    """The world with A's channel account manager and B's (an outsider to A)."""
+    world.a_cam = m.cam_for(world.a.partner).user
+    world.b_cam = m.cam_for(world.b.partner).user
+    return world
+
+
+def _person(world: World, who: str) -> Any:
+    if who.endswith("_cam"):
+        return getattr(world, who)
+    side, role = INTRUDERS[who] if who in INTRUDERS else who.split("_")
+    return getattr(world, side).user(role)
+
+
+PEOPLE = {
+    who: (lambda name: lambda world: _person(world, name))(who)
+    for who in [*INTRUDERS, "a_admin", "a_cam", "b_cam"]
+}
+
+test_foreign_ids_give_the_same_404_as_missing_ones = foreign_id_test(
+    PORTAL_CASES + ADMIN_CASES,
+    world="foreign",
+    people=PEOPLE,
+    secrets=lambda world, _who: world.a.secrets,
+    state=lambda world: (state_of(world, world.a), state_of(world, world.b), everything()),
     # Nothing was queued for later either (a flashed message naming A's request).
-    if side == "b":
-        follow = client.get(reverse("mdf:funds"))
-        assert follow.status_code == 200
-        page = follow.content.decode()
-        assert [s for s in world.a.secrets if s in page] == []
+    follow=lambda world, who: "mdf:funds" if who.startswith("b_") and who != "b_cam" else None,
+)
 
 
 def test_the_owner_reaches_every_url_control(world: World) -> None:

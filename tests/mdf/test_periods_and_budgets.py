@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
+from tests.helpers import login
 from tests.mdf import factories as m
 from tests.mdf.factories import acting
 
@@ -121,8 +121,7 @@ def test_the_admin_saves_periods_and_budgets_through_the_services(monkeypatch: A
     program_admin = factories.vendor_user(VendorRole.PROGRAM_ADMIN, email="ada.admin@prm.example")
     budget = m.budget(amount="100000.00")
     period = budget.period
-    client = Client()
-    client.force_login(program_admin)
+    client = login(program_admin)
 
     response = client.post(
         reverse("admin:mdf_fundperiod_change", args=[period.pk]),

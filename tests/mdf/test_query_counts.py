@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,9 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,51 +38,13 @@ from partners.models import Partner
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
-from tests.exports import exported_with_queries, is_export
+from tests.helpers import assert_constant_queries, login
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
 
-SANE_BOUND = 30
 STATUSES = list(RequestStatus.values)
 _numbers = itertools.count(1)
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def count_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
-    if is_export(url, params):
-        return exported_with_queries(client, url, params)
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url, params or {})
-        if getattr(response, "streaming", False):
-            b"".join(response.streaming_content)
-    assert response.status_code == 200, response
-    return len(context.captured_queries), response
-
-
-def assert_constant(
-    client: Client,
-    url: str,
-    grow: Callable[[], None],
-    rows: Callable[[Any], Any],
-    *,
-    small: Any = 1,
-    large: Any = 50,
-    params: dict | None = None,
-) -> None:
-    count_queries(client, url, params)  # warm caches (content types, session) outside the measurement
-    few, small_response = count_queries(client, url, params)
-    grow()
-    many, large_response = count_queries(client, url, params)
-    assert rows(small_response) == small
-    assert rows(large_response) == large
-    assert few == many, f"{url}: {few} queries for {small} row(s), {many} for {large}"
-    assert many <= SANE_BOUND, f"{url}: {many} queries"
 
 
 def paginator_count(response: Any) -> int:
@@ -330,6 +290,11 @@ def one_claimed(world: World) -> FundRequest:
     return m.fresh(fund_request)
 
 
+def references(**filters: Any) -> Callable[[], list[str]]:
+    """The references of the fund requests matching ``filters``: each must be on the page."""
+    return lambda: list(FundRequest.objects.filter(**filters).values_list("reference", flat=True))
+
+
 # --- partner side --------------------------------------------------------------------------------------
 def test_funds_page_query_count_is_constant(world: World) -> None:
     one_claimed(world)
@@ -338,11 +303,17 @@ def test_funds_page_query_count_is_constant(world: World) -> None:
         allocations = bulk_allocations([world.team.partner], 49)
         bulk_requests(world.team, 49, allocations=[world.allocation, *allocations], reviewer=world.admin.user)
 
-    assert_constant(
+    assert_constant_queries(
         login(world.team.marketing),
         reverse("mdf:funds"),
         grow,
         rows=lambda r: (len(r.context["allocations"]), r.context["total_count"]),
+        # Each allocation, by its period.
+        shows=lambda: list(
+            Allocation.objects.filter(partner=world.team.partner).values_list(
+                "budget__period__name", flat=True
+            )
+        ),
         small=(1, 1),
         large=(50, 50),
     )
@@ -363,11 +334,12 @@ def test_request_list_query_count_is_constant(
     one_claimed(world)
     if params.get("period") == "this":
         params = {"period": world.budget.period_id}
-    assert_constant(
+    assert_constant_queries(
         login(world.team.admin),
         reverse(url_name),
         lambda: bulk_requests(world.team, 49, allocations=[world.allocation], reviewer=world.admin.user),
         rows=rows,
+        shows=references(partner=world.team.partner),
         params=params,
     )
 
@@ -381,11 +353,17 @@ def test_allocation_ledger_query_count_is_constant(world: World) -> None:
         # One commitment per approved request: exactly 49 more entries.
         assert LedgerEntry.objects.filter(allocation=world.allocation).count() == 50
 
-    assert_constant(
+    def shows() -> list[str]:
+        """Each entry: the request it commits to, or the memo of the allocation itself."""
+        entries = LedgerEntry.objects.filter(allocation=world.allocation).select_related("fund_request")
+        return [entry.fund_request.reference if entry.fund_request else entry.memo for entry in entries]
+
+    assert_constant_queries(
         login(world.team.marketing),
         reverse("mdf:allocation_ledger", args=[world.allocation.pk]),
         grow,
         rows=lambda r: len(r.context["rows"]),
+        shows=shows,
     )
 
 
@@ -393,6 +371,11 @@ def test_allocation_ledger_query_count_is_constant(world: World) -> None:
 # Grouped by partner or by period the utilisation rows grow to 50 (each new partner has its own
 # period); by tier they are two (Gold and Silver). The ROI rows grow to 50 in every case.
 REPORT_ROWS = {"partner": (50, 50), "period": (50, 50), "tier": (2, 50)}
+REPORT_GROUPS = {
+    "partner": "partner__legal_name",
+    "period": "budget__period__name",
+    "tier": "partner__tier__name",
+}
 
 
 @pytest.mark.parametrize("url_name", ["mdf:vendor_report", "mdf:vendor_report_export"])
@@ -420,11 +403,21 @@ def test_vendor_report_query_count_is_constant(world: World, url_name: str, grou
             sum(1 for line in lines if line["section"] == "roi"),
         )
 
-    assert_constant(
+    def shows() -> list[str | re.Pattern[str]]:
+        """Each utilisation row by its group's name, and each approved request's ROI row."""
+        names = set(Allocation.objects.values_list(REPORT_GROUPS[group], flat=True))
+        if url_name == "mdf:vendor_report":
+            groups = [re.compile(rf'<td class="fw-semibold">{re.escape(name)}</td>') for name in names]
+        else:
+            groups = [re.compile(rf"^utilisation,{group},{re.escape(name)},", re.M) for name in names]
+        return [*groups, *references(status__in=APPROVED_OR_LATER)()]
+
+    assert_constant_queries(
         login(world.admin.user),
         reverse(url_name),
         grow,
         rows=rows,
+        shows=shows,
         small=(1, 1),
         large=REPORT_ROWS[group],
         params={"group": group},
@@ -434,18 +427,20 @@ def test_vendor_report_query_count_is_constant(world: World, url_name: str, grou
 def test_request_changelist_query_count_is_constant_for_a_channel_manager(world: World) -> None:
     m.submitted(world.team.marketing_actor)
     cam = m.cam_for(world.team.partner)
-    assert_constant(
+    assert_constant_queries(
         login(cam.user),
         reverse("admin:mdf_fundrequest_changelist"),
         lambda: bulk_requests(world.team, 49, allocations=[world.allocation], reviewer=world.admin.user),
         rows=lambda r: len(r.context["cl"].result_list),
+        shows=references(partner=world.team.partner),
+        within="result_list",
     )
 
 
 def test_claim_changelist_query_count_is_constant_for_finance(world: World) -> None:
     one_claimed(world)
     finance = factories.vendor_user(VendorRole.FINANCE)
-    assert_constant(
+    assert_constant_queries(
         login(finance),
         reverse("admin:mdf_fundclaim_changelist"),
         lambda: bulk_requests(
@@ -456,4 +451,6 @@ def test_claim_changelist_query_count_is_constant_for_finance(world: World) -> N
             statuses=[s for s in STATUSES if s in CLAIMED],
         ),
         rows=lambda r: len(r.context["cl"].result_list),
+        shows=references(claim__isnull=False),
+        within="result_list",
     )

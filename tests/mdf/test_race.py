@@ -3,33 +3,24 @@ one request is committed once however many people click "approve"."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from mdf import ledger, services
-from mdf.models import Allocation, Budget, FundRequest, LedgerEntry, LedgerKind, RequestStatus
+from mdf.models import Budget, FundRequest, LedgerEntry, LedgerKind, RequestStatus
 from prm.tenancy import Actor
 from tests import factories
+from tests.helpers import race, slow_while_racing
 from tests.mdf import factories as m
-from tests.race import RACING, race
 
 
 @pytest.fixture
 def slow_balances(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hold the window between "read the balance" and "commit" open while the racers run: without
     the allocation lock both would read the same balance and both would commit."""
-    original = ledger.balances_of
-
-    def slow(allocation: Allocation) -> ledger.Balances:
-        balances = original(allocation)
-        if RACING.is_set():
-            time.sleep(0.15)
-        return balances
-
-    monkeypatch.setattr(ledger, "balances_of", slow)
+    slow_while_racing(monkeypatch, ledger, "balances_of", seconds=0.15)
 
 
 def _approve(actor: Actor, fund_request: FundRequest) -> Callable[[], FundRequest]:
@@ -66,7 +57,7 @@ def _race_two_requests(run: int, fund_budget: Budget) -> None:
         )
     )
     assert commits == [Decimal("6000.00")], f"run {run}: {commits}"
-    balances = ledger.balances_of(allocation)
+    balances = m.balances(allocation)
     assert balances.committed <= balances.allocated
     assert balances.available == Decimal("4000.00"), f"run {run}: {balances}"
 
@@ -95,4 +86,4 @@ def test_two_admins_approving_the_same_request_at_once_commit_it_once(slow_balan
     ) == [(LedgerKind.COMMITTED, Decimal("4000.00"), f"commit:request:{fund_request.pk}")]
     stored = FundRequest.objects.get(pk=fund_request.pk)
     assert (stored.status, stored.approved_amount) == (RequestStatus.APPROVED, Decimal("4000.00"))
-    assert ledger.balances_of(allocation).available == Decimal("6000.00")
+    assert m.balances(allocation).available == Decimal("6000.00")

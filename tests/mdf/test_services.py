@@ -137,8 +137,8 @@ def test_only_program_admins_allocate(team: m.Team, fund_budget: Budget, who: st
         actor,
         PermissionDenied,
     )
-    assert LedgerEntry.objects.count() == 0
-    assert Allocation.objects.count() == 0
+    assert LedgerEntry.objects.filter(partner=team.partner).count() == 0
+    assert Allocation.objects.filter(partner=team.partner).count() == 0
 
 
 def test_allocations_never_exceed_the_budget(team: m.Team, fund_budget: Budget, admin: Actor) -> None:
@@ -175,7 +175,7 @@ def test_a_closed_period_takes_no_allocations(team: m.Team, fund_budget: Budget,
         admin,
     )
     assert str(error) == f"{period} is closed."
-    assert LedgerEntry.objects.count() == 0
+    assert LedgerEntry.objects.filter(partner=team.partner).count() == 0
 
 
 @pytest.mark.parametrize("amount", ["0", "-10", "abc"])
@@ -187,7 +187,7 @@ def test_an_allocation_needs_a_positive_amount(
         admin,
     )
     assert error.field == "amount"
-    assert LedgerEntry.objects.count() == 0
+    assert LedgerEntry.objects.filter(partner=team.partner).count() == 0
 
 
 # --- drafts --------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def test_a_bad_draft_says_what_is_wrong_and_saves_nothing(
     error = _error(lambda: services.request_save_draft(actor=actor, data=m.request_data(**data)), actor)
     assert error.field == field
     assert str(error).startswith(message)
-    assert FundRequest.objects.count() == 0
+    assert FundRequest.objects.filter(partner=team.partner).count() == 0
     assert AuditEvent.objects.filter(action__startswith="mdf.request").count() == 0
 
 
@@ -261,7 +261,7 @@ def test_no_allocation_in_any_currency_asks_for_funds(team: m.Team) -> None:
     error = _error(lambda: services.request_save_draft(actor=actor, data=m.request_data()), actor)
     assert error.field == "start_date"
     assert "no marketing funds" in str(error)
-    assert FundRequest.objects.count() == 0
+    assert FundRequest.objects.filter(partner=team.partner).count() == 0
 
 
 def test_the_vendor_share_setting_is_honoured(team: m.Team, allocation: Allocation) -> None:
@@ -274,12 +274,12 @@ def test_the_vendor_share_setting_is_honoured(team: m.Team, allocation: Allocati
             actor,
         )
         assert str(error) == "You can request at most 40% of the cost: 4000.00 USD."
-        assert FundRequest.objects.count() == 0
+        assert FundRequest.objects.filter(partner=team.partner).count() == 0
         fund_request = m.draft(actor, requested_amount=Decimal("4000.00"))
     assert m.fresh(fund_request).requested_amount == Decimal("4000.00")
     with prm_settings(MDF_VENDOR_SHARE_PERCENT=75):
         m.draft(actor, requested_amount=Decimal("7500.00"))
-    assert FundRequest.objects.count() == 2
+    assert FundRequest.objects.filter(partner=team.partner).count() == 2
 
 
 def test_a_double_clicked_save_creates_one_request(team: m.Team, allocation: Allocation) -> None:
@@ -289,7 +289,7 @@ def test_a_double_clicked_save_creates_one_request(team: m.Team, allocation: All
         first = services.request_save_draft(actor=actor, data=m.request_data(), submission_key=key)
         second = services.request_save_draft(actor=actor, data=m.request_data(), submission_key=key)
     assert first.pk == second.pk
-    assert FundRequest.objects.count() == 1
+    assert FundRequest.objects.filter(partner=team.partner).count() == 1
     assert AuditEvent.objects.filter(action="mdf.request_drafted").count() == 1
 
 
@@ -297,7 +297,7 @@ def test_a_double_clicked_save_creates_one_request(team: m.Team, allocation: All
 def test_sales_and_learners_do_not_request_funds(team: m.Team, allocation: Allocation, role: str) -> None:
     actor = getattr(team, f"{role}_actor")
     _error(lambda: services.request_save_draft(actor=actor, data=m.request_data()), actor, PermissionDenied)
-    assert FundRequest.objects.count() == 0
+    assert FundRequest.objects.filter(partner=team.partner).count() == 0
 
 
 def test_a_returned_request_is_edited_and_submitted_again(
@@ -708,8 +708,8 @@ def _claim_error(team: m.Team, fund_request: FundRequest, files: list | None = N
 
 
 def _nothing_claimed(fund_request: FundRequest, media: Path) -> None:
-    assert FundClaim.objects.count() == 0
-    assert ClaimProof.objects.count() == 0
+    assert not FundClaim.objects.filter(fund_request=fund_request).exists()
+    assert not ClaimProof.objects.filter(partner_id=fund_request.partner_id).exists()
     assert m.fresh(fund_request).status == RequestStatus.APPROVED
     assert m.stored_files(media) == []
     assert not default_storage.exists(f"partners/{fund_request.partner_id}")
@@ -1005,4 +1005,6 @@ def test_a_negative_lead_count_is_refused_and_never_answered_with_another_reques
         f"saving a new draft returned {answer} (the earlier draft {earlier.reference}) instead of an error"
     )
     assert answer.field == "expected_leads"
-    assert list(FundRequest.objects.values_list("title", flat=True)) == ["Earlier draft"]
+    assert list(FundRequest.objects.filter(partner=team.partner).values_list("title", flat=True)) == [
+        "Earlier draft"
+    ]

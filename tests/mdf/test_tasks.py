@@ -13,7 +13,7 @@ import pytest
 from mdf import services, tasks
 from mdf.models import FundPeriod, FundRequest, LedgerEntry, LedgerKind, RequestStatus
 from prm.models import AuditEvent, Notification
-from prm.tenancy import Actor
+from prm.tenancy import Actor, system_scope
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,8 @@ def test_an_unclaimed_request_past_its_deadline_expires_once(admin: Actor) -> No
     assert LedgerEntry.objects.filter(kind=LedgerKind.RELEASED).count() == 1
     assert m.balances(allocation).available == Decimal("6000.00")
     # Called again directly (a redelivered job), the service changes nothing either.
-    assert services.request_expire(fund_request=overdue) is False
+    with system_scope():  # in the scope the job gives it, per row
+        assert services.request_expire(fund_request=overdue) is False
     assert LedgerEntry.objects.filter(kind=LedgerKind.RELEASED).count() == 1
 
 
@@ -109,7 +110,8 @@ def test_an_ended_period_forfeits_exactly_what_is_available(admin: Actor, ended_
 
     closed_at = ended_period.closed_at
     assert tasks.close_ended_periods() == 0
-    assert services.period_close(period=ended_period) == 0
+    with system_scope():  # in the scope the job gives it
+        assert services.period_close(period=ended_period) == 0
     assert LedgerEntry.objects.filter(kind=LedgerKind.FORFEITED).count() == 2
     ended_period.refresh_from_db()
     assert ended_period.closed_at == closed_at
@@ -120,7 +122,8 @@ def test_a_period_ending_today_is_not_closed_yet(admin: Actor) -> None:
     period = m.period(starts_on=m.today() - timedelta(days=30), ends_on=m.today())
     allocation = m.fund(m.team().partner, m.budget(period), "1000.00", admin)
     assert tasks.close_ended_periods() == 0
-    assert services.period_close(period=period) == 0
+    with system_scope():  # in the scope the job gives it
+        assert services.period_close(period=period) == 0
     assert m.balances(allocation).available == Decimal("1000.00")
     period.refresh_from_db()
     assert period.closed_at is None

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 
 from mdf import services
@@ -28,17 +28,12 @@ from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, LedgerEnt
 from prm.models import AuditEvent
 from prm.tenancy import Actor
 from tests.exports import exported
+from tests.helpers import login
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text_of(response: Any) -> str:
@@ -195,7 +190,7 @@ def test_a_double_posted_request_form_creates_one_request(setup: Setup) -> None:
     first = client.post(reverse("mdf:request_create"), data)
     second = client.post(reverse("mdf:request_create"), data)
 
-    fund_request = FundRequest.objects.get()
+    fund_request = FundRequest.objects.filter(partner=setup.team.partner).get()
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == reverse("mdf:request_detail", args=[fund_request.pk])
     assert fund_request.status == RequestStatus.SUBMITTED
@@ -216,7 +211,7 @@ def test_a_double_posted_request_form_creates_one_request(setup: Setup) -> None:
 def test_save_draft_then_submit_from_the_detail_page(setup: Setup) -> None:
     client = login(setup.team.marketing)
     saved = client.post(reverse("mdf:request_create"), form_data(action="save"), follow=True)
-    fund_request = FundRequest.objects.get()
+    fund_request = FundRequest.objects.filter(partner=setup.team.partner).get()
     assert fund_request.status == RequestStatus.DRAFT
     assert any("Draft" in message and fund_request.reference in message for message in messages_of(saved))
     client.post(reverse("mdf:request_submit", args=[fund_request.pk]))
@@ -279,19 +274,17 @@ def test_bad_input_gives_a_clear_message_and_keeps_what_was_typed(setup: Setup, 
     assert message in page
     # What was typed is still in the form.
     raw_page = response.content.decode()
-    if data["title"].strip():
-        assert 'value="Typed title 4711"' in raw_page
+    assert ('value="Typed title 4711"' in raw_page) == (case != "no_title")
     assert "Typed description for the partner audience." in raw_page
     assert f'value="{data["total_cost"]}"' in raw_page or case in {"huge_amount", "exponent_amount"}
-    if keeps_draft:
-        fund_request = FundRequest.objects.get()
-        assert fund_request.status == RequestStatus.DRAFT
-        assert any("saved as a draft but was not submitted" in m_ for m_ in messages_of(response))
-        # The page now edits that draft: saving again does not create a second one.
-        assert f'action="{reverse("mdf:request_edit", args=[fund_request.pk])}"' in raw_page
-    else:
-        assert not FundRequest.objects.exists()
-    assert not LedgerEntry.objects.filter(kind=LedgerKind.COMMITTED).exists()
+    drafts = list(FundRequest.objects.filter(partner=setup.team.partner))
+    assert [draft.status for draft in drafts] == ([RequestStatus.DRAFT] if keeps_draft else [])
+    told = any("saved as a draft but was not submitted" in m_ for m_ in messages_of(response))
+    assert told == keeps_draft
+    # The page now edits that draft: saving again does not create a second one.
+    edits = [f'action="{reverse("mdf:request_edit", args=[draft.pk])}"' in raw_page for draft in drafts]
+    assert edits == [True] * len(drafts)
+    assert not LedgerEntry.objects.filter(partner=setup.team.partner, kind=LedgerKind.COMMITTED).exists()
 
 
 def test_short_notice_asks_for_confirmation_then_submits(setup: Setup) -> None:
@@ -306,7 +299,7 @@ def test_short_notice_asks_for_confirmation_then_submits(setup: Setup) -> None:
     assert "requests should come 10 business days ahead. Confirm to submit anyway." in page
     assert 'name="confirm_short_notice" value="1"' in page
     assert 'value="Typed title 4711"' in page
-    draft = FundRequest.objects.get()
+    draft = FundRequest.objects.filter(partner=setup.team.partner).get()
     assert draft.status == RequestStatus.DRAFT
     assert f'action="{reverse("mdf:request_edit", args=[draft.pk])}"' in page
 
@@ -315,7 +308,7 @@ def test_short_notice_asks_for_confirmation_then_submits(setup: Setup) -> None:
     )
 
     assert confirmed.redirect_chain[-1][0] == reverse("mdf:request_detail", args=[draft.pk])
-    fund_request = FundRequest.objects.get()
+    fund_request = FundRequest.objects.filter(partner=setup.team.partner).get()
     assert fund_request.pk == draft.pk
     assert fund_request.status == RequestStatus.SUBMITTED
     assert fund_request.short_notice_confirmed is True
@@ -355,6 +348,54 @@ def test_request_list_and_export_ignore_bad_filters(setup: Setup, params: dict) 
     export = exported(client, reverse("mdf:request_export"), params)
     assert export.status_code == 200
     assert fund_request.reference in export.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"draft", "submitted", "approved", "later"}),
+        ({"status": RequestStatus.SUBMITTED}, {"submitted", "later"}),
+        ({"status": RequestStatus.APPROVED}, {"approved"}),
+        ({"status": RequestStatus.DRAFT}, {"draft"}),
+        ({"activity_type": "event"}, {"submitted"}),
+        ({"period": "later"}, {"later"}),
+        ({"period": "current", "activity_type": "webinar"}, {"draft", "approved"}),
+        ({"status": RequestStatus.PAID}, set()),
+    ],
+)
+def test_request_list_and_export_show_exactly_the_filtered_requests(
+    setup: Setup, params: dict[str, str], expected: set[str]
+) -> None:
+    team, admin = setup.team, setup.admin
+    current = setup.allocation.budget.period
+    later = m.period(
+        starts_on=current.ends_on + timedelta(days=1), ends_on=current.ends_on + timedelta(days=180)
+    )
+    m.fund(team.partner, m.budget(later), "5000.00", admin)
+    mkt = team.marketing_actor
+    made = {
+        "draft": m.draft(mkt, title="Draft webinar", activity_type="webinar"),
+        "submitted": m.submitted(mkt, title="Submitted event", activity_type="event"),
+        "approved": m.approved(mkt, admin, title="Approved webinar", activity_type="webinar"),
+        "later": m.submitted(
+            mkt,
+            title="Later webinar",
+            activity_type="webinar",
+            start_date=later.starts_on + timedelta(days=3),
+        ),
+    }
+    query = dict(params)
+    if "period" in params:
+        query["period"] = {"current": current, "later": later}[params["period"]].pk
+    client = login(team.marketing)
+    listing = client.get(reverse("mdf:request_list"), query)
+    assert listing.status_code == 200
+    listed = {
+        key for key, request in made.items() if request in listing.context["page"].paginator.object_list
+    }
+    assert listed == expected
+    export = exported(client, reverse("mdf:request_export"), query).content.decode()
+    assert {key for key, request in made.items() if request.reference in export} == expected
 
 
 # --- claims -------------------------------------------------------------------------------------------
@@ -489,7 +530,7 @@ def test_a_valid_claim_with_two_files_makes_one_claim_with_two_proofs(
     )
 
     assert response.redirect_chain[-1][0] == reverse("mdf:request_detail", args=[finished.pk])
-    claim = FundClaim.objects.get()
+    claim = FundClaim.objects.filter(partner=setup.team.partner).get()
     assert claim.fund_request == finished
     assert (claim.actual_cost, claim.claimed_amount, claim.leads_generated, claim.attendees) == (
         Decimal("4200.00"),
@@ -511,7 +552,7 @@ def test_a_valid_claim_with_two_files_makes_one_claim_with_two_proofs(
     # Claimed once: the form is not offered again.
     again = client.get(reverse("mdf:claim_create", args=[finished.pk]), follow=True)
     assert again.redirect_chain[-1][0] == reverse("mdf:request_detail", args=[finished.pk])
-    assert FundClaim.objects.count() == 1
+    assert FundClaim.objects.filter(partner=setup.team.partner).count() == 1
 
 
 def test_the_claim_form_says_when_it_is_too_early(setup: Setup) -> None:
@@ -524,7 +565,7 @@ def test_the_claim_form_says_when_it_is_too_early(setup: Setup) -> None:
     )
     assert response.status_code == 400
     assert "Claim after the activity has ended" in text_of(response)
-    assert not FundClaim.objects.exists()
+    assert not FundClaim.objects.filter(partner=setup.team.partner).exists()
 
 
 # --- the vendor report --------------------------------------------------------------------------------
@@ -594,7 +635,7 @@ def test_file_names_are_never_rendered_as_html(setup: Setup, finished: FundReque
     assert f"{name} is not a file type we accept" in text_of(refused)
 
     accepted = client.post(url, claim_form(upload(name, PDF)), follow=True)
-    proof = ClaimProof.objects.get()
+    proof = ClaimProof.objects.filter(partner=setup.team.partner).get()
     assert proof.original_name == name
     assert "<img src=x" not in accepted.content.decode()
     assert name in text_of(accepted)

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from deals import services as deal_services
@@ -23,9 +22,10 @@ from prm import audit
 from prm.models import AuditEvent
 from prm.tenancy import Actor
 from tests import factories
-from tests.deals import factories as deals_f
+from tests.deals import factories as df
+from tests.helpers import login
 from tests.incentives import factories as incentives_f
-from tests.mdf import factories as mdf_f
+from tests.mdf import factories as m
 from tests.training import factories as training_f
 
 pytestmark = pytest.mark.django_db
@@ -40,15 +40,9 @@ EARNING_REASON = "Q3 rebate true-up"
 CONFLICT_REASON = "Southwind Systems registered it first"
 
 
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 @dataclass
 class World:
-    team: mdf_f.Team
+    team: m.Team
     sales2: Any
     learner2: Any
     own_deal: Any
@@ -70,27 +64,27 @@ class World:
 def _won(actor: Actor, reviewer: Actor, amount: str) -> Any:
     # Registered at the amount it is won at (a win far above the registration waits for the
     # vendor), each for its own customer (a partner registers a customer once).
-    deal = deals_f.approved(
+    deal = df.approved(
         actor,
         reviewer,
-        lines=[deals_f.line(deals_f.product(), quantity=1, unit_price=amount)],
+        lines=[df.line(df.product(), quantity=1, unit_price=amount)],
         customer=f"Customer {amount}",
         domain=f"customer-{amount.replace('.', '-')}.example",
     )
-    with deals_f.acting(actor):
+    with df.acting(actor):
         return deal_services.deal_mark_won(
-            actor=actor, deal=deal, won_amount=Decimal(amount), closed_on=mdf_f.today()
+            actor=actor, deal=deal, won_amount=Decimal(amount), closed_on=m.today()
         )
 
 
 @pytest.fixture
 def world(db: Any) -> World:
-    team = mdf_f.team("Northwind Resellers", tier="Gold")
+    team = m.team("Northwind Resellers", tier="Gold")
     partner = team.partner
     sales2 = factories.partner_user(partner, role=PartnerRole.SALES, email="sal2@northwind.example")
     learner2 = factories.partner_user(partner, role=PartnerRole.LEARNER, email="lea2@northwind.example")
-    cam = deals_f.cam_for(partner)
-    program_admin = mdf_f.program_admin()
+    cam = df.cam_for(partner)
+    program_admin = m.program_admin()
 
     # Training: each learner's own progress, with quiz scores.
     course = training_f.course("Firewall basics")
@@ -101,33 +95,34 @@ def world(db: Any) -> World:
     # Deals: one per sales user, both won.
     own_deal = _won(team.sales_actor, cam, OWN_WON)
     colleague_deal = _won(factories.actor_for(sales2), cam, COLLEAGUE_WON)
-    audit.record(
-        actor=cam.user,
-        action="deal.conflict_resolved",
-        target=own_deal,
-        partner_id=partner.pk,
-        before={"conflict_status": "under_review"},
-        after={"resolution": "kept"},
-        reason=CONFLICT_REASON,
-    )
+    with df.acting(cam):  # as the conflict review records it, in the CAM's request
+        audit.record(
+            actor=cam.user,
+            action="deal.conflict_resolved",
+            target=own_deal,
+            partner_id=partner.pk,
+            before={"conflict_status": "under_review"},
+            after={"resolution": "kept"},
+            reason=CONFLICT_REASON,
+        )
 
     # Funds: an allocation, an approved request, a co-op accrual from the colleague's deal.
-    budget = mdf_f.budget()
-    allocation = mdf_f.fund(partner, budget, amount=ALLOCATED, admin=program_admin)
-    mdf_f.approved(team.marketing_actor, cam, amount=APPROVED_FUNDS)
-    with mdf_f.acting(program_admin):
+    budget = m.budget()
+    allocation = m.fund(partner, budget, amount=ALLOCATED, admin=program_admin)
+    m.approved(team.marketing_actor, cam, amount=APPROVED_FUNDS)
+    with m.acting(program_admin):
         mdf_services.allocation_accrue(
             partner=partner,
             amount=Decimal(ACCRUED),
             currency=allocation.currency,
-            on=mdf_f.today(),
+            on=m.today(),
             source=f"deal:{colleague_deal.pk}",
         )
 
     # Earnings: a manual adjustment by the vendor.
     from incentives import services as incentive_services
 
-    finance = mdf_f.finance()
+    finance = m.finance()
     incentive_services.earning_adjust(
         actor=finance,
         partner_id=partner.pk,

@@ -17,16 +17,11 @@ from partners.models import Invitation, Membership, Partner, PartnerApplication,
 from prm.models import Notification, User
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 FRESH = "newcomer@initech.example"
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def normalised(content: bytes, *emails: str) -> str:

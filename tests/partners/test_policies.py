@@ -358,7 +358,9 @@ def test_can_work_partner(who: str, expected: bool, world: dict[str, Any]) -> No
     ],
 )
 def test_membership_policy_delegates_to_manage_team(who: str, expected: bool, world: dict[str, Any]) -> None:
-    membership = Membership.objects.filter(partner=world["partner"]).first()
+    # Loaded with its partner, as the selector hands it to a view (the policy reads the partner,
+    # which another partner's scope could not load).
+    membership = Membership.objects.select_related("partner").filter(partner=world["partner"]).first()
     assert membership_policy.can(world["actors"][who], "change_role", membership) is expected
     assert membership_policy.can(world["actors"][who], "change_role", None) is False
 

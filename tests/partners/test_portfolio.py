@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from partners import selectors, services
@@ -18,14 +17,9 @@ from prm.models import AuditEvent, Notification
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def holders(partner: Partner) -> set[str]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.http import Http404
-from django.test import Client
 from django.urls import reverse
 
 from partners import selectors, services
@@ -25,17 +24,12 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Scope, tenant_scope
 from tests import factories
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
 ASK = {"partner_type": PartnerType.DISTRIBUTOR, "country": "DE", "region": Region.EMEA}
 WHY = "We now distribute in the DACH market from our new Berlin headquarters."
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def text(response: Any) -> str:
@@ -192,7 +186,7 @@ def test_only_a_partner_admin_asks(partner: Partner, role: str) -> None:
     actor = factories.actor_for(factories.partner_user(partner, role=role))
     with pytest.raises(PermissionDenied):
         services.profile_change_request(actor=actor, partner=partner, data=ASK, message=WHY)
-    assert not ProfileChangeRequest.objects.exists()
+    assert not ProfileChangeRequest.objects.filter(partner=partner).exists()
 
 
 def test_one_pending_request_at_a_time(
@@ -222,7 +216,7 @@ def test_a_request_must_change_something_and_say_why(partner: Partner, admin_act
     with pytest.raises(ApplicationError) as excinfo:
         services.profile_change_request(actor=admin_actor, partner=partner, data=ASK, message=" ")
     assert excinfo.value.field == "message"
-    assert not ProfileChangeRequest.objects.exists()
+    assert not ProfileChangeRequest.objects.filter(partner=partner).exists()
 
 
 def test_partner_admin_cannot_change_the_fields_through_the_profile_service(
@@ -266,7 +260,7 @@ def test_invalid_request_shows_errors_and_saves_nothing(partner: Partner, partne
     assert 'id="profile-change-form"' in text(response)
     assert "Select a valid choice." in text(response)
     assert "This field is required." in text(response)
-    assert not ProfileChangeRequest.objects.exists()
+    assert not ProfileChangeRequest.objects.filter(partner=partner).exists()
 
 
 def test_same_values_show_a_clear_error(partner: Partner, partner_admin: Any) -> None:
@@ -336,16 +330,35 @@ def test_channel_manager_rejects_from_the_partner_page(
     assert classification(partner) == ORIGINAL
 
 
-def test_decided_tab_and_empty_states(pending: ProfileChangeRequest, program_admin: Any, cam: Any) -> None:
+def test_the_tabs_split_pending_from_decided_requests(
+    pending: ProfileChangeRequest, program_admin: Any, cam: Any, other_partner: Any, other_partner_admin: Any
+) -> None:
+    waiting = services.profile_change_request(
+        actor=factories.actor_for(other_partner_admin), partner=other_partner, data=ASK, message=WHY
+    )
+    services.profile_change_approve(actor=cam, change_request=pending)
     client = login(program_admin)
+    decided = text(client.get(reverse("vendor:profile_change_list"), {"status": "decided"}))
+    assert f'id="profile-change-{pending.pk}"' in decided
+    assert f'id="approve-change-{pending.pk}"' not in decided
+    assert f'id="profile-change-{waiting.pk}"' not in decided
+    waiting_tab = text(client.get(reverse("vendor:profile_change_list")))
+    assert f'id="profile-change-{waiting.pk}"' in waiting_tab
+    assert f'id="approve-change-{waiting.pk}"' in waiting_tab
+    assert f'id="profile-change-{pending.pk}"' not in waiting_tab
+
+
+def test_empty_tabs_say_so(pending: ProfileChangeRequest, cam: Any) -> None:
+    # The channel account manager's portfolio holds only this partner, so "empty" is this test's.
+    client = login(cam.user)
     assert "No change requests here" in text(
         client.get(reverse("vendor:profile_change_list"), {"status": "decided"})
     )
     services.profile_change_approve(actor=cam, change_request=pending)
-    decided = text(client.get(reverse("vendor:profile_change_list"), {"status": "decided"}))
-    assert f'id="profile-change-{pending.pk}"' in decided
-    assert f'id="approve-change-{pending.pk}"' not in decided
     assert "No change requests are waiting" in text(client.get(reverse("vendor:profile_change_list")))
+    assert f'id="profile-change-{pending.pk}"' in text(
+        client.get(reverse("vendor:profile_change_list"), {"status": "decided"})
+    )
 
 
 def test_finance_sees_requests_without_decision_buttons(

@@ -6,50 +6,42 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partners import services
-from partners.models import Partner, PartnerRole
+from partners.models import Invitation, Membership, Partner, PartnerRole
 from prm.models import Notification, User
 from tests import factories
-from tests.exports import exported_with_queries, is_export
+from tests.helpers import assert_constant_queries, in_element, login
 
 pytestmark = pytest.mark.django_db
 
-SANE_BOUND = 25
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def count_queries(client: Client, url: str, params: dict | None = None) -> tuple[int, Any]:
-    if is_export(url, params):
-        return exported_with_queries(client, url, params)
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url, params or {})
-        if getattr(response, "streaming", False):
-            b"".join(response.streaming_content)
-    assert response.status_code == 200, response
-    return len(context.captured_queries), response
+SANE_BOUND = 24  # fewer than 25 queries
 
 
 def assert_constant(
-    client: Client, url: str, grow: Callable[[], None], rows: Callable[[Any], int], params: dict | None = None
+    client: Client,
+    url: str,
+    grow: Callable[[], None],
+    rows: Callable[[Any], int],
+    shows: Callable[[], list[str]],
+    params: dict | None = None,
+    large: int = 50,
 ) -> None:
-    count_queries(client, url, params)  # warm caches (content types, session) outside the measurement
-    small, small_response = count_queries(client, url, params)
-    grow()
-    large, large_response = count_queries(client, url, params)
-    assert rows(small_response) == 1
-    assert rows(large_response) >= 25
-    assert small == large, f"{url}: {small} queries for 1 row, {large} for {rows(large_response)} rows"
-    assert large < SANE_BOUND, f"{url}: {large} queries"
+    """1 row, then ``large``, each named by ``shows()`` on the page, for the same few queries."""
+    assert_constant_queries(
+        client, url, grow, rows=rows, shows=shows, large=large, params=params, bound=SANE_BOUND
+    )
+
+
+def names(**filters: Any) -> Callable[[], list[str]]:
+    """The names of the partners matching ``filters``: each must be on the page."""
+    return lambda: list(Partner.objects.filter(**filters).values_list("legal_name", flat=True))
+
+
+def titles(recipient: User) -> Callable[[], list[str]]:
+    return lambda: list(Notification.objects.filter(recipient=recipient).values_list("title", flat=True))
 
 
 def _probe_partners(program_admin: User, numbers: range) -> None:
@@ -81,20 +73,21 @@ def test_vendor_partner_list_query_count_is_constant(program_admin: User) -> Non
         reverse("vendor:partner_list"),
         grow=lambda: _probe_partners(program_admin, range(1, 50)),
         rows=lambda response: response.context["page"].paginator.count,
+        shows=names(legal_name__startswith="Query Probe"),
         params=PROBES,
     )
 
 
 def test_vendor_partner_list_unfiltered_query_count_is_constant(program_admin: User) -> None:
     _probe_partners(program_admin, range(1))
-    client = login(program_admin)
-    count_queries(client, reverse("vendor:partner_list"))
-    small, _ = count_queries(client, reverse("vendor:partner_list"))
-    _probe_partners(program_admin, range(1, 50))
-    large, response = count_queries(client, reverse("vendor:partner_list"))
-    assert len(response.context["page"].object_list) == 25
-    assert small == large
-    assert large < SANE_BOUND
+    assert_constant(
+        login(program_admin),
+        reverse("vendor:partner_list"),
+        grow=lambda: _probe_partners(program_admin, range(1, 50)),
+        rows=lambda response: len(response.context["page"].object_list),
+        shows=names(),  # on this page of 25 and the next
+        large=25,
+    )
 
 
 def test_vendor_partner_export_query_count_is_constant(program_admin: User) -> None:
@@ -104,6 +97,7 @@ def test_vendor_partner_export_query_count_is_constant(program_admin: User) -> N
         reverse("vendor:partner_export"),
         grow=lambda: _probe_partners(program_admin, range(1, 50)),
         rows=_csv_rows,
+        shows=names(legal_name__startswith="Query Probe"),
         params=PROBES,
     )
 
@@ -126,6 +120,7 @@ def test_cam_partner_list_query_count_is_constant(channel_manager: User) -> None
         reverse("vendor:partner_list"),
         grow=lambda: add(49, 1),
         rows=lambda response: response.context["page"].paginator.count,
+        shows=names(channel_account_manager=channel_manager),
     )
 
 
@@ -147,11 +142,18 @@ def test_partner_team_page_query_count_is_constant(partner: Partner, partner_adm
                 role=PartnerRole.MARKETING,
             )
 
+    def shows() -> list[Any]:
+        """Each member's row with the member's name, and each open invitation's address."""
+        members = Membership.objects.filter(partner=partner).values_list("pk", "user__full_name")
+        invited = Invitation.objects.filter(partner=partner).values_list("email", flat=True)
+        return [*(in_element(f"member-{pk}", name) for pk, name in members), *invited]
+
     assert_constant(
         login(partner_admin),
         reverse("partners:team"),
         grow=grow,
         rows=lambda response: len(response.context["members"]),
+        shows=shows,
     )
 
 
@@ -160,7 +162,13 @@ def test_partner_team_export_query_count_is_constant(partner: Partner, partner_a
         for number in range(49):
             factories.partner_user(partner, role=PartnerRole.SALES, email=f"member{number}@acme.example")
 
-    assert_constant(login(partner_admin), reverse("partners:team_export"), grow=grow, rows=_csv_rows)
+    assert_constant(
+        login(partner_admin),
+        reverse("partners:team_export"),
+        grow=grow,
+        rows=_csv_rows,
+        shows=lambda: list(Membership.objects.filter(partner=partner).values_list("user__email", flat=True)),
+    )
 
 
 def test_notifications_page_query_count_is_constant(partner: Partner, partner_admin: User) -> None:
@@ -180,6 +188,7 @@ def test_notifications_page_query_count_is_constant(partner: Partner, partner_ad
         reverse("notifications"),
         grow=lambda: notify(49),
         rows=lambda response: response.context["page"].paginator.count,
+        shows=titles(partner_admin),
     )
 
 
@@ -194,6 +203,7 @@ def test_vendor_notifications_page_query_count_is_constant(program_admin: User) 
         reverse("notifications"),
         grow=lambda: notify(49),
         rows=lambda response: response.context["page"].paginator.count,
+        shows=titles(program_admin),
     )
 
 
@@ -223,4 +233,5 @@ def test_vendor_profile_change_list_query_count_is_constant(
         reverse("vendor:profile_change_list"),
         grow=lambda: _profile_change_probes(channel_manager, range(1, 50)),
         rows=lambda response: response.context["page"].paginator.count,
+        shows=names(profile_change_requests__isnull=False),
     )

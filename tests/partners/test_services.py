@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import os
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -42,7 +43,6 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, tenant_scope
 from tests import factories
-from tests.scoping import services_run_in_their_actors_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +86,6 @@ def media_root(settings: Any, tmp_path: Path) -> Path:
         },
     }
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _services_in_their_actors_scope(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Partner-side services run in the partner's database scope (and vendor-side ones in the
-    vendor actor's), as under a request: never in the test body's vendor-wide scope."""
-    services_run_in_their_actors_scope(monkeypatch, services)
 
 
 @pytest.fixture
@@ -215,11 +208,11 @@ def test_disallowed_transition_is_refused_and_changes_nothing(
         service(actor=program_actor, partner=partner, **kwargs)
 
     message = _only_application_error(excinfo).message
-    if name == "reinstate":
-        assert "suspended" in message
-    else:
-        assert PartnerStatus(start).label.lower() in message
-        assert PartnerStatus(target).label.lower() in message
+    # Reinstating says only what it needs (a suspended partner); the others name both ends.
+    named = (
+        ["suspended"] if name == "reinstate" else [PartnerStatus(s).label.lower() for s in (start, target)]
+    )
+    assert [fragment for fragment in named if fragment not in message] == []
     partner.refresh_from_db()
     assert partner.status == start
     assert _history(partner) == []
@@ -882,6 +875,37 @@ def test_invitation_accept_creates_a_verified_member(
     assert factories.actor_for(user).partner_id == partner.pk
 
 
+EXPIRED_INVITATION = "This invitation link is no longer valid. Ask your partner admin for a new one."
+
+
+@pytest.mark.parametrize(
+    ("after", "outcome"),
+    [(timedelta(days=14, seconds=-1), "accepted"), (timedelta(days=14), EXPIRED_INVITATION)],
+)
+def test_an_invitation_is_valid_for_14_days_to_the_second(
+    partner: Partner, admin_actor: Any, after: timedelta, outcome: str
+) -> None:
+    sent = datetime(2028, 2, 20, 18, 0, tzinfo=UTC)  # 14 days later is 5 March: over the leap day
+    with time_machine.travel(sent, tick=False):
+        invitation = services.invitation_create(
+            actor=admin_actor, partner=partner, email="late@example.com", role=PartnerRole.SALES
+        )
+    assert invitation.expires_at == datetime(2028, 3, 5, 18, 0, tzinfo=UTC)
+
+    def accept() -> str:
+        try:
+            services.invitation_accept(
+                token=services.invitation_token(invitation), full_name="Lee Late", password=STRONG_PASSWORD
+            )
+        except ApplicationError as refused:
+            return str(refused)
+        return "accepted"
+
+    with time_machine.travel(sent + after, tick=False):
+        assert accept() == outcome
+    assert Membership.objects.filter(user__email="late@example.com").exists() is (outcome == "accepted")
+
+
 def test_accepting_an_invitation_sent_by_vendor_staff(
     partner: Partner, program_admin: Any, program_actor: Any
 ) -> None:
@@ -1437,7 +1461,6 @@ def test_unknown_vendor_role_is_refused(program_actor: Any, channel_manager: Any
     assert _only_application_error(excinfo).field == "vendor_role"
     channel_manager.refresh_from_db()
     assert channel_manager.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER
-
 
 
 def test_the_services_in_these_tests_run_in_their_actors_scope(

@@ -17,13 +17,14 @@ from partners.models import PartnerRole
 from prm.api import token_issue
 from prm.models import ApiToken, AuditEvent
 from tests import factories
+from tests.helpers import login
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
 
 def _client(user: object) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(user)
     return client
 
 
@@ -50,7 +51,7 @@ def test_a_token_needs_a_name(sales: object) -> None:
     page = _client(sales).post(reverse("api_tokens"), {"name": "   "})
     assert page.status_code == 400
     assert "Name the token" in page.content.decode()
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=sales).exists()
 
 
 def test_revoke_is_for_the_owner_only(sales: object) -> None:
@@ -74,7 +75,7 @@ def test_people_without_a_deal_role_are_told_the_api_is_not_for_them() -> None:
     page = client.get(reverse("api_tokens"))
     assert "The API is for partner sales users and partner admins" in page.content.decode()
     client.post(reverse("api_tokens"), {"name": "sneaky"})
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=learner).exists()
 
 
 # --- expiry -------------------------------------------------------------------------------------
@@ -109,7 +110,7 @@ def test_an_expiry_outside_tomorrow_to_a_year_is_refused(
         page = _client(sales).post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": day.isoformat()})
     assert page.status_code == 400
     assert message in page.content.decode()
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=sales).exists()
 
 
 @pytest.mark.parametrize("value", ["next year", "2026-02-30"])
@@ -117,9 +118,10 @@ def test_an_expiry_that_is_not_a_date_is_refused(sales: object, value: str) -> N
     page = _client(sales).post(reverse("api_tokens"), {"name": "CRM sync", "expires_on": value})
     assert page.status_code == 400
     assert "Enter the expiry as a date" in page.content.decode()
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.objects.filter(user=sales).exists()
 
 
+@time_machine.travel(ISSUED, tick=False)  # "today" must not change between the lines
 def test_the_longest_lifetime_is_a_setting(sales: object, settings: Any) -> None:
     settings.PRM = {**settings.PRM, "API_TOKEN_MAX_DAYS": 30}
     client = _client(sales)
@@ -131,11 +133,45 @@ def test_the_longest_lifetime_is_a_setting(sales: object, settings: Any) -> None
         client.post(reverse("api_tokens"), {"name": "CRM", "expires_on": in_time.isoformat()}).status_code
         == 200
     )
+    assert list(ApiToken.objects.filter(user=sales).values_list("name", flat=True)) == ["CRM"]
+
+
+@pytest.mark.parametrize(
+    ("issued", "last_day"),
+    [
+        # 365 days (the setting says days), which is not a year when a 29 February lies between.
+        (datetime(2027, 3, 1, 0, 0, 0, tzinfo=UTC), date(2028, 2, 29)),
+        (datetime(2027, 2, 28, 23, 59, 59, tzinfo=UTC), date(2028, 2, 28)),
+        (datetime(2028, 2, 29, 12, 0, 0, tzinfo=UTC), date(2029, 2, 28)),
+    ],
+)
+def test_the_longest_lifetime_is_365_days_from_the_day_of_issue(
+    sales: object, issued: datetime, last_day: date
+) -> None:
+    with time_machine.travel(issued, tick=False):
+        client = _client(sales)
+        late = client.post(
+            reverse("api_tokens"), {"name": "Late", "expires_on": (last_day + timedelta(days=1)).isoformat()}
+        )
+        assert late.status_code == 400 and "at most 365 days" in late.content.decode()
+        page = client.post(reverse("api_tokens"), {"name": "Last", "expires_on": last_day.isoformat()})
+        assert page.status_code == 200
+        tomorrow = client.post(
+            reverse("api_tokens"),
+            {"name": "Tomorrow", "expires_on": (issued.date() + timedelta(days=1)).isoformat()},
+        )
+        assert tomorrow.status_code == 200
+    tokens = ApiToken.objects.filter(user=sales).order_by("pk")
+    assert list(tokens.values_list("name", "expires_at")) == [
+        ("Last", _local_midnight(last_day)),
+        ("Tomorrow", _local_midnight(issued.date() + timedelta(days=1))),
+    ]
 
 
 def test_an_expired_token_is_refused_with_a_401_that_says_so(sales: object) -> None:
-    with time_machine.travel(ISSUED, tick=False):
-        _token, secret = token_issue(user=sales, name="CRM sync")
+    actor = factories.actor_for(sales)
+    with time_machine.travel(ISSUED, tick=False), acting(actor):  # as the tokens page issues it
+        _token, secret = token_issue(user=sales, name="CRM sync", partner_id=actor.partner_id)
         expires_at = _local_midnight(timezone.localdate() + timedelta(days=90))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     with time_machine.travel(expires_at - timedelta(seconds=1), tick=False):
@@ -151,7 +187,9 @@ def test_an_expired_token_is_refused_with_a_401_that_says_so(sales: object) -> N
 
 def test_the_tokens_page_shows_when_each_token_expires(sales: object) -> None:
     with time_machine.travel(ISSUED, tick=False):
-        token, _secret = token_issue(user=sales, name="CRM sync")
+        actor = factories.actor_for(sales)
+        with acting(actor):  # as the tokens page issues it
+            token, _secret = token_issue(user=sales, name="CRM sync", partner_id=actor.partner_id)
         page = _client(sales).get(reverse("api_tokens")).content.decode()
         assert formats.date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT") in page
         assert f'id="revoke-{token.pk}"' in page

@@ -22,6 +22,7 @@ from partners import services
 from partners.models import PartnerRole
 from prm.models import Notification
 from prm.notifications import notify
+from prm.tenancy import system_scope
 from tests import factories
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -142,9 +143,10 @@ def test_worker_sends_the_invitation_email(celery_worker_process: Path, settings
 
 def test_worker_emails_a_notification_once_inside_the_database_scope(celery_worker_process: Path) -> None:
     user = factories.partner_user(email="notify.me@example.com")
-    notification = notify(
-        recipient=user, kind="test", title="Your deal was approved", partner_id=user.membership.partner_id
-    )
+    with system_scope():  # as the service that notifies; its commit hands the e-mail to the worker
+        notification = notify(
+            recipient=user, kind="test", title="Your deal was approved", partner_id=user.membership.partner_id
+        )
     message = _wait_for_mail(celery_worker_process)
     assert "Your deal was approved" in message
     deadline = time.monotonic() + 10

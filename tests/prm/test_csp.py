@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import Client
 
 from prm.models import User
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +63,7 @@ def test_templates_have_no_inline_script_or_event_handler() -> None:
 
 
 def test_admin_inline_styles_carry_the_nonce_of_the_response(program_admin: User) -> None:
-    client = Client()
-    client.force_login(program_admin, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(program_admin)
     response = client.get("/admin/mdf/fundrequest/")
     assert response.status_code == 200
     nonce_sources = [value for value in policy_of(response)["style-src"] if value.startswith("'nonce-")]

@@ -24,21 +24,24 @@ from prm.tasks import send_notification_email
 from prm.tenancy import ANONYMOUS, Actor, Scope, Side, current_scope_settings, system_scope, tenant_scope
 from prm.views import csv_response
 from tests import factories
+from tests.scoping import acting
 
 # --- Audit trail ---------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
 def test_record_stores_actor_target_and_jsonable_before_after(partner: Partner, program_admin: Any) -> None:
-    event = audit.record(
-        actor=program_admin,
-        action="partner.tier_changed",
-        target=partner,
-        before={"tier": partner.tier, "amount": Decimal("10.50"), "on": date(2026, 1, 31)},
-        after={"tier": "Gold", "when": datetime(2026, 2, 1, 12, 0, tzinfo=UTC), "list": (1, "a")},
-        partner_id=partner.pk,
-        reason="Met the Gold requirements",
-    )
+    # A service records inside its actor's request scope.
+    with acting(factories.actor_for(program_admin)):
+        event = audit.record(
+            actor=program_admin,
+            action="partner.tier_changed",
+            target=partner,
+            before={"tier": partner.tier, "amount": Decimal("10.50"), "on": date(2026, 1, 31)},
+            after={"tier": "Gold", "when": datetime(2026, 2, 1, 12, 0, tzinfo=UTC), "list": (1, "a")},
+            partner_id=partner.pk,
+            reason="Met the Gold requirements",
+        )
     event = AuditEvent.objects.get(pk=event.pk)
     assert event.actor == program_admin
     assert event.actor_label == program_admin.email
@@ -62,12 +65,14 @@ def test_record_stores_actor_target_and_jsonable_before_after(partner: Partner, 
 
 @pytest.mark.django_db
 def test_record_without_actor_is_the_system(partner: Partner) -> None:
-    event = audit.record(actor=None, action="tier.evaluated", target=partner)
+    unsaved = factories.UserFactory.build(email="ghost@example.com")
+    with system_scope():  # the system records from a task, in the task's scope
+        event = audit.record(actor=None, action="tier.evaluated", target=partner)
+        unsaved_event = audit.record(actor=unsaved, action="x", target=partner)
     assert event.actor is None
     assert event.actor_label == "system"
     assert event.before == {} and event.after == {}
-    unsaved = factories.UserFactory.build(email="ghost@example.com")
-    assert audit.record(actor=unsaved, action="x", target=partner).actor_label == "system"
+    assert unsaved_event.actor_label == "system"
 
 
 @pytest.mark.django_db
@@ -83,10 +88,13 @@ def test_snapshot_uses_choice_values_and_foreign_key_text(partner: Partner) -> N
 def test_history_for_returns_only_that_target_newest_first(
     partner: Partner, other_partner: Partner, program_admin: Any
 ) -> None:
-    first = audit.record(actor=program_admin, action="one", target=partner, partner_id=partner.pk)
-    audit.record(actor=program_admin, action="elsewhere", target=other_partner, partner_id=other_partner.pk)
-    audit.record(actor=program_admin, action="user", target=program_admin)
-    second = audit.record(actor=program_admin, action="two", target=partner, partner_id=partner.pk)
+    with acting(factories.actor_for(program_admin)):
+        first = audit.record(actor=program_admin, action="one", target=partner, partner_id=partner.pk)
+        audit.record(
+            actor=program_admin, action="elsewhere", target=other_partner, partner_id=other_partner.pk
+        )
+        audit.record(actor=program_admin, action="user", target=program_admin)
+        second = audit.record(actor=program_admin, action="two", target=partner, partner_id=partner.pk)
     assert list(audit.history_for(target=partner)) == [second, first]
     assert [e.action for e in audit.history_for(target=program_admin)] == ["user"]
     assert [e.action for e in audit.history_for_partner(partner_id=partner.pk)] == ["two", "one"]
@@ -94,12 +102,14 @@ def test_history_for_returns_only_that_target_newest_first(
 
 @pytest.mark.django_db
 def test_audit_events_cannot_be_updated(partner: Partner) -> None:
-    event = audit.record(actor=None, action="partner.activated", target=partner, partner_id=partner.pk)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        AuditEvent.objects.filter(pk=event.pk).update(action="partner.nothing_happened")
-    event.reason = "rewritten history"
-    with pytest.raises(DatabaseError), transaction.atomic():
-        event.save()
+    # Refused even in a scope that may write the table (the trigger, not row-level security).
+    with system_scope():
+        event = audit.record(actor=None, action="partner.activated", target=partner, partner_id=partner.pk)
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AuditEvent.objects.filter(pk=event.pk).update(action="partner.nothing_happened")
+        event.reason = "rewritten history"
+        with pytest.raises(DatabaseError), transaction.atomic():
+            event.save()
     event.refresh_from_db()
     assert event.action == "partner.activated"
     assert event.reason == ""
@@ -107,11 +117,13 @@ def test_audit_events_cannot_be_updated(partner: Partner) -> None:
 
 @pytest.mark.django_db
 def test_audit_events_cannot_be_deleted(partner: Partner) -> None:
-    event = audit.record(actor=None, action="partner.activated", target=partner, partner_id=partner.pk)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        AuditEvent.objects.filter(pk=event.pk).delete()
-    with pytest.raises(DatabaseError), transaction.atomic():
-        event.delete()
+    # Refused even in a scope that may write the table (the trigger, not row-level security).
+    with system_scope():
+        event = audit.record(actor=None, action="partner.activated", target=partner, partner_id=partner.pk)
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AuditEvent.objects.filter(pk=event.pk).delete()
+        with pytest.raises(DatabaseError), transaction.atomic():
+            event.delete()
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
@@ -122,7 +134,7 @@ def test_audit_events_cannot_be_deleted(partner: Partner) -> None:
 def test_notify_creates_the_row_and_waits_for_commit_to_email(
     partner_admin: Any, partner: Partner, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, system_scope():
         notification = notify(
             recipient=partner_admin,
             kind="deal.approved",
@@ -144,14 +156,15 @@ def test_notify_creates_the_row_and_waits_for_commit_to_email(
     ) == (partner_admin, "deal.approved", "Your deal was approved", "Deal #12", "/deals/12/", partner.pk)
     assert notification.read_at is None
     assert notification.emailed_at is None
-    assert unread_count(user=partner_admin) == 1
+    with acting(factories.actor_for(partner_admin)):  # the page's badge, in the user's request
+        assert unread_count(user=partner_admin) == 1
 
 
 @pytest.mark.django_db
 def test_notify_sends_exactly_one_email_after_commit_and_is_idempotent(
     partner_admin: Any, partner: Partner, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), system_scope():
         notification = notify(
             recipient=partner_admin,
             kind="deal.approved",
@@ -177,7 +190,8 @@ def test_notify_sends_exactly_one_email_after_commit_and_is_idempotent(
 
 @pytest.mark.django_db
 def test_send_notification_email_twice_sends_once(partner_admin: Any, partner: Partner) -> None:
-    notification = notify(recipient=partner_admin, kind="k", title="Hello", partner_id=partner.pk)
+    with system_scope():
+        notification = notify(recipient=partner_admin, kind="k", title="Hello", partner_id=partner.pk)
     assert send_notification_email(notification.pk) is True
     assert send_notification_email(notification.pk) is False
     assert len(mail.outbox) == 1
@@ -190,7 +204,7 @@ def test_notify_respects_the_email_preference(
     partner: Partner, django_capture_on_commit_callbacks: Any
 ) -> None:
     quiet = factories.partner_user(partner, email="quiet@acme.example", email_notifications=False)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, system_scope():
         notification = notify(recipient=quiet, kind="k", title="In-app only", partner_id=partner.pk)
     assert callbacks == []
     assert mail.outbox == []
@@ -203,7 +217,7 @@ def test_notify_sends_no_email_to_an_inactive_user(
     partner: Partner, django_capture_on_commit_callbacks: Any
 ) -> None:
     gone = factories.partner_user(partner, email="gone@acme.example", is_active=False)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), system_scope():
         notify(recipient=gone, kind="k", title="Nobody reads this", partner_id=partner.pk)
     assert mail.outbox == []
 
@@ -212,7 +226,7 @@ def test_notify_sends_no_email_to_an_inactive_user(
 def test_notify_with_email_false_is_in_app_only(
     partner_admin: Any, partner: Partner, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), system_scope():
         notify(recipient=partner_admin, kind="k", title="Quiet", partner_id=partner.pk, email=False)
     assert mail.outbox == []
     assert Notification.objects.filter(recipient=partner_admin, title="Quiet").count() == 1
@@ -226,6 +240,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),
+        system_scope(),
     ):
         notify(recipient=partner_admin, kind="k", title="Rolled back", partner_id=partner.pk)
         raise RuntimeError("boom")
@@ -236,9 +251,10 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(
 
 @pytest.mark.django_db
 def test_notify_truncates_long_titles_and_notify_many(partner_admin: Any, program_admin: Any) -> None:
-    notifications = notify_many(
-        recipients=[partner_admin, program_admin], kind="k", title="x" * 300, email=False
-    )
+    with system_scope():
+        notifications = notify_many(
+            recipients=[partner_admin, program_admin], kind="k", title="x" * 300, email=False
+        )
     assert [n.recipient for n in notifications] == [partner_admin, program_admin]
     assert all(len(n.title) == 200 for n in notifications)
     assert Notification.objects.filter(kind="k", recipient__in=[partner_admin, program_admin]).count() == 2
@@ -386,28 +402,31 @@ def test_partner_actor_scope(partner_admin: Any, partner: Partner) -> None:
 
 @pytest.mark.django_db
 def test_tenant_scope_sets_and_restores_settings(partner: Partner) -> None:
-    outer = current_scope_settings()
-    assert outer == ("vendor", "", "*", "on")
-    with tenant_scope(Scope.partner(partner.pk)):
-        assert current_scope_settings() == ("partner", str(partner.pk), "", "")
-        with tenant_scope(None):
-            assert current_scope_settings() == ("", "", "", "")
-            assert not Partner.objects.filter(pk=partner.pk).exists()
-        assert current_scope_settings() == ("partner", str(partner.pk), "", "")
-        with tenant_scope(Scope.vendor(portfolio=[partner.pk, 3], money=False)):
-            expected = "{" + ",".join(str(pk) for pk in sorted({3, partner.pk})) + "}"
-            assert current_scope_settings() == ("vendor", "", expected, "")
-        with system_scope():
-            assert current_scope_settings() == ("vendor", "", "*", "on")
-    assert current_scope_settings() == outer
+    # Scopes nest inside an outer one, as a task's system scope around a service's own.
+    with system_scope():
+        outer = current_scope_settings()
+        assert outer == ("vendor", "", "*", "on")
+        with tenant_scope(Scope.partner(partner.pk)):
+            assert current_scope_settings() == ("partner", str(partner.pk), "", "")
+            with tenant_scope(None):
+                assert current_scope_settings() == ("", "", "", "")
+                assert not Partner.objects.filter(pk=partner.pk).exists()
+            assert current_scope_settings() == ("partner", str(partner.pk), "", "")
+            with tenant_scope(Scope.vendor(portfolio=[partner.pk, 3], money=False)):
+                expected = "{" + ",".join(str(pk) for pk in sorted({3, partner.pk})) + "}"
+                assert current_scope_settings() == ("vendor", "", expected, "")
+            with system_scope():
+                assert current_scope_settings() == ("vendor", "", "*", "on")
+        assert current_scope_settings() == outer
 
 
 @pytest.mark.django_db
 def test_tenant_scope_is_undone_when_the_block_fails(partner: Partner) -> None:
-    with pytest.raises(RuntimeError), tenant_scope(None):
-        raise RuntimeError("boom")
-    assert current_scope_settings() == ("vendor", "", "*", "on")
-    assert Partner.objects.filter(pk=partner.pk).exists()
+    with system_scope():
+        with pytest.raises(RuntimeError), tenant_scope(None):
+            raise RuntimeError("boom")
+        assert current_scope_settings() == ("vendor", "", "*", "on")
+        assert Partner.objects.filter(pk=partner.pk).exists()
 
 
 def test_every_beat_schedule_entry_names_a_registered_task() -> None:

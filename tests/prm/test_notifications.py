@@ -1,7 +1,8 @@
 """A user's inbox is theirs alone: it is read and marked read through the notifications kernel
 (prm.notifications), which only ever touches the user's own rows, even where the database scope
-would let it see a colleague's (the service calls below run in the vendor-wide scope of a test
-body on purpose). The notification pages go through the same functions."""
+would let it see a colleague's (the kernel calls below run in the user's own partner scope, as under
+their request, and a colleague's rows are in that scope too). The notification pages go through the
+same functions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from django.urls import reverse
 from partners.models import Partner, PartnerRole
 from prm.models import Notification
 from prm.notifications import inbox, mark_read, notification_get, notify
+from prm.tenancy import system_scope
 from tests import factories
+from tests.helpers import login
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +34,8 @@ def colleague(partner: Partner) -> Any:
 
 
 def note(user: Any, partner: Partner, title: str, **fields: Any) -> Notification:
-    notification = notify(recipient=user, kind="test", title=title, partner_id=partner.pk, email=False)
+    with system_scope():  # written by whatever service or task notifies
+        notification = notify(recipient=user, kind="test", title=title, partner_id=partner.pk, email=False)
     if fields:
         Notification.objects.filter(pk=notification.pk).update(**fields)
         notification.refresh_from_db()
@@ -47,10 +52,12 @@ def test_mark_read_by_ids_never_marks_another_users_rows(
 ) -> None:
     mine = note(partner_admin, partner, "Mine")
     theirs = note(colleague, partner, "Theirs")
-    assert mark_read(user=partner_admin, ids=[mine.pk, theirs.pk]) == 1
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, ids=[mine.pk, theirs.pk]) == 1
     assert read_at(mine) is not None
     assert read_at(theirs) is None
-    assert mark_read(user=partner_admin, ids=[theirs.pk]) == 0
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, ids=[theirs.pk]) == 0
     assert read_at(theirs) is None
 
 
@@ -60,11 +67,13 @@ def test_mark_every_one_read_marks_only_the_users_unread_rows(
     unread = [note(partner_admin, partner, f"Mine {n}") for n in range(3)]
     already = note(partner_admin, partner, "Read before", read_at=EARLIER)
     theirs = note(colleague, partner, "Theirs")
-    assert mark_read(user=partner_admin, every=True) == 3
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, every=True) == 3
     assert all(read_at(n) is not None for n in unread)
     assert read_at(already) == EARLIER  # the time it was first read stays
     assert read_at(theirs) is None
-    assert mark_read(user=partner_admin, every=True) == 0
+    with acting(factories.actor_for(partner_admin)):
+        assert mark_read(user=partner_admin, every=True) == 0
 
 
 @pytest.mark.parametrize("arguments", [{}, {"ids": [1], "every": True}])
@@ -78,39 +87,38 @@ def test_the_inbox_and_one_notification_are_the_users_own(
 ) -> None:
     mine = note(partner_admin, partner, "Mine")
     theirs = note(colleague, partner, "Theirs")
-    assert list(inbox(user=partner_admin)) == [mine]
-    assert notification_get(user=partner_admin, pk=mine.pk) == mine
-    for pk in (theirs.pk, 0):  # not yours and does not exist: the same 404
-        with pytest.raises(Http404):
-            notification_get(user=partner_admin, pk=pk)
+    with acting(factories.actor_for(partner_admin)):
+        assert list(inbox(user=partner_admin)) == [mine]
+        assert notification_get(user=partner_admin, pk=mine.pk) == mine
+        for pk in (theirs.pk, 0):  # not yours and does not exist: the same 404
+            with pytest.raises(Http404):
+                notification_get(user=partner_admin, pk=pk)
 
 
 # --- the pages ----------------------------------------------------------------------------------
 def test_opening_a_notification_marks_it_read_and_follows_its_link(
-    client_for: Any, partner: Partner, partner_admin: Any
+    partner: Partner, partner_admin: Any
 ) -> None:
     mine = note(partner_admin, partner, "Mine", url="/training/")
-    response = client_for(partner_admin).get(reverse("notification_open", args=[mine.pk]))
+    response = login(partner_admin).get(reverse("notification_open", args=[mine.pk]))
     assert response.status_code == 302
     assert response["Location"] == "/training/"
     assert read_at(mine) is not None
 
 
 def test_opening_another_users_notification_is_a_404_and_changes_nothing(
-    client_for: Any, partner: Partner, partner_admin: Any, colleague: Any
+    partner: Partner, partner_admin: Any, colleague: Any
 ) -> None:
     theirs = note(colleague, partner, "Theirs")
-    response = client_for(partner_admin).get(reverse("notification_open", args=[theirs.pk]))
+    response = login(partner_admin).get(reverse("notification_open", args=[theirs.pk]))
     assert response.status_code == 404
     assert read_at(theirs) is None
 
 
-def test_mark_all_read_marks_only_the_users_own(
-    client_for: Any, partner: Partner, partner_admin: Any, colleague: Any
-) -> None:
+def test_mark_all_read_marks_only_the_users_own(partner: Partner, partner_admin: Any, colleague: Any) -> None:
     mine = [note(partner_admin, partner, f"Mine {n}") for n in range(2)]
     theirs = note(colleague, partner, "Theirs")
-    response = client_for(partner_admin).post(reverse("notifications_read_all"), follow=True)
+    response = login(partner_admin).post(reverse("notifications_read_all"), follow=True)
     assert response.redirect_chain == [(reverse("notifications"), 302)]
     assert [str(m) for m in response.context["messages"]] == ["2 notifications marked as read."]
     assert all(read_at(n) is not None for n in mine)

@@ -4,13 +4,16 @@ relies on, and running it again adds nothing."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from deals.models import Deal, DealConflict, DealStatus, Lead, LeadStatus
 from mdf.models import FundClaim, FundRequest
+from partners.management.commands import seed_demo
 from partners.models import Partner
 from prm.models import Holiday, User
 from tests import factories
@@ -40,17 +43,27 @@ def _snapshot() -> dict[str, Any]:
     }
 
 
+def _demo_partners() -> Any:
+    return Partner.objects.filter(legal_name__in=[spec["legal_name"] for spec in seed_demo.PARTNERS])
+
+
+def _demo_deals() -> Any:
+    return Deal.objects.filter(partner__in=_demo_partners())
+
+
 def test_seed_demo_builds_every_capability_once(settings: Any, tmp_path: Any) -> None:
     factories.media_storage(settings, tmp_path)
+    before = _snapshot()
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     first = _snapshot()
-    assert first["partners"] >= 3 and first["users"] >= 10
-    assert set(Deal.objects.values_list("status", flat=True)) == set(DealStatus.values)
-    assert first["conflicts"] == 1
-    assert Lead.objects.filter(status=LeadStatus.OFFERED).exists()
-    assert first["requests"] and first["claims"] and first["courses"] and first["awards"]
-    assert first["holidays"] == 8
+    added = {name: first[name] - before[name] for name in first}
+    assert added["partners"] >= 3 and added["users"] >= 10
+    assert set(_demo_deals().values_list("status", flat=True)) == set(DealStatus.values)
+    assert added["conflicts"] == 1
+    assert Lead.objects.filter(status=LeadStatus.OFFERED, assigned_partner__in=_demo_partners()).exists()
+    assert added["requests"] and added["claims"] and added["courses"] and added["awards"]
+    assert added["holidays"] == 8
     printed = out.getvalue()
     assert "ada.admin@prm.example" in printed  # the logins are printed
 
@@ -58,18 +71,22 @@ def test_seed_demo_builds_every_capability_once(settings: Any, tmp_path: Any) ->
     assert _snapshot() == first
 
 
-@pytest.mark.parametrize("day", ["2027-01-02", "2027-06-29", "2027-07-01", "2027-12-20"])
-def test_seed_demo_works_whatever_the_date(
-    day: str, settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2027-01-02 10:00",
+        "2027-06-29 10:00",
+        "2027-06-30 23:59:59",  # the last second of a half-year
+        "2027-07-01 00:00",
+        "2027-12-20 10:00",
+        "2028-02-29 10:00",
+    ],
+)
+def test_seed_demo_works_whatever_the_date(moment: str, settings: Any, tmp_path: Any) -> None:
     """Activities a few weeks back or ahead must fall into funded periods near period edges."""
-    from datetime import datetime, time
-
-    from django.utils import timezone
-
     factories.media_storage(settings, tmp_path)
-    fixed = timezone.make_aware(datetime.combine(datetime.fromisoformat(day).date(), time(10)))
-    monkeypatch.setattr(timezone, "now", lambda: fixed)
-    call_command("seed_demo", stdout=io.StringIO())
-    assert FundRequest.objects.count() >= 9
-    assert set(Deal.objects.values_list("status", flat=True)) == set(DealStatus.values)
+    before = _snapshot()
+    with time_machine.travel(datetime.fromisoformat(moment).replace(tzinfo=UTC), tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert _snapshot()["requests"] - before["requests"] >= 9
+    assert set(_demo_deals().values_list("status", flat=True)) == set(DealStatus.values)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from prm.models import User
+from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +21,7 @@ PAGE = "/notifications/"  # any signed-in page
 
 
 def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(user)
     return client
 
 
@@ -134,4 +134,25 @@ def test_idle_htmx_request_sends_the_whole_page_to_the_login(program_admin: User
         response = client.post(PAGE, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/accounts/login/"
+    assert not is_signed_in(client)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "side"), [(timedelta(hours=12), "VENDOR"), (timedelta(days=14), "PARTNER")]
+)
+def test_a_session_lasts_its_lifetime_to_the_second(
+    program_admin: User, partner_admin: User, lifetime: timedelta, side: str
+) -> None:
+    """Signed in at 08:00 on 2 March 2026: still in one second before the end, out at the end (no
+    idle timeout here, so only the absolute limit counts)."""
+    user = program_admin if side == "VENDOR" else partner_admin
+    limits = {**settings.PRM, f"{side}_SESSION_IDLE_TIMEOUT": 0}
+    with override_settings(PRM=limits), time_machine.travel(START, tick=False) as clock:
+        client = signed_in(user)
+        assert client.get(PAGE).status_code == 200
+        clock.move_to(START + lifetime - timedelta(seconds=1))
+        assert client.get(PAGE).status_code == 200
+        clock.move_to(START + lifetime)
+        response = client.get(PAGE)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert not is_signed_in(client)

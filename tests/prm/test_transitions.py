@@ -14,7 +14,9 @@ from partners.models import Partner, PartnerStatus
 from prm import transitions
 from prm.errors import ApplicationError
 from prm.models import AuditEvent
+from prm.tenancy import Actor
 from tests import factories
+from tests.scoping import acting
 
 MACHINE = transitions.StateMachine(
     {
@@ -37,13 +39,19 @@ def acme(db: Any) -> Partner:
     return factories.PartnerFactory(legal_name="Acme Networks", status=PartnerStatus.ACTIVE)
 
 
+@pytest.fixture
+def admin(program_admin: Any) -> Actor:
+    """The caller these tests model: a service in a program admin's request (and its scope)."""
+    return factories.actor_for(program_admin)
+
+
 def _events(partner: Partner) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(target_id=str(partner.pk), action__startswith="test."))
 
 
 @pytest.mark.django_db
-def test_lock_selects_the_row_for_update_of_itself_only(acme: Partner) -> None:
-    with CaptureQueriesContext(connection) as queries:
+def test_lock_selects_the_row_for_update_of_itself_only(acme: Partner, admin: Actor) -> None:
+    with acting(admin), CaptureQueriesContext(connection) as queries:
         locked = transitions.lock(acme, related=("tier",))
     (query,) = queries.captured_queries
     assert 'FOR UPDATE OF "partners_partner"' in query["sql"]
@@ -65,12 +73,14 @@ def test_a_transition_on_an_unlocked_row_is_a_programming_error(acme: Partner, p
 
 @pytest.mark.django_db
 def test_allowed_move_saves_only_the_named_fields_and_audits_before_after(
-    acme: Partner, program_admin: Any
+    acme: Partner, program_admin: Any, admin: Actor
 ) -> None:
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     # Changed in memory but not through the change: must not be written.
     partner.legal_name = "Not saved"
     with (
+        acting(admin),
         CaptureQueriesContext(connection) as queries,
         transitions.transition(
             partner,
@@ -101,12 +111,14 @@ def test_allowed_move_saves_only_the_named_fields_and_audits_before_after(
 
 @pytest.mark.django_db
 def test_disallowed_move_is_refused_with_the_models_message_and_nothing_saved(
-    acme: Partner, program_admin: Any
+    acme: Partner, program_admin: Any, admin: Actor
 ) -> None:
     Partner.objects.filter(pk=acme.pk).update(status=PartnerStatus.TERMINATED)
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     entered = False
     with (
+        acting(admin),
         pytest.raises(ApplicationError) as refused,
         transitions.transition(
             partner, actor=program_admin, action="test.activated", to=PartnerStatus.ACTIVE
@@ -122,10 +134,14 @@ def test_disallowed_move_is_refused_with_the_models_message_and_nothing_saved(
 
 
 @pytest.mark.django_db
-def test_from_states_narrow_the_map_with_the_services_own_message(acme: Partner, program_admin: Any) -> None:
+def test_from_states_narrow_the_map_with_the_services_own_message(
+    acme: Partner, program_admin: Any, admin: Actor
+) -> None:
     # ACTIVE -> SUSPENDED is allowed by the map; this transition only starts from ONBOARDING.
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     with (
+        acting(admin),
         pytest.raises(ApplicationError, match=r"^Only onboarding partners\.$"),
         transitions.transition(
             partner,
@@ -141,9 +157,13 @@ def test_from_states_narrow_the_map_with_the_services_own_message(acme: Partner,
 
 
 @pytest.mark.django_db
-def test_become_redirects_the_move_and_checks_it_again(acme: Partner, program_admin: Any) -> None:
-    partner = transitions.lock(acme)
+def test_become_redirects_the_move_and_checks_it_again(
+    acme: Partner, program_admin: Any, admin: Actor
+) -> None:
+    with acting(admin):
+        partner = transitions.lock(acme)
     with (
+        acting(admin),
         pytest.raises(ApplicationError, match="cannot become onboarding"),
         transitions.transition(
             partner, actor=program_admin, action="test.moved", to=PartnerStatus.SUSPENDED
@@ -156,12 +176,14 @@ def test_become_redirects_the_move_and_checks_it_again(acme: Partner, program_ad
 
 @pytest.mark.django_db
 def test_an_error_in_the_services_rules_leaves_nothing_saved_audited_or_scheduled(
-    acme: Partner, program_admin: Any, django_capture_on_commit_callbacks: Any
+    acme: Partner, program_admin: Any, admin: Actor, django_capture_on_commit_callbacks: Any
 ) -> None:
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     sent = []
     with (
         django_capture_on_commit_callbacks() as callbacks,
+        acting(admin),
         pytest.raises(ApplicationError, match="Say why"),
         transitions.transition(
             partner, actor=program_admin, action="test.suspended", to=PartnerStatus.SUSPENDED
@@ -177,14 +199,18 @@ def test_an_error_in_the_services_rules_leaves_nothing_saved_audited_or_schedule
 
 @pytest.mark.django_db
 def test_side_effects_run_only_after_the_commit(
-    acme: Partner, program_admin: Any, django_capture_on_commit_callbacks: Any
+    acme: Partner, program_admin: Any, admin: Actor, django_capture_on_commit_callbacks: Any
 ) -> None:
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     sent: list[str] = []
     with django_capture_on_commit_callbacks() as callbacks:
-        with transitions.transition(
-            partner, actor=program_admin, action="test.suspended", to=PartnerStatus.SUSPENDED
-        ) as change:
+        with (
+            acting(admin),
+            transitions.transition(
+                partner, actor=program_admin, action="test.suspended", to=PartnerStatus.SUSPENDED
+            ) as change,
+        ):
             change.after_commit(lambda: sent.append(Partner.objects.get(pk=acme.pk).status))
         assert sent == []  # not yet: the transaction has not committed
     assert len(callbacks) == 1
@@ -193,11 +219,17 @@ def test_side_effects_run_only_after_the_commit(
 
 
 @pytest.mark.django_db
-def test_an_audited_change_without_a_state_keeps_the_state(acme: Partner, program_admin: Any) -> None:
-    partner = transitions.lock(acme)
-    with transitions.transition(
-        partner, actor=None, action="test.phone_changed", snapshot=["phone"]
-    ) as change:
+def test_an_audited_change_without_a_state_keeps_the_state(
+    acme: Partner, program_admin: Any, admin: Actor
+) -> None:
+    with acting(admin):
+        partner = transitions.lock(acme)
+    with (
+        acting(admin),
+        transitions.transition(
+            partner, actor=None, action="test.phone_changed", snapshot=["phone"]
+        ) as change,
+    ):
         change.set(phone="+1 555 0199")
     stored = Partner.objects.get(pk=acme.pk)
     assert (stored.status, stored.phone) == (PartnerStatus.ACTIVE, "+1 555 0199")
@@ -207,11 +239,13 @@ def test_an_audited_change_without_a_state_keeps_the_state(acme: Partner, progra
 
 
 @pytest.mark.django_db
-def test_values_that_are_no_field_join_the_audits_before_and_after(acme: Partner) -> None:
+def test_values_that_are_no_field_join_the_audits_before_and_after(acme: Partner, admin: Actor) -> None:
     # A change that alters something counted elsewhere (a learner's attempts left) records the
     # count before and after; the row itself is not written when no field is set.
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     with (
+        acting(admin),
         CaptureQueriesContext(connection) as queries,
         transitions.transition(partner, actor=None, action="test.counted", snapshot=["status"]) as change,
     ):
@@ -224,11 +258,13 @@ def test_values_that_are_no_field_join_the_audits_before_and_after(acme: Partner
 
 @pytest.mark.django_db
 def test_a_model_without_transitions_cannot_change_state(
-    acme: Partner, program_admin: Any, monkeypatch: pytest.MonkeyPatch
+    acme: Partner, program_admin: Any, admin: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delattr(Partner, "TRANSITIONS", raising=False)
-    partner = transitions.lock(acme)
+    with acting(admin):
+        partner = transitions.lock(acme)
     with (
+        acting(admin),
         pytest.raises(TypeError, match="declares no TRANSITIONS"),
         transitions.transition(partner, actor=program_admin, action="test.x", to="suspended"),
     ):
@@ -236,11 +272,17 @@ def test_a_model_without_transitions_cannot_change_state(
 
 
 @pytest.mark.django_db
-def test_the_audited_partner_may_be_known_only_inside_the_block(acme: Partner, program_admin: Any) -> None:
-    partner = transitions.lock(acme)
-    with transitions.transition(
-        partner, actor=program_admin, action="test.suspended", to=PartnerStatus.SUSPENDED
-    ) as change:
+def test_the_audited_partner_may_be_known_only_inside_the_block(
+    acme: Partner, program_admin: Any, admin: Actor
+) -> None:
+    with acting(admin):
+        partner = transitions.lock(acme)
+    with (
+        acting(admin),
+        transitions.transition(
+            partner, actor=program_admin, action="test.suspended", to=PartnerStatus.SUSPENDED
+        ) as change,
+    ):
         change.partner_id = acme.pk  # an approved application's partner is created in the block
     (event,) = _events(acme)
     assert event.partner_id == acme.pk

@@ -14,12 +14,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import StopUpload
 from django.core.handlers.wsgi import WSGIRequest
-from django.test import Client, RequestFactory, override_settings
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
 from partners.models import Partner
 from prm.files import MEASURE_MARGIN, UploadLimitHandler, refused_upload
 from prm.models import User
+from tests.helpers import login
 
 LIMIT = 1000
 CHUNK = 64 * 1024  # Django's upload chunk size
@@ -121,8 +122,7 @@ def test_an_oversized_upload_gets_a_message_not_an_error(
     from tests import factories
 
     factories.media_storage(settings, tmp_path)
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(partner_admin, backend="django.contrib.auth.backends.ModelBackend")
+    client = login(partner_admin, enforce_csrf_checks=True)
     company = client.get(reverse("partners:company"))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', company.content.decode()).group(1)
     huge = SimpleUploadedFile("huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "image/png")

@@ -192,7 +192,7 @@ def test_registration_refuses_a_host_with_a_forbidden_address_in_the_same_words_
         webhooks.endpoint_create(actor=team.admin_actor, url=f"https://{HOST}/hooks", events=[])
     # One text whether the name is unknown or internal: no way to probe which names we resolve.
     assert str(refused.value) == str(webhooks.REFUSED_HOST)
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.objects.filter(partner_id=team.partner.pk).exists()
 
 
 def _endpoint_with_a_due_delivery(url: str) -> WebhookDelivery:

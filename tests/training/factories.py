@@ -15,13 +15,14 @@ from django.utils import timezone
 from partners.models import Partner, PartnerRole
 from prm.tenancy import Actor
 from tests import factories
-from tests.scoping import acting
+from tests.scoping import acting as acting  # re-exported: the app's tests say f.acting
 from training import services
 from training.models import (
     Certification,
     CertificationAward,
     Choice,
     Course,
+    Enrollment,
     Lesson,
     PublishStatus,
     Question,
@@ -36,8 +37,6 @@ _seq = itertools.count(1)
 QuestionSpec = tuple[str, int, tuple[int, ...]]
 SINGLE: QuestionSpec = (QuestionKind.SINGLE, 3, (0,))
 MULTIPLE: QuestionSpec = (QuestionKind.MULTIPLE, 4, (1, 3))
-
-
 
 
 @dataclass
@@ -143,6 +142,12 @@ def start(actor: Actor, built: Built, seed: int = 1) -> QuizAttempt:
 def submit(actor: Actor, attempt: QuizAttempt, answers: dict[str, list[int]]) -> QuizAttempt:
     with acting(actor):
         return services.attempt_submit(actor=actor, attempt=attempt, answers=answers)
+
+
+def attempts_left(enrollment: Enrollment, quiz: Quiz) -> int:
+    """As the learner's course page counts them: in the learner's own scope."""
+    with acting(factories.actor_for(enrollment.user)):
+        return services.attempts_left(enrollment, quiz)
 
 
 def take_quiz(actor: Actor, built: Built, n_right: int | None = None, seed: int = 1) -> QuizAttempt:

@@ -7,16 +7,13 @@ resets, or a reset and a submission, racing each other leave consistent counts."
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.test import Client
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,9 +22,10 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
-from prm.tenancy import Actor, tenant_scope
+from prm.tenancy import Actor
 from tests import factories
-from tests.deals import factories as deal_f
+from tests.deals import factories as df
+from tests.helpers import login, race, slow_while_racing
 from tests.training import factories as f
 from training import services
 from training.models import Enrollment, QuizAttempt
@@ -54,7 +52,7 @@ def stuck(me: Actor, built: f.Built) -> Enrollment:
     for seed in (1, 2, 3):
         f.take_quiz(me, built, n_right=0, seed=seed)
     enrollment = Enrollment.objects.get(user=me.user, course=built.course)
-    assert services.attempts_left(enrollment, built.quiz) == 0
+    assert f.attempts_left(enrollment, built.quiz) == 0
     return enrollment
 
 
@@ -95,7 +93,7 @@ def test_training_managers_and_program_admins_reset_and_history_is_kept(
     assert reset(manager, stuck, built) == 3
 
     stuck.refresh_from_db()
-    assert services.attempts_left(stuck, built.quiz) == 3
+    assert f.attempts_left(stuck, built.quiz) == 3
     attempts = list(QuizAttempt.objects.filter(enrollment=stuck).order_by("number"))
     # Nothing deleted, nothing graded differently: only the reset marks were added.
     assert [a.number for a in attempts] == [1, 2, 3]
@@ -113,9 +111,9 @@ def test_training_managers_and_program_admins_reset_and_history_is_kept(
 def test_a_channel_manager_resets_for_a_partner_in_the_portfolio(
     partner: Any, built: f.Built, stuck: Enrollment
 ) -> None:
-    cam = deal_f.cam_for(partner)
+    cam = df.cam_for(partner)
     assert reset(cam, stuck, built) == 3
-    assert services.attempts_left(stuck, built.quiz) == 3
+    assert f.attempts_left(stuck, built.quiz) == 3
     assert QuizAttempt.objects.filter(enrollment=stuck, reset_by=cam.user).count() == 3
 
 
@@ -132,7 +130,7 @@ def test_other_vendor_staff_cannot_reset(
 ) -> None:
     actor = {
         "finance": lambda: factories.vendor_actor(VendorRole.FINANCE),
-        "cam_of_another_partner": lambda: deal_f.cam_for(other_partner),
+        "cam_of_another_partner": lambda: df.cam_for(other_partner),
         "cam_without_portfolio": lambda: factories.vendor_actor(VendorRole.CHANNEL_ACCOUNT_MANAGER),
     }[who]()
     _refused_role(actor, stuck, built)
@@ -207,7 +205,7 @@ def test_attempts_of_an_earlier_certification_cycle_are_not_touched(
     cycle's failures are history that no longer counts, and there is nothing to reset."""
     Enrollment.objects.filter(pk=stuck.pk).update(cycle=2)
     stuck.refresh_from_db()
-    assert services.attempts_left(stuck, built.quiz) == 3
+    assert f.attempts_left(stuck, built.quiz) == 3
     with pytest.raises(ApplicationError, match="no used attempts"):
         reset(factories.vendor_actor(), stuck, built)
     assert not QuizAttempt.objects.filter(enrollment=stuck, reset_at__isnull=False).exists()
@@ -216,9 +214,10 @@ def test_attempts_of_an_earlier_certification_cycle_are_not_touched(
 def test_the_database_refuses_a_reset_mark_on_a_passed_or_open_attempt(me: Actor, built: f.Built) -> None:
     f.complete_lessons(me, built)
     passed = f.take_quiz(me, built)
+    manager = factories.vendor_actor(VendorRole.CONTENT_MANAGER)  # who writes reset marks
     for values in ({"pk": passed.pk}, {"pk": passed.pk, "passed": None, "submitted_at": None}):
         pk = values.pop("pk")
-        with pytest.raises(IntegrityError), transaction.atomic():
+        with f.acting(manager), pytest.raises(IntegrityError), transaction.atomic():
             QuizAttempt.objects.filter(pk=pk).update(reset_at=timezone.now(), **values)
 
 
@@ -253,13 +252,13 @@ def test_an_attempt_in_progress_keeps_running_and_counts(me: Actor, built: f.Bui
     f.take_quiz(me, built, n_right=0, seed=2)
     running = f.start(me, built, seed=3)
     enrollment = Enrollment.objects.get(user=me.user)
-    assert services.attempts_left(enrollment, built.quiz) == 0
+    assert f.attempts_left(enrollment, built.quiz) == 0
 
     assert reset(factories.vendor_actor(), enrollment, built) == 2
 
     running.refresh_from_db()
     assert (running.submitted_at, running.passed, running.reset_at) == (None, None, None)
-    assert services.attempts_left(enrollment, built.quiz) == 2
+    assert f.attempts_left(enrollment, built.quiz) == 2
     assert f.start(me, built, seed=4).pk == running.pk  # resumed, not a new one
     # The learner can still submit it, and pass.
     assert f.submit(me, running, built.answers()).passed is True
@@ -284,7 +283,7 @@ def test_an_attempt_whose_time_ran_out_is_closed_as_failed_and_reset(me: Actor) 
     assert expired.reset_at is not None
     assert AuditEvent.objects.filter(action="training.quiz_timed_out", target_id=str(expired.pk)).exists()
     # Both attempts back, not one: the expired attempt does not cost a fresh one.
-    assert services.attempts_left(enrollment, built.quiz) == 2
+    assert f.attempts_left(enrollment, built.quiz) == 2
     fresh = f.start(me, built, seed=3)
     assert fresh.pk != expired.pk and fresh.number == 3
 
@@ -304,7 +303,7 @@ def test_the_learner_gets_max_attempts_again_numbered_after_the_old_ones(
     assert QuizAttempt.objects.filter(enrollment=stuck).count() == 6
     # ... and a second reset covers the new failures only.
     assert reset(factories.vendor_actor(), stuck, built) == 3
-    assert services.attempts_left(stuck, built.quiz) == 3
+    assert f.attempts_left(stuck, built.quiz) == 3
 
 
 def test_passing_after_a_reset_completes_the_course(me: Actor, built: f.Built, stuck: Enrollment) -> None:
@@ -313,12 +312,6 @@ def test_passing_after_a_reset_completes_the_course(me: Actor, built: f.Built, s
     assert (attempt.number, attempt.passed) == (4, True)
     stuck.refresh_from_db()
     assert stuck.completed_at is not None
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def test_the_course_page_shows_the_fresh_attempts_and_marks_the_reset_ones(
@@ -355,51 +348,14 @@ def test_the_course_page_shows_the_fresh_attempts_and_marks_the_reset_ones(
 
 
 # --- races ---------------------------------------------------------------------------------------
-RACING = threading.Event()
-
-
 def _race(calls: list[tuple[Actor, Callable[[], Any]]]) -> list[tuple[str, Any]]:
     """Run each call at the same moment on its own connection, in its actor's scope."""
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("pending", None)] * len(calls)
-
-    def run(index: int, actor: Actor, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=10)
-            with tenant_scope(actor.scope):
-                results[index] = ("ok", call())
-        except ApplicationError as exc:
-            results[index] = ("refused", exc)
-        except BaseException as exc:  # a deadlock or any crash: reported by the main thread
-            results[index] = ("crashed", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, actor, call)) for i, (actor, call) in enumerate(calls)]
-    RACING.set()
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    finally:
-        RACING.clear()
-    assert not [r for r in results if r[0] in {"crashed", "pending"}], results
-    return results
+    return race([call for _actor, call in calls], scopes=[actor.scope for actor, _call in calls])
 
 
 def _slow(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Hold a service's window open while the racers run."""
-    original = getattr(services, name)
-
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        value = original(*args, **kwargs)
-        if RACING.is_set():
-            time.sleep(0.2)
-        return value
-
-    monkeypatch.setattr(services, name, slow)
+    slow_while_racing(monkeypatch, services, name, seconds=0.2)
 
 
 def _resetting(manager: Actor, enrollment: Enrollment, built: f.Built) -> tuple[Actor, Callable[[], Any]]:

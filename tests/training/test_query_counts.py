@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from partners.models import PartnerRole
 from prm.tenancy import Actor
 from tests import factories
-from tests.exports import exported_with_queries, is_export
+from tests.helpers import assert_constant_queries, assert_shows, body_text, in_element, login
 from tests.training import factories as f
 from training.models import (
     CertificationAward,
+    Course,
     Enrollment,
     LearningPath,
     LearningPathCourse,
@@ -36,47 +35,48 @@ from training.models import (
 
 pytestmark = pytest.mark.django_db
 
-SANE_BOUND = 30
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def count_queries(client: Client, url: str) -> tuple[int, Any]:
-    if is_export(url):
-        return exported_with_queries(client, url)
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
-        if getattr(response, "streaming", False):
-            b"".join(response.streaming_content)
-    assert response.status_code == 200, response
-    return len(context.captured_queries), response
-
-
-def assert_constant(
-    client: Client,
-    url: str,
-    grow: Callable[[], None],
-    rows: Callable[[Any], int],
-    *,
-    small_rows: int = 1,
-    large_rows: int = 50,
-) -> None:
-    count_queries(client, url)  # warm caches (content types, session) outside the measurement
-    small, small_response = count_queries(client, url)
-    grow()
-    large, large_response = count_queries(client, url)
-    assert rows(small_response) == small_rows
-    assert rows(large_response) == large_rows
-    assert small == large, f"{url}: {small} queries for {small_rows} row(s), {large} for {large_rows}"
-    assert large <= SANE_BOUND, f"{url}: {large} queries"
-
 
 def csv_count(response: Any) -> int:
     return len(list(csv.reader(io.StringIO(response.content.decode())))) - 1
+
+
+def titles(**filters: Any) -> Callable[[], list[str]]:
+    """The titles of the courses matching ``filters``: each must be on the page."""
+    return lambda: list(Course.objects.filter(**filters).values_list("title", flat=True))
+
+
+def course_cards() -> list[re.Pattern[str]]:
+    return [in_element(f"course-{pk}", title) for pk, title in Course.objects.values_list("pk", "title")]
+
+
+def award_cards(user: Any) -> Callable[[], list[re.Pattern[str]]]:
+    return lambda: [
+        in_element(f"award-{pk}", name)
+        for pk, name in CertificationAward.objects.filter(user=user).values_list("pk", "certification__name")
+    ]
+
+
+def progress_rows(partner: Any, *, export: bool) -> Callable[[], list[str | re.Pattern[str]]]:
+    """Each enrollment of ``partner``'s people: the person's e-mail address next to the course."""
+
+    def rows() -> list[str | re.Pattern[str]]:
+        pairs = Enrollment.objects.filter(partner=partner).values_list("user__email", "course__title")
+        if export:
+            return [f"{email},{title}" for email, title in pairs]
+        return [
+            re.compile(rf"{re.escape(email)}</div></td>\s*<td>{re.escape(title)}</td>")
+            for email, title in pairs
+        ]
+
+    return rows
+
+
+def partner_rows(*, export: bool) -> list[str | re.Pattern[str]]:
+    """Each partner whose people enrolled, by name (in the report's first column)."""
+    names = set(Enrollment.objects.values_list("partner__legal_name", flat=True))
+    if export:
+        return list(names)
+    return [re.compile(rf'<td class="fw-semibold">{re.escape(name)}</td>') for name in names]
 
 
 # --- bulk builders --------------------------------------------------------------------------------
@@ -177,11 +177,12 @@ def test_catalogue_query_count_is_constant(me: Actor) -> None:
         extra = [f.certification(courses=more[n : n + 3]) for n in range(30, 45, 3)]
         bulk_awards([(me.user, me.partner_id)], extra)
 
-    assert_constant(
+    assert_constant_queries(
         login(me.user),
         reverse("training:catalogue"),
         grow=grow,
         rows=lambda response: len(response.context["courses"]),
+        shows=course_cards,
     )
 
 
@@ -200,7 +201,7 @@ def test_team_progress_query_count_is_constant(partner: Any, me: Actor, url_name
         certifications = [f.certification(courses=[built]) for built in courses[:3]]
         bulk_awards([(user, partner.pk) for user in people], certifications)
 
-    assert_constant(
+    assert_constant_queries(
         login(admin),
         reverse(url_name),
         grow=grow,
@@ -209,6 +210,7 @@ def test_team_progress_query_count_is_constant(partner: Any, me: Actor, url_name
             if url_name == "training:team_progress"
             else csv_count
         ),
+        shows=progress_rows(partner, export=url_name == "training:team_progress_export"),
     )
 
 
@@ -221,6 +223,7 @@ def test_team_progress_page_shows_every_row_of_a_full_page(partner: Any, me: Act
     response = login(admin).get(reverse("training:team_progress"))
     assert len(response.context["rows"]) == 50
     assert all(row["done"] == row["total"] for row in response.context["rows"])
+    assert_shows(body_text(response), progress_rows(partner, export=False)())
 
 
 def test_my_certifications_query_count_is_constant(me: Actor) -> None:
@@ -233,11 +236,12 @@ def test_my_certifications_query_count_is_constant(me: Actor) -> None:
         certifications = [f.certification(courses=courses[n % 5 : n % 5 + 2]) for n in range(49)]
         bulk_awards([(me.user, me.partner_id)], certifications)
 
-    assert_constant(
+    assert_constant_queries(
         login(me.user),
         reverse("training:certifications"),
         grow=grow,
         rows=lambda response: len(response.context["awards"]),
+        shows=award_cards(me.user),
     )
 
 
@@ -245,12 +249,12 @@ def test_my_certifications_query_count_is_constant(me: Actor) -> None:
 @pytest.mark.parametrize("url_name", ["training:vendor_report", "training:vendor_report_export"])
 @pytest.mark.parametrize("who", ["program_admin", "cam"])
 def test_vendor_report_query_count_is_constant(partner: Any, me: Actor, url_name: str, who: str) -> None:
-    from tests.deals import factories as deal_f
+    from tests.deals import factories as df
 
     first = f.course("Course 000")
     f.certification(courses=[first])
     f.pass_course(me, first)
-    reviewer = factories.vendor_user() if who == "program_admin" else deal_f.cam_for(partner).user
+    reviewer = factories.vendor_user() if who == "program_admin" else df.cam_for(partner).user
 
     def grow() -> None:
         courses = [f.course(f"Course {n:03d}", questions=[f.SINGLE]) for n in range(1, 4)]
@@ -266,7 +270,7 @@ def test_vendor_report_query_count_is_constant(partner: Any, me: Actor, url_name
             for p in partners:
                 partner_assign_channel_manager(actor=admin, partner=p, manager=reviewer)
 
-    assert_constant(
+    assert_constant_queries(
         login(reviewer),
         reverse(url_name),
         grow=grow,
@@ -275,4 +279,5 @@ def test_vendor_report_query_count_is_constant(partner: Any, me: Actor, url_name
             if url_name == "training:vendor_report"
             else csv_count
         ),
+        shows=lambda: partner_rows(export=url_name == "training:vendor_report_export"),
     )
