@@ -305,8 +305,9 @@ class WebhookDelivery(models.Model):
 
 
 def export_file_path(job: ExportJob, filename: str) -> str:
-    # Under its own top-level folder (not one of prm.files.UPLOAD_ROOTS): the export sweep, not the
-    # orphan sweep, deletes these. The random part keeps a name from being guessed.
+    # Under its own top-level folder: the export sweep deletes a job's file with its row; the orphan
+    # sweep (prm.files) a file whose job row never saved. The random part keeps a name from being
+    # guessed.
     return f"exports/{job.user_id}/{uuid.uuid4().hex}/{filename}"
 
 

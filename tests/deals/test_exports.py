@@ -25,6 +25,7 @@ from deals.models import Deal
 from partners.models import Membership, PartnerUserObjectPermission
 from prm import exports
 from prm.exports import build_export, sweep_exports
+from prm.files import sweep_orphan_files
 from prm.models import AuditEvent, ExportJob, Notification
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -303,6 +304,37 @@ def test_the_sweep_deletes_files_after_the_retention_days(world: dict[str, Any],
         assert not default_storage.exists(name)
         assert not ExportJob.objects.filter(pk=job_id).exists()
         assert sweep_exports.delay().get() == 0
+
+
+def test_a_file_whose_job_row_never_saved_is_swept_as_an_orphan(
+    world: dict[str, Any], vendor_admin: Actor, monkeypatch: Any
+) -> None:
+    client = login(vendor_admin.user)
+    _response, kept_id = start(client, reverse(VENDOR_EXPORT))
+    kept = ExportJob.objects.get(pk=kept_id).file.name
+
+    def crash(**kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    # The file is written, then the transaction that saves the finished job rolls back.
+    monkeypatch.setattr(exports, "notify", crash)
+    queue(client, VENDOR_EXPORT, {"status": "submitted"})
+    lost = ExportJob.objects.exclude(pk=kept_id).get()
+    with pytest.raises(RuntimeError):
+        build_export.delay(lost.pk).get()
+    lost.refresh_from_db()
+    assert lost.status != ExportJob.Status.DONE and not lost.file
+    stored = [
+        f"exports/{vendor_admin.user.pk}/{folder}/{name}"
+        for folder in default_storage.listdir(f"exports/{vendor_admin.user.pk}")[0]
+        for name in default_storage.listdir(f"exports/{vendor_admin.user.pk}/{folder}")[1]
+    ]
+    assert len(stored) == 2 and kept in stored
+    # The export sweep deletes files with their rows; this file has none (prm.files does it).
+    later = timezone.now() + timedelta(days=2)
+    assert sweep_orphan_files(now=later).deleted == [name for name in stored if name != kept]
+    assert default_storage.exists(kept)
+    assert sweep_orphan_files(now=later).deleted == []
 
 
 def test_the_sweep_fails_jobs_whose_worker_died(vendor_admin: Actor) -> None:
