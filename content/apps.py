@@ -20,3 +20,9 @@ class ContentConfig(AppConfig):
     # Program admins hold every permission; content managers author the library in the admin.
     # Versions are never edited or deleted there: old ones are the record of what partners got.
     vendor_role_permissions = {VendorRole.CONTENT_MANAGER: _AUTHORING}
+
+    def ready(self) -> None:
+        # The app's CSV exports, built by Celery (prm.exports).
+        from .exports import register_exports
+
+        register_exports()

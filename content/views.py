@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import render
 from django.utils.text import slugify
 
-from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
+from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
 
 from . import cobranding, selectors, services
 from .models import AssetKind, EventKind
@@ -129,41 +129,4 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def vendor_report_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    if asset_id := request.GET.get("asset"):
-        asset = selectors.asset_for_report(actor=actor, pk=asset_id)
-        return csv_response(
-            f"content-usage-{asset.pk}.csv",
-            ["asset", "partner", "tier", "views", "downloads", "cobranded", "people", "last_used"],
-            (
-                [
-                    asset.title,
-                    row["partner__legal_name"],
-                    row["partner__tier__name"] or "",
-                    row["view_total"],
-                    row["download_total"],
-                    row["cobranded_total"],
-                    row["people"],
-                    row["last_at"].isoformat(timespec="minutes") if row["last_at"] else "",
-                ]
-                for row in _partner_rows(actor, asset)
-            ),
-        )
-    return csv_response(
-        "content-usage.csv",
-        ["asset_id", "asset", "category", "kind", "status", "views", "downloads", "cobranded", "partners"],
-        (
-            [
-                asset.pk,
-                asset.title,
-                asset.category.name,
-                asset.kind,
-                asset.status,
-                asset.view_total,
-                asset.download_total,
-                asset.cobranded_total,
-                asset.partner_total,
-            ]
-            for asset in selectors.usage_by_asset(actor=actor).iterator(chunk_size=500)
-        ),
-    )
+    return start_export(request, "content.usage")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partners.admin import ScopedAdminMixin
+from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 
 from . import services
@@ -51,7 +52,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Deal)
-class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class DealAdmin(ScopedAdminMixin, BigTableAdmin):
     partner_field = "partner"
     list_display = [
         "reference",
@@ -63,10 +64,15 @@ class DealAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "conflict_status",
         "submitted_at",
     ]
-    list_filter = ["status", "conflict_status", "partner__tier", "partner__region"]
+    list_filter = [
+        "status",
+        "conflict_status",
+        "partner__tier",
+        "partner__region",
+        ("created_at", DateRangeFilter),
+    ]
     search_fields = ["reference", "customer_name", "customer_domain"]
     list_select_related = ["partner", "partner__tier"]
-    date_hierarchy = "created_at"
     inlines = [DealLineInline]
     actions = ["approve_selected", "reject_selected", "confirm_won_selected", "reject_won_selected"]
 
@@ -240,7 +246,7 @@ class LeadOfferInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class LeadAdmin(ScopedAdminMixin, BigTableAdmin):
     # A channel account manager sees the leads of their portfolio's partners.
     partner_field = "assigned_partner"
     list_display = [
@@ -254,10 +260,9 @@ class LeadAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "currency",
         "created_at",
     ]
-    list_filter = ["status", "region"]
+    list_filter = ["status", "region", ("created_at", DateRangeFilter)]
     search_fields = ["company_name", "domain", "contact_email"]
     list_select_related = ["assigned_partner", "deal"]
-    date_hierarchy = "created_at"
     inlines = [LeadOfferInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -26,3 +26,9 @@ class DealsConfig(AppConfig):
         VendorRole.FINANCE: {"deals.view_deal", "deals.view_product"},
         VendorRole.CONTENT_MANAGER: {"deals.view_product"},
     }
+
+    def ready(self) -> None:
+        # The app's CSV exports, built by Celery (prm.exports).
+        from .exports import register_exports
+
+        register_exports()

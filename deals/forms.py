@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from partners.forms import DomainField
-from partners.models import Region, Tier
+from partners.forms import DomainField, PartnerChoiceField
+from partners.models import PartnerStatus, Region, Tier
 
 from .leads import LEAD_FIELDS
 from .models import ConflictResolution, Deal, DealStage, DealStatus, Lead, LeadStatus, Product
@@ -70,9 +70,8 @@ class _DateRangeMixin:
 
 
 class PipelineFilterForm(_DateRangeMixin, FilterForm):
-    partner = forms.ModelChoiceField(
-        required=False, queryset=None, empty_label=_("Any partner"), label=_("Partner")
-    )
+    # A text box with suggestions, not a drop-down of every partner (partners.forms).
+    partner = PartnerChoiceField(required=False, label=_("Partner"))
     tier = forms.ModelChoiceField(
         required=False, queryset=Tier.objects.order_by("rank"), empty_label=_("Any tier"), label=_("Tier")
     )
@@ -105,9 +104,8 @@ class VendorDealFilterForm(PipelineFilterForm):
 
 class ReviewQueueFilterForm(FilterForm):
     q = forms.CharField(required=False, max_length=200, label=_("Search"))
-    partner = forms.ModelChoiceField(
-        required=False, queryset=None, empty_label=_("Any partner"), label=_("Partner")
-    )
+    # A text box with suggestions, not a drop-down of every partner (partners.forms).
+    partner = PartnerChoiceField(required=False, label=_("Partner"))
 
     def __init__(self, *args: Any, partners: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -378,7 +376,7 @@ class LeadImportForm(forms.Form):
 
 
 class LeadAssignForm(forms.Form):
-    partner = forms.ModelChoiceField(queryset=None, label=_("Partner"), empty_label=_("Choose a partner…"))
+    partner = PartnerChoiceField(label=_("Partner"), status=PartnerStatus.ACTIVE)
 
     def __init__(self, *args: Any, partners: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

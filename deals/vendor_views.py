@@ -22,7 +22,7 @@ from partners import selectors as partner_selectors
 from partners.models import PartnerStatus
 from prm import audit
 from prm.errors import attempt
-from prm.views import paginate, querystring_without_page, vendor_required
+from prm.views import paginate, querystring_without_page, start_export, vendor_required
 
 from . import leads, selectors, services
 from .forms import (
@@ -38,9 +38,9 @@ from .forms import (
     ReviewQueueFilterForm,
     VendorDealFilterForm,
 )
-from .models import ConflictResolution, ConflictStatus, DealStatus, ExtensionStatus, LeadStatus
+from .models import ConflictResolution, DealStatus, ExtensionStatus, LeadStatus
 from .policies import REVIEWER_ROLES, deal_policy, lead_policy
-from .views import chart_data, export_csv, form_error_text, pipeline_tables
+from .views import chart_data, form_error_text, pipeline_tables
 
 # A review is "due soon" when its SLA ends within this time.
 DUE_SOON = timedelta(hours=24)
@@ -52,13 +52,8 @@ MATCH_LABELS = {
 
 
 def _partners(actor: Any) -> Any:
-    return partner_selectors.partner_list(actor=actor)
-
-
-def _conflict_label(deal: Any) -> str:
-    if deal.conflict_status == ConflictStatus.UNDER_REVIEW:
-        return _("possible conflict") if deal.status in {DealStatus.SUBMITTED, DealStatus.RETURNED} else ""
-    return _("cleared") if deal.conflict_status == ConflictStatus.CLEARED else ""
+    # What a partner filter may choose from; looked up by id or name, never listed whole.
+    return partner_selectors.partner_choices(actor=actor)
 
 
 # --- Review queue -------------------------------------------------------------------------------
@@ -111,48 +106,7 @@ def won_queue(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def review_queue_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
-    deals = selectors.review_queue(actor=actor, filters=form.filters())
-    now = timezone.now()
-    return export_csv(
-        "deal-review-queue.csv",
-        [
-            "reference",
-            "partner",
-            "tier",
-            "customer",
-            "customer_domain",
-            "amount",
-            "currency",
-            "submitted_at",
-            "review_due_at",
-            "sla",
-            "conflict",
-        ],
-        (
-            [
-                deal.reference,
-                deal.partner.legal_name,
-                deal.partner.tier.name,
-                deal.customer_name,
-                deal.customer_domain,
-                deal.amount,
-                deal.currency,
-                deal.submitted_at.isoformat() if deal.submitted_at else "",
-                deal.review_due_at.isoformat() if deal.review_due_at else "",
-                (
-                    "overdue"
-                    if deal.review_due_at and deal.review_due_at < now
-                    else "due soon"
-                    if deal.review_due_at and deal.review_due_at < now + DUE_SOON
-                    else ""
-                ),
-                _conflict_label(deal),
-            ]
-            for deal in deals.iterator(chunk_size=2000)
-        ),
-    )
+    return start_export(request, "deals.review_queue")
 
 
 # --- All deals ----------------------------------------------------------------------------------
@@ -174,60 +128,7 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def vendor_deal_export(request: HttpRequest) -> HttpResponse:
-    _form, deals = _vendor_deals(request)
-    deals = deals.prefetch_related("lines__product")
-    return export_csv(
-        "deals.csv",
-        [
-            "reference",
-            "partner",
-            "tier",
-            "partner_region",
-            "customer",
-            "customer_domain",
-            "customer_country",
-            "opportunity",
-            "products",
-            "stage",
-            "status",
-            "conflict",
-            "amount",
-            "currency",
-            "expected_close",
-            "registered_by",
-            "created",
-            "submitted",
-            "protected_until",
-            "won_amount",
-            "closed_on",
-        ],
-        (
-            [
-                deal.reference,
-                deal.partner.legal_name,
-                deal.partner.tier.name,
-                deal.partner.get_region_display(),
-                deal.customer_name,
-                deal.customer_domain,
-                deal.customer_country.code if deal.customer_country else "",
-                deal.title,
-                "; ".join(f"{line.quantity} × {line.product.name}" for line in deal.lines.all()),
-                deal.get_stage_display(),
-                deal.get_status_display(),
-                _conflict_label(deal),
-                deal.amount,
-                deal.currency,
-                deal.expected_close_date.isoformat() if deal.expected_close_date else "",
-                deal.registered_by.email,
-                deal.created_at.date().isoformat(),
-                deal.submitted_at.isoformat() if deal.submitted_at else "",
-                deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "",
-                deal.won_amount if deal.won_amount is not None else "",
-                deal.closed_on.isoformat() if deal.closed_on else "",
-            ]
-            for deal in deals.iterator(chunk_size=500)
-        ),
-    )
+    return start_export(request, "deals.vendor_deals")
 
 
 # --- Review -------------------------------------------------------------------------------------
@@ -474,23 +375,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def pipeline_export(request: HttpRequest) -> HttpResponse:
-    _form, report, tables = _pipeline(request)
-    return export_csv(
-        "pipeline.csv",
-        ["dimension", "name", "deals", "value", "won_value", "currency"],
-        (
-            [
-                dimension,
-                row["label"],
-                row["count"],
-                row["value"],
-                "" if row.get("won") is None else row["won"],
-                report["currency"],
-            ]
-            for dimension in ("partner", "tier", "region", "product")
-            for row in tables[f"by_{dimension}"]
-        ),
-    )
+    return start_export(request, "deals.vendor_pipeline")
 
 
 # --- Leads --------------------------------------------------------------------------------------
@@ -522,53 +407,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def lead_export(request: HttpRequest) -> HttpResponse:
-    _form, queryset = _leads(request)
-    return export_csv(
-        "leads.csv",
-        [
-            "id",
-            "company",
-            "domain",
-            "country",
-            "region",
-            "contact",
-            "contact_email",
-            "contact_phone",
-            "product_interest",
-            "estimated_value",
-            "currency",
-            "status",
-            "assigned_partner",
-            "offered_at",
-            "respond_by",
-            "offers",
-            "deal",
-            "created",
-        ],
-        (
-            [
-                lead.pk,
-                lead.company_name,
-                lead.domain,
-                lead.country.code if lead.country else "",
-                lead.get_region_display(),
-                lead.contact_name,
-                lead.contact_email,
-                lead.contact_phone,
-                lead.product_interest,
-                lead.estimated_value if lead.estimated_value is not None else "",
-                lead.currency,
-                lead.get_status_display(),
-                lead.assigned_partner.legal_name if lead.assigned_partner else "",
-                lead.offered_at.isoformat() if lead.offered_at else "",
-                lead.respond_by.isoformat() if lead.respond_by and lead.status == LeadStatus.OFFERED else "",
-                lead.offer_count,
-                lead.deal.reference if lead.deal else "",
-                lead.created_at.date().isoformat(),
-            ]
-            for lead in queryset.iterator(chunk_size=2000)
-        ),
-    )
+    return start_export(request, "deals.vendor_leads")
 
 
 @vendor_required
@@ -665,7 +504,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_distribute": may_distribute and lead.status in {LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
             "may_assign": may_distribute and lead.status in {LeadStatus.NEW, LeadStatus.UNASSIGNABLE},
             "assign_form": LeadAssignForm(
-                partners=partner_selectors.partner_list(actor=actor, filters={"status": PartnerStatus.ACTIVE})
+                partners=partner_selectors.partner_choices(actor=actor, status=PartnerStatus.ACTIVE)
             ),
             "history": list(audit.history_for(target=lead)[:50]),
             "now": timezone.now(),
@@ -707,7 +546,7 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get(actor=actor, pk=pk)
     form = LeadAssignForm(
         request.POST,
-        partners=partner_selectors.partner_list(actor=actor, filters={"status": PartnerStatus.ACTIVE}),
+        partners=partner_selectors.partner_choices(actor=actor, status=PartnerStatus.ACTIVE),
     )
     if not form.is_valid():
         messages.error(request, form_error_text(form) or _("Choose a partner."))

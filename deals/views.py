@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from partners.models import Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
-from prm.views import csv_response, paginate, partner_required, querystring_without_page
+from prm.views import paginate, partner_required, querystring_without_page, start_export
 
 from . import leads, selectors, services
 from .forms import (
@@ -58,21 +58,6 @@ def form_error_text(form: Any) -> str:
     return " ".join(parts)
 
 
-def _conflict_pending(deal: Deal) -> bool:
-    # Rejected or closed deals keep their last conflict_status; it only means something while
-    # the registration waits for a decision.
-    return deal.conflict_status == ConflictStatus.UNDER_REVIEW and deal.status in {
-        DealStatus.SUBMITTED,
-        DealStatus.RETURNED,
-    }
-
-
-def export_csv(filename: str, header: list[str], rows: Any) -> HttpResponse:
-    # prm.views.csv_response treats "" as a formula start ("" in "=+-@...") and writes a lone
-    # apostrophe for every empty cell; empty cells go in as None until that is fixed there.
-    return csv_response(filename, header, ([None if cell == "" else cell for cell in row] for row in rows))
-
-
 def _remember_problems(request: HttpRequest, deal: Deal, exc: ApplicationError) -> None:
     problems = [str(problem) for problem in exc.extra.get("problems") or [exc.message]]
     request.session[PROBLEMS_SESSION_KEY] = {"deal": deal.pk, "problems": problems}
@@ -89,46 +74,6 @@ def _take_problems(request: HttpRequest, deal: Deal) -> list[str]:
 def _active_products() -> list[Product]:
     # The catalogue is not tenant-owned: every partner registers against it.
     return list(Product.objects.filter(active=True).order_by("product_line", "name"))
-
-
-def _deal_rows(deals: Any) -> Any:
-    for deal in deals.iterator(chunk_size=2000):
-        yield [
-            deal.reference,
-            deal.customer_name,
-            deal.customer_domain,
-            deal.customer_country.code if deal.customer_country else "",
-            deal.title,
-            deal.get_stage_display(),
-            deal.get_status_display(),
-            _("Possible conflict under review") if _conflict_pending(deal) else "",
-            deal.amount,
-            deal.currency,
-            deal.expected_close_date.isoformat() if deal.expected_close_date else "",
-            deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "",
-            deal.registered_by.email,
-            deal.created_at.date().isoformat(),
-            deal.submitted_at.date().isoformat() if deal.submitted_at else "",
-        ]
-
-
-DEAL_CSV_HEADER = [
-    "reference",
-    "customer",
-    "customer_domain",
-    "customer_country",
-    "opportunity",
-    "stage",
-    "status",
-    "conflict",
-    "amount",
-    "currency",
-    "expected_close",
-    "protected_until",
-    "registered_by",
-    "created",
-    "submitted",
-]
 
 
 # --- Deal list ----------------------------------------------------------------------------------
@@ -162,9 +107,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 
 @partner_required
 def deal_export(request: HttpRequest) -> HttpResponse:
-    form = DealFilterForm(request.GET or None)
-    deals = selectors.deal_list(actor=request.actor, filters=form.filters())
-    return export_csv("deals.csv", DEAL_CSV_HEADER, _deal_rows(deals))
+    return start_export(request, "deals.partner_deals")
 
 
 # --- Create and edit ----------------------------------------------------------------------------
@@ -589,42 +532,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         status = ""
     queryset = selectors.lead_list(actor=actor, status=status)
     if request.GET.get("format") == "csv":
-        return export_csv(
-            "leads.csv",
-            [
-                "company",
-                "domain",
-                "country",
-                "region",
-                "contact",
-                "contact_email",
-                "product_interest",
-                "estimated_value",
-                "currency",
-                "status",
-                "respond_by",
-                "deal",
-            ],
-            (
-                [
-                    lead.company_name,
-                    lead.domain,
-                    lead.country.code if lead.country else "",
-                    lead.get_region_display(),
-                    lead.contact_name,
-                    lead.contact_email,
-                    lead.product_interest,
-                    lead.estimated_value if lead.estimated_value is not None else "",
-                    lead.currency,
-                    lead.get_status_display(),
-                    lead.respond_by.isoformat()
-                    if lead.respond_by and lead.status == LeadStatus.OFFERED
-                    else "",
-                    lead.deal.reference if lead.deal else "",
-                ]
-                for lead in queryset.iterator(chunk_size=2000)
-            ),
-        )
+        return start_export(request, "deals.partner_leads")
     page = paginate(request, queryset)
     now = timezone.now()
     for lead in page.object_list:

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prm.admin import NotFoundAdminMixin
+from prm.admin import BigTableAdmin, DateRangeFilter, NotFoundAdminMixin
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 
 from . import services
@@ -53,9 +53,9 @@ class ReverseReasonForm(forms.Form):
 
 
 @admin.register(EarningEntry)
-class EarningEntryAdmin(ReadOnlyAdmin):
+class EarningEntryAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_display = ["created_at", "partner", "program", "deal", "kind", "amount", "currency"]
-    list_filter = ["kind", "currency", "program"]
+    list_filter = ["kind", "currency", "program", ("created_at", DateRangeFilter)]
     list_select_related = ["partner", "program", "deal"]
     search_fields = ["idempotency_key", "partner__legal_name", "deal__reference"]
     actions = ["reverse_accruals"]
@@ -123,7 +123,7 @@ class SettlementLineInline(admin.TabularInline):
 
 
 @admin.register(Statement)
-class StatementAdmin(ReadOnlyAdmin):
+class StatementAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_display = ["number", "partner", "currency", "period_end", "total", "status"]
     list_filter = ["status", "currency"]
     list_select_related = ["partner"]

@@ -27,3 +27,7 @@ class IncentivesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects to the lower apps' events)
+        from .exports import register_exports
+
+        # The app's CSV exports, built by Celery (prm.exports).
+        register_exports()

@@ -15,7 +15,7 @@ from deals import selectors as deal_selectors
 from deals.models import DealStatus
 from mdf import selectors as mdf_selectors
 from prm.errors import attempt
-from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
+from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
 
 from . import selectors, services
 from .forms import AttributeDealForm
@@ -86,32 +86,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
 
 @partner_required
 def earnings_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    if not earning_policy.can(actor, "view"):
-        raise Http404
-    entries = selectors.entry_list(actor=actor, filters={"currency": request.GET.get("currency", "")})
-    return csv_response(
-        "earnings.csv",
-        ["date", "program", "deal", "kind", "amount", "currency", "statement", "memo"],
-        (
-            [
-                entry.created_at.date().isoformat(),
-                entry.program.name,
-                entry.deal.reference if entry.deal else "",
-                entry.kind,
-                entry.amount,
-                entry.currency,
-                _statement_number(entry),
-                entry.memo,
-            ]
-            for entry in entries.iterator(chunk_size=500)
-        ),
-    )
-
-
-def _statement_number(entry: object) -> str:
-    line = getattr(entry, "settlement_line", None)
-    return line.statement.number if line is not None else ""
+    return start_export(request, "incentives.earnings")
 
 
 @login_required

@@ -29,3 +29,9 @@ class MdfConfig(AppConfig):
             "mdf.view_budget",
         },
     }
+
+    def ready(self) -> None:
+        # The app's CSV exports, built by Celery (prm.exports).
+        from .exports import register_exports
+
+        register_exports()

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from partners.panels import app_panels
 from prm import audit
 from prm.errors import add_form_error, attempt
-from prm.views import csv_response, paginate, partner_required, querystring_without_page, vendor_required
+from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
 
 from . import selectors, services
 from .forms import REPORT_GROUPS, ClaimForm, FundRequestForm, ReportGroupForm, RequestFilterForm
@@ -183,61 +183,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-REQUEST_CSV_HEADER = [
-    "reference",
-    "title",
-    "activity_type",
-    "status",
-    "period",
-    "start_date",
-    "end_date",
-    "total_cost",
-    "requested_amount",
-    "approved_amount",
-    "currency",
-    "expected_leads",
-    "claim_deadline",
-    "claimed_amount",
-    "claim_approved_amount",
-    "requested_by",
-    "created",
-    "submitted",
-]
-
-
-def _request_rows(requests: Any) -> Any:
-    for fund_request in requests.iterator(chunk_size=2000):
-        claim = getattr(fund_request, "claim", None)
-        yield [
-            fund_request.reference,
-            fund_request.title,
-            fund_request.get_activity_type_display(),
-            fund_request.get_status_display(),
-            fund_request.allocation.budget.period.name,
-            fund_request.start_date.isoformat(),
-            fund_request.end_date.isoformat(),
-            fund_request.total_cost,
-            fund_request.requested_amount,
-            fund_request.approved_amount,
-            fund_request.currency,
-            fund_request.expected_leads,
-            fund_request.claim_deadline.isoformat() if fund_request.claim_deadline else None,
-            claim.claimed_amount if claim else None,
-            claim.approved_amount if claim else None,
-            fund_request.requested_by.email,
-            fund_request.created_at.date().isoformat(),
-            fund_request.submitted_at.date().isoformat() if fund_request.submitted_at else None,
-        ]
-
-
 @partner_required
 def request_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    if not _works_funds(actor):
-        raise Http404
-    form = RequestFilterForm(request.GET or None)
-    requests = selectors.request_list(actor=actor, filters=form.filters())
-    return csv_response("fund-requests.csv", REQUEST_CSV_HEADER, _request_rows(requests))
+    return start_export(request, "mdf.fund_requests")
 
 
 # --- Requests: create and edit ------------------------------------------------------------------
@@ -634,53 +582,6 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
     )
 
 
-# The export's format. The last four columns belong to the "roi" section, which incentives
-# contributes (mdf_report_csv_rows); they stay in the header whichever apps fill them.
-REPORT_CSV_HEADER = [
-    "section",
-    "group_by",
-    "group",
-    "reference",
-    "activity",
-    "partner",
-    "currency",
-    "allocated",
-    "committed",
-    "claimed",
-    "paid",
-    "available",
-    "spent",
-    "deals",
-    "won_revenue",
-    "revenue_per_mdf",
-]
-
-
 @vendor_required
 def vendor_report_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    group = ReportGroupForm(request.GET or None).selected_group()
-    data = _report_data(actor, group)
-
-    def rows() -> Any:
-        for row in data["rows"]:
-            yield [
-                "utilisation",
-                group,
-                row["group"],
-                None,
-                None,
-                None,
-                row["currency"],
-                *(row[key] for key in UTILISATION_KEYS),
-                None,
-                None,
-                None,
-                None,
-            ]
-        # Sections other apps contribute (incentives: "roi"), as rows keyed by column name.
-        for contributed in app_panels("mdf_report_csv_rows", request):
-            for row in contributed:
-                yield [row.get(column) for column in REPORT_CSV_HEADER]
-
-    return csv_response("mdf-report.csv", REPORT_CSV_HEADER, rows())
+    return start_export(request, "mdf.vendor_report")

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
-from prm.admin import AuditEventAdmin, NotFoundAdminMixin
+from prm.admin import AuditEventAdmin, BigTableAdmin, NotFoundAdminMixin
 from prm.admin_actions import run_each
 from prm.models import AuditEvent
 
@@ -64,7 +64,7 @@ class MembershipInline(admin.TabularInline):
 # partner console (services.portfolio_grant / portfolio_revoke / partner_assign_channel_manager);
 # the admin shows them read-only, and the pages' old addresses fall through to a plain 404.
 @admin.register(Partner)
-class PartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     partner_field = "pk"
     list_display = [
         "legal_name",
@@ -169,7 +169,7 @@ class PartnerAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(ScopedAdminMixin, BigTableAdmin):
     list_display = ["user", "partner", "role", "is_active", "created_at"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__email", "user__full_name", "partner__legal_name"]
@@ -181,7 +181,7 @@ class MembershipAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(ScopedAdminMixin, BigTableAdmin):
     list_display = [
         "email",
         "partner",

@@ -8,6 +8,9 @@ class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = _("Partners and program")
     default_auto_field = "django.db.models.BigAutoField"
+    # Who a user is acting as (role, partner, portfolio), for code that starts from a user id
+    # rather than a request (prm.exports.resolve_actor in a Celery task).
+    actor_resolver = "partners.middleware.resolve_actor"
 
     # Model permissions per vendor role (program admins hold all); used by the admin and console.
     vendor_role_permissions = {
@@ -23,3 +26,9 @@ class PartnersConfig(AppConfig):
         VendorRole.FINANCE: {"partners.view_partner", "partners.view_tier", "prm.view_auditevent"},
         VendorRole.CONTENT_MANAGER: {"partners.view_partner", "partners.view_tier"},
     }
+
+    def ready(self) -> None:
+        # The app's CSV exports, built by Celery (prm.exports).
+        from .exports import register_exports
+
+        register_exports()

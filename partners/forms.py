@@ -182,3 +182,114 @@ class PartnerImportForm(forms.Form):
                 _("The file is larger than 2 MB. Split it into smaller files and upload them one by one.")
             )
         return upload
+
+
+# --- Choosing one partner among thousands ----------------------------------------------------------
+class PartnerChooser(forms.Widget):
+    """A text box with suggestions as you type (htmx, from ``vendor:partner_suggest``) instead of a
+    drop-down of every partner. The chosen partner's id travels in a hidden input under the field's
+    own name (``partner=<id>``, so existing links keep working); what was typed travels as
+    ``<name>_name``. Without JavaScript the typed name is resolved when the form is submitted."""
+
+    template_name = "partners/widgets/partner_chooser.html"
+    TEXT_SUFFIX = "_name"
+
+    def __init__(self, attrs: dict | None = None, *, status: str = "") -> None:
+        super().__init__(attrs)
+        self.status = status
+        self.field: PartnerChoiceField | None = None
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> tuple[str, str | None]:
+        return (data.get(name) or "", data.get(name + self.TEXT_SUFFIX))
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return name not in data and name + self.TEXT_SUFFIX not in data
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        pk, text = self.field.display(value) if self.field is not None else ("", "")
+        widget = context["widget"]
+        input_id = widget["attrs"].get("id") or f"id_{name}"
+        widget.update(
+            {
+                "input_id": input_id,
+                "pk": pk,
+                "text": text,
+                "text_name": name + self.TEXT_SUFFIX,
+                "chooser_id": f"{input_id}-chooser",
+                "status": self.status,
+                "required": widget.get("required", False),
+            }
+        )
+        return context
+
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> Any:
+        # The project's templates folder, not the form renderer's (which does not search it).
+        from django.template.loader import render_to_string
+        from django.utils.safestring import mark_safe
+
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
+
+
+class PartnerChoiceField(forms.Field):
+    """One partner of ``queryset`` (the actor's scope; set by the form), chosen with
+    :class:`PartnerChooser`. Accepts the id (a picked suggestion, an old link) or a typed name: an
+    exact name, else the one partner whose name contains it; several matches ask the person to pick."""
+
+    widget = PartnerChooser
+    default_error_messages = {
+        # ModelChoiceField's words, for an id that is not (or no longer) one of the choices.
+        "invalid_choice": _("Select a valid choice. That choice is not one of the available choices."),
+        "no_match": _("No partner is called “%(name)s”."),
+        "ambiguous": _("Several partners match “%(name)s”: pick one from the list."),
+    }
+
+    def __init__(self, *, queryset: Any = None, status: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("widget", PartnerChooser(status=status))
+        super().__init__(**kwargs)
+        self.queryset = queryset
+        self.widget.field = self
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        result = super().__deepcopy__(memo)
+        result.widget.field = result
+        return result
+
+    def _by_pk(self, pk: Any) -> Any:
+        if not str(pk).isdigit():
+            return None
+        return self.queryset.filter(pk=int(pk)).first()
+
+    def to_python(self, value: Any) -> Any:
+        pk, text = value if isinstance(value, (tuple, list)) else (value, None)
+        if text is None:  # an old link, or a form that sends only the id
+            if pk in self.empty_values:
+                return None
+            partner = self._by_pk(pk)
+            if partner is None:
+                raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+            return partner
+        text = text.strip()
+        if not text:  # the box was cleared: any partner
+            return None
+        partner = self._by_pk(pk) if pk else None
+        if partner is not None and partner.legal_name.casefold() == text.casefold():
+            return partner
+        exact = list(self.queryset.filter(legal_name__iexact=text)[:2])
+        matches = exact or list(self.queryset.filter(legal_name__icontains=text).order_by("legal_name")[:2])
+        if len(matches) == 1:
+            return matches[0]
+        code = "ambiguous" if matches else "no_match"
+        raise forms.ValidationError(self.error_messages[code], code=code, params={"name": text})
+
+    def display(self, value: Any) -> tuple[str, str]:
+        """(id, text) to show: the chosen partner's id and name, or what was typed."""
+        if value is None or value == "":
+            return "", ""
+        if hasattr(value, "pk"):
+            return str(value.pk), value.legal_name
+        pk, text = value if isinstance(value, (tuple, list)) else (value, None)
+        if text is not None:
+            return (pk or ""), text
+        partner = self._by_pk(pk) if pk else None
+        return (str(partner.pk), partner.legal_name) if partner is not None else ("", "")

@@ -15,7 +15,8 @@ nothing. The hooks in use:
   dashboard (partners);
 * ``mdf_request_panel(request, *, fund_request)``: an MDF request's page;
 * ``mdf_report_panel(request)``, ``mdf_report_csv_rows(request)``: the vendor's MDF report and its
-  CSV export (a list of rows keyed by the export's column names).
+  CSV export (a list of rows keyed by the export's column names). The export is built by Celery
+  (prm.exports), so ``mdf_report_csv_rows`` gets a request that carries only ``actor`` and ``user``.
 """
 
 from __future__ import annotations

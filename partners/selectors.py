@@ -64,6 +64,33 @@ def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
     return queryset.order_by("legal_name", "pk")
 
 
+def partner_choices(*, actor: Actor, status: str = "") -> QuerySet[Partner]:
+    """The partners a chooser may pick from: the actor's scope (a CAM's portfolio), no extra
+    columns. Never listed whole: a chooser looks one up by id or name, or suggests a few."""
+    queryset = partner_policy.scope(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("legal_name", "pk")
+
+
+SUGGESTION_LIMIT = 20
+
+
+def partner_suggestions(*, actor: Actor, query: str, status: str = "") -> list[Partner]:
+    """At most SUGGESTION_LIMIT partners of the actor's scope whose name contains ``query``,
+    those starting with it first."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(
+        partner_choices(actor=actor, status=status)
+        .filter(legal_name__icontains=query)
+        .select_related("tier")
+        .annotate(starts=Q(legal_name__istartswith=query))
+        .order_by("-starts", "legal_name", "pk")[:SUGGESTION_LIMIT]
+    )
+
+
 def partner_get(*, actor: Actor, pk: Any) -> Partner:
     return partner_policy.get_or_404(
         actor,

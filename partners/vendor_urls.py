@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("partners/", views.partner_list, name="partner_list"),
     path("partners/export.csv", views.partner_export, name="partner_export"),
+    path("partners/suggest/", views.partner_suggest, name="partner_suggest"),
     path("partners/import/", views.partner_import, name="partner_import"),
     path("partners/<int:pk>/", views.partner_detail, name="partner_detail"),
     path("partners/<int:pk>/status/", views.partner_change_status, name="partner_change_status"),

@@ -3,6 +3,7 @@ status / tier / channel manager changes, and application review."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.contrib import messages
@@ -17,11 +18,12 @@ from prm import audit
 from prm.errors import attempt
 from prm.roles import VendorRole
 from prm.tenancy import Actor
-from prm.views import csv_response, paginate, querystring_without_page, vendor_required
+from prm.views import paginate, querystring_without_page, start_export, vendor_required
 
 from . import selectors, services
 from .forms import (
     ChannelManagerForm,
+    PartnerChooser,
     PartnerFilterForm,
     PortfolioGrantForm,
     ReasonForm,
@@ -96,45 +98,51 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+_CHOOSER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+@vendor_required
+def partner_suggest(request: HttpRequest) -> HttpResponse:
+    """The partner chooser's htmx endpoint (partners.forms.PartnerChooser): up to 20 partners of
+    the actor's scope matching what was typed, or, with ``pick``, the chooser with that partner
+    chosen. A CAM is offered only the portfolio; a pick outside it is a 404."""
+    field = request.GET.get("field", "partner")
+    chooser = request.GET.get("chooser", f"id_{field}-chooser")
+    if not _CHOOSER_NAME.match(field) or not _CHOOSER_NAME.match(chooser):
+        raise Http404
+    status = request.GET.get("status", "")
+    status = status if status in PartnerStatus.values else ""
+    actor = request.actor
+    if pick := request.GET.get("pick"):
+        partner = (
+            selectors.partner_choices(actor=actor, status=status).filter(pk=pick).first()
+            if pick.isdigit()
+            else None
+        )
+        if partner is None:
+            raise Http404
+        widget = {
+            "name": field,
+            "text_name": field + PartnerChooser.TEXT_SUFFIX,
+            "pk": partner.pk,
+            "text": partner.legal_name,
+            "chooser_id": chooser,
+            "status": status,
+            "input_id": chooser.removesuffix("-chooser"),
+        }
+        return render(request, PartnerChooser.template_name, {"widget": widget})
+    query = request.GET.get(field + PartnerChooser.TEXT_SUFFIX, "")[:200]
+    partners = selectors.partner_suggestions(actor=actor, query=query, status=status)
+    return render(
+        request,
+        "partners/_partner_suggestions.html",
+        {"partners": partners, "query": query, "field": field, "chooser": chooser, "status": status},
+    )
+
+
 @vendor_required
 def partner_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    form = PartnerFilterForm(request.GET or None)
-    partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
-    return csv_response(
-        "partners.csv",
-        [
-            "id",
-            "legal_name",
-            "type",
-            "country",
-            "region",
-            "status",
-            "tier",
-            "channel_account_manager",
-            "website_domain",
-            "active_users",
-            "agreement_version",
-            "created",
-        ],
-        (
-            [
-                p.pk,
-                p.legal_name,
-                p.get_partner_type_display(),
-                p.country.code,
-                p.get_region_display(),
-                p.get_status_display(),
-                p.tier.name,
-                p.channel_account_manager.email if p.channel_account_manager else "",
-                p.website_domain,
-                p.member_count,
-                p.agreement_version,
-                p.created_at.date().isoformat(),
-            ]
-            for p in partners.iterator(chunk_size=2000)
-        ),
-    )
+    return start_export(request, "partners.partners")
 
 
 @vendor_required

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from prm.errors import attempt
-from prm.views import csv_response, partner_required
+from prm.views import partner_required, start_export
 
 from . import selectors, services
 from .forms import (
@@ -381,22 +381,7 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @partner_required
 def team_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    members = selectors.team_list(actor=actor, partner=actor.partner)
-    return csv_response(
-        "team.csv",
-        ["name", "email", "role", "active", "joined"],
-        (
-            [
-                m.user.full_name,
-                m.user.email,
-                m.get_role_display(),
-                "yes" if m.is_active else "no",
-                m.created_at.date().isoformat(),
-            ]
-            for m in members
-        ),
-    )
+    return start_export(request, "partners.team")
 
 
 # --- Public: invitations and applications ----------------------------------------------------

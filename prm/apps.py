@@ -21,7 +21,14 @@ class PrmConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        from . import api_schema, checks, rls  # noqa: F401  (registers system checks, schema extension)
+        # The export tasks ("prm.tasks.build_export", "prm.tasks.sweep_exports") live in prm.exports,
+        # which queues the first; importing it here registers them in every process, workers too.
+        from . import (  # noqa: F401  (registers system checks, schema extension)
+            api_schema,
+            checks,
+            exports,
+            rls,
+        )
 
         # Every migrate (also the test database's) ends by (re)applying the tenant row-level
         # security policies to every tenant-owned table, so a new table cannot be forgotten.

@@ -34,8 +34,11 @@ from .tenancy import system_scope
 logger = logging.getLogger(__name__)
 
 # The top-level folders our ``upload_to`` paths write into (partners/<id>/..., training/...,
-# content/assets/<asset id>/...).
-UPLOAD_ROOTS = ("partners", "training", "content")
+# content/assets/<asset id>/..., and exports/<user id>/... for the CSV files export jobs build: a
+# file written before its job's row failed to save is named by no row, and prm.exports.sweep,
+# which deletes a job's file with its row, never sees it). An export is built in at most an hour
+# (prm.exports.EXPORT_TIME_LIMIT), far inside the grace below.
+UPLOAD_ROOTS = ("partners", "training", "content", "exports")
 # Far longer than any request or task transaction; a file younger than this may still be about
 # to be committed.
 DEFAULT_GRACE = timedelta(hours=24)

@@ -3,6 +3,7 @@ exchange rates reports convert with."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "ExchangeRate",
+    "ExportJob",
     "Holiday",
     "Notification",
     "User",
@@ -300,3 +302,65 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.status})"
+
+
+def export_file_path(job: ExportJob, filename: str) -> str:
+    # Under its own top-level folder: the export sweep deletes a job's file with its row; the orphan
+    # sweep (prm.files) a file whose job row never saved. The random part keeps a name from being
+    # guessed.
+    return f"exports/{job.user_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class ExportJob(models.Model):
+    """A CSV export built by Celery (``prm.exports``) instead of inside the request.
+
+    Only the person who asked may download it, and only while their role still sees that data.
+    ``partner_id`` is the acting partner of a partner user (none for vendor staff): row-level
+    security keeps partner users to their own company's jobs as for any tenant table.
+    """
+
+    TENANT_COLUMN = "partner_id"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="export_jobs")
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    # The registry key (``deals.vendor_deals``) and the page's filters, as the query string had them
+    # (key -> list of values; empty values and the page number left out).
+    export = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # The database scope the file was built in (prm.tenancy.Scope.settings()): a download is
+    # served only while the person's scope still covers it.
+    scope = models.JSONField(default=list, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to=export_file_path, max_length=300, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="exportjob_user_idx"),
+            models.Index(fields=["status", "expires_at"], name="exportjob_sweep_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.export} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE

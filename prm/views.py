@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .errors import ApplicationError
+from .errors import ApplicationError, attempt
+from .exports import (
+    export_label,
+    export_request,
+    job_for_download,
+    job_get,
+    jobs_of,
+    percent,
+    progress_of,
+    registered,
+    write_csv,
+)
 from .notifications import inbox, mark_read, notification_get
 from .tenancy import Actor
 
@@ -69,21 +81,89 @@ def querystring_without_page(request: HttpRequest) -> str:
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
+    """A small CSV built in the request. Lists that grow with the program go through
+    :func:`start_export` instead (prm.exports), which builds them in Celery."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        # Cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets
-        # (CSV injection), so they get a leading quote.
-        writer.writerow(
-            [f"'{cell}" if isinstance(cell, str) and cell and cell[0] in "=+-@\t\r" else cell for cell in row]
-        )
+    for _count in write_csv(response, header, rows):
+        pass
     return response
 
 
 def actor_of(request: HttpRequest) -> Actor:
     return request.actor
+
+
+# --- Exports (prm.exports) ---------------------------------------------------------------------
+def start_export(request: HttpRequest, name: str) -> HttpResponse:
+    """What a page's export URL does. POST (the page's "Export CSV" button, with the page's
+    filters in the query string) queues the export, or finds the same one already queued, and
+    sends the person to "Your exports". GET (an old bookmark) asks first: nothing is built for a
+    link that was merely followed."""
+    actor = actor_of(request)
+    export = registered(name)
+    if not actor.is_authenticated or not export.allowed(actor):
+        raise Http404
+    if request.method != "POST":
+        if export.check is not None:
+            export.check(actor, request.GET)
+        return render(
+            request,
+            "prm/export_start.html",
+            {"export": export, "querystring": querystring_without_page(request)},
+        )
+    done, result = attempt(request, lambda: export_request(actor=actor, name=name, query=request.GET))
+    if not done:
+        return redirect("exports")
+    job, created = result
+    if created:
+        messages.success(request, _("Your export is being prepared. It will appear here when it is ready."))
+    else:
+        messages.info(request, _("This export is already being prepared."))
+    return redirect(f"{reverse('exports')}#export-{job.pk}")
+
+
+def _job_row(job: Any) -> Any:
+    job.progress_rows, job.progress_total = progress_of(job)
+    job.percent = percent(job)
+    job.label = export_label(job.export)
+    # The filters as the person set them: a chooser's typed name rather than the id it stands for.
+    params = job.params or {}
+    job.shown_params = [
+        (key.removesuffix("_name"), ", ".join(values))
+        for key, values in params.items()
+        if f"{key}_name" not in params
+    ]
+    return job
+
+
+@login_required
+def export_list(request: HttpRequest) -> HttpResponse:
+    page = paginate(request, jobs_of(actor=actor_of(request)))
+    for job in page.object_list:
+        _job_row(job)
+    return render(
+        request,
+        "prm/exports.html",
+        {"page": page, "export_retention_days": settings.PRM["EXPORT_RETENTION_DAYS"]},
+    )
+
+
+@login_required
+def export_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One job's row, polled by htmx while the job is queued or running."""
+    job = _job_row(job_get(actor=actor_of(request), pk=pk))
+    return render(request, "prm/_export_row.html", {"job": job})
+
+
+@login_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    job = job_for_download(actor=actor_of(request), pk=pk)
+    response = FileResponse(
+        job.file.open("rb"), as_attachment=True, filename=job.filename, content_type="text/csv; charset=utf-8"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

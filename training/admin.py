@@ -24,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
+from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
 
@@ -238,7 +239,7 @@ class LearningPathAdmin(admin.ModelAdmin):
 
 
 @admin.register(CertificationAward)
-class CertificationAwardAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class CertificationAwardAdmin(ScopedAdminMixin, BigTableAdmin):
     """Awards are made by the services when the courses are complete; the admin only shows them."""
 
     partner_field = "partner"
@@ -251,10 +252,9 @@ class CertificationAwardAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "expires_at",
         "verification_code",
     ]
-    list_filter = ["status", "certification"]
+    list_filter = ["status", "certification", ("awarded_at", DateRangeFilter)]
     search_fields = ["verification_code", "user__email", "user__full_name", "partner__legal_name"]
     list_select_related = ["certification", "user", "partner"]
-    date_hierarchy = "awarded_at"
     readonly_fields = [
         "user",
         "partner",
@@ -316,17 +316,16 @@ def _counted(condition: Q | None = None) -> Count:
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EnrollmentAdmin(ScopedAdminMixin, BigTableAdmin):
     """Learners in courses. Progress is made by the learners; the admin only shows it and offers
     the reset of failed quiz attempts, through the same service as everything else."""
 
     partner_field = "partner"
     list_display = ["user", "partner", "course", "cycle", "attempts_used", "started_at", "completed_at"]
     # No partner filter: its choices would name partners outside a CAM's portfolio.
-    list_filter = ["course"]
+    list_filter = ["course", ("started_at", DateRangeFilter)]
     search_fields = ["user__email", "user__full_name", "partner__legal_name", "course__title"]
     list_select_related = ["user", "partner", "course"]
-    date_hierarchy = "started_at"
     fields = [
         "user",
         "partner",

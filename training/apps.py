@@ -34,3 +34,9 @@ class TrainingConfig(AppConfig):
         VendorRole.CHANNEL_ACCOUNT_MANAGER: _PROGRESS
         | {"training.view_certificationaward", "training.view_course"},
     }
+
+    def ready(self) -> None:
+        # The app's CSV exports, built by Celery (prm.exports).
+        from .exports import register_exports
+
+        register_exports()

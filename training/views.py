@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from partners.ratelimit import hit_rate_limit
 from prm import errors
 from prm.tenancy import Actor
-from prm.views import csv_response, paginate, partner_required, vendor_required
+from prm.views import paginate, partner_required, start_export, vendor_required
 
 from . import certificates, selectors, services
 from .forms import parse_answers
@@ -608,36 +608,7 @@ def team_progress(request: HttpRequest) -> HttpResponse:
 
 @partner_required
 def team_progress_export(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    _team_admin(actor)
-    enrollments = list(selectors.team_progress(actor=actor, partner=actor.partner))
-    rows = _team_rows(enrollments)
-    return csv_response(
-        "training-progress.csv",
-        [
-            "person",
-            "email",
-            "course",
-            "lessons_done",
-            "lessons_total",
-            "completed",
-            "started",
-            "last_activity",
-        ],
-        (
-            [
-                row["enrollment"].user.full_name,
-                row["enrollment"].user.email,
-                row["enrollment"].course.title,
-                row["done"],
-                row["total"],
-                row["enrollment"].completed_at.date().isoformat() if row["enrollment"].completed_at else "",
-                row["enrollment"].started_at.date().isoformat(),
-                row["last_activity"].isoformat(timespec="minutes") if row["last_activity"] else "",
-            ]
-            for row in rows
-        ),
-    )
+    return start_export(request, "training.team_progress")
 
 
 # --- Vendor report ------------------------------------------------------------------------------
@@ -700,12 +671,7 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
 
 @vendor_required
 def vendor_report_export(request: HttpRequest) -> HttpResponse:
-    rows = _report_rows(request.actor)
-    return csv_response(
-        "training-completion.csv",
-        ["partner", "tier", "enrolled", "completed", "completion_percent", "certified_people"],
-        ([r["partner"], r["tier"], r["enrolled"], r["completed"], r["rate"], r["certified"]] for r in rows),
-    )
+    return start_export(request, "training.completion")
 
 
 # --- Public verification ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
+from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, run_each
 
 from .. import ledger, services
@@ -75,7 +76,7 @@ def _claim_payable(obj: FundClaim) -> bool:
 
 
 @admin.register(FundClaim)
-class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
     partner_field = "partner"
     change_form_template = "admin/mdf/fundclaim/change_form.html"
     change_list_template = "admin/mdf/fundclaim/change_list.html"
@@ -97,6 +98,7 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         partner_filter(),
         ("fund_request__allocation__budget__period", admin.RelatedFieldListFilter),
         ("fund_request__activity_type", admin.ChoicesFieldListFilter),
+        ("submitted_at", DateRangeFilter),
     ]
     search_fields = [
         "fund_request__reference",
@@ -105,7 +107,6 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         "payment_reference",
     ]
     search_help_text = _("Search by request reference, title, partner name or payment reference.")
-    date_hierarchy = "submitted_at"
     list_select_related = ["fund_request", "partner"]
     ordering = ["-submitted_at", "-pk"]
     list_per_page = 50

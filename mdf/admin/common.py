@@ -191,9 +191,15 @@ def _usage_bar(used: Decimal, total: Decimal) -> SafeString:
     )
 
 
+# A partner filter lists its partners only up to this many; past it, the admin's search (by
+# partner name) finds them and the filter shows the one chosen.
+PARTNER_FILTER_LIMIT = 30
+
+
 def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
     """A partner filter that lists only the partners the user may see (a channel account manager:
-    their portfolio) and that have marketing funds, never every partner's name."""
+    their portfolio) and that have marketing funds, never every partner's name: with more than
+    PARTNER_FILTER_LIMIT of them it offers only the one chosen (``?partner=<id>`` still works)."""
 
     class VisiblePartnerFilter(admin.SimpleListFilter):
         title = _("partner")
@@ -201,12 +207,17 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
             actor = request.actor
-            return list(
+            partners = (
                 Partner.objects.filter(partner_scope_q(actor, "pk"))
                 .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
                 .order_by("legal_name")
                 .values_list("pk", "legal_name")
             )
+            listed = list(partners[: PARTNER_FILTER_LIMIT + 1])
+            if len(listed) <= PARTNER_FILTER_LIMIT:
+                return listed
+            chosen = self.value()
+            return list(partners.filter(pk=chosen)) if chosen and str(chosen).isdigit() else []
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
             if self.value():

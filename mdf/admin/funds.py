@@ -23,8 +23,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from partners.models import Partner, PartnerStatus
-from partners.policies import partner_scope_q
+from partners.forms import PartnerChoiceField
+from partners.models import PartnerStatus
+from partners.selectors import partner_choices
+from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, run_each
 from prm.errors import ApplicationError, add_form_error
 from prm.roles import VendorRole
@@ -250,15 +252,14 @@ class LedgerEntryInline(admin.TabularInline):
 
 
 class AllocateToPartnerForm(AllocateForm):
-    partner = forms.ModelChoiceField(label=_("Partner"), queryset=Partner.objects.none())
+    # A text box with suggestions, not a drop-down of every active partner (partners.forms).
+    partner = PartnerChoiceField(label=_("Partner"), status=PartnerStatus.ACTIVE)
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=Budget.objects.none())
     field_order = ["partner", "budget", "amount", "memo"]
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = Partner.objects.filter(
-            partner_scope_q(actor, "pk"), status=PartnerStatus.ACTIVE
-        ).order_by("legal_name")
+        self.fields["partner"].queryset = partner_choices(actor=actor, status=PartnerStatus.ACTIVE)
         self.fields["budget"].queryset = (
             Budget.objects.filter(period__closed_at__isnull=True, period__ends_on__gte=timezone.localdate())
             .select_related("period")
@@ -272,7 +273,7 @@ def _can_allocate(obj: Allocation) -> bool:
 
 
 @admin.register(Allocation)
-class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
     partner_field = "partner"
     change_form_template = "admin/mdf/allocation/change_form.html"
     change_list_template = "admin/mdf/allocation/change_list.html"
@@ -471,7 +472,7 @@ class AllocationAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(ScopedAdminMixin, BigTableAdmin):
     """The fund ledger, read-only: it is append-only (the database refuses UPDATE and DELETE)."""
 
     partner_field = "partner"
@@ -489,9 +490,9 @@ class LedgerEntryAdmin(ScopedAdminMixin, admin.ModelAdmin):
         ("allocation__budget__period", admin.RelatedFieldListFilter),
         partner_filter(),
         "currency",
+        ("created_at", DateRangeFilter),
     ]
     search_fields = ["memo", "source", "fund_request__reference", "partner__legal_name"]
-    date_hierarchy = "created_at"
     list_select_related = ["partner", "allocation__budget__period", "fund_request", "actor"]
     ordering = ["-created_at", "-pk"]
     readonly_fields = [f.name for f in LedgerEntry._meta.fields]

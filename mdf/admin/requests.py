@@ -24,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
+from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, run_each
 from prm.roles import VendorRole
 
@@ -59,7 +60,7 @@ def _submitted(obj: FundRequest) -> bool:
 
 
 @admin.register(FundRequest)
-class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
     partner_field = "partner"
     change_form_template = "admin/mdf/fundrequest/change_form.html"
     change_list_template = "admin/mdf/fundrequest/change_list.html"
@@ -80,10 +81,10 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         ("allocation__budget__period", admin.RelatedFieldListFilter),
         "activity_type",
         "needs_program_admin",
+        ("submitted_at", DateRangeFilter),
     ]
     search_fields = ["reference", "title", "partner__legal_name"]
     search_help_text = _("Search by reference, title or partner name.")
-    date_hierarchy = "submitted_at"
     list_select_related = ["partner", "partner__tier", "allocation__budget__period"]
     ordering = [F("submitted_at").desc(nulls_last=True), "-pk"]
     list_per_page = 50

@@ -280,6 +280,7 @@ CELERY_BEAT_SCHEDULE = {
     "training-expire-certifications": {"task": "training.tasks.expire_certifications", "schedule": 60 * 60},
     "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
     "webhooks-send-due": {"task": "prm.tasks.send_due_webhooks", "schedule": 60},
+    "exports-sweep": {"task": "prm.tasks.sweep_exports", "schedule": 60 * 60},
     # Settlement statements for the previous calendar month, on the 1st at 02:00.
     "incentives-settlement-monthly": {
         "task": "incentives.tasks.run_settlement",
@@ -378,6 +379,10 @@ PRM = {
     # Four eyes on payouts: the finance user who approved a statement (or an MDF claim) cannot
     # also mark it paid.
     "SETTLEMENT_FOUR_EYES": env.bool("PRM_SETTLEMENT_FOUR_EYES", default=True),
+    # CSV exports (prm.exports): a finished file can be downloaded for this many days, and one
+    # person may have this many exports queued or running at once.
+    "EXPORT_RETENTION_DAYS": env.int("PRM_EXPORT_RETENTION_DAYS", default=7),
+    "EXPORT_MAX_ACTIVE": env.int("PRM_EXPORT_MAX_ACTIVE", default=3),
 }
 # The most the files of one request may add up to: enough for a claim's proofs, all at the limit.
 PRM["UPLOAD_MAX_REQUEST_BYTES"] = env.int(

@@ -20,6 +20,7 @@ from partners.models import PartnerRole
 from prm.models import AuditEvent
 from tests import factories
 from tests.content import factories as f
+from tests.exports import exported
 from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
@@ -333,13 +334,13 @@ def test_vendor_report_counts_per_asset_and_per_partner(partner: Any, other_part
     assert per_partner["Globex Systems"]["view_total"] == 1
 
     export = list(
-        csv.reader(io.StringIO(client.get(reverse("content:vendor_report_export")).content.decode()))
+        csv.reader(io.StringIO(exported(client, reverse("content:vendor_report_export")).content.decode()))
     )
     assert export[0][:2] == ["asset_id", "asset"] and [str(deck.pk), "Deck"] == export[1][:2]
     per_partner_csv = list(
         csv.reader(
             io.StringIO(
-                client.get(reverse("content:vendor_report_export"), {"asset": deck.pk}).content.decode()
+                exported(client, reverse("content:vendor_report_export"), {"asset": deck.pk}).content.decode()
             )
         )
     )

@@ -47,6 +47,7 @@ from prm.models import AuditEvent, Notification, WebhookDelivery, WebhookEndpoin
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
+from tests.exports import exported, get_or_export
 from tests.helpers import login
 from tests.isolation import Case, admin_cases, foreign_id_test
 
@@ -565,7 +566,7 @@ def test_lists_and_exports_show_nothing_of_the_other_partner(world: World, who: 
     problems = []
     for url_name, params in LIST_VIEWS:
         where = f"{url_name} {params}"
-        response = client.get(reverse(url_name), params)
+        response = get_or_export(client, reverse(url_name), params)
         assert response.status_code == 200, where
         text = body(response)
         problems += [f"{where}: shows {secret!r}" for secret in world.a.secrets if secret in text]
@@ -613,7 +614,7 @@ def test_searching_for_the_other_partners_deals_finds_nothing(world: World, what
         page = without_query(listing.content.decode(), query)
         for secret in world.a.secrets:
             assert secret not in page, (query, secret)
-        export = client.get(reverse("deals:export"), {"q": query})
+        export = exported(client, reverse("deals:export"), {"q": query})
         assert export.status_code == 200
         assert len(csv_rows(export)) == 1, query  # the header only
         # The same search finds the deal for its owner (control).
@@ -636,7 +637,7 @@ def test_a_sales_user_sees_only_their_own_deals(world: World) -> None:
     for text in money(colleague.amount):
         assert text not in page
 
-    export = csv_rows(client.get(reverse("deals:export")))
+    export = csv_rows(exported(client, reverse("deals:export")))
     assert sorted(row[0] for row in export[1:]) == sorted(d.reference for d in mine)
     assert colleague.customer_name not in str(export)
 
@@ -691,11 +692,11 @@ def test_a_marketing_user_sees_no_deals_and_no_leads(world: World) -> None:
     assert listing.status_code == 200
     assert list(listing.context["page"].object_list) == []
     assert references_in(listing.content.decode()) == set()
-    assert len(csv_rows(client.get(reverse("deals:export")))) == 1
+    assert len(csv_rows(exported(client, reverse("deals:export")))) == 1
     assert client.get(reverse("deals:pipeline")).context["total_count"] == 0
     leads_page = client.get(reverse("deals:lead_list"))
     assert world.a.lead.company_name not in leads_page.content.decode()
-    assert len(csv_rows(client.get(reverse("deals:lead_list"), {"format": "csv"}))) == 1
+    assert len(csv_rows(exported(client, reverse("deals:lead_list"), {"format": "csv"}))) == 1
 
 
 def test_replaying_another_partners_submission_key_is_refused_without_a_500(world: World) -> None:
@@ -941,7 +942,7 @@ def test_cam_lists_exports_and_pipeline_show_only_the_portfolio(world: World, ca
     for url_name, raw_params in VENDOR_LISTS:
         params = {key: world.b.partner.pk if value == "B" else value for key, value in raw_params.items()}
         where = f"{url_name} {raw_params}"
-        response = cam_client.get(reverse(url_name), params)
+        response = get_or_export(cam_client, reverse(url_name), params)
         assert response.status_code == 200, where
         text = without_query(body(response), params.get("q", "\0"))
         problems += [f"{where}: shows {secret!r}" for secret in world.b.secrets if secret in text]
@@ -972,7 +973,7 @@ def test_cam_lists_exports_and_pipeline_show_only_the_portfolio(world: World, ca
 
 def test_program_admin_sees_both_partners_control(world: World) -> None:
     client = login(world.vendor_admin.user)
-    refs = references_in(body(client.get(reverse("deals:vendor_export"))))
+    refs = references_in(body(exported(client, reverse("deals:vendor_export"))))
     sent = {d.reference for side in (world.a, world.b) for kind, d in side.deals.items() if kind != "draft"}
     assert sent <= refs
     queue = client.get(reverse("deals:review_queue"))
@@ -1081,7 +1082,7 @@ def test_flagged_deal_detail_says_only_that_a_conflict_is_under_review(
 def test_flagged_deals_in_lists_and_exports_say_only_possible_conflict(
     world: World, conflicted: Conflicted, who: str, url_name: str
 ) -> None:
-    response = login(world.b.user(who)).get(reverse(url_name))
+    response = get_or_export(login(world.b.user(who)), reverse(url_name))
     assert response.status_code == 200
     text = body(response)
     for secret in _other_registrations(world, conflicted):

@@ -14,6 +14,7 @@ from deals import selectors
 from deals.models import Product
 from prm.models import ExchangeRate
 from tests.deals import factories as f
+from tests.exports import exported
 from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_a_currency_without_a_rate_is_left_out_and_named(
     client = login(vendor_admin.user)
     page = client.get(reverse("deals:vendor_pipeline")).content.decode()
     assert "Amounts in JPY have no exchange rate yet" in page
-    export = client.get(reverse("deals:vendor_pipeline_export")).content.decode().splitlines()
+    export = exported(client, reverse("deals:vendor_pipeline_export")).content.decode().splitlines()
     assert export[0] == "dimension,name,deals,value,won_value,currency"
     assert any(line.startswith("partner,") and line.endswith(",USD") for line in export)
 

@@ -43,6 +43,7 @@ from prm.models import AuditEvent
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
+from tests.exports import exported, get_or_export
 from tests.helpers import login as signed_in
 
 pytestmark = pytest.mark.django_db
@@ -552,7 +553,7 @@ def test_bad_input_on_the_edit_page_leaves_the_draft_alone(team_a: f.Team, produ
 )
 def test_bad_filters_on_partner_pages_are_ignored(team_a: f.Team, url_name: str, params: dict) -> None:
     f.submitted(team_a.sales_actor)
-    response = login(team_a.admin).get(reverse(url_name), params)
+    response = get_or_export(login(team_a.admin), reverse(url_name), params)
     assert response.status_code == 200
 
 
@@ -579,7 +580,7 @@ def test_bad_filters_on_vendor_pages_are_ignored(
     team_a: f.Team, vendor_admin: Actor, url_name: str, params: dict
 ) -> None:
     f.submitted(team_a.sales_actor)
-    response = login(vendor_admin.user).get(reverse(url_name), params)
+    response = get_or_export(login(vendor_admin.user), reverse(url_name), params)
     assert response.status_code == 200
 
 
@@ -627,7 +628,7 @@ def test_review_queue_lists_the_oldest_first_with_the_sla_badge(
     assert "sla-badge" not in rows[2]
     assert "3 submitted deals wait for a decision, oldest first." in text_of(response)
 
-    export = login(cam.user).get(reverse("deals:review_queue_export"))
+    export = exported(login(cam.user), reverse("deals:review_queue_export"))
     header, *rows = csv.reader(io.StringIO(export.content.decode()))
     assert [row[0] for row in rows] == [oldest.reference, middle.reference, newest.reference]
     sla = header.index("sla")
@@ -1373,7 +1374,7 @@ def test_accepting_after_the_deadline_is_a_message(team_a: f.Team, vendor_admin:
 def test_the_lead_csv_export_for_the_partner(team_a: f.Team, vendor_admin: Actor) -> None:
     lead = f.lead(vendor_admin, "=cmd|' /C calc'!A0", estimated_value=Decimal("2500.00"))
     _offer_to(vendor_admin, lead, team_a)
-    response = login(team_a.sales).get(reverse("deals:lead_list"), {"format": "csv"})
+    response = exported(login(team_a.sales), reverse("deals:lead_list"), {"format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().strip().splitlines()
@@ -1479,9 +1480,9 @@ def test_the_vendor_deal_list_and_export_show_exactly_the_filtered_deals(
     assert response.status_code == 200
     listed = {ours[deal.pk] for deal in response.context["page"].paginator.object_list if deal.pk in ours}
     assert listed == expected
-    export = client.get(reverse("deals:vendor_export"), query).content.decode()
-    exported = {key for key, deal in vendor_listing.items() if deal.reference in export}
-    assert exported == expected
+    export = exported(client, reverse("deals:vendor_export"), query).content.decode()
+    in_export = {key for key, deal in vendor_listing.items() if deal.reference in export}
+    assert in_export == expected
 
 
 @pytest.mark.parametrize(
@@ -1528,7 +1529,9 @@ def test_the_vendor_lead_list_filters_by_status(vendor_admin: Actor, team_a: f.T
     assert listed(status=LeadStatus.OFFERED) == {offered.pk}
     assert listed(status=LeadStatus.ACCEPTED) == set()
     assert listed() == {fresh.pk, offered.pk}
-    export = client.get(reverse("deals:vendor_lead_export"), {"status": LeadStatus.OFFERED}).content.decode()
+    export = exported(
+        client, reverse("deals:vendor_lead_export"), {"status": LeadStatus.OFFERED}
+    ).content.decode()
     assert "Kramerica" in export and "Vandelay Industries" not in export
 
 
@@ -1548,7 +1551,7 @@ def test_vendor_staff_never_see_a_partners_draft(team_a: f.Team, vendor_admin: A
     assert client.get(reverse("deals:review_detail", args=[draft.pk])).status_code == 404
     listing = text_of(client.get(reverse("deals:vendor_list")))
     assert "Fabrikam" in listing and "Contoso Draftworks" not in listing
-    export = client.get(reverse("deals:vendor_export")).content.decode()
+    export = exported(client, reverse("deals:vendor_export")).content.decode()
     assert sent.reference in export and draft.reference not in export
     pipeline = client.get(reverse("deals:vendor_pipeline"))
     assert pipeline.context["total_count"] == 1

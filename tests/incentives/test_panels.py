@@ -21,10 +21,11 @@ from django.urls import reverse
 from deals.models import Deal
 from incentives import services
 from mdf import services as mdf_services
+from mdf.exports import REPORT_CSV_HEADER
 from mdf.models import FundRequest
-from mdf.views import REPORT_CSV_HEADER
 from prm.tenancy import Actor
 from tests.deals import factories as df
+from tests.exports import exported
 from tests.helpers import login
 from tests.incentives import factories as f
 from tests.mdf import factories as m
@@ -161,7 +162,7 @@ def test_the_vendor_report_shows_the_return_on_investment_from_the_incentives_pa
 
 
 def test_the_export_carries_the_roi_rows_incentives_contributes(activity: Activity) -> None:
-    response = login(activity.admin.user).get(reverse("mdf:vendor_report_export"))
+    response = exported(login(activity.admin.user), reverse("mdf:vendor_report_export"))
 
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     (roi,) = [row for row in rows if row["section"] == "roi"]
@@ -198,7 +199,7 @@ def test_the_mdf_pages_render_without_the_panels(activity: Activity, monkeypatch
     detail = login(activity.team.admin).get(reverse("mdf:request_detail", args=[activity.finished.pk]))
     vendor = login(activity.admin.user)
     report = vendor.get(reverse("mdf:vendor_report"))
-    export = vendor.get(reverse("mdf:vendor_report_export"))
+    export = exported(vendor, reverse("mdf:vendor_report_export"))
 
     assert detail.status_code == report.status_code == export.status_code == 200
     assert 'id="attributions"' not in detail.content.decode()

@@ -784,3 +784,29 @@ def test_allocation_changelist_query_count_is_constant(world: World) -> None:
         )
 
     assert_constant(client, url, grow, partners)
+
+
+def test_the_partner_filter_lists_a_bounded_number_of_partners(world: World, monkeypatch: Any) -> None:
+    """Past PARTNER_FILTER_LIMIT partners the filter offers only the chosen one (the search box,
+    by partner name, finds the others), so the sidebar never lists every partner."""
+    from mdf.admin import common
+
+    submitted(world.mia, "Zero-trust webinar", "1500", kind="webinar")
+    submitted(world.bob, "Southern roadshow", "2000", kind="event")
+    client = login(world.program_admin)
+    url = reverse(CHANGELIST)
+
+    def offered(**params: Any) -> list[str]:
+        # A filter with nothing to offer is left out of the sidebar altogether.
+        specs = client.get(url, params).context["cl"].filter_specs
+        partner = [s for s in specs if getattr(s, "parameter_name", "") == "partner"]
+        return [title for spec in partner for _value, title in spec.lookup_choices]
+
+    both = sorted([world.partner_a.legal_name, world.partner_b.legal_name])
+    assert offered() == both
+    monkeypatch.setattr(common, "PARTNER_FILTER_LIMIT", 1)
+    assert offered() == []
+    assert offered(partner=world.partner_b.pk) == [world.partner_b.legal_name]
+    assert set(shown(client.get(url, {"partner": world.partner_b.pk}))) == set(
+        FundRequest.objects.filter(partner=world.partner_b)
+    )

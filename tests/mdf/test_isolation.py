@@ -40,6 +40,7 @@ from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as deal_f
+from tests.exports import exported, get_or_export
 from tests.helpers import login
 from tests.isolation import PARTNERS_OUT_OF_THE_ADMIN, Case, admin_cases, foreign_id_test
 from tests.mdf import factories as m
@@ -578,7 +579,7 @@ def test_lists_exports_and_ledgers_show_nothing_of_the_other_partner(world: Worl
     problems = []
     for url_name, args, params in views:
         where = f"{url_name} {args} {params}"
-        response = client.get(reverse(url_name, args=args), params)
+        response = get_or_export(client, reverse(url_name, args=args), params)
         assert response.status_code == 200, where
         text = body(response)
         problems += [f"{where}: shows {secret!r}" for secret in world.a.secrets if secret in text]
@@ -593,7 +594,7 @@ def test_lists_exports_and_ledgers_show_nothing_of_the_other_partner(world: Worl
     assert [row["allocated"] for row in funds.context["summary"]] == [Decimal("20000.00")]
     assert [a.pk for a in funds.context["allocations"]] == [world.b.allocation.pk]
     assert funds.context["total_count"] == 2
-    export = csv_rows(client.get(reverse("mdf:request_export")))
+    export = csv_rows(exported(client, reverse("mdf:request_export")))
     assert sorted(row[0] for row in export[1:]) == sorted(r.reference for r in world.b.requests.values())
     ledger = client.get(reverse("mdf:allocation_ledger", args=[world.b.allocation.pk]))
     entries = [entry for entry, _effect in ledger.context["rows"]]
@@ -602,7 +603,7 @@ def test_lists_exports_and_ledgers_show_nothing_of_the_other_partner(world: Worl
 
 def test_the_owner_sees_their_rows_in_the_same_lists_control(world: World) -> None:
     client = login(world.a.team.marketing)
-    export = csv_rows(client.get(reverse("mdf:request_export")))
+    export = csv_rows(exported(client, reverse("mdf:request_export")))
     assert sorted(row[0] for row in export[1:]) == sorted(r.reference for r in world.a.requests.values())
     detail = client.get(reverse("mdf:request_detail", args=[world.a.requests["claimed"].pk]))
     page = detail.content.decode()
@@ -749,7 +750,7 @@ def test_a_channel_manager_without_the_partner_sees_nothing_of_it(world: World) 
         ("mdf:vendor_report", {"group": "period"}),
         ("mdf:vendor_report_export", {}),
     ):
-        response = client.get(reverse(url_name), params)
+        response = get_or_export(client, reverse(url_name), params)
         assert response.status_code == 200, url_name
         text = body(response)
         for echoed in params.values():  # the search box and filter links repeat the query
@@ -783,7 +784,7 @@ def test_partner_users_reach_neither_the_vendor_report_nor_the_admin(world: Worl
     side, role = who
     client = login(getattr(world, side).user(role))
     for name in ("mdf:vendor_report", "mdf:vendor_report_export"):
-        response = client.get(reverse(name))
+        response = get_or_export(client, reverse(name))
         assert response.status_code == 404, name
         assert "Southwind" not in body(response) and "Northwind" not in body(response)
     fund_request = world.a.requests["submitted"]

@@ -23,10 +23,11 @@ from django.test import override_settings
 from django.urls import reverse
 
 from mdf import services
+from mdf.exports import REPORT_CSV_HEADER
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, LedgerEntry, LedgerKind, RequestStatus
-from mdf.views import REPORT_CSV_HEADER
 from prm.models import AuditEvent
 from prm.tenancy import Actor
+from tests.exports import exported
 from tests.helpers import login
 from tests.mdf import factories as m
 
@@ -344,7 +345,7 @@ def test_request_list_and_export_ignore_bad_filters(setup: Setup, params: dict) 
     listing = client.get(reverse("mdf:request_list"), params)
     assert listing.status_code == 200
     assert fund_request.reference in listing.content.decode()
-    export = client.get(reverse("mdf:request_export"), params)
+    export = exported(client, reverse("mdf:request_export"), params)
     assert export.status_code == 200
     assert fund_request.reference in export.content.decode()
 
@@ -393,7 +394,7 @@ def test_request_list_and_export_show_exactly_the_filtered_requests(
         key for key, request in made.items() if request in listing.context["page"].paginator.object_list
     }
     assert listed == expected
-    export = client.get(reverse("mdf:request_export"), query).content.decode()
+    export = exported(client, reverse("mdf:request_export"), query).content.decode()
     assert {key for key, request in made.items() if request.reference in export} == expected
 
 
@@ -596,7 +597,7 @@ def test_vendor_report_renders_and_exports_its_sections(setup: Setup, group: str
     )
     assert row["used_percent"] == Decimal("23")
 
-    export = client.get(reverse("mdf:vendor_report_export"), {"group": group})
+    export = exported(client, reverse("mdf:vendor_report_export"), {"group": group})
     assert export.status_code == 200
     assert export["Content-Type"].startswith("text/csv")
     assert export["Content-Disposition"].startswith("attachment")
@@ -650,6 +651,6 @@ def test_file_names_are_never_rendered_as_html(setup: Setup, finished: FundReque
 def test_the_request_export_neutralises_spreadsheet_formulas(setup: Setup) -> None:
     formula = '=HYPERLINK("http://evil.example","Open")'
     m.draft(setup.team.marketing_actor, title=formula)
-    export = login(setup.team.marketing).get(reverse("mdf:request_export"))
+    export = exported(login(setup.team.marketing), reverse("mdf:request_export"))
     (row,) = list(csv.DictReader(io.StringIO(export.content.decode())))
     assert row["title"] == "'" + formula

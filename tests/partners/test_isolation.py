@@ -38,6 +38,7 @@ from prm.models import AuditEvent, Notification
 from prm.roles import VendorRole
 from tests import factories
 from tests.deals.factories import cam_for
+from tests.exports import exported
 from tests.helpers import login
 from tests.isolation import Case, admin_cases, foreign_id_test
 
@@ -379,7 +380,7 @@ def test_other_partner_team_page_and_export_show_nothing_of_a(world: World) -> N
     for secret in world.a_secrets:
         assert secret not in page
 
-    export = client.get(reverse("partners:team_export"))
+    export = exported(client, reverse("partners:team_export"))
     assert export.status_code == 200
     rows = csv_rows(export)
     assert rows[0] == ["name", "email", "role", "active", "joined"]
@@ -526,7 +527,7 @@ def test_cam_partner_list_and_export_show_only_portfolio(world: World, portfolio
     assert list(searched.context["page"].object_list) == []
     assert world.a.legal_name not in searched.content.decode()
 
-    export = client.get(reverse("vendor:partner_export"))
+    export = exported(client, reverse("vendor:partner_export"))
     assert export.status_code == 200
     rows = csv_rows(export)
     assert rows[0][:2] == ["id", "legal_name"]

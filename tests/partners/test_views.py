@@ -36,6 +36,7 @@ from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification, User
 from prm.roles import VendorRole
 from tests import factories
+from tests.exports import exported
 from tests.helpers import login
 
 pytestmark = pytest.mark.django_db
@@ -416,7 +417,7 @@ def test_team_export_csv(partner: Partner, partner_admin: User) -> None:
     factories.partner_user(
         partner, role=PartnerRole.SALES, email="sam@acme.example", full_name="=cmd|' /C calc'!A0"
     )
-    response = login(partner_admin).get(reverse("partners:team_export"))
+    response = exported(login(partner_admin), reverse("partners:team_export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = csv_rows(response)
@@ -831,7 +832,7 @@ def test_partner_list_pagination_keeps_filters(console: dict[str, Any]) -> None:
     for params in page_links:
         assert params.get("status") == ["prospect"]
         assert params.get("q") == ["Paging Probe"]
-    export_link = re.search(r'href="([^"]*export\.csv[^"]*)"', text_of(first))
+    export_link = re.search(r'action="([^"]*export\.csv[^"]*)"', text_of(first))
     assert export_link
     assert parse_qs(html.unescape(export_link.group(1)).split("?", 1)[1]) == {
         "status": ["prospect"],
@@ -844,7 +845,7 @@ def test_partner_list_pagination_keeps_filters(console: dict[str, Any]) -> None:
 
 def test_partner_export_honours_filters(console: dict[str, Any]) -> None:
     client = console["client"]
-    response = client.get(reverse("vendor:partner_export"), {"region": "emea"})
+    response = exported(client, reverse("vendor:partner_export"), {"region": "emea"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -870,10 +871,10 @@ def test_partner_export_honours_filters(console: dict[str, Any]) -> None:
     assert row["channel_account_manager"] == console["cam"].email
     assert row["active_users"] == "2"
     assert row["tier"] == "Gold"
-    everything = csv_rows(client.get(reverse("vendor:partner_export")))
+    everything = csv_rows(exported(client, reverse("vendor:partner_export")))
     assert {r[1] for r in everything[1:]} >= MINE
     suspended = csv_rows(
-        client.get(reverse("vendor:partner_export"), {"status": "suspended", "q": "Contoso"})
+        exported(client, reverse("vendor:partner_export"), {"status": "suspended", "q": "Contoso"})
     )
     assert [r[1] for r in suspended[1:]] == ["Contoso Pharma"]
 

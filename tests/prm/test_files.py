@@ -67,10 +67,10 @@ def test_a_proof_whose_claim_rolled_back_is_swept_and_committed_proofs_stay(medi
 
 
 def test_files_outside_the_upload_folders_are_never_touched(media: Path) -> None:
-    default_storage.save("exports/report.csv", ContentFile(b"a,b\n"))
+    default_storage.save("backups/report.csv", ContentFile(b"a,b\n"))
     default_storage.save("partners/42/logo/old.png", ContentFile(b"not referenced"))
     assert sweep_orphan_files(now=timezone.now() + LATER).deleted == ["partners/42/logo/old.png"]
-    assert m.stored_files(media) == ["exports/report.csv"]
+    assert m.stored_files(media) == ["backups/report.csv"]
 
 
 def test_the_beat_task_sweeps(media: Path) -> None:

@@ -3,9 +3,9 @@
 
 Partner A ("Acme Networks") has an admin with a notification and an API token, and a sales user.
 Partner B ("Globex Systems") has an admin and a channel account manager whose portfolio is B.
-Notifications and tokens are their recipient's own: B's admin, A's sales colleague and B's manager
-asking for A's admin's ids get the same 404 as for a missing id, and nothing changes (the table
-``FOREIGN_IDS``, run by tests/isolation.py).
+Notifications, tokens and CSV export jobs are their owner's own: B's admin, A's sales colleague
+and B's manager asking for A's admin's ids get the same 404 as for a missing id, and nothing
+changes (the table ``FOREIGN_IDS``, run by tests/isolation.py).
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 
 from partners.models import Partner, PartnerRole
 from prm.api import token_issue
-from prm.models import ApiToken, AuditEvent, Notification
+from prm.models import ApiToken, AuditEvent, ExportJob, Notification
 from tests import factories
 from tests.deals.factories import cam_for
+from tests.exports import start
+from tests.helpers import login
 from tests.isolation import Case, admin_cases, foreign_id_test
 from tests.scoping import acting
 
@@ -34,6 +37,7 @@ class World:
     a_sales: Any
     notification: Notification
     token: ApiToken
+    export: ExportJob
     b_admin: Any
     b_cam: Any
 
@@ -52,12 +56,17 @@ def world() -> World:
     )
     with acting(factories.actor_for(a_admin)):  # issued on the tokens page, in Alice's scope
         token, _secret = token_issue(user=a_admin, name="Acme CRM sync", partner_id=a.pk)
+    # Alice's team export, queued by its button and built by the task, as in production.
+    _response, job_id = start(login(a_admin), reverse("partners:team_export"))
+    export = ExportJob.objects.get(pk=job_id)
+    assert export.status == ExportJob.Status.DONE
     return World(
         a=a,
         a_admin=a_admin,
         a_sales=factories.partner_user(a, role=PartnerRole.SALES, email="sam@acme.example"),
         notification=notification,
         token=token,
+        export=export,
         b_admin=factories.partner_user(b, email="bob@globex.example"),
         b_cam=cam_for(b).user,
     )
@@ -67,6 +76,7 @@ def state(world: World) -> dict[str, Any]:
     return {
         "notifications": list(Notification.objects.order_by("pk").values()),
         "tokens": list(ApiToken.objects.filter(user=world.a_admin).values()),
+        "exports": list(ExportJob.objects.order_by("pk").values()),
         "audit": AuditEvent.objects.filter(partner_id=world.a.pk).count(),
     }
 
@@ -99,6 +109,21 @@ FOREIGN_IDS = [
         ("POST",),
         ("b_admin", "a_sales", "b_cam"),
         lambda w, _who: [w.token],
+        controls=("a_admin",),
+    ),
+    Case(
+        "export_row",
+        ("GET", "POST"),
+        ("b_admin", "a_sales", "b_cam"),
+        lambda w, _who: [w.export],
+        controls=("a_admin",),
+    ),
+    Case(
+        "export_download",
+        ("GET", "POST"),
+        ("b_admin", "a_sales", "b_cam"),
+        lambda w, _who: [w.export],
+        absent=("name,email,role",),  # the team file's header row
         controls=("a_admin",),
     ),
     *admin_cases(

@@ -286,6 +286,14 @@ def _notification(partner: Partner | None) -> Any:
     )
 
 
+def _export_job(partner: Partner | None) -> Any:
+    from prm.models import ExportJob
+
+    user = _member(partner) if partner else factories.vendor_user()
+    export = "partners.team" if partner else "partners.partners"
+    return ExportJob.objects.create(user=user, partner_id=partner.pk if partner else None, export=export)
+
+
 def _webhook_endpoint(partner: Partner) -> Any:
     from prm.models import WebhookEndpoint
 
@@ -334,6 +342,7 @@ def _invitation(partner: Partner) -> Any:
 ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "prm.AuditEvent": _audit_event,
     "prm.Notification": _notification,
+    "prm.ExportJob": _export_job,
     "prm.WebhookEndpoint": _webhook_endpoint,
     "prm.WebhookDelivery": _webhook_delivery,
     "partners.Partner": lambda partner: partner,

@@ -30,6 +30,7 @@ from prm.models import AuditEvent, Notification
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as deal_f
+from tests.exports import exported, get_or_export
 from tests.helpers import login
 from tests.isolation import PARTNERS_OUT_OF_THE_ADMIN, Case, admin_cases, foreign_id_test
 from tests.training import factories as f
@@ -353,7 +354,7 @@ def test_lists_and_pages_show_nothing_of_the_other_partner(world: World, who: st
         views += ["training:team_progress", "training:team_progress_export"]
     problems = []
     for url_name in views:
-        response = client.get(reverse(url_name))
+        response = get_or_export(client, reverse(url_name))
         assert response.status_code == 200, url_name
         text = body(response)
         problems += [f"{url_name}: shows {s!r}" for s in world.a.secrets if s in text]
@@ -379,7 +380,7 @@ def test_team_progress_and_export_are_the_partners_own(world: World) -> None:
     text = page.content.decode()
     assert world.b.learner.full_name in text and world.b.learner.email in text
 
-    rows = csv_rows(client.get(reverse("training:team_progress_export")))
+    rows = csv_rows(exported(client, reverse("training:team_progress_export")))
     assert rows[0][:3] == ["person", "email", "course"]
     assert [row[:3] for row in rows[1:]] == [
         [world.b.learner.full_name, world.b.learner.email, "Zero Trust Fundamentals"]
@@ -398,7 +399,7 @@ def test_team_progress_and_export_are_the_partners_own(world: World) -> None:
 def test_team_progress_is_for_partner_admins_only(world: World, who: str) -> None:
     client = login(getattr(world.a, who))
     for name in ("training:team_progress", "training:team_progress_export"):
-        response = client.get(reverse(name))
+        response = get_or_export(client, reverse(name))
         assert response.status_code == 404, name
         assert world.a.learner.email not in body(response)
 
@@ -409,7 +410,7 @@ def test_a_channel_manager_without_the_partner_sees_nothing_of_it(world: World) 
     client = login(cam.user)
     problems = []
     for url_name in ("training:vendor_report", "training:vendor_report_export"):
-        response = client.get(reverse(url_name))
+        response = get_or_export(client, reverse(url_name))
         assert response.status_code == 200, url_name
         text = body(response)
         problems += [f"{url_name}: shows {s!r}" for s in world.a.secrets if s in text]
@@ -422,7 +423,7 @@ def test_a_channel_manager_without_the_partner_sees_nothing_of_it(world: World) 
     assert [(row["course__title"], row["enrolled"]) for row in report.context["by_course"]] == [
         ("Zero Trust Fundamentals", 1)
     ]
-    rows = csv_rows(client.get(reverse("training:vendor_report_export")))
+    rows = csv_rows(exported(client, reverse("training:vendor_report_export")))
     assert [row[0] for row in rows[1:]] == ["Southwind Systems"]
 
 
@@ -438,7 +439,7 @@ def test_partner_users_do_not_reach_the_vendor_report(world: World, who: tuple[s
     side, role = who
     client = login(getattr(getattr(world, side), role))
     for name in ("training:vendor_report", "training:vendor_report_export"):
-        response = client.get(reverse(name))
+        response = get_or_export(client, reverse(name))
         assert response.status_code == 404, name
         assert "Southwind" not in body(response) and "Northwind" not in body(response)
 

@@ -25,6 +25,7 @@ from prm.models import AuditEvent
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
+from tests.exports import exported
 from tests.helpers import login
 from tests.training import factories as f
 from training.models import (
@@ -548,6 +549,6 @@ def test_vendor_report_lists_each_partner_with_its_certified_people(
     assert response.status_code == 200
     rows = [(r["partner"], r["enrolled"], r["completed"], r["certified"]) for r in response.context["rows"]]
     assert rows == [("Acme Networks", 2, 1, 1), ("Globex Systems", 1, 0, 0)]
-    export = login(factories.vendor_user()).get(reverse("training:vendor_report_export"))
+    export = exported(login(factories.vendor_user()), reverse("training:vendor_report_export"))
     assert export.status_code == 200
     assert "Acme Networks,Registered,2,1,50,1" in export.content.decode().replace("\r", "")
