@@ -42,16 +42,6 @@ from .policies import AUTHOR, VIEW_TEAM_PROGRESS, award_policy, course_policy, e
 # Certificates expiring within this many days are flagged on the partner's pages.
 EXPIRY_WARNING_DAYS = 60
 TEAM_PAGE_SIZE = 50
-TEAM_CSV_HEADER = [
-    "person",
-    "email",
-    "course",
-    "lessons_done",
-    "lessons_total",
-    "completed",
-    "started",
-    "last_activity",
-]
 
 _YOUTUBE_HOSTS = {"www.youtube.com", "youtube.com", "www.youtube-nocookie.com", "youtube-nocookie.com"}
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
