@@ -101,10 +101,8 @@ def fund_requests(actor: Actor, query: QueryDict) -> ExportFile:
 
 
 def vendor_report(actor: Actor, query: QueryDict) -> ExportFile:
-    from .views import UTILISATION_KEYS, _report_data
-
     group = ReportGroupForm(query or None).selected_group()
-    data = _report_data(actor, group)
+    data = selectors.utilisation_summary(actor=actor, group=group)
     # The hooks other apps contribute through take a request; the export has only its actor.
     request = HttpRequest()
     request.actor = actor
@@ -120,7 +118,7 @@ def vendor_report(actor: Actor, query: QueryDict) -> ExportFile:
                 None,
                 None,
                 row["currency"],
-                *(row[key] for key in UTILISATION_KEYS),
+                *(row[key] for key in selectors.UTILISATION_KEYS),
                 None,
                 None,
                 None,

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, QuerySet
+from django.utils.translation import gettext as _
 
 from prm.tenancy import Actor
 
@@ -140,3 +141,29 @@ def deadlines(*, actor: Actor) -> QuerySet[FundRequest]:
 def request_counts(*, actor: Actor) -> dict[str, int]:
     rows = fund_request_policy.scope(actor).order_by().values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
+
+
+UTILISATION_KEYS = ("allocated", "committed", "claimed", "paid", "available")
+
+
+def utilisation_summary(*, actor: Actor, group: str) -> dict[str, Any]:
+    """The utilisation report's rows with payable and used share, and totals per currency (the
+    vendor page and its CSV export)."""
+    rows = utilisation_report(actor=actor, group=group)
+    for row in rows:
+        row["payable"] = row["claimed"] - row["paid"]
+        row["group"] = row["group"] or _("(none)")
+        # Committed or spent, as a share of the allocation.
+        used = (
+            ((row["committed"] + row["claimed"]) * 100 / row["allocated"]).quantize(Decimal("1"))
+            if row["allocated"] > 0
+            else None
+        )
+        row["used_percent"] = used
+        row["used_bar"] = min(max(int(used), 0), 100) if used is not None else 0
+    totals: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
+        total = totals.setdefault(row["currency"], {key: Decimal("0") for key in UTILISATION_KEYS})
+        for key in UTILISATION_KEYS:
+            total[key] += row[key]
+    return {"rows": rows, "totals": totals}

@@ -500,28 +500,6 @@ def proof_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- Vendor report ------------------------------------------------------------------------------
-UTILISATION_KEYS = ("allocated", "committed", "claimed", "paid", "available")
-
-
-def _report_data(actor: Any, group: str) -> dict[str, Any]:
-    rows = selectors.utilisation_report(actor=actor, group=group)
-    for row in rows:
-        row["payable"] = row["claimed"] - row["paid"]
-        row["group"] = row["group"] or _("(none)")
-        # Committed or spent, as a share of the allocation.
-        used = (
-            ((row["committed"] + row["claimed"]) * 100 / row["allocated"]).quantize(Decimal("1"))
-            if row["allocated"] > 0
-            else None
-        )
-        row["used_percent"] = used
-        row["used_bar"] = min(max(int(used), 0), 100) if used is not None else 0
-    totals: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
-        total = totals.setdefault(row["currency"], {key: Decimal("0") for key in UTILISATION_KEYS})
-        for key in UTILISATION_KEYS:
-            total[key] += row[key]
-    return {"rows": rows, "totals": totals}
 
 
 @vendor_required
@@ -529,7 +507,7 @@ def vendor_report(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReportGroupForm(request.GET or None)
     group = form.selected_group()
-    data = _report_data(actor, group)
+    data = selectors.utilisation_summary(actor=actor, group=group)
     rows = data["rows"]
     multi_currency = len(data["totals"]) > 1
     utilisation_chart = {

@@ -29,14 +29,12 @@ def _is_vendor(actor: Actor) -> bool:
 
 
 def team_progress(actor: Actor, query: QueryDict) -> ExportFile:
-    from .views import _team_rows
-
     enrollments = selectors.team_progress(actor=actor, partner=actor.partner)
 
     def rows() -> Any:
         stream = enrollments.iterator(chunk_size=CHUNK)
         while chunk := list(islice(stream, CHUNK)):
-            for row in _team_rows(chunk):
+            for row in selectors.team_progress_rows(chunk):
                 enrollment = row["enrollment"]
                 yield [
                     enrollment.user.full_name,
@@ -67,9 +65,7 @@ def team_progress(actor: Actor, query: QueryDict) -> ExportFile:
 
 
 def completion_report(actor: Actor, query: QueryDict) -> ExportFile:
-    from .views import _report_rows
-
-    rows = _report_rows(actor)
+    rows = selectors.completion_rows(actor=actor)
     return ExportFile(
         "training-completion.csv",
         ["partner", "tier", "enrolled", "completed", "completion_percent", "certified_people"],

@@ -296,3 +296,43 @@ def last_activity(*, enrollments: list[Enrollment]) -> dict[int, Any]:
             if moment and moment > latest[enrollment_id]:
                 latest[enrollment_id] = moment
     return latest
+
+
+# --- rows for the team-progress page and the completion report (also their CSV exports) -------
+def team_progress_rows(enrollments: list[Enrollment]) -> list[dict[str, Any]]:
+    """Each enrolment with its lessons done of the course's total and the learner's last activity,
+    in two queries for the whole page (or export chunk)."""
+    totals = lesson_totals(course_ids=list({enrollment.course_id for enrollment in enrollments}))
+    last = last_activity(enrollments=enrollments)
+    return [
+        {
+            "enrollment": enrollment,
+            "done": enrollment.done,
+            "total": totals.get(enrollment.course_id, 0),
+            "percent": round(100 * enrollment.done / totals[enrollment.course_id])
+            if totals.get(enrollment.course_id)
+            else 0,
+            "last_activity": last.get(enrollment.pk),
+        }
+        for enrollment in enrollments
+    ]
+
+
+def completion_rows(*, actor: Actor) -> list[dict[str, Any]]:
+    """Completion per partner with its currently certified people (joined by partner id)."""
+    report = completion_report(actor=actor)
+    certified = certified_people_count(partner_ids=[row["partner_id"] for row in report])
+    rows = []
+    for row in report:
+        enrolled, completed = row["enrolled"], row["completed"]
+        rows.append(
+            {
+                "partner": row["partner__legal_name"],
+                "tier": row["partner__tier__name"] or "",
+                "enrolled": enrolled,
+                "completed": completed,
+                "rate": round(100 * completed / enrolled) if enrolled else 0,
+                "certified": certified.get(row["partner_id"], 0),
+            }
+        )
+    return rows

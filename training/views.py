@@ -543,27 +543,6 @@ def _team_admin(actor: Actor) -> None:
         raise Http404
 
 
-def _last_activity(enrollments: list[Enrollment]) -> dict[int, datetime]:
-    return selectors.last_activity(enrollments=enrollments)
-
-
-def _team_rows(enrollments: list[Enrollment]) -> list[dict[str, Any]]:
-    totals = selectors.lesson_totals(course_ids=list({enrollment.course_id for enrollment in enrollments}))
-    last = _last_activity(enrollments)
-    return [
-        {
-            "enrollment": enrollment,
-            "done": enrollment.done,
-            "total": totals.get(enrollment.course_id, 0),
-            "percent": round(100 * enrollment.done / totals[enrollment.course_id])
-            if totals.get(enrollment.course_id)
-            else 0,
-            "last_activity": last.get(enrollment.pk),
-        }
-        for enrollment in enrollments
-    ]
-
-
 @partner_required
 def team_progress(request: HttpRequest) -> HttpResponse:
     actor = request.actor
@@ -583,7 +562,7 @@ def team_progress(request: HttpRequest) -> HttpResponse:
         "training/team_progress.html",
         {
             "page": page,
-            "rows": _team_rows(list(page.object_list)),
+            "rows": selectors.team_progress_rows(list(page.object_list)),
             "by_course": by_course,
             "by_certification": selectors.certified_by_certification(actor=actor),
             "by_tier": selectors.certified_by_tier(actor=actor),
@@ -602,30 +581,10 @@ def team_progress_export(request: HttpRequest) -> HttpResponse:
 
 
 # --- Vendor report ------------------------------------------------------------------------------
-def _report_rows(actor: Actor) -> list[dict[str, Any]]:
-    """Completion per partner with its currently certified people (joined by partner id)."""
-    report = selectors.completion_report(actor=actor)
-    certified = selectors.certified_people_count(partner_ids=[row["partner_id"] for row in report])
-    rows = []
-    for row in report:
-        enrolled, completed = row["enrolled"], row["completed"]
-        rows.append(
-            {
-                "partner": row["partner__legal_name"],
-                "tier": row["partner__tier__name"] or "",
-                "enrolled": enrolled,
-                "completed": completed,
-                "rate": round(100 * completed / enrolled) if enrolled else 0,
-                "certified": certified.get(row["partner_id"], 0),
-            }
-        )
-    return rows
-
-
 @vendor_required
 def vendor_report(request: HttpRequest) -> HttpResponse:
     actor = request.actor
-    rows = _report_rows(actor)
+    rows = selectors.completion_rows(actor=actor)
     by_course = selectors.completion_by_course(actor=actor)
     expiring = selectors.expiring_awards_count(actor=actor, within_days=EXPIRY_WARNING_DAYS)
     enrolled = sum(row["enrolled"] for row in rows)
