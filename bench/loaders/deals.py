@@ -60,6 +60,11 @@ DEAL_COLUMNS = (
     "won_amount",
     "closed_on",
     "lost_reason",
+    "won_claimed_at",
+    "won_checks",
+    "won_reviewed_by_id",
+    "won_reviewed_at",
+    "won_review_reason",
 )
 LINE_COLUMNS = ("id", "deal_id", "partner_id", "product_id", "quantity", "unit_price", "amount")
 PRODUCT_LINES = ["Networking", "Security", "Storage", "Cloud", "Collaboration"]
@@ -263,6 +268,12 @@ class DealLoader:
             won_amount,
             closed_on,
             lost_reason,
+            # A loaded win was reported at its close and passed every check (nothing to confirm).
+            ts(approved) if won_amount is not None else None,
+            "[]",
+            None,
+            None,
+            "",
         )
 
     def load(self, skeletons: list[tuple[float, int, int, int]], *, chunk: int) -> int:
