@@ -321,46 +321,47 @@ def flags(row: dict) -> list[str]:
     return out
 
 
+def _cells(measured: dict, seq: dict) -> tuple[list[str], list[str]]:
+    queries = str(seq["queries"])
+    if seq["queries_min"] != seq["queries_max"]:
+        queries = f"{seq['queries_min']}–{seq['queries_max']}"
+    rps = measured.get("requests_per_s")
+    return [
+        _num(rps, 0 if rps is not None and rps >= 10 else 1),
+        _num(measured.get("p50_ms")),
+        _num(measured.get("p99_ms")),
+    ], [
+        f"{_num(seq['server_p50_ms'])} / {_num(seq['server_p95_ms'])}",
+        queries,
+        _num(seq["bytes"] / 1024),
+    ]
+
+
 def table_rows(report: dict) -> list[list[str]]:
     rows = []
-    bare = report["bare"]
-    rows.append(
-        [
-            "—",
-            f"bare Django page `{BARE_PATH}`",
-            _num(bare["rps_mean"], 0),
-            _num(bare["runs"][0].get("wrk", {}).get("p50_ms")),
-            _num(bare["runs"][0].get("wrk", {}).get("p99_ms")),
-            "1.00",
-            f"{_num(bare['runs'][0]['sequential']['server_p50_ms'])} / "
-            f"{_num(bare['runs'][0]['sequential']['server_p95_ms'])}",
-            str(bare["runs"][0]["sequential"]["queries"]),
-            _num(bare["runs"][0]["sequential"]["bytes"] / 1024),
-            "",
-        ]
-    )
+    bare_runs = report["bare"]["runs"]
+    for when, run in zip(("start", "end"), bare_runs, strict=False):
+        wrk_cells, seq_cells = _cells(run.get("wrk", {}), run["sequential"])
+        load = _num(run["load1"][1], 1) if "load1" in run else "—"
+        rows.append(
+            ["—", f"bare Django page `{BARE_PATH}` ({when})", *wrk_cells, "base", *seq_cells, load, ""]
+        )
     for row in report["pages"]:
         if row.get("failed"):
             rows.append(
-                [row["persona"], f"{row['label']} `{row['path']}`", *["—"] * 7, "; ".join(flags(row))]
+                [row["persona"], f"{row['label']} `{row['path']}`", *["—"] * 8, "; ".join(flags(row))]
             )
             continue
-        seq = row["sequential"]
-        measured = row.get("wrk", {})
-        queries = str(seq["queries"])
-        if seq["queries_min"] != seq["queries_max"]:
-            queries = f"{seq['queries_min']}–{seq['queries_max']}"
+        wrk_cells, seq_cells = _cells(row.get("wrk", {}), row["sequential"])
+        load = _num(row["load1"][1], 1) if "load1" in row else "—"
         rows.append(
             [
                 row["persona"],
                 f"{row['label']} `{row['path']}`",
-                _num(measured.get("requests_per_s"), 0 if measured.get("requests_per_s", 0) >= 10 else 1),
-                _num(measured.get("p50_ms")),
-                _num(measured.get("p99_ms")),
+                *wrk_cells,
                 _num(row.get("ratio"), 2),
-                f"{_num(seq['server_p50_ms'])} / {_num(seq['server_p95_ms'])}",
-                queries,
-                _num(seq["bytes"] / 1024),
+                *seq_cells,
+                load,
                 "; ".join(flags(row)),
             ]
         )
@@ -377,6 +378,7 @@ HEADER = [
     "server p50 / p95 ms",
     "queries",
     "KB",
+    "load",
     "notes",
 ]
 
