@@ -98,6 +98,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-wrk", action="store_true", help="sequential pass only (quick checks)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument(
+        "--from-json", type=Path, help="print the table (and --markdown) of a saved run; measure nothing"
+    )
     parser.add_argument("--markdown", action="store_true", help="also print the table for bench/README.md")
     parser.add_argument(
         "--run-dir", type=Path, default=BASE_DIR / "var" / "bench" / "pages", help="logs, mail"
@@ -316,7 +319,7 @@ def flags(row: dict) -> list[str]:
             out.append(f"{errors} errors ({timeouts} timeouts)" if timeouts else f"{errors} errors")
         if row.get("after"):
             out.append(f"afterwards {row['after']}")
-    if set(seq["statuses"]) != {200}:
+    if {str(status) for status in seq["statuses"]} != {"200"}:  # keys are strings once saved as JSON
         out.append(f"statuses {seq['statuses']}")
     return out
 
@@ -326,6 +329,8 @@ def _cells(measured: dict, seq: dict) -> tuple[list[str], list[str]]:
     if seq["queries_min"] != seq["queries_max"]:
         queries = f"{seq['queries_min']}–{seq['queries_max']}"
     rps = measured.get("requests_per_s")
+    if measured and not any(measured.get("latency_ms", {}).values()):
+        measured = {**measured, "p50_ms": None, "p99_ms": None}  # every answer after wrk's timeout
     return [
         _num(rps, 0 if rps is not None and rps >= 10 else 1),
         _num(measured.get("p50_ms")),
@@ -446,6 +451,12 @@ def stop_on_signal(*_: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        report = json.loads(args.from_json.read_text())
+        print_table(report)
+        if args.markdown:
+            print("\n" + markdown(report))
+        return 0
     if not args.skip_wrk:
         wrk.require_wrk()
     persona_keys = tuple(k.strip() for k in args.personas.split(",") if k.strip())

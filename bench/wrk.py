@@ -65,6 +65,9 @@ def parse(report: str) -> WrkResult:
     }
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", report)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
+    if not any(latency.values()):
+        # Every answer came after the timeout: wrk counts them, but records no latency (all 0).
+        latency = {}
     return WrkResult(
         requests_per_s=float(rps.group(1)),
         requests=int(total.group(1)),

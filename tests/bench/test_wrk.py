@@ -61,3 +61,11 @@ def test_units_and_socket_errors() -> None:
 def test_not_a_report() -> None:
     with pytest.raises(ValueError, match="not a wrk report"):
         wrk.parse("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+def test_no_latencies_when_every_answer_came_after_the_timeout() -> None:
+    report = SLOW.replace("980.00us", "0.00us").replace("1.10s", "0.00us").replace("1.50s", "0.00us")
+    result = wrk.parse(report.replace("99%    1.99s", "99%    0.00us"))
+    assert result.latency_ms == {}
+    assert result.p50 != result.p50  # NaN: shown as "—", not as 0 ms
+    assert result.requests_per_s == 5.99
