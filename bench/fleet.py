@@ -93,6 +93,15 @@ def get(
         conn.close()
 
 
+def _no_control_socket() -> list[str]:
+    """gunicorn's control socket (newer releases) has one default path for every gunicorn of this
+    user on the machine: off, where the installed gunicorn has it."""
+    from gunicorn import config
+
+    known = {setting.name for setting in config.KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in known else []
+
+
 @dataclass
 class Process:
     name: str
@@ -163,8 +172,7 @@ class Fleet:
                 str(workers),
                 "--worker-class",
                 "sync",
-                # Its default path is shared by every gunicorn of this user on the machine.
-                "--no-control-socket",
+                *_no_control_socket(),
             ],
         )
         process.port = port
