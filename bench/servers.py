@@ -32,25 +32,34 @@ def load_launcher() -> Any:
 class Services:
     """The embedded servers (only what the environment does not provide) and the bench database."""
 
-    def __init__(self, *, keep: bool) -> None:
+    def __init__(self, *, keep: bool, database: str = BENCH_DB) -> None:
         self.keep = keep
+        # Each data set keeps its own database, so a kept deals-only load is never taken for
+        # another benchmark's.
+        self.database = database
         self.embedded = None
         self.admin_uri: str | None = None
         self.own_database = False
         self.reuse = False
 
-    def start(self, *, partners: int, deals: int) -> None:
+    def start(
+        self, *, partners: int | None = None, deals: int | None = None, expected: dict[str, int] | None = None
+    ) -> None:
+        """``expected``: the row count of each table a kept database must hold to be reused
+        (default: ``partners`` partners and ``deals`` deals)."""
+        expected = expected or {"partners_partner": partners or 0, "deals_deal": deals or 0}
         launcher = load_launcher()
         self.embedded = launcher.EmbeddedServices(BASE_DIR / "var" / "bench")
         self.embedded.state_dir.mkdir(parents=True, exist_ok=True)
         if not os.environ.get("DATABASE_URL"):
             app_url = self.embedded.start_postgres()  # also creates the app role (no BYPASSRLS)
             self.admin_uri = self.embedded.postgres.get_uri()
-            app_url = app_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+            app_url = app_url.rsplit("/", 1)[0] + "/" + self.database
             self.own_database = True
-            self.reuse = self.keep and self._holds_data(app_url, partners, deals)
+            self.reuse = self.keep and self._holds_data(app_url, expected)
             if self.reuse:
-                log(f"--keep: reusing database {BENCH_DB} ({partners} partners, {deals} deals)")
+                held = ", ".join(f"{table} {count:,}" for table, count in expected.items())
+                log(f"--keep: reusing database {self.database} ({held})")
             else:
                 self._recreate(launcher.APP_ROLE)
             os.environ["DATABASE_URL"] = app_url
@@ -60,7 +69,7 @@ class Services:
             os.environ["REDIS_URL"] = self.embedded.start_redis()
 
     @staticmethod
-    def _holds_data(app_url: str, partners: int, deals: int) -> bool:
+    def _holds_data(app_url: str, expected: dict[str, int]) -> bool:
         import psycopg
 
         try:
@@ -71,34 +80,43 @@ class Services:
                     "SELECT set_config('prm.scope', 'vendor', false),"
                     " set_config('prm.portfolio', '*', false), set_config('prm.money', 'on', false)"
                 )
-                (n_partners,) = conn.execute("SELECT count(*) FROM partners_partner").fetchone()
-                (n_deals,) = conn.execute("SELECT count(*) FROM deals_deal").fetchone()
+                held = {
+                    table: conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in expected
+                }
         except psycopg.Error:
             return False
-        return n_partners == partners and n_deals == deals
+        return held == expected
 
     def _recreate(self, owner: str) -> None:
         import psycopg
 
         with psycopg.connect(self.admin_uri, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {BENCH_DB} OWNER {owner}")
-        log(f"created a fresh database {BENCH_DB}")
+            conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {self.database} OWNER {owner}")
+        log(f"created a fresh database {self.database}")
 
     def stop(self) -> None:
+        others: list[str] = []
         if self.own_database and not self.keep and self.admin_uri:
             import psycopg
 
             try:
                 with psycopg.connect(self.admin_uri, autocommit=True) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-                log(f"dropped database {BENCH_DB}")
+                    conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+                    # Another benchmark's kept database lives in the same cluster.
+                    others = [
+                        row[0]
+                        for row in conn.execute(
+                            "SELECT datname FROM pg_database WHERE datname LIKE 'prm_bench%'"
+                        ).fetchall()
+                    ]
+                log(f"dropped database {self.database}")
             except psycopg.Error as exc:
-                log(f"could not drop {BENCH_DB}: {exc}")
+                log(f"could not drop {self.database}: {exc}")
         if self.embedded is not None:
             self.embedded.stop()
             log("stopped the embedded servers")
-            if self.own_database and not self.keep:
+            if self.own_database and not self.keep and not others:
                 # The cluster holds nothing else, but its WAL is ~1 GB after a full load.
                 for name in ("pgdata", "redis"):
                     shutil.rmtree(self.embedded.state_dir / name, ignore_errors=True)

@@ -1,11 +1,13 @@
 """The deal-registration data set: 300,000 company names, vendor users, partners and their
 members, products, deals and lines (the loaders in this package, in that order), then sequences and
-``VACUUM (ANALYZE)``; each step timed."""
+``VACUUM (ANALYZE)``; each step timed. ``load_deal_set`` is the part the all-apps data set
+(``bench.loaders.portal``) builds on."""
 
 from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 
 from bench.loaders import deals as deal_loader
 from bench.loaders import partners as partner_loader
@@ -17,18 +19,29 @@ from bench.names import CompanyPool
 TABLES = ("prm_user", "partners_partner", "partners_membership", "deals_deal", "deals_dealline")
 
 
-def load(*, rng: random.Random, partners: int, deals: int, companies: int, chunk: int) -> dict[str, float]:
-    """Load into an empty database; the seconds of each step and the total."""
+@dataclass
+class DealSet:
+    """What a load of partners and deals leaves for the loaders that build on it."""
+
+    timeline: Timeline
+    partners: partner_loader.LoadedPartners
+    products: list[tuple[int, int]]
+    deals: deal_loader.DealLoader
+    timings: dict[str, float]
+
+
+def load_deal_set(
+    *, rng: random.Random, timeline: Timeline, partners: int, deals: int, companies: int, chunk: int
+) -> DealSet:
+    """Names, users, partners, memberships, products, deals and lines into an empty database (no
+    sequences, no VACUUM: the caller finishes); each step timed."""
     from django.db import connection
 
     from deals.names import normalise_company_name
-    from prm.tenancy import system_scope
 
     partner_loader.check_tables()
     deal_loader.check_tables()
-    timeline = Timeline()
     timings: dict[str, float] = {}
-    started = time.monotonic()
     step = time.monotonic()
     pool = CompanyPool(rng, companies, normalise_company_name)
     timings["name pool"] = time.monotonic() - step
@@ -54,7 +67,20 @@ def load(*, rng: random.Random, partners: int, deals: int, companies: int, chunk
     step = time.monotonic()
     loader.load(skeletons, chunk=chunk)
     timings["deals+lines"] = time.monotonic() - step
+    return DealSet(timeline=timeline, partners=loaded, products=products, deals=loader, timings=timings)
 
+
+def load(*, rng: random.Random, partners: int, deals: int, companies: int, chunk: int) -> dict[str, float]:
+    """Load into an empty database; the seconds of each step and the total."""
+    from django.db import connection
+
+    from prm.tenancy import system_scope
+
+    started = time.monotonic()
+    deal_set = load_deal_set(
+        rng=rng, timeline=Timeline(), partners=partners, deals=deals, companies=companies, chunk=chunk
+    )
+    timings = deal_set.timings
     step = time.monotonic()
     with system_scope(), connection.cursor() as c:
         reset_sequences(c, TABLES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from bisect import bisect
+from datetime import date
 from itertools import accumulate
 from typing import Any
 
@@ -129,6 +130,10 @@ class DealLoader:
         self.partners = partners
         self.products = products
         self.pool = pool
+        self.partner_weight: list[float] = []
+        # Won deals as the incentives and co-op loaders need them, collected while generating
+        # (no read-back): (id, partner id, currency, won amount, closed_on, product ids).
+        self.won: list[tuple[int, int, str, int, date, tuple[int, ...]]] = []
 
     def skeletons(self, *, deals: int) -> list[tuple[float, int, int, int]]:
         """(created seconds ago, status index, partner id, company index), oldest first, so ids
@@ -139,6 +144,9 @@ class DealLoader:
         ranks = list(range(1, n_partners + 1))
         rng.shuffle(ranks)
         partner_cum = list(accumulate(1.0 / rank**0.7 for rank in ranks))
+        # The same activity for the other apps' loaders (index = partner id): a partner busy with
+        # deals also has the larger team, more fund requests and more learners.
+        self.partner_weight = [0.0] + [1.0 / rank**0.7 for rank in ranks]
         status_cum = list(accumulate(weight for _, weight in STATUS_MIX))
         age_ranges = {
             "draft": (0.0, 60.0),
@@ -173,6 +181,7 @@ class DealLoader:
         if status == "draft" and rng.random() < 0.3:
             domain = ""
         # Lines first: the deal's amount is their sum.
+        first_line = len(lines)
         amount = 0
         for _ in range(rng.choice((1, 2, 2, 3))):
             product_id, list_price = rng.choice(self.products)
@@ -222,6 +231,8 @@ class DealLoader:
                     won_amount = f"{amount}.00"
                     closed_on = self.timeline.ts(rng.uniform(max(0.0, approved - 90 * DAY), approved)).date()
                     stage = "negotiation"
+                    products = tuple(line[2] for line in lines[first_line:])
+                    self.won.append((deal_id, partner_id, currency, amount, closed_on, products))
                 elif status == "lost":
                     closed_on = self.timeline.ts(rng.uniform(max(0.0, approved - 90 * DAY), approved)).date()
                     lost_reason = "Customer chose a competitor."
@@ -310,6 +321,9 @@ class DealLoader:
                 copied = time.monotonic() - chunk_started - generated
                 insert_from_stage(cursor, "deals_deal", deal_stage, DEAL_COLUMNS)
                 insert_from_stage(cursor, "deals_dealline", line_stage, LINE_COLUMNS)
+                # Emptied at once, not only at commit: inside a caller's transaction (a test's)
+                # there is no commit between chunks.
+                cursor.execute(f"TRUNCATE {deal_stage}, {line_stage}")
             done = start + len(rows)
             log(
                 f"  {done:>9,} deals / {n_lines:>9,} lines  "

@@ -8,8 +8,8 @@ people without reading them back.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bench.loaders.bulk import check_columns, copy_rows, create_stage, insert_from_stage
@@ -94,6 +94,9 @@ class LoadedPartners:
     region: list[str]
     tier: list[int]
     tier_discount: dict[int, str]
+    partner_type: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    created: list[datetime] = field(default_factory=list)
 
 
 def load_partners(*, rng: random.Random, timeline: Timeline, partners: int) -> LoadedPartners:
@@ -114,6 +117,9 @@ def load_partners(*, rng: random.Random, timeline: Timeline, partners: int) -> L
     regions = list(REGION_WEIGHTS)
     partner_region: list[str] = [""]
     partner_tier: list[int] = [0]
+    partner_type: list[str] = [""]
+    partner_status: list[str] = [""]
+    partner_created: list[datetime] = [timeline.now]
     partner_rows = []
     for pid in range(1, n + 1):
         region = rng.choices(regions, REGION_WEIGHTS.values())[0]
@@ -126,13 +132,18 @@ def load_partners(*, rng: random.Random, timeline: Timeline, partners: int) -> L
         admin_id, _ = partner_user_ids(pid)
         created = timeline.ts(rng.uniform(400, 1800) * DAY)
         current = status == "active" or rng.random() < 0.5
+        # Drawn in the order the row's fields were always drawn in, so a seed gives the same data.
+        legal_name = f"{base} {pid} {rng.choice(['Inc', 'GmbH', 'Ltd', 'BV', 'Pty Ltd'])}"
         partner_region.append(region)
         partner_tier.append(tier_id)
+        partner_type.append(rng.choice(PARTNER_TYPES))
+        partner_status.append(status)
+        partner_created.append(created)
         partner_rows.append(
             (
                 pid,
-                f"{base} {pid} {rng.choice(['Inc', 'GmbH', 'Ltd', 'BV', 'Pty Ltd'])}",
-                rng.choice(PARTNER_TYPES),
+                legal_name,
+                partner_type[-1],
                 country,
                 region,
                 f"partner{pid}.example",
@@ -183,5 +194,12 @@ def load_partners(*, rng: random.Random, timeline: Timeline, partners: int) -> L
             copy_rows(cursor, stage, columns, rows)
             insert_from_stage(cursor, table, stage, columns)
     return LoadedPartners(
-        count=n, users=n_users, region=partner_region, tier=partner_tier, tier_discount=tier_discount
+        count=n,
+        users=n_users,
+        region=partner_region,
+        tier=partner_tier,
+        tier_discount=tier_discount,
+        partner_type=partner_type,
+        status=partner_status,
+        created=partner_created,
     )
