@@ -4,8 +4,8 @@ an MDF activity to the deals it sourced (MdfAttribution) does."""
 
 from __future__ import annotations
 
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, ExpressionWrapper, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 
 from deals.models import DealStatus
@@ -55,13 +55,12 @@ def mdf_roi(context: KpiContext) -> Values:
         .annotate(total=Sum(context.money("deal__won_amount", "deal__currency")))
         .values("total")
     )
+    # One expression, so each subquery runs once per partner (a filter on an annotation repeats
+    # it in WHERE); NULLIF makes "paid nothing" no value, which the engine leaves out.
+    revenue = Coalesce(Subquery(revenue_per_partner, output_field=EXACT), 0, output_field=EXACT)
+    paid_total = NullIf(Subquery(paid_per_partner, output_field=EXACT), Value(0, output_field=EXACT))
     return (
-        Partner.objects.annotate(
-            paid=Subquery(paid_per_partner, output_field=EXACT),
-            revenue=Coalesce(Subquery(revenue_per_partner, output_field=EXACT), 0, output_field=EXACT),
-        )
-        .filter(paid__gt=0)
-        .annotate(value=ExpressionWrapper(F("revenue") / F("paid"), output_field=DecimalField()))
+        Partner.objects.annotate(value=ExpressionWrapper(revenue / paid_total, output_field=DecimalField()))
         .order_by()
         .values_list("pk", "value")
     )

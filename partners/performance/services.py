@@ -3,6 +3,7 @@ qualitative ratings, and the program admin's KPI switches and templates (audited
 
 from __future__ import annotations
 
+import json
 import logging
 import time as clock
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,6 +86,38 @@ def _template_for(
     return None
 
 
+_SNAPSHOT_COLUMNS = (
+    ("partner_id", "%s"),
+    ("as_of", "%s"),
+    ("template_id", "%s"),
+    ("template_name", "%s"),
+    ("total_score", "%s"),
+    ("values", "%s::jsonb"),
+    ("lines", "%s::jsonb"),
+    ("month_end", "%s"),
+    ("frozen", "%s"),
+    ("computed_at", "%s"),
+)
+
+
+def _insert_snapshots(rows: list[tuple]) -> None:
+    """Plain multi-row INSERTs. Django's bulk_create sends the rows as arrays (INSERT ... SELECT
+    FROM UNNEST) and psycopg quotes arrays of JSON text in Python: 32 s for the benchmark's 10,000
+    snapshots, against under a second for rows whose values libpq quotes one by one. (COPY is
+    refused on a table with row-level security.)"""
+    quote = connection.ops.quote_name
+    table = quote(ScorecardSnapshot._meta.db_table)
+    columns = ", ".join(quote(name) for name, _placeholder in _SNAPSHOT_COLUMNS)
+    row_sql = "(" + ", ".join(placeholder for _name, placeholder in _SNAPSHOT_COLUMNS) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start : start + _BATCH]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(batch))}",  # noqa: S608
+                [value for row in batch for value in row],
+            )
+
+
 def snapshots_compute(*, as_of: date, today: date | None = None) -> SnapshotRun:
     """Every partner's scorecard as of the end of ``as_of`` (terminated partners are not scored).
 
@@ -125,24 +159,24 @@ def snapshots_compute(*, as_of: date, today: date | None = None) -> SnapshotRun:
             template, specs = templates[template_id] if template_id else (None, [])
             total, lines = scoring.score(specs, values)
             rows.append(
-                ScorecardSnapshot(
-                    partner_id=partner_id,
-                    as_of=as_of,
-                    template=template,
-                    template_name=template.name if template else "",
-                    total_score=total,
-                    values=values,
-                    lines=lines,
-                    month_end=run.month_end,
-                    frozen=frozen,
-                    computed_at=now,
+                (
+                    partner_id,
+                    as_of,
+                    template_id,
+                    template.name if template else "",
+                    total,
+                    json.dumps(values, cls=DjangoJSONEncoder),
+                    json.dumps(lines, cls=DjangoJSONEncoder),
+                    run.month_end,
+                    frozen,
+                    now,
                 )
             )
         run.seconds["score"] = clock.perf_counter() - started
 
         started = clock.perf_counter()
         ScorecardSnapshot.objects.filter(as_of=as_of).delete()
-        ScorecardSnapshot.objects.bulk_create(rows, batch_size=_BATCH)
+        _insert_snapshots(rows)
         run.written = len(rows)
         run.seconds["write"] = clock.perf_counter() - started
     return run
