@@ -56,7 +56,9 @@ class SnapshotRun:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _lines_by_template(kpis: dict[str, Kpi]) -> dict[int, tuple[ScorecardTemplate, list[scoring.LineSpec]]]:
+def templates_for_scoring(
+    kpis: dict[str, Kpi],
+) -> dict[int, tuple[ScorecardTemplate, list[scoring.LineSpec]]]:
     """Active templates with the lines that can be scored: a line whose KPI is switched off (or
     gone) is left out, and its weight shared among the others by ``scoring.score``."""
     prepared = {}
@@ -144,7 +146,7 @@ def snapshots_compute(*, as_of: date, today: date | None = None) -> SnapshotRun:
         run.seconds.update(measured.seconds)
 
         started = clock.perf_counter()
-        templates = _lines_by_template(kpis)
+        templates = templates_for_scoring(kpis)
         audiences = {
             (template.tier_id, template.partner_type): pk for pk, (template, _lines) in templates.items()
         }
