@@ -17,6 +17,8 @@ class ContentConfig(AppConfig):
     demo_seeder = "content.demo.seed"
     # Announcements (and the newest assets) on the partner home page (partners.views.app_panels).
     partner_home_panel = "content.panels.partner_home_panel"
+    # The content-engagement KPIs of the partner scorecards (partners.performance.kpis).
+    kpis = "content.kpis.KPIS"
     # Program admins hold every permission; content managers author the library in the admin.
     # Versions are never edited or deleted there: old ones are the record of what partners got.
     vendor_role_permissions = {VendorRole.CONTENT_MANAGER: _AUTHORING}

@@ -13,6 +13,8 @@ class DealsConfig(AppConfig):
     # Panels on the partner home and the vendor dashboard (partners.views.app_panels).
     partner_home_panel = "deals.panels.partner_home_panel"
     vendor_home_panel = "deals.panels.vendor_home_panel"
+    # The deal and lead KPIs of the partner scorecards (partners.performance.kpis).
+    kpis = "deals.kpis.KPIS"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

@@ -9,6 +9,8 @@ class IncentivesConfig(AppConfig):
     verbose_name = _("Incentives, co-op accrual and attribution")
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "incentives.demo.seed"
+    # The earnings and MDF-return KPIs of the partner scorecards (partners.performance.kpis).
+    kpis = "incentives.kpis.KPIS"
     # Attribution and return on investment on the MDF pages (partners.panels.app_panels).
     mdf_request_panel = "incentives.panels.mdf_request_panel"
     mdf_report_panel = "incentives.panels.mdf_report_panel"

@@ -9,6 +9,8 @@ class MdfConfig(AppConfig):
     verbose_name = _("Market development funds")
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "mdf.demo.seed"
+    # The MDF KPI of the partner scorecards (partners.performance.kpis).
+    kpis = "mdf.kpis.KPIS"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

@@ -254,3 +254,7 @@ class ScopedAuditEventAdmin(ScopedAdminMixin, AuditEventAdmin):
             if actor.is_vendor
             else queryset.none()
         )
+
+
+# The performance engine's admin (KPI switches, scorecard templates, ratings) lives beside it.
+from .performance import admin as performance_admin  # noqa: E402, F401

@@ -11,6 +11,8 @@ class PartnersConfig(AppConfig):
     # Who a user is acting as (role, partner, portfolio), for code that starts from a user id
     # rather than a request (prm.exports.resolve_actor in a Celery task).
     actor_resolver = "partners.middleware.resolve_actor"
+    # The engine's own KPI, the channel account manager's rating (partners.performance.kpis).
+    kpis = "partners.performance.kpis.KPIS"
 
     # Model permissions per vendor role (program admins hold all); used by the admin and console.
     vendor_role_permissions = {
@@ -22,6 +24,12 @@ class PartnersConfig(AppConfig):
             "partners.view_partnerapplication",
             "partners.view_tier",
             "prm.view_auditevent",
+            # Ratings of the portfolio's partners (the admin; partners.performance.policies), and
+            # the templates they are scored on, read-only.
+            "partners.view_partnerassessment",
+            "partners.add_partnerassessment",
+            "partners.change_partnerassessment",
+            "partners.view_scorecardtemplate",
         },
         VendorRole.FINANCE: {"partners.view_partner", "partners.view_tier", "prm.view_auditevent"},
         VendorRole.CONTENT_MANAGER: {"partners.view_partner", "partners.view_tier"},

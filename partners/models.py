@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -373,3 +374,204 @@ class PartnerApplication(models.Model):
 
     def __str__(self) -> str:
         return self.company_name
+
+
+# --- Performance: KPI switches, scorecard templates, qualitative assessments, snapshots -------------
+# The KPIs themselves are code (partners.performance.kpis: each app contributes its own through its
+# AppConfig); these tables hold what the vendor decides about them and what the nightly run found.
+class KpiSetting(models.Model):
+    """Whether one KPI of the registry is measured at all. A KPI without a row is on; a KPI switched
+    off is neither computed nor scored (its weight in a template is shared out among the others)."""
+
+    key = models.CharField(_("KPI"), max_length=100, unique=True)
+    enabled = models.BooleanField(_("measured"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("KPI setting")
+        verbose_name_plural = _("KPI settings")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def default_scoring_bands() -> list[list[str]]:
+    """From 40 % of the target 20 points, ... from 120 % the full 100; below 40 %, none."""
+    return [["40", "20"], ["60", "40"], ["80", "60"], ["100", "80"], ["120", "100"]]
+
+
+class ScorecardTemplate(models.Model):
+    """What a partner is scored on: KPIs with weights, targets and scoring bands. A template applies
+    to a tier and/or a partner type; the most specific active one wins (tier and type, then tier,
+    then type, then the template for everybody)."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    tier = models.ForeignKey(
+        Tier,
+        verbose_name=_("tier"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scorecard_templates",
+        help_text=_("Empty: every tier."),
+    )
+    partner_type = models.CharField(
+        _("partner type"),
+        max_length=32,
+        choices=PartnerType.choices,
+        blank=True,
+        help_text=_("Empty: every partner type."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("scorecard template")
+        constraints = [
+            # Two active templates for the same audience would make the choice arbitrary.
+            models.UniqueConstraint(
+                fields=["tier", "partner_type"],
+                condition=models.Q(is_active=True),
+                nulls_distinct=False,
+                name="scorecard_template_one_per_audience",
+                violation_error_message=_(
+                    "Another active template already applies to this tier and partner type."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def audience(self) -> str:
+        tier = str(self.tier) if self.tier_id else _("every tier")
+        kind = self.get_partner_type_display() if self.partner_type else _("every partner type")
+        return f"{tier} · {kind}"
+
+
+class ScorecardLine(models.Model):
+    """One KPI of a template. ``bands`` maps attainment (the value as a percentage of the target;
+    for a KPI where lower is better, the target as a percentage of the value) to points out of 100,
+    as ascending ``[threshold %, points]`` pairs; below the first threshold the line scores 0."""
+
+    template = models.ForeignKey(ScorecardTemplate, on_delete=models.CASCADE, related_name="lines")
+    kpi = models.CharField(_("KPI"), max_length=100)
+    weight = models.DecimalField(
+        _("weight %"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+    )
+    target = models.DecimalField(
+        _("target"),
+        max_digits=16,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("Money in the reporting currency; percentages as 0–100."),
+    )
+    bands = models.JSONField(
+        _("scoring bands"),
+        default=default_scoring_bands,
+        help_text=_('Ascending [threshold % of target, points] pairs, e.g. [["50", "25"], ["100", "100"]].'),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["template", "position", "pk"]
+        verbose_name = _("scorecard line")
+        constraints = [
+            models.UniqueConstraint(fields=["template", "kpi"], name="scorecard_line_kpi_once"),
+            models.CheckConstraint(condition=models.Q(weight__gt=0), name="scorecard_line_weight_positive"),
+            models.CheckConstraint(condition=models.Q(target__gt=0), name="scorecard_line_target_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.kpi} ({self.weight} %)"
+
+
+class PartnerAssessment(models.Model):
+    """A channel account manager's qualitative rating of a partner (1 to 5) for one calendar
+    quarter, with the reasons; one per partner and quarter (recording again replaces it, audited).
+    It feeds the ``cam_rating`` KPI."""
+
+    TENANT_COLUMN = "partner_id"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="assessments")
+    period_start = models.DateField(_("quarter"), help_text=_("The first day of the quarter assessed."))
+    rating = models.PositiveSmallIntegerField(
+        _("rating"),
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("1 (poor) to 5 (excellent)."),
+    )
+    comment = models.TextField(_("comment"), max_length=2000)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start", "-pk"]
+        verbose_name = _("partner assessment")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period_start"], name="assessment_one_per_quarter"),
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="assessment_rating_1_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} {self.period_label}: {self.rating}/5"
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period_start.year} Q{(self.period_start.month - 1) // 3 + 1}"
+
+
+class ScorecardSnapshot(models.Model):
+    """A partner's scorecard as of one day: every KPI's value, the template's lines scored, and the
+    total out of 100 (None when no template applies). Written only by the nightly run
+    (partners.performance.services.snapshots_compute): recomputing a day replaces that day's rows;
+    a month-end computed after its day is over is ``frozen`` and never recomputed.
+
+    Values hold money (won revenue, earnings), so a content manager's database scope leaves the
+    table out; learners get the money figures stripped by the selectors."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField(_("as of"))
+    template = models.ForeignKey(
+        ScorecardTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    template_name = models.CharField(max_length=120, blank=True)
+    total_score = models.DecimalField(_("score"), max_digits=5, decimal_places=2, null=True, blank=True)
+    # {kpi key: "decimal" or null} for every KPI measured that day (Decimals kept exact as strings).
+    values = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    # The template's lines as scored that day: kpi, weight, target, value, attainment, points,
+    # score (its share of the total), max (the most it could add), next_points / next_value.
+    lines = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    month_end = models.BooleanField(default=False)
+    frozen = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-as_of", "partner_id"]
+        verbose_name = _("scorecard snapshot")
+        constraints = [models.UniqueConstraint(fields=["partner", "as_of"], name="snapshot_one_per_day")]
+        indexes = [
+            # Rankings: one day's rows by score.
+            models.Index(fields=["as_of", "total_score"], name="snapshot_day_score_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.as_of}: {self.total_score}"

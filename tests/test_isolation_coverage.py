@@ -93,6 +93,8 @@ VENDOR_WIDE_ADMINS = {
     "prm.holiday": "the vendor's holiday calendar",
     "prm.exchangerate": "currency rates",
     "partners.tier": "the program's tiers",
+    "partners.kpisetting": "which KPIs the program measures (one row per KPI, no partner)",
+    "partners.scorecardtemplate": "the program's scorecard templates (per tier and partner type)",
     "partners.partnerapplication": "applications from companies that are not partners yet "
     "(vendor-only rows: RLS_VENDOR_ONLY; every vendor role reviews all of them)",
     "deals.product": "the product catalogue",

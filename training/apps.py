@@ -26,6 +26,8 @@ class TrainingConfig(AppConfig):
     verbose_name = _("Training and certification")
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "training.demo.seed"
+    # The certification KPIs of the partner scorecards, one per track (partners.performance.kpis).
+    kpis = "training.kpis.kpis"
 
     # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
     # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).

@@ -281,6 +281,11 @@ CELERY_BEAT_SCHEDULE = {
     "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
     "webhooks-send-due": {"task": "prm.tasks.send_due_webhooks", "schedule": 60},
     "exports-sweep": {"task": "prm.tasks.sweep_exports", "schedule": 60 * 60},
+    # Every partner's scorecard as of yesterday, at 01:30 (before the settlement run on the 1st).
+    "partners-scorecards-nightly": {
+        "task": "partners.tasks.compute_scorecards",
+        "schedule": crontab(minute=30, hour=1),
+    },
     # Settlement statements for the previous calendar month, on the 1st at 02:00.
     "incentives-settlement-monthly": {
         "task": "incentives.tasks.run_settlement",

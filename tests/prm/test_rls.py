@@ -338,6 +338,25 @@ def _invitation(partner: Partner) -> Any:
     return Invitation.objects.create(partner=partner, email=f"invitee{next(_n)}@example.com")
 
 
+def _assessment(partner: Partner) -> Any:
+    from partners.models import PartnerAssessment
+
+    return PartnerAssessment.objects.create(
+        partner=partner, period_start=timezone.localdate().replace(day=1, month=1), rating=3, comment="Probe"
+    )
+
+
+def _scorecard_snapshot(partner: Partner) -> Any:
+    from partners.models import ScorecardSnapshot
+
+    return ScorecardSnapshot.objects.create(
+        partner=partner,
+        as_of=timezone.localdate(),
+        total_score=Decimal("50.00"),
+        values={"won_revenue": "1.00"},
+    )
+
+
 # A row builder whose model's tenant column may be empty (a vendor-wide row) also takes ``None``.
 ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "prm.AuditEvent": _audit_event,
@@ -350,6 +369,8 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "partners.PartnerUserObjectPermission": _portfolio_permission,
     "partners.Membership": lambda partner: _member(partner).membership,
     "partners.Invitation": _invitation,
+    "partners.PartnerAssessment": _assessment,
+    "partners.ScorecardSnapshot": _scorecard_snapshot,
     "partners.PartnerApplication": lambda partner: factories.ApplicationFactory(),
     "deals.Deal": _deal,
     "deals.DealLine": _deal_line,

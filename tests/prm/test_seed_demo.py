@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 
 from deals.models import Deal, DealConflict, DealStatus, Lead, LeadStatus
 from mdf.models import FundClaim, FundRequest
 from partners.management.commands import seed_demo
-from partners.models import Partner
+from partners.models import Partner, PartnerAssessment, ScorecardSnapshot, ScorecardTemplate
 from prm.models import Holiday, User
 from tests import factories
 from training.models import CertificationAward, Course
@@ -40,6 +42,9 @@ def _snapshot() -> dict[str, Any]:
         "courses": Course.objects.count(),
         "awards": CertificationAward.objects.count(),
         "holidays": Holiday.objects.count(),
+        "scorecard_templates": ScorecardTemplate.objects.count(),
+        "scorecards": ScorecardSnapshot.objects.count(),
+        "ratings": PartnerAssessment.objects.count(),
     }
 
 
@@ -90,3 +95,30 @@ def test_seed_demo_works_whatever_the_date(moment: str, settings: Any, tmp_path:
         call_command("seed_demo", stdout=io.StringIO())
     assert _snapshot()["requests"] - before["requests"] >= 9
     assert set(_demo_deals().values_list("status", flat=True)) == set(DealStatus.values)
+
+
+def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any, tmp_path: Any) -> None:
+    """Today's scorecards computed from the demo data, five frozen month-ends before them (the
+    trend charts), the templates they are scored on and the managers' ratings."""
+    from partners.performance.kpis import month_end_before
+
+    factories.media_storage(settings, tmp_path)
+    call_command("seed_demo", stdout=io.StringIO())
+    today = timezone.localdate()
+    acme = Partner.objects.get(legal_name="Acme Networks Inc.")
+    umbrella = Partner.objects.get(legal_name="Umbrella Distribution Ltd")
+    days = list(
+        ScorecardSnapshot.objects.filter(partner=acme).order_by("as_of").values_list("as_of", flat=True)
+    )
+    assert len(days) == 6 and days[-1] == today and days[-2] == month_end_before(today)
+    history = ScorecardSnapshot.objects.filter(partner=acme).exclude(as_of=today)
+    assert all(row.frozen and row.month_end for row in history)
+    latest = ScorecardSnapshot.objects.get(partner=acme, as_of=today)
+    assert latest.template_name == "Standard scorecard" and latest.total_score is not None
+    assert Decimal(latest.values["won_revenue"]) > 0 and latest.values["cam_rating"] is not None
+    totals = [row.total_score for row in ScorecardSnapshot.objects.filter(partner=acme).order_by("as_of")]
+    assert totals == sorted(totals)  # a climb to today's score
+    assert (
+        ScorecardSnapshot.objects.get(partner=umbrella, as_of=today).template_name == "Distributor scorecard"
+    )
+    assert PartnerAssessment.objects.filter(partner=acme).count() == 2

@@ -37,6 +37,7 @@ from partners.models import (
     Region,
     Tier,
 )
+from partners.performance.demo import seed as seed_scorecards
 from prm.roles import VendorRole
 from prm.tenancy import Actor, Side, system_scope
 
@@ -166,6 +167,8 @@ class Command(BaseCommand):
             for config in apps.get_app_configs():
                 if getattr(config, "demo_seeder", None):
                     import_string(config.demo_seeder)(stdout=self.stdout)
+            # Scorecards last: their KPIs read what every other app's demo data just made.
+            seed_scorecards(stdout=self.stdout)
         self._print_logins(totp)
 
     def _user(self, email: str, name: str, **extra: Any) -> Any:
