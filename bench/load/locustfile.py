@@ -242,6 +242,11 @@ class PortalUser(HttpUser):
                 return
             location = response.headers["Location"]
         self.signed_in = True
+        # Production's cookies are Secure: the jar keeps and sends them because the URLs are https.
+        secure = any(cookie.name == "sessionid" and cookie.secure for cookie in self.client.cookies)
+        OUTCOMES[
+            "signed in, Secure session cookie" if secure else "signed in, session cookie NOT Secure"
+        ] += 1
         self.get(location.removeprefix(self.client.base_url))
 
     # --- shared steps ------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class Fleet:
         self.env = dict(env)
         self.children: dict[str, subprocess.Popen] = {}
         self._logs: dict[str, object] = {}
+        # CPU time each child's process group used, measured as it is stopped.
+        self.cpu_seconds: dict[str, float] = {}
 
     # --- generic ---------------------------------------------------------------------------
     def start(
@@ -56,6 +58,7 @@ class Fleet:
         child = self.children.pop(name, None)
         if child is None:
             return None
+        self.cpu_seconds[name] = group_cpu_seconds(child.pid)
         if child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGTERM)
@@ -115,6 +118,23 @@ class Fleet:
             "receiver", [PYTHON, "-m", "bench.load.receiver", "--port", str(port), "--log", str(log_path)]
         )
         wait_for_http(f"http://127.0.0.1:{port}/")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User and system CPU seconds of the live processes in a process group, with their reaped
+    children's (gunicorn's and Celery's worker processes are in their parent's group)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        # After the command: state, ppid, pgrp, ..., utime (12), stime, cutime, cstime (15).
+        if int(fields[2]) == pgid:
+            total += sum(int(value) for value in fields[11:15])
+    return total / ticks
 
 
 def wait_for_http(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 60) -> None:

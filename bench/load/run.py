@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import subprocess
 import sys
@@ -46,7 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.load.processes import PYTHON, Fleet  # noqa: E402
+from bench.load.processes import PYTHON, Fleet, group_cpu_seconds  # noqa: E402
 from bench.log import log  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 
@@ -155,6 +156,11 @@ class LoadSampler(threading.Thread):
             self.samples.append(os.getloadavg()[0])
 
 
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def warm_up(ports: list[int], *, rounds: int = 3) -> None:
     """A few requests to every web worker before the clock starts: each gunicorn worker compiles
     its templates and resolves its URLs on first use, which no person should be timed on."""
@@ -254,6 +260,7 @@ def main() -> int:
     fleet = Fleet(run_dir=run_dir, env=env)
     sampler = LoadSampler()
     locust_code = None
+    cpu_before: dict[str, float] = {}
     try:
         fleet.start_receiver(args.receiver_port, run_dir / "receiver.jsonl")
         subprocess.run(
@@ -277,13 +284,17 @@ def main() -> int:
         fleet.start_beat()
         meta["beat_started"] = time.time()
         warm_up(ports)
-        time.sleep(2)
+        # The seed's own side effects (notifications, webhooks) go out before the clock starts.
+        if not drain(database_url, redis_url, run_dir / "tasks.jsonl", timeout=args.drain_timeout, quiet=3):
+            raise RuntimeError("the seed's notifications and webhooks did not go out")
         if fleet.dead():
             raise RuntimeError(f"exited early: {fleet.dead()}")
+        cpu_before = {name: group_cpu_seconds(child.pid) for name, child in fleet.children.items()}
 
         sampler.start()
         log(f"locust: {args.users} users, {args.spawn_rate}/s, {args.run_time}")
         meta["load_started"] = time.time()
+        locust_cpu_before = children_cpu_seconds()  # locust is the only child reaped until it ends
         locust = subprocess.Popen(
             [PYTHON, "-m", "locust", "-f", "bench/load/locustfile.py", "--headless",
              "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", args.run_time,
@@ -297,6 +308,7 @@ def main() -> int:
                 raise RuntimeError(f"exited during the run: {fleet.dead()}")
             time.sleep(2)
         locust_code = locust.returncode
+        meta["locust_cpu_seconds"] = round(children_cpu_seconds() - locust_cpu_before, 1)
         meta["load_stopped"] = time.time()
         sampler.stopped.set()
         log(f"locust finished (exit code {locust_code}); waiting for the workers to finish what is queued")
@@ -308,6 +320,10 @@ def main() -> int:
     finally:
         sampler.stopped.set()
         fleet.stop_all()
+    # CPU seconds from the start of the load to each process's stop (drain included).
+    meta["cpu_seconds"] = {
+        name: round(seconds - cpu_before.get(name, 0), 1) for name, seconds in fleet.cpu_seconds.items()
+    }
 
     samples = sampler.samples or [os.getloadavg()[0]]
     meta["load_average"] = {"mean": sum(samples) / len(samples), "max": max(samples), "samples": samples}
@@ -318,6 +334,10 @@ def main() -> int:
     print("\n" + timings_table(results), flush=True)
     outcomes = ", ".join(f"{what} {count}" for what, count in sorted(results["outcomes"].items()))
     print(f"\noutcomes: {outcomes}", flush=True)
+    cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(meta["cpu_seconds"].items()))
+    print(
+        f"CPU used from the start of the load: {cpu}; locust {meta.get('locust_cpu_seconds')} s", flush=True
+    )
     print(
         f"load average (1 min) during the run: mean {meta['load_average']['mean']:.2f}, "
         f"max {meta['load_average']['max']:.2f} on {os.cpu_count()} CPUs",
