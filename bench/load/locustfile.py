@@ -64,6 +64,7 @@ _pools: dict[str, itertools.cycle] = {}
 OUTCOMES: Counter[str] = Counter()
 TIMINGS: dict[str, list[float]] = defaultdict(list)
 FAILURES: Counter[str] = Counter()
+TIMELINE: list[tuple[float, float]] = []  # (when it started, milliseconds) of every request
 
 ERROR_PAGE_MARKERS = ("Server Error (500)", "CSRF verification failed", "<title>Page not found")
 
@@ -85,8 +86,11 @@ def route_name(path: str) -> str:
 
 
 @events.request.add_listener
-def _record(request_type: str, name: str, response_time: float, exception: Any = None, **_: Any) -> None:
+def _record(
+    request_type: str, name: str, response_time: float, exception: Any = None, start_time: float = 0, **_: Any
+) -> None:
     TIMINGS[f"{request_type} {name}"].append(response_time)
+    TIMELINE.append((round(start_time, 2), round(response_time, 1)))
     if exception is not None:
         FAILURES[f"{request_type} {name}: {str(exception)[:160]}"] += 1
 
@@ -94,7 +98,9 @@ def _record(request_type: str, name: str, response_time: float, exception: Any =
 @events.quitting.add_listener
 def _write_results(environment: Any, **_: Any) -> None:
     (RUN_DIR / "locust-results.json").write_text(
-        json.dumps({"timings": TIMINGS, "failures": FAILURES, "outcomes": OUTCOMES}, indent=0)
+        json.dumps(
+            {"timings": TIMINGS, "failures": FAILURES, "outcomes": OUTCOMES, "timeline": TIMELINE}, indent=0
+        )
     )
 
 

@@ -91,6 +91,9 @@ class Fleet:
             "--workers", str(workers),
             "--worker-class", worker_class,
             "--name", f"prm-load-web-{port}",
+            # Server time per request (%(D)s, microseconds), apart from the wait for a free worker.
+            "--access-logfile", str(self.run_dir / f"access-{port}.log"),
+            "--access-logformat", "%(t)s %(m)s %(U)s %(s)s %(D)s",
         ]  # fmt: skip
         if worker_class == "gthread":
             command += ["--threads", str(threads)]

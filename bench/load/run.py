@@ -180,6 +180,27 @@ def warm_up(ports: list[int], *, rounds: int = 3) -> None:
         list(pool.map(fetch, [port for port in ports for _ in range(4 * rounds)]))
 
 
+def server_times(run_dir: Path, ports: list[int], *, since: float) -> dict[str, list[float]]:
+    """Milliseconds each request spent inside a gunicorn worker, per page (from the access logs:
+    the time from the worker taking the request to its answer, without the wait for a free
+    worker that the users' timings include), for requests from ``since`` (a Unix time) on."""
+    times: dict[str, list[float]] = {}
+    pattern = re.compile(r"^\[([^\]]+)\] (\S+) (\S+) (\d{3}) (\d+)$")
+    for port in ports:
+        path = run_dir / f"access-{port}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            match = pattern.search(line)
+            if match:
+                when, method, url, _status, micros = match.groups()
+                if datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z").timestamp() < int(since):
+                    continue  # the warm-up
+                name = method + " " + re.sub(r"/\d+(?=/|$)", "/<id>", url)
+                times.setdefault(name, []).append(int(micros) / 1000)
+    return times
+
+
 def timings_table(results: dict) -> str:
     rows = []
     for name, values in results["timings"].items():
@@ -331,7 +352,34 @@ def main() -> int:
     (run_dir / "run.json").write_text(json.dumps(meta, indent=1))
 
     results = json.loads((run_dir / "locust-results.json").read_text())
-    print("\n" + timings_table(results), flush=True)
+    print("\nAs the users saw it (locust; includes the wait for a free web worker):", flush=True)
+    print(timings_table(results), flush=True)
+    inside = server_times(run_dir, ports, since=meta["load_started"])
+    if inside:
+        everything = [ms for values in inside.values() for ms in values]
+        meta["server_ms"] = {
+            "p50": percentile(everything, 50),
+            "p95": percentile(everything, 95),
+            "p99": percentile(everything, 99),
+            "n": len(everything),
+        }
+        print("\nInside gunicorn (its access logs):", flush=True)
+        print(timings_table({"timings": inside}), flush=True)
+        print(
+            f"server time of all requests: p50 {meta['server_ms']['p50']:.0f} ms, "
+            f"p95 {meta['server_ms']['p95']:.0f} ms, p99 {meta['server_ms']['p99']:.0f} ms",
+            flush=True,
+        )
+    spawned = meta["load_started"] + args.users / args.spawn_rate
+    steady = [ms for started, ms in results.get("timeline", []) if started >= spawned]
+    if steady:
+        meta["steady_ms"] = {"p50": percentile(steady, 50), "p95": percentile(steady, 95), "n": len(steady)}
+        print(
+            f"once every user had started (after {args.users / args.spawn_rate:.0f} s): p50 "
+            f"{meta['steady_ms']['p50']:.0f} ms, p95 {meta['steady_ms']['p95']:.0f} ms over {len(steady)}",
+            flush=True,
+        )
+    (run_dir / "run.json").write_text(json.dumps(meta, indent=1))
     outcomes = ", ".join(f"{what} {count}" for what, count in sorted(results["outcomes"].items()))
     print(f"\noutcomes: {outcomes}", flush=True)
     cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(meta["cpu_seconds"].items()))
