@@ -304,9 +304,9 @@ class PartnerUser(PortalUser):
             return
         html = self.get(course).text
         start = form_posting_to(html, r"/quiz/start/$")
-        if start is None:
+        if start is None:  # passed already (a seeded certificate), or no attempts left
             OUTCOMES["quiz not offered"] += 1
-            self.certified = "certified" in html.lower()
+            self.quiz_attempts = 3
             return
         response = self.submit(start, course)
         page = response.final_path
@@ -318,6 +318,8 @@ class PartnerUser(PortalUser):
         answers: dict[str, Any] = {}
         wrong = self.rng.random() < 0.3  # three in ten attempts get one question wrong
         for name, values in quiz.options.items():
+            if not name.startswith("q-"):
+                continue
             question = int(name.removeprefix("q-"))
             right = [str(choice) for choice in ANSWERS.get(question, [])]
             if wrong:
@@ -519,7 +521,9 @@ class VendorReviewer(PortalUser):
             return
         self.think()
         response = self.submit(form, page, {"comment": "Approved during the load run."})
-        OUTCOMES["fund request approved" if "approved" in response.text else "fund request: refused"] += 1
+        # The admin's messages: <li class="success">… approved: …</li>, or a warning / an error.
+        approved = 'class="success"' in response.text
+        OUTCOMES["fund request approved" if approved else "fund request: not approved"] += 1
 
     @task(2)
     def dashboard(self) -> None:
