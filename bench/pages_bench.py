@@ -493,10 +493,10 @@ def main(argv: list[str] | None = None) -> int:
     for persona in personas:
         log(f"persona {persona.key}: {persona.label}, user {persona.user_id}")
 
-    fleet = Fleet(dict(os.environ), run_dir=args.run_dir)
+    fleet = Fleet(env=dict(os.environ), run_dir=args.run_dir)
     port = args.port or free_port()
     try:
-        fleet.start_web(port, args.workers, app="bench.bare.wsgi:application")
+        fleet.start_web(port, workers=args.workers, app="bench.bare.wsgi:application")
         targets: dict[str, list[dict]] = {}
         for persona in personas:
             cookie = sign_in(port, persona)

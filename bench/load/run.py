@@ -13,8 +13,9 @@ What it does, in order:
    Django's work here is CPU-bound and the machine has two cores, so more concurrency per process
    only queues inside it; sync workers keep a slow request from holding up others in the same
    process); two Celery workers (``--concurrency`` child processes each) and one beat, all with
-   the production settings as ``bench/load/settings.py`` adapts them (a random secret key,
-   ``DJANGO_ALLOWED_HOSTS=127.0.0.1``, one trusted proxy);
+   the production settings as ``bench/load/settings.py`` adapts them and the production
+   environment as ``bench/fleet.py`` makes it (a random secret key, allowed hosts), with one
+   trusted proxy; ``bench/fleet.py`` starts and stops them;
 3. locust, headless (``bench/load/locustfile.py``), for ``--run-time``;
 4. waits until the queues are empty and nothing is left to send (``--drain-timeout``), stops beat,
    waits again, stops everything;
@@ -35,7 +36,6 @@ import json
 import os
 import re
 import resource
-import secrets
 import subprocess
 import sys
 import threading
@@ -47,7 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.load.processes import PYTHON, Fleet, group_cpu_seconds  # noqa: E402
+from bench.fleet import PYTHON, Fleet, production_env  # noqa: E402
 from bench.log import log  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 
@@ -57,6 +57,29 @@ def load_database_url(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     name = parts.path.lstrip("/") + "_load"
     return urlunsplit(parts._replace(path="/" + name)), name
+
+
+def load_env(run_dir: Path, database_url: str, ports: list[int], *, beat_scale: float) -> dict[str, str]:
+    """The environment of every process of the run: production's (``bench.fleet.production_env``,
+    the one the page benchmark uses too), with the load run's settings module, its own database,
+    its mail backend and the logs the checks read."""
+    env = production_env(
+        run_dir=run_dir,
+        DJANGO_SETTINGS_MODULE="bench.load.settings",
+        DATABASE_URL=database_url,
+        PRM_SITE_URL=f"https://127.0.0.1:{ports[0]}",
+        # Behind one TLS proxy (the simulated users send X-Forwarded-For as it would).
+        PRM_TRUSTED_PROXY_COUNT="1",
+        PRM_MEDIA_ROOT=str(run_dir / "media"),
+        PRM_BENCH_BEAT_SCALE=str(beat_scale),
+        EMAIL_BACKEND="bench.load.mailbox.JsonLinesBackend",
+        PRM_BENCH_MAIL_LOG=str(run_dir / "mail.jsonl"),
+        PRM_BENCH_TASK_LOG=str(run_dir / "tasks.jsonl"),
+        PRM_LOAD_DIR=str(run_dir),
+        PRM_LOAD_PORTS=",".join(str(port) for port in ports),
+    )
+    env.pop("EMAIL_FILE_PATH")  # the JSON-lines mailbox writes PRM_BENCH_MAIL_LOG instead
+    return env
 
 
 def recreate_database(url: str, name: str) -> None:
@@ -256,29 +279,12 @@ def main() -> int:
     broker.flushdb()
 
     receiver = f"http://127.0.0.1:{args.receiver_port}/hooks"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.load.settings",
-        "DATABASE_URL": database_url,
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "PRM_SITE_URL": f"https://127.0.0.1:{ports[0]}",
-        # Behind one TLS proxy (the simulated users send X-Forwarded-For as it would).
-        "PRM_TRUSTED_PROXY_COUNT": "1",
-        "PRM_MEDIA_ROOT": str(run_dir / "media"),
-        "PRM_BENCH_BEAT_SCALE": str(args.beat_scale),
-        "EMAIL_BACKEND": "bench.load.mailbox.JsonLinesBackend",
-        "PRM_BENCH_MAIL_LOG": str(run_dir / "mail.jsonl"),
-        "PRM_BENCH_TASK_LOG": str(run_dir / "tasks.jsonl"),
-        "PRM_LOAD_DIR": str(run_dir),
-        "PRM_LOAD_PORTS": ",".join(str(port) for port in ports),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = load_env(run_dir, database_url, ports, beat_scale=args.beat_scale)
     meta: dict = {"args": vars(args), "database": database, "started": time.time()}
 
     recreate_database(database_url, database)
     phase = time.monotonic()
-    fleet = Fleet(run_dir=run_dir, env=env)
+    fleet = Fleet(env=env, run_dir=run_dir, celery_app="bench.load.celery_probe")
     sampler = LoadSampler()
     locust_code = None
     cpu_before: dict[str, float] = {}
@@ -298,7 +304,11 @@ def main() -> int:
         meta["collectstatic_seconds"] = round(time.monotonic() - phase, 1)
         for port in ports:
             fleet.start_web(
-                port, workers=args.web_workers, worker_class=args.worker_class, threads=args.threads
+                port,
+                workers=args.web_workers,
+                worker_class=args.worker_class,
+                threads=args.threads,
+                access_log=True,  # server_times() reads it
             )
         fleet.start_worker("w1", concurrency=args.concurrency)
         fleet.start_worker("w2", concurrency=args.concurrency)
@@ -310,7 +320,7 @@ def main() -> int:
             raise RuntimeError("the seed's notifications and webhooks did not go out")
         if fleet.dead():
             raise RuntimeError(f"exited early: {fleet.dead()}")
-        cpu_before = {name: group_cpu_seconds(child.pid) for name, child in fleet.children.items()}
+        cpu_before = fleet.live_cpu_seconds()
 
         sampler.start()
         log(f"locust: {args.users} users, {args.spawn_rate}/s, {args.run_time}")
