@@ -44,12 +44,13 @@ from deals.models import (
 from partners.models import PartnerRole
 from prm import webhooks
 from prm.models import AuditEvent, Notification, WebhookDelivery, WebhookEndpoint
+from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
 from tests.exports import exported, get_or_export
 from tests.helpers import login
-from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.isolation import Case, admin_cases, built_once, foreign_id_test
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +193,10 @@ def _build_side(name: str, team: f.Team, reviewer: Actor, products: list[Any]) -
 
 @pytest.fixture
 def world(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> World:
+    return _world(team_a, team_b, vendor_admin)
+
+
+def _world(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> World:
     products = [
         f.product("Firewall X", price="1000.00"),
         f.product("Switch Y", price="10.00", line="Network"),
@@ -455,10 +460,16 @@ API_CASES = [
 ]
 
 
-@pytest.fixture
-def foreign(world: World) -> World:
+@built_once
+def foreign() -> World:
     """The world, with A's channel account manager and B's (an outsider to A), a conflict flagged
-    on A's submitted deal, and A's webhook endpoint with a delivery."""
+    on A's submitted deal, and A's webhook endpoint with a delivery; built once for all the cases
+    (the teams and program admin are tests/deals/conftest.py's)."""
+    world = _world(
+        f.team("Northwind Resellers", tier="Gold"),
+        f.team("Southwind Systems", tier="Silver"),
+        factories.vendor_actor(VendorRole.PROGRAM_ADMIN),
+    )
     world.a_cam = f.cam_for(world.a.partner).user
     world.b_cam = f.cam_for(world.b.partner).user
     world.conflict = _conflict_on(world.a.deals["submitted"], world.b.deals["submitted"])

@@ -40,7 +40,7 @@ from tests import factories
 from tests.deals.factories import cam_for
 from tests.exports import exported
 from tests.helpers import login
-from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.isolation import Case, admin_cases, built_once, foreign_id_test
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,10 @@ class World:
 
 @pytest.fixture
 def world(partner: Partner, partner_admin: Any, other_partner: Partner, other_partner_admin: Any) -> World:
+    return _world(partner, partner_admin, other_partner, other_partner_admin)
+
+
+def _world(partner: Partner, partner_admin: Any, other_partner: Partner, other_partner_admin: Any) -> World:
     partner_admin.full_name = "Alice Acmeson"
     partner_admin.save(update_fields=["full_name"])
     other_partner_admin.full_name = "Bob Globexson"
@@ -152,8 +156,17 @@ class Foreign:
     application: PartnerApplication
 
 
-@pytest.fixture
-def foreign(world: World) -> Foreign:
+@built_once
+def foreign() -> Foreign:
+    """Built once for all the cases (the partners and admins are tests/conftest.py's)."""
+    a = factories.PartnerFactory(legal_name="Acme Networks")
+    b = factories.PartnerFactory(legal_name="Globex Systems")
+    world = _world(
+        a,
+        factories.partner_user(a, email="alice@acme.example"),
+        b,
+        factories.partner_user(b, email="bob@globex.example"),
+    )
     program_admin = factories.vendor_actor()
     b_cam = cam_for(world.b).user
     a_cover = cam_for().user
