@@ -14,6 +14,7 @@ partner users reach neither the vendor report nor the admin.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -157,14 +158,19 @@ def _request(actor: Actor, title: str, requested: str, cost: str, **dates: Any) 
     )
 
 
-@pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    return m.media_storage(settings, tmp_path / "media")
+@built_once
+def world_once() -> Iterator[World]:
+    """Built once for the module's tests, with its files in a folder of its own."""
+    with tempfile.TemporaryDirectory() as root:
+        media = Path(root) / "media"
+        with override_settings(STORAGES=factories.storages_at(media)):
+            yield _world(media)
 
 
 @pytest.fixture
-def world(media: Path) -> World:
-    return _world(media)
+def world(world_once: World) -> World:
+    """The module's world, as built (each test's writes are rolled back), on objects of its own."""
+    return copy.deepcopy(world_once)
 
 
 def _world(media: Path) -> World:
@@ -476,16 +482,13 @@ for model, kind, actions, why in [
 
 
 @built_once
-def foreign() -> Iterator[World]:
-    """The world with A's channel account manager and B's (an outsider to A), built once for all
-    the cases, with its files in a folder of its own."""
-    with tempfile.TemporaryDirectory() as root:
-        media = Path(root) / "media"
-        with override_settings(STORAGES=factories.storages_at(media)):
-            world = _world(media)
-            world.a_cam = m.cam_for(world.a.partner).user
-            world.b_cam = m.cam_for(world.b.partner).user
-            yield world
+def foreign(world_once: World) -> World:
+    """The world with A's channel account manager and B's (an outsider to A), built once on top
+    of it for the cases, which run after the world's other tests."""
+    world = copy.deepcopy(world_once)
+    world.a_cam = m.cam_for(world.a.partner).user
+    world.b_cam = m.cam_for(world.b.partner).user
+    return world
 
 
 def _person(world: World, who: str) -> Any:

@@ -10,6 +10,7 @@ account manager's portfolio) is checked the same way, in the console and in the 
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -87,9 +88,23 @@ class World:
         ]
 
 
+@built_once
+def world_once() -> World:
+    """Built once for the module's tests (the partners and admins are tests/conftest.py's)."""
+    a = factories.PartnerFactory(legal_name="Acme Networks")
+    b = factories.PartnerFactory(legal_name="Globex Systems")
+    return _world(
+        a,
+        factories.partner_user(a, email="alice@acme.example"),
+        b,
+        factories.partner_user(b, email="bob@globex.example"),
+    )
+
+
 @pytest.fixture
-def world(partner: Partner, partner_admin: Any, other_partner: Partner, other_partner_admin: Any) -> World:
-    return _world(partner, partner_admin, other_partner, other_partner_admin)
+def world(world_once: World) -> World:
+    """The module's world, as built (each test's writes are rolled back), on objects of its own."""
+    return copy.deepcopy(world_once)
 
 
 def _world(partner: Partner, partner_admin: Any, other_partner: Partner, other_partner_admin: Any) -> World:
@@ -157,16 +172,9 @@ class Foreign:
 
 
 @built_once
-def foreign() -> Foreign:
-    """Built once for all the cases (the partners and admins are tests/conftest.py's)."""
-    a = factories.PartnerFactory(legal_name="Acme Networks")
-    b = factories.PartnerFactory(legal_name="Globex Systems")
-    world = _world(
-        a,
-        factories.partner_user(a, email="alice@acme.example"),
-        b,
-        factories.partner_user(b, email="bob@globex.example"),
-    )
+def foreign(world_once: World) -> Foreign:
+    """Built once on top of the world for the cases, which run after the world's other tests."""
+    world = copy.deepcopy(world_once)
     program_admin = factories.vendor_actor()
     b_cam = cam_for(world.b).user
     a_cover = cam_for().user

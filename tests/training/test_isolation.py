@@ -14,6 +14,7 @@ the public verification page.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -110,15 +111,16 @@ def _side(name: str, people: tuple[str, str, str], domain: str) -> Side:
     )
 
 
-@pytest.fixture
-def world() -> World:
-    return _world()
-
-
 @built_once
-def cases_world() -> World:
-    """The world, built once for all the foreign-id cases."""
+def world_once() -> World:
+    """Built once for the module's tests."""
     return _world()
+
+
+@pytest.fixture
+def world(world_once: World) -> World:
+    """The module's world, as built (each test's writes are rolled back), on objects of its own."""
+    return copy.deepcopy(world_once)
 
 
 def _world() -> World:
@@ -274,7 +276,7 @@ def _secrets(world: World, who: str) -> list[str]:
 
 test_foreign_ids_give_the_same_404_as_missing_ones = foreign_id_test(
     FOREIGN_IDS,
-    world="cases_world",
+    world="world_once",
     people=PEOPLE,
     secrets=_secrets,
     state=lambda world: (state_of(world.a), state_of(world.b)),
