@@ -43,8 +43,10 @@ def free_port() -> int:
 class EmbeddedServices:
     """Starts what the environment does not provide; ``stop()`` undoes exactly that."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, throwaway: bool = False) -> None:
         self.state_dir = state_dir
+        # The test run's cluster holds nothing worth a crash-safe write: see start_postgres.
+        self.throwaway = throwaway
         self.postgres = None
         self.redis_process: subprocess.Popen | None = None
 
@@ -63,6 +65,8 @@ class EmbeddedServices:
         self.postgres = get_server(self.state_dir / "pgdata", cleanup_mode=None)
         admin_uri = self.postgres.get_uri()
         self._create_app_role(admin_uri)
+        if self.throwaway:
+            self._skip_durability(admin_uri)
         socket_dir = self.postgres.get_postmaster_info().socket_dir
         log(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s (socket {socket_dir})")
         return f"postgres://{APP_ROLE}@{quote(str(socket_dir), safe='')}/{APP_DATABASE}"
@@ -76,6 +80,18 @@ class EmbeddedServices:
                 conn.execute(f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS")
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [APP_DATABASE]).fetchone():
                 conn.execute(f"CREATE DATABASE {APP_DATABASE} OWNER {APP_ROLE}")
+
+    def _skip_durability(self, admin_uri: str) -> None:
+        """Commits that do not wait for the disk. The suite creates its databases, flushes every
+        table after each transactional test and commits each statement of the browser and race
+        tests; none of it has to survive a power cut (after a crash, delete var/test). Only the
+        test cluster: the portal's keeps PostgreSQL's defaults."""
+        import psycopg
+
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(f"ALTER SYSTEM SET {setting} = off")
+            conn.execute("SELECT pg_reload_conf()")
 
     # --- Redis --------------------------------------------------------------------------------
     def start_redis(self) -> str:
@@ -238,7 +254,7 @@ def run_portal(options: argparse.Namespace) -> int:
 
 def run_tests(pytest_args: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prm.settings.test")
-    services = EmbeddedServices(BASE_DIR / "var" / "test")
+    services = EmbeddedServices(BASE_DIR / "var" / "test", throwaway=True)
     services.start()
     media = BASE_DIR / "var" / "test" / "media"
     shutil.rmtree(media, ignore_errors=True)

@@ -24,6 +24,29 @@ scoping.open_actor_scope_for_code_called_by_tests()
 from tests import factories  # noqa: E402
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In each run of one module's tests, those that use a world built once (tests/isolation.py,
+    ``built_once``) after the others, and those of a world built on top of it after them: each
+    world then lives from its first test to its last and is rolled back before any test that did
+    not ask for it. Only adjacent tests of the same module move: the order pytest-django gives
+    (transactional tests last) stands."""
+    from tests.isolation import BUILT_ONCE
+
+    def depth(item: pytest.Item) -> int:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        names = getattr(item, "fixturenames", ())
+        return max((BUILT_ONCE.get((module, name), 0) for name in names), default=0)
+
+    ordered: list[pytest.Item] = []
+    start = 0
+    for end in range(1, len(items) + 1):
+        if end < len(items) and items[end].path == items[start].path:
+            continue
+        ordered += sorted(items[start:end], key=depth)  # stable: same depth, same order
+        start = end
+    items[:] = ordered
+
+
 @pytest.fixture(autouse=True)
 def _test_body_statements_see_everything() -> Any:
     # Installed on the test thread's connection only: a live server's thread serves requests on

@@ -135,14 +135,22 @@ def has_totp(user: Any) -> bool:
 # --- file storage ---
 def media_storage(settings: Any, root: Path) -> Path:
     """Point the default storage at ``root`` (``settings`` is pytest-django's fixture)."""
-    settings.STORAGES = {
+    settings.STORAGES = storages_at(root)
+    return root
+
+
+def storages_at(root: Path) -> dict[str, Any]:
+    """The STORAGES setting with the default storage in ``root`` (for ``override_settings`` where
+    pytest-django's ``settings`` fixture is not at hand: a world built once per module)."""
+    from django.conf import settings
+
+    return {
         **settings.STORAGES,
         "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(root), "base_url": "/media-not-served/"},
         },
     }
-    return root
 
 
 def stored_files(root: Path) -> list[str]:

@@ -18,6 +18,10 @@ target it builds from the first partner's rows and every method, the runner chec
 - when the case names ``controls``, the same request by them is answered (200, 201 or a
   redirect), so the refusal above means something; these run last, as they may change things.
 
+A module's world is built once for all its cases (``built_once``), inside a transaction rolled
+back after the module's last case; each case runs in a savepoint of its own on a deep copy of the
+world, as Django's ``TestCase.setUpTestData`` does, so what one case writes never reaches the next.
+
 ``tests/test_isolation_coverage.py`` walks the URL resolver and fails for every (pattern, method)
 taking an object id that no generated test requests; it reads the tables, so it needs no test to
 have run first.
@@ -25,21 +29,24 @@ have run first.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Model
 from django.test import Client
 from django.urls import resolve, reverse
 
 from tests.helpers import login
-from tests.scoping import acting
+from tests.scoping import acting, test_body_scope
 
 MISSING_PK = 987_654_321
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -118,7 +125,8 @@ def foreign_id_test(
 ) -> Callable[..., None]:
     """A parametrized test, one item per case, for a module to bind to a ``test_`` name.
 
-    ``world`` names the fixture that builds the rows; ``people`` maps each name a case uses to the
+    ``world`` names the fixture that builds the rows (``built_once``: once for all the cases);
+    ``people`` maps each name a case uses to the
     user it is in that world; ``secrets(world, who)`` gives the strings that person must not
     see (the first partner's identifying text, or a colleague's rows);
     ``state`` snapshots everything a foreign request must leave as it was; ``follow(world, who)``
@@ -130,13 +138,77 @@ def foreign_id_test(
         unknown = set(case.who + case.controls) - set(people)
         assert not unknown, f"{case.id}: nobody called {unknown}"
 
+    # The world is asked for by name in the test's setup (not from its body): a world built once
+    # must be in place before the case's own transaction opens, to outlive it.
     @pytest.mark.django_db
+    @pytest.mark.usefixtures(world)
     @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in cases])
     def test(case: Case, request: pytest.FixtureRequest) -> None:
-        run(case, request.getfixturevalue(world), people=people, secrets=secrets, state=state, follow=follow)
+        # A copy: what a case changes on the world's objects in memory (a login's last_login)
+        # must not reach the next case, which shares the world when it is built once.
+        value = copy.deepcopy(request.getfixturevalue(world))
+        run(case, value, people=people, secrets=secrets, state=state, follow=follow)
 
     test.__isolation_cases__ = tuple(cases)  # type: ignore[attr-defined]
     return test
+
+
+# (module, fixture name) of every world built once, with how deep it nests: 1 for a world, 2 for
+# one built on top of a world, ... (tests/conftest.py runs a module's tests in that order).
+BUILT_ONCE: dict[tuple[str, str], int] = {}
+
+
+def built_once(build: Callable[..., Any]) -> Any:
+    """A module-scoped fixture, named after ``build``, holding the world ``build()`` returns (or
+    yields, to clean up after the module, as a fixture would): built once for all the module's
+    tests that ask for it instead of once per test, which spent most of their time building it.
+
+    It is built in a transaction of its own, in the test body's scope (tests/scoping.py), and
+    rolled back after the module's last test. Each test's ``django_db`` transaction nests in it as
+    a savepoint, rolled back after the test, so the tests see the world as built and never each
+    other's writes -- Django's ``TestCase.setUpTestData``; a test that changes the world's objects
+    in memory must work on a deep copy (``foreign_id_test`` hands each case one). The tests of a
+    module that do not ask for the world run before those that do (tests/conftest.py), so they
+    never see it.
+
+    ``build`` asks for no function-scoped fixture (a fixture's settings change would be undone
+    after the first test): it calls the factories itself. Its parameters may name worlds built
+    once before it, in the same module: it is built on top of them (in a savepoint of their
+    transaction) and its tests run after theirs."""
+    wanted = tuple(inspect.signature(build).parameters)
+    depth = 1 + max((BUILT_ONCE[build.__module__, name] for name in wanted), default=0)
+    BUILT_ONCE[build.__module__, build.__name__] = depth
+
+    def steps(worlds: dict[str, Any]) -> Iterator[Any]:
+        if inspect.isgeneratorfunction(build):
+            yield from build(**worlds)
+        else:
+            yield build(**worlds)
+
+    @pytest.fixture(scope="module", name=build.__name__)
+    def fixture(
+        django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
+    ) -> Iterator[Any]:
+        # The worlds this one builds on first: their transactions are already open, ours nests.
+        built = steps({name: request.getfixturevalue(name) for name in wanted})
+        with django_db_blocker.unblock():
+            outer = transaction.atomic()
+            outer.__enter__()
+            try:
+                with test_body_scope(connection):
+                    world = next(built)
+            except BaseException as error:
+                outer.__exit__(type(error), error, error.__traceback__)
+                raise
+        try:
+            yield world
+        finally:
+            with django_db_blocker.unblock():
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
+            next(built, None)  # the builder's own clean-up, after the rows are gone
+
+    return fixture
 
 
 # --- the runner ---------------------------------------------------------------------------------

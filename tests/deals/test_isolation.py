@@ -13,6 +13,7 @@ A's deals. Conflict evidence never reaches the partner whose deal is flagged.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -44,12 +45,13 @@ from deals.models import (
 from partners.models import PartnerRole
 from prm import webhooks
 from prm.models import AuditEvent, Notification, WebhookDelivery, WebhookEndpoint
+from prm.roles import VendorRole
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as f
 from tests.exports import exported, get_or_export
 from tests.helpers import login
-from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.isolation import Case, admin_cases, built_once, foreign_id_test
 
 pytestmark = pytest.mark.django_db
 
@@ -190,8 +192,23 @@ def _build_side(name: str, team: f.Team, reviewer: Actor, products: list[Any]) -
     )
 
 
+@built_once
+def world_once() -> World:
+    """Built once for the module's tests (the teams and program admin are tests/deals/conftest.py's)."""
+    return _world(
+        f.team("Northwind Resellers", tier="Gold"),
+        f.team("Southwind Systems", tier="Silver"),
+        factories.vendor_actor(VendorRole.PROGRAM_ADMIN),
+    )
+
+
 @pytest.fixture
-def world(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> World:
+def world(world_once: World) -> World:
+    """The module's world, as built (each test's writes are rolled back), on objects of its own."""
+    return copy.deepcopy(world_once)
+
+
+def _world(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> World:
     products = [
         f.product("Firewall X", price="1000.00"),
         f.product("Switch Y", price="10.00", line="Network"),
@@ -455,10 +472,12 @@ API_CASES = [
 ]
 
 
-@pytest.fixture
-def foreign(world: World) -> World:
+@built_once
+def foreign(world_once: World) -> World:
     """The world, with A's channel account manager and B's (an outsider to A), a conflict flagged
-    on A's submitted deal, and A's webhook endpoint with a delivery."""
+    on A's submitted deal, and A's webhook endpoint with a delivery; built once on top of it for
+    the cases, which run after the world's other tests."""
+    world = copy.deepcopy(world_once)
     world.a_cam = f.cam_for(world.a.partner).user
     world.b_cam = f.cam_for(world.b.partner).user
     world.conflict = _conflict_on(world.a.deals["submitted"], world.b.deals["submitted"])
@@ -809,9 +828,9 @@ def test_partner_user_gets_404_on_every_vendor_url(world: World, who: str) -> No
 
 # --- vendor side: a channel account manager's portfolio ----------------------------------------------
 @pytest.fixture
-def cam_client(world: World, cam: Actor) -> Client:
+def cam_client(world: World) -> Client:
     """Partner A's channel account manager (A is the whole portfolio)."""
-    return login(cam.user)
+    return login(f.cam_for(world.a.partner).user)
 
 
 def test_cam_gets_404_on_review_detail_outside_the_portfolio(world: World, cam_client: Client) -> None:
@@ -993,7 +1012,7 @@ class Conflicted:
 
 
 @pytest.fixture
-def conflicted(world: World, vendor_admin: Actor) -> Conflicted:
+def conflicted(world: World) -> Conflicted:
     """B registers customers A and a third partner C registered first. B's deals are submitted
     through the partner's own request, as in real life."""
     products = world.products
@@ -1115,13 +1134,13 @@ def _detail_pages(world: World, conflicted: Conflicted) -> tuple[str, str]:
 
 
 def test_dismissing_one_of_several_conflicts_does_not_show_on_the_partners_page(
-    world: World, conflicted: Conflicted, vendor_admin: Actor
+    world: World, conflicted: Conflicted
 ) -> None:
     """The reviewer dismisses one of the two conflicts; the other keeps the deal under review. The
     partner must read exactly what a deal with a single open conflict reads, or it learns that
     there was more than one (the brief: never the number of conflicting deals)."""
     first, _second = DealConflict.objects.filter(deal=conflicted.b_two).order_by("pk")
-    _dismiss(login(vendor_admin.user), first)
+    _dismiss(login(world.vendor_admin.user), first)
     assert Deal.objects.get(pk=conflicted.b_two.pk).conflict_status == ConflictStatus.UNDER_REVIEW
     two, one = _detail_pages(world, conflicted)
     assert _conflict_snippets(two) == _conflict_snippets(one), (
@@ -1130,9 +1149,9 @@ def test_dismissing_one_of_several_conflicts_does_not_show_on_the_partners_page(
 
 
 def test_after_every_conflict_is_dismissed_the_partner_cannot_count_them(
-    world: World, conflicted: Conflicted, vendor_admin: Actor
+    world: World, conflicted: Conflicted
 ) -> None:
-    reviewer = login(vendor_admin.user)
+    reviewer = login(world.vendor_admin.user)
     for conflict in DealConflict.objects.filter(deal__in=[conflicted.b_two, conflicted.b_one]):
         _dismiss(reviewer, conflict)
     for deal in (conflicted.b_two, conflicted.b_one):
@@ -1144,10 +1163,8 @@ def test_after_every_conflict_is_dismissed_the_partner_cannot_count_them(
     )
 
 
-def test_the_reviewer_does_see_the_evidence_control(
-    world: World, conflicted: Conflicted, vendor_admin: Actor
-) -> None:
-    page = login(vendor_admin.user).get(reverse("deals:review_detail", args=[conflicted.b_two.pk]))
+def test_the_reviewer_does_see_the_evidence_control(world: World, conflicted: Conflicted) -> None:
+    page = login(world.vendor_admin.user).get(reverse("deals:review_detail", args=[conflicted.b_two.pk]))
     text = page.content.decode()
     assert world.a.partner.legal_name in text
     assert world.a.deals["submitted"].reference in text

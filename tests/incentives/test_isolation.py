@@ -14,17 +14,23 @@ from django.urls import reverse
 
 from incentives.models import EarningEntry, Statement
 from prm.models import AuditEvent
+from prm.roles import VendorRole
 from prm.tenancy import Actor
+from tests import factories
 from tests.deals import factories as df
 from tests.helpers import login
 from tests.incentives import factories as f
-from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.isolation import Case, admin_cases, built_once, foreign_id_test
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def statement_a(team_a: df.Team, vendor_admin: Actor) -> Statement:
+    return _statement_a(team_a, vendor_admin)
+
+
+def _statement_a(team_a: df.Team, vendor_admin: Actor) -> Statement:
     f.spif(amount="250.00")
     deal = f.won(team_a, vendor_admin, "1000.00")
     f.accrue(deal)
@@ -39,9 +45,13 @@ class World:
     b: df.Team
 
 
-@pytest.fixture
-def world(statement_a: Statement, team_a: df.Team, team_b: df.Team) -> World:
-    return World(statement=statement_a, a=team_a, b=team_b)
+@built_once
+def world() -> World:
+    """Built once for all the cases (the teams and program admin are tests/incentives/conftest.py's)."""
+    team_a = df.team("Northwind Resellers", tier="Gold")
+    team_b = df.team("Southwind Systems", tier="Silver")
+    statement = _statement_a(team_a, factories.vendor_actor(VendorRole.PROGRAM_ADMIN))
+    return World(statement=statement, a=team_a, b=team_b)
 
 
 def _statement(world: World, _who: str) -> list[Statement]:

@@ -10,6 +10,7 @@ account manager's portfolio) is checked the same way, in the console and in the 
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -40,7 +41,7 @@ from tests import factories
 from tests.deals.factories import cam_for
 from tests.exports import exported
 from tests.helpers import login
-from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.isolation import Case, admin_cases, built_once, foreign_id_test
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +88,26 @@ class World:
         ]
 
 
+@built_once
+def world_once() -> World:
+    """Built once for the module's tests (the partners and admins are tests/conftest.py's)."""
+    a = factories.PartnerFactory(legal_name="Acme Networks")
+    b = factories.PartnerFactory(legal_name="Globex Systems")
+    return _world(
+        a,
+        factories.partner_user(a, email="alice@acme.example"),
+        b,
+        factories.partner_user(b, email="bob@globex.example"),
+    )
+
+
 @pytest.fixture
-def world(partner: Partner, partner_admin: Any, other_partner: Partner, other_partner_admin: Any) -> World:
+def world(world_once: World) -> World:
+    """The module's world, as built (each test's writes are rolled back), on objects of its own."""
+    return copy.deepcopy(world_once)
+
+
+def _world(partner: Partner, partner_admin: Any, other_partner: Partner, other_partner_admin: Any) -> World:
     partner_admin.full_name = "Alice Acmeson"
     partner_admin.save(update_fields=["full_name"])
     other_partner_admin.full_name = "Bob Globexson"
@@ -152,8 +171,10 @@ class Foreign:
     application: PartnerApplication
 
 
-@pytest.fixture
-def foreign(world: World) -> Foreign:
+@built_once
+def foreign(world_once: World) -> Foreign:
+    """Built once on top of the world for the cases, which run after the world's other tests."""
+    world = copy.deepcopy(world_once)
     program_admin = factories.vendor_actor()
     b_cam = cam_for(world.b).user
     a_cover = cam_for().user

@@ -24,7 +24,7 @@ from tests import factories
 from tests.deals.factories import cam_for
 from tests.exports import start
 from tests.helpers import login
-from tests.isolation import Case, admin_cases, foreign_id_test
+from tests.isolation import Case, admin_cases, built_once, foreign_id_test
 from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +42,9 @@ class World:
     b_cam: Any
 
 
-@pytest.fixture
+@built_once
 def world() -> World:
+    """Built once for all the cases."""
     a = factories.PartnerFactory(legal_name="Acme Networks")
     b = factories.PartnerFactory(legal_name="Globex Systems")
     a_admin = factories.partner_user(a, email="alice@acme.example", full_name="Alice Acmeson")

@@ -14,6 +14,7 @@ the public verification page.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -32,7 +33,7 @@ from tests import factories
 from tests.deals import factories as deal_f
 from tests.exports import exported, get_or_export
 from tests.helpers import login
-from tests.isolation import PARTNERS_OUT_OF_THE_ADMIN, Case, admin_cases, foreign_id_test
+from tests.isolation import PARTNERS_OUT_OF_THE_ADMIN, Case, admin_cases, built_once, foreign_id_test
 from tests.training import factories as f
 from training import services
 from training.models import CertificationAward, Enrollment, LessonCompletion, QuizAttempt
@@ -110,8 +111,19 @@ def _side(name: str, people: tuple[str, str, str], domain: str) -> Side:
     )
 
 
+@built_once
+def world_once() -> World:
+    """Built once for the module's tests."""
+    return _world()
+
+
 @pytest.fixture
-def world() -> World:
+def world(world_once: World) -> World:
+    """The module's world, as built (each test's writes are rolled back), on objects of its own."""
+    return copy.deepcopy(world_once)
+
+
+def _world() -> World:
     course = f.course("Zero Trust Fundamentals", lessons=2)
     second = f.course("Firewall Operations", lessons=2)
     f.certification("Certified Zero Trust Associate", courses=[course], validity=24)
@@ -264,7 +276,7 @@ def _secrets(world: World, who: str) -> list[str]:
 
 test_foreign_ids_give_the_same_404_as_missing_ones = foreign_id_test(
     FOREIGN_IDS,
-    world="world",
+    world="world_once",
     people=PEOPLE,
     secrets=_secrets,
     state=lambda world: (state_of(world.a), state_of(world.b)),
