@@ -1,0 +1,116 @@
+"""What the partner deal list costs: a page's ids from an index alone, then those rows
+(prm.views.KeysFirstPaginator), the same rows in the same order as a plain page, and few queries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core.paginator import Paginator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from deals import selectors
+from deals.models import Deal, DealStatus, Product
+from prm.views import KeysFirstPaginator
+from tests.deals import factories as f
+from tests.deals.test_query_counts import bulk_deals
+from tests.helpers import login
+from tests.scoping import acting
+
+pytestmark = pytest.mark.django_db
+
+# Statements that only open, close or scope the request's transaction (the test's own transaction
+# turns BEGIN/COMMIT into savepoints, and the request's scope is restored on the way out).
+_TRANSACTION = re.compile(
+    r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SELECT set_config|SELECT coalesce\(current_setting)"
+)
+
+
+def page_queries(client: Any, url: str) -> list[str]:
+    """The statements of one request that read or write data, the actor coming from the cache as
+    in production (a first request fills it)."""
+    client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, response
+    return [query["sql"] for query in context.captured_queries if not _TRANSACTION.match(query["sql"])]
+
+
+@pytest.fixture
+def actor_cache_on(settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "ACTOR_CACHE_SECONDS": 300}
+
+
+@pytest.fixture
+def product(db: Any) -> Product:
+    return f.product("Probe Firewall", price="100.00")
+
+
+@pytest.fixture
+def many(team_a: f.Team, product: Product) -> list[Deal]:
+    deals = bulk_deals(team_a, 60, product=product)
+    # Ties on created_at: the order falls back on the id, on both paths.
+    Deal.objects.filter(pk__in=[deal.pk for deal in deals[:10]]).update(created_at=deals[0].created_at)
+    return deals
+
+
+@pytest.mark.parametrize(
+    "filters", [{}, {"status": DealStatus.APPROVED}, {"q": "Probe Customer 1"}, {"product": "any"}]
+)
+def test_keys_first_pages_are_the_plain_pages(
+    team_a: f.Team, many: list[Deal], product: Product, filters: dict[str, Any]
+) -> None:
+    if filters.get("product"):
+        filters = {"product": product.pk}  # a join to the lines, made distinct
+    with acting(team_a.admin_actor):
+        listed = selectors.deal_list(actor=team_a.admin_actor, filters=filters)
+        plain, keys_first = Paginator(listed, 25, orphans=3), KeysFirstPaginator(listed, 25, orphans=3)
+        assert keys_first.num_pages == plain.num_pages >= 1
+        for number in plain.page_range:
+            shown = [deal.pk for deal in keys_first.page(number)]
+            assert shown == [deal.pk for deal in plain.page(number)]
+            # The rows keep what the list selects with them (no query per row for the partner).
+            with CaptureQueriesContext(connection) as context:
+                [(deal.partner.tier.name, deal.registered_by.email) for deal in keys_first.page(number)]
+            assert len(context.captured_queries) == 2
+
+
+def test_the_list_reads_a_page_of_ids_then_those_rows(
+    team_a: f.Team, many: list[Deal], actor_cache_on: Any
+) -> None:
+    queries = page_queries(login(team_a.admin), reverse("deals:list"))
+    ids = [sql for sql in queries if re.match(r'SELECT "deals_deal"\."id" AS "pk" FROM "deals_deal"', sql)]
+    assert len(ids) == 1 and ids[0].endswith("LIMIT 25"), queries
+    assert any('"deals_deal"."id" IN (' in sql and "LIMIT" not in sql for sql in queries), queries
+
+
+@pytest.mark.parametrize("status", [None, DealStatus.APPROVED])
+def test_an_index_alone_gives_a_page_of_ids_in_order(
+    team_a: f.Team, many: list[Deal], status: str | None
+) -> None:
+    """No sort: PostgreSQL can stop after the page however many deals the partner has (row-level
+    security hides that number from its planner, so only the index's order helps), and the index
+    holds every column the query reads, so on a vacuumed table the scan is index-only."""
+    filters = {"status": status} if status else {}
+    with acting(team_a.admin_actor):
+        ids = selectors.deal_list(actor=team_a.admin_actor, filters=filters).values_list("pk", flat=True)[:25]
+        sql, params = ids.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # On a test-sized table anything wins; the question is whether the index can serve the
+            # order by itself (then no plan needs a sort, which is what these settings discourage).
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert re.search(r"Index (Only )?Scan using deal_partner_(status|recent)_idx", plan), plan
+    assert "Sort" not in plan, plan
+
+
+def test_deal_list_queries(team_a: f.Team, many: list[Deal], actor_cache_on: Any) -> None:
+    """The signed-in user, the status counts, the page's ids, its rows, the expiring-soon box and
+    the unread notifications: nothing for the actor, nothing per row."""
+    queries = page_queries(login(team_a.admin), reverse("deals:list"))
+    assert len(queries) <= 6, "\n".join(queries)
