@@ -121,6 +121,14 @@ TEMPLATES = [
             ],
         },
     },
+    # Hot fragments only (a long list's rows), rendered inside Django pages: see prm/jinja2.py.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "prm.jinja2.environment"},
+    },
 ]
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -114,3 +115,51 @@ def test_deal_list_queries(team_a: f.Team, many: list[Deal], actor_cache_on: Any
     the unread notifications: nothing for the actor, nothing per row."""
     queries = page_queries(login(team_a.admin), reverse("deals:list"))
     assert len(queries) <= 6, "\n".join(queries)
+
+
+# The rows as deals/deal_list.html rendered them with Django's engine before they moved to Jinja2
+# (templates/jinja2/deals/_deal_rows.html): the same HTML, whatever the language.
+DJANGO_ROWS = """{% load deal_tags %}{% for deal in page.object_list %}
+<tr>
+  <td class="text-nowrap"><a class="fw-semibold text-decoration-none" href="{% url 'deals:detail' deal.pk %}">{{ deal.reference }}</a>
+    {% if actor.partner_role == "admin" %}<div class="small text-body-secondary">{{ deal.registered_by.full_name|default:deal.registered_by.email }}</div>{% endif %}</td>
+  <td>{{ deal.customer_name }}
+    <div class="small text-body-secondary">{{ deal.customer_domain|default:"" }}{% if deal.title %}{% if deal.customer_domain %} · {% endif %}{{ deal.title }}{% endif %}</div></td>
+  <td class="text-end text-nowrap">{{ deal.amount|floatformat:"2g" }} <span class="text-body-secondary small">{{ deal.currency }}</span></td>
+  <td>{% deal_status_badges deal %}</td>
+  <td>{{ deal.get_stage_display }}</td>
+  <td class="text-nowrap">{{ deal.expected_close_date|date:"DATE_FORMAT"|default:"—" }}</td>
+  <td class="text-nowrap">{% if deal.protection_expires_at %}{{ deal.protection_expires_at|date:"DATE_FORMAT" }}{% else %}<span class="text-body-secondary">—</span>{% endif %}</td>
+</tr>
+{% endfor %}"""  # noqa: E501
+
+
+def _rows(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
+    return [re.sub(r"\s+", " ", row).strip() for row in body.split("<tr>") if row.strip()]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("who", ["admin", "sales"])
+def test_the_rows_are_the_django_template_rows(
+    team_a: f.Team, many: list[Deal], language: str, who: str
+) -> None:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    Deal.objects.filter(pk=many[0].pk).update(customer_name='<script>alert("x")</script> & Co', title="")
+    Deal.objects.filter(pk=many[1].pk).update(customer_domain="", amount="1234567.50")
+    client = login(getattr(team_a, who))
+    response = client.get(reverse("deals:list"), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    context = response.context
+    with translation.override(language), acting(context["actor"]):
+        expected = Template(DJANGO_ROWS).render(Context({"page": context["page"], "actor": context["actor"]}))
+    rows = _rows(response.content.decode())
+    # Jinja2 writes a quote as &#34;, Django as &quot;: the same text once the browser reads it.
+    assert [html.unescape(row) for row in rows] == [
+        html.unescape(row) for row in _rows(f"<tbody>{expected}</tbody>")
+    ]
+    assert len(rows) == len(context["page"].object_list) > 0
+    if who == "admin":  # a sales user lists only their own deals
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in response.content.decode()
