@@ -170,8 +170,12 @@ class Deal(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["partner", "status", "-created_at"], name="deal_partner_status_idx"),
-            models.Index(fields=["partner", "-created_at"], name="deal_partner_recent_idx"),
+            # A partner's deal list, newest first (by status, or all): the id completes the order
+            # the list sorts by, so a page's ids come from the index alone (an index-only scan
+            # that stops after the page) instead of every one of the partner's rows being read
+            # and sorted — row-level security hides the partner's true row count from the planner.
+            models.Index(fields=["partner", "status", "-created_at", "-id"], name="deal_partner_status_idx"),
+            models.Index(fields=["partner", "-created_at", "-id"], name="deal_partner_recent_idx"),
             models.Index(fields=["status", "submitted_at"], name="deal_review_queue_idx"),
             models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
             models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),

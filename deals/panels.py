@@ -23,14 +23,13 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not deal_policy.can(actor, "register") and not deal_policy.scope(actor).exists():
         return None
-    counts = selectors.deal_counts(actor=actor)
+    counts, expiring = selectors.deal_counts_and_expiring(actor=actor)
     now = timezone.now()
     leads = (
         lead_policy.scope(actor)
         .filter(status=LeadStatus.OFFERED)
         .aggregate(n=Count("pk"), first=Min("respond_by"))
     )
-    expiring = selectors.expiring_soon(actor=actor).count()
     next_steps = []
     if leads["n"]:
         next_steps.append(

@@ -94,7 +94,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "deals/deal_list.html",
         {
             "form": form,
-            "page": paginate(request, deals, count=known),
+            # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
+            "page": paginate(request, deals, count=known, keys_first=True),
             "querystring": querystring_without_page(request),
             "status_counts": [(value, label, counts.get(value, 0)) for value, label in DealStatus.choices],
             "total_count": sum(counts.values()),

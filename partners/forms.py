@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.roles import VendorRole
+from prm.widgets import Select
 
 from .models import (
     Partner,
@@ -76,7 +77,14 @@ class ProfileChangeForm(forms.ModelForm):
         model = ProfileChangeRequest
         fields = ["partner_type", "country", "region", "message"]
         labels = {"message": _("Why the change?")}
-        widgets = {"message": forms.Textarea(attrs={"rows": 3, "maxlength": 2000})}
+        # Rendered on every view of the company page: the 250 countries through Django's widget
+        # templates were most of that page's time (prm.widgets).
+        widgets = {
+            "message": forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+            "partner_type": Select,
+            "country": Select,
+            "region": Select,
+        }
         help_texts = {
             "message": _("For example: we now distribute as well as resell, or we moved our headquarters.")
         }

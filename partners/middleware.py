@@ -19,6 +19,7 @@ from django.urls import reverse
 from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, Actor, Side, system_scope, tenant_scope
 
+from .actor_cache import cached_actor
 from .models import Membership
 from .policies import portfolio_partner_ids
 
@@ -54,7 +55,9 @@ class ActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.actor = resolve_actor(getattr(request, "user", None))
+        # The user row is the database's (the authentication middleware loaded it); who that user
+        # acts as comes from the cache while nothing it depends on changed (partners.actor_cache).
+        request.actor = cached_actor(getattr(request, "user", None), resolve=resolve_actor)
         with tenant_scope(request.actor.scope):
             return self.get_response(request)
 

@@ -43,7 +43,12 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "partners/landing.html")
     partner = actor.partner
     team = list(selectors.team_list(actor=actor, partner=partner).filter(is_active=True)[:8])
-    team_count = selectors.team_list(actor=actor, partner=partner).filter(is_active=True).count()
+    # Fewer than the 8 shown is the whole team: count only when there may be more.
+    team_count = (
+        len(team)
+        if len(team) < 8
+        else selectors.team_list(actor=actor, partner=partner).filter(is_active=True).count()
+    )
     invitations = (
         selectors.open_invitations(actor=actor, partner=partner).filter(expires_at__gt=timezone.now()).count()
     )

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.forms import BoundField
 from django.forms.utils import flatatt
+from django.template import engines
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from deals.models import ConflictStatus, Deal, DealStatus
+from deals.models import ConflictStatus, Deal, DealStage, DealStatus
+from prm.jinja2 import url_with_pk
 
 register = template.Library()
 
@@ -18,12 +22,12 @@ _CONFLICT_SHOWN_WHILE = {DealStatus.SUBMITTED, DealStatus.RETURNED}
 
 
 @register.simple_tag
-def deal_status_badges(deal: Deal) -> SafeString:
+def deal_status_badges(deal: Deal, labels: dict[str, str] | None = None) -> SafeString:
     """The status badge, plus the neutral conflict badge while the deal is under review. The
-    partner side only ever learns that a possible conflict is under review — never with whom."""
-    badge = format_html(
-        '<span class="badge status-badge status-{}">{}</span>', deal.status, deal.get_status_display()
-    )
+    partner side only ever learns that a possible conflict is under review — never with whom.
+    ``labels``: the status labels translated already (a list translates them once, not per row)."""
+    label = labels.get(deal.status, deal.status) if labels is not None else deal.get_status_display()
+    badge = format_html('<span class="badge status-badge status-{}">{}</span>', deal.status, label)
     if deal.conflict_status == ConflictStatus.UNDER_REVIEW and deal.status in _CONFLICT_SHOWN_WHILE:
         badge += format_html(
             ' <span class="badge conflict-badge" title="{}"><i class="bi bi-exclamation-diamond" '
@@ -50,3 +54,22 @@ def choice_select(field: BoundField) -> SafeString:
         ),
     )
     return format_html("<select{}>{}</select>", flatatt(attrs), options)
+
+
+@register.simple_tag(takes_context=True)
+def deal_rows(context: template.Context, deals: Any) -> SafeString:
+    """The ``<tr>`` of each deal of a partner's list, rendered by Jinja2 (templates/jinja2/deals/
+    _deal_rows.html): 25 rows through Django's engine were ~8 ms of the page, more than half of it."""
+    rows = engines["jinja2"].get_template("deals/_deal_rows.html")
+    html = rows.render(
+        {
+            "deals": deals,
+            "show_registrant": context["actor"].partner_role == "admin",
+            "status_badges": deal_status_badges,
+            # Translated and reversed once per list, not once per row.
+            "statuses": {value: str(label) for value, label in DealStatus.choices},
+            "stages": {value: str(label) for value, label in DealStage.choices},
+            "detail_url": url_with_pk("deals:detail"),
+        }
+    )
+    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)

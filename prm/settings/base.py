@@ -121,6 +121,14 @@ TEMPLATES = [
             ],
         },
     },
+    # Hot fragments only (a long list's rows), rendered inside Django pages: see prm/jinja2.py.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "prm.jinja2.environment"},
+    },
 ]
 
 
@@ -352,6 +360,10 @@ PRM = {
     "VENDOR_SESSION_IDLE_TIMEOUT": env.int("PRM_VENDOR_SESSION_IDLE_TIMEOUT", default=30 * 60),
     "PARTNER_SESSION_MAX_AGE": env.int("PRM_PARTNER_SESSION_MAX_AGE", default=14 * 24 * 60 * 60),
     "PARTNER_SESSION_IDLE_TIMEOUT": env.int("PRM_PARTNER_SESSION_IDLE_TIMEOUT", default=7 * 24 * 60 * 60),
+    # Who a signed-in person acts as (membership, partner, portfolio) is cached between requests and
+    # made stale by every change to those rows (partners.actor_cache); this long at most in any
+    # case, for changes made outside the application. 0: resolved from the database every time.
+    "ACTOR_CACHE_SECONDS": env.int("PRM_ACTOR_CACHE_SECONDS", default=300),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
     # An API token expires: by default this many days after it is issued, at most API_TOKEN_MAX_DAYS.

@@ -29,6 +29,12 @@ if _match:
     _worker = int(env("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw") or 0)
     CACHES["default"]["LOCATION"] = f"{_match.group(1)}/{(int(_match.group(2)) + 8 + _worker) % 16}"  # noqa: F405
 
+# Each request resolves its actor from the database unless a test turns the actor cache on (its
+# own tests do: tests/partners/test_actor_cache.py): a cached actor would make a page's query
+# count depend on whether the test's previous request left one behind. PRM_ACTOR_CACHE_SECONDS=300
+# runs the suite with it, as production does.
+PRM["ACTOR_CACHE_SECONDS"] = env.int("PRM_ACTOR_CACHE_SECONDS", default=0)  # noqa: F405
+
 # Webhook receivers in tests and local development run on this machine (http://127.0.0.1:…).
 PRM["WEBHOOK_ALLOW_PRIVATE_URLS"] = True  # noqa: F405
 

@@ -1,0 +1,165 @@
+"""What the partner deal list costs: a page's ids from an index alone, then those rows
+(prm.views.KeysFirstPaginator), the same rows in the same order as a plain page, and few queries."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+from django.core.paginator import Paginator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from deals import selectors
+from deals.models import Deal, DealStatus, Product
+from prm.views import KeysFirstPaginator
+from tests.deals import factories as f
+from tests.deals.test_query_counts import bulk_deals
+from tests.helpers import login
+from tests.scoping import acting
+
+pytestmark = pytest.mark.django_db
+
+# Statements that only open, close or scope the request's transaction (the test's own transaction
+# turns BEGIN/COMMIT into savepoints, and the request's scope is restored on the way out).
+_TRANSACTION = re.compile(
+    r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SELECT set_config|SELECT coalesce\(current_setting)"
+)
+
+
+def page_queries(client: Any, url: str) -> list[str]:
+    """The statements of one request that read or write data, the actor coming from the cache as
+    in production (a first request fills it)."""
+    client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, response
+    return [query["sql"] for query in context.captured_queries if not _TRANSACTION.match(query["sql"])]
+
+
+@pytest.fixture
+def actor_cache_on(settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "ACTOR_CACHE_SECONDS": 300}
+
+
+@pytest.fixture
+def product(db: Any) -> Product:
+    return f.product("Probe Firewall", price="100.00")
+
+
+@pytest.fixture
+def many(team_a: f.Team, product: Product) -> list[Deal]:
+    deals = bulk_deals(team_a, 60, product=product)
+    # Ties on created_at: the order falls back on the id, on both paths.
+    Deal.objects.filter(pk__in=[deal.pk for deal in deals[:10]]).update(created_at=deals[0].created_at)
+    return deals
+
+
+@pytest.mark.parametrize(
+    "filters", [{}, {"status": DealStatus.APPROVED}, {"q": "Probe Customer 1"}, {"product": "any"}]
+)
+def test_keys_first_pages_are_the_plain_pages(
+    team_a: f.Team, many: list[Deal], product: Product, filters: dict[str, Any]
+) -> None:
+    if filters.get("product"):
+        filters = {"product": product.pk}  # a join to the lines, made distinct
+    with acting(team_a.admin_actor):
+        listed = selectors.deal_list(actor=team_a.admin_actor, filters=filters)
+        plain, keys_first = Paginator(listed, 25, orphans=3), KeysFirstPaginator(listed, 25, orphans=3)
+        assert keys_first.num_pages == plain.num_pages >= 1
+        for number in plain.page_range:
+            shown = [deal.pk for deal in keys_first.page(number)]
+            assert shown == [deal.pk for deal in plain.page(number)]
+            # The rows keep what the list selects with them (no query per row for the partner).
+            with CaptureQueriesContext(connection) as context:
+                [(deal.partner.tier.name, deal.registered_by.email) for deal in keys_first.page(number)]
+            assert len(context.captured_queries) == 2
+
+
+def test_the_list_reads_a_page_of_ids_then_those_rows(
+    team_a: f.Team, many: list[Deal], actor_cache_on: Any
+) -> None:
+    queries = page_queries(login(team_a.admin), reverse("deals:list"))
+    ids = [sql for sql in queries if re.match(r'SELECT "deals_deal"\."id" AS "pk" FROM "deals_deal"', sql)]
+    assert len(ids) == 1 and ids[0].endswith("LIMIT 25"), queries
+    assert any('"deals_deal"."id" IN (' in sql and "LIMIT" not in sql for sql in queries), queries
+
+
+@pytest.mark.parametrize("status", [None, DealStatus.APPROVED])
+def test_an_index_alone_gives_a_page_of_ids_in_order(
+    team_a: f.Team, many: list[Deal], status: str | None
+) -> None:
+    """No sort: PostgreSQL can stop after the page however many deals the partner has (row-level
+    security hides that number from its planner, so only the index's order helps), and the index
+    holds every column the query reads, so on a vacuumed table the scan is index-only."""
+    filters = {"status": status} if status else {}
+    with acting(team_a.admin_actor):
+        ids = selectors.deal_list(actor=team_a.admin_actor, filters=filters).values_list("pk", flat=True)[:25]
+        sql, params = ids.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # On a test-sized table anything wins; the question is whether the index can serve the
+            # order by itself (then no plan needs a sort, which is what these settings discourage).
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert re.search(r"Index (Only )?Scan using deal_partner_(status|recent)_idx", plan), plan
+    assert "Sort" not in plan, plan
+
+
+def test_deal_list_queries(team_a: f.Team, many: list[Deal], actor_cache_on: Any) -> None:
+    """The signed-in user, the status counts, the page's ids, its rows, the expiring-soon box and
+    the unread notifications: nothing for the actor, nothing per row."""
+    queries = page_queries(login(team_a.admin), reverse("deals:list"))
+    assert len(queries) <= 6, "\n".join(queries)
+
+
+# The rows as deals/deal_list.html rendered them with Django's engine before they moved to Jinja2
+# (templates/jinja2/deals/_deal_rows.html): the same HTML, whatever the language.
+DJANGO_ROWS = """{% load deal_tags %}{% for deal in page.object_list %}
+<tr>
+  <td class="text-nowrap"><a class="fw-semibold text-decoration-none" href="{% url 'deals:detail' deal.pk %}">{{ deal.reference }}</a>
+    {% if actor.partner_role == "admin" %}<div class="small text-body-secondary">{{ deal.registered_by.full_name|default:deal.registered_by.email }}</div>{% endif %}</td>
+  <td>{{ deal.customer_name }}
+    <div class="small text-body-secondary">{{ deal.customer_domain|default:"" }}{% if deal.title %}{% if deal.customer_domain %} · {% endif %}{{ deal.title }}{% endif %}</div></td>
+  <td class="text-end text-nowrap">{{ deal.amount|floatformat:"2g" }} <span class="text-body-secondary small">{{ deal.currency }}</span></td>
+  <td>{% deal_status_badges deal %}</td>
+  <td>{{ deal.get_stage_display }}</td>
+  <td class="text-nowrap">{{ deal.expected_close_date|date:"DATE_FORMAT"|default:"—" }}</td>
+  <td class="text-nowrap">{% if deal.protection_expires_at %}{{ deal.protection_expires_at|date:"DATE_FORMAT" }}{% else %}<span class="text-body-secondary">—</span>{% endif %}</td>
+</tr>
+{% endfor %}"""  # noqa: E501
+
+
+def _rows(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[-1].split("</tbody>", 1)[0]
+    return [re.sub(r"\s+", " ", row).strip() for row in body.split("<tr>") if row.strip()]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("who", ["admin", "sales"])
+def test_the_rows_are_the_django_template_rows(
+    team_a: f.Team, many: list[Deal], language: str, who: str
+) -> None:
+    from django.template import Context, Template
+    from django.utils import translation
+
+    Deal.objects.filter(pk=many[0].pk).update(customer_name='<script>alert("x")</script> & Co', title="")
+    Deal.objects.filter(pk=many[1].pk).update(customer_domain="", amount="1234567.50")
+    client = login(getattr(team_a, who))
+    response = client.get(reverse("deals:list"), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    context = response.context
+    with translation.override(language), acting(context["actor"]):
+        expected = Template(DJANGO_ROWS).render(Context({"page": context["page"], "actor": context["actor"]}))
+    rows = _rows(response.content.decode())
+    # Jinja2 writes a quote as &#34;, Django as &quot;: the same text once the browser reads it.
+    assert [html.unescape(row) for row in rows] == [
+        html.unescape(row) for row in _rows(f"<tbody>{expected}</tbody>")
+    ]
+    assert len(rows) == len(context["page"].object_list) > 0
+    if who == "admin":  # a sales user lists only their own deals
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in response.content.decode()

@@ -1,0 +1,79 @@
+"""What the partner home and company pages cost: a bounded number of queries, the actor from the
+cache, and no form-widget templates rendered per option."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from partners.models import Partner, PartnerRole
+from prm.models import User
+from tests import factories
+from tests.helpers import login
+
+pytestmark = pytest.mark.django_db
+
+# Statements that only open, close or scope the request's transaction (the test's own transaction
+# turns BEGIN/COMMIT into savepoints, and the request's scope is restored on the way out).
+_TRANSACTION = re.compile(
+    r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|SELECT set_config|SELECT coalesce\(current_setting)"
+)
+
+
+@pytest.fixture(autouse=True)
+def _actor_cache_on(settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "ACTOR_CACHE_SECONDS": 300}
+
+
+def page(client: Any, url: str) -> tuple[list[str], Any]:
+    """The statements of one request that read or write data (a first request fills the actor
+    cache, as production's requests find it filled), and the response."""
+    client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, response
+    return [
+        query["sql"] for query in context.captured_queries if not _TRANSACTION.match(query["sql"])
+    ], response
+
+
+@pytest.fixture
+def team(partner: Partner, partner_admin: User) -> list[User]:
+    return [partner_admin] + [factories.partner_user(partner, role=PartnerRole.SALES) for _ in range(3)]
+
+
+def test_home_queries(partner_admin: User, team: list[User]) -> None:
+    """The user; the team and its open invitations; the two-factor check; the deals panel (status
+    counts with the expiring ones, leads); the content panel (announcements, newest assets); the
+    tiers; the channel account manager; the unread notifications."""
+    queries, response = page(login(partner_admin), reverse("home"))
+    assert response.context["team_count"] == len(team)
+    assert len(queries) <= 11, "\n".join(queries)
+    assert not [sql for sql in queries if 'COUNT(*) AS "__count" FROM "partners_membership"' in sql]
+
+
+def test_home_counts_a_team_larger_than_it_shows(partner: Partner, partner_admin: User) -> None:
+    for _ in range(9):
+        factories.partner_user(partner, role=PartnerRole.SALES)
+    _queries, response = page(login(partner_admin), reverse("home"))
+    assert len(response.context["team"]) == 8
+    assert response.context["team_count"] == 10
+
+
+def test_company_queries(partner_admin: User) -> None:
+    """The user, the partner, its latest profile change request, its recent history, the unread
+    notifications."""
+    queries, _response = page(login(partner_admin), reverse("partners:company"))
+    assert len(queries) <= 5, "\n".join(queries)
+
+
+def test_company_page_renders_no_widget_template_per_option(partner_admin: User) -> None:
+    _queries, response = page(login(partner_admin), reverse("partners:company"))
+    rendered = [template.name for template in response.templates]
+    assert "django/forms/widgets/select_option.html" not in rendered
+    assert response.content.count(b"<option") > 240  # the countries are all there
