@@ -437,3 +437,114 @@ class LeadOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead} → {self.partner}"
+
+
+class DealRollup(models.Model):
+    """The pipeline's figures kept as they change, so reports never add up a million deals.
+
+    Every row says: this many deals (``deals``) of ``partner`` with these status, stage, currency
+    and month of registration, worth ``amount`` (``won_amount``: the sum of their won amounts).
+    A row with a ``product`` counts instead the deals that have a line of that product
+    (``line_amount``: those lines' value); drafts have none. ``tier`` and ``region`` are the
+    partner's when the row was written, so vendor-wide figures need no join.
+
+    Rows are written by PostgreSQL triggers on deals, deal lines and partners (deals.rollup), in
+    the transaction of the change, whoever makes it: a service, a bulk update, a data migration.
+    They are deltas (+1 deal here, -1 there), appended and never updated, so writers never wait on
+    each other; ``deals.rollup.fold`` merges them every minute (``folded``: a partner's merged
+    total per key) and moves their vendor-wide sums to :class:`VendorRollup`. What a figure is at
+    any moment is the sum of the rows, folded or not.
+    """
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    # Products and tiers can go once nothing refers to them; a figure of theirs then just stays
+    # (as zero, which the fold deletes), so no database constraint holds them.
+    product = models.ForeignKey(
+        Product, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    tier = models.ForeignKey(
+        "partners.Tier",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    region = models.CharField(max_length=8, choices=Region.choices)
+    status = models.CharField(max_length=16, choices=DealStatus.choices)
+    stage = models.CharField(max_length=16, choices=DealStage.choices)
+    currency = models.CharField(max_length=3)
+    month = models.DateField()  # the first day of the month of created_at, in settings.TIME_ZONE
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    won_amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    line_amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    folded = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["partner", "month"],
+                name="dealrollup_partner_idx",
+                condition=models.Q(product__isnull=True),
+            ),
+            # The rows the next fold merges (and that vendor-wide figures add to VendorRollup's).
+            models.Index(fields=["id"], name="dealrollup_unfolded_idx", condition=models.Q(folded=False)),
+        ]
+        constraints = [
+            # One merged row per partner and key: what the fold adds to.
+            models.UniqueConstraint(
+                fields=["partner", "tier", "region", "status", "stage", "currency", "month"],
+                condition=models.Q(folded=True, product__isnull=True),
+                nulls_distinct=False,
+                name="dealrollup_folded_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.status} {self.month:%Y-%m}: {self.deals}"
+
+
+class VendorRollup(models.Model):
+    """:class:`DealRollup` summed over partners (drafts left out: the vendor never sees them), by
+    tier and region; written only by ``deals.rollup.fold``. Vendor-wide figures are these rows
+    plus the DealRollup rows not folded yet."""
+
+    RLS_VENDOR_ONLY = True
+    RLS_MONEY = True
+
+    product = models.ForeignKey(
+        Product, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    tier = models.ForeignKey(
+        "partners.Tier",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    region = models.CharField(max_length=8, choices=Region.choices)
+    status = models.CharField(max_length=16, choices=DealStatus.choices)
+    stage = models.CharField(max_length=16, choices=DealStage.choices)
+    currency = models.CharField(max_length=3)
+    month = models.DateField()
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    won_amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    line_amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "tier", "region", "status", "stage", "currency", "month"],
+                nulls_distinct=False,
+                name="vendorrollup_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.month:%Y-%m}: {self.deals}"

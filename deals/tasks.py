@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from prm.tenancy import system_scope
 
-from . import leads, services
+from . import leads, rollup, services
 from .models import Deal, DealStatus, Lead
 
 # A review is "about to be missed" this long before its due time.
@@ -79,3 +79,10 @@ def reassign_unanswered_leads() -> int:
     with system_scope():
         ids = list(Lead.objects.filter(leads.overdue_offers_q(now)).values_list("pk", flat=True))
     return _each(ids, lambda pk: leads.lead_time_out(lead=Lead(pk=pk), now=now))
+
+
+@shared_task(acks_late=True)
+def fold_pipeline_rollup() -> int:
+    """Merge the pipeline figures' recent deltas (deals.rollup). The figures are exact without
+    it; folding keeps the rows that readers add up few. Two workers running it take turns."""
+    return rollup.fold()

@@ -281,6 +281,7 @@ CELERY_BEAT_SCHEDULE = {
     "deals-expire": {"task": "deals.tasks.expire_deals", "schedule": 15 * 60},
     "deals-expiry-warnings": {"task": "deals.tasks.warn_expiring_deals", "schedule": 60 * 60},
     "deals-review-reminders": {"task": "deals.tasks.remind_reviewers", "schedule": 15 * 60},
+    "deals-fold-pipeline-rollup": {"task": "deals.tasks.fold_pipeline_rollup", "schedule": 60},
     "leads-reassign-unanswered": {"task": "deals.tasks.reassign_unanswered_leads", "schedule": 5 * 60},
     "mdf-expire-unclaimed": {"task": "mdf.tasks.expire_unclaimed_requests", "schedule": 6 * 60 * 60},
     "mdf-close-ended-periods": {"task": "mdf.tasks.close_ended_periods", "schedule": 6 * 60 * 60},

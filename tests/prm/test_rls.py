@@ -81,6 +81,22 @@ def _deal_extension(partner: Partner) -> Any:
     )
 
 
+def _deal_rollup(partner: Partner) -> Any:
+    from deals.models import DealRollup
+
+    _deal(partner)  # the database's triggers write the partner's pipeline figures (deals.rollup)
+    return DealRollup.objects.filter(partner=partner).first()
+
+
+def _vendor_rollup(partner: Partner) -> Any:
+    from deals.models import VendorRollup
+
+    return VendorRollup.objects.create(
+        tier=partner.tier, region=partner.region, status="submitted", stage="prospecting", currency="USD",
+        month=timezone.localdate().replace(day=1), deals=1, amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
 def _lead(partner: Partner | None) -> Any:
     from deals.models import Lead
 
@@ -376,6 +392,8 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.DealLine": _deal_line,
     "deals.DealConflict": _deal_conflict,
     "deals.DealExtensionRequest": _deal_extension,
+    "deals.DealRollup": _deal_rollup,
+    "deals.VendorRollup": _vendor_rollup,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
     "mdf.Allocation": _allocation,

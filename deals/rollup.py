@@ -1,0 +1,402 @@
+"""The pipeline's figures, maintained instead of recomputed (models.DealRollup, VendorRollup).
+
+Why triggers: the pipeline sums every deal and line in the vendor's scope, which takes seconds at a
+million deals. The sums change only when a deal, a line or a partner's tier or region changes, so
+PostgreSQL triggers on those tables write the change of the sums (a delta row) in the same
+transaction as the change itself. A trigger, not the services, because not every write is a
+service: bulk updates, data migrations, the benchmark's loader and the test suite's factories
+write deals too, and a figure that misses one of them drifts for good.
+
+What a deal contributes (the one definition; the triggers, :func:`rebuild` and :func:`expected`
+all follow it):
+
+* a deal row: 1 deal, its amount and won amount, under its partner, the partner's tier and region,
+  its status, stage, currency and month of registration;
+* for each product it has lines of, unless it is a draft: 1 deal, its amount and won amount, and
+  the value of its lines of that product, under the same key plus the product.
+
+Delta rows are appended, never updated, so concurrent writers never wait on one another for a
+figure. :func:`fold` (Celery beat, every minute) merges them: a partner's deal rows into one
+``folded`` row per key, and everything (drafts aside) into :class:`~deals.models.VendorRollup`,
+the vendor-wide figures by tier and region; product rows are kept only there. A figure is always
+the sum of the rows, folded or not, so readers never wait for a fold either.
+
+Row-level security applies to the rollup tables like their sources: a delta row carries its
+partner and is written in the scope of the change (a partner writes its own), the vendor-wide
+table is vendor-only and written by the fold in the system scope.
+"""
+
+# ruff: noqa: S608 -- the SQL here is built from this module's constants only, never from input.
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from prm.tenancy import system_scope
+
+# pg_advisory_xact_lock key: one fold or rebuild at a time, whoever runs it.
+LOCK_KEY = 7_731_001
+
+MEASURES = ("deals", "amount", "won_amount", "line_amount")
+KEY = ("partner_id", "product_id", "tier_id", "region", "status", "stage", "currency", "month")
+COLUMNS = ", ".join(KEY + MEASURES)
+VENDOR_KEY = ", ".join(KEY[1:])
+PARTNER_KEY = ", ".join(name for name in KEY if name != "product_id")
+
+
+def month_sql(column: str) -> str:
+    """The month of a timestamp as the pipeline shows it: Django's TruncMonth in the current time
+    zone, which is settings.TIME_ZONE (nothing activates another)."""
+    zone = settings.TIME_ZONE.replace("'", "")
+    return f"date_trunc('month', {column} AT TIME ZONE '{zone}')::date"
+
+
+NONZERO = "(sum(deals) <> 0 OR sum(amount) <> 0 OR sum(won_amount) <> 0 OR sum(line_amount) <> 0)"
+
+
+def _lock_partners(changes: str, what: str) -> str:
+    """Statements that hold the partners of ``changes`` (shared) until commit, and refuse a
+    change whose partner this scope cannot see (its figures would be lost)."""
+    return f"""
+    SELECT count(DISTINCT c.partner_id) INTO partners_seen FROM {changes} c;
+    -- Writers of a partner's deals hold its row (shared) until they commit, so a change of its
+    -- tier or region waits for them and they for it: no delta lands under a tier it just left.
+    PERFORM 1 FROM partners_partner
+     WHERE id IN (SELECT c.partner_id FROM {changes} c) ORDER BY id FOR SHARE;
+    GET DIAGNOSTICS partners_locked = ROW_COUNT;
+    IF partners_locked <> partners_seen THEN
+        RAISE EXCEPTION 'deals.rollup: a changed {what}''s partner is not visible in this scope';
+    END IF;"""
+
+
+def _deal_sql(changes: str) -> str:
+    """A deal statement trigger's body. ``changes``: a subquery of the changed deal rows, each
+    with ``sign`` +1 (as it is now) or -1 (as it was)."""
+    month = month_sql("c.created_at")
+    return f"""
+DECLARE
+    partners_seen integer;
+    partners_locked integer;
+BEGIN
+    {_lock_partners(changes, "deal")}
+    INSERT INTO deals_dealrollup ({COLUMNS}, folded)
+    SELECT c.partner_id, NULL::bigint, p.tier_id, p.region, c.status, c.stage, c.currency, {month},
+           sum(c.sign), sum(c.sign * c.amount), sum(c.sign * coalesce(c.won_amount, 0)), 0, false
+      FROM {changes} c JOIN partners_partner p ON p.id = c.partner_id
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    HAVING sum(c.sign) <> 0 OR sum(c.sign * c.amount) <> 0 OR sum(c.sign * coalesce(c.won_amount, 0)) <> 0;
+    -- The deal's products, from its lines as they are now (a deal is written before its lines,
+    -- but the deferred foreign key would allow the other order too).
+    INSERT INTO deals_dealrollup ({COLUMNS}, folded)
+    SELECT c.partner_id, s.product_id, p.tier_id, p.region, c.status, c.stage, c.currency, {month},
+           sum(c.sign), sum(c.sign * c.amount), sum(c.sign * coalesce(c.won_amount, 0)),
+           sum(c.sign * s.line_amount), false
+      FROM {changes} c
+      JOIN (SELECT l.deal_id, l.product_id, sum(l.amount) AS line_amount FROM deals_dealline l
+             WHERE l.deal_id IN (SELECT c.id FROM {changes} c WHERE c.status <> 'draft')
+             GROUP BY 1, 2) s ON s.deal_id = c.id
+      JOIN partners_partner p ON p.id = c.partner_id
+     WHERE c.status <> 'draft'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    HAVING sum(c.sign) <> 0 OR sum(c.sign * c.amount) <> 0 OR sum(c.sign * coalesce(c.won_amount, 0)) <> 0
+        OR sum(c.sign * s.line_amount) <> 0;
+    RETURN NULL;
+END
+"""
+
+
+def _line_sql(changes: str) -> str:
+    """A deal line statement trigger's body. ``changes``: a subquery of (deal_id, product_id,
+    partner_id, lines, amount) of the changed lines: +1 line (as it is now) or -1 (as it was)."""
+    month = month_sql("d.created_at")
+    return f"""
+DECLARE
+    partners_seen integer;
+    partners_locked integer;
+BEGIN
+    {_lock_partners(changes, "line")}
+    -- The deals' status, stage and amount are read below: hold them until commit, so that a
+    -- concurrent transition cannot move the deal's products without these lines.
+    PERFORM 1 FROM deals_deal WHERE id IN (SELECT c.deal_id FROM {changes} c) ORDER BY id FOR SHARE;
+    WITH net AS (
+        SELECT c.deal_id, c.product_id, sum(c.lines) AS lines, sum(c.amount) AS amount
+          FROM {changes} c GROUP BY 1, 2
+    ), now AS (
+        SELECT l.deal_id, l.product_id, count(*) AS lines
+          FROM deals_dealline l JOIN net ON net.deal_id = l.deal_id AND net.product_id = l.product_id
+         GROUP BY 1, 2
+    ), pairs AS (
+        -- Whether the deal has the product now, and had it before: a deal counts once per product.
+        SELECT net.deal_id, net.product_id, net.amount AS line_amount,
+               (coalesce(now.lines, 0) > 0)::int - (coalesce(now.lines, 0) - net.lines > 0)::int AS presence
+          FROM net LEFT JOIN now ON now.deal_id = net.deal_id AND now.product_id = net.product_id
+    )
+    INSERT INTO deals_dealrollup ({COLUMNS}, folded)
+    SELECT d.partner_id, s.product_id, p.tier_id, p.region, d.status, d.stage, d.currency, {month},
+           sum(s.presence), sum(s.presence * d.amount), sum(s.presence * coalesce(d.won_amount, 0)),
+           sum(s.line_amount), false
+      FROM pairs s JOIN deals_deal d ON d.id = s.deal_id JOIN partners_partner p ON p.id = d.partner_id
+     WHERE d.status <> 'draft'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    HAVING sum(s.presence) <> 0 OR sum(s.presence * d.amount) <> 0
+        OR sum(s.presence * coalesce(d.won_amount, 0)) <> 0 OR sum(s.line_amount) <> 0;
+    RETURN NULL;
+END
+"""
+
+
+def _contributions_sql(where_deal: str, where_line: str, tier: str, region: str, sign: str) -> str:
+    """SELECT of the rollup rows (``COLUMNS``) that the deals matching ``where_deal`` contribute
+    (lines: ``where_line``), under ``tier`` / ``region`` (SQL expressions) times ``sign``."""
+    month = month_sql("d.created_at")
+    return f"""
+    SELECT d.partner_id, NULL::bigint AS product_id, {tier} AS tier_id, {region} AS region, d.status,
+           d.stage, d.currency, {month} AS month, {sign} * count(*) AS deals,
+           {sign} * sum(d.amount) AS amount, {sign} * sum(coalesce(d.won_amount, 0)) AS won_amount,
+           0 AS line_amount
+      FROM deals_deal d JOIN partners_partner p ON p.id = d.partner_id
+     WHERE {where_deal}
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    UNION ALL
+    SELECT d.partner_id, s.product_id, {tier}, {region}, d.status, d.stage, d.currency, {month},
+           {sign} * count(*), {sign} * sum(d.amount), {sign} * sum(coalesce(d.won_amount, 0)),
+           {sign} * sum(s.line_amount)
+      FROM (SELECT deal_id, product_id, sum(amount) AS line_amount FROM deals_dealline l
+             WHERE {where_line} GROUP BY 1, 2) s
+      JOIN deals_deal d ON d.id = s.deal_id JOIN partners_partner p ON p.id = d.partner_id
+     WHERE d.status <> 'draft'
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    """
+
+
+def _partner_sql() -> str:
+    """The partner row trigger: its figures move from the old tier / region to the new one."""
+    moved = " UNION ALL ".join(
+        _contributions_sql("d.partner_id = NEW.id", "l.partner_id = NEW.id", tier, region, sign)
+        for tier, region, sign in (("OLD.tier_id", "OLD.region", "-1"), ("NEW.tier_id", "NEW.region", "1"))
+    )
+    return f"""
+BEGIN
+    IF coalesce(current_setting('prm.scope', true), '') = 'vendor'
+       AND coalesce(current_setting('prm.money', true), '') <> 'on' THEN
+        -- Its deals are invisible here, so its figures could not move with it.
+        RAISE EXCEPTION
+            'deals.rollup: a partner''s tier or region changes only in a scope that sees its deals';
+    END IF;
+    INSERT INTO deals_dealrollup ({COLUMNS}, folded) SELECT moved.*, false FROM ({moved}) moved;
+    RETURN NULL;
+END
+"""
+
+
+DEAL_COLUMNS = "id, partner_id, status, stage, currency, created_at, amount, won_amount"
+LINE_CHANGE = "deal_id, product_id, partner_id"
+
+
+def _functions() -> dict[str, str]:
+    new_deals = f"SELECT {DEAL_COLUMNS}, 1 AS sign FROM new_rows"
+    old_deals = f"SELECT {DEAL_COLUMNS}, -1 AS sign FROM old_rows"
+    new_lines = f"SELECT {LINE_CHANGE}, 1 AS lines, amount FROM new_rows"
+    old_lines = f"SELECT {LINE_CHANGE}, -1 AS lines, -amount AS amount FROM old_rows"
+    return {
+        "deals_rollup_deal_insert": _deal_sql(f"({new_deals})"),
+        "deals_rollup_deal_update": _deal_sql(f"({new_deals} UNION ALL {old_deals})"),
+        "deals_rollup_deal_delete": _deal_sql(f"({old_deals})"),
+        "deals_rollup_line_insert": _line_sql(f"({new_lines})"),
+        "deals_rollup_line_update": _line_sql(f"({new_lines} UNION ALL {old_lines})"),
+        "deals_rollup_line_delete": _line_sql(f"({old_lines})"),
+        "deals_rollup_partner_update": _partner_sql(),
+    }
+
+
+def _triggers() -> list[tuple[str, str, str]]:
+    """(trigger, table, CREATE TRIGGER tail)."""
+    triggers = []
+    for table, kind in (("deals_deal", "deal"), ("deals_dealline", "line")):
+        for event, referencing in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        ):
+            name = f"deals_rollup_{kind}_{event.lower()}"
+            triggers.append(
+                (
+                    name,
+                    table,
+                    f"AFTER {event} ON {table} REFERENCING {referencing} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+                )
+            )
+    triggers.append(
+        (
+            "deals_rollup_partner_update",
+            "partners_partner",
+            "AFTER UPDATE OF tier_id, region ON partners_partner FOR EACH ROW "
+            "WHEN (OLD.tier_id IS DISTINCT FROM NEW.tier_id OR OLD.region IS DISTINCT FROM NEW.region) "
+            "EXECUTE FUNCTION deals_rollup_partner_update()",
+        )
+    )
+    return triggers
+
+
+def install() -> None:
+    """(Re)create the trigger functions and triggers. Run by the migration that made the tables
+    (and by a later one whenever this SQL changes), inside its transaction."""
+    with connection.cursor() as cursor:
+        for name, body in _functions().items():
+            cursor.execute(
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn${body}$fn$"
+            )
+        for name, table, tail in _triggers():
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            cursor.execute(f"CREATE TRIGGER {name} {tail}")
+
+
+def uninstall() -> None:
+    """Drop the triggers and their functions (the migration's way back)."""
+    with connection.cursor() as cursor:
+        for name, table, _tail in _triggers():
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        for name in _functions():
+            cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+
+
+def rebuild() -> None:
+    """Recompute every figure from the deals, lines and partners as they are. Writers wait
+    meanwhile (SHARE locks), so nothing changes between the sums and the triggers taking over.
+    For the migration that introduces the rollup and for ``manage.py deals_rollup --rebuild``."""
+    with transaction.atomic(), system_scope(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        cursor.execute("LOCK TABLE partners_partner, deals_deal, deals_dealline IN SHARE MODE")
+        cursor.execute("DELETE FROM deals_dealrollup")
+        cursor.execute("DELETE FROM deals_vendorrollup")
+        # Straight into the folded rows and the vendor-wide table: the same as writing every
+        # deal's delta and folding them, without the million rows in between.
+        everything = _contributions_sql("true", "true", "p.tier_id", "p.region", "1")
+        cursor.execute(f"CREATE TEMP TABLE deals_rollup_rebuild ON COMMIT DROP AS {everything}")
+        cursor.execute(
+            f"INSERT INTO deals_dealrollup ({COLUMNS}, folded) "
+            f"SELECT *, true FROM deals_rollup_rebuild WHERE product_id IS NULL"
+        )
+        sums = ", ".join(f"sum({name})" for name in MEASURES)
+        cursor.execute(
+            f"INSERT INTO deals_vendorrollup ({VENDOR_KEY}, {', '.join(MEASURES)}) "
+            f"SELECT {VENDOR_KEY}, {sums} FROM deals_rollup_rebuild WHERE status <> 'draft' "
+            f"GROUP BY {VENDOR_KEY}"
+        )
+
+
+def fold() -> int:
+    """Merge the delta rows written since the last fold (see the module docstring); the number of
+    rows merged. Safe to run at any time and from several workers at once (they take turns)."""
+    with transaction.atomic(), system_scope(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        return _fold(cursor)
+
+
+def _fold(cursor: Any) -> int:
+    sums = ", ".join(f"sum({name})" for name in MEASURES)
+    add = ", ".join(f"{name} = r.{name} + EXCLUDED.{name}" for name in MEASURES)
+    vendor_key, partner_key = VENDOR_KEY, PARTNER_KEY
+    zero = " AND ".join(f"{name} = 0" for name in MEASURES)
+    cursor.execute(
+        f"""
+        WITH moved AS (
+            DELETE FROM deals_dealrollup WHERE NOT folded RETURNING {COLUMNS}
+        ), vendor AS (
+            INSERT INTO deals_vendorrollup AS r ({vendor_key}, {", ".join(MEASURES)})
+            SELECT {vendor_key}, {sums} FROM moved WHERE status <> 'draft'
+             GROUP BY {vendor_key}
+            ON CONFLICT ({vendor_key}) DO UPDATE SET {add}
+            RETURNING r.id, ({zero}) AS zero
+        ), partner AS (
+            INSERT INTO deals_dealrollup AS r ({partner_key}, {", ".join(MEASURES)}, folded)
+            SELECT {partner_key}, {sums}, true FROM moved WHERE product_id IS NULL
+             GROUP BY {partner_key}
+            ON CONFLICT ({partner_key}) WHERE folded AND product_id IS NULL DO UPDATE SET {add}
+            RETURNING r.id, ({zero}) AS zero
+        )
+        SELECT (SELECT count(*) FROM moved),
+               ARRAY(SELECT id FROM vendor WHERE zero), ARRAY(SELECT id FROM partner WHERE zero)
+        """
+    )
+    moved, vendor_zero, partner_zero = cursor.fetchone()
+    # A figure that came back to nothing (a tier no partner has any more, a product's last line
+    # gone) is not kept.
+    if vendor_zero:
+        cursor.execute("DELETE FROM deals_vendorrollup WHERE id = ANY(%s)", [vendor_zero])
+    if partner_zero:
+        cursor.execute("DELETE FROM deals_dealrollup WHERE id = ANY(%s)", [partner_zero])
+    return moved
+
+
+# --- checking ------------------------------------------------------------------------------------
+Figures = dict[tuple, tuple[Decimal, ...]]
+
+
+def _collect(rows: Iterable[tuple]) -> Figures:
+    figures: dict[tuple, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(MEASURES))
+    for row in rows:
+        key, values = tuple(row[: len(KEY)]), row[len(KEY) :]
+        for index, value in enumerate(values):
+            figures[key][index] += Decimal(value)
+    return {key: tuple(values) for key, values in figures.items() if any(values)}
+
+
+def _expected_rows() -> list[tuple]:
+    with system_scope(), connection.cursor() as cursor:
+        cursor.execute(_contributions_sql("true", "true", "p.tier_id", "p.region", "1"))
+        return cursor.fetchall()
+
+
+def expected() -> Figures:
+    """Each partner's figures (deal rows: product rows are kept per partner only until folded)
+    as its deals say they should be (system scope)."""
+    return _collect(row for row in _expected_rows() if row[KEY.index("product_id")] is None)
+
+
+def current() -> Figures:
+    """Each partner's figures as the rollup holds them (system scope)."""
+    with system_scope(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT {COLUMNS} FROM deals_dealrollup WHERE product_id IS NULL")
+        return _collect(cursor.fetchall())
+
+
+def vendor_expected() -> Figures:
+    """The vendor-wide figures (no partner, no drafts), products too, as the deals say."""
+    return _without_partner(_collect(_expected_rows()))
+
+
+def vendor_current() -> Figures:
+    """The vendor-wide figures as readers get them: VendorRollup plus the rows not folded yet."""
+    with system_scope(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT NULL, {COLUMNS.removeprefix('partner_id, ')} FROM deals_vendorrollup "
+            f"UNION ALL SELECT {COLUMNS} FROM deals_dealrollup WHERE NOT folded AND status <> 'draft'"
+        )
+        return _without_partner(_collect(cursor.fetchall()))
+
+
+def _without_partner(figures: Figures) -> Figures:
+    return _collect(
+        (None, *key[1:], *values) for key, values in figures.items() if key[KEY.index("status")] != "draft"
+    )
+
+
+def differences(expected_figures: Figures, current_figures: Figures) -> list[tuple]:
+    """(key, expected, held) of every figure that differs."""
+    keys = expected_figures.keys() | current_figures.keys()
+    zero = (Decimal(0),) * len(MEASURES)
+    return sorted(
+        (
+            (key, expected_figures.get(key, zero), current_figures.get(key, zero))
+            for key in keys
+            if expected_figures.get(key, zero) != current_figures.get(key, zero)
+        ),
+        key=str,
+    )
