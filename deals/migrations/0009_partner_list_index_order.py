@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deals', '0006_won_confirmation'),
+        ('deals', '0008_pipeline_rollup_triggers'),
         ('partners', '0005_profile_change_request'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
