@@ -213,8 +213,10 @@ def test_side_effects_run_only_after_the_commit(
         ):
             change.after_commit(lambda: sent.append(Partner.objects.get(pk=acme.pk).status))
         assert sent == []  # not yet: the transaction has not committed
-    assert len(callbacks) == 1
-    callbacks[0]()
+    # The change's own callback, beside others a partner save registers (the actor cache's).
+    assert callbacks
+    for callback in callbacks:
+        callback()
     assert sent == [PartnerStatus.SUSPENDED]
 
 
