@@ -9,6 +9,7 @@ services so versions, search vectors and the audit trail look like real use.
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any
 
@@ -52,6 +53,12 @@ Your contact: {{ user.name }} ({{ user.email }})</p>
 
 
 def _pdf(title: str, paragraphs: list[str]) -> bytes:
+    return _rendered_pdf(title, tuple(paragraphs))
+
+
+# Rendered once per process (see mdf.demo.demo_invoice_pdf): bytes are immutable, so sharing is safe.
+@functools.cache
+def _rendered_pdf(title: str, paragraphs: tuple[str, ...]) -> bytes:
     from weasyprint import HTML
 
     body = "".join(f"<p>{escape(text)}</p>" for text in paragraphs)

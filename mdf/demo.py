@@ -6,6 +6,7 @@ Idempotent (skips when the current period exists)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,9 @@ def _half_year(today: date) -> tuple[str, date, date]:
     return f"FY{today.year} H2", date(today.year, 7, 1), date(today.year, 12, 31)
 
 
+# Rendered once per process: the same title gives the same bytes, and the test suite seeds the demo
+# a dozen times (about a second of WeasyPrint each time).
+@functools.cache
 def demo_invoice_pdf(title: str) -> bytes:
     """A real (tiny) PDF invoice, rendered by WeasyPrint."""
     from weasyprint import HTML
