@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
+from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -429,8 +430,10 @@ class AuthorizationGrantForm(forms.ModelForm):
             self.add_error("partner", _("You cannot grant authorizations to this partner."))
         return data
 
-    def validate_unique(self) -> None:
-        pass  # a partner's row for the line is granted again (the service), not duplicated
+    def _post_clean(self) -> None:
+        # No model validation (the row's uniqueness): the service grants on the partner's row for
+        # the line, a new one or one that lapsed or was revoked.
+        self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
 
 
 class ReasonForm(forms.Form):

@@ -166,3 +166,19 @@ def test_only_program_admins_change_what_a_product_line_requires(world: World) -
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert AuthorizationRequirement.objects.get(pk=world.requirement.pk).warning_days == 45
     assert AuditEvent.objects.filter(action="deals.authorization_requirement_changed").exists()
+
+
+def test_a_revoked_authorization_is_granted_again_from_the_add_page(world: World) -> None:
+    with f.acting(factories.actor_for(world.b_cam)):
+        authorizations.authorization_revoke(
+            actor=factories.actor_for(world.b_cam), authorization=world.b_authorization, reason="Paused"
+        )
+    client = login(world.b_cam)
+    response = client.post(
+        reverse("admin:deals_partnerauthorization_add"),
+        {"partner": world.b.partner.pk, "requirement": world.requirement.pk, "reason": "Resumed"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    again = PartnerAuthorization.objects.get(pk=world.b_authorization.pk)  # the same row, granted again
+    assert again.status == AuthorizationStatus.ACTIVE and again.reason == "Resumed"
+    assert PartnerAuthorization.objects.filter(partner=world.b.partner).count() == 1
