@@ -5,22 +5,40 @@ manager sees only the partners in their portfolio)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partners.admin import ScopedAdminMixin
+from partners.forms import PartnerChoiceField
+from partners.models import Partner
+from partners.policies import partner_scope_q
 from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
+from prm.errors import ApplicationError
 
-from . import services
-from .models import Deal, DealLine, DealStatus, Lead, LeadOffer, Product
+from . import authorizations, services
+from .models import (
+    HOLDING_STATUSES,
+    AuthorizationRequirement,
+    Deal,
+    DealLine,
+    DealStatus,
+    Lead,
+    LeadOffer,
+    PartnerAuthorization,
+    Product,
+)
+from .policies import authorization_policy
 
 
 @admin.register(Product)
@@ -274,3 +292,239 @@ class LeadAdmin(ScopedAdminMixin, BigTableAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- product authorizations (deals.authorizations) -------------------------------------------------
+def _product_lines() -> list[tuple[str, str]]:
+    lines = Product.objects.order_by("product_line").values_list("product_line", flat=True).distinct()
+    return [(line, line) for line in lines]
+
+
+def _certifications() -> list[tuple[Any, str]]:
+    return [("", _("— none —")), *authorizations.certification_choices()]
+
+
+class AuthorizationRequirementForm(forms.ModelForm):
+    # The catalogue's product lines, and the certifications training offers (through the
+    # registry, deals.authorizations): read when the form is built.
+    product_line = forms.ChoiceField(label=_("product line"), choices=_product_lines)
+    certification_id = forms.TypedChoiceField(
+        label=_("certification"), choices=_certifications, coerce=int, empty_value=None, required=False
+    )
+
+    class Meta:
+        model = AuthorizationRequirement
+        fields = [
+            "product_line",
+            "description",
+            "min_tier",
+            "certification_id",
+            "certified_people",
+            "warning_days",
+            "active",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        certification, people = data.get("certification_id"), data.get("certified_people") or 0
+        if certification is not None and people < 1:
+            self.add_error("certified_people", _("How many people must hold the certification? At least 1."))
+        if certification is None and people:
+            self.add_error("certification_id", _("Choose the certification the people must hold."))
+        return data
+
+
+@admin.register(AuthorizationRequirement)
+class AuthorizationRequirementAdmin(admin.ModelAdmin):
+    """Program admins say which product lines need an authorization and the rule that grants it;
+    channel account managers read them. Changes are audited (deals.authorizations)."""
+
+    form = AuthorizationRequirementForm
+    list_display = [
+        "product_line",
+        "min_tier",
+        "certification",
+        "certified_people",
+        "warning_days",
+        "active",
+        "authorized",
+    ]
+    list_filter = ["active", "min_tier"]
+    list_select_related = ["min_tier"]
+    actions = ["evaluate_now"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        held = Q(authorizations__status__in=HOLDING_STATUSES)
+        return super().get_queryset(request).annotate(authorized_count=Count("authorizations", filter=held))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._names = dict(authorizations.certification_choices())  # one query for the page
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("certification"))
+    def certification(self, obj: AuthorizationRequirement) -> str:
+        if obj.certification_id is None:
+            return "—"
+        names = getattr(self, "_names", None) or dict(authorizations.certification_choices())
+        return names.get(obj.certification_id, _("(no longer offered)"))
+
+    @admin.display(description=_("partners authorized"), ordering="authorized_count")
+    def authorized(self, obj: AuthorizationRequirement) -> int:
+        return obj.authorized_count
+
+    def save_model(
+        self, request: HttpRequest, obj: AuthorizationRequirement, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        authorizations.requirement_saved(actor=request.actor, requirement=obj, created=not change)
+
+    @admin.action(description=_("Re-evaluate every partner now"), permissions=["change"])
+    def evaluate_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # The nightly run, on demand (every rule: one set-based pass costs the same as one rule).
+        done = authorizations.evaluate()
+        self.message_user(
+            request,
+            _("Authorizations re-evaluated: %(granted)s granted, %(renewed)s renewed, %(warned)s warned, "
+              "%(lapsed)s lapsed.") % vars(done),
+        )  # fmt: skip
+
+
+class AuthorizationGrantForm(forms.ModelForm):
+    """Granting by hand (the admin's add page): a partner of the actor's scope, typed to search."""
+
+    actor: Any  # set by the admin's get_form
+    partner = PartnerChoiceField(label=_("partner"))
+    valid_until = forms.DateField(
+        label=_("valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: until revoked."),
+    )
+    reason = forms.CharField(
+        label=_("reason (the partner sees it)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    class Meta:
+        model = PartnerAuthorization
+        fields = ["partner", "requirement", "reason"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = Partner.objects.filter(partner_scope_q(self.actor, "pk"))
+
+    def clean_valid_until(self) -> Any:
+        day = self.cleaned_data.get("valid_until")
+        if day is None:
+            return None
+        if day <= timezone.localdate():
+            raise forms.ValidationError(_("Choose a day after today."))
+        # The end of that day, in the vendor's time zone.
+        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        partner = data.get("partner")
+        if partner is not None and not authorization_policy.can(self.actor, "grant", partner):
+            self.add_error("partner", _("You cannot grant authorizations to this partner."))
+        return data
+
+    def _post_clean(self) -> None:
+        # No model validation (the row's uniqueness): the service grants on the partner's row for
+        # the line, a new one or one that lapsed or was revoked.
+        self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the partner sees it)"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+    )
+
+
+@admin.register(PartnerAuthorization)
+class PartnerAuthorizationAdmin(ScopedAdminMixin, BigTableAdmin):
+    """Partners' authorizations: granted by hand (the add page) and revoked (an action) by a
+    program admin or the partner's channel account manager, through the services; grants by rule,
+    warnings and lapses are the nightly run's. Rows are never edited or deleted here."""
+
+    partner_field = "partner"
+    form = AuthorizationGrantForm
+    list_display = ["partner", "requirement", "status", "source", "valid_until", "granted_at", "granted_by"]
+    list_filter = ["status", "source", "requirement"]
+    search_fields = ["partner__legal_name"]
+    list_select_related = ["partner", "requirement", "granted_by"]
+    readonly_fields = [
+        "partner",
+        "requirement",
+        "status",
+        "source",
+        "granted_at",
+        "granted_by",
+        "valid_until",
+        "warned_at",
+        "ended_at",
+        "reason",
+    ]
+    actions = ["revoke_selected"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.actor
+        return form
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.readonly_fields) if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is not None:
+            return list(self.readonly_fields)
+        return ["partner", "requirement", "valid_until", "reason"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an authorization ends by lapse or revocation; its history stays
+
+    def save_model(self, request: HttpRequest, obj: PartnerAuthorization, form: Any, change: bool) -> None:
+        try:
+            saved = authorizations.authorization_grant(
+                actor=request.actor,
+                partner=form.cleaned_data["partner"],
+                requirement=form.cleaned_data["requirement"],
+                valid_until=form.cleaned_data.get("valid_until"),
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    @admin.action(description=_("Revoke the selected authorizations (reason: …)"), permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        title = _("Revoke authorizations")
+        return confirm_then_run(
+            request,
+            form=ReasonForm,
+            submit_name="apply",
+            run=lambda form: run_each(
+                self,
+                request,
+                queryset,
+                lambda actor, row: authorizations.authorization_revoke(
+                    actor=actor, authorization=row, reason=form.cleaned_data["reason"]
+                ),
+                done_message=lambda n: (
+                    ngettext("%(count)s authorization revoked.", "%(count)s authorizations revoked.", n)
+                    % {"count": n}
+                ),
+            ),
+            page=lambda form: TemplateResponse(
+                request,
+                "deals/admin/authorization_reason.html",
+                confirmation_context(
+                    self, request, title=title, action="revoke_selected", form=form, rows=queryset
+                ),
+            ),
+        )

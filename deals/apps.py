@@ -15,6 +15,11 @@ class DealsConfig(AppConfig):
     vendor_home_panel = "deals.panels.vendor_home_panel"
     # The deal and lead KPIs of the partner scorecards (partners.performance.kpis).
     kpis = "deals.kpis.KPIS"
+    # The product authorizations on the partner's company page (partners.panels.app_panels).
+    company_panel = "deals.panels.company_panel"
+    # The demo's product line that needs an authorization: after training's demo, whose
+    # certifications its rule counts (partners' seed_demo runs these after every demo_seeder).
+    demo_seeder_after = "deals.demo.seed_authorizations"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {
@@ -24,6 +29,12 @@ class DealsConfig(AppConfig):
             "deals.view_lead",
             "deals.add_lead",
             "deals.change_lead",
+            # The portfolio's product authorizations: granted and revoked by hand through the
+            # services (deals.admin), the requirements read-only.
+            "deals.view_partnerauthorization",
+            "deals.add_partnerauthorization",
+            "deals.change_partnerauthorization",
+            "deals.view_authorizationrequirement",
         },
         VendorRole.FINANCE: {"deals.view_deal", "deals.view_product"},
         VendorRole.CONTENT_MANAGER: {"deals.view_product"},

@@ -16,10 +16,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from partners.middleware import resolve_actor
-from partners.models import Partner
+from partners.models import Partner, Tier
 
-from . import leads, services
-from .models import Deal, DealConflict, Product
+from . import authorizations, leads, services
+from .models import AuthorizationRequirement, Deal, DealConflict, Product
 
 User = get_user_model()
 
@@ -200,4 +200,33 @@ def seed(stdout: Any = None) -> None:
     if stdout is not None:
         stdout.write(
             f"Deals demo: {Deal.objects.count()} deals, {DealConflict.objects.count()} flagged conflict(s).\n"
+        )
+
+
+def seed_authorizations(stdout: Any = None) -> None:
+    """The demo's product line that needs an authorization: Analytics, for Gold partners (or
+    higher) with one person certified as a Certified Security Seller. Acme (Gold, Leo certified) is
+    authorized by the nightly rule run; Globex (Silver) is not, and its sellers are refused with
+    what is missing. Runs after training's demo (DealsConfig.demo_seeder_after); idempotent."""
+    if AuthorizationRequirement.objects.filter(product_line="Analytics").exists():
+        return
+    certification = next(
+        (pk for pk, name in authorizations.certification_choices() if name == "Certified Security Seller"),
+        None,
+    )
+    if certification is None:
+        return  # no training demo: nothing to count
+    requirement = AuthorizationRequirement.objects.create(
+        product_line="Analytics",
+        description="Threat Analytics deployments need a partner that can size and run them.",
+        min_tier=Tier.objects.get(name="Gold"),
+        certification_id=certification,
+        certified_people=1,
+    )
+    admin = resolve_actor(_user("ada.admin@prm.example"))
+    authorizations.requirement_saved(actor=admin, requirement=requirement, created=True)
+    done = authorizations.evaluate()
+    if stdout is not None:
+        stdout.write(
+            f"Product authorizations: Analytics (Gold, 1 certified seller), {done.granted} granted.\n"
         )

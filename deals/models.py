@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -548,3 +549,142 @@ class VendorRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} {self.month:%Y-%m}: {self.deals}"
+
+
+# --- Product authorization (seed 001: qualification management, agency business authorization) ---
+class AuthorizationRequirement(models.Model):
+    """A product line partners may register deals on only once authorized for it.
+
+    Vendor catalogue, not tenant-owned. The rule that grants the authorization by itself: a tier
+    (this one or a higher rank) and ``certified_people`` people holding a valid certification
+    ``certification_id``. Certifications belong to training, which deals never imports: the id and
+    its choices come through the ``authorization_certifications`` registry (deals.authorizations).
+    A requirement with neither a tier nor a certification is granted only by hand."""
+
+    product_line = models.CharField(_("product line"), max_length=100, unique=True)
+    description = models.TextField(
+        _("why it needs an authorization"), blank=True, help_text=_("Shown to partners.")
+    )
+    min_tier = models.ForeignKey(
+        "partners.Tier",
+        verbose_name=_("tier (or higher)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    certification_id = models.PositiveIntegerField(_("certification"), null=True, blank=True)
+    certified_people = models.PositiveSmallIntegerField(
+        _("people certified"), default=0, help_text=_("How many of the partner's people must hold it.")
+    )
+    warning_days = models.PositiveSmallIntegerField(
+        _("warning (days)"),
+        default=30,
+        help_text=_("The partner is warned this long before the qualifying certifications expire."),
+    )
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive: the product line needs no authorization.")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_line"]
+        constraints = [
+            # A count of people without a certification to count (or the reverse) is no rule.
+            models.CheckConstraint(
+                condition=models.Q(certification_id__isnull=True, certified_people=0)
+                | models.Q(certification_id__isnull=False, certified_people__gte=1),
+                name="authreq_certification_with_count",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.product_line
+
+    @property
+    def has_rule(self) -> bool:
+        return self.min_tier_id is not None or self.certification_id is not None
+
+
+class AuthorizationStatus(models.TextChoices):
+    ACTIVE = "active", _("Authorized")
+    LAPSING = "lapsing", _("Authorized, lapsing soon")
+    LAPSED = "lapsed", _("Lapsed")
+    REVOKED = "revoked", _("Revoked")
+
+
+class AuthorizationSource(models.TextChoices):
+    RULE = "rule", _("Granted by rule")
+    MANUAL = "manual", _("Granted by the vendor")
+
+
+# Granted (again) from lapsed or revoked; warned, then lapsed; revoked by hand. A grant on an
+# authorization that holds (a renewal: a new end date) is an audited change without a move.
+AUTHORIZATION_TRANSITIONS: dict[str, set[str]] = {
+    AuthorizationStatus.ACTIVE: {
+        AuthorizationStatus.LAPSING,
+        AuthorizationStatus.LAPSED,
+        AuthorizationStatus.REVOKED,
+    },
+    AuthorizationStatus.LAPSING: {
+        AuthorizationStatus.ACTIVE,
+        AuthorizationStatus.LAPSED,
+        AuthorizationStatus.REVOKED,
+    },
+    AuthorizationStatus.LAPSED: {AuthorizationStatus.ACTIVE},
+    AuthorizationStatus.REVOKED: {AuthorizationStatus.ACTIVE},
+}
+HOLDING_STATUSES = (AuthorizationStatus.ACTIVE, AuthorizationStatus.LAPSING)
+
+
+class PartnerAuthorization(models.Model):
+    """One partner's authorization for one product line: one row per pair, kept through lapses and
+    re-grants (the audit trail holds each move). It holds while ACTIVE or LAPSING and before
+    ``valid_until``: for a grant by rule, when the qualifying certifications expire (the moment the
+    partner would have fewer certified people than the rule asks); for a grant by hand, the end the
+    vendor chose, if any."""
+
+    TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        AUTHORIZATION_TRANSITIONS,
+        refusal=_("An authorization that is %(current)s cannot become %(target)s."),
+    )
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    requirement = models.ForeignKey(
+        AuthorizationRequirement, on_delete=models.CASCADE, related_name="authorizations"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=AuthorizationStatus.choices, default=AuthorizationStatus.ACTIVE
+    )
+    source = models.CharField(
+        _("granted"), max_length=8, choices=AuthorizationSource.choices, default=AuthorizationSource.RULE
+    )
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "requirement"], name="authorization_once_per_line")
+        ]
+        indexes = [
+            # The nightly re-evaluation reads one requirement's rows; warnings and lapses by end date.
+            models.Index(fields=["requirement", "status"], name="authorization_req_status_idx"),
+            models.Index(fields=["status", "valid_until"], name="authorization_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requirement} — {self.partner_id}"
+
+    def holds(self, now: Any = None) -> bool:
+        now = now or timezone.now()
+        return self.status in HOLDING_STATUSES and (self.valid_until is None or self.valid_until > now)

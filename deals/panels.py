@@ -1,4 +1,5 @@
-"""The deals panel on the partner home and the vendor dashboard (see partners.views.app_panels)."""
+"""The deals panels on the partner home, the vendor dashboard and the partner's company page (see
+partners.panels.app_panels)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from django.utils.translation import ngettext
 
 from partners.policies import sees_partner_business
 
-from . import selectors
-from .models import DealStatus, LeadStatus
+from . import authorizations, selectors
+from .models import HOLDING_STATUSES, AuthorizationStatus, DealStatus, LeadStatus
 from .policies import deal_policy, lead_policy
 
 
@@ -105,4 +106,50 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         "extensions": extensions,
         "wins_waiting": wins_waiting,
         "leads_waiting": leads_waiting,
+    }
+
+
+def company_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
+    """The product lines that need an authorization, on the partner's company page: whether the
+    partner holds each, until when, and what each needs against what the partner has. A fixed
+    number of queries however many lines and authorizations (deals.authorizations.standings)."""
+    actor = request.actor
+    if not actor.is_partner or partner.pk != actor.partner_id:
+        return None
+    rows = []
+    for standing in authorizations.standings(partner=partner):
+        authorization = standing.authorization
+        requirement = standing.requirement
+        if standing.holds:
+            state = authorization.status
+        elif authorization is not None and authorization.status == AuthorizationStatus.REVOKED:
+            state = AuthorizationStatus.REVOKED
+        elif authorization is not None:
+            state = AuthorizationStatus.LAPSED
+        else:
+            state = "none"
+        rows.append(
+            {
+                "product_line": requirement.product_line,
+                "description": requirement.description,
+                "state": state,
+                "authorization": authorization,
+                "needs": standing.needs(),
+                "by_hand_only": not requirement.has_rule,
+                "tier": requirement.min_tier.name if requirement.min_tier_id else "",
+                "tier_met": standing.tier_met,
+                "certification": standing.certification_name if requirement.certification_id else "",
+                "certified": standing.certified,
+                "certified_needed": requirement.certified_people,
+                "certified_met": standing.certified_met,
+                "rule_met": standing.rule_met,
+            }
+        )
+    if not rows:
+        return None  # no product line needs an authorization: nothing to say
+    return {
+        "template": "deals/_company_authorizations.html",
+        "rows": rows,
+        "tier": partner.tier.name,
+        "authorized": sum(1 for row in rows if row["state"] in HOLDING_STATUSES),
     }

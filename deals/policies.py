@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from partners.models import PartnerRole, PartnerStatus
-from partners.policies import business_scope_q, can_work_partner
+from partners.models import Partner, PartnerRole, PartnerStatus
+from partners.policies import business_scope_q, can_work_partner, partner_scope_q
 from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
-from .models import Deal, DealConflict, DealExtensionRequest, DealStatus, Lead, LeadStatus
+from .models import (
+    Deal,
+    DealConflict,
+    DealExtensionRequest,
+    DealStatus,
+    Lead,
+    LeadStatus,
+    PartnerAuthorization,
+)
 
 DEAL_ROLES = {PartnerRole.ADMIN, PartnerRole.SALES}
 REVIEWER_ROLES = {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
@@ -122,7 +130,31 @@ class LeadPolicy(Policy[Lead]):
         return False
 
 
+class PartnerAuthorizationPolicy(Policy[PartnerAuthorization]):
+    """A partner's product authorizations: its own people see them (the company page; they say what
+    the partner may sell, no money), vendor staff through the one scoping path. Granting and
+    revoking by hand is for program admins and the partner's channel account manager."""
+
+    model = PartnerAuthorization
+
+    def visible(self, actor: Actor) -> Q:
+        return partner_scope_q(actor)
+
+    def can(self, actor: Actor, action: str, obj: PartnerAuthorization | Partner | None = None) -> bool:
+        if action in {"grant", "revoke"}:
+            # By id: the partner row itself may be outside the actor's database scope.
+            partner = Partner(pk=obj.partner_id) if isinstance(obj, PartnerAuthorization) else obj
+            return (
+                partner is not None
+                and actor.is_vendor
+                and actor.vendor_role in REVIEWER_ROLES
+                and can_work_partner(actor, partner)
+            )
+        return False
+
+
 deal_policy = DealPolicy()
 conflict_policy = DealConflictPolicy()
 extension_policy = DealExtensionRequestPolicy()
 lead_policy = LeadPolicy()
+authorization_policy = PartnerAuthorizationPolicy()

@@ -27,7 +27,7 @@ from prm.notifications import notify
 from prm.references import next_reference
 from prm.tenancy import Actor, system_scope
 
-from . import conflicts, names
+from . import authorizations, conflicts, names
 from .models import (
     ConflictResolution,
     ConflictStatus,
@@ -179,6 +179,8 @@ def deal_save_draft(
         deal = Deal(partner=actor.partner, registered_by=actor.user, submission_key=submission_key)
         _apply_customer(deal, data)
         _clean_lines(lines, deal.currency)  # refuse bad lines before anything is written
+        # ... and products of a line the partner is not authorized for (deals.authorizations).
+        authorizations.check_products(partner=actor.partner, product_ids=[line.product_id for line in lines])
         deal.reference = next_reference("deals_reference_seq", "DR")
         try:
             with transaction.atomic():
@@ -204,6 +206,7 @@ def deal_save_draft(
         actor, "edit", deal, _("Only drafts and deals returned for information can be edited.")
     )
     _apply_customer(deal, data)
+    authorizations.check_products(partner=deal.partner, product_ids=[line.product_id for line in lines])
     _write_lines(deal, lines)
     deal.save()
     audit.record(
@@ -232,10 +235,17 @@ def _validate_for_submission(deal: Deal) -> None:
         problems.append(_("Enter the expected close date."))
     elif deal.expected_close_date < timezone.localdate():
         problems.append(_("The expected close date is in the past."))
-    if not DealLine.objects.filter(deal=deal).exists():
+    product_ids = list(DealLine.objects.filter(deal=deal).values_list("product_id", flat=True))
+    if not product_ids:
         problems.append(_("Add at least one product line."))
     elif deal.amount <= 0:
         problems.append(_("The deal's amount must be more than zero."))
+    if product_ids:
+        # An authorization may have lapsed since the draft was saved (deals.authorizations).
+        try:
+            authorizations.check_products(partner=deal.partner, product_ids=product_ids)
+        except ApplicationError as exc:
+            problems.extend(exc.extra["problems"])
     if problems:
         raise ApplicationError(" ".join(str(p) for p in problems), extra={"problems": problems})
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from prm.tenancy import system_scope
 
-from . import leads, rollup, services
+from . import authorizations, leads, rollup, services
 from .models import Deal, DealStatus, Lead
 
 # A review is "about to be missed" this long before its due time.
@@ -86,3 +86,11 @@ def fold_pipeline_rollup() -> int:
     """Merge the pipeline figures' recent deltas (deals.rollup). The figures are exact without
     it; folding keeps the rows that readers add up few. Two workers running it take turns."""
     return rollup.fold()
+
+
+@shared_task(acks_late=True)
+def evaluate_authorizations() -> dict[str, int]:
+    """Re-evaluate every product authorization rule for every partner (deals.authorizations):
+    grant, renew, warn before the qualifying certifications expire, lapse. Opens its own scopes;
+    running it twice changes nothing more."""
+    return vars(authorizations.evaluate())

@@ -13,6 +13,7 @@ nothing. The hooks in use:
 
 * ``partner_home_panel(request)``, ``vendor_home_panel(request)``: the partner home and the vendor
   dashboard (partners);
+* ``company_panel(request, *, partner)``: the partner's company page (partners);
 * ``mdf_request_panel(request, *, fund_request)``: an MDF request's page;
 * ``mdf_report_panel(request)``, ``mdf_report_csv_rows(request)``: the vendor's MDF report and its
   CSV export (a list of rows keyed by the export's column names). The export is built by Celery

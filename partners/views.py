@@ -157,6 +157,8 @@ def _company_context(
         "change_form": change_form
         or ProfileChangeForm(initial={name: getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}),
         "history": selectors.company_history(actor=actor, partner=partner),
+        # What the apps above contribute (deals: the product authorizations and what each needs).
+        "panels": app_panels("company_panel", request, partner=partner),
     }
 
 

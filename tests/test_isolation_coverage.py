@@ -98,6 +98,7 @@ VENDOR_WIDE_ADMINS = {
     "partners.partnerapplication": "applications from companies that are not partners yet "
     "(vendor-only rows: RLS_VENDOR_ONLY; every vendor role reviews all of them)",
     "deals.product": "the product catalogue",
+    "deals.authorizationrequirement": "which product lines need an authorization (the catalogue's rules)",
     "mdf.fundperiod": "fund periods",
     "mdf.budget": "the vendor's budgets",
     "mdf.approvallimit": "approval limits of vendor staff (vendor-only rows)",

@@ -295,6 +295,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.tasks.compute_scorecards",
         "schedule": crontab(minute=30, hour=1),
     },
+    # Product authorizations: granted, warned and lapsed as partners' tiers and certifications
+    # change (deals.authorizations), every night after the certifications' own expiry run.
+    "deals-evaluate-authorizations": {
+        "task": "deals.tasks.evaluate_authorizations",
+        "schedule": crontab(minute=15, hour=1),
+    },
     # Settlement statements for the previous calendar month, on the 1st at 02:00.
     "incentives-settlement-monthly": {
         "task": "incentives.tasks.run_settlement",

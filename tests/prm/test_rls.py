@@ -111,6 +111,13 @@ def _lead_offer(partner: Partner) -> Any:
     )
 
 
+def _authorization(partner: Partner) -> Any:
+    from deals.models import AuthorizationRequirement, PartnerAuthorization
+
+    requirement = AuthorizationRequirement.objects.create(product_line=f"RLS line {next(_n)}")
+    return PartnerAuthorization.objects.create(partner=partner, requirement=requirement, source="manual")
+
+
 def _allocation(partner: Partner) -> Any:
     from mdf.models import Allocation
     from tests.mdf import factories as m
@@ -396,6 +403,7 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.VendorRollup": _vendor_rollup,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
+    "deals.PartnerAuthorization": _authorization,
     "mdf.Allocation": _allocation,
     "mdf.LedgerEntry": _ledger_entry,
     "mdf.FundRequest": _fund_request,

@@ -122,3 +122,28 @@ def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any,
         ScorecardSnapshot.objects.get(partner=umbrella, as_of=today).template_name == "Distributor scorecard"
     )
     assert PartnerAssessment.objects.filter(partner=acme).count() == 2
+
+
+def test_seed_demo_has_a_product_line_that_needs_an_authorization(settings: Any, tmp_path: Any) -> None:
+    """Analytics needs one: Acme (Gold, a certified seller) holds it by rule, Globex (Silver) does
+    not, and its sellers are told why."""
+    from deals import authorizations
+    from deals.models import AuthorizationRequirement, AuthorizationSource, PartnerAuthorization, Product
+    from partners.middleware import resolve_actor
+    from prm.errors import ApplicationError
+    from tests.scoping import acting
+
+    factories.media_storage(settings, tmp_path)
+    call_command("seed_demo", stdout=io.StringIO())
+    requirement = AuthorizationRequirement.objects.get(product_line="Analytics")
+    held = PartnerAuthorization.objects.get(requirement=requirement)
+    assert held.partner.legal_name == "Acme Networks Inc." and held.source == AuthorizationSource.RULE
+    assert held.holds()
+    globex = resolve_actor(User.objects.get(email="sara.sales@globex.example"))
+    analytics = list(Product.objects.filter(product_line="Analytics").values_list("pk", flat=True))
+    with acting(globex), pytest.raises(ApplicationError) as refused:
+        authorizations.check_products(partner=globex.partner, product_ids=analytics)
+    assert str(refused.value) == (
+        "Authorization for Analytics required: needs tier Gold (yours is Silver) and 1 person "
+        "certified in 'Certified Security Seller'."
+    )

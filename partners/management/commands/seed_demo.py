@@ -167,6 +167,11 @@ class Command(BaseCommand):
             for config in apps.get_app_configs():
                 if getattr(config, "demo_seeder", None):
                     import_string(config.demo_seeder)(stdout=self.stdout)
+            # Then what reads more than one app's demo data (deals' product authorizations count
+            # training's certified people).
+            for config in apps.get_app_configs():
+                if getattr(config, "demo_seeder_after", None):
+                    import_string(config.demo_seeder_after)(stdout=self.stdout)
             # Scorecards last: their KPIs read what every other app's demo data just made.
             seed_scorecards(stdout=self.stdout)
         self._print_logins(totp)
