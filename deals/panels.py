@@ -1,11 +1,14 @@
-"""The deals panel on the partner home and the vendor dashboard (see partners.views.app_panels)."""
+"""The deals panels on the partner home, the vendor dashboard and the partner 360 page (see
+partners.panels.app_panels)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -13,9 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partners.policies import sees_partner_business
+from prm.models import reporting_rates
+from prm.money import quantize
 
 from . import selectors
-from .models import DealStatus, LeadStatus
+from .models import OPEN_STATUSES, DealStage, DealStatus, LeadStatus
 from .policies import deal_policy, lead_policy
 
 
@@ -105,4 +110,81 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         "extensions": extensions,
         "wins_waiting": wins_waiting,
         "leads_waiting": leads_waiting,
+    }
+
+
+# --- the partner 360 page (partners.vendor_360) -------------------------------------------------------
+# Reviews listed on the page; the rest are behind the queue's link, filtered to the partner.
+REVIEW_ROWS = 8
+AWAITING_REVIEW = (DealStatus.SUBMITTED, DealStatus.WON_PENDING)
+
+
+def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
+    """The partner's open pipeline by stage (in the reporting currency, drawn as a chart) and the
+    deals waiting for the vendor: registrations to review and wins to confirm. Three queries: the
+    deals grouped by status, stage and currency; the exchange rates; the oldest reviews."""
+    actor = request.actor
+    if not sees_partner_business(actor):
+        return None  # money-blind roles: no deal amounts, and no panel of zeros
+    deals = deal_policy.scope(actor).filter(partner_id=partner.pk)
+    groups = list(
+        deals.order_by()
+        .values("status", "stage", "currency")
+        .annotate(n=Count("*"), value=Coalesce(Sum("amount"), selectors.ZERO))
+    )
+    rates = reporting_rates()
+    counts: dict[str, int] = {}
+    stages = {stage: {"count": 0, "value": Decimal(0)} for stage in DealStage.values}
+    unconverted: set[str] = set()
+    for row in groups:
+        counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
+        if row["status"] not in OPEN_STATUSES:
+            continue
+        stage = stages.setdefault(row["stage"], {"count": 0, "value": Decimal(0)})
+        stage["count"] += row["n"]
+        value = rates.convert(row["value"], row["currency"])
+        if value is None:
+            unconverted.add(row["currency"])
+        else:
+            stage["value"] += value
+    labels = dict(DealStage.choices)
+    by_stage = [
+        {
+            "stage": key,
+            "label": str(labels.get(key, key)),
+            "count": figures["count"],
+            "value": quantize(figures["value"], rates.currency),
+        }
+        for key, figures in stages.items()
+    ]
+    awaiting = (
+        deals.filter(status__in=AWAITING_REVIEW)
+        .select_related("registered_by")
+        .order_by(Coalesce("won_claimed_at", "submitted_at"), "pk")[:REVIEW_ROWS]
+    )
+    waiting = sum(counts.get(status, 0) for status in AWAITING_REVIEW)
+    return {
+        "template": "deals/_partner_360_panel.html",
+        "columns": "col-lg-6 col-xxl-8",
+        "partner": partner,
+        "currency": rates.currency,
+        "unconverted": sorted(unconverted),
+        "by_stage": by_stage,
+        "open_count": sum(row["count"] for row in by_stage),
+        "open_value": sum((row["value"] for row in by_stage), Decimal(0)),
+        "won_count": counts.get(DealStatus.WON, 0),
+        "lost_count": counts.get(DealStatus.LOST, 0),
+        "awaiting": list(awaiting),
+        "awaiting_count": waiting,
+        "awaiting_more": max(waiting - REVIEW_ROWS, 0),
+        "now": timezone.now(),
+        # Drawn by static/js/deal-charts.js, as on the pipeline pages.
+        "charts": {
+            "stage": {
+                "labels": [row["label"] for row in by_stage],
+                "keys": [row["stage"] for row in by_stage],
+                "counts": [row["count"] for row in by_stage],
+                "values": [float(row["value"]) for row in by_stage],
+            }
+        },
     }

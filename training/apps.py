@@ -28,6 +28,8 @@ class TrainingConfig(AppConfig):
     demo_seeder = "training.demo.seed"
     # The certification KPIs of the partner scorecards, one per track (partners.performance.kpis).
     kpis = "training.kpis.kpis"
+    # Certified people and expiring certifications on the partner 360 page (partners.vendor_360).
+    partner_360_panel = "training.panels.partner_360_panel"
 
     # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
     # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).
