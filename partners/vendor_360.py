@@ -21,6 +21,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from prm.views import vendor_required
 
@@ -36,6 +37,7 @@ SCORECARD_LINES = 8
 
 
 @vendor_required
+@require_GET  # a page to read: nothing on it is posted back here
 def partner_360(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     partner = selectors.partner_get(actor=actor, pk=pk)
