@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from partners.policies import sees_partner_business
+from partners.policies import business_scope_q, sees_partner_business
 from prm.models import reporting_rates
 from prm.money import quantize
 
 from . import selectors
-from .models import OPEN_STATUSES, DealStage, DealStatus, LeadStatus
+from .models import OPEN_STATUSES, DealRollup, DealStage, DealStatus, LeadStatus
 from .policies import deal_policy, lead_policy
 
 
@@ -122,15 +122,20 @@ AWAITING_REVIEW = (DealStatus.SUBMITTED, DealStatus.WON_PENDING)
 def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
     """The partner's open pipeline by stage (in the reporting currency, drawn as a chart) and the
     deals waiting for the vendor: registrations to review and wins to confirm. Three queries: the
-    deals grouped by status, stage and currency; the exchange rates; the oldest reviews."""
+    pipeline figures (deals.rollup) by status, stage and currency; the exchange rates; the oldest
+    reviews."""
     actor = request.actor
     if not sees_partner_business(actor):
         return None  # money-blind roles: no deal amounts, and no panel of zeros
     deals = deal_policy.scope(actor).filter(partner_id=partner.pk)
+    # The figures the triggers keep (deals.rollup): a few hundred rows for a partner of any size,
+    # where summing its deals took 60-90 ms for 20,000 of them. Scoped as the deals are.
     groups = list(
-        deals.order_by()
+        DealRollup.objects.filter(business_scope_q(actor), partner_id=partner.pk, product__isnull=True)
+        .exclude(status=DealStatus.DRAFT)
+        .order_by()
         .values("status", "stage", "currency")
-        .annotate(n=Count("*"), value=Coalesce(Sum("amount"), selectors.ZERO))
+        .annotate(n=Sum("deals"), value=Coalesce(Sum("amount"), selectors.ZERO))
     )
     rates = reporting_rates()
     counts: dict[str, int] = {}
