@@ -541,3 +541,28 @@ def test_the_page_runs_the_same_queries_for_1_or_50_rows_of_each_kind(partner: A
         # training 3, content 2, earnings 1).
         bound=PAGE_BOUND,
     )
+
+
+@pytest.mark.parametrize(
+    "role", ["cam", VendorRole.PROGRAM_ADMIN, VendorRole.FINANCE, VendorRole.CONTENT_MANAGER]
+)
+def test_each_panel_keeps_to_three_queries(acme: Any, role: str) -> None:
+    """Every app's ``partner_360_panel`` on its own, as the page calls it, in the reader's scope."""
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.module_loading import import_string
+
+    from tests.scoping import acting
+
+    reader = cam_for(acme) if role == "cam" else factories.vendor_actor(role)
+    request = RequestFactory().get(url(acme))
+    request.actor, request.user = reader, reader.user
+    hooks = [
+        config.partner_360_panel for config in apps.get_app_configs() if hasattr(config, "partner_360_panel")
+    ]
+    assert len(hooks) >= 5
+    for hook in hooks:
+        with acting(reader), CaptureQueriesContext(connection) as queries:
+            import_string(hook)(request, partner=acme)
+        assert len(queries) <= 3, (hook, [q["sql"][:80] for q in queries.captured_queries])
