@@ -171,6 +171,7 @@ def vendor_pages(user_id: int) -> list[tuple[str, str]]:
         ("partner list", "/vendor/partners/"),
         ("partner list, search", f"/vendor/partners/?q={partner.legal_name.split()[0]}"),
         ("partner detail", f"/vendor/partners/{partner.pk}/"),
+        ("partner 360", f"/vendor/partners/{partner.pk}/360/"),
         ("admin deals", "/admin/deals/deal/"),
         ("admin deals, status", "/admin/deals/deal/?status__exact=submitted"),
         ("admin deals, search", f"/admin/deals/deal/?q={picked['customer']}"),

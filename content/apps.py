@@ -19,6 +19,8 @@ class ContentConfig(AppConfig):
     partner_home_panel = "content.panels.partner_home_panel"
     # The content-engagement KPIs of the partner scorecards (partners.performance.kpis).
     kpis = "content.kpis.KPIS"
+    # Downloads and top assets on the partner 360 page (partners.vendor_360).
+    partner_360_panel = "content.panels.partner_360_panel"
     # Program admins hold every permission; content managers author the library in the admin.
     # Versions are never edited or deleted there: old ones are the record of what partners got.
     vendor_role_permissions = {VendorRole.CONTENT_MANAGER: _AUTHORING}

@@ -13,6 +13,8 @@ class DealsConfig(AppConfig):
     # Panels on the partner home and the vendor dashboard (partners.views.app_panels).
     partner_home_panel = "deals.panels.partner_home_panel"
     vendor_home_panel = "deals.panels.vendor_home_panel"
+    # Pipeline by stage and deals awaiting review on the partner 360 page (partners.vendor_360).
+    partner_360_panel = "deals.panels.partner_360_panel"
     # The deal and lead KPIs of the partner scorecards (partners.performance.kpis).
     kpis = "deals.kpis.KPIS"
     # The product authorizations on the partner's company page (partners.panels.app_panels).

@@ -15,6 +15,8 @@ class IncentivesConfig(AppConfig):
     mdf_request_panel = "incentives.panels.mdf_request_panel"
     mdf_report_panel = "incentives.panels.mdf_report_panel"
     mdf_report_csv_rows = "incentives.panels.mdf_report_csv_rows"
+    # Earnings this year and unpaid on the partner 360 page (partners.vendor_360).
+    partner_360_panel = "incentives.panels.partner_360_panel"
 
     # Program admins hold every permission; finance reads programs, earnings and statements in the
     # admin (and reverses accruals from there: the service checks the role, not a model permission).

@@ -1,6 +1,7 @@
 """What incentives contributes to the MDF pages (see partners.panels.app_panels): on a fund
 request, the deals the activity sourced with the forms to attribute and detach them; on the
-vendor's MDF report and in its CSV export, the return on investment by activity. Attribution joins
+vendor's MDF report and in its CSV export, the return on investment by activity. And on the
+partner 360 page, the partner's earnings. Attribution joins
 deals to MDF activities, so it lives here, above both: mdf imports neither deals nor incentives."""
 
 from __future__ import annotations
@@ -8,17 +9,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils import timezone
 
 from deals.models import DealStatus
 from deals.policies import DEAL_ROLES
 from mdf.models import FundRequest
 from mdf.policies import MDF_ROLES
+from partners.policies import sees_partner_business
 
 from . import selectors
 from .forms import AttributeDealForm
+from .models import StatementStatus
+from .policies import earning_policy
 from .services import ATTRIBUTABLE_REQUESTS
 
+ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
 # The report's table shows the most recent activities; the CSV export has them all.
 ROI_TABLE_ROWS = 50
 # The chart ranks the activities with won revenue and shows the best ones.
@@ -89,3 +97,37 @@ def mdf_report_csv_rows(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for row in selectors.roi_by_request(actor=request.actor)
     ]
+
+
+def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
+    """The partner's incentive earnings per currency (never added across currencies): earned this
+    calendar year (net of reversals), and owed -- everything earned that no paid statement has
+    settled yet, in a statement awaiting payment or not in one yet. One query."""
+    actor = request.actor
+    if not sees_partner_business(actor):
+        return None  # money-blind roles never see earnings
+    year_start = timezone.localtime().replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    paid = Q(settlement_line__statement__status=StatementStatus.PAID)
+    in_statement = Q(settlement_line__isnull=False) & ~paid
+    rows = list(
+        earning_policy.scope(actor)
+        .filter(partner_id=partner.pk)
+        .order_by()
+        .values("currency")
+        .annotate(
+            this_year=Coalesce(Sum("amount", filter=Q(created_at__gte=year_start)), ZERO),
+            earned=Coalesce(Sum("amount"), ZERO),
+            paid=Coalesce(Sum("amount", filter=paid), ZERO),
+            in_statements=Coalesce(Sum("amount", filter=in_statement), ZERO),
+            entries=Count("*"),
+        )
+        .order_by("currency")
+    )
+    for row in rows:
+        row["unpaid"] = row["earned"] - row["paid"]
+    return {
+        "template": "incentives/_partner_360_panel.html",
+        "partner": partner,
+        "year": year_start.year,
+        "rows": rows,
+    }

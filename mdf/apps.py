@@ -11,6 +11,8 @@ class MdfConfig(AppConfig):
     demo_seeder = "mdf.demo.seed"
     # The MDF KPI of the partner scorecards (partners.performance.kpis).
     kpis = "mdf.kpis.KPIS"
+    # Funds allocated / requested / paid this period on the partner 360 page (partners.vendor_360).
+    partner_360_panel = "mdf.panels.partner_360_panel"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

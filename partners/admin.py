@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
@@ -110,6 +111,10 @@ class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     ]
     inlines = [MembershipInline]
     actions = ["suspend_selected", "reinstate_selected"]
+
+    def view_on_site(self, obj: Partner) -> str:
+        # The change page's "View on site" button opens the partner 360 page (partners.vendor_360).
+        return reverse("vendor:partner_360", args=[obj.pk])
 
     @admin.display(description=_("portfolio (channel account managers who work this partner)"))
     def portfolio(self, obj: Partner) -> str:

@@ -17,7 +17,13 @@ nothing. The hooks in use:
 * ``mdf_request_panel(request, *, fund_request)``: an MDF request's page;
 * ``mdf_report_panel(request)``, ``mdf_report_csv_rows(request)``: the vendor's MDF report and its
   CSV export (a list of rows keyed by the export's column names). The export is built by Celery
-  (prm.exports), so ``mdf_report_csv_rows`` gets a request that carries only ``actor`` and ``user``.
+  (prm.exports), so ``mdf_report_csv_rows`` gets a request that carries only ``actor`` and ``user``;
+* ``partner_360_panel(request, *, partner)``: a card on the partner 360 page (partners.vendor_360),
+  for vendor staff looking at one partner they may see. The panel scopes its own reads with its
+  app's policies (a channel account manager's portfolio), returns None for a role that has no
+  business with it (money panels: the money-blind roles, ``partners.policies.sees_partner_business``)
+  and keeps to two or three queries whatever the partner's size. Its template is a whole card;
+  ``columns`` (optional) are its grid classes, "col-lg-6 col-xxl-4" by default.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import vendor_360
 from . import vendor_views as views
 
 app_name = "vendor"
@@ -27,4 +28,5 @@ urlpatterns = [
     path("applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
+    path("partners/<int:pk>/360/", vendor_360.partner_360, name="partner_360"),
 ]

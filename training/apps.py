@@ -30,6 +30,8 @@ class TrainingConfig(AppConfig):
     kpis = "training.kpis.kpis"
     # The certifications deals' product-authorization rules count people in (deals.authorizations).
     authorization_certifications = "training.authorizations.CERTIFICATIONS"
+    # Certified people and expiring certifications on the partner 360 page (partners.vendor_360).
+    partner_360_panel = "training.panels.partner_360_panel"
 
     # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
     # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).

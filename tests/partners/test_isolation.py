@@ -271,6 +271,8 @@ FOREIGN_IDS: list[Case] = [
     *_team_cases({"HX-Request": "true"}, "htmx"),
     # The vendor console: a partner user reaches none of it; B's manager nothing of A.
     Case("vendor:partner_detail", ("GET", "POST"), ("b_cam", "b_admin"), _a, controls=("program_admin",)),
+    # The partner 360 page: vendor staff only, a channel account manager the portfolio only.
+    Case("vendor:partner_360", ("GET",), ("b_cam", "b_admin"), _a, controls=("program_admin",)),
     Case(
         "vendor:partner_change_status",
         ("POST",),

@@ -1,0 +1,192 @@
+"""Audit events in plain words, for the pages that show a partner's recent activity to people (the
+partner 360 page) rather than to auditors (the history tables, which keep the raw action and the
+field-by-field changes).
+
+Every app writes to the one audit trail and the partners app may not import the apps above it
+(ARCHITECTURE.md), so the phrases are written here by action name, as ``partners.history`` writes
+its rules by event family. An action nobody has phrased yet (a new app, a new transition) is not
+shown as a raw key either: it reads "Deal: won claimed", built from the key, until it gets a
+sentence of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from prm.models import AuditEvent
+
+# action -> a sentence about the event's object (``%(target)s``: its name as recorded).
+PHRASES = {
+    # partners
+    "partner.created": gettext_lazy("%(target)s joined the program"),
+    "partner.imported": gettext_lazy("%(target)s was imported into the program"),
+    "partner.onboarding": gettext_lazy("Onboarding started"),
+    "partner.activated": gettext_lazy("Partner activated"),
+    "partner.suspended": gettext_lazy("Partner suspended"),
+    "partner.reinstated": gettext_lazy("Partner reinstated"),
+    "partner.terminated": gettext_lazy("Partner terminated"),
+    "partner.tier_changed": gettext_lazy("Tier changed"),
+    "partner.channel_manager_changed": gettext_lazy("Channel account manager changed"),
+    "partner.portfolio_granted": gettext_lazy("A channel account manager was given access"),
+    "partner.portfolio_revoked": gettext_lazy("A channel account manager's access was removed"),
+    "partner.profile_updated": gettext_lazy("Company profile updated"),
+    "partner.logo_changed": gettext_lazy("Company logo changed"),
+    "partner.agreement_accepted": gettext_lazy("Partner agreement accepted"),
+    "partner.assessment_recorded": gettext_lazy("Quarterly assessment recorded"),
+    "partner.assessment_changed": gettext_lazy("Quarterly assessment changed"),
+    "membership.created": gettext_lazy("%(target)s joined the team"),
+    "membership.role_changed": gettext_lazy("Role of %(target)s changed"),
+    "membership.deactivated": gettext_lazy("%(target)s was deactivated"),
+    "membership.reactivated": gettext_lazy("%(target)s was reactivated"),
+    "invitation.created": gettext_lazy("%(target)s was invited"),
+    "invitation.resent": gettext_lazy("Invitation to %(target)s sent again"),
+    "invitation.revoked": gettext_lazy("Invitation to %(target)s withdrawn"),
+    "invitation.accepted": gettext_lazy("%(target)s accepted the invitation"),
+    "profile_change.requested": gettext_lazy("Asked to change its type, country or region"),
+    "profile_change.approved": gettext_lazy("Type, country or region change approved"),
+    "profile_change.rejected": gettext_lazy("Type, country or region change declined"),
+    "application.submitted": gettext_lazy("Applied to join the program"),
+    "application.approved": gettext_lazy("Application approved"),
+    "application.rejected": gettext_lazy("Application declined"),
+    # deals and leads
+    "deal.drafted": gettext_lazy("Deal %(target)s drafted"),
+    "deal.edited": gettext_lazy("Deal %(target)s edited"),
+    "deal.submitted": gettext_lazy("Deal %(target)s submitted for review"),
+    "deal.approved": gettext_lazy("Deal %(target)s approved"),
+    "deal.rejected": gettext_lazy("Deal %(target)s not approved"),
+    "deal.returned": gettext_lazy("Deal %(target)s returned for more information"),
+    "deal.conflict_resolved": gettext_lazy("Possible conflict on deal %(target)s resolved"),
+    "deal.extension_requested": gettext_lazy("More time asked for deal %(target)s"),
+    "deal.extension_approved": gettext_lazy("Extension of deal %(target)s granted"),
+    "deal.extension_rejected": gettext_lazy("Extension of deal %(target)s refused"),
+    "deal.stage_changed": gettext_lazy("Deal %(target)s moved to another stage"),
+    "deal.won": gettext_lazy("Deal %(target)s won"),
+    "deal.won_claimed": gettext_lazy("Deal %(target)s reported won, awaiting confirmation"),
+    "deal.won_confirmed": gettext_lazy("Win of deal %(target)s confirmed"),
+    "deal.won_rejected": gettext_lazy("Reported win of deal %(target)s turned down"),
+    "deal.lost": gettext_lazy("Deal %(target)s lost"),
+    "deal.expired": gettext_lazy("Protection of deal %(target)s ended"),
+    "lead.created": gettext_lazy("Lead %(target)s created"),
+    "lead.imported": gettext_lazy("Lead %(target)s imported"),
+    "lead.offered": gettext_lazy("Lead %(target)s offered"),
+    "lead.accepted": gettext_lazy("Lead %(target)s accepted"),
+    "lead.declined": gettext_lazy("Lead %(target)s declined"),
+    "lead.timed_out": gettext_lazy("Lead %(target)s not answered in time"),
+    "lead.withdrawn": gettext_lazy("Lead %(target)s withdrawn"),
+    # funds
+    "mdf.allocated": gettext_lazy("Funds allocated"),
+    "mdf.accrued": gettext_lazy("Co-op funds accrued"),
+    "mdf.accrual_refused": gettext_lazy("Co-op accrual refused"),
+    "mdf.forfeited": gettext_lazy("Unused funds forfeited"),
+    "mdf.request_drafted": gettext_lazy("Fund request %(target)s drafted"),
+    "mdf.request_edited": gettext_lazy("Fund request %(target)s edited"),
+    "mdf.request_submitted": gettext_lazy("Fund request %(target)s submitted"),
+    "mdf.request_escalated": gettext_lazy("Fund request %(target)s sent to a program admin"),
+    "mdf.request_approved": gettext_lazy("Fund request %(target)s approved"),
+    "mdf.request_rejected": gettext_lazy("Fund request %(target)s declined"),
+    "mdf.request_returned": gettext_lazy("Fund request %(target)s returned for changes"),
+    "mdf.request_expired": gettext_lazy("Fund request %(target)s expired unclaimed"),
+    "mdf.claim_submitted": gettext_lazy("Claim submitted for %(target)s"),
+    "mdf.claim_approved": gettext_lazy("Claim for %(target)s approved"),
+    "mdf.claim_rejected": gettext_lazy("Claim for %(target)s declined"),
+    "mdf.claim_paid": gettext_lazy("Claim for %(target)s paid"),
+    "mdf.deal_attributed": gettext_lazy("A deal was credited to %(target)s"),
+    "mdf.deal_detached": gettext_lazy("A deal was detached from %(target)s"),
+    # training
+    "training.enrolled": gettext_lazy("Enrolled: %(target)s"),
+    "training.course_completed": gettext_lazy("Course completed: %(target)s"),
+    "training.quiz_submitted": gettext_lazy("Quiz taken: %(target)s"),
+    "training.quiz_timed_out": gettext_lazy("Quiz ran out of time: %(target)s"),
+    "training.quiz_attempts_reset": gettext_lazy("Quiz attempts reset: %(target)s"),
+    "training.certified": gettext_lazy("Certified: %(target)s"),
+    "training.certification_expired": gettext_lazy("Certification expired: %(target)s"),
+    # incentives
+    "incentives.earning_adjusted": gettext_lazy("Earnings adjusted"),
+    "incentives.earning_reversed": gettext_lazy("Earnings reversed"),
+    # A statement's name reads "Statement ST-...".
+    "incentives.statement_created": gettext_lazy("%(target)s prepared"),
+    "incentives.statement_approved": gettext_lazy("%(target)s approved"),
+    "incentives.statement_paid": gettext_lazy("%(target)s paid"),
+    # integrations
+    "webhook.created": gettext_lazy("Webhook added"),
+    "webhook.deleted": gettext_lazy("Webhook removed"),
+    "webhook.secret_rotated": gettext_lazy("Webhook secret rotated"),
+    "api_token.issued": gettext_lazy("API token issued"),
+    "api_token.revoked": gettext_lazy("API token revoked"),
+}
+
+FAMILIES = {
+    "partner": gettext_lazy("Partner"),
+    "membership": gettext_lazy("Team"),
+    "invitation": gettext_lazy("Invitation"),
+    "profile_change": gettext_lazy("Profile change"),
+    "application": gettext_lazy("Application"),
+    "deal": gettext_lazy("Deal"),
+    "lead": gettext_lazy("Lead"),
+    "mdf": gettext_lazy("Funds"),
+    "training": gettext_lazy("Training"),
+    "content": gettext_lazy("Content"),
+    "incentives": gettext_lazy("Incentives"),
+    "webhook": gettext_lazy("Integrations"),
+    "api_token": gettext_lazy("Integrations"),
+}
+
+# The icon (Bootstrap Icons) a family's events are shown with.
+ICONS = {
+    "partner": "building",
+    "membership": "people",
+    "invitation": "envelope",
+    "profile_change": "ui-checks",
+    "application": "inbox",
+    "deal": "briefcase",
+    "lead": "person-plus",
+    "mdf": "cash-coin",
+    "training": "mortarboard",
+    "content": "collection",
+    "incentives": "trophy",
+    "webhook": "plug",
+    "api_token": "key",
+}
+
+
+def family(action: str) -> str:
+    return action.partition(".")[0]
+
+
+def describe(event: AuditEvent) -> str:
+    """One sentence saying what happened, e.g. "Deal DR-00042 Initech approved"."""
+    target = event.target_repr or ""
+    phrase = PHRASES.get(event.action)
+    if phrase is not None:
+        return str(phrase) % {"target": target}
+    prefix, _dot, rest = event.action.partition(".")
+    label = FAMILIES.get(prefix, prefix.replace("_", " ").capitalize())
+    what = rest.replace("_", " ") or _("changed")
+    return _("%(family)s: %(what)s") % {"family": label, "what": what} + (f" · {target}" if target else "")
+
+
+def icon(event: AuditEvent) -> str:
+    return ICONS.get(family(event.action), "dot")
+
+
+def who(event: AuditEvent) -> str:
+    """The person's name when there is one (the event's ``actor`` selected along), else what was
+    recorded (an e-mail), else "system" for what the program did by itself."""
+    if event.actor_id and event.actor is not None and getattr(event.actor, "full_name", ""):
+        return event.actor.full_name
+    return event.actor_label if event.actor_label and event.actor_label != "system" else _("PRM (automatic)")
+
+
+def recent_activity(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """``events`` (with ``actor`` selected along) each given ``summary``, ``icon`` and ``who`` for a
+    template, which cannot call functions with arguments."""
+    shown = []
+    for event in events:
+        event.summary = describe(event)
+        event.icon = icon(event)
+        event.who = who(event)
+        shown.append(event)
+    return shown
