@@ -108,6 +108,7 @@ class TrendChart:
 
 
 PAD = 4
+TARGET_REACH = Decimal(2)  # a target up to twice the highest value is drawn on a KPI's chart
 
 
 def trend_chart(
@@ -125,15 +126,20 @@ def trend_chart(
 ) -> TrendChart | None:
     """The chart of ``series`` (oldest first; days without a value are left out), evenly spaced: the
     month-ends, then the latest day (its label says the day, not the month). The value axis
-    runs from 0 (or the lowest value, if negative) to a little above the highest value or the
-    target; ``low``/``high`` fix it (a score: 0 to 100). None when there is nothing to draw."""
+    runs from 0 (or the lowest value, if negative) to a little above the highest value, or the
+    target when it is near (``TARGET_REACH``); ``low``/``high`` fix it (a score: 0 to 100). None
+    when there is nothing to draw."""
     known = [(day, value) for day, value in series if value is not None]
     if not known:
         return None
     values = [value for _day, value in known]
     axis_low = low if low is not None else min(Decimal(0), *values)
-    axis_high = high if high is not None else max(*values, target if target is not None else values[0])
-    if high is None:
+    axis_high = high
+    if axis_high is None:
+        # The target joins the axis only when it is near the values: a target ten times the value
+        # would flatten the line, and the line's shape is what a trend chart is for.
+        near = target is not None and target <= max(values) * TARGET_REACH
+        axis_high = max(*values, target if near else values[0])
         axis_high = axis_high * Decimal("1.1") if axis_high > 0 else Decimal(1)
     span = float(axis_high - axis_low) or 1.0
     steps = len(known) - 1

@@ -459,5 +459,8 @@ def test_a_trend_chart_spreads_its_points_and_draws_the_target_inside_the_axis()
     assert [round(point.x) for point in chart.points] == [4, 96]  # the month without a value is left out
     assert chart.points[0].y > chart.points[1].y > chart.target_y >= 4  # higher values higher up
     assert display.trend_chart([(date(2027, 1, 31), None)], unit=Unit.COUNT) is None
+    # A target far above the values would flatten the line: it is left off the chart.
+    far = display.trend_chart(series, unit=Unit.COUNT, target=D(50), width=100, height=40)
+    assert far.target_y is None and far.points[1].y == pytest.approx(4 + 32 * (1 - 4 / 4.4))
     score = display.score_chart([TrendPoint(date(2027, 3, 31), True, D("50"), {})], width=200, height=100)
     assert score.points[0].y == pytest.approx(4 + (100 - 4 - 18) / 2)
