@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partners.models import PartnerAssessment, PartnerRole, ScorecardLine, ScorecardSnapshot
@@ -441,6 +444,49 @@ def test_the_rankings_page_runs_the_same_queries_for_1_partner_as_for_50() -> No
         shows=lambda: [p.legal_name for p in made],
         within="rankings-table",
     )
+
+
+def test_the_rankings_export_runs_the_same_queries_for_1_partner_as_for_50() -> None:
+    sf.template("Standard", lines=STANDARD)
+    made = []
+
+    def add_partners(count: int) -> None:
+        for _ in range(count):
+            made.append(scored_partner(f"Exported {len(made):02d}"))
+        compute(date(2027, 3, 30))
+
+    add_partners(1)
+    assert_constant_queries(
+        login(factories.vendor_user()),
+        RANKINGS_EXPORT,
+        lambda: add_partners(49),
+        rows=lambda response: len(_csv(response)),
+        shows=lambda: [p.legal_name for p in made],
+    )
+
+
+# --- the summary panel other pages include (the partner 360 page) -------------------------------------
+def test_the_scorecard_summary_panel_reads_two_queries_and_shows_score_trend_and_gap() -> None:
+    sf.template("Standard", lines=STANDARD)
+    acme = scored_partner()
+    compute(FEBRUARY, MARCH)
+    cam = cam_for(acme)
+
+    with acting(cam), CaptureQueriesContext(connection) as queries:
+        summary = display.scorecard_summary(actor=cam, partner=acme)
+    html = render_to_string(
+        "partners/performance/_scorecard_summary.html", {"display": summary, "partner": acme}
+    )
+
+    assert len(queries.captured_queries) == 2
+    assert "72.0" in html and "Certified people" in html and "24.0 points to win" in html
+    assert reverse("vendor:partner_scorecard", args=[acme.pk]) in html
+    assert html.count("<circle") == 2 and "<text" not in html  # the compact chart: no axes
+    other = factories.PartnerFactory()
+    with acting(cam):
+        assert display.scorecard_summary(actor=cam, partner=other) is None  # not in the portfolio
+    empty = render_to_string("partners/performance/_scorecard_summary.html", {"display": None})
+    assert "No scorecard yet" in empty
 
 
 # --- the display helpers --------------------------------------------------------------------------------
