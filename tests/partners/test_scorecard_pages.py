@@ -20,6 +20,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from partners.models import PartnerAssessment, PartnerRole, ScorecardLine, ScorecardSnapshot
 from partners.performance import display, services
@@ -510,3 +511,14 @@ def test_a_trend_chart_spreads_its_points_and_draws_the_target_inside_the_axis()
     assert far.target_y is None and far.points[1].y == pytest.approx(4 + 32 * (1 - 4 / 4.4))
     score = display.score_chart([TrendPoint(date(2027, 3, 31), True, D("50"), {})], width=200, height=100)
     assert score.points[0].y == pytest.approx(4 + (100 - 4 - 18) / 2)
+
+
+def test_the_svg_escapes_its_texts_and_writes_coordinates_with_a_dot() -> None:
+    series = [(date(2027, 2, 28), D("1.5")), (date(2027, 3, 31), D(3))]
+    chart = display.trend_chart(series, unit=Unit.RATIO, target=D(4), width=100, height=40)
+    with translation.override("de"):
+        svg = display.chart_svg(chart, label='People certified: <img src=x onerror="x">', target_label="<b>")
+    assert "<img" not in svg and "&lt;img src=x onerror=&quot;x&quot;&gt;" in svg
+    assert "<b>" not in svg and "&lt;b&gt;" in svg
+    assert re.search(r'<circle class="trend-dot" cx="4\.0" cy="\d+\.\d"', svg)  # never "4,0"
+    assert svg.count("<circle") == 2 and svg.endswith("</svg>")
