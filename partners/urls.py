@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .performance import views as performance_views
 
 app_name = "partners"
 
@@ -21,4 +22,5 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("apply/", views.apply, name="apply"),
     path("apply/thanks/", views.apply_thanks, name="apply_thanks"),
+    path("scorecard/", performance_views.scorecard, name="scorecard"),
 ]

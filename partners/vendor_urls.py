@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import vendor_360
 from . import vendor_views as views
+from .performance import views as performance_views
 
 app_name = "vendor"
 
@@ -29,4 +30,7 @@ urlpatterns = [
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
     path("partners/<int:pk>/360/", vendor_360.partner_360, name="partner_360"),
+    path("scorecards/", performance_views.rankings, name="scorecard_rankings"),
+    path("scorecards/export.csv", performance_views.rankings_export, name="scorecard_rankings_export"),
+    path("partners/<int:pk>/scorecard/", performance_views.partner_scorecard, name="partner_scorecard"),
 ]

@@ -1,6 +1,6 @@
 """Demo data for scorecards (``manage.py seed_demo`` runs it last: the KPIs read every other app's
 demo data): two templates, the channel account managers' ratings for this quarter and the last,
-today's scorecards computed for real, and five past month-ends so the trend charts have a history.
+today's scorecards computed for real, and eleven past month-ends so the trend charts show a year.
 
 Demo only: the demo's deals, courses and downloads were all made today, so month-ends computed
 from them would be empty. The past month-ends are therefore derived from today's values (a steady
@@ -75,7 +75,12 @@ RATINGS = [
     ("Initech Solutions Pte. Ltd.", 2, 2, "Still onboarding: agreement not accepted, no sales activity."),
     ("Umbrella Distribution Ltd", 2, 4, "Suspended over the partner fee; relationship on hold."),
 ]
-HISTORY = (Decimal("0.55"), Decimal("0.65"), Decimal("0.75"), Decimal("0.85"), Decimal("0.95"))
+# Each past month-end's share of today's values, oldest first: a year of uneven growth (a dip in
+# the middle, as real programmes have) rather than a straight line, so the 12-month charts read.
+HISTORY = tuple(
+    Decimal(share)
+    for share in ("0.30", "0.36", "0.45", "0.41", "0.50", "0.58", "0.54", "0.66", "0.75", "0.84", "0.93")
+)
 
 
 def seed(*, stdout: Any = None) -> None:
@@ -124,7 +129,7 @@ def _ratings(today: Any) -> None:
 
 
 def _history(today: Any) -> int:
-    """Five past month-ends for every partner scored today, climbing to today's values."""
+    """Eleven past month-ends for every partner scored today, climbing to today's values."""
     kpis = enabled_kpis()
     templates = services.templates_for_scoring(kpis)
     month_ends = []

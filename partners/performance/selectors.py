@@ -13,17 +13,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import DecimalField, F, Max, Q, QuerySet, Window
+from django.db.models import DecimalField, F, Max, Q, QuerySet, Subquery, Window
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Rank
 from django.utils import timezone
 
-from partners.models import Partner, ScorecardSnapshot
+from partners.models import Partner, PartnerAssessment, ScorecardSnapshot
+from partners.models import ScorecardLine as TemplateLine
 from prm.policies import PermissionDenied
 from prm.tenancy import Actor
 
 from .kpis import Kpi, kpi_registry
-from .policies import sees_money_figures, snapshot_policy
+from .policies import assessment_policy, sees_money_figures, snapshot_policy
 
 TREND_MONTHS = 12
 RANKINGS_PER_PAGE = 50
@@ -159,13 +160,27 @@ class TrendPoint:
     values: dict[str, Decimal | None]
 
 
+def _trend_start(months: int) -> date:
+    """The first day of the month ``months`` months before this one."""
+    first_month = timezone.localdate().replace(day=1)
+    for _step in range(months):
+        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    return first_month
+
+
+def _trend_point(snapshot: ScorecardSnapshot, registry: dict[str, Kpi], money: bool) -> TrendPoint:
+    values = {
+        key: _decimal(value)
+        for key, value in snapshot.values.items()
+        if money or not (registry.get(key) and registry[key].money)
+    }
+    return TrendPoint(snapshot.as_of, snapshot.month_end, snapshot.total_score, values)
+
+
 def scorecard_trend(*, actor: Actor, partner: Partner, months: int = TREND_MONTHS) -> list[TrendPoint]:
     """The month-end scorecards of the last ``months`` months, oldest first, then the latest one if
     it is newer. Two queries (the points, the KPI registry)."""
-    today = timezone.localdate()
-    first_month = today.replace(day=1)
-    for _step in range(months):
-        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    first_month = _trend_start(months)
     snapshots = _snapshots(actor, partner)
     latest_day = snapshots.aggregate(latest=Max("as_of"))["latest"]
     if latest_day is None:
@@ -173,15 +188,67 @@ def scorecard_trend(*, actor: Actor, partner: Partner, months: int = TREND_MONTH
     rows = snapshots.filter(Q(month_end=True, as_of__gte=first_month) | Q(as_of=latest_day)).order_by("as_of")
     registry = kpi_registry()
     money = sees_money_figures(actor)
-    points = []
-    for snapshot in rows.only("as_of", "month_end", "total_score", "values"):
-        values = {
-            key: _decimal(value)
-            for key, value in snapshot.values.items()
-            if money or not (registry.get(key) and registry[key].money)
-        }
-        points.append(TrendPoint(snapshot.as_of, snapshot.month_end, snapshot.total_score, values))
-    return points
+    return [
+        _trend_point(snapshot, registry, money)
+        for snapshot in rows.only("as_of", "month_end", "total_score", "values")
+    ]
+
+
+@dataclass(frozen=True)
+class ScorecardOverview:
+    """A partner's latest scorecard with its trend: what the scorecard page shows, and the summary
+    panel other pages include (``partners/performance/_scorecard_summary.html``)."""
+
+    scorecard: Scorecard
+    trend: list[TrendPoint]
+    registry: dict[str, Kpi]
+
+    def series(self, key: str) -> list[tuple[date, Decimal | None]]:
+        """One KPI's value at each point of the trend (None where it was not measured or is hidden)."""
+        return [(point.as_of, point.values.get(key)) for point in self.trend]
+
+    @property
+    def score_series(self) -> list[tuple[date, Decimal | None]]:
+        return [(point.as_of, point.total_score) for point in self.trend]
+
+    @property
+    def previous_month_end(self) -> TrendPoint | None:
+        """The last month-end before the latest scorecard (what "since last month" compares with)."""
+        earlier = [point for point in self.trend[:-1] if point.month_end]
+        return earlier[-1] if earlier else None
+
+    @property
+    def score_change(self) -> Decimal | None:
+        previous = self.previous_month_end
+        if previous is None or previous.total_score is None or self.scorecard.total_score is None:
+            return None
+        return self.scorecard.total_score - previous.total_score
+
+
+def scorecard_overview(
+    *, actor: Actor, partner: Partner, months: int = TREND_MONTHS
+) -> ScorecardOverview | None:
+    """The partner's latest scorecard and its trend (the month-ends of the last ``months`` months,
+    then the latest day), or None before the first nightly run or when the actor may not see it.
+
+    Two queries whatever the number of KPIs and months: the snapshots (the latest day found by a
+    subquery), and the KPI registry. The scorecard page and the partner 360 page's panel use it."""
+    snapshots = _snapshots(actor, partner)
+    latest_day = snapshots.order_by("-as_of").values("as_of")[:1]
+    rows = list(
+        snapshots.filter(
+            Q(month_end=True, as_of__gte=_trend_start(months)) | Q(as_of=Subquery(latest_day))
+        ).order_by("as_of")
+    )
+    if not rows:
+        return None
+    registry = kpi_registry()
+    money = sees_money_figures(actor)
+    return ScorecardOverview(
+        scorecard=_scorecard(rows[-1], registry, money),
+        trend=[_trend_point(snapshot, registry, money) for snapshot in rows],
+        registry=registry,
+    )
 
 
 # --- rankings ------------------------------------------------------------------------------------
@@ -210,6 +277,20 @@ def _order(sort: str) -> list[Any]:
     return [ordered, "partner__legal_name", "partner_id"]
 
 
+def _ranked(
+    actor: Actor, snapshots: QuerySet[ScorecardSnapshot], filters: dict[str, Any]
+) -> QuerySet[ScorecardSnapshot]:
+    """The scorecards of the day ranked (``rank``), filtered; refuses who may not rank."""
+    if not snapshot_policy.can(actor, "rank"):
+        raise PermissionDenied("Rankings are for vendor staff.")
+    as_of = filters.get("as_of") or snapshots.aggregate(latest=Max("as_of"))["latest"]
+    rows = snapshots.filter(as_of=as_of)
+    for name, lookup in RANKING_FILTERS.items():
+        if filters.get(name):
+            rows = rows.filter(**{lookup: filters[name]})
+    return rows.annotate(rank=Window(Rank(), order_by=F("total_score").desc(nulls_last=True)))
+
+
 def scorecard_rankings(
     *,
     actor: Actor,
@@ -227,20 +308,8 @@ def scorecard_rankings(
     narrow rows and fetching the 50 wide ones afterwards is what keeps it fast: ranking the whole
     rows (their KPI values are kilobytes each) took 300-490 ms for 10,000 partners on the benchmark
     data, this 60-100 ms."""
-    if not snapshot_policy.can(actor, "rank"):
-        raise PermissionDenied("Rankings are for vendor staff.")
-    filters = filters or {}
     snapshots = snapshot_policy.scope(actor)
-    as_of = filters.get("as_of") or snapshots.aggregate(latest=Max("as_of"))["latest"]
-    rows = snapshots.filter(as_of=as_of)
-    for name, lookup in RANKING_FILTERS.items():
-        if filters.get(name):
-            rows = rows.filter(**{lookup: filters[name]})
-    ranked = (
-        rows.annotate(rank=Window(Rank(), order_by=F("total_score").desc(nulls_last=True)))
-        .order_by(*_order(sort))
-        .values_list("pk", "rank")
-    )
+    ranked = _ranked(actor, snapshots, filters or {}).order_by(*_order(sort)).values_list("pk", "rank")
     result = Paginator(ranked, per_page).get_page(page)
     ranks = list(result.object_list)
     details = (
@@ -263,3 +332,52 @@ def visible_values(snapshot: ScorecardSnapshot, *, actor: Actor, registry: dict[
         for key, value in snapshot.values.items()
         if money or not (registry.get(key) and registry[key].money)
     }
+
+
+def scorecard_ranking_rows(
+    *, actor: Actor, filters: dict[str, Any] | None = None, sort: str = "-score"
+) -> QuerySet[ScorecardSnapshot]:
+    """Every ranked row of :func:`scorecard_rankings` (same filters, sort and ranks), unpaginated,
+    with the partner, tier and manager joined: the rankings' CSV export streams it in Celery."""
+    ranked = _ranked(actor, snapshot_policy.scope(actor), filters or {})
+    return (
+        ranked.order_by(*_order(sort))
+        .select_related("partner", "partner__tier", "partner__channel_account_manager")
+        .defer("lines")
+    )
+
+
+@dataclass(frozen=True)
+class RankingColumn:
+    key: str
+    label: str
+    unit: str
+    money: bool
+
+
+def ranking_columns(*, actor: Actor, registry: dict[str, Kpi]) -> list[RankingColumn]:
+    """The KPIs the rankings show as columns: those the active templates score, in the templates'
+    order, without money figures for whoever may not see them. One query."""
+    money = sees_money_figures(actor)
+    keys = (
+        TemplateLine.objects.filter(template__is_active=True)
+        .order_by("template__name", "position", "pk")
+        .values_list("kpi", flat=True)
+    )
+    columns: dict[str, RankingColumn] = {}
+    for key in keys:
+        kpi = registry.get(key)
+        if key in columns or kpi is None or (kpi.money and not money):
+            continue
+        columns[key] = RankingColumn(key, str(kpi.label), kpi.unit, kpi.money)
+    return list(columns.values())
+
+
+def assessment_list(*, actor: Actor, partner: Partner) -> QuerySet[PartnerAssessment]:
+    """The partner's quarterly ratings the actor may read, newest quarter first (the rater joined)."""
+    return (
+        assessment_policy.scope(actor)
+        .filter(partner_id=partner.pk)
+        .select_related("assessed_by")
+        .order_by("-period_start", "-pk")
+    )

@@ -389,6 +389,7 @@ def test_every_export_url_is_registered() -> None:
         "mdf.fund_requests",
         "mdf.vendor_report",
         "partners.partners",
+        "partners.scorecard_rankings",
         "partners.team",
         "training.completion",
         "training.team_progress",

@@ -98,8 +98,8 @@ def test_seed_demo_works_whatever_the_date(moment: str, settings: Any, tmp_path:
 
 
 def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any, tmp_path: Any) -> None:
-    """Today's scorecards computed from the demo data, five frozen month-ends before them (the
-    trend charts), the templates they are scored on and the managers' ratings."""
+    """Today's scorecards computed from the demo data, eleven frozen month-ends before them (the
+    12-month trend charts), the templates they are scored on and the managers' ratings."""
     from partners.performance.kpis import month_end_before
 
     factories.media_storage(settings, tmp_path)
@@ -110,14 +110,14 @@ def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any,
     days = list(
         ScorecardSnapshot.objects.filter(partner=acme).order_by("as_of").values_list("as_of", flat=True)
     )
-    assert len(days) == 6 and days[-1] == today and days[-2] == month_end_before(today)
+    assert len(days) == 12 and days[-1] == today and days[-2] == month_end_before(today)
     history = ScorecardSnapshot.objects.filter(partner=acme).exclude(as_of=today)
     assert all(row.frozen and row.month_end for row in history)
     latest = ScorecardSnapshot.objects.get(partner=acme, as_of=today)
     assert latest.template_name == "Standard scorecard" and latest.total_score is not None
     assert Decimal(latest.values["won_revenue"]) > 0 and latest.values["cam_rating"] is not None
     totals = [row.total_score for row in ScorecardSnapshot.objects.filter(partner=acme).order_by("as_of")]
-    assert totals == sorted(totals)  # a climb to today's score
+    assert totals[0] < totals[-1] and len(set(totals)) > 3  # a year's climb to today's score, uneven
     assert (
         ScorecardSnapshot.objects.get(partner=umbrella, as_of=today).template_name == "Distributor scorecard"
     )
