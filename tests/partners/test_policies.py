@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from partners import selectors, services
-from partners.models import Invitation, Membership, Partner, PartnerRole
+from partners.models import Invitation, Membership, PartnerRole
 from partners.policies import (
     application_policy,
     can_work_partner,
@@ -20,26 +21,22 @@ from partners.policies import (
 from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, Actor, Side
 from tests import factories
+from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def third_partner(db: Any) -> Partner:
-    return factories.PartnerFactory(legal_name="Initech Resellers")
-
-
-@pytest.fixture
-def world(
-    partner: Partner,
-    other_partner: Partner,
-    third_partner: Partner,
-    partner_admin: Any,
-    other_partner_admin: Any,
-    program_admin: Any,
-    channel_manager: Any,
-) -> dict[str, Any]:
-    """Three partners; the CAM's portfolio is ``partner`` only; a second CAM works ``third_partner``."""
+@built_once
+def policy_world() -> dict[str, Any]:
+    """Three partners; the CAM's portfolio is ``partner`` only; a second CAM works ``third_partner``.
+    Built once for the module (tests/isolation.py): each test runs in a savepoint of its own."""
+    partner = factories.PartnerFactory(legal_name="Acme Networks")
+    other_partner = factories.PartnerFactory(legal_name="Globex Systems")
+    third_partner = factories.PartnerFactory(legal_name="Initech Resellers")
+    partner_admin = factories.partner_user(partner, email="alice@acme.example")
+    other_partner_admin = factories.partner_user(other_partner, email="bob@globex.example")
+    program_admin = factories.vendor_user(email="ada@prm.example")
+    channel_manager = factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="carl@prm.example")
     program = factories.actor_for(program_admin)
     services.partner_assign_channel_manager(actor=program, partner=partner, manager=channel_manager)
     other_cam = factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, email="olga.cam@prm.example")
@@ -50,6 +47,8 @@ def world(
         "partner": partner,
         "other_partner": other_partner,
         "third_partner": third_partner,
+        "channel_manager": channel_manager,
+        "other_partner_admin": other_partner_admin,
         "actors": {
             "program_admin": program,
             "cam_in": factories.actor_for(channel_manager),
@@ -67,6 +66,12 @@ def world(
             "anonymous": ANONYMOUS,
         },
     }
+
+
+@pytest.fixture
+def world(policy_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory must not reach the next test.
+    return copy.deepcopy(policy_world)
 
 
 # Vendor roles whose scope is "every partner". Their checks look only at this test's partners, because
@@ -146,7 +151,8 @@ def test_vendor_side_actor_without_role_sees_nothing(world: dict[str, Any]) -> N
     assert _ids(partner_policy.scope(roleless)) == set()
 
 
-def test_portfolio_follows_reassignment(world: dict[str, Any], channel_manager: Any) -> None:
+def test_portfolio_follows_reassignment(world: dict[str, Any]) -> None:
+    channel_manager = world["channel_manager"]
     cam = world["actors"]["cam_in"]
     services.partner_assign_channel_manager(
         actor=world["actors"]["program_admin"], partner=world["other_partner"], manager=channel_manager
@@ -215,7 +221,8 @@ def test_membership_scope_matches_partner_scope(who: str, expected: set[str], wo
     )
 
 
-def test_membership_get_or_404_hides_other_partners(world: dict[str, Any], other_partner_admin: Any) -> None:
+def test_membership_get_or_404_hides_other_partners(world: dict[str, Any]) -> None:
+    other_partner_admin = world["other_partner_admin"]
     actor = world["actors"]["partner_admin"]
     with pytest.raises(Http404):
         selectors.membership_get(actor=actor, pk=other_partner_admin.membership.pk)
