@@ -15,6 +15,8 @@ class DealsConfig(AppConfig):
     vendor_home_panel = "deals.panels.vendor_home_panel"
     # The deal and lead KPIs of the partner scorecards (partners.performance.kpis).
     kpis = "deals.kpis.KPIS"
+    # What a support case may be about (partners.support.linkables).
+    support_linkables = "deals.support.linkables"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

@@ -11,6 +11,8 @@ class MdfConfig(AppConfig):
     demo_seeder = "mdf.demo.seed"
     # The MDF KPI of the partner scorecards (partners.performance.kpis).
     kpis = "mdf.kpis.KPIS"
+    # What a support case may be about (partners.support.linkables).
+    support_linkables = "mdf.support.linkables"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

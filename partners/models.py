@@ -575,3 +575,18 @@ class ScorecardSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.as_of}: {self.total_score}"
+
+
+# Support cases (partner problem management) live in a sub-package of their own; importing them
+# here registers them in the partners app.
+from .support.models import (  # noqa: E402, F401
+    CaseAttachment,
+    CaseKind,
+    CaseMessage,
+    CaseNote,
+    CasePriority,
+    CaseStatus,
+    SlaTarget,
+    SupportCase,
+    SupportTeam,
+)

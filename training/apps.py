@@ -28,6 +28,8 @@ class TrainingConfig(AppConfig):
     demo_seeder = "training.demo.seed"
     # The certification KPIs of the partner scorecards, one per track (partners.performance.kpis).
     kpis = "training.kpis.kpis"
+    # What a support case may be about (partners.support.linkables).
+    support_linkables = "training.support.linkables"
 
     # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
     # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).

@@ -1,0 +1,58 @@
+"""The support panels on the partner home and the vendor dashboard (partners.panels.app_panels)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import ngettext
+
+from . import selectors
+from .policies import case_policy
+
+
+def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
+    actor = request.actor
+    if not case_policy.can(actor, "open"):
+        return None
+    summary = selectors.open_case_summary(actor=actor)
+    next_steps = []
+    if summary["waiting"]:
+        next_steps.append(
+            {
+                "title": ngettext(
+                    "Answer %(n)s support case waiting for you",
+                    "Answer %(n)s support cases waiting for you",
+                    summary["waiting"],
+                )
+                % {"n": summary["waiting"]},
+                "url": reverse("support:case_list") + "?status=open",
+                "why": ngettext(
+                    "Our support team asked you something.",
+                    "Our support team asked you something.",
+                    summary["waiting"],
+                ),
+            }
+        )
+    if summary["to_rate"]:
+        next_steps.append(
+            {
+                "title": ngettext("Rate %(n)s resolved case", "Rate %(n)s resolved cases", summary["to_rate"])
+                % {"n": summary["to_rate"]},
+                "url": reverse("support:case_list"),
+                "why": ngettext(
+                    "Tell us whether the problem is solved.",
+                    "Tell us whether the problems are solved.",
+                    summary["to_rate"],
+                ),
+            }
+        )
+    return {"template": "partners/support/_home_panel.html", **summary, "next_steps": next_steps}
+
+
+def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
+    actor = request.actor
+    if not case_policy.can(actor, "queue"):
+        return None
+    return {"template": "partners/support/_vendor_panel.html", **selectors.queue_counts(actor=actor)}

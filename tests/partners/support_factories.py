@@ -1,0 +1,45 @@
+"""Support cases for tests: a kind, an opened case (through the service), upload bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from partners.models import CaseKind, CasePriority, SupportCase
+from partners.support import services
+from prm.tenancy import Actor
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+
+
+def kind(key: str = CaseKind.COMPLAINT, name: str | None = None) -> CaseKind:
+    found, _created = CaseKind.objects.get_or_create(
+        key=key, defaults={"name": name or key.replace("_", " ").capitalize()}
+    )
+    return found
+
+
+def pdf(name: str = "evidence.pdf", content: bytes = PDF) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def open_case(
+    actor: Actor,
+    *,
+    subject: str = "Invoices arrive twice",
+    description: str = "Every invoice since May came twice.",
+    priority: str = CasePriority.NORMAL,
+    kind_key: str = CaseKind.COMPLAINT,
+    files: list[Any] | None = None,
+    **kwargs: Any,
+) -> SupportCase:
+    return services.case_open(
+        actor=actor,
+        kind=kind(kind_key),
+        subject=subject,
+        description=description,
+        priority=priority,
+        files=files or [],
+        **kwargs,
+    )
