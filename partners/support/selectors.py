@@ -249,7 +249,7 @@ def report(*, actor: Actor, days: int = 90, now: datetime | None = None) -> dict
             "resolved": Count("pk", filter=resolved),
             "breached_recent": Count("pk", filter=recent & breached),
             "resolution_time": Avg(_resolution_time(), filter=resolved),
-            "rating": Avg("rating", filter=recent),
+            "avg_rating": Avg("rating", filter=recent),
             "rated": Count("pk", filter=recent & Q(rating__isnull=False)),
             **extra,
         }

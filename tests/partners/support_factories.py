@@ -7,8 +7,37 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from partners.models import CaseKind, CasePriority, SupportCase
-from partners.support import services
+from partners.support import selectors as support_selectors
+from partners.support import services as support_services
 from prm.tenancy import Actor
+from tests.scoping import acting
+
+
+class _InActorScope:
+    """A support module whose functions, called with an ``actor``, run in that actor's database
+    scope, as a view would call them. tests/scoping.py gives this to every app's top-level
+    services and selectors; a sub-package's modules get it here."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        member = getattr(self._module, name)
+        if not callable(member) or isinstance(member, type):
+            return member
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            actor = kwargs.get("actor")
+            if actor is None:
+                return member(*args, **kwargs)
+            with acting(actor):
+                return member(*args, **kwargs)
+
+        return call
+
+
+services: Any = _InActorScope(support_services)
+selectors: Any = _InActorScope(support_selectors)
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 
