@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import partners.support.models
+import partners.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -261,7 +261,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "file",
-                    models.FileField(max_length=300, upload_to=partners.support.models.case_attachment_path),
+                    models.FileField(max_length=300, upload_to=partners.storage.case_attachment_path),
                 ),
                 ("original_name", models.CharField(max_length=255)),
                 ("content_type", models.CharField(max_length=100)),

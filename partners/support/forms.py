@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.tenancy import Actor
 
+from ..models import CasePriority, CaseStatus
 from . import linkables, selectors
-from .models import CasePriority, CaseStatus
 
 ACCEPT = ".pdf,.png,.jpg,.jpeg,.gif,.webp,application/pdf,image/*"
 

@@ -20,8 +20,8 @@ from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
+from ..models import CaseAttachment, CaseStatus, SupportCase
 from ..policies import partner_scope_q, portfolio_partner_ids
-from .models import CaseAttachment, CaseStatus, SupportCase
 
 TRIAGE_ROLES = frozenset({VendorRole.PROGRAM_ADMIN, VendorRole.SUPPORT, VendorRole.CHANNEL_ACCOUNT_MANAGER})
 PARTNER_ACTIONS = frozenset({"reply", "add_files", "close", "rate"})

@@ -15,8 +15,7 @@ from prm.models import AuditEvent
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
-from . import sla
-from .models import (
+from ..models import (
     OPEN_STATUSES,
     CaseAttachment,
     CaseKind,
@@ -26,6 +25,7 @@ from .models import (
     SupportCase,
     SupportTeam,
 )
+from . import sla
 from .policies import attachment_policy, case_policy
 
 

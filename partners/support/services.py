@@ -27,10 +27,7 @@ from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Actor
 
-from ..models import Membership, Partner, PartnerRole
-from ..uploads import validate_document
-from . import linkables, sla
-from .models import (
+from ..models import (
     OPEN_STATUSES,
     CaseAttachment,
     CaseKind,
@@ -38,9 +35,14 @@ from .models import (
     CaseNote,
     CasePriority,
     CaseStatus,
+    Membership,
+    Partner,
+    PartnerRole,
     SupportCase,
     SupportTeam,
 )
+from ..uploads import validate_document
+from . import linkables, sla
 from .policies import case_policy
 
 ACCEPTED = _("PDF documents and PNG, JPEG, GIF or WebP images")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.calendar import holidays_between, is_business_day
 
-from .models import CaseKind, CasePriority, SlaTarget
+from ..models import CaseKind, CasePriority, SlaTarget
 
 BUSINESS_DAY_START = time(9, 0)
 BUSINESS_DAY_END = time(17, 0)

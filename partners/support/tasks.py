@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from prm.tenancy import system_scope
 
+from ..models import OPEN_STATUSES, SupportCase
 from . import services, sla
-from .models import OPEN_STATUSES, SupportCase
 
 
 def due_for_check(now: datetime) -> list[int]:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from prm.errors import ApplicationError, attempt
 from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
 
+from ..models import SupportCase
 from ..uploads import DOCUMENT_TYPES
 from . import linkables, selectors, services, sla
 from .forms import (
@@ -38,7 +39,6 @@ from .forms import (
     ReportForm,
     ResolveForm,
 )
-from .models import SupportCase
 from .policies import case_policy
 
 
