@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from prm.errors import ApplicationError, attempt
 from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
@@ -156,6 +156,7 @@ def _case_page(
 
 
 @login_required
+@require_GET
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_get(actor=request.actor, pk=pk)
     return _case_page(request, case)
@@ -306,6 +307,7 @@ def case_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
     """A case's file, for whoever sees the case; the same 404 for everybody else. Never rendered
     inline, never sniffed by the browser."""
