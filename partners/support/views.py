@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from prm.errors import ApplicationError, attempt
+from prm.errors import ApplicationError, add_form_error, attempt
 from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
 
 from ..models import SupportCase
@@ -130,6 +130,22 @@ def _case_page(
     may["resolve"] = may["resolve"] and case.is_open
     may["reopen"] = may["reopen"] and not case.is_open
     forms = forms or {}
+    shown = {
+        "reply": may["reply"],
+        "files": may["add_files"],
+        "rate": may["rate"],
+        "resolve": may["resolve"],
+        "reopen": may["reopen"],
+        "priority": may["change_priority"] and case.is_open,
+        "assign": may["assign"],
+    }
+    for name, form in forms.items():
+        if form.errors and not shown.get(name):
+            # The form is not on the page (the case moved on, or the role has no such action):
+            # say what was wrong as a message instead.
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
     context = {
         "case": case,
         "sla": sla.case_sla(case),
@@ -177,12 +193,16 @@ def _action(
     case = selectors.case_get(actor=request.actor, pk=pk)
     form = form_class(request.POST, request.FILES if with_files else None)
     if form.is_valid():
-        done, _result = attempt(request, lambda: call(case, form.cleaned_data), form=form)
+        done, result = attempt(request, lambda: call(case, form.cleaned_data), report=False)
         if done:
             messages.success(request, success)
             return redirect("support:case_detail", pk=case.pk)
-    if not form.errors:
-        form.add_error(None, _("That did not work; try again."))
+        if result.field not in form.fields:
+            # A refusal about the case (its state, who may act), not about what was typed: said
+            # on the case page, whose forms may not even show this one any more.
+            messages.error(request, result.message)
+            return redirect("support:case_detail", pk=case.pk)
+        add_form_error(form, result)
     case = selectors.case_get(actor=request.actor, pk=pk)
     return _case_page(request, case, forms={name: form}, status=400)
 
