@@ -38,6 +38,7 @@ def world(settings: Any, tmp_path: Any) -> Any:
 
 
 def test_a_partner_opens_a_complaint_with_a_file_gets_an_answer_and_rates_it(world: Any) -> None:
+    s.built_in_kinds()
     client = login(world.team.admin)
     page = client.get(reverse("support:case_open"))
     assert page.status_code == 200 and "Business failure report" in body_text(page)
