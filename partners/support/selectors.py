@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, Window
 from django.utils import timezone
 
 from prm.audit import history_for
@@ -111,19 +111,34 @@ def queue_counts(*, actor: Actor, now: datetime | None = None) -> dict[str, int]
 
 
 def open_case_summary(*, actor: Actor) -> dict[str, Any]:
-    """The partner home's panel: how many cases are open, waiting for the partner, and the latest."""
-    cases = case_policy.scope(actor)
-    counts = cases.aggregate(
-        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-        waiting=Count("pk", filter=Q(status=CaseStatus.WAITING)),
-        to_rate=Count("pk", filter=Q(status=CaseStatus.RESOLVED, rating__isnull=True)),
-    )
+    """The partner home's panel: how many cases are open, waiting for the partner or waiting for a
+    rating, and the latest five. One query: the counts are window aggregates over the rows the
+    list is cut from (open and resolved cases), computed before the LIMIT."""
     latest = list(
-        cases.filter(status__in=(*OPEN_STATUSES, CaseStatus.RESOLVED))
+        case_policy.scope(actor)
+        .filter(status__in=(*OPEN_STATUSES, CaseStatus.RESOLVED))
         .select_related("kind")
+        .annotate(
+            n_open=Window(
+                expression=Count("pk", filter=Q(status__in=OPEN_STATUSES)), partition_by=[Value(1)]
+            ),
+            n_waiting=Window(
+                expression=Count("pk", filter=Q(status=CaseStatus.WAITING)), partition_by=[Value(1)]
+            ),
+            n_to_rate=Window(
+                expression=Count("pk", filter=Q(status=CaseStatus.RESOLVED, rating__isnull=True)),
+                partition_by=[Value(1)],
+            ),
+        )
         .order_by("-updated_at", "-pk")[:5]
     )
-    return {**counts, "latest": latest}
+    first = latest[0] if latest else None
+    return {
+        "open": first.n_open if first else 0,
+        "waiting": first.n_waiting if first else 0,
+        "to_rate": first.n_to_rate if first else 0,
+        "latest": [case for case in latest if case.status in OPEN_STATUSES or case.rating is None],
+    }
 
 
 # --- one case --------------------------------------------------------------------------------------
