@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Avg, Count, Q
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import ngettext
 
-from . import selectors
+from ..models import OPEN_STATUSES
+from . import selectors, sla
 from .policies import case_policy
 
 
@@ -56,3 +59,29 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     if not case_policy.can(actor, "queue"):
         return None
     return {"template": "partners/support/_vendor_panel.html", **selectors.queue_counts(actor=actor)}
+
+
+def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
+    """Open cases of one partner, for the vendor's partner 360 page. Not registered yet: that page
+    and its ``partner_360_panel`` hook are being built on another branch; once merged, name this
+    function on PartnersConfig (``partner_360_panel = "partners.support.panels.partner_360_panel"``)
+    if the hook passes the partner as ``partner=``."""
+    actor = request.actor
+    if not case_policy.can(actor, "queue"):
+        return None
+    cases = case_policy.scope(actor).filter(partner_id=partner.pk)
+    now = timezone.now()
+    counts = cases.aggregate(
+        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        breached=Count("pk", filter=Q(status__in=OPEN_STATUSES) & sla.breached_q(now)),
+        rating=Avg("rating"),
+    )
+    latest = list(
+        cases.filter(status__in=OPEN_STATUSES).select_related("kind").order_by("created_at", "pk")[:5]
+    )
+    return {
+        "template": "partners/support/_partner_360_panel.html",
+        "partner": partner,
+        "latest": latest,
+        **counts,
+    }

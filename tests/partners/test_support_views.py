@@ -238,3 +238,29 @@ def test_a_case_page_runs_the_same_queries_for_1_and_30_messages(world: Any) -> 
         small=1,
         large=30,
     )
+
+
+def test_the_partner_360_panel_shows_one_partners_open_cases_to_those_who_work_them(
+    world: Any, rf: Any
+) -> None:
+    """Ready for the partner 360 page's hook (another branch): one partner's open cases, breaches
+    counted; nothing for a role that does not work cases."""
+    import time_machine
+    from django.template.loader import render_to_string
+
+    from partners.support.panels import partner_360_panel
+    from tests.scoping import acting
+
+    other = deal_factories.team("Globex Systems")
+    with time_machine.travel("2026-12-01 09:00Z", tick=False):
+        s.open_case(world.partner, subject="Late complaint", priority=CasePriority.URGENT)
+        s.open_case(other.admin_actor, subject="Someone else's case")
+    request = rf.get("/")
+    request.actor = world.support
+    with time_machine.travel("2026-12-02 09:00Z", tick=False), acting(world.support):  # as the page would
+        panel = partner_360_panel(request, partner=world.team.partner)
+    assert (panel["open"], panel["breached"]) == (1, 1)
+    html = render_to_string(panel["template"], {"panel": panel})
+    assert "Late complaint" in html and "Someone else" not in html and "1 breached" in html
+    request.actor = factories.vendor_actor(VendorRole.FINANCE)
+    assert partner_360_panel(request, partner=world.team.partner) is None
