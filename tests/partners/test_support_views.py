@@ -150,6 +150,12 @@ def test_the_vendor_pages_are_for_the_roles_that_work_cases(world: Any) -> None:
         assert client.get(reverse("support:queue")).status_code == status
         assert client.get(reverse("support:report")).status_code == status
     assert login(world.team.admin).get(reverse("support:queue")).status_code == 404
+    # Support staff see no partner's business: their dashboard is the queue, their menu the cases.
+    agent = login(world.support.user)
+    response = agent.get(reverse("vendor:dashboard"))
+    assert response.status_code == 302 and response["Location"] == reverse("support:queue")
+    menu = element(body_text(agent.get(reverse("support:queue"))), "mainnav")
+    assert 'id="nav-support"' in menu and "All partners" not in menu and "Review queue" not in menu
     assert login(world.support.user).get(reverse("support:case_list")).status_code == 404
 
 
