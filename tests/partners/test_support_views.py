@@ -270,3 +270,16 @@ def test_the_partner_360_panel_shows_one_partners_open_cases_to_those_who_work_t
     assert "Late complaint" in html and "Someone else" not in html and "1 breached" in html
     request.actor = factories.vendor_actor(VendorRole.FINANCE)
     assert partner_360_panel(request, partner=world.team.partner) is None
+
+
+def test_the_report_runs_the_same_queries_for_1_and_50_cases(world: Any) -> None:
+    _grow(world, 1)
+    assert_constant_queries(
+        login(world.cam.user),
+        reverse("support:report"),
+        lambda: _grow(world, 49),
+        rows=lambda response: response.context["report"]["totals"]["opened"],
+        shows=lambda: ["Northwind Resellers", "Complaint"],
+        small=1,
+        large=50,
+    )
