@@ -22,6 +22,8 @@ class DealsConfig(AppConfig):
     # The demo's product line that needs an authorization: after training's demo, whose
     # certifications its rule counts (partners' seed_demo runs these after every demo_seeder).
     demo_seeder_after = "deals.demo.seed_authorizations"
+    # What a support case may be about (partners.support.linkables).
+    support_linkables = "deals.support.linkables"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

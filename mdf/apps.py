@@ -13,6 +13,8 @@ class MdfConfig(AppConfig):
     kpis = "mdf.kpis.KPIS"
     # Funds allocated / requested / paid this period on the partner 360 page (partners.vendor_360).
     partner_360_panel = "mdf.panels.partner_360_panel"
+    # What a support case may be about (partners.support.linkables).
+    support_linkables = "mdf.support.linkables"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

@@ -263,3 +263,6 @@ class ScopedAuditEventAdmin(ScopedAdminMixin, AuditEventAdmin):
 
 # The performance engine's admin (KPI switches, scorecard templates, ratings) lives beside it.
 from .performance import admin as performance_admin  # noqa: E402, F401
+
+# The support settings (case kinds, SLA targets, teams) likewise.
+from .support import admin as support_admin  # noqa: E402, F401

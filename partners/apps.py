@@ -13,6 +13,11 @@ class PartnersConfig(AppConfig):
     actor_resolver = "partners.middleware.resolve_actor"
     # The engine's own KPI, the channel account manager's rating (partners.performance.kpis).
     kpis = "partners.performance.kpis.KPIS"
+    # Open support cases on the partner home and the vendor dashboard (partners.support.panels).
+    partner_home_panel = "partners.support.panels.partner_home_panel"
+    vendor_home_panel = "partners.support.panels.vendor_home_panel"
+    # The partner's open cases on the vendor's partner 360 page (partners.vendor_360).
+    partner_360_panel = "partners.support.panels.partner_360_panel"
 
     # Model permissions per vendor role (program admins hold all); used by the admin and console.
     vendor_role_permissions = {
@@ -33,6 +38,18 @@ class PartnersConfig(AppConfig):
         },
         VendorRole.FINANCE: {"partners.view_partner", "partners.view_tier", "prm.view_auditevent"},
         VendorRole.CONTENT_MANAGER: {"partners.view_partner", "partners.view_tier"},
+        # Support staff work cases in the console; in the admin they keep the case kinds, the SLA
+        # targets and the teams up to date.
+        VendorRole.SUPPORT: {
+            "partners.view_casekind",
+            "partners.add_casekind",
+            "partners.change_casekind",
+            "partners.view_slatarget",
+            "partners.add_slatarget",
+            "partners.change_slatarget",
+            "partners.view_supportteam",
+            "partners.change_supportteam",
+        },
     }
 
     def ready(self) -> None:
@@ -42,8 +59,10 @@ class PartnersConfig(AppConfig):
         from .actor_cache import forget_actors_on_change
         from .exports import register_exports
         from .models import Membership, Partner, PartnerUserObjectPermission, Tier
+        from .support.exports import register_exports as register_support_exports
 
         register_exports()
+        register_support_exports()
         # What an actor is made of (partners.actor_cache): any change makes cached actors stale.
         for model in (Membership, Partner, PartnerUserObjectPermission, Tier):
             post_save.connect(

@@ -51,6 +51,9 @@ FAMILY_RULES: dict[str, FamilyRule] = {
     "incentives": FamilyRule(company=ADMIN),
     "webhook": FamilyRule(company=ADMIN),
     "api_token": FamilyRule(company=ADMIN, own=ALL_ROLES),
+    # Support cases (partners/support/policies.py): every partner user sees the company's cases.
+    # Internal notes and SLA bookkeeping are audited with no partner, so they never show here.
+    "support": FamilyRule(company=ALL_ROLES),
 }
 
 # Vendor-side events about a partner that no partner user reads anywhere: conflict evidence names

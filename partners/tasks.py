@@ -31,3 +31,8 @@ def compute_scorecards(as_of: str | None = None) -> dict[str, int]:
         if month_end != day and not ScorecardSnapshot.objects.filter(as_of=month_end).exists():
             written[month_end.isoformat()] = services.snapshots_compute(as_of=month_end, today=today).written
     return written
+
+
+# The support cases' SLA checks (partners.support.tasks), registered with the worker through this
+# module, which Celery discovers.
+from .support.tasks import check_support_slas  # noqa: E402, F401

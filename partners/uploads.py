@@ -1,4 +1,7 @@
-"""Checks on uploaded files: size, and the real type of the content (never the extension)."""
+"""Checks on uploaded files: size, and the real type of the content (never the extension).
+
+Logos here; documents (MDF proofs, support case attachments) through :func:`validate_document`,
+so every app that takes a partner's file applies the same rules."""
 
 from __future__ import annotations
 
@@ -51,3 +54,67 @@ def validate_logo(upload: UploadedFile) -> str:
     # Store under the extension of the real format, whatever the uploaded name said.
     upload.name = f"logo.{LOGO_FORMATS[image_format]}"
     return LOGO_FORMATS[image_format]
+
+
+# --- Documents: MDF proofs of performance, support case attachments ---------------------------------
+# (content type, extension) by leading bytes.
+_SIGNATURES: list[tuple[bytes, str, str]] = [
+    (b"%PDF-", "application/pdf", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+]
+DOCUMENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    for signature, content_type, extension in _SIGNATURES:
+        if head.startswith(signature):
+            return content_type, extension
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def validate_document(upload: UploadedFile, *, accepted: str, field: str = "files") -> tuple[str, str]:
+    """Return (content type, extension) of an acceptable PDF or image, or raise ApplicationError on
+    ``field`` saying what is wrong (``accepted`` names what may be uploaded instead)."""
+    limit = settings.PRM["UPLOAD_MAX_BYTES"]
+    name = upload.name or "file"
+    if upload.size > limit:
+        raise ApplicationError(
+            _("%(name)s is %(size)s; files may be at most %(limit)s.")
+            % {"name": name, "size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+            field=field,
+        )
+    if upload.size == 0:
+        raise ApplicationError(_("%(name)s is empty.") % {"name": name}, field=field)
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    detected = sniff(head)
+    if detected is None:
+        raise ApplicationError(
+            _("%(name)s is not a file type we accept. Upload %(accepted)s.")
+            % {"name": name, "accepted": accepted},
+            field=field,
+        )
+    content_type, extension = detected
+    if content_type.startswith("image/"):
+        try:
+            with Image.open(upload) as image:
+                image.verify()
+        except (
+            UnidentifiedImageError,
+            OSError,
+            SyntaxError,
+            ValueError,
+            Image.DecompressionBombError,
+        ) as exc:
+            raise ApplicationError(
+                _("%(name)s is not a readable image.") % {"name": name}, field=field
+            ) from exc
+        finally:
+            upload.seek(0)
+    return content_type, extension

@@ -47,6 +47,9 @@ from .policies import application_policy, partner_policy
 @vendor_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     actor = request.actor
+    if actor.vendor_role == VendorRole.SUPPORT:
+        # Support staff see no partner's business, only its cases: their dashboard is the queue.
+        return redirect("support:queue")
     partners = selectors.partner_list(actor=actor)
     by_status = {row["status"]: row["n"] for row in _count_by(partners, "status")}
     by_tier = list(_count_by(partners, "tier__name", order="tier__rank"))

@@ -9,8 +9,11 @@ class VendorRole(models.TextChoices):
     CHANNEL_ACCOUNT_MANAGER = "channel_account_manager", _("Channel account manager")
     FINANCE = "finance", _("Finance")
     CONTENT_MANAGER = "content_manager", _("Content / training manager")
+    # Works partners' support cases (partners.support): every partner's cases, no money.
+    SUPPORT = "support", _("Support staff")
 
 
 # Vendor roles that never see money (deal amounts, funds, proofs, earnings): PRODUCT.md's
 # "content / training manager". Their database scope leaves the money tables out.
-MONEY_BLIND_ROLES = frozenset({VendorRole.CONTENT_MANAGER})
+# Support staff read cases, not deals or funds: the same money-blind database scope.
+MONEY_BLIND_ROLES = frozenset({VendorRole.CONTENT_MANAGER, VendorRole.SUPPORT})

@@ -95,6 +95,9 @@ VENDOR_WIDE_ADMINS = {
     "partners.tier": "the program's tiers",
     "partners.kpisetting": "which KPIs the program measures (one row per KPI, no partner)",
     "partners.scorecardtemplate": "the program's scorecard templates (per tier and partner type)",
+    "partners.casekind": "the kinds of support cases partners may open",
+    "partners.slatarget": "support SLA targets per kind and priority",
+    "partners.supportteam": "the vendor's support teams (vendor staff only)",
     "partners.partnerapplication": "applications from companies that are not partners yet "
     "(vendor-only rows: RLS_VENDOR_ONLY; every vendor role reviews all of them)",
     "deals.product": "the product catalogue",

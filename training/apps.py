@@ -32,6 +32,8 @@ class TrainingConfig(AppConfig):
     authorization_certifications = "training.authorizations.CERTIFICATIONS"
     # Certified people and expiring certifications on the partner 360 page (partners.vendor_360).
     partner_360_panel = "training.panels.partner_360_panel"
+    # What a support case may be about (partners.support.linkables).
+    support_linkables = "training.support.linkables"
 
     # Learners' enrollments and attempts are read-only in the admin (scoped to a CAM's portfolio);
     # it is where those who may reset quiz attempts do it (training.policies.ATTEMPT_RESET_ROLES).

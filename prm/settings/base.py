@@ -290,6 +290,8 @@ CELERY_BEAT_SCHEDULE = {
     "files-sweep-orphans": {"task": "prm.tasks.sweep_orphan_files", "schedule": 24 * 60 * 60},
     "webhooks-send-due": {"task": "prm.tasks.send_due_webhooks", "schedule": 60},
     "exports-sweep": {"task": "prm.tasks.sweep_exports", "schedule": 60 * 60},
+    # Support case SLAs: reminders before a target is due, escalations when it is missed (once each).
+    "support-sla-check": {"task": "partners.support.tasks.check_support_slas", "schedule": 5 * 60},
     # Every partner's scorecard as of yesterday, at 01:30 (before the settlement run on the 1st).
     "partners-scorecards-nightly": {
         "task": "partners.tasks.compute_scorecards",

@@ -380,6 +380,50 @@ def _scorecard_snapshot(partner: Partner) -> Any:
     )
 
 
+def _support_case(partner: Partner) -> Any:
+    from partners.models import CaseKind, SupportCase
+
+    now = timezone.now()
+    return SupportCase.objects.create(
+        partner=partner,
+        kind=CaseKind.objects.get_or_create(key="complaint", defaults={"name": "Complaint"})[0],
+        subject="Probe",
+        description="Probe",
+        opened_by=_member(partner),
+        first_response_due_at=now,
+        resolution_due_at=now,
+    )
+
+
+def _case_message(partner: Partner) -> Any:
+    from partners.models import CaseMessage
+
+    case = _support_case(partner)
+    return CaseMessage.objects.create(case=case, partner=partner, author=case.opened_by, body="Probe")
+
+
+def _case_note(partner: Partner) -> Any:
+    from partners.models import CaseNote
+
+    case = _support_case(partner)
+    return CaseNote.objects.create(case=case, author=factories.vendor_user(VendorRole.SUPPORT), body="Probe")
+
+
+def _case_attachment(partner: Partner) -> Any:
+    from partners.models import CaseAttachment
+
+    case = _support_case(partner)
+    return CaseAttachment.objects.create(
+        case=case,
+        partner=partner,
+        file=f"partners/{partner.pk}/support/{case.pk}/probe.pdf",
+        original_name="probe.pdf",
+        content_type="application/pdf",
+        size=10,
+        uploaded_by=case.opened_by,
+    )
+
+
 # A row builder whose model's tenant column may be empty (a vendor-wide row) also takes ``None``.
 ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "prm.AuditEvent": _audit_event,
@@ -395,6 +439,10 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "partners.PartnerAssessment": _assessment,
     "partners.ScorecardSnapshot": _scorecard_snapshot,
     "partners.PartnerApplication": lambda partner: factories.ApplicationFactory(),
+    "partners.SupportCase": _support_case,
+    "partners.CaseMessage": _case_message,
+    "partners.CaseNote": _case_note,
+    "partners.CaseAttachment": _case_attachment,
     "deals.Deal": _deal,
     "deals.DealLine": _deal_line,
     "deals.DealConflict": _deal_conflict,

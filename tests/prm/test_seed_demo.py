@@ -16,7 +16,19 @@ from django.utils import timezone
 from deals.models import Deal, DealConflict, DealStatus, Lead, LeadStatus
 from mdf.models import FundClaim, FundRequest
 from partners.management.commands import seed_demo
-from partners.models import Partner, PartnerAssessment, ScorecardSnapshot, ScorecardTemplate
+from partners.models import (
+    OPEN_STATUSES,
+    CaseKind,
+    CaseMessage,
+    CaseNote,
+    CaseStatus,
+    Partner,
+    PartnerAssessment,
+    ScorecardSnapshot,
+    ScorecardTemplate,
+    SupportCase,
+)
+from partners.support import sla
 from prm.models import Holiday, User
 from tests import factories
 from training.models import CertificationAward, Course
@@ -45,7 +57,25 @@ def _snapshot() -> dict[str, Any]:
         "scorecard_templates": ScorecardTemplate.objects.count(),
         "scorecards": ScorecardSnapshot.objects.count(),
         "ratings": PartnerAssessment.objects.count(),
+        "support_cases": SupportCase.objects.count(),
+        "case_messages": CaseMessage.objects.count(),
     }
+
+
+def _assert_support_cases() -> None:
+    """Cases of each kind in several states: one breached, one waiting for the partner, one rated,
+    one about a demo deal."""
+    cases = SupportCase.objects.filter(partner__in=_demo_partners())
+    assert set(cases.values_list("kind__key", flat=True)) >= {
+        CaseKind.BUSINESS_CONSULTING,
+        CaseKind.COMPLAINT,
+        CaseKind.BUSINESS_FAILURE,
+    }
+    assert cases.filter(sla.breached_q(timezone.now()), status__in=OPEN_STATUSES).exists()
+    assert cases.filter(status=CaseStatus.WAITING).exists()
+    assert cases.filter(rating__isnull=False).exists()
+    assert cases.filter(related_id__isnull=False).exists()
+    assert CaseNote.objects.filter(case__in=cases).exists()
 
 
 def _demo_partners() -> Any:
@@ -69,6 +99,7 @@ def test_seed_demo_builds_every_capability_once(settings: Any, tmp_path: Any) ->
     assert Lead.objects.filter(status=LeadStatus.OFFERED, assigned_partner__in=_demo_partners()).exists()
     assert added["requests"] and added["claims"] and added["courses"] and added["awards"]
     assert added["holidays"] == 8
+    _assert_support_cases()
     printed = out.getvalue()
     assert "ada.admin@prm.example" in printed  # the logins are printed
 

@@ -38,6 +38,7 @@ from partners.models import (
     Tier,
 )
 from partners.performance.demo import seed as seed_scorecards
+from partners.support.demo import seed as seed_support_cases
 from prm.roles import VendorRole
 from prm.tenancy import Actor, Side, system_scope
 
@@ -52,6 +53,7 @@ VENDOR_STAFF = [
     # A second pair of eyes: Felix pays the statements Fiona approves (PRM["SETTLEMENT_FOUR_EYES"]).
     ("felix.finance@prm.example", "Felix Ferreira", VendorRole.FINANCE),
     ("tom.training@prm.example", "Tom Tanaka", VendorRole.CONTENT_MANAGER),
+    ("sven.support@prm.example", "Sven Svensson", VendorRole.SUPPORT),
 ]
 
 PARTNERS: list[dict[str, Any]] = [
@@ -172,6 +174,8 @@ class Command(BaseCommand):
             for config in apps.get_app_configs():
                 if getattr(config, "demo_seeder_after", None):
                     import_string(config.demo_seeder_after)(stdout=self.stdout)
+            # Support cases may be about the other apps' demo deals.
+            seed_support_cases(stdout=self.stdout)
             # Scorecards last: their KPIs read what every other app's demo data just made.
             seed_scorecards(stdout=self.stdout)
         self._print_logins(totp)

@@ -1,0 +1,87 @@
+"""The support panels on the partner home and the vendor dashboard (partners.panels.app_panels)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Avg, Count, Q
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from ..models import OPEN_STATUSES
+from . import selectors, sla
+from .policies import case_policy
+
+
+def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
+    actor = request.actor
+    if not case_policy.can(actor, "open"):
+        return None
+    summary = selectors.open_case_summary(actor=actor)
+    next_steps = []
+    if summary["waiting"]:
+        next_steps.append(
+            {
+                "title": ngettext(
+                    "Answer %(n)s support case waiting for you",
+                    "Answer %(n)s support cases waiting for you",
+                    summary["waiting"],
+                )
+                % {"n": summary["waiting"]},
+                "url": reverse("support:case_list") + "?status=open",
+                "why": ngettext(
+                    "Our support team asked you something.",
+                    "Our support team asked you something.",
+                    summary["waiting"],
+                ),
+            }
+        )
+    if summary["to_rate"]:
+        next_steps.append(
+            {
+                "title": ngettext("Rate %(n)s resolved case", "Rate %(n)s resolved cases", summary["to_rate"])
+                % {"n": summary["to_rate"]},
+                "url": reverse("support:case_list"),
+                "why": ngettext(
+                    "Tell us whether the problem is solved.",
+                    "Tell us whether the problems are solved.",
+                    summary["to_rate"],
+                ),
+            }
+        )
+    return {"template": "partners/support/_home_panel.html", **summary, "next_steps": next_steps}
+
+
+def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
+    actor = request.actor
+    if not case_policy.can(actor, "queue"):
+        return None
+    return {"template": "partners/support/_vendor_panel.html", **selectors.queue_counts(actor=actor)}
+
+
+def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
+    """Open cases of one partner, for the vendor's partner 360 page. Not registered yet: that page
+    and its ``partner_360_panel`` hook are being built on another branch; once merged, name this
+    function on PartnersConfig (``partner_360_panel = "partners.support.panels.partner_360_panel"``)
+    if the hook passes the partner as ``partner=``."""
+    actor = request.actor
+    if not case_policy.can(actor, "queue"):
+        return None
+    cases = case_policy.scope(actor).filter(partner_id=partner.pk)
+    now = timezone.now()
+    counts = cases.aggregate(
+        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        breached=Count("pk", filter=Q(status__in=OPEN_STATUSES) & sla.breached_q(now)),
+        rating=Avg("rating"),
+    )
+    latest = list(
+        cases.filter(status__in=OPEN_STATUSES).select_related("kind").order_by("created_at", "pk")[:5]
+    )
+    return {
+        "template": "partners/support/_partner_360_panel.html",
+        "partner": partner,
+        "latest": latest,
+        **counts,
+    }
