@@ -62,10 +62,7 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
 
 
 def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
-    """Open cases of one partner, for the vendor's partner 360 page. Not registered yet: that page
-    and its ``partner_360_panel`` hook are being built on another branch; once merged, name this
-    function on PartnersConfig (``partner_360_panel = "partners.support.panels.partner_360_panel"``)
-    if the hook passes the partner as ``partner=``."""
+    """Open cases of one partner, for the vendor's partner 360 page (partners.vendor_360)."""
     actor = request.actor
     if not case_policy.can(actor, "queue"):
         return None
