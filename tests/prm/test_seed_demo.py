@@ -4,13 +4,17 @@ relies on, and running it again adds nothing."""
 from __future__ import annotations
 
 import io
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from deals.models import Deal, DealConflict, DealStatus, Lead, LeadStatus
@@ -31,6 +35,7 @@ from partners.models import (
 from partners.support import sla
 from prm.models import Holiday, User
 from tests import factories
+from tests.isolation import built_once
 from training.models import CertificationAward, Course
 
 pytestmark = pytest.mark.django_db
@@ -128,13 +133,23 @@ def test_seed_demo_works_whatever_the_date(moment: str, settings: Any, tmp_path:
     assert set(_demo_deals().values_list("status", flat=True)) == set(DealStatus.values)
 
 
-def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any, tmp_path: Any) -> None:
+@built_once
+def seeded_demo() -> Iterator[None]:
+    """The demo seeded once for the tests below that only read it (each in a savepoint of its own);
+    the tests above seed it themselves, to see what one run adds."""
+    with tempfile.TemporaryDirectory() as root:
+        with override_settings(STORAGES=factories.storages_at(Path(root))):
+            factories.default_tiers()
+            call_command("seed_demo", stdout=io.StringIO())
+        yield
+
+
+@pytest.mark.usefixtures("seeded_demo")
+def test_seed_demo_gives_every_partner_a_scorecard_with_a_history() -> None:
     """Today's scorecards computed from the demo data, eleven frozen month-ends before them (the
     12-month trend charts), the templates they are scored on and the managers' ratings."""
     from partners.performance.kpis import month_end_before
 
-    factories.media_storage(settings, tmp_path)
-    call_command("seed_demo", stdout=io.StringIO())
     today = timezone.localdate()
     acme = Partner.objects.get(legal_name="Acme Networks Inc.")
     umbrella = Partner.objects.get(legal_name="Umbrella Distribution Ltd")
@@ -155,7 +170,8 @@ def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any,
     assert PartnerAssessment.objects.filter(partner=acme).count() == 2
 
 
-def test_seed_demo_has_a_product_line_that_needs_an_authorization(settings: Any, tmp_path: Any) -> None:
+@pytest.mark.usefixtures("seeded_demo")
+def test_seed_demo_has_a_product_line_that_needs_an_authorization() -> None:
     """Analytics needs one: Acme (Gold, a certified seller) holds it by rule, Globex (Silver) does
     not, and its sellers are told why."""
     from deals import authorizations
@@ -164,8 +180,6 @@ def test_seed_demo_has_a_product_line_that_needs_an_authorization(settings: Any,
     from prm.errors import ApplicationError
     from tests.scoping import acting
 
-    factories.media_storage(settings, tmp_path)
-    call_command("seed_demo", stdout=io.StringIO())
     requirement = AuthorizationRequirement.objects.get(product_line="Analytics")
     held = PartnerAuthorization.objects.get(requirement=requirement)
     assert held.partner.legal_name == "Acme Networks Inc." and held.source == AuthorizationSource.RULE
