@@ -41,6 +41,7 @@ from .models import (
     Tier,
 )
 from .panels import app_panels
+from .performance.policies import snapshot_policy
 from .policies import application_policy, partner_policy
 
 
@@ -164,6 +165,8 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "partners/vendor/partner_detail.html",
         {
             "partner": partner,
+            # Scorecards hold money figures: the button only for roles that may open one.
+            "sees_scorecard": snapshot_policy.can(actor, "rank"),
             "members": selectors.team_list(actor=actor, partner=partner),
             "invitations": selectors.open_invitations(actor=actor, partner=partner),
             "history": history,

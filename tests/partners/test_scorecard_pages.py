@@ -202,6 +202,23 @@ def test_the_partner_navigation_links_the_scorecard_and_the_vendor_navigation_th
         assert ('id="nav-rankings"' in page(login(factories.vendor_user(role)), "/vendor/")) is shown
 
 
+def test_the_partner_page_and_the_360_page_link_the_scorecard_for_roles_that_see_one() -> None:
+    sf.template("Standard", lines=STANDARD)
+    acme = scored_partner()
+    compute(MARCH)
+    detail = reverse("vendor:partner_detail", args=[acme.pk])
+    full = reverse("vendor:partner_scorecard", args=[acme.pk])
+    admin = login(factories.vendor_user(VendorRole.PROGRAM_ADMIN))
+    assert f'href="{full}" id="partner-scorecard-link"' in page(admin, detail)
+    assert f'href="{full}" id="p360-full-scorecard"' in page(
+        admin, reverse("vendor:partner_360", args=[acme.pk])
+    )
+    # A content manager opens the partner's page but not its scorecard (money figures): no link.
+    assert "partner-scorecard-link" not in page(
+        login(factories.vendor_user(VendorRole.CONTENT_MANAGER)), detail
+    )
+
+
 # --- rankings ------------------------------------------------------------------------------------------
 def ranked_world() -> dict[str, Any]:
     gold, silver = factories.tier("Gold"), factories.tier("Silver")
