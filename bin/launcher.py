@@ -260,6 +260,10 @@ def run_tests(pytest_args: list[str]) -> int:
     shutil.rmtree(media, ignore_errors=True)
     os.environ.setdefault("PRM_MEDIA_ROOT", str(media))
     args = pytest_args or []
+    # Compiled modules are cached (__pycache__, ignored by git) even where the environment says
+    # otherwise: each xdist worker and every process a test starts (a Celery worker, gunicorn,
+    # manage.py) would compile the project from source again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if not any(arg.startswith("-n") for arg in args) and os.environ.get("PRM_TEST_WORKERS", "2") != "0":
         args = ["-n", os.environ.get("PRM_TEST_WORKERS", "2"), *args]
     pytest = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=BASE_DIR)
