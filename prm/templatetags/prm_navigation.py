@@ -2,8 +2,9 @@
 
 The navigation bar's links are the same for everybody of one role on one page in one language: a
 few dozen ``{% url %}``, ``{% translate %}`` and ``{% if %}`` that every page rendered again (about
-a millisecond and a half of each partner page). ``{% cached_navigation %}…{% endcached_navigation %}``
-renders its content once per key and reuses the HTML.
+a millisecond and a half of each partner page). ``{% cached_navigation "main" %}…{% endcached_navigation %}``
+renders its content once per key and reuses the HTML; the links of the user menu are a second
+block (``"user"``).
 
 What the key holds is everything the block may read, and the block may read nothing else: the
 actor's side (vendor / partner / neither) and roles, whether the user has admin access, the
@@ -64,13 +65,14 @@ def navigation_key(context: template.Context) -> tuple:
 
 
 class CachedNavigationNode(template.Node):
-    def __init__(self, nodelist: template.NodeList) -> None:
+    def __init__(self, nodelist: template.NodeList, name: str) -> None:
         self.nodelist = nodelist
+        self.name = name
 
     def render(self, context: template.Context) -> str:
         if settings.DEBUG:  # templates change while developing
             return self.nodelist.render(context)
-        key = navigation_key(context)
+        key = (self.name, *navigation_key(context))
         html = _fragments.get(key)
         if html is None:
             html = self.nodelist.render(context)
@@ -83,6 +85,11 @@ class CachedNavigationNode(template.Node):
 
 @register.tag("cached_navigation")
 def cached_navigation(parser: template.base.Parser, token: template.base.Token) -> CachedNavigationNode:
+    """``{% cached_navigation "name" %}…{% endcached_navigation %}``: each named block of links is
+    kept apart (the main menu, the links of the user menu)."""
+    bits = token.split_contents()
+    if len(bits) != 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
+        raise template.TemplateSyntaxError('Use {% cached_navigation "name" %}')
     nodelist = parser.parse(("endcached_navigation",))
     parser.delete_first_token()
-    return CachedNavigationNode(nodelist)
+    return CachedNavigationNode(nodelist, bits[1][1:-1])

@@ -101,7 +101,19 @@ def test_vendor_roles_and_admin_access_get_their_own_menus(partner_admin: User) 
 def test_the_menu_is_rendered_once_then_reused(partner_admin: User) -> None:
     client = login(partner_admin)
     client.get(reverse("home"))
-    assert len(prm_navigation._fragments) == 1
-    (key,) = prm_navigation._fragments
+    assert sorted(key[0] for key in prm_navigation._fragments) == ["main", "user"]
+    (key,) = [key for key in prm_navigation._fragments if key[0] == "main"]
     prm_navigation._fragments[key] = "<li>kept</li>"
     assert main_nav(client.get(reverse("home"))).strip() == "<li>kept</li>"
+
+
+def test_the_user_menus_links_follow_the_role(partner: Partner, partner_admin: User) -> None:
+    sales = factories.partner_user(partner, role=PartnerRole.SALES)
+    learner = factories.partner_user(partner, role=PartnerRole.LEARNER)
+    pages = {who: login(who).get(reverse("home")).content.decode() for who in (partner_admin, sales, learner)}
+    assert 'id="nav-webhooks"' in pages[partner_admin]
+    assert 'id="nav-webhooks"' not in pages[sales] and 'id="nav-api-tokens"' in pages[sales]
+    assert 'id="nav-api-tokens"' not in pages[learner]
+    # The person's own part of the menu is theirs on every page, outside the kept block.
+    for who, page in pages.items():
+        assert who.email in page and 'name="csrfmiddlewaretoken"' in page
