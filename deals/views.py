@@ -82,7 +82,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = DealFilterForm(request.GET or None)
     filters = form.filters()
-    deals = selectors.deal_list(actor=actor, filters=filters)
+    deals = selectors.partner_deal_list(actor=actor, filters=filters)
     counts = selectors.deal_counts(actor=actor)
     # With no filter but the status, the status counts already say how long the list is.
     applied = {name for name, value in filters.items() if value}

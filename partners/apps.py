@@ -54,20 +54,11 @@ class PartnersConfig(AppConfig):
 
     def ready(self) -> None:
         # The app's CSV exports, built by Celery (prm.exports).
-        from django.db.models.signals import post_delete, post_save
-
-        from .actor_cache import forget_actors_on_change
         from .exports import register_exports
-        from .models import Membership, Partner, PartnerUserObjectPermission, Tier
         from .support.exports import register_exports as register_support_exports
 
         register_exports()
         register_support_exports()
-        # What an actor is made of (partners.actor_cache): any change makes cached actors stale.
-        for model in (Membership, Partner, PartnerUserObjectPermission, Tier):
-            post_save.connect(
-                forget_actors_on_change, sender=model, dispatch_uid=f"actor-cache-save-{model.__name__}"
-            )
-            post_delete.connect(
-                forget_actors_on_change, sender=model, dispatch_uid=f"actor-cache-delete-{model.__name__}"
-            )
+        # Cached actors need no signal receivers: database triggers move the people's
+        # actor_version on when their membership, partner, tier or portfolio changes
+        # (partners.actor_cache).

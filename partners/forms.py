@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.roles import VendorRole
-from prm.widgets import Select
+from prm.widgets import Select, country_choices
 
 from .models import (
     Partner,
@@ -88,6 +88,11 @@ class ProfileChangeForm(forms.ModelForm):
         help_texts = {
             "message": _("For example: we now distribute as well as resell, or we moved our headquarters.")
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The countries translated and sorted once per language, not on every page view.
+        self.fields["country"].choices = country_choices()
 
 
 class LogoForm(forms.Form):

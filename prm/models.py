@@ -70,6 +70,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     email_notifications = models.BooleanField(_("e-mail me notifications"), default=True)
+    # Moves on whenever what this person acts as may have changed: database triggers bump it on
+    # every write to their membership, its partner or tier, or their portfolio (any writer: the
+    # services, bulk updates, raw SQL). The request reads it with the user row, so a cached actor
+    # keyed by it is never used after such a change (partners.actor_cache). The database never
+    # lets it go back (a full save of a row read before a bump keeps the bumped value).
+    actor_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 

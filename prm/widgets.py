@@ -9,9 +9,11 @@ Django's, so ``BoundField.widget_type`` stays ``"select"``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django import forms
+from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 # django.utils.html.escape's table, applied without its lazy-string wrapper (called per option).
@@ -42,7 +44,21 @@ class Select(forms.Select):
         if self.allow_multiple_selected:
             widget["attrs"]["multiple"] = True
         values = widget["value"]  # format_value(): a list of strings
-        parts = [f'<select name="{_escape(name)}"{flat_attrs(widget["attrs"])}>']
+        head = f'<select name="{_escape(name)}"{flat_attrs(widget["attrs"])}>'
+        choices = self.choices
+        if isinstance(choices, FixedChoices):
+            # The options of fixed choices depend on the selected values alone: written once each.
+            key = (tuple(values), self.allow_multiple_selected)
+            options = choices.rendered.get(key)
+            if options is None:
+                options = self._options(values)
+                if len(choices.rendered) < FixedChoices.MAX_RENDERED:
+                    choices.rendered[key] = options
+            return mark_safe(head + options)  # noqa: S308 -- escaped in _options()
+        return mark_safe(head + self._options(values))  # noqa: S308 -- escaped in _options()
+
+    def _options(self, values: list[str]) -> str:
+        parts = []
         has_selected = False
         for option_value, option_label in self.choices:
             if option_value is None:
@@ -63,4 +79,53 @@ class Select(forms.Select):
             if group:
                 parts.append("\n  </optgroup>")
         parts.append("\n</select>")
-        return mark_safe("".join(parts))  # noqa: S308 -- every value above is escaped
+        return "".join(parts)
+
+
+class FixedChoices(BaseChoiceIterator):
+    """Choices made once and never changed: Django takes a ``BaseChoiceIterator`` as it is, where a
+    list is normalised again (tuple by tuple, label by label) by the field and by its widget each
+    time a form is made; copying a form's fields copies the reference."""
+
+    MAX_RENDERED = 1024
+
+    def __init__(self, choices: Iterable[tuple[str, str]]) -> None:
+        self._choices = tuple(choices)
+        # prm.widgets.Select's options HTML, by selected values.
+        self.rendered: dict[tuple, str] = {}
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._choices)
+
+    def __len__(self) -> int:
+        return len(self._choices)
+
+    def __deepcopy__(self, memo: dict) -> FixedChoices:
+        return self
+
+
+_COUNTRY_CHOICES: dict[str | None, FixedChoices] = {}
+
+
+def country_choices() -> FixedChoices:
+    """The blank choice and every country, ``(code, name)`` in the active language, in
+    django-countries' order.
+
+    django-countries translates and sorts its 250 names on every iteration of a country field's
+    choices (about 2 ms, paid again by each page that shows the select); the list only changes with
+    the language, so it is made once per language and process. Give it to the field:
+    ``form.fields["country"].choices = country_choices()``.
+    """
+    from django.db.models import BLANK_CHOICE_DASH
+    from django.utils import translation
+    from django_countries import countries
+
+    language = translation.get_language()
+    found = _COUNTRY_CHOICES.get(language)
+    if found is None:
+        found = FixedChoices(
+            [(str(code), str(label)) for code, label in BLANK_CHOICE_DASH]
+            + [(str(code), str(name)) for code, name in countries]
+        )
+        _COUNTRY_CHOICES[language] = found
+    return found

@@ -27,7 +27,7 @@ def create_kinds(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("partners", "0006_performance"),
+        ("partners", "0007_actor_version_triggers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

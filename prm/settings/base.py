@@ -140,6 +140,10 @@ def _database_from_url(url: str) -> dict:
     config["ATOMIC_REQUESTS"] = True
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     config["CONN_HEALTH_CHECKS"] = True
+    if config.get("ENGINE") == "django.db.backends.postgresql":
+        # Django's backend whose health check of a reused connection asks the socket, not the
+        # server (one round trip less per request): prm/postgresql/base.py.
+        config["ENGINE"] = "prm.postgresql"
     return config
 
 
@@ -369,9 +373,10 @@ PRM = {
     "VENDOR_SESSION_IDLE_TIMEOUT": env.int("PRM_VENDOR_SESSION_IDLE_TIMEOUT", default=30 * 60),
     "PARTNER_SESSION_MAX_AGE": env.int("PRM_PARTNER_SESSION_MAX_AGE", default=14 * 24 * 60 * 60),
     "PARTNER_SESSION_IDLE_TIMEOUT": env.int("PRM_PARTNER_SESSION_IDLE_TIMEOUT", default=7 * 24 * 60 * 60),
-    # Who a signed-in person acts as (membership, partner, portfolio) is cached between requests and
-    # made stale by every change to those rows (partners.actor_cache); this long at most in any
-    # case, for changes made outside the application. 0: resolved from the database every time.
+    # Who a signed-in person acts as (membership, partner, portfolio) is kept in each web process
+    # between requests, keyed by the user's actor_version, which database triggers move on at every
+    # change to those rows (partners.actor_cache); an entry is dropped after this long unused or
+    # not. 0: resolved from the database every time.
     "ACTOR_CACHE_SECONDS": env.int("PRM_ACTOR_CACHE_SECONDS", default=300),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),

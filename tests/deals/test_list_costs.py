@@ -110,6 +110,21 @@ def test_an_index_alone_gives_a_page_of_ids_in_order(
     assert "Sort" not in plan, plan
 
 
+def test_the_page_reads_its_rows_without_partner_or_tier(
+    team_a: f.Team, many: list[Deal], actor_cache_on: Any
+) -> None:
+    """Every row is the partner's own: no join to the partner and tier tables for them."""
+    queries = page_queries(login(team_a.admin), reverse("deals:list"))
+    rows = [sql for sql in queries if '"deals_deal"."id" IN (' in sql]
+    assert len(rows) == 1, queries
+    assert "partners_partner" not in rows[0] and "partners_tier" not in rows[0], rows[0]
+    with acting(team_a.admin_actor):
+        listed = selectors.partner_deal_list(actor=team_a.admin_actor)
+        assert [deal.pk for deal in listed] == [
+            deal.pk for deal in selectors.deal_list(actor=team_a.admin_actor)
+        ]
+
+
 def test_deal_list_queries(team_a: f.Team, many: list[Deal], actor_cache_on: Any) -> None:
     """The signed-in user, the status counts, the page's ids, its rows, the expiring-soon box and
     the unread notifications: nothing for the actor, nothing per row."""

@@ -78,3 +78,11 @@ def test_company_page_renders_no_widget_template_per_option(partner_admin: User)
     rendered = [template.name for template in response.templates]
     assert "django/forms/widgets/select_option.html" not in rendered
     assert response.content.count(b"<option") > 240  # the countries are all there
+
+
+def test_what_every_request_pays_before_its_view(partner_admin: User) -> None:
+    """Before any view work a signed-in request reads its user row and opens its scope: no
+    membership, partner or portfolio read (the actor is kept in the process), and no health check
+    query on a reused connection (prm.postgresql)."""
+    queries, _response = page(login(partner_admin), "/healthz")
+    assert len(queries) == 1 and queries[0].startswith('SELECT "prm_user"."id"'), queries

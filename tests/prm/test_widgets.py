@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 from django import forms
+from django.utils import translation
 from django.utils.safestring import mark_safe
 
 from partners.forms import ProfileChangeForm
-from prm.widgets import Select
+from prm.widgets import FixedChoices, Select, country_choices
 
 CHOICES = [
     ("", "---------"),
@@ -46,3 +47,47 @@ def test_the_profile_change_form_renders_as_before(name: str) -> None:
     field.widget = forms.Select(attrs=field.widget.attrs, choices=field.widget.choices)
     assert ours == str(ProfileChangeForm(initial=form.initial)[name].as_widget(widget=field.widget))
     assert form[name].widget_type == "select"
+
+
+@pytest.mark.parametrize("value", [None, "", "a", "3", "missing", ["a", "x"]])
+@pytest.mark.parametrize(
+    ("django_widget", "ours"), [(forms.Select, Select), (forms.SelectMultiple, SelectMultiple)]
+)
+def test_fixed_choices_render_the_same_html_each_time(value: Any, django_widget: type, ours: type) -> None:
+    """Options of fixed choices are written once per selected value and reused: still Django's HTML,
+    and the right option selected whatever was rendered before."""
+    fixed = FixedChoices(CHOICES)
+    render = {"name": "n", "value": value, "attrs": {"id": "id_n"}}
+    expected = django_widget(choices=CHOICES).render(**render)
+    for other in ("a", None, ["x"]):  # fill the cache with other selections first
+        ours(choices=fixed).render(name="n", value=other)
+    assert ours(choices=fixed).render(**render) == expected
+    assert ours(choices=fixed).render(**render) == expected
+
+
+def test_country_choices_follow_the_language() -> None:
+    with translation.override("de"):
+        german = dict(country_choices())
+        german_select = str(ProfileChangeForm(initial={"country": "DE"})["country"])
+    with translation.override("en"):
+        english = dict(country_choices())
+        english_select = str(ProfileChangeForm(initial={"country": "DE"})["country"])
+    assert (german["DE"], english["DE"]) == ("Deutschland", "Germany")
+    assert '<option value="DE" selected>Deutschland</option>' in german_select
+    assert '<option value="DE" selected>Germany</option>' in english_select
+    assert len(english) == len(german) > 240
+    assert english[""] == "---------"
+
+
+def test_country_choices_are_made_once_per_language() -> None:
+    with translation.override("en"):
+        assert country_choices() is country_choices()
+        assert ProfileChangeForm().fields["country"].choices is country_choices()
+
+
+def test_the_country_field_still_refuses_an_unknown_code() -> None:
+    data = {"partner_type": "isv", "region": "emea", "message": "Moved"}
+    assert ProfileChangeForm(data={**data, "country": "DE"}).is_valid()
+    form = ProfileChangeForm(data={**data, "country": "XX"})
+    assert not form.is_valid()
+    assert "country" in form.errors
