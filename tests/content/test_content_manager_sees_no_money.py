@@ -5,10 +5,15 @@ navigation and dashboard do not offer them. A program admin, for contrast, sees 
 
 from __future__ import annotations
 
+import copy
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from deals.models import Deal, Lead
@@ -27,6 +32,7 @@ from tests.deals import factories as df
 from tests.exports import exported, get_or_export
 from tests.helpers import login
 from tests.incentives import factories as incentives_f
+from tests.isolation import built_once
 from tests.mdf import factories as m
 from tests.scoping import acting
 
@@ -47,10 +53,32 @@ class World:
     claim: FundClaim
     proof: ClaimProof
     statement: Statement
+    media: Path  # where the proof file is stored
+
+
+@built_once
+def money_world() -> Iterator[World]:
+    """Built once for the module (tests/isolation.py): each test runs in a savepoint of its own.
+    The proof file goes to a folder of the module's own, which the tests read it from."""
+    with tempfile.TemporaryDirectory() as root, override_settings(STORAGES=factories.storages_at(Path(root))):
+        yield _world(Path(root))
 
 
 @pytest.fixture
-def world() -> World:
+def world(money_world: World) -> World:
+    # A copy: what a test changes on the objects in memory (a login's last_login) must not reach
+    # the next test.
+    return copy.deepcopy(money_world)
+
+
+@pytest.fixture
+def media(money_world: World) -> Path:
+    """The world's folder, in place of the folder of its own each content test stores uploads in
+    (tests/content/conftest.py): the proof file built once for the module is there."""
+    return money_world.media
+
+
+def _world(media: Path) -> World:
     admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     team = m.team("Northwind Resellers")
     incentives_f.spif(name="Security SPIF", amount="250.00")
@@ -83,6 +111,7 @@ def world() -> World:
         claim=claim,
         proof=claim.proofs.get(),
         statement=Statement.objects.get(partner=team.partner),
+        media=media,
     )
 
 
@@ -164,7 +193,9 @@ def test_fund_requests_claims_and_proofs_are_hidden_from_a_content_manager(world
     # The program admin downloads the proof.
     proof = login(world.admin.user).get(reverse("mdf:proof_download", args=[world.proof.pk]))
     assert proof.status_code == 200
-    proof.close()
+    # Read to the end, which closes the file the way the test client does: a bare close() would
+    # also close the database connection, and with it the world built once for the module.
+    assert b"".join(proof.streaming_content) == m.PDF_BYTES
 
 
 def test_statements_and_earnings_are_hidden_from_a_content_manager(world: World) -> None:

@@ -8,6 +8,7 @@ while the job waits reuses it; files go away after PRM["EXPORT_RETENTION_DAYS"].
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from datetime import timedelta
@@ -33,6 +34,7 @@ from tests import factories
 from tests.deals import factories as f
 from tests.exports import download, start
 from tests.helpers import login
+from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -55,12 +57,30 @@ def _media(settings: Any, tmp_path: Any) -> None:
     }
 
 
-@pytest.fixture
-def world(team_a: f.Team, team_b: f.Team, vendor_admin: Actor) -> dict[str, Any]:
-    """Two partners with a submitted deal each; a CAM of A only."""
+@built_once
+def export_world() -> dict[str, Any]:
+    """Two partners with a submitted deal each; a CAM of A only; the package's teams and program
+    admin (tests/deals/conftest.py). Built once for the module (tests/isolation.py): each test runs
+    in a savepoint of its own. It stores no file: each test's files go to its own folder."""
+    team_a = f.team("Northwind Resellers", tier="Gold")
+    team_b = f.team("Southwind Systems", tier="Silver")
     a_deal = f.submitted(team_a.sales_actor, customer="Initech", domain="initech.com")
     b_deal = f.submitted(team_b.sales_actor, customer="Umbrella Corp", domain="umbrella.com")
-    return {"a_deal": a_deal, "b_deal": b_deal, "cam": f.cam_for(team_a.partner)}
+    return {
+        "a_deal": a_deal,
+        "b_deal": b_deal,
+        "cam": f.cam_for(team_a.partner),
+        "team_a": team_a,
+        "team_b": team_b,
+        "vendor_admin": factories.vendor_actor(VendorRole.PROGRAM_ADMIN),
+    }
+
+
+@pytest.fixture
+def world(export_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory (a login's last_login) must not reach
+    # the next test.
+    return copy.deepcopy(export_world)
 
 
 def queue(client: Client, url_name: str, params: dict | None = None) -> Any:
@@ -69,9 +89,8 @@ def queue(client: Client, url_name: str, params: dict | None = None) -> Any:
 
 
 # --- the job end to end -------------------------------------------------------------------------------
-def test_the_button_queues_a_job_the_task_builds_and_the_owner_downloads(
-    world: dict[str, Any], vendor_admin: Actor
-) -> None:
+def test_the_button_queues_a_job_the_task_builds_and_the_owner_downloads(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     client = login(vendor_admin.user)
     response, job_id = start(client, reverse(VENDOR_EXPORT), {"status": "submitted"})
 
@@ -109,7 +128,8 @@ def test_the_button_queues_a_job_the_task_builds_and_the_owner_downloads(
     )
 
 
-def test_following_an_export_link_builds_nothing(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_following_an_export_link_builds_nothing(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     response = login(vendor_admin.user).get(reverse(VENDOR_EXPORT), {"partner": world["a_deal"].partner_id})
     assert response.status_code == 200
     assert 'id="export-start"' in response.content.decode()
@@ -131,9 +151,8 @@ def test_the_task_builds_in_the_askers_scope_even_if_the_rows_query_forgot_it(
     assert references == [world["a_deal"].reference]
 
 
-def test_progress_is_reported_while_the_file_is_written(
-    world: dict[str, Any], vendor_admin: Actor, monkeypatch: Any
-) -> None:
+def test_progress_is_reported_while_the_file_is_written(world: dict[str, Any], monkeypatch: Any) -> None:
+    vendor_admin = world["vendor_admin"]
     reports: list[tuple[int, int | None]] = []
     real_set = exports.cache.set
 
@@ -160,7 +179,8 @@ def test_a_running_job_shows_its_progress_and_keeps_polling(vendor_admin: Actor)
     assert "export-download" not in row
 
 
-def test_a_failed_build_says_so(world: dict[str, Any], vendor_admin: Actor, monkeypatch: Any) -> None:
+def test_a_failed_build_says_so(world: dict[str, Any], monkeypatch: Any) -> None:
+    vendor_admin = world["vendor_admin"]
     from deals import selectors
 
     def broken(**kwargs: Any) -> Any:
@@ -176,7 +196,8 @@ def test_a_failed_build_says_so(world: dict[str, Any], vendor_admin: Actor, monk
     assert "could not be prepared" in client.get(reverse("exports")).content.decode()
 
 
-def test_the_task_is_idempotent(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_the_task_is_idempotent(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     _response, job_id = start(login(vendor_admin.user), reverse(VENDOR_EXPORT))
     name = ExportJob.objects.get(pk=job_id).file.name
     assert build_export.delay(job_id).get() is False  # a redelivered task finds it built
@@ -184,7 +205,8 @@ def test_the_task_is_idempotent(world: dict[str, Any], vendor_admin: Actor) -> N
 
 
 # --- duplicate clicks -------------------------------------------------------------------------------------
-def test_a_second_click_while_queued_reuses_the_job(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_a_second_click_while_queued_reuses_the_job(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     client = login(vendor_admin.user)
     first = queue(client, VENDOR_EXPORT, {"status": "submitted"})
     second = queue(client, VENDOR_EXPORT, {"status": "submitted"})
@@ -196,16 +218,16 @@ def test_a_second_click_while_queued_reuses_the_job(world: dict[str, Any], vendo
     assert third["Location"] != first["Location"] and ExportJob.objects.count() == 2
 
 
-def test_a_click_after_the_file_is_ready_builds_a_new_one(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_a_click_after_the_file_is_ready_builds_a_new_one(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     client = login(vendor_admin.user)
     _response, first = start(client, reverse(VENDOR_EXPORT))
     _response, second = start(client, reverse(VENDOR_EXPORT))
     assert first != second
 
 
-def test_at_most_a_few_exports_wait_per_person(
-    world: dict[str, Any], vendor_admin: Actor, settings: Any
-) -> None:
+def test_at_most_a_few_exports_wait_per_person(world: dict[str, Any], settings: Any) -> None:
+    vendor_admin = world["vendor_admin"]
     settings.PRM = {**settings.PRM, "EXPORT_MAX_ACTIVE": 2}
     client = login(vendor_admin.user)
     queue(client, VENDOR_EXPORT, {"status": "submitted"})
@@ -215,7 +237,8 @@ def test_at_most_a_few_exports_wait_per_person(
     assert ExportJob.objects.count() == 2
 
 
-def test_nobody_else_reuses_a_queued_job(world: dict[str, Any], vendor_admin: Actor, team_a: f.Team) -> None:
+def test_nobody_else_reuses_a_queued_job(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     queue(login(vendor_admin.user), VENDOR_EXPORT)
     other_admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     queue(login(other_admin.user), VENDOR_EXPORT)
@@ -226,9 +249,8 @@ def test_nobody_else_reuses_a_queued_job(world: dict[str, Any], vendor_admin: Ac
 
 
 # --- isolation --------------------------------------------------------------------------------------------
-def test_a_partners_file_holds_only_its_own_rows_and_nobody_else_gets_it(
-    world: dict[str, Any], team_a: f.Team, team_b: f.Team, vendor_admin: Actor
-) -> None:
+def test_a_partners_file_holds_only_its_own_rows_and_nobody_else_gets_it(world: dict[str, Any]) -> None:
+    team_a, team_b, vendor_admin = world["team_a"], world["team_b"], world["vendor_admin"]
     owner = login(team_a.admin)
     _response, job_id = start(owner, reverse(PARTNER_EXPORT))
     rows = rows_of(download(owner, job_id))
@@ -242,9 +264,8 @@ def test_a_partners_file_holds_only_its_own_rows_and_nobody_else_gets_it(
         assert f'id="export-{job_id}"' not in client.get(reverse("exports")).content.decode()
 
 
-def test_a_cam_outside_the_portfolio_cannot_see_or_download_a_vendor_export(
-    world: dict[str, Any], vendor_admin: Actor, team_b: f.Team
-) -> None:
+def test_a_cam_outside_the_portfolio_cannot_see_or_download_a_vendor_export(world: dict[str, Any]) -> None:
+    vendor_admin, team_b = world["vendor_admin"], world["team_b"]
     owner = login(vendor_admin.user)
     _response, job_id = start(owner, reverse(VENDOR_EXPORT))
     b_cam = login(f.cam_for(team_b.partner).user)
@@ -264,7 +285,8 @@ def test_the_download_rechecks_the_role(team_a: f.Team) -> None:
     assert client.get(reverse("export_download", args=[job_id])).status_code == 404
 
 
-def test_the_download_rechecks_the_cams_portfolio(world: dict[str, Any], team_a: f.Team) -> None:
+def test_the_download_rechecks_the_cams_portfolio(world: dict[str, Any]) -> None:
+    team_a = world["team_a"]
     cam = world["cam"]
     client = login(cam.user)
     _response, job_id = start(client, reverse(VENDOR_EXPORT))
@@ -280,16 +302,16 @@ def test_a_role_that_may_not_run_the_export_gets_404_and_no_job(team_a: f.Team) 
     assert not ExportJob.objects.exists()
 
 
-def test_anonymous_people_reach_neither_the_page_nor_a_file(
-    world: dict[str, Any], vendor_admin: Actor
-) -> None:
+def test_anonymous_people_reach_neither_the_page_nor_a_file(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     _response, job_id = start(login(vendor_admin.user), reverse(VENDOR_EXPORT))
     for url in (reverse("exports"), reverse("export_download", args=[job_id])):
         assert Client().get(url)["Location"].startswith(reverse("account_login"))
 
 
 # --- retention ---------------------------------------------------------------------------------------------
-def test_the_sweep_deletes_files_after_the_retention_days(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_the_sweep_deletes_files_after_the_retention_days(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     now = timezone.now()
     with time_machine.travel(now, tick=False):
         client = login(vendor_admin.user)
@@ -307,8 +329,10 @@ def test_the_sweep_deletes_files_after_the_retention_days(world: dict[str, Any],
 
 
 def test_a_file_whose_job_row_never_saved_is_swept_as_an_orphan(
-    world: dict[str, Any], vendor_admin: Actor, monkeypatch: Any
+    world: dict[str, Any],
+    monkeypatch: Any,
 ) -> None:
+    vendor_admin = world["vendor_admin"]
     client = login(vendor_admin.user)
     _response, kept_id = start(client, reverse(VENDOR_EXPORT))
     kept = ExportJob.objects.get(pk=kept_id).file.name
@@ -350,7 +374,8 @@ def test_the_sweep_fails_jobs_whose_worker_died(vendor_admin: Actor) -> None:
     assert ExportJob.objects.get(pk=fresh.pk).status == ExportJob.Status.QUEUED
 
 
-def test_an_expired_file_is_not_served_before_the_sweep(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_an_expired_file_is_not_served_before_the_sweep(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     now = timezone.now()
     with time_machine.travel(now, tick=False):
         client = login(vendor_admin.user)
@@ -405,8 +430,9 @@ def test_export_params_leave_out_the_page_and_empty_values() -> None:
     }
 
 
-def test_on_commit_is_what_starts_the_build(world: dict[str, Any], vendor_admin: Actor) -> None:
+def test_on_commit_is_what_starts_the_build(world: dict[str, Any]) -> None:
     """Nothing leaves the process for a transaction that rolls back: the task is queued on commit."""
+    vendor_admin = world["vendor_admin"]
     with TestCase.captureOnCommitCallbacks(execute=False) as callbacks:
         queue(login(vendor_admin.user), VENDOR_EXPORT)
     assert len(callbacks) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -13,26 +14,40 @@ from prm.roles import VendorRole
 from prm.tenancy import ANONYMOUS, Actor
 from tests import factories
 from tests.deals import factories as f
+from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(team_a: f.Team, team_b: f.Team, vendor_admin: Any) -> dict[str, Any]:
+@built_once
+def deal_world() -> dict[str, Any]:
     """Partner A: one deal by each sales user and one by the admin; partner B: one deal. A CAM
-    works partner A only."""
+    works partner A only. Built once for the module (tests/isolation.py), with the teams and the
+    program admin the package's fixtures would give: each test runs in a savepoint of its own."""
+    team_a = f.team("Northwind Resellers", tier="Gold")
+    team_b = f.team("Southwind Systems", tier="Silver")
+    vendor_admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     cam = f.cam_for(team_a.partner)
     a_sales = f.approved(team_a.sales_actor, vendor_admin, customer="Initech", domain="initech.com")
     a_sales2 = f.draft(team_a.sales2_actor, customer="Globex", domain="globex.com")
     a_admin = f.submitted(team_a.admin_actor, customer="Hooli", domain="hooli.com")
     b_deal = f.draft(team_b.sales_actor, customer="Umbrella", domain="umbrella.com")
     return {
+        "team_a": team_a,
+        "team_b": team_b,
+        "vendor_admin": vendor_admin,
         "cam": cam,
         "a_sales": a_sales,
         "a_sales2": a_sales2,
         "a_admin": a_admin,
         "b": b_deal,
     }
+
+
+@pytest.fixture
+def world(deal_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory must not reach the next test.
+    return copy.deepcopy(deal_world)
 
 
 def _visible(actor: Actor) -> set[int]:
@@ -44,7 +59,8 @@ def _partner_actor(team: f.Team, role: str) -> Actor:
 
 
 # --- deals: visibility -------------------------------------------------------------------------
-def test_deal_visibility(world: dict, team_a: f.Team, team_b: f.Team, vendor_admin: Any) -> None:
+def test_deal_visibility(world: dict) -> None:
+    team_a, team_b, vendor_admin = world["team_a"], world["team_b"], world["vendor_admin"]
     a_all = {world["a_sales"].pk, world["a_sales2"].pk, world["a_admin"].pk}
     # Drafts (a_sales2, b) are the partner's work in progress: no vendor role sees them.
     a_submitted = {world["a_sales"].pk, world["a_admin"].pk}
@@ -114,9 +130,8 @@ CAN = [
 
 
 @pytest.mark.parametrize(("action", "deal_key", "allowed"), CAN)
-def test_deal_can_matrix(
-    world: dict, team_a: f.Team, team_b: f.Team, vendor_admin: Any, action: str, deal_key: str, allowed: set
-) -> None:
+def test_deal_can_matrix(world: dict, action: str, deal_key: str, allowed: set) -> None:
+    team_a, team_b, vendor_admin = world["team_a"], world["team_b"], world["vendor_admin"]
     deal = Deal.objects.get(pk=world[deal_key].pk)
     actors = _matrix(world, team_a, team_b, vendor_admin)
     granted = {name for name, actor in actors.items() if deal_policy.can(actor, action, deal)}

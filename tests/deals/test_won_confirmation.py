@@ -9,6 +9,7 @@ the window a win counts at once, as before. A future close date and an absurd am
 
 from __future__ import annotations
 
+import copy
 import functools
 import html
 import re
@@ -32,10 +33,12 @@ from prm import audit
 from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification
 from prm.policies import PermissionDenied
+from prm.roles import VendorRole
 from prm.tenancy import Actor, system_scope
 from tests import factories
 from tests.deals import factories as f
 from tests.helpers import login as signed_in
+from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -451,9 +454,29 @@ def test_another_partner_cannot_see_or_decide_a_waiting_win(
 
 
 # --- vendor pages ----------------------------------------------------------------------------------
+@built_once
+def waiting_world() -> dict[str, Any]:
+    """A waiting win at each partner, and an immediate one at A (``waiting``); the package's teams,
+    partner A's CAM and the program admin (tests/deals/conftest.py). Built once for the module
+    (tests/isolation.py), at the same frozen moment as each test: each test runs in a savepoint of
+    its own."""
+    with time_machine.travel(NOW, tick=False):
+        team_a = f.team("Northwind Resellers", tier="Gold")
+        team_b = f.team("Southwind Systems", tier="Silver")
+        vendor_admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
+        cam = f.cam_for(team_a.partner)
+        waiting = _waiting(team_a, team_b, cam, vendor_admin)
+    return {"waiting": waiting, "team_a": team_a, "team_b": team_b, "cam": cam, "vendor_admin": vendor_admin}
+
+
 @pytest.fixture
-def waiting(team_a: f.Team, team_b: f.Team, cam: Actor, vendor_admin: Actor) -> dict[str, Deal]:
-    """A waiting win at each partner, and an immediate one at A."""
+def world(waiting_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory (a login's last_login) must not reach
+    # the next test.
+    return copy.deepcopy(waiting_world)
+
+
+def _waiting(team_a: f.Team, team_b: f.Team, cam: Actor, vendor_admin: Actor) -> dict[str, Deal]:
     a = mark_won(team_a, registered(team_a, cam, customer="Initech", domain="initech.com"), "10000000.00")
     b = mark_won(team_b, registered(team_b, vendor_admin, customer="Hooli", domain="hooli.com"), "777777.00")
     won = mark_won(
@@ -467,9 +490,8 @@ def waiting(team_a: f.Team, team_b: f.Team, cam: Actor, vendor_admin: Actor) -> 
     return {"a": a, "b": b, "won": won}
 
 
-def test_the_cam_queue_lists_the_portfolios_waiting_wins_only(
-    waiting: dict[str, Deal], cam: Actor, vendor_admin: Actor
-) -> None:
+def test_the_cam_queue_lists_the_portfolios_waiting_wins_only(world: dict[str, Any]) -> None:
+    waiting, cam, vendor_admin = world["waiting"], world["cam"], world["vendor_admin"]
     response = login(cam.user).get(reverse("deals:won_queue"))
     assert response.status_code == 200
     assert [d.pk for d in response.context["page"].object_list] == [waiting["a"].pk]
@@ -494,8 +516,11 @@ def test_the_cam_queue_lists_the_portfolios_waiting_wins_only(
 
 
 def test_the_cam_confirms_from_the_review_page(
-    waiting: dict[str, Deal], cam: Actor, sent: list[int], django_capture_on_commit_callbacks: Any
+    world: dict[str, Any],
+    sent: list[int],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
+    waiting, cam = world["waiting"], world["cam"]
     deal = waiting["a"]
     client = login(cam.user)
     detail = text_of(client.get(reverse("deals:review_detail", args=[deal.pk])))
@@ -534,8 +559,11 @@ def test_the_cam_confirms_from_the_review_page(
     ],
 )
 def test_bad_confirmation_input_is_a_message_and_changes_nothing(
-    waiting: dict[str, Deal], cam: Actor, data: dict, message: str
+    world: dict[str, Any],
+    data: dict,
+    message: str,
 ) -> None:
+    waiting, cam = world["waiting"], world["cam"]
     deal = waiting["a"]
     response = login(cam.user).post(reverse("deals:confirm_won", args=[deal.pk]), data, follow=True)
     assert response.status_code == 200
@@ -543,7 +571,8 @@ def test_bad_confirmation_input_is_a_message_and_changes_nothing(
     assert Deal.objects.get(pk=deal.pk).status == DealStatus.WON_PENDING
 
 
-def test_the_cam_turns_down_from_the_review_page(waiting: dict[str, Deal], cam: Actor) -> None:
+def test_the_cam_turns_down_from_the_review_page(world: dict[str, Any]) -> None:
+    waiting, cam = world["waiting"], world["cam"]
     deal = waiting["a"]
     client = login(cam.user)
     empty = client.post(reverse("deals:reject_won", args=[deal.pk]), {"reason": " "}, follow=True)
@@ -554,7 +583,8 @@ def test_the_cam_turns_down_from_the_review_page(waiting: dict[str, Deal], cam: 
     assert Deal.objects.get(pk=deal.pk).status == DealStatus.APPROVED
 
 
-def test_a_cam_gets_404_for_another_portfolios_waiting_win(waiting: dict[str, Deal], cam: Actor) -> None:
+def test_a_cam_gets_404_for_another_portfolios_waiting_win(world: dict[str, Any]) -> None:
+    waiting, cam = world["waiting"], world["cam"]
     deal = waiting["b"]
     client = login(cam.user)
     assert client.get(reverse("deals:review_detail", args=[deal.pk])).status_code == 404
@@ -569,14 +599,18 @@ def test_a_cam_gets_404_for_another_portfolios_waiting_win(waiting: dict[str, De
     assert Deal.objects.get(pk=deal.pk).status == DealStatus.WON_PENDING
 
 
-def test_the_vendor_home_panel_counts_waiting_wins(waiting: dict[str, Deal], vendor_admin: Actor) -> None:
+def test_the_vendor_home_panel_counts_waiting_wins(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     page = text_of(login(vendor_admin.user).get(reverse("vendor:dashboard")))
     assert "2 reported wins wait for your confirmation." in page
 
 
 def test_the_admin_actions_confirm_and_turn_down_through_the_services(
-    waiting: dict[str, Deal], vendor_admin: Actor, sent: list[int], django_capture_on_commit_callbacks: Any
+    world: dict[str, Any],
+    sent: list[int],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
+    waiting, vendor_admin = world["waiting"], world["vendor_admin"]
     client = login(vendor_admin.user)
     url = reverse("admin:deals_deal_changelist")
     with django_capture_on_commit_callbacks(execute=True):

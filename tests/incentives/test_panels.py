@@ -5,17 +5,22 @@ incentives, so its pages render without them when nothing is contributed."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import html
 import io
 import json
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.test import override_settings
 from django.urls import reverse
 
 from deals.models import Deal
@@ -24,10 +29,12 @@ from mdf import services as mdf_services
 from mdf.exports import REPORT_CSV_HEADER
 from mdf.models import FundRequest
 from prm.tenancy import Actor
+from tests import factories
 from tests.deals import factories as df
 from tests.exports import exported
 from tests.helpers import login
 from tests.incentives import factories as f
+from tests.isolation import built_once
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +57,22 @@ class Activity:
     candidate: Deal  # approved, not attributed: the only one the form offers
 
 
+@built_once
+def activity_world() -> Iterator[Activity]:
+    """Built once for the module (tests/isolation.py): each test runs in a savepoint of its own.
+    Its files (the claim's proof, the tests' exports) go to a folder of the module's own."""
+    with tempfile.TemporaryDirectory() as root, override_settings(STORAGES=factories.storages_at(Path(root))):
+        yield _activity()
+
+
 @pytest.fixture
-def activity(settings: Any, tmp_path: Any) -> Activity:
-    m.media_storage(settings, tmp_path / "media")
+def activity(activity_world: Activity) -> Activity:
+    # A copy: what a test changes on the objects in memory (a login's last_login) must not reach
+    # the next test.
+    return copy.deepcopy(activity_world)
+
+
+def _activity() -> Activity:
     admin = m.program_admin()
     team = m.team("Northwind Resellers")
     m.fund(team.partner, m.budget(), "10000.00", admin)

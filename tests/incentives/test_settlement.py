@@ -4,6 +4,7 @@ marks paid), refused transitions with clear errors, audit and partner notificati
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,9 +17,12 @@ from incentives import services, tasks
 from incentives.models import EarningEntry, SettlementLine, Statement, StatementStatus
 from prm.errors import ApplicationError
 from prm.models import AuditEvent, Notification
+from prm.roles import VendorRole
 from prm.tenancy import Actor
+from tests import factories
 from tests.deals import factories as df
 from tests.incentives import factories as f
+from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +37,7 @@ def _of(model: Any, *teams: df.Team) -> Any:
     return model.objects.filter(partner__in=[team.partner for team in teams])
 
 
-@pytest.fixture
-def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, list[EarningEntry]]:
+def _earn(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, list[EarningEntry]]:
     """A: two USD deals and one EUR deal; B: one USD deal. Amounts chosen to add up exactly."""
     f.spif(name="USD SPIF", amount="100.10")
     f.rebate(name="USD rebate", percent="1.5")
@@ -48,9 +51,38 @@ def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, l
     return {key: f.accrue(deal) for key, deal in deals.items()}
 
 
-def test_one_statement_per_partner_and_currency_with_exact_totals(
-    earned: dict, team_a: df.Team, team_b: df.Team
-) -> None:
+@pytest.fixture
+def earned(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, list[EarningEntry]]:
+    """The earnings of a test of its own: the monthly task's, made inside its frozen mid-month."""
+    return _earn(team_a, team_b, vendor_admin)
+
+
+@built_once
+def earned_world() -> dict[str, Any]:
+    """The package's two teams, program admin and two finance users (tests/incentives/conftest.py)
+    and their earnings (``earned``), dated today. Built once for the module (tests/isolation.py):
+    each test runs in a savepoint of its own."""
+    team_a = df.team("Northwind Resellers", tier="Gold")
+    team_b = df.team("Southwind Systems", tier="Silver")
+    vendor_admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
+    return {
+        "earned": _earn(team_a, team_b, vendor_admin),
+        "team_a": team_a,
+        "team_b": team_b,
+        "vendor_admin": vendor_admin,
+        "finance": factories.vendor_actor(VendorRole.FINANCE),
+        "other_finance": factories.vendor_actor(VendorRole.FINANCE),
+    }
+
+
+@pytest.fixture
+def world(earned_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory must not reach the next test.
+    return copy.deepcopy(earned_world)
+
+
+def test_one_statement_per_partner_and_currency_with_exact_totals(world: dict[str, Any]) -> None:
+    team_a, team_b = world["team_a"], world["team_b"]
     statements = _ours(f.settle(f.today()), team_a, team_b)
     summary = sorted((s.partner.legal_name, s.currency, s.total, s.lines.count()) for s in statements)
     # USD rebate 1.5 %: 1000.10 -> 15.0015 -> 15.00; 2000.20 -> 30.003 -> 30.00; 3000.30 -> 45.0045 -> 45.00
@@ -70,8 +102,9 @@ def test_one_statement_per_partner_and_currency_with_exact_totals(
 
 
 def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait_for_the_next(
-    earned: dict, team_a: df.Team, team_b: df.Team, vendor_admin: Actor
+    world: dict[str, Any],
 ) -> None:
+    team_a, team_b, vendor_admin = world["team_a"], world["team_b"], world["vendor_admin"]
     assert len(_ours(f.settle(f.today()), team_a, team_b)) == 3
     assert f.settle(f.today()) == []
     late = f.won(team_a, vendor_admin, "100.00", customer="Late", domain="late.com")
@@ -84,16 +117,15 @@ def test_a_second_run_for_the_same_period_creates_nothing_and_later_entries_wait
     assert _of(SettlementLine, team_a, team_b).count() == _of(EarningEntry, team_a, team_b).count() == 9
 
 
-def test_entries_created_after_the_period_end_are_not_settled(
-    earned: dict, team_a: df.Team, team_b: df.Team
-) -> None:
+def test_entries_created_after_the_period_end_are_not_settled(world: dict[str, Any]) -> None:
+    team_a, team_b = world["team_a"], world["team_b"]
     assert _ours(f.settle(f.today() - timedelta(days=1)), team_a, team_b) == []
     assert not _of(SettlementLine, team_a, team_b).exists()
 
 
-def test_a_negative_net_carries_forward_to_the_next_run(
-    earned: dict, team_b: df.Team, vendor_admin: Actor, finance: Actor
-) -> None:
+def test_a_negative_net_carries_forward_to_the_next_run(world: dict[str, Any]) -> None:
+    earned, team_b, vendor_admin = world["earned"], world["team_b"], world["vendor_admin"]
+    finance = world["finance"]
     f.settle(f.today())
     (b_spif,) = [e for e in earned["b_usd"] if e.program.name == "USD SPIF"]
     services.earning_reverse(actor=finance, entry=b_spif, reason="Customer returned the goods")
@@ -111,9 +143,8 @@ def test_a_negative_net_carries_forward_to_the_next_run(
     )
 
 
-def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
-    earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
-) -> None:
+def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(world: dict[str, Any]) -> None:
+    team_a, finance, other_finance = world["team_a"], world["finance"], world["other_finance"]
     f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     approved = services.statement_approve(actor=finance, statement=statement)
@@ -141,9 +172,9 @@ def test_finance_approves_then_marks_paid_and_the_partners_admins_are_told(
     assert not Notification.objects.filter(recipient=team_a.sales, kind__startswith="incentives.").exists()
 
 
-def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
-    earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor, vendor_admin: Actor
-) -> None:
+def test_invalid_transitions_and_roles_are_refused_with_clear_errors(world: dict[str, Any]) -> None:
+    team_a, finance, other_finance = world["team_a"], world["finance"], world["other_finance"]
+    vendor_admin = world["vendor_admin"]
     f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     with pytest.raises(
@@ -166,9 +197,8 @@ def test_invalid_transitions_and_roles_are_refused_with_clear_errors(
 
 
 # --- four eyes ---------------------------------------------------------------------------------------
-def test_the_approver_cannot_also_mark_the_statement_paid(
-    earned: dict, team_a: df.Team, finance: Actor, other_finance: Actor
-) -> None:
+def test_the_approver_cannot_also_mark_the_statement_paid(world: dict[str, Any]) -> None:
+    team_a, finance, other_finance = world["team_a"], world["finance"], world["other_finance"]
     f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")
     services.statement_approve(actor=finance, statement=statement)
@@ -192,8 +222,10 @@ def test_the_approver_cannot_also_mark_the_statement_paid(
 
 
 def test_with_the_four_eyes_rule_off_the_approver_may_mark_the_statement_paid(
-    earned: dict, team_a: df.Team, finance: Actor, settings: Any
+    world: dict[str, Any],
+    settings: Any,
 ) -> None:
+    team_a, finance = world["team_a"], world["finance"]
     settings.PRM = {**settings.PRM, "SETTLEMENT_FOUR_EYES": False}
     f.settle(f.today())
     statement = Statement.objects.get(partner=team_a.partner, currency="USD")

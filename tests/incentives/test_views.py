@@ -4,6 +4,7 @@ and "does not exist", and row-level security at the database); bounded query cou
 
 from __future__ import annotations
 
+import copy
 import csv
 import html
 import io
@@ -21,12 +22,14 @@ from pypdf import PdfReader
 from deals.models import Deal
 from incentives import services
 from incentives.models import EarningEntry, EarningKind, SettlementLine, Statement, StatementStatus
+from prm.roles import VendorRole
 from prm.tenancy import Actor, Scope, tenant_scope
 from tests import factories
 from tests.deals import factories as df
 from tests.exports import exported, exported_with_queries, is_export
 from tests.helpers import login
 from tests.incentives import factories as f
+from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +38,14 @@ def text_of(response: Any) -> str:
     return html.unescape(response.content.decode())
 
 
-@pytest.fixture
-def settled(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, Statement]:
+@built_once
+def settled_world() -> dict[str, Any]:
+    """The package's two teams, program admin and two finance users (tests/incentives/conftest.py),
+    and one settled SPIF earning for each team (``settled``: its statement per team). Built once
+    for the module (tests/isolation.py): each test runs in a savepoint of its own."""
+    team_a = df.team("Northwind Resellers", tier="Gold")
+    team_b = df.team("Southwind Systems", tier="Silver")
+    vendor_admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
     f.spif(name="Security SPIF", amount="250.00")
     deal_a = f.won(team_a, vendor_admin, "1000.00", customer="Initech", domain="initech.com")
     deal_b = f.won(team_b, vendor_admin, "1000.00", customer="Globex", domain="globex.com")
@@ -44,15 +53,29 @@ def settled(team_a: df.Team, team_b: df.Team, vendor_admin: Actor) -> dict[str, 
     f.accrue(deal_b)
     f.settle(f.today())
     return {
-        "a": Statement.objects.get(partner=team_a.partner),
-        "b": Statement.objects.get(partner=team_b.partner),
+        "team_a": team_a,
+        "team_b": team_b,
+        "vendor_admin": vendor_admin,
+        "finance": factories.vendor_actor(VendorRole.FINANCE),
+        "other_finance": factories.vendor_actor(VendorRole.FINANCE),
+        "settled": {
+            "a": Statement.objects.get(partner=team_a.partner),
+            "b": Statement.objects.get(partner=team_b.partner),
+        },
     }
 
 
+@pytest.fixture
+def world(settled_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory (a login's last_login) must not reach
+    # the next test.
+    return copy.deepcopy(settled_world)
+
+
 # --- partner pages ---------------------------------------------------------------------------------
-def test_the_earnings_page_shows_balances_entries_and_statements(
-    settled: dict, team_a: df.Team, vendor_admin: Actor, finance: Actor, other_finance: Actor
-) -> None:
+def test_the_earnings_page_shows_balances_entries_and_statements(world: dict[str, Any]) -> None:
+    settled, team_a, vendor_admin = world["settled"], world["team_a"], world["vendor_admin"]
+    finance, other_finance = world["finance"], world["other_finance"]
     services.statement_approve(actor=finance, statement=settled["a"])
     services.statement_mark_paid(actor=other_finance, statement=settled["a"])
     f.rebate(name="Rebate", percent="10")
@@ -97,14 +120,16 @@ def test_the_empty_earnings_page_says_what_to_do_next(team_a: df.Team) -> None:
     assert 'id="statements-empty"' in page
 
 
-def test_only_partner_admins_see_earnings(settled: dict, team_a: df.Team) -> None:
+def test_only_partner_admins_see_earnings(world: dict[str, Any]) -> None:
+    settled, team_a = world["settled"], world["team_a"]
     sales = login(team_a.sales)
     assert sales.get(reverse("incentives:earnings")).status_code == 404
     assert exported(sales, reverse("incentives:earnings_export")).status_code == 404
     assert sales.get(reverse("incentives:statement_pdf", args=[settled["a"].pk])).status_code == 404
 
 
-def test_the_csv_export_lists_the_partners_own_entries(settled: dict, team_a: df.Team) -> None:
+def test_the_csv_export_lists_the_partners_own_entries(world: dict[str, Any]) -> None:
+    settled, team_a = world["settled"], world["team_a"]
     response = exported(login(team_a.admin), reverse("incentives:earnings_export"))
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -115,9 +140,8 @@ def test_the_csv_export_lists_the_partners_own_entries(settled: dict, team_a: df
     ]
 
 
-def test_the_pdf_statement_is_downloadable_by_the_partners_admins_and_finance(
-    settled: dict, team_a: df.Team, finance: Actor
-) -> None:
+def test_the_pdf_statement_is_downloadable_by_the_partners_admins_and_finance(world: dict[str, Any]) -> None:
+    settled, team_a, finance = world["settled"], world["team_a"], world["finance"]
     url = reverse("incentives:statement_pdf", args=[settled["a"].pk])
     for user in (team_a.admin, finance.user):
         response = login(user).get(url)
@@ -133,9 +157,8 @@ def test_the_pdf_statement_is_downloadable_by_the_partners_admins_and_finance(
 
 
 # --- isolation -------------------------------------------------------------------------------------
-def test_partner_b_cannot_see_list_export_or_download_partner_as_earnings(
-    settled: dict, team_a: df.Team, team_b: df.Team
-) -> None:
+def test_partner_b_cannot_see_list_export_or_download_partner_as_earnings(world: dict[str, Any]) -> None:
+    settled, team_a, team_b = world["settled"], world["team_a"], world["team_b"]
     client = login(team_b.admin)
     page = text_of(client.get(reverse("incentives:earnings")))
     a_deal = Deal.objects.get(partner=team_a.partner)
@@ -152,9 +175,8 @@ def test_partner_b_cannot_see_list_export_or_download_partner_as_earnings(
     assert Statement.objects.get(pk=settled["b"].pk).status == StatementStatus.DRAFT
 
 
-def test_row_level_security_hides_other_partners_earnings_in_the_database(
-    settled: dict, team_a: df.Team, team_b: df.Team
-) -> None:
+def test_row_level_security_hides_other_partners_earnings_in_the_database(world: dict[str, Any]) -> None:
+    team_a, team_b = world["team_a"], world["team_b"]
     a, b = team_a.partner.pk, team_b.partner.pk
     with tenant_scope(Scope.partner(b)):
         assert set(EarningEntry.objects.values_list("partner_id", flat=True)) == {b}
@@ -167,9 +189,8 @@ def test_row_level_security_hides_other_partners_earnings_in_the_database(
         assert EarningEntry.objects.count() == 2
 
 
-def test_a_partner_scope_cannot_write_earnings_for_another_partner(
-    settled: dict, team_a: df.Team, team_b: df.Team
-) -> None:
+def test_a_partner_scope_cannot_write_earnings_for_another_partner(world: dict[str, Any]) -> None:
+    team_a, team_b = world["team_a"], world["team_b"]
     from django.db import DatabaseError, transaction
 
     entry = EarningEntry.objects.get(partner=team_a.partner)
@@ -185,9 +206,8 @@ def test_a_partner_scope_cannot_write_earnings_for_another_partner(
 
 
 # --- vendor pages ----------------------------------------------------------------------------------
-def test_finance_approves_and_marks_paid_from_the_settlements_page(
-    settled: dict, finance: Actor, other_finance: Actor
-) -> None:
+def test_finance_approves_and_marks_paid_from_the_settlements_page(world: dict[str, Any]) -> None:
+    settled, finance, other_finance = world["settled"], world["finance"], world["other_finance"]
     client = login(finance.user)
     page = text_of(client.get(reverse("incentives:settlements")))
     assert settled["a"].number in page and settled["b"].number in page
@@ -219,9 +239,8 @@ def test_finance_approves_and_marks_paid_from_the_settlements_page(
     assert settled["a"].number in filtered and settled["b"].number not in filtered
 
 
-def test_a_program_admin_cannot_approve_and_a_cam_sees_only_the_portfolio(
-    settled: dict, team_a: df.Team, vendor_admin: Actor
-) -> None:
+def test_a_program_admin_cannot_approve_and_a_cam_sees_only_the_portfolio(world: dict[str, Any]) -> None:
+    settled, team_a, vendor_admin = world["settled"], world["team_a"], world["vendor_admin"]
     client = login(vendor_admin.user)
     page = text_of(client.get(reverse("incentives:settlements")))
     assert reverse("incentives:statement_approve", args=[settled["a"].pk]) not in page
@@ -232,7 +251,8 @@ def test_a_program_admin_cannot_approve_and_a_cam_sees_only_the_portfolio(
     assert settled["a"].number in cam_page and settled["b"].number not in cam_page
 
 
-def test_the_programs_page_shows_earnings_per_program(settled: dict, vendor_admin: Actor) -> None:
+def test_the_programs_page_shows_earnings_per_program(world: dict[str, Any]) -> None:
+    vendor_admin = world["vendor_admin"]
     f.rebate(name="Unused rebate", percent="2")
     page = text_of(login(vendor_admin.user).get(reverse("incentives:programs")))
     assert "Security SPIF" in page and "500.00" in page and "Unused rebate" in page
@@ -305,8 +325,9 @@ def test_vendor_pages_are_vendor_only(team_a: df.Team) -> None:
 
 # --- admin -----------------------------------------------------------------------------------------
 def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason(
-    settled: dict, team_a: df.Team, team_b: df.Team, finance: Actor
+    world: dict[str, Any],
 ) -> None:
+    team_a, team_b, finance = world["team_a"], world["team_b"], world["finance"]
     entry = EarningEntry.objects.get(partner=team_a.partner)
     client = login(finance.user)
     url = reverse("admin:incentives_earningentry_changelist")
@@ -332,7 +353,8 @@ def test_finance_reverses_accruals_from_the_admin_after_confirming_with_a_reason
     assert EarningEntry.objects.filter(kind=EarningKind.REVERSAL, partner=team_a.partner).count() == 1
 
 
-def test_the_admin_statement_list_is_read_only(settled: dict, finance: Actor) -> None:
+def test_the_admin_statement_list_is_read_only(world: dict[str, Any]) -> None:
+    settled, finance = world["settled"], world["finance"]
     client = login(finance.user)
     page = client.get(reverse("admin:incentives_statement_changelist"))
     assert page.status_code == 200 and settled["a"].number in text_of(page)

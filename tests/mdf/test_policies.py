@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.http import Http404
+from django.test import override_settings
 
 from mdf import selectors
 from mdf.models import Allocation, ClaimProof, FundRequest
@@ -15,18 +19,27 @@ from partners.models import PartnerStatus
 from prm.roles import VendorRole
 from prm.tenancy import Actor, Scope, tenant_scope
 from tests import factories
+from tests.isolation import built_once
 from tests.mdf import factories as m
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    return m.media_storage(settings, tmp_path / "media")
+@built_once
+def policy_world() -> Iterator[dict[str, Any]]:
+    """Built once for the module (tests/isolation.py): each test runs in a savepoint of its own.
+    The proof files go to a folder of the module's own, as the per-test ``media`` fixture did."""
+    with tempfile.TemporaryDirectory() as root, override_settings(STORAGES=factories.storages_at(Path(root))):
+        yield _world()
 
 
 @pytest.fixture
-def world(media: Path) -> dict[str, Any]:
+def world(policy_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory must not reach the next test.
+    return copy.deepcopy(policy_world)
+
+
+def _world() -> dict[str, Any]:
     """Partner A: a draft, a submitted, an approved and a claimed request (with proof files);
     partner B: one submitted request. A's CAM works A only; another CAM works B."""
     admin = m.program_admin()

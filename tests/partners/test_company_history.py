@@ -7,6 +7,7 @@ through the real services of every app, so the events carry the payloads product
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from tests import factories
 from tests.deals import factories as df
 from tests.helpers import login
 from tests.incentives import factories as incentives_f
+from tests.isolation import built_once
 from tests.mdf import factories as m
 from tests.training import factories as training_f
 
@@ -77,8 +79,9 @@ def _won(actor: Actor, reviewer: Actor, amount: str) -> Any:
         )
 
 
-@pytest.fixture
-def world(db: Any) -> World:
+@built_once
+def history_world() -> World:
+    """Built once for the module (tests/isolation.py): each test runs in a savepoint of its own."""
     team = m.team("Northwind Resellers", tier="Gold")
     partner = team.partner
     sales2 = factories.partner_user(partner, role=PartnerRole.SALES, email="sal2@northwind.example")
@@ -139,6 +142,13 @@ def world(db: Any) -> World:
     return World(
         team=team, sales2=sales2, learner2=learner2, own_deal=own_deal, colleague_deal=colleague_deal
     )
+
+
+@pytest.fixture
+def world(history_world: World) -> World:
+    # A copy: what a test changes on the objects in memory (a login's last_login) must not reach
+    # the next test.
+    return copy.deepcopy(history_world)
 
 
 def history(world: World, user: Any) -> list[AuditEvent]:

@@ -7,6 +7,7 @@ enrollment list runs the same number of queries for 1 row as for 50."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from prm.roles import VendorRole
 from tests import factories
 from tests.deals import factories as df
 from tests.helpers import login
+from tests.isolation import built_once
 from tests.training import factories as f
 from training.models import Enrollment, QuizAttempt
 
@@ -59,8 +61,9 @@ def _stuck(partner: Partner, built: f.Built, **user: Any) -> Enrollment:
     return Enrollment.objects.get(user=learner.user, course=built.course)
 
 
-@pytest.fixture
-def world() -> World:
+@built_once
+def enrollment_world() -> World:
+    """Built once for the module (tests/isolation.py): each test runs in a savepoint of its own."""
     built = f.course("Zero Trust Fundamentals", lessons=2, max_attempts=3)
     partner_a = factories.PartnerFactory(legal_name="Northwind Resellers")
     partner_b = factories.PartnerFactory(legal_name="Southwind Systems")
@@ -83,6 +86,13 @@ def world() -> World:
         cam=df.cam_for(partner_a).user,
         finance=factories.vendor_user(VendorRole.FINANCE, email="fiona.finance@prm.example"),
     )
+
+
+@pytest.fixture
+def world(enrollment_world: World) -> World:
+    # A copy: what a test changes on the objects in memory (a login's last_login, a refresh) must
+    # not reach the next test.
+    return copy.deepcopy(enrollment_world)
 
 
 def messages_of(response: Any) -> list[str]:

@@ -3,6 +3,7 @@ counts, and who sees whose enrolments and awards."""
 
 from __future__ import annotations
 
+import copy
 from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from partners.models import PartnerRole
 from prm.roles import VendorRole
 from prm.tenancy import tenant_scope
 from tests import factories
+from tests.isolation import built_once
 from tests.training import factories as f
 from training import selectors, services
 from training.models import AwardStatus, CertificationAward, Enrollment
@@ -48,13 +50,22 @@ def test_catalogue_for_vendor_staff_is_empty() -> None:
     assert list(selectors.catalogue(actor=factories.vendor_actor())) == []
 
 
-@pytest.fixture
-def awarded(partner: Any) -> CertificationAward:
+@built_once
+def award_world() -> CertificationAward:
+    """A learner of ``partner`` (tests/conftest.py) certified. Built once for the module
+    (tests/isolation.py): each test runs in a savepoint of its own."""
+    partner = factories.PartnerFactory(legal_name="Acme Networks")
     built = f.course()
     f.certification("Certified Cloud Architect", courses=[built])
     me = f.learner(partner)
     f.pass_course(me, built)
     return CertificationAward.objects.get(user=me.user)
+
+
+@pytest.fixture
+def awarded(award_world: CertificationAward) -> CertificationAward:
+    # A copy: what a test changes on the objects in memory must not reach the next test.
+    return copy.deepcopy(award_world)
 
 
 @pytest.mark.parametrize("transform", [str, str.lower, lambda c: f"  {c.lower()}\n", lambda c: f"\t{c} "])
@@ -107,8 +118,13 @@ def test_certified_people_count_counts_distinct_valid_people_per_partner(
         assert selectors.certified_people_count(partner_ids=[]) == {}
 
 
-@pytest.fixture
-def two_companies(partner: Any, other_partner: Any) -> dict[str, Any]:
+@built_once
+def companies_world() -> dict[str, Any]:
+    """Two partners (``partner`` and ``other_partner``, tests/conftest.py), each with an admin and
+    learners who passed a certified course. Built once for the module (tests/isolation.py): each
+    test runs in a savepoint of its own."""
+    partner = factories.PartnerFactory(legal_name="Acme Networks")
+    other_partner = factories.PartnerFactory(legal_name="Globex Systems")
     built = f.course()
     f.certification(courses=[built])
     people = {
@@ -120,12 +136,17 @@ def two_companies(partner: Any, other_partner: Any) -> dict[str, Any]:
     }
     for key in ("a1", "a2", "b1"):
         f.pass_course(people[key], built)
-    return people
+    return {"two_companies": people, "partner": partner, "other_partner": other_partner}
 
 
-def test_team_progress_and_awards_do_not_cross_partners(
-    two_companies: dict[str, Any], partner: Any, other_partner: Any
-) -> None:
+@pytest.fixture
+def world(companies_world: dict[str, Any]) -> dict[str, Any]:
+    # A copy: what a test changes on the objects in memory must not reach the next test.
+    return copy.deepcopy(companies_world)
+
+
+def test_team_progress_and_awards_do_not_cross_partners(world: dict[str, Any]) -> None:
+    two_companies, partner, other_partner = world["two_companies"], world["partner"], world["other_partner"]
     p = two_companies
     a_users = {p["a1"].user.pk, p["a2"].user.pk}
     # The policy alone (vendor-level database scope, so RLS does not help here) ...
@@ -143,14 +164,14 @@ def test_team_progress_and_awards_do_not_cross_partners(
         assert selectors.enrollment_for(actor=p["b_admin"], course=course) is None
 
 
-def test_team_progress_counts_lessons_done_in_the_current_cycle(
-    two_companies: dict[str, Any], partner: Any
-) -> None:
+def test_team_progress_counts_lessons_done_in_the_current_cycle(world: dict[str, Any]) -> None:
+    two_companies, partner = world["two_companies"], world["partner"]
     rows = list(selectors.team_progress(actor=two_companies["a_admin"], partner=partner))
     assert [(r.done, r.completed_at is not None) for r in rows] == [(2, True), (2, True)]
 
 
-def test_a_learner_sees_only_their_own(two_companies: dict[str, Any], partner: Any) -> None:
+def test_a_learner_sees_only_their_own(world: dict[str, Any]) -> None:
+    two_companies, partner = world["two_companies"], world["partner"]
     a1, a2 = two_companies["a1"], two_companies["a2"]
     for scoped in (False, True):
         with tenant_scope(a1.scope) if scoped else nullcontext():
