@@ -1,4 +1,4 @@
-"""Celery tasks of the partners app: the nightly scorecards."""
+"""Celery tasks of the partners app: the nightly scorecards and the tier evaluation."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ def compute_scorecards(as_of: str | None = None) -> dict[str, int]:
         if month_end != day and not ScorecardSnapshot.objects.filter(as_of=month_end).exists():
             written[month_end.isoformat()] = services.snapshots_compute(as_of=month_end, today=today).written
     return written
+
+
+# The tier evaluation's task is defined beside its service (partners.performance.tier_services),
+# which queues it for a program admin's request: the package may not import this module back.
+from .performance.tier_services import evaluate_tiers  # noqa: E402,F401

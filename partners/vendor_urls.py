@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import tier_views
 from . import vendor_views as views
 
 app_name = "vendor"
@@ -27,4 +28,8 @@ urlpatterns = [
     path("applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
+    path("tier-reviews/", tier_views.tier_review_list, name="tier_review_list"),
+    path("tier-reviews/evaluate/", tier_views.tier_evaluate, name="tier_evaluate"),
+    path("tier-reviews/<int:pk>/approve/", tier_views.tier_proposal_approve, name="tier_proposal_approve"),
+    path("tier-reviews/<int:pk>/waive/", tier_views.tier_proposal_waive, name="tier_proposal_waive"),
 ]

@@ -295,6 +295,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.tasks.compute_scorecards",
         "schedule": crontab(minute=30, hour=1),
     },
+    # Tier evaluation on the figures of the month just ended, on the 1st at 01:45 (after the
+    # scorecards it reads a score from); nightly, the partners whose grace period is over.
+    "partners-tier-evaluation-monthly": {
+        "task": "partners.tasks.evaluate_tiers",
+        "schedule": crontab(minute=45, hour=1, day_of_month=1),
+    },
+    "partners-tier-grace-ends": {
+        "task": "partners.tasks.evaluate_tiers",
+        "schedule": crontab(minute=50, hour=1),
+        "kwargs": {"grace_ends_only": True},
+    },
     # Settlement statements for the previous calendar month, on the 1st at 02:00.
     "incentives-settlement-monthly": {
         "task": "incentives.tasks.run_settlement",
@@ -370,7 +381,9 @@ PRM = {
     # An API token expires: by default this many days after it is issued, at most API_TOKEN_MAX_DAYS.
     "API_TOKEN_DEFAULT_DAYS": env.int("PRM_API_TOKEN_DEFAULT_DAYS", default=90),
     "API_TOKEN_MAX_DAYS": env.int("PRM_API_TOKEN_MAX_DAYS", default=365),
-    "TIER_GRACE_DAYS": 90,
+    # Days a partner below its tier's requirements keeps the tier before a downgrade is proposed
+    # (partners.performance.tier_services).
+    "TIER_GRACE_DAYS": env.int("PRM_TIER_GRACE_DAYS", default=90),
     "DEAL_PROTECTION_DAYS": 90,
     "DEAL_EXTENSION_DAYS": 30,
     "DEAL_MAX_EXTENSIONS": 1,

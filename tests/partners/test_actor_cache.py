@@ -229,7 +229,8 @@ def test_no_application_code_writes_actor_rows_in_bulk() -> None:
     """Bulk writes send no model signals, so they would leave cached actors stale; code that
     needs one must call partners.actor_cache.forget_all_actors() (and then belongs in this list)."""
     root = Path(__file__).resolve().parents[2]
-    allowed: set[str] = set()
+    # The tier evaluation's direct upgrades (it calls forget_all_actors() right after).
+    allowed: set[str] = {"partners/performance/tier_services.py:442"}
     found = []
     for app in ("prm", "partners", "deals", "mdf", "training", "content", "incentives"):
         for path in (root / app).rglob("*.py"):
