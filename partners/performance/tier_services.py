@@ -591,6 +591,24 @@ class _Writer:
         audit.record_many(events)
 
 
+def stage(
+    decisions: list[tuple[Decision, Partner, dict[str, Any]]], *, today: date, user: User | None = None
+) -> TierRun:
+    """Write ``decisions`` (each with the partner and its figures) as the evaluation would: the
+    demo data stages a grace period and a proposal this way. The caller opens the scope."""
+    run = TierRun(today=today, as_of=today)
+    rows = [
+        (
+            decision,
+            _Partner(partner.pk, partner.legal_name, partner.tier, partner.channel_account_manager_id),
+            values,
+        )
+        for decision, partner, values in decisions
+    ]
+    _Writer(run=run, user=user, graces={}, pending={}).write(rows)
+    return run
+
+
 # --- a person's decision on a proposal -----------------------------------------------------------------
 def _decide(actor: Actor, proposal: TierChangeProposal) -> tuple[TierChangeProposal, Partner]:
     tier_proposal_policy.require(

@@ -16,7 +16,14 @@ from django.utils import timezone
 from deals.models import Deal, DealConflict, DealStatus, Lead, LeadStatus
 from mdf.models import FundClaim, FundRequest
 from partners.management.commands import seed_demo
-from partners.models import Partner, PartnerAssessment, ScorecardSnapshot, ScorecardTemplate
+from partners.models import (
+    Partner,
+    PartnerAssessment,
+    ScorecardSnapshot,
+    ScorecardTemplate,
+    TierChangeProposal,
+    TierGracePeriod,
+)
 from prm.models import Holiday, User
 from tests import factories
 from training.models import CertificationAward, Course
@@ -45,6 +52,8 @@ def _snapshot() -> dict[str, Any]:
         "scorecard_templates": ScorecardTemplate.objects.count(),
         "scorecards": ScorecardSnapshot.objects.count(),
         "ratings": PartnerAssessment.objects.count(),
+        "grace_periods": TierGracePeriod.objects.count(),
+        "tier_proposals": TierChangeProposal.objects.count(),
     }
 
 
@@ -122,3 +131,22 @@ def test_seed_demo_gives_every_partner_a_scorecard_with_a_history(settings: Any,
         ScorecardSnapshot.objects.get(partner=umbrella, as_of=today).template_name == "Distributor scorecard"
     )
     assert PartnerAssessment.objects.filter(partner=acme).count() == 2
+
+
+def test_seed_demo_has_a_partner_in_a_grace_period_and_an_upgrade_waiting(
+    settings: Any, tmp_path: Any
+) -> None:
+    from prm.models import Notification
+
+    factories.media_storage(settings, tmp_path)
+    call_command("seed_demo", stdout=io.StringIO())
+    grace = TierGracePeriod.objects.get(partner__legal_name="Acme Networks Inc.")
+    assert grace.status == "running" and grace.tier.name == "Gold" and grace.shortfalls
+    proposal = TierChangeProposal.objects.get(partner__legal_name="Globex Systems GmbH")
+    assert (proposal.status, proposal.direction, proposal.to_tier.name) == ("pending", "up", "Gold")
+    assert Notification.objects.filter(
+        recipient__email="alice.admin@acme.example", kind="tier.grace_started"
+    ).exists()
+    assert Notification.objects.filter(
+        recipient__email="carl.cam@prm.example", kind="tier.upgrade_proposed"
+    ).exists()
