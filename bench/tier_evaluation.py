@@ -15,8 +15,8 @@ query runs too) and Gold and Platinum upgrades the approval step, then times
 3. the day the grace periods end (recoveries, expiries and the downgrade proposals).
 
 Each run is a new day for the data set only after it is reset: the runs' rows (grace periods,
-proposals, tier changes, their audit events and notifications) are removed first, so the
-benchmark can be run again on the same database. The notification e-mails are queued to the
+proposals, tier changes and notifications; the audit trail is append-only) are removed first
+and after, so the benchmark can be run again on the same database. The notification e-mails are queued to the
 broker (``REDIS_URL``), not sent: the queue is purged at the end.
 
 Target (issue 12): the monthly tier evaluation for 10,000 partners in 30 s or less on this 2-core
@@ -54,17 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _reset(original_tiers: dict[int, int]) -> None:
     """The tier program as before any run: partners back on their loaded tiers, no grace periods,
-    proposals, or the events and notifications the runs made."""
+    proposals or notifications (the audit trail is append-only: the runs' events stay)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM partners_tierchangeproposal")
         cursor.execute("DELETE FROM partners_tiergraceperiod")
         cursor.execute("DELETE FROM prm_notification WHERE kind LIKE 'tier.%%'")
-        cursor.execute(
-            "DELETE FROM prm_auditevent WHERE action LIKE 'tier.%%' OR action IN "
-            "('partner.tier_upgraded', 'partner.tier_downgraded')"
-        )
         if original_tiers:
             cursor.execute(
                 "UPDATE partners_partner p SET tier_id = v.tier_id FROM (SELECT unnest(%s::bigint[]) AS id,"

@@ -67,6 +67,14 @@ def evaluate(day: date, **kwargs: Any) -> tier_services.TierRun:
         return tier_services.tiers_evaluate(today=day, **kwargs)
 
 
+def nightly(day: date) -> None:
+    """The nightly scorecards of ``day`` (the figures the home page shows), as the task computes them."""
+    from partners.performance import services
+
+    with system_scope():
+        services.snapshots_compute(as_of=day, today=day + timedelta(days=1))
+
+
 def tier(name: str) -> Tier:
     return next(t for t in factories.default_tiers() if t.name == name)
 
@@ -367,6 +375,7 @@ def test_the_home_shows_the_figures_against_the_next_tier_and_the_grace_period(
     acme: Partner, partner_admin: Any
 ) -> None:
     evaluate(JAN_1)
+    nightly(date(2027, 1, 9))
     with clock(date(2027, 1, 10)):
         response = login(partner_admin).get(reverse("home"))
     text = response.content.decode()
@@ -380,8 +389,20 @@ def test_the_home_shows_the_figures_against_the_next_tier_and_the_grace_period(
     assert "Tiers are reviewed regularly" not in text
 
 
+def test_without_a_recent_scorecard_the_home_shows_the_requirements_and_what_was_missing(
+    acme: Partner, partner_admin: Any
+) -> None:
+    evaluate(JAN_1)
+    with clock(date(2027, 1, 10)):
+        text = login(partner_admin).get(reverse("home")).content.decode()
+    assert "500,000 USD" in text and "Your figures appear here after the nightly scorecard" in text
+    assert "What was missing when it started" in text
+    assert "Won revenue, trailing 12 months: 60,000 USD of 100,000 USD (40,000 USD to go)" in text
+
+
 def test_a_learner_reads_what_is_missing_without_the_revenue(acme: Partner) -> None:
     evaluate(JAN_1)
+    nightly(date(2027, 1, 9))
     learner = factories.partner_user(acme, role=PartnerRole.LEARNER)
     with clock(date(2027, 1, 10)):
         text = login(learner).get(reverse("home")).content.decode()
@@ -413,9 +434,12 @@ def test_the_home_panel_runs_the_same_queries_for_1_and_50_deals(acme: Partner, 
     for _n in range(8):  # each deal below brings its own registrant: the team card counts from 8 on
         factories.partner_user(acme, role=PartnerRole.SALES)
 
+    nightly(date(2027, 1, 9))
+
     def grow() -> None:
         for number in range(49):
             won(acme, "1000.00", closed_on=date(2026, 7, 1) + timedelta(days=number))
+        nightly(date(2027, 1, 9))
 
     def deals_won(response: Any) -> int:
         rows = response.context["tier_progress"].rows
