@@ -96,6 +96,10 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
     return unread.update(read_at=timezone.now())
 
 
+# Notifications whose e-mails one broker message carries (notify_bulk).
+_EMAIL_BATCH = 200
+
+
 def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
     """Many notifications in one INSERT, each given as :func:`notify`'s keyword arguments, with
     their e-mails sent after the commit as :func:`notify` sends them. For a batch job that tells
@@ -124,11 +128,11 @@ def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
         and notification.recipient.is_active
     ]
     if emailed:
-        from .tasks import send_notification_email
+        from .tasks import send_notification_emails
 
         def send() -> None:
-            for pk in emailed:
-                send_notification_email.delay(pk)
+            for start in range(0, len(emailed), _EMAIL_BATCH):
+                send_notification_emails.delay(emailed[start : start + _EMAIL_BATCH])
 
         transaction.on_commit(send)
     return created
