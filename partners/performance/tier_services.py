@@ -29,6 +29,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.actor_cache import forget_all_actors
 from partners.models import (
@@ -93,6 +94,18 @@ class TierRun:
             "downgrades_proposed": self.downgrades_proposed,
             "withdrawn": self.withdrawn,
         }
+
+
+# What vendor staff read when one run changes several of their partners the same way.
+SUMMARY_TITLES = {
+    "tier.grace_started": gettext_lazy("%(n)d of your partners are below their tier's requirements"),
+    "tier.grace_recovered": gettext_lazy("%(n)d of your partners meet their tier's requirements again"),
+    "tier.downgrade_proposed": gettext_lazy("Decide: %(n)d downgrades proposed after their grace period"),
+    "tier.upgrade_proposed": gettext_lazy("Decide: %(n)d upgrades proposed"),
+    "tier.upgraded": gettext_lazy("%(n)d of your partners moved up a tier"),
+    "tier.proposal_withdrawn": gettext_lazy("%(n)d tier change proposals were withdrawn"),
+    "": gettext_lazy("%(n)d tier changes for your partners"),
+}
 
 
 @dataclass
@@ -275,10 +288,32 @@ class _Writer:
         notices = []
         for partner_id, notice in self.partner_notices:
             notices.extend({**notice, "recipient": user} for user in admins.get(partner_id, []))
+        # Vendor staff get one notification per kind of change, however many of their partners it
+        # concerns (a first evaluation can put hundreds of a portfolio in a grace period at once).
+        grouped: dict[tuple[int, str], list[tuple[_Partner, dict[str, Any]]]] = defaultdict(list)
+        recipients_by_id: dict[int, User] = {}
         for partner, decide, notice in self.vendor_notices:
             manager = managers.get(partner.manager_id) if partner.manager_id else None
-            recipients = [manager] if manager is not None else (program_admins if decide else [])
-            notices.extend({**notice, "recipient": user} for user in recipients)
+            for user in [manager] if manager is not None else (program_admins if decide else []):
+                recipients_by_id[user.pk] = user
+                grouped[(user.pk, notice["kind"])].append((partner, notice))
+        for (user_id, kind), items in grouped.items():
+            if len(items) == 1:
+                notices.append({**items[0][1], "recipient": recipients_by_id[user_id]})
+                continue
+            names = [partner.name for partner, _notice in items]
+            shown = ", ".join(names[:10]) + (
+                _(" and %(n)d more") % {"n": len(names) - 10} if len(names) > 10 else ""
+            )
+            notices.append(
+                {
+                    "recipient": recipients_by_id[user_id],
+                    "kind": kind,
+                    "title": str(SUMMARY_TITLES.get(kind, SUMMARY_TITLES[""])) % {"n": len(items)},
+                    "body": shown,
+                    "url": items[0][1]["url"],
+                }
+            )
         if notices:
             notify_bulk(notices)
 

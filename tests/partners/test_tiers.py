@@ -494,3 +494,21 @@ def test_the_tier_reviews_page_runs_the_same_queries_for_1_and_50_proposals(prog
         shows=lambda: list(TierChangeProposal.objects.values_list("partner__legal_name", flat=True)),
         params={"status": "pending"},
     )
+
+
+def test_a_manager_gets_one_notification_for_many_partners_changed_alike(
+    acme: Partner, cam: Actor, other_partner: Partner, partner_admin: Any, other_partner_admin: Any
+) -> None:
+    from partners.services import partner_assign_channel_manager
+
+    other_partner.tier = tier("Silver")
+    other_partner.save(update_fields=["tier"])
+    admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
+    partner_assign_channel_manager(actor=admin, partner=other_partner, manager=cam.user)
+    assert evaluate(JAN_1).grace_started == 2
+    (summary,) = Notification.objects.filter(recipient=cam.user, kind="tier.grace_started")
+    assert summary.title == "2 of your partners are below their tier's requirements"
+    assert acme.legal_name in summary.body and other_partner.legal_name in summary.body
+    # Each partner's admins still get their own, with what they miss.
+    for person in (partner_admin, other_partner_admin):
+        assert Notification.objects.filter(recipient=person, kind="tier.grace_started").count() == 1
