@@ -382,7 +382,9 @@ PRM = {
     "API_TOKEN_DEFAULT_DAYS": env.int("PRM_API_TOKEN_DEFAULT_DAYS", default=90),
     "API_TOKEN_MAX_DAYS": env.int("PRM_API_TOKEN_MAX_DAYS", default=365),
     # Days a partner below its tier's requirements keeps the tier before a downgrade is proposed
-    # (partners.performance.tier_services).
+    # (partners.performance.tier_services). Whether an upgrade applies at once or waits for the
+    # channel account manager's approval is a setting of each tier (Tier.upgrade_needs_approval,
+    # in the admin), so a program can let partners climb the first steps alone.
     "TIER_GRACE_DAYS": env.int("PRM_TIER_GRACE_DAYS", default=90),
     "DEAL_PROTECTION_DAYS": 90,
     "DEAL_EXTENSION_DAYS": 30,
