@@ -115,6 +115,12 @@ class _Partner:
     tier: Tier
     manager_id: int | None
 
+    @property
+    def row(self) -> Partner:
+        """An unsaved stand-in for the foreign keys of the rows the run creates, so their text (the
+        audit trail's) needs no query per row."""
+        return Partner(pk=self.pk, legal_name=self.name, tier=self.tier)
+
 
 def tiers_evaluate(
     *, today: date | None = None, actor: Actor | None = None, grace_ends_only: bool = False
@@ -148,7 +154,7 @@ def tiers_evaluate(
             grace.partner_id: grace
             for grace in transitions.mark_locked(
                 TierGracePeriod.objects.select_for_update(of=("self",))
-                .select_related("tier")
+                .select_related("tier", "partner")
                 .filter(status=TierGraceStatus.RUNNING)
             )
         }
@@ -156,7 +162,7 @@ def tiers_evaluate(
             proposal.partner_id: proposal
             for proposal in transitions.mark_locked(
                 TierChangeProposal.objects.select_for_update(of=("self",))
-                .select_related("to_tier")
+                .select_related("partner", "from_tier", "to_tier")
                 .filter(status=TierProposalStatus.PENDING)
             )
         }
@@ -337,7 +343,7 @@ class _Writer:
                     proposals.append(
                         (
                             TierChangeProposal(
-                                partner_id=partner.pk,
+                                partner=partner.row,
                                 direction=TierDirection.UP,
                                 from_tier=partner.tier,
                                 to_tier=decision.upgrade_to,
@@ -353,7 +359,7 @@ class _Writer:
                 new_graces.append(
                     (
                         TierGracePeriod(
-                            partner_id=partner.pk,
+                            partner=partner.row,
                             tier=partner.tier,
                             started_on=today,
                             ends_on=today + timedelta(days=grace_days()),
@@ -370,7 +376,7 @@ class _Writer:
                 proposals.append(
                     (
                         TierChangeProposal(
-                            partner_id=partner.pk,
+                            partner=partner.row,
                             direction=TierDirection.DOWN,
                             from_tier=partner.tier,
                             to_tier=decision.downgrade_to,
@@ -486,7 +492,7 @@ class _Writer:
             if partner.pk not in moved:
                 continue
             self.run.upgraded += 1
-            target = Partner(pk=partner.pk, legal_name=partner.name)
+            target = partner.row
             events.append(
                 {
                     "actor": self.user,

@@ -512,3 +512,37 @@ def test_a_manager_gets_one_notification_for_many_partners_changed_alike(
     # Each partner's admins still get their own, with what they miss.
     for person in (partner_admin, other_partner_admin):
         assert Notification.objects.filter(recipient=person, kind="tier.grace_started").count() == 1
+
+
+@pytest.mark.parametrize("day", [JAN_1, GRACE_END], ids=["grace starts", "grace ends"])
+def test_the_evaluation_runs_the_same_queries_for_2_and_12_partners(day: date) -> None:
+    """Set-based: the figures in a few queries for all partners, the writes a few statements per
+    kind of change, whatever the number of partners changing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    silver = tier("Silver")
+
+    def partners(n: int) -> list[Partner]:
+        made = []
+        for _i in range(n):
+            partner = factories.PartnerFactory(tier=silver)
+            factories.partner_user(partner)
+            won(partner, "1000.00")
+            made.append(partner)
+        cam_for(*made)
+        return made
+
+    def measured(made: list[Partner]) -> int:
+        if day == GRACE_END:
+            evaluate(JAN_1)
+        with CaptureQueriesContext(connection) as queries:
+            run = evaluate(day)
+        assert run.partners == len(made) and (run.grace_started or run.downgrades_proposed) == len(made)
+        TierChangeProposal.objects.all().delete()
+        TierGracePeriod.objects.all().delete()
+        Partner.objects.filter(pk__in=[p.pk for p in made]).update(status="terminated")
+        return len(queries.captured_queries)
+
+    measured(partners(1))  # warm: content types and the like, cached after a first run
+    assert measured(partners(2)) == measured(partners(12))
