@@ -144,9 +144,12 @@ def tiers_evaluate(
         if not tier_list:
             return run
         rates = reporting_rates()
-        reqs = {}
+        reqs: dict[int, list[tiers.Requirement] | None] = {}
         for tier in tier_list:
-            reqs[tier.pk], unconvertible = tiers.requirements(tier, rates)
+            found, unconvertible = tiers.requirements(tier, rates)
+            # A revenue requirement in a currency without a rate cannot be compared: nobody moves
+            # into or out of that tier until the rate is kept (the run reports the currency).
+            reqs[tier.pk] = None if unconvertible else found
             run.unconvertible.extend(unconvertible)
         if run.unconvertible:
             logger.warning("tier evaluation: no exchange rate for %s", ", ".join(run.unconvertible))

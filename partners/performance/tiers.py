@@ -237,11 +237,13 @@ class PartnerState:
 
 
 def qualifying_tier(
-    tiers: Sequence[Tier], reqs: dict[int, list[Requirement]], figures: dict[str, Decimal | None]
+    tiers: Sequence[Tier], reqs: dict[int, list[Requirement] | None], figures: dict[str, Decimal | None]
 ) -> Tier:
-    """The highest tier whose requirements ``figures`` meet; the lowest tier when none is met."""
+    """The highest tier whose requirements ``figures`` meet; the lowest tier when none is met. A
+    tier that cannot be judged (``reqs`` None: its revenue currency has no exchange rate) is never
+    a partner's qualifying tier."""
     for tier in sorted(tiers, key=lambda t: -t.rank):
-        if not shortfalls(reqs[tier.pk], figures):
+        if reqs[tier.pk] is not None and not shortfalls(reqs[tier.pk], figures):
             return tier
     return min(tiers, key=lambda t: t.rank)
 
@@ -250,7 +252,7 @@ def decide(
     state: PartnerState,
     *,
     tiers: Sequence[Tier],
-    reqs: dict[int, list[Requirement]],
+    reqs: dict[int, list[Requirement] | None],
     figures: dict[str, Decimal | None],
     as_of: date,
     today: date,
@@ -264,10 +266,14 @@ def decide(
       the grace period is over and the partner still short, it closes and a downgrade to the
       highest tier the partner meets is proposed, never applied.
 
+    A partner on a tier that cannot be judged (``reqs`` None) is left alone.
+
     A decision a person made (approved or waived) on figures as of a day stands for those figures:
     the same day's run does not start over what they just settled; the next figures do."""
     decision = Decision(partner_id=state.partner_id)
     tier = state.tier
+    if reqs[tier.pk] is None:
+        return decision  # its tier cannot be judged until the exchange rate is kept again
     grace = state.grace
     pending = state.pending
     # Rows about a tier the partner no longer holds (changed by hand meanwhile) are closed first.

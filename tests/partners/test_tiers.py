@@ -7,6 +7,7 @@ proposals are the vendor's (a channel account manager's portfolio only)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,7 @@ from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
+_certifications = itertools.count(1)
 JAN_1 = date(2027, 1, 1)  # the monthly evaluation, on the figures of 2026 (as of 2026-12-31)
 GRACE_END = JAN_1 + timedelta(days=90)  # 2027-04-01
 
@@ -55,7 +57,7 @@ def won(partner: Partner, amount: str, closed_on: date = date(2026, 6, 1), curre
 
 
 def certify(partner: Partner, people: int) -> None:
-    certification = sf.certification(f"Core {partner.pk}-{Notification.objects.count()}")
+    certification = sf.certification(f"Core {partner.pk}-{next(_certifications)}")
     for _n in range(people):
         user = factories.partner_user(partner, role=PartnerRole.LEARNER)
         sf.award(user, partner, certification, at(2026, 3, 1), None)
@@ -546,3 +548,17 @@ def test_the_evaluation_runs_the_same_queries_for_2_and_12_partners(day: date) -
 
     measured(partners(1))  # warm: content types and the like, cached after a first run
     assert measured(partners(2)) == measured(partners(12))
+
+
+def test_a_tier_whose_revenue_currency_has_no_rate_is_left_alone(partner: Partner) -> None:
+    """Gold's revenue in GBP, and no GBP rate: nobody is judged against Gold or moved into it."""
+    gold = tier("Gold")
+    gold.revenue_currency = "GBP"
+    gold.save()
+    _qualifies_for_silver(partner)
+    for number in range(6):
+        won(partner, "100000.00", closed_on=date(2026, 8, 1) + timedelta(days=number))
+    certify(partner, 3)
+    run = evaluate(JAN_1)
+    assert run.unconvertible == ["GBP"]
+    assert Partner.objects.get(pk=partner.pk).tier.name == "Silver"  # not Gold, which it cannot judge
