@@ -151,8 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         f" TIER_GRACE_DAYS {settings.PRM['TIER_GRACE_DAYS']}"
     )
     for (label, day), seconds, counts in zip(runs, timings, outcomes, strict=True):
-        changed = {key: value for key, value in counts.items() if value and key != "partners"}
+        changed = {
+            key: value for key, value in counts.items() if value and key not in ("partners", "seconds")
+        }
         print(f"{label} ({day}): {seconds:.1f}s, {counts['partners']:,} partners, {changed or 'no change'}")
+        print("    steps: " + ", ".join(f"{k} {v:.2f}s" for k, v in counts["seconds"].items()))
     print("steps of a run without changes: " + ", ".join(f"{k} {v:.2f}s" for k, v in detail.seconds.items()))
     worst = max(timings)
     verdict = "met" if worst <= TARGET_SECONDS else "MISSED"
