@@ -49,6 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="default: today")
     parser.add_argument("--skip-load", action="store_true", help="do not add the certifications")
+    parser.add_argument(
+        "--all-upgrades-need-approval",
+        action="store_true",
+        help="every tier's upgrades are proposed, none applied (no partner row changes tier)",
+    )
     return parser.parse_args(argv)
 
 
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with system_scope(), transaction.atomic():
         for tier in Tier.objects.all():
-            tier.upgrade_needs_approval = tier.name in ("Gold", "Platinum")
+            tier.upgrade_needs_approval = args.all_upgrades_need_approval or tier.name in ("Gold", "Platinum")
             tier.min_score = 50 if tier.name == "Platinum" else None
             tier.save(update_fields=["upgrade_needs_approval", "min_score"])
         loaded = dict(Partner.objects.values_list("pk", "tier_id"))
