@@ -429,6 +429,15 @@ class _Writer:
                     )
                 else:
                     self.run.ended += 1
+                    self.tell_partner(
+                        partner,
+                        "tier.grace_ended",
+                        _("Your grace period for %(tier)s is closed") % {"tier": grace.tier.name},
+                        _(
+                            "Your tier changed since it started; your current tier's requirements "
+                            "are the ones that count."
+                        ),
+                    )
 
     def _withdraw(self, rows: list[tuple[TierChangeProposal, str, _Partner]]) -> None:
         if not rows:

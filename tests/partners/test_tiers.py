@@ -562,3 +562,18 @@ def test_a_tier_whose_revenue_currency_has_no_rate_is_left_alone(partner: Partne
     run = evaluate(JAN_1)
     assert run.unconvertible == ["GBP"]
     assert Partner.objects.get(pk=partner.pk).tier.name == "Silver"  # not Gold, which it cannot judge
+
+
+def test_a_tier_changed_by_hand_closes_the_grace_period_for_the_old_one(
+    acme: Partner, partner_admin: Any
+) -> None:
+    from partners.services import partner_change_tier
+
+    evaluate(JAN_1)
+    admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
+    partner_change_tier(actor=admin, partner=acme, tier=tier("Registered"), reason="Reset")
+    run = evaluate(date(2027, 2, 1))
+    assert run.ended == 1 and run.grace_started == 0  # Registered asks for nothing
+    assert grace_of(acme).status == TierGraceStatus.ENDED
+    assert Notification.objects.filter(recipient=partner_admin, kind="tier.grace_ended").exists()
+    assert AuditEvent.objects.filter(action="tier.grace_ended", partner_id=acme.pk).exists()
