@@ -31,7 +31,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from partners.actor_cache import forget_all_actors
 from partners.models import (
     Membership,
     Partner,
@@ -54,6 +53,7 @@ from prm.tenancy import Actor, system_scope
 
 from . import tiers
 from .policies import can_run_tier_evaluation, tier_proposal_policy
+from .tier_moves import move_tiers
 from .tiers import Decision, PartnerState, Shortfall, shortfalls_text
 
 logger = logging.getLogger(__name__)
@@ -485,24 +485,14 @@ class _Writer:
     def _upgrade(self, rows: list[tuple[_Partner, Tier, dict[str, Any]]]) -> None:
         if not rows:
             return
-        now = timezone.now()
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for partner, tier, _figures in rows:
             groups[(partner.tier.pk, tier.pk)].append(partner.pk)
-        moved: set[int] = set()
         started = clock.perf_counter()
-        for (from_id, to_id), ids in groups.items():
-            # Only partners still on the tier the decision was taken on (not changed by hand since).
-            updated = Partner.objects.filter(pk__in=ids, tier_id=from_id).update(
-                tier_id=to_id, updated_at=now
-            )
-            if updated:
-                moved.update(Partner.objects.filter(pk__in=ids, tier_id=to_id).values_list("pk", flat=True))
+        moved = move_tiers(groups)
         # The partners' UPDATE alone (deals' pipeline roll-up moves each partner's figures with
         # it, in a row trigger): the benchmark reports it apart.
         self.run.seconds["tier_update"] = clock.perf_counter() - started
-        # Bulk updates send no model signals: cached actors carry the tier (partners.actor_cache).
-        forget_all_actors()
         events = []
         for partner, tier, figures in rows:
             if partner.pk not in moved:
