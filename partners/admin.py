@@ -44,6 +44,8 @@ class TierAdmin(admin.ModelAdmin):
         "deal_registration_discount_percent",
         "mdf_accrual_percent",
         "lead_weight",
+        "min_score",
+        "upgrade_needs_approval",
     ]
     ordering = ["rank"]
 

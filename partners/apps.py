@@ -35,6 +35,9 @@ class PartnersConfig(AppConfig):
             "partners.add_partnerassessment",
             "partners.change_partnerassessment",
             "partners.view_scorecardtemplate",
+            # Tier reviews of the portfolio (the tier reviews page decides them; the admin lists).
+            "partners.view_tiergraceperiod",
+            "partners.view_tierchangeproposal",
         },
         VendorRole.FINANCE: {"partners.view_partner", "partners.view_tier", "prm.view_auditevent"},
         VendorRole.CONTENT_MANAGER: {"partners.view_partner", "partners.view_tier"},

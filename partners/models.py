@@ -92,6 +92,26 @@ class Tier(models.Model):
     lead_weight = models.PositiveSmallIntegerField(
         _("lead distribution weight"), default=1, help_text=_("0 means the tier receives no leads.")
     )
+    # Tier evaluation (partners.performance.tiers).
+    min_score = models.DecimalField(
+        _("minimum scorecard score"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Empty: the score is not a requirement of this tier."),
+    )
+    # The program setting "upgrade directly or propose it for approval", per tier: moving into
+    # the top tiers usually deserves a look, the first steps do not.
+    upgrade_needs_approval = models.BooleanField(
+        _("upgrades need approval"),
+        default=False,
+        help_text=_(
+            "On: a partner that qualifies for this tier is proposed for it, and its channel account "
+            "manager or a program admin approves. Off: the monthly evaluation upgrades it at once."
+        ),
+    )
 
     class Meta:
         ordering = ["rank"]
@@ -856,3 +876,149 @@ class CaseAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+# --- tier evaluation (partners.performance.tiers) ---------------------------------------------------
+class TierGraceStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    RECOVERED = "recovered", _("Recovered")
+    EXPIRED = "expired", _("Ended short: downgrade proposed")
+    ENDED = "ended", _("Ended: the tier changed")
+
+
+GRACE_TRANSITIONS: dict[str, set[str]] = {
+    TierGraceStatus.RUNNING: {TierGraceStatus.RECOVERED, TierGraceStatus.EXPIRED, TierGraceStatus.ENDED},
+    TierGraceStatus.RECOVERED: set(),
+    TierGraceStatus.EXPIRED: set(),
+    TierGraceStatus.ENDED: set(),
+}
+
+
+class TierGracePeriod(models.Model):
+    """The time a partner below its tier's requirements has to meet them again
+    (``PRM["TIER_GRACE_DAYS"]``). Opened by the tier evaluation with what was missing that day;
+    closed by it when the partner recovers (``recovered``), when the period is over and the partner
+    is still short (``expired``: a downgrade is proposed, never applied silently), or when the
+    partner's tier changed meanwhile (``ended``). At most one runs per partner."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # the figures hold the partner's won revenue
+    TRANSITIONS = StateMachine(
+        GRACE_TRANSITIONS, refusal=_("A grace period that is %(current)s cannot become %(target)s.")
+    )
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tier_grace_periods")
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=16, choices=TierGraceStatus.choices, default=TierGraceStatus.RUNNING
+    )
+    started_on = models.DateField(_("started on"))
+    ends_on = models.DateField(_("ends on"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    # The figures the evaluation measured (as of the end of ``as_of``) and the tier's requirements
+    # they fell short of: [{"key", "value", "required", "unit"}], values as decimal strings.
+    as_of = models.DateField(_("figures as of"))
+    figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    shortfalls = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_on", "-pk"]
+        verbose_name = _("tier grace period")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=models.Q(status="running"),
+                name="tier_grace_one_running",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "ends_on"], name="tier_grace_status_end_idx")]
+
+    def __str__(self) -> str:
+        return _("%(partner)s grace period for %(tier)s until %(ends)s") % {
+            "partner": self.partner,
+            "tier": self.tier,
+            "ends": self.ends_on.isoformat(),
+        }
+
+
+class TierProposalStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting decision")
+    APPROVED = "approved", _("Approved")
+    WAIVED = "waived", _("Waived: tier kept")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the evaluation")
+
+
+class TierDirection(models.TextChoices):
+    UP = "up", _("Upgrade")
+    DOWN = "down", _("Downgrade")
+
+
+PROPOSAL_TRANSITIONS: dict[str, set[str]] = {
+    TierProposalStatus.PENDING: {
+        TierProposalStatus.APPROVED,
+        TierProposalStatus.WAIVED,
+        TierProposalStatus.WITHDRAWN,
+    },
+    TierProposalStatus.APPROVED: set(),
+    TierProposalStatus.WAIVED: set(),
+    TierProposalStatus.WITHDRAWN: set(),
+}
+
+
+class TierChangeProposal(models.Model):
+    """A tier change the evaluation proposes and a person decides: a downgrade once a grace period
+    ended short (always), an upgrade into a tier that needs approval (``Tier.upgrade_needs_approval``).
+    The partner's channel account manager or a program admin approves it (the tier changes) or
+    waives it (the tier stays); the evaluation withdraws it when the figures no longer call for it.
+    At most one is pending per partner. Vendor-side: a partner sees its grace period, not this."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True
+    TRANSITIONS = StateMachine(
+        PROPOSAL_TRANSITIONS, refusal=_("This proposal was already %(current)s; it cannot be %(target)s.")
+    )
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="tier_proposals")
+    direction = models.CharField(_("change"), max_length=8, choices=TierDirection.choices)
+    from_tier = models.ForeignKey(
+        Tier, verbose_name=_("from tier"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_tier = models.ForeignKey(Tier, verbose_name=_("to tier"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=16, choices=TierProposalStatus.choices, default=TierProposalStatus.PENDING
+    )
+    grace_period = models.ForeignKey(
+        TierGracePeriod, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    as_of = models.DateField(_("figures as of"))
+    figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    # A downgrade: the current tier's requirements the partner misses (as on TierGracePeriod).
+    shortfalls = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("note"), blank=True, max_length=2000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("tier change proposal")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=models.Q(status="pending"),
+                name="tier_proposal_one_pending",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="tier_proposal_status_idx")]
+
+    def __str__(self) -> str:
+        return _("%(partner)s: %(from)s → %(to)s") % {
+            "partner": self.partner,
+            "from": self.from_tier,
+            "to": self.to_tier,
+        }

@@ -1,4 +1,4 @@
-"""Celery tasks of the partners app: the nightly scorecards."""
+"""Celery tasks of the partners app: the nightly scorecards and the tier evaluation."""
 
 from __future__ import annotations
 
@@ -35,4 +35,7 @@ def compute_scorecards(as_of: str | None = None) -> dict[str, int]:
 
 # The support cases' SLA checks (partners.support.tasks), registered with the worker through this
 # module, which Celery discovers.
+# The tier evaluation's task is defined beside its service (partners.performance.tier_services),
+# which queues it for a program admin's request: the package may not import this module back.
+from .performance.tier_services import evaluate_tiers  # noqa: E402,F401
 from .support.tasks import check_support_slas  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import vendor_360
+from . import tier_views, vendor_360
 from . import vendor_views as views
 from .performance import views as performance_views
 
@@ -33,4 +33,8 @@ urlpatterns = [
     path("scorecards/", performance_views.rankings, name="scorecard_rankings"),
     path("scorecards/export.csv", performance_views.rankings_export, name="scorecard_rankings_export"),
     path("partners/<int:pk>/scorecard/", performance_views.partner_scorecard, name="partner_scorecard"),
+    path("tier-reviews/", tier_views.tier_review_list, name="tier_review_list"),
+    path("tier-reviews/evaluate/", tier_views.tier_evaluate, name="tier_evaluate"),
+    path("tier-reviews/<int:pk>/approve/", tier_views.tier_proposal_approve, name="tier_proposal_approve"),
+    path("tier-reviews/<int:pk>/waive/", tier_views.tier_proposal_waive, name="tier_proposal_waive"),
 ]

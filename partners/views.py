@@ -29,6 +29,7 @@ from .forms import (
 )
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
 from .panels import app_panels
+from .performance import tier_selectors
 from .policies import partner_policy
 from .ratelimit import hit_rate_limit
 
@@ -91,8 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
     panels = app_panels("partner_home_panel", request)
     for panel in panels:
         next_steps.extend(panel.get("next_steps", []))
-    tiers = list(partner.tier.__class__.objects.order_by("rank"))
-    next_tier = next((tier for tier in tiers if tier.rank > partner.tier.rank), None)
+    tier_progress = tier_selectors.tier_progress(actor=actor, partner=partner)
     return render(
         request,
         "partners/home.html",
@@ -103,8 +103,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "open_invitations": invitations,
             "next_steps": next_steps,
             "panels": panels,
-            "next_tier": next_tier,
-            "tiers": tiers,
+            "tier_progress": tier_progress,
         },
     )
 

@@ -94,3 +94,45 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
+
+
+# Notifications whose e-mails one broker message carries (notify_bulk).
+_EMAIL_BATCH = 200
+
+
+def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
+    """Many notifications in one INSERT, each given as :func:`notify`'s keyword arguments, with
+    their e-mails sent after the commit as :func:`notify` sends them. For a batch job that tells
+    thousands of people in one run (the monthly tier evaluation). The caller runs in the system
+    scope, which may write both partner rows and vendor staff's (those get no partner id, as in
+    :func:`notify`)."""
+    rows = []
+    for notice in notices:
+        recipient = notice["recipient"]
+        rows.append(
+            Notification(
+                recipient=recipient,
+                kind=notice["kind"],
+                title=str(notice["title"])[:200],
+                body=notice.get("body", ""),
+                url=notice.get("url", ""),
+                partner_id=None if recipient.vendor_role else notice.get("partner_id"),
+            )
+        )
+    created = Notification.objects.bulk_create(rows, batch_size=2000)
+    emailed = [
+        notification.pk
+        for notification, notice in zip(created, notices, strict=True)
+        if notice.get("email", True)
+        and notification.recipient.email_notifications
+        and notification.recipient.is_active
+    ]
+    if emailed:
+        from .tasks import send_notification_emails
+
+        def send() -> None:
+            for start in range(0, len(emailed), _EMAIL_BATCH):
+                send_notification_emails.delay(emailed[start : start + _EMAIL_BATCH])
+
+        transaction.on_commit(send)
+    return created

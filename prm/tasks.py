@@ -52,6 +52,13 @@ def send_notification_email(notification_id: int) -> bool:
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """The e-mails of a batch of notifications (``notifications.notify_bulk``): one broker message
+    for many, each sent as :func:`send_notification_email` sends it; a retry skips those sent."""
+    return sum(1 for notification_id in notification_ids if send_notification_email(notification_id))
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_templated_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> bool:
     context = {**context, "site_url": settings.SITE_URL}
     text = render_to_string(f"{template}.txt", context)

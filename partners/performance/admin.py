@@ -15,16 +15,24 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from partners.models import KpiSetting, Partner, PartnerAssessment, ScorecardLine, ScorecardTemplate
+from partners.models import (
+    KpiSetting,
+    Partner,
+    PartnerAssessment,
+    ScorecardLine,
+    ScorecardTemplate,
+    TierChangeProposal,
+    TierGracePeriod,
+)
 from partners.policies import partner_scope_q
 from prm.admin import BigTableAdmin, NotFoundAdminMixin
 from prm.admin_actions import run_each
 from prm.errors import ApplicationError, add_form_error
 from prm.tenancy import Actor
 
-from . import services
+from . import services, tier_services
 from .kpis import kpi_registry, quarter_start
-from .policies import assessment_policy
+from .policies import TIER_VENDOR_ROLES, assessment_policy, tier_grace_policy, tier_proposal_policy
 
 
 def _kpi_choices() -> list[tuple[str, str]]:
@@ -266,3 +274,56 @@ class PartnerAssessmentAdmin(NotFoundAdminMixin, BigTableAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a rating is replaced by a new one for the quarter, never erased
+
+
+# --- tier evaluation -----------------------------------------------------------------------------------
+class _ReadOnlyTierRows(NotFoundAdminMixin, BigTableAdmin):
+    """Rows the tier evaluation writes and services change: read-only here (the vendor's tier
+    reviews page decides proposals with a note; approving also works from this list)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TierGracePeriod)
+class TierGracePeriodAdmin(_ReadOnlyTierRows):
+    list_display = ["partner", "tier", "status", "started_on", "ends_on", "closed_on"]
+    list_filter = ["status", "tier"]
+    search_fields = ["partner__legal_name"]
+    list_select_related = ["partner", "tier"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return tier_grace_policy.scope(request.actor, super().get_queryset(request))
+
+
+@admin.register(TierChangeProposal)
+class TierChangeProposalAdmin(_ReadOnlyTierRows):
+    list_display = ["partner", "direction", "from_tier", "to_tier", "status", "as_of", "decided_by"]
+    list_filter = ["status", "direction", "to_tier"]
+    search_fields = ["partner__legal_name"]
+    list_select_related = ["partner", "from_tier", "to_tier", "decided_by"]
+    actions = ["approve_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return tier_proposal_policy.scope(request.actor, super().get_queryset(request))
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.actor.is_vendor and request.actor.vendor_role in TIER_VENDOR_ROLES
+
+    @admin.action(description=_("Approve the selected tier changes"), permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda actor, proposal: tier_services.tier_proposal_approve(actor=actor, proposal=proposal),
+            done_message=lambda n: (
+                ngettext("%(n)d tier change approved.", "%(n)d tier changes approved.", n) % {"n": n}
+            ),
+        )

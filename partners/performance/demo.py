@@ -91,6 +91,7 @@ def seed(*, stdout: Any = None) -> None:
     history = _history(today)
     if stdout is not None:
         stdout.write(f"Scorecards demo: {run.written} scorecards today, {history} past month-ends.\n")
+    seed_tiers(stdout=stdout)
 
 
 def _templates() -> None:
@@ -181,3 +182,78 @@ def _earlier(kpi: Any, value: Any, share: Decimal) -> Decimal | None:
     if kpi.lower_is_better:
         return kpi.quantize(value * (2 - share))
     return kpi.quantize(value * share)
+
+
+# --- tier evaluation ----------------------------------------------------------------------------------
+# Moving into the top tiers needs a person's approval in the demo program (Tier.upgrade_needs_approval).
+APPROVAL_TIERS = ("Gold", "Platinum")
+GRACE_PARTNER = "Acme Networks Inc."  # below its tier (Gold): in a grace period
+UPGRADE_PARTNER = ("Globex Systems GmbH", "Gold")  # an upgrade proposal waiting for its manager
+
+
+def seed_tiers(*, stdout: Any = None) -> None:
+    """One partner in a grace period and one upgrade proposal waiting, made through the evaluation's
+    own writer (audited, the partner admins and managers notified), on today's figures. Demo only:
+    the demo's figures are a few deals made today, so the upgrade is staged rather than earned (the
+    next real evaluation withdraws it, saying why). Idempotent: nothing is added for a partner that
+    already has a running grace period or a pending proposal."""
+    from partners.models import Tier, TierChangeProposal, TierGracePeriod, TierGraceStatus, TierProposalStatus
+    from prm.models import reporting_rates
+
+    from . import tier_services, tiers
+
+    for tier in Tier.objects.filter(name__in=APPROVAL_TIERS, upgrade_needs_approval=False):
+        tier.upgrade_needs_approval = True
+        tier.save(update_fields=["upgrade_needs_approval"])
+    today = timezone.localdate()
+    decisions = []
+    rates = reporting_rates()
+    grace_partner = Partner.objects.select_related("tier").filter(legal_name=GRACE_PARTNER).first()
+    if (
+        grace_partner
+        and not TierGracePeriod.objects.filter(partner=grace_partner, status=TierGraceStatus.RUNNING).exists()
+    ):
+        figures = tiers.with_zeros(
+            tiers.measure_figures(as_of=today, rates=rates, partner_ids=[grace_partner.pk]).get(
+                grace_partner.pk
+            )
+        )
+        reqs, _unconvertible = tiers.requirements(grace_partner.tier, rates)
+        missing = tiers.shortfalls(reqs, figures)
+        if missing:
+            decisions.append(
+                (
+                    tiers.Decision(partner_id=grace_partner.pk, start_grace=missing),
+                    grace_partner,
+                    figures,
+                )
+            )
+    name, to_name = UPGRADE_PARTNER
+    upgrade_partner = Partner.objects.select_related("tier").filter(legal_name=name).first()
+    to_tier = Tier.objects.filter(name=to_name).first()
+    if (
+        upgrade_partner
+        and to_tier
+        and to_tier.rank > upgrade_partner.tier.rank
+        and not TierChangeProposal.objects.filter(
+            partner=upgrade_partner, status=TierProposalStatus.PENDING
+        ).exists()
+    ):
+        figures = tiers.with_zeros(
+            tiers.measure_figures(as_of=today, rates=rates, partner_ids=[upgrade_partner.pk]).get(
+                upgrade_partner.pk
+            )
+        )
+        decisions.append(
+            (
+                tiers.Decision(partner_id=upgrade_partner.pk, upgrade_to=to_tier, propose_upgrade=True),
+                upgrade_partner,
+                figures,
+            )
+        )
+    run = tier_services.stage(decisions, today=today)
+    if stdout is not None:
+        stdout.write(
+            f"Tiers demo: {run.grace_started} grace period started, "
+            f"{run.upgrades_proposed} upgrade proposed.\n"
+        )

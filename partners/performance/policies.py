@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from partners.models import Partner, PartnerAssessment, PartnerRole, ScorecardSnapshot
+from partners.models import (
+    Partner,
+    PartnerAssessment,
+    PartnerRole,
+    ScorecardSnapshot,
+    TierChangeProposal,
+    TierGracePeriod,
+)
 from partners.policies import can_work_partner, partner_scope_q
 from prm.policies import NOTHING, Policy
 from prm.roles import MONEY_BLIND_ROLES, VendorRole
@@ -83,5 +90,57 @@ class AssessmentPolicy(Policy[PartnerAssessment]):
         return actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER and can_work_partner(actor, partner)
 
 
+def can_run_tier_evaluation(actor: Actor) -> bool:
+    """The evaluation on demand judges every partner: program admins only."""
+    return actor.is_vendor and actor.vendor_role == VendorRole.PROGRAM_ADMIN
+
+
+# Vendor roles that work with tier changes: they decide them (finance and content managers have no
+# part in the tier program's decisions).
+TIER_VENDOR_ROLES = {VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER}
+
+
+class TierGracePolicy(Policy[TierGracePeriod]):
+    """A partner's people see their own grace periods (the home page's tier panel; learners without
+    the revenue figures); program admins and channel account managers (their portfolio) see them
+    to help the partner recover."""
+
+    model = TierGracePeriod
+
+    def visible(self, actor: Actor) -> Q:
+        if actor.is_partner or (actor.is_vendor and actor.vendor_role in TIER_VENDOR_ROLES):
+            return partner_scope_q(actor)
+        return NOTHING
+
+
+class TierProposalPolicy(Policy[TierChangeProposal]):
+    """Tier change proposals are vendor-side: program admins see and decide all of them, a channel
+    account manager those of the portfolio. A partner is told about its own through notifications
+    and its grace period, never shown the proposal rows."""
+
+    model = TierChangeProposal
+
+    def visible(self, actor: Actor) -> Q:
+        if actor.is_vendor and actor.vendor_role in TIER_VENDOR_ROLES:
+            return partner_scope_q(actor)
+        return NOTHING
+
+    def can(self, actor: Actor, action: str, obj: TierChangeProposal | None = None) -> bool:
+        if action == "view":
+            return obj is not None and self.scope(actor).filter(pk=obj.pk).exists()
+        if action == "decide":
+            if not actor.is_vendor or obj is None:
+                return False
+            if actor.vendor_role == VendorRole.PROGRAM_ADMIN:
+                return True
+            # By id: outside the portfolio the partner row itself is out of the reader's scope.
+            return actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER and can_work_partner(
+                actor, Partner(pk=obj.partner_id)
+            )
+        return False
+
+
 snapshot_policy = ScorecardSnapshotPolicy()
+tier_grace_policy = TierGracePolicy()
+tier_proposal_policy = TierProposalPolicy()
 assessment_policy = AssessmentPolicy()

@@ -307,6 +307,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deals.tasks.evaluate_authorizations",
         "schedule": crontab(minute=15, hour=1),
     },
+    # Tier evaluation on the figures of the month just ended, on the 1st at 01:45 (after the
+    # scorecards it reads a score from); nightly, the partners whose grace period is over.
+    "partners-tier-evaluation-monthly": {
+        "task": "partners.tasks.evaluate_tiers",
+        "schedule": crontab(minute=45, hour=1, day_of_month=1),
+    },
+    "partners-tier-grace-ends": {
+        "task": "partners.tasks.evaluate_tiers",
+        "schedule": crontab(minute=50, hour=1),
+        "kwargs": {"grace_ends_only": True},
+    },
     # Settlement statements for the previous calendar month, on the 1st at 02:00.
     "incentives-settlement-monthly": {
         "task": "incentives.tasks.run_settlement",
@@ -383,7 +394,11 @@ PRM = {
     # An API token expires: by default this many days after it is issued, at most API_TOKEN_MAX_DAYS.
     "API_TOKEN_DEFAULT_DAYS": env.int("PRM_API_TOKEN_DEFAULT_DAYS", default=90),
     "API_TOKEN_MAX_DAYS": env.int("PRM_API_TOKEN_MAX_DAYS", default=365),
-    "TIER_GRACE_DAYS": 90,
+    # Days a partner below its tier's requirements keeps the tier before a downgrade is proposed
+    # (partners.performance.tier_services). Whether an upgrade applies at once or waits for the
+    # channel account manager's approval is a setting of each tier (Tier.upgrade_needs_approval,
+    # in the admin), so a program can let partners climb the first steps alone.
+    "TIER_GRACE_DAYS": env.int("PRM_TIER_GRACE_DAYS", default=90),
     "DEAL_PROTECTION_DAYS": 90,
     "DEAL_EXTENSION_DAYS": 30,
     "DEAL_MAX_EXTENSIONS": 1,

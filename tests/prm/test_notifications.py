@@ -124,3 +124,29 @@ def test_mark_all_read_marks_only_the_users_own(partner: Partner, partner_admin:
     assert all(read_at(n) is not None for n in mine)
     assert read_at(theirs) is None
     assert [n.title for n in response.context["page"].object_list] == ["Mine 1", "Mine 0"]
+
+
+def test_notify_bulk_writes_every_row_at_once_and_emails_only_after_the_commit(
+    partner: Partner, partner_admin: Any, program_admin: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core import mail
+
+    from prm.notifications import notify_bulk
+
+    quiet = factories.partner_user(partner, role=PartnerRole.SALES, email_notifications=False)
+    with django_capture_on_commit_callbacks() as callbacks, system_scope():
+        notify_bulk(
+            [
+                {"recipient": partner_admin, "kind": "test", "title": "Yours", "partner_id": partner.pk},
+                {"recipient": quiet, "kind": "test", "title": "Quiet", "partner_id": partner.pk},
+                {"recipient": program_admin, "kind": "test", "title": "Vendor's", "partner_id": partner.pk},
+            ]
+        )
+        assert mail.outbox == []  # nothing leaves before the commit
+    rows = {n.title: n.partner_id for n in Notification.objects.filter(kind="test")}
+    assert rows == {"Yours": partner.pk, "Quiet": partner.pk, "Vendor's": None}  # vendor rows: no tenant
+    for callback in callbacks:
+        callback()
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        [partner_admin.email, program_admin.email]
+    )

@@ -424,6 +424,27 @@ def _case_attachment(partner: Partner) -> Any:
     )
 
 
+def _tier_grace(partner: Partner) -> Any:
+    from partners.models import TierGracePeriod
+
+    today = timezone.localdate()
+    return TierGracePeriod.objects.create(
+        partner=partner, tier=partner.tier, started_on=today, ends_on=today, as_of=today
+    )
+
+
+def _tier_proposal(partner: Partner) -> Any:
+    from partners.models import TierChangeProposal
+
+    return TierChangeProposal.objects.create(
+        partner=partner,
+        direction="down",
+        from_tier=partner.tier,
+        to_tier=partner.tier,
+        as_of=timezone.localdate(),
+    )
+
+
 # A row builder whose model's tenant column may be empty (a vendor-wide row) also takes ``None``.
 ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "prm.AuditEvent": _audit_event,
@@ -438,6 +459,8 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "partners.Invitation": _invitation,
     "partners.PartnerAssessment": _assessment,
     "partners.ScorecardSnapshot": _scorecard_snapshot,
+    "partners.TierGracePeriod": _tier_grace,
+    "partners.TierChangeProposal": _tier_proposal,
     "partners.PartnerApplication": lambda partner: factories.ApplicationFactory(),
     "partners.SupportCase": _support_case,
     "partners.CaseMessage": _case_message,

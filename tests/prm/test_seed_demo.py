@@ -31,6 +31,8 @@ from partners.models import (
     ScorecardSnapshot,
     ScorecardTemplate,
     SupportCase,
+    TierChangeProposal,
+    TierGracePeriod,
 )
 from partners.support import sla
 from prm.models import Holiday, User
@@ -64,6 +66,8 @@ def _snapshot() -> dict[str, Any]:
         "ratings": PartnerAssessment.objects.count(),
         "support_cases": SupportCase.objects.count(),
         "case_messages": CaseMessage.objects.count(),
+        "grace_periods": TierGracePeriod.objects.count(),
+        "tier_proposals": TierChangeProposal.objects.count(),
     }
 
 
@@ -192,3 +196,19 @@ def test_seed_demo_has_a_product_line_that_needs_an_authorization() -> None:
         "Authorization for Analytics required: needs tier Gold (yours is Silver) and 1 person "
         "certified in 'Certified Security Seller'."
     )
+
+
+@pytest.mark.usefixtures("seeded_demo")
+def test_seed_demo_has_a_partner_in_a_grace_period_and_an_upgrade_waiting() -> None:
+    from prm.models import Notification
+
+    grace = TierGracePeriod.objects.get(partner__legal_name="Acme Networks Inc.")
+    assert grace.status == "running" and grace.tier.name == "Gold" and grace.shortfalls
+    proposal = TierChangeProposal.objects.get(partner__legal_name="Globex Systems GmbH")
+    assert (proposal.status, proposal.direction, proposal.to_tier.name) == ("pending", "up", "Gold")
+    assert Notification.objects.filter(
+        recipient__email="alice.admin@acme.example", kind="tier.grace_started"
+    ).exists()
+    assert Notification.objects.filter(
+        recipient__email="carl.cam@prm.example", kind="tier.upgrade_proposed"
+    ).exists()

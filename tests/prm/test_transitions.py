@@ -288,3 +288,57 @@ def test_the_audited_partner_may_be_known_only_inside_the_block(
         change.partner_id = acme.pk  # an approved application's partner is created in the block
     (event,) = _events(acme)
     assert event.partner_id == acme.pk
+
+
+@pytest.mark.django_db
+def test_transition_many_moves_locked_rows_in_one_update_with_an_event_each(admin: Actor) -> None:
+    partners = [factories.PartnerFactory(status=PartnerStatus.ACTIVE) for _n in range(3)]
+    with acting(admin):
+        with pytest.raises(RuntimeError, match="Lock the rows"):
+            transitions.transition_many(
+                partners, actor=admin.user, action="test.suspended", to=PartnerStatus.SUSPENDED
+            )
+        locked = transitions.mark_locked(
+            Partner.objects.select_for_update().filter(pk__in=[p.pk for p in partners]).order_by("pk")
+        )
+        with CaptureQueriesContext(connection) as queries:
+            changed = transitions.transition_many(
+                locked,
+                actor=admin.user,
+                action="test.suspended",
+                to=PartnerStatus.SUSPENDED,
+                values={"phone": "+1 555 0100"},
+                partner_id=lambda partner: partner.pk,
+                reason=lambda partner: f"batch {partner.pk}",
+            )
+    assert changed == 3
+    assert (
+        len([q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]) <= 3
+    )
+    for partner in partners:
+        partner.refresh_from_db()
+        assert (partner.status, partner.phone) == (PartnerStatus.SUSPENDED, "+1 555 0100")
+        (event,) = _events(partner)
+        assert event.before == {"status": "active"}
+        assert event.after == {"status": "suspended", "phone": "+1 555 0100"}
+        assert (event.reason, event.partner_id, event.actor) == (
+            f"batch {partner.pk}",
+            partner.pk,
+            admin.user,
+        )
+
+
+@pytest.mark.django_db
+def test_transition_many_refuses_the_whole_batch_when_one_row_may_not_move(admin: Actor) -> None:
+    ok = factories.PartnerFactory(status=PartnerStatus.ACTIVE)
+    gone = factories.PartnerFactory(status=PartnerStatus.TERMINATED)
+    with acting(admin):
+        locked = transitions.mark_locked(
+            Partner.objects.select_for_update().filter(pk__in=[ok.pk, gone.pk]).order_by("pk")
+        )
+        with pytest.raises(ApplicationError, match="cannot become suspended"):
+            transitions.transition_many(
+                locked, actor=admin.user, action="test.suspended", to=PartnerStatus.SUSPENDED
+            )
+    ok.refresh_from_db()
+    assert ok.status == PartnerStatus.ACTIVE and not _events(ok)
