@@ -13,6 +13,10 @@ class PartnersConfig(AppConfig):
     actor_resolver = "partners.middleware.resolve_actor"
     # The engine's own KPI, the channel account manager's rating (partners.performance.kpis).
     kpis = "partners.performance.kpis.KPIS"
+    # Joint business plans (partners.plans): the active plan on the partner home, a card on the
+    # partner 360 page.
+    partner_home_panel = "partners.plans.panels.partner_home_panel"
+    partner_360_panel = "partners.plans.panels.partner_360_panel"
 
     # Model permissions per vendor role (program admins hold all); used by the admin and console.
     vendor_role_permissions = {

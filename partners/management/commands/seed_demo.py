@@ -38,6 +38,7 @@ from partners.models import (
     Tier,
 )
 from partners.performance.demo import seed as seed_scorecards
+from partners.plans.demo import seed as seed_plans
 from prm.roles import VendorRole
 from prm.tenancy import Actor, Side, system_scope
 
@@ -174,6 +175,8 @@ class Command(BaseCommand):
                     import_string(config.demo_seeder_after)(stdout=self.stdout)
             # Scorecards last: their KPIs read what every other app's demo data just made.
             seed_scorecards(stdout=self.stdout)
+            # Joint business plans after them: their progress reads the same data, live.
+            seed_plans(stdout=self.stdout)
         self._print_logins(totp)
 
     def _user(self, email: str, name: str, **extra: Any) -> Any:
