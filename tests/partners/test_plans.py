@@ -483,6 +483,6 @@ def test_the_partner_home_and_the_360_page_show_the_active_plan() -> None:
     home = body_text(login(side.admin).get("/"))
     assert 'id="plan-panel"' in home and "FY2027 H1" in home and "1 activity overdue" in home
     page = body_text(login(side.cam).get(f"/vendor/partners/{side.partner.pk}/360/"))
-    assert 'id="p360-plans"' in page and f"/vendor/plans/{plan.pk}/" in page
+    assert 'id="p360-plans"' in page and f"/vendor/plans/{plan.pk}/" in page and "1 activity overdue" in page
     content = factories.vendor_user(VendorRole.CONTENT_MANAGER)
     assert 'id="p360-plans"' not in body_text(login(content).get(f"/vendor/partners/{side.partner.pk}/360/"))
