@@ -12,9 +12,7 @@ from django.http import Http404
 
 from partners.models import BusinessPlan, Membership, PlanActivity, PlanComment, PlanGoal, PlanRevision
 from partners.performance.policies import sees_money_figures
-from prm.models import User
-from prm.roles import VendorRole
-from prm.tenancy import Actor, system_scope
+from prm.tenancy import Actor
 
 from .policies import plan_policy
 from .progress import PlanProgress
@@ -100,22 +98,24 @@ def revision_get(*, actor: Actor, plan: BusinessPlan, pk: Any) -> PlanRevision:
         raise Http404 from exc
 
 
-def activity_owners(*, plan: BusinessPlan) -> list[tuple[str, str]]:
-    """Who may own an activity: the partner's active people and the vendor staff who work plans."""
+def activity_owners(*, actor: Actor, plan: BusinessPlan) -> list[tuple[str, str]]:
+    """Who may own an activity: the partner's active people, its channel account manager, and the
+    vendor person filling the form in (a program admin). ``plan`` comes from ``plan_get`` (its
+    partner and channel account manager joined): one query for the people."""
     partner_people = [
         (f"partner:{m.user_id}", f"{m.user.full_name or m.user.email} ({plan.partner.legal_name})")
         for m in Membership.objects.filter(partner_id=plan.partner_id, is_active=True)
         .select_related("user")
         .order_by("user__email")
     ]
-    with system_scope():
-        vendor_people = [
-            (f"vendor:{u.pk}", f"{u.full_name or u.email} (vendor)")
-            for u in User.objects.filter(
-                is_active=True,
-                vendor_role__in=[VendorRole.PROGRAM_ADMIN, VendorRole.CHANNEL_ACCOUNT_MANAGER],
-            ).order_by("email")[:200]
-        ]
+    vendor_people = []
+    manager = plan.partner.channel_account_manager
+    if manager is not None:
+        vendor_people.append((f"vendor:{manager.pk}", f"{manager.full_name or manager.email} (vendor)"))
+    if actor.is_vendor and (manager is None or manager.pk != actor.user.pk):
+        vendor_people.append(
+            (f"vendor:{actor.user.pk}", f"{actor.user.full_name or actor.user.email} (vendor)")
+        )
     return partner_people + vendor_people
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -364,8 +365,13 @@ def _owner(plan: BusinessPlan, side: str, owner_id: Any) -> User:
         if member is not None:
             return member.user
     elif side == PlanSide.VENDOR:
+        # The partner's channel account manager or a program admin: the people who sign for the vendor.
         with system_scope():
-            person = User.objects.filter(pk=pk, is_active=True).exclude(vendor_role="").first()
+            person = User.objects.filter(
+                Q(pk=plan.partner.channel_account_manager_id) | Q(vendor_role=VendorRole.PROGRAM_ADMIN),
+                pk=pk,
+                is_active=True,
+            ).first()
         if person is not None:
             return person
     raise ApplicationError(_("Choose who owns the activity from the list."), field="owner")

@@ -69,7 +69,9 @@ def _detail(request: HttpRequest, plan: BusinessPlan) -> HttpResponse:
             "money_hidden": not sees_money_figures(actor),
             "overdue": sum(1 for a in page.activities if a.is_overdue(today)),
             "goal_form": GoalForm() if may_edit else None,
-            "activity_form": ActivityForm(owners=selectors.activity_owners(plan=plan)) if may_edit else None,
+            "activity_form": ActivityForm(owners=selectors.activity_owners(actor=actor, plan=plan))
+            if may_edit
+            else None,
             "comment_form": CommentForm() if may_edit else None,
             "review_form": ReviewForm(
                 initial={"note": plan.partner_review if side == PlanSide.PARTNER else plan.vendor_review}
@@ -320,7 +322,7 @@ def goal_value(request: HttpRequest, plan: BusinessPlan, goal_pk: int) -> HttpRe
 
 @_plan_action
 def activity_add(request: HttpRequest, plan: BusinessPlan) -> HttpResponse:
-    form = ActivityForm(request.POST, owners=selectors.activity_owners(plan=plan))
+    form = ActivityForm(request.POST, owners=selectors.activity_owners(actor=request.actor, plan=plan))
     if not form.is_valid():
         _form_errors(request, form)
         return _back(request, plan, "activities")
