@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
@@ -486,3 +487,28 @@ def test_the_partner_home_and_the_360_page_show_the_active_plan() -> None:
     assert 'id="p360-plans"' in page and f"/vendor/plans/{plan.pk}/" in page and "1 activity overdue" in page
     content = factories.vendor_user(VendorRole.CONTENT_MANAGER)
     assert 'id="p360-plans"' not in body_text(login(content).get(f"/vendor/partners/{side.partner.pk}/360/"))
+
+
+def test_an_activity_moves_only_as_its_states_allow_and_says_so() -> None:
+    side = pf.side()
+    plan = pf.plan(side.partner, goals=[("won_revenue", "10")])
+    activity = pf.activity(plan, side.admin.user, date(2027, 4, 1))
+    with acting(side.admin):
+        services.activity_set_status(actor=side.admin, activity=activity, status="done")
+        with pytest.raises(ApplicationError, match="An activity that is done cannot become cancelled"):
+            services.activity_set_status(actor=side.admin, activity=activity, status="cancelled")
+    activity.refresh_from_db()
+    assert activity.status == "done" and not activity.is_overdue(date(2027, 5, 1))
+    assert AuditEvent.objects.filter(action="plan.activity_status", target_id=str(activity.pk)).count() == 1
+
+
+def test_a_second_draft_for_the_same_period_racing_the_first_is_refused_in_words() -> None:
+    """Two requests that both pass the overlap check: the unique constraint decides, as a message."""
+    side = pf.side()
+    pf.plan(side.partner)
+    with (
+        mock.patch.object(BusinessPlan.objects, "filter", return_value=BusinessPlan.objects.none()),
+        pytest.raises(ApplicationError, match="already has a plan for FY2027 H1"),
+        acting(side.cam),
+    ):
+        services.plan_draft(actor=side.cam, partner=side.partner, period_key="2027H1")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from deals.models import Deal, DealConflict, DealStatus, Lead, LeadStatus
 from mdf.models import FundClaim, FundRequest
 from partners.management.commands import seed_demo
-from partners.models import Partner, PartnerAssessment, ScorecardSnapshot, ScorecardTemplate
+from partners.models import BusinessPlan, Partner, PartnerAssessment, ScorecardSnapshot, ScorecardTemplate
 from prm.models import Holiday, User
 from tests import factories
 from training.models import CertificationAward, Course
@@ -45,6 +45,7 @@ def _snapshot() -> dict[str, Any]:
         "scorecard_templates": ScorecardTemplate.objects.count(),
         "scorecards": ScorecardSnapshot.objects.count(),
         "ratings": PartnerAssessment.objects.count(),
+        "plans": BusinessPlan.objects.count(),
     }
 
 
@@ -69,6 +70,10 @@ def test_seed_demo_builds_every_capability_once(settings: Any, tmp_path: Any) ->
     assert Lead.objects.filter(status=LeadStatus.OFFERED, assigned_partner__in=_demo_partners()).exists()
     assert added["requests"] and added["claims"] and added["courses"] and added["awards"]
     assert added["holidays"] == 8
+    # Joint business plans: Acme's agreed with progress, Globex's signed by its manager only.
+    plans = dict(BusinessPlan.objects.values_list("partner__legal_name", "status"))
+    assert plans == {"Acme Networks Inc.": "agreed", "Globex Systems GmbH": "awaiting"}
+    assert BusinessPlan.objects.get(status="awaiting").partner_signed_by is None
     printed = out.getvalue()
     assert "ada.admin@prm.example" in printed  # the logins are printed
 
