@@ -115,3 +115,32 @@ def test_the_plan_page_runs_the_same_queries_for_1_or_50_goals_activities_and_co
             small=1 if reader is side.admin else 50,
             large=50,
         )
+
+
+def test_the_csv_export_builds_with_the_same_queries_for_1_or_50_plans() -> None:
+    import csv
+    import io
+
+    from tests.helpers import body_text
+
+    sf.rates()
+    admin = factories.vendor_actor(VendorRole.PROGRAM_ADMIN)
+    pf.plan(factories.PartnerFactory(legal_name="Export First"), goals=GOALS)
+
+    def shows() -> list[str]:
+        from partners.models import BusinessPlan
+
+        return [plan.partner.legal_name for plan in BusinessPlan.objects.select_related("partner")]
+
+    assert_constant_queries(
+        login(admin),
+        "/vendor/plans/export.csv",
+        lambda: _plans(49),
+        # One line per goal: the first plan has four, each of the others five.
+        rows=lambda response: len(
+            {row["plan_id"] for row in csv.DictReader(io.StringIO(body_text(response)))}
+        ),
+        shows=shows,
+        small=1,
+        large=50,
+    )
