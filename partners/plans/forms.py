@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from partners.forms import PartnerChoiceField
-from partners.models import ActivityStatus, PlanGoal, PlanSide, PlanStatus
+from partners.models import ActivityStatus, PlanGoal, PlanStatus
 
 from .periods import period_choices
 from .progress import GOAL_KINDS
@@ -113,6 +113,3 @@ class VendorPlanFilterForm(forms.Form):
             return {}
         self.is_valid()
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", False)}
-
-
-SIDES = dict(PlanSide.choices)

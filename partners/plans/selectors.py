@@ -15,8 +15,7 @@ from partners.performance.policies import sees_money_figures
 from prm.tenancy import Actor
 
 from .policies import plan_policy
-from .progress import PlanProgress
-from .progress import plans_progress as plans_progress  # the partner list computes it too
+from .progress import PlanProgress, plans_progress
 
 
 def _goals() -> Prefetch:

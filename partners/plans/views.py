@@ -37,7 +37,8 @@ from .forms import (
     ValueForm,
     VendorPlanFilterForm,
 )
-from .policies import can_work_plans_of, plan_policy, side_of
+from .policies import SIGNING_VENDOR_ROLES, can_work_plans_of, plan_policy, side_of
+from .progress import plans_progress
 
 
 def _may_list(actor: Actor) -> None:
@@ -114,7 +115,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
                 return redirect("plans:partner_detail", pk=plan.pk)
     plans = selectors.plan_list(actor=actor)
     rows = sorted(
-        selectors.plans_progress(plans, today=today, with_money=sees_money_figures(actor)).values(),
+        plans_progress(plans, today=today, with_money=sees_money_figures(actor)).values(),
         key=lambda p: (-p.plan.period_start.toordinal(), p.plan.pk),
     )
     return render(
@@ -151,7 +152,7 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(filters),
             "querystring": querystring_without_page(request),
             "today": today,
-            "may_draft": actor.vendor_role in {"program_admin", "channel_account_manager"},
+            "may_draft": actor.vendor_role in SIGNING_VENDOR_ROLES,
             "sees_money": sees_money_figures(actor),
         },
     )
