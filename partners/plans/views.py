@@ -167,7 +167,8 @@ def vendor_export(request: HttpRequest) -> HttpResponse:
 @vendor_required
 def vendor_new(request: HttpRequest) -> HttpResponse:
     actor = request.actor
-    _may_list(actor)
+    if actor.vendor_role not in SIGNING_VENDOR_ROLES:
+        raise Http404  # finance reads plans; the people who sign them draft them
     today = timezone.localdate()
     form = PlanDraftForm(
         request.POST or None, today=today, partners=partner_selectors.partner_list(actor=actor)

@@ -512,3 +512,19 @@ def test_a_second_draft_for_the_same_period_racing_the_first_is_refused_in_words
         acting(side.cam),
     ):
         services.plan_draft(actor=side.cam, partner=side.partner, period_key="2027H1")
+
+
+def test_the_vendor_drafts_a_plan_for_a_partner_of_the_portfolio_only() -> None:
+    side, other = pf.side("Portfolio Partner"), pf.side("Not Mine")
+    client = login(side.cam)
+    assert client.get("/vendor/plans/new/").status_code == 200
+    refused = client.post("/vendor/plans/new/", {"partner": other.partner.pk, "period": "2027H1"})
+    assert refused.status_code == 400 and not BusinessPlan.objects.filter(partner=other.partner).exists()
+    bad_period = client.post("/vendor/plans/new/", {"partner": side.partner.pk, "period": "1999H1"})
+    assert bad_period.status_code == 400 and "invalid-feedback" in body_text(bad_period)
+    made = client.post("/vendor/plans/new/", {"partner": side.partner.pk, "period": "2027H2"})
+    plan = BusinessPlan.objects.get(partner=side.partner)
+    assert made["Location"] == f"/vendor/plans/{plan.pk}/" and plan.period_label == "FY2027 H2"
+    again = client.post("/vendor/plans/new/", {"partner": side.partner.pk, "period": "2027H2"})
+    assert again.status_code == 400 and "already has a plan for FY2027 H2" in body_text(again)
+    assert login(factories.vendor_user(VendorRole.FINANCE)).get("/vendor/plans/new/").status_code == 404
