@@ -45,6 +45,21 @@ def mdf_utilisation(context: KpiContext) -> Values:
     )
 
 
+def mdf_spend(context: KpiContext) -> Values:
+    """Funds claimed (a proof of performance approved for reimbursement) in the window, in the
+    reporting currency: what the partner spent of its MDF (a joint business plan's goal)."""
+    window = context.window
+    return (
+        LedgerEntry.objects.filter(
+            kind=LedgerKind.CLAIMED, created_at__gte=window.starts_at, created_at__lt=window.ends_at
+        )
+        .order_by()
+        .values("partner_id")
+        .annotate(value=Sum(context.money("amount", "currency")))
+        .values_list("partner_id", "value")
+    )
+
+
 KPIS = [
     Kpi(
         key="mdf_utilisation",
@@ -55,5 +70,13 @@ KPIS = [
         description=_(
             "Funds committed or claimed as a share of the funds granted for the last twelve months."
         ),
+    ),
+    Kpi(
+        key="mdf_spend",
+        label=_("MDF spend (12 months)"),
+        unit=Unit.MONEY,
+        money=True,
+        compute=mdf_spend,
+        description=_("Funds claimed in the last twelve months, in the reporting currency."),
     ),
 ]

@@ -13,11 +13,18 @@ class PartnersConfig(AppConfig):
     actor_resolver = "partners.middleware.resolve_actor"
     # The engine's own KPI, the channel account manager's rating (partners.performance.kpis).
     kpis = "partners.performance.kpis.KPIS"
-    # Open support cases on the partner home and the vendor dashboard (partners.support.panels).
-    partner_home_panel = "partners.support.panels.partner_home_panel"
+    # The partners app's own panels (partners.panels.app_panels takes a list): open support cases
+    # (partners.support.panels) and the joint business plan (partners.plans.panels) on the partner
+    # home and the partner 360 page; open cases on the vendor dashboard.
+    partner_home_panel = [
+        "partners.support.panels.partner_home_panel",
+        "partners.plans.panels.partner_home_panel",
+    ]
     vendor_home_panel = "partners.support.panels.vendor_home_panel"
-    # The partner's open cases on the vendor's partner 360 page (partners.vendor_360).
-    partner_360_panel = "partners.support.panels.partner_360_panel"
+    partner_360_panel = [
+        "partners.support.panels.partner_360_panel",
+        "partners.plans.panels.partner_360_panel",
+    ]
 
     # Model permissions per vendor role (program admins hold all); used by the admin and console.
     vendor_role_permissions = {

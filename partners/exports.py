@@ -146,3 +146,7 @@ def register_exports() -> None:
     register(
         Export("partners.scorecard_rankings", gettext_lazy("Scorecard rankings"), _ranks, scorecard_rankings)
     )
+    # Joint business plans (partners.plans).
+    from .plans.exports import register_exports as register_plan_exports
+
+    register_plan_exports()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -1022,3 +1022,216 @@ class TierChangeProposal(models.Model):
             "from": self.from_tier,
             "to": self.to_tier,
         }
+
+
+# --- Joint business plans (partners.plans) ---------------------------------------------------------
+# The tables live here, not in partners/plans/, for the reason the performance tables do: a models
+# module that imports a sub-package of the app makes an import circle. The logic is in
+# partners/plans/ (policies, selectors, services, progress, views).
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    AWAITING = "awaiting", _("Awaiting sign-off")
+    AGREED = "agreed", _("Agreed")
+
+
+# Signing moves a draft to "awaiting" (one side signed) and then to "agreed" (both did); a change to
+# the goals of a plan under sign-off or agreed takes it back to a draft (a new revision when agreed).
+PLAN_TRANSITIONS: dict[str, set[str]] = {
+    PlanStatus.DRAFT: {PlanStatus.AWAITING},
+    PlanStatus.AWAITING: {PlanStatus.AGREED, PlanStatus.DRAFT},
+    PlanStatus.AGREED: {PlanStatus.DRAFT},
+}
+
+
+class PlanSide(models.TextChoices):
+    PARTNER = "partner", _("Partner")
+    VENDOR = "vendor", _("Vendor")
+
+
+class BusinessPlan(models.Model):
+    """A joint business plan of one partner for one fiscal period: goals with targets, agreed
+    activities, comments. Agreed only when a partner admin and the partner's channel account manager
+    (or a program admin) both signed the current ``revision``; the agreed revisions are kept in
+    ``PlanRevision``. Progress is never stored: partners.plans.progress computes it from the apps'
+    data for the plan's own period."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # targets and progress in money (won revenue, MDF spend)
+    TRANSITIONS = StateMachine(
+        PLAN_TRANSITIONS, refusal=_("A plan that is %(current)s cannot become %(target)s.")
+    )
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="business_plans")
+    period_key = models.CharField(_("period"), max_length=16)
+    period_label = models.CharField(_("period"), max_length=40)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    partner_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner_signed_at = models.DateTimeField(null=True, blank=True)
+    vendor_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    vendor_signed_at = models.DateTimeField(null=True, blank=True)
+    partner_review = models.TextField(_("partner's mid-period review"), blank=True, max_length=4000)
+    vendor_review = models.TextField(_("vendor's mid-period review"), blank=True, max_length=4000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start", "partner_id"]
+        verbose_name = _("joint business plan")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "period_start"],
+                name="plan_one_per_partner_period",
+                violation_error_message=_("This partner already has a plan for that period."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="plan_period_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "period_start"], name="plan_status_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.partner} · {self.period_label}"
+
+
+class PlanGoal(models.Model):
+    """One goal of a plan: a KPI of the registry (``kind`` is its key: won revenue, deals registered,
+    certified people, MDF spend) measured live for the plan's period, or ``custom`` with a value the
+    two sides record by hand. Money targets are in the reporting currency."""
+
+    CUSTOM = "custom"
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True
+
+    plan = models.ForeignKey(BusinessPlan, on_delete=models.CASCADE, related_name="goals")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("goal"), max_length=100)
+    label = models.CharField(_("label"), max_length=120, blank=True)
+    target = models.DecimalField(_("target"), max_digits=16, decimal_places=2)
+    manual_value = models.DecimalField(
+        _("value so far"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["plan", "position", "pk"]
+        verbose_name = _("plan goal")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "kind"], condition=~models.Q(kind="custom"), name="plan_goal_kpi_once"
+            ),
+            models.CheckConstraint(condition=models.Q(target__gt=0), name="plan_goal_target_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}: {self.label or self.kind} → {self.target}"
+
+
+class ActivityStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVITY_TRANSITIONS: dict[str, set[str]] = {
+    ActivityStatus.PLANNED: {ActivityStatus.IN_PROGRESS, ActivityStatus.DONE, ActivityStatus.CANCELLED},
+    ActivityStatus.IN_PROGRESS: {ActivityStatus.PLANNED, ActivityStatus.DONE, ActivityStatus.CANCELLED},
+    ActivityStatus.DONE: {ActivityStatus.IN_PROGRESS},
+    ActivityStatus.CANCELLED: {ActivityStatus.PLANNED},
+}
+OPEN_ACTIVITY = (ActivityStatus.PLANNED, ActivityStatus.IN_PROGRESS)
+
+
+class PlanActivity(models.Model):
+    """An agreed activity: what, who owns it (a partner user or a vendor person), by when."""
+
+    TENANT_COLUMN = "partner_id"
+    TRANSITIONS = StateMachine(
+        ACTIVITY_TRANSITIONS, refusal=_("An activity that is %(current)s cannot become %(target)s.")
+    )
+
+    plan = models.ForeignKey(BusinessPlan, on_delete=models.CASCADE, related_name="activities")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("activity"), max_length=200)
+    owner_side = models.CharField(_("owner's side"), max_length=16, choices=PlanSide.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    due_on = models.DateField(_("due"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=ActivityStatus.choices, default=ActivityStatus.PLANNED
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "due_on", "pk"]
+        verbose_name = _("plan activity")
+        verbose_name_plural = _("plan activities")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status in OPEN_ACTIVITY and self.due_on < today
+
+
+class PlanComment(models.Model):
+    TENANT_COLUMN = "partner_id"
+
+    plan = models.ForeignKey(BusinessPlan, on_delete=models.CASCADE, related_name="comments")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=16, choices=PlanSide.choices)
+    body = models.TextField(_("comment"), max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["plan", "created_at", "pk"]
+        verbose_name = _("plan comment")
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class PlanRevision(models.Model):
+    """A revision of a plan as both sides agreed it: its goals and targets and who signed. Written
+    when the second side signs; never changed afterwards, so an agreed revision stays readable after
+    the plan's targets are edited into the next one."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True
+
+    plan = models.ForeignKey(BusinessPlan, on_delete=models.CASCADE, related_name="revisions")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField(_("revision"))
+    # [{"kind", "label", "target", "unit"}] as agreed (Decimals as strings).
+    goals = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+    partner_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    vendor_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agreed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        verbose_name = _("agreed plan revision")
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="plan_revision_once")]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} r{self.number}"

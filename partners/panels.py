@@ -1,7 +1,8 @@
 """The panels hook: how an app contributes a panel to a page of an app below it without that app
 importing it (the ladder in ARCHITECTURE.md).
 
-An app's config names a function for a hook, as a dotted path in a class attribute::
+An app's config names a function for a hook, as a dotted path in a class attribute (or a list of
+them, in order, when the app has more than one panel for the page)::
 
     class DealsConfig(AppConfig):
         partner_home_panel = "deals.panels.partner_home_panel"
@@ -40,7 +41,9 @@ def app_panels(hook: str, request: HttpRequest, **context: Any) -> list[Any]:
     are left out."""
     panels = []
     for config in apps.get_app_configs():
-        if path := getattr(config, hook, None):
+        paths = getattr(config, hook, None) or ()
+        # One dotted path, or a list of them when an app has more than one panel for a page.
+        for path in [paths] if isinstance(paths, str) else paths:
             panel = import_string(path)(request, **context)
             if panel:
                 panels.append(panel)

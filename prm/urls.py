@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("content.urls")),
     path("", include("incentives.urls")),
     path("", include("partners.support.urls")),
+    path("", include("partners.plans.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),

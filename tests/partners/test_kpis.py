@@ -61,7 +61,7 @@ def test_every_app_contributes_its_kpis_through_its_config() -> None:
         "lead_acceptance_rate",
         "lead_response_hours",
     }
-    assert by_app["mdf"] == {"mdf_utilisation"}
+    assert by_app["mdf"] == {"mdf_utilisation", "mdf_spend"}
     assert {"certified_people", "certifications_held"} < by_app["training"]
     assert any(registry[key].label.endswith("Security Specialist") for key in by_app["training"])
     assert by_app["content"] == {"content_downloads", "content_downloaders"}
@@ -69,7 +69,7 @@ def test_every_app_contributes_its_kpis_through_its_config() -> None:
     assert registry["approval_days"].direction == Direction.LOWER
     assert registry["lead_response_hours"].direction == Direction.LOWER
     money = {key for key, kpi in registry.items() if kpi.money}
-    assert money == {"won_revenue", "incentive_earnings", "mdf_roi", "mdf_utilisation"}
+    assert money == {"won_revenue", "incentive_earnings", "mdf_roi", "mdf_utilisation", "mdf_spend"}
     assert registry["won_revenue"].unit == Unit.MONEY and registry["win_rate"].unit == Unit.PERCENT
 
 

@@ -445,6 +445,53 @@ def _tier_proposal(partner: Partner) -> Any:
     )
 
 
+def _plan(partner: Partner) -> Any:
+    from partners.models import BusinessPlan
+
+    return BusinessPlan.objects.create(
+        partner=partner,
+        period_key="2027H1",
+        period_label="FY2027 H1",
+        period_start=timezone.localdate().replace(month=1, day=1),
+        period_end=timezone.localdate().replace(month=6, day=30),
+    )
+
+
+def _plan_goal(partner: Partner) -> Any:
+    from partners.models import PlanGoal
+
+    return PlanGoal.objects.create(
+        plan=_plan(partner), partner=partner, kind="won_revenue", target=Decimal("10")
+    )
+
+
+def _plan_activity(partner: Partner) -> Any:
+    from partners.models import PlanActivity
+
+    return PlanActivity.objects.create(
+        plan=_plan(partner),
+        partner=partner,
+        title="Probe",
+        owner_side="partner",
+        owner=_member(partner),
+        due_on=timezone.localdate(),
+    )
+
+
+def _plan_comment(partner: Partner) -> Any:
+    from partners.models import PlanComment
+
+    return PlanComment.objects.create(
+        plan=_plan(partner), partner=partner, author=_member(partner), side="partner", body="Probe"
+    )
+
+
+def _plan_revision(partner: Partner) -> Any:
+    from partners.models import PlanRevision
+
+    return PlanRevision.objects.create(plan=_plan(partner), partner=partner, number=1, goals=[])
+
+
 # A row builder whose model's tenant column may be empty (a vendor-wide row) also takes ``None``.
 ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "prm.AuditEvent": _audit_event,
@@ -466,6 +513,11 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "partners.CaseMessage": _case_message,
     "partners.CaseNote": _case_note,
     "partners.CaseAttachment": _case_attachment,
+    "partners.BusinessPlan": _plan,
+    "partners.PlanGoal": _plan_goal,
+    "partners.PlanActivity": _plan_activity,
+    "partners.PlanComment": _plan_comment,
+    "partners.PlanRevision": _plan_revision,
     "deals.Deal": _deal,
     "deals.DealLine": _deal_line,
     "deals.DealConflict": _deal_conflict,

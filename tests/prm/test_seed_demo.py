@@ -22,6 +22,7 @@ from mdf.models import FundClaim, FundRequest
 from partners.management.commands import seed_demo
 from partners.models import (
     OPEN_STATUSES,
+    BusinessPlan,
     CaseKind,
     CaseMessage,
     CaseNote,
@@ -68,6 +69,7 @@ def _snapshot() -> dict[str, Any]:
         "case_messages": CaseMessage.objects.count(),
         "grace_periods": TierGracePeriod.objects.count(),
         "tier_proposals": TierChangeProposal.objects.count(),
+        "plans": BusinessPlan.objects.count(),
     }
 
 
@@ -109,6 +111,10 @@ def test_seed_demo_builds_every_capability_once(settings: Any, tmp_path: Any) ->
     assert added["requests"] and added["claims"] and added["courses"] and added["awards"]
     assert added["holidays"] == 8
     _assert_support_cases()
+    # Joint business plans: Acme's agreed with progress, Globex's signed by its manager only.
+    plans = dict(BusinessPlan.objects.values_list("partner__legal_name", "status"))
+    assert plans == {"Acme Networks Inc.": "agreed", "Globex Systems GmbH": "awaiting"}
+    assert BusinessPlan.objects.get(status="awaiting").partner_signed_by is None
     printed = out.getvalue()
     assert "ada.admin@prm.example" in printed  # the logins are printed
 

@@ -38,6 +38,7 @@ from partners.models import (
     Tier,
 )
 from partners.performance.demo import seed as seed_scorecards
+from partners.plans.demo import seed as seed_plans
 from partners.support.demo import seed as seed_support_cases
 from prm.roles import VendorRole
 from prm.tenancy import Actor, Side, system_scope
@@ -178,6 +179,8 @@ class Command(BaseCommand):
             seed_support_cases(stdout=self.stdout)
             # Scorecards last: their KPIs read what every other app's demo data just made.
             seed_scorecards(stdout=self.stdout)
+            # Joint business plans after them: their progress reads the same data, live.
+            seed_plans(stdout=self.stdout)
         self._print_logins(totp)
 
     def _user(self, email: str, name: str, **extra: Any) -> Any:
