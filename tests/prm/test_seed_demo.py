@@ -192,3 +192,14 @@ def test_seed_demo_has_a_product_line_that_needs_an_authorization() -> None:
         "Authorization for Analytics required: needs tier Gold (yours is Silver) and 1 person "
         "certified in 'Certified Security Seller'."
     )
+
+
+@pytest.mark.usefixtures("seeded_demo")
+def test_seed_demo_gives_one_persona_a_daily_digest() -> None:
+    """Mia (Acme's marketing) reads her notifications in one daily digest: the persona that shows
+    the notification settings page (prm.demo)."""
+    from prm.models import User
+
+    mia = User.objects.get(email="mia.marketing@acme.example")
+    assert mia.notification_digest is True
+    assert mia.notification_channels == {"training.expiring": "in_app"}
