@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import PartnerRole
 from prm.notification_kinds import VENDOR, kind
 
 FUNDS = _("Marketing funds")
+# Who at a partner hears about these (the services' recipients).
+MARKETERS = (PartnerRole.ADMIN, PartnerRole.MARKETING)
 
 KINDS = [
     kind(
         "mdf.allocated",
         _("Marketing funds allocated"),
         _("Your company received a marketing fund allocation it can request funds from."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
@@ -33,24 +37,28 @@ KINDS = [
         "mdf.request_approved",
         _("Fund request approved"),
         _("A marketing fund request of your company was approved."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
         "mdf.request_rejected",
         _("Fund request rejected"),
         _("A marketing fund request of your company was rejected, with the reason."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
         "mdf.request_returned",
         _("Fund request returned for changes"),
         _("A reviewer sent a fund request back to you with questions or changes to make."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
         "mdf.request_expired",
         _("Fund request expired"),
         _("An approved fund request was not claimed in time and its funds were released."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
@@ -64,18 +72,21 @@ KINDS = [
         "mdf.claim_approved",
         _("Fund claim approved"),
         _("A claim of your company was approved and will be paid."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
         "mdf.claim_rejected",
         _("Fund claim rejected"),
         _("A claim of your company was rejected, with the reason."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
     kind(
         "mdf.claim_paid",
         _("Fund claim paid"),
         _("A claim of your company was paid."),
+        partner_roles=MARKETERS,
         group=FUNDS,
     ),
 ]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from partners.models import PartnerRole
 from prm.notification_kinds import PARTNER, VENDOR, kind
 
 PARTNERSHIP = _("Partnership")
 PEOPLE = _("People and access")
 SUPPORT = _("Support cases")
 BOTH = (PARTNER, VENDOR)
+# Who at a partner hears about these (the services' recipients).
+ADMINS = (PartnerRole.ADMIN,)
 
 KINDS = [
     kind(
@@ -23,18 +26,21 @@ KINDS = [
         "partner.onboarding",
         _("Partnership approved, onboarding starts"),
         _("Your company was approved and can now go through onboarding."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
     ),
     kind(
         "partner.activated",
         _("Partnership active"),
         _("Your company's partnership became active."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
     ),
     kind(
         "partner.suspended",
         _("Partnership suspended"),
         _("Your company's partnership was suspended, with the reason the vendor gave."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
         mandatory_reason=_("It changes whether your company can use the portal at all."),
     ),
@@ -42,12 +48,14 @@ KINDS = [
         "partner.reinstated",
         _("Partnership reinstated"),
         _("A suspended partnership was reinstated."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
     ),
     kind(
         "partner.terminated",
         _("Partnership ended"),
         _("Your company's partnership was ended, with the reason the vendor gave."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
         mandatory_reason=_("It changes whether your company can use the portal at all."),
     ),
@@ -76,12 +84,14 @@ KINDS = [
         "profile_change.approved",
         _("Profile change approved"),
         _("The change of type, country or region you asked for was approved."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
     ),
     kind(
         "profile_change.rejected",
         _("Profile change rejected"),
         _("The change of type, country or region you asked for was rejected, with the reason."),
+        partner_roles=ADMINS,
         group=PARTNERSHIP,
     ),
     kind(

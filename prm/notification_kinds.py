@@ -43,13 +43,20 @@ class NotificationKind:
     description: str | Promise
     group: str | Promise
     audiences: frozenset[str] = frozenset({PARTNER})
+    # The partner roles that receive it (e.g. only admins hear about their company's status);
+    # None: every partner role. Vendor staff are not narrowed by role.
+    partner_roles: frozenset[str] | None = None
     mandatory: bool = False
     # Why it cannot be turned off, shown beside the locked choice.
     mandatory_reason: str | Promise = ""
     default: str = Channel.EMAIL
 
-    def for_user(self, user: object) -> bool:
-        return (VENDOR if getattr(user, "vendor_role", "") else PARTNER) in self.audiences
+    def for_user(self, user: object, partner_role: str = "") -> bool:
+        if getattr(user, "vendor_role", ""):
+            return VENDOR in self.audiences
+        return PARTNER in self.audiences and (
+            self.partner_roles is None or partner_role in self.partner_roles
+        )
 
 
 def kind(
@@ -59,6 +66,7 @@ def kind(
     *,
     group: str | Promise,
     audiences: tuple[str, ...] = (PARTNER,),
+    partner_roles: tuple[str, ...] | None = None,
     mandatory_reason: str | Promise = "",
     default: str = Channel.EMAIL,
 ) -> NotificationKind:
@@ -69,6 +77,7 @@ def kind(
         description=description,
         group=group,
         audiences=frozenset(audiences),
+        partner_roles=frozenset(partner_roles) if partner_roles is not None else None,
         mandatory=bool(mandatory_reason),
         mandatory_reason=mandatory_reason,
         default=default,
@@ -115,6 +124,7 @@ def kind_registry() -> dict[str, NotificationKind]:
     return registry
 
 
-def kinds_for(user: object) -> list[NotificationKind]:
-    """The kinds ``user`` can receive, for their settings page."""
-    return [entry for entry in kind_registry().values() if entry.for_user(user)]
+def kinds_for(user: object, partner_role: str = "") -> list[NotificationKind]:
+    """The kinds ``user`` (acting in ``partner_role`` for a partner user) can receive, for their
+    settings page."""
+    return [entry for entry in kind_registry().values() if entry.for_user(user, partner_role)]

@@ -153,9 +153,11 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
 
 
 # --- The settings page --------------------------------------------------------------------------
-def notification_settings(*, user: User) -> tuple[dict[str, str], bool]:
-    """The user's channel for every kind they can receive, and whether the digest is on."""
-    return {entry.key: channel_for(user, entry.key) for entry in kinds_for(user)}, user.notification_digest
+def notification_settings(*, actor: Actor) -> tuple[dict[str, str], bool]:
+    """The acting user's channel for every kind they can receive, and whether the digest is on."""
+    user = actor.user
+    channels = {entry.key: channel_for(user, entry.key) for entry in kinds_for(user, actor.partner_role)}
+    return channels, user.notification_digest
 
 
 def save_notification_settings(*, actor: Actor, channels: dict[str, str], digest: bool) -> User:
@@ -165,7 +167,7 @@ def save_notification_settings(*, actor: Actor, channels: dict[str, str], digest
     user = actor.user
     if user is None:
         raise ApplicationError(_("Sign in to change your notification settings."))
-    allowed = {entry.key: entry for entry in kinds_for(user)}
+    allowed = {entry.key: entry for entry in kinds_for(user, actor.partner_role)}
     for key, channel in channels.items():
         if key not in allowed:
             raise ApplicationError(_("There is no such kind of notification."), field=key)

@@ -222,10 +222,11 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 def notification_settings_page(request: HttpRequest) -> HttpResponse:
     """The user's own choices: per kind of notification, in the portal and by e-mail, in the portal
     only, or off; and the daily digest. Mandatory kinds are shown locked, with why."""
-    channels, digest = notification_settings(user=request.user)
+    actor = actor_of(request)
+    channels, digest = notification_settings(actor=actor)
     form = NotificationSettingsForm(
         request.POST or None,
-        kinds=kinds_for(request.user),
+        kinds=kinds_for(request.user, actor.partner_role),
         channels=channels,
         initial={"digest": digest},
     )
@@ -233,7 +234,7 @@ def notification_settings_page(request: HttpRequest) -> HttpResponse:
         ok, _user = attempt(
             request,
             lambda: save_notification_settings(
-                actor=actor_of(request), channels=form.channels(), digest=form.cleaned_data["digest"]
+                actor=actor, channels=form.channels(), digest=form.cleaned_data["digest"]
             ),
             form=form,
         )

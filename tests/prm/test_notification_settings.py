@@ -366,6 +366,10 @@ def test_the_page_for_each_role(
         assert "Deal submitted for review" in html and "Deal approved" not in html
     else:
         assert "Deal approved" in html and "Deal submitted for review" not in html
+        # A kind shows to the partner roles its service tells: funds to admins and marketing,
+        # the company's status to its admins.
+        assert ("Fund claim paid" in html) == (role == PartnerRole.ADMIN)
+        assert ("Partnership suspended" in html) == (role == PartnerRole.ADMIN)
     # The mandatory kind's choices are locked.
     assert re.search(r'<input[^>]*name="account.password_changed"[^>]*disabled', html)
 
@@ -399,7 +403,8 @@ def test_bad_input_is_a_field_error_not_a_500(partner_admin: Any) -> None:
     client = login(partner_admin, raise_request_exception=False)
     response = client.post(reverse("notification_settings"), {"deal.approved": "carrier-pigeon"})
     assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    html = response.content.decode()
+    assert "Select a valid choice" in html and "Nothing was saved" in html
     partner_admin.refresh_from_db()
     assert partner_admin.notification_channels == {}
 
