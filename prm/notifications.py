@@ -256,8 +256,10 @@ def send_digest(*, user_id: int, day: Any = None) -> int:
             notification.absolute_url = (
                 site + notification.url if notification.url.startswith("/") else notification.url
             )
-        with translation.override(digest_language(user)):
+        language = digest_language(user)
+        with translation.override(language):
             context = {
+                "LANGUAGE_CODE": language,
                 "user": user,
                 "day": day,
                 "notifications": notifications,
