@@ -8,6 +8,8 @@ class DealsConfig(AppConfig):
     name = "deals"
     verbose_name = _("Deal registration and leads")
     default_auto_field = "django.db.models.BigAutoField"
+    # The notification kinds this app sends, for the settings page (prm.notification_kinds).
+    notification_kinds = "deals.notifications.KINDS"
     # ``manage.py seed_demo`` calls this after the partners' demo data.
     demo_seeder = "deals.demo.seed"
     # Panels on the partner home and the vendor dashboard (partners.views.app_panels).

@@ -8,6 +8,8 @@ class IncentivesConfig(AppConfig):
     name = "incentives"
     verbose_name = _("Incentives, co-op accrual and attribution")
     default_auto_field = "django.db.models.BigAutoField"
+    # The notification kinds this app sends, for the settings page (prm.notification_kinds).
+    notification_kinds = "incentives.notifications.KINDS"
     demo_seeder = "incentives.demo.seed"
     # The earnings and MDF-return KPIs of the partner scorecards (partners.performance.kpis).
     kpis = "incentives.kpis.KPIS"

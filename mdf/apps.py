@@ -8,6 +8,8 @@ class MdfConfig(AppConfig):
     name = "mdf"
     verbose_name = _("Market development funds")
     default_auto_field = "django.db.models.BigAutoField"
+    # The notification kinds this app sends, for the settings page (prm.notification_kinds).
+    notification_kinds = "mdf.notifications.KINDS"
     demo_seeder = "mdf.demo.seed"
     # The MDF KPI of the partner scorecards (partners.performance.kpis).
     kpis = "mdf.kpis.KPIS"

@@ -29,6 +29,8 @@ PHRASES = {
     "partner.reinstated": gettext_lazy("Partner reinstated"),
     "partner.terminated": gettext_lazy("Partner terminated"),
     "partner.tier_changed": gettext_lazy("Tier changed"),
+    "partner.tier_upgraded": gettext_lazy("Moved up a tier"),
+    "partner.tier_downgraded": gettext_lazy("Moved down a tier"),
     "partner.channel_manager_changed": gettext_lazy("Channel account manager changed"),
     "partner.portfolio_granted": gettext_lazy("A channel account manager was given access"),
     "partner.portfolio_revoked": gettext_lazy("A channel account manager's access was removed"),

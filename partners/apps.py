@@ -8,6 +8,8 @@ class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = _("Partners and program")
     default_auto_field = "django.db.models.BigAutoField"
+    # The notification kinds this app sends, for the settings page (prm.notification_kinds).
+    notification_kinds = "partners.notifications.KINDS"
     # Who a user is acting as (role, partner, portfolio), for code that starts from a user id
     # rather than a request (prm.exports.resolve_actor in a Celery task).
     actor_resolver = "partners.middleware.resolve_actor"

@@ -9,6 +9,8 @@ class PrmConfig(AppConfig):
     verbose_name = "Portal kernel"
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "prm.demo.seed"
+    # The notification kinds the kernel sends itself (password changes, exports).
+    notification_kinds = "prm.notification_kinds.KINDS"
     # Program admins hold every permission; finance keeps the exchange rates reports convert with.
     vendor_role_permissions = {
         VendorRole.FINANCE: {
@@ -33,3 +35,11 @@ class PrmConfig(AppConfig):
         # Every migrate (also the test database's) ends by (re)applying the tenant row-level
         # security policies to every tenant-owned table, so a new table cannot be forgotten.
         post_migrate.connect(rls.apply_policies_after_migrate, dispatch_uid="prm.rls.apply_policies")
+
+        # A password changed, set or reset is a mandatory notice to its owner (prm.notifications).
+        from allauth.account.signals import password_changed, password_reset, password_set
+
+        from .notifications import password_changed_notice
+
+        for name, signal in (("changed", password_changed), ("set", password_set), ("reset", password_reset)):
+            signal.connect(password_changed_notice, dispatch_uid=f"prm.password_notice.{name}")

@@ -25,6 +25,7 @@ __all__ = [
     "ExportJob",
     "Holiday",
     "Notification",
+    "NotificationDigest",
     "User",
     "VendorRole",
     "WebhookDelivery",
@@ -76,6 +77,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     # keyed by it is never used after such a change (partners.actor_cache). The database never
     # lets it go back (a full save of a row read before a bump keeps the bumped value).
     actor_version = models.BigIntegerField(default=0, db_default=0, editable=False)
+    # Per notification kind, where it goes: "email" (the portal and e-mail), "in_app" or "off"
+    # (prm.notification_kinds.Channel); a kind left out keeps its default. Kept on the user's own
+    # row, not a table of its own, because notify() reads it from the recipient it already holds:
+    # no query per notification. Written only by prm.notifications.save_notification_settings.
+    notification_channels = models.JSONField(_("notification channels"), default=dict, blank=True)
+    notification_digest = models.BooleanField(
+        _("one daily digest e-mail instead of single e-mails"), default=False
+    )
 
     objects = UserManager()
 
@@ -156,15 +165,41 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Waiting for the recipient's daily digest e-mail instead of an e-mail of its own.
+    digest_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx"),
+            # The daily digest run looks only for the few rows still waiting for it.
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(digest_pending=True, emailed_at__isnull=True),
+                name="notification_digest_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationDigest(models.Model):
+    """The marker of one user's daily digest e-mail: one row per user and day, written in the same
+    transaction that sends it, so a rerun or a second worker finds it and sends nothing. Vendor-wide
+    (a user's own mail, no partner data)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    notifications = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="notification_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day:%Y-%m-%d}"
 
 
 class Holiday(models.Model):

@@ -5,6 +5,19 @@ account yet, such as an invitation). Nothing is sent if the transaction rolls ba
 
 A user's inbox is theirs alone: it is read through :func:`inbox` and :func:`notification_get`, and
 marked read through :func:`mark_read`, each of which only ever touches the user's own rows.
+
+Each user chooses, per kind of notification (``prm.notification_kinds``), where it goes:
+
+* ``email`` (the default, today's behaviour): kept in the portal **and** e-mailed. The in-app row
+  is always kept when a notification is sent at all: the bell is the record, the e-mail a copy;
+* ``in_app``: kept in the portal, never e-mailed;
+* ``off``: nothing at all, no row and no e-mail (``notify`` returns None).
+
+A mandatory kind (security notices) ignores the choice: it is always kept and e-mailed at once.
+With the daily digest on, the e-mails of the other kinds are not sent one by one: the rows wait
+(``digest_pending``) for :func:`send_digest`, run once a day by Celery beat
+(``prm.tasks.send_notification_digests``). A kind nobody registered behaves as the default.
+The user's ``email_notifications`` switch (admin) still stops every e-mail but mandatory ones.
 """
 
 from __future__ import annotations
@@ -12,13 +25,36 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from django.db import transaction
+from celery import shared_task
+from django.apps import apps
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
-from .models import Notification, User
-from .tenancy import system_scope
+from . import audit
+from .errors import ApplicationError
+from .models import Notification, NotificationDigest, User
+from .notification_kinds import Channel, kind_registry, kinds_for
+from .tenancy import Actor, system_scope
+
+
+def channel_for(user: User, kind: str) -> str:
+    """Where ``kind`` goes for ``user``: their choice, else the kind's default; mandatory kinds
+    always go by e-mail."""
+    entry = kind_registry().get(kind)
+    if entry is not None and entry.mandatory:
+        return Channel.EMAIL
+    chosen = (user.notification_channels or {}).get(kind)
+    if chosen in Channel.values:
+        return chosen
+    return entry.default if entry is not None else Channel.EMAIL
 
 
 def notify(
@@ -30,20 +66,29 @@ def notify(
     url: str = "",
     partner_id: int | None = None,
     email: bool = True,
-) -> Notification:
+) -> Notification | None:
+    """Tell ``recipient`` about something, as their settings for ``kind`` say (see the module's
+    docstring); None when they turned the kind off."""
+    kept, emailed, digest = _delivery(recipient, kind, email)
+    if not kept:
+        return None
+    fields = {
+        "recipient": recipient,
+        "kind": kind,
+        "title": title[:200],
+        "body": body,
+        "url": url,
+        "digest_pending": digest,
+    }
     if recipient.vendor_role:
         # A notification to vendor staff is vendor-side data, even when a partner's action caused
         # it (an invitation accepted, an application submitted): it is written in the vendor scope
         # and tagged with no tenant, so no partner can ever read it.
         with system_scope():
-            notification = Notification.objects.create(
-                recipient=recipient, kind=kind, title=title[:200], body=body, url=url, partner_id=None
-            )
+            notification = Notification.objects.create(**fields, partner_id=None)
     else:
-        notification = Notification.objects.create(
-            recipient=recipient, kind=kind, title=title[:200], body=body, url=url, partner_id=partner_id
-        )
-    if email and recipient.email_notifications and recipient.is_active:
+        notification = Notification.objects.create(**fields, partner_id=partner_id)
+    if emailed:
         from .tasks import send_notification_email
 
         send_notification_email.delay_on_commit(notification.pk)
@@ -51,7 +96,9 @@ def notify(
 
 
 def notify_many(*, recipients: list[User], **kwargs: Any) -> list[Notification]:
-    return [notify(recipient=recipient, **kwargs) for recipient in recipients]
+    """``notify`` each recipient; the ones who turned the kind off are left out of the answer."""
+    sent = (notify(recipient=recipient, **kwargs) for recipient in recipients)
+    return [notification for notification in sent if notification is not None]
 
 
 def send_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> None:
@@ -100,33 +147,51 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
 _EMAIL_BATCH = 200
 
 
+def _delivery(recipient: User, kind: str, email: bool) -> tuple[bool, bool, bool]:
+    """(kept, e-mailed at once, held for the digest) for one notification, as the recipient's
+    settings for ``kind`` say (the module's docstring): :func:`notify` and :func:`notify_bulk`
+    decide alike."""
+    channel = channel_for(recipient, kind)
+    if channel == Channel.OFF:
+        return False, False, False
+    entry = kind_registry().get(kind)
+    mandatory = entry is not None and entry.mandatory
+    wants_email = (
+        email
+        and channel == Channel.EMAIL
+        and recipient.is_active
+        and (recipient.email_notifications or mandatory)
+    )
+    digest = wants_email and recipient.notification_digest and not mandatory
+    return True, wants_email and not digest, digest
+
+
 def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
-    """Many notifications in one INSERT, each given as :func:`notify`'s keyword arguments, with
-    their e-mails sent after the commit as :func:`notify` sends them. For a batch job that tells
-    thousands of people in one run (the monthly tier evaluation). The caller runs in the system
-    scope, which may write both partner rows and vendor staff's (those get no partner id, as in
-    :func:`notify`)."""
-    rows = []
+    """Many notifications in one INSERT, each given as :func:`notify`'s keyword arguments, kept,
+    e-mailed or held for the digest as :func:`notify` would (those turned off are left out), with
+    the e-mails sent after the commit. For a batch job that tells thousands of people in one run
+    (the monthly tier evaluation). The caller runs in the system scope, which may write both
+    partner rows and vendor staff's (those get no partner id, as in :func:`notify`)."""
+    rows, emailed_rows = [], []
     for notice in notices:
         recipient = notice["recipient"]
-        rows.append(
-            Notification(
-                recipient=recipient,
-                kind=notice["kind"],
-                title=str(notice["title"])[:200],
-                body=notice.get("body", ""),
-                url=notice.get("url", ""),
-                partner_id=None if recipient.vendor_role else notice.get("partner_id"),
-            )
+        kept, emailed, digest = _delivery(recipient, notice["kind"], notice.get("email", True))
+        if not kept:
+            continue
+        row = Notification(
+            recipient=recipient,
+            kind=notice["kind"],
+            title=str(notice["title"])[:200],
+            body=notice.get("body", ""),
+            url=notice.get("url", ""),
+            partner_id=None if recipient.vendor_role else notice.get("partner_id"),
+            digest_pending=digest,
         )
+        rows.append(row)
+        if emailed:
+            emailed_rows.append(row)
     created = Notification.objects.bulk_create(rows, batch_size=2000)
-    emailed = [
-        notification.pk
-        for notification, notice in zip(created, notices, strict=True)
-        if notice.get("email", True)
-        and notification.recipient.email_notifications
-        and notification.recipient.is_active
-    ]
+    emailed = [row.pk for row in emailed_rows]  # bulk_create sets the ids on the same objects
     if emailed:
         from .tasks import send_notification_emails
 
@@ -136,3 +201,176 @@ def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
 
         transaction.on_commit(send)
     return created
+
+
+# --- The settings page --------------------------------------------------------------------------
+def notification_settings(*, actor: Actor) -> tuple[dict[str, str], bool]:
+    """The acting user's channel for every kind they can receive, and whether the digest is on."""
+    user = actor.user
+    channels = {entry.key: channel_for(user, entry.key) for entry in kinds_for(user, actor.partner_role)}
+    return channels, user.notification_digest
+
+
+def save_notification_settings(*, actor: Actor, channels: dict[str, str], digest: bool) -> User:
+    """Save the acting user's own choices (audited, in their partner's trail for a partner user).
+    Only kinds the user can receive are kept; a mandatory kind cannot be changed, and anything
+    else is refused with the field it belongs to."""
+    user = actor.user
+    if user is None:
+        raise ApplicationError(_("Sign in to change your notification settings."))
+    allowed = {entry.key: entry for entry in kinds_for(user, actor.partner_role)}
+    for key, channel in channels.items():
+        if key not in allowed:
+            raise ApplicationError(_("There is no such kind of notification."), field=key)
+        if channel not in Channel.values:
+            raise ApplicationError(_("Choose one of the offered options."), field=key)
+        if allowed[key].mandatory and channel != Channel.EMAIL:
+            raise ApplicationError(
+                _("This notice is always sent: %(why)s") % {"why": allowed[key].mandatory_reason}, field=key
+            )
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = {"channels": dict(user.notification_channels or {}), "digest": user.notification_digest}
+        # Only what differs from a kind's default is stored, so a default changed later reaches
+        # everyone who never chose otherwise; mandatory kinds are never stored.
+        stored = dict(user.notification_channels or {})
+        for key, channel in channels.items():
+            entry = allowed[key]
+            if entry.mandatory or channel == entry.default:
+                stored.pop(key, None)
+            else:
+                stored[key] = channel
+        after = {"channels": stored, "digest": digest}
+        if after != before:
+            user.notification_channels = stored
+            user.notification_digest = digest
+            user.save(update_fields=["notification_channels", "notification_digest"])
+            audit.record(
+                actor=user,
+                action="notifications.settings_changed",
+                target=user,
+                before=before,
+                after=after,
+                partner_id=actor.partner_id,
+            )
+    return user
+
+
+# --- The daily digest ---------------------------------------------------------------------------
+def digest_language(user: User) -> str:
+    """The language of ``user``'s digest: their own when the user model has one (the language
+    work adds it), else the portal's default language."""
+    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+
+
+def users_with_digest_due() -> list[int]:
+    with system_scope():
+        return list(
+            Notification.objects.filter(digest_pending=True, emailed_at__isnull=True)
+            .order_by()
+            .values_list("recipient_id", flat=True)
+            .distinct()
+        )
+
+
+def send_digest(*, user_id: int, day: Any = None) -> int:
+    """Send ``user_id``'s digest of ``day`` (today by default) once: the notifications still
+    waiting for it, in one e-mail in the user's language, then marked e-mailed. Returns how many
+    it listed; 0 when there was nothing or the day's digest was already sent.
+
+    The day's marker (``NotificationDigest``, unique per user and day) is written in the same
+    transaction as the sending: a second worker's insert waits on the first and then fails, so it
+    sends nothing; a failed send rolls the marker back, so the retry sends.
+    """
+    day = day or timezone.localdate()
+    with system_scope():
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            return 0
+        waiting = Notification.objects.select_for_update().filter(
+            recipient=user, digest_pending=True, emailed_at__isnull=True
+        )
+        if not user.is_active or not user.email_notifications:
+            waiting.update(digest_pending=False)
+            return 0
+        try:
+            with transaction.atomic():
+                marker = NotificationDigest.objects.create(user=user, day=day)
+        except IntegrityError:
+            return 0  # already sent today (or being sent by another worker right now)
+        notifications = list(waiting.order_by("created_at", "id"))
+        if not notifications:
+            marker.delete()
+            return 0
+        site = settings.SITE_URL.rstrip("/")
+        for notification in notifications:
+            notification.absolute_url = (
+                site + notification.url if notification.url.startswith("/") else notification.url
+            )
+        language = digest_language(user)
+        with translation.override(language):
+            context = {
+                "LANGUAGE_CODE": language,
+                "user": user,
+                "day": day,
+                "notifications": notifications,
+                "inbox_url": site + reverse("notifications"),
+                "settings_url": site + reverse("notification_settings"),
+            }
+            subject = _("Your daily summary: %(count)s notifications") % {"count": len(notifications)}
+            text = render_to_string("emails/notification_digest.txt", context)
+            html = render_to_string("emails/notification_digest.html", context)
+        message = EmailMultiAlternatives(subject=f"[PRM] {subject}", body=text, to=[user.email])
+        message.attach_alternative(html, "text/html")
+        message.send()
+        now = timezone.now()
+        Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(
+            emailed_at=now, digest_pending=False
+        )
+        marker.notifications = len(notifications)
+        marker.save(update_fields=["notifications"])
+    return len(notifications)
+
+
+# Named as the kernel's other tasks but defined here: prm.tasks would import this module, which
+# already imports prm.tasks (an import circle). prm.apps imports this module in every process.
+@shared_task(
+    name="prm.tasks.send_notification_digests",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notification_digests() -> int:
+    """Daily at 07:00 (beat): one digest e-mail to each user who chose it and has notifications
+    waiting. Idempotent: a user's digest of the day is sent once, however often this runs (see
+    :func:`send_digest`)."""
+    day = timezone.localdate()
+    return sum(1 for user_id in users_with_digest_due() if send_digest(user_id=user_id, day=day))
+
+
+# --- Security notices ---------------------------------------------------------------------------
+def _partner_of(user: User) -> int | None:
+    """The partner a partner user's notice belongs to, so it lands in their own inbox: resolved by
+    the app that knows memberships (its ``actor_resolver``, as prm.exports does; not imported from
+    there, which imports this module)."""
+    if user.vendor_role:
+        return None
+    for config in apps.get_app_configs():
+        if path := getattr(config, "actor_resolver", None):
+            return import_string(path)(user).partner_id
+    return None
+
+
+def password_changed_notice(*, user: User, **_kwargs: Any) -> None:
+    """allauth's password_changed / password_set / password_reset: the mandatory notice."""
+    with system_scope():
+        partner_id = _partner_of(user)
+        notify(
+            recipient=user,
+            kind="account.password_changed",
+            title=_("Your password was changed"),
+            body=_("If this was not you, reset your password now and tell your administrator."),
+            url=reverse("account_change_password"),
+            partner_id=partner_id,
+        )

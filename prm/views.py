@@ -31,7 +31,15 @@ from .exports import (
     registered,
     write_csv,
 )
-from .notifications import inbox, mark_read, notification_get
+from .forms import NotificationSettingsForm
+from .notification_kinds import kinds_for
+from .notifications import (
+    inbox,
+    mark_read,
+    notification_get,
+    notification_settings,
+    save_notification_settings,
+)
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -208,6 +216,34 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
     count = mark_read(user=request.user, every=True)
     messages.success(request, _("%(count)s notifications marked as read.") % {"count": count})
     return redirect("notifications")
+
+
+@login_required
+def notification_settings_page(request: HttpRequest) -> HttpResponse:
+    """The user's own choices: per kind of notification, in the portal and by e-mail, in the portal
+    only, or off; and the daily digest. Mandatory kinds are shown locked, with why."""
+    actor = actor_of(request)
+    channels, digest = notification_settings(actor=actor)
+    form = NotificationSettingsForm(
+        request.POST or None,
+        kinds=kinds_for(request.user, actor.partner_role),
+        channels=channels,
+        initial={"digest": digest},
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, _user = attempt(
+            request,
+            lambda: save_notification_settings(
+                actor=actor, channels=form.channels(), digest=form.cleaned_data["digest"]
+            ),
+            form=form,
+        )
+        if ok:
+            messages.success(request, _("Your notification settings were saved."))
+            return redirect("notification_settings")
+    return render(
+        request, "prm/notification_settings.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required

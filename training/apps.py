@@ -25,6 +25,8 @@ class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = _("Training and certification")
     default_auto_field = "django.db.models.BigAutoField"
+    # The notification kinds this app sends, for the settings page (prm.notification_kinds).
+    notification_kinds = "training.notifications.KINDS"
     demo_seeder = "training.demo.seed"
     # The certification KPIs of the partner scorecards, one per track (partners.performance.kpis).
     kpis = "training.kpis.kpis"

@@ -318,6 +318,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=50, hour=1),
         "kwargs": {"grace_ends_only": True},
     },
+    # The daily notification digest e-mails, for the users who chose one (prm.notifications).
+    "notifications-daily-digest": {
+        "task": "prm.tasks.send_notification_digests",
+        "schedule": crontab(minute=0, hour=7),
+    },
     # Settlement statements for the previous calendar month, on the 1st at 02:00.
     "incentives-settlement-monthly": {
         "task": "incentives.tasks.run_settlement",

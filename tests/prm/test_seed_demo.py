@@ -218,3 +218,14 @@ def test_seed_demo_has_a_partner_in_a_grace_period_and_an_upgrade_waiting() -> N
     assert Notification.objects.filter(
         recipient__email="carl.cam@prm.example", kind="tier.upgrade_proposed"
     ).exists()
+
+
+@pytest.mark.usefixtures("seeded_demo")
+def test_seed_demo_gives_one_persona_a_daily_digest() -> None:
+    """Mia (Acme's marketing) reads her notifications in one daily digest: the persona that shows
+    the notification settings page (prm.demo)."""
+    from prm.models import User
+
+    mia = User.objects.get(email="mia.marketing@acme.example")
+    assert mia.notification_digest is True
+    assert mia.notification_channels == {"training.expiring": "in_app"}
