@@ -142,7 +142,7 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
                     "reviewed_at",
                     "decision_reason",
                     "approved_at",
-                    "protection_expires_at",
+                    "protected_until",  # none once won or lost (Deal.protected_until)
                     "discount_percent",
                     "extensions_used",
                 ]

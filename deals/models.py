@@ -211,6 +211,8 @@ class Deal(models.Model):
         won or lost (the stored date stays, for the audit trail and the win checks)."""
         return None if self.status in CLOSED_STATUSES else self.protection_expires_at
 
+    protected_until.fget.short_description = _("protected until")  # type: ignore[attr-defined]
+
     def get_status_display(self) -> str:
         return str(_STATUS_LABELS.get(self.status, self.status))
 

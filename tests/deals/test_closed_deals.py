@@ -80,7 +80,9 @@ def test_a_partner_cannot_choose_a_closed_stage(team_a: f.Team, cam: Any, stage:
         services.deal_save_draft(actor=team_a.sales_actor, data=f.deal_data(stage=stage), lines=[])
 
 
-def test_closed_deals_show_no_protection_on_any_page_or_export(team_a: f.Team, cam: Any) -> None:
+def test_closed_deals_show_no_protection_on_any_page_or_export(
+    team_a: f.Team, cam: Any, vendor_admin: Any
+) -> None:
     won, lost = _won(team_a, cam), _lost(team_a, cam)
     open_deal = f.approved(team_a.sales_actor, cam, customer="Umbrella", domain="umbrella.com")
     assert won.protection_expires_at and lost.protection_expires_at  # stored, for the audit trail
@@ -105,6 +107,14 @@ def test_closed_deals_show_no_protection_on_any_page_or_export(team_a: f.Team, c
         assert by_ref[lost.reference]["protected_until"] == ""
         assert by_ref[won.reference]["stage"] == "Closed – won"
         assert by_ref[open_deal.reference]["protected_until"] != ""
+
+    # The admin's change page (vendor staff review there too).
+    admin_page = login(vendor_admin.user).get(reverse("admin:deals_deal_change", args=[won.pk]))
+    assert admin_page.status_code == 200
+    assert "Protected until" in admin_page.content.decode()
+    assert formats.date_format(timezone.localtime(won.protection_expires_at), "DATE_FORMAT") not in (
+        admin_page.content.decode()
+    )
 
     # The lists: the protection column is empty for the closed deals.
     expiry = formats.date_format(timezone.localtime(won.protection_expires_at), "DATE_FORMAT")
