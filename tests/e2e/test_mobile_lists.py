@@ -32,7 +32,16 @@ def _sign_in(page: Page, site_url: str, email: str) -> None:
 
 def _no_horizontal_scroll(page: Page) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"{page.url}: the page is {widths[0]} px wide in a {widths[1]} px window"
+    # On failure, name the elements that stick out (the innermost ones say what to fix).
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.children.length)
+          .slice(0, 8)
+          .map(e => `${e.tagName}#${e.id}.${e.className} ${e.textContent.trim().slice(0, 30)}`)"""
+    )
+    assert widths[0] <= widths[1], (
+        f"{page.url}: the page is {widths[0]} px wide in a {widths[1]} px window: {wide}"
+    )
 
 
 def _fully_visible(page: Page, selector: str) -> None:
@@ -50,12 +59,12 @@ def test_partner_lists_fit_a_390_px_phone(browser: Browser, site_url: str) -> No
     team = f.team("Northwind Resellers", tier="Gold")
     cam = f.cam_for(team.partner)
     f.submitted(team.sales_actor, customer="Initech Global Holdings International", domain="initech.com")
-    f.approved(
+    approved = f.approved(
         team.sales_actor, cam, customer="Globex Corporation", domain="globex.com", stage=DealStage.PROPOSAL
     )
     f.draft(team.sales_actor, customer="Umbrella", domain="umbrella.com")
     mf.fund(team.partner, mf.budget())
-    mf.submitted(team.admin_actor, title="Security roadshow with a customer panel in three cities")
+    request = mf.submitted(team.admin_actor, title="Security roadshow with a customer panel in three cities")
     mf.draft(team.admin_actor, title="Webinar")
     vendor = factories.vendor_actor()
     lead = f.lead(vendor, "Vandelay Industries International Import Export")
@@ -85,5 +94,19 @@ def test_partner_lists_fit_a_390_px_phone(browser: Browser, site_url: str) -> No
             _fully_visible(page, rows)
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(shots) / f"mobile-390-{name}.png"), full_page=True)
+    # The pages these lists lead to and come from fit as well.
+    for path in (
+        "/",
+        "/funds/",
+        f"/deals/{approved.pk}/",
+        "/deals/pipeline/",
+        f"/funds/requests/{request.pk}/",
+    ):
+        response = page.goto(f"{site_url}{path}")
+        assert response is not None and response.status == 200, path
+        _no_horizontal_scroll(page)
+        if shots:
+            name = path.strip("/").replace("/", "-") or "home"
             page.screenshot(path=str(Path(shots) / f"mobile-390-{name}.png"), full_page=True)
     context.close()
