@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 
 from deals import services
 from deals.models import Deal, DealStage, DealStatus
+from prm.tenancy import system_scope
 from tests.deals import factories as f
 from tests.exports import exported
 from tests.helpers import login
@@ -176,3 +177,23 @@ def test_a_registration_with_missing_fields_still_keeps_its_draft(team_a: f.Team
     )
     assert response.status_code == 302
     assert Deal.objects.get(partner=team_a.partner).status == DealStatus.DRAFT
+
+
+def test_the_data_migration_closes_the_stage_of_deals_won_or_lost_before(team_a: f.Team, cam: Any) -> None:
+    """deals/0012_closed_deal_stage's SQL, run as the application's role (row-level security on):
+    deals won or lost under the old code kept their open stage."""
+    import importlib
+
+    from django.db import connection
+
+    won, lost = _won(team_a, cam), _lost(team_a, cam)
+    still_open = f.approved(team_a.sales_actor, cam, customer="Umbrella", domain="umbrella.com")
+    with system_scope():
+        Deal.objects.filter(pk__in=[won.pk, lost.pk]).update(stage=DealStage.NEGOTIATION)
+    migration = importlib.import_module("deals.migrations.0012_closed_deal_stage").Migration
+    forward = migration.operations[-1].sql
+    with connection.cursor() as cursor:
+        cursor.execute(forward)
+    with system_scope():
+        stages = dict(Deal.objects.values_list("pk", "stage"))
+    assert stages == {won.pk: "closed_won", lost.pk: "closed_lost", still_open.pk: "prospecting"}
