@@ -172,6 +172,18 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, env=env, cwd=BASE_DIR)
 
 
+def demo_summary(seed_output: str, url: str) -> str:
+    """The seeding's output with its e-mails (one ``[mail]`` line each, prm.demo_outbox) folded
+    into one line that says where to read them: the logins are what a person starting the demo
+    looks for."""
+    lines = seed_output.splitlines()
+    mails = sum(1 for line in lines if line.startswith("[mail] "))
+    kept = [line for line in lines if not line.startswith("[mail] ")]
+    if mails:
+        kept.append(f"{mails} demo e-mails were sent while seeding: read them at {url}/demo/outbox/")
+    return "\n".join(kept)
+
+
 def run_portal(options: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prm.settings.local")
     services = EmbeddedServices(BASE_DIR / "var" / "portal")
@@ -225,7 +237,7 @@ def run_portal(options: argparse.Namespace) -> int:
     exit_code = 0
     try:
         time.sleep(4)
-        print(demo.stdout, flush=True)
+        print(demo_summary(demo.stdout, url), flush=True)
         log(
             f"portal running at {url}/  (web, Celery worker and Celery beat started; Ctrl-C stops everything)"
         )

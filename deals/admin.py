@@ -26,7 +26,7 @@ from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
 
-from . import authorizations, services
+from . import authorizations, pricing, services
 from .models import (
     HOLDING_STATUSES,
     AuthorizationRequirement,
@@ -53,9 +53,21 @@ class ProductAdmin(admin.ModelAdmin):
 class DealLineInline(admin.TabularInline):
     model = DealLine
     extra = 0
-    fields = ["product", "quantity", "unit_price", "amount"]
+    fields = ["product", "quantity", "unit_price", "list_price", "amount", "price_check"]
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("product", "deal")
+
+    @admin.display(description=_("list price"))
+    def list_price(self, line: DealLine) -> str:
+        return f"{line.product.list_price:,} {line.product.currency}"
+
+    # Deals are reviewed here too: the same warning the review page shows (deals.pricing).
+    @admin.display(description=_("price check"))
+    def price_check(self, line: DealLine) -> str:
+        return pricing.line_price_warnings([line], deal_currency=line.deal.currency).get(line.pk, "")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -130,7 +142,7 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
                     "reviewed_at",
                     "decision_reason",
                     "approved_at",
-                    "protection_expires_at",
+                    "protected_until",  # none once won or lost (Deal.protected_until)
                     "discount_percent",
                     "extensions_used",
                 ]

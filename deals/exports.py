@@ -92,7 +92,7 @@ def _deal_rows(deals: Any) -> Any:
             deal.amount,
             deal.currency,
             deal.expected_close_date.isoformat() if deal.expected_close_date else "",
-            deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "",
+            deal.protected_until.date().isoformat() if deal.protected_until else "",
             deal.registered_by.email,
             deal.created_at.date().isoformat(),
             deal.submitted_at.date().isoformat() if deal.submitted_at else "",
@@ -234,7 +234,7 @@ def vendor_deals(actor: Actor, query: QueryDict) -> ExportFile:
             deal.registered_by.email,
             deal.created_at.date().isoformat(),
             deal.submitted_at.isoformat() if deal.submitted_at else "",
-            deal.protection_expires_at.date().isoformat() if deal.protection_expires_at else "",
+            deal.protected_until.date().isoformat() if deal.protected_until else "",
             deal.won_amount if deal.won_amount is not None else "",
             deal.closed_on.isoformat() if deal.closed_on else "",
         ]

@@ -15,7 +15,16 @@ from partners.forms import DomainField, PartnerChoiceField
 from partners.models import PartnerStatus, Region, Tier
 
 from .leads import LEAD_FIELDS
-from .models import ConflictResolution, Deal, DealStage, DealStatus, Lead, LeadStatus, Product
+from .models import (
+    OPEN_STAGE_CHOICES,
+    ConflictResolution,
+    Deal,
+    DealStage,
+    DealStatus,
+    Lead,
+    LeadStatus,
+    Product,
+)
 from .services import CUSTOMER_FIELDS, LineInput, won_amount_limit
 
 # A deal holds at most this many product lines (the formset's hard limit, too).
@@ -139,6 +148,7 @@ class DealForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customer_name"].required = True
+        self.fields["stage"].choices = OPEN_STAGE_CHOICES
         self.fields["customer_domain"].widget.attrs.update(
             {"placeholder": "customer.com", "autocomplete": "off"}
         )
@@ -273,7 +283,7 @@ class ExtensionRequestForm(forms.Form):
 
 
 class StageForm(forms.Form):
-    stage = forms.ChoiceField(label=_("Stage"), choices=DealStage.choices)
+    stage = forms.ChoiceField(label=_("Stage"), choices=OPEN_STAGE_CHOICES)
 
 
 class MarkWonForm(forms.Form):

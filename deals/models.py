@@ -87,6 +87,16 @@ class DealStage(models.TextChoices):
     QUALIFICATION = "qualification", _("Qualification")
     PROPOSAL = "proposal", _("Proposal")
     NEGOTIATION = "negotiation", _("Negotiation")
+    # Set by the won / lost transitions, never chosen: a closed deal's stage says how it closed
+    # instead of staying at whatever open stage it had reached.
+    CLOSED_WON = "closed_won", _("Closed – won")
+    CLOSED_LOST = "closed_lost", _("Closed – lost")
+
+
+# The stages a partner moves an open deal through (the stage form, a new registration).
+OPEN_STAGE_CHOICES = [(value, label) for value, label in DealStage.choices if not value.startswith("closed_")]
+# A closed deal no longer holds the customer: its protection is not shown anywhere.
+CLOSED_STATUSES = (DealStatus.WON, DealStatus.LOST)
 
 
 class ConflictStatus(models.TextChoices):
@@ -195,6 +205,14 @@ class Deal(models.Model):
 
     # Deal lists call these once or twice per row; Django's generated versions rebuild a dict of
     # every (lazily translated) choice on each call, a noticeable share of a list page's time.
+    @property
+    def protected_until(self) -> Any:
+        """When the deal's protection ends, as pages and exports show it: none once the deal is
+        won or lost (the stored date stays, for the audit trail and the win checks)."""
+        return None if self.status in CLOSED_STATUSES else self.protection_expires_at
+
+    protected_until.fget.short_description = _("protected until")  # type: ignore[attr-defined]
+
     def get_status_display(self) -> str:
         return str(_STATUS_LABELS.get(self.status, self.status))
 

@@ -22,6 +22,7 @@ from prm.money import quantize
 from . import authorizations, selectors
 from .models import (
     HOLDING_STATUSES,
+    OPEN_STAGE_CHOICES,
     OPEN_STATUSES,
     AuthorizationStatus,
     DealRollup,
@@ -193,7 +194,7 @@ def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] |
     )
     rates = reporting_rates()
     counts: dict[str, int] = {}
-    stages = {stage: {"count": 0, "value": Decimal(0)} for stage in DealStage.values}
+    stages = {stage: {"count": 0, "value": Decimal(0)} for stage, _label in OPEN_STAGE_CHOICES}
     unconverted: set[str] = set()
     for row in groups:
         counts[row["status"]] = counts.get(row["status"], 0) + row["n"]

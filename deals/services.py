@@ -29,6 +29,7 @@ from prm.tenancy import Actor, system_scope
 
 from . import authorizations, conflicts, names
 from .models import (
+    OPEN_STAGE_CHOICES,
     ConflictResolution,
     ConflictStatus,
     Deal,
@@ -146,6 +147,9 @@ def _write_lines(deal: Deal, lines: list[LineInput]) -> None:
 
 
 def _apply_customer(deal: Deal, data: dict[str, Any]) -> None:
+    if data.get("stage") and data["stage"] not in dict(OPEN_STAGE_CHOICES):
+        # Closed stages come with the won / lost transitions, never with a registration.
+        raise ApplicationError(_("Choose a stage."), field="stage")
     for name in CUSTOMER_FIELDS:
         if name in data:
             value = data[name]
@@ -275,11 +279,13 @@ def deal_submit(*, actor: Actor, deal: Deal) -> Deal:
                         "You already have a registration for this customer: %(ref)s (%(status)s). "
                         "Update that deal instead."
                     )
-                    % {"ref": own.reference, "status": own.get_status_display().lower()}
+                    % {"ref": own.reference, "status": own.get_status_display().lower()},
+                    extra={"duplicate": True},
                 )
             # A colleague's deal this user cannot open: say so without pointing at it.
             raise ApplicationError(
-                _("Your company already has a registration for this customer; ask your partner admin.")
+                _("Your company already has a registration for this customer; ask your partner admin."),
+                extra={"duplicate": True},
             )
         conflicts.remember_customer(deal)
         now = timezone.now()
@@ -511,7 +517,8 @@ def extension_decide(
 def deal_update_stage(*, actor: Actor, deal: Deal, stage: str) -> Deal:
     deal = _lock(deal)
     deal_policy.require(actor, "update_stage", deal, _("Only approved deals move through stages."))
-    if stage not in DealStage.values:
+    # The closed stages are set by the won / lost transitions, never chosen.
+    if stage not in dict(OPEN_STAGE_CHOICES):
         raise ApplicationError(_("Choose a stage."), field="stage")
     if stage == deal.stage:
         return deal
@@ -587,6 +594,7 @@ def _won_event_sent_after_commit(change: transitions.Change[Deal]) -> None:
     change.after_commit(lambda: deal_won.send(sender=Deal, deal_id=deal_id))
 
 
+# The stage follows the status (closed_won / closed_lost): saved with it, not audited apart.
 WON_FIELDS = ["status", "won_amount", "closed_on"]
 
 
@@ -620,6 +628,9 @@ def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: d
             change.action = "deal.won_claimed"
             change.audit_extra["checks"] = checks
         else:
+            # Won at once: the stage says so. A win that waits keeps its open stage, since it
+            # may be turned down and the deal be open again.
+            change.set(stage=DealStage.CLOSED_WON)
             _won_event_sent_after_commit(change)
         change.set(
             won_amount=amount,
@@ -683,6 +694,7 @@ def deal_confirm_won(
             deal, won_amount if won_amount is not None else deal.won_amount, closed_on
         )
         change.set(
+            stage=DealStage.CLOSED_WON,
             won_amount=amount,
             closed_on=closed_on,
             won_reviewed_by=actor.user,
@@ -752,7 +764,11 @@ def deal_mark_lost(*, actor: Actor, deal: Deal, reason: str, closed_on: date | N
         if not (reason or "").strip():
             raise ApplicationError(_("Say why the deal was lost."), field="reason")
         change.reason = reason.strip()
-        change.set(lost_reason=change.reason, closed_on=closed_on or timezone.localdate())
+        change.set(
+            lost_reason=change.reason,
+            closed_on=closed_on or timezone.localdate(),
+            stage=DealStage.CLOSED_LOST,
+        )
         deal_id = deal.pk
         change.after_commit(lambda: deal_lost.send(sender=Deal, deal_id=deal_id))
     _notify_reviewers(

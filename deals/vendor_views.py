@@ -24,7 +24,7 @@ from prm import audit
 from prm.errors import attempt
 from prm.views import paginate, querystring_without_page, start_export, vendor_required
 
-from . import leads, selectors, services
+from . import leads, pricing, selectors, services
 from .forms import (
     ConfirmWonForm,
     ConflictResolveForm,
@@ -138,6 +138,10 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deal = selectors.deal_get(actor=actor, pk=pk)
     may_review = deal_policy.can(actor, "review", deal)
     lines = list(deal.lines.all())
+    # Unusual prices are pointed out to the reviewer, not refused (deals.pricing).
+    price_warnings = pricing.line_price_warnings(lines, deal_currency=deal.currency)
+    for line in lines:
+        line.price_warning = price_warnings.get(line.pk, "")
     conflicts = selectors.conflicts_for(actor=actor, deal=deal)
     for conflict in conflicts:
         conflict.similarity_percent = round(conflict.name_similarity * 100)
@@ -152,6 +156,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "deal": deal,
             "lines": lines,
+            "price_warnings": len(price_warnings),
             "conflicts": conflicts,
             "open_conflicts": sum(1 for c in conflicts if c.resolution == ConflictResolution.OPEN),
             "may_review": may_review,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -35,9 +36,9 @@ from .forms import (
     line_formset,
 )
 from .models import (
+    OPEN_STAGE_CHOICES,
     ConflictStatus,
     Deal,
-    DealStage,
     DealStatus,
     ExtensionStatus,
     LeadStatus,
@@ -140,6 +141,10 @@ def _form_page(
 
 def _save(request: HttpRequest, form: DealForm, formset: Any, deal: Deal | None) -> HttpResponse:
     actor = request.actor
+    # A new registration submitted at once that is refused as a duplicate leaves nothing behind:
+    # the draft it would have created is rolled back (the request is one transaction).
+    registering = deal is None and request.POST.get("action") == "submit"
+    before_draft = transaction.savepoint() if registering else None
     # Not reported by attempt(): a problem with the product lines is shown above the lines.
     done, saved = attempt(
         request,
@@ -163,6 +168,13 @@ def _save(request: HttpRequest, form: DealForm, formset: Any, deal: Deal | None)
         done, submitted = attempt(
             request, lambda: services.deal_submit(actor=actor, deal=saved), report=False
         )
+        if not done and before_draft is not None and submitted.extra.get("duplicate"):
+            transaction.savepoint_rollback(before_draft)
+            form.add_error(
+                None,
+                _("%(refusal)s This registration was not saved.") % {"refusal": submitted.message},
+            )
+            return _form_page(request, form=form, formset=formset, deal=None, status=400)
         if not done:
             # The draft is saved (outside the savepoint): nothing the user typed is lost.
             _remember_problems(request, saved, submitted)
@@ -299,7 +311,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "won_tolerance_percent": settings.PRM["WON_AMOUNT_TOLERANCE_PERCENT"],
             "lost_form": MarkLostForm(),
             "extension_form": ExtensionRequestForm(),
-            "stages": DealStage.choices,
+            "stages": OPEN_STAGE_CHOICES,
         },
     )
 
@@ -476,7 +488,7 @@ def pipeline_tables(report: dict[str, Any], *, with_drafts: bool = True) -> dict
     statuses = [choice for choice in DealStatus.choices if with_drafts or choice[0] != DealStatus.DRAFT]
     tables: dict[str, Any] = {
         "by_status": _all_choices(report["by_status"], "status", statuses),
-        "by_stage": _all_choices(report["by_stage"], "stage", DealStage.choices),
+        "by_stage": _all_choices(report["by_stage"], "stage", OPEN_STAGE_CHOICES),
         "by_month": [
             {"key": row["month"], "label": row["month"], "count": row["count"], "value": row["value"]}
             for row in report["by_month"]

@@ -70,6 +70,16 @@ def deal_rows(context: template.Context, deals: Any) -> SafeString:
             "statuses": {value: str(label) for value, label in DealStatus.choices},
             "stages": {value: str(label) for value, label in DealStage.choices},
             "detail_url": url_with_pk("deals:detail"),
+            # Each cell's column name, shown beside its value when the table stacks on a phone.
+            "labels": {
+                "reference": gettext("Reference"),
+                "customer": gettext("Customer"),
+                "amount": gettext("Amount"),
+                "status": gettext("Status"),
+                "stage": gettext("Stage"),
+                "close": gettext("Expected close"),
+                "protected": gettext("Protected until"),
+            },
         }
     )
     return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)

@@ -417,6 +417,10 @@ PRM = {
     # A won amount above this multiple of the registered amount is refused outright (a typo or an
     # abuse, never a deal that grew): the partner registers the extra business as a new deal.
     "WON_AMOUNT_MAX_MULTIPLE": env.int("PRM_WON_AMOUNT_MAX_MULTIPLE", default=100),
+    # The deal reviewer is warned (never blocked) about a line whose unit price is more than this
+    # many percent below the product's list price, or more than this multiple of it (deals.pricing).
+    "DEAL_PRICE_WARN_BELOW_PERCENT": env.int("PRM_DEAL_PRICE_WARN_BELOW_PERCENT", default=50),
+    "DEAL_PRICE_WARN_ABOVE_MULTIPLE": env.int("PRM_DEAL_PRICE_WARN_ABOVE_MULTIPLE", default=3),
     "LEAD_ACCEPTANCE_SLA_HOURS": 48,
     "MDF_VENDOR_SHARE_PERCENT": 50,
     "MDF_REQUEST_LEAD_BUSINESS_DAYS": 10,

@@ -134,17 +134,17 @@ def test_deal_list_queries(team_a: f.Team, many: list[Deal], actor_cache_on: Any
 
 # The rows as deals/deal_list.html rendered them with Django's engine before they moved to Jinja2
 # (templates/jinja2/deals/_deal_rows.html): the same HTML, whatever the language.
-DJANGO_ROWS = """{% load deal_tags %}{% for deal in page.object_list %}
+DJANGO_ROWS = """{% load i18n deal_tags %}{% for deal in page.object_list %}
 <tr>
-  <td class="text-nowrap"><a class="fw-semibold text-decoration-none" href="{% url 'deals:detail' deal.pk %}">{{ deal.reference }}</a>
+  <td class="text-nowrap" data-label="{% translate 'Reference' %}"><a class="fw-semibold text-decoration-none" href="{% url 'deals:detail' deal.pk %}">{{ deal.reference }}</a>
     {% if actor.partner_role == "admin" %}<div class="small text-body-secondary">{{ deal.registered_by.full_name|default:deal.registered_by.email }}</div>{% endif %}</td>
-  <td>{{ deal.customer_name }}
+  <td data-label="{% translate 'Customer' %}">{{ deal.customer_name }}
     <div class="small text-body-secondary">{{ deal.customer_domain|default:"" }}{% if deal.title %}{% if deal.customer_domain %} · {% endif %}{{ deal.title }}{% endif %}</div></td>
-  <td class="text-end text-nowrap">{{ deal.amount|floatformat:"2g" }} <span class="text-body-secondary small">{{ deal.currency }}</span></td>
-  <td>{% deal_status_badges deal %}</td>
-  <td>{{ deal.get_stage_display }}</td>
-  <td class="text-nowrap">{{ deal.expected_close_date|date:"DATE_FORMAT"|default:"—" }}</td>
-  <td class="text-nowrap">{% if deal.protection_expires_at %}{{ deal.protection_expires_at|date:"DATE_FORMAT" }}{% else %}<span class="text-body-secondary">—</span>{% endif %}</td>
+  <td class="text-end text-nowrap" data-label="{% translate 'Amount' %}">{{ deal.amount|floatformat:"2g" }} <span class="text-body-secondary small">{{ deal.currency }}</span></td>
+  <td data-label="{% translate 'Status' %}">{% deal_status_badges deal %}</td>
+  <td data-label="{% translate 'Stage' %}">{{ deal.get_stage_display }}</td>
+  <td class="text-nowrap" data-label="{% translate 'Expected close' %}">{{ deal.expected_close_date|date:"DATE_FORMAT"|default:"—" }}</td>
+  <td class="text-nowrap" data-label="{% translate 'Protected until' %}">{% if deal.protected_until %}{{ deal.protected_until|date:"DATE_FORMAT" }}{% else %}<span class="text-body-secondary">—</span>{% endif %}</td>
 </tr>
 {% endfor %}"""  # noqa: E501
 
