@@ -32,6 +32,7 @@ from .exports import (
     write_csv,
 )
 from .notifications import inbox, mark_read, notification_get
+from .pagination import CappedPaginator
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -91,10 +92,14 @@ def paginate(
     *,
     count: int | None = None,
     keys_first: bool = False,
+    capped: bool = False,
 ) -> Page:
     """A page of ``queryset`` for the ``page`` parameter. ``keys_first``: see KeysFirstPaginator
-    (for a tenant's long list whose ordering an index covers, key included)."""
-    paginator = (KeysFirstPaginator if keys_first else Paginator)(queryset, per_page)
+    (for a tenant's long list whose ordering an index covers, key included). ``capped``: count
+    at most prm.pagination.COUNT_CAP rows (a list over the whole program, e.g. the vendor's deals)."""
+    paginator = (KeysFirstPaginator if keys_first else CappedPaginator if capped else Paginator)(
+        queryset, per_page
+    )
     if count is not None:
         # The caller already knows the total (e.g. from per-status counts it shows anyway):
         # setting the cached property saves the paginator's COUNT(*) over the whole list.
