@@ -178,11 +178,20 @@ class Deal(models.Model):
             models.Index(fields=["partner", "-created_at", "-id"], name="deal_partner_recent_idx"),
             # The vendor's lists and the admin changelist, newest first (all deals, or by
             # status): a page is the first rows of the index, not a sort of a million deals. The
-            # date filters are ranges of created_at, so they use them too.
-            models.Index(fields=["-created_at", "-id"], name="deal_recent_idx"),
-            models.Index(fields=["status", "-created_at", "-id"], name="deal_status_recent_idx"),
-            # The review queue, oldest submission first; the id completes its order.
-            models.Index(fields=["status", "submitted_at", "id"], name="deal_review_queue_idx"),
+            # date filters are ranges of created_at, so they use them too. partner_id, which the
+            # row-level-security policy reads, makes their capped counts index-only scans.
+            models.Index(fields=["-created_at", "-id"], name="deal_recent_idx", include=["partner_id"]),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="deal_status_recent_idx", include=["partner_id"]
+            ),
+            # The review queue, oldest submission first (the id completes its order); with what
+            # the dashboard counts of it (due, overdue, conflicts) and the policy's partner_id, its
+            # counts read the index alone.
+            models.Index(
+                fields=["status", "submitted_at", "id"],
+                name="deal_review_queue_idx",
+                include=["partner_id", "review_due_at", "conflict_status"],
+            ),
             models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
             models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),
             models.Index(fields=["status", "protection_expires_at"], name="deal_expiry_idx"),
@@ -227,7 +236,7 @@ class CustomerKey(models.Model):
     key. The table has no tenant column and no row-level security on purpose: PostgreSQL will not
     use an index for the trigram operator on a table with row-level security (the operator is not
     leakproof), and a bare name says nothing about who registered it. Only the conflict check, in
-    the vendor scope, reads it.
+    the vendor scope, and the vendor's deal search read it.
     """
 
     key = models.CharField(max_length=200, unique=True)
@@ -235,7 +244,11 @@ class CustomerKey(models.Model):
     descriptors = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["core"], name="customerkey_core_trgm_idx", opclasses=["gin_trgm_ops"])]
+        indexes = [
+            GinIndex(fields=["core"], name="customerkey_core_trgm_idx", opclasses=["gin_trgm_ops"]),
+            # The vendor's deal search: names containing what was typed (deals.selectors.vendor_search).
+            GinIndex(fields=["key"], name="customerkey_key_trgm_idx", opclasses=["gin_trgm_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -15,9 +15,10 @@ from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.tenancy import Actor, system_scope
 
-from . import pipeline
+from . import names, pipeline
 from .models import (
     OPEN_STATUSES,
+    CustomerKey,
     Deal,
     DealConflict,
     DealExtensionRequest,
@@ -35,7 +36,35 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet[Deal]:
+# How many customer names a vendor search looks deals up by; a word more common than that is
+# searched by walking the list instead (it finds a page of matches early).
+SEARCH_KEYS = 500
+
+
+def vendor_search(search: str) -> Q:
+    """A vendor's search over every partner's deals: the exact reference, the exact website
+    domain, or a customer whose name contains the words typed. Through indexes only: under
+    row-level security PostgreSQL uses no index for ILIKE (the operator is not leakproof), so a
+    substring match over a million deals read them all (seconds). The customer names come from
+    the conflict check's name table (deals_customerkey, trigram-indexed, no tenant data), then
+    the deals by their exact key."""
+    condition = Q(reference=search.upper())
+    if "." in search and " " not in search:
+        condition |= Q(customer_domain=search.lower().removeprefix("www."))
+    name = names.normalise_company_name(search)
+    if name:
+        matching = CustomerKey.objects.filter(key__contains=name)
+        keys = list(matching.values_list("key", flat=True)[: SEARCH_KEYS + 1])
+        if len(keys) > SEARCH_KEYS:
+            condition |= Q(customer_key__in=matching.values("key"))
+        elif keys:
+            condition |= Q(customer_key__in=keys)
+    return condition
+
+
+def _filter_deals(
+    queryset: QuerySet[Deal], filters: dict[str, Any], *, indexed_search: bool = False
+) -> QuerySet[Deal]:
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("stage"):
@@ -65,7 +94,9 @@ def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet
         following = (filters["month_to"].replace(day=1) + timedelta(days=31)).replace(day=1)
         queryset = queryset.filter(created_at__lt=_day_start(following))
     search = (filters.get("q") or "").strip()
-    if search:
+    if search and indexed_search:
+        queryset = queryset.filter(vendor_search(search))
+    elif search:
         queryset = queryset.filter(
             Q(customer_name__icontains=search)
             | Q(reference__iexact=search)
@@ -77,7 +108,10 @@ def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet
 
 def deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
     queryset = deal_policy.scope(actor).select_related("partner", "partner__tier", "registered_by")
-    return _filter_deals(queryset, filters or {}).order_by("-created_at", "-pk")
+    # A partner searches its own deals, drafts too (whose names the name table does not hold).
+    return _filter_deals(queryset, filters or {}, indexed_search=actor.is_vendor).order_by(
+        "-created_at", "-pk"
+    )
 
 
 def deal_get(*, actor: Actor, pk: Any) -> Deal:
@@ -96,7 +130,7 @@ def review_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
         return Deal.objects.none()
     queryset = deal_policy.scope(actor).filter(status=DealStatus.SUBMITTED)
     return (
-        _filter_deals(queryset, filters or {})
+        _filter_deals(queryset, filters or {}, indexed_search=True)
         .select_related("partner", "partner__tier", "registered_by")
         .order_by("submitted_at", "pk")
     )
@@ -109,7 +143,7 @@ def won_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySe
         return Deal.objects.none()
     queryset = deal_policy.scope(actor).filter(status=DealStatus.WON_PENDING)
     return (
-        _filter_deals(queryset, filters or {})
+        _filter_deals(queryset, filters or {}, indexed_search=True)
         .select_related("partner", "partner__tier", "registered_by")
         .order_by("won_claimed_at", "pk")
     )
