@@ -137,15 +137,18 @@ BEGIN
     WITH net AS (
         SELECT c.deal_id, c.product_id, sum(c.lines) AS lines, sum(c.amount) AS amount
           FROM {changes} c GROUP BY 1, 2
-    ), now AS (
-        SELECT l.deal_id, l.product_id, count(*) AS lines
-          FROM deals_dealline l JOIN net ON net.deal_id = l.deal_id AND net.product_id = l.product_id
-         GROUP BY 1, 2
     ), pairs AS (
         -- Whether the deal has the product now, and had it before: a deal counts once per product.
+        -- The lines it has now are counted per pair through the deal's index (LATERAL): a join
+        -- of two CTEs has no index, and the planner, which knows no statistics of a transition
+        -- table's groups (200, it guesses), joined them by a nested loop, so a statement of
+        -- 100,000 lines (a bulk load, an import) compared every pair with every other for hours.
         SELECT net.deal_id, net.product_id, net.amount AS line_amount,
-               (coalesce(now.lines, 0) > 0)::int - (coalesce(now.lines, 0) - net.lines > 0)::int AS presence
-          FROM net LEFT JOIN now ON now.deal_id = net.deal_id AND now.product_id = net.product_id
+               (now.lines > 0)::int - (now.lines - net.lines > 0)::int AS presence
+          FROM net CROSS JOIN LATERAL (
+                SELECT count(*) AS lines FROM deals_dealline l
+                 WHERE l.deal_id = net.deal_id AND l.product_id = net.product_id
+               ) now
     )
     INSERT INTO deals_dealrollup ({COLUMNS}, folded)
     SELECT d.partner_id, s.product_id, p.tier_id, p.region, d.status, d.stage, d.currency, {month},

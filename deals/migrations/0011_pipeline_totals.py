@@ -9,9 +9,11 @@ from django.db import migrations, models
 
 
 def fill(apps, schema_editor):
-    # The new tables' figures, and the partners' product rows the fold now keeps, from the deals.
+    # The line trigger's new body (deals.rollup._line_sql: no nested loop over a bulk statement's
+    # lines), then the new tables' figures and the partners' product rows the fold now keeps.
     from deals import rollup
 
+    rollup.install()
     rollup.rebuild()
 
 
