@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from partners.admin import ScopedAdminMixin
 from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
+from prm.views import CappedKeysFirstPaginator
 
 from . import selectors, services
 from .models import Deal, DealLine, DealStatus, Lead, LeadOffer, Product
@@ -74,6 +75,10 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
     search_fields = ["reference", "customer_name", "customer_domain"]
     list_select_related = ["partner", "partner__tier"]
     inlines = [DealLineInline]
+    # A page's ids from the (created_at, id) index first, then those rows with their partner and
+    # tier (prm.views.KeysFirstPaginator): row-level security hides the row counts from the
+    # planner, which joined every deal before sorting (20 s at a million deals).
+    paginator = CappedKeysFirstPaginator
     actions = ["approve_selected", "reject_selected", "confirm_won_selected", "reject_won_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

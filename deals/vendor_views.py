@@ -71,7 +71,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             # Capped counts: the queue and the program's deals can be a million rows.
-            "page": paginate(request, deals, capped=True),
+            "page": paginate(request, deals, capped=True, keys_first=True),
             "querystring": querystring_without_page(request),
             "now": now,
             "due_soon": now + DUE_SOON,
@@ -89,7 +89,9 @@ def won_queue(request: HttpRequest) -> HttpResponse:
     from them until a reviewer confirms (or corrects) them here, or turns them down."""
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
-    page = paginate(request, selectors.won_queue(actor=actor, filters=form.filters()), capped=True)
+    page = paginate(
+        request, selectors.won_queue(actor=actor, filters=form.filters()), capped=True, keys_first=True
+    )
     for deal in page.object_list:
         deal.above_registered_percent = (
             round((deal.won_amount - deal.amount) * 100 / deal.amount) if deal.amount else None
@@ -126,7 +128,7 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
         "deals/vendor/deal_list.html",
         {
             "form": form,
-            "page": paginate(request, deals, capped=True),
+            "page": paginate(request, deals, capped=True, keys_first=True),
             "querystring": querystring_without_page(request),
             "pipeline_querystring": _pipeline_querystring(form),
         },
