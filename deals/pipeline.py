@@ -252,27 +252,27 @@ def _partner_rows(
         named = "WHERE per.partner_id IN (SELECT id FROM partners_partner WHERE legal_name ILIKE %s)"
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         name_params = (f"%{escaped}%",)
+    # One pass: each partner's value (ranked) with its rows by currency gathered in arrays, so
+    # the page of partners needs no second join with the rows (whose number row-level security
+    # hides from the planner, which then joined them by a nested loop).
     rows = _fetch(
         f"""
-        WITH per AS (
-            SELECT src.partner_id, src.currency, sum(src.deals) AS deals, sum(src.amount) AS amount,
-                   sum(src.won) AS won
+        WITH ranked AS (
+            SELECT src.partner_id, coalesce(sum(src.amount * rate.rate), 0) AS value,
+                   array_agg(src.currency) AS currencies, array_agg(src.deals) AS deals,
+                   array_agg(src.amount) AS amounts, array_agg(src.won) AS won
               FROM ({sql}) src (partner_id, currency, deals, amount, won)
-             GROUP BY 1, 2 HAVING sum(src.deals) <> 0
-        ), chosen AS (
-            SELECT * FROM per {named}
-        ), ranked AS (
-            SELECT chosen.partner_id, coalesce(sum(chosen.amount * rate.rate), 0) AS value
-              FROM chosen LEFT JOIN {rates_sql} ON rate.currency = chosen.currency
-             GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s OFFSET %s
+              LEFT JOIN {rates_sql} ON rate.currency = src.currency
+             {named.replace("per.", "src.")}
+             GROUP BY 1 HAVING sum(src.deals) <> 0
         )
-        SELECT ranked.partner_id, partner.legal_name, per.currency, per.deals, per.amount, per.won,
-               (SELECT count(DISTINCT partner_id) FROM chosen)
-          FROM ranked JOIN per ON per.partner_id = ranked.partner_id
-          JOIN partners_partner partner ON partner.id = ranked.partner_id
-         ORDER BY ranked.value DESC, ranked.partner_id
+        SELECT page.partner_id, partner.legal_name, page.currencies, page.deals, page.amounts, page.won,
+               (SELECT count(*) FROM ranked)
+          FROM (SELECT * FROM ranked ORDER BY value DESC, partner_id LIMIT %s OFFSET %s) page
+          JOIN partners_partner partner ON partner.id = page.partner_id
+         ORDER BY page.value DESC, page.partner_id
         """,
-        params + name_params + rate_params + (limit, offset),
+        params + rate_params + name_params + (limit, offset),
     )
     count = rows[0][-1] if rows else _partner_count(sql, params, named, name_params)
     return [
@@ -284,7 +284,8 @@ def _partner_rows(
             "value": amount,
             "won": won,
         }
-        for partner_id, name, currency, deals, amount, won, _count in rows
+        for partner_id, name, currencies, deal_counts, amounts, wons, _count in rows
+        for currency, deals, amount, won in zip(currencies, deal_counts, amounts, wons, strict=True)
     ], int(count or 0)
 
 

@@ -20,7 +20,9 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: self.cap + 1].count()
+        # Without the list's order: any scan may stop after cap + 1 rows (with it, PostgreSQL
+        # sorted every matching row first when it took another index than the order's).
+        counted = self.object_list.order_by()[: self.cap + 1].count()
         self.more = counted > self.cap
         return min(counted, self.cap)
 
