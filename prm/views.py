@@ -32,7 +32,7 @@ from .exports import (
     write_csv,
 )
 from .notifications import inbox, mark_read, notification_get
-from .pagination import CappedPaginator
+from .pagination import CappedPaginator, planner
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -74,13 +74,16 @@ class KeysFirstPaginator(Paginator):
     another unique column) for pages to be stable, as any paginated ordering should.
     """
 
+    def page_keys(self, bottom: int, top: int) -> list[Any]:
+        return list(self.object_list.values_list("pk", flat=True)[bottom:top])
+
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        keys = self.page_keys(bottom, top)
         rows = {row.pk: row for row in self.object_list.filter(pk__in=keys).order_by()} if keys else {}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
@@ -89,6 +92,15 @@ class CappedKeysFirstPaginator(KeysFirstPaginator, CappedPaginator):
     """Both: a page's keys first, and a count that stops at the cap (the vendor's lists over
     every partner, where row-level security made PostgreSQL join every matching deal to its
     partner, tier and user before sorting them: 3 s for the review queue's 150,000 deals)."""
+
+    def page_keys(self, bottom: int, top: int) -> list[Any]:
+        # Row-level security makes PostgreSQL expect a handful of rows, so it would rather read
+        # every matching key in parallel and sort them (0.7 s for the vendor's 900,000 deals, 1.6 s
+        # with a product chosen) than walk the index that holds the list's order and stop after
+        # the page. Sorting is made its last resort for this one statement (SET LOCAL, set back
+        # right after): where an index gives the order it is used; where none does, it still sorts.
+        with planner(enable_sort="off"):
+            return super().page_keys(bottom, top)
 
 
 def paginate(
