@@ -57,6 +57,12 @@ def _partners(actor: Any) -> Any:
     return partner_selectors.partner_choices(actor=actor)
 
 
+def _selective(form: Any) -> bool:
+    """Whether the filters leave few deals (a search, one partner): see prm.views.paginate."""
+    filters = form.filters()
+    return bool(filters.get("q") or filters.get("partner"))
+
+
 # --- Review queue -------------------------------------------------------------------------------
 @vendor_required
 def review_queue(request: HttpRequest) -> HttpResponse:
@@ -71,7 +77,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             # Capped counts: the queue and the program's deals can be a million rows.
-            "page": paginate(request, deals, capped=True, keys_first=True),
+            "page": paginate(request, deals, capped=True, keys_first=True, selective=_selective(form)),
             "querystring": querystring_without_page(request),
             "now": now,
             "due_soon": now + DUE_SOON,
@@ -90,7 +96,11 @@ def won_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
     page = paginate(
-        request, selectors.won_queue(actor=actor, filters=form.filters()), capped=True, keys_first=True
+        request,
+        selectors.won_queue(actor=actor, filters=form.filters()),
+        capped=True,
+        keys_first=True,
+        selective=_selective(form),
     )
     for deal in page.object_list:
         deal.above_registered_percent = (
@@ -128,7 +138,7 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
         "deals/vendor/deal_list.html",
         {
             "form": form,
-            "page": paginate(request, deals, capped=True, keys_first=True),
+            "page": paginate(request, deals, capped=True, keys_first=True, selective=_selective(form)),
             "querystring": querystring_without_page(request),
             "pipeline_querystring": _pipeline_querystring(form),
         },
