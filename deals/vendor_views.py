@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from partners import selectors as partner_selectors
 from partners.models import PartnerStatus
+from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
 from prm.views import paginate, querystring_without_page, start_export, vendor_required
@@ -57,10 +58,12 @@ def _partners(actor: Any) -> Any:
     return partner_selectors.partner_choices(actor=actor)
 
 
-def _selective(form: Any) -> bool:
-    """Whether the filters leave few deals (a search, one partner): see prm.views.paginate."""
+def _selective(request: HttpRequest, form: Any) -> bool:
+    """Whether the list holds few deals (a search, one partner, a channel account manager's
+    portfolio): see prm.views.paginate. Walking the queue's index through a portfolio of 500
+    partners out of 10,000 took seconds (18 s on page 200)."""
     filters = form.filters()
-    return bool(filters.get("q") or filters.get("partner"))
+    return bool(filters.get("q") or filters.get("partner") or not vendor_sees_all(request.actor))
 
 
 # --- Review queue -------------------------------------------------------------------------------
@@ -77,7 +80,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             # Capped counts: the queue and the program's deals can be a million rows.
-            "page": paginate(request, deals, capped=True, keys_first=True, selective=_selective(form)),
+            "page": paginate(
+                request, deals, capped=True, keys_first=True, selective=_selective(request, form)
+            ),
             "querystring": querystring_without_page(request),
             "now": now,
             "due_soon": now + DUE_SOON,
@@ -100,7 +105,7 @@ def won_queue(request: HttpRequest) -> HttpResponse:
         selectors.won_queue(actor=actor, filters=form.filters()),
         capped=True,
         keys_first=True,
-        selective=_selective(form),
+        selective=_selective(request, form),
     )
     for deal in page.object_list:
         deal.above_registered_percent = (
@@ -138,7 +143,9 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
         "deals/vendor/deal_list.html",
         {
             "form": form,
-            "page": paginate(request, deals, capped=True, keys_first=True, selective=_selective(form)),
+            "page": paginate(
+                request, deals, capped=True, keys_first=True, selective=_selective(request, form)
+            ),
             "querystring": querystring_without_page(request),
             "pipeline_querystring": _pipeline_querystring(form),
         },
