@@ -163,9 +163,17 @@ def vendor_pages(user_id: int) -> list[tuple[str, str]]:
         )
     pages.append(("all deals, page 400", "/vendor/deals/?page=400"))
     for name, query in filters:
+        if name == "dates":
+            # The pipeline's dates are whole months since its figures are kept by month; the days
+            # stay for a checkout from before (each ignores the other's parameters).
+            query += "&month_from=2026-01&month_to=2026-03"
         pages.append(
             (f"pipeline{', ' + name if name else ''}", f"/vendor/pipeline/{'?' + query if query else ''}")
         )
+    pages += [
+        ("pipeline, partners page 40", "/vendor/pipeline/?partners_page=40"),
+        ("pipeline, find a partner", f"/vendor/pipeline/?partner_q={partner.legal_name.split()[0]}"),
+    ]
     pages += [
         ("leads", "/vendor/leads/"),
         ("partner list", "/vendor/partners/"),

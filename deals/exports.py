@@ -248,7 +248,8 @@ def vendor_pipeline(actor: Actor, query: QueryDict) -> ExportFile:
     from .views import pipeline_tables
 
     form = PipelineFilterForm(query or None, partners=_partners(actor))
-    report = selectors.pipeline_report(actor=actor, filters=form.filters())
+    # Every partner of the ranking: the export is built by a worker, not in the request.
+    report = selectors.pipeline_report(actor=actor, filters=form.filters(), partners=None)
     tables = pipeline_tables(report, with_drafts=False)
     rows = (
         [

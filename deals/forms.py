@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -78,7 +80,7 @@ class _DateRangeMixin:
         return data
 
 
-class PipelineFilterForm(_DateRangeMixin, FilterForm):
+class _PartnerFilterForm(FilterForm):
     # A text box with suggestions, not a drop-down of every partner (partners.forms).
     partner = PartnerChoiceField(required=False, label=_("Partner"))
     tier = forms.ModelChoiceField(
@@ -90,15 +92,57 @@ class PipelineFilterForm(_DateRangeMixin, FilterForm):
     product = forms.ModelChoiceField(
         required=False, queryset=Product.objects.all(), empty_label=_("Any product"), label=_("Product")
     )
-    created_from = forms.DateField(required=False, widget=DateInput(), label=_("Registered from"))
-    created_to = forms.DateField(required=False, widget=DateInput(), label=_("Registered until"))
 
     def __init__(self, *args: Any, partners: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = partners
 
 
-class VendorDealFilterForm(PipelineFilterForm):
+class MonthInput(forms.DateInput):
+    input_type = "month"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m")
+
+
+class MonthField(forms.DateField):
+    """A month as ``YYYY-MM`` (an ``<input type="month">``), cleaned to its first day."""
+
+    widget = MonthInput
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+
+    def to_python(self, value: Any) -> Any:
+        day = super().to_python(value)
+        return day.replace(day=1) if day else day
+
+
+class PipelineFilterForm(_PartnerFilterForm):
+    """The pipeline's filters. Whole months: the pipeline's figures are kept by month of
+    registration (deals.rollup), so they answer for months, not days."""
+
+    month_from = MonthField(required=False, label=_("Registered from (month)"))
+    month_to = MonthField(required=False, label=_("Registered until (month)"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("month_from"), data.get("month_to")
+        if start and end and start > end:
+            self.add_error("month_to", _("The end month is before the start month."))
+        return data
+
+    def list_querystring(self) -> str:
+        """These filters as the deal list takes them (its dates are days)."""
+        filters = self.filters()
+        params = {name: filters[name] for name in ("partner", "tier", "region", "product") if name in filters}
+        if filters.get("month_from"):
+            params["created_from"] = filters["month_from"].isoformat()
+        if filters.get("month_to"):
+            last = (filters["month_to"] + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+            params["created_to"] = last.isoformat()
+        return urlencode(params)
+
+
+class VendorDealFilterForm(_DateRangeMixin, _PartnerFilterForm):
     q = forms.CharField(required=False, max_length=200, label=_("Search"))
     # Drafts are the partner's work in progress: the vendor never sees them (deals.policies).
     status = forms.ChoiceField(
@@ -109,6 +153,8 @@ class VendorDealFilterForm(PipelineFilterForm):
     stage = forms.ChoiceField(
         required=False, label=_("Stage"), choices=[("", _("Any stage")), *DealStage.choices]
     )
+    created_from = forms.DateField(required=False, widget=DateInput(), label=_("Registered from"))
+    created_to = forms.DateField(required=False, widget=DateInput(), label=_("Registered until"))
 
 
 class ReviewQueueFilterForm(FilterForm):

@@ -187,7 +187,22 @@ class Deal(models.Model):
             # and sorted — row-level security hides the partner's true row count from the planner.
             models.Index(fields=["partner", "status", "-created_at", "-id"], name="deal_partner_status_idx"),
             models.Index(fields=["partner", "-created_at", "-id"], name="deal_partner_recent_idx"),
-            models.Index(fields=["status", "submitted_at"], name="deal_review_queue_idx"),
+            # The vendor's lists and the admin changelist, newest first (all deals, or by
+            # status): a page is the first rows of the index, not a sort of a million deals. The
+            # date filters are ranges of created_at, so they use them too. partner_id, which the
+            # row-level-security policy reads, makes their capped counts index-only scans.
+            models.Index(fields=["-created_at", "-id"], name="deal_recent_idx", include=["partner_id"]),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="deal_status_recent_idx", include=["partner_id"]
+            ),
+            # The review queue, oldest submission first (the id completes its order); with what
+            # the dashboard counts of it (due, overdue, conflicts) and the policy's partner_id, its
+            # counts read the index alone.
+            models.Index(
+                fields=["status", "submitted_at", "id"],
+                name="deal_review_queue_idx",
+                include=["partner_id", "review_due_at", "conflict_status"],
+            ),
             models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
             models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),
             models.Index(fields=["status", "protection_expires_at"], name="deal_expiry_idx"),
@@ -240,7 +255,7 @@ class CustomerKey(models.Model):
     key. The table has no tenant column and no row-level security on purpose: PostgreSQL will not
     use an index for the trigram operator on a table with row-level security (the operator is not
     leakproof), and a bare name says nothing about who registered it. Only the conflict check, in
-    the vendor scope, reads it.
+    the vendor scope, and the vendor's deal search read it.
     """
 
     key = models.CharField(max_length=200, unique=True)
@@ -248,7 +263,11 @@ class CustomerKey(models.Model):
     descriptors = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["core"], name="customerkey_core_trgm_idx", opclasses=["gin_trgm_ops"])]
+        indexes = [
+            GinIndex(fields=["core"], name="customerkey_core_trgm_idx", opclasses=["gin_trgm_ops"]),
+            # The vendor's deal search: names containing what was typed (deals.selectors.vendor_search).
+            GinIndex(fields=["key"], name="customerkey_key_trgm_idx", opclasses=["gin_trgm_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -471,8 +490,9 @@ class DealRollup(models.Model):
     the transaction of the change, whoever makes it: a service, a bulk update, a data migration.
     They are deltas (+1 deal here, -1 there), appended and never updated, so writers never wait on
     each other; ``deals.rollup.fold`` merges them every minute (``folded``: a partner's merged
-    total per key) and moves their vendor-wide sums to :class:`VendorRollup`. What a figure is at
-    any moment is the sum of the rows, folded or not.
+    total per key, products too) and moves their vendor-wide sums to :class:`VendorRollup`,
+    :class:`PartnerTotal` and :class:`ProductRollup`. What a figure is at any moment is the sum of
+    the rows, folded or not.
     """
 
     TENANT_COLUMN = "partner_id"
@@ -510,6 +530,15 @@ class DealRollup(models.Model):
                 name="dealrollup_partner_idx",
                 condition=models.Q(product__isnull=True),
             ),
+            # The vendor pipeline's partner ranking when it is filtered by months or a product.
+            models.Index(
+                fields=["month"], name="dealrollup_month_idx", condition=models.Q(product__isnull=True)
+            ),
+            models.Index(
+                fields=["product", "month"],
+                name="dealrollup_product_idx",
+                condition=models.Q(product__isnull=False),
+            ),
             # The rows the next fold merges (and that vendor-wide figures add to VendorRollup's).
             models.Index(fields=["id"], name="dealrollup_unfolded_idx", condition=models.Q(folded=False)),
         ]
@@ -520,6 +549,14 @@ class DealRollup(models.Model):
                 condition=models.Q(folded=True, product__isnull=True),
                 nulls_distinct=False,
                 name="dealrollup_folded_key",
+            ),
+            # The same for a partner's product rows, kept since a channel account manager's
+            # pipeline breaks the portfolio down by product (and filters by one).
+            models.UniqueConstraint(
+                fields=["partner", "product", "tier", "region", "status", "stage", "currency", "month"],
+                condition=models.Q(folded=True, product__isnull=False),
+                nulls_distinct=False,
+                name="dealrollup_folded_product_key",
             ),
         ]
 
@@ -706,3 +743,81 @@ class PartnerAuthorization(models.Model):
     def holds(self, now: Any = None) -> bool:
         now = now or timezone.now()
         return self.status in HOLDING_STATUSES and (self.valid_until is None or self.valid_until > now)
+
+
+class PartnerTotal(models.Model):
+    """Each partner's vendor-visible deals (drafts left out) summed over every month, status and
+    stage, by currency: the ranking of partners on the vendor pipeline reads these 1-2 rows per
+    partner instead of adding up the partner's month rows of :class:`DealRollup` (about one per
+    deal for most partners: 700,000 rows for a million deals). ``won_amount`` is the won deals'
+    only. Written by ``deals.rollup.fold`` like :class:`VendorRollup`; readers add the
+    :class:`DealRollup` rows not folded yet."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    tier = models.ForeignKey(
+        "partners.Tier",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    region = models.CharField(max_length=8, choices=Region.choices)
+    currency = models.CharField(max_length=3)
+    deals = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+    won_amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "tier", "region", "currency"],
+                nulls_distinct=False,
+                name="partnertotal_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.currency}: {self.deals}"
+
+
+class ProductRollup(models.Model):
+    """:class:`VendorRollup`'s product rows without status and stage: the vendor pipeline's
+    "by product" breakdown reads these (30 products x tiers x regions x currencies x months, a
+    few thousand rows) instead of VendorRollup's product rows (hundreds of thousands at a million
+    deals). Written by ``deals.rollup.fold``; readers add the DealRollup rows not folded yet."""
+
+    RLS_VENDOR_ONLY = True
+    RLS_MONEY = True
+
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    tier = models.ForeignKey(
+        "partners.Tier",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    region = models.CharField(max_length=8, choices=Region.choices)
+    currency = models.CharField(max_length=3)
+    month = models.DateField()
+    deals = models.BigIntegerField(default=0)
+    line_amount = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "tier", "region", "currency", "month"],
+                nulls_distinct=False,
+                name="productrollup_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.month:%Y-%m}: {self.deals}"

@@ -39,6 +39,10 @@ from django.db import connection, transaction
 
 from prm.tenancy import system_scope
 
+from .models import DealStatus
+
+ROLLUP_TABLES = ("deals_dealrollup", "deals_vendorrollup", "deals_partnertotal", "deals_productrollup")
+
 # pg_advisory_xact_lock key: one fold or rebuild at a time, whoever runs it.
 LOCK_KEY = 7_731_001
 
@@ -47,6 +51,13 @@ KEY = ("partner_id", "product_id", "tier_id", "region", "status", "stage", "curr
 COLUMNS = ", ".join(KEY + MEASURES)
 VENDOR_KEY = ", ".join(KEY[1:])
 PARTNER_KEY = ", ".join(name for name in KEY if name != "product_id")
+# PartnerTotal: a partner's non-draft deals by currency; ProductRollup: VendorRollup's product
+# rows without status and stage (see deals.models).
+TOTAL_KEY = "partner_id, tier_id, region, currency"
+TOTAL_MEASURES = ("deals", "amount", "won_amount")
+TOTAL_SUMS = "sum(deals), sum(amount), coalesce(sum(won_amount) FILTER (WHERE status = 'won'), 0)"
+PRODUCT_KEY = "product_id, tier_id, region, currency, month"
+PRODUCT_MEASURES = ("deals", "line_amount")
 
 
 def month_sql(column: str) -> str:
@@ -126,15 +137,18 @@ BEGIN
     WITH net AS (
         SELECT c.deal_id, c.product_id, sum(c.lines) AS lines, sum(c.amount) AS amount
           FROM {changes} c GROUP BY 1, 2
-    ), now AS (
-        SELECT l.deal_id, l.product_id, count(*) AS lines
-          FROM deals_dealline l JOIN net ON net.deal_id = l.deal_id AND net.product_id = l.product_id
-         GROUP BY 1, 2
     ), pairs AS (
         -- Whether the deal has the product now, and had it before: a deal counts once per product.
+        -- The lines it has now are counted per pair through the deal's index (LATERAL): a join
+        -- of two CTEs has no index, and the planner, which knows no statistics of a transition
+        -- table's groups (200, it guesses), joined them by a nested loop, so a statement of
+        -- 100,000 lines (a bulk load, an import) compared every pair with every other for hours.
         SELECT net.deal_id, net.product_id, net.amount AS line_amount,
-               (coalesce(now.lines, 0) > 0)::int - (coalesce(now.lines, 0) - net.lines > 0)::int AS presence
-          FROM net LEFT JOIN now ON now.deal_id = net.deal_id AND now.product_id = net.product_id
+               (now.lines > 0)::int - (now.lines - net.lines > 0)::int AS presence
+          FROM net CROSS JOIN LATERAL (
+                SELECT count(*) AS lines FROM deals_dealline l
+                 WHERE l.deal_id = net.deal_id AND l.product_id = net.product_id
+               ) now
     )
     INSERT INTO deals_dealrollup ({COLUMNS}, folded)
     SELECT d.partner_id, s.product_id, p.tier_id, p.region, d.status, d.stage, d.currency, {month},
@@ -273,21 +287,34 @@ def rebuild() -> None:
     with transaction.atomic(), system_scope(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         cursor.execute("LOCK TABLE partners_partner, deals_deal, deals_dealline IN SHARE MODE")
-        cursor.execute("DELETE FROM deals_dealrollup")
-        cursor.execute("DELETE FROM deals_vendorrollup")
+        # The migration that made the first two tables rebuilds before the later two exist.
+        tables = set(connection.introspection.table_names(cursor)) & set(ROLLUP_TABLES)
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
         # Straight into the folded rows and the vendor-wide table: the same as writing every
         # deal's delta and folding them, without the million rows in between.
         everything = _contributions_sql("true", "true", "p.tier_id", "p.region", "1")
         cursor.execute(f"CREATE TEMP TABLE deals_rollup_rebuild ON COMMIT DROP AS {everything}")
         cursor.execute(
-            f"INSERT INTO deals_dealrollup ({COLUMNS}, folded) "
-            f"SELECT *, true FROM deals_rollup_rebuild WHERE product_id IS NULL"
+            f"INSERT INTO deals_dealrollup ({COLUMNS}, folded) SELECT *, true FROM deals_rollup_rebuild"
         )
         sums = ", ".join(f"sum({name})" for name in MEASURES)
         cursor.execute(
             f"INSERT INTO deals_vendorrollup ({VENDOR_KEY}, {', '.join(MEASURES)}) "
             f"SELECT {VENDOR_KEY}, {sums} FROM deals_rollup_rebuild WHERE status <> 'draft' "
             f"GROUP BY {VENDOR_KEY}"
+        )
+        if "deals_partnertotal" not in tables:
+            return
+        cursor.execute(
+            f"INSERT INTO deals_partnertotal ({TOTAL_KEY}, {', '.join(TOTAL_MEASURES)}) "
+            f"SELECT {TOTAL_KEY}, {TOTAL_SUMS} FROM deals_rollup_rebuild "
+            f"WHERE status <> 'draft' AND product_id IS NULL GROUP BY {TOTAL_KEY}"
+        )
+        cursor.execute(
+            f"INSERT INTO deals_productrollup ({PRODUCT_KEY}, {', '.join(PRODUCT_MEASURES)}) "
+            f"SELECT {PRODUCT_KEY}, sum(deals), sum(line_amount) FROM deals_rollup_rebuild "
+            f"WHERE status <> 'draft' AND product_id IS NOT NULL GROUP BY {PRODUCT_KEY}"
         )
 
 
@@ -301,37 +328,68 @@ def fold() -> int:
 
 def _fold(cursor: Any) -> int:
     sums = ", ".join(f"sum({name})" for name in MEASURES)
-    add = ", ".join(f"{name} = r.{name} + EXCLUDED.{name}" for name in MEASURES)
+    measures = ", ".join(MEASURES)
+
+    def add(names: Iterable[str]) -> str:
+        return ", ".join(f"{name} = r.{name} + EXCLUDED.{name}" for name in names)
+
+    def zero(names: Iterable[str]) -> str:
+        return " AND ".join(f"r.{name} = 0" for name in names)
+
     vendor_key, partner_key = VENDOR_KEY, PARTNER_KEY
-    zero = " AND ".join(f"{name} = 0" for name in MEASURES)
     cursor.execute(
         f"""
         WITH moved AS (
             DELETE FROM deals_dealrollup WHERE NOT folded RETURNING {COLUMNS}
         ), vendor AS (
-            INSERT INTO deals_vendorrollup AS r ({vendor_key}, {", ".join(MEASURES)})
+            INSERT INTO deals_vendorrollup AS r ({vendor_key}, {measures})
             SELECT {vendor_key}, {sums} FROM moved WHERE status <> 'draft'
              GROUP BY {vendor_key}
-            ON CONFLICT ({vendor_key}) DO UPDATE SET {add}
-            RETURNING r.id, ({zero}) AS zero
+            ON CONFLICT ({vendor_key}) DO UPDATE SET {add(MEASURES)}
+            RETURNING r.id, ({zero(MEASURES)}) AS zero
         ), partner AS (
-            INSERT INTO deals_dealrollup AS r ({partner_key}, {", ".join(MEASURES)}, folded)
+            INSERT INTO deals_dealrollup AS r ({partner_key}, {measures}, folded)
             SELECT {partner_key}, {sums}, true FROM moved WHERE product_id IS NULL
              GROUP BY {partner_key}
-            ON CONFLICT ({partner_key}) WHERE folded AND product_id IS NULL DO UPDATE SET {add}
-            RETURNING r.id, ({zero}) AS zero
+            ON CONFLICT ({partner_key}) WHERE folded AND product_id IS NULL DO UPDATE SET {add(MEASURES)}
+            RETURNING r.id, ({zero(MEASURES)}) AS zero
+        ), partner_product AS (
+            INSERT INTO deals_dealrollup AS r ({COLUMNS}, folded)
+            SELECT {", ".join(KEY)}, {sums}, true FROM moved WHERE product_id IS NOT NULL
+             GROUP BY {", ".join(KEY)}
+            ON CONFLICT ({", ".join(KEY)}) WHERE folded AND product_id IS NOT NULL
+            DO UPDATE SET {add(MEASURES)}
+            RETURNING r.id, ({zero(MEASURES)}) AS zero
+        ), total AS (
+            INSERT INTO deals_partnertotal AS r ({TOTAL_KEY}, {", ".join(TOTAL_MEASURES)})
+            SELECT {TOTAL_KEY}, {TOTAL_SUMS} FROM moved
+             WHERE status <> 'draft' AND product_id IS NULL GROUP BY {TOTAL_KEY}
+            ON CONFLICT ({TOTAL_KEY}) DO UPDATE SET {add(TOTAL_MEASURES)}
+            RETURNING r.id, ({zero(TOTAL_MEASURES)}) AS zero
+        ), product AS (
+            INSERT INTO deals_productrollup AS r ({PRODUCT_KEY}, {", ".join(PRODUCT_MEASURES)})
+            SELECT {PRODUCT_KEY}, sum(deals), sum(line_amount) FROM moved
+             WHERE status <> 'draft' AND product_id IS NOT NULL GROUP BY {PRODUCT_KEY}
+            ON CONFLICT ({PRODUCT_KEY}) DO UPDATE SET {add(PRODUCT_MEASURES)}
+            RETURNING r.id, ({zero(PRODUCT_MEASURES)}) AS zero
         )
         SELECT (SELECT count(*) FROM moved),
-               ARRAY(SELECT id FROM vendor WHERE zero), ARRAY(SELECT id FROM partner WHERE zero)
+               ARRAY(SELECT id FROM vendor WHERE zero),
+               ARRAY(SELECT id FROM partner WHERE zero UNION ALL SELECT id FROM partner_product WHERE zero),
+               ARRAY(SELECT id FROM total WHERE zero),
+               ARRAY(SELECT id FROM product WHERE zero)
         """
     )
-    moved, vendor_zero, partner_zero = cursor.fetchone()
+    moved, *zeros = cursor.fetchone()
     # A figure that came back to nothing (a tier no partner has any more, a product's last line
     # gone) is not kept.
-    if vendor_zero:
-        cursor.execute("DELETE FROM deals_vendorrollup WHERE id = ANY(%s)", [vendor_zero])
-    if partner_zero:
-        cursor.execute("DELETE FROM deals_dealrollup WHERE id = ANY(%s)", [partner_zero])
+    for table, ids in zip(
+        ("deals_vendorrollup", "deals_dealrollup", "deals_partnertotal", "deals_productrollup"),
+        zeros,
+        strict=True,
+    ):
+        if ids:
+            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [ids])
     return moved
 
 
@@ -355,16 +413,84 @@ def _expected_rows() -> list[tuple]:
 
 
 def expected() -> Figures:
-    """Each partner's figures (deal rows: product rows are kept per partner only until folded)
-    as its deals say they should be (system scope)."""
-    return _collect(row for row in _expected_rows() if row[KEY.index("product_id")] is None)
+    """Each partner's figures (deal rows and product rows) as its deals say they should be
+    (system scope)."""
+    return _collect(_expected_rows())
 
 
 def current() -> Figures:
     """Each partner's figures as the rollup holds them (system scope)."""
     with system_scope(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT {COLUMNS} FROM deals_dealrollup WHERE product_id IS NULL")
+        cursor.execute(f"SELECT {COLUMNS} FROM deals_dealrollup")
         return _collect(cursor.fetchall())
+
+
+# The figures of PartnerTotal and ProductRollup in the shape of the others: the key's columns they
+# do not keep are None.
+_STATUS, _PRODUCT = KEY.index("status"), KEY.index("product_id")
+
+
+def _as_total(figures: Figures) -> Figures:
+    return _collect(
+        (key[0], None, key[2], key[3], None, None, key[6], None, deals, amount,
+         won if key[_STATUS] == DealStatus.WON else 0, 0)
+        for key, (deals, amount, won, _line) in figures.items()
+        if key[_STATUS] != "draft" and key[_PRODUCT] is None
+    )  # fmt: skip
+
+
+def _as_product(figures: Figures) -> Figures:
+    return _collect(
+        (None, key[1], key[2], key[3], None, None, key[6], key[7], deals, 0, 0, line)
+        for key, (deals, _amount, _won, line) in figures.items()
+        if key[_STATUS] != "draft" and key[_PRODUCT] is not None
+    )
+
+
+def totals_expected() -> Figures:
+    """PartnerTotal's figures as the deals say (won: the won deals' only)."""
+    return _as_total(expected())
+
+
+def totals_current() -> Figures:
+    """PartnerTotal plus the rows not folded yet, as readers get them."""
+    with system_scope(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT partner_id, NULL, tier_id, region, NULL, NULL, currency, NULL, deals, amount, "
+            "won_amount, 0 FROM deals_partnertotal"
+        )
+        held = cursor.fetchall()
+        cursor.execute(f"SELECT {COLUMNS} FROM deals_dealrollup WHERE NOT folded")
+        pending = _as_total(_collect(cursor.fetchall()))
+    return _collect([*held, *((*key, *values) for key, values in pending.items())])
+
+
+def products_expected() -> Figures:
+    """ProductRollup's figures as the deals say."""
+    return _as_product(expected())
+
+
+def products_current() -> Figures:
+    """ProductRollup plus the rows not folded yet, as readers get them."""
+    with system_scope(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NULL, product_id, tier_id, region, NULL, NULL, currency, month, deals, 0, 0, "
+            "line_amount FROM deals_productrollup"
+        )
+        held = cursor.fetchall()
+        cursor.execute(f"SELECT {COLUMNS} FROM deals_dealrollup WHERE NOT folded")
+        pending = _as_product(_collect(cursor.fetchall()))
+    return _collect([*held, *((*key, *values) for key, values in pending.items())])
+
+
+def all_differences() -> list[tuple]:
+    """Every figure of every rollup table that differs from the deals (empty: all exact)."""
+    return (
+        differences(expected(), current())
+        + differences(vendor_expected(), vendor_current())
+        + differences(totals_expected(), totals_current())
+        + differences(products_expected(), products_current())
+    )
 
 
 def vendor_expected() -> Figures:

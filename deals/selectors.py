@@ -3,10 +3,11 @@ policies' scope."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -14,8 +15,10 @@ from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.tenancy import Actor, system_scope
 
+from . import names, pipeline
 from .models import (
     OPEN_STATUSES,
+    CustomerKey,
     Deal,
     DealConflict,
     DealExtensionRequest,
@@ -29,7 +32,39 @@ from .policies import conflict_policy, deal_policy, extension_policy, lead_polic
 ZERO = Value(0, output_field=DecimalField(max_digits=16, decimal_places=2))
 
 
-def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet[Deal]:
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# How many customer names a vendor search looks deals up by; a word more common than that is
+# searched by walking the list instead (it finds a page of matches early).
+SEARCH_KEYS = 500
+
+
+def vendor_search(search: str) -> Q:
+    """A vendor's search over every partner's deals: the exact reference, the exact website
+    domain, or a customer whose name contains the words typed. Through indexes only: under
+    row-level security PostgreSQL uses no index for ILIKE (the operator is not leakproof), so a
+    substring match over a million deals read them all (seconds). The customer names come from
+    the conflict check's name table (deals_customerkey, trigram-indexed, no tenant data), then
+    the deals by their exact key."""
+    condition = Q(reference=search.upper())
+    if "." in search and " " not in search:
+        condition |= Q(customer_domain=search.lower().removeprefix("www."))
+    name = names.normalise_company_name(search)
+    if name:
+        matching = CustomerKey.objects.filter(key__contains=name)
+        keys = list(matching.values_list("key", flat=True)[: SEARCH_KEYS + 1])
+        if len(keys) > SEARCH_KEYS:
+            condition |= Q(customer_key__in=matching.values("key"))
+        elif keys:
+            condition |= Q(customer_key__in=keys)
+    return condition
+
+
+def _filter_deals(
+    queryset: QuerySet[Deal], filters: dict[str, Any], *, indexed_search: bool = False
+) -> QuerySet[Deal]:
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("stage"):
@@ -41,13 +76,27 @@ def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet
     if filters.get("region"):
         queryset = queryset.filter(partner__region=filters["region"])
     if filters.get("product"):
-        queryset = queryset.filter(lines__product_id=filters["product"]).distinct()
+        # EXISTS, not a join and DISTINCT: the list then still walks its ordering index and stops
+        # after a page, where DISTINCT sorted every matching deal (a million for the vendor).
+        queryset = queryset.filter(
+            Exists(DealLine.objects.filter(deal_id=OuterRef("pk"), product_id=filters["product"]))
+        )
+    # Dates as a range of the timestamp (the first moment of the day, in the current time zone),
+    # not created_at::date, so the (created_at, id) indexes serve them.
     if filters.get("created_from"):
-        queryset = queryset.filter(created_at__date__gte=filters["created_from"])
+        queryset = queryset.filter(created_at__gte=_day_start(filters["created_from"]))
     if filters.get("created_to"):
-        queryset = queryset.filter(created_at__date__lte=filters["created_to"])
+        queryset = queryset.filter(created_at__lt=_day_start(filters["created_to"] + timedelta(days=1)))
+    # The pipeline's whole months (deals.pipeline keeps figures by month of registration).
+    if filters.get("month_from"):
+        queryset = queryset.filter(created_at__gte=_day_start(filters["month_from"].replace(day=1)))
+    if filters.get("month_to"):
+        following = (filters["month_to"].replace(day=1) + timedelta(days=31)).replace(day=1)
+        queryset = queryset.filter(created_at__lt=_day_start(following))
     search = (filters.get("q") or "").strip()
-    if search:
+    if search and indexed_search:
+        queryset = queryset.filter(vendor_search(search))
+    elif search:
         queryset = queryset.filter(
             Q(customer_name__icontains=search)
             | Q(reference__iexact=search)
@@ -59,7 +108,10 @@ def _filter_deals(queryset: QuerySet[Deal], filters: dict[str, Any]) -> QuerySet
 
 def deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
     queryset = deal_policy.scope(actor).select_related("partner", "partner__tier", "registered_by")
-    return _filter_deals(queryset, filters or {}).order_by("-created_at", "-pk")
+    # A partner searches its own deals, drafts too (whose names the name table does not hold).
+    return _filter_deals(queryset, filters or {}, indexed_search=actor.is_vendor).order_by(
+        "-created_at", "-pk"
+    )
 
 
 def partner_deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
@@ -86,7 +138,7 @@ def review_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
         return Deal.objects.none()
     queryset = deal_policy.scope(actor).filter(status=DealStatus.SUBMITTED)
     return (
-        _filter_deals(queryset, filters or {})
+        _filter_deals(queryset, filters or {}, indexed_search=True)
         .select_related("partner", "partner__tier", "registered_by")
         .order_by("submitted_at", "pk")
     )
@@ -99,7 +151,7 @@ def won_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySe
         return Deal.objects.none()
     queryset = deal_policy.scope(actor).filter(status=DealStatus.WON_PENDING)
     return (
-        _filter_deals(queryset, filters or {})
+        _filter_deals(queryset, filters or {}, indexed_search=True)
         .select_related("partner", "partner__tier", "registered_by")
         .order_by("won_claimed_at", "pk")
     )
@@ -206,10 +258,35 @@ def _totals(queryset: QuerySet[Deal], *group: str) -> list[dict[str, Any]]:
     )
 
 
-def pipeline_report(*, actor: Actor, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+def pipeline_report(
+    *,
+    actor: Actor,
+    filters: dict[str, Any] | None = None,
+    partners: int | None = 10,
+    partners_offset: int = 0,
+    partner_search: str = "",
+) -> dict[str, Any]:
     """Aggregates for the pipeline pages: a fixed number of queries whatever the row count.
     Values are in the reporting currency (``report["currency"]``), converted at the vendor's
-    exchange rates; ``report["unconverted"]`` lists currencies that have no rate."""
+    exchange rates; ``report["unconverted"]`` lists currencies that have no rate. Read from the
+    maintained figures (deals.pipeline) for everyone they are kept for; the vendor's ranking of
+    partners is ``partners`` long (None: all) from ``partners_offset``, ``report["partner_count"]``
+    partners in all (those named like ``partner_search``)."""
+    if pipeline.uses_rollup(actor):
+        return pipeline.pipeline_report(
+            actor=actor,
+            filters=filters,
+            partners=partners,
+            partners_offset=partners_offset,
+            partner_search=partner_search,
+        )
+    return live_pipeline_report(actor=actor, filters=filters)
+
+
+def live_pipeline_report(*, actor: Actor, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pipeline report summed from the deals themselves: for a partner's sales user (their own
+    registrations, which no maintained figure is kept for), and the reference the figures are
+    tested against."""
     deals = _filter_deals(deal_policy.scope(actor), filters or {})
     rates = reporting_rates()
     unconverted: set[str] = set()
@@ -237,6 +314,8 @@ def pipeline_report(*, actor: Actor, filters: dict[str, Any] | None = None) -> d
     }
     if actor.is_vendor:
         report["by_partner"] = convert(_totals(deals, "partner__legal_name"), "partner__legal_name")
+        report["partner_count"] = report["partner_matches"] = len(report["by_partner"])
+        report["top_partners"] = sorted(report["by_partner"], key=lambda row: row["value"], reverse=True)[:10]
         report["by_tier"] = convert(_totals(deals, "partner__tier__name"), "partner__tier__name")
         report["by_region"] = convert(_totals(deals, "partner__region"), "partner__region")
         by_product = convert(

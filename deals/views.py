@@ -498,6 +498,7 @@ def pipeline_tables(report: dict[str, Any], *, with_drafts: bool = True) -> dict
         tables["by_partner"] = sorted(
             _rows(report["by_partner"], "partner__legal_name"), key=lambda row: row["value"], reverse=True
         )
+        tables["top_partners"] = _rows(report["top_partners"], "partner__legal_name")
         tables["by_tier"] = _rows(report["by_tier"], "partner__tier__name")
         tables["by_region"] = _rows(report["by_region"], "partner__region", dict(Region.choices))
         tables["by_product"] = _rows(report["by_product"], "product__name")

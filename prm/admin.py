@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
+from .pagination import CappedPaginator
 
 
 class DateRangeFilter(admin.DateFieldListFilter):
@@ -27,11 +28,14 @@ class DateRangeFilter(admin.DateFieldListFilter):
 
 class BigTableAdmin(admin.ModelAdmin):
     """Changelist defaults for tables that grow with the program (deals, fund requests, earnings,
-    audit events): no second COUNT(*) over the unfiltered table for "N total" (the paginator's
-    count of the filtered rows is the one count left), and no date_hierarchy (DateRangeFilter)."""
+    audit events): no second COUNT(*) over the unfiltered table for "N total", the paginator's
+    count of the filtered rows capped (CappedPaginator), and no date_hierarchy (DateRangeFilter)."""
 
     show_full_result_count = False
     date_hierarchy = None
+    # The paginator's count of the filtered rows stops at prm.pagination.COUNT_CAP: unfiltered,
+    # it was a COUNT(*) over a million deals (templates/admin/pagination.html says "more than").
+    paginator = CappedPaginator
 
 
 class NotFoundAdminMixin:

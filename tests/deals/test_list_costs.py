@@ -106,7 +106,13 @@ def test_an_index_alone_gives_a_page_of_ids_in_order(
                 cursor.execute(f"SET LOCAL {setting} = off")
             cursor.execute(f"EXPLAIN {sql}", params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert re.search(r"Index (Only )?Scan using deal_partner_(status|recent)_idx", plan), plan
+    # On a table this size the planner may as well walk the vendor list's (status, created_at, id)
+    # index (deals 0010), which serves the order just as well; at scale the partner's own index,
+    # whose condition names the partner, is cheaper and chosen (bench/README.md, "Vendor pages at
+    # full size").
+    assert re.search(
+        r"Index (Only )?Scan using deal_(partner_status|partner_recent|status_recent)_idx", plan
+    ), plan
     assert "Sort" not in plan, plan
 
 

@@ -97,6 +97,27 @@ def _vendor_rollup(partner: Partner) -> Any:
     )  # fmt: skip
 
 
+def _partner_total(partner: Partner) -> Any:
+    from deals.models import PartnerTotal
+
+    return PartnerTotal.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, currency="USD", deals=1,
+        amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
+def _product_rollup(partner: Partner) -> Any:
+    from deals.models import Product, ProductRollup
+
+    product = Product.objects.create(
+        name="RLS product", sku=f"RLS-{next(_n)}", product_line="RLS", list_price=1
+    )
+    return ProductRollup.objects.create(
+        product=product, tier=partner.tier, region=partner.region, currency="USD",
+        month=timezone.localdate().replace(day=1), deals=1, line_amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
 def _lead(partner: Partner | None) -> Any:
     from deals.models import Lead
 
@@ -524,6 +545,8 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.DealExtensionRequest": _deal_extension,
     "deals.DealRollup": _deal_rollup,
     "deals.VendorRollup": _vendor_rollup,
+    "deals.PartnerTotal": _partner_total,
+    "deals.ProductRollup": _product_rollup,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
     "deals.PartnerAuthorization": _authorization,

@@ -29,9 +29,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Folded {rollup.fold()} rows.")
         if check:
-            problems = rollup.differences(rollup.expected(), rollup.current()) + rollup.differences(
-                rollup.vendor_expected(), rollup.vendor_current()
-            )
+            problems = rollup.all_differences()
             for key, expected, held in problems[:20]:
                 self.stderr.write(f"{key}: the deals say {expected}, the rollup holds {held}")
             if problems:
