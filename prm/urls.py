@@ -38,3 +38,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# The portal's own error pages (prm.views; templates/403.html and 404.html need no handler).
+handler500 = "prm.views.server_error"
+handler429 = "prm.views.rate_limited"

@@ -292,3 +292,33 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token_revoke(user=request.user, token=token, partner_id=actor_of(request).partner_id)
     messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
     return redirect("api_tokens")
+
+
+# --- the portal's own error pages ----------------------------------------------------------------
+# 403 and 404 are Django's handlers rendering templates/403.html and 404.html with the request
+# (navigation by role). These three need the request passed on explicitly.
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the portal's page with the user's navigation; if rendering with the request fails
+    too (the database is what broke), the same page without it, never Django's bare text."""
+    from django.template import loader
+
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:  # the page about an error must not raise one
+        return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: say the form expired and offer to reload it; the reason (a developer's
+    detail) is not shown."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.headers.get("Referer", "")
+    same_site = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+    retry_url = referer if referer and same_site else request.path
+    return render(request, "403_csrf.html", {"retry_url": retry_url}, status=403)
+
+
+def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler429 (allauth's sign-in, sign-up and password-reset limits answer through it)."""
+    return render(request, "429.html", status=429)
