@@ -10,6 +10,7 @@ class PrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "prm.demo.seed"
     # Program admins hold every permission; finance keeps the exchange rates reports convert with.
+    # Channel account managers get none of the kernel's tables: they are not theirs to work on.
     vendor_role_permissions = {
         VendorRole.FINANCE: {
             "prm.view_exchangerate",
@@ -17,7 +18,6 @@ class PrmConfig(AppConfig):
             "prm.change_exchangerate",
             "prm.view_holiday",
         },
-        VendorRole.CHANNEL_ACCOUNT_MANAGER: {"prm.view_exchangerate", "prm.view_holiday"},
     }
 
     def ready(self) -> None:
