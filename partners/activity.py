@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prm.models import AuditEvent
+from prm.money import format_money
 
 # action -> a sentence about the event's object (``%(target)s``: its name as recorded).
 PHRASES = {
@@ -239,13 +241,33 @@ def plain_value(value: object) -> object:
     return value
 
 
+def _is_amount(field: str) -> bool:
+    return field == "amount" or field.endswith("_amount") or field in {"total_cost", "actual_cost"}
+
+
 def plain_changes(event: AuditEvent) -> list[tuple[str, object, object]]:
-    """(field, before, after) in plain words, leaving out what did not change ("none → none")."""
-    return [
-        (field_label(field), plain_value(before), plain_value(after))
-        for field, before, after in event.changes
-        if before != after and (field in event.before or not _is_empty(after))
-    ]
+    """(field, before, after) in plain words, leaving out what did not change ("none → none").
+    Amounts carry the snapshot's currency ("47,400.00 USD", prm.money), which then needs no row
+    of its own."""
+    currency = event.after.get("currency") or event.before.get("currency") or ""
+    rows = []
+    for field, before, after in event.changes:
+        if before == after or (field not in event.before and _is_empty(after)):
+            continue
+        if currency and field == "currency" and before in (None, "", after):
+            continue
+        if currency and _is_amount(field):
+            rows.append((field_label(field), _plain_money(before, currency), _plain_money(after, currency)))
+        else:
+            rows.append((field_label(field), plain_value(before), plain_value(after)))
+    return rows
+
+
+def _plain_money(value: object, currency: str) -> object:
+    try:
+        return format_money(Decimal(str(value)), currency) if not _is_empty(value) else None
+    except (InvalidOperation, ValueError):
+        return plain_value(value)
 
 
 def _is_empty(value: object) -> bool:

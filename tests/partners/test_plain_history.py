@@ -50,7 +50,9 @@ def test_partner_reads_the_deal_history_in_plain_words() -> None:
     assert "submitted for review" in card
     assert_plain(card)
     assert "Conflict status" not in card and "conflict_status" not in card  # none → none left out
-    assert "Protected until empty → May 31, 2026, 9:30 a.m." in card  # the approval's expiry, a date
+    assert "Protected until empty → May 31, 2026, 9:30 a.m." in card
+    assert "Amount empty → 1,000.00 USD" in card  # with its currency, no row of its own
+    assert "Currency" not in card  # the approval's expiry, a date
 
 
 @time_machine.travel(datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC), tick=False)
