@@ -364,21 +364,11 @@ FOREIGN_IDS: list[Case] = [
 ]
 
 
-def _own_names(user: Any, partner: Partner) -> set[str]:
-    return {partner.legal_name, user.email, user.full_name}
-
-
 test_foreign_ids_give_the_same_404_as_missing_ones = foreign_id_test(
     FOREIGN_IDS,
     world="foreign",
     people=PEOPLE,
-    secrets=lambda x, who: [
-        secret
-        for secret in [*x.world.a_secrets, x.a_change.message, "Initech Applicant"]
-        # A's own admin, refused a vendor page, sees the portal's 404 page with her own navigation:
-        # her company's name and her own are no secret to her.
-        if not (who == "a_admin" and secret in _own_names(x.world.a_admin, x.world.a))
-    ],
+    secrets=lambda x, _who: [*x.world.a_secrets, x.a_change.message, "Initech Applicant"],
     state=_state,
 )
 

@@ -44,6 +44,18 @@ def test_404_is_the_portals_page_with_the_partners_navigation() -> None:
     assert_portal_error_page(response, 404, says="We could not find that page", nav=reverse("deals:list"))
 
 
+def test_error_pages_name_no_company_or_person() -> None:
+    """A 404 answers for another partner's id as for a missing one: nothing on it (not even the
+    user's own company or e-mail in the navigation) depends on who asks."""
+    user = factories.partner_user(email="peggy@northwind.example")
+    client = login(user)
+    text = assert_portal_error_page(
+        client.get("/no-such-page/"), 404, says="could not find", nav=reverse("partners:team")
+    )
+    assert user.membership.partner.legal_name not in text
+    assert "peggy@northwind.example" not in text and user.full_name not in text
+
+
 def test_404_for_someone_signed_out_offers_sign_in() -> None:
     response = Client().get("/no-such-page/")
     assert_portal_error_page(
