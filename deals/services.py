@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from partners.models import PartnerRole
@@ -22,7 +23,7 @@ from prm import audit, transitions
 from prm.calendar import add_business_days
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
-from prm.money import quantize
+from prm.money import format_amount, quantize
 from prm.notifications import notify
 from prm.references import next_reference
 from prm.tenancy import Actor, system_scope
@@ -373,7 +374,10 @@ def deal_approve(*, actor: Actor, deal: Deal) -> Deal:
         deal,
         "deal.approved",
         _("Deal %(ref)s approved, protected until %(date)s")
-        % {"ref": deal.reference, "date": deal.protection_expires_at.date().isoformat()},
+        % {
+            "ref": deal.reference,
+            "date": date_format(timezone.localdate(deal.protection_expires_at), "DATE_FORMAT"),
+        },
     )
     return deal
 
@@ -505,7 +509,10 @@ def extension_decide(
         "deal.extension_decided",
         (
             _("Extension approved: deal %(ref)s is protected until %(date)s")
-            % {"ref": deal.reference, "date": deal.protection_expires_at.date().isoformat()}
+            % {
+                "ref": deal.reference,
+                "date": date_format(timezone.localdate(deal.protection_expires_at), "DATE_FORMAT"),
+            }
             if approve
             else _("Extension for deal %(ref)s was not approved") % {"ref": deal.reference}
         ),
@@ -650,7 +657,7 @@ def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: d
             % {
                 "partner": deal.partner.legal_name,
                 "ref": deal.reference,
-                "amount": f"{deal.won_amount:,}",
+                "amount": format_amount(deal.won_amount, deal.currency),
                 "currency": deal.currency,
             },
         )
@@ -708,9 +715,9 @@ def deal_confirm_won(
         _("Deal %(ref)s confirmed won: %(amount)s %(currency)s on %(date)s")
         % {
             "ref": deal.reference,
-            "amount": f"{deal.won_amount:,}",
+            "amount": format_amount(deal.won_amount, deal.currency),
             "currency": deal.currency,
-            "date": deal.closed_on.isoformat(),
+            "date": date_format(deal.closed_on, "DATE_FORMAT"),
         },
         note,
     )

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -24,6 +25,7 @@ from partners.models import PartnerStatus
 from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
+from prm.money import format_amount
 from prm.views import paginate, querystring_without_page, start_export, vendor_required
 
 from . import leads, pricing, selectors, services
@@ -230,7 +232,7 @@ def deal_approve(request: HttpRequest, pk: int) -> HttpResponse:
         % {
             "ref": approved.reference,
             "partner": approved.partner.legal_name,
-            "date": approved.protection_expires_at.date().isoformat(),
+            "date": date_format(timezone.localdate(approved.protection_expires_at), "DATE_FORMAT"),
         },
     )
     return redirect("deals:review_queue")
@@ -296,9 +298,9 @@ def deal_confirm_won(request: HttpRequest, pk: int) -> HttpResponse:
         _("Deal %(ref)s confirmed won at %(amount)s %(currency)s on %(date)s; the partner was told.")
         % {
             "ref": confirmed.reference,
-            "amount": f"{confirmed.won_amount:,}",
+            "amount": format_amount(confirmed.won_amount, confirmed.currency),
             "currency": confirmed.currency,
-            "date": confirmed.closed_on.isoformat(),
+            "date": date_format(confirmed.closed_on, "DATE_FORMAT"),
         },
     )
     return redirect("deals:won_queue")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from partners.activity import plain_history
 from partners.models import Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
@@ -305,7 +306,9 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "extension_days": settings.PRM["DEAL_EXTENSION_DAYS"],
             "extension_requests": extension_requests,
             # Conflict decisions are vendor-side: their count alone would tell the partner something.
-            "history": list(audit.history_for(target=deal).exclude(action="deal.conflict_resolved")[:50]),
+            "history": plain_history(
+                audit.history_for(target=deal).exclude(action="deal.conflict_resolved")[:50]
+            ),
             "stage_form": StageForm(initial={"stage": deal.stage}),
             "won_form": MarkWonForm(initial={"won_amount": deal.amount, "closed_on": timezone.localdate()}),
             "won_tolerance_percent": settings.PRM["WON_AMOUNT_TOLERANCE_PERCENT"],

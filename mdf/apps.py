@@ -22,6 +22,9 @@ class MdfConfig(AppConfig):
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {
             "mdf.view_fundrequest",
             "mdf.change_fundrequest",
+            # The portfolio's claims, read-only (the admin scopes them): finance decides them
+            # (PRODUCT.md), the CAM follows them from the Funds menu.
+            "mdf.view_fundclaim",
             "mdf.view_allocation",
             "mdf.view_ledgerentry",
             "mdf.view_fundperiod",

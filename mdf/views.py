@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from partners.activity import plain_history
 from partners.panels import app_panels
 from prm import audit
 from prm.errors import add_form_error, attempt
@@ -388,7 +389,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deadline_urgent": days_left is not None and days_left < DEADLINE_WARNING_DAYS,
             "claim_opens": fund_request.end_date > timezone.localdate(),
             "confirm": _take_confirmation(request, fund_request),
-            "history": list(audit.history_for(target=fund_request)[:50]),
+            "history": plain_history(audit.history_for(target=fund_request)[:50]),
             "share_percent": _share_percent(),
         },
     )

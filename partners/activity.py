@@ -11,12 +11,19 @@ sentence of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prm.models import AuditEvent
+from prm.money import format_money
 
 # action -> a sentence about the event's object (``%(target)s``: its name as recorded).
 PHRASES = {
@@ -192,3 +199,93 @@ def recent_activity(events: Iterable[AuditEvent]) -> list[AuditEvent]:
         event.who = who(event)
         shown.append(event)
     return shown
+
+
+# --- one object's history, for the partner's own pages ------------------------------------------
+# The field names the audit snapshots use, as a partner reads them; any other name is shown with
+# its underscores as spaces ("claim_deadline" -> "Claim deadline").
+FIELD_LABELS = {
+    "conflict_status": gettext_lazy("Possible conflict"),
+    "protection_expires_at": gettext_lazy("Protected until"),
+    "expected_close_date": gettext_lazy("Expected close"),
+    "amount_requested": gettext_lazy("Amount requested"),
+    "amount_approved": gettext_lazy("Amount approved"),
+    "won_amount": gettext_lazy("Won amount"),
+}
+_KEYWORD = re.compile(r"^[a-z][a-z_]*$")
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name) or name.replace("_", " ").capitalize())
+
+
+def plain_value(value: object) -> object:
+    """An audit snapshot's value as a person reads it: a date or time in the site's format (never
+    ISO with microseconds), yes/no, a status key in words ("under_review" -> "Under review")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if not isinstance(value, str):
+        return value
+    if len(value) >= 16 and value[4:5] == "-" and value[10:11] in ("T", " "):
+        moment = parse_datetime(value)
+        if moment is not None:
+            if timezone.is_aware(moment):
+                moment = timezone.localtime(moment)
+            return date_format(moment, "DATETIME_FORMAT")
+    if len(value) == 10 and value[4:5] == "-":
+        day = parse_date(value)
+        if day is not None:
+            return date_format(day, "DATE_FORMAT")
+    if _KEYWORD.match(value):
+        return value.replace("_", " ").capitalize()
+    return value
+
+
+def _is_amount(field: str) -> bool:
+    return field == "amount" or field.endswith("_amount") or field in {"total_cost", "actual_cost"}
+
+
+def plain_changes(event: AuditEvent) -> list[tuple[str, object, object]]:
+    """(field, before, after) in plain words, leaving out what did not change ("none → none").
+    Amounts carry the snapshot's currency ("47,400.00 USD", prm.money), which then needs no row
+    of its own."""
+    currency = event.after.get("currency") or event.before.get("currency") or ""
+    rows = []
+    for field, before, after in event.changes:
+        if before == after or (field not in event.before and _is_empty(after)):
+            continue
+        if currency and field == "currency" and before in (None, "", after):
+            continue
+        if currency and _is_amount(field):
+            rows.append((field_label(field), _plain_money(before, currency), _plain_money(after, currency)))
+        else:
+            rows.append((field_label(field), plain_value(before), plain_value(after)))
+    return rows
+
+
+def _plain_money(value: object, currency: str) -> object:
+    try:
+        return format_money(Decimal(str(value)), currency) if not _is_empty(value) else None
+    except (InvalidOperation, ValueError):
+        return plain_value(value)
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == ""
+
+
+def plain_history(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """One object's events for the partner's pages (deals, fund requests): a sentence each, who
+    did it, and the changes in plain words; the raw keys stay in the admin's audit trail."""
+    shown = recent_activity(events)
+    for event in shown:
+        # What includes/audit_changes.html reads (``.changes``), in plain words.
+        event.in_plain_words = PlainChanges(plain_changes(event))
+    return shown
+
+
+@dataclass(frozen=True)
+class PlainChanges:
+    changes: list[tuple[str, object, object]]

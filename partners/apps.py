@@ -36,8 +36,8 @@ class PartnersConfig(AppConfig):
             "partners.view_membership",
             "partners.view_invitation",
             "partners.view_partnerapplication",
-            "partners.view_tier",
-            "prm.view_auditevent",
+            # No tiers or audit events: the program's tables, not a CAM's to work on (the admin
+            # index shows only what a role works on); a partner's history is on its own pages.
             # Ratings of the portfolio's partners (the admin; partners.performance.policies), and
             # the templates they are scored on, read-only.
             "partners.view_partnerassessment",

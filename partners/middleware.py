@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from allauth.mfa.models import Authenticator
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -82,6 +83,18 @@ _ALWAYS_OPEN = (
 )
 
 
+def partner_gate(actor: Actor) -> str:
+    """Why a partner user may not use the portal yet: "suspended" (suspended or terminated),
+    "agreement" (the current agreement is not accepted), or "" (nothing stands in the way)."""
+    if not actor.is_partner:
+        return ""
+    if not actor.partner.has_portal_access:
+        return "suspended"
+    if not actor.partner.agreement_is_current:
+        return "agreement"
+    return ""
+
+
 class AccessGateMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -102,6 +115,9 @@ class AccessGateMiddleware:
     def _gate(self, request: HttpRequest) -> HttpResponse:
         actor: Actor = request.actor
         path = request.path
+        # What stands between a partner user and the portal, for the navigation (base.html shows
+        # a gated user only what they can open): "suspended", "agreement" or "" (nothing).
+        request.partner_gate = partner_gate(actor)
         if actor.user is None or path.startswith(_ALWAYS_OPEN):
             return self.get_response(request)
         if actor.is_vendor:
@@ -112,7 +128,16 @@ class AccessGateMiddleware:
         if actor.is_partner:
             partner = actor.partner
             if not partner.has_portal_access:
-                return render(request, "partners/access_suspended.html", {"partner": partner}, status=403)
+                # The notice is the whole page: "Successfully signed in" (or any other message)
+                # above it would contradict it. Reading the messages marks them shown.
+                for _message in messages.get_messages(request):
+                    pass
+                return render(
+                    request,
+                    "partners/access_suspended.html",
+                    {"partner": partner, "messages": ()},
+                    status=403,
+                )
             if not partner.agreement_is_current:
                 return redirect("partners:agreement")
             return self.get_response(request)

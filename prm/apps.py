@@ -12,6 +12,7 @@ class PrmConfig(AppConfig):
     # The notification kinds the kernel sends itself (password changes, exports).
     notification_kinds = "prm.notification_kinds.KINDS"
     # Program admins hold every permission; finance keeps the exchange rates reports convert with.
+    # Channel account managers get none of the kernel's tables: they are not theirs to work on.
     vendor_role_permissions = {
         VendorRole.FINANCE: {
             "prm.view_exchangerate",
@@ -19,7 +20,6 @@ class PrmConfig(AppConfig):
             "prm.change_exchangerate",
             "prm.view_holiday",
         },
-        VendorRole.CHANNEL_ACCOUNT_MANAGER: {"prm.view_exchangerate", "prm.view_holiday"},
     }
 
     def ready(self) -> None:

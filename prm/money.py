@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db import models
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 # Minor units per currency; everything not listed uses two.
@@ -52,6 +53,22 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount:,} {self.currency}"
+
+
+def format_amount(amount: Decimal | int | str, currency: str = "") -> str:
+    """An amount as people read it everywhere (pages, messages, notifications, the admin):
+    grouped and with the currency's minor units in the active language's format, "5,000.00"."""
+    places = _MINOR_UNITS.get(currency, 2)
+    return formats.number_format(
+        quantize(Decimal(amount), currency), places, use_l10n=True, force_grouping=True
+    )
+
+
+def format_money(amount: Decimal | int | str | None, currency: str, *, empty: str = "—") -> str:
+    """``format_amount`` with its currency, "5,000.00 USD" (``empty`` for no amount)."""
+    if amount is None:
+        return empty
+    return f"{format_amount(amount, currency)}\N{NO-BREAK SPACE}{currency}"
 
 
 def money_field(**kwargs: object) -> models.DecimalField:

@@ -40,3 +40,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# The portal's own error pages (prm.views).
+handler403 = "prm.views.permission_denied"
+handler404 = "prm.views.page_not_found"
+handler500 = "prm.views.server_error"
+handler429 = "prm.views.rate_limited"

@@ -365,3 +365,47 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token_revoke(user=request.user, token=token, partner_id=actor_of(request).partner_id)
     messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})
     return redirect("api_tokens")
+
+
+# --- the portal's own error pages ----------------------------------------------------------------
+# Each renders templates/<status>.html in the base layout with the navigation of the user's role.
+# ``error_page`` keeps the company's and the person's names out of it (base.html): a 404 answers
+# for another partner's id exactly as for a missing one, with nothing that tells the two apart.
+ERROR_CONTEXT = {"error_page": True}
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404."""
+    return render(request, "404.html", ERROR_CONTEXT, status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler403 (the admin's refusals included)."""
+    return render(request, "403.html", ERROR_CONTEXT, status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the portal's page with the user's navigation; if rendering with the request fails
+    too (the database is what broke), the same page without it, never Django's bare text."""
+    from django.template import loader
+
+    try:
+        return render(request, "500.html", ERROR_CONTEXT, status=500)
+    except Exception:  # the page about an error must not raise one
+        return HttpResponse(loader.get_template("500.html").render(ERROR_CONTEXT), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: say the form expired and offer to reload it; the reason (a developer's
+    detail) is not shown."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.headers.get("Referer", "")
+    same_site = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+    retry_url = referer if referer and same_site else request.path
+    return render(request, "403_csrf.html", {**ERROR_CONTEXT, "retry_url": retry_url}, status=403)
+
+
+def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler429 (allauth's sign-in, sign-up and password-reset limits answer through it)."""
+    return render(request, "429.html", ERROR_CONTEXT, status=429)

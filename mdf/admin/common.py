@@ -41,6 +41,7 @@ from partners.models import Partner
 from partners.policies import partner_scope_q
 from prm import audit
 from prm.admin_actions import confirmation_context
+from prm.money import format_amount, format_money
 
 from ..models import (
     Allocation,
@@ -112,10 +113,10 @@ def status_badge(status: str) -> SafeString:
 
 
 def money(amount: Decimal | None, currency: str = "") -> str:
+    """The kernel's one money format (prm.money), as on the portal's pages and in messages."""
     if amount is None:
         return EMPTY
-    text = formats.number_format(amount, 2, use_l10n=True, force_grouping=True)
-    return f"{text}\N{NO-BREAK SPACE}{currency}" if currency else text
+    return format_money(amount, currency) if currency else format_amount(amount)
 
 
 def age(moment: Any) -> str:

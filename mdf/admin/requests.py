@@ -203,9 +203,9 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
             return format_html(
                 '<span class="mdf-short" style="color:#b91c1c;font-weight:600" title="{}">{}</span>',
                 gettext("Less than requested"),
-                money(available),
+                money(available, obj.currency),
             )
-        return money(available)
+        return money(available, obj.currency)
 
     @admin.display(description=_("age"), ordering="-submitted_at")
     def age_display(self, obj: FundRequest) -> str:

@@ -10,12 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from partners.selectors import vendor_people
 from prm import transitions
 from prm.errors import ApplicationError
-from prm.money import quantize, require_four_eyes
+from prm.money import format_amount, quantize, require_four_eyes
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -74,11 +75,13 @@ def _claim_create(
     today = timezone.localdate()
     if today < fund_request.end_date:
         raise ApplicationError(
-            _("Claim after the activity has ended (%(date)s).") % {"date": fund_request.end_date.isoformat()}
+            _("Claim after the activity has ended (%(date)s).")
+            % {"date": date_format(fund_request.end_date, "DATE_FORMAT")}
         )
     if fund_request.claim_deadline and today > fund_request.claim_deadline:
         raise ApplicationError(
-            _("The claim deadline (%(date)s) has passed.") % {"date": fund_request.claim_deadline.isoformat()}
+            _("The claim deadline (%(date)s) has passed.")
+            % {"date": date_format(fund_request.claim_deadline, "DATE_FORMAT")}
         )
     currency = fund_request.currency
     actual_cost = _money(data.get("actual_cost"), currency, "actual_cost")
@@ -194,7 +197,11 @@ def claim_approve(*, actor: Actor, claim: FundClaim, amount: Decimal | None = No
         fund_request,
         "mdf.claim_approved",
         _("Claim for %(ref)s approved: %(amount)s %(currency)s will be paid")
-        % {"ref": fund_request.reference, "amount": amount, "currency": fund_request.currency},
+        % {
+            "ref": fund_request.reference,
+            "amount": format_amount(amount, fund_request.currency),
+            "currency": fund_request.currency,
+        },
     )
     return claim
 
@@ -265,6 +272,10 @@ def claim_mark_paid(*, actor: Actor, claim: FundClaim, payment_reference: str = 
         fund_request,
         "mdf.claim_paid",
         _("%(amount)s %(currency)s paid for %(ref)s")
-        % {"amount": claim.approved_amount, "currency": fund_request.currency, "ref": fund_request.reference},
+        % {
+            "amount": format_amount(claim.approved_amount, fund_request.currency),
+            "currency": fund_request.currency,
+            "ref": fund_request.reference,
+        },
     )
     return claim

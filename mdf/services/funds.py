@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from partners.models import Partner
 from prm import audit
 from prm.errors import ApplicationError
-from prm.money import quantize
+from prm.money import format_amount, quantize
 from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
@@ -175,7 +175,11 @@ def allocation_add(
             partner_id=partner.pk,
             url=reverse("mdf:funds"),
             title=_("%(amount)s %(currency)s of marketing funds allocated for %(period)s")
-            % {"amount": amount, "currency": budget.currency, "period": budget.period},
+            % {
+                "amount": format_amount(amount, budget.currency),
+                "currency": budget.currency,
+                "period": budget.period,
+            },
         )
     return entry
 

@@ -19,6 +19,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-change-m
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A failed CSRF check is the portal's own page: "your form expired, reload it" (templates/403_csrf.html).
+CSRF_FAILURE_VIEW = "prm.views.csrf_failure"
 SITE_URL = env("PRM_SITE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [

@@ -7,7 +7,8 @@ renders its content once per key and reuses the HTML; the links of the user menu
 block (``"user"``).
 
 What the key holds is everything the block may read, and the block may read nothing else: the
-actor's side (vendor / partner / neither) and roles, whether the user has admin access, the
+actor's side (vendor / partner / neither) and roles, the partner's gate (onboarding or suspended:
+partners.middleware.partner_gate), whether the user has admin access, the
 current URL's namespace and name (the active link), the language and the URL prefix. **No tenant
 or personal data goes inside** (a partner's name, the user's e-mail, unread counts, the CSRF
 token stay outside the block in base.html), so the same HTML is right for every partner and
@@ -56,6 +57,7 @@ def navigation_key(context: template.Context) -> tuple:
         bool(getattr(actor, "is_partner", False)),
         getattr(actor, "vendor_role", "") or "",
         getattr(actor, "partner_role", "") or "",
+        getattr(request, "partner_gate", None) or "",
         bool(getattr(user, "is_staff", False)),
         getattr(match, "namespace", None),
         getattr(match, "url_name", None),

@@ -51,7 +51,9 @@ def _titles(kind: str, deal: Deal) -> list[str]:
 # --- protection: 90 days, to the second ----------------------------------------------------------
 def test_protection_is_ninety_days_not_three_months(deal: Deal) -> None:
     assert _fresh(deal).protection_expires_at == PROTECTED_UNTIL
-    assert _titles("deal.approved", deal) == [f"Deal {deal.reference} approved, protected until 2028-02-29"]
+    assert _titles("deal.approved", deal) == [
+        f"Deal {deal.reference} approved, protected until Feb. 29, 2028"
+    ]
 
 
 def test_the_expiry_job_takes_the_deal_at_the_instant_protection_ends(deal: Deal) -> None:
@@ -91,7 +93,7 @@ def test_an_extension_adds_thirty_days_to_the_leap_day_not_a_month(
             services.extension_decide(actor=cam, extension=extension, approve=True)
     assert _fresh(deal).protection_expires_at == datetime(2028, 3, 30, 10, 0, tzinfo=UTC)  # a month: 29th
     assert _titles("deal.extension_decided", deal) == [
-        f"Extension approved: deal {deal.reference} is protected until 2028-03-30"
+        f"Extension approved: deal {deal.reference} is protected until March 30, 2028"
     ]
 
 

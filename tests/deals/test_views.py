@@ -656,7 +656,7 @@ def test_approving_from_the_review_page_protects_the_deal(team_a: f.Team, cam: A
         started + timedelta(days=days) <= deal.protection_expires_at <= timezone.now() + timedelta(days=days)
     )
     assert deal.discount_percent == team_a.partner.tier.deal_registration_discount_percent
-    expiry = deal.protection_expires_at.date().isoformat()
+    expiry = display_date(deal.protection_expires_at)  # the site's date format, never ISO
     assert f"Deal {deal.reference} approved: Northwind Resellers is protected until {expiry}." in text_of(
         response
     )

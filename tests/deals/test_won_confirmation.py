@@ -267,7 +267,7 @@ def test_the_cam_confirms_and_the_win_counts_once(
     assert event.after == {"status": "won", "won_amount": "140000.00", "closed_on": "2026-05-12"}
     # The partner's registrant and admins hear of it.
     assert notified("deal.won") == sorted([team_a.sales.pk, team_a.admin.pk])
-    assert "140,000.00 USD on 2026-05-12" in Notification.objects.filter(kind="deal.won").first().title
+    assert "140,000.00 USD on May 12, 2026" in Notification.objects.filter(kind="deal.won").first().title
 
     # A double-clicked confirmation: nothing more happens, no second event.
     with django_capture_on_commit_callbacks(execute=True):
@@ -534,7 +534,7 @@ def test_the_cam_confirms_from_the_review_page(
             follow=True,
         )
     assert response.redirect_chain[0][0] == reverse("deals:won_queue")
-    assert f"Deal {deal.reference} confirmed won at 140,000.00 USD on 2026-05-11" in text_of(response)
+    assert f"Deal {deal.reference} confirmed won at 140,000.00 USD on May 11, 2026" in text_of(response)
     assert sent == [deal.pk]
     fresh = Deal.objects.get(pk=deal.pk)
     assert (fresh.status, fresh.won_amount, fresh.closed_on) == (

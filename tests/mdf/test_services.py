@@ -21,6 +21,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.test import override_settings
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from mdf import services
 from mdf.models import (
@@ -475,7 +476,7 @@ def test_a_cam_above_the_default_limit_passes_the_request_to_a_program_admin(
     # Approving alone refuses, writing nothing (the caller may be inside a savepoint) ...
     error = _error(lambda: services.request_approve(actor=cam, fund_request=fund_request), cam)
     assert isinstance(error, services.ApprovalLimitExceeded)
-    assert "above your approval limit of 10000" in str(error)
+    assert "above your approval limit of 10,000.00" in str(error)
     assert m.fresh(fund_request).needs_program_admin is False
     # ... what the admin and views call passes the request on to the program admins.
     with acting(cam):
@@ -523,7 +524,7 @@ def test_an_approval_limit_row_overrides_the_default(team: m.Team, allocation: A
     ApprovalLimit.objects.create(user=cam.user, amount=Decimal("2000.00"), currency="USD")
     fund_request = m.submitted(team.marketing_actor)  # 4000.00 requested
     error = _error(lambda: services.request_approve(actor=cam, fund_request=fund_request), cam)
-    assert "above your approval limit of 2000.00" in str(error)
+    assert "above your approval limit of 2,000.00" in str(error)
     with acting(cam):
         assert services.request_approve_or_escalate(actor=cam, fund_request=fund_request) == "escalated"
     assert m.fresh(fund_request).needs_program_admin is True
@@ -720,7 +721,10 @@ def test_a_claim_before_the_activity_ended_is_refused(
 ) -> None:
     fund_request = m.approved(team.marketing_actor, admin)  # starts in 30 days
     error = _claim_error(team, fund_request)
-    assert str(error) == f"Claim after the activity has ended ({fund_request.end_date.isoformat()})."
+    assert (
+        str(error)
+        == f"Claim after the activity has ended ({date_format(fund_request.end_date, 'DATE_FORMAT')})."
+    )
     _nothing_claimed(fund_request, media)
 
 
@@ -731,7 +735,7 @@ def test_a_claim_after_the_deadline_is_refused(
     deadline = m.fresh(fund_request).claim_deadline
     assert deadline == m.today() - timedelta(days=1)
     error = _claim_error(team, fund_request)
-    assert str(error) == f"The claim deadline ({deadline.isoformat()}) has passed."
+    assert str(error) == f"The claim deadline ({date_format(deadline, 'DATE_FORMAT')}) has passed."
     _nothing_claimed(fund_request, media)
 
 
