@@ -122,13 +122,14 @@ def test_the_user_menus_links_follow_the_role(partner: Partner, partner_admin: U
 def test_a_partner_that_has_not_accepted_the_agreement_never_gets_the_full_menu(
     partner: Partner, partner_admin: User
 ) -> None:
-    """Same role, same page: the gate (partners.middleware.partner_gate) is part of the key, or an
-    active partner's menu, kept first, would be served to a partner still in onboarding."""
-    url = reverse("partners:agreement")
+    """Same role, same page (the account's password page, which a gated partner may open too): the
+    gate (partners.middleware.partner_gate) is part of the key, or an active partner's menu, kept
+    first, would be served to a partner still in onboarding."""
+    url = reverse("account_change_password")
     full = main_nav(login(partner_admin).get(url))
     newcomer = factories.PartnerFactory(legal_name="Newcomer Networks", agreement_version="")
     gated = main_nav(login(factories.partner_user(newcomer, email="nina@newcomer.example")).get(url))
     assert reverse("deals:list") in full
-    assert reverse("deals:list") not in gated and url in gated
+    assert reverse("deals:list") not in gated and reverse("partners:agreement") in gated
     assert "The rest of the portal opens once your company accepts the agreement." in gated
     assert main_nav(login(partner_admin).get(url)) == full
