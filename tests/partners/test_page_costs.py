@@ -48,12 +48,13 @@ def team(partner: Partner, partner_admin: User) -> list[User]:
 
 
 def test_home_queries(partner_admin: User, team: list[User]) -> None:
-    """The user; the team and its open invitations; the two-factor check; the deals panel (status
-    counts with the expiring ones, leads); the content panel (announcements, newest assets); the
-    tiers; the channel account manager; the unread notifications."""
+    """The user; the team and its open invitations; the two-factor check; the open support cases;
+    the current joint business plan; the deals panel (status counts with the expiring ones,
+    leads); the content panel (announcements, newest assets); the tier progress (tiers with the
+    nightly figures and any grace period); the unread notifications."""
     queries, response = page(login(partner_admin), reverse("home"))
     assert response.context["team_count"] == len(team)
-    assert len(queries) <= 11, "\n".join(queries)
+    assert len(queries) <= 13, "\n".join(queries)
     assert not [sql for sql in queries if 'COUNT(*) AS "__count" FROM "partners_membership"' in sql]
 
 
