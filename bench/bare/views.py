@@ -31,3 +31,8 @@ def bare_rows(request: HttpRequest) -> HttpResponse:
         bucket = random.randint(1, GROUPS)
     rows = list(BareRow.objects.filter(bucket=bucket).order_by("-created_at")[:ROWS_PER_GROUP])
     return HttpResponse(TEMPLATE.render(Context({"bucket": bucket, "rows": rows})))
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The bare handler's 404 (bench/bare/urls.py): no template, as bare as the page."""
+    return HttpResponse("Not found", status=404, content_type="text/plain")
