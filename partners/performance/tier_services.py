@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -514,7 +515,7 @@ class _Writer:
             body = _(
                 "Your figures as of %(day)s meet the %(tier)s requirements: your benefits are upgraded."
             ) % {
-                "day": self.run.as_of.isoformat(),
+                "day": date_format(self.run.as_of),
                 "tier": tier.name,
             }
             self.tell_partner(partner, "tier.upgraded", title, body)
@@ -549,15 +550,15 @@ class _Writer:
             )
             title = _("Keep %(tier)s: meet its requirements by %(day)s") % {
                 "tier": partner.tier.name,
-                "day": grace.ends_on.isoformat(),
+                "day": date_format(grace.ends_on),
             }
             body = _(
                 "Your figures as of %(as_of)s are below what %(tier)s requires. You keep the tier and "
                 "its benefits during a grace period until %(day)s; what is missing:\n%(missing)s"
             ) % {
-                "as_of": grace.as_of.isoformat(),
+                "as_of": date_format(grace.as_of),
                 "tier": partner.tier.name,
-                "day": grace.ends_on.isoformat(),
+                "day": date_format(grace.ends_on),
                 "missing": shortfalls_text(missing),
             }
             self.tell_partner(partner, "tier.grace_started", title, body)
@@ -565,7 +566,7 @@ class _Writer:
                 partner,
                 "tier.grace_started",
                 _("%(partner)s is below the %(tier)s requirements until %(day)s")
-                % {"partner": partner.name, "tier": partner.tier.name, "day": grace.ends_on.isoformat()},
+                % {"partner": partner.name, "tier": partner.tier.name, "day": date_format(grace.ends_on)},
                 shortfalls_text(missing),
             )
         audit.record_many(events)

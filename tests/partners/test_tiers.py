@@ -135,7 +135,7 @@ def test_a_partner_below_its_tier_gets_a_grace_period_and_is_told_what_is_missin
     assert Partner.objects.get(pk=acme.pk).tier.name == "Silver"  # nothing downgrades at once
 
     told = Notification.objects.get(recipient=partner_admin, kind="tier.grace_started")
-    assert "2027-04-01" in told.title
+    assert "April 1, 2027" in told.title  # the site's date format, not ISO (issue 14)
     assert "Won revenue, trailing 12 months: 60,000 USD of 100,000 USD (40,000 USD to go)" in told.body
     assert "Certified people: 0 of 1 (1 to go)" in told.body
     assert "Deals won, last 12 months: 1 of 2 (1 to go)" in told.body
