@@ -6,12 +6,11 @@ step."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.utils import formats, timezone, translation
 from playwright.sync_api import Page, expect
@@ -21,25 +20,9 @@ from partners.services import partner_assign_channel_manager
 from prm.roles import VendorRole
 from tests import factories
 from tests.deals import factories as f
+from tests.e2e.browser import sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def _totp_now(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
-def _sign_in(page: Page, site_url: str, email: str, totp_secret: str | None = None) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{site_url}/accounts/login/")
-    page.fill("#id_login", email)
-    page.fill("#id_password", factories.PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    if totp_secret:
-        expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
-        page.fill("#id_code", _totp_now(totp_secret))
-        page.locator("form button[type=submit]").first.click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/"))
 
 
 def _display_date(value: object) -> str:
@@ -62,7 +45,7 @@ def test_partner_registers_manager_approves_partner_wins(page: Page, site_url: s
         partner_assign_channel_manager(actor=program_admin, partner=team.partner, manager=manager)
 
     # 1. The sales user signs in with a password (partner users need no MFA) and registers a deal.
-    _sign_in(page, site_url, team.sales.email)
+    sign_in(page, site_url, team.sales.email)
     page.goto(f"{site_url}/deals/")
     page.click("#deal-register")
     expect(page).to_have_url(re.compile(r"/deals/new/$"))
@@ -121,7 +104,7 @@ def test_partner_registers_manager_approves_partner_wins(page: Page, site_url: s
     expect(page.locator("#deal-amount")).to_have_text("3,799.98 USD")
 
     # 2. The channel account manager signs in with TOTP and approves it from the review queue.
-    _sign_in(page, site_url, manager.email, totp_secret=secret)
+    sign_in(page, site_url, manager.email, totp_secret=secret)
     page.goto(f"{site_url}/vendor/deals/review/")
     page.locator("#review-table").get_by_role("link", name=deal.reference).click()
     expect(page).to_have_url(re.compile(rf"/vendor/deals/{deal.pk}/$"))
@@ -141,7 +124,7 @@ def test_partner_registers_manager_approves_partner_wins(page: Page, site_url: s
     assert deal.discount_percent == team.partner.tier.deal_registration_discount_percent
 
     # 3. The partner signs in again, sees the protection, and marks the deal won.
-    _sign_in(page, site_url, team.sales.email)
+    sign_in(page, site_url, team.sales.email)
     page.goto(f"{site_url}/deals/")
     page.locator("#deal-table").get_by_role("link", name=deal.reference).click()
     expect(page).to_have_url(re.compile(rf"/deals/{deal.pk}/$"))

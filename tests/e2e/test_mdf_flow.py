@@ -8,41 +8,24 @@ balances are checked after each step."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from playwright.sync_api import Page, expect
 
 from mdf.models import Allocation, ClaimProof, FundClaim, FundRequest, RequestStatus
 from partners.services import partner_assign_channel_manager
 from prm.roles import VendorRole
 from tests import factories
+from tests.e2e.browser import sign_in
 from tests.mdf import factories as m
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
 INVOICE = "invoice-2026-0042.pdf"
-
-
-def _totp_now(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
-def _sign_in(page: Page, site_url: str, email: str, totp_secret: str | None = None) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{site_url}/accounts/login/")
-    page.fill("#id_login", email)
-    page.fill("#id_password", factories.PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    if totp_secret:
-        expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
-        page.fill("#id_code", _totp_now(totp_secret))
-        page.locator("form button[type=submit]").first.click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/"))
 
 
 def _vendor(email: str, role: str) -> tuple[object, str]:
@@ -103,7 +86,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     assert _balances(allocation) == _usd("10000.00", "0.00", "0.00", "0.00", "10000.00")
 
     # 1. The marketing user requests 2,000 of a 5,000 activity that starts in a few days.
-    _sign_in(page, site_url, team.marketing.email)
+    sign_in(page, site_url, team.marketing.email)
     _expect_funds(page, site_url, allocated="10,000.00", committed="0.00", available="10,000.00")
     page.click("#funds-request")
     expect(page).to_have_url(re.compile(r"/funds/requests/new/$"))
@@ -142,7 +125,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     assert _balances(allocation) == _usd("10000.00", "0.00", "0.00", "0.00", "10000.00")
 
     # 2. The channel account manager approves 1,500 (less than asked) in the admin.
-    _sign_in(page, site_url, manager.email, totp_secret=manager_secret)
+    sign_in(page, site_url, manager.email, totp_secret=manager_secret)
     _run_admin_action(page, site_url, "fundrequest", fund_request.pk, "approve_selected")
     amount = page.locator(f"#id_amount-{fund_request.pk}")
     expect(amount).to_have_value("2000.00")  # prefilled with the requested amount
@@ -159,7 +142,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     )
     assert _balances(allocation) == _usd("10000.00", "1500.00", "0.00", "0.00", "8500.00")
 
-    _sign_in(page, site_url, team.marketing.email)
+    sign_in(page, site_url, team.marketing.email)
     _expect_funds(page, site_url, committed="1,500.00", claimed="0.00", paid="0.00", available="8,500.00")
 
     # Time travel for the test: a claim needs the activity to have ended, and no service moves an
@@ -201,7 +184,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     _expect_funds(page, site_url, committed="1,500.00", claimed="0.00", available="8,500.00")
 
     # 4. Finance approves 1,400 of the claim, then marks it paid.
-    _sign_in(page, site_url, finance.email, totp_secret=finance_secret)
+    sign_in(page, site_url, finance.email, totp_secret=finance_secret)
     _run_admin_action(page, site_url, "fundclaim", claim.pk, "approve_claims")
     amount = page.locator(f"#id_amount-{claim.pk}")
     expect(amount).to_have_value("1500.00")  # the smaller of the claimed and pre-approved amounts
@@ -215,7 +198,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     assert _balances(allocation) == _usd("10000.00", "0.00", "1400.00", "0.00", "8600.00")
 
     # Four eyes: another finance user confirms the payment.
-    _sign_in(page, site_url, payer.email, totp_secret=payer_secret)
+    sign_in(page, site_url, payer.email, totp_secret=payer_secret)
     _run_admin_action(page, site_url, "fundclaim", claim.pk, "mark_paid")
     page.fill("#id_payment_reference", "PAY-2026-0042")
     page.click('input[type="submit"][value="Mark as paid"]')
@@ -226,7 +209,7 @@ def test_partner_requests_manager_approves_partner_claims_finance_pays(page: Pag
     assert _balances(allocation) == _usd("10000.00", "0.00", "1400.00", "1400.00", "8600.00")
 
     # 5. The partner sees the payment.
-    _sign_in(page, site_url, team.marketing.email)
+    sign_in(page, site_url, team.marketing.email)
     _expect_funds(
         page,
         site_url,

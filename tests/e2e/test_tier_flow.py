@@ -5,13 +5,11 @@ admin reads the note in a notification."""
 
 from __future__ import annotations
 
-import re
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -23,26 +21,10 @@ from prm.models import Notification
 from prm.roles import VendorRole
 from prm.tenancy import system_scope
 from tests import factories
+from tests.e2e.browser import sign_in
 from tests.scoping import acting
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def _totp_now(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-
-
-def _sign_in(page: Page, site_url: str, email: str, totp_secret: str | None = None) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{site_url}/accounts/login/")
-    page.fill("#id_login", email)
-    page.fill("#id_password", factories.PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    if totp_secret:
-        expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
-        page.fill("#id_code", _totp_now(totp_secret))
-        page.locator("form button[type=submit]").first.click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/"))
 
 
 def test_a_partner_in_a_grace_period_and_its_manager_waiving_the_downgrade(page: Page, site_url: str) -> None:
@@ -73,7 +55,7 @@ def test_a_partner_in_a_grace_period_and_its_manager_waiving_the_downgrade(page:
         tier_services.tiers_evaluate(today=today)
 
     # 1. The partner's admin sees the grace period and what is missing on the home page.
-    _sign_in(page, site_url, admin.email)
+    sign_in(page, site_url, admin.email)
     page.goto(f"{site_url}/")
     grace = page.locator("#tier-grace")
     expect(grace).to_contain_text("Grace period: meet the Silver requirements by")
@@ -86,7 +68,7 @@ def test_a_partner_in_a_grace_period_and_its_manager_waiving_the_downgrade(page:
     assert Partner.objects.get(pk=partner.pk).tier == silver
 
     # 3. The manager waives it from the tier reviews page, with a note.
-    _sign_in(page, site_url, manager.email, secret)
+    sign_in(page, site_url, manager.email, secret)
     page.goto(f"{site_url}/vendor/tier-reviews/")
     row = page.locator(f"#tier-proposal-{proposal.pk}")
     expect(row).to_contain_text("Northwind Resellers")
