@@ -150,6 +150,47 @@ def test_a_partner_moving_tier_or_region_takes_its_figures_along(
     assert tiers == {("Platinum", team_a.partner.region), (team_b.partner.tier.name, Region.EMEA)}
 
 
+def test_many_partners_moving_in_one_update_take_their_figures_along(
+    team_a: f.Team, team_b: f.Team, vendor_admin: Actor, firewall: Product, switch: Product
+) -> None:
+    """The tier evaluation moves thousands of partners per UPDATE (partners.performance.
+    tier_moves): the statement trigger moves all of their figures at once, products and drafts
+    too, and a second move in the same transaction (the next tier group) as well."""
+    from partners.models import Partner
+    from partners.performance.tier_moves import move_tiers
+
+    f.approved(team_a.sales_actor, vendor_admin, lines=[f.line(firewall, 2, "100.00")])
+    f.approved(
+        team_b.sales_actor,
+        vendor_admin,
+        customer="Globex",
+        domain="globex.com",
+        lines=[f.line(firewall, 1, "100.00"), f.line(switch, 3, "50.00")],
+    )
+    f.draft(team_b.admin_actor, customer="Hooli", domain="hooli.com")
+    rollup.fold()
+    team_c = f.team("Eastwind Partners", tier="Gold")  # no deals: nothing of its own to move
+    platinum = factories.tier("Platinum")
+    with transaction.atomic(), f.acting(vendor_admin):
+        moved = Partner.objects.filter(
+            pk__in=[team_a.partner.pk, team_b.partner.pk, team_c.partner.pk]
+        ).update(tier=platinum, region=Region.APAC)
+        assert moved == 3
+        assert rollup.differences(rollup.expected(), rollup.current()) == []
+        assert rollup.differences(rollup.vendor_expected(), rollup.vendor_current()) == []
+        assert move_tiers(
+            {
+                (platinum.pk, factories.tier("Gold").pk): [team_a.partner.pk, team_c.partner.pk],
+                (platinum.pk, factories.tier("Silver").pk): [team_b.partner.pk],
+            }
+        ) == {team_a.partner.pk, team_b.partner.pk, team_c.partner.pk}
+    assert rollup.differences(rollup.expected(), rollup.current()) == []
+    assert rollup.differences(rollup.vendor_expected(), rollup.vendor_current()) == []
+    assert_exact()
+    tiers = set(VendorRollup.objects.values_list("tier__name", "region"))
+    assert tiers == {("Gold", Region.APAC), ("Silver", Region.APAC)}
+
+
 def test_a_scope_that_cannot_see_the_deals_cannot_move_a_partner(team_a: f.Team, vendor_admin: Actor) -> None:
     f.submitted(team_a.sales_actor)
     team_a.partner.region = Region.APAC
