@@ -97,6 +97,23 @@ def revision_get(*, actor: Actor, plan: BusinessPlan, pk: Any) -> PlanRevision:
         raise Http404 from exc
 
 
+def goal_get(*, actor: Actor, plan: BusinessPlan, pk: Any) -> PlanGoal:
+    """A goal of a plan the caller already read through the policy; another plan's goal (a
+    partner's own, posted under this plan's URL) is the same 404 as a missing one."""
+    goal = PlanGoal.objects.filter(plan=plan, pk=pk).select_related("plan", "plan__partner").first()
+    if goal is None:
+        raise Http404
+    return goal
+
+
+def activity_get(*, actor: Actor, plan: BusinessPlan, pk: Any) -> PlanActivity:
+    """An activity of a plan the caller already read through the policy (as :func:`goal_get`)."""
+    activity = PlanActivity.objects.filter(plan=plan, pk=pk).select_related("plan__partner").first()
+    if activity is None:
+        raise Http404
+    return activity
+
+
 def activity_owners(*, actor: Actor, plan: BusinessPlan) -> list[tuple[str, str]]:
     """Who may own an activity: the partner's active people, its channel account manager, and the
     vendor person filling the form in (a program admin). ``plan`` comes from ``plan_get`` (its

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partners import selectors as partner_selectors
-from partners.models import BusinessPlan, PlanActivity, PlanGoal, PlanSide, PlanStatus
+from partners.models import BusinessPlan, PlanSide, PlanStatus
 from partners.performance.policies import sees_money_figures
 from prm.errors import attempt
 from prm.tenancy import Actor
@@ -268,16 +268,9 @@ def goal_add(request: HttpRequest, plan: BusinessPlan) -> HttpResponse:
     return _back(request, plan, "goals")
 
 
-def _goal(plan: BusinessPlan, goal_pk: int) -> PlanGoal:
-    goal = PlanGoal.objects.filter(plan=plan, pk=goal_pk).select_related("plan", "plan__partner").first()
-    if goal is None:
-        raise Http404
-    return goal
-
-
 @_plan_action
 def goal_target(request: HttpRequest, plan: BusinessPlan, goal_pk: int) -> HttpResponse:
-    goal = _goal(plan, goal_pk)
+    goal = selectors.goal_get(actor=request.actor, plan=plan, pk=goal_pk)
     form = TargetForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
@@ -299,7 +292,7 @@ def goal_target(request: HttpRequest, plan: BusinessPlan, goal_pk: int) -> HttpR
 
 @_plan_action
 def goal_remove(request: HttpRequest, plan: BusinessPlan, goal_pk: int) -> HttpResponse:
-    goal = _goal(plan, goal_pk)
+    goal = selectors.goal_get(actor=request.actor, plan=plan, pk=goal_pk)
     done, _none = attempt(request, lambda: services.goal_remove(actor=request.actor, goal=goal))
     if done:
         messages.success(request, _("Goal removed."))
@@ -308,7 +301,7 @@ def goal_remove(request: HttpRequest, plan: BusinessPlan, goal_pk: int) -> HttpR
 
 @_plan_action
 def goal_value(request: HttpRequest, plan: BusinessPlan, goal_pk: int) -> HttpResponse:
-    goal = _goal(plan, goal_pk)
+    goal = selectors.goal_get(actor=request.actor, plan=plan, pk=goal_pk)
     form = ValueForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
@@ -347,9 +340,7 @@ def activity_add(request: HttpRequest, plan: BusinessPlan) -> HttpResponse:
 
 @_plan_action
 def activity_status(request: HttpRequest, plan: BusinessPlan, activity_pk: int) -> HttpResponse:
-    activity = PlanActivity.objects.filter(plan=plan, pk=activity_pk).select_related("plan__partner").first()
-    if activity is None:
-        raise Http404
+    activity = selectors.activity_get(actor=request.actor, plan=plan, pk=activity_pk)
     form = ActivityStatusForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
