@@ -26,7 +26,7 @@ from django.utils import timezone
 from prm.tenancy import system_scope
 
 from .models import OPEN_STATUSES, CustomerKey, Deal, DealLine
-from .names import split_company_key
+from .names import differ_in_accented_letters, split_company_key
 
 
 @dataclass
@@ -125,9 +125,19 @@ def find_registrations(deal: Deal, *, keys: dict[str, float], limit: int = 20) -
                 ),
                 shared_products=shared_products,
             )
-            .only("id", "partner_id", "reference", "status", "customer_domain", "customer_key")
+            .only(
+                "id", "partner_id", "reference", "status", "customer_name", "customer_domain", "customer_key"
+            )
             .order_by("-is_own", "-similarity", "pk")[:limit]
         )
+    # Names one accented letter apart ("Müller" / "Möller") are two companies, unless the domain
+    # says they are one.
+    rows = [
+        row
+        for row in rows
+        if (deal.customer_domain and row.customer_domain == deal.customer_domain)
+        or not differ_in_accented_letters(row.customer_name, deal.customer_name)
+    ]
     if rows and rows[0].is_own:
         return Findings(own=rows[0], evidence=[])
     return Findings(

@@ -124,7 +124,8 @@ class Deal(models.Model):
     customer_domain = models.CharField(_("customer website domain"), max_length=253, blank=True)
     # The company name without case, punctuation and legal suffixes ("ACME Corporation Ltd." ->
     # "acme"): what conflict detection compares, by trigram similarity.
-    customer_key = models.CharField(max_length=200, blank=True, editable=False)
+    # Up to five ASCII letters per letter of the name (deals.names: keys are ASCII in every script).
+    customer_key = models.CharField(max_length=1000, blank=True, editable=False)
     customer_country = CountryField(_("customer country"), blank=True)
     customer_region = models.CharField(_("region"), max_length=8, choices=Region.choices, blank=True)
     contact_name = models.CharField(_("contact name"), max_length=150, blank=True)
@@ -258,8 +259,8 @@ class CustomerKey(models.Model):
     the vendor scope, and the vendor's deal search read it.
     """
 
-    key = models.CharField(max_length=200, unique=True)
-    core = models.CharField(max_length=200, default="")
+    key = models.CharField(max_length=1000, unique=True)
+    core = models.CharField(max_length=1000, default="")
     descriptors = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
     class Meta:
