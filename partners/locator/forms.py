@@ -61,7 +61,7 @@ class ContactForm(forms.Form):
 
 class ListingForm(forms.Form):
     published = forms.BooleanField(
-        label=PartnerListing._meta.get_field("published").verbose_name,
+        label=_("List us in the public partner locator"),
         help_text=PartnerListing._meta.get_field("published").help_text,
         required=False,
     )
