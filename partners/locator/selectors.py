@@ -79,6 +79,15 @@ def filter_choices() -> FilterChoices:
         )
 
 
+def certification_names() -> dict[int, str]:
+    """The certifications a listing may show, by id (one query; none without training)."""
+    certifications = registry.certifications()
+    if certifications is None:
+        return {}
+    with system_scope():
+        return dict(certifications.choices())
+
+
 def public_listings() -> QuerySet[PartnerListing]:
     """The published listings of active partners, with only their public columns. Evaluate inside
     ``system_scope()``: outside it an anonymous request reads no rows."""

@@ -47,9 +47,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 
 def _listing_or_404(pk: int) -> selectors.PublicListing:
-    listing = selectors.public_listing(
-        pk=pk, certification_names=dict(selectors.filter_choices().certifications)
-    )
+    listing = selectors.public_listing(pk=pk, certification_names=selectors.certification_names())
     if listing is None:
         raise Http404
     return listing

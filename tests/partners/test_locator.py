@@ -199,6 +199,9 @@ def test_pages_of_twelve_keep_the_filters() -> None:
     assert "?region=na&page=2" in first.content.decode()
     second = Client().get(DIRECTORY, {"region": "na", "page": 2})
     assert names(second) == ["Paged Partner 12", "Paged Partner 13"]
+    # A page past the end or not a number is the nearest page, never an error.
+    assert names(Client().get(DIRECTORY, {"page": 99})) == names(second)
+    assert names(Client().get(DIRECTORY, {"page": "abc"})) == names(first)
 
 
 def test_the_directory_runs_the_same_queries_for_one_partner_and_many() -> None:
