@@ -270,6 +270,10 @@ def test_a_declined_enquiry_is_not_handed_to_another_partner() -> None:
     lead.refresh_from_db()
     assert lead.status == LeadStatus.UNASSIGNABLE and lead.assigned_partner is None
     assert list(LeadOffer.objects.values_list("partner_id", flat=True)) == [a.partner.pk]
+    # The vendor sees who the customer wrote to, and may hand it on by hand.
+    vendor = factories.vendor_user()
+    page = body_text(login(vendor).get(reverse("deals:vendor_lead_detail", args=[lead.pk])))
+    assert "Wrote to Acme Listed Networks through the partner locator" in page
 
 
 def test_the_same_email_writing_again_soon_is_refused_with_a_message() -> None:
