@@ -433,6 +433,19 @@ def test_only_the_partners_admins_edit_its_listing(partner: Partner) -> None:
     assert "Your partner admin keeps the listing." in body_text(client.get(reverse("partners:company")))
 
 
+def test_a_program_admin_can_take_a_listing_off_the_locator(partner: Partner) -> None:
+    PartnerListing.objects.create(partner=partner, published=True, description="Rude words")
+    client = login(factories.vendor_user())
+    page = body_text(client.get(reverse("vendor:partner_detail", args=[partner.pk])))
+    assert reverse("locator:manage", args=[partner.pk]) in page
+    assert client.post(_manage(partner), {"description": "Networks."}).status_code == 302
+    assert names(Client().get(DIRECTORY)) == []
+    assert AuditEvent.objects.get(action="partner.listing_changed").before == {
+        "published": True,
+        "description": "Rude words",
+    }
+
+
 def test_another_partners_admin_gets_404_for_the_listing_page(
     partner_admin: Any, other_partner_admin: Any
 ) -> None:
