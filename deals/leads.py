@@ -71,7 +71,7 @@ def lead_create(*, actor: Actor, data: dict[str, Any]) -> Lead:
     return lead
 
 
-LOCATOR_FIELDS = ("contact_name", "company_name", "contact_email", "description")
+LOCATOR_FIELDS = ("contact_name", "company_name", "contact_email", "country", "description")
 
 
 def lead_from_locator(*, partner_id: int, data: dict[str, Any]) -> Lead:
@@ -90,6 +90,9 @@ def lead_from_locator(*, partner_id: int, data: dict[str, Any]) -> Lead:
     except ValidationError as exc:
         raise ApplicationError(_("Enter a valid e-mail address."), field="contact_email") from exc
     data["contact_email"] = data["contact_email"].lower()
+    data["country"] = data["country"].upper()
+    if data["country"] and data["country"] not in countries:
+        raise ApplicationError(_("Choose your country from the list."), field="country")
     for name, value in data.items():
         limit = _MAX_LENGTHS.get(name)
         if limit and len(value) > limit:

@@ -46,6 +46,7 @@ class ContactForm(forms.Form):
     contact_name = forms.CharField(label=_("Your name"), max_length=150)
     company_name = forms.CharField(label=_("Your company"), max_length=200)
     contact_email = forms.EmailField(label=_("Your e-mail"), max_length=254)
+    country = forms.ChoiceField(label=_("Your country"), required=False)
     description = forms.CharField(
         label=_("How can they help?"),
         max_length=4000,
@@ -54,6 +55,10 @@ class ContactForm(forms.Form):
     )
     # Spam trap: people never see it (hidden by CSS and aria), bots fill it in.
     homepage = forms.CharField(required=False, label=_("Leave this empty"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = country_choices()
 
     def is_spam(self) -> bool:
         return bool(self.data.get("homepage"))

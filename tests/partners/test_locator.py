@@ -69,6 +69,7 @@ def contact_data(**overrides: Any) -> dict[str, str]:
         "contact_name": "Dana Customer",
         "company_name": "Vandelay Industries",
         "contact_email": "dana@vandelay.example",
+        "country": "CA",
         "description": "We need 40 firewalls installed in March.",
         "homepage": "",
         **overrides,
@@ -244,7 +245,11 @@ def test_an_enquiry_becomes_a_lead_for_that_partner_only() -> None:
         a.partner,
     )
     assert lead.status == LeadStatus.OFFERED
-    assert (lead.company_name, lead.contact_email) == ("Vandelay Industries", "dana@vandelay.example")
+    assert (lead.company_name, lead.contact_email, lead.country.code) == (
+        "Vandelay Industries",
+        "dana@vandelay.example",
+        "CA",
+    )
     assert lead.description == "We need 40 firewalls installed in March."
     assert list(LeadOffer.objects.values_list("partner_id", flat=True)) == [a.partner.pk]
     # A's admins (and sales people) are told; nobody at B.
@@ -331,6 +336,7 @@ def test_an_enquiry_needs_the_csrf_token() -> None:
     [
         ({"contact_email": "not-an-address"}, "Enter a valid email address."),
         ({"company_name": ""}, "This field is required."),
+        ({"country": "XX"}, "Select a valid choice."),
         ({"description": "x" * 4001}, "Ensure this value has at most 4000 characters"),
     ],
 )
@@ -461,3 +467,20 @@ def test_another_partners_admin_gets_404_for_the_listing_page(
 def test_the_sign_in_page_and_the_public_navigation_link_to_the_locator() -> None:
     for url in (reverse("account_login"), reverse("partners:apply")):
         assert reverse("locator:directory") in body_text(Client().get(url))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"country": "XX"}, "country"),
+        ({"contact_email": "nobody"}, "contact_email"),
+        ({"company_name": "  "}, "company_name"),
+        ({"contact_name": "x" * 151}, "contact_name"),
+    ],
+)
+def test_the_lead_service_checks_an_enquiry_itself(overrides: dict[str, str], field: str) -> None:
+    listing = listed("Acme Listed Networks")
+    with pytest.raises(ApplicationError) as refused:
+        leads.lead_from_locator(partner_id=listing.partner_id, data=contact_data(**overrides))
+    assert refused.value.field == field
+    assert Lead.objects.count() == 0
