@@ -314,7 +314,7 @@ class LeadAdmin(ScopedAdminMixin, BigTableAdmin):
         "currency",
         "created_at",
     ]
-    list_filter = ["status", "region", ("created_at", DateRangeFilter)]
+    list_filter = ["status", "source", "region", ("created_at", DateRangeFilter)]
     search_fields = ["company_name", "domain", "contact_email"]
     list_select_related = ["assigned_partner", "deal"]
     inlines = [LeadOfferInline]

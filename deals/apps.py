@@ -26,6 +26,9 @@ class DealsConfig(AppConfig):
     demo_seeder_after = "deals.demo.seed_authorizations"
     # What a support case may be about (partners.support.linkables).
     support_linkables = "deals.support.linkables"
+    # The public partner locator's product-line filter and its enquiries, which become leads
+    # (partners.locator.registry).
+    locator = "deals.locator.LOCATOR"
 
     vendor_role_permissions = {
         VendorRole.CHANNEL_ACCOUNT_MANAGER: {

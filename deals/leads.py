@@ -30,7 +30,7 @@ from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.tenancy import Actor, system_scope
 
-from .models import Deal, Lead, LeadOffer, LeadStatus, OfferOutcome
+from .models import Deal, Lead, LeadOffer, LeadSource, LeadStatus, OfferOutcome
 from .policies import lead_policy
 from .webhooks import emit_lead_event
 
@@ -68,6 +68,71 @@ def lead_create(*, actor: Actor, data: dict[str, Any]) -> Lead:
         raise ApplicationError(_("Choose the lead's region."), field="region")
     lead = Lead.objects.create(created_by=actor.user, **data)
     audit.record(actor=actor.user, action="lead.created", target=lead, after={"company": lead.company_name})
+    return lead
+
+
+LOCATOR_FIELDS = ("contact_name", "company_name", "contact_email", "country", "description")
+
+
+def lead_from_locator(*, partner_id: int, data: dict[str, Any]) -> Lead:
+    """An end customer's enquiry through the public partner locator (partners.locator): a lead for
+    the partner they wrote to, offered to that partner at once (its admins and sales people are
+    notified, ``_offer``). The same e-mail writing to the same partner again within
+    ``PRM["LOCATOR_DUPLICATE_MINUTES"]`` is refused (a double click, a resend).
+
+    The writer is anonymous: the lead is written in the system scope, and nothing is read back to
+    them. The partner must be active; the locator checked that it is listed."""
+    data = {name: (data.get(name) or "").strip() for name in LOCATOR_FIELDS}
+    if not data["company_name"]:
+        raise ApplicationError(_("Enter your company."), field="company_name")
+    try:
+        validate_email(data["contact_email"])
+    except ValidationError as exc:
+        raise ApplicationError(_("Enter a valid e-mail address."), field="contact_email") from exc
+    data["contact_email"] = data["contact_email"].lower()
+    data["country"] = data["country"].upper()
+    if data["country"] and data["country"] not in countries:
+        raise ApplicationError(_("Choose your country from the list."), field="country")
+    for name, value in data.items():
+        limit = _MAX_LENGTHS.get(name)
+        if limit and len(value) > limit:
+            raise ApplicationError(_("Keep this under %(limit)s characters.") % {"limit": limit}, field=name)
+    with system_scope():
+        partner = (
+            Partner.objects.select_for_update().filter(pk=partner_id, status=PartnerStatus.ACTIVE).first()
+        )
+        if partner is None:
+            raise ApplicationError(_("This partner does not take enquiries at the moment."))
+        # The partner row is locked: two identical enquiries sent at once are checked one after
+        # the other.
+        since = timezone.now() - timedelta(minutes=settings.PRM["LOCATOR_DUPLICATE_MINUTES"])
+        if Lead.objects.filter(
+            source=LeadSource.LOCATOR,
+            requested_partner=partner,
+            contact_email=data["contact_email"],
+            created_at__gte=since,
+        ).exists():
+            raise ApplicationError(
+                _(
+                    "You already sent %(partner)s an enquiry from this e-mail address a short while "
+                    "ago. They will answer it; there is no need to send it again."
+                )
+                % {"partner": partner.legal_name}
+            )
+        lead = Lead.objects.create(
+            source=LeadSource.LOCATOR,
+            requested_partner=partner,
+            region=partner.region,
+            **data,
+        )
+        audit.record(
+            actor=None,
+            action="lead.created",
+            target=lead,
+            partner_id=partner.pk,
+            after={"company": lead.company_name, "source": LeadSource.LOCATOR},
+        )
+        _offer(_lock_lead(lead), partner, actor_user=None, manual=True)
     return lead
 
 
@@ -167,6 +232,10 @@ def lead_import_csv(*, actor: Actor, content: bytes) -> ImportResult:
 
 
 def _eligible_partners(lead: Lead) -> list[Partner]:
+    if lead.source == LeadSource.LOCATOR:
+        # The customer wrote to one partner: their enquiry is never handed to another one by
+        # itself (declined or unanswered, it waits as "no partner available" for the vendor).
+        return []
     offered = LeadOffer.objects.filter(lead=lead).values("partner_id")
     return list(
         Partner.objects.filter(status=PartnerStatus.ACTIVE, region=lead.region, tier__lead_weight__gt=0)

@@ -399,8 +399,15 @@ LEAD_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+class LeadSource(models.TextChoices):
+    VENDOR = "vendor", _("Vendor")
+    LOCATOR = "locator", _("Partner locator")
+
+
 class Lead(models.Model):
-    """A vendor-generated lead. Visible to a partner only while offered to, or accepted by, it."""
+    """A vendor-generated lead, or an end customer's enquiry through the public partner locator
+    (``source`` "locator", ``requested_partner`` the partner they wrote to, offered to that
+    partner only). Visible to a partner only while offered to, or accepted by, it."""
 
     TENANT_COLUMN = "assigned_partner_id"
     TRANSITIONS = StateMachine(
@@ -432,11 +439,28 @@ class Lead(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(
+        _("source"), max_length=8, choices=LeadSource.choices, default=LeadSource.VENDOR
+    )
+    requested_partner = models.ForeignKey(
+        Partner,
+        verbose_name=_("contacted partner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["assigned_partner", "status"], name="lead_partner_status_idx"),
+            # A customer's repeated enquiry to the same partner (deals.leads.lead_from_locator).
+            models.Index(
+                fields=["requested_partner", "contact_email", "created_at"],
+                name="lead_locator_duplicate_idx",
+                condition=models.Q(source="locator"),
+            ),
             models.Index(fields=["status", "respond_by"], name="lead_sla_idx"),
         ]
 

@@ -43,6 +43,7 @@ PHRASES = {
     "partner.portfolio_revoked": gettext_lazy("A channel account manager's access was removed"),
     "partner.profile_updated": gettext_lazy("Company profile updated"),
     "partner.logo_changed": gettext_lazy("Company logo changed"),
+    "partner.listing_changed": gettext_lazy("Partner locator listing changed"),
     "partner.agreement_accepted": gettext_lazy("Partner agreement accepted"),
     "partner.assessment_recorded": gettext_lazy("Quarterly assessment recorded"),
     "partner.assessment_changed": gettext_lazy("Quarterly assessment changed"),

@@ -77,6 +77,7 @@ _ALWAYS_OPEN = (
     "/access/",
     "/verify/",
     "/apply/",
+    "/find-a-partner/",
     "/invitations/",
     "/favicon.ico",
     "/healthz",

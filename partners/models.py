@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -20,7 +21,7 @@ from guardian.models import UserObjectPermissionBase
 from prm.money import currency_field, money_field
 from prm.transitions import StateMachine
 
-from .storage import case_attachment_path, partner_logo_path
+from .storage import case_attachment_path, listing_logo_path, partner_logo_path
 
 
 class PartnerType(models.TextChoices):
@@ -1235,3 +1236,46 @@ class PlanRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id} r{self.number}"
+
+
+class PartnerListing(models.Model):
+    """A partner's entry in the public partner locator (partners.locator): what an end customer
+    sees of it. Only what is here, the partner's name, tier, region and country are ever shown to
+    the public, and only while ``published`` (the partner opted in) and the partner is active. The
+    partner's own contact e-mail, phone and people never leave the portal: a customer writes
+    through the contact form, which becomes a lead for the partner."""
+
+    TENANT_COLUMN = "partner_id"
+
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="listing")
+    published = models.BooleanField(
+        _("list us in the public partner locator"),
+        default=False,
+        help_text=_("End customers can then find your company and send you an enquiry."),
+    )
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    logo = models.FileField(_("logo"), upload_to=listing_logo_path, blank=True, max_length=300)
+    regions = ArrayField(
+        models.CharField(max_length=8, choices=Region.choices),
+        verbose_name=_("regions served"),
+        default=list,
+        blank=True,
+    )
+    countries = ArrayField(
+        models.CharField(max_length=2), verbose_name=_("countries served"), default=list, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("partner locator listing")
+        indexes = [
+            models.Index(fields=["published"], name="listing_published_idx"),
+            GinIndex(fields=["regions"], name="listing_regions_idx"),
+            GinIndex(fields=["countries"], name="listing_countries_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} listing"

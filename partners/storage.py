@@ -17,3 +17,9 @@ def case_attachment_path(instance: Any, filename: str) -> str:
     carry path tricks or another partner's name); it is kept in ``original_name`` for display."""
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
     return f"partners/{instance.partner_id}/support/{instance.case_id}/{uuid.uuid4().hex}.{extension}"
+
+
+def listing_logo_path(instance: Any, filename: str) -> str:
+    """The public locator's logo, under the partner's own prefix with a random name."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"partners/{instance.partner_id}/listing/{uuid.uuid4().hex}.{extension}"

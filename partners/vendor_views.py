@@ -177,6 +177,8 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "tier_form": TierForm(initial={"tier": partner.tier_id}),
             "may_change_status": partner_policy.can(actor, "change_status", partner),
+            # The partner's entry in the public locator (partners.locator): who may edit its profile.
+            "may_edit_listing": partner_policy.can(actor, "edit_profile", partner),
             "may_assign_manager": partner_policy.can(actor, "assign_channel_manager", partner),
             "may_change_tier": partner_policy.can(actor, "change_tier", partner),
             "may_manage_portfolio": may_manage_portfolio,

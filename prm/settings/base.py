@@ -398,6 +398,10 @@ PRM = {
     "ACTOR_CACHE_SECONDS": env.int("PRM_ACTOR_CACHE_SECONDS", default=300),
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
+    # Enquiries an address may send through the public partner locator (partners.locator).
+    "LOCATOR_CONTACT_RATE_LIMIT": env("PRM_LOCATOR_CONTACT_RATE_LIMIT", default="5/h"),
+    # The same e-mail writing to the same partner again within this many minutes is refused.
+    "LOCATOR_DUPLICATE_MINUTES": env.int("PRM_LOCATOR_DUPLICATE_MINUTES", default=60),
     # An API token expires: by default this many days after it is issued, at most API_TOKEN_MAX_DAYS.
     "API_TOKEN_DEFAULT_DAYS": env.int("PRM_API_TOKEN_DEFAULT_DAYS", default=90),
     "API_TOKEN_MAX_DAYS": env.int("PRM_API_TOKEN_MAX_DAYS", default=365),

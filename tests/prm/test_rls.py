@@ -513,6 +513,12 @@ def _plan_revision(partner: Partner) -> Any:
     return PlanRevision.objects.create(plan=_plan(partner), partner=partner, number=1, goals=[])
 
 
+def _listing(partner: Partner) -> Any:
+    from partners.models import PartnerListing
+
+    return PartnerListing.objects.create(partner=partner, published=True, description="Probe")
+
+
 # A row builder whose model's tenant column may be empty (a vendor-wide row) also takes ``None``.
 ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "prm.AuditEvent": _audit_event,
@@ -539,6 +545,7 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "partners.PlanActivity": _plan_activity,
     "partners.PlanComment": _plan_comment,
     "partners.PlanRevision": _plan_revision,
+    "partners.PartnerListing": _listing,
     "deals.Deal": _deal,
     "deals.DealLine": _deal_line,
     "deals.DealConflict": _deal_conflict,

@@ -29,6 +29,7 @@ from partners.models import (
     CaseStatus,
     Partner,
     PartnerAssessment,
+    PartnerListing,
     ScorecardSnapshot,
     ScorecardTemplate,
     SupportCase,
@@ -70,6 +71,7 @@ def _snapshot() -> dict[str, Any]:
         "grace_periods": TierGracePeriod.objects.count(),
         "tier_proposals": TierChangeProposal.objects.count(),
         "plans": BusinessPlan.objects.count(),
+        "listings": PartnerListing.objects.count(),
     }
 
 
@@ -202,6 +204,23 @@ def test_seed_demo_has_a_product_line_that_needs_an_authorization() -> None:
         "Authorization for Analytics required: needs tier Gold (yours is Silver) and 1 person "
         "certified in 'Certified Security Seller'."
     )
+
+
+@pytest.mark.usefixtures("seeded_demo")
+def test_seed_demo_lists_a_few_partners_in_the_public_locator() -> None:
+    """Acme and Globex opted in and appear; Umbrella opted in too but is suspended, so it does not."""
+    from django.test import Client
+    from django.urls import reverse
+
+    listed = set(PartnerListing.objects.filter(published=True).values_list("partner__legal_name", flat=True))
+    assert listed == {"Acme Networks Inc.", "Globex Systems GmbH", "Umbrella Distribution Ltd"}
+    response = Client().get(reverse("locator:directory"))
+    shown = [listing.name for listing in response.context["page"].object_list]
+    assert shown == ["Acme Networks Inc.", "Globex Systems GmbH"]
+    # Acme holds the demo's Analytics authorization: the locator says so.
+    assert next(
+        row for row in response.context["page"].object_list if row.name.startswith("Acme")
+    ).product_lines == ["Analytics"]
 
 
 @pytest.mark.usefixtures("seeded_demo")

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from partners import services
+from partners.locator.demo import seed as seed_listings
 from partners.models import (
     ApplicationStatus,
     Invitation,
@@ -181,6 +182,8 @@ class Command(BaseCommand):
             seed_scorecards(stdout=self.stdout)
             # Joint business plans after them: their progress reads the same data, live.
             seed_plans(stdout=self.stdout)
+            # The public partner locator: a few partners opted in.
+            seed_listings(stdout=self.stdout)
         self._print_logins(totp)
 
     def _user(self, email: str, name: str, **extra: Any) -> Any:
