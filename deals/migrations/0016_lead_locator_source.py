@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deals', '0014_partner_rollup_statement_trigger'),
+        ("deals", "0015_unicode_customer_keys"),
         ('partners', '0011_partner_listing'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
