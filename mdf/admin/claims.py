@@ -197,6 +197,9 @@ class FundClaimAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
         oldest = self.order_param(request, "age_display", descending=True)
         summary = {
             **counts,
+            # Finance decides claims; a channel account manager follows them read-only and is told
+            # who acts instead of being asked to.
+            "can_decide": self.has_change_permission(request),
             "awaiting_url": f"{base}?{urlencode({'status': RequestStatus.CLAIM_SUBMITTED, 'o': oldest})}",
             "payable_url": f"{base}?{urlencode({'status': RequestStatus.CLAIM_APPROVED})}",
         }

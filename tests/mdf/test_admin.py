@@ -580,9 +580,20 @@ def test_cam_reads_claims_but_cannot_use_claim_actions(world: World) -> None:
     listing = client.get(reverse(CLAIMS))
     assert listing.status_code == 200
     assert listing.context["action_form"] is None
+    # The summary says who acts on the claim instead of asking the CAM to review it.
+    page = listing.content.decode()
+    assert "1 claim is with finance for review" in page
+    assert "await review" not in page and "Review them" not in page
     client.post(reverse(CLAIMS), action_post("approve_claims", [claim], **{f"amount-{claim.pk}": "900"}))
     assert client.get(decide_url(claim, "approve_claims")).status_code == 403
     assert refreshed(claim.fund_request).status == RequestStatus.CLAIM_SUBMITTED
+
+
+def test_finance_is_asked_to_review_the_claims_it_decides(world: World) -> None:
+    claimed(world, "Partner summit", "1000", "900")
+    page = login(world.finance).get(reverse(CLAIMS)).content.decode()
+    assert "1 claim awaits review" in page
+    assert "Review them, oldest first" in page
 
 
 def test_finance_sees_requests_but_cannot_decide_them(world: World) -> None:
