@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from partners.models import PartnerRole
 from partners.selectors import partner_people, reviewers_for
@@ -23,6 +22,7 @@ from prm import audit, transitions
 from prm.calendar import add_business_days
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import format_amount, quantize
 from prm.notifications import notify
 from prm.references import next_reference

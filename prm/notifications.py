@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from . import audit
 from .errors import ApplicationError
+from .i18n import for_user, language_of, render_message, to_message
 from .models import Notification, NotificationDigest, User
 from .notification_kinds import Channel, kind_registry, kinds_for
 from .tenancy import Actor, system_scope
@@ -75,8 +76,7 @@ def notify(
     fields = {
         "recipient": recipient,
         "kind": kind,
-        "title": title[:200],
-        "body": body,
+        **_texts(recipient, title, body),
         "url": url,
         "digest_pending": digest,
     }
@@ -143,6 +143,17 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
     return unread.update(read_at=timezone.now())
 
 
+def _texts(recipient: User, title: Any, body: Any) -> dict[str, Any]:
+    """The title and body to store: written in the recipient's language, with what they were made
+    of when they came from ``prm.i18n.gettext`` so each reader gets them in theirs."""
+    message = {key: to_message(text) for key, text in (("title", title), ("body", body))}
+    message = {key: value for key, value in message.items() if value}
+    with for_user(recipient):
+        title_text = render_message(message.get("title"), str(title))
+        body_text = render_message(message.get("body"), str(body or ""))
+    return {"title": title_text[:200], "body": body_text, "i18n": message}
+
+
 # Notifications whose e-mails one broker message carries (notify_bulk).
 _EMAIL_BATCH = 200
 
@@ -181,8 +192,7 @@ def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
         row = Notification(
             recipient=recipient,
             kind=notice["kind"],
-            title=str(notice["title"])[:200],
-            body=notice.get("body", ""),
+            **_texts(recipient, notice["title"], notice.get("body", "")),
             url=notice.get("url", ""),
             partner_id=None if recipient.vendor_role else notice.get("partner_id"),
             digest_pending=digest,
@@ -258,9 +268,8 @@ def save_notification_settings(*, actor: Actor, channels: dict[str, str], digest
 
 # --- The daily digest ---------------------------------------------------------------------------
 def digest_language(user: User) -> str:
-    """The language of ``user``'s digest: their own when the user model has one (the language
-    work adds it), else the portal's default language."""
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    """The language of ``user``'s digest: their own (``prm.i18n.language_of``)."""
+    return language_of(user)
 
 
 def users_with_digest_due() -> list[int]:
@@ -364,13 +373,15 @@ def _partner_of(user: User) -> int | None:
 
 def password_changed_notice(*, user: User, **_kwargs: Any) -> None:
     """allauth's password_changed / password_set / password_reset: the mandatory notice."""
+    from .i18n import gettext
+
     with system_scope():
         partner_id = _partner_of(user)
         notify(
             recipient=user,
             kind="account.password_changed",
-            title=_("Your password was changed"),
-            body=_("If this was not you, reset your password now and tell your administrator."),
+            title=gettext("Your password was changed"),
+            body=gettext("If this was not you, reset your password now and tell your administrator."),
             url=reverse("account_change_password"),
             partner_id=partner_id,
         )

@@ -12,6 +12,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from .i18n import for_user
 from .models import Notification
 from .tenancy import system_scope
 
@@ -38,11 +39,18 @@ def send_notification_email(notification_id: int) -> bool:
         # Idempotent: a redelivered task finds the e-mail already sent and does nothing.
         if notification is None or notification.emailed_at is not None:
             return False
-        context = {"notification": notification, "url": _absolute(notification.url)}
-        text = render_to_string("emails/notification.txt", context)
-        html = render_to_string("emails/notification.html", context)
+        # In the recipient's language, whoever caused it (prm.i18n).
+        with for_user(notification.recipient) as language:
+            context = {
+                "notification": notification,
+                "url": _absolute(notification.url),
+                "LANGUAGE_CODE": language,
+            }
+            text = render_to_string("emails/notification.txt", context)
+            html = render_to_string("emails/notification.html", context)
+            subject = notification.display_title
         message = EmailMultiAlternatives(
-            subject=f"[PRM] {notification.title}", body=text, to=[notification.recipient.email]
+            subject=f"[PRM] {subject}", body=text, to=[notification.recipient.email]
         )
         message.attach_alternative(html, "text/html")
         message.send()

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from partners.selectors import vendor_people
 from prm import transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import format_amount, quantize, require_four_eyes
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole

@@ -12,11 +12,11 @@ from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from partners.models import Partner
 from prm import audit
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import format_amount, quantize
 from prm.notifications import notify
 from prm.policies import PermissionDenied

@@ -13,12 +13,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from partners.selectors import reviewers_for, vendor_people
 from prm import audit, transitions
 from prm.calendar import business_days_ahead
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import format_amount, quantize
 from prm.references import next_reference
 from prm.roles import VendorRole
