@@ -385,3 +385,35 @@ def password_changed_notice(*, user: User, **_kwargs: Any) -> None:
             url=reverse("account_change_password"),
             partner_id=partner_id,
         )
+
+
+def mfa_changed_notice(*, user: User, authenticator: Any = None, signal: Any = None, **_kwargs: Any) -> None:
+    """allauth's authenticator_added / authenticator_removed / authenticator_reset (recovery codes
+    made again), sent after the commit: the mandatory notice, saying which change it was."""
+    from allauth.mfa import signals as mfa_signals
+
+    from .i18n import gettext
+
+    from allauth.mfa.models import Authenticator
+
+    codes = getattr(authenticator, "type", None) == Authenticator.Type.RECOVERY_CODES
+    if codes and signal is not mfa_signals.authenticator_reset:
+        # Recovery codes come and go with the first or last authenticator: that one's notice
+        # says it, one notice per change.
+        return
+    if signal is mfa_signals.authenticator_added:
+        title = gettext("A new two-factor authenticator was added to your account")
+    elif signal is mfa_signals.authenticator_removed:
+        title = gettext("A two-factor authenticator was removed from your account")
+    else:
+        title = gettext("New recovery codes were made for your account")
+    with system_scope():
+        partner_id = _partner_of(user)
+        notify(
+            recipient=user,
+            kind="account.mfa_changed",
+            title=title,
+            body=gettext("If this was not you, reset your password now and tell your administrator."),
+            url=reverse("mfa_index"),
+            partner_id=partner_id,
+        )
