@@ -65,37 +65,6 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
 
-def save_language(*, actor: Any, language: str) -> Any:
-    """Save the acting user's own language ("" follows the browser); audited (in their partner's
-    trail for a partner user). Anything but one of the portal's languages is refused."""
-    from django.db import transaction
-
-    from . import audit
-    from .errors import ApplicationError
-    from .models import User
-
-    user = actor.user
-    if user is None:
-        raise ApplicationError(translation.gettext("Sign in to change your language."))
-    if language and language not in dict(settings.LANGUAGES):
-        raise ApplicationError(translation.gettext("Choose one of the offered languages."), field="language")
-    with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        if user.language != language:
-            before = {"language": user.language}
-            user.language = language
-            user.save(update_fields=["language"])
-            audit.record(
-                actor=user,
-                action="user.language_changed",
-                target=user,
-                before=before,
-                after={"language": language},
-                partner_id=actor.partner_id,
-            )
-    return user
-
-
 # --- Messages that remember what they were made of -------------------------------------------------
 class TranslatedStr(str):
     """A translated text that remembers its message id (and, after ``%``, its parameters)."""

@@ -33,7 +33,6 @@ from .exports import (
     write_csv,
 )
 from .forms import LanguageForm, NotificationSettingsForm
-from .i18n import save_language
 from .notification_kinds import kinds_for
 from .notifications import (
     inbox,
@@ -43,6 +42,7 @@ from .notifications import (
     save_notification_settings,
 )
 from .pagination import CappedPaginator, planner
+from .profile import save_language
 from .tenancy import Actor
 
 PAGE_SIZE = 25
