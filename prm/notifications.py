@@ -101,15 +101,22 @@ def notify_many(*, recipients: list[User], **kwargs: Any) -> list[Notification]:
     return [notification for notification in sent if notification is not None]
 
 
-def send_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> None:
-    """Render ``template`` (``.txt``, and ``.html`` when present) and send it after commit.
+def send_email(
+    *, to: list[str], subject: str, template: str, context: dict[str, Any], language: str = ""
+) -> None:
+    """Render ``template`` (``.txt``, and ``.html`` when present) and send it after commit, in
+    ``language``: by default the active one, the language ``subject`` was just written in (an
+    address with no account has no language of its own; an invitation goes out in its sender's).
 
     ``context`` travels through the broker, so it must be JSON-serialisable: ids and strings.
     """
     from .tasks import send_templated_email
 
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
     transaction.on_commit(
-        lambda: send_templated_email.delay(to=to, subject=subject, template=template, context=context)
+        lambda: send_templated_email.delay(
+            to=to, subject=str(subject), template=template, context=context, language=language
+        )
     )
 
 
@@ -391,10 +398,9 @@ def mfa_changed_notice(*, user: User, authenticator: Any = None, signal: Any = N
     """allauth's authenticator_added / authenticator_removed / authenticator_reset (recovery codes
     made again), sent after the commit: the mandatory notice, saying which change it was."""
     from allauth.mfa import signals as mfa_signals
+    from allauth.mfa.models import Authenticator
 
     from .i18n import gettext
-
-    from allauth.mfa.models import Authenticator
 
     codes = getattr(authenticator, "type", None) == Authenticator.Type.RECOVERY_CODES
     if codes and signal is not mfa_signals.authenticator_reset:

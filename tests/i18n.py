@@ -21,6 +21,10 @@ GERMAN = {
     "Your role is now %(role)s": "Ihre Rolle ist jetzt %(role)s",
     "Marketing": "Marketingteam",
     "Hello %(name)s,": "Hallo %(name)s,",
+    "Hello,": "Hallo,",
+    "You are invited to the %(partner)s partner portal": (
+        "Sie sind zum Partnerportal von %(partner)s eingeladen"
+    ),
     "Your password was changed": "Ihr Passwort wurde geändert",
     "Certificate of Achievement": "Leistungszertifikat",
     "This certifies that": "Hiermit wird bestätigt, dass",

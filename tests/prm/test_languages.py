@@ -321,3 +321,37 @@ def test_the_mfa_notice_is_in_the_users_language(
     assert response.status_code == 302 and response["Location"] == reverse("mfa_view_recovery_codes")
     notice = Notification.objects.get(recipient=partner_admin, kind="account.mfa_changed")
     assert notice.title == "Für Ihr Konto wurden neue Wiederherstellungscodes erstellt"
+
+
+def test_the_users_language_costs_no_query(german: dict, partner_admin: User) -> None:
+    """The middleware reads the user row the request loads anyway: a page costs the same queries
+    with and without a language chosen."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        client = login(partner_admin, HTTP_ACCEPT_LANGUAGE="en")
+        client.get(reverse("notifications"))  # warm the per-process caches (actor, navigation)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("notifications")).status_code == 200
+        return len(captured)
+
+    browser = queries()
+    set_language(partner_admin, "de")
+    assert queries() == browser
+
+
+def test_an_invitation_goes_out_in_its_senders_language_subject_and_body_alike(
+    german: dict, partner: Partner, partner_admin: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An address with no account has no language: the invitation speaks its sender's, and its
+    body (rendered by the worker) the same language as its subject."""
+    set_language(partner_admin, "de")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(partner_admin).post(
+            reverse("partners:team_invite"), {"email": "neu@acme.example", "role": "sales"}
+        )
+    assert response.status_code == 302
+    (invitation,) = mail.outbox
+    assert invitation.subject == "[PRM] Sie sind zum Partnerportal von Acme Networks eingeladen"
+    assert invitation.body.startswith("Hallo")
