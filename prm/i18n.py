@@ -19,15 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.functional import Promise
 
 _MESSAGE = "__message__"
+_DATE = "__date__"
+_AMOUNT = "__amount__"
 
 
 def language_of(user: Any) -> str:
@@ -107,6 +111,31 @@ def translated(text: Promise | str) -> str:
     return str(text)
 
 
+class Localized(str):
+    """A date or an amount written in the active language's conventions that remembers its value,
+    so a notification naming it shows it in each reader's (:func:`localized_date`,
+    :func:`localized_amount`)."""
+
+    param: dict[str, Any]
+
+    def __new__(cls, text: str, param: dict[str, Any]) -> Localized:
+        made = super().__new__(cls, text)
+        made.param = param
+        return made
+
+
+def localized_date(value: date, fmt: str = "DATE_FORMAT") -> str:
+    """``django.utils.formats.date_format(value, fmt)``, for a notification's parameters."""
+    return Localized(date_format(value, fmt), {_DATE: value.isoformat(), "format": fmt})
+
+
+def localized_amount(amount: Any, currency: str) -> str:
+    """``prm.money.format_amount(amount, currency)``, for a notification's parameters."""
+    from .money import format_amount
+
+    return Localized(format_amount(amount, currency), {_AMOUNT: str(amount), "currency": currency})
+
+
 def _lazy_msgid(value: Promise) -> dict[str, Any] | None:
     """The message id of a ``gettext_lazy`` / ``pgettext_lazy`` text (a choice's label)."""
     func, args, kwargs = value.__reduce__()[1][:3]
@@ -120,6 +149,8 @@ def _lazy_msgid(value: Promise) -> dict[str, Any] | None:
 
 
 def _param(value: Any) -> Any:
+    if isinstance(value, Localized):
+        return value.param
     if isinstance(value, TranslatedStr):
         return {_MESSAGE: value.message}
     if isinstance(value, Promise):
@@ -146,6 +177,12 @@ def to_message(text: Any) -> dict[str, Any]:
 def _rendered(value: Any) -> Any:
     if isinstance(value, dict) and _MESSAGE in value:
         return render_message(value[_MESSAGE], "")
+    if isinstance(value, dict) and _DATE in value:
+        return date_format(date.fromisoformat(value[_DATE]), value.get("format", "DATE_FORMAT"))
+    if isinstance(value, dict) and _AMOUNT in value:
+        from .money import format_amount
+
+        return format_amount(Decimal(value[_AMOUNT]), value.get("currency", ""))
     return value
 
 

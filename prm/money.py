@@ -86,16 +86,20 @@ def format_amount(amount: Decimal | int | str, currency: str = "") -> str:
 _CODE_AFTER_AMOUNT = {"en"}
 
 
+def writes_code_after_amount() -> bool:
+    """Whether the active language writes "5,000.00 USD" (the ISO code after the amount)."""
+    return _active_locale().language in _CODE_AFTER_AMOUNT
+
+
 def format_money(amount: Decimal | int | str | None, currency: str, *, empty: str = "—") -> str:
     """``format_amount`` with its currency in the active language's way (``empty`` for no
     amount)."""
     if amount is None:
         return empty
-    locale = _active_locale()
-    if locale.language in _CODE_AFTER_AMOUNT:
+    if writes_code_after_amount():
         return f"{format_amount(amount, currency)}\N{NO-BREAK SPACE}{currency}"
     # CLDR's minor units per currency are the ones quantize() keeps (JPY 0, KWD 3, ...).
-    return format_currency(quantize(Decimal(amount), currency), currency, locale=locale)
+    return format_currency(quantize(Decimal(amount), currency), currency, locale=_active_locale())
 
 
 def money_field(**kwargs: object) -> models.DecimalField:

@@ -22,6 +22,9 @@ GERMAN = {
     "Marketing": "Marketingteam",
     "Hello %(name)s,": "Hallo %(name)s,",
     "Hello,": "Hallo,",
+    "MDF request %(ref)s approved: %(amount)s %(currency)s. Claim by %(deadline)s.": (
+        "MDF-Antrag %(ref)s genehmigt: %(amount)s %(currency)s. Nachweis bis %(deadline)s."
+    ),
     "You are invited to the %(partner)s partner portal": (
         "Sie sind zum Partnerportal von %(partner)s eingeladen"
     ),

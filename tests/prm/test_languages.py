@@ -355,3 +355,42 @@ def test_an_invitation_goes_out_in_its_senders_language_subject_and_body_alike(
     (invitation,) = mail.outbox
     assert invitation.subject == "[PRM] Sie sind zum Partnerportal von Acme Networks eingeladen"
     assert invitation.body.startswith("Hallo")
+
+
+def test_a_page_shows_money_in_the_readers_conventions(german: dict) -> None:
+    from tests.deals import factories as deal_factories
+    from tests.helpers import body_text
+
+    team = deal_factories.team()
+    deal = deal_factories.submitted(team.sales_actor)  # 2 x 500.00 USD
+    url = reverse("deals:detail", args=[deal.pk])
+    assert "1,000.00 USD" in body_text(login(team.sales).get(url))  # English keeps its look
+    set_language(team.sales, "de")
+    page = body_text(login(team.sales).get(url))
+    assert "1.000,00\N{NO-BREAK SPACE}$" in page and "1,000.00 USD" not in page
+    set_language(team.sales, "fr")
+    assert "1\N{NARROW NO-BREAK SPACE}000,00\N{NO-BREAK SPACE}$US" in body_text(login(team.sales).get(url))
+
+
+@time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False)
+def test_dates_and_amounts_in_a_notification_follow_each_readers_language(german: dict) -> None:
+    """An English reviewer approves; the German marketer reads the amount and the deadline her way,
+    and the same row still reads the English way in English."""
+    from tests.mdf import factories as m
+
+    team = m.team()
+    set_language(team.marketing, "de")
+    m.fund(team.partner, m.budget())
+    fund_request = m.approved(team.marketing_actor, m.program_admin(), amount="4000.00")
+    notice = Notification.objects.get(kind="mdf.request_approved", recipient=team.marketing)
+    with translation.override("de"):
+        deadline = date_format(fund_request.claim_deadline, "DATE_FORMAT")
+    assert (
+        notice.title
+        == f"MDF-Antrag {fund_request.reference} genehmigt: 4.000,00 USD. Nachweis bis {deadline}."
+    )
+    with translation.override("en"):
+        english = date_format(fund_request.claim_deadline, "DATE_FORMAT")
+        assert notice.display_title == (
+            f"MDF request {fund_request.reference} approved: 4,000.00 USD. Claim by {english}."
+        )
