@@ -75,9 +75,10 @@ class TranslatedStr(str):
 
     message: dict[str, Any]
 
-    def __new__(cls, text: str, message: dict[str, Any]) -> TranslatedStr:
+    def __new__(cls, text: str, message: dict[str, Any] | None = None) -> TranslatedStr:
+        # ``message`` has a default so that pickle (a cache, a broker) can rebuild one.
         made = super().__new__(cls, text)
-        made.message = message
+        made.message = message or {}
         return made
 
     def __mod__(self, params: Any) -> TranslatedStr:  # type: ignore[override]
@@ -118,9 +119,9 @@ class Localized(str):
 
     param: dict[str, Any]
 
-    def __new__(cls, text: str, param: dict[str, Any]) -> Localized:
+    def __new__(cls, text: str, param: dict[str, Any] | None = None) -> Localized:
         made = super().__new__(cls, text)
-        made.param = param
+        made.param = param or {}
         return made
 
 
