@@ -15,6 +15,14 @@ COPY . /src
 RUN rm -rf /src/.venv /src/venv /src/var /src/.git /src/.ci /src/.env /src/build /src/dist \
         /src/.pytest_cache /src/test-results /src/screenshots /src/*.egg-info \
  && find /src -name __pycache__ -type d -prune -exec rm -rf {} +
+# The compiled translations (.mo, never committed), built here with gettext's msgfmt -- what
+# `manage.py compilemessages` runs -- so gettext stays out of the runtime image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gettext \
+ && rm -rf /var/lib/apt/lists/* \
+ && find /src -name '*.mo' -path '*/LC_MESSAGES/*' -delete \
+ && find /src -name '*.po' -path '*/LC_MESSAGES/*' -print0 \
+    | xargs -0 -r -n1 sh -c 'msgfmt --check-format -o "${0%.po}.mo" "$0"'
 
 # --- Stage 2: the runtime image -------------------------------------------------------------
 FROM python:3.11-slim-bookworm

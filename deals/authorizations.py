@@ -39,12 +39,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
 
 from partners.models import Partner, PartnerRole, PartnerStatus
 from partners.selectors import partner_people
 from prm import audit, transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.notifications import notify
 from prm.tenancy import Actor, system_scope
 
@@ -253,7 +253,12 @@ def _notify_partner(authorization: PartnerAuthorization, kind: str, title: str, 
         )
     manager = authorization.partner.channel_account_manager
     if manager is not None and manager.is_active:
-        notify(recipient=manager, kind=kind, title=f"{authorization.partner.legal_name}: {title}", body=body)
+        notify(
+            recipient=manager,
+            kind=kind,
+            title=_("%(partner)s: %(title)s") % {"partner": authorization.partner.legal_name, "title": title},
+            body=body,
+        )
 
 
 def _date(moment: datetime | None) -> str:

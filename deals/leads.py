@@ -16,7 +16,6 @@ from django.core.validators import validate_email
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_countries import countries
 
 from partners.models import Membership, Partner, PartnerRole, PartnerStatus, Region
@@ -25,6 +24,7 @@ from prm import audit, transitions
 from prm.csvimport import read_rows
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import Currency
 from prm.notifications import notify
 from prm.policies import PermissionDenied

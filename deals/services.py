@@ -14,8 +14,6 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from partners.models import PartnerRole
 from partners.selectors import partner_people, reviewers_for
@@ -23,7 +21,9 @@ from prm import audit, transitions
 from prm.calendar import add_business_days
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
-from prm.money import format_amount, quantize
+from prm.i18n import gettext as _
+from prm.i18n import localized_amount, localized_date
+from prm.money import quantize
 from prm.notifications import notify
 from prm.references import next_reference
 from prm.tenancy import Actor, system_scope
@@ -376,7 +376,7 @@ def deal_approve(*, actor: Actor, deal: Deal) -> Deal:
         _("Deal %(ref)s approved, protected until %(date)s")
         % {
             "ref": deal.reference,
-            "date": date_format(timezone.localdate(deal.protection_expires_at), "DATE_FORMAT"),
+            "date": localized_date(timezone.localdate(deal.protection_expires_at)),
         },
     )
     return deal
@@ -511,7 +511,7 @@ def extension_decide(
             _("Extension approved: deal %(ref)s is protected until %(date)s")
             % {
                 "ref": deal.reference,
-                "date": date_format(timezone.localdate(deal.protection_expires_at), "DATE_FORMAT"),
+                "date": localized_date(timezone.localdate(deal.protection_expires_at)),
             }
             if approve
             else _("Extension for deal %(ref)s was not approved") % {"ref": deal.reference}
@@ -657,7 +657,7 @@ def deal_mark_won(*, actor: Actor, deal: Deal, won_amount: Decimal, closed_on: d
             % {
                 "partner": deal.partner.legal_name,
                 "ref": deal.reference,
-                "amount": format_amount(deal.won_amount, deal.currency),
+                "amount": localized_amount(deal.won_amount, deal.currency),
                 "currency": deal.currency,
             },
         )
@@ -715,9 +715,9 @@ def deal_confirm_won(
         _("Deal %(ref)s confirmed won: %(amount)s %(currency)s on %(date)s")
         % {
             "ref": deal.reference,
-            "amount": format_amount(deal.won_amount, deal.currency),
+            "amount": localized_amount(deal.won_amount, deal.currency),
             "currency": deal.currency,
-            "date": date_format(deal.closed_on, "DATE_FORMAT"),
+            "date": localized_date(deal.closed_on),
         },
         note,
     )

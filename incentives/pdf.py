@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from prm.rendered import stored_pdf
 
@@ -18,12 +18,15 @@ from .models import Statement
 
 
 def statement_html(statement: Statement, *, generated_at: datetime | None) -> str:
+    """In the active language (the person who downloads it: their own language once signed in,
+    prm.i18n), with its dates and amounts in that language's conventions."""
     return render_to_string(
         "incentives/statement_pdf.html",
         {
             "statement": statement,
             "lines": selectors.statement_lines(statement=statement),
             "generated_at": generated_at,
+            "LANGUAGE_CODE": translation.get_language(),
         },
     )
 

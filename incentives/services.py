@@ -15,7 +15,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from deals.models import Deal, DealLine, DealStatus
 from deals.policies import deal_policy
@@ -26,6 +25,7 @@ from partners.models import PartnerRole
 from partners.selectors import partner_people
 from prm import audit, transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import quantize, require_four_eyes
 from prm.notifications import notify
 from prm.policies import PermissionDenied

@@ -16,11 +16,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from prm import audit, transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.notifications import notify, send_email
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
@@ -246,7 +246,8 @@ def _transition(
             recipient=membership.user,
             kind=action,
             partner_id=partner.pk,
-            title=_("Your partner status is now: %(status)s") % {"status": partner.get_status_display()},
+            title=_("Your partner status is now: %(status)s")
+            % {"status": PartnerStatus(partner.status).label},
             body=reason,
             url=reverse("home"),
         )
@@ -851,7 +852,7 @@ def membership_change_role(*, actor: Actor, membership: Membership, role: str) -
         recipient=membership.user,
         kind="membership.role_changed",
         partner_id=membership.partner_id,
-        title=_("Your role is now %(role)s") % {"role": membership.get_role_display()},
+        title=_("Your role is now %(role)s") % {"role": PartnerRole(membership.role).label},
         url=reverse("home"),
     )
     return membership

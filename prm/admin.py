@@ -78,7 +78,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["email", "full_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Person"), {"fields": ("full_name", "email_notifications")}),
+        (_("Person"), {"fields": ("full_name", "language", "email_notifications")}),
         (_("Access"), {"fields": ("vendor_role", "is_active", "is_staff", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )

@@ -43,3 +43,16 @@ class PrmConfig(AppConfig):
 
         for name, signal in (("changed", password_changed), ("set", password_set), ("reset", password_reset)):
             signal.connect(password_changed_notice, dispatch_uid=f"prm.password_notice.{name}")
+
+        # So is a change to two-factor authentication: an authenticator added or removed, new
+        # recovery codes.
+        from allauth.mfa.signals import authenticator_added, authenticator_removed, authenticator_reset
+
+        from .notifications import mfa_changed_notice
+
+        for name, signal in (
+            ("added", authenticator_added),
+            ("removed", authenticator_removed),
+            ("reset", authenticator_reset),
+        ):
+            signal.connect(mfa_changed_notice, dispatch_uid=f"prm.mfa_notice.{name}")

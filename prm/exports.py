@@ -45,10 +45,10 @@ from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
 
 from . import audit
 from .errors import ApplicationError
+from .i18n import gettext as _
 from .models import ExportJob, User
 from .notifications import notify
 from .tenancy import Actor, Scope, system_scope, tenant_scope

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .notification_kinds import Channel, NotificationKind
@@ -54,3 +55,14 @@ class NotificationSettingsForm(forms.Form):
         for entry in self.kinds:
             grouped.setdefault(str(entry.group), (entry.group, []))[1].append((entry, self[entry.key]))
         return list(grouped.values())
+
+
+class LanguageForm(forms.Form):
+    """The language the portal, its e-mails and PDFs speak to the user."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("The language of my browser")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("Pages, e-mails, notifications and PDFs made for you use this language."),
+    )

@@ -85,6 +85,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     notification_digest = models.BooleanField(
         _("one daily digest e-mail instead of single e-mails"), default=False
     )
+    # The language the portal speaks to this person, their e-mails, notifications and PDFs
+    # included; blank: the browser's (prm.middleware.UserLanguageMiddleware, prm.i18n).
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Leave empty to follow your browser's language."),
+    )
 
     objects = UserManager()
 
@@ -167,6 +176,11 @@ class Notification(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     # Waiting for the recipient's daily digest e-mail instead of an e-mail of its own.
     digest_pending = models.BooleanField(default=False)
+    # What the title and body were made of ({"title": {"msgid": ..., "params": ...}, "body": ...},
+    # prm.i18n.to_message), so each reader gets them in their own language; ``title`` and ``body``
+    # keep the text as first written (in the recipient's language), shown when there is nothing
+    # here (rows from before, a text made of no message).
+    i18n = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -182,6 +196,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language (``prm.i18n``)."""
+        from .i18n import render_message
+
+        return render_message((self.i18n or {}).get("title"), self.title)
+
+    @property
+    def display_body(self) -> str:
+        from .i18n import render_message
+
+        return render_message((self.i18n or {}).get("body"), self.body)
 
 
 class NotificationDigest(models.Model):

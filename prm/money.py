@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, format_decimal
+from django.conf import settings
 from django.db import models
-from django.utils import formats
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 # Minor units per currency; everything not listed uses two.
@@ -55,20 +59,47 @@ class Money:
         return f"{self.amount:,} {self.currency}"
 
 
+@functools.cache
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(translation.to_locale(language))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def _active_locale() -> Locale:
+    return _locale(translation.get_language() or settings.LANGUAGE_CODE)
+
+
 def format_amount(amount: Decimal | int | str, currency: str = "") -> str:
     """An amount as people read it everywhere (pages, messages, notifications, the admin):
-    grouped and with the currency's minor units in the active language's format, "5,000.00"."""
+    grouped and with the currency's minor units, in the active language's conventions (Babel's
+    CLDR data): "5,000.00" in English, "5.000,00" in German, "5 000,00" in French."""
     places = _MINOR_UNITS.get(currency, 2)
-    return formats.number_format(
-        quantize(Decimal(amount), currency), places, use_l10n=True, force_grouping=True
-    )
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(quantize(Decimal(amount), currency), format=pattern, locale=_active_locale())
+
+
+# Languages that show an amount with its ISO code after it, "5,000.00 USD", as the portal always
+# has in English (pages, e-mails and exports people already read); every other language writes
+# money as its own conventions do, "5.000,00 $" in German, "1 234,50 €" in French.
+_CODE_AFTER_AMOUNT = {"en"}
+
+
+def writes_code_after_amount() -> bool:
+    """Whether the active language writes "5,000.00 USD" (the ISO code after the amount)."""
+    return _active_locale().language in _CODE_AFTER_AMOUNT
 
 
 def format_money(amount: Decimal | int | str | None, currency: str, *, empty: str = "—") -> str:
-    """``format_amount`` with its currency, "5,000.00 USD" (``empty`` for no amount)."""
+    """``format_amount`` with its currency in the active language's way (``empty`` for no
+    amount)."""
     if amount is None:
         return empty
-    return f"{format_amount(amount, currency)}\N{NO-BREAK SPACE}{currency}"
+    if writes_code_after_amount():
+        return f"{format_amount(amount, currency)}\N{NO-BREAK SPACE}{currency}"
+    # CLDR's minor units per currency are the ones quantize() keeps (JPY 0, KWD 3, ...).
+    return format_currency(quantize(Decimal(amount), currency), currency, locale=_active_locale())
 
 
 def money_field(**kwargs: object) -> models.DecimalField:

@@ -102,6 +102,19 @@ KINDS = [
         ),
     ),
     kind(
+        "account.mfa_changed",
+        _("Your two-factor authentication was changed"),
+        _(
+            "Sent when an authenticator app or security key is added to or removed from your account, "
+            "or new recovery codes are made, so you notice at once if it was not you."
+        ),
+        group=ACCOUNT,
+        audiences=(PARTNER, VENDOR),
+        mandatory_reason=_(
+            "A security notice: it is always sent, so nobody can take over your account unnoticed."
+        ),
+    ),
+    kind(
         "export.ready",
         _("Your export is ready"),
         _("A CSV export you started has been built and can be downloaded under Your exports."),

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from . import audit
 from .errors import ApplicationError
+from .i18n import for_user, language_of, render_message, to_message
 from .models import Notification, NotificationDigest, User
 from .notification_kinds import Channel, kind_registry, kinds_for
 from .tenancy import Actor, system_scope
@@ -75,8 +76,7 @@ def notify(
     fields = {
         "recipient": recipient,
         "kind": kind,
-        "title": title[:200],
-        "body": body,
+        **_texts(recipient, title, body),
         "url": url,
         "digest_pending": digest,
     }
@@ -101,15 +101,22 @@ def notify_many(*, recipients: list[User], **kwargs: Any) -> list[Notification]:
     return [notification for notification in sent if notification is not None]
 
 
-def send_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> None:
-    """Render ``template`` (``.txt``, and ``.html`` when present) and send it after commit.
+def send_email(
+    *, to: list[str], subject: str, template: str, context: dict[str, Any], language: str = ""
+) -> None:
+    """Render ``template`` (``.txt``, and ``.html`` when present) and send it after commit, in
+    ``language``: by default the active one, the language ``subject`` was just written in (an
+    address with no account has no language of its own; an invitation goes out in its sender's).
 
     ``context`` travels through the broker, so it must be JSON-serialisable: ids and strings.
     """
     from .tasks import send_templated_email
 
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
     transaction.on_commit(
-        lambda: send_templated_email.delay(to=to, subject=subject, template=template, context=context)
+        lambda: send_templated_email.delay(
+            to=to, subject=str(subject), template=template, context=context, language=language
+        )
     )
 
 
@@ -141,6 +148,17 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
+
+
+def _texts(recipient: User, title: Any, body: Any) -> dict[str, Any]:
+    """The title and body to store: written in the recipient's language, with what they were made
+    of when they came from ``prm.i18n.gettext`` so each reader gets them in theirs."""
+    message = {key: to_message(text) for key, text in (("title", title), ("body", body))}
+    message = {key: value for key, value in message.items() if value}
+    with for_user(recipient):
+        title_text = render_message(message.get("title"), str(title))
+        body_text = render_message(message.get("body"), str(body or ""))
+    return {"title": title_text[:200], "body": body_text, "i18n": message}
 
 
 # Notifications whose e-mails one broker message carries (notify_bulk).
@@ -181,8 +199,7 @@ def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
         row = Notification(
             recipient=recipient,
             kind=notice["kind"],
-            title=str(notice["title"])[:200],
-            body=notice.get("body", ""),
+            **_texts(recipient, notice["title"], notice.get("body", "")),
             url=notice.get("url", ""),
             partner_id=None if recipient.vendor_role else notice.get("partner_id"),
             digest_pending=digest,
@@ -258,9 +275,8 @@ def save_notification_settings(*, actor: Actor, channels: dict[str, str], digest
 
 # --- The daily digest ---------------------------------------------------------------------------
 def digest_language(user: User) -> str:
-    """The language of ``user``'s digest: their own when the user model has one (the language
-    work adds it), else the portal's default language."""
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    """The language of ``user``'s digest: their own (``prm.i18n.language_of``)."""
+    return language_of(user)
 
 
 def users_with_digest_due() -> list[int]:
@@ -364,13 +380,46 @@ def _partner_of(user: User) -> int | None:
 
 def password_changed_notice(*, user: User, **_kwargs: Any) -> None:
     """allauth's password_changed / password_set / password_reset: the mandatory notice."""
+    from .i18n import gettext
+
     with system_scope():
         partner_id = _partner_of(user)
         notify(
             recipient=user,
             kind="account.password_changed",
-            title=_("Your password was changed"),
-            body=_("If this was not you, reset your password now and tell your administrator."),
+            title=gettext("Your password was changed"),
+            body=gettext("If this was not you, reset your password now and tell your administrator."),
             url=reverse("account_change_password"),
+            partner_id=partner_id,
+        )
+
+
+def mfa_changed_notice(*, user: User, authenticator: Any = None, signal: Any = None, **_kwargs: Any) -> None:
+    """allauth's authenticator_added / authenticator_removed / authenticator_reset (recovery codes
+    made again), sent after the commit: the mandatory notice, saying which change it was."""
+    from allauth.mfa import signals as mfa_signals
+    from allauth.mfa.models import Authenticator
+
+    from .i18n import gettext
+
+    codes = getattr(authenticator, "type", None) == Authenticator.Type.RECOVERY_CODES
+    if codes and signal is not mfa_signals.authenticator_reset:
+        # Recovery codes come and go with the first or last authenticator: that one's notice
+        # says it, one notice per change.
+        return
+    if signal is mfa_signals.authenticator_added:
+        title = gettext("A new two-factor authenticator was added to your account")
+    elif signal is mfa_signals.authenticator_removed:
+        title = gettext("A two-factor authenticator was removed from your account")
+    else:
+        title = gettext("New recovery codes were made for your account")
+    with system_scope():
+        partner_id = _partner_of(user)
+        notify(
+            recipient=user,
+            kind="account.mfa_changed",
+            title=title,
+            body=gettext("If this was not you, reset your password now and tell your administrator."),
+            url=reverse("mfa_index"),
             partner_id=partner_id,
         )

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from .i18n import for_user
 from .models import Notification
 from .tenancy import system_scope
 
@@ -38,11 +39,18 @@ def send_notification_email(notification_id: int) -> bool:
         # Idempotent: a redelivered task finds the e-mail already sent and does nothing.
         if notification is None or notification.emailed_at is not None:
             return False
-        context = {"notification": notification, "url": _absolute(notification.url)}
-        text = render_to_string("emails/notification.txt", context)
-        html = render_to_string("emails/notification.html", context)
+        # In the recipient's language, whoever caused it (prm.i18n).
+        with for_user(notification.recipient) as language:
+            context = {
+                "notification": notification,
+                "url": _absolute(notification.url),
+                "LANGUAGE_CODE": language,
+            }
+            text = render_to_string("emails/notification.txt", context)
+            html = render_to_string("emails/notification.html", context)
+            subject = notification.display_title
         message = EmailMultiAlternatives(
-            subject=f"[PRM] {notification.title}", body=text, to=[notification.recipient.email]
+            subject=f"[PRM] {subject}", body=text, to=[notification.recipient.email]
         )
         message.attach_alternative(html, "text/html")
         message.send()
@@ -59,12 +67,19 @@ def send_notification_emails(notification_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_templated_email(*, to: list[str], subject: str, template: str, context: dict[str, Any]) -> bool:
-    context = {**context, "site_url": settings.SITE_URL}
-    text = render_to_string(f"{template}.txt", context)
+def send_templated_email(
+    *, to: list[str], subject: str, template: str, context: dict[str, Any], language: str = ""
+) -> bool:
+    # In the language the subject was written in (prm.notifications.send_email).
+    with translation.override(language or settings.LANGUAGE_CODE):
+        context = {**context, "site_url": settings.SITE_URL, "LANGUAGE_CODE": translation.get_language()}
+        text = render_to_string(f"{template}.txt", context)
+        html = None
+        with contextlib.suppress(TemplateDoesNotExist):
+            html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(subject=f"[PRM] {subject}", body=text, to=to)
-    with contextlib.suppress(TemplateDoesNotExist):
-        message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    if html is not None:
+        message.attach_alternative(html, "text/html")
     message.send()
     return True
 

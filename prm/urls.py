@@ -34,6 +34,7 @@ urlpatterns = [
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
     path("account/api-tokens/", views.api_tokens, name="api_tokens"),
     path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("account/language/", views.language_settings_page, name="language_settings"),
     path("account/notifications/", views.notification_settings_page, name="notification_settings"),
     path("api/v1/", include("deals.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

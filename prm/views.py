@@ -15,6 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,7 +32,7 @@ from .exports import (
     registered,
     write_csv,
 )
-from .forms import NotificationSettingsForm
+from .forms import LanguageForm, NotificationSettingsForm
 from .notification_kinds import kinds_for
 from .notifications import (
     inbox,
@@ -41,6 +42,7 @@ from .notifications import (
     save_notification_settings,
 )
 from .pagination import CappedPaginator, planner
+from .profile import save_language
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -281,6 +283,43 @@ def notification_settings_page(request: HttpRequest) -> HttpResponse:
     return render(
         request, "prm/notification_settings.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@login_required
+def language_settings_page(request: HttpRequest) -> HttpResponse:
+    """The user's own language: the portal's pages once signed in, and what is made for them
+    (e-mails, notifications, PDFs). Saved, it is also the language cookie, so the sign-in page
+    speaks it after signing out."""
+    form = LanguageForm(request.POST or None, initial={"language": request.user.language})
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        ok, _user = attempt(
+            request, lambda: save_language(actor=actor_of(request), language=language), form=form
+        )
+        if ok:
+            with translation.override(language or translation.get_language_from_request(request)):
+                messages.success(request, _("Your language was saved."))
+            response = redirect("language_settings")
+            if language:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    path=settings.LANGUAGE_COOKIE_PATH,
+                    domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                    secure=settings.LANGUAGE_COOKIE_SECURE,
+                    httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+            else:
+                response.delete_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    path=settings.LANGUAGE_COOKIE_PATH,
+                    domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+            return response
+    return render(request, "prm/language_settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required

@@ -22,6 +22,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + ORM 
 scoping.open_actor_scope_for_code_called_by_tests()
 
 from tests import factories  # noqa: E402
+from tests.i18n import german  # noqa: E402, F401  (the language tests' catalog, any module)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from prm.rendered import stored_pdf
 
@@ -20,17 +21,21 @@ def verification_url(award: CertificationAward) -> str:
 
 
 def certificate_html(award: CertificationAward) -> str:
-    return render_to_string(
-        "training/certificate_pdf.html",
-        {
-            "award": award,
-            # The name only: a certificate never carries the holder's e-mail address.
-            "holder": award.user.full_name or "—",
-            "partner": award.partner.legal_name,
-            "certification": award.certification,
-            "verification_url": verification_url(award),
-        },
-    )
+    """In the holder's language (their profile's; the active language when they chose none),
+    whoever downloads it: the certificate is theirs."""
+    with translation.override(award.user.language or translation.get_language()):
+        return render_to_string(
+            "training/certificate_pdf.html",
+            {
+                "award": award,
+                # The name only: a certificate never carries the holder's e-mail address.
+                "holder": award.user.full_name or "—",
+                "partner": award.partner.legal_name,
+                "certification": award.certification,
+                "verification_url": verification_url(award),
+                "LANGUAGE_CODE": translation.get_language(),
+            },
+        )
 
 
 def certificate_pdf(award: CertificationAward) -> bytes:

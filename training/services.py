@@ -23,11 +23,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from prm import audit, transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
+from prm.i18n import ngettext
 from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.tenancy import Actor

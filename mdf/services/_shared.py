@@ -9,11 +9,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from partners.models import PartnerRole
 from partners.selectors import partner_people
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.money import quantize
 from prm.notifications import notify
 

@@ -10,13 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from partners.selectors import vendor_people
 from prm import transitions
 from prm.errors import ApplicationError
-from prm.money import format_amount, quantize, require_four_eyes
+from prm.i18n import gettext as _
+from prm.i18n import localized_amount, localized_date
+from prm.money import quantize, require_four_eyes
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -76,12 +76,12 @@ def _claim_create(
     if today < fund_request.end_date:
         raise ApplicationError(
             _("Claim after the activity has ended (%(date)s).")
-            % {"date": date_format(fund_request.end_date, "DATE_FORMAT")}
+            % {"date": localized_date(fund_request.end_date)}
         )
     if fund_request.claim_deadline and today > fund_request.claim_deadline:
         raise ApplicationError(
             _("The claim deadline (%(date)s) has passed.")
-            % {"date": date_format(fund_request.claim_deadline, "DATE_FORMAT")}
+            % {"date": localized_date(fund_request.claim_deadline)}
         )
     currency = fund_request.currency
     actual_cost = _money(data.get("actual_cost"), currency, "actual_cost")
@@ -199,7 +199,7 @@ def claim_approve(*, actor: Actor, claim: FundClaim, amount: Decimal | None = No
         _("Claim for %(ref)s approved: %(amount)s %(currency)s will be paid")
         % {
             "ref": fund_request.reference,
-            "amount": format_amount(amount, fund_request.currency),
+            "amount": localized_amount(amount, fund_request.currency),
             "currency": fund_request.currency,
         },
     )
@@ -273,7 +273,7 @@ def claim_mark_paid(*, actor: Actor, claim: FundClaim, payment_reference: str = 
         "mdf.claim_paid",
         _("%(amount)s %(currency)s paid for %(ref)s")
         % {
-            "amount": format_amount(claim.approved_amount, fund_request.currency),
+            "amount": localized_amount(claim.approved_amount, fund_request.currency),
             "currency": fund_request.currency,
             "ref": fund_request.reference,
         },

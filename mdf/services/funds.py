@@ -12,12 +12,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from partners.models import Partner
 from prm import audit
 from prm.errors import ApplicationError
-from prm.money import format_amount, quantize
+from prm.i18n import gettext as _
+from prm.i18n import localized_amount
+from prm.money import quantize
 from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
@@ -176,7 +177,7 @@ def allocation_add(
             url=reverse("mdf:funds"),
             title=_("%(amount)s %(currency)s of marketing funds allocated for %(period)s")
             % {
-                "amount": format_amount(amount, budget.currency),
+                "amount": localized_amount(amount, budget.currency),
                 "currency": budget.currency,
                 "period": budget.period,
             },

@@ -12,14 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 
 from partners.selectors import reviewers_for, vendor_people
 from prm import audit, transitions
 from prm.calendar import business_days_ahead
 from prm.errors import ApplicationError
-from prm.money import format_amount, quantize
+from prm.i18n import gettext as _
+from prm.i18n import localized_amount, localized_date
+from prm.money import quantize
 from prm.references import next_reference
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -79,7 +79,7 @@ def _allocation_for_request(actor: Actor, start: date, currency: str) -> Allocat
             )
         raise ApplicationError(
             _("You have no marketing funds for the period of %(date)s. Ask your channel account manager.")
-            % {"date": date_format(start, "DATE_FORMAT")},
+            % {"date": localized_date(start)},
             field="start_date",
         )
     if allocation.budget.period.closed_at is not None:
@@ -228,7 +228,7 @@ def request_submit(
         % {
             "ref": fund_request.reference,
             "partner": fund_request.partner.legal_name,
-            "amount": format_amount(fund_request.requested_amount, fund_request.currency),
+            "amount": localized_amount(fund_request.requested_amount, fund_request.currency),
             "currency": fund_request.currency,
         },
         fund_request,
@@ -334,9 +334,9 @@ def request_approve(
                 _("%(ref)s: %(amount)s %(currency)s is above your approval limit of %(limit)s.")
                 % {
                     "ref": fund_request.reference,
-                    "amount": format_amount(amount, fund_request.currency),
+                    "amount": localized_amount(amount, fund_request.currency),
                     "currency": fund_request.currency,
-                    "limit": format_amount(limit, fund_request.currency),
+                    "limit": localized_amount(limit, fund_request.currency),
                 }
             )
         balances = ledger.balances_of(allocation)
@@ -378,9 +378,9 @@ def request_approve(
         _("MDF request %(ref)s approved: %(amount)s %(currency)s. Claim by %(deadline)s.")
         % {
             "ref": fund_request.reference,
-            "amount": format_amount(amount, fund_request.currency),
+            "amount": localized_amount(amount, fund_request.currency),
             "currency": fund_request.currency,
-            "deadline": date_format(fund_request.claim_deadline, "DATE_FORMAT"),
+            "deadline": localized_date(fund_request.claim_deadline),
         },
         comment,
     )
@@ -455,6 +455,6 @@ def request_expire(*, fund_request: FundRequest, today: date | None = None) -> b
         fund_request,
         "mdf.request_expired",
         _("MDF request %(ref)s expired: it was not claimed by %(date)s")
-        % {"ref": fund_request.reference, "date": date_format(fund_request.claim_deadline, "DATE_FORMAT")},
+        % {"ref": fund_request.reference, "date": localized_date(fund_request.claim_deadline)},
     )
     return True

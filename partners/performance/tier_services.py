@@ -29,7 +29,6 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from partners.models import (
@@ -46,6 +45,8 @@ from partners.models import (
 )
 from prm import audit, transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
+from prm.i18n import translated
 from prm.models import User, reporting_rates
 from prm.notifications import notify, notify_bulk
 from prm.policies import PermissionDenied
@@ -319,7 +320,7 @@ class _Writer:
                 {
                     "recipient": recipients_by_id[user_id],
                     "kind": kind,
-                    "title": str(SUMMARY_TITLES.get(kind, SUMMARY_TITLES[""])) % {"n": len(items)},
+                    "title": translated(SUMMARY_TITLES.get(kind, SUMMARY_TITLES[""])) % {"n": len(items)},
                     "body": shown,
                     "url": items[0][1]["url"],
                 }

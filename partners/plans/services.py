@@ -17,7 +17,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from partners.models import (
     ActivityStatus,
@@ -34,6 +33,7 @@ from partners.models import (
 )
 from prm import audit
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.models import User
 from prm.notifications import notify
 from prm.policies import PermissionDenied

@@ -18,10 +18,10 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from prm import audit, transitions
 from prm.errors import ApplicationError
+from prm.i18n import gettext as _
 from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # API requests with a bearer token become that token's user before the actor is resolved.
     "prm.api.ApiTokenMiddleware",
+    # The signed-in person's own language (their profile) wins over the browser's; prm.i18n.
+    "prm.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends sessions past their side's absolute or idle limit (PRM["VENDOR_SESSION_*"], ...).
     "prm.sessions.SessionLifetimeMiddleware",

@@ -12,10 +12,13 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 from pypdf import PdfReader
 
 from incentives import services
 from incentives.models import Statement
+from prm.money import format_money
 from prm.tenancy import Actor
 from tests import factories
 from tests.deals import factories as df
@@ -110,3 +113,29 @@ def test_the_stored_statement_is_only_served_through_the_checked_view(
     assert login(team_b.admin).get(settings.MEDIA_URL + name).status_code == 404
     assert Client().get(settings.MEDIA_URL + name).status_code == 404
     assert len(renders) == 1
+
+
+def test_a_german_partner_admin_downloads_a_german_statement(
+    german: dict, statement: Statement, team_a: df.Team, finance: Actor, renders: list[Any]
+) -> None:
+    """Issue 14: words, dates and amounts in the reader's language, whatever the browser says."""
+    team_a.admin.language = "de"
+    team_a.admin.save(update_fields=["language"])
+    response = login(team_a.admin, HTTP_ACCEPT_LANGUAGE="en").get(
+        reverse("incentives:statement_pdf", args=[statement.pk])
+    )
+    assert response.status_code == 200
+    german_text = text(response.content)
+    assert (
+        "Provisionsabrechnung" in german_text
+        and "Periodenende" in german_text
+        and "Gesamtsumme" in german_text
+    )
+    with translation.override("de"):
+        total = format_money(statement.total, statement.currency)
+        period_end = date_format(statement.period_end, "DATE_FORMAT")
+    assert "," in total and total.replace("\xa0", " ") in german_text.replace("\xa0", " ")
+    assert period_end in german_text
+    # The same statement downloaded by English-speaking finance staff is English.
+    english = text(download(finance.user, statement).content)
+    assert "Incentive statement" in english and "Provisionsabrechnung" not in english

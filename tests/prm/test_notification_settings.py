@@ -255,9 +255,10 @@ def test_no_digest_when_nothing_happened_and_in_app_kinds_stay_out(
 def test_digest_is_rendered_in_the_users_language(
     partner_admin: Any, partner: Partner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The user model has no language yet (the language work adds one): the digest reads it when
-    present, else the portal's default language."""
+    """The digest is rendered in the user's own language (User.language), else the portal's
+    default language (tests/prm/test_languages.py checks the words themselves)."""
     choose(partner_admin, digest=True)
+    User.objects.filter(pk=partner_admin.pk).update(language="de")
     partner_admin.refresh_from_db()
     tell(partner_admin, partner)
     seen: list[str] = []
@@ -267,15 +268,18 @@ def test_digest_is_rendered_in_the_users_language(
         seen.append(language)
         return real(language, *args, **kwargs)
 
-    monkeypatch.setattr("prm.notifications.translation.override", spy)
-    monkeypatch.setattr(User, "language", "de", raising=False)
-    with time_machine.travel(DIGEST_TIME, tick=False):
-        assert send_notification_digests() == 1
+    with monkeypatch.context() as patched:
+        patched.setattr("prm.notifications.translation.override", spy)
+        with time_machine.travel(DIGEST_TIME, tick=False):
+            assert send_notification_digests() == 1
     assert seen == ["de"]
-    monkeypatch.setattr(User, "language", "", raising=False)
+    User.objects.filter(pk=partner_admin.pk).update(language="")
+    partner_admin.refresh_from_db()
     tell(partner_admin, partner)
-    with time_machine.travel(DIGEST_TIME.replace(day=11), tick=False):
-        assert send_notification_digests() == 1
+    with monkeypatch.context() as patched:
+        patched.setattr("prm.notifications.translation.override", spy)
+        with time_machine.travel(DIGEST_TIME.replace(day=11), tick=False):
+            assert send_notification_digests() == 1
     assert seen == ["de", settings.LANGUAGE_CODE]
 
 

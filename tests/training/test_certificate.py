@@ -12,6 +12,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 from pypdf import PdfReader
 
 from tests import factories
@@ -133,3 +135,20 @@ def test_the_stored_certificate_is_only_served_through_the_checked_view(
     assert login(stranger).get(settings.MEDIA_URL + name).status_code == 404
     assert Client().get(settings.MEDIA_URL + name).status_code == 404
     assert len(renders) == 1
+
+
+def test_a_german_holders_certificate_is_german_whoever_downloads_it(
+    german: dict, award: CertificationAward
+) -> None:
+    """Issue 14: the PDF is in its holder's language, its dates in that language's format."""
+    award.user.language = "de"
+    award.user.save(update_fields=["language"])
+    text = _text(certificate_pdf(award))
+    assert "Leistungszertifikat" in text and "Hiermit wird bestätigt, dass" in text
+    assert "Certificate of Achievement" not in text
+    with translation.override("de"):
+        awarded = date_format(award.awarded_at, "DATE_FORMAT")  # "5. März 2026"
+    assert re.sub(r"\s+", " ", awarded) in text
+    # Her English manager downloading it gets the same German certificate.
+    with translation.override("en"):
+        assert "Leistungszertifikat" in _text(certificate_pdf(award))
