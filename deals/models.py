@@ -16,6 +16,7 @@ from django_countries.fields import CountryField
 
 from partners.models import Partner, Region
 from prm.money import currency_field, money_field
+from prm.search import search_vector_field
 from prm.transitions import StateMachine
 
 
@@ -177,10 +178,15 @@ class Deal(models.Model):
     )
     won_reviewed_at = models.DateTimeField(_("win decided"), null=True, blank=True)
     won_review_reason = models.TextField(_("win decision note"), blank=True)
+    # The one search box (prm.search): reference, customer, domain, opportunity and contact.
+    search_vector = search_vector_field(
+        "reference", "customer_name", "customer_domain", "title", "contact_name"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            GinIndex(fields=["search_vector"], name="deal_search_idx"),
             # A partner's deal list, newest first (by status, or all): the id completes the order
             # the list sorts by, so a page's ids come from the index alone (an index-only scan
             # that stops after the page) instead of every one of the partner's rows being read
@@ -431,10 +437,13 @@ class Lead(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The one search box (prm.search).
+    search_vector = search_vector_field("company_name", "domain", "contact_name", "product_interest")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            GinIndex(fields=["search_vector"], name="lead_search_idx"),
             models.Index(fields=["assigned_partner", "status"], name="lead_partner_status_idx"),
             models.Index(fields=["status", "respond_by"], name="lead_sla_idx"),
         ]

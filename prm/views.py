@@ -41,6 +41,8 @@ from .notifications import (
     save_notification_settings,
 )
 from .pagination import CappedPaginator, planner
+from .search import LIVE_LIMIT, MAX_CHARS, PAGE_LIMIT
+from .search import search as run_search
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -245,6 +247,22 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, inbox(user=request.user))
     return render(request, "prm/notifications.html", {"page": page})
+
+
+@login_required
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The one search box (prm.search): the results page, or, asked by htmx as the person types,
+    the live results under the box. Text that cannot be searched gets a message, never a 500."""
+    text = request.GET.get("q", "")
+    live = bool(getattr(request, "htmx", False)) and request.GET.get("live") == "1"
+    context: dict[str, Any] = {"q": text[: MAX_CHARS * 2], "max_chars": MAX_CHARS, "live": live}
+    if text.strip() or not live:
+        try:
+            context["results"] = run_search(actor_of(request), text, limit=LIVE_LIMIT if live else PAGE_LIMIT)
+        except ApplicationError as exc:
+            context["error"] = exc.message if text.strip() or "q" in request.GET else ""
+    template = "prm/_search_results.html" if live else "prm/search.html"
+    return render(request, template, context)
 
 
 @require_POST
