@@ -16,7 +16,7 @@ from django_countries.fields import CountryField
 
 from partners.models import Partner, Region
 from prm.money import currency_field, money_field
-from prm.search import search_vector_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
 from prm.money import currency_field, money_field
-from prm.search import search_vector_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 from .storage import claim_proof_path

@@ -18,7 +18,7 @@ from django_countries.fields import CountryField
 from guardian.models import UserObjectPermissionBase
 
 from prm.money import currency_field, money_field
-from prm.search import search_vector_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 from .storage import case_attachment_path, partner_logo_path

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .money import Rates, currency_field
 from .roles import VendorRole
-from .search import search_vector_field
+from .search_vectors import search_vector_field
 
 __all__ = [
     "ApiToken",

@@ -9,11 +9,11 @@ The kernel knows no domain model. Each app names its sources on its config (the 
 A source gives, for an actor, the rows of its kind that actor may see — through the app's own
 policy (``policy.scope(actor)``), never an unscoped query — or ``None`` when the kind is none of the
 actor's business (a content manager and deals). The kernel filters those rows with PostgreSQL
-full-text search on the source's stored, generated ``tsvector`` column (GIN-indexed, ``'simple'``
-configuration: names and references are not words of one language), with prefix matching on every
-term ("acm" finds Acme), so each kind costs at most two bounded queries: a page of hits and, when
-the page is full, a count capped at ``COUNT_CAP``. The request's row-level-security scope applies
-underneath, as for every page.
+full-text search on the source's stored, generated ``tsvector`` column (``prm.search_vectors``,
+GIN-indexed, ``'simple'`` configuration: names and references are not words of one language), with
+prefix matching on every term ("acm" finds Acme), so each kind costs at most two bounded queries: a
+page of hits and, when the page is full, a count capped at ``COUNT_CAP``. The request's
+row-level-security scope applies underneath, as for every page.
 
 What a person types is never handed to ``to_tsquery`` as syntax: it is split into letters and
 digits (``[^\\W_]+``), each term quoted, so "a & | !" is simply too short to search for.
@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorField
-from django.db import models
-from django.db.models import F, Func, QuerySet, Value
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -50,32 +49,6 @@ PAGE_LIMIT = 20
 COUNT_CAP = 100
 
 _TERM = re.compile(r"[^\W_]+")
-
-
-# Punctuation inside references, domains and e-mail addresses that PostgreSQL's parser would keep
-# (or read as a minus sign: "DR-2026-000123" gives '-2026'); blanks instead, so every part is a
-# word of its own, exactly as ``terms_of`` splits what a person types.
-_SEPARATORS = "-.@_/+"
-
-
-def search_vector_field(*fields: str) -> models.GeneratedField:
-    """The stored ``tsvector`` of ``fields`` that a source searches; give it a GIN index
-    (``GinIndex(fields=["search_vector"], ...)``). PostgreSQL keeps it up to date on every write."""
-    parts = [
-        Func(
-            F(name),
-            Value(_SEPARATORS),
-            Value(" " * len(_SEPARATORS)),
-            function="translate",
-            output_field=models.TextField(),
-        )
-        for name in fields
-    ]
-    return models.GeneratedField(
-        expression=SearchVector(*parts, config="simple"),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
 
 
 @dataclass(frozen=True)

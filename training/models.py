@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, PartnerRole
-from prm.search import search_vector_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 
