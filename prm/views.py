@@ -252,16 +252,18 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def search_page(request: HttpRequest) -> HttpResponse:
     """The one search box (prm.search): the results page, or, asked by htmx as the person types,
-    the live results under the box. Text that cannot be searched gets a message, never a 500."""
+    the live results under the navigation's box (``live=1``) or the results page's own list
+    (``live=page``). Text that cannot be searched gets a message, never a 500."""
     text = request.GET.get("q", "")
-    live = bool(getattr(request, "htmx", False)) and request.GET.get("live") == "1"
+    mode = request.GET.get("live") if getattr(request, "htmx", False) else None
+    live = mode == "1"
     context: dict[str, Any] = {"q": text[: MAX_CHARS * 2], "max_chars": MAX_CHARS, "live": live}
-    if text.strip() or not live:
+    if "q" in request.GET and (text.strip() or mode is None):
         try:
             context["results"] = run_search(actor_of(request), text, limit=LIVE_LIMIT if live else PAGE_LIMIT)
         except ApplicationError as exc:
-            context["error"] = exc.message if text.strip() or "q" in request.GET else ""
-    template = "prm/_search_results.html" if live else "prm/search.html"
+            context["error"] = exc.message
+    template = "prm/_search_results.html" if mode in {"1", "page"} else "prm/search.html"
     return render(request, template, context)
 
 

@@ -272,6 +272,7 @@ def test_every_role_has_the_labelled_search_box_in_the_navigation(partner_admin:
     assert 'role="search"' in text
     assert '<label for="nav-search"' in text and 'id="nav-search"' in text
     assert f'hx-get="{URL}"' in text
+    assert 'id="nav-search-link"' in text  # the narrower navigation's way to the search page
 
 
 def test_live_results_are_a_fragment_with_the_first_hits_and_a_link_to_all(world: dict) -> None:
@@ -287,6 +288,15 @@ def test_live_results_are_a_fragment_with_the_first_hits_and_a_link_to_all(world
     # Cleared box: nothing under it, no error.
     empty = login(acme.team.admin).get(URL, {"q": "", "live": "1"}, HTTP_HX_REQUEST="true")
     assert body_text(empty).strip() == ""
+
+
+def test_the_results_page_box_updates_its_own_list_as_one_types(world: dict) -> None:
+    acme = world["acme"]
+    response = login(acme.team.admin).get(URL, {"q": "zephyr", "live": "page"}, HTTP_HX_REQUEST="true")
+    text = body_text(response)
+    assert "<html" not in text and 'id="search-all"' not in text
+    assert 'id="search-deals-deal"' in text and acme.deal.reference in text
+    assert world["globex"].deal.reference not in text
 
 
 def test_counts_are_capped(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
