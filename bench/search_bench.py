@@ -194,21 +194,14 @@ def explain(actor: Any, text: str) -> None:
             rows = source.rows(actor)
             if rows is None:
                 continue
-            queryset = matching(source, rows, terms)[:20]
+            queryset = matching(source, actor, rows, terms, text)[:20]
             try:
                 sql, params = queryset.query.sql_with_params()
             except Exception:  # an empty scope (pk__in=[]) compiles to no query
                 continue
             with connection.cursor() as cursor:
                 print(f"--- {source.key}: {text!r}")
-                print(
-                    explain_analyze(
-                        cursor,
-                        cursor.mogrify(sql, params).decode()
-                        if hasattr(cursor, "mogrify")
-                        else sql % tuple(repr(p) for p in params),
-                    )
-                )
+                print(explain_analyze(cursor, connection.ops.compose_sql(sql, params)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     with connection.cursor() as cursor:
         for table in SEARCHED_TABLES:
-            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(f"VACUUM ANALYZE {table}")
     log(f"analyzed the searched tables in {time.monotonic() - started:.1f}s")
     with system_scope():
         data = {"deals": Deal.objects.count(), "partners": Partner.objects.count()}

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from prm.search import SearchHit, SearchSource
+from prm.search import SearchHit, SearchSource, tsquery
 from prm.tenancy import Actor
 
 from .policies import membership_policy, partner_policy
@@ -37,6 +38,22 @@ def _partner_hits(actor: Actor, partners: list[Any]) -> list[SearchHit]:
         )
         for partner in partners
     ]
+
+
+# How many matching people a vendor's search looks memberships up by (the first found).
+PEOPLE_LIMIT = 500
+
+
+def _people_match(actor: Actor, terms: list[str], text: str) -> Q:
+    """People by their user row's vector. For vendor staff the users come first, at most
+    ``PEOPLE_LIMIT`` of them, by the GIN index of prm_user (no row-level security there: a
+    person's name and address, not a partner's data), then their memberships by user id — not
+    every membership of every partner joined to its user and filtered one by one."""
+    query = tsquery(terms)
+    if actor.is_vendor:
+        users = get_user_model().objects.filter(search_vector=query).order_by()
+        return Q(user_id__in=list(users.values_list("pk", flat=True)[:PEOPLE_LIMIT]))
+    return Q(user__search_vector=query)
 
 
 def _people(actor: Actor) -> QuerySet:
@@ -70,7 +87,12 @@ def _people_hits(actor: Actor, memberships: list[Any]) -> list[SearchHit]:
 def sources() -> list[SearchSource]:
     return [
         SearchSource(
-            key="partners.partner", label=_("Partners"), rows=_partners, hits=_partner_hits, position=5
+            key="partners.partner",
+            label=_("Partners"),
+            rows=_partners,
+            hits=_partner_hits,
+            order_by=("legal_name", "pk"),
+            position=5,
         ),
         SearchSource(
             key="partners.membership",
@@ -78,6 +100,8 @@ def sources() -> list[SearchSource]:
             rows=_people,
             hits=_people_hits,
             vector="user__search_vector",
+            condition=_people_match,
+            order_by=("user__full_name", "pk"),
             position=40,
         ),
     ]

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -73,10 +73,16 @@ class SearchSource:
     # The text search configuration the vector was built with ("simple" for names and references;
     # the content library's own vector is English, stemmed).
     config: str = "simple"
-    # A stable order ending in a unique field, served by an index.
-    order_by: tuple[str, ...] = ("-pk",)
+    # The order of the hits, for small tables (a few thousand rows: partners, people, courses). A
+    # big table's source leaves it empty: its query then takes the first matches the GIN index
+    # gives, without sorting every match (a common prefix matches tens of thousands of a million
+    # deals, each a heap page to read), and the page shows them newest first.
+    order_by: tuple[str, ...] = ()
     # Where the group comes on the results page (the smallest first).
     position: int = 100
+    # The match itself, when the vector alone cannot find it fast enough for this actor:
+    # (actor, terms, text) -> Q, used instead of the vector (deals: the vendor's indexed search).
+    condition: Callable[[Actor, list[str], str], Q] | None = None
 
 
 @dataclass
@@ -168,8 +174,12 @@ def tsquery(terms: Iterable[str], config: str = "simple") -> SearchQuery:
     return SearchQuery(raw, search_type="raw", config=config)
 
 
-def matching(source: SearchSource, rows: QuerySet, terms: list[str]) -> QuerySet:
-    return rows.filter(**{source.vector: tsquery(terms, source.config)}).order_by(*source.order_by)
+def matching(source: SearchSource, actor: Actor, rows: QuerySet, terms: list[str], text: str) -> QuerySet:
+    if source.condition is not None:
+        condition = source.condition(actor, terms, text)
+    else:
+        condition = Q(**{source.vector: tsquery(terms, source.config)})
+    return rows.filter(condition).order_by(*source.order_by)
 
 
 def search(actor: Actor, text: str, *, limit: int = PAGE_LIMIT) -> SearchResults:
@@ -181,10 +191,12 @@ def search(actor: Actor, text: str, *, limit: int = PAGE_LIMIT) -> SearchResults
         rows = source.rows(actor)
         if rows is None:
             continue
-        found = matching(source, rows, terms)
+        found = matching(source, actor, rows, terms, text.strip())
         page = list(found[:limit])
         if not page:
             continue
+        if not source.order_by:
+            page.sort(key=lambda row: row.pk, reverse=True)
         count, capped = len(page), False
         if len(page) == limit:
             count = found.order_by()[: COUNT_CAP + 1].count()

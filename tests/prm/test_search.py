@@ -16,7 +16,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from deals.models import Deal, DealStatus, Lead, LeadStatus
+from deals import names
+from deals.models import CustomerKey, Deal, DealStatus, Lead, LeadStatus
 from partners.models import PartnerRole
 from prm import search
 from prm.errors import ApplicationError
@@ -48,12 +49,17 @@ class Company:
 
 def deal(by: Any, partner: Any, customer: str, **fields: Any) -> Deal:
     """A submitted deal, made straight (conflict detection is not what these tests are about: the
-    partners register the same customers on purpose)."""
+    partners register the same customers on purpose). Its customer's name goes into the name table,
+    as submission puts it there (vendor staff find deals through it)."""
+    key = names.normalise_company_name(customer)
+    core, descriptors = names.split_company_key(key)
+    CustomerKey.objects.get_or_create(key=key, defaults={"core": core, "descriptors": descriptors})
     return Deal.objects.create(
         partner=partner,
         registered_by=by,
         reference=f"DR-{900000 + next(_n)}",
         customer_name=customer,
+        customer_key=key,
         customer_domain=f"{customer.lower().replace(' ', '-')}.com",
         title=f"{customer} refresh",
         status=DealStatus.SUBMITTED,
