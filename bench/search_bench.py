@@ -161,15 +161,38 @@ def actors(rng: random.Random) -> list[tuple[str, Any, int | None]]:
     return result
 
 
-def time_searches(actor: Any, queries: list[str], warmup: int) -> tuple[dict, list[tuple[float, str, int]]]:
+class _DatabaseTime:
+    """Time spent waiting for PostgreSQL (execute and fetch of each statement) and statements run."""
+
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.queries = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms += (time.perf_counter() - started) * 1000
+            self.queries += 1
+
+
+def time_searches(
+    actor: Any, queries: list[str], warmup: int
+) -> tuple[dict, list[tuple[float, str, int]], dict, list[int]]:
+    from django.db import connection
+
     from prm.errors import ApplicationError
     from prm.search import search
     from prm.tenancy import tenant_scope
 
     timings: list[tuple[float, str, int]] = []
+    database: list[float] = []
+    statements: list[int] = []
     for index, text in enumerate(queries):
+        spent = _DatabaseTime()
         started = time.perf_counter()
-        with tenant_scope(actor.scope):
+        with connection.execute_wrapper(spent), tenant_scope(actor.scope):
             try:
                 found = search(actor, text)
                 hits = found.total
@@ -178,7 +201,9 @@ def time_searches(actor: Any, queries: list[str], warmup: int) -> tuple[dict, li
         elapsed = (time.perf_counter() - started) * 1000
         if index >= warmup:
             timings.append((elapsed, text, hits))
-    return describe([t for t, _text, _hits in timings]), timings
+            database.append(spent.ms)
+            statements.append(spent.queries)
+    return describe([t for t, _text, _hits in timings]), timings, describe(database), statements
 
 
 def explain(actor: Any, text: str) -> None:
@@ -230,9 +255,13 @@ def main(argv: list[str] | None = None) -> None:
         n = args.samples + args.warmup
         queries = texts(rng, **own, n=n // 2) + texts(rng, **anybody, n=n - n // 2)
         rng.shuffle(queries)
-        stats, timings = time_searches(actor, queries, args.warmup)
+        stats, timings, database, statements = time_searches(actor, queries, args.warmup)
         found = sum(1 for _t, _text, hits in timings if hits > 0)
         log(f"{label}: {fmt(stats)}; {found} of {len(timings)} searches found something")
+        log(
+            f"  of which waiting for PostgreSQL: {fmt(database)}; "
+            f"statements {min(statements)}–{max(statements)}"
+        )
         slowest = sorted(timings, reverse=True)[:3]
         log("  slowest: " + ", ".join(f"{text!r} {t:.0f} ms ({hits} hits)" for t, text, hits in slowest))
         summary.append((label, stats, found, len(timings)))
