@@ -11,8 +11,8 @@ policy (``policy.scope(actor)``), never an unscoped query — or ``None`` when t
 actor's business (a content manager and deals). The kernel filters those rows with PostgreSQL
 full-text search on the source's stored, generated ``tsvector`` column (``prm.search_vectors``,
 GIN-indexed, ``'simple'`` configuration: names and references are not words of one language), with
-prefix matching on every term ("acm" finds Acme), so each kind costs at most two bounded queries: a
-page of hits and, when the page is full, a count capped at ``COUNT_CAP``. The request's
+prefix matching on every term ("acm" finds Acme), so each kind costs one bounded query: at most
+``COUNT_CAP`` + 1 rows, the first ``limit`` of them shown and the rest only counted. The request's
 row-level-security scope applies underneath, as for every page.
 
 What a person types is never handed to ``to_tsquery`` as syntax: it is split into letters and
@@ -192,17 +192,20 @@ def search(actor: Actor, text: str, *, limit: int = PAGE_LIMIT) -> SearchResults
         if rows is None:
             continue
         found = matching(source, actor, rows, terms, text.strip())
-        page = list(found[:limit])
-        if not page:
+        # One statement per kind: up to one row more than the count shows (a few narrow columns
+        # each), so the count needs no second round trip; the page is the first ``limit``.
+        rows_found = list(found[: COUNT_CAP + 1])
+        if not rows_found:
             continue
         if not source.order_by:
-            page.sort(key=lambda row: row.pk, reverse=True)
-        count, capped = len(page), False
-        if len(page) == limit:
-            count = found.order_by()[: COUNT_CAP + 1].count()
-            capped = count > COUNT_CAP
-            count = min(count, COUNT_CAP)
+            rows_found.sort(key=lambda row: row.pk, reverse=True)
+        count = len(rows_found)
         results.groups.append(
-            SearchGroup(source=source, hits=source.hits(actor, page), count=count, capped=capped)
+            SearchGroup(
+                source=source,
+                hits=source.hits(actor, rows_found[:limit]),
+                count=min(count, COUNT_CAP),
+                capped=count > COUNT_CAP,
+            )
         )
     return results
