@@ -15,6 +15,13 @@ prefix matching on every term ("acm" finds Acme), so each kind costs one bounded
 ``COUNT_CAP`` + 1 rows, the first ``limit`` of them shown and the rest only counted. The request's
 row-level-security scope applies underneath, as for every page.
 
+Under that scope PostgreSQL uses no index for the match itself: ``@@`` is not leakproof, so a
+forced policy's checks run first and the match only after them, row by row. Small tables do not
+mind; a big one's source gives a ``condition`` that reaches its rows through leakproof index
+conditions instead (deals: a partner's ids from an index-only scan of a covering index that holds
+the vector; vendor staff through the deal list's name table; people: the users first, from
+``prm_user``, which has no row-level security). See bench/README.md, "Search".
+
 What a person types is never handed to ``to_tsquery`` as syntax: it is split into letters and
 digits (``[^\\W_]+``), each term quoted, so "a & | !" is simply too short to search for.
 """
