@@ -333,3 +333,15 @@ def test_queries_are_bounded_whatever_the_number_of_hits(
     assert response.status_code == 200
     deals = element(body_text(response), "search-deals-deal")
     assert deals.count('class="search-hit"') == min(6 + extra, search.PAGE_LIMIT)
+
+
+def test_a_partner_that_has_not_accepted_the_agreement_gets_no_search(
+    partner: Any, partner_admin: Any
+) -> None:
+    partner.agreement_version = ""
+    partner.save(update_fields=["agreement_version"])
+    client = login(partner_admin)
+    page_text = body_text(client.get(reverse("partners:agreement")))
+    assert 'id="nav-search"' not in page_text and 'id="nav-search-link"' not in page_text
+    response = client.get(URL, {"q": "acme"})
+    assert response.status_code == 302 and reverse("partners:agreement") in response["Location"]
