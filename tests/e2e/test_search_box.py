@@ -11,8 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from playwright.sync_api import Page, expect
 
+from tests import factories
 from tests.deals import factories as deal_factories
 from tests.e2e.browser import sign_in
 
@@ -33,6 +35,9 @@ def test_typing_in_the_search_box_finds_own_deals_only(page: Page, site_url: str
     own = deal_factories.submitted(team.admin_actor, customer="Zephyrine Logistics", domain="zephyrine.com")
     foreign = deal_factories.submitted(other.admin_actor, customer="Zephyrine Haulage", domain="zh.com")
 
+    # A long first name in the account menu: the navigation must still fit at 1280 px below.
+    team.admin.full_name = "Maximiliana Featherstonehaugh"
+    team.admin.save(update_fields=["full_name"])
     # Wide enough for the box in the navigation (narrower, between lg and xxl, it is a link).
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, site_url, team.admin.email)
@@ -75,3 +80,17 @@ def test_typing_in_the_search_box_finds_own_deals_only(page: Page, site_url: str
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 1280, f"the navigation overflows: {scroll_width} px"
     _shot(page, "search-page-1280")
+
+
+def test_vendor_navigation_keeps_its_search_link_within_1280_px(page: Page, site_url: str) -> None:
+    secret = generate_totp_secret()
+    admin = factories.VendorUserFactory(
+        email="maximiliana.admin@prm.example", full_name="Maximiliana Featherstonehaugh", totp=False
+    )
+    TOTP.activate(admin, secret)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, site_url, admin.email, secret)
+    expect(page.locator("#nav-search-link")).to_be_visible()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    _shot(page, "search-vendor-1280", full_page=False)
+    assert scroll_width <= 1280, f"the navigation overflows: {scroll_width} px"
