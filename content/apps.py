@@ -13,6 +13,8 @@ _AUTHORING = {
 class ContentConfig(AppConfig):
     name = "content"
     verbose_name = _("Content library")
+    # What the one search box finds of this app (prm.search).
+    search_sources = "content.search.sources"
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "content.demo.seed"
     # Announcements (and the newest assets) on the partner home page (partners.views.app_panels).

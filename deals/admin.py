@@ -321,7 +321,7 @@ class LeadAdmin(ScopedAdminMixin, BigTableAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Offers, answers and reassignment go through deals.leads (audited and notified).
-        return [field.name for field in Lead._meta.fields]
+        return [field.name for field in Lead._meta.fields if not field.generated]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # leads are added and imported in the vendor console (audited)

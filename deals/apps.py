@@ -7,6 +7,8 @@ from prm.roles import VendorRole
 class DealsConfig(AppConfig):
     name = "deals"
     verbose_name = _("Deal registration and leads")
+    # What the one search box finds of this app (prm.search).
+    search_sources = "deals.search.sources"
     default_auto_field = "django.db.models.BigAutoField"
     # The notification kinds this app sends, for the settings page (prm.notification_kinds).
     notification_kinds = "deals.notifications.KINDS"

@@ -16,6 +16,7 @@ from django_countries.fields import CountryField
 
 from partners.models import Partner, Region
 from prm.money import currency_field, money_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 
@@ -178,10 +179,25 @@ class Deal(models.Model):
     )
     won_reviewed_at = models.DateTimeField(_("win decided"), null=True, blank=True)
     won_review_reason = models.TextField(_("win decision note"), blank=True)
+    # The one search box (prm.search): reference, customer, domain, opportunity and contact.
+    search_vector = search_vector_field(
+        "reference", "customer_name", "customer_domain", "title", "contact_name"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The one search box (prm.search). Under row-level security PostgreSQL uses no index
+            # for the text-search match (@@ is not leakproof), so a partner's search reads its own
+            # deals' vectors from this index alone (an index-only scan: the policy's partner_id,
+            # the id, the sales user's registered_by, and the vector), never their heap pages. The GIN
+            # index serves searches in a scope without row-level security (system jobs, the shell).
+            GinIndex(fields=["search_vector"], name="deal_search_idx"),
+            models.Index(
+                fields=["partner"],
+                name="deal_partner_search_idx",
+                include=["id", "registered_by", "status", "search_vector"],
+            ),
             # A partner's deal list, newest first (by status, or all): the id completes the order
             # the list sorts by, so a page's ids come from the index alone (an index-only scan
             # that stops after the page) instead of every one of the partner's rows being read
@@ -450,10 +466,13 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The one search box (prm.search).
+    search_vector = search_vector_field("company_name", "domain", "contact_name", "product_interest")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            GinIndex(fields=["search_vector"], name="lead_search_idx"),
             models.Index(fields=["assigned_partner", "status"], name="lead_partner_status_idx"),
             # A customer's repeated enquiry to the same partner (deals.leads.lead_from_locator).
             models.Index(

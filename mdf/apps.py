@@ -7,6 +7,8 @@ from prm.roles import VendorRole
 class MdfConfig(AppConfig):
     name = "mdf"
     verbose_name = _("Market development funds")
+    # What the one search box finds of this app (prm.search).
+    search_sources = "mdf.search.sources"
     default_auto_field = "django.db.models.BigAutoField"
     # The notification kinds this app sends, for the settings page (prm.notification_kinds).
     notification_kinds = "mdf.notifications.KINDS"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
 from prm.money import currency_field, money_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 from .storage import claim_proof_path
@@ -199,10 +201,13 @@ class FundRequest(models.Model):
         default=False, help_text=_("Above the channel account manager's approval limit.")
     )
     claim_deadline = models.DateField(_("claim by"), null=True, blank=True)
+    # The one search box (prm.search).
+    search_vector = search_vector_field("reference", "title")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
+            GinIndex(fields=["search_vector"], name="fundrequest_search_idx"),
             models.Index(fields=["partner", "status", "-created_at"], name="fundrequest_partner_idx"),
             models.Index(fields=["status", "submitted_at"], name="fundrequest_queue_idx"),
             models.Index(fields=["activity_type"], name="fundrequest_activity_idx"),

@@ -7,6 +7,8 @@ from prm.roles import VendorRole
 class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = _("Partners and program")
+    # What the one search box finds of this app (prm.search).
+    search_sources = "partners.search.sources"
     default_auto_field = "django.db.models.BigAutoField"
     # The notification kinds this app sends, for the settings page (prm.notification_kinds).
     notification_kinds = "partners.notifications.KINDS"

@@ -19,6 +19,7 @@ from django_countries.fields import CountryField
 from guardian.models import UserObjectPermissionBase
 
 from prm.money import currency_field, money_field
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 from .storage import case_attachment_path, listing_logo_path, partner_logo_path
@@ -158,6 +159,8 @@ class Partner(models.Model):
     agreement_accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The one search box (prm.search): vendor staff find partners by name or website.
+    search_vector = search_vector_field("legal_name", "website_domain")
 
     class Meta:
         ordering = ["legal_name"]
@@ -172,6 +175,7 @@ class Partner(models.Model):
             models.Index(fields=["website_domain"], name="partner_domain_idx"),
             # Console search ("acme" anywhere in the name) uses trigram matching.
             GinIndex(fields=["legal_name"], name="partner_name_trgm_idx", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["search_vector"], name="partner_search_idx"),
         ]
 
     def __str__(self) -> str:

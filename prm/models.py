@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .money import Rates, currency_field
 from .roles import VendorRole
+from .search_vectors import search_vector_field
 
 __all__ = [
     "ApiToken",
@@ -94,6 +96,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         choices=settings.LANGUAGES,
         help_text=_("Leave empty to follow your browser's language."),
     )
+    # The one search box (prm.search): people by name or e-mail address.
+    search_vector = search_vector_field("full_name", "email")
 
     objects = UserManager()
 
@@ -105,6 +109,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        indexes = [GinIndex(fields=["search_vector"], name="user_search_idx")]
 
     def __str__(self) -> str:
         return self.full_name or self.email

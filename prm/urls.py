@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("partners.support.urls")),
     path("", include("partners.plans.urls")),
     path("", include("partners.locator.urls")),
+    path("search/", views.search_page, name="search"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),

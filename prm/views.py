@@ -43,6 +43,8 @@ from .notifications import (
 )
 from .pagination import CappedPaginator, planner
 from .profile import save_language
+from .search import LIVE_LIMIT, MAX_CHARS, PAGE_LIMIT
+from .search import search as run_search
 from .tenancy import Actor
 
 PAGE_SIZE = 25
@@ -247,6 +249,24 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, inbox(user=request.user))
     return render(request, "prm/notifications.html", {"page": page})
+
+
+@login_required
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The one search box (prm.search): the results page, or, asked by htmx as the person types,
+    the live results under the navigation's box (``live=1``) or the results page's own list
+    (``live=page``). Text that cannot be searched gets a message, never a 500."""
+    text = request.GET.get("q", "")
+    mode = request.GET.get("live") if getattr(request, "htmx", False) else None
+    live = mode == "1"
+    context: dict[str, Any] = {"q": text[: MAX_CHARS * 2], "max_chars": MAX_CHARS, "live": live}
+    if "q" in request.GET and (text.strip() or mode is None):
+        try:
+            context["results"] = run_search(actor_of(request), text, limit=LIVE_LIMIT if live else PAGE_LIMIT)
+        except ApplicationError as exc:
+            context["error"] = exc.message
+    template = "prm/_search_results.html" if mode in {"1", "page"} else "prm/search.html"
+    return render(request, template, context)
 
 
 @require_POST

@@ -24,6 +24,8 @@ _PROGRESS = {"training.view_enrollment", "training.view_quizattempt"}
 class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = _("Training and certification")
+    # What the one search box finds of this app (prm.search).
+    search_sources = "training.search.sources"
     default_auto_field = "django.db.models.BigAutoField"
     # The notification kinds this app sends, for the settings page (prm.notification_kinds).
     notification_kinds = "training.notifications.KINDS"

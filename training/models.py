@@ -8,12 +8,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, PartnerRole
+from prm.search_vectors import search_vector_field
 from prm.transitions import StateMachine
 
 
@@ -53,10 +55,15 @@ class Course(models.Model):
     estimated_minutes = models.PositiveIntegerField(_("estimated minutes"), default=30)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The one search box (prm.search).
+    search_vector = search_vector_field("title", "summary")
 
     class Meta:
         ordering = ["title"]
-        indexes = [models.Index(fields=["status"], name="course_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="course_status_idx"),
+            GinIndex(fields=["search_vector"], name="course_search_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -20,8 +20,12 @@ def check_columns(model: Any, columns: tuple[str, ...]) -> None:
 
     actual = {field.column for field in model._meta.concrete_fields}
     # A column the database fills itself (a db_default, such as prm_user.actor_version) may be left
-    # out of the rows.
-    filled = {field.column for field in model._meta.concrete_fields if field.db_default is not NOT_PROVIDED}
+    # out of the rows, and so is a generated column (the search vectors, prm.search).
+    filled = {
+        field.column
+        for field in model._meta.concrete_fields
+        if field.db_default is not NOT_PROVIDED or getattr(field, "generated", False)
+    }
     missing, unknown = actual - set(columns) - filled, set(columns) - actual
     if missing or unknown:
         raise SystemExit(
