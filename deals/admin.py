@@ -448,7 +448,8 @@ class AuthorizationGrantForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = Partner.objects.filter(partner_scope_q(self.actor, "pk"))
+        if "partner" in self.fields:  # not on a grant's change page: the partner is read-only there
+            self.fields["partner"].queryset = Partner.objects.filter(partner_scope_q(self.actor, "pk"))
 
     def clean_valid_until(self) -> Any:
         day = self.cleaned_data.get("valid_until")

@@ -13,7 +13,8 @@ class DealChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         label = f"{obj.reference} · {obj.customer_name}"
         if obj.status == "won" and obj.won_amount:
-            return f"{label} · {_('won')} {obj.won_amount:,} {obj.currency}"
+            won = _("won")  # not inside the f-string: xgettext would not see it there
+            return f"{label} · {won} {obj.won_amount:,} {obj.currency}"
         return f"{label} · {obj.get_status_display()} {obj.amount:,} {obj.currency}"
 
 

@@ -43,6 +43,8 @@ class MdfAttribution(models.Model):
 # --- Incentive programs, the earnings ledger and settlement ---------------------------------------
 class ProgramKind(models.TextChoices):
     SPIF = "spif", _("SPIF (fixed amount per won deal)")
+    # A percent sign, not a placeholder (msgfmt --check would refuse a translation of it).
+    # xgettext:no-python-format
     REBATE = "rebate", _("Rebate (% of won revenue)")
 
 
@@ -251,7 +253,7 @@ class Statement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{_('Statement')} {self.number}"
+        return _("Statement %(number)s") % {"number": self.number}
 
 
 class SettlementLine(models.Model):

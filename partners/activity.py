@@ -19,8 +19,9 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from prm.models import AuditEvent
 from prm.money import format_money
@@ -217,7 +218,10 @@ _KEYWORD = re.compile(r"^[a-z][a-z_]*$")
 
 
 def field_label(name: str) -> str:
-    return str(FIELD_LABELS.get(name) or name.replace("_", " ").capitalize())
+    """The field's label in the active language: one of FIELD_LABELS, else the name Django gives
+    a field declared without one ("discount_percent" -> "discount percent", a message of the
+    catalog: prm/derived_names.py), capitalised."""
+    return str(FIELD_LABELS.get(name) or capfirst(gettext(name.replace("_", " "))))
 
 
 def plain_value(value: object) -> object:
@@ -240,7 +244,9 @@ def plain_value(value: object) -> object:
         if day is not None:
             return date_format(day, "DATE_FORMAT")
     if _KEYWORD.match(value):
-        return value.replace("_", " ").capitalize()
+        # A status key reads as its choice's label ("under_review" -> "Under review"), a message
+        # of the catalog: in the active language when it is translated.
+        return gettext(value.replace("_", " ").capitalize())
     return value
 
 

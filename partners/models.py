@@ -506,6 +506,7 @@ class ScorecardLine(models.Model):
     bands = models.JSONField(
         _("scoring bands"),
         default=default_scoring_bands,
+        # xgettext:no-python-format
         help_text=_('Ascending [threshold % of target, points] pairs, e.g. [["50", "25"], ["100", "100"]].'),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
@@ -682,7 +683,8 @@ class SlaTarget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind or _('Every kind')} · {self.get_priority_display()}"
+        every_kind = _("Every kind")  # not inside the f-string: xgettext would not see it there
+        return f"{self.kind or every_kind} · {self.get_priority_display()}"
 
 
 class SupportTeam(models.Model):

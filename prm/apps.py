@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 from .roles import VendorRole
 
 
 class PrmConfig(AppConfig):
     name = "prm"
-    verbose_name = "Portal kernel"
+    verbose_name = _("Portal kernel")
     default_auto_field = "django.db.models.BigAutoField"
     demo_seeder = "prm.demo.seed"
     # The notification kinds the kernel sends itself (password changes, exports).
@@ -35,6 +36,11 @@ class PrmConfig(AppConfig):
         # Every migrate (also the test database's) ends by (re)applying the tenant row-level
         # security policies to every tenant-owned table, so a new table cannot be forgotten.
         post_migrate.connect(rls.apply_policies_after_migrate, dispatch_uid="prm.rls.apply_policies")
+
+        # What installed apps show in the admin unnamed gets names in the catalog.
+        from .derived_names import name_installed_apps_models
+
+        name_installed_apps_models()
 
         # A password changed, set or reset is a mandatory notice to its owner (prm.notifications).
         from allauth.account.signals import password_changed, password_reset, password_set

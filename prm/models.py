@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import derived_names  # noqa: F401 -- before any model class: their derived names translate
 from .money import Rates, currency_field
 from .roles import VendorRole
 from .search_vectors import search_vector_field

@@ -1,15 +1,16 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 
 # The admin signs in through allauth: its MFA stage and rate limits apply there too.
 admin.site.login = secure_admin_login(admin.site.login)
-admin.site.site_header = "PRM administration"
-admin.site.site_title = "PRM admin"
-admin.site.index_title = "Program administration"
+admin.site.site_header = _("PRM administration")
+admin.site.site_title = _("PRM admin")
+admin.site.index_title = _("Program administration")
 
 urlpatterns = [
     # First: load balancers and monitors ask for it far more often than anyone asks for a page, and

@@ -99,7 +99,7 @@ class Quiz(models.Model):
         verbose_name_plural = _("quizzes")
 
     def __str__(self) -> str:
-        return f"Quiz: {self.course}"
+        return _("Quiz: %(course)s") % {"course": self.course}
 
 
 class QuestionKind(models.TextChoices):

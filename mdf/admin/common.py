@@ -499,8 +499,8 @@ class DecisionAdminMixin:
             has_amounts=any(row.field is not None for row in rows),
             submit_label=submit_label,
             submit_style=submit_style,
-            cancel_url=cancel_url,
-            **(extra or {}),
+            # A page of its own (the allocation form) says where Cancel goes: not twice.
+            **{"cancel_url": cancel_url, **(extra or {})},
         )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, template, context)

@@ -31,7 +31,7 @@ from prm.errors import ApplicationError, add_form_error
 from prm.tenancy import Actor
 
 from . import services, tier_services
-from .kpis import kpi_registry, quarter_start
+from .kpis import Direction, Unit, kpi_registry, quarter_start
 from .policies import TIER_VENDOR_ROLES, assessment_policy, tier_grace_policy, tier_proposal_policy
 
 
@@ -91,12 +91,12 @@ class KpiSettingAdmin(admin.ModelAdmin):
     @admin.display(description=_("unit"))
     def unit(self, obj: KpiSetting) -> str:
         kpi = self._kpi(obj)
-        return kpi.unit if kpi else ""
+        return str(Unit(kpi.unit).label) if kpi else ""
 
     @admin.display(description=_("better when"))
     def direction(self, obj: KpiSetting) -> str:
         kpi = self._kpi(obj)
-        return kpi.direction if kpi else ""
+        return str(Direction(kpi.direction).label) if kpi else ""
 
     @admin.display(description=_("money figure"), boolean=True)
     def money(self, obj: KpiSetting) -> bool | None:

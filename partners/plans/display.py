@@ -30,9 +30,12 @@ def progress_svg(progress: PlanProgress, *, width: int = 640) -> SafeString:
         % {"goal": g.label, "actual": g.actual_text, "target": g.target_text, "expected": g.expected_text}
         for g in goals
     )
+    # Outside the f-strings: xgettext does not read a message inside one.
+    chart_label = _("Actual against target pace")
+    expected_label = _("Expected by today")
     parts = [
         f'<svg class="plan-chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(_("Actual against target pace"))}: {escape(summary)}" '
+        f'aria-label="{escape(chart_label)}: {escape(summary)}" '
         'preserveAspectRatio="xMinYMin meet">'
     ]
     for tick in (Decimal(0), Decimal(50), Decimal(100), Decimal(150)):
@@ -54,7 +57,7 @@ def progress_svg(progress: PlanProgress, *, width: int = 640) -> SafeString:
             f'height="{BAR}" rx="3"><title>{escape(goal.actual_text)} / {escape(goal.target_text)}'
             "</title></rect>"
             f'<line class="plan-pace" x1="{x(pace):.1f}" x2="{x(pace):.1f}" y1="{top - 3}" '
-            f'y2="{top + BAR + 3}"><title>{escape(_("Expected by today"))}: {escape(goal.expected_text)}'
+            f'y2="{top + BAR + 3}"><title>{escape(expected_label)}: {escape(goal.expected_text)}'
             "</title></line>"
             f'<text class="plan-value" x="{width - RIGHT + 6}" y="{top + BAR - 3}">{of_target} %</text>'
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from partners.forms import PartnerChoiceField
@@ -28,7 +29,9 @@ def _period_field(today: date) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=_("Period"),
         choices=[
-            (p.key, f"{p.label} ({p.start:%d %b %Y} – {p.end:%d %b %Y})") for p in period_choices(today)
+            # The days in the active language's format (strftime's %b is always English).
+            (p.key, f"{p.label} ({date_format(p.start)} – {date_format(p.end)})")
+            for p in period_choices(today)
         ],
     )
 

@@ -182,3 +182,12 @@ def test_a_revoked_authorization_is_granted_again_from_the_add_page(world: World
     again = PartnerAuthorization.objects.get(pk=world.b_authorization.pk)  # the same row, granted again
     assert again.status == AuthorizationStatus.ACTIVE and again.reason == "Resumed"
     assert PartnerAuthorization.objects.filter(partner=world.b.partner).count() == 1
+
+
+def test_a_grants_change_page_opens_with_the_partner_read_only(world: World) -> None:
+    """The grant form narrows its partner choice to the portfolio; on a grant's change page the
+    partner is read-only (no such field), which once made the page a 500."""
+    client = login(world.a_cam)
+    page = client.get(reverse("admin:deals_partnerauthorization_change", args=[world.a_authorization.pk]))
+    assert page.status_code == 200
+    assert "Northwind Resellers" in page.content.decode()

@@ -656,6 +656,12 @@ def test_allocate_to_a_partner_without_an_allocation(world: World) -> None:
     assert balances_of(allocation).allocated == Decimal("7000.00")
 
 
+def test_the_allocation_form_opens_and_its_cancel_goes_back_to_the_allocations(world: World) -> None:
+    page = login(world.program_admin).get(reverse("admin:mdf_allocation_allocate"))
+    assert page.status_code == 200  # was a 500: the page's own Cancel link and the default's, twice
+    assert f'href="{reverse("admin:mdf_allocation_changelist")}"' in page.content.decode()
+
+
 def test_cam_cannot_allocate(world: World) -> None:
     client = login(world.cam)
     listing = client.get(reverse("admin:mdf_allocation_changelist"))
