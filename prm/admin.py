@@ -56,10 +56,13 @@ def labelled_formset(formset_class: type) -> type:
             super().add_fields(form, index)
             row = _row_name(form)
             for field in form.fields.values():
-                field.widget.attrs["aria-label"] = _("%(column)s: %(row)s") % {
-                    "column": field.label or "",
-                    "row": row,
-                }
+                name = _("%(column)s: %(row)s") % {"column": field.label or "", "row": row}
+                # New dicts, not an update: the admin's RelatedFieldWidgetWrapper shares its attrs
+                # with the form class's widget; the inner widget it wraps is the one rendered.
+                widget = field.widget
+                widget.attrs = {**widget.attrs, "aria-label": name}
+                if inner := getattr(widget, "widget", None):
+                    inner.attrs = {**inner.attrs, "aria-label": name}
 
     return LabelledFormSet
 

@@ -45,3 +45,11 @@ def test_each_half_of_a_date_time_field_has_its_label(admin_client: object) -> N
     page = body_text(admin_client.get("/admin/content/announcement/add/"))
     assert '<label for="id_publish_at_0">Date:</label>' in page
     assert '<label for="id_publish_at_1">Time:</label>' in page
+
+
+def test_inline_foreign_keys_behind_the_admin_wrapper_are_named(admin_client: object) -> None:
+    """An inline's foreign key renders inside RelatedFieldWidgetWrapper (and, with
+    autocomplete_fields, Select2, which copies the select's name)."""
+    page = body_text(admin_client.get("/admin/training/learningpath/add/"))
+    assert 'aria-label="Course: new row 1"' in _input(page, "id_learningpathcourse_set-0-course")
+    assert 'aria-label="Position: new row 1"' in _input(page, "id_learningpathcourse_set-0-position")
