@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from prm.admin import LabelledTabularInline
 from prm.admin_actions import run_each
 
 from . import services
@@ -30,7 +31,7 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class AssetVersionInline(admin.TabularInline):
+class AssetVersionInline(LabelledTabularInline):
     model = AssetVersion
     extra = 0
     can_delete = False

@@ -22,7 +22,7 @@ from partners.admin import ScopedAdminMixin
 from partners.forms import PartnerChoiceField
 from partners.models import Partner
 from partners.policies import partner_scope_q, vendor_sees_all
-from prm.admin import BigTableAdmin, DateRangeFilter
+from prm.admin import BigTableAdmin, DateRangeFilter, LabelledListEditableMixin, LabelledTabularInline
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
 from prm.views import CappedKeysFirstPaginator
@@ -43,7 +43,7 @@ from .policies import authorization_policy
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(LabelledListEditableMixin, admin.ModelAdmin):
     list_display = ["name", "sku", "product_line", "list_price", "currency", "active"]
     list_filter = ["product_line", "active"]
     search_fields = ["name", "sku", "product_line"]
@@ -51,7 +51,7 @@ class ProductAdmin(admin.ModelAdmin):
     ordering = ["product_line", "name"]
 
 
-class DealLineInline(admin.TabularInline):
+class DealLineInline(LabelledTabularInline):
     model = DealLine
     extra = 0
     fields = ["product", "quantity", "unit_price", "list_price", "amount", "price_check"]
@@ -288,7 +288,7 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
         )
 
 
-class LeadOfferInline(admin.TabularInline):
+class LeadOfferInline(LabelledTabularInline):
     model = LeadOffer
     extra = 0
     fields = ["partner", "offered_at", "respond_by", "outcome", "responded_by", "responded_at", "reason"]

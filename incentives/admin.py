@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from prm.admin import BigTableAdmin, DateRangeFilter, NotFoundAdminMixin
+from prm.admin import BigTableAdmin, DateRangeFilter, LabelledTabularInline, NotFoundAdminMixin
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 
 from . import services
@@ -111,7 +111,7 @@ class EarningEntryAdmin(ReadOnlyAdmin, BigTableAdmin):
         )
 
 
-class SettlementLineInline(admin.TabularInline):
+class SettlementLineInline(LabelledTabularInline):
     model = SettlementLine
     fields = ["entry", "amount"]
     readonly_fields = fields

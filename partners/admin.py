@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
-from prm.admin import AuditEventAdmin, BigTableAdmin, NotFoundAdminMixin
+from prm.admin import AuditEventAdmin, BigTableAdmin, LabelledTabularInline, NotFoundAdminMixin
 from prm.admin_actions import run_each
 from prm.models import AuditEvent
 
@@ -50,7 +50,7 @@ class TierAdmin(admin.ModelAdmin):
     ordering = ["rank"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 0
     fields = ["user", "role", "is_active", "created_at"]

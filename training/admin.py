@@ -24,7 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin
-from prm.admin import BigTableAdmin, DateRangeFilter
+from prm.admin import BigTableAdmin, DateRangeFilter, LabelledTabularInline
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
 
@@ -150,7 +150,7 @@ class CourseAdmin(admin.ModelAdmin):
         )
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(LabelledTabularInline):
     model = Question
     extra = 0
     ordering = ["position"]
@@ -190,7 +190,7 @@ class QuizAdmin(admin.ModelAdmin):
         return getattr(obj, "question_total", 0)
 
 
-class ChoiceInline(admin.TabularInline):
+class ChoiceInline(LabelledTabularInline):
     model = Choice
     extra = 2
     fields = ["text", "is_correct"]
@@ -222,7 +222,7 @@ class CertificationAdmin(admin.ModelAdmin):
         return getattr(obj, "course_total", 0)
 
 
-class LearningPathCourseInline(admin.TabularInline):
+class LearningPathCourseInline(LabelledTabularInline):
     model = LearningPathCourse
     extra = 1
     ordering = ["position"]
@@ -279,7 +279,7 @@ class CertificationAwardAdmin(ScopedAdminMixin, BigTableAdmin):
 
 
 # --- Learners' progress: read-only, and the quiz-attempt reset -------------------------------------
-class QuizAttemptInline(admin.TabularInline):
+class QuizAttemptInline(LabelledTabularInline):
     """Every attempt of every cycle, reset ones included: the history is never edited here."""
 
     model = QuizAttempt

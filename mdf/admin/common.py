@@ -67,7 +67,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     RequestStatus.CLAIM_APPROVED: ("#ccfbf1", "#115e59"),
     RequestStatus.CLAIM_REJECTED: ("#fee2e2", "#991b1b"),
     RequestStatus.PAID: ("#166534", "#ffffff"),
-    RequestStatus.EXPIRED: ("#f3f4f6", "#6b7280"),
+    RequestStatus.EXPIRED: ("#f3f4f6", "#4b5563"),
 }
 KIND_COLOURS: dict[str, tuple[str, str]] = {
     LedgerKind.ALLOCATED: ("#dcfce7", "#166534"),
@@ -76,7 +76,7 @@ KIND_COLOURS: dict[str, tuple[str, str]] = {
     LedgerKind.RELEASED: ("#e0f2fe", "#075985"),
     LedgerKind.CLAIMED: ("#dbeafe", "#1e40af"),
     LedgerKind.PAID: ("#166534", "#ffffff"),
-    LedgerKind.FORFEITED: ("#f3f4f6", "#6b7280"),
+    LedgerKind.FORFEITED: ("#f3f4f6", "#4b5563"),
 }
 AUDIT_LABELS = {
     "mdf.request_drafted": _("Drafted"),

@@ -26,7 +26,7 @@ from partners.admin import ScopedAdminMixin
 from partners.forms import PartnerChoiceField
 from partners.models import PartnerStatus
 from partners.selectors import partner_choices
-from prm.admin import BigTableAdmin, DateRangeFilter
+from prm.admin import BigTableAdmin, DateRangeFilter, LabelledTabularInline
 from prm.admin_actions import confirm_then_run, run_each
 from prm.errors import ApplicationError, add_form_error
 from prm.roles import VendorRole
@@ -88,7 +88,7 @@ class BudgetForm(forms.ModelForm):
         return amount
 
 
-class BudgetInline(admin.TabularInline):
+class BudgetInline(LabelledTabularInline):
     model = Budget
     form = BudgetForm
     extra = 0
@@ -138,7 +138,7 @@ class FundPeriodAdmin(admin.ModelAdmin):
     def state_display(self, obj: FundPeriod) -> SafeString:
         today = timezone.localdate()
         if obj.closed_at:
-            return badge(gettext("Closed"), ("#f3f4f6", "#6b7280"))
+            return badge(gettext("Closed"), ("#f3f4f6", "#4b5563"))
         if obj.contains(today):
             return badge(gettext("Current"), ("#dcfce7", "#166534"))
         if obj.starts_on > today:
@@ -221,7 +221,7 @@ class BudgetAdmin(admin.ModelAdmin):
         services.budget_save(actor=request.actor, budget=obj)
 
 
-class LedgerEntryInline(admin.TabularInline):
+class LedgerEntryInline(LabelledTabularInline):
     model = LedgerEntry
     extra = 0
     fields = ["created_at", "kind_display", "amount_display", "fund_request", "source", "memo", "actor"]

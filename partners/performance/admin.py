@@ -25,7 +25,7 @@ from partners.models import (
     TierGracePeriod,
 )
 from partners.policies import partner_scope_q
-from prm.admin import BigTableAdmin, NotFoundAdminMixin
+from prm.admin import BigTableAdmin, LabelledTabularInline, NotFoundAdminMixin
 from prm.admin_actions import run_each
 from prm.errors import ApplicationError, add_form_error
 from prm.tenancy import Actor
@@ -160,7 +160,7 @@ class ScorecardLineFormSet(BaseInlineFormSet):
             raise ValidationError(errors)
 
 
-class ScorecardLineInline(admin.TabularInline):
+class ScorecardLineInline(LabelledTabularInline):
     model = ScorecardLine
     form = ScorecardLineForm
     formset = ScorecardLineFormSet

@@ -9,10 +9,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from partners.models import CaseKind, SlaTarget, SupportTeam
+from prm.admin import LabelledListEditableMixin
 
 
 @admin.register(CaseKind)
-class CaseKindAdmin(admin.ModelAdmin):
+class CaseKindAdmin(LabelledListEditableMixin, admin.ModelAdmin):
     list_display = ["name", "key", "is_active", "position"]
     list_editable = ["is_active", "position"]
     search_fields = ["name", "key"]

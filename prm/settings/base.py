@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",
+    # Form widgets' templates through TEMPLATES (FORM_RENDERER below), so templates/ can override one.
+    "django.forms",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -223,6 +225,10 @@ LOCALE_PATHS = [BASE_DIR / "prm" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Widgets render through TEMPLATES, where templates/ comes first: templates/admin/widgets/ labels
+# each input of the admin's date/time pair (issue 14, accessibility).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"

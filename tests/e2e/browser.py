@@ -16,13 +16,15 @@ def totp_now(secret: str) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
-def sign_in(page: Page, site_url: str, email: str, totp_secret: str | None = None) -> None:
-    """Sign ``email`` in with the factories' password (and the TOTP code when given), starting
-    from a browser with no session."""
+def sign_in(
+    page: Page, site_url: str, email: str, totp_secret: str | None = None, password: str | None = None
+) -> None:
+    """Sign ``email`` in with ``password`` (the factories' by default) and the TOTP code when given,
+    starting from a browser with no session."""
     page.context.clear_cookies()
     page.goto(f"{site_url}/accounts/login/")
     page.fill("#id_login", email)
-    page.fill("#id_password", factories.PASSWORD)
+    page.fill("#id_password", password or factories.PASSWORD)
     page.locator("form button[type=submit]").first.click()
     if totp_secret:
         expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))

@@ -71,3 +71,11 @@ def test_admin_inline_styles_carry_the_nonce_of_the_response(program_admin: User
     nonce = nonce_sources[0].removeprefix("'nonce-").removesuffix("'")
     styles = re.findall(r"<style([^>]*)>", response.content.decode())
     assert styles and all(f'nonce="{nonce}"' in attributes for attributes in styles)
+
+
+def test_admin_periodic_task_form_runs_no_inline_script(program_admin: User) -> None:
+    """django_celery_beat's template had an inline <script> the policy blocks (found by the
+    accessibility crawl, issue 14); templates/admin/djcelery/ moves it to static/js/."""
+    page = login(program_admin).get("/admin/django_celery_beat/periodictask/add/").content.decode()
+    assert not INLINE_SCRIPT.findall(page), INLINE_SCRIPT.findall(page)
+    assert 'src="/static/js/periodic-task-form.js"' in page
