@@ -25,6 +25,7 @@ from prm.csvimport import read_rows
 from prm.domains import DOMAIN_RE, normalise_domain
 from prm.errors import ApplicationError
 from prm.i18n import gettext as _
+from prm.i18n import localized_datetime
 from prm.money import Currency
 from prm.notifications import notify
 from prm.policies import PermissionDenied
@@ -279,7 +280,7 @@ def _offer(lead: Lead, partner: Partner, *, actor_user: Any, manual: bool) -> Le
             kind="lead.offered",
             partner_id=partner.pk,
             title=_("New lead for you: %(company)s") % {"company": lead.company_name},
-            body=_("Accept or decline by %(when)s.") % {"when": respond_by.strftime("%Y-%m-%d %H:%M UTC")},
+            body=_("Accept or decline by %(when)s.") % {"when": localized_datetime(respond_by)},
             url=reverse("deals:lead_list"),
         )
     return offer

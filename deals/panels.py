@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -52,7 +53,7 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
                 % {"n": leads["n"]},
                 "url": reverse("deals:lead_list"),
                 "why": _("Accept or decline before %(when)s, or it goes to another partner.")
-                % {"when": timezone.localtime(leads["first"]).strftime("%d %b %H:%M")},
+                % {"when": date_format(timezone.localtime(leads["first"]), "SHORT_DATETIME_FORMAT")},
             }
         )
     if counts.get(DealStatus.RETURNED):

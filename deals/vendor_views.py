@@ -616,7 +616,7 @@ def lead_distribute(request: HttpRequest, pk: int) -> HttpResponse:
             _("Lead offered to %(partner)s; they have until %(when)s to accept it.")
             % {
                 "partner": offer.partner.legal_name,
-                "when": timezone.localtime(offer.respond_by).strftime("%Y-%m-%d %H:%M %Z"),
+                "when": date_format(timezone.localtime(offer.respond_by), "SHORT_DATETIME_FORMAT"),
             },
         )
     return redirect("deals:vendor_lead_detail", pk=lead.pk)
@@ -642,7 +642,7 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
             _("Lead assigned to %(partner)s; they have until %(when)s to accept it.")
             % {
                 "partner": partner.legal_name,
-                "when": timezone.localtime(offer.respond_by).strftime("%Y-%m-%d %H:%M %Z"),
+                "when": date_format(timezone.localtime(offer.respond_by), "SHORT_DATETIME_FORMAT"),
             },
         )
     return redirect("deals:vendor_lead_detail", pk=lead.pk)

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 
@@ -126,8 +126,17 @@ class Localized(str):
 
 
 def localized_date(value: date, fmt: str = "DATE_FORMAT") -> str:
-    """``django.utils.formats.date_format(value, fmt)``, for a notification's parameters."""
+    """``django.utils.formats.date_format(value, fmt)``, for a notification's parameters. A
+    datetime is shown in the portal's time zone (``localized_datetime``)."""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value)
     return Localized(date_format(value, fmt), {_DATE: value.isoformat(), "format": fmt})
+
+
+def localized_datetime(value: datetime, fmt: str = "SHORT_DATETIME_FORMAT") -> str:
+    """A moment in the reader's conventions ("12/06/2026 9:59 p.m.", "06.12.2026 21:59"):
+    what ``strftime`` cannot do, as its month names are always English."""
+    return localized_date(value, fmt)
 
 
 def localized_amount(amount: Any, currency: str) -> str:
@@ -179,7 +188,9 @@ def _rendered(value: Any) -> Any:
     if isinstance(value, dict) and _MESSAGE in value:
         return render_message(value[_MESSAGE], "")
     if isinstance(value, dict) and _DATE in value:
-        return date_format(date.fromisoformat(value[_DATE]), value.get("format", "DATE_FORMAT"))
+        stored = value[_DATE]
+        moment = datetime.fromisoformat(stored) if "T" in stored else date.fromisoformat(stored)
+        return date_format(moment, value.get("format", "DATE_FORMAT"))
     if isinstance(value, dict) and _AMOUNT in value:
         from .money import format_amount
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from prm import audit, transitions
 from prm.errors import ApplicationError
 from prm.i18n import gettext as _
+from prm.i18n import localized_datetime
 from prm.notifications import notify
 from prm.policies import PermissionDenied
 from prm.roles import VendorRole
@@ -248,8 +249,7 @@ def case_open(
         case,
         kind="support.opened",
         title=_("Case %(number)s opened: %(subject)s") % {"number": case.number, "subject": subject},
-        body=_("We answer by %(when)s.")
-        % {"when": timezone.localtime(response_due).strftime("%d %b %Y %H:%M")},
+        body=_("We answer by %(when)s.") % {"when": localized_datetime(response_due)},
         actor=actor,
     )
     return case
@@ -594,7 +594,7 @@ def case_sla_check(*, case: SupportCase, now: datetime | None = None) -> list[st
         ) as change:
             change.set(**stamps)
             change.audit_extra = {"due": due}
-        when = timezone.localtime(due).strftime("%d %b %H:%M")
+        when = localized_datetime(due)
         what = _("first response") if clock == "response" else _("resolution")
         if event == "reminder":
             title = _("Case %(number)s: %(what)s due at %(when)s") % {

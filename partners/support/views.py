@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -90,7 +91,9 @@ def case_open(request: HttpRequest) -> HttpResponse:
                 _("Case %(number)s is open. We answer by %(when)s.")
                 % {
                     "number": case.number,
-                    "when": timezone.localtime(case.first_response_due_at).strftime("%d %b %Y %H:%M"),
+                    "when": date_format(
+                        timezone.localtime(case.first_response_due_at), "SHORT_DATETIME_FORMAT"
+                    ),
                 },
             )
             return redirect("support:case_detail", pk=case.pk)

@@ -411,3 +411,19 @@ def test_a_remembered_message_survives_pickling_and_plural_forms_render_per_read
         assert render_message(to_message(again), "") == "Ihre Rolle ist jetzt 5. März 2026"
     plural = ngettext("%(n)s attempt left", "%(n)s attempts left", 2) % {"n": 2}
     assert render_message(to_message(plural), "") == "2 attempts left"
+
+
+def test_a_moment_in_a_notification_reads_in_each_readers_conventions(german: dict) -> None:
+    """Times in messages came from strftime (English month names, one order): now each reader's
+    format, the stored notification rendered again for another language."""
+    from prm.i18n import localized_datetime
+
+    moment = datetime(2026, 12, 6, 21, 5, tzinfo=UTC)
+    with translation.override("de"):
+        text = gettext("Your role is now %(role)s") % {"role": localized_datetime(moment)}
+        assert "06.12.2026 21:05" in text
+        assert "Dec" not in text
+    with translation.override("fr"):
+        assert "06/12/2026 21:05" in render_message(text.message, "")
+    with translation.override("en"):
+        assert "12/06/2026 9:05 p.m." in render_message(text.message, "")
