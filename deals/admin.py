@@ -33,13 +33,12 @@ from .models import (
     AuthorizationRequirement,
     Deal,
     DealLine,
-    DealStatus,
     Lead,
     LeadOffer,
     PartnerAuthorization,
     Product,
 )
-from .policies import authorization_policy
+from .policies import authorization_policy, deal_policy
 
 
 @admin.register(Product)
@@ -112,8 +111,10 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
     actions = ["approve_selected", "reject_selected", "confirm_won_selected", "reject_won_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # The portal's rule, not only the portfolio: partners' drafts are not the vendor's to see.
-        return super().get_queryset(request).exclude(status=DealStatus.DRAFT)
+        # The portal's own rule (deal_policy) in place of the mixin's portfolio subquery: partners'
+        # drafts are not the vendor's to see, and a channel account manager's portfolio is read by
+        # its resolved ids, which the planner can count (see DealPolicy.visible).
+        return deal_policy.scope(request.actor, BigTableAdmin.get_queryset(self, request))
 
     def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, **kwargs: Any) -> Any:
         paginator = super().get_paginator(request, queryset, per_page, **kwargs)
@@ -132,7 +133,9 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(selectors.vendor_search(term)), False
+        actor = getattr(request, "actor", None)
+        narrow = actor is not None and selectors.narrows_by_ids(actor)
+        return queryset.filter(selectors.vendor_search(term, narrow=narrow)), False
 
     # Every change is a state transition made through a service (audited); the admin shows the
     # registration read-only.

@@ -304,7 +304,12 @@ class DealLine(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["product"], name="dealline_product_idx")]
+        indexes = [
+            # A product's lines by partner: a channel account manager's deal list filtered by a
+            # product reads the portfolio's lines of it from the index alone (partner_id is also
+            # what row-level security reads), then those deals (deals.selectors.NARROW_IDS).
+            models.Index(fields=["product", "partner", "deal"], name="dealline_product_partner_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from partners.models import Partner, PartnerRole, PartnerStatus
-from partners.policies import business_scope_q, can_work_partner, partner_scope_q
+from partners.policies import business_scope_q, can_work_partner, partner_scope_q, sees_partner_business
 from prm.policies import NOTHING, Policy
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -49,6 +49,14 @@ class DealPolicy(Policy[Deal]):
             if actor.partner_role == PartnerRole.SALES:
                 return Q(partner_id=actor.partner_id, registered_by_id=actor.user.pk)
             return NOTHING
+        if actor.is_vendor and actor.portfolio is not None and sees_partner_business(actor):
+            # A channel account manager: the portfolio as resolved with the actor, the very ids
+            # row-level security holds them to (prm.tenancy), rather than a subquery of the
+            # permission table. The planner knows how many deals those partners have; of the
+            # subquery it expected one row (row-level security), so it read every portfolio
+            # deal partner by partner before any other condition (a product, a customer name),
+            # 1-2 s a list (bench/README.md, "Vendor pages at full size").
+            return Q(partner_id__in=actor.portfolio) & ~Q(status=DealStatus.DRAFT)
         return business_scope_q(actor) & ~Q(status=DealStatus.DRAFT)
 
     def can(self, actor: Actor, action: str, obj: Deal | None = None) -> bool:
