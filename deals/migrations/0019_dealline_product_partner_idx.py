@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deals", "0015_unicode_customer_keys"),
+        ("deals", "0018_search_partner_index"),
         ("partners", "0010_joint_business_plans"),
     ]
 
