@@ -260,6 +260,34 @@ def words_stay_in_their_boxes(page: Page) -> str | None:
     return f"words spill out of their boxes: {spilled}" if spilled else None
 
 
+def open_the_menu(page: Page, site_url: str, who: str, shots: Path) -> list[str]:
+    """On a phone the navigation is a menu behind a button beside the company's name: opened (and
+    its first dropdown with it), every item is on screen and nothing needs a sideways scroll."""
+    page.goto(f"{site_url}/")
+    problems = []
+    brand = page.locator("nav.prm-navbar .navbar-brand").bounding_box()
+    button = page.locator(".navbar-toggler").bounding_box()
+    assert brand and button
+    if button["y"] >= brand["y"] + brand["height"]:  # a long company name pushed it down
+        problems.append(f"the menu button is on a row of its own, below {brand}")
+    page.locator(".navbar-toggler").click()
+    expect(page.locator("#mainnav")).to_have_class(re.compile(r"\bshow\b"))
+    toggles = page.locator("#mainnav .dropdown-toggle")
+    if toggles.count():
+        toggles.first.click()
+        expect(page.locator("#mainnav .dropdown-menu.show").first).to_be_visible()
+    shot = shots / f"{who.split('@')[0]}-menu.png"
+    page.screenshot(path=str(shot), full_page=True)
+    measured = page.evaluate(MEASURE)
+    items = page.locator("#mainnav .nav-link:visible, #mainnav .dropdown-menu.show .dropdown-item:visible")
+    boxes = items.evaluate_all("els => els.map(e => e.getBoundingClientRect()).map(r => [r.left, r.right])")
+    if measured["documentWidth"] > measured["windowWidth"] or measured["wide"]:
+        problems.append(f"the open menu ({shot.name}) sticks out: {measured['wide']}")
+    if not boxes or any(left < 0 or right > PHONE["width"] for left, right in boxes):
+        problems.append(f"the open menu's items ({shot.name}) are not all on screen: {boxes}")
+    return problems
+
+
 @pytest.fixture
 def demo(settings: Any, tmp_path: Path) -> None:
     factories.media_storage(settings, tmp_path / "media")
@@ -296,6 +324,7 @@ def test_every_partner_page_fits_a_390_px_phone(
         extra = admin_forms() if who == ADMIN else []
         result = walk(page, site_url, who, phone, extra, checks=[words_stay_in_their_boxes])
         problems += [f"{who} {problem}" for problem in result.problems]
+        problems += [f"{who} {problem}" for problem in open_the_menu(page, site_url, who, phone)]
         if who == ADMIN:
             missed = [kind for kind in ADMIN_MUST_SEE if kind not in result.opened]
             if missed:
