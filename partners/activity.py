@@ -114,6 +114,16 @@ PHRASES = {
     "training.quiz_attempts_reset": gettext_lazy("Quiz attempts reset: %(target)s"),
     "training.certified": gettext_lazy("Certified: %(target)s"),
     "training.certification_expired": gettext_lazy("Certification expired: %(target)s"),
+    # support cases (a case's name is "#12 Its subject")
+    "support.opened": gettext_lazy("Case opened: %(target)s"),
+    "support.replied": gettext_lazy("Reply added: %(target)s"),
+    "support.files_added": gettext_lazy("Files added: %(target)s"),
+    "support.assigned": gettext_lazy("Case assigned: %(target)s"),
+    "support.priority_changed": gettext_lazy("Priority changed: %(target)s"),
+    "support.resolved": gettext_lazy("Case resolved: %(target)s"),
+    "support.reopened": gettext_lazy("Case reopened: %(target)s"),
+    "support.closed": gettext_lazy("Case closed: %(target)s"),
+    "support.rated": gettext_lazy("Case rated: %(target)s"),
     # incentives
     "incentives.earning_adjusted": gettext_lazy("Earnings adjusted"),
     "incentives.earning_reversed": gettext_lazy("Earnings reversed"),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prm.errors import ApplicationError, add_form_error, attempt
 from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
 
+from ..activity import plain_history
 from ..models import SupportCase
 from ..uploads import DOCUMENT_TYPES
 from . import linkables, selectors, services, sla
@@ -153,7 +154,9 @@ def _case_page(
         "case": case,
         "sla": sla.case_sla(case),
         "entries": selectors.conversation(actor=actor, case=case),
-        "history": list(selectors.case_history(actor=actor, case=case)[:50]),
+        # A sentence per event and the changes in plain words, for partners and vendor staff alike:
+        # the raw keys stay in the admin's audit trail.
+        "history": plain_history(selectors.case_history(actor=actor, case=case).select_related("actor")[:50]),
         "related": linkables.resolve(actor, case.related_type_id, case.related_id),
         "related_kind": linkables.kind_label(case.related_type_id),
         "may": may,

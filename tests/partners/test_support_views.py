@@ -4,6 +4,7 @@ never a 500, the home panels, and bounded queries on the queue, the partner's li
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -77,6 +78,12 @@ def test_a_partner_opens_a_complaint_with_a_file_gets_an_answer_and_rates_it(wor
 
     text = body_text(client.get(reverse("support:case_detail", args=[case.pk])))
     assert "Replacements ship today." in text and 'id="rate-form"' in text
+    # The history in plain words: a sentence per event, not the audit keys and ISO timestamps.
+    assert f"Case opened: #{case.pk}" in text and f"Case resolved: #{case.pk}" in text
+    assert "support.opened" not in text and "support.resolved" not in text
+    assert not re.search(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", re.sub(r"<[^>]+>", " ", text)
+    )  # shown, not in attributes
     assert (
         client.post(
             reverse("support:case_rate", args=[case.pk]), {"rating": "5", "comment": "Fast"}
