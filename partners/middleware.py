@@ -73,6 +73,7 @@ _ALWAYS_OPEN = (
     "/accounts/",
     "/static/",
     "/i18n/",
+    "/account/language/",  # the language of the gate pages and of what the user is sent
     "/agreement/",
     "/access/",
     "/verify/",

@@ -12,7 +12,9 @@ import os
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from tests import scoping
 
@@ -54,6 +56,15 @@ def _test_body_statements_see_everything() -> Any:
     # its own connection, untouched.
     with scoping.test_body_scope(connection):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    # A request by a user whose profile language is German activates German for the thread, and
+    # Django leaves it active after the response: the next test would read German messages.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ USER_COLUMNS = (
     "email_notifications",
     "notification_channels",
     "notification_digest",
+    "language",  # blank: the browser's (prm.i18n)
 )
 PARTNER_COLUMNS = (
     "id",
@@ -166,16 +167,16 @@ def load_partners(*, rng: random.Random, timeline: Timeline, partners: int) -> L
     def users() -> Any:
         joined = timeline.ts(2000 * DAY)
         yield (1, "!bench", None, False, "admin@vendor.bench", "Bench Admin", "program_admin",
-               True, True, joined, True, "{}", False)  # fmt: skip
+               True, True, joined, True, "{}", False, "")  # fmt: skip
         for uid in range(2, VENDOR_USERS + 1):
             yield (uid, "!bench", None, False, f"cam{uid}@vendor.bench", f"CAM {uid}",
-                   "channel_account_manager", False, True, joined, True, "{}", False)  # fmt: skip
+                   "channel_account_manager", False, True, joined, True, "{}", False, "")  # fmt: skip
         for pid in range(1, n + 1):
             admin_id, sales_id = partner_user_ids(pid)
             yield (admin_id, "!bench", None, False, f"admin@partner{pid}.example", f"Admin {pid}", "",
-                   False, True, joined, True, "{}", False)  # fmt: skip
+                   False, True, joined, True, "{}", False, "")  # fmt: skip
             yield (sales_id, "!bench", None, False, f"sales@partner{pid}.example", f"Sales {pid}", "",
-                   False, True, joined, True, "{}", False)  # fmt: skip
+                   False, True, joined, True, "{}", False, "")  # fmt: skip
 
     def memberships() -> Any:
         for pid in range(1, n + 1):

@@ -164,6 +164,7 @@ def load_people(
                     True,
                     "{}",
                     False,
+                    "",
                 )
             )
             membership_rows.append(
@@ -182,7 +183,22 @@ def load_people(
         (content_manager, "content@vendor.bench", "Content Manager", "content_manager"),
     ):
         user_rows.append(
-            (user_id, "!bench", None, False, email, name, vendor_role, False, True, joined, True, "{}", False)
+            (
+                user_id,
+                "!bench",
+                None,
+                False,
+                email,
+                name,
+                vendor_role,
+                False,
+                True,
+                joined,
+                True,
+                "{}",
+                False,
+                "",
+            )
         )
 
     permission_id = Permission.objects.get(codename="work_partner", content_type__app_label="partners").pk

@@ -227,7 +227,8 @@ def test_trigram_similarity_of_keys_does_not_depend_on_the_locale(
     databases_in_two_locales: list[psycopg.Connection],
 ) -> None:
     c_locale, default_locale = databases_in_two_locales
-    assert c_locale.execute("SELECT current_setting('lc_ctype')").fetchone()[0] == "C"
+    ctype = "SELECT datctype FROM pg_database WHERE datname = current_database()"
+    assert c_locale.execute(ctype).fetchone()[0] == "C"
     cores = [(_core(a), _core(b)) for a, b in SAME + DIFFERENT]
     assert _similarities(c_locale, cores) == _similarities(default_locale, cores)
     # The raw names would not: under the C locale a Japanese name has no trigrams at all.

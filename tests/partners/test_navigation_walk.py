@@ -128,6 +128,11 @@ def test_admin_index_per_role_lists_only_tables_that_open(email: str) -> None:
     assert_every_link_opens(client, links, email)
 
 
+def _own_account_page(link: str) -> bool:
+    """The pages a gated partner user keeps: the account's password, MFA and language."""
+    return link.startswith("/accounts/") or link == reverse("language_settings")
+
+
 @pytest.mark.usefixtures("demo")
 def test_onboarding_partner_is_offered_the_agreement_only_and_told_why() -> None:
     client = login(User.objects.get(email=ONBOARDING))
@@ -135,8 +140,8 @@ def test_onboarding_partner_is_offered_the_agreement_only_and_told_why() -> None
     links = nav_links(page)
     assert reverse("partners:agreement") in links
     assert [link for link in links if link != reverse("partners:agreement")] == [
-        link for link in links if link.startswith("/accounts/")
-    ], links  # besides the agreement: only the account's own pages (password, MFA)
+        link for link in links if _own_account_page(link)
+    ], links  # besides the agreement: only the account's own pages (language, password, MFA)
     assert "The rest of the portal opens once your company accepts the agreement." in page
     assert reverse("deals:list") not in page and reverse("notifications") not in links
 
@@ -151,5 +156,5 @@ def test_suspended_partner_signs_in_to_a_clear_notice_and_no_contradicting_messa
     assert "Portal access is suspended" in page
     assert "Successfully signed in" not in page
     links = nav_links(page)
-    assert all(link.startswith("/accounts/") for link in links), links
+    assert all(_own_account_page(link) for link in links), links
     assert_every_link_opens(client, links, SUSPENDED)
