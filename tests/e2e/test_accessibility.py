@@ -31,25 +31,11 @@ from playwright.sync_api import Browser, Error, Page
 
 from partners.management.commands.seed_demo import DEMO_PASSWORD
 from tests import factories
+from tests.demo_personas import PARTNER_PEOPLE, VENDOR_STAFF
 from tests.e2e.browser import sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-VENDOR_STAFF = [
-    "ada.admin@prm.example",  # program admin: every admin table
-    "carl.cam@prm.example",
-    "fiona.finance@prm.example",
-    "tom.training@prm.example",
-    "sven.support@prm.example",
-]
-PARTNER_PEOPLE = [
-    "alice.admin@acme.example",
-    "sam.sales@acme.example",
-    "mia.marketing@acme.example",
-    "leo.learner@acme.example",
-    "ivy.admin@initech.example",  # onboarding
-    "uma.admin@umbrella.example",  # suspended
-]
 PUBLIC_START = ["/accounts/login/", "/apply/"]
 
 # WCAG 2.0 and 2.1, levels A and AA; label-content-name-mismatch (WCAG 2.5.3) is tagged

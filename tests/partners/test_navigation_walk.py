@@ -20,26 +20,12 @@ from django.urls import reverse
 from partners.management.commands.seed_demo import DEMO_PASSWORD
 from prm.models import User
 from tests import factories
+from tests.demo_personas import PARTNER_PEOPLE, VENDOR_STAFF
 from tests.helpers import body_text, login
 from tests.isolation import built_once
 
 pytestmark = pytest.mark.django_db
 
-VENDOR_STAFF = [
-    "ada.admin@prm.example",
-    "carl.cam@prm.example",
-    "fiona.finance@prm.example",
-    "tom.training@prm.example",
-    "sven.support@prm.example",
-]
-PARTNER_PEOPLE = [
-    "alice.admin@acme.example",
-    "sam.sales@acme.example",
-    "mia.marketing@acme.example",
-    "leo.learner@acme.example",
-    "ivy.admin@initech.example",  # onboarding: the agreement is not accepted yet
-    "uma.admin@umbrella.example",  # suspended
-]
 ONBOARDING = "ivy.admin@initech.example"
 SUSPENDED = "uma.admin@umbrella.example"
 

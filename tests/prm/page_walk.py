@@ -26,23 +26,9 @@ from django.urls import Resolver404, resolve
 
 from prm.models import User
 from tests import factories
+from tests.demo_personas import PARTNER_PEOPLE, VENDOR_STAFF
 from tests.helpers import login
 
-VENDOR_STAFF = [
-    "ada.admin@prm.example",
-    "carl.cam@prm.example",
-    "fiona.finance@prm.example",
-    "tom.training@prm.example",
-    "sven.support@prm.example",
-]
-PARTNER_PEOPLE = [
-    "alice.admin@acme.example",
-    "sam.sales@acme.example",
-    "mia.marketing@acme.example",
-    "leo.learner@acme.example",
-    "ivy.admin@initech.example",  # onboarding: the agreement is not accepted yet
-    "uma.admin@umbrella.example",  # suspended
-]
 PERSONAS = VENDOR_STAFF + PARTNER_PEOPLE
 
 # Pages not walked: leaving the session, files and feeds that are not HTML pages, and the
