@@ -31,13 +31,24 @@ from prm.api import (
     StrictIntegerField,
     StrictPrimaryKeyRelatedField,
     ThrottleFirstMixin,
+    WritableChoiceField,
     not_blank,
 )
 from prm.errors import ApplicationError
 
 from . import leads, selectors, services
 from .forms import MAX_DEAL_TOTAL
-from .models import ConflictStatus, Deal, DealLine, DealStage, DealStatus, Lead, LeadStatus, Product
+from .models import (
+    OPEN_STAGE_CHOICES,
+    ConflictStatus,
+    Deal,
+    DealLine,
+    DealStage,
+    DealStatus,
+    Lead,
+    LeadStatus,
+    Product,
+)
 from .policies import DEAL_ROLES
 from .services import CUSTOMER_FIELDS, LineInput
 
@@ -107,6 +118,7 @@ class DealSerializer(serializers.ModelSerializer):
         help_text=_("At most 50 lines, and the deal's total below 10,000,000,000,000."),
     )
     status = serializers.CharField(read_only=True)
+    stage = WritableChoiceField(choices=DealStage.choices, writable=OPEN_STAGE_CHOICES, required=False)
     customer_country = CountryCodeField(required=False)
     # What the partner may know about a conflict: only that one is under review (never with whom).
     conflict_under_review = serializers.SerializerMethodField()

@@ -225,6 +225,23 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+class WritableChoiceField(serializers.ChoiceField):
+    """A choice read back as any of ``choices`` but written only as one of ``writable`` (a deal's
+    closed stages come with the won and lost transitions, never with a registration). The schema
+    says so per direction (prm.api_schema.WritableChoiceFieldSchema), so a client is not offered a
+    value the API refuses."""
+
+    def __init__(self, *, writable: Any, **kwargs: Any) -> None:
+        self.writable = [value for value, _label in writable]
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if value not in self.writable:
+            self.fail("invalid_choice", input=data)
+        return value
+
+
 class AmountField(serializers.DecimalField):
     """A non-negative amount, sent as a string of digits with at most ``decimal_places`` decimals,
     e.g. "450.00": exactly the ``pattern`` the schema shows (prm.api_schema.AmountFieldSchema)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import list_hash
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -29,6 +30,23 @@ class AmountFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         return {"type": "string", "format": "decimal", "pattern": self.target.pattern}
+
+
+class WritableChoiceFieldSchema(OpenApiSerializerFieldExtension):
+    """The values a request may send (``writable``) and the ones a response may hold (all). The
+    enum id is drf-spectacular's own hash of the choices, so ENUM_NAME_OVERRIDES names each set
+    (both sit on one component name, and would otherwise share one enum name)."""
+
+    target_class = "prm.api.WritableChoiceField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        labels = dict(self.target.choices)
+        values = self.target.writable if direction == "request" else list(labels)
+        return {
+            "type": "string",
+            "enum": values,
+            "x-spec-enum-id": list_hash([(value, labels[value]) for value in values]),
+        }
 
 
 class ListSerializerLengthSchema(OpenApiSerializerFieldExtension):

@@ -380,6 +380,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "django_countries.countries",
         "RegionEnum": "partners.models.Region",
+        # A registration may name only an open stage (prm.api.WritableChoiceField); a deal has any.
+        "DealStageEnum": "deals.models.DealStage",
+        "OpenDealStageEnum": "deals.models.OPEN_STAGE_CHOICES",
     },
 }
 
