@@ -64,7 +64,7 @@ def progress_rows(partner: Any, *, export: bool) -> Callable[[], list[str | re.P
         if export:
             return [f"{email},{title}" for email, title in pairs]
         return [
-            re.compile(rf"{re.escape(email)}</div></td>\s*<td>{re.escape(title)}</td>")
+            re.compile(rf"{re.escape(email)}</div></td>\s*<td[^>]*>{re.escape(title)}</td>")
             for email, title in pairs
         ]
 
