@@ -86,15 +86,20 @@ OPEN, CLOSE = "⟦", "⟧"
 def third_party_catalogs() -> list[Path]:
     """The ``.po`` files Django and the installed apps bring (their German ones: each lists
     every message of its package)."""
+    import sysconfig
+
     import django
 
+    # Installed packages, wherever the virtualenv is: inside the project (a clean clone's .venv)
+    # as well as outside it; the project's own apps are installed in place, never in there.
+    installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
     folders = [Path(django.__file__).parent / "conf" / "locale"]
     folders += [Path(config.path) / "locale" for config in apps.get_app_configs()]
     return [
         folder / "de" / "LC_MESSAGES" / "django.po"
         for folder in folders
         if (folder / "de" / "LC_MESSAGES" / "django.po").is_file()
-        and not folder.resolve().is_relative_to(Path(settings.BASE_DIR).resolve())
+        and any(folder.resolve().is_relative_to(site) for site in installed)
     ]
 
 
