@@ -20,9 +20,7 @@ from .policies import membership_policy, partner_policy
 def _partners(actor: Actor) -> QuerySet | None:
     if not actor.is_vendor:
         return None
-    return partner_policy.scope(actor).only(
-        "pk", "legal_name", "website_domain", "country", "status", "legal_name"
-    )
+    return partner_policy.scope(actor).only("pk", "legal_name", "website_domain", "country", "status")
 
 
 def _partner_hits(actor: Actor, partners: list[Any]) -> list[SearchHit]:

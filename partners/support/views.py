@@ -156,7 +156,7 @@ def _case_page(
         "entries": selectors.conversation(actor=actor, case=case),
         # A sentence per event and the changes in plain words, for partners and vendor staff alike:
         # the raw keys stay in the admin's audit trail.
-        "history": plain_history(selectors.case_history(actor=actor, case=case).select_related("actor")[:50]),
+        "history": plain_history(selectors.case_history(actor=actor, case=case)[:50]),
         "related": linkables.resolve(actor, case.related_type_id, case.related_id),
         "related_kind": linkables.kind_label(case.related_type_id),
         "may": may,
