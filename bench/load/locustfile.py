@@ -42,7 +42,7 @@ from locust.clients import LocustHttpAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.load.web import Form, form_posting_to, form_with_field, links, totp
+from bench.load.web import DUPLICATE_REGISTRATION, Form, form_posting_to, form_with_field, links, totp
 from bench.names import CompanyPool
 
 RUN_DIR = Path(os.environ.get("PRM_LOAD_DIR", "var/load"))
@@ -145,10 +145,16 @@ class PortalUser(HttpUser):
     def _url(self, path: str) -> str:
         return path if path.startswith("https://") else self.client.base_url + path
 
-    def _check(self, response: Any, *, expect_signed_in: bool) -> None:
+    def _check(
+        self, response: Any, *, expect_signed_in: bool, refusal: re.Pattern[str] | None = None
+    ) -> None:
         location = response.headers.get("Location", "")
         if not response.status_code:  # no answer at all (connection refused, reset, timed out)
             response.failure(f"no response: {response.error}")
+        elif response.status_code == 400 and refusal and refusal.search(response.text):
+            # The form again with the portal's own explanation, nothing saved: what a person who
+            # tried something the portal refuses gets (counted by the caller as an outcome).
+            response.success()
         elif response.status_code >= 400:
             response.failure(f"HTTP {response.status_code}")
         elif expect_signed_in and re.match(r"(https://[^/]+)?/accounts/(login|2fa)/", location):
@@ -168,6 +174,7 @@ class PortalUser(HttpUser):
         referer: str | None = None,
         follow: int = 3,
         expect_signed_in: bool = True,
+        refusal: re.Pattern[str] | None = None,
     ) -> Any:
         """One request, then its redirects by hand (each timed under its own name). Returns the last
         response, with ``.final_path`` set."""
@@ -185,7 +192,7 @@ class PortalUser(HttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            self._check(response, expect_signed_in=expect_signed_in)
+            self._check(response, expect_signed_in=expect_signed_in, refusal=refusal)
         while follow and response.status_code in (301, 302, 303) and response.headers.get("Location"):
             current = response.headers["Location"].removeprefix(self.client.base_url)
             with self.client.request(
@@ -391,8 +398,14 @@ class DealUser(PartnerUser):
             data[f"lines-{line}-unit_price"] = f"{self.rng.randint(100, 9000)}.00"
         data["action"] = "submit"  # the "Save and submit for review" button
         self.think()
-        response = self.submit(form, page, data)
-        if re.fullmatch(r"/deals/\d+/", response.final_path):
+        # Popular customers are picked again and again: now and then a partner's admin and sales
+        # user register the same one, and the portal refuses the second registration (400, the
+        # form with "…already … a registration for this customer", nothing saved). That is the
+        # portal doing its job, so it is an outcome, not a failed request.
+        response = self.submit(form, page, data, refusal=DUPLICATE_REGISTRATION)
+        if response.status_code == 400:
+            OUTCOMES["registration refused: the partner already registered this customer"] += 1
+        elif re.fullmatch(r"/deals/\d+/", response.final_path):
             OUTCOMES[
                 "deal submitted" + (" (conflict under review)" if self.alert(response.text, "info") else "")
             ] += 1

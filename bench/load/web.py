@@ -172,3 +172,9 @@ def totp(secret: str, at: float | None = None, *, digits: int = 6, period: int =
     offset = digest[-1] & 0x0F
     code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
     return f"{code:0{digits}d}"
+
+
+# The words of both of deals.services.deal_submit's duplicate refusals (the user's own deal, a
+# colleague's), as the English page shows them (the simulated browsers ask for English); a test
+# (tests/deals/test_closed_deals.py) keeps it matching the real page.
+DUPLICATE_REGISTRATION = re.compile(r"already ha(?:ve|s) a registration for this customer")

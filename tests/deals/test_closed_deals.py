@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import formats, timezone
 
+from bench.load.web import DUPLICATE_REGISTRATION
 from deals import services
 from deals.models import Deal, DealStage, DealStatus
 from prm.tenancy import system_scope
@@ -167,6 +168,7 @@ def test_a_registration_refused_as_a_duplicate_leaves_no_draft_and_says_why(team
     page = again.content.decode()
     assert f"You already have a registration for this customer: {existing.reference}" in page
     assert "This registration was not saved." in page
+    assert DUPLICATE_REGISTRATION.search(page)  # the load run counts this page as a refusal
     assert 'value="Initech"' in page  # what was typed is still on the form
     assert list(Deal.objects.filter(partner=team_a.partner).values_list("pk", flat=True)) == [existing.pk]
 
