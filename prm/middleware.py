@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from .files import UploadRefused, refused_upload
+from .tenancy import roll_back_request
 
 
 def refusal_message(refusal: UploadRefused) -> str:
@@ -75,3 +77,21 @@ class UploadLimitMiddleware:
         if request.headers.get("HX-Request") == "true":
             return HttpResponseClientRedirect(back)
         return redirect(back)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: ``prm.api.api_exception_handler``, plus the rollback
+    DRF's own handler asks for only under ATOMIC_REQUESTS (which is off: the request's one
+    transaction is ``partners.middleware.ActorMiddleware``'s). The same errors as DRF's roll back:
+    those its handler answers (API errors, not found, permission denied); an ``ApplicationError``
+    answered with a 400 keeps what was written before it, as it did."""
+    # Imported here: rest_framework.views reads the settings that name this module (a cycle).
+    from rest_framework.exceptions import APIException
+
+    from .api import api_exception_handler as answer
+
+    response = answer(exc, context)
+    if response is not None and isinstance(exc, (APIException, Http404, PermissionDenied)):
+        request = context.get("request")
+        roll_back_request(getattr(request, "_request", request))
+    return response
