@@ -58,8 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below), built
+    # once per process rather than per response (django-csp's CSPMiddleware otherwise).
+    "prm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
