@@ -51,10 +51,13 @@ def resolve_actor(user: object) -> Actor:
                 )
         return Actor(user=user, side=Side.VENDOR, vendor_role=user.vendor_role, portfolio=portfolio)
     # Identity resolution is the one place that reads a membership before the partner scope is
-    # known; it fetches exactly this user's active membership.
+    # known; it fetches exactly this user's active membership. With it the partner's channel
+    # account manager, whom the partner's home and notice pages name (else a second user query at
+    # the end of those pages); cached with the actor, a renamed manager shows at most
+    # PRM["ACTOR_CACHE_SECONDS"] late (a reassigned one at once: the partner row changes).
     with system_scope():
         membership = (
-            Membership.objects.select_related("partner", "partner__tier")
+            Membership.objects.select_related("partner", "partner__tier", "partner__channel_account_manager")
             .filter(user=user, is_active=True)
             .first()
         )

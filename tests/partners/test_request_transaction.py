@@ -25,8 +25,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
+from partners.models import Partner
 from prm.models import User
+from prm.roles import VendorRole
 from prm.tenancy import current_scope_settings
+from tests import factories
 from tests.helpers import login
 
 CALLBACKS: list[str] = []
@@ -185,3 +188,19 @@ def test_a_request_before_its_view_runs_four_statements(settings: Any, partner_a
 
 def test_django_wraps_no_view_in_a_savepoint_of_its_own() -> None:
     assert settings.DATABASES["default"]["ATOMIC_REQUESTS"] is False
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("prm.urls")
+def test_the_partner_home_reads_the_user_table_once(partner: Any, partner_admin: User) -> None:
+    """The channel account manager the home page names comes with the actor (its membership
+    query), not from a second user query at the end of the page."""
+    manager = factories.vendor_user(VendorRole.CHANNEL_ACCOUNT_MANAGER, full_name="Carla Manager")
+    Partner.objects.filter(pk=partner.pk).update(channel_account_manager=manager)
+    client = login(partner_admin)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get("/")
+    assert response.status_code == 200
+    assert "Carla Manager" in response.content.decode()
+    user_reads = [query["sql"] for query in context.captured_queries if 'FROM "prm_user"' in query["sql"]]
+    assert len(user_reads) == 1, user_reads  # the session's user
