@@ -24,8 +24,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
 
 from partners.models import Partner
+from prm.errors import ApplicationError
 from prm.models import User
 from prm.roles import VendorRole
 from prm.tenancy import current_scope_settings
@@ -61,6 +65,20 @@ def non_atomic_raising_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("the non-atomic view failed")
 
 
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_refusing_view(request: Any) -> HttpResponse:
+    _write(request, "written by an API view that refused")
+    raise ValidationError({"detail": "refused"})
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_application_error_view(request: Any) -> HttpResponse:
+    _write(request, "written before an application error")
+    raise ApplicationError("not allowed")
+
+
 def scope_page(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404 and handler500 of this URLconf: the scope the error page is rendered in."""
     status = 500 if exception is None else 404
@@ -72,6 +90,8 @@ urlpatterns = [
     path("not-found/", not_found_view),
     path("writes/", writing_view),
     path("non-atomic/", non_atomic_raising_view),
+    path("api-refuses/", api_refusing_view),
+    path("api-application-error/", api_application_error_view),
 ]
 handler404 = "tests.partners.test_request_transaction.scope_page"
 handler500 = "tests.partners.test_request_transaction.scope_page"
@@ -164,6 +184,24 @@ def test_a_non_atomic_view_keeps_its_writes_as_before(real_transaction: bool, pa
     client = login(partner_admin, raise_request_exception=False)
     assert client.get("/non-atomic/", {"user": partner_admin.pk}).status_code == 500
     assert _name(partner_admin) == "written by a non-atomic view"
+
+
+@BOTH
+def test_an_api_error_leaves_nothing_written_as_drf_asked_atomic_requests_to(
+    real_transaction: bool, partner_admin: User
+) -> None:
+    before = _name(partner_admin)
+    assert Client().get("/api-refuses/", {"user": partner_admin.pk}).status_code == 400
+    assert _name(partner_admin) == before
+
+
+@BOTH
+def test_an_application_error_answered_by_the_api_keeps_what_was_written_as_before(
+    real_transaction: bool, partner_admin: User
+) -> None:
+    # prm.api's handler answers it with a 400 without asking for a rollback, as it always did.
+    assert Client().get("/api-application-error/", {"user": partner_admin.pk}).status_code == 400
+    assert _name(partner_admin) == "written before an application error"
 
 
 @pytest.mark.django_db(transaction=True)
