@@ -1,24 +1,36 @@
 """Per-request identity and the gates every page sits behind.
 
 ``ActorMiddleware`` resolves who is acting (vendor role, or partner membership) and runs the rest
-of the request inside :func:`prm.tenancy.tenant_scope`, which sets the transaction-local RLS
-settings. ``AccessGateMiddleware`` then sends vendor staff without MFA to set it up, partner users
-whose admin has not accepted the current agreement to the agreement page, and users of suspended
-or terminated partners to a notice.
+of the request inside :func:`prm.tenancy.request_transaction`: the request's one transaction, with
+the transaction-local RLS settings of :func:`prm.tenancy.tenant_scope`, rolled back when the view
+fails (Django's ATOMIC_REQUESTS is off: it would only add a savepoint to every request).
+``AccessGateMiddleware`` then sends vendor staff without MFA to set it up, partner users whose
+admin has not accepted the current agreement to the agreement page, and users of suspended or
+terminated partners to a notice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from prm.roles import VendorRole
-from prm.tenancy import ANONYMOUS, Actor, Side, system_scope, tenant_scope
+from prm.tenancy import (
+    ANONYMOUS,
+    Actor,
+    Side,
+    mark_non_atomic,
+    request_transaction,
+    roll_back_request,
+    system_scope,
+)
 
 from .actor_cache import cached_actor
 from .models import Membership
@@ -39,10 +51,13 @@ def resolve_actor(user: object) -> Actor:
                 )
         return Actor(user=user, side=Side.VENDOR, vendor_role=user.vendor_role, portfolio=portfolio)
     # Identity resolution is the one place that reads a membership before the partner scope is
-    # known; it fetches exactly this user's active membership.
+    # known; it fetches exactly this user's active membership. With it the partner's channel
+    # account manager, whom the partner's home and notice pages name (else a second user query at
+    # the end of those pages); cached with the actor, a renamed manager shows at most
+    # PRM["ACTOR_CACHE_SECONDS"] late (a reassigned one at once: the partner row changes).
     with system_scope():
         membership = (
-            Membership.objects.select_related("partner", "partner__tier")
+            Membership.objects.select_related("partner", "partner__tier", "partner__channel_account_manager")
             .filter(user=user, is_active=True)
             .first()
         )
@@ -59,8 +74,29 @@ class ActorMiddleware:
         # The user row is the database's (the authentication middleware loaded it); who that user
         # acts as comes from the cache while nothing it depends on changed (partners.actor_cache).
         request.actor = cached_actor(getattr(request, "user", None), resolve=resolve_actor)
-        with tenant_scope(request.actor.scope):
+        with request_transaction(request, request.actor.scope):
             return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> None:
+        mark_non_atomic(request, view_func)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        # The view (or its template response) raised: undo its writes now, before the error page
+        # (404, 403, 500, ...) is rendered in the same transaction, as ATOMIC_REQUESTS's savepoint
+        # did. Returning nothing lets Django answer the exception as before.
+        roll_back_request(request)
+
+
+def _roll_back_on_uncaught_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    # Sent for every exception that becomes a 500, a middleware's inside the request transaction
+    # included (which ATOMIC_REQUESTS never covered): nothing of such a request is committed.
+    if request is not None:
+        roll_back_request(request)
+
+
+got_request_exception.connect(_roll_back_on_uncaught_exception, dispatch_uid="partners.request_transaction")
 
 
 _API_GATE_MESSAGE = (

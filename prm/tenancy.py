@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db import connections, transaction
+from django.db import Error, connections, transaction
 
 if TYPE_CHECKING:
     from prm.models import User
@@ -193,3 +193,89 @@ def system_scope(*, using: str = "default") -> Any:
     ORM query inside must still be narrowed to exactly what is needed.
     """
     return tenant_scope(Scope.vendor(), using=using)
+
+
+# --- The request's one transaction -----------------------------------------------------------
+# A request runs in one transaction, opened by ``partners.middleware.ActorMiddleware`` around
+# everything after it (the view, the template rendered after it, the error page). Django's
+# ATOMIC_REQUESTS is off (prm/settings/base.py): nested inside that transaction it would only add
+# a SAVEPOINT and its RELEASE to every request. What it did for a failing view is done here
+# instead: when the view raises (or anything inside the transaction raises an error that becomes a
+# 500, or the API answers an error), everything the request wrote is rolled back and the
+# transaction starts again in the same scope, so that the error page is rendered, and committed,
+# in a clean one.
+REQUEST_ATTRIBUTE = "_prm_request_transaction"
+
+
+class RequestTransaction:
+    """What :func:`request_transaction` needs to undo a request's writes (see above)."""
+
+    def __init__(self, scope: Scope | None, using: str) -> None:
+        self.scope = scope
+        self.using = using
+        connection = connections[using]
+        # The block ``tenant_scope`` opened is the innermost one now. Outside any other transaction
+        # (production) it is the transaction itself; inside one (a test's) it is a savepoint.
+        self.outermost = not connection.savepoint_ids and connection.commit_on_exit
+        self.depth = len(connection.savepoint_ids)
+        # False for a view marked ``@transaction.non_atomic_requests``: it manages its writes
+        # itself, and an error it raises undoes nothing (as with ATOMIC_REQUESTS).
+        self.atomic = True
+
+    def roll_back(self) -> None:
+        """Undo everything written since the request's transaction began; carry on in a new
+        transaction with the same scope."""
+        connection = connections[self.using]
+        if not connection.in_atomic_block or connection.closed_in_transaction:
+            return
+        if len(connection.savepoint_ids) != self.depth:
+            # An atomic block of the view is still open (an API view's own ``atomic``, while DRF
+            # handles its error): mark that block for rollback, as DRF itself would.
+            connection.set_rollback(True)
+            return
+        try:
+            if self.outermost:
+                # Django refuses ``rollback()`` inside an atomic block; the request's block stays
+                # open and the driver begins the next transaction at the next statement. Callbacks
+                # waiting for the commit belong to the writes rolled back: they never run.
+                connection._rollback()
+                connection.run_on_commit = []
+            else:
+                sid = connection.savepoint_ids[-1] if connection.savepoint_ids else None
+                if sid is None:
+                    connection.set_rollback(True)
+                    return
+                connection.savepoint_rollback(sid)  # drops that savepoint's callbacks too
+            connection.needs_rollback = False
+            # The rollback undid the scope's settings with everything else.
+            with connection.cursor() as cursor:
+                _write(cursor, self.scope.settings() if self.scope else NO_SCOPE_SETTINGS)
+        except Error:
+            # The connection itself is broken: the block rolls back (or closes it) on its way out.
+            connection.needs_rollback = True
+
+
+@contextmanager
+def request_transaction(request: Any, scope: Scope | None, *, using: str = "default") -> Iterator[None]:
+    """The request's transaction in ``scope`` (:func:`tenant_scope`), which
+    :func:`roll_back_request` can undo while it is open."""
+    with tenant_scope(scope, using=using):
+        setattr(request, REQUEST_ATTRIBUTE, RequestTransaction(scope, using))
+        try:
+            yield
+        finally:
+            setattr(request, REQUEST_ATTRIBUTE, None)
+
+
+def roll_back_request(request: Any) -> None:
+    """Undo what ``request`` wrote, if its transaction is open and its view is atomic."""
+    state: RequestTransaction | None = getattr(request, REQUEST_ATTRIBUTE, None)
+    if state is not None and state.atomic:
+        state.roll_back()
+
+
+def mark_non_atomic(request: Any, view_func: Any) -> None:
+    """Called with the view about to run: ``@transaction.non_atomic_requests`` opts out."""
+    state: RequestTransaction | None = getattr(request, REQUEST_ATTRIBUTE, None)
+    if state is not None and state.using in getattr(view_func, "_non_atomic_requests", ()):
+        state.atomic = False

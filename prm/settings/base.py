@@ -58,8 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below), built
+    # once per process rather than per response (django-csp's CSPMiddleware otherwise).
+    "prm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -142,8 +143,11 @@ def _database_from_url(url: str) -> dict:
     config = environ.Env.db_url_config(url)
     # A Unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fdir/name).
     config["HOST"] = unquote(config.get("HOST") or "")
-    # One transaction per request: a view that fails leaves nothing half-saved.
-    config["ATOMIC_REQUESTS"] = True
+    # One transaction per request, a view that fails leaving nothing half-saved: the one
+    # partners.middleware.ActorMiddleware opens with the request's RLS scope, and rolls back when
+    # the view fails (prm.tenancy.request_transaction). Django's ATOMIC_REQUESTS would nest a
+    # savepoint in it around the view: two more statements on every request, and no more safety.
+    config["ATOMIC_REQUESTS"] = False
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     config["CONN_HEALTH_CHECKS"] = True
     if config.get("ENGINE") == "django.db.backends.postgresql":
@@ -351,7 +355,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "prm.api.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "prm.api.api_exception_handler",
+    # prm.api's handler, with the rollback DRF asks ATOMIC_REQUESTS for (prm.middleware).
+    "EXCEPTION_HANDLER": "prm.middleware.api_exception_handler",
     # A 429 with Retry-After past these rates (prm.api reads them per request).
     "DEFAULT_THROTTLE_CLASSES": ["prm.api.UserRateThrottle", "prm.api.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
