@@ -437,13 +437,6 @@ def deal_counts(*, actor: Actor) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
-def deal_counts_and_expiring(*, actor: Actor, within_days: int = 14) -> tuple[dict[str, int], int]:
-    """``deal_counts`` and how many approved deals lose their protection within ``within_days``
-    (``expiring_soon(...).count()``)."""
-    figures = partner_home_figures(actor=actor, within_days=within_days)
-    return figures["counts"], figures["expiring"]
-
-
 def partner_home_figures(*, actor: Actor, within_days: int = 14) -> dict[str, Any]:
     """What the partner home's deals panel shows, in one statement: the deals by status
     (``counts``, as :func:`deal_counts`), how many approved ones lose their protection within
