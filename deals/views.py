@@ -103,7 +103,7 @@ class DealListPaginator(KeysFirstPaginator):
 
     def __init__(
         self, object_list: QuerySet[Deal], per_page: int, *, rows: QuerySet[Deal], expiring: QuerySet[Deal]
-    ):
+    ) -> None:
         super().__init__(object_list, per_page)
         self.rows = rows
         self.expiring_keys = expiring.order_by("protection_expires_at", "pk")[:EXPIRING_SHOWN]
