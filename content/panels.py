@@ -11,6 +11,8 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from partners.panels import home_cached
+
 from . import selectors
 from .kpis import DOWNLOADS
 from .models import EventKind
@@ -25,6 +27,12 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not actor.is_partner:
         return None
+    # What the partner is entitled to changes when the vendor publishes: kept per partner, role
+    # and language for a minute (partners.panels.home_cached), two queries fewer on most visits.
+    return home_cached(request, "content", lambda: _home_panel(actor))
+
+
+def _home_panel(actor: Any) -> dict[str, Any] | None:
     announcements = selectors.announcements_for(actor=actor)
     newest = selectors.newest_assets(actor=actor)
     if not announcements and not newest:

@@ -9,7 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Page
 from django.db import transaction
+from django.db.models import QuerySet, Value
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,7 +23,14 @@ from partners.activity import plain_history
 from partners.models import Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
-from prm.views import paginate, partner_required, querystring_without_page, start_export
+from prm.views import (
+    PAGE_SIZE,
+    KeysFirstPaginator,
+    paginate,
+    partner_required,
+    querystring_without_page,
+    start_export,
+)
 
 from . import leads, selectors, services
 from .forms import (
@@ -78,7 +87,49 @@ def _active_products() -> list[Product]:
     return list(Product.objects.filter(active=True).order_by("product_line", "name"))
 
 
-# --- Deal list ----------------------------------------------------------------------------------
+# --- Deal list ---------------------------------------------------------------------------------
+# The "expiring soon" box of the deal list.
+EXPIRING_SHOWN = 5
+
+
+class DealListPaginator(KeysFirstPaginator):
+    """A page of the partner's deal list, keys first (see KeysFirstPaginator), together with the
+    approved deals that lose their protection soon: the page's keys and the expiring deals' keys
+    in one statement (UNION ALL of the two index scans, each with its own order and limit), then
+    all those rows in one more, where the page and the box were four statements.
+
+    ``rows``: the list's queryset without its filters (the same policy scope), which the rows are
+    read from by key, so an expiring deal is found whatever the list is filtered to."""
+
+    def __init__(
+        self, object_list: QuerySet[Deal], per_page: int, *, rows: QuerySet[Deal], expiring: QuerySet[Deal]
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.rows = rows
+        self.expiring_keys = expiring.order_by("protection_expires_at", "pk")[:EXPIRING_SHOWN]
+        self.expiring: list[Deal] = []
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        expiring = self.expiring_keys.values_list("pk", Value(True))
+        if top > bottom:
+            keys = self.object_list.values_list("pk", Value(False))[bottom:top].union(expiring, all=True)
+        else:
+            keys = expiring
+        page_keys, expiring_keys = [], []
+        for key, is_expiring in keys:
+            (expiring_keys if is_expiring else page_keys).append(key)
+        wanted = page_keys + expiring_keys
+        rows = {row.pk: row for row in self.rows.filter(pk__in=wanted).order_by()} if wanted else {}
+        self.expiring = [rows[key] for key in expiring_keys if key in rows]
+        self.expiring.sort(key=lambda deal: (deal.protection_expires_at, deal.pk))
+        return self._get_page([rows[key] for key in page_keys if key in rows], number, self)
+
+
 @partner_required
 def deal_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
@@ -86,22 +137,28 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     deals = selectors.partner_deal_list(actor=actor, filters=filters)
     counts = selectors.deal_counts(actor=actor)
-    # With no filter but the status, the status counts already say how long the list is.
+    paginator = DealListPaginator(
+        deals,
+        PAGE_SIZE,
+        rows=selectors.partner_deal_list(actor=actor),
+        expiring=selectors.expiring_soon(actor=actor),
+    )
+    # With no filter but the status, the status counts already say how long the list is (the
+    # paginator's COUNT(*) over the whole list is then not needed).
     applied = {name for name, value in filters.items() if value}
-    known = None
     if applied <= {"status"}:
-        known = counts.get(filters["status"], 0) if applied else sum(counts.values())
+        paginator.count = counts.get(filters["status"], 0) if applied else sum(counts.values())
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "deals/deal_list.html",
         {
             "form": form,
-            # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
-            "page": paginate(request, deals, count=known, keys_first=True),
+            "page": page,
             "querystring": querystring_without_page(request),
             "status_counts": [(value, label, counts.get(value, 0)) for value, label in DealStatus.choices],
             "total_count": sum(counts.values()),
-            "expiring": list(selectors.expiring_soon(actor=actor)[:5]),
+            "expiring": paginator.expiring,
             "may_register": deal_policy.can(actor, "register"),
             "works_deals": actor.partner_role in DEAL_ROLES,
         },

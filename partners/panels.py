@@ -29,11 +29,21 @@ nothing. The hooks in use:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+
+T = TypeVar("T")
+
+# How long the partner home keeps what changes rarely (the content panel, the tier progress): a
+# new announcement or asset, or the nightly scorecard's figures, show within this many seconds.
+HOME_CACHE_SECONDS = 60
 
 
 def app_panels(hook: str, request: HttpRequest, **context: Any) -> list[Any]:
@@ -48,3 +58,41 @@ def app_panels(hook: str, request: HttpRequest, **context: Any) -> list[Any]:
             if panel:
                 panels.append(panel)
     return panels
+
+
+def home_cached(request: HttpRequest, name: str, compute: Callable[[], T], *, partner: Any = None) -> T:
+    """``compute()`` for the partner home, kept for the current window of HOME_CACHE_SECONDS.
+
+    For reads that change rarely and cost the home a query or two each (the content panel, the
+    tier progress). The key names everything the answer may depend on, so no one else ever gets
+    it: the partner (``partner``, else the actor's), the partner's tier, type and region (which
+    content and the tier figures follow: a tier move shows at once), the actor's partner role
+    (money-blind roles see less), the language, and the window (``timezone.now()`` in whole
+    periods of HOME_CACHE_SECONDS), so what a write changes shows at the latest when the next
+    window starts. PRM["HOME_CACHE_SECONDS"] = 0 turns it off."""
+    seconds = settings.PRM.get("HOME_CACHE_SECONDS", HOME_CACHE_SECONDS)
+    actor = request.actor
+    partner = partner if partner is not None else actor.partner
+    if not seconds or not actor.is_partner or partner is None or partner.pk != actor.partner_id:
+        return compute()
+    window = int(timezone.now().timestamp() // seconds)
+    key = ":".join(
+        str(part)
+        for part in (
+            "home",
+            name,
+            partner.pk,
+            partner.tier_id,
+            partner.partner_type,
+            partner.region,
+            actor.partner_role,
+            translation.get_language(),
+            window,
+        )
+    )
+    kept = cache.get(key)
+    if kept is None:
+        # Kept in a 1-tuple: a panel that shows nothing (None) is an answer worth keeping too.
+        kept = (compute(),)
+        cache.set(key, kept, seconds)
+    return kept[0]

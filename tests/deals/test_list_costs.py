@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from deals import selectors
 from deals.models import Deal, DealStatus, Product
@@ -82,10 +84,47 @@ def test_keys_first_pages_are_the_plain_pages(
 def test_the_list_reads_a_page_of_ids_then_those_rows(
     team_a: f.Team, many: list[Deal], actor_cache_on: Any
 ) -> None:
-    queries = page_queries(login(team_a.admin), reverse("deals:list"))
-    ids = [sql for sql in queries if re.match(r'SELECT "deals_deal"\."id" AS "pk" FROM "deals_deal"', sql)]
-    assert len(ids) == 1 and ids[0].endswith("LIMIT 25"), queries
-    assert any('"deals_deal"."id" IN (' in sql and "LIMIT" not in sql for sql in queries), queries
+    """The page's ids and the expiring deals' ids in one statement (deals.views.DealListPaginator),
+    then those rows in one more (with the transaction's three, eight statements in production)."""
+    client = login(team_a.admin)
+    queries = page_queries(client, reverse("deals:list"))
+    ids = [sql for sql in queries if re.match(r'\(?SELECT "deals_deal"\."id" AS "pk"', sql)]
+    assert len(ids) == 1 and "LIMIT 25) UNION ALL (" in ids[0], queries
+    assert ids[0].endswith("LIMIT 5)"), ids[0]
+    assert len([sql for sql in queries if '"deals_deal"."id" IN (' in sql and "LIMIT" not in sql]) == 1, (
+        queries
+    )
+    # The user, the status counts (deals.rollup), the ids, the rows, the unread notifications.
+    assert len(queries) == 5, queries
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"status": DealStatus.SUBMITTED}, {"q": "Probe Customer 1"}, {"page": "2"}, {"page": "3"}]
+)
+def test_the_list_and_its_expiring_box_are_what_they_were(
+    team_a: f.Team, many: list[Deal], query: dict[str, str]
+) -> None:
+    """Read together, the page is still the plain page of the filtered list, and the box still the
+    approved deals losing their protection soonest, whatever the list is filtered to."""
+    approved = Deal.objects.filter(partner=team_a.partner, status=DealStatus.APPROVED).order_by("pk")
+    for number, deal in enumerate(approved):  # more than the box shows, some on the same day
+        deal.protection_expires_at = timezone.now() + timedelta(days=1 + number % 4)
+        deal.save(update_fields=["protection_expires_at"])
+    response = login(team_a.admin).get(reverse("deals:list"), query)
+    assert response.status_code == 200
+    form_filters = {key: value for key, value in query.items() if key != "page"}
+    with acting(team_a.admin_actor):
+        listed = selectors.partner_deal_list(actor=team_a.admin_actor, filters=form_filters)
+        plain = Paginator(listed, 25).get_page(query.get("page"))
+        expected_page = [deal.pk for deal in plain]
+        soon = selectors.expiring_soon(actor=team_a.admin_actor).order_by("protection_expires_at", "pk")
+        expected_box = list(soon.values_list("pk", flat=True)[:5])
+    assert [deal.pk for deal in response.context["page"]] == expected_page
+    assert response.context["page"].paginator.num_pages == plain.paginator.num_pages
+    assert len(expected_box) == 5 < approved.count()
+    assert [deal.pk for deal in response.context["expiring"]] == expected_box
+    body = response.content.decode()
+    assert all(deal.reference in body for deal in response.context["expiring"])
 
 
 @pytest.mark.parametrize("status", [None, DealStatus.APPROVED])

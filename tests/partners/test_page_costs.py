@@ -48,14 +48,44 @@ def team(partner: Partner, partner_admin: User) -> list[User]:
 
 
 def test_home_queries(partner_admin: User, team: list[User]) -> None:
-    """The user; the team and its open invitations; the two-factor check; the open support cases;
-    the current joint business plan; the deals panel (status counts with the expiring ones,
-    leads); the content panel (announcements, newest assets); the tier progress (tiers with the
-    nightly figures and any grace period); the unread notifications."""
+    """The user; the partner with its tier, channel account manager, team size, open invitations
+    and the two-factor check (one statement); the first of the team; the open support cases; the
+    current joint business plan; the deals panel (status counts, the expiring ones and the leads
+    waiting, one statement); the content panel (announcements, newest assets); the tier progress
+    (tiers with the nightly figures and any grace period); the unread notifications."""
     queries, response = page(login(partner_admin), reverse("home"))
     assert response.context["team_count"] == len(team)
-    assert len(queries) <= 13, "\n".join(queries)
+    assert len(queries) <= 11, "\n".join(queries)
     assert not [sql for sql in queries if 'COUNT(*) AS "__count" FROM "partners_membership"' in sql]
+    assert not [sql for sql in queries if 'FROM "mfa_authenticator"' in sql and "EXISTS" not in sql]
+
+
+def test_home_queries_do_not_grow_with_the_partner(partner: Partner, partner_admin: User) -> None:
+    """The same statements for a partner of one person and no deal as for one of twelve people,
+    50 deals in every status, leads waiting, a manager assigned: no read per member, deal or lead."""
+    from deals.models import DealStatus
+    from tests.deals import factories as deal_factories
+    from tests.deals.test_query_counts import bulk_deals, bulk_leads
+
+    client = login(partner_admin)
+    few, response = page(client, reverse("home"))
+    assert response.context["team_count"] == 1
+    manager = factories.vendor_user("channel_account_manager")
+    Partner.objects.filter(pk=partner.pk).update(channel_account_manager=manager)
+    people = [factories.partner_user(partner, role=PartnerRole.SALES) for _ in range(11)]
+    team = deal_factories.Team(partner=partner, admin=partner_admin, sales=people[0], sales2=people[1])
+    bulk_deals(team, 50, product=deal_factories.product("Home Probe"))
+    bulk_leads(team, 6, creator=factories.vendor_actor("program_admin"))
+    many, response = page(client, reverse("home"))
+    assert response.context["team_count"] == 12
+    assert len(response.context["team"]) == 8
+    body = response.content.decode()
+    assert manager.email in body
+    deals = next(
+        panel for panel in response.context["panels"] if panel["template"] == "deals/_home_panel.html"
+    )
+    assert deals["counts"][DealStatus.APPROVED] > 0 and deals["leads"] == 6
+    assert len(many) == len(few) <= 11, "\n".join(many)
 
 
 def test_home_counts_a_team_larger_than_it_shows(partner: Partner, partner_admin: User) -> None:
