@@ -23,7 +23,8 @@ def asset_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QueryS
     """Assets the actor may see, narrowed by ``category`` (slug), ``kind``, ``tag`` and ``q``
     (full-text, web-search syntax: quoted phrases, ``or``, ``-word``), best match first."""
     filters = filters or {}
-    assets = asset_policy.scope(actor).select_related("category", "current_version")
+    # The search vector is read only by the search (in SQL), never shown.
+    assets = asset_policy.scope(actor).select_related("category", "current_version").defer("search")
     if category := (filters.get("category") or "").strip():
         assets = assets.filter(category__slug=category)
     if (kind := filters.get("kind")) in AssetKind.values:
