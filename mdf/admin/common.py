@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
@@ -32,7 +33,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -214,7 +215,16 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
                 .order_by("legal_name")
                 .values_list("pk", "legal_name")
             )
-            listed = list(partners[: PARTNER_FILTER_LIMIT + 1])
+            # Whether there are more than the limit, from the allocations' (partner, budget)
+            # index, which stops after limit + 1 partners: asked of the partners, sorted by name,
+            # PostgreSQL read and sorted every one of 10,000 partners on each changelist.
+            funded = (
+                Allocation.objects.filter(partner_scope_q(actor, "partner"))
+                .order_by("partner_id")
+                .values("partner_id")
+                .distinct()[: PARTNER_FILTER_LIMIT + 1]
+            )
+            listed = list(partners.filter(pk__in=funded))
             if len(listed) <= PARTNER_FILTER_LIMIT:
                 return listed
             chosen = self.value()
@@ -351,6 +361,20 @@ class DecisionAdminMixin:
     read-only here: every change is a service call."""
 
     object_actions: list[ObjectAction] = []
+
+    # Django's own msgid (its catalogue translates it), kept out of this project's catalogue.
+    _select_label = "Select this object for an action - {}"
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """The markup of Django's action checkbox, written directly: Django renders a form widget
+        through the template engine for every row, a quarter of the changelist's time at 50 rows."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(gettext(self._select_label), str(obj)),
+        )
 
     # URLs and the single-object entry point ----------------------------------------------------
     def get_urls(self) -> list[Any]:
