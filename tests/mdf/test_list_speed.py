@@ -26,8 +26,9 @@ pytestmark = pytest.mark.django_db
 
 # What the pages may run under the test settings, for 1 row and for a full page (the session and
 # user, the request's scope, the admin's permissions and filters, the page's own reads). The request
-# list ran one more before its count came from the status counts. The changelist reads a page's
-# keys first between planner settings (SET LOCAL statements, counted here too).
+# list reads a page's keys, then its rows, and counts nothing of its own (the status counts say how
+# long it is). The changelist reads a page's keys first between planner settings (SET LOCAL
+# statements, counted here too).
 REQUEST_LIST_QUERIES = 19
 CHANGELIST_QUERIES = {"program_admin": 25, "cam": 30}
 
