@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
@@ -355,12 +356,31 @@ class ObjectAction:
     applies: Callable[[Any], bool]
 
 
+class RowLinksChangeList(ChangeList):
+    """A changelist whose row links carry the list's filters themselves. Django adds them to each
+    link through ``add_preserved_filters``, which resolves the link against the whole URLconf to
+    see whether it is the changelist: twice per row, a third of a filtered changelist's time at
+    50 rows. A row links to the object's page, never to the changelist, so the filters are simply
+    its query string (the same one Django builds)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.row_filters, self.preserved_filters = self.preserved_filters, ""
+
+    def url_for_result(self, result: Any) -> str:
+        url = super().url_for_result(result)
+        return f"{url}?{self.row_filters}" if self.row_filters else url
+
+
 class DecisionAdminMixin:
     """Service-backed actions with an intermediate page, also offered per object: the buttons on an
     object's page open the same page for that one object (``<pk>/decide/<action>/``). Objects are
     read-only here: every change is a service call."""
 
     object_actions: list[ObjectAction] = []
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return RowLinksChangeList
 
     # Django's own msgid (its catalogue translates it), kept out of this project's catalogue.
     _select_label = "Select this object for an action - {}"

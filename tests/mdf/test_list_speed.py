@@ -138,3 +138,19 @@ def test_amounts_stay_exact_on_both_lists(world: World) -> None:
     assert "1,234.57" in partner_page
     changelist = login(world.admin.user).get(reverse("admin:mdf_fundrequest_changelist")).content.decode()
     assert "1,234.57\N{NO-BREAK SPACE}USD" in changelist
+
+
+def test_filtered_changelist_row_links_keep_the_filters_as_django_would(world: World) -> None:
+    from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+    from django.http import QueryDict
+
+    fund_request = m.submitted(world.team.marketing_actor)
+    query = "status__exact=submitted&o=-7"
+    response = login(world.admin.user).get(f"{reverse('admin:mdf_fundrequest_changelist')}?{query}")
+    change = reverse("admin:mdf_fundrequest_change", args=[fund_request.pk])
+    preserved = QueryDict(mutable=True)
+    preserved["_changelist_filters"] = query
+    djangos = add_preserved_filters(
+        {"preserved_filters": preserved.urlencode(), "opts": FundRequest._meta}, change
+    )
+    assert f'href="{djangos.replace("&", "&amp;")}"' in response.content.decode()
