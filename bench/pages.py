@@ -55,6 +55,13 @@ PAGES = [
         "vendor",
         ratio_target=True,
     ),
+    Page(
+        "admin-fund-requests-submitted",
+        "admin MDF request changelist, submitted",
+        "admin:mdf_fundrequest_changelist",
+        "vendor",
+        query="status__exact=submitted",
+    ),
 ]
 
 

@@ -29,7 +29,20 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 def library(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     filters = _filters(request)
-    page = paginate(request, selectors.asset_list(actor=actor, filters=filters), per_page=LIBRARY_PAGE_SIZE)
+    # The search box and filters swap only the results (htmx); a full load renders the page.
+    partial = bool(request.htmx and request.htmx.target == "library-results")
+    categories = [] if partial else selectors.library_categories(actor=actor)
+    # Every asset has a category, so with no filter but the category, the categories' counts
+    # already say how long the list is (no COUNT of the list of its own).
+    known = None
+    if not partial and not any(value for key, value in filters.items() if key != "category"):
+        known = sum(
+            category.asset_total
+            for category in categories
+            if not filters["category"] or category.slug == filters["category"]
+        )
+    assets = selectors.asset_list(actor=actor, filters=filters)
+    page = paginate(request, assets, per_page=LIBRARY_PAGE_SIZE, count=known)
     context = {
         "page": page,
         "filters": filters,
@@ -37,10 +50,9 @@ def library(request: HttpRequest) -> HttpResponse:
         "querystring": querystring_without_page(request),
         "kinds": AssetKind.choices,
     }
-    # The search box and filters swap only the results (htmx); a full load renders the page.
-    if request.htmx and request.htmx.target == "library-results":
+    if partial:
         return render(request, "content/_results.html", context)
-    context["categories"] = selectors.library_categories(actor=actor)
+    context["categories"] = categories
     context["tags"] = selectors.library_tags(actor=actor)
     return render(request, "content/library.html", context)
 

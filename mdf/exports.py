@@ -74,8 +74,8 @@ def _request_rows(requests: Any) -> Any:
         yield [
             fund_request.reference,
             fund_request.title,
-            fund_request.get_activity_type_display(),
-            fund_request.get_status_display(),
+            fund_request.activity_label,
+            fund_request.status_label,
             fund_request.allocation.budget.period.name,
             fund_request.start_date.isoformat(),
             fund_request.end_date.isoformat(),

@@ -28,11 +28,25 @@ def _partner_side(actor: Actor) -> Q | None:
     return None
 
 
+def _vendor_side(actor: Actor) -> Q:
+    if (
+        actor.is_vendor
+        and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER
+        and actor.portfolio is not None
+    ):
+        # A channel account manager: the portfolio as resolved with the actor, the very ids
+        # row-level security holds them to (prm.tenancy), rather than a subquery of the
+        # permission table, of which the planner expects one row under row-level security (as
+        # deals.policies.DealPolicy).
+        return Q(partner_id__in=actor.portfolio)
+    return business_scope_q(actor)
+
+
 class AllocationPolicy(Policy[Allocation]):
     model = Allocation
 
     def visible(self, actor: Actor) -> Q:
-        return _partner_side(actor) or business_scope_q(actor)
+        return _partner_side(actor) or _vendor_side(actor)
 
     def can(self, actor: Actor, action: str, obj: Allocation | None = None) -> bool:
         if action == "allocate":
@@ -45,7 +59,7 @@ class FundRequestPolicy(Policy[FundRequest]):
 
     def visible(self, actor: Actor) -> Q:
         side = _partner_side(actor)
-        return side if side is not None else business_scope_q(actor)
+        return side if side is not None else _vendor_side(actor)
 
     def can(self, actor: Actor, action: str, obj: FundRequest | None = None) -> bool:
         if action == "request":
@@ -81,7 +95,7 @@ class FundClaimPolicy(Policy[FundClaim]):
 
     def visible(self, actor: Actor) -> Q:
         side = _partner_side(actor)
-        return side if side is not None else business_scope_q(actor)
+        return side if side is not None else _vendor_side(actor)
 
 
 allocation_policy = AllocationPolicy()

@@ -48,8 +48,12 @@ def fund_summary(*, actor: Actor) -> list[dict[str, Any]]:
 
 def request_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[FundRequest]:
     filters = filters or {}
-    queryset = fund_request_policy.scope(actor).select_related(
-        "partner", "partner__tier", "allocation__budget__period", "requested_by", "claim"
+    queryset = (
+        fund_request_policy.scope(actor)
+        .select_related("partner", "partner__tier", "allocation__budget__period", "requested_by", "claim")
+        # No list or export shows them: the search vector and the free text are the widest
+        # columns of the row.
+        .defer("description", "search_vector")
     )
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])

@@ -169,13 +169,21 @@ def request_list(request: HttpRequest) -> HttpResponse:
     if not _works_funds(actor):
         return _no_access(request)
     form = RequestFilterForm(request.GET or None)
+    filters = form.filters()
     counts = selectors.request_counts(actor=actor)
+    # With no filter but the status, the status counts already say how long the list is.
+    known = None
+    if set(filters) <= {"status"}:
+        known = counts.get(filters["status"], 0) if filters else sum(counts.values())
     return render(
         request,
         "mdf/request_list.html",
         {
             "form": form,
-            "page": paginate(request, selectors.request_list(actor=actor, filters=form.filters())),
+            # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
+            "page": paginate(
+                request, selectors.request_list(actor=actor, filters=filters), count=known, keys_first=True
+            ),
             "querystring": querystring_without_page(request),
             "status_counts": [(value, label, counts.get(value, 0)) for value, label in RequestStatus.choices],
             "total_count": sum(counts.values()),

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -39,12 +40,21 @@ from .policies import (
 
 
 def catalogue(*, actor: Actor) -> QuerySet[Course]:
-    """Published courses for the user's role, with their progress (no query per course)."""
+    """Published courses for the user's role, with their progress (no query per course) and
+    ``lesson_ids``, their lessons' ids in order (where to start or resume, without a second query
+    for every lesson of every course)."""
     mine = enrollment_policy.scope(actor).filter(user=actor.user, course=OuterRef("pk"))
     return (
         Course.objects.filter(course_policy.offered(actor))
+        .defer("search_vector")  # only the search box reads it
         .annotate(
             lesson_count=Count("lessons", distinct=True),
+            lesson_ids=ArrayAgg(
+                "lessons__id",
+                filter=Q(lessons__isnull=False),
+                order_by=("lessons__position", "lessons__id"),
+                default=Value([]),
+            ),
             enrolled=Exists(mine),
             completed=Exists(mine.filter(completed_at__isnull=False)),
         )
@@ -102,6 +112,25 @@ def learning_paths(*, actor: Actor) -> QuerySet[LearningPath]:
     return learning_path_policy.scope(actor).prefetch_related(
         Prefetch("learningpathcourse_set", queryset=steps, to_attr="steps")
     )
+
+
+def learning_path_steps(*, actor: Actor) -> list[LearningPath]:
+    """:func:`learning_paths` in one query, keeping only the paths with a course offered to the
+    actor (what the catalogue shows): the steps with their path and course, grouped in order."""
+    steps = (
+        LearningPathCourse.objects.filter(
+            course_policy.offered(actor, prefix="course__"), path__in=learning_path_policy.scope(actor)
+        )
+        .select_related("path", "course")
+        .order_by("path__partner_role", "path__name", "path_id", "position")
+    )
+    paths: dict[int, LearningPath] = {}
+    for step in steps:
+        path = paths.setdefault(step.path_id, step.path)
+        if not hasattr(path, "steps"):
+            path.steps = []
+        path.steps.append(step)
+    return list(paths.values())
 
 
 def lesson_totals(*, course_ids: list[int]) -> dict[int, int]:

@@ -148,12 +148,16 @@ def _my_enrollments(actor: Actor) -> dict[int, Enrollment]:
     }
 
 
-def _certification_rows(actor: Actor, enrollments: dict[int, Enrollment]) -> list[dict[str, Any]]:
-    """Published certifications for the learner's role and how far the learner is with each."""
+def _certification_rows(
+    actor: Actor, enrollments: dict[int, Enrollment], awards: list[CertificationAward]
+) -> list[dict[str, Any]]:
+    """Published certifications for the learner's role and how far the learner is with each
+    (``awards``: the learner's awards, from :func:`selectors.my_awards`)."""
     certifications = selectors.certifications_offered(actor=actor)
+    # Oldest first, so that the latest valid award of a certification is the one kept.
     held = {
         award.certification_id: award
-        for award in selectors.my_awards(actor=actor).order_by("awarded_at")
+        for award in sorted(awards, key=lambda award: award.awarded_at)
         if award.is_valid
     }
     rows = []
@@ -184,26 +188,29 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     enrollments = _my_enrollments(actor)
     courses = []
-    for course in selectors.catalogue(actor=actor).prefetch_related("lessons"):
+    for course in selectors.catalogue(actor=actor):
         enrollment = enrollments.get(course.pk)
-        lessons = list(course.lessons.all())
+        lesson_ids: list[int] = course.lesson_ids
         done = enrollment.done if enrollment else 0
-        if enrollment is not None and enrollment.last_lesson_id:
-            last = next((lesson for lesson in lessons if lesson.pk == enrollment.last_lesson_id), None)
-            resume = _next_lesson(lessons, last) if last else None
+        last = enrollment.last_lesson_id if enrollment is not None else None
+        if last:
+            # The lesson after the last one opened (none after the last lesson, or when the last
+            # one opened is no longer in the course).
+            following = lesson_ids.index(last) + 1 if last in lesson_ids else len(lesson_ids)
+            resume_id = lesson_ids[following] if following < len(lesson_ids) else None
         else:
-            resume = lessons[0] if lessons else None
+            resume_id = lesson_ids[0] if lesson_ids else None
         courses.append(
             {
                 "course": course,
                 "enrollment": enrollment,
                 "done": done,
                 "percent": round(100 * done / course.lesson_count) if course.lesson_count else 0,
-                "resume": resume,
+                "resume_id": resume_id,
             }
         )
     paths = []
-    for path in selectors.learning_paths(actor=actor):
+    for path in selectors.learning_path_steps(actor=actor):
         steps = [
             {
                 "course": step.course,
@@ -211,15 +218,17 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             }
             for step in path.steps
         ]
-        if steps:
-            paths.append({"path": path, "steps": steps, "done": sum(1 for s in steps if s["done"])})
+        paths.append({"path": path, "steps": steps, "done": sum(1 for s in steps if s["done"])})
+    # One read of the learner's awards (newest first) for both panels: the latest six, and the
+    # certifications held.
+    awards = list(selectors.my_awards(actor=actor))
     return render(
         request,
         "training/catalogue.html",
         {
             "courses": courses,
-            "awards": _award_rows(selectors.my_awards(actor=actor)[:6]),
-            "certifications": _certification_rows(actor, enrollments),
+            "awards": _award_rows(awards[:6]),
+            "certifications": _certification_rows(actor, enrollments, awards),
             "paths": paths,
             "completed_count": sum(1 for item in courses if item["course"].completed),
             "in_progress_count": sum(
@@ -495,12 +504,13 @@ def attempt_submit(request: HttpRequest, pk: int) -> HttpResponse:
 def my_certifications(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     enrollments = _my_enrollments(actor)
+    awards = list(selectors.my_awards(actor=actor))
     return render(
         request,
         "training/certifications.html",
         {
-            "awards": _award_rows(selectors.my_awards(actor=actor)),
-            "certifications": _certification_rows(actor, enrollments),
+            "awards": _award_rows(awards),
+            "certifications": _certification_rows(actor, enrollments, awards),
             "expiry_warning_days": EXPIRY_WARNING_DAYS,
         },
     )

@@ -11,8 +11,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
@@ -32,7 +34,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -214,7 +216,16 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
                 .order_by("legal_name")
                 .values_list("pk", "legal_name")
             )
-            listed = list(partners[: PARTNER_FILTER_LIMIT + 1])
+            # Whether there are more than the limit, from the allocations' (partner, budget)
+            # index, which stops after limit + 1 partners: asked of the partners, sorted by name,
+            # PostgreSQL read and sorted every one of 10,000 partners on each changelist.
+            funded = (
+                Allocation.objects.filter(partner_scope_q(actor, "partner"))
+                .order_by("partner_id")
+                .values("partner_id")
+                .distinct()[: PARTNER_FILTER_LIMIT + 1]
+            )
+            listed = list(partners.filter(pk__in=funded))
             if len(listed) <= PARTNER_FILTER_LIMIT:
                 return listed
             chosen = self.value()
@@ -345,12 +356,45 @@ class ObjectAction:
     applies: Callable[[Any], bool]
 
 
+class RowLinksChangeList(ChangeList):
+    """A changelist whose row links carry the list's filters themselves. Django adds them to each
+    link through ``add_preserved_filters``, which resolves the link against the whole URLconf to
+    see whether it is the changelist: twice per row, a third of a filtered changelist's time at
+    50 rows. A row links to the object's page, never to the changelist, so the filters are simply
+    its query string (the same one Django builds)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.row_filters, self.preserved_filters = self.preserved_filters, ""
+
+    def url_for_result(self, result: Any) -> str:
+        url = super().url_for_result(result)
+        return f"{url}?{self.row_filters}" if self.row_filters else url
+
+
 class DecisionAdminMixin:
     """Service-backed actions with an intermediate page, also offered per object: the buttons on an
     object's page open the same page for that one object (``<pk>/decide/<action>/``). Objects are
     read-only here: every change is a service call."""
 
     object_actions: list[ObjectAction] = []
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return RowLinksChangeList
+
+    # Django's own msgid (its catalogue translates it), kept out of this project's catalogue.
+    _select_label = "Select this object for an action - {}"
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """The markup of Django's action checkbox, written directly: Django renders a form widget
+        through the template engine for every row, a quarter of the changelist's time at 50 rows."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(gettext(self._select_label), str(obj)),
+        )
 
     # URLs and the single-object entry point ----------------------------------------------------
     def get_urls(self) -> list[Any]:
