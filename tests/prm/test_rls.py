@@ -736,6 +736,18 @@ def test_every_tenant_table_has_forced_fail_closed_policy() -> None:
     assert tables <= policies
 
 
+def test_a_portfolio_is_looked_up_through_a_hash_not_compared_id_by_id() -> None:
+    """A channel account manager's scope finds a row's partner in the portfolio through a hash
+    built once per query (a hashed SubPlan), not ``= ANY(array)``, which compared every row with
+    each of the portfolio's ids in turn: 10x slower over a large portfolio's ledger at full size
+    (bench/README.md, "Before any view")."""
+    partners = factories.PartnerFactory.create_batch(3)
+    with tenant_scope(Scope.vendor(portfolio=[p.pk for p in partners[:2]])):
+        plan = "\n".join(row for (row,) in raw("EXPLAIN SELECT count(*) FROM deals_deal"))
+        assert "hashed SubPlan" in plan
+        assert count("partners_partner") == 2
+
+
 def test_application_role_cannot_bypass_rls() -> None:
     ((superuser, bypass),) = raw("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
     assert not superuser and not bypass
