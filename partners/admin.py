@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
@@ -72,7 +75,7 @@ class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     list_display = [
         "legal_name",
         "partner_type",
-        "country",
+        "country_name",
         "region",
         "tier",
         "status",
@@ -113,6 +116,25 @@ class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     ]
     inlines = [MembershipInline]
     actions = ["suspend_selected", "reinstate_selected"]
+
+    @admin.display(description=Partner._meta.get_field("country").verbose_name, ordering="country")
+    def country_name(self, obj: Partner) -> str:
+        # The country's name, as the column showed it. Listed as the field, the admin looked each
+        # row's value up in the field's flattened choices, rebuilt per cell from the ~250
+        # translated country names: two thirds of the changelist's time (1.2 s of 2 s for 100
+        # rows in a profile).
+        return obj.country.name
+
+    def action_checkbox(self, obj: Partner) -> str:
+        # The markup Django's CheckboxInput renders, built directly: through the form renderer's
+        # template it was a third of the changelist's remaining time (100 rows a page).
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     def view_on_site(self, obj: Partner) -> str:
         # The change page's "View on site" button opens the partner 360 page (partners.vendor_360).

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from prm import audit
 from prm.models import AuditEvent
@@ -47,7 +47,7 @@ def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
     queryset = (
         partner_policy.scope(actor)
         .select_related("tier", "channel_account_manager")
-        .annotate(member_count=Count("memberships", filter=Q(memberships__is_active=True)))
+        .annotate(member_count=_active_members())
     )
     for name in ("status", "partner_type", "region", "country"):
         if filters.get(name):
@@ -62,6 +62,48 @@ def partner_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
             Q(legal_name__icontains=search) | Q(website_domain__icontains=search) | Q(similarity__gte=0.4)
         )
     return queryset.order_by("legal_name", "pk")
+
+
+def _active_members() -> Subquery:
+    """A partner's active people, as a subquery of its own row: PostgreSQL evaluates it for the
+    rows a page returns only (after the ORDER BY / LIMIT). As a Count over a join it counted the
+    memberships of every partner in scope before sorting them for the first 25 (100,000 people
+    for 10,000 partners: the vendor partner list's 0.7 s), and its paginator's COUNT(*) wrapped
+    that whole GROUP BY again."""
+    return Subquery(
+        Membership.objects.filter(partner_id=OuterRef("pk"), is_active=True)
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+
+
+def partner_counts(*, actor: Actor) -> dict[str, Any]:
+    """The dashboard's partner figures in the actor's scope, from one grouped query: partners by
+    status ({status: n}), by region ({region: n}) and by tier (rows of ``label`` and ``n`` in the
+    tiers' rank order). Before, three COUNT(DISTINCT ...) over the partner list's join to every
+    membership (10,000 partners, 100,000 people): most of the dashboard's second."""
+    rows = (
+        partner_policy.scope(actor)
+        .order_by()
+        .values("status", "region", "tier__name", "tier__rank")
+        .annotate(n=Count("pk"))
+    )
+    by_status: dict[str, int] = {}
+    by_region: dict[str, int] = {}
+    by_tier: dict[tuple[int, str], int] = {}
+    for row in rows:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
+        by_region[row["region"]] = by_region.get(row["region"], 0) + row["n"]
+        tier = (row["tier__rank"], row["tier__name"])
+        by_tier[tier] = by_tier.get(tier, 0) + row["n"]
+    return {
+        "status": by_status,
+        "region": by_region,
+        # The keys the dashboard's chart reads (static/js/vendor-dashboard-charts.js).
+        "tier": [{"status": name, "label": name, "n": n} for (_rank, name), n in sorted(by_tier.items())],
+    }
 
 
 def partner_choices(*, actor: Actor, status: str = "") -> QuerySet[Partner]:

@@ -51,12 +51,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if actor.vendor_role == VendorRole.SUPPORT:
         # Support staff see no partner's business, only its cases: their dashboard is the queue.
         return redirect("support:queue")
-    partners = selectors.partner_list(actor=actor)
-    by_status = {row["status"]: row["n"] for row in _count_by(partners, "status")}
-    by_tier = list(_count_by(partners, "tier__name", order="tier__rank"))
+    counts = selectors.partner_counts(actor=actor)
+    by_status = counts["status"]
     by_region = [
-        {**row, "label": Region(row["label"]).label if row["label"] in Region.values else row["label"]}
-        for row in _count_by(partners, "region")
+        {"status": code, "label": Region(code).label if code in Region.values else code, "n": n}
+        for code, n in sorted(counts["region"].items(), key=lambda item: str(item[0]))
     ]
     return render(
         request,
@@ -64,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "total": sum(by_status.values()),
             "by_status": [(label, by_status.get(value, 0), value) for value, label in PartnerStatus.choices],
-            "by_tier": by_tier,
+            "by_tier": counts["tier"],
             "by_region": by_region,
             "pending_applications": selectors.pending_application_count(actor=actor),
             "pending_profile_changes": selectors.pending_profile_change_count(actor=actor),
@@ -74,15 +73,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             )[:5],
         },
     )
-
-
-def _count_by(queryset, field: str, order: str | None = None):
-    from django.db.models import Count
-
-    rows = queryset.order_by().values(field).annotate(n=Count("pk", distinct=True))
-    if order:
-        rows = rows.order_by(order)
-    return [{"status": row[field], "label": row[field], "n": row["n"]} for row in rows]
 
 
 @vendor_required
