@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -194,6 +194,38 @@ def review_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
         .select_related("partner", "partner__tier", "registered_by")
         .order_by("submitted_at", "pk")
     )
+
+
+def review_counts(*, actor: Actor, now: datetime) -> dict[str, int]:
+    """What waits for the vendor's reviewers, in one pass over the review queue's index
+    (deal_review_queue_idx holds the status, the SLA deadline, the conflict state and the
+    policy's partner_id): submitted deals (``waiting``), those past their SLA (``overdue``) or
+    with a possible conflict (``conflicts``), and reported wins to confirm (``wins_waiting``).
+    Was two statements, the queue's aggregate and the wins' count."""
+    if not actor.is_vendor:
+        return {"waiting": 0, "overdue": 0, "conflicts": 0, "wins_waiting": 0}
+    submitted = Q(status=DealStatus.SUBMITTED)
+    return (
+        deal_policy.scope(actor)
+        .filter(status__in=[DealStatus.SUBMITTED, DealStatus.WON_PENDING])
+        .aggregate(
+            waiting=Count("pk", filter=submitted),
+            overdue=Count("pk", filter=submitted & Q(review_due_at__lt=now)),
+            conflicts=Count("pk", filter=submitted & Q(conflict_status="under_review")),
+            wins_waiting=Count("pk", filter=Q(status=DealStatus.WON_PENDING)),
+        )
+    )
+
+
+def pending_extensions_first(*, actor: Actor, limit: int) -> tuple[list[DealExtensionRequest], int]:
+    """The ``limit`` oldest pending extension requests and how many there are in all, from one
+    statement (the total as a window count over the same rows, computed before the LIMIT)."""
+    rows = list(
+        pending_extensions(actor=actor)
+        .order_by("created_at", "pk")
+        .annotate(total=Window(Count("pk")))[:limit]
+    )
+    return rows, rows[0].total if rows else 0
 
 
 def won_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
