@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -14,11 +15,13 @@ from django.utils import timezone
 from partners.policies import partner_policy
 from prm.models import reporting_rates
 from prm.money import Rates, quantize
+from prm.pagination import COUNT_CAP
 from prm.tenancy import Actor, system_scope
 
 from . import names, pipeline
 from .models import (
     OPEN_STATUSES,
+    ConflictStatus,
     CustomerKey,
     Deal,
     DealConflict,
@@ -196,25 +199,40 @@ def review_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
     )
 
 
-def review_counts(*, actor: Actor, now: datetime) -> dict[str, int]:
-    """What waits for the vendor's reviewers, in one pass over the review queue's index
-    (deal_review_queue_idx holds the status, the SLA deadline, the conflict state and the
-    policy's partner_id): submitted deals (``waiting``), those past their SLA (``overdue``) or
-    with a possible conflict (``conflicts``), and reported wins to confirm (``wins_waiting``).
-    Was two statements, the queue's aggregate and the wins' count."""
+def review_counts(*, actor: Actor, now: datetime) -> dict[str, Any]:
+    """What waits for the vendor's reviewers, each counted up to COUNT_CAP (``more``: the names
+    of the figures that go past it), in one statement: submitted deals (``waiting``), those past
+    their SLA (``overdue``) or with a possible conflict (``conflicts``), and reported wins to
+    confirm (``wins_waiting``).
+
+    Counted in full, these read every submitted deal's entry of the review queue's index on each
+    dashboard request (150,000 at a million deals: 130-190 ms); capped, each stops after COUNT_CAP
+    + 1 matches, as the review queue's own count does. The oldest submissions come first in that
+    index, and they are the overdue ones; the possible conflicts have their own small index
+    (deal_conflict_review_idx)."""
+    figures = ("waiting", "overdue", "conflicts", "wins_waiting")
     if not actor.is_vendor:
-        return {"waiting": 0, "overdue": 0, "conflicts": 0, "wins_waiting": 0}
-    submitted = Q(status=DealStatus.SUBMITTED)
-    return (
-        deal_policy.scope(actor)
-        .filter(status__in=[DealStatus.SUBMITTED, DealStatus.WON_PENDING])
-        .aggregate(
-            waiting=Count("pk", filter=submitted),
-            overdue=Count("pk", filter=submitted & Q(review_due_at__lt=now)),
-            conflicts=Count("pk", filter=submitted & Q(conflict_status="under_review")),
-            wins_waiting=Count("pk", filter=Q(status=DealStatus.WON_PENDING)),
-        )
-    )
+        return {**dict.fromkeys(figures, 0), "more": []}
+    deals = deal_policy.scope(actor).order_by()
+    submitted = deals.filter(status=DealStatus.SUBMITTED)
+    parts, params = [], []
+    for queryset in (
+        submitted,
+        submitted.filter(review_due_at__lt=now),
+        submitted.filter(conflict_status=ConflictStatus.UNDER_REVIEW),
+        deals.filter(status=DealStatus.WON_PENDING),
+    ):
+        sql, more = queryset.values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+        # The ORM's own SQL, its values passed apart as parameters.
+        parts.append(f"(SELECT count(*) FROM ({sql}) capped)")  # noqa: S608
+        params.extend(more)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        counts = dict(zip(figures, cursor.fetchone(), strict=True))
+    return {
+        **{name: min(n, COUNT_CAP) for name, n in counts.items()},
+        "more": [name for name, n in counts.items() if n > COUNT_CAP],
+    }
 
 
 def pending_extensions_first(*, actor: Actor, limit: int) -> tuple[list[DealExtensionRequest], int]:

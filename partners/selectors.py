@@ -21,9 +21,12 @@ from .models import (
     Membership,
     Partner,
     PartnerApplication,
+    PartnerStatus,
     PartnerUserObjectPermission,
     ProfileChangeRequest,
     ProfileChangeStatus,
+    Region,
+    Tier,
 )
 from .policies import (
     PORTFOLIO_PERMISSION,
@@ -80,29 +83,29 @@ def _active_members() -> Subquery:
 
 
 def partner_counts(*, actor: Actor) -> dict[str, Any]:
-    """The dashboard's partner figures in the actor's scope, from one grouped query: partners by
-    status ({status: n}), by region ({region: n}) and by tier (rows of ``label`` and ``n`` in the
-    tiers' rank order). Before, three COUNT(DISTINCT ...) over the partner list's join to every
-    membership (10,000 partners, 100,000 people): most of the dashboard's second."""
-    rows = (
-        partner_policy.scope(actor)
-        .order_by()
-        .values("status", "region", "tier__name", "tier__rank")
-        .annotate(n=Count("pk"))
-    )
-    by_status: dict[str, int] = {}
-    by_region: dict[str, int] = {}
-    by_tier: dict[tuple[int, str], int] = {}
-    for row in rows:
-        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
-        by_region[row["region"]] = by_region.get(row["region"], 0) + row["n"]
-        tier = (row["tier__rank"], row["tier__name"])
-        by_tier[tier] = by_tier.get(tier, 0) + row["n"]
+    """The dashboard's partner figures in the actor's scope: partners by status ({status: n}), by
+    region ({region: n}) and by tier (rows of ``label`` and ``n`` in the tiers' rank order).
+
+    One aggregate row of filtered counts (after the tiers, a handful of rows): no GROUP BY, so
+    no sort. Row-level security makes PostgreSQL expect one partner, so a grouped count sorted
+    the 10,000 partners (25-40 ms under load, against about 10 for this); before, three
+    COUNT(DISTINCT ...) over a join to every partner's memberships took most of a second."""
+    tiers = list(Tier.objects.order_by("rank", "name"))
+    counts = {
+        **{f"tier_{tier.pk}": Count("pk", filter=Q(tier_id=tier.pk)) for tier in tiers},
+        **{f"status_{value}": Count("pk", filter=Q(status=value)) for value in PartnerStatus.values},
+        **{f"region_{value}": Count("pk", filter=Q(region=value)) for value in Region.values},
+    }
+    row = partner_policy.scope(actor).order_by().aggregate(**counts)
     return {
-        "status": by_status,
-        "region": by_region,
+        "status": {value: row[f"status_{value}"] for value in PartnerStatus.values if row[f"status_{value}"]},
+        "region": {value: row[f"region_{value}"] for value in Region.values if row[f"region_{value}"]},
         # The keys the dashboard's chart reads (static/js/vendor-dashboard-charts.js).
-        "tier": [{"status": name, "label": name, "n": n} for (_rank, name), n in sorted(by_tier.items())],
+        "tier": [
+            {"status": tier.name, "label": tier.name, "n": row[f"tier_{tier.pk}"]}
+            for tier in tiers
+            if row[f"tier_{tier.pk}"]
+        ],
     }
 
 
