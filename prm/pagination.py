@@ -72,3 +72,8 @@ class KeysInSubqueryPaginator(Paginator):
             top = self.count
         keys = self.object_list.values("pk")[bottom:top]
         return self._get_page(list(self.object_list.filter(pk__in=keys)), number, self)
+
+
+class CappedKeysInSubqueryPaginator(KeysInSubqueryPaginator, CappedPaginator):
+    """Both: the count stops at the cap, and a page's rows come through its keys (an admin
+    changelist of partners, whose rows join their tier and manager)."""

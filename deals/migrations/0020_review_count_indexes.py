@@ -1,5 +1,6 @@
-"""The vendor dashboard counts the submitted deals with a possible conflict (deals.selectors.
-review_counts) from this small partial index rather than the whole review queue's."""
+"""The vendor dashboard's review figures (deals.selectors.review_counts): the submitted deals with
+a possible conflict, and a portfolio's overdue reviews, each counted from a small partial index
+rather than the whole review queue's."""
 
 from django.db import migrations, models
 
@@ -10,6 +11,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="deal",
+            index=models.Index(
+                condition=models.Q(("status", "submitted")),
+                fields=["partner", "review_due_at"],
+                name="deal_partner_review_due_idx",
+            ),
+        ),
         migrations.AddIndex(
             model_name="deal",
             index=models.Index(
