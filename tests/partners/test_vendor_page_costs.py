@@ -201,6 +201,10 @@ def test_partner_list_counts_each_listed_partners_active_people_only(program_adm
     # The people are counted for the page's rows only: no GROUP BY over every partner's
     # memberships, neither in the list nor in its count.
     assert not [sql for sql in many if "GROUP BY" in sql and "partners_membership" in sql], many
+    # The page's rows come through its keys, in the same statement (KeysInSubqueryPaginator).
+    assert len([sql for sql in many if 'FROM "partners_partner"' in sql and "LIMIT 25" in sql]) == 1, many
+    # The filter's selects are written in Python (prm.widgets.Select), not a template per option.
+    assert "django/forms/widgets/select_option.html" not in [template.name for template in response.templates]
 
 
 def test_a_channel_account_managers_partner_list_is_the_portfolio() -> None:
