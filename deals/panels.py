@@ -3,11 +3,10 @@ vendor's partner 360 page (see partners.panels.app_panels)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
@@ -100,23 +99,16 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not sees_partner_business(actor):
         return None  # a content manager has no deals to review: no panel of zeros
-    now = timezone.now()
-    queue = selectors.review_queue(actor=actor).aggregate(
-        waiting=Count("pk"),
-        overdue=Count("pk", filter=Q(review_due_at__lt=now)),
-        due_soon=Count("pk", filter=Q(review_due_at__gte=now, review_due_at__lt=now + timedelta(hours=24))),
-        conflicts=Count("pk", filter=Q(conflict_status="under_review")),
-    )
+    # One pass over the review queue's index for its figures and the wins to confirm.
+    counts = selectors.review_counts(actor=actor, now=timezone.now())
     extensions = selectors.pending_extensions(actor=actor).count()
-    wins_waiting = selectors.won_queue(actor=actor).count()
     leads_waiting = (
         lead_policy.scope(actor).filter(status__in=[LeadStatus.NEW, LeadStatus.UNASSIGNABLE]).count()
     )
     return {
         "template": "deals/_vendor_panel.html",
-        **queue,
+        **counts,
         "extensions": extensions,
-        "wins_waiting": wins_waiting,
         "leads_waiting": leads_waiting,
     }
 

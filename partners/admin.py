@@ -6,19 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from prm import audit
 from prm.admin import AuditEventAdmin, BigTableAdmin, LabelledTabularInline, NotFoundAdminMixin
 from prm.admin_actions import run_each
 from prm.models import AuditEvent
+from prm.pagination import CappedKeysInSubqueryPaginator
 
 from . import services
 from .models import Invitation, Membership, Partner, PartnerApplication, PartnerUserObjectPermission, Tier
 from .policies import PORTFOLIO_PERMISSION, partner_scope_q, portfolio_partner_ids, vendor_sees_all
+
+# Django admin's own message (ModelAdmin.action_checkbox), translated by Django's catalog: passed
+# by name so that the project's message extraction leaves it to Django.
+DJANGO_CHECKBOX_LABEL = "Select this object for an action - {}"
 
 
 class ScopedAdminMixin(NotFoundAdminMixin):
@@ -72,7 +80,7 @@ class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     list_display = [
         "legal_name",
         "partner_type",
-        "country",
+        "country_name",
         "region",
         "tier",
         "status",
@@ -113,6 +121,28 @@ class PartnerAdmin(ScopedAdminMixin, BigTableAdmin):
     ]
     inlines = [MembershipInline]
     actions = ["suspend_selected", "reinstate_selected"]
+    # A page's 100 partners by their keys first, then joined to their tier and manager: joined
+    # first, all 10,000 were (row-level security hides the size from the planner), then sorted.
+    paginator = CappedKeysInSubqueryPaginator
+
+    @admin.display(description=Partner._meta.get_field("country").verbose_name, ordering="country")
+    def country_name(self, obj: Partner) -> str:
+        # The country's name, as the column showed it. Listed as the field, the admin looked each
+        # row's value up in the field's flattened choices, rebuilt per cell from the ~250
+        # translated country names: two thirds of the changelist's time (1.2 s of 2 s for 100
+        # rows in a profile).
+        return obj.country.name
+
+    def action_checkbox(self, obj: Partner) -> str:
+        # The markup Django's CheckboxInput renders, built directly: through the form renderer's
+        # template it was a third of the changelist's remaining time (100 rows a page).
+        label = format_html(gettext(DJANGO_CHECKBOX_LABEL), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     def view_on_site(self, obj: Partner) -> str:
         # The change page's "View on site" button opens the partner 360 page (partners.vendor_360).

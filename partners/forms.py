@@ -125,17 +125,28 @@ class ReasonForm(forms.Form):
 
 
 class PartnerFilterForm(forms.Form):
+    # The selects written by prm.widgets.Select: through Django's widget templates, an include
+    # and a dict per option, they were a third of the vendor partner list's rendering.
     q = forms.CharField(required=False, label=_("Search"))
-    status = forms.ChoiceField(required=False, choices=[("", _("Any status")), *PartnerStatus.choices])
-    partner_type = forms.ChoiceField(required=False, choices=[("", _("Any type")), *PartnerType.choices])
-    region = forms.ChoiceField(required=False, choices=[("", _("Any region")), *Region.choices])
-    tier = forms.ModelChoiceField(required=False, queryset=Tier.objects.all(), empty_label=_("Any tier"))
+    status = forms.ChoiceField(
+        required=False, choices=[("", _("Any status")), *PartnerStatus.choices], widget=Select
+    )
+    partner_type = forms.ChoiceField(
+        required=False, choices=[("", _("Any type")), *PartnerType.choices], widget=Select
+    )
+    region = forms.ChoiceField(
+        required=False, choices=[("", _("Any region")), *Region.choices], widget=Select
+    )
+    tier = forms.ModelChoiceField(
+        required=False, queryset=Tier.objects.all(), empty_label=_("Any tier"), widget=Select
+    )
     channel_account_manager = forms.ModelChoiceField(
         required=False,
         queryset=get_user_model().objects.filter(
             vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
         ),
         empty_label=_("Any manager"),
+        widget=Select,
     )
 
     def filters(self) -> dict:

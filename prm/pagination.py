@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
@@ -50,3 +51,29 @@ class CappedPaginator(Paginator):
 
     # Set by ``count``; read before it only by templates, which ask for the count first.
     more = False
+
+
+class KeysInSubqueryPaginator(Paginator):
+    """A page's rows through its keys, in one statement: ``WHERE pk IN (the page's keys, ordered
+    and limited)``, then the rows with their joins and per-row subqueries.
+
+    For a list whose rows join other tables under row-level security: PostgreSQL expects one row
+    of every scan there, so for ``ORDER BY ... LIMIT 25`` over the joined rows it joined all of
+    them first (10,000 partners to their tier and manager: 80-110 ms for the vendor's partner
+    list) and sorted after. The keys alone are a scan of one table and a top-N sort (or an index
+    walk); the joins then touch the page's rows only. The ordering must end with a unique column,
+    as any paginated ordering should."""
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = self.object_list.values("pk")[bottom:top]
+        return self._get_page(list(self.object_list.filter(pk__in=keys)), number, self)
+
+
+class CappedKeysInSubqueryPaginator(KeysInSubqueryPaginator, CappedPaginator):
+    """Both: the count stops at the cap, and a page's rows come through its keys (an admin
+    changelist of partners, whose rows join their tier and manager)."""
