@@ -41,7 +41,15 @@ from prm.money import Rates, quantize
 from prm.pagination import planner
 from prm.tenancy import Actor
 
-from .models import OPEN_STATUSES, DealRollup, DealStatus, PartnerTotal, ProductRollup, VendorRollup
+from .models import (
+    OPEN_STATUSES,
+    DealRollup,
+    DealStatus,
+    PartnerProductTotal,
+    PartnerTotal,
+    ProductRollup,
+    VendorRollup,
+)
 
 # The partners in the pipeline's chart.
 TOP_PARTNERS = 10
@@ -169,13 +177,23 @@ def _sources(actor: Actor, filters: dict[str, Any]) -> dict[str, tuple[str, tupl
             .values_list(*PARTNER_COLUMNS[:-1])
             .annotate(won=_won()),
         )
+    one_product = Q(product_id=filters["product"]) if filters.get("product") else Q()
+    if months:
+        product = _sql(rows.filter(one_product, product__isnull=False).values_list(*PRODUCT_COLUMNS))
+    else:
+        # The portfolio's products from each partner's totals by product (a row per partner,
+        # product and currency, through the same scope and row-level security) plus the changes
+        # not folded yet: the partners' product rows by status, stage and month (75,000 for 500
+        # partners) took 190 ms a page.
+        product = _union(
+            PartnerProductTotal.objects.filter(scope, partner_q, one_product).values_list(*PRODUCT_COLUMNS),
+            pending.filter(scope, visible, partner_q, one_product, product__isnull=False).values_list(
+                *PRODUCT_COLUMNS
+            ),
+        )
     return {
         "main": _sql(rows.filter(_product(filters)).values_list(*COLUMNS)),
-        "product": _sql(
-            rows.filter(product__isnull=False)
-            .filter(Q(product_id=filters["product"]) if filters.get("product") else Q())
-            .values_list(*PRODUCT_COLUMNS)
-        ),
+        "product": product,
         "partner": partner,
     }
 

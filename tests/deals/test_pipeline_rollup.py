@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals import pipeline, rollup, selectors
-from deals.models import Deal, DealStage, DealStatus, Product
+from deals.models import Deal, DealLine, DealRollup, DealStage, DealStatus, PartnerProductTotal, Product
 from prm.models import ExchangeRate
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -310,3 +310,160 @@ def test_the_admin_changelist_counts_up_to_the_cap(
     assert "More than 5 deals" in response.content.decode()
     searched = client.get(reverse("admin:deals_deal_changelist"), {"q": "Initech"})
     assert "1 deal" in searched.content.decode() and "More than" not in searched.content.decode()
+
+
+# --- a portfolio's products from each partner's totals (deals.models.PartnerProductTotal) ---------
+def live_partner_products() -> dict[tuple, tuple[int, Decimal]]:
+    """Each partner's non-draft deals by product, straight from the deals and lines: (partner,
+    product, the partner's tier and region now, currency) -> (deals with a line of it, the lines'
+    value)."""
+    deals: dict[tuple, set[int]] = {}
+    values: dict[tuple, Decimal] = {}
+    lines = DealLine.objects.exclude(deal__status=DealStatus.DRAFT).values_list(
+        "deal__partner_id", "product_id", "deal__partner__tier_id", "deal__partner__region",
+        "deal__currency", "deal_id", "amount",
+    )  # fmt: skip
+    for *key, deal_id, amount in lines:
+        deals.setdefault(tuple(key), set()).add(deal_id)
+        values[tuple(key)] = values.get(tuple(key), Decimal(0)) + amount
+    return {key: (len(deals[key]), values[key]) for key in deals}
+
+
+def held_partner_products() -> dict[tuple, tuple[int, Decimal]]:
+    """The same figures as a reader gets them: the totals plus the product rows not folded yet."""
+    held: dict[tuple, list] = {}
+    rows = [
+        *PartnerProductTotal.objects.values_list(
+            "partner_id", "product_id", "tier_id", "region", "currency", "deals", "line_amount"
+        ),
+        *DealRollup.objects.filter(folded=False, product__isnull=False)
+        .exclude(status=DealStatus.DRAFT)
+        .values_list("partner_id", "product_id", "tier_id", "region", "currency", "deals", "line_amount"),
+    ]
+    for *key, deals, value in rows:
+        entry = held.setdefault(tuple(key), [0, Decimal(0)])
+        entry[0] += deals
+        entry[1] += value
+    return {key: (deals, value) for key, (deals, value) in held.items() if deals or value}
+
+
+def assert_products_exact(step: str) -> None:
+    assert held_partner_products() == live_partner_products(), step
+    assert (
+        rollup.differences(
+            rollup.partner_sums_expected(rollup.PARTNER_PRODUCTS),
+            rollup.partner_sums_current(rollup.PARTNER_PRODUCTS),
+        )
+        == []
+    ), step
+
+
+def test_partner_product_totals_follow_every_change(world: dict[str, Any], vendor_admin: Actor) -> None:
+    """The totals by partner and product equal the deals' lines after inserts, updates and
+    deletes (folded or not), a partner's change of tier, and a rebuild."""
+    from partners import services as partner_services
+
+    a, b = world["a"], world["b"]
+    assert_products_exact("inserted, not folded")
+    rollup.fold()
+    assert PartnerProductTotal.objects.exists()
+    assert_products_exact("folded")
+    deals = list(Deal.objects.filter(partner=a.partner).exclude(status=DealStatus.DRAFT).order_by("pk"))
+    DealLine.objects.filter(deal=deals[0]).update(amount=Decimal("77.70"))
+    Deal.objects.filter(pk=deals[1].pk).update(currency="EUR")
+    Deal.objects.filter(pk=deals[2].pk).update(status=DealStatus.DRAFT)  # out of the vendor's sight
+    DealLine.objects.filter(deal=deals[3]).delete()
+    DealLine.objects.create(
+        deal=deals[4], partner=a.partner, product=world["switch"], quantity=3, unit_price=Decimal("10.00"),
+        amount=Decimal("30.00"),
+    )  # fmt: skip
+    Deal.objects.filter(pk=deals[5].pk).delete()
+    assert_products_exact("updated and deleted, not folded")
+    rollup.fold()
+    assert_products_exact("updated and deleted, folded")
+    with f.acting(vendor_admin):
+        partner_services.partner_change_tier(
+            actor=vendor_admin, partner=b.partner, tier=factories.tier("Platinum")
+        )
+    assert_products_exact("tier changed, not folded")
+    rollup.fold()
+    assert_products_exact("tier changed, folded")
+    assert set(
+        PartnerProductTotal.objects.filter(partner=b.partner).values_list("tier__name", flat=True)
+    ) == {"Platinum"}
+    before = held_partner_products()
+    PartnerProductTotal.objects.update(deals=99)  # drift, on purpose
+    rollup.rebuild()
+    assert held_partner_products() == before
+    assert_products_exact("rebuilt")
+    assert rollup.all_differences() == []
+
+
+def test_a_cams_products_come_from_the_portfolios_totals(world: dict[str, Any]) -> None:
+    """A CAM's "by product" reads PartnerProductTotal of the portfolio (row-level security and
+    the policy both hold it there), plus the changes not folded yet; with months chosen, the
+    partners' product rows by month as before. The figures are the deals' either way."""
+    a = world["a"].partner
+    outsider = f.team("Outsider Ltd")
+    bulk_deals(outsider, 5, product=world["firewall"], statuses=VENDOR_VISIBLE, start=700)
+    cam = f.cam_for(a)
+
+    def product_sql(filters: dict[str, Any]) -> str:
+        with CaptureQueriesContext(connection) as context:
+            selectors.pipeline_report(actor=cam, filters=filters)
+        return "\n".join(q["sql"] for q in context.captured_queries if "deals_product product" in q["sql"])
+
+    for folded in (False, True):
+        if folded:
+            rollup.fold()
+        with f.acting(cam):
+            assert set(PartnerProductTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
+        for filters in ({}, {"product": world["firewall"].pk}, {"tier": a.tier_id}, {"region": "apac"}):
+            assert_same(cam, filters)
+        assert_same(cam, {"month_from": months_ago(40)})
+        assert "deals_partnerproducttotal" in product_sql({})
+        assert "deals_partnerproducttotal" not in product_sql({"month_from": months_ago(40)})
+    with f.acting(cam):
+        assert set(PartnerProductTotal.objects.values_list("partner_id", flat=True)) == {a.pk}
+    firewall = next(
+        row
+        for row in selectors.pipeline_report(actor=cam)["by_product"]
+        if row["product__name"] == "Firewall X"
+    )
+    ours = [
+        row
+        for key, row in live_partner_products().items()
+        if key[0] == a.pk and key[1] == world["firewall"].pk
+    ]
+    assert firewall["count"] == sum(deals for deals, _value in ours)
+
+
+def test_a_cams_pipeline_page_runs_the_same_queries_at_any_size(
+    world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    """The CAM's pipeline page, ranking page and partner search: as many queries for a portfolio
+    of two partners as for one of four with twenty more deals each (folded or not)."""
+    a, b = world["a"].partner, world["b"].partner
+    cam = f.cam_for(a, b)
+    pages = ({}, {"partners_page": 2}, {"partner_q": a.legal_name[:5]})
+
+    def counts() -> list[int]:
+        client = login(cam.user)
+        found = []
+        for query in pages:
+            # The session, the actor and its scope, the page's filters and choices, the report's
+            # five (six for a page or a search of the ranking).
+            with django_assert_max_num_queries(28) as context:
+                response = client.get(reverse("deals:vendor_pipeline"), query)
+            assert response.status_code == 200
+            found.append(len(context))
+        return found
+
+    small = counts()
+    more = [f.team(f"Northwind {number}", tier="Gold") for number in range(2)]
+    for number, team in enumerate(more):
+        bulk_deals(team, 20, product=world["switch"], statuses=VENDOR_VISIBLE, start=900 + 100 * number)
+    cam = f.cam_for(a, b, *(team.partner for team in more))
+    rollup.fold()
+    bulk_deals(world["a"], 20, product=world["firewall"], statuses=VENDOR_VISIBLE, start=2000)
+    assert counts() == small

@@ -118,6 +118,18 @@ def _product_rollup(partner: Partner) -> Any:
     )  # fmt: skip
 
 
+def _partner_product_total(partner: Partner) -> Any:
+    from deals.models import PartnerProductTotal, Product
+
+    product = Product.objects.create(
+        name="RLS product", sku=f"RLS-{next(_n)}", product_line="RLS", list_price=1
+    )
+    return PartnerProductTotal.objects.create(
+        partner=partner, product=product, tier=partner.tier, region=partner.region, currency="USD",
+        deals=1, line_amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
 def _lead(partner: Partner | None) -> Any:
     from deals.models import Lead
 
@@ -554,6 +566,7 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.VendorRollup": _vendor_rollup,
     "deals.PartnerTotal": _partner_total,
     "deals.ProductRollup": _product_rollup,
+    "deals.PartnerProductTotal": _partner_product_total,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
     "deals.PartnerAuthorization": _authorization,
