@@ -68,7 +68,21 @@ PARTNER_PRODUCTS = PartnerSums(
     ("deals", "line_amount"),
     products=True,
 )
-PARTNER_SUMS = (PARTNER_PRODUCTS,)
+# A portfolio's breakdowns by status, stage, tier and region (deals.models.PartnerStatusTotal),
+# and by month (PartnerMonthTotal).
+PARTNER_STATUSES = PartnerSums(
+    "deals_partnerstatustotal",
+    ("partner_id", "tier_id", "region", "status", "stage", "currency"),
+    ("deals", "amount", "won_amount"),
+    products=False,
+)
+PARTNER_MONTHS = PartnerSums(
+    "deals_partnermonthtotal",
+    ("partner_id", "tier_id", "region", "currency", "month"),
+    ("deals", "amount"),
+    products=False,
+)
+PARTNER_SUMS = (PARTNER_PRODUCTS, PARTNER_STATUSES, PARTNER_MONTHS)
 
 ROLLUP_TABLES = (
     "deals_dealrollup",

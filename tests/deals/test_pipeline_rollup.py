@@ -18,7 +18,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals import pipeline, rollup, selectors
-from deals.models import Deal, DealLine, DealRollup, DealStage, DealStatus, PartnerProductTotal, Product
+from deals.models import (
+    Deal,
+    DealLine,
+    DealRollup,
+    DealStage,
+    DealStatus,
+    PartnerMonthTotal,
+    PartnerProductTotal,
+    PartnerStatusTotal,
+    Product,
+)
 from prm.models import ExchangeRate
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -347,20 +357,80 @@ def held_partner_products() -> dict[tuple, tuple[int, Decimal]]:
     return {key: (deals, value) for key, (deals, value) in held.items() if deals or value}
 
 
-def assert_products_exact(step: str) -> None:
-    assert held_partner_products() == live_partner_products(), step
-    assert (
-        rollup.differences(
-            rollup.partner_sums_expected(rollup.PARTNER_PRODUCTS),
-            rollup.partner_sums_current(rollup.PARTNER_PRODUCTS),
+def live_partner_deals() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """Each partner's non-draft deals straight from the deals: by (partner, tier, region, status,
+    stage, currency) -> (deals, amount, won amount), and by (partner, tier, region, currency,
+    month) -> (deals, amount)."""
+    statuses: dict[tuple, list] = {}
+    months: dict[tuple, list] = {}
+    rows = Deal.objects.exclude(status=DealStatus.DRAFT).values_list(
+        "partner_id", "partner__tier_id", "partner__region", "status", "stage", "currency", "created_at",
+        "amount", "won_amount",
+    )  # fmt: skip
+    for partner, tier, region, status, stage, currency, created_at, amount, won in rows:
+        entry = statuses.setdefault(
+            (partner, tier, region, status, stage, currency), [0, Decimal(0), Decimal(0)]
         )
-        == []
-    ), step
+        entry[0], entry[1], entry[2] = entry[0] + 1, entry[1] + amount, entry[2] + (won or 0)
+        month = timezone.localtime(created_at).date().replace(day=1)
+        entry = months.setdefault((partner, tier, region, currency, month), [0, Decimal(0)])
+        entry[0], entry[1] = entry[0] + 1, entry[1] + amount
+    return (
+        {key: tuple(values) for key, values in statuses.items()},
+        {key: tuple(values) for key, values in months.items()},
+    )
 
 
-def test_partner_product_totals_follow_every_change(world: dict[str, Any], vendor_admin: Actor) -> None:
-    """The totals by partner and product equal the deals' lines after inserts, updates and
-    deletes (folded or not), a partner's change of tier, and a rebuild."""
+def held_partner_deals() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """The same as readers get them: PartnerStatusTotal and PartnerMonthTotal plus the deal rows
+    not folded yet."""
+    pending = list(
+        DealRollup.objects.filter(folded=False, product__isnull=True)
+        .exclude(status=DealStatus.DRAFT)
+        .values_list(
+            "partner_id", "tier_id", "region", "status", "stage", "currency", "month", "deals", "amount",
+            "won_amount",
+        )
+    )  # fmt: skip
+    statuses = [
+        *PartnerStatusTotal.objects.values_list(
+            "partner_id", "tier_id", "region", "status", "stage", "currency", "deals", "amount", "won_amount"
+        ),
+        *((p, t, r, s, st, c, d, a, w) for p, t, r, s, st, c, _m, d, a, w in pending),
+    ]
+    months = [
+        *PartnerMonthTotal.objects.values_list(
+            "partner_id", "tier_id", "region", "currency", "month", "deals", "amount"
+        ),
+        *((p, t, r, c, m, d, a) for p, t, r, _s, _st, c, m, d, a, _w in pending),
+    ]
+
+    def summed(rows: list[tuple], size: int) -> dict[tuple, tuple]:
+        held: dict[tuple, list] = {}
+        for row in rows:
+            entry = held.setdefault(tuple(row[:-size]), [0] * size)
+            for index, value in enumerate(row[-size:]):
+                entry[index] += value
+        return {key: tuple(values) for key, values in held.items() if any(values)}
+
+    return summed(statuses, 3), summed(months, 2)
+
+
+def assert_products_exact(step: str) -> None:
+    """Every per-partner total (by product, by status, by month) is the deals' own sum, and what
+    ``manage.py deals_rollup --check`` compares agrees."""
+    assert held_partner_products() == live_partner_products(), step
+    assert held_partner_deals() == live_partner_deals(), step
+    for sums in rollup.PARTNER_SUMS:
+        assert (
+            rollup.differences(rollup.partner_sums_expected(sums), rollup.partner_sums_current(sums)) == []
+        ), step
+
+
+def test_partner_totals_follow_every_change(world: dict[str, Any], vendor_admin: Actor) -> None:
+    """Each partner's totals by product, by status and stage, and by month equal the deals and
+    lines after inserts, updates and deletes (folded or not), a partner's change of tier, and a
+    rebuild."""
     from partners import services as partner_services
 
     a, b = world["a"], world["b"]
@@ -378,6 +448,9 @@ def test_partner_product_totals_follow_every_change(world: dict[str, Any], vendo
         amount=Decimal("30.00"),
     )  # fmt: skip
     Deal.objects.filter(pk=deals[5].pk).delete()
+    Deal.objects.filter(pk=deals[6].pk).update(
+        stage=DealStage.PROPOSAL, created_at=timezone.now() - timedelta(days=400), amount=Decimal("5.00")
+    )
     assert_products_exact("updated and deleted, not folded")
     rollup.fold()
     assert_products_exact("updated and deleted, folded")
@@ -392,17 +465,22 @@ def test_partner_product_totals_follow_every_change(world: dict[str, Any], vendo
         PartnerProductTotal.objects.filter(partner=b.partner).values_list("tier__name", flat=True)
     ) == {"Platinum"}
     before = held_partner_products()
+    held = held_partner_deals()
     PartnerProductTotal.objects.update(deals=99)  # drift, on purpose
+    PartnerStatusTotal.objects.update(amount=1)
+    PartnerMonthTotal.objects.filter(partner=a.partner).delete()
+    assert rollup.all_differences()
     rollup.rebuild()
-    assert held_partner_products() == before
+    assert held_partner_products() == before and held_partner_deals() == held
     assert_products_exact("rebuilt")
     assert rollup.all_differences() == []
 
 
-def test_a_cams_products_come_from_the_portfolios_totals(world: dict[str, Any]) -> None:
+def test_a_cams_pipeline_comes_from_the_portfolios_totals(world: dict[str, Any]) -> None:
     """A CAM's "by product" reads PartnerProductTotal of the portfolio (row-level security and
-    the policy both hold it there), plus the changes not folded yet; with months chosen, the
-    partners' product rows by month as before. The figures are the deals' either way."""
+    the policy both hold it there), its breakdowns PartnerStatusTotal and PartnerMonthTotal, plus
+    the changes not folded yet; with months chosen, the partners' rows by month as before. The
+    figures are the deals' either way, and the portfolio's only."""
     a = world["a"].partner
     outsider = f.team("Outsider Ltd")
     bulk_deals(outsider, 5, product=world["firewall"], statuses=VENDOR_VISIBLE, start=700)
@@ -413,18 +491,39 @@ def test_a_cams_products_come_from_the_portfolios_totals(world: dict[str, Any]) 
             selectors.pipeline_report(actor=cam, filters=filters)
         return "\n".join(q["sql"] for q in context.captured_queries if "deals_product product" in q["sql"])
 
+    def main_sql(filters: dict[str, Any]) -> str:
+        with CaptureQueriesContext(connection) as context:
+            selectors.pipeline_report(actor=cam, filters=filters)
+        return "\n".join(q["sql"] for q in context.captured_queries if "GROUPING SETS" in q["sql"])
+
     for folded in (False, True):
         if folded:
             rollup.fold()
         with f.acting(cam):
             assert set(PartnerProductTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
+            assert set(PartnerStatusTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
+            assert set(PartnerMonthTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
         for filters in ({}, {"product": world["firewall"].pk}, {"tier": a.tier_id}, {"region": "apac"}):
             assert_same(cam, filters)
         assert_same(cam, {"month_from": months_ago(40)})
         assert "deals_partnerproducttotal" in product_sql({})
         assert "deals_partnerproducttotal" not in product_sql({"month_from": months_ago(40)})
+        # The breakdowns, from the totals by status and by month unless months or a product are
+        # chosen (those are kept by month and product only in the partners' rows).
+        assert {"deals_partnerstatustotal", "deals_partnermonthtotal"} <= set(
+            re.findall(r"deals_\w+", main_sql({}))
+        )
+        for filters in ({"month_from": months_ago(40)}, {"product": world["firewall"].pk}):
+            assert "deals_partnerstatustotal" not in main_sql(filters)
+        for filters in ({"tier": a.tier_id}, {"partner": a.pk}):
+            assert "deals_partnermonthtotal" in main_sql(filters)
+            assert_same(cam, filters)
     with f.acting(cam):
-        assert set(PartnerProductTotal.objects.values_list("partner_id", flat=True)) == {a.pk}
+        for model in (PartnerProductTotal, PartnerStatusTotal, PartnerMonthTotal):
+            assert set(model.objects.values_list("partner_id", flat=True)) == {a.pk}
+        assert PartnerStatusTotal.objects.filter(partner=outsider.partner).count() == 0
+    with f.acting(world["b"].admin_actor):  # a partner's scope: its own rows alone
+        assert set(PartnerStatusTotal.objects.values_list("partner_id", flat=True)) <= {world["b"].partner.pk}
     firewall = next(
         row
         for row in selectors.pipeline_report(actor=cam)["by_product"]

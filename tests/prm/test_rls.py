@@ -130,6 +130,24 @@ def _partner_product_total(partner: Partner) -> Any:
     )  # fmt: skip
 
 
+def _partner_status_total(partner: Partner) -> Any:
+    from deals.models import PartnerStatusTotal
+
+    return PartnerStatusTotal.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, status="submitted",
+        stage="prospecting", currency="USD", deals=1, amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
+def _partner_month_total(partner: Partner) -> Any:
+    from deals.models import PartnerMonthTotal
+
+    return PartnerMonthTotal.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, currency="USD",
+        month=timezone.localdate().replace(day=1), deals=1, amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
 def _lead(partner: Partner | None) -> Any:
     from deals.models import Lead
 
@@ -567,6 +585,8 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.PartnerTotal": _partner_total,
     "deals.ProductRollup": _product_rollup,
     "deals.PartnerProductTotal": _partner_product_total,
+    "deals.PartnerStatusTotal": _partner_status_total,
+    "deals.PartnerMonthTotal": _partner_month_total,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
     "deals.PartnerAuthorization": _authorization,
