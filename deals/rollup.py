@@ -18,7 +18,8 @@ all follow it):
 Delta rows are appended, never updated, so concurrent writers never wait on one another for a
 figure. :func:`fold` (Celery beat, every minute) merges them: a partner's deal rows into one
 ``folded`` row per key, and everything (drafts aside) into :class:`~deals.models.VendorRollup`,
-the vendor-wide figures by tier and region; product rows are kept only there. A figure is always
+the vendor-wide figures by tier and region, and into the coarser tables the pipeline reads
+(PartnerTotal, ProductRollup, and per partner without month, status or stage: PARTNER_SUMS). A figure is always
 the sum of the rows, folded or not, so readers never wait for a fold either.
 
 Row-level security applies to the rollup tables like their sources: a delta row carries its
