@@ -19,8 +19,9 @@ Delta rows are appended, never updated, so concurrent writers never wait on one 
 figure. :func:`fold` (Celery beat, every minute) merges them: a partner's deal rows into one
 ``folded`` row per key, and everything (drafts aside) into :class:`~deals.models.VendorRollup`,
 the vendor-wide figures by tier and region, and into the coarser tables the pipeline reads
-(PartnerTotal, ProductRollup, and per partner without month, status or stage: PARTNER_SUMS). A figure is always
-the sum of the rows, folded or not, so readers never wait for a fold either.
+(PartnerTotal, ProductRollup, and per partner without month, status or stage: PARTNER_SUMS,
+packed in PartnerPack). A figure is always the sum of the rows, folded or not, so readers never
+wait for a fold either.
 
 Row-level security applies to the rollup tables like their sources: a delta row carries its
 partner and is written in the scope of the change (a partner writes its own), the vendor-wide
@@ -85,13 +86,77 @@ PARTNER_MONTHS = PartnerSums(
 )
 PARTNER_SUMS = (PARTNER_PRODUCTS, PARTNER_STATUSES, PARTNER_MONTHS)
 
+# PARTNER_SUMS packed: a row per partner and kind (deals.models.PartnerPack), what a portfolio's
+# pipeline reads: each kind's arrays and the column of its table each holds.
+PACK_TABLE = "deals_partnerpack"
+PACK_ARRAYS = ("product_ids", "statuses", "stages", "currencies", "months", "deals", "amounts", "won_amounts")
+PACKS: dict[str, tuple[PartnerSums, dict[str, str]]] = {
+    "p": (
+        PARTNER_PRODUCTS,
+        {"product_ids": "product_id", "currencies": "currency", "deals": "deals", "amounts": "line_amount"},
+    ),
+    "s": (
+        PARTNER_STATUSES,
+        {
+            "statuses": "status",
+            "stages": "stage",
+            "currencies": "currency",
+            "deals": "deals",
+            "amounts": "amount",
+            "won_amounts": "won_amount",
+        },
+    ),
+    "m": (
+        PARTNER_MONTHS,
+        {"months": "month", "currencies": "currency", "deals": "deals", "amounts": "amount"},
+    ),
+}
+
 ROLLUP_TABLES = (
     "deals_dealrollup",
     "deals_vendorrollup",
     "deals_partnertotal",
     "deals_productrollup",
     *(sums.table for sums in PARTNER_SUMS),
+    PACK_TABLE,
 )
+
+
+def _pack(cursor: Any, partners: list[int] | None) -> None:
+    """Rewrite the packed rows of ``partners`` (None: every partner) from PARTNER_SUMS."""
+    where = "" if partners is None else "WHERE partner_id = ANY(%(partners)s)"
+    params = None if partners is None else {"partners": partners}
+    cursor.execute(f"DELETE FROM {PACK_TABLE} {where}", params)
+    for kind, (sums, arrays) in PACKS.items():
+        # No ORDER BY: the aggregates of a group take its rows in one order, so the arrays stay
+        # parallel (each one sorted on its own could order the ties differently).
+        values = ", ".join(f"array_agg({arrays[name]})" if name in arrays else "'{}'" for name in PACK_ARRAYS)
+        cursor.execute(
+            f"INSERT INTO {PACK_TABLE} (partner_id, tier_id, region, kind, {', '.join(PACK_ARRAYS)}) "
+            f"SELECT partner_id, tier_id, region, '{kind}', {values} FROM {sums.table} {where} "
+            "GROUP BY 1, 2, 3",
+            params,
+        )
+
+
+def pack_differences() -> list[tuple]:
+    """Every figure of the packed rows that differs from PARTNER_SUMS (empty: all the same)."""
+    found = []
+    with system_scope(), connection.cursor() as cursor:
+        for kind, (sums, arrays) in PACKS.items():
+            columns = ", ".join(arrays.values())
+            cursor.execute(
+                f"SELECT p.partner_id, p.tier_id, p.region, u.* FROM {PACK_TABLE} p CROSS JOIN LATERAL "
+                f"unnest({', '.join(f'p.{name}' for name in arrays)}) AS u ({columns}) WHERE p.kind = %s",
+                [kind],
+            )
+            held = sorted(cursor.fetchall(), key=str)
+            cursor.execute(f"SELECT partner_id, tier_id, region, {columns} FROM {sums.table}")
+            expected_rows = sorted(cursor.fetchall(), key=str)
+            if held != expected_rows:
+                found.append((kind, sorted(set(expected_rows) ^ set(held), key=str)[:20]))
+    return found
+
 
 # pg_advisory_xact_lock key: one fold or rebuild at a time, whoever runs it.
 LOCK_KEY = 7_731_001
@@ -435,6 +500,15 @@ def rebuild() -> None:
                 f"SELECT {key}, {', '.join(f'sum({name})' for name in partner_sums.measures)} "
                 f"FROM deals_rollup_rebuild WHERE {partner_sums.where} GROUP BY {key}"
             )
+        if PACK_TABLE in tables:
+            _pack(cursor, None)
+
+
+def fill_pack() -> None:
+    """Fill the packed rows from PARTNER_SUMS (their migration)."""
+    with transaction.atomic(), system_scope(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        _pack(cursor, None)
 
 
 def fill_partner_sums(table: str) -> None:
@@ -519,10 +593,11 @@ def _fold(cursor: Any) -> int:
                ARRAY(SELECT id FROM partner WHERE zero UNION ALL SELECT id FROM partner_product WHERE zero),
                ARRAY(SELECT id FROM total WHERE zero),
                ARRAY(SELECT id FROM product WHERE zero)
-               {partner_sums_zeros}
+               {partner_sums_zeros},
+               ARRAY(SELECT DISTINCT partner_id FROM moved WHERE status <> 'draft')
         """
     )
-    moved, *zeros = cursor.fetchone()
+    moved, *zeros, touched = cursor.fetchone()
     # A figure that came back to nothing (a tier no partner has any more, a product's last line
     # gone) is not kept.
     for table, ids in zip(
@@ -533,6 +608,10 @@ def _fold(cursor: Any) -> int:
     ):  # fmt: skip
         if ids:
             cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [ids])
+    if touched:
+        # The partners whose figures this fold changed get their packed row rewritten, from the
+        # totals as they now are (zeros gone).
+        _pack(cursor, touched)
     return moved
 
 
@@ -684,7 +763,7 @@ def all_differences() -> list[tuple]:
     )
     for sums in PARTNER_SUMS:
         found += differences(partner_sums_expected(sums), partner_sums_current(sums))
-    return found
+    return found + pack_differences()
 
 
 def vendor_expected() -> Figures:

@@ -148,6 +148,16 @@ def _partner_month_total(partner: Partner) -> Any:
     )  # fmt: skip
 
 
+def _partner_pack(partner: Partner) -> Any:
+    from deals.models import PartnerPack
+
+    return PartnerPack.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, kind="m", product_ids=[], statuses=[],
+        stages=[], currencies=["USD"], months=[timezone.localdate().replace(day=1)], deals=[1],
+        amounts=[Decimal("100.00")], won_amounts=[],
+    )  # fmt: skip
+
+
 def _lead(partner: Partner | None) -> Any:
     from deals.models import Lead
 
@@ -587,6 +597,7 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.PartnerProductTotal": _partner_product_total,
     "deals.PartnerStatusTotal": _partner_status_total,
     "deals.PartnerMonthTotal": _partner_month_total,
+    "deals.PartnerPack": _partner_pack,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
     "deals.PartnerAuthorization": _authorization,
