@@ -571,3 +571,45 @@ def test_a_cams_pipeline_page_runs_the_same_queries_at_any_size(
     rollup.fold()
     bulk_deals(world["a"], 20, product=world["firewall"], statuses=VENDOR_VISIBLE, start=2000)
     assert counts() == small
+
+
+def test_the_program_admins_product_filter_is_counted_from_the_figures(
+    world: dict[str, Any], vendor_admin: Actor, cam: Actor, capped: int
+) -> None:
+    """With a product chosen (and status, stage, tier or region), the program's list counts its
+    deals from the maintained figures, which hold exactly that number, folded or not; other
+    filters, and a portfolio, are counted from the deals as before."""
+    a = world["a"].partner
+    firewall, switch = world["firewall"].pk, world["switch"].pk
+    choices = [
+        {"product": firewall},
+        {"product": switch},
+        {"product": firewall, "status": DealStatus.APPROVED},
+        {"product": switch, "tier": a.tier_id, "region": a.region, "stage": DealStage.PROPOSAL},
+    ]
+    for folded in (False, True):
+        if folded:
+            rollup.fold()
+        for filters in choices:
+            with f.acting(vendor_admin):
+                live = selectors.deal_list(actor=vendor_admin, filters=filters).count()
+            assert selectors.vendor_deal_count(actor=vendor_admin, filters=filters) == live, filters
+    for filters in ({"product": firewall, "q": "Initech"}, {"product": firewall, "partner": a.pk}, {}):
+        assert selectors.vendor_deal_count(actor=vendor_admin, filters=filters) is None
+    assert selectors.vendor_deal_count(actor=cam, filters={"product": firewall}) is None
+
+    client = login(vendor_admin.user)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(reverse("deals:vendor_list"), {"product": firewall})
+    page = response.context["page"]
+    assert page.paginator.count == capped and page.paginator.more  # 27 deals, capped at 5
+    assert "More than 5 " in response.content.decode()
+    assert not any(q["sql"].startswith("SELECT COUNT(*) FROM (SELECT") for q in context.captured_queries)
+    # The page's keys without JIT or parallel workers (see deals.vendor_views.DealListPaginator).
+    assert "SET LOCAL jit = off" in [q["sql"] for q in context.captured_queries]
+    one = client.get(reverse("deals:vendor_list"), {"product": switch, "status": DealStatus.APPROVED})
+    with f.acting(vendor_admin):
+        approved = selectors.deal_list(
+            actor=vendor_admin, filters={"product": switch, "status": DealStatus.APPROVED}
+        ).count()
+    assert one.context["page"].paginator.count == min(approved, capped)
