@@ -4,6 +4,8 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
@@ -11,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,7 +30,6 @@ from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
 from prm.money import format_amount
-from prm.pagination import planner
 from prm.views import (
     PAGE_SIZE,
     CappedKeysFirstPaginator,
@@ -141,6 +143,31 @@ def review_queue_export(request: HttpRequest) -> HttpResponse:
 
 
 # --- All deals ----------------------------------------------------------------------------------
+@contextmanager
+def _planner(**settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements inside, this transaction only, in one
+    statement each way (prm.pagination.planner spends two per setting): the list pays these on
+    every page. Outside a transaction (SET LOCAL would not hold) nothing is set."""
+    if not connection.in_atomic_block:
+        yield
+        return
+    names = list(settings)
+    with connection.cursor() as cursor:
+        # The target list is evaluated in order: each old value is read before it is set.
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+            [value for name in names for value in (name, name, settings[name])],
+        )
+        previous = cursor.fetchone()[::2]
+        try:
+            yield
+        finally:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in names),
+                [value for name, old in zip(names, previous, strict=True) for value in (name, old)],
+            )
+
+
 class DealListPaginator(CappedKeysFirstPaginator):
     """The program's deal lists (all deals, the admin changelist): capped counts and a page's
     keys first, without PostgreSQL's JIT compiler or parallel workers.
@@ -152,14 +179,18 @@ class DealListPaginator(CappedKeysFirstPaginator):
 
     @cached_property
     def count(self) -> int:
-        with planner(jit="off"):
-            return CappedKeysFirstPaginator.count.func(self)  # type: ignore[attr-defined]
+        # As CappedPaginator.count (serial: see there), without JIT.
+        with _planner(jit="off", max_parallel_workers_per_gather="0"):
+            counted = self.object_list.order_by()[: self.cap + 1].count()
+        self.more = counted > self.cap
+        return min(counted, self.cap)
 
     def page_keys(self, bottom: int, top: int) -> list[Any]:
         if not self.walk_index:
-            with planner(jit="off"):
+            with _planner(jit="off"):
                 return KeysFirstPaginator.page_keys(self, bottom, top)
-        with planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
+        # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
+        with _planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
             return KeysFirstPaginator.page_keys(self, bottom, top)
 
 
