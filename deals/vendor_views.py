@@ -187,8 +187,9 @@ class DealListPaginator(CappedKeysFirstPaginator):
 
     def page_keys(self, bottom: int, top: int) -> list[Any]:
         if not self.walk_index:
-            with _planner(jit="off"):
-                return KeysFirstPaginator.page_keys(self, bottom, top)
+            # A search, one partner or a portfolio: its keys are read and sorted as before (that
+            # statement is costed below the JIT threshold; no setting to pay for).
+            return KeysFirstPaginator.page_keys(self, bottom, top)
         # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
         with _planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
             return KeysFirstPaginator.page_keys(self, bottom, top)
