@@ -30,6 +30,7 @@ figures do not keep which products a deal combines).
 # value travels as a parameter.
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -311,13 +312,7 @@ def _breakdowns(sql: str, params: tuple[Any, ...], *, parts: bool = False) -> di
           FROM {source}
          GROUP BY GROUPING SETS ({", ".join(f"({part}{name}, currency)" for name in GROUPS)})
         """
-    if parts and connection.in_atomic_block:
-        # Hashed, not sorted: expecting a handful of rows (row-level security, unnested arrays),
-        # PostgreSQL sorted the 23,000 on their seven keys first (80 ms against 20).
-        with planner(enable_sort="off"):
-            rows = _fetch(statement, params)
-    else:
-        rows = _fetch(statement, params)
+    rows = _fetch(statement, params)
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in GROUPS}
     for grouping, *keys, currency, row_part, deals, amount, won, open_deals, open_amount in rows:
         # GROUPING() sets the bit of every column *not* grouped: the one clear bit is the set.
@@ -337,16 +332,9 @@ def _breakdowns(sql: str, params: tuple[Any, ...], *, parts: bool = False) -> di
     return tables
 
 
-def _product_rows(sql: str, params: tuple[Any, ...], *, hashed: bool = False) -> list[dict[str, Any]]:
+def _product_rows(sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     # Summed first, named after: joined before, the product table was matched against every one
     # of a portfolio's 75,000 rows (nested loop, as row-level security hides their number).
-    # ``hashed`` (a portfolio's rows): grouped in a hash of the few hundred products and
-    # currencies, not by sorting the 75,000 rows, which PostgreSQL (expecting one row) did on disk
-    # (3 MB over the default work_mem: 0.74 s against 0.28 s on the benchmark data). Only for this
-    # statement: turned off for the whole report, the ranking's plans got far worse.
-    if hashed and connection.in_atomic_block:
-        with planner(enable_sort="off"):
-            return _product_rows(sql, params)
     rows = _fetch(
         f"SELECT product.name, sums.currency, sums.deals, sums.value FROM ("
         f"SELECT src.product_id, src.currency, sum(src.deals) AS deals, sum(src.line_amount) AS value "
@@ -476,7 +464,15 @@ def pipeline_report(
         return empty_report(actor, rates)
     sources = _sources(actor, filters)
     unconverted: set[str] = set()
-    tables = _breakdowns(*sources["main"], parts=sources.get("parts", False))
+    # A portfolio's breakdowns and products are grouped in hashes, not by sorting what they sum
+    # (SET LOCAL enable_sort = off for these two statements alone): expecting a handful of rows
+    # under row-level security, PostgreSQL sorted the 23,000 breakdown rows on seven keys first
+    # (80 ms against 20), and the product rows, when they were 75,000, on disk (0.74 s against
+    # 0.28 s). Not for the whole report: the ranking's plans got far worse (5-11 s).
+    hashed = actor.is_vendor and actor.portfolio is not None and connection.in_atomic_block
+    with planner(enable_sort="off") if hashed else nullcontext():
+        tables = _breakdowns(*sources["main"], parts=sources.get("parts", False))
+        product_rows = _product_rows(*sources["product"]) if actor.is_vendor else []
     report: dict[str, Any] = {
         "by_status": _convert(_keyed(tables["status"], "status"), rates, unconverted, key="status"),
         "by_stage": _convert(_keyed(tables["stage"], "stage"), rates, unconverted, key="stage"),
@@ -503,9 +499,7 @@ def pipeline_report(
         report["by_region"] = _convert(
             _keyed(tables["region"], "partner__region"), rates, unconverted, key="partner__region"
         )
-        hashed = actor.portfolio is not None
-        by_product = _convert(_keyed(_product_rows(*sources["product"], hashed=hashed), "product__name"),
-                              rates, set(), key="product__name")  # fmt: skip
+        by_product = _convert(_keyed(product_rows, "product__name"), rates, set(), key="product__name")
         for row in by_product:
             row.pop("won")  # a line has no won amount
         report["by_product"] = sorted(by_product, key=lambda row: row["value"], reverse=True)

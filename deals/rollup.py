@@ -491,7 +491,7 @@ def rebuild() -> None:
         )
         for partner_sums in PARTNER_SUMS:
             # A migration before the table's own rebuilds without it (the table's migration then
-            # rebuilds again).
+            # fills it: fill_partner_sums).
             if partner_sums.table not in tables:
                 continue
             key = ", ".join(partner_sums.key)

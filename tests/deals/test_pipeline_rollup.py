@@ -188,11 +188,11 @@ def test_a_portfolios_products_are_grouped_without_sorting_them(
         return [query["sql"] for query in context.captured_queries]
 
     sql = statements(cam)
-    # The breakdowns (GROUPING SETS) and the products, each hashed with sorting off alone.
-    offs = [index for index, query in enumerate(sql) if query == "SET LOCAL enable_sort = off"]
-    assert len(offs) == 2
-    assert "GROUPING SETS" in sql[offs[0] + 1] and "deals_product product" in sql[offs[1] + 1]
-    assert all(sql[off + 2] == "SET LOCAL enable_sort TO DEFAULT" for off in offs)
+    # The breakdowns (GROUPING SETS) and the products, hashed with sorting off for those two.
+    off = sql.index("SET LOCAL enable_sort = off")
+    assert "GROUPING SETS" in sql[off + 1] and "deals_product product" in sql[off + 2]
+    assert sql[off + 3] == "SET LOCAL enable_sort TO DEFAULT"
+    assert sql.count("SET LOCAL enable_sort = off") == 1
     assert not any("enable_sort" in query for query in statements(vendor_admin))
     assert_same(cam, {})
 
@@ -556,7 +556,7 @@ def test_a_cams_pipeline_page_runs_the_same_queries_at_any_size(
         found = []
         for query in pages:
             # The session, the actor and its scope, the page's filters and choices, the report's
-            # five (six for a page or a search of the ranking), two planner settings around two.
+            # five (six for a page or a search of the ranking), a planner setting around two.
             with django_assert_max_num_queries(30) as context:
                 response = client.get(reverse("deals:vendor_pipeline"), query)
             assert response.status_code == 200
