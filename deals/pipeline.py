@@ -10,10 +10,9 @@ every table read here as to the deals):
   with a product chosen, that product's rows), ProductRollup (by product) and PartnerTotal (the
   ranking of partners; with months or a product chosen, the partners' DealRollup rows of those);
 * a channel account manager, or anyone with one partner chosen: the portfolio's (or that
-  partner's) totals per partner: PartnerStatusTotal (by status, stage, tier and region),
-  PartnerMonthTotal (by month), PartnerProductTotal (by product) and PartnerTotal (the ranking);
-  with months or a product chosen, its DealRollup rows, which hold every breakdown by month and
-  product;
+  partner's) totals per partner, packed a row per partner and kind (PartnerPack: by status and
+  stage, by month, by product) and PartnerTotal (the ranking); with months or a product chosen,
+  its DealRollup rows, which hold every breakdown by month and product;
 * a partner's admin: the partner's DealRollup rows (drafts included: they are the partner's own);
 * a partner's sales user sees only the deals they registered, which no figure is kept for: their
   report is summed from those deals (a few hundred rows at most), as before.
