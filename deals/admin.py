@@ -25,7 +25,6 @@ from partners.policies import partner_scope_q, vendor_sees_all
 from prm.admin import BigTableAdmin, DateRangeFilter, LabelledListEditableMixin, LabelledTabularInline
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
-from prm.views import CappedKeysFirstPaginator
 
 from . import authorizations, pricing, selectors, services
 from .models import (
@@ -39,6 +38,7 @@ from .models import (
     Product,
 )
 from .policies import authorization_policy, deal_policy
+from .vendor_views import DealListPaginator
 
 
 @admin.register(Product)
@@ -106,8 +106,9 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
     inlines = [DealLineInline]
     # A page's ids from the (created_at, id) index first, then those rows with their partner and
     # tier (prm.views.KeysFirstPaginator): row-level security hides the row counts from the
-    # planner, which joined every deal before sorting (20 s at a million deals).
-    paginator = CappedKeysFirstPaginator
+    # planner, which joined every deal before sorting (20 s at a million deals). Without JIT or
+    # parallel workers for those statements, as the vendor's list (deals.vendor_views).
+    paginator = DealListPaginator
     actions = ["approve_selected", "reject_selected", "confirm_won_selected", "reject_won_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -9,8 +9,10 @@ every table read here as to the deals):
 * a program admin or finance, no partner chosen: VendorRollup (status, stage, month, tier, region;
   with a product chosen, that product's rows), ProductRollup (by product) and PartnerTotal (the
   ranking of partners; with months or a product chosen, the partners' DealRollup rows of those);
-* a channel account manager, or anyone with one partner chosen: the DealRollup rows of the
-  portfolio (or of that partner), which hold every breakdown, products included;
+* a channel account manager, or anyone with one partner chosen: the portfolio's (or that
+  partner's) totals per partner, packed a row per partner and kind (PartnerPack: by status and
+  stage, by month, by product) and PartnerTotal (the ranking); with months or a product chosen,
+  its DealRollup rows, which hold every breakdown by month and product;
 * a partner's admin: the partner's DealRollup rows (drafts included: they are the partner's own);
 * a partner's sales user sees only the deals they registered, which no figure is kept for: their
   report is summed from those deals (a few hundred rows at most), as before.
@@ -27,6 +29,7 @@ figures do not keep which products a deal combines).
 # value travels as a parameter.
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -41,7 +44,16 @@ from prm.money import Rates, quantize
 from prm.pagination import planner
 from prm.tenancy import Actor
 
-from .models import OPEN_STATUSES, DealRollup, DealStatus, PartnerTotal, ProductRollup, VendorRollup
+from . import rollup
+from .models import (
+    OPEN_STATUSES,
+    DealRollup,
+    DealStatus,
+    PartnerPack,
+    PartnerTotal,
+    ProductRollup,
+    VendorRollup,
+)
 
 # The partners in the pipeline's chart.
 TOP_PARTNERS = 10
@@ -114,9 +126,10 @@ def _union(*querysets: QuerySet) -> tuple[str, tuple[Any, ...]]:
     return " UNION ALL ".join(parts), params
 
 
-def _sources(actor: Actor, filters: dict[str, Any]) -> dict[str, tuple[str, tuple[Any, ...]]]:
-    """The SQL of the rows each breakdown sums: ``main`` (COLUMNS), ``product`` (PRODUCT_COLUMNS)
-    and ``partner`` (PARTNER_COLUMNS; vendor only)."""
+def _sources(actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
+    """The SQL (and parameters) of the rows each breakdown sums: ``main`` (COLUMNS; and ``part``
+    if ``parts`` is true), ``product`` (PRODUCT_COLUMNS) and ``partner`` (PARTNER_COLUMNS; vendor
+    only)."""
     months, partner_q = _months(filters), _partner_filters(filters)
     pending = DealRollup.objects.filter(folded=False)
     if actor.is_partner:
@@ -154,7 +167,7 @@ def _sources(actor: Actor, filters: dict[str, Any]) -> dict[str, tuple[str, tupl
             )
         return {"main": main, "product": product, "partner": partner}
     # A portfolio, or one partner: that partner's rows hold every breakdown.
-    scope = business_scope_q(actor)
+    scope = _business_scope(actor)
     rows = DealRollup.objects.filter(scope, visible, months, partner_q)
     if months or filters.get("product"):
         partner = _sql(rows.filter(_product(filters)).values_list(*PARTNER_COLUMNS[:-1]).annotate(won=_won()))
@@ -169,15 +182,96 @@ def _sources(actor: Actor, filters: dict[str, Any]) -> dict[str, tuple[str, tupl
             .values_list(*PARTNER_COLUMNS[:-1])
             .annotate(won=_won()),
         )
+    one_product = Q(product_id=filters["product"]) if filters.get("product") else Q()
+    if months:
+        product = _sql(rows.filter(one_product, product__isnull=False).values_list(*PRODUCT_COLUMNS))
+    else:
+        # The portfolio's products from each partner's totals by product (a row per partner,
+        # product and currency, through the same scope and row-level security) plus the changes
+        # not folded yet: the partners' product rows by status, stage and month (75,000 for 500
+        # partners) took 190 ms a page.
+        product = _portfolio_products(
+            scope,
+            partner_q,
+            pending.filter(scope, visible, partner_q, product__isnull=False),
+            filters.get("product"),
+        )
+    if months or filters.get("product"):
+        main = _sql(rows.filter(_product(filters)).values_list(*COLUMNS))
+    else:
+        main = _portfolio_main(
+            scope, partner_q, pending.filter(scope, visible, partner_q, product__isnull=True)
+        )
     return {
-        "main": _sql(rows.filter(_product(filters)).values_list(*COLUMNS)),
-        "product": _sql(
-            rows.filter(product__isnull=False)
-            .filter(Q(product_id=filters["product"]) if filters.get("product") else Q())
-            .values_list(*PRODUCT_COLUMNS)
-        ),
+        "main": main,
+        "parts": not (months or filters.get("product")),
+        "product": product,
         "partner": partner,
     }
+
+
+def _business_scope(actor: Actor) -> Q:
+    """The policy's scope of a vendor's figures. A channel account manager's portfolio as the ids
+    resolved with the actor, the very ids row-level security holds them to (as
+    deals.policies.DealPolicy.visible does): the policy's subquery of the permission table cost
+    10-20 ms in each of the report's statements (500 loops over the permission tables, which
+    row-level security made the planner expect one row of)."""
+    # An empty portfolio keeps the subquery: ``IN ()`` has no SQL, and the report's SQL is read
+    # from the querysets.
+    if actor.is_vendor and actor.portfolio and sees_partner_business(actor):
+        return Q(partner_id__in=actor.portfolio)
+    return business_scope_q(actor)
+
+
+def _pack(scope: Q, partner_q: Q, kind: str) -> tuple[str, tuple[Any, ...]]:
+    """The portfolio's packed rows of ``kind`` (deals.models.PartnerPack) through the policy's
+    scope and row-level security, as ``pack``, each figure unnested as ``u`` (the columns of the
+    kind's table)."""
+    arrays = rollup.PACKS[kind][1]
+    sql, params = _sql(
+        PartnerPack.objects.filter(scope, partner_q, kind=kind).values_list("tier_id", "region", *arrays)
+    )
+    unnested = ", ".join(f"pack.{name}" for name in arrays)
+    return f"({sql}) pack CROSS JOIN LATERAL unnest({unnested}) AS u ({', '.join(arrays.values())})", params
+
+
+def _portfolio_main(scope: Q, partner_q: Q, pending: QuerySet) -> tuple[str, tuple[Any, ...]]:
+    """The breakdowns' rows of a portfolio (or one partner), all months, from the partners'
+    packed totals: by status and stage ('s', for every breakdown but the months) and by month
+    ('m', for the months), and the changes not folded yet ('x', for every breakdown); see
+    ``_breakdowns``. The partners' month rows by status and stage (27,000 for 500 partners) took
+    120-200 ms a page, most of it row-level security testing each row."""
+    statuses, params = _pack(scope, partner_q, "s")
+    months, more = _pack(scope, partner_q, "m")
+    changes, pending_params = _sql(pending.values_list(*COLUMNS))
+    return (
+        f"SELECT u.status, u.stage, NULL::date AS month, pack.tier_id, pack.region, u.currency, u.deals, "
+        f"u.amount, u.won_amount, 's' AS part FROM {statuses} "
+        # The months' rows need no tier or region (they count in the months alone): without them
+        # they group into a few hundred (months and currencies) before the breakdowns.
+        f"UNION ALL SELECT NULL, NULL, u.month, NULL, NULL, u.currency, u.deals, u.amount, 0, 'm' "
+        f"FROM {months} "
+        f"UNION ALL SELECT {', '.join(COLUMNS)}, 'x' FROM ({changes}) changes",
+        params + more + pending_params,
+    )
+
+
+def _portfolio_products(
+    scope: Q, partner_q: Q, pending: QuerySet, product: Any
+) -> tuple[str, tuple[Any, ...]]:
+    """A portfolio's (or one partner's) rows by product, all months: the partners' packed totals
+    by product plus the changes not folded yet (``product``: that product's only)."""
+    packed, params = _pack(scope, partner_q, "p")
+    one = ""
+    if product:
+        one, params = " WHERE u.product_id = %s", (*params, getattr(product, "pk", product))
+        pending = pending.filter(product_id=getattr(product, "pk", product))
+    changes, more = _sql(pending.values_list(*PRODUCT_COLUMNS))
+    return (
+        f"SELECT u.product_id, u.currency, u.deals, u.line_amount FROM {packed}{one} "
+        f"UNION ALL SELECT {', '.join(PRODUCT_COLUMNS)} FROM ({changes}) changes",
+        params + more,
+    )
 
 
 def _won() -> Any:
@@ -194,26 +288,37 @@ def _fetch(sql: str, params: tuple[Any, ...]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _breakdowns(sql: str, params: tuple[Any, ...]) -> dict[str, list[dict[str, Any]]]:
+def _breakdowns(sql: str, params: tuple[Any, ...], *, parts: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Every breakdown of ``main`` in one pass: by status (all rows), by stage (open deals only),
-    by month, tier and region, each by currency."""
+    by month, tier and region, each by currency. ``parts``: ``main`` has a column ``part`` that
+    says which breakdowns a row is for: 'm' the months only, 's' all but the months, 'x' all."""
     open_statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
     is_open = f"status IN ({open_statuses})"
-    rows = _fetch(
-        f"""
-        SELECT GROUPING({", ".join(GROUPS)}), {", ".join(GROUPS)}, currency,
+    part = "part, " if parts else ""
+    source = f"({sql}) src"
+    if parts:
+        # A portfolio's 23,000 rows summed by their whole key first (a single hash, a few hundred
+        # groups), then broken down: each grouping set hashing every row took 85 ms.
+        keys = f"{', '.join(GROUPS)}, currency, part"
+        source = (
+            f"(SELECT {keys}, sum(deals) AS deals, sum(amount) AS amount, sum(won_amount) AS won_amount "
+            f"FROM ({sql}) rows GROUP BY {keys}) src"
+        )
+    statement = f"""
+        SELECT GROUPING({", ".join(GROUPS)}), {", ".join(GROUPS)}, currency, {"part" if parts else "NULL"},
                sum(deals), sum(amount), sum(won_amount) FILTER (WHERE status = 'won'),
                sum(deals) FILTER (WHERE {is_open}), sum(amount) FILTER (WHERE {is_open})
-          FROM ({sql}) src
-         GROUP BY GROUPING SETS ({", ".join(f"({name}, currency)" for name in GROUPS)})
-        """,
-        params,
-    )
+          FROM {source}
+         GROUP BY GROUPING SETS ({", ".join(f"({part}{name}, currency)" for name in GROUPS)})
+        """
+    rows = _fetch(statement, params)
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in GROUPS}
-    for grouping, *keys, currency, deals, amount, won, open_deals, open_amount in rows:
+    for grouping, *keys, currency, row_part, deals, amount, won, open_deals, open_amount in rows:
         # GROUPING() sets the bit of every column *not* grouped: the one clear bit is the set.
         index = next(i for i in range(len(GROUPS)) if not grouping & (1 << (len(GROUPS) - 1 - i)))
         name = GROUPS[index]
+        if row_part is not None and row_part != "x" and (row_part == "m") != (name == "month"):
+            continue  # a month total in a breakdown by status, or the reverse
         if name == "stage":
             deals, amount, won = open_deals, open_amount, None
         elif name == "month":
@@ -226,16 +331,9 @@ def _breakdowns(sql: str, params: tuple[Any, ...]) -> dict[str, list[dict[str, A
     return tables
 
 
-def _product_rows(sql: str, params: tuple[Any, ...], *, hashed: bool = False) -> list[dict[str, Any]]:
+def _product_rows(sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     # Summed first, named after: joined before, the product table was matched against every one
     # of a portfolio's 75,000 rows (nested loop, as row-level security hides their number).
-    # ``hashed`` (a portfolio's rows): grouped in a hash of the few hundred products and
-    # currencies, not by sorting the 75,000 rows, which PostgreSQL (expecting one row) did on disk
-    # (3 MB over the default work_mem: 0.74 s against 0.28 s on the benchmark data). Only for this
-    # statement: turned off for the whole report, the ranking's plans got far worse.
-    if hashed and connection.in_atomic_block:
-        with planner(enable_sort="off"):
-            return _product_rows(sql, params)
     rows = _fetch(
         f"SELECT product.name, sums.currency, sums.deals, sums.value FROM ("
         f"SELECT src.product_id, src.currency, sum(src.deals) AS deals, sum(src.line_amount) AS value "
@@ -365,7 +463,15 @@ def pipeline_report(
         return empty_report(actor, rates)
     sources = _sources(actor, filters)
     unconverted: set[str] = set()
-    tables = _breakdowns(*sources["main"])
+    # A portfolio's breakdowns and products are grouped in hashes, not by sorting what they sum
+    # (SET LOCAL enable_sort = off for these two statements alone): expecting a handful of rows
+    # under row-level security, PostgreSQL sorted the 23,000 breakdown rows on seven keys first
+    # (80 ms against 20), and the product rows, when they were 75,000, on disk (0.74 s against
+    # 0.28 s). Not for the whole report: the ranking's plans got far worse (5-11 s).
+    hashed = actor.is_vendor and actor.portfolio is not None and connection.in_atomic_block
+    with planner(enable_sort="off") if hashed else nullcontext():
+        tables = _breakdowns(*sources["main"], parts=sources.get("parts", False))
+        product_rows = _product_rows(*sources["product"]) if actor.is_vendor else []
     report: dict[str, Any] = {
         "by_status": _convert(_keyed(tables["status"], "status"), rates, unconverted, key="status"),
         "by_stage": _convert(_keyed(tables["stage"], "stage"), rates, unconverted, key="stage"),
@@ -392,9 +498,7 @@ def pipeline_report(
         report["by_region"] = _convert(
             _keyed(tables["region"], "partner__region"), rates, unconverted, key="partner__region"
         )
-        hashed = actor.portfolio is not None
-        by_product = _convert(_keyed(_product_rows(*sources["product"], hashed=hashed), "product__name"),
-                              rates, set(), key="product__name")  # fmt: skip
+        by_product = _convert(_keyed(product_rows, "product__name"), rates, set(), key="product__name")
         for row in by_product:
             row.pop("won")  # a line has no won amount
         report["by_product"] = sorted(by_product, key=lambda row: row["value"], reverse=True)

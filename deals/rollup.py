@@ -18,8 +18,10 @@ all follow it):
 Delta rows are appended, never updated, so concurrent writers never wait on one another for a
 figure. :func:`fold` (Celery beat, every minute) merges them: a partner's deal rows into one
 ``folded`` row per key, and everything (drafts aside) into :class:`~deals.models.VendorRollup`,
-the vendor-wide figures by tier and region; product rows are kept only there. A figure is always
-the sum of the rows, folded or not, so readers never wait for a fold either.
+the vendor-wide figures by tier and region, and into the coarser tables the pipeline reads
+(PartnerTotal, ProductRollup, and per partner without month, status or stage: PARTNER_SUMS,
+packed in PartnerPack). A figure is always the sum of the rows, folded or not, so readers never
+wait for a fold either.
 
 Row-level security applies to the rollup tables like their sources: a delta row carries its
 partner and is written in the scope of the change (a partner writes its own), the vendor-wide
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +44,119 @@ from prm.tenancy import system_scope
 
 from .models import DealStatus
 
-ROLLUP_TABLES = ("deals_dealrollup", "deals_vendorrollup", "deals_partnertotal", "deals_productrollup")
+
+@dataclass(frozen=True)
+class PartnerSums:
+    """A per-partner table summed from a partner's DealRollup rows over the key columns it leaves
+    out (drafts never: the vendor's readers are its only readers), kept by the fold, filled by
+    :func:`rebuild` and checked like the others. ``products``: from the product rows (else the
+    deal rows). Tenant-owned (``partner_id``), so a channel account manager reads the portfolio's
+    rows through the same policy and row-level security as DealRollup's."""
+
+    table: str
+    key: tuple[str, ...]
+    measures: tuple[str, ...]
+    products: bool
+
+    @property
+    def where(self) -> str:
+        return f"status <> 'draft' AND product_id IS {'NOT ' if self.products else ''}NULL"
+
+
+# The portfolio's "by product" (deals.models.PartnerProductTotal).
+PARTNER_PRODUCTS = PartnerSums(
+    "deals_partnerproducttotal",
+    ("partner_id", "product_id", "tier_id", "region", "currency"),
+    ("deals", "line_amount"),
+    products=True,
+)
+# A portfolio's breakdowns by status, stage, tier and region (deals.models.PartnerStatusTotal),
+# and by month (PartnerMonthTotal).
+PARTNER_STATUSES = PartnerSums(
+    "deals_partnerstatustotal",
+    ("partner_id", "tier_id", "region", "status", "stage", "currency"),
+    ("deals", "amount", "won_amount"),
+    products=False,
+)
+PARTNER_MONTHS = PartnerSums(
+    "deals_partnermonthtotal",
+    ("partner_id", "tier_id", "region", "currency", "month"),
+    ("deals", "amount"),
+    products=False,
+)
+PARTNER_SUMS = (PARTNER_PRODUCTS, PARTNER_STATUSES, PARTNER_MONTHS)
+
+# PARTNER_SUMS packed: a row per partner and kind (deals.models.PartnerPack), what a portfolio's
+# pipeline reads: each kind's arrays and the column of its table each holds.
+PACK_TABLE = "deals_partnerpack"
+PACK_ARRAYS = ("product_ids", "statuses", "stages", "currencies", "months", "deals", "amounts", "won_amounts")
+PACKS: dict[str, tuple[PartnerSums, dict[str, str]]] = {
+    "p": (
+        PARTNER_PRODUCTS,
+        {"product_ids": "product_id", "currencies": "currency", "deals": "deals", "amounts": "line_amount"},
+    ),
+    "s": (
+        PARTNER_STATUSES,
+        {
+            "statuses": "status",
+            "stages": "stage",
+            "currencies": "currency",
+            "deals": "deals",
+            "amounts": "amount",
+            "won_amounts": "won_amount",
+        },
+    ),
+    "m": (
+        PARTNER_MONTHS,
+        {"months": "month", "currencies": "currency", "deals": "deals", "amounts": "amount"},
+    ),
+}
+
+ROLLUP_TABLES = (
+    "deals_dealrollup",
+    "deals_vendorrollup",
+    "deals_partnertotal",
+    "deals_productrollup",
+    *(sums.table for sums in PARTNER_SUMS),
+    PACK_TABLE,
+)
+
+
+def _pack(cursor: Any, partners: list[int] | None) -> None:
+    """Rewrite the packed rows of ``partners`` (None: every partner) from PARTNER_SUMS."""
+    where = "" if partners is None else "WHERE partner_id = ANY(%(partners)s)"
+    params = None if partners is None else {"partners": partners}
+    cursor.execute(f"DELETE FROM {PACK_TABLE} {where}", params)
+    for kind, (sums, arrays) in PACKS.items():
+        # No ORDER BY: the aggregates of a group take its rows in one order, so the arrays stay
+        # parallel (each one sorted on its own could order the ties differently).
+        values = ", ".join(f"array_agg({arrays[name]})" if name in arrays else "'{}'" for name in PACK_ARRAYS)
+        cursor.execute(
+            f"INSERT INTO {PACK_TABLE} (partner_id, tier_id, region, kind, {', '.join(PACK_ARRAYS)}) "
+            f"SELECT partner_id, tier_id, region, '{kind}', {values} FROM {sums.table} {where} "
+            "GROUP BY 1, 2, 3",
+            params,
+        )
+
+
+def pack_differences() -> list[tuple]:
+    """Every figure of the packed rows that differs from PARTNER_SUMS (empty: all the same)."""
+    found = []
+    with system_scope(), connection.cursor() as cursor:
+        for kind, (sums, arrays) in PACKS.items():
+            columns = ", ".join(arrays.values())
+            cursor.execute(
+                f"SELECT p.partner_id, p.tier_id, p.region, u.* FROM {PACK_TABLE} p CROSS JOIN LATERAL "
+                f"unnest({', '.join(f'p.{name}' for name in arrays)}) AS u ({columns}) WHERE p.kind = %s",
+                [kind],
+            )
+            held = sorted(cursor.fetchall(), key=str)
+            cursor.execute(f"SELECT partner_id, tier_id, region, {columns} FROM {sums.table}")
+            expected_rows = sorted(cursor.fetchall(), key=str)
+            if held != expected_rows:
+                found.append((kind, sorted(set(expected_rows) ^ set(held), key=str)[:20]))
+    return found
+
 
 # pg_advisory_xact_lock key: one fold or rebuild at a time, whoever runs it.
 LOCK_KEY = 7_731_001
@@ -374,6 +489,44 @@ def rebuild() -> None:
             f"SELECT {PRODUCT_KEY}, sum(deals), sum(line_amount) FROM deals_rollup_rebuild "
             f"WHERE status <> 'draft' AND product_id IS NOT NULL GROUP BY {PRODUCT_KEY}"
         )
+        for partner_sums in PARTNER_SUMS:
+            # A migration before the table's own rebuilds without it (the table's migration then
+            # fills it: fill_partner_sums).
+            if partner_sums.table not in tables:
+                continue
+            key = ", ".join(partner_sums.key)
+            cursor.execute(
+                f"INSERT INTO {partner_sums.table} ({key}, {', '.join(partner_sums.measures)}) "
+                f"SELECT {key}, {', '.join(f'sum({name})' for name in partner_sums.measures)} "
+                f"FROM deals_rollup_rebuild WHERE {partner_sums.where} GROUP BY {key}"
+            )
+        if PACK_TABLE in tables:
+            _pack(cursor, None)
+
+
+def fill_pack() -> None:
+    """Fill the packed rows from PARTNER_SUMS (their migration)."""
+    with transaction.atomic(), system_scope(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        _pack(cursor, None)
+
+
+def fill_partner_sums(table: str) -> None:
+    """Fill a new table of PARTNER_SUMS from the partners' folded rows (its migration): what
+    the fold would have added to it had it existed, in seconds where :func:`rebuild` takes minutes
+    at a million deals. The rows not folded yet are the readers' to add, as for every table; the
+    fold's lock keeps a fold from moving rows meanwhile."""
+    sums = next(sums for sums in PARTNER_SUMS if sums.table == table)
+    key = ", ".join(sums.key)
+    with transaction.atomic(), system_scope(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        cursor.execute(f"DELETE FROM {sums.table}")
+        cursor.execute(
+            f"INSERT INTO {sums.table} ({key}, {', '.join(sums.measures)}) "
+            f"SELECT {key}, {', '.join(f'sum({name})' for name in sums.measures)} "
+            f"FROM deals_dealrollup WHERE folded AND {sums.where} GROUP BY {key} "
+            f"HAVING {' OR '.join(f'sum({name}) <> 0' for name in sums.measures)}"
+        )
 
 
 def fold() -> int:
@@ -395,6 +548,10 @@ def _fold(cursor: Any) -> int:
         return " AND ".join(f"r.{name} = 0" for name in names)
 
     vendor_key, partner_key = VENDOR_KEY, PARTNER_KEY
+    partner_sums = "".join(f", {_partner_sums_cte(index, sums)}" for index, sums in enumerate(PARTNER_SUMS))
+    partner_sums_zeros = "".join(
+        f", ARRAY(SELECT id FROM partner_sums_{index} WHERE zero)" for index in range(len(PARTNER_SUMS))
+    )
     cursor.execute(
         f"""
         WITH moved AS (
@@ -430,25 +587,47 @@ def _fold(cursor: Any) -> int:
              WHERE status <> 'draft' AND product_id IS NOT NULL GROUP BY {PRODUCT_KEY}
             ON CONFLICT ({PRODUCT_KEY}) DO UPDATE SET {add(PRODUCT_MEASURES)}
             RETURNING r.id, ({zero(PRODUCT_MEASURES)}) AS zero
-        )
+        ){partner_sums}
         SELECT (SELECT count(*) FROM moved),
                ARRAY(SELECT id FROM vendor WHERE zero),
                ARRAY(SELECT id FROM partner WHERE zero UNION ALL SELECT id FROM partner_product WHERE zero),
                ARRAY(SELECT id FROM total WHERE zero),
                ARRAY(SELECT id FROM product WHERE zero)
+               {partner_sums_zeros},
+               ARRAY(SELECT DISTINCT partner_id FROM moved WHERE status <> 'draft')
         """
     )
-    moved, *zeros = cursor.fetchone()
+    moved, *zeros, touched = cursor.fetchone()
     # A figure that came back to nothing (a tier no partner has any more, a product's last line
     # gone) is not kept.
     for table, ids in zip(
-        ("deals_vendorrollup", "deals_dealrollup", "deals_partnertotal", "deals_productrollup"),
+        ("deals_vendorrollup", "deals_dealrollup", "deals_partnertotal", "deals_productrollup",
+         *(sums.table for sums in PARTNER_SUMS)),
         zeros,
         strict=True,
-    ):
+    ):  # fmt: skip
         if ids:
             cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [ids])
+    if touched:
+        # The partners whose figures this fold changed get their packed row rewritten, from the
+        # totals as they now are (zeros gone).
+        _pack(cursor, touched)
     return moved
+
+
+def _partner_sums_cte(index: int, sums: PartnerSums) -> str:
+    """The fold's CTE that adds the merged rows to one of PARTNER_SUMS (``partner_sums_<index>``,
+    returning the ids of the rows it brought to zero)."""
+    key = ", ".join(sums.key)
+    added = ", ".join(f"{name} = r.{name} + EXCLUDED.{name}" for name in sums.measures)
+    zero = " AND ".join(f"r.{name} = 0" for name in sums.measures)
+    return f"""partner_sums_{index} AS (
+            INSERT INTO {sums.table} AS r ({key}, {", ".join(sums.measures)})
+            SELECT {key}, {", ".join(f"sum({name})" for name in sums.measures)} FROM moved
+             WHERE {sums.where} GROUP BY {key}
+            ON CONFLICT ({key}) DO UPDATE SET {added}
+            RETURNING r.id, ({zero}) AS zero
+        )"""
 
 
 # --- checking ------------------------------------------------------------------------------------
@@ -541,14 +720,50 @@ def products_current() -> Figures:
     return _collect([*held, *((*key, *values) for key, values in pending.items())])
 
 
+def _as_partner_sums(figures: Figures, sums: PartnerSums) -> Figures:
+    """``figures`` (DealRollup's shape) as ``sums`` keeps them: the key's columns it does not
+    keep are None, the measures it does not keep 0."""
+    kept = [name in sums.key for name in KEY]
+    measured = [name in sums.measures for name in MEASURES]
+    return _collect(
+        (
+            *(value if keep else None for value, keep in zip(key, kept, strict=True)),
+            *(value if keep else 0 for value, keep in zip(values, measured, strict=True)),
+        )
+        for key, values in figures.items()
+        if key[_STATUS] != "draft" and (key[_PRODUCT] is not None) == sums.products
+    )
+
+
+def partner_sums_expected(sums: PartnerSums) -> Figures:
+    """One of PARTNER_SUMS' figures as the deals say."""
+    return _as_partner_sums(expected(), sums)
+
+
+def partner_sums_current(sums: PartnerSums) -> Figures:
+    """One of PARTNER_SUMS' figures as readers get them: its rows plus those not folded yet."""
+    columns = ", ".join(
+        name if name in sums.key else "NULL" for name in KEY
+    ) + ", " + ", ".join(name if name in sums.measures else "0" for name in MEASURES)  # fmt: skip
+    with system_scope(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {sums.table}")
+        held = cursor.fetchall()
+        cursor.execute(f"SELECT {COLUMNS} FROM deals_dealrollup WHERE NOT folded")
+        pending = _as_partner_sums(_collect(cursor.fetchall()), sums)
+    return _collect([*held, *((*key, *values) for key, values in pending.items())])
+
+
 def all_differences() -> list[tuple]:
     """Every figure of every rollup table that differs from the deals (empty: all exact)."""
-    return (
+    found = (
         differences(expected(), current())
         + differences(vendor_expected(), vendor_current())
         + differences(totals_expected(), totals_current())
         + differences(products_expected(), products_current())
     )
+    for sums in PARTNER_SUMS:
+        found += differences(partner_sums_expected(sums), partner_sums_current(sums))
+    return found + pack_differences()
 
 
 def vendor_expected() -> Figures:

@@ -12,7 +12,7 @@ from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, Q
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from partners.policies import partner_policy
+from partners.policies import partner_policy, sees_partner_business, vendor_sees_all
 from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.pagination import COUNT_CAP
@@ -32,6 +32,7 @@ from .models import (
     Lead,
     LeadOffer,
     LeadStatus,
+    VendorRollup,
 )
 from .policies import conflict_policy, deal_policy, extension_policy, lead_policy
 
@@ -169,6 +170,35 @@ def deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySe
     return _filter_deals(
         queryset, filters or {}, indexed_search=actor.is_vendor, narrow=_narrow(actor)
     ).order_by("-created_at", "-pk")
+
+
+# The filters of the vendor's deal list that the vendor-wide figures keep (deals.models.
+# VendorRollup: a product's deals by status, stage, tier and region).
+ROLLUP_COUNTED_FILTERS = frozenset({"product", "status", "stage", "tier", "region"})
+
+
+def vendor_deal_count(*, actor: Actor, filters: dict[str, Any]) -> int | None:
+    """How many deals the program's list holds with a product chosen, from the maintained figures
+    (VendorRollup's rows of the product plus the changes not folded yet, through the same policy
+    and row-level security as the pipeline), or None where they cannot say (another filter, or an
+    actor who does not see every partner). Counting the deals that have a line of the product
+    probed 10,000 deals' lines (240-280 ms); the figures hold exactly that number: a deal counts
+    once per product it has lines of, drafts never."""
+    if not filters.get("product") or not set(filters) <= ROLLUP_COUNTED_FILTERS:
+        return None
+    if not (actor.is_vendor and vendor_sees_all(actor) and sees_partner_business(actor)):
+        return None
+    keys = {name: filters[name] for name in ("status", "stage", "region") if filters.get(name)}
+    if filters.get("tier"):
+        keys["tier_id"] = filters["tier"]
+    condition = Q(product_id=filters["product"], **keys) & ~Q(status=DealStatus.DRAFT)
+    sql, params = pipeline._union(
+        VendorRollup.objects.filter(condition).values_list("deals"),
+        DealRollup.objects.filter(condition, folded=False).values_list("deals"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(sum(deals), 0) FROM ({sql}) figures (deals)", params)  # noqa: S608
+        return int(cursor.fetchone()[0])
 
 
 def partner_deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:

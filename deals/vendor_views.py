@@ -4,12 +4,16 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,7 +34,15 @@ from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import url_with_pk
 from prm.money import format_amount
-from prm.views import paginate, querystring_without_page, start_export, vendor_required
+from prm.views import (
+    PAGE_SIZE,
+    CappedKeysFirstPaginator,
+    KeysFirstPaginator,
+    paginate,
+    querystring_without_page,
+    start_export,
+    vendor_required,
+)
 
 from . import leads, pricing, selectors, services
 from .forms import (
@@ -155,6 +167,69 @@ def review_queue_export(request: HttpRequest) -> HttpResponse:
 
 
 # --- All deals ----------------------------------------------------------------------------------
+@contextmanager
+def _planner(**settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements inside, this transaction only, in one
+    statement each way (prm.pagination.planner spends two per setting): the list pays these on
+    every page. Outside a transaction (SET LOCAL would not hold) nothing is set."""
+    if not connection.in_atomic_block:
+        yield
+        return
+    names = list(settings)
+    with connection.cursor() as cursor:
+        # The target list is evaluated in order: each old value is read before it is set.
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+            [value for name in names for value in (name, name, settings[name])],
+        )
+        previous = cursor.fetchone()[::2]
+        try:
+            yield
+        finally:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in names),
+                [value for name, old in zip(names, previous, strict=True) for value in (name, old)],
+            )
+
+
+class DealListPaginator(CappedKeysFirstPaginator):
+    """The program's deal lists (all deals, the admin changelist): capped counts and a page's
+    keys first, without PostgreSQL's JIT compiler or parallel workers.
+
+    Row-level security makes PostgreSQL expect one row, so the walk of the ordering index that
+    stops after a page is costed as if it read the whole index (229,000): over the threshold
+    where PostgreSQL compiles the statement (JIT, 90-120 ms every time), and worth two parallel
+    workers (20-30 ms to start). The statement itself reads a hundred keys in 0.1-2 ms."""
+
+    @cached_property
+    def count(self) -> int:
+        # As CappedPaginator.count (serial: see there), without JIT.
+        with _planner(jit="off", max_parallel_workers_per_gather="0"):
+            counted = self.object_list.order_by()[: self.cap + 1].count()
+        self.more = counted > self.cap
+        return min(counted, self.cap)
+
+    def page_keys(self, bottom: int, top: int) -> list[Any]:
+        if not self.walk_index:
+            # A search, one partner or a portfolio: its keys are read and sorted as before (that
+            # statement is costed below the JIT threshold; no setting to pay for).
+            return KeysFirstPaginator.page_keys(self, bottom, top)
+        # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
+        with _planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
+            return KeysFirstPaginator.page_keys(self, bottom, top)
+
+
+def deal_list_page(request: HttpRequest, queryset: Any, *, selective: bool, count: int | None = None) -> Any:
+    """A page of a program's deal list (``selective``: see ``_selective``; ``count``: how many
+    deals it holds, if known without counting them)."""
+    paginator = DealListPaginator(queryset, PAGE_SIZE)
+    paginator.walk_index = not selective
+    if count is not None:
+        # As the capped count would say it (deals.selectors.vendor_deal_count is exact).
+        paginator.count, paginator.more = min(count, paginator.cap), count > paginator.cap
+    return paginator.get_page(request.GET.get("page"))
+
+
 def _vendor_deals(request: HttpRequest) -> tuple[VendorDealFilterForm, Any]:
     actor = request.actor
     form = VendorDealFilterForm(request.GET or None, partners=_partners(actor))
@@ -169,8 +244,11 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
         "deals/vendor/deal_list.html",
         {
             "form": form,
-            "page": paginate(
-                request, deals, capped=True, keys_first=True, selective=_selective(request, form)
+            "page": deal_list_page(
+                request,
+                deals,
+                selective=_selective(request, form),
+                count=selectors.vendor_deal_count(actor=request.actor, filters=form.filters()),
             ),
             "querystring": querystring_without_page(request),
             "pipeline_querystring": _pipeline_querystring(form),

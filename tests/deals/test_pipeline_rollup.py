@@ -18,7 +18,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deals import pipeline, rollup, selectors
-from deals.models import Deal, DealStage, DealStatus, Product
+from deals.models import (
+    Deal,
+    DealLine,
+    DealRollup,
+    DealStage,
+    DealStatus,
+    PartnerMonthTotal,
+    PartnerPack,
+    PartnerProductTotal,
+    PartnerStatusTotal,
+    Product,
+)
 from prm.models import ExchangeRate
 from prm.roles import VendorRole
 from prm.tenancy import Actor
@@ -177,8 +188,11 @@ def test_a_portfolios_products_are_grouped_without_sorting_them(
         return [query["sql"] for query in context.captured_queries]
 
     sql = statements(cam)
+    # The breakdowns (GROUPING SETS) and the products, hashed with sorting off for those two.
     off = sql.index("SET LOCAL enable_sort = off")
-    assert "deals_product product" in sql[off + 1] and sql[off + 2] == "SET LOCAL enable_sort TO DEFAULT"
+    assert "GROUPING SETS" in sql[off + 1] and "deals_product product" in sql[off + 2]
+    assert sql[off + 3] == "SET LOCAL enable_sort TO DEFAULT"
+    assert sql.count("SET LOCAL enable_sort = off") == 1
     assert not any("enable_sort" in query for query in statements(vendor_admin))
     assert_same(cam, {})
 
@@ -310,3 +324,292 @@ def test_the_admin_changelist_counts_up_to_the_cap(
     assert "More than 5 deals" in response.content.decode()
     searched = client.get(reverse("admin:deals_deal_changelist"), {"q": "Initech"})
     assert "1 deal" in searched.content.decode() and "More than" not in searched.content.decode()
+
+
+# --- a portfolio's products from each partner's totals (deals.models.PartnerProductTotal) ---------
+def live_partner_products() -> dict[tuple, tuple[int, Decimal]]:
+    """Each partner's non-draft deals by product, straight from the deals and lines: (partner,
+    product, the partner's tier and region now, currency) -> (deals with a line of it, the lines'
+    value)."""
+    deals: dict[tuple, set[int]] = {}
+    values: dict[tuple, Decimal] = {}
+    lines = DealLine.objects.exclude(deal__status=DealStatus.DRAFT).values_list(
+        "deal__partner_id", "product_id", "deal__partner__tier_id", "deal__partner__region",
+        "deal__currency", "deal_id", "amount",
+    )  # fmt: skip
+    for *key, deal_id, amount in lines:
+        deals.setdefault(tuple(key), set()).add(deal_id)
+        values[tuple(key)] = values.get(tuple(key), Decimal(0)) + amount
+    return {key: (len(deals[key]), values[key]) for key in deals}
+
+
+def held_partner_products() -> dict[tuple, tuple[int, Decimal]]:
+    """The same figures as a reader gets them: the totals plus the product rows not folded yet."""
+    held: dict[tuple, list] = {}
+    rows = [
+        *PartnerProductTotal.objects.values_list(
+            "partner_id", "product_id", "tier_id", "region", "currency", "deals", "line_amount"
+        ),
+        *DealRollup.objects.filter(folded=False, product__isnull=False)
+        .exclude(status=DealStatus.DRAFT)
+        .values_list("partner_id", "product_id", "tier_id", "region", "currency", "deals", "line_amount"),
+    ]
+    for *key, deals, value in rows:
+        entry = held.setdefault(tuple(key), [0, Decimal(0)])
+        entry[0] += deals
+        entry[1] += value
+    return {key: (deals, value) for key, (deals, value) in held.items() if deals or value}
+
+
+def live_partner_deals() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """Each partner's non-draft deals straight from the deals: by (partner, tier, region, status,
+    stage, currency) -> (deals, amount, won amount), and by (partner, tier, region, currency,
+    month) -> (deals, amount)."""
+    statuses: dict[tuple, list] = {}
+    months: dict[tuple, list] = {}
+    rows = Deal.objects.exclude(status=DealStatus.DRAFT).values_list(
+        "partner_id", "partner__tier_id", "partner__region", "status", "stage", "currency", "created_at",
+        "amount", "won_amount",
+    )  # fmt: skip
+    for partner, tier, region, status, stage, currency, created_at, amount, won in rows:
+        entry = statuses.setdefault(
+            (partner, tier, region, status, stage, currency), [0, Decimal(0), Decimal(0)]
+        )
+        entry[0], entry[1], entry[2] = entry[0] + 1, entry[1] + amount, entry[2] + (won or 0)
+        month = timezone.localtime(created_at).date().replace(day=1)
+        entry = months.setdefault((partner, tier, region, currency, month), [0, Decimal(0)])
+        entry[0], entry[1] = entry[0] + 1, entry[1] + amount
+    return (
+        {key: tuple(values) for key, values in statuses.items()},
+        {key: tuple(values) for key, values in months.items()},
+    )
+
+
+def held_partner_deals() -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """The same as readers get them: PartnerStatusTotal and PartnerMonthTotal plus the deal rows
+    not folded yet."""
+    pending = list(
+        DealRollup.objects.filter(folded=False, product__isnull=True)
+        .exclude(status=DealStatus.DRAFT)
+        .values_list(
+            "partner_id", "tier_id", "region", "status", "stage", "currency", "month", "deals", "amount",
+            "won_amount",
+        )
+    )  # fmt: skip
+    statuses = [
+        *PartnerStatusTotal.objects.values_list(
+            "partner_id", "tier_id", "region", "status", "stage", "currency", "deals", "amount", "won_amount"
+        ),
+        *((p, t, r, s, st, c, d, a, w) for p, t, r, s, st, c, _m, d, a, w in pending),
+    ]
+    months = [
+        *PartnerMonthTotal.objects.values_list(
+            "partner_id", "tier_id", "region", "currency", "month", "deals", "amount"
+        ),
+        *((p, t, r, c, m, d, a) for p, t, r, _s, _st, c, m, d, a, _w in pending),
+    ]
+
+    def summed(rows: list[tuple], size: int) -> dict[tuple, tuple]:
+        held: dict[tuple, list] = {}
+        for row in rows:
+            entry = held.setdefault(tuple(row[:-size]), [0] * size)
+            for index, value in enumerate(row[-size:]):
+                entry[index] += value
+        return {key: tuple(values) for key, values in held.items() if any(values)}
+
+    return summed(statuses, 3), summed(months, 2)
+
+
+def assert_products_exact(step: str) -> None:
+    """Every per-partner total (by product, by status, by month) is the deals' own sum, and what
+    ``manage.py deals_rollup --check`` compares agrees."""
+    assert held_partner_products() == live_partner_products(), step
+    assert held_partner_deals() == live_partner_deals(), step
+    for sums in rollup.PARTNER_SUMS:
+        assert (
+            rollup.differences(rollup.partner_sums_expected(sums), rollup.partner_sums_current(sums)) == []
+        ), step
+    # What a portfolio's pipeline reads: the same figures packed a row per partner and kind.
+    assert rollup.pack_differences() == [], step
+
+
+def test_partner_totals_follow_every_change(world: dict[str, Any], vendor_admin: Actor) -> None:
+    """Each partner's totals by product, by status and stage, and by month equal the deals and
+    lines after inserts, updates and deletes (folded or not), a partner's change of tier, and a
+    rebuild."""
+    from partners import services as partner_services
+
+    a, b = world["a"], world["b"]
+    assert_products_exact("inserted, not folded")
+    rollup.fold()
+    assert PartnerProductTotal.objects.exists()
+    assert_products_exact("folded")
+    deals = list(Deal.objects.filter(partner=a.partner).exclude(status=DealStatus.DRAFT).order_by("pk"))
+    DealLine.objects.filter(deal=deals[0]).update(amount=Decimal("77.70"))
+    Deal.objects.filter(pk=deals[1].pk).update(currency="EUR")
+    Deal.objects.filter(pk=deals[2].pk).update(status=DealStatus.DRAFT)  # out of the vendor's sight
+    DealLine.objects.filter(deal=deals[3]).delete()
+    DealLine.objects.create(
+        deal=deals[4], partner=a.partner, product=world["switch"], quantity=3, unit_price=Decimal("10.00"),
+        amount=Decimal("30.00"),
+    )  # fmt: skip
+    Deal.objects.filter(pk=deals[5].pk).delete()
+    Deal.objects.filter(pk=deals[6].pk).update(
+        stage=DealStage.PROPOSAL, created_at=timezone.now() - timedelta(days=400), amount=Decimal("5.00")
+    )
+    assert_products_exact("updated and deleted, not folded")
+    rollup.fold()
+    assert_products_exact("updated and deleted, folded")
+    with f.acting(vendor_admin):
+        partner_services.partner_change_tier(
+            actor=vendor_admin, partner=b.partner, tier=factories.tier("Platinum")
+        )
+    assert_products_exact("tier changed, not folded")
+    rollup.fold()
+    assert_products_exact("tier changed, folded")
+    assert set(
+        PartnerProductTotal.objects.filter(partner=b.partner).values_list("tier__name", flat=True)
+    ) == {"Platinum"}
+    before = held_partner_products()
+    held = held_partner_deals()
+    PartnerProductTotal.objects.update(deals=99)  # drift, on purpose
+    PartnerStatusTotal.objects.update(amount=1)
+    PartnerMonthTotal.objects.filter(partner=a.partner).delete()
+    assert rollup.all_differences()
+    rollup.rebuild()
+    assert held_partner_products() == before and held_partner_deals() == held
+    assert_products_exact("rebuilt")
+    assert rollup.all_differences() == []
+
+
+def test_a_cams_pipeline_comes_from_the_portfolios_totals(world: dict[str, Any]) -> None:
+    """A CAM's "by product" reads PartnerProductTotal of the portfolio (row-level security and
+    the policy both hold it there), its breakdowns PartnerStatusTotal and PartnerMonthTotal, plus
+    the changes not folded yet; with months chosen, the partners' rows by month as before. The
+    figures are the deals' either way, and the portfolio's only."""
+    a = world["a"].partner
+    outsider = f.team("Outsider Ltd")
+    bulk_deals(outsider, 5, product=world["firewall"], statuses=VENDOR_VISIBLE, start=700)
+    cam = f.cam_for(a)
+
+    def product_sql(filters: dict[str, Any]) -> str:
+        with CaptureQueriesContext(connection) as context:
+            selectors.pipeline_report(actor=cam, filters=filters)
+        return "\n".join(q["sql"] for q in context.captured_queries if "deals_product product" in q["sql"])
+
+    def main_sql(filters: dict[str, Any]) -> str:
+        with CaptureQueriesContext(connection) as context:
+            selectors.pipeline_report(actor=cam, filters=filters)
+        return "\n".join(q["sql"] for q in context.captured_queries if "GROUPING SETS" in q["sql"])
+
+    for folded in (False, True):
+        if folded:
+            rollup.fold()
+        with f.acting(cam):
+            assert set(PartnerProductTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
+            assert set(PartnerStatusTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
+            assert set(PartnerMonthTotal.objects.values_list("partner_id", flat=True)) <= {a.pk}
+            assert set(PartnerPack.objects.values_list("partner_id", flat=True)) <= {a.pk}
+        for filters in ({}, {"product": world["firewall"].pk}, {"tier": a.tier_id}, {"region": "apac"}):
+            assert_same(cam, filters)
+        assert_same(cam, {"month_from": months_ago(40)})
+        # Both from the packed totals (a row per partner and kind), unless months or a product
+        # are chosen (kept by month and product only in the partners' rows).
+        assert "deals_partnerpack" in product_sql({})
+        assert "deals_partnerpack" not in product_sql({"month_from": months_ago(40)})
+        assert "deals_partnerpack" in main_sql({})
+        for filters in ({"month_from": months_ago(40)}, {"product": world["firewall"].pk}):
+            assert "deals_partnerpack" not in main_sql(filters)
+        for filters in ({"tier": a.tier_id}, {"partner": a.pk}):
+            assert "deals_partnerpack" in main_sql(filters)
+            assert_same(cam, filters)
+    with f.acting(cam):
+        for model in (PartnerProductTotal, PartnerStatusTotal, PartnerMonthTotal, PartnerPack):
+            assert set(model.objects.values_list("partner_id", flat=True)) == {a.pk}
+        assert PartnerStatusTotal.objects.filter(partner=outsider.partner).count() == 0
+    with f.acting(world["b"].admin_actor):  # a partner's scope: its own rows alone
+        assert set(PartnerStatusTotal.objects.values_list("partner_id", flat=True)) <= {world["b"].partner.pk}
+    firewall = next(
+        row
+        for row in selectors.pipeline_report(actor=cam)["by_product"]
+        if row["product__name"] == "Firewall X"
+    )
+    ours = [
+        row
+        for key, row in live_partner_products().items()
+        if key[0] == a.pk and key[1] == world["firewall"].pk
+    ]
+    assert firewall["count"] == sum(deals for deals, _value in ours)
+
+
+def test_a_cams_pipeline_page_runs_the_same_queries_at_any_size(
+    world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    """The CAM's pipeline page, ranking page and partner search: as many queries for a portfolio
+    of two partners as for one of four with twenty more deals each (folded or not)."""
+    a, b = world["a"].partner, world["b"].partner
+    cam = f.cam_for(a, b)
+    pages = ({}, {"partners_page": 2}, {"partner_q": a.legal_name[:5]})
+
+    def counts() -> list[int]:
+        client = login(cam.user)
+        found = []
+        for query in pages:
+            # The session, the actor and its scope, the page's filters and choices, the report's
+            # five (six for a page or a search of the ranking), a planner setting around two.
+            with django_assert_max_num_queries(30) as context:
+                response = client.get(reverse("deals:vendor_pipeline"), query)
+            assert response.status_code == 200
+            found.append(len(context))
+        return found
+
+    small = counts()
+    more = [f.team(f"Northwind {number}", tier="Gold") for number in range(2)]
+    for number, team in enumerate(more):
+        bulk_deals(team, 20, product=world["switch"], statuses=VENDOR_VISIBLE, start=900 + 100 * number)
+    cam = f.cam_for(a, b, *(team.partner for team in more))
+    rollup.fold()
+    bulk_deals(world["a"], 20, product=world["firewall"], statuses=VENDOR_VISIBLE, start=2000)
+    assert counts() == small
+
+
+def test_the_program_admins_product_filter_is_counted_from_the_figures(
+    world: dict[str, Any], vendor_admin: Actor, cam: Actor, capped: int
+) -> None:
+    """With a product chosen (and status, stage, tier or region), the program's list counts its
+    deals from the maintained figures, which hold exactly that number, folded or not; other
+    filters, and a portfolio, are counted from the deals as before."""
+    a = world["a"].partner
+    firewall, switch = world["firewall"].pk, world["switch"].pk
+    choices = [
+        {"product": firewall},
+        {"product": switch},
+        {"product": firewall, "status": DealStatus.APPROVED},
+        {"product": switch, "tier": a.tier_id, "region": a.region, "stage": DealStage.PROPOSAL},
+    ]
+    for folded in (False, True):
+        if folded:
+            rollup.fold()
+        for filters in choices:
+            with f.acting(vendor_admin):
+                live = selectors.deal_list(actor=vendor_admin, filters=filters).count()
+            assert selectors.vendor_deal_count(actor=vendor_admin, filters=filters) == live, filters
+    for filters in ({"product": firewall, "q": "Initech"}, {"product": firewall, "partner": a.pk}, {}):
+        assert selectors.vendor_deal_count(actor=vendor_admin, filters=filters) is None
+    assert selectors.vendor_deal_count(actor=cam, filters={"product": firewall}) is None
+
+    client = login(vendor_admin.user)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(reverse("deals:vendor_list"), {"product": firewall})
+    page = response.context["page"]
+    assert page.paginator.count == capped and page.paginator.more  # 27 deals, capped at 5
+    assert "More than 5 " in response.content.decode()
+    assert not any(q["sql"].startswith("SELECT COUNT(*) FROM (SELECT") for q in context.captured_queries)
+    # The page's keys without JIT or parallel workers (see deals.vendor_views.DealListPaginator).
+    assert any("set_config('jit', 'off', true)" in q["sql"] for q in context.captured_queries)
+    one = client.get(reverse("deals:vendor_list"), {"product": switch, "status": DealStatus.APPROVED})
+    with f.acting(vendor_admin):
+        approved = selectors.deal_list(
+            actor=vendor_admin, filters={"product": switch, "status": DealStatus.APPROVED}
+        ).count()
+    assert one.context["page"].paginator.count == min(approved, capped)

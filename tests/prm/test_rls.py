@@ -118,6 +118,46 @@ def _product_rollup(partner: Partner) -> Any:
     )  # fmt: skip
 
 
+def _partner_product_total(partner: Partner) -> Any:
+    from deals.models import PartnerProductTotal, Product
+
+    product = Product.objects.create(
+        name="RLS product", sku=f"RLS-{next(_n)}", product_line="RLS", list_price=1
+    )
+    return PartnerProductTotal.objects.create(
+        partner=partner, product=product, tier=partner.tier, region=partner.region, currency="USD",
+        deals=1, line_amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
+def _partner_status_total(partner: Partner) -> Any:
+    from deals.models import PartnerStatusTotal
+
+    return PartnerStatusTotal.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, status="submitted",
+        stage="prospecting", currency="USD", deals=1, amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
+def _partner_month_total(partner: Partner) -> Any:
+    from deals.models import PartnerMonthTotal
+
+    return PartnerMonthTotal.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, currency="USD",
+        month=timezone.localdate().replace(day=1), deals=1, amount=Decimal("100.00"),
+    )  # fmt: skip
+
+
+def _partner_pack(partner: Partner) -> Any:
+    from deals.models import PartnerPack
+
+    return PartnerPack.objects.create(
+        partner=partner, tier=partner.tier, region=partner.region, kind="m", product_ids=[], statuses=[],
+        stages=[], currencies=["USD"], months=[timezone.localdate().replace(day=1)], deals=[1],
+        amounts=[Decimal("100.00")], won_amounts=[],
+    )  # fmt: skip
+
+
 def _lead(partner: Partner | None) -> Any:
     from deals.models import Lead
 
@@ -554,6 +594,10 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.VendorRollup": _vendor_rollup,
     "deals.PartnerTotal": _partner_total,
     "deals.ProductRollup": _product_rollup,
+    "deals.PartnerProductTotal": _partner_product_total,
+    "deals.PartnerStatusTotal": _partner_status_total,
+    "deals.PartnerMonthTotal": _partner_month_total,
+    "deals.PartnerPack": _partner_pack,
     "deals.Lead": _lead,
     "deals.LeadOffer": _lead_offer,
     "deals.PartnerAuthorization": _authorization,
