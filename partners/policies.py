@@ -49,6 +49,12 @@ def partner_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
     if vendor_sees_all(actor):
         return Q()
     if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+        if actor.portfolio is not None:
+            # The portfolio as resolved with the actor: the very ids row-level security holds the
+            # request to (prm.portfolio). A subquery of the permission table instead is what
+            # PostgreSQL, under row-level security, expects one row of: it cost 10-15 ms in every
+            # statement of a large portfolio's pages (as deals.policies.DealPolicy found first).
+            return Q(**{f"{partner_field}__in": actor.portfolio})
         return Q(**{f"{partner_field}__in": portfolio_partner_ids(actor)})
     if actor.is_partner:
         return Q(**{f"{partner_field}_id" if partner_field != "pk" else "pk": actor.partner_id})
@@ -76,6 +82,8 @@ def can_work_partner(actor: Actor, partner: Partner) -> bool:
     if vendor_sees_all(actor):
         return True
     if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
+        if actor.portfolio is not None:
+            return partner.pk in actor.portfolio
         return portfolio_partner_ids(actor).filter(content_object_id=partner.pk).exists()
     return False
 

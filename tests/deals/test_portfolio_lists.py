@@ -147,3 +147,24 @@ def test_the_cams_admin_changelist_and_pages_stay_in_the_portfolio(world: dict[s
     assert client.get(reverse("deals:review_detail", args=[outsider])).status_code == 404
     listed_page = client.get(reverse("deals:vendor_list"), {"product": world["firewall"].pk}).content.decode()
     assert deals["s1"].reference in listed_page and deals["o1"].reference not in listed_page
+
+
+def test_partner_owned_rows_are_scoped_by_the_resolved_portfolio_too(world: dict[str, Any]) -> None:
+    """partners.policies.partner_scope_q (partners, funds, earnings, content, training rows) names
+    the portfolio by the ids resolved with the actor, not a permission-table subquery; it lists
+    exactly the portfolio's partners, and an empty portfolio none."""
+    from partners.policies import can_work_partner, partner_policy
+
+    cam = world["cam"]
+    with acting(cam):
+        scope = partner_policy.scope(cam)
+        sql = str(scope.query)
+        seen = set(scope.values_list("pk", flat=True))
+    assert "partneruserobjectpermission" not in sql
+    assert seen == set(cam.portfolio)
+    outsider = world["deals"]["o1"].partner
+    assert outsider.pk not in seen and not can_work_partner(cam, outsider)
+    assert all(can_work_partner(cam, partner) for partner in scope)
+    nobody = f.cam_for()
+    with acting(nobody):
+        assert list(partner_policy.scope(nobody)) == []

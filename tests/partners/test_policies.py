@@ -152,15 +152,19 @@ def test_vendor_side_actor_without_role_sees_nothing(world: dict[str, Any]) -> N
 
 
 def test_portfolio_follows_reassignment(world: dict[str, Any]) -> None:
+    # The actor is resolved anew for every request (partners.middleware, its cache keyed by the
+    # user's actor_version, which a reassignment moves): the next request's actor has the new
+    # portfolio, and the policy lists exactly what row-level security admits for it.
     channel_manager = world["channel_manager"]
-    cam = world["actors"]["cam_in"]
     services.partner_assign_channel_manager(
         actor=world["actors"]["program_admin"], partner=world["other_partner"], manager=channel_manager
     )
+    cam = factories.actor_for(channel_manager)
     assert _ids(partner_policy.scope(cam)) == {world["partner"].pk, world["other_partner"].pk}
     services.partner_assign_channel_manager(
         actor=world["actors"]["program_admin"], partner=world["partner"], manager=None
     )
+    cam = factories.actor_for(channel_manager)
     assert _ids(partner_policy.scope(cam)) == {world["other_partner"].pk}
 
 
