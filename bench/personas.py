@@ -213,7 +213,8 @@ def create_session(user_id: int) -> str:
     user = User.objects.get(pk=user_id)
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    # What a sign-in through the login page stores: the first backend (it authenticates first).
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     now = int(time.time())
     store[STARTED_AT] = now

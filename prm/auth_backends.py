@@ -1,18 +1,108 @@
-"""Model permissions for vendor staff come from their vendor role, not from hand-edited groups.
+"""The portal's authentication backends.
 
-Each app's AppConfig may declare ``vendor_role_permissions = {role: {"app.codename", ...}}``;
-program admins hold every permission. Django's admin asks this backend, so an admin page and the
-vendor console agree on who may do what.
+``AuthenticationBackend``: allauth's (the same sign-in by e-mail and password, the same
+``is_active`` check) with a cheaper ``get_user``, the user row every signed-in request reads.
+
+``VendorRoleBackend``: model permissions for vendor staff come from their vendor role, not from
+hand-edited groups. Each app's AppConfig may declare ``vendor_role_permissions = {role:
+{"app.codename", ...}}``; program admins hold every permission. Django's admin asks this backend,
+so an admin page and the vendor console agree on who may do what.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from allauth.account.auth_backends import AuthenticationBackend as AllauthAuthenticationBackend
 from django.apps import apps
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Expression
 
 from .models import User, VendorRole
+
+
+@dataclass(frozen=True)
+class _UserRowStatement:
+    """The ORM's own statement for ``User._default_manager.get(pk=...)``, compiled once."""
+
+    sql: str
+    attnames: list[str]
+    # (position in the row, the converters the ORM applies there, the column they are given)
+    converters: list[tuple[int, Sequence[Callable[..., Any]], Expression]]
+
+
+# One per connection object (Django keeps one per thread and alias), so a converter bound to a
+# connection is only ever used with that connection.
+_statements: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _UserRowStatement] = weakref.WeakKeyDictionary()
+
+
+def _user_row_statement(connection: BaseDatabaseWrapper) -> _UserRowStatement:
+    statement = _statements.get(connection)
+    if statement is not None:
+        return statement
+    # The same queryset ModelBackend.get_user runs (the default manager; .get() drops the
+    # Meta.ordering), compiled by the ORM itself: the same columns, the same SQL, the same
+    # converters (the JSON field's), so the user built from the row equals the ORM's.
+    marker = -1
+    queryset = User._default_manager.filter(pk=marker).order_by()
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    if tuple(params) != (marker,):  # a manager that adds conditions of its own: not this path
+        raise RuntimeError(f"Unexpected parameters for the user row statement: {params!r}")
+    columns = [column for column, _sql, _alias in compiler.select]
+    attnames = [column.target.attname for column in columns]
+    if attnames != [field.attname for field in User._meta.concrete_fields]:
+        # User.from_db would mark the missing ones deferred: a later save() would then write only
+        # some fields. Every concrete field or nothing.
+        raise RuntimeError(f"The user row statement does not read every field: {attnames!r}")
+    converters = [
+        (position, functions, expression)
+        for position, (functions, expression) in compiler.get_converters(columns).items()
+    ]
+    statement = _UserRowStatement(sql=sql, attnames=attnames, converters=converters)
+    _statements[connection] = statement
+    return statement
+
+
+class AuthenticationBackend(AllauthAuthenticationBackend):
+    """allauth's backend whose ``get_user`` sends one statement compiled once per connection.
+
+    Django's ``get_user`` (``ModelBackend``) builds a queryset, compiles it and builds the model
+    through the ORM's iterator on every request: about 0.4 ms of CPU where sending the same SQL
+    costs 0.035 ms (issue 11, bench/README.md "Before any view"). Here the SQL, the column list and
+    the converters come from the ORM once; each request sends the statement with the pk and builds
+    the user with ``User.from_db``, as the ORM's iterator does: every concrete field loaded (the
+    password for the session hash check, actor_version for the actor cache, language, ...), the
+    same ``is_active`` check (``user_can_authenticate``), None for a user that is gone.
+
+    Listed first in AUTHENTICATION_BACKENDS, so a new sign-in stores this path in its session
+    (``authenticate`` sets it, allauth's ``login`` prefers a subclass of its backend); sessions
+    that stored Django's or allauth's path keep working through those, still listed.
+    """
+
+    def get_user(self, user_id: Any) -> User | None:
+        connection = connections[User._default_manager.db]
+        statement = _user_row_statement(connection)
+        # As the ORM's pk=... lookup prepares it (a bad value raises as it would there).
+        pk = User._meta.pk.get_prep_value(user_id)
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, (pk,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for position, functions, expression in statement.converters:
+            value = values[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[position] = value
+        user = User.from_db(connection.alias, statement.attnames, values)
+        return user if self.user_can_authenticate(user) else None
 
 
 @cache

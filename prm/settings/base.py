@@ -174,6 +174,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "prm.User"
 AUTHENTICATION_BACKENDS = [
+    # First: a sign-in stores the path of the backend that authenticated it, and this one (allauth's
+    # sign-in, a cheaper read of the user row on every request) is the one to store. The next two
+    # stay for the sessions that stored their paths (and for guardian's check, which wants
+    # ModelBackend listed).
+    "prm.auth_backends.AuthenticationBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
     "guardian.backends.ObjectPermissionBackend",

@@ -1,0 +1,156 @@
+"""The user row every signed-in request reads (prm.auth_backends.AuthenticationBackend, issue 11):
+one statement compiled once, the same user as the ORM's, and the same safety as Django's backend:
+a deactivated user or a changed password ends the session at once."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from partners.models import Partner, PartnerRole
+from prm.auth_backends import AuthenticationBackend
+from prm.models import User
+from tests import factories
+from tests.helpers import login
+
+pytestmark = pytest.mark.django_db
+
+BACKEND = "prm.auth_backends.AuthenticationBackend"
+LOGIN_URL = "/accounts/login/"
+PAGE = "/notifications/"  # any signed-in page
+
+
+def signed_in_with_the_form(user: User) -> Client:
+    """Signed in as a person is: allauth's login form, so the session stores what a sign-in stores."""
+    client = Client()
+    response = client.post(LOGIN_URL, {"login": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def is_signed_in(client: Client, user: User) -> bool:
+    response = client.get(PAGE)
+    return response.status_code == 200 and response.wsgi_request.user.pk == user.pk
+
+
+def field_values(user: User) -> dict[str, Any]:
+    return {field.attname: getattr(user, field.attname) for field in User._meta.concrete_fields}
+
+
+def test_it_comes_first_so_a_sign_in_stores_it_and_the_old_paths_stay_listed() -> None:
+    assert settings.AUTHENTICATION_BACKENDS[0] == BACKEND
+    assert "django.contrib.auth.backends.ModelBackend" in settings.AUTHENTICATION_BACKENDS
+    assert "allauth.account.auth_backends.AuthenticationBackend" in settings.AUTHENTICATION_BACKENDS
+
+
+def test_a_sign_in_through_allauth_stores_this_backend(partner_admin: User) -> None:
+    client = signed_in_with_the_form(partner_admin)
+    assert client.session[BACKEND_SESSION_KEY] == BACKEND
+    assert is_signed_in(client, partner_admin)
+
+
+def test_a_session_that_stored_django_s_backend_keeps_working(partner_admin: User) -> None:
+    client = login(partner_admin)  # force_login with django.contrib.auth.backends.ModelBackend
+    assert is_signed_in(client, partner_admin)
+
+
+def test_a_deactivated_user_is_signed_out_at_once(partner: Partner, partner_admin: User) -> None:
+    from partners import services
+
+    sales = factories.partner_user(partner, role=PartnerRole.SALES, email="sam@acme.example")
+    client = signed_in_with_the_form(sales)
+    assert is_signed_in(client, sales)
+    services.membership_deactivate(actor=factories.actor_for(partner_admin), membership=sales.membership)
+    assert not User.objects.get(pk=sales.pk).is_active
+    response = client.get(PAGE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN_URL)
+    assert AuthenticationBackend().get_user(sales.pk) is None
+
+
+def test_a_password_change_ends_the_other_sessions(partner_admin: User) -> None:
+    here = signed_in_with_the_form(partner_admin)
+    elsewhere = signed_in_with_the_form(partner_admin)
+    assert is_signed_in(elsewhere, partner_admin)
+    new_password = "a-new-long-passphrase-42"
+    response = here.post(
+        "/accounts/password/change/",
+        {"oldpassword": factories.PASSWORD, "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    partner_admin.refresh_from_db()
+    assert partner_admin.check_password(new_password)
+    assert is_signed_in(here, partner_admin)  # the session that changed it is kept (its new hash)
+    response = elsewhere.get(PAGE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN_URL)
+    assert "_auth_user_id" not in elsewhere.session
+
+
+def test_the_user_equals_the_orm_s(partner: Partner) -> None:
+    user = factories.partner_user(
+        partner,
+        email="lea@acme.example",
+        full_name="Léa Dupont",
+        language="fr",
+        notification_channels={"deal_approved": "in_app", "mdf_paid": "off"},
+        notification_digest=True,
+    )
+    fast = AuthenticationBackend().get_user(user.pk)
+    orm = User._default_manager.get(pk=user.pk)
+    assert fast is not None
+    assert field_values(fast) == field_values(orm)
+    assert fast.notification_channels == {"deal_approved": "in_app", "mdf_paid": "off"}  # decoded JSON
+    assert fast.get_deferred_fields() == set()  # a later save() writes every field, as the ORM's would
+    assert fast._state.adding is False
+    assert fast._state.db == orm._state.db
+    assert fast.get_session_auth_hash() == orm.get_session_auth_hash()
+    assert fast == orm
+
+
+def test_a_vendor_user_equals_the_orm_s(program_admin: User) -> None:
+    fast = AuthenticationBackend().get_user(program_admin.pk)
+    assert fast is not None
+    assert field_values(fast) == field_values(User._default_manager.get(pk=program_admin.pk))
+
+
+def test_a_user_that_is_gone_is_none(partner_admin: User) -> None:
+    assert AuthenticationBackend().get_user(partner_admin.pk + 10_000) is None
+
+
+def test_one_statement_and_no_orm_compile(partner_admin: User) -> None:
+    backend = AuthenticationBackend()
+    backend.get_user(partner_admin.pk)  # compiles the statement for this connection, once
+    with (
+        mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("the ORM compiled a query")),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        user = backend.get_user(partner_admin.pk)
+    assert user is not None and user.pk == partner_admin.pk
+    assert len(queries) == 1
+    sql = queries[0]["sql"]
+    assert sql.startswith('SELECT "prm_user"."id", "prm_user"."password", ')
+    assert sql.endswith(f'FROM "prm_user" WHERE "prm_user"."id" = {partner_admin.pk}')
+    assert "ORDER BY" not in sql
+
+
+def test_a_signed_in_request_reads_the_user_row_through_it(partner_admin: User, monkeypatch: Any) -> None:
+    client = signed_in_with_the_form(partner_admin)
+    calls: list[Any] = []
+    original = AuthenticationBackend.get_user
+
+    def spy(self: AuthenticationBackend, user_id: Any) -> User | None:
+        calls.append(user_id)
+        return original(self, user_id)
+
+    monkeypatch.setattr(AuthenticationBackend, "get_user", spy)
+    assert is_signed_in(client, partner_admin)
+    assert calls == [partner_admin.pk]
