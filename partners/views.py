@@ -446,7 +446,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             form=form,
         )
         if done:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="prm.auth_backends.AuthenticationBackend")
             messages.success(
                 request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.full_name}
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthAuthenticationBackend
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Expression
@@ -84,6 +85,16 @@ class AuthenticationBackend(AllauthAuthenticationBackend):
     (``authenticate`` sets it, allauth's ``login`` prefers a subclass of its backend); sessions
     that stored Django's or allauth's path keep working through those, still listed.
     """
+
+    def authenticate(self, request: Any, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        if user is None and "password" in credentials:
+            # Refused here, refused by Django's and allauth's backends listed after this one too
+            # (they check the same password against the same user): PermissionDenied makes
+            # django.contrib.auth.authenticate stop instead of hashing the password twice more,
+            # which would triple what a wrong password costs the server (and an attacker nothing).
+            raise PermissionDenied
+        return user
 
     def get_user(self, user_id: Any) -> User | None:
         connection = connections[User._default_manager.db]

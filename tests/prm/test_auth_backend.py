@@ -154,3 +154,21 @@ def test_a_signed_in_request_reads_the_user_row_through_it(partner_admin: User, 
     monkeypatch.setattr(AuthenticationBackend, "get_user", spy)
     assert is_signed_in(client, partner_admin)
     assert calls == [partner_admin.pk]
+
+
+def test_a_wrong_password_is_hashed_once_not_once_per_backend(rf: Any) -> None:
+    """Django's and allauth's backends stay listed (older sessions name them), and they would check
+    the same password again: the first backend's refusal ends it, so a wrong password costs the
+    server one hash, as before this backend was added (not three)."""
+    from django.contrib.auth import authenticate
+
+    user = factories.partner_user()
+    user.set_password("right horse battery")
+    user.save()
+    request = rf.post("/accounts/login/")
+    checked = mock.patch.object(User, "check_password", autospec=True, side_effect=User.check_password)
+    with checked as check_password:
+        assert authenticate(request, email=user.email, password="wrong") is None
+        assert authenticate(request, username=user.email, password="wrong") is None
+    assert check_password.call_count == 2
+    assert authenticate(request, email=user.email, password="right horse battery") == user
