@@ -23,6 +23,7 @@ from partners.activity import plain_history
 from partners.models import Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
+from prm.pagination import page_bounds
 from prm.views import (
     PAGE_SIZE,
     KeysFirstPaginator,
@@ -110,11 +111,7 @@ class DealListPaginator(KeysFirstPaginator):
         self.expiring: list[Deal] = []
 
     def page(self, number: Any) -> Page:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
+        number, bottom, top = page_bounds(self, number)
         expiring = self.expiring_keys.values_list("pk", Value(True))
         if top > bottom:
             keys = self.object_list.values_list("pk", Value(False))[bottom:top].union(expiring, all=True)

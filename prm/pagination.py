@@ -30,6 +30,18 @@ def planner(**settings: str) -> Iterator[None]:
                 cursor.execute(f"SET LOCAL {name} TO DEFAULT")
 
 
+def page_bounds(paginator: Paginator, number: Any) -> tuple[int, int, int]:
+    """The valid page ``number`` and its rows' slice ``[bottom:top]``, as Django's
+    ``Paginator.page`` computes them (orphans join the last page): for the paginators that read a
+    page's keys themselves."""
+    number = paginator.validate_number(number)
+    bottom = (number - 1) * paginator.per_page
+    top = bottom + paginator.per_page
+    if top + paginator.orphans >= paginator.count:
+        top = paginator.count
+    return number, bottom, top
+
+
 class CappedPaginator(Paginator):
     """``count`` is the number of rows up to ``cap``; ``more`` says there are more than that
     (pages then stop at the cap). A plain COUNT(*) over a million rows under row-level security
@@ -65,11 +77,7 @@ class KeysInSubqueryPaginator(Paginator):
     as any paginated ordering should."""
 
     def page(self, number: Any) -> Page:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
+        number, bottom, top = page_bounds(self, number)
         keys = self.object_list.values("pk")[bottom:top]
         return self._get_page(list(self.object_list.filter(pk__in=keys)), number, self)
 

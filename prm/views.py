@@ -41,7 +41,7 @@ from .notifications import (
     notification_settings,
     save_notification_settings,
 )
-from .pagination import CappedPaginator, planner
+from .pagination import CappedPaginator, page_bounds, planner
 from .profile import save_language
 from .search import LIVE_LIMIT, MAX_CHARS, PAGE_LIMIT
 from .search import search as run_search
@@ -90,11 +90,7 @@ class KeysFirstPaginator(Paginator):
         return list(self.object_list.values_list("pk", flat=True)[bottom:top])
 
     def page(self, number: Any) -> Page:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
+        number, bottom, top = page_bounds(self, number)
         keys = self.page_keys(bottom, top)
         rows = {row.pk: row for row in self.object_list.filter(pk__in=keys).order_by()} if keys else {}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
