@@ -8,8 +8,10 @@ from typing import Any
 from django import template
 from django.forms import BoundField
 from django.forms.utils import flatatt
-from django.template import engines
-from django.utils.html import format_html, format_html_join
+from django.template import defaultfilters, engines
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -83,3 +85,78 @@ def deal_rows(context: template.Context, deals: Any) -> SafeString:
         }
     )
     return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+
+
+@register.simple_tag
+def deal_status_strip(
+    status_counts: list[tuple[str, Any, int]], total_count: int, current: Any
+) -> SafeString:
+    """The partner deal list's status chips ("All" and one per status with its count), the same
+    markup as the ``{% for %}`` it replaces: nine chips of a few tags each were about a millisecond
+    and a half of the page through the template engine. ``current``: the status filtered on."""
+    current = current or ""
+    chips = format_html_join(
+        "\n  ",
+        '<a role="listitem" class="status-chip{}{}" href="?status={}" id="count-{}">\n'
+        '      <span class="status-chip-count">{}</span><span class="status-chip-label">'
+        '<span class="status-dot status-{}" aria-hidden="true"></span>{}</span>\n    </a>',
+        (
+            (
+                " active" if current == value else "",
+                "" if count else " is-zero",
+                value,
+                value,
+                formats.localize(count),
+                value,
+                label,
+            )
+            for value, label, count in status_counts
+        ),
+    )
+    return format_html(
+        '<div class="status-strip mb-3" role="list" aria-label="{}">\n'
+        '  <a role="listitem" class="status-chip{}" href="{}">\n'
+        '    <span class="status-chip-count">{}</span><span class="status-chip-label">{}</span>\n'
+        "  </a>\n  {}\n</div>",
+        gettext("Deals by status"),
+        "" if current else " active",
+        reverse("deals:list"),
+        formats.localize(total_count),
+        gettext("All"),
+        chips,
+    )
+
+
+@register.simple_tag
+def expiring_deal_items(deals: list[Deal]) -> SafeString:
+    """The ``<li>`` of each deal in the deal list's "Expiring soon" box (up to five), with the
+    wording of the ``{% blocktranslate %}`` it replaces (msgid "protected until %(date)s (in
+    %(when)s)"); the date format is looked up and the detail URL reversed once, not per deal."""
+    day = formats.get_format("DATE_FORMAT")
+    detail_url = url_with_pk("deals:detail")
+    wording = gettext("protected until %(date)s (in %(when)s)")
+    items = []
+    for deal in deals:
+        expires = deal.protection_expires_at
+        # As {% blocktranslate %} does: the values escaped, the translated sentence not.
+        protected = mark_safe(  # noqa: S308 -- the values are escaped, the msgid is ours
+            wording
+            % {
+                "date": conditional_escape(dateformat.format(timezone.template_localtime(expires), day)),
+                "when": conditional_escape(defaultfilters.timeuntil_filter(expires)),
+            }
+        )
+        items.append(
+            format_html(
+                '<li class="d-flex flex-wrap gap-2 align-items-center mb-1">\n'
+                '          <a class="fw-semibold" href="{}">{}</a>\n'
+                "          <span>{}</span>\n"
+                '          <span class="text-body-secondary">· {}</span>\n'
+                "        </li>",
+                detail_url(deal.pk),
+                deal.reference,
+                deal.customer_name,
+                protected,
+            )
+        )
+    return mark_safe("\n      ".join(items))  # noqa: S308 -- each item built by format_html

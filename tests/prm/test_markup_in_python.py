@@ -1,0 +1,138 @@
+"""Markup that used to be template code and is now built in Python (prm/templatetags/prm_pagination.py,
+prm/templatetags/prm_forms.py, the deal list's status chips and expiring box in
+deals/templatetags/deal_tags.py) is the markup the templates made: each is rendered beside the
+template it replaced (kept in tests/prm/markup_before/) for the same input, in English and in
+German, and compared as HTML (attributes, text, nesting; not the whitespace between tags)."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import time_machine
+from django import forms
+from django.core.paginator import Paginator
+from django.template import engines
+from django.test.html import parse_html
+from django.utils import timezone, translation
+
+from deals.models import DealStatus
+
+BEFORE = Path(__file__).parent / "markup_before"
+LANGUAGES = ["en", "de"]
+
+
+def old_template(name: str) -> Any:
+    return engines["django"].from_string((BEFORE / name).read_text())
+
+
+def new_template(text: str) -> Any:
+    return engines["django"].from_string(text)
+
+
+def assert_same_html(old: str, new: str) -> None:
+    assert parse_html(old) == parse_html(new), f"\n--- before\n{old}\n--- now\n{new}"
+
+
+class MorePaginator(Paginator):
+    more = True  # prm.pagination: counted up to a cap, more rows beyond it
+
+
+def pages() -> list[tuple[Paginator, int]]:
+    cases: list[tuple[Paginator, int]] = [(Paginator([], 25), 1), (Paginator([1], 25), 1)]
+    cases.append((Paginator(list(range(20)), 25), 1))
+    for number in (1, 2, 3, 4, 7, 8, 9, 10):
+        cases.append((Paginator(list(range(10 * 25 - 3)), 25), number))
+    cases.append((Paginator(list(range(2 * 25)), 25), 2))
+    cases.append((MorePaginator(list(range(12345)), 25), 3))
+    return cases
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("querystring", ["", 'status=approved&q=a<b"c'])
+def test_pagination_is_the_markup_the_template_made(language: str, querystring: str) -> None:
+    through_include = new_template(
+        '{% include "includes/pagination.html" with page=page querystring=querystring %}'
+    )
+    through_tag = new_template("{% load prm_pagination %}{% pagination page querystring %}")
+    with translation.override(language):
+        for paginator, number in pages():
+            context = {"page": paginator.page(number), "querystring": querystring}
+            old = old_template("pagination.html").render(context)
+            assert_same_html(old, through_include.render(context))
+            assert_same_html(old, through_tag.render(context))
+
+
+class ExampleForm(forms.Form):
+    name = forms.CharField(label="Name <b>", max_length=20, help_text="As on the <contract>")
+    email = forms.EmailField(required=False, label="E-mail")
+    agree = forms.BooleanField(label="I agree", help_text="Read it first")
+    secret = forms.CharField(widget=forms.HiddenInput, required=False)
+    region = forms.ChoiceField(choices=[("emea", "EMEA"), ("amer", "Americas")], label="Region")
+    notes = forms.CharField(widget=forms.Textarea, required=False, label="Notes")
+    nothing = forms.ChoiceField(choices=[], widget=forms.RadioSelect, required=False, label="Empty")
+
+
+FIELD_OPTIONS = [
+    {},
+    {"class": "col-md-6"},
+    {"help": "Overrides <the> help"},
+    {"hide_label": True},
+    {"class": "col-6", "help": "x", "hide_label": True},
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("bound", [False, True])
+def test_a_form_field_is_the_markup_the_template_made(language: str, bound: bool) -> None:
+    form = ExampleForm({"name": "x" * 30, "email": "nope", "region": "mars"} if bound else None)
+    include = new_template('{% include "includes/field.html" with field=field %}')
+    with translation.override(language):
+        for name in form.fields:
+            for options in FIELD_OPTIONS:
+                context = {"field": form[name], **options}
+                assert_same_html(old_template("field.html").render(context), include.render(context))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("status", ["", "approved", "submitted", "unknown"])
+def test_the_status_chips_are_the_markup_the_template_made(language: str, status: str) -> None:
+    class StatusForm(forms.Form):
+        status = forms.CharField(required=False)
+
+    form = StatusForm({"status": status} if status else None)
+    counts = {value: index * 1234 for index, (value, _label) in enumerate(DealStatus.choices)}
+    new = new_template(
+        "{% load deal_tags %}{% deal_status_strip status_counts total_count form.status.value %}"
+    )
+    with translation.override(language):
+        context = {
+            "form": form,
+            "status_counts": [(value, label, counts[value]) for value, label in DealStatus.choices],
+            "total_count": sum(counts.values()),
+        }
+        assert_same_html(old_template("status_strip.html").render(context), new.render(context))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@time_machine.travel(datetime.datetime(2026, 3, 10, 9, 30, tzinfo=datetime.UTC), tick=False)
+def test_the_expiring_deals_are_the_markup_the_template_made(language: str) -> None:
+    now = timezone.now()
+    expiring = [
+        SimpleNamespace(
+            pk=pk,
+            reference=f"D-{pk}",
+            customer_name="Müller & <Söhne>",
+            protection_expires_at=now + datetime.timedelta(days=days, hours=hours),
+        )
+        for pk, days, hours in [(7, 0, 5), (12, 3, 0), (123456, 13, 23)]
+    ]
+    new = new_template("{% load deal_tags %}{% expiring_deal_items expiring %}")
+    with translation.override(language), timezone.override("Europe/Berlin"):
+        context = {"expiring": expiring}
+        old = old_template("expiring.html").render(context)
+        assert "D-123456" in old
+        assert_same_html(old, new.render(context))
