@@ -11,12 +11,13 @@ from django.forms.utils import flatatt
 from django.template import defaultfilters, engines
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from deals.models import ConflictStatus, Deal, DealStage, DealStatus
 from prm.jinja2 import url_with_pk
+from prm.markup import escape
 
 register = template.Library()
 
@@ -29,7 +30,10 @@ def deal_status_badges(deal: Deal, labels: dict[str, str] | None = None) -> Safe
     partner side only ever learns that a possible conflict is under review — never with whom.
     ``labels``: the status labels translated already (a list translates them once, not per row)."""
     label = labels.get(deal.status, deal.status) if labels is not None else deal.get_status_display()
-    badge = format_html('<span class="badge status-badge status-{}">{}</span>', deal.status, label)
+    # Once per row of a list: escaped without format_html's wrappers (prm.markup).
+    badge = mark_safe(  # noqa: S308 -- both values escaped
+        f'<span class="badge status-badge status-{escape(deal.status)}">{escape(label)}</span>'
+    )
     if deal.conflict_status == ConflictStatus.UNDER_REVIEW and deal.status in _CONFLICT_SHOWN_WHILE:
         badge += format_html(
             ' <span class="badge conflict-badge" title="{}"><i class="bi bi-exclamation-diamond" '
@@ -92,38 +96,24 @@ def deal_status_strip(
     status_counts: list[tuple[str, Any, int]], total_count: int, current: Any
 ) -> SafeString:
     """The partner deal list's status chips ("All" and one per status with its count), the same
-    markup as the ``{% for %}`` it replaces: nine chips of a few tags each were about a millisecond
-    and a half of the page through the template engine. ``current``: the status filtered on."""
+    markup as the ``{% for %}`` it replaces (tests/prm/test_markup_in_python.py): nine chips of a
+    few tags each were about a millisecond of the page through the template engine, and still
+    half of one through ``format_html``. ``current``: the status filtered on."""
     current = current or ""
-    chips = format_html_join(
-        "\n  ",
-        '<a role="listitem" class="status-chip{}{}" href="?status={}" id="count-{}">\n'
-        '      <span class="status-chip-count">{}</span><span class="status-chip-label">'
-        '<span class="status-dot status-{}" aria-hidden="true"></span>{}</span>\n    </a>',
-        (
-            (
-                " active" if current == value else "",
-                "" if count else " is-zero",
-                value,
-                value,
-                formats.localize(count),
-                value,
-                label,
-            )
-            for value, label, count in status_counts
-        ),
+    chips = "".join(
+        f'\n  <a role="listitem" class="status-chip{" active" if current == value else ""}'
+        f'{"" if count else " is-zero"}" href="?status={escape(value)}" id="count-{escape(value)}">\n'
+        f'      <span class="status-chip-count">{escape(formats.localize(count))}</span>'
+        f'<span class="status-chip-label"><span class="status-dot status-{escape(value)}" '
+        f'aria-hidden="true"></span>{escape(label)}</span>\n    </a>'
+        for value, label, count in status_counts
     )
-    return format_html(
-        '<div class="status-strip mb-3" role="list" aria-label="{}">\n'
-        '  <a role="listitem" class="status-chip{}" href="{}">\n'
-        '    <span class="status-chip-count">{}</span><span class="status-chip-label">{}</span>\n'
-        "  </a>\n  {}\n</div>",
-        gettext("Deals by status"),
-        "" if current else " active",
-        reverse("deals:list"),
-        formats.localize(total_count),
-        gettext("All"),
-        chips,
+    return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
+        f'<div class="status-strip mb-3" role="list" aria-label="{escape(gettext("Deals by status"))}">\n'
+        f'  <a role="listitem" class="status-chip{"" if current else " active"}" '
+        f'href="{escape(reverse("deals:list"))}">\n'
+        f'    <span class="status-chip-count">{escape(formats.localize(total_count))}</span>'
+        f'<span class="status-chip-label">{escape(gettext("All"))}</span>\n  </a>{chips}\n</div>'
     )
 
 
@@ -139,24 +129,16 @@ def expiring_deal_items(deals: list[Deal]) -> SafeString:
     for deal in deals:
         expires = deal.protection_expires_at
         # As {% blocktranslate %} does: the values escaped, the translated sentence not.
-        protected = mark_safe(  # noqa: S308 -- the values are escaped, the msgid is ours
-            wording
-            % {
-                "date": conditional_escape(dateformat.format(timezone.template_localtime(expires), day)),
-                "when": conditional_escape(defaultfilters.timeuntil_filter(expires)),
-            }
-        )
+        protected = wording % {
+            "date": escape(dateformat.format(timezone.template_localtime(expires), day)),
+            "when": escape(defaultfilters.timeuntil_filter(expires)),
+        }
         items.append(
-            format_html(
-                '<li class="d-flex flex-wrap gap-2 align-items-center mb-1">\n'
-                '          <a class="fw-semibold" href="{}">{}</a>\n'
-                "          <span>{}</span>\n"
-                '          <span class="text-body-secondary">· {}</span>\n'
-                "        </li>",
-                detail_url(deal.pk),
-                deal.reference,
-                deal.customer_name,
-                protected,
-            )
+            '<li class="d-flex flex-wrap gap-2 align-items-center mb-1">\n'
+            f'          <a class="fw-semibold" href="{escape(detail_url(deal.pk))}">'
+            f"{escape(deal.reference)}</a>\n"
+            f"          <span>{escape(deal.customer_name)}</span>\n"
+            f'          <span class="text-body-secondary">· {protected}</span>\n'
+            "        </li>"
         )
-    return mark_safe("\n      ".join(items))  # noqa: S308 -- each item built by format_html
+    return mark_safe("\n      ".join(items))  # noqa: S308 -- every value escaped (prm.markup.escape)

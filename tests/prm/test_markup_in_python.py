@@ -7,6 +7,7 @@ German, and compared as HTML (attributes, text, nesting; not the whitespace betw
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -136,3 +137,45 @@ def test_the_expiring_deals_are_the_markup_the_template_made(language: str) -> N
         old = old_template("expiring.html").render(context)
         assert "D-123456" in old
         assert_same_html(old, new.render(context))
+
+
+AMOUNTS = ["0", "0.00", "-0.001", "0.005", "-0.005", "1", "12.345", "999.995", "1234567.891", "-98765.4321"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_rows_floatformat_is_djangos(language: str) -> None:
+    """prm/jinja2.py's ``floatformat("2g")`` of a Decimal (an amount per row of the deal list) is
+    Django's filter taken the short way: the same text for every amount, in every language."""
+    from django.template.defaultfilters import floatformat
+
+    from prm.jinja2 import _floatformat
+
+    amounts = [Decimal(text) for text in AMOUNTS] + [Decimal("12345678901234.56"), Decimal("1E+3")]
+    with translation.override(language):
+        for amount in amounts:
+            assert _floatformat(amount, "2g") == floatformat(amount, "2g"), amount
+        assert _floatformat(3.5, "2g") == floatformat(3.5, "2g")  # not a Decimal: Django's own
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_rows_dates_are_djangos_and_never_another_renders(language: str) -> None:
+    """A date format remembers what it wrote during one render only: another render (another
+    language, another time zone) makes its own."""
+    from django.template.defaultfilters import date
+
+    from prm.jinja2 import _date_in, date_format
+
+    day = datetime.date(2026, 5, 17)
+    moment = datetime.datetime(2026, 5, 17, 23, 30, tzinfo=datetime.UTC)
+
+    def django(value: Any) -> str:  # as a Django template writes {{ value|date:"DATE_FORMAT" }}
+        return date(timezone.template_localtime(value), "DATE_FORMAT")
+
+    with translation.override(language), timezone.override("UTC"):
+        in_utc = date_format("DATE_FORMAT")
+        assert _date_in(day, in_utc) == django(day)
+        assert _date_in(moment, in_utc) == _date_in(moment, in_utc) == django(moment)
+        with timezone.override("Asia/Tokyo"):  # a day later there
+            in_tokyo = date_format("DATE_FORMAT")
+            assert _date_in(moment, in_tokyo) == django(moment) != _date_in(moment, in_utc)
+        assert _date_in(None, in_utc) == ""
