@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from django import forms
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.template import engines
 from django.test.html import parse_html
@@ -179,3 +180,50 @@ def test_the_rows_dates_are_djangos_and_never_another_renders(language: str) -> 
             in_tokyo = date_format("DATE_FORMAT")
             assert _date_in(moment, in_tokyo) == django(moment) != _date_in(moment, in_utc)
         assert _date_in(None, in_utc) == ""
+
+
+class WidgetsForm(forms.Form):
+    text = forms.CharField(
+        max_length=20, widget=forms.TextInput(attrs={"placeholder": 'a "b" <c>', "autofocus": True})
+    )
+    email = forms.EmailField(required=False)
+    number = forms.DecimalField(required=False, min_value=0)
+    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date", "disabled": False}))
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=True))
+    region = forms.ChoiceField(choices=[("emea", "EMEA & <more>"), ("amer", "Americas")], required=False)
+    agree = forms.BooleanField(required=False)
+    many = forms.MultipleChoiceField(
+        choices=[("a", "A"), ("b", "B")], required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+def test_form_widgets_are_the_markup_of_djangos_templates() -> None:
+    """templates/django/forms/widgets/attrs.html and input.html (prm_forms' widget tags) write what
+    Django's own widget templates write, for every kind of widget and value."""
+    import django.forms
+    from django.forms.renderers import DjangoTemplates
+
+    djangos = DjangoTemplates()  # Django's widget templates only (django/forms/templates/)
+    assert Path(django.forms.__file__).parent.joinpath("templates").is_dir()
+    values = {
+        "text": 'x"<y>&z',
+        "email": "a@b.example",
+        "number": "12.50",
+        "day": "2026-03-04",
+        "hidden": "h&i",
+        "notes": "line <1>\nline 2",
+        "password": "p'w",
+        "region": "emea",
+        "agree": "on",
+        "many": ["a", "b"],
+    }
+    for overridden in ("attrs.html", "input.html"):  # ours render them, not Django's
+        origin = WidgetsForm().renderer.get_template(f"django/forms/widgets/{overridden}").origin.name
+        assert origin.startswith(str(settings.BASE_DIR / "templates"))
+    for data in (None, values, {"text": "", "number": "oops"}):
+        ours, theirs = WidgetsForm(data), WidgetsForm(data, renderer=djangos)
+        for name in ours.fields:
+            assert_same_html(str(theirs[name]), str(ours[name]))
+            assert str(theirs[name]) == str(ours[name])  # byte for byte, too
