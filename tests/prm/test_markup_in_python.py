@@ -227,3 +227,28 @@ def test_form_widgets_are_the_markup_of_djangos_templates() -> None:
         for name in ours.fields:
             assert_same_html(str(theirs[name]), str(ours[name]))
             assert str(theirs[name]) == str(ours[name])  # byte for byte, too
+
+
+PIPELINE_ROWS = [
+    {"label": "Approved <&>", "count": 1234, "value": Decimal("1234567.50"), "won": Decimal("0")},
+    {"label": "Submitted", "count": 0, "value": Decimal("0"), "won": None},
+    {"label": "Won", "count": 3, "value": Decimal("99.5"), "won": Decimal("12000.49")},
+    SimpleNamespace(label="An object's row", count=2, value=7, won=Decimal("1.5")),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("show_won", [True, False, None])
+@pytest.mark.parametrize("rows", [PIPELINE_ROWS, []])
+def test_a_pipeline_table_is_the_markup_the_template_made(language: str, show_won: Any, rows: list) -> None:
+    include = new_template(
+        '{% include "deals/_pipeline_table.html" with rows=rows title=title show_won=show_won %}'
+        if show_won is not None
+        else '{% include "deals/_pipeline_table.html" with rows=rows title=title %}'
+    )
+    with translation.override(language):
+        context = {"rows": rows, "title": "Status <b>", "show_won": show_won}
+        if show_won is None:
+            del context["show_won"]
+        old = old_template("pipeline_table.html").render(context)
+        assert_same_html(old, include.render(context))
