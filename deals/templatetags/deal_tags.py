@@ -101,6 +101,8 @@ def deal_status_strip(
     few tags each were about a millisecond of the page through the template engine, and still
     half of one through ``format_html``. ``current``: the status filtered on."""
     current = current or ""
+    # Messages outside the f-strings: xgettext does not read into one (makemessages would miss them).
+    strip_label, all_label = gettext("Deals by status"), gettext("All")
     chips = "".join(
         f'\n  <a role="listitem" class="status-chip{" active" if current == value else ""}'
         f'{"" if count else " is-zero"}" href="?status={escape(value)}" id="count-{escape(value)}">\n'
@@ -110,11 +112,11 @@ def deal_status_strip(
         for value, label, count in status_counts
     )
     return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
-        f'<div class="status-strip mb-3" role="list" aria-label="{escape(gettext("Deals by status"))}">\n'
+        f'<div class="status-strip mb-3" role="list" aria-label="{escape(strip_label)}">\n'
         f'  <a role="listitem" class="status-chip{"" if current else " active"}" '
         f'href="{escape(reverse("deals:list"))}">\n'
         f'    <span class="status-chip-count">{escape(formats.localize(total_count))}</span>'
-        f'<span class="status-chip-label">{escape(gettext("All"))}</span>\n  </a>{chips}\n</div>'
+        f'<span class="status-chip-label">{escape(all_label)}</span>\n  </a>{chips}\n</div>'
     )
 
 
@@ -164,6 +166,13 @@ def pipeline_table(context: template.Context, rows: Any, title: Any) -> SafeStri
     pipeline through the template engine. ``show_won`` is read from the context, as the include's
     ``with show_won=True`` left it."""
     show_won = bool(context.get("show_won"))
+    # Messages outside the f-strings: xgettext does not read into one (makemessages would miss them).
+    deals_label, value_label, won_label, no_deals = (
+        gettext("Deals"),
+        gettext("Value"),
+        gettext("Won"),
+        gettext("No deals."),
+    )
     cells = []
     for row in rows or ():
         count = _field(row, "count")
@@ -183,14 +192,14 @@ def pipeline_table(context: template.Context, rows: Any, title: Any) -> SafeStri
     if not cells:
         cells.append(
             f'\n        <tr><td colspan="{4 if show_won else 3}" '
-            f'class="text-center text-body-secondary small py-3">{escape(gettext("No deals."))}</td></tr>'
+            f'class="text-center text-body-secondary small py-3">{escape(no_deals)}</td></tr>'
         )
-    won_heading = f'<th scope="col" class="text-end">{escape(gettext("Won"))}</th>' if show_won else ""
+    won_heading = f'<th scope="col" class="text-end">{escape(won_label)}</th>' if show_won else ""
     return mark_safe(  # noqa: S308 -- every value escaped; floatformat writes digits and separators
         '<div class="table-responsive">\n  <table class="table table-sm mb-0 pipeline-table">\n'
         f'    <thead><tr>\n      <th scope="col">{escape(title)}</th>\n'
-        f'      <th scope="col" class="text-end">{escape(gettext("Deals"))}</th>\n'
-        f'      <th scope="col" class="text-end">{escape(gettext("Value"))}</th>\n'
+        f'      <th scope="col" class="text-end">{escape(deals_label)}</th>\n'
+        f'      <th scope="col" class="text-end">{escape(value_label)}</th>\n'
         f"      {won_heading}\n    </tr></thead>\n    <tbody>{''.join(cells)}\n"
         "    </tbody>\n  </table>\n</div>"
     )
