@@ -89,3 +89,51 @@ def test_the_home_keeps_no_reads_when_turned_off(partner_admin: User, settings: 
     with time_machine.travel(NOON, tick=False):
         assert home_cached(request_of(partner_admin), "probe", lambda: 1) == 1
         assert home_cached(request_of(partner_admin), "probe", lambda: 2) == 2
+
+
+def tier_card(response: Any) -> str:
+    html = response.content.decode()
+    start = html.index('<div class="card" id="tier-progress">')
+    return html[start : html.index('<div class="col-lg-4">', start)]
+
+
+def rendered_tier_template(response: Any) -> bool:
+    return "partners/_tier_progress.html" in [t.name for t in response.templates]
+
+
+def test_the_tier_progress_markup_is_kept_per_partner_role_and_language(
+    partner: Partner, partner_admin: User, other_partner: Partner, other_partner_admin: User
+) -> None:
+    """The home keeps the tier progress card's HTML ({% home_cached "tier" %}, partners/templatetags/
+    partner_home.py) as it keeps its figures: rendered once a minute for the partner, the role and
+    the language, never shown to another partner, another role or in another language."""
+    Partner.objects.filter(pk=partner.pk).update(tier=factories.tier("Gold"))
+    Partner.objects.filter(pk=other_partner.pk).update(tier=factories.tier("Silver"))
+    sales = factories.partner_user(partner, role=PartnerRole.SALES)
+    with time_machine.travel(NOON, tick=False) as clock:
+        first = login(partner_admin).get(reverse("home"))
+        assert rendered_tier_template(first)
+        again = login(partner_admin).get(reverse("home"))
+        assert not rendered_tier_template(again)  # kept ...
+        assert tier_card(again) == tier_card(first)  # ... and the same
+        assert 'class="stat">Gold<' in tier_card(first)
+
+        other = login(other_partner_admin).get(reverse("home"))
+        assert rendered_tier_template(other)  # another partner: its own card
+        assert 'class="stat">Silver<' in tier_card(other) and "Gold" not in tier_card(other).split("<ol")[0]
+        assert partner.legal_name not in other.content.decode()
+
+        assert rendered_tier_template(login(sales).get(reverse("home")))  # another role: its own
+
+        # The same admin in German (their own language wins): a German card, not the English one.
+        User.objects.filter(pk=partner_admin.pk).update(language="de")
+        partner_admin.refresh_from_db()
+        german = login(partner_admin).get(reverse("home"))
+        assert rendered_tier_template(german)
+        assert tier_card(german) != tier_card(first)
+        with translation.override("de"):
+            assert translation.gettext("Current tier") in tier_card(german)
+
+        # The next minute renders it again.
+        clock.shift(timedelta(seconds=HOME_CACHE_SECONDS))
+        assert rendered_tier_template(login(partner_admin).get(reverse("home")))
