@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, TruncMonth
@@ -257,9 +258,14 @@ def review_counts(*, actor: Actor, now: datetime) -> dict[str, Any]:
         return {**dict.fromkeys(figures, 0), "more": []}
     deals = deal_policy.scope(actor).order_by()
     submitted = deals.filter(status=DealStatus.SUBMITTED)
-    queue_sql, params = _capped_sql(submitted, "pk", "review_due_at")
-    conflicts_sql, more = _capped_sql(submitted.filter(conflict_status=ConflictStatus.UNDER_REVIEW))
-    wins_sql, most = _capped_sql(deals.filter(status=DealStatus.WON_PENDING))
+    try:
+        queue_sql, params = _capped_sql(submitted, "pk", "review_due_at")
+        conflicts_sql, more = _capped_sql(submitted.filter(conflict_status=ConflictStatus.UNDER_REVIEW))
+        wins_sql, most = _capped_sql(deals.filter(status=DealStatus.WON_PENDING))
+    except EmptyResultSet:
+        # A scope that can match nothing (a channel account manager with no partners yet: the
+        # policy's partner_id IN ()) has no SQL; the ORM would answer such a count with 0 unasked.
+        return {**dict.fromkeys(figures, 0), "more": []}
     # The ORM's own SQL, its values passed apart as parameters.
     sql = f"""SELECT queue.waiting, queue.overdue,
                      (SELECT count(*) FROM ({conflicts_sql}) conflicts),

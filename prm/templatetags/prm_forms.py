@@ -11,8 +11,6 @@ renderer, as before.
 
 from __future__ import annotations
 
-from html import escape as _html_escape
-
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -74,9 +72,10 @@ def form_field(context: template.Context) -> SafeString:
 
 def _attrs(attrs: dict) -> str:
     # {% if value is not False %} {{ name }}{% if value is not True %}="{{ value|stringformat:'s' }}"
-    # (stringformat:'s' is str(); its answer is never safe, so always escaped)
+    # (stringformat is an is_safe filter: a value already safe, such as the admin's action checkbox
+    # label from format_html, stays as it is; anything else is escaped: prm.markup.escape)
     return "".join(
-        f" {escape(name)}" if value is True else f' {escape(name)}="{_html_escape(str(value))}"'
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -90,7 +89,7 @@ def widget_attrs(widget: dict) -> SafeString:
 @register.simple_tag
 def widget_input(widget: dict) -> SafeString:
     value = widget["value"]
-    shown = "" if value is None else f' value="{_html_escape(str(value))}"'
+    shown = "" if value is None else f' value="{escape(value)}"'
     return mark_safe(  # noqa: S308 -- every value escaped
         f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
         f"{shown}{_attrs(widget['attrs'])}>"

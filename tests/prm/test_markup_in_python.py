@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.template import engines
 from django.test.html import parse_html
 from django.utils import timezone, translation
+from django.utils.html import format_html
 
 from deals.models import DealStatus
 
@@ -227,6 +228,11 @@ def test_form_widgets_are_the_markup_of_djangos_templates() -> None:
         for name in ours.fields:
             assert_same_html(str(theirs[name]), str(ours[name]))
             assert str(theirs[name]) == str(ours[name])  # byte for byte, too
+    # An attribute value already safe (the admin's action checkbox label, built by format_html) is
+    # not escaped a second time, as Django's stringformat filter (is_safe) keeps it.
+    checkbox = django.forms.CheckboxInput(attrs={"aria-label": format_html("Pick {}", 'x <"y"> & z')})
+    assert checkbox.render("pick", "1", renderer=djangos) == checkbox.render("pick", "1")
+    assert "&amp;lt;" not in checkbox.render("pick", "1")
 
 
 PIPELINE_ROWS = [
