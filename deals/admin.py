@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from partners.admin import ScopedAdminMixin
+from partners.admin import ScopedAdminMixin, WholeProgramIndexWalkMixin
 from partners.forms import PartnerChoiceField
 from partners.models import Partner
-from partners.policies import partner_scope_q, vendor_sees_all
+from partners.policies import partner_scope_q
 from prm.admin import BigTableAdmin, DateRangeFilter, LabelledListEditableMixin, LabelledTabularInline
 from prm.admin_actions import confirm_then_run, confirmation_context, run_each
 from prm.errors import ApplicationError
@@ -82,7 +82,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(Deal)
-class DealAdmin(ScopedAdminMixin, BigTableAdmin):
+class DealAdmin(WholeProgramIndexWalkMixin, ScopedAdminMixin, BigTableAdmin):
     partner_field = "partner"
     list_display = [
         "reference",
@@ -116,15 +116,6 @@ class DealAdmin(ScopedAdminMixin, BigTableAdmin):
         # drafts are not the vendor's to see, and a channel account manager's portfolio is read by
         # its resolved ids, which the planner can count (see DealPolicy.visible).
         return deal_policy.scope(request.actor, BigTableAdmin.get_queryset(self, request))
-
-    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, **kwargs: Any) -> Any:
-        paginator = super().get_paginator(request, queryset, per_page, **kwargs)
-        # Walking the ordering index suits the whole program, not a search or a portfolio
-        # (a CAM's search walked it for 3-6 s): see prm.views.CappedKeysFirstPaginator.
-        actor = getattr(request, "actor", None)
-        if request.GET.get("q") or actor is None or not vendor_sees_all(actor):
-            paginator.walk_index = False
-        return paginator
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -3,9 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
@@ -24,6 +28,27 @@ class DateRangeFilter(admin.DateFieldListFilter):
             *super().expected_parameters(),
             *(f"{self.field_path}__{part}" for part in ("year", "month", "day")),
         ]
+
+
+# Django admin's own message (ModelAdmin.action_checkbox), translated by Django's catalog: passed
+# by name so that the project's message extraction leaves it to Django.
+DJANGO_CHECKBOX_LABEL = "Select this object for an action - {}"
+
+
+class DirectActionCheckboxMixin:
+    """Each row's action checkbox as the markup Django's CheckboxInput renders, written directly:
+    through the form renderer's template it was a quarter to a third of a changelist's time at
+    50-100 rows (the partner and fund request changelists). tests/mdf/test_list_speed.py keeps it
+    equal to Django's."""
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: Any) -> SafeString:
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(gettext(DJANGO_CHECKBOX_LABEL), str(obj)),
+        )
 
 
 class BigTableAdmin(admin.ModelAdmin):

@@ -11,7 +11,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
@@ -34,7 +33,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +41,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Partner
 from partners.policies import partner_scope_q
 from prm import audit
+from prm.admin import DirectActionCheckboxMixin
 from prm.admin_actions import confirmation_context
 from prm.money import format_amount, format_money
 
@@ -372,7 +372,7 @@ class RowLinksChangeList(ChangeList):
         return f"{url}?{self.row_filters}" if self.row_filters else url
 
 
-class DecisionAdminMixin:
+class DecisionAdminMixin(DirectActionCheckboxMixin):
     """Service-backed actions with an intermediate page, also offered per object: the buttons on an
     object's page open the same page for that one object (``<pk>/decide/<action>/``). Objects are
     read-only here: every change is a service call."""
@@ -381,20 +381,6 @@ class DecisionAdminMixin:
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RowLinksChangeList
-
-    # Django's own msgid (its catalogue translates it), kept out of this project's catalogue.
-    _select_label = "Select this object for an action - {}"
-
-    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
-    def action_checkbox(self, obj: Any) -> SafeString:
-        """The markup of Django's action checkbox, written directly: Django renders a form widget
-        through the template engine for every row, a quarter of the changelist's time at 50 rows."""
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            str(obj.pk),
-            format_html(gettext(self._select_label), str(obj)),
-        )
 
     # URLs and the single-object entry point ----------------------------------------------------
     def get_urls(self) -> list[Any]:

@@ -23,8 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from partners.admin import ScopedAdminMixin
-from partners.policies import vendor_sees_all
+from partners.admin import ScopedAdminMixin, WholeProgramIndexWalkMixin
 from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, run_each
 from prm.pagination import planner
@@ -74,7 +73,7 @@ class KeysFirstSerialPaginator(CappedKeysFirstPaginator):
 
 
 @admin.register(FundRequest)
-class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
+class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdminMixin, BigTableAdmin):
     partner_field = "partner"
     change_form_template = "admin/mdf/fundrequest/change_form.html"
     change_list_template = "admin/mdf/fundrequest/change_list.html"
@@ -160,15 +159,6 @@ class FundRequestAdmin(DecisionAdminMixin, ScopedAdminMixin, BigTableAdmin):
         # The portal's own rule (fund_request_policy): a channel account manager's portfolio by its
         # resolved ids, which the planner can count, rather than the mixin's subquery.
         return fund_request_policy.scope(request.actor, BigTableAdmin.get_queryset(self, request))
-
-    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, **kwargs: Any) -> Any:
-        paginator = super().get_paginator(request, queryset, per_page, **kwargs)
-        # Walking the ordering index suits the whole program, not a search or a portfolio (a few
-        # rows, better read and sorted): see prm.views.CappedKeysFirstPaginator.
-        actor = getattr(request, "actor", None)
-        if request.GET.get("q") or actor is None or not vendor_sees_all(actor):
-            paginator.walk_index = False
-        return paginator
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
