@@ -38,7 +38,7 @@ from .models import (
     Product,
 )
 from .policies import authorization_policy, deal_policy
-from .vendor_views import DealListPaginator
+from .vendor_views import VendorDealListPaginator
 
 
 @admin.register(Product)
@@ -108,7 +108,7 @@ class DealAdmin(WholeProgramIndexWalkMixin, ScopedAdminMixin, BigTableAdmin):
     # tier (prm.views.KeysFirstPaginator): row-level security hides the row counts from the
     # planner, which joined every deal before sorting (20 s at a million deals). Without JIT or
     # parallel workers for those statements, as the vendor's list (deals.vendor_views).
-    paginator = DealListPaginator
+    paginator = VendorDealListPaginator
     actions = ["approve_selected", "reject_selected", "confirm_won_selected", "reject_won_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -192,7 +192,7 @@ def _planner(**settings: str) -> Iterator[None]:
             )
 
 
-class DealListPaginator(CappedKeysFirstPaginator):
+class VendorDealListPaginator(CappedKeysFirstPaginator):
     """The program's deal lists (all deals, the admin changelist): capped counts and a page's
     keys first, without PostgreSQL's JIT compiler or parallel workers.
 
@@ -222,7 +222,7 @@ class DealListPaginator(CappedKeysFirstPaginator):
 def deal_list_page(request: HttpRequest, queryset: Any, *, selective: bool, count: int | None = None) -> Any:
     """A page of a program's deal list (``selective``: see ``_selective``; ``count``: how many
     deals it holds, if known without counting them)."""
-    paginator = DealListPaginator(queryset, PAGE_SIZE)
+    paginator = VendorDealListPaginator(queryset, PAGE_SIZE)
     paginator.walk_index = not selective
     if count is not None:
         # As the capped count would say it (deals.selectors.vendor_deal_count is exact).

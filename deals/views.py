@@ -93,7 +93,7 @@ def _active_products() -> list[Product]:
 EXPIRING_SHOWN = 5
 
 
-class DealListPaginator(KeysFirstPaginator):
+class PartnerDealListPaginator(KeysFirstPaginator):
     """A page of the partner's deal list, keys first (see KeysFirstPaginator), together with the
     approved deals that lose their protection soon: the page's keys and the expiring deals' keys
     in one statement (UNION ALL of the two index scans, each with its own order and limit), then
@@ -134,7 +134,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     deals = selectors.partner_deal_list(actor=actor, filters=filters)
     counts = selectors.deal_counts(actor=actor)
-    paginator = DealListPaginator(
+    paginator = PartnerDealListPaginator(
         deals,
         PAGE_SIZE,
         rows=selectors.partner_deal_list(actor=actor),

@@ -84,7 +84,7 @@ def test_keys_first_pages_are_the_plain_pages(
 def test_the_list_reads_a_page_of_ids_then_those_rows(
     team_a: f.Team, many: list[Deal], actor_cache_on: Any
 ) -> None:
-    """The page's ids and the expiring deals' ids in one statement (deals.views.DealListPaginator),
+    """The page's ids and the expiring deals' ids in one statement (deals.views.PartnerDealListPaginator),
     then those rows in one more (with the transaction's three, eight statements in production)."""
     client = login(team_a.admin)
     queries = page_queries(client, reverse("deals:list"))

@@ -605,7 +605,7 @@ def test_the_program_admins_product_filter_is_counted_from_the_figures(
     assert page.paginator.count == capped and page.paginator.more  # 27 deals, capped at 5
     assert "More than 5 " in response.content.decode()
     assert not any(q["sql"].startswith("SELECT COUNT(*) FROM (SELECT") for q in context.captured_queries)
-    # The page's keys without JIT or parallel workers (see deals.vendor_views.DealListPaginator).
+    # The page's keys without JIT or parallel workers (see deals.vendor_views.VendorDealListPaginator).
     assert any("set_config('jit', 'off', true)" in q["sql"] for q in context.captured_queries)
     one = client.get(reverse("deals:vendor_list"), {"product": switch, "status": DealStatus.APPROVED})
     with f.acting(vendor_admin):
