@@ -1,0 +1,133 @@
+"""The partner deal list's body, rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html) from
+rows that are tuples (deals.selectors.PartnerDealRow), is the page the Django template made from the
+deals themselves (kept in tests/prm/markup_before/deal_list.html): the same <main>, compared as HTML
+(elements, attributes, text, order; not the whitespace between tags nor how an entity is written),
+with data and in every empty state, in each language of the portal."""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.template import engines
+from django.test.html import parse_html
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from deals.models import Deal, DealStatus
+from partners.models import PartnerRole, PartnerStatus
+from tests import factories
+from tests.deals import factories as f
+from tests.deals.test_query_counts import bulk_deals
+from tests.helpers import login
+from tests.scoping import acting
+
+pytestmark = pytest.mark.django_db
+
+BEFORE = Path(__file__).parent.parent / "prm" / "markup_before" / "deal_list.html"
+_CSRF = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*"')
+
+
+def main_of(page: str) -> str:
+    """The page's <main> (the layout around it is base.html's, not this page's), CSRF tokens
+    blanked (each rendering masks its own)."""
+    main = page[page.index("<main") : page.index("</main>") + len("</main>")]
+    return _CSRF.sub(r'\1"', main)
+
+
+def as_deals(rows: list[Any]) -> list[Deal]:
+    """The Deal of each row, in the rows' order (what the Django template read)."""
+    deals = Deal.objects.select_related("registered_by").in_bulk([row.pk for row in rows])
+    return [deals[row.pk] for row in rows]
+
+
+def before(response: Any) -> str:
+    """The page as the Django template made it, for the same request and the same deals."""
+    context = response.context
+    page = copy.copy(context["page"])
+    with acting(context["actor"]):
+        page.object_list = as_deals(page.object_list)
+        expiring = as_deals(context["expiring"])
+    values = {
+        name: context[name]
+        for name in ("form", "querystring", "status_counts", "total_count", "may_register", "works_deals")
+    }
+    template = engines["django"].from_string(BEFORE.read_text())
+    return template.render({**values, "page": page, "expiring": expiring}, request=response.wsgi_request)
+
+
+def assert_same_page(response: Any) -> None:
+    assert response.status_code == 200
+    now, old = main_of(response.content.decode()), main_of(before(response))
+    assert parse_html(old) == parse_html(now), f"\n--- before\n{old}\n--- now\n{now}"
+
+
+@pytest.fixture
+def many(team_a: f.Team) -> list[Deal]:
+    deals = bulk_deals(team_a, 60, product=f.product("Markup Probe", price="100.00"))
+    # Markup in what a partner typed; a registrant without a name (the e-mail is shown); an
+    # amount with thousands; a deal with neither domain nor title; a won deal (no protection).
+    Deal.objects.filter(pk=deals[-1].pk).update(customer_name='<b>"Müller" & Söhne</b>', title="x < y")
+    Deal.objects.filter(pk=deals[-2].pk).update(customer_domain="", title="", amount="1234567.50")
+    team_a.sales.full_name = ""
+    team_a.sales.save(update_fields=["full_name"])
+    soon = Deal.objects.filter(partner=team_a.partner, status=DealStatus.APPROVED).order_by("pk")[:7]
+    for days, deal in enumerate(soon):  # more than the "Expiring soon" box shows
+        expires = timezone.now() + timedelta(days=days, hours=5)
+        Deal.objects.filter(pk=deal.pk).update(protection_expires_at=expires)
+    return deals
+
+
+LANGUAGES = ["en", "de", "fr", "es"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"status": DealStatus.APPROVED},
+        {"page": "2", "stage": "proposal"},
+        {"page": "3"},
+        {"status": "bogus", "q": "Probe"},
+        {"q": 'a<b"c&d', "status": DealStatus.SUBMITTED},  # nothing matches: the filters' empty state
+    ],
+)
+def test_the_admins_list_is_the_page_the_django_template_made(
+    team_a: f.Team, many: list[Deal], language: str, query: dict[str, str]
+) -> None:
+    response = login(team_a.admin).get(reverse("deals:list"), query, HTTP_ACCEPT_LANGUAGE=language)
+    with translation.override(language):
+        assert_same_page(response)
+    if not query:
+        assert response.context["expiring"] and len(response.context["page"].object_list) == 25
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_sales_users_list_is_the_page_the_django_template_made(
+    team_a: f.Team, many: list[Deal], language: str
+) -> None:
+    response = login(team_a.sales).get(reverse("deals:list"), HTTP_ACCEPT_LANGUAGE=language)
+    with translation.override(language):
+        assert_same_page(response)
+    assert response.context["page"].object_list
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("who", ["new partner", "inactive partner", "marketing"])
+def test_the_empty_lists_are_the_pages_the_django_template_made(language: str, who: str) -> None:
+    team = f.team("Empty Partner Ltd", tier="Silver")
+    user = team.admin
+    if who == "inactive partner":  # onboarding, may not register yet: "No deals yet"
+        team.partner.status = PartnerStatus.ONBOARDING
+        team.partner.save(update_fields=["status"])
+    elif who == "marketing":  # does not work deals: no filters, no export
+        user = factories.partner_user(team.partner, role=PartnerRole.MARKETING)
+    response = login(user).get(reverse("deals:list"), HTTP_ACCEPT_LANGUAGE=language)
+    with translation.override(language):
+        assert_same_page(response)
+    assert not response.context["page"].object_list
