@@ -16,17 +16,19 @@ from django.db.models import QuerySet, Value
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template import engines
+from django.template.defaultfilters import timeuntil_filter
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partners.activity import plain_history
-from partners.models import Region
+from partners.models import PartnerRole, Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
+from prm.jinja2 import url_with_pk
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
@@ -61,8 +63,8 @@ from .models import (
     Product,
 )
 from .policies import DEAL_ROLES, deal_policy, lead_policy
+from .rendering import ListFormats, deal_list_texts
 from .selectors import PartnerDealRow
-from .templatetags.deal_tags import choice_select, deal_rows_context, deal_status_strip, expiring_deal_items
 
 PROBLEMS_SESSION_KEY = "deals.submit_problems"
 
@@ -158,40 +160,41 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     if applied <= {"status"}:
         paginator.count = counts.get(filters["status"], 0) if applied else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
+    texts = deal_list_texts()
     context = {
         "form": form,
         "page": page,
         "querystring": querystring_without_page(request),
-        "status_counts": [(value, label, counts.get(value, 0)) for value, label in DealStatus.choices],
+        "status_counts": [(value, label, counts.get(value, 0)) for value, label in texts["statuses"].items()],
         "total_count": sum(counts.values()),
         "expiring": paginator.expiring,
         "may_register": deal_policy.can(actor, "register"),
         "works_deals": actor.partner_role in DEAL_ROLES,
     }
-    # The page's body is rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html); the Django
-    # template around it is only the layout. Through Django's engine the body was over half of the
-    # page's CPU (its filters form, status chips, table and pagination).
-    body = (
-        engines["jinja2"]
-        .get_template("deals/deal_list_body.html")
-        .render(
-            {
-                **context,
-                **deal_rows_context(actor),
-                "deals": page.object_list,
-                "list_url": reverse("deals:list"),
-                # The markup already built in Python (their tests: tests/prm/test_markup_in_python.py).
-                "status_strip": deal_status_strip,
-                "expiring_items": expiring_deal_items,
-                "choice_select": choice_select,
-                "pagination": pagination,
-            },
-            request=request,
-        )
-    )
-    # Jinja2 autoescaped every value (prm/jinja2.py); the helpers it called return safe strings.
-    context["body"] = mark_safe(body)  # noqa: S308
+    context["body"] = _deal_list_body(request, context, texts)
     return render(request, "deals/deal_list.html", context)
+
+
+def _deal_list_body(request: HttpRequest, context: dict[str, Any], texts: dict[str, Any]) -> SafeString:
+    """The deal list's body, rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html): the
+    Django template around it is only the layout. Through Django's engine the body (filters,
+    status chips, table, pagination) was over half of the page's CPU."""
+    body = engines["jinja2"].get_template("deals/deal_list_body.html")
+    html = body.render(
+        {
+            **context,
+            **texts,
+            "deals": context["page"].object_list,
+            "show_registrant": request.actor.partner_role == PartnerRole.ADMIN,
+            "fmt": ListFormats(),
+            "until": timeuntil_filter,
+            "list_url": reverse("deals:list"),
+            "detail_url": url_with_pk("deals:detail"),
+            "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+        },
+        request=request,  # csrf_input for the export button's form
+    )
+    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 
 
 @partner_required

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from deals.models import ConflictStatus, Deal, DealStage, DealStatus
+from deals.models import ConflictStatus, Deal, DealStatus
 from prm.jinja2 import url_with_pk
 from prm.markup import escape
 
@@ -61,29 +61,6 @@ def choice_select(field: BoundField) -> SafeString:
         ),
     )
     return format_html("<select{}>{}</select>", flatatt(attrs), options)
-
-
-def deal_rows_context(actor: Any) -> dict[str, Any]:
-    """What templates/jinja2/deals/_deal_rows.html reads besides ``deals``: for ``actor``'s list
-    (the registrant is shown to partner admins), translated and reversed once per list, not once
-    per row."""
-    return {
-        "show_registrant": actor.partner_role == "admin",
-        "status_badges": deal_status_badges,
-        "statuses": {value: str(label) for value, label in DealStatus.choices},
-        "stages": {value: str(label) for value, label in DealStage.choices},
-        "detail_url": url_with_pk("deals:detail"),
-        # Each cell's column name, shown beside its value when the table stacks on a phone.
-        "labels": {
-            "reference": gettext("Reference"),
-            "customer": gettext("Customer"),
-            "amount": gettext("Amount"),
-            "status": gettext("Status"),
-            "stage": gettext("Stage"),
-            "close": gettext("Expected close"),
-            "protected": gettext("Protected until"),
-        },
-    }
 
 
 @register.simple_tag

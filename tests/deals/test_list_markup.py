@@ -131,3 +131,42 @@ def test_the_empty_lists_are_the_pages_the_django_template_made(language: str, w
     with translation.override(language):
         assert_same_page(response)
     assert not response.context["page"].object_list
+
+
+AMOUNTS = ["0", "0.00", "-0.001", "0.005", "-0.005", "1", "12.345", "999.995", "1234567.891", "-98765.4321"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_list_formats_write_what_djangos_filters_write(language: str) -> None:
+    """deals.rendering.ListFormats (the language, time zone and formats looked up once per render)
+    writes an amount as ``|floatformat:"2g"``, a count as ``{{ n }}`` and a day as
+    ``|date:"DATE_FORMAT"`` do, a datetime in the current time zone; and a day written in one
+    language or zone is never another's."""
+    from decimal import Decimal
+
+    from django.template.defaultfilters import date as date_filter
+    from django.template.defaultfilters import floatformat
+    from django.utils.formats import localize
+
+    from deals.rendering import ListFormats
+
+    moments = [
+        timezone.now().replace(year=2026, month=5, day=17, hour=hour, minute=30) for hour in (0, 12, 23)
+    ]
+    days = [moment.date() for moment in moments] + [moments[0].date().replace(month=1, day=1)]
+
+    def django_day(value: Any) -> str:
+        return date_filter(timezone.template_localtime(value), "DATE_FORMAT")
+
+    for zone in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
+        with translation.override(language), timezone.override(zone):
+            formats = ListFormats()
+            amounts = [Decimal(text) for text in AMOUNTS] + [Decimal("12345678901234.56"), Decimal("1E+3")]
+            for amount in amounts:
+                assert formats.amount(amount) == floatformat(amount, "2g"), amount
+            assert formats.amount(3.5) == floatformat(3.5, "2g")
+            for count in (0, 7, 1234, 1234567):
+                assert formats.count(count) == localize(count)
+            for value in [*moments, *days]:
+                assert formats.day(value) == formats.day(value) == django_day(value), (zone, value)
+            assert formats.day(None) == "" and formats.day("") == ""
