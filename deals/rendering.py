@@ -16,8 +16,10 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, formats, numberformat, timezone, translation
+from markupsafe import Markup
 
 _CENT = Decimal("0.01")
 
@@ -143,3 +145,42 @@ def deal_list_texts() -> dict[str, Any]:
         }
         _texts[language] = texts
     return texts
+
+
+# A row of the deal list as deals/_deal_rows.html wrote it, by everything that decides what it
+# writes: the row itself (every column it prints, its key among them), the language (the
+# wording, the formats), the time zone (the protection's day), whether the registrant is shown,
+# and the detail URL's prefix. A page's rows are mostly the ones the same people saw a moment
+# ago (the list's first page, paging back and forth): each was some 80 µs to write again. Only
+# what this actor already read through the list's scope is written from, so a row kept for one
+# partner is nothing another could ask for (its key holds the row). Bounded: emptied when full.
+ROWS_KEPT = 5_000
+_rows: dict[tuple[Any, ...], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_rows(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
+        _rows.clear()
+
+
+def deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
+    """The ``<tr>`` of each row (deals.selectors.PartnerDealRow) of the partner deal list, from
+    templates/jinja2/deals/_deal_rows.html's ``deal_row`` with ``context`` (``fmt``, the wording of
+    deal_list_texts, ``show_registrant``, ``detail_url``), each written once and kept."""
+    fmt: ListFormats = context["fmt"]
+    shown = (fmt.language, str(fmt.zone), bool(context["show_registrant"]), context["detail_url"].before)
+    template = None
+    written = []
+    for row in rows:
+        key = (shown, row)
+        html = _rows.get(key)
+        if html is None:
+            if template is None:  # every row kept already: the template is not even set up
+                template = engines["jinja2"].env.get_template("deals/_deal_rows.html").make_module(context)
+            html = str(template.deal_row(row))
+            if len(_rows) >= ROWS_KEPT:
+                _rows.clear()
+            _rows[key] = html
+        written.append(html)
+    return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)

@@ -63,7 +63,7 @@ from .models import (
     Product,
 )
 from .policies import DEAL_ROLES, deal_policy, lead_policy
-from .rendering import ListFormats, deal_list_texts
+from .rendering import ListFormats, deal_list_texts, deal_rows_html
 from .selectors import PartnerDealRow
 
 PROBLEMS_SESSION_KEY = "deals.submit_problems"
@@ -180,20 +180,18 @@ def _deal_list_body(request: HttpRequest, context: dict[str, Any], texts: dict[s
     Django template around it is only the layout. Through Django's engine the body (filters,
     status chips, table, pagination) was over half of the page's CPU."""
     body = engines["jinja2"].get_template("deals/deal_list_body.html")
-    html = body.render(
-        {
-            **context,
-            **texts,
-            "deals": context["page"].object_list,
-            "show_registrant": request.actor.partner_role == PartnerRole.ADMIN,
-            "fmt": ListFormats(),
-            "until": timeuntil_filter,
-            "list_url": reverse("deals:list"),
-            "detail_url": url_with_pk("deals:detail"),
-            "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
-        },
-        request=request,  # csrf_input for the export button's form
-    )
+    values = {
+        **context,
+        **texts,
+        "show_registrant": request.actor.partner_role == PartnerRole.ADMIN,
+        "fmt": ListFormats(),
+        "until": timeuntil_filter,
+        "list_url": reverse("deals:list"),
+        "detail_url": url_with_pk("deals:detail"),
+        "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+    }
+    values["rows"] = deal_rows_html(context["page"].object_list, values)
+    html = body.render(values, request=request)  # the request: csrf_input, for the export button
     return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 
 

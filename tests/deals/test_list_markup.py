@@ -170,3 +170,44 @@ def test_list_formats_write_what_djangos_filters_write(language: str) -> None:
             for value in [*moments, *days]:
                 assert formats.day(value) == formats.day(value) == django_day(value), (zone, value)
             assert formats.day(None) == "" and formats.day("") == ""
+
+
+def test_a_kept_row_is_the_row_written_again(team_a: f.Team, many: list[Deal]) -> None:
+    """deals.rendering.deal_rows_html keeps each row it writes by everything that decides it: a
+    page written from kept rows is the page written afresh, and a row kept in one language, time
+    zone or for one role is never shown in another."""
+    from deals import rendering
+
+    client = login(team_a.admin)
+    url = reverse("deals:list")
+
+    def written(**headers: Any) -> str:
+        return main_of(client.get(url, **headers).content.decode())
+
+    # Protection ending at 23:30 UTC: another day in Tokyo.
+    Deal.objects.filter(pk__in=[deal.pk for deal in many[:25]]).update(
+        protection_expires_at=timezone.now().replace(hour=23, minute=30) + timedelta(days=20)
+    )
+    pages = {}
+    for language, zone in [("en", "UTC"), ("de", "UTC"), ("en", "Asia/Tokyo")]:
+        with timezone.override(zone):
+            rendering._rows.clear()
+            pages[language, zone] = written(HTTP_ACCEPT_LANGUAGE=language)
+    assert len(set(pages.values())) == 3
+    rendering._rows.clear()
+    for (language, zone), page in [*pages.items(), *reversed(pages.items())]:  # each from kept rows
+        with timezone.override(zone):
+            assert written(HTTP_ACCEPT_LANGUAGE=language) == page, (language, zone)
+    # A sales user of the same partner lists some of the same deals, without their registrant.
+    assert_same_page(login(team_a.sales).get(url))
+    assert {shown[2] for shown, _row in rendering._rows} == {True, False}
+
+
+def test_kept_rows_are_bounded(team_a: f.Team, many: list[Deal], monkeypatch: pytest.MonkeyPatch) -> None:
+    from deals import rendering
+
+    monkeypatch.setattr(rendering, "ROWS_KEPT", 10)
+    rendering._rows.clear()
+    response = login(team_a.admin).get(reverse("deals:list"))
+    assert len(rendering._rows) <= 10
+    assert_same_page(response)
