@@ -638,6 +638,10 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return start_export(request, "deals.partner_leads")
     page = paginate(request, queryset)
+    if not page.paginator.count:
+        # Nothing to show: no statement built for the empty page (its select_related made
+        # building it a noticeable part of the page, which is what most partners see).
+        page.object_list = []
     now = timezone.now()
     for lead in page.object_list:
         lead.may_accept = lead_policy.can(actor, "accept", lead)
@@ -648,19 +652,24 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         lead.may_open_deal = lead.deal is not None and (
             actor.partner_role == "admin" or lead.deal.registered_by_id == actor.user.pk
         )
-    return render(
-        request,
-        "deals/lead_list.html",
-        {
-            "page": page,
-            "status": status,
-            "statuses": PARTNER_LEAD_STATUSES,
-            "querystring": querystring_without_page(request),
-            "decline_form": ReasonForm(),
-            "works_deals": actor.partner_role in DEAL_ROLES,
-            "sla_hours": settings.PRM["LEAD_ACCEPTANCE_SLA_HOURS"],
-        },
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": PARTNER_LEAD_STATUSES,
+        "querystring": querystring_without_page(request),
+        "decline_form": ReasonForm(),
+        "works_deals": actor.partner_role in DEAL_ROLES,
+        "sla_hours": settings.PRM["LEAD_ACCEPTANCE_SLA_HOURS"],
+    }
+    # The body is rendered by Jinja2 (templates/jinja2/deals/lead_list_body.html); the Django
+    # template around it is only the layout.
+    body = engines["jinja2"].get_template("deals/lead_list_body.html")
+    html = body.render(
+        {**context, "list_url": reverse("deals:lead_list"), "pagination": pagination},
+        request=request,  # csrf_input, for the forms
     )
+    context["body"] = mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return render(request, "deals/lead_list.html", context)
 
 
 @require_POST

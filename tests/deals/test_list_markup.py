@@ -211,3 +211,72 @@ def test_kept_rows_are_bounded(team_a: f.Team, many: list[Deal], monkeypatch: py
     response = login(team_a.admin).get(reverse("deals:list"))
     assert len(rendering._rows) <= 10
     assert_same_page(response)
+
+
+# --- Leads ---------------------------------------------------------------------------------------
+LEADS_BEFORE = Path(__file__).parent.parent / "prm" / "markup_before" / "lead_list.html"
+
+
+def assert_same_leads_page(response: Any) -> None:
+    """The leads page as the Django template made it, for the same request and the same leads
+    (the view's own objects: their countdowns are the ones it worked out)."""
+    assert response.status_code == 200
+    context = response.context
+    names = ("page", "status", "statuses", "querystring", "decline_form", "works_deals", "sla_hours")
+    template = engines["django"].from_string(LEADS_BEFORE.read_text())
+    old = main_of(template.render({name: context[name] for name in names}, request=response.wsgi_request))
+    now = main_of(response.content.decode())
+    assert parse_html(old) == parse_html(now), f"\n--- before\n{old}\n--- now\n{now}"
+
+
+@pytest.fixture
+def leads(team_a: f.Team, many: list[Deal]) -> list[Any]:
+    from deals.models import Lead, LeadSource
+    from tests.deals.test_query_counts import bulk_leads
+
+    made = bulk_leads(team_a, 30, creator=factories.vendor_actor(), deals=many[:12])
+    Lead.objects.filter(pk=made[1].pk).update(
+        source=LeadSource.LOCATOR, description='line <1>\n"two" & more', contact_phone="+1 555", country=""
+    )
+    Lead.objects.filter(pk=made[2].pk).update(
+        estimated_value=None, contact_name="", contact_email="", domain=""
+    )
+    Lead.objects.filter(pk=made[4].pk).update(
+        product_interest="", description="", estimated_value="1234567.5"
+    )
+    return made
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("query", [{}, {"status": "offered"}, {"status": "accepted"}, {"page": "2"}])
+def test_the_leads_are_the_page_the_django_template_made(
+    team_a: f.Team, leads: list[Any], language: str, query: dict[str, str]
+) -> None:
+    response = login(team_a.admin).get(reverse("deals:lead_list"), query, HTTP_ACCEPT_LANGUAGE=language)
+    with translation.override(language):
+        assert_same_leads_page(response)
+    if not query:
+        assert len(response.context["page"].object_list) > 3
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_sales_users_leads_are_the_page_the_django_template_made(
+    team_a: f.Team, leads: list[Any], language: str
+) -> None:
+    response = login(team_a.sales).get(reverse("deals:lead_list"), HTTP_ACCEPT_LANGUAGE=language)
+    with translation.override(language):
+        assert_same_leads_page(response)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("query", [{}, {"status": "accepted"}, {"status": "offered", "page": "3"}])
+@pytest.mark.parametrize("role", [PartnerRole.ADMIN, PartnerRole.MARKETING])
+def test_no_leads_is_the_page_the_django_template_made(
+    language: str, query: dict[str, str], role: str
+) -> None:
+    team = f.team("Leadless Ltd", tier="Silver")
+    user = team.admin if role == PartnerRole.ADMIN else factories.partner_user(team.partner, role=role)
+    response = login(user).get(reverse("deals:lead_list"), query, HTTP_ACCEPT_LANGUAGE=language)
+    with translation.override(language):
+        assert_same_leads_page(response)
+    assert not response.context["page"].object_list
