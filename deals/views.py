@@ -19,6 +19,8 @@ from django.template import engines
 from django.template.defaultfilters import timeuntil_filter
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -65,6 +67,7 @@ from .models import (
 from .policies import DEAL_ROLES, deal_policy, lead_policy
 from .rendering import ListFormats, deal_list_texts, deal_rows_html
 from .selectors import PartnerDealRow
+from .templatetags.deal_tags import pipeline_table
 
 PROBLEMS_SESSION_KEY = "deals.submit_problems"
 
@@ -600,25 +603,36 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     report = selectors.pipeline_report(actor=actor)
     tables = pipeline_tables(report)
-    return render(
-        request,
-        "deals/pipeline.html",
-        {
-            **tables,
-            "currencies": report["currencies"],
-            "reporting_currency": report["currency"],
-            "unconverted": report["unconverted"],
-            "total_count": sum(row["count"] for row in tables["by_status"]),
-            "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
-            "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
-            "charts": {
-                "status": chart_data(tables["by_status"]),
-                "stage": chart_data(tables["by_stage"]),
-                "month": chart_data(tables["by_month"]),
-            },
-            "may_register": deal_policy.can(actor, "register"),
+    context = {
+        **tables,
+        "currencies": report["currencies"],
+        "reporting_currency": report["currency"],
+        "unconverted": report["unconverted"],
+        "total_count": sum(row["count"] for row in tables["by_status"]),
+        "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
+        "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
+        "charts": {
+            "status": chart_data(tables["by_status"]),
+            "stage": chart_data(tables["by_stage"]),
+            "month": chart_data(tables["by_month"]),
         },
+        "may_register": deal_policy.can(actor, "register"),
+    }
+    # The body is rendered by Jinja2 (templates/jinja2/deals/pipeline_body.html); the Django
+    # template around it is only the layout and the charts' scripts.
+    body = engines["jinja2"].get_template("deals/pipeline_body.html")
+    html = body.render(
+        {
+            **context,
+            "actor": actor,
+            "localize": localize,
+            "json_script": json_script,
+            "pipeline_table": pipeline_table,  # deals/templatetags/deal_tags.py: markup built in Python
+        },
+        request=request,
     )
+    context["body"] = mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return render(request, "deals/pipeline.html", context)
 
 
 # --- Leads --------------------------------------------------------------------------------------
