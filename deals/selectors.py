@@ -218,6 +218,7 @@ class PartnerDealRow(NamedTuple):
     page's CPU."""
 
     pk: int
+    partner_id: int  # the partner whose deal it is (not shown; what the isolation tests check)
     reference: str
     customer_name: str
     customer_domain: str
