@@ -22,6 +22,7 @@ from django.utils import dateformat, formats, numberformat, timezone, translatio
 from markupsafe import Markup
 
 _CENT = Decimal("0.01")
+_ONE = Decimal(1)
 
 # A day as DATE_FORMAT writes it, by (language, format, day): days repeat across rows, pages and
 # requests, and writing one is a pure function of those three (the month names are the language's
@@ -62,6 +63,25 @@ class ListFormats:
             rounded if rounded else abs(rounded),  # Django writes no sign on a zero
             self.decimal_separator,
             2,
+            self.grouping,
+            self.thousand_separator,
+            force_grouping=True,
+            use_l10n=True,
+        )
+
+    def whole(self, value: Any) -> str:
+        """``{{ value|floatformat:"0g" }}``: a Decimal rounded half up to a whole number, grouped;
+        anything else Django's."""
+        if type(value) is not Decimal or not value.is_finite():
+            return floatformat(value, "0g")
+        try:
+            rounded = int(value.quantize(_ONE, ROUND_HALF_UP))
+        except InvalidOperation:  # more digits than the context holds: Django's way copes
+            return floatformat(value, "0g")
+        return numberformat.format(
+            rounded,
+            self.decimal_separator,
+            0,
             self.grouping,
             self.thousand_separator,
             force_grouping=True,

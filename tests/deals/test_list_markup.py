@@ -134,12 +134,13 @@ def test_the_empty_lists_are_the_pages_the_django_template_made(language: str, w
 
 
 AMOUNTS = ["0", "0.00", "-0.001", "0.005", "-0.005", "1", "12.345", "999.995", "1234567.891", "-98765.4321"]
+AMOUNTS += ["0.5", "-0.5", "1.5", "2.5", "-2.5", "1234567.5", "99999.4999"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_list_formats_write_what_djangos_filters_write(language: str) -> None:
     """deals.rendering.ListFormats (the language, time zone and formats looked up once per render)
-    writes an amount as ``|floatformat:"2g"``, a count as ``{{ n }}`` and a day as
+    writes an amount as ``|floatformat:"2g"`` (and ``"0g"``), a count as ``{{ n }}`` and a day as
     ``|date:"DATE_FORMAT"`` do, a datetime in the current time zone; and a day written in one
     language or zone is never another's."""
     from decimal import Decimal
@@ -165,6 +166,9 @@ def test_list_formats_write_what_djangos_filters_write(language: str) -> None:
             for amount in amounts:
                 assert formats.amount(amount) == floatformat(amount, "2g"), amount
             assert formats.amount(3.5) == floatformat(3.5, "2g")
+            for amount in amounts:
+                assert formats.whole(amount) == floatformat(amount, "0g"), amount
+            assert formats.whole(0) == floatformat(0, "0g") and formats.whole(2.5) == floatformat(2.5, "0g")
             for count in (0, 7, 1234, 1234567):
                 assert formats.count(count) == localize(count)
             for value in [*moments, *days]:
