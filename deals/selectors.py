@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -21,6 +21,7 @@ from prm.tenancy import Actor, system_scope
 
 from . import names, pipeline
 from .models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     ConflictStatus,
     CustomerKey,
@@ -208,6 +209,56 @@ def partner_deal_list(*, actor: Actor, filters: dict[str, Any] | None = None) ->
     page); the registrant is shown to partner admins."""
     queryset = deal_policy.scope(actor).select_related("registered_by")
     return _filter_deals(queryset, filters or {}).order_by("-created_at", "-pk")
+
+
+class PartnerDealRow(NamedTuple):
+    """A deal as the partner's deal list shows it (a row of its table, an entry of its "Expiring
+    soon" box): the columns the page prints, read as a tuple. A Deal per row (46 columns, its
+    registrant's 16 more, a dozen timestamps to parse, a model to build) was a quarter of the
+    page's CPU."""
+
+    pk: int
+    partner_id: int  # the partner whose deal it is (not shown; what the isolation tests check)
+    reference: str
+    customer_name: str
+    customer_domain: str
+    title: str
+    amount: Decimal
+    currency: str
+    status: str
+    conflict_status: str
+    stage: str
+    expected_close_date: date | None
+    protection_expires_at: datetime | None
+    registrant_name: str
+    registrant_email: str
+
+    @property
+    def protected_until(self) -> datetime | None:
+        """As Deal.protected_until: none once the deal is won or lost."""
+        return None if self.status in CLOSED_STATUSES else self.protection_expires_at
+
+    @property
+    def registrant(self) -> str:
+        return self.registrant_name or self.registrant_email
+
+
+# PartnerDealRow's fields, in its order, as the ORM names them.
+_PARTNER_DEAL_ROW_COLUMNS = (
+    "id",
+    *PartnerDealRow._fields[1:-2],
+    "registered_by__full_name",
+    "registered_by__email",
+)
+
+
+def partner_deal_rows(*, actor: Actor, keys: list[Any]) -> dict[Any, PartnerDealRow]:
+    """The deals of ``keys`` that ``actor``'s deal list may show (its scope: the policy's, as
+    :func:`partner_deal_list`), by key, as rows (PartnerDealRow)."""
+    if not keys:
+        return {}
+    rows = deal_policy.scope(actor).filter(pk__in=keys).order_by().values_list(*_PARTNER_DEAL_ROW_COLUMNS)
+    return {row[0]: PartnerDealRow._make(row) for row in rows}
 
 
 def deal_get(*, actor: Actor, pk: Any) -> Deal:

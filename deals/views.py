@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +15,24 @@ from django.db import transaction
 from django.db.models import QuerySet, Value
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template import engines
+from django.template.defaultfilters import timeuntil_filter
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import json_script
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partners.activity import plain_history
-from partners.models import Region
+from partners.models import PartnerRole, Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
+from prm.jinja2 import url_with_pk
 from prm.pagination import page_bounds
+from prm.templatetags.prm_pagination import pagination
 from prm.views import (
     PAGE_SIZE,
     KeysFirstPaginator,
@@ -56,6 +65,8 @@ from .models import (
     Product,
 )
 from .policies import DEAL_ROLES, deal_policy, lead_policy
+from .rendering import ListFormats, deal_list_texts, deal_rows_html
+from .selectors import PartnerDealRow
 
 PROBLEMS_SESSION_KEY = "deals.submit_problems"
 
@@ -99,16 +110,22 @@ class PartnerDealListPaginator(KeysFirstPaginator):
     in one statement (UNION ALL of the two index scans, each with its own order and limit), then
     all those rows in one more, where the page and the box were four statements.
 
-    ``rows``: the list's queryset without its filters (the same policy scope), which the rows are
-    read from by key, so an expiring deal is found whatever the list is filtered to."""
+    ``rows``: reads the rows of some keys through the list's scope without its filters (so an
+    expiring deal is found whatever the list is filtered to), as selectors.partner_deal_rows does:
+    the page's rows are PartnerDealRow tuples, not Deal instances."""
 
     def __init__(
-        self, object_list: QuerySet[Deal], per_page: int, *, rows: QuerySet[Deal], expiring: QuerySet[Deal]
+        self,
+        object_list: QuerySet[Deal],
+        per_page: int,
+        *,
+        rows: Callable[[list[Any]], dict[Any, PartnerDealRow]],
+        expiring: QuerySet[Deal],
     ) -> None:
         super().__init__(object_list, per_page)
         self.rows = rows
         self.expiring_keys = expiring.order_by("protection_expires_at", "pk")[:EXPIRING_SHOWN]
-        self.expiring: list[Deal] = []
+        self.expiring: list[PartnerDealRow] = []
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
@@ -120,8 +137,7 @@ class PartnerDealListPaginator(KeysFirstPaginator):
         page_keys, expiring_keys = [], []
         for key, is_expiring in keys:
             (expiring_keys if is_expiring else page_keys).append(key)
-        wanted = page_keys + expiring_keys
-        rows = {row.pk: row for row in self.rows.filter(pk__in=wanted).order_by()} if wanted else {}
+        rows = self.rows(page_keys + expiring_keys)
         self.expiring = [rows[key] for key in expiring_keys if key in rows]
         self.expiring.sort(key=lambda deal: (deal.protection_expires_at, deal.pk))
         return self._get_page([rows[key] for key in page_keys if key in rows], number, self)
@@ -137,7 +153,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     paginator = PartnerDealListPaginator(
         deals,
         PAGE_SIZE,
-        rows=selectors.partner_deal_list(actor=actor),
+        rows=lambda keys: selectors.partner_deal_rows(actor=actor, keys=keys),
         expiring=selectors.expiring_soon(actor=actor),
     )
     # With no filter but the status, the status counts already say how long the list is (the
@@ -146,20 +162,39 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     if applied <= {"status"}:
         paginator.count = counts.get(filters["status"], 0) if applied else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
-    return render(
-        request,
-        "deals/deal_list.html",
-        {
-            "form": form,
-            "page": page,
-            "querystring": querystring_without_page(request),
-            "status_counts": [(value, label, counts.get(value, 0)) for value, label in DealStatus.choices],
-            "total_count": sum(counts.values()),
-            "expiring": paginator.expiring,
-            "may_register": deal_policy.can(actor, "register"),
-            "works_deals": actor.partner_role in DEAL_ROLES,
-        },
-    )
+    texts = deal_list_texts()
+    context = {
+        "form": form,
+        "page": page,
+        "querystring": querystring_without_page(request),
+        "status_counts": [(value, label, counts.get(value, 0)) for value, label in texts["statuses"].items()],
+        "total_count": sum(counts.values()),
+        "expiring": paginator.expiring,
+        "may_register": deal_policy.can(actor, "register"),
+        "works_deals": actor.partner_role in DEAL_ROLES,
+    }
+    context["body"] = _deal_list_body(request, context, texts)
+    return render(request, "deals/deal_list.html", context)
+
+
+def _deal_list_body(request: HttpRequest, context: dict[str, Any], texts: dict[str, Any]) -> SafeString:
+    """The deal list's body, rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html): the
+    Django template around it is only the layout. Through Django's engine the body (filters,
+    status chips, table, pagination) was over half of the page's CPU."""
+    body = engines["jinja2"].get_template("deals/deal_list_body.html")
+    values = {
+        **context,
+        **texts,
+        "show_registrant": request.actor.partner_role == PartnerRole.ADMIN,
+        "fmt": ListFormats(),
+        "until": timeuntil_filter,
+        "list_url": reverse("deals:list"),
+        "detail_url": url_with_pk("deals:detail"),
+        "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+    }
+    values["rows"] = deal_rows_html(context["page"].object_list, values)
+    html = body.render(values, request=request)  # the request: csrf_input, for the export button
+    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 
 
 @partner_required
@@ -567,25 +602,41 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     report = selectors.pipeline_report(actor=actor)
     tables = pipeline_tables(report)
-    return render(
-        request,
-        "deals/pipeline.html",
-        {
-            **tables,
-            "currencies": report["currencies"],
-            "reporting_currency": report["currency"],
-            "unconverted": report["unconverted"],
-            "total_count": sum(row["count"] for row in tables["by_status"]),
-            "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
-            "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
-            "charts": {
-                "status": chart_data(tables["by_status"]),
-                "stage": chart_data(tables["by_stage"]),
-                "month": chart_data(tables["by_month"]),
-            },
-            "may_register": deal_policy.can(actor, "register"),
+    context = {
+        **tables,
+        "currencies": report["currencies"],
+        "reporting_currency": report["currency"],
+        "unconverted": report["unconverted"],
+        "total_count": sum(row["count"] for row in tables["by_status"]),
+        "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
+        "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
+        "charts": {
+            "status": chart_data(tables["by_status"]),
+            "stage": chart_data(tables["by_stage"]),
+            "month": chart_data(tables["by_month"]),
         },
+        "may_register": deal_policy.can(actor, "register"),
+    }
+    # The body is rendered by Jinja2 (templates/jinja2/deals/pipeline_body.html); the Django
+    # template around it is only the layout and the charts' scripts.
+    body = engines["jinja2"].get_template("deals/pipeline_body.html")
+    html = body.render(
+        {
+            **context,
+            "actor": actor,
+            "localize": localize,
+            "json_script": json_script,
+            "fmt": ListFormats(),
+            # The tables' wording, as deal_tags.pipeline_table has it (plain text: escaped once).
+            "deals_label": _("Deals"),
+            "value_label": _("Value"),
+            "won_label": _("Won"),
+            "no_deals": _("No deals."),
+        },
+        request=request,
     )
+    context["body"] = mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return render(request, "deals/pipeline.html", context)
 
 
 # --- Leads --------------------------------------------------------------------------------------
@@ -605,6 +656,10 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return start_export(request, "deals.partner_leads")
     page = paginate(request, queryset)
+    if not page.paginator.count:
+        # Nothing to show: no statement built for the empty page (its select_related made
+        # building it a noticeable part of the page, which is what most partners see).
+        page.object_list = []
     now = timezone.now()
     for lead in page.object_list:
         lead.may_accept = lead_policy.can(actor, "accept", lead)
@@ -615,19 +670,24 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         lead.may_open_deal = lead.deal is not None and (
             actor.partner_role == "admin" or lead.deal.registered_by_id == actor.user.pk
         )
-    return render(
-        request,
-        "deals/lead_list.html",
-        {
-            "page": page,
-            "status": status,
-            "statuses": PARTNER_LEAD_STATUSES,
-            "querystring": querystring_without_page(request),
-            "decline_form": ReasonForm(),
-            "works_deals": actor.partner_role in DEAL_ROLES,
-            "sla_hours": settings.PRM["LEAD_ACCEPTANCE_SLA_HOURS"],
-        },
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": PARTNER_LEAD_STATUSES,
+        "querystring": querystring_without_page(request),
+        "decline_form": ReasonForm(),
+        "works_deals": actor.partner_role in DEAL_ROLES,
+        "sla_hours": settings.PRM["LEAD_ACCEPTANCE_SLA_HOURS"],
+    }
+    # The body is rendered by Jinja2 (templates/jinja2/deals/lead_list_body.html); the Django
+    # template around it is only the layout.
+    body = engines["jinja2"].get_template("deals/lead_list_body.html")
+    html = body.render(
+        {**context, "list_url": reverse("deals:lead_list"), "pagination": pagination},
+        request=request,  # csrf_input, for the forms
     )
+    context["body"] = mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return render(request, "deals/lead_list.html", context)
 
 
 @require_POST

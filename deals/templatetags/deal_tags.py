@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.forms import BoundField
 from django.forms.utils import flatatt
-from django.template import defaultfilters, engines
+from django.template import defaultfilters
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from deals.models import ConflictStatus, Deal, DealStage, DealStatus
+from deals.models import ConflictStatus, Deal, DealStatus
 from prm.jinja2 import url_with_pk
 from prm.markup import escape
 
@@ -61,35 +61,6 @@ def choice_select(field: BoundField) -> SafeString:
         ),
     )
     return format_html("<select{}>{}</select>", flatatt(attrs), options)
-
-
-@register.simple_tag(takes_context=True)
-def deal_rows(context: template.Context, deals: Any) -> SafeString:
-    """The ``<tr>`` of each deal of a partner's list, rendered by Jinja2 (templates/jinja2/deals/
-    _deal_rows.html): 25 rows through Django's engine were ~8 ms of the page, more than half of it."""
-    rows = engines["jinja2"].get_template("deals/_deal_rows.html")
-    html = rows.render(
-        {
-            "deals": deals,
-            "show_registrant": context["actor"].partner_role == "admin",
-            "status_badges": deal_status_badges,
-            # Translated and reversed once per list, not once per row.
-            "statuses": {value: str(label) for value, label in DealStatus.choices},
-            "stages": {value: str(label) for value, label in DealStage.choices},
-            "detail_url": url_with_pk("deals:detail"),
-            # Each cell's column name, shown beside its value when the table stacks on a phone.
-            "labels": {
-                "reference": gettext("Reference"),
-                "customer": gettext("Customer"),
-                "amount": gettext("Amount"),
-                "status": gettext("Status"),
-                "stage": gettext("Stage"),
-                "close": gettext("Expected close"),
-                "protected": gettext("Protected until"),
-            },
-        }
-    )
-    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 
 
 @register.simple_tag
