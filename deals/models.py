@@ -1061,20 +1061,3 @@ class PartnerPack(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.kind}: {len(self.deals)} figures"
-
-
-class RollupVersion(models.Model):
-    """How many times the maintained figures' folded tables changed (``deals.rollup``: a fold that
-    merged something, a rebuild, a refill), bumped in the same transaction as the change.
-
-    Why: the vendor's pipeline keeps its report in the cache (``deals.pipeline``), under a key
-    made of this version and the DealRollup rows not folded yet (how many, and the sum of their
-    ids). Between two folds those rows are only ever added, and a fold removes them and changes
-    the folded tables in one transaction that also bumps this: so any change of a figure, a
-    deal's as soon as it commits, changes the key, and a report is never served for figures that
-    are not the ones it was made from. One row; not tenant data (a count of folds)."""
-
-    version = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return str(self.version)

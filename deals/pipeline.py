@@ -325,7 +325,12 @@ def _breakdowns(sql: str, params: tuple[Any, ...], *, parts: bool = False) -> di
             deals, amount, won = open_deals, open_amount, None
         elif name == "month":
             won = None  # the months show what was registered, not what was won
-        if not deals:
+        # A group without deals is left out, unless it still moves an amount: a portfolio's
+        # changes not folded yet ('x') are grouped apart from its totals, and a deal whose amount
+        # changed is one such group of no deals (-1 and +1) and the difference of the amounts;
+        # _convert adds it to its key's totals. (Leaving it out showed the old amount until the
+        # next fold.)
+        if not deals and not amount and not won:
             continue
         tables[name].append(
             {"key": keys[index], "currency": currency, "count": int(deals), "value": amount, "won": won}
@@ -510,7 +515,7 @@ def _kept_figures(
 
     Summing the figures took 80-110 ms a request at a million deals (the ranking of 10,000
     partners above all), the same sums on every request until a deal changes. The key holds
-    what the sums are made of: the rollup's version (models.RollupVersion: bumped by every fold
+    what the sums are made of: the rollup's version (rollup.VERSION_TABLE: bumped by every fold
     that merges something, in its transaction) and the DealRollup rows not folded yet that this
     actor's scope sees, counted and their ids summed (between two folds they are only ever added,
     each with a new id; a fold removes them in the transaction that bumps the version), all read

@@ -161,13 +161,21 @@ def pack_differences() -> list[tuple]:
 # pg_advisory_xact_lock key: one fold or rebuild at a time, whoever runs it.
 LOCK_KEY = 7_731_001
 
+# How many times the folded tables changed (a fold that merged something, a rebuild, a refill),
+# counted in the transaction of the change: one row (id 1). Why: the vendor's pipeline keeps its
+# figures in the cache (deals.pipeline._kept_figures) under a key made of this version and of the
+# DealRollup rows not folded yet (how many, and the sum of their ids). Between two folds those rows
+# are only ever added, each with a new id, and a fold removes them and changes the folded tables in
+# one transaction that also bumps this; so any change of a figure (a deal's, as soon as it commits)
+# changes the key. A table of this module's SQL like the triggers (migration 0023), not a model: a
+# count of folds, not tenant data, and nothing the admin or a page shows.
 VERSION_TABLE = "deals_rollupversion"
+VERSION_TABLE_SQL = f"CREATE TABLE {VERSION_TABLE} (id integer PRIMARY KEY, version bigint NOT NULL)"
 
 
 def bump_version(cursor: Any) -> None:
-    """Count one more change of the folded tables (models.RollupVersion), in the transaction that
-    makes it: the key under which the vendor's pipeline keeps its reports (deals.pipeline). An
-    upsert, so a database without the row (a test database emptied between tests) gets one."""
+    """Count one more change of the folded tables (VERSION_TABLE), in the transaction that makes
+    it. An upsert: the row is made by the first fold."""
     cursor.execute(
         f"INSERT INTO {VERSION_TABLE} (id, version) VALUES (1, 1) "
         f"ON CONFLICT (id) DO UPDATE SET version = {VERSION_TABLE}.version + 1"

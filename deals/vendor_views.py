@@ -124,7 +124,8 @@ def _render_body(
         )
     )
     # Jinja2 autoescaped every value (prm/jinja2.py); Django's safe strings stayed as they were.
-    return render(request, template_name, {"body": mark_safe(body), **frame})  # noqa: S308
+    # The page gets the body's context too, unused by it: tests read it from the response.
+    return render(request, template_name, {**context, **frame, "body": mark_safe(body)})  # noqa: S308
 
 
 # --- Review queue -------------------------------------------------------------------------------
