@@ -547,10 +547,11 @@ def _kept_figures(
             sorted(rates.rates.items()),
         )
     )
-    key = f"deals:pipeline:1:{hashlib.sha256(described.encode()).hexdigest()}"
+    key = f"deals:pipeline:2:{hashlib.sha256(described.encode()).hexdigest()}"
     figures = cache.get(key)
     if figures is None:
         figures = _figures(actor, filters, rates, partners, offset, search)
+        figures["converted"] = _converted(figures["tables"], rates)
         cache.set(key, figures, KEPT_SECONDS)
     return figures
 
@@ -577,10 +578,12 @@ def _name(rows: list[dict[str, Any]], id_name: str, names: dict[Any, str]) -> li
     return [{**row, "key": names[row[id_name]]} for row in rows if row[id_name] in names]
 
 
-def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, Any]:
-    tables = figures["tables"]
+def _converted(tables: dict[str, list[dict[str, Any]]], rates: Rates) -> dict[str, Any]:
+    """The breakdowns that name nothing (status, stage, month, region) in the reporting currency,
+    and the currencies without a rate (``unconverted``): kept with a vendor's figures, whose key
+    holds the rates (summing the rows of every month by currency was a tenth of the page)."""
     unconverted: set[str] = set()
-    report: dict[str, Any] = {
+    converted: dict[str, Any] = {
         "by_status": _convert(_keyed(tables["status"], "status"), rates, unconverted, key="status"),
         "by_stage": _convert(_keyed(tables["stage"], "stage"), rates, unconverted, key="stage"),
         "by_month": [
@@ -591,6 +594,21 @@ def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, An
             )
         ],
         "currencies": sorted({row["currency"] for row in tables["status"]}),
+    }
+    if "region" in tables:
+        converted["by_region"] = _convert(
+            _keyed(tables["region"], "partner__region"), rates, unconverted, key="partner__region"
+        )
+    converted["unconverted"] = unconverted
+    return converted
+
+
+def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, Any]:
+    tables = figures["tables"]
+    converted = figures.get("converted") or _converted(tables, rates)
+    unconverted: set[str] = set(converted["unconverted"])
+    report: dict[str, Any] = {
+        name: converted[name] for name in ("by_status", "by_stage", "by_month", "currencies")
     }
     if actor.is_vendor:
         names = _names(
@@ -605,9 +623,7 @@ def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, An
             key="tier",
         )
         report["by_tier"] = [{"partner__tier__name": row["tier"], **row} for row in by_tier]
-        report["by_region"] = _convert(
-            _keyed(tables["region"], "partner__region"), rates, unconverted, key="partner__region"
-        )
+        report["by_region"] = converted["by_region"]
         products = [{**row, "product_id": row["key"]} for row in figures["products"]]
         by_product = _convert(
             _keyed(_name(products, "product_id", names["d"]), "product__name"),

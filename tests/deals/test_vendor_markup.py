@@ -90,3 +90,21 @@ def test_the_empty_pages_show_the_markup_of_their_old_templates(
     client = login(vendor_admin)
     for query in ("", "q=nothing"):
         assert_same_markup(client, url_name, query, language)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_whole_numbers_are_written_as_floatformat_writes_them(language: str) -> None:
+    from decimal import Decimal
+
+    from django.template.defaultfilters import floatformat
+
+    from deals.templatetags.deal_tags import whole
+
+    values: list[Any] = [0, 7, 1234567, None, "", Decimal("NaN"), Decimal("1E+30"), 12.5]
+    for text in ("0", "-0", "0.4", "-0.4", "0.5", "-0.5", "1.49", "1.5", "2.5", "-2.5", "999.50"):
+        values.append(Decimal(text))
+    for text in ("1234567.50", "-1234567.49", "12000.49", "100000000000.00", "0.00", "-0.01"):
+        values.append(Decimal(text))
+    with translation.override(language):
+        for value in values:
+            assert whole(value) == floatformat(value, "0g"), value
