@@ -84,13 +84,20 @@ class _PartnerFilterForm(FilterForm):
     # A text box with suggestions, not a drop-down of every partner (partners.forms).
     partner = PartnerChoiceField(required=False, label=_("Partner"))
     tier = forms.ModelChoiceField(
-        required=False, queryset=Tier.objects.order_by("rank"), empty_label=_("Any tier"), label=_("Tier")
+        required=False,
+        # What the options show (Tier.__str__, Product.__str__), not every column of each row.
+        queryset=Tier.objects.order_by("rank").only("name"),
+        empty_label=_("Any tier"),
+        label=_("Tier"),
     )
     region = forms.ChoiceField(
         required=False, choices=[("", _("Any region")), *Region.choices], label=_("Region")
     )
     product = forms.ModelChoiceField(
-        required=False, queryset=Product.objects.all(), empty_label=_("Any product"), label=_("Product")
+        required=False,
+        queryset=Product.objects.only("name", "sku"),
+        empty_label=_("Any product"),
+        label=_("Product"),
     )
 
     def __init__(self, *args: Any, partners: QuerySet, **kwargs: Any) -> None:

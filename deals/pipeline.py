@@ -29,11 +29,13 @@ figures do not keep which products a deal combines).
 # value travels as a parameter.
 from __future__ import annotations
 
+import hashlib
 from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -323,7 +325,12 @@ def _breakdowns(sql: str, params: tuple[Any, ...], *, parts: bool = False) -> di
             deals, amount, won = open_deals, open_amount, None
         elif name == "month":
             won = None  # the months show what was registered, not what was won
-        if not deals:
+        # A group without deals is left out, unless it still moves an amount: a portfolio's
+        # changes not folded yet ('x') are grouped apart from its totals, and a deal whose amount
+        # changed is one such group of no deals (-1 and +1) and the difference of the amounts;
+        # _convert adds it to its key's totals. (Leaving it out showed the old amount until the
+        # next fold.)
+        if not deals and not amount and not won:
             continue
         tables[name].append(
             {"key": keys[index], "currency": currency, "count": int(deals), "value": amount, "won": won}
@@ -332,18 +339,15 @@ def _breakdowns(sql: str, params: tuple[Any, ...], *, parts: bool = False) -> di
 
 
 def _product_rows(sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    # Summed first, named after: joined before, the product table was matched against every one
-    # of a portfolio's 75,000 rows (nested loop, as row-level security hides their number).
+    """The rows by product and currency (``key``: the product's id; named by :func:`_name`)."""
     rows = _fetch(
-        f"SELECT product.name, sums.currency, sums.deals, sums.value FROM ("
         f"SELECT src.product_id, src.currency, sum(src.deals) AS deals, sum(src.line_amount) AS value "
-        f"FROM ({sql}) src GROUP BY 1, 2 HAVING sum(src.deals) <> 0) sums "
-        f"JOIN deals_product product ON product.id = sums.product_id",
+        f"FROM ({sql}) src GROUP BY 1, 2 HAVING sum(src.deals) <> 0",
         params,
     )
     return [
-        {"key": name, "currency": currency, "count": int(deals), "value": value}
-        for name, currency, deals, value in rows
+        {"key": product_id, "currency": currency, "count": int(deals), "value": value}
+        for product_id, currency, deals, value in rows
     ]
 
 
@@ -365,7 +369,7 @@ def _partner_rows(
     search: str,
 ) -> tuple[list[dict[str, Any]], int]:
     """The partners ranked by value in the reporting currency (then by id): rows by currency of
-    those on the requested slice, and how many partners there are in all."""
+    those on the requested slice (named by :func:`_name`), and how many partners there are in all."""
     rates_sql, rate_params = _rates_sql(rates)
     named = ""
     name_params: tuple[Any, ...] = ()
@@ -387,10 +391,9 @@ def _partner_rows(
              {named.replace("per.", "src.")}
              GROUP BY 1 HAVING sum(src.deals) <> 0
         )
-        SELECT page.partner_id, partner.legal_name, page.currencies, page.deals, page.amounts, page.won,
+        SELECT page.partner_id, page.currencies, page.deals, page.amounts, page.won,
                (SELECT count(*) FROM ranked)
           FROM (SELECT * FROM ranked ORDER BY value DESC, partner_id LIMIT %s OFFSET %s) page
-          JOIN partners_partner partner ON partner.id = page.partner_id
          ORDER BY page.value DESC, page.partner_id
         """,
         params + rate_params + name_params + (limit, offset),
@@ -399,13 +402,12 @@ def _partner_rows(
     return [
         {
             "partner_id": partner_id,
-            "key": name,
             "currency": currency,
             "count": int(deals),
             "value": amount,
             "won": won,
         }
-        for partner_id, name, currencies, deal_counts, amounts, wons, _count in rows
+        for partner_id, currencies, deal_counts, amounts, wons, _count in rows
         for currency, deals, amount, won in zip(currencies, deal_counts, amounts, wons, strict=True)
     ], int(count or 0)
 
@@ -456,13 +458,28 @@ def pipeline_report(
     """The pipeline report (the shape of ``selectors.pipeline_report``) from the figures, in at
     most four queries whatever the number of deals. ``partners``: how many partners of the
     ranking (None: all, for the export), from ``partners_offset``, those whose name contains
-    ``partner_search``; ``report["partner_count"]`` says how many there are."""
+    ``partner_search``; ``report["partner_count"]`` says how many there are.
+
+    A vendor's figures come from the cache when they are there for the figures as they are now
+    (:func:`_kept_figures`); the names of partners, products and tiers are read on every request."""
     filters = filters or {}
     rates = reporting_rates()
     if not sees_partner_business(actor) or (not actor.is_vendor and not actor.is_partner):
         return empty_report(actor, rates)
+    search = partner_search.strip()
+    arguments = (actor, filters, rates, partners, partners_offset, search)
+    # A search of the ranking by name is read live: the names are not in the key.
+    figures = _kept_figures(*arguments) if actor.is_vendor and not search else _figures(*arguments)
+    return _report(actor, figures, rates)
+
+
+def _figures(
+    actor: Actor, filters: dict[str, Any], rates: Rates, partners: int | None, offset: int, search: str
+) -> dict[str, Any]:
+    """What the report sums from the figures, before the names and the currency conversion:
+    every breakdown by its key and currency (``tables``), and for a vendor the rows by product
+    (``products``) and the partners' ranking (``partners``, ``matches``; ``top``, ``total``), by id."""
     sources = _sources(actor, filters)
-    unconverted: set[str] = set()
     # A portfolio's breakdowns and products are grouped in hashes, not by sorting what they sum
     # (SET LOCAL enable_sort = off for these two statements alone): expecting a handful of rows
     # under row-level security, PostgreSQL sorted the 23,000 breakdown rows on seven keys first
@@ -470,9 +487,103 @@ def pipeline_report(
     # 0.28 s). Not for the whole report: the ranking's plans got far worse (5-11 s).
     hashed = actor.is_vendor and actor.portfolio is not None and connection.in_atomic_block
     with planner(enable_sort="off") if hashed else nullcontext():
-        tables = _breakdowns(*sources["main"], parts=sources.get("parts", False))
-        product_rows = _product_rows(*sources["product"]) if actor.is_vendor else []
-    report: dict[str, Any] = {
+        figures: dict[str, Any] = {"tables": _breakdowns(*sources["main"], parts=sources.get("parts", False))}
+        if actor.is_vendor:
+            figures["products"] = _product_rows(*sources["product"])
+    if actor.is_vendor:
+        figures["partners"], figures["matches"] = _partner_rows(
+            *sources["partner"], rates, limit=partners, offset=offset, search=search
+        )
+        if search or offset or (partners is not None and partners < TOP_PARTNERS):
+            figures["top"], figures["total"] = _partner_rows(
+                *sources["partner"], rates, limit=TOP_PARTNERS, offset=0, search=""
+            )
+        else:
+            figures["top"], figures["total"] = figures["partners"], figures["matches"]
+    return figures
+
+
+# How long a vendor's figures stay in the cache. Not what keeps them right (the key does, see
+# _kept_figures): what bounds the memory of keys no request asks for any more.
+KEPT_SECONDS = 600
+
+
+def _kept_figures(
+    actor: Actor, filters: dict[str, Any], rates: Rates, partners: int | None, offset: int, search: str
+) -> dict[str, Any]:
+    """:func:`_figures` of a vendor, from the cache when the figures have not changed since.
+
+    Summing the figures took 80-110 ms a request at a million deals (the ranking of 10,000
+    partners above all), the same sums on every request until a deal changes. The key holds
+    what the sums are made of: the rollup's version (rollup.VERSION_TABLE: bumped by every fold
+    that merges something, in its transaction) and the DealRollup rows not folded yet that this
+    actor's scope sees, counted and their ids summed (between two folds they are only ever added,
+    each with a new id; a fold removes them in the transaction that bumps the version), all read
+    in one statement; and what decides which sums and how they are ranked: the scope (every
+    partner, or the portfolio's ids), the vendor role, the filters, the slice of the ranking, the
+    exchange rates. So a deal that moves changes the key as soon as its change commits, and a
+    report is never made from figures older than the key says. Nothing here depends on the
+    language; the names are read per request (:func:`_report`)."""
+    with connection.cursor() as cursor:
+        # Row-level security holds the count to the rows this actor may read, as it holds the sums.
+        cursor.execute(
+            f"SELECT (SELECT version FROM {rollup.VERSION_TABLE} WHERE id = 1), count(*), sum(id) "
+            "FROM deals_dealrollup WHERE NOT folded"
+        )
+        version, pending, pending_ids = cursor.fetchone()
+    scope = "all" if vendor_sees_all(actor) else sorted(actor.portfolio or ())
+    described = repr(
+        (
+            version or 0,
+            pending,
+            pending_ids or 0,
+            actor.vendor_role,
+            sees_partner_business(actor),
+            scope,
+            sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items()),
+            partners,
+            offset,
+            rates.currency,
+            sorted(rates.rates.items()),
+        )
+    )
+    key = f"deals:pipeline:2:{hashlib.sha256(described.encode()).hexdigest()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = _figures(actor, filters, rates, partners, offset, search)
+        figures["converted"] = _converted(figures["tables"], rates)
+        cache.set(key, figures, KEPT_SECONDS)
+    return figures
+
+
+def _names(partner_ids: set[Any], product_ids: set[Any]) -> dict[str, dict[Any, str]]:
+    """The names of these partners and products, and of every tier, in one statement (``"p"``,
+    ``"d"``, ``"t"``): read on every request, never kept with the figures, so a renamed partner
+    shows renamed at once. Row-level security holds the partners to those the actor sees."""
+    rows = _fetch(
+        "SELECT 'p', id, legal_name FROM partners_partner WHERE id = ANY(%s) "
+        "UNION ALL SELECT 'd', id, name FROM deals_product WHERE id = ANY(%s) "
+        "UNION ALL SELECT 't', id, name FROM partners_tier",
+        (sorted(partner_ids), sorted(product_ids)),
+    )
+    names: dict[str, dict[Any, str]] = {"p": {}, "d": {}, "t": {}}
+    for kind, pk, name in rows:
+        names[kind][pk] = name
+    return names
+
+
+def _name(rows: list[dict[str, Any]], id_name: str, names: dict[Any, str]) -> list[dict[str, Any]]:
+    """``rows`` keyed by name (``key``) rather than by id; the rows of an id without a name (a
+    partner or product gone, as the join to them left out) are left out."""
+    return [{**row, "key": names[row[id_name]]} for row in rows if row[id_name] in names]
+
+
+def _converted(tables: dict[str, list[dict[str, Any]]], rates: Rates) -> dict[str, Any]:
+    """The breakdowns that name nothing (status, stage, month, region) in the reporting currency,
+    and the currencies without a rate (``unconverted``): kept with a vendor's figures, whose key
+    holds the rates (summing the rows of every month by currency was a tenth of the page)."""
+    unconverted: set[str] = set()
+    converted: dict[str, Any] = {
         "by_status": _convert(_keyed(tables["status"], "status"), rates, unconverted, key="status"),
         "by_stage": _convert(_keyed(tables["stage"], "stage"), rates, unconverted, key="stage"),
         "by_month": [
@@ -484,10 +595,27 @@ def pipeline_report(
         ],
         "currencies": sorted({row["currency"] for row in tables["status"]}),
     }
-    if actor.is_vendor:
-        from partners.models import Tier
+    if "region" in tables:
+        converted["by_region"] = _convert(
+            _keyed(tables["region"], "partner__region"), rates, unconverted, key="partner__region"
+        )
+    converted["unconverted"] = unconverted
+    return converted
 
-        tiers = dict(Tier.objects.values_list("pk", "name"))
+
+def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, Any]:
+    tables = figures["tables"]
+    converted = figures.get("converted") or _converted(tables, rates)
+    unconverted: set[str] = set(converted["unconverted"])
+    report: dict[str, Any] = {
+        name: converted[name] for name in ("by_status", "by_stage", "by_month", "currencies")
+    }
+    if actor.is_vendor:
+        names = _names(
+            {row["partner_id"] for row in (*figures["partners"], *figures["top"])},
+            {row["key"] for row in figures["products"]},
+        )
+        tiers = names["t"]
         by_tier = _convert(
             [{**row, "tier": tiers.get(row["key"], "")} for row in tables["tier_id"]],
             rates,
@@ -495,32 +623,27 @@ def pipeline_report(
             key="tier",
         )
         report["by_tier"] = [{"partner__tier__name": row["tier"], **row} for row in by_tier]
-        report["by_region"] = _convert(
-            _keyed(tables["region"], "partner__region"), rates, unconverted, key="partner__region"
+        report["by_region"] = converted["by_region"]
+        products = [{**row, "product_id": row["key"]} for row in figures["products"]]
+        by_product = _convert(
+            _keyed(_name(products, "product_id", names["d"]), "product__name"),
+            rates,
+            set(),
+            key="product__name",
         )
-        by_product = _convert(_keyed(product_rows, "product__name"), rates, set(), key="product__name")
         for row in by_product:
+            row.pop("product_id", None)
             row.pop("won")  # a line has no won amount
         report["by_product"] = sorted(by_product, key=lambda row: row["value"], reverse=True)
-        search = partner_search.strip()
-        partner_rows, matches = _partner_rows(
-            *sources["partner"], rates, limit=partners, offset=partners_offset, search=search
-        )
-        if search or partners_offset or (partners is not None and partners < TOP_PARTNERS):
-            top_rows, total = _partner_rows(
-                *sources["partner"], rates, limit=TOP_PARTNERS, offset=0, search=""
-            )
-        else:
-            top_rows, total = partner_rows, matches
 
         def named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            ranked = _convert(rows, rates, set(), key="partner_id")
+            ranked = _convert(_name(rows, "partner_id", names["p"]), rates, set(), key="partner_id")
             return [{"partner__legal_name": row["key"], **row} for row in ranked]
 
-        report["by_partner"] = named(partner_rows)
-        report["top_partners"] = named(top_rows)[:TOP_PARTNERS]
-        report["partner_count"] = total
-        report["partner_matches"] = matches
+        report["by_partner"] = named(figures["partners"])
+        report["top_partners"] = named(figures["top"])[:TOP_PARTNERS]
+        report["partner_count"] = figures["total"]
+        report["partner_matches"] = figures["matches"]
     report["currency"] = rates.currency
     report["unconverted"] = sorted(unconverted)
     return report

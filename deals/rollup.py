@@ -161,6 +161,27 @@ def pack_differences() -> list[tuple]:
 # pg_advisory_xact_lock key: one fold or rebuild at a time, whoever runs it.
 LOCK_KEY = 7_731_001
 
+# How many times the folded tables changed (a fold that merged something, a rebuild, a refill),
+# counted in the transaction of the change: one row (id 1). Why: the vendor's pipeline keeps its
+# figures in the cache (deals.pipeline._kept_figures) under a key made of this version and of the
+# DealRollup rows not folded yet (how many, and the sum of their ids). Between two folds those rows
+# are only ever added, each with a new id, and a fold removes them and changes the folded tables in
+# one transaction that also bumps this; so any change of a figure (a deal's, as soon as it commits)
+# changes the key. A table of this module's SQL like the triggers (migration 0023), not a model: a
+# count of folds, not tenant data, and nothing the admin or a page shows.
+VERSION_TABLE = "deals_rollupversion"
+VERSION_TABLE_SQL = f"CREATE TABLE {VERSION_TABLE} (id integer PRIMARY KEY, version bigint NOT NULL)"
+
+
+def bump_version(cursor: Any) -> None:
+    """Count one more change of the folded tables (VERSION_TABLE), in the transaction that makes
+    it. An upsert: the row is made by the first fold."""
+    cursor.execute(
+        f"INSERT INTO {VERSION_TABLE} (id, version) VALUES (1, 1) "
+        f"ON CONFLICT (id) DO UPDATE SET version = {VERSION_TABLE}.version + 1"
+    )
+
+
 MEASURES = ("deals", "amount", "won_amount", "line_amount")
 KEY = ("partner_id", "product_id", "tier_id", "region", "status", "stage", "currency", "month")
 COLUMNS = ", ".join(KEY + MEASURES)
@@ -502,6 +523,7 @@ def rebuild() -> None:
             )
         if PACK_TABLE in tables:
             _pack(cursor, None)
+        _bump_if_there(cursor)
 
 
 def fill_pack() -> None:
@@ -509,6 +531,7 @@ def fill_pack() -> None:
     with transaction.atomic(), system_scope(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         _pack(cursor, None)
+        _bump_if_there(cursor)
 
 
 def fill_partner_sums(table: str) -> None:
@@ -527,6 +550,7 @@ def fill_partner_sums(table: str) -> None:
             f"FROM deals_dealrollup WHERE folded AND {sums.where} GROUP BY {key} "
             f"HAVING {' OR '.join(f'sum({name}) <> 0' for name in sums.measures)}"
         )
+        _bump_if_there(cursor)
 
 
 def fold() -> int:
@@ -612,7 +636,15 @@ def _fold(cursor: Any) -> int:
         # The partners whose figures this fold changed get their packed row rewritten, from the
         # totals as they now are (zeros gone).
         _pack(cursor, touched)
+    if moved:
+        _bump_if_there(cursor)
     return moved
+
+
+def _bump_if_there(cursor: Any) -> None:
+    # The migrations before the version's table (0023) refill tables too: nothing to bump then.
+    if VERSION_TABLE in connection.introspection.table_names(cursor):
+        bump_version(cursor)
 
 
 def _partner_sums_cte(index: int, sums: PartnerSums) -> str:

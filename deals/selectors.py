@@ -339,9 +339,14 @@ def review_counts(*, actor: Actor, now: datetime) -> dict[str, Any]:
 
 def pending_extensions_first(*, actor: Actor, limit: int) -> tuple[list[DealExtensionRequest], int]:
     """The ``limit`` oldest pending extension requests and how many there are in all, from one
-    statement (the total as a window count over the same rows, computed before the LIMIT)."""
+    statement (the total as a window count over the same rows, computed before the LIMIT): the
+    request's date, its deal's reference and customer, and the partner's name."""
     rows = list(
         pending_extensions(actor=actor)
+        # What the review queue's panel shows of each (three model rows' every column otherwise).
+        .select_related(None)
+        .select_related("deal__partner")
+        .only("created_at", "deal__reference", "deal__customer_name", "deal__partner__legal_name")
         .order_by("created_at", "pk")
         .annotate(total=Window(Count("pk")))[:limit]
     )

@@ -248,11 +248,14 @@ class PartnerChooser(forms.Widget):
         return context
 
     def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> Any:
-        # The project's templates folder, not the form renderer's (which does not search it).
-        from django.template.loader import render_to_string
+        # Jinja2's templates folder (templates/jinja2/), not the form renderer's.
+        from django.template import engines
         from django.utils.safestring import mark_safe
 
-        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
+        chooser = engines["jinja2"].get_template(self.template_name)
+        # Jinja2 autoescaped every value (prm/jinja2.py). It drops the file's last line break,
+        # which Django's template kept.
+        return mark_safe(chooser.render(self.get_context(name, value, attrs)) + "\n")  # noqa: S308
 
 
 class PartnerChoiceField(forms.Field):

@@ -11,7 +11,10 @@ renderer, as before.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.forms import widgets
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -94,3 +97,47 @@ def widget_input(widget: dict) -> SafeString:
         f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
         f"{shown}{_attrs(widget['attrs'])}>"
     )
+
+
+# A whole form field's widget as Python, for pages whose body Jinja2 renders (``widget(field)``
+# there, in place of ``{{ field }}``): through the form renderer each <select> of a filter bar was
+# a Django template with an include per <option> (a product filter of 40 products: 80 template
+# renders), a millisecond or more each. Selects and inputs are written here exactly as Django's
+# templates (and the overrides above) write them; any other widget (the partner chooser, a
+# textarea, checkboxes) still renders through the form renderer. tests/prm/test_markup_in_python.py
+# compares the two.
+def _select(widget: dict) -> str:
+    options = []
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            options.append(f'\n  <optgroup label="{escape(group_name)}">')
+        for option in group_choices:
+            options.append(
+                f'\n  <option value="{escape(option["value"])}"{_attrs(option["attrs"])}>'
+                f"{escape(option['label'])}</option>\n"
+            )
+        if group_name:
+            options.append("\n  </optgroup>")
+    return f'<select name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>{"".join(options)}\n</select>'
+
+
+_SELECT_TEMPLATE = "django/forms/widgets/select.html"
+
+
+def widget_html(field: Any) -> SafeString:
+    """``str(field)`` (a BoundField, as ``as_widget`` renders it) without the template engine for
+    a select or an input."""
+    widget = field.field.widget
+    template_name = getattr(widget, "template_name", "")
+    is_input = isinstance(widget, widgets.Input) and template_name.startswith("django/forms/widgets/")
+    if template_name != _SELECT_TEMPLATE and not is_input:
+        return mark_safe(str(field))  # noqa: S308 -- the form renderer's output
+    if field.field.localize:
+        widget.is_localized = True
+    attrs = field.build_widget_attrs({}, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    context = widget.get_context(field.html_name, field.value(), attrs)["widget"]
+    if is_input:
+        return widget_input(context)
+    return mark_safe(_select(context))  # noqa: S308 -- every name and value escaped

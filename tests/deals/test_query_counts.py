@@ -298,10 +298,18 @@ def test_vendor_pipeline_query_count_is_constant(
     reviewer = vendor_admin if who == "program_admin" else cam
     other = f.product("Probe Switch", price="10.00", line="Network")
 
+    client = login(reviewer.user)
+
     def grow() -> None:
         bulk_deals(team_a, 49, product=product, statuses=VENDOR_VISIBLE)
         if who == "program_admin":
             bulk_deals(team_b, 10, product=other, start=200, statuses=VENDOR_VISIBLE)
+        if url_name == "deals:vendor_pipeline":
+            # The page keeps its figures until they change (deals.pipeline._kept_figures): both
+            # measurements are of figures kept, as the warm-up before the first one leaves them.
+            # The statements that make them are as many for 1 deal as for 50 too: tests/deals/
+            # test_pipeline_rollup.py::test_pipeline_queries_do_not_grow_with_partners_or_deals.
+            client.get(reverse(url_name))
 
     def shows() -> list[re.Pattern[str]]:
         """Each partner the reviewer works with, with its number of deals (and the total)."""
@@ -318,7 +326,7 @@ def test_vendor_pipeline_query_count_is_constant(
 
     expected_large = 60 if who == "program_admin" else 50
     assert_constant_queries(
-        login(reviewer.user),
+        client,
         reverse(url_name),
         grow=grow,
         rows=lambda response: (
