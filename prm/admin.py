@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.contrib import admin
@@ -7,11 +8,11 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from .markup import escape
 from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
 from .pagination import CappedPaginator
 
@@ -43,12 +44,21 @@ class DirectActionCheckboxMixin:
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj: Any) -> SafeString:
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            str(obj.pk),
-            format_html(gettext(DJANGO_CHECKBOX_LABEL), str(obj)),
+        # format_html's markup, escaped without its wrappers (prm.markup), the label translated
+        # once per language: once per row of a changelist.
+        label = _checkbox_label(get_language()).format(escape(str(obj)))
+        return mark_safe(  # noqa: S308 -- the values escaped; the label is Django's msgid
+            f'<input type="checkbox" name="{_CHECKBOX_NAME}" value="{escape(str(obj.pk))}" '
+            f'class="action-select" aria-label="{label}">'
         )
+
+
+_CHECKBOX_NAME = escape(helpers.ACTION_CHECKBOX_NAME)
+
+
+@lru_cache(maxsize=32)
+def _checkbox_label(language: str | None) -> str:
+    return gettext(DJANGO_CHECKBOX_LABEL)
 
 
 class BigTableAdmin(admin.ModelAdmin):
