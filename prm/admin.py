@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +30,48 @@ class DateRangeFilter(admin.DateFieldListFilter):
             *super().expected_parameters(),
             *(f"{self.field_path}__{part}" for part in ("year", "month", "day")),
         ]
+
+
+# Users' app lists kept at most (per process); past it they are forgotten and built again.
+APP_LIST_KEPT = 512
+
+
+def remembered_app_list(
+    get_app_list: Callable[..., list[dict[str, Any]]],
+) -> Callable[..., list[dict[str, Any]]]:
+    """``AdminSite.get_app_list`` kept per process for a user's exact access.
+
+    Every admin page builds the app list for its navigation sidebar (``each_context``): each of
+    some sixty models asks four permissions through every authentication backend, reverses two
+    URLs, and the apps and models are sorted by their translated names: a seventh of a
+    changelist's CPU. What it shows follows from the user's permissions (all of them, in the key),
+    their vendor role, staff and superuser flags (the ModelAdmins' own rules read those), and the
+    language of the names; a change to any of them is a new key, so nobody sees another's list or
+    a stale one. Only the whole list (the sidebar and the index), not one app's page."""
+    kept: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+
+    def app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        user = getattr(request, "user", None)
+        if app_label is not None or user is None or not user.is_authenticated:
+            return get_app_list(request, app_label)
+        key = (
+            user.pk,
+            # A superuser holds every permission (and asking for all of them is a query).
+            frozenset() if user.is_superuser else frozenset(user.get_all_permissions()),
+            getattr(user, "vendor_role", ""),
+            user.is_superuser,
+            user.is_staff,
+            user.is_active,
+            get_language(),
+        )
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= APP_LIST_KEPT:
+                kept.clear()
+            found = kept[key] = get_app_list(request, app_label)
+        return found
+
+    return app_list
 
 
 # Django admin's own message (ModelAdmin.action_checkbox), translated by Django's catalog: passed
