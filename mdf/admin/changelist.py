@@ -39,6 +39,25 @@ from django.utils.translation import gettext
 from prm.markup import escape
 
 SELECTED = ' class="selected"'
+# Django admin's own messages, translated by Django's catalog: passed by name so that the project's
+# message extraction leaves them to Django (as prm.admin.DJANGO_CHECKBOX_LABEL).
+DJANGO_MESSAGES = {
+    "priority": "Sorting priority: %(priority_number)s",
+    "remove": "Remove from sorting",
+    "toggle": "Toggle sorting",
+    "by": " By %(filter_title)s ",
+    "filter": "Filter",
+    "hide_counts": "Hide counts",
+    "show_counts": "Show counts",
+    "clear": "Clear all filters",
+}
+
+
+def _text(name: str) -> str:
+    """One of DJANGO_MESSAGES, translated and escaped."""
+    return escape(gettext(DJANGO_MESSAGES[name]))
+
+
 # An id no row has, given to the link reversed once and replaced by each row's (prm.jinja2).
 _ANY_PK = 4_611_686_018_427_387_904
 
@@ -168,19 +187,16 @@ def _header(header: dict[str, Any], sorted_count: int) -> str:
     if header["sortable"] and header["sort_priority"] > 0:
         priority = ""
         if sorted_count > 1:
-            # Django's msgid, from Django's catalog.
-            label = gettext("Sorting priority: %(priority_number)s") % {
-                "priority_number": header["sort_priority"]
-            }
+            label = gettext(DJANGO_MESSAGES["priority"]) % {"priority_number": header["sort_priority"]}
             priority = f'<span class="sortpriority" title="{escape(label)}">{header["sort_priority"]}</span>'
         toggle = "ascending" if header["ascending"] else "descending"
         options = (
             f'\n       <div class="sortoptions">\n'
             f'         <a class="sortremove" href="{escape(header["url_remove"])}" '
-            f'title="{escape(gettext("Remove from sorting"))}"></a>\n'
+            f'title="{_text("remove")}"></a>\n'
             f"         {priority}\n"
             f'         <a href="{escape(header["url_toggle"])}" class="toggle {toggle}" '
-            f'title="{escape(gettext("Toggle sorting"))}"></a>\n'
+            f'title="{_text("toggle")}"></a>\n'
             f"       </div>\n   "
         )
     if header["sortable"]:
@@ -220,8 +236,8 @@ def list_filter(cl: ChangeList, spec: Any) -> SafeString | None:
     the fund request changelist); None for another template (Django's tag renders it)."""
     if spec.template != "admin/filter.html":
         return None
-    # Django's msgid (" By %(filter_title)s ", spaces included), from Django's catalog.
-    title = gettext(" By %(filter_title)s ") % {"filter_title": escape(spec.title)}
+    # {% blocktranslate %}: the title escaped, the sentence as it is.
+    title = gettext(DJANGO_MESSAGES["by"]) % {"filter_title": escape(spec.title)}
     choices = "".join(
         f"\n    <li{SELECTED if choice['selected'] else ''}>\n"
         f'    <a href="{escape(iri_to_uri(choice["query_string"]))}">{escape(choice["display"])}</a></li>\n  '
@@ -230,4 +246,37 @@ def list_filter(cl: ChangeList, spec: Any) -> SafeString | None:
     return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
         f'\n<details data-filter-title="{escape(spec.title)}" open>\n  <summary>\n    {title}\n  </summary>\n'
         f"  <ul>\n  {choices}\n  </ul>\n</details>\n"
+    )
+
+
+def filters(cl: ChangeList) -> SafeString:
+    """The changelist's filter sidebar: admin/change_list.html's ``filters`` block, each filter
+    through :func:`list_filter` (or Django's tag for another template)."""
+    from django.contrib.admin.templatetags.admin_list import admin_list_filter
+
+    if not cl.has_filters:
+        return mark_safe("\n        \n")
+    extra = ""
+    if cl.is_facets_optional or cl.has_active_filters:
+        facets = clear = ""
+        if cl.is_facets_optional:
+            if cl.add_facets:
+                link = (
+                    f'<a href="{escape(cl.remove_facet_link)}" class="hidelink">{_text("hide_counts")}</a>\n'
+                )
+            else:
+                link = f'<a href="{escape(cl.add_facet_link)}" class="viewlink">{_text("show_counts")}</a>'
+            facets = f"<h3>\n                {link}\n              </h3>"
+        if cl.has_active_filters:
+            clear_link = f'<a href="{escape(cl.clear_all_filters_qs)}">&#10006; {_text("clear")}</a>'
+            clear = f"<h3>\n                {clear_link}\n              </h3>"
+        extra = (
+            '<div id="changelist-filter-extra-actions">\n'
+            f"              {facets}\n              {clear}\n            </div>"
+        )
+    specs = "".join(str(list_filter(cl, spec) or admin_list_filter(cl, spec)) for spec in cl.filter_specs)
+    return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape) or Django's markup
+        '\n        \n          <nav id="changelist-filter" aria-labelledby="changelist-filter-header">\n'
+        f'            <h2 id="changelist-filter-header">{_text("filter")}</h2>\n'
+        f"            {extra}\n            {specs}\n          </nav>\n        \n"
     )

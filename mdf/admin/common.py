@@ -404,6 +404,15 @@ class DecisionAdminMixin(DirectActionCheckboxMixin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RowLinksChangeList
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # A changelist asks four times (the checkbox column, the action menu, the sort links of
+        # the queue summary, the action's own dispatch), each time every action's permission
+        # through every authentication backend: once per request is enough.
+        kept = request.__dict__.setdefault("_admin_actions", {})
+        if id(self) not in kept:
+            kept[id(self)] = super().get_actions(request)
+        return dict(kept[id(self)])
+
     # URLs and the single-object entry point ----------------------------------------------------
     def get_urls(self) -> list[Any]:
         opts = self.model._meta

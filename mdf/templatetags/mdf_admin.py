@@ -37,3 +37,9 @@ def mdf_list_filter(cl: ChangeList, spec: Any) -> SafeString:
     """``{% admin_list_filter cl spec %}``."""
     html = changelist.list_filter(cl, spec)
     return html if html is not None else mark_safe(admin_list_filter(cl, spec))  # noqa: S308 -- Django's template
+
+
+@register.simple_tag
+def mdf_filters(cl: ChangeList) -> SafeString:
+    """admin/change_list.html's ``filters`` block."""
+    return changelist.filters(cl)

@@ -20,6 +20,26 @@ from prm.markup import escape
 
 register = template.Library()
 
+# Django admin's own messages, translated by Django's catalog: passed by name so that the project's
+# message extraction leaves them to Django (as prm.admin.DJANGO_CHECKBOX_LABEL).
+DJANGO_MESSAGES = {
+    "toggle": "Toggle navigation",
+    "sidebar": "Sidebar",
+    "start": "Start typing to filter…",
+    "filter": "Filter navigation items",
+    "none": "You don’t have permission to view or edit anything.",
+    "add": "Add",
+    "model_name": "Model name",
+    "add_link": "Add link",
+    "change_link": "Change or view list link",
+    "models_in": "Models in the %(name)s application",
+}
+
+
+def _text(name: str) -> str:
+    """One of DJANGO_MESSAGES, translated and escaped."""
+    return escape(gettext(DJANGO_MESSAGES[name]))
+
 
 def _model_row(app_label: str, model: dict[str, Any], path: str, add_label: str) -> str:
     model_name = escape(str(model["object_name"]).lower())
@@ -51,14 +71,13 @@ def app_list(apps: list[dict[str, Any]], path: str) -> str:
     """admin/app_list.html with ``show_changelinks=False`` (the sidebar's); ``path``: the request's
     path, as ``request.path|urlencode``."""
     if not apps:
-        return f"\n\n\n  <p>{escape(gettext('You don’t have permission to view or edit anything.'))}</p>\n\n"
-    # Django's msgids, from Django's catalog.
-    add_label = escape(gettext("Add"))
+        return f"\n\n\n  <p>{_text('none')}</p>\n\n"
+    add_label = _text("add")
     head = (
         '\n        <thead class="visually-hidden">\n          <tr>\n'
-        f'            <th scope="col">{escape(gettext("Model name"))}</th>\n'
-        f'            <th scope="col">{escape(gettext("Add link"))}</th>\n'
-        f'            <th scope="col">{escape(gettext("Change or view list link"))}</th>\n'
+        f'            <th scope="col">{_text("model_name")}</th>\n'
+        f'            <th scope="col">{_text("add_link")}</th>\n'
+        f'            <th scope="col">{_text("change_link")}</th>\n'
         "          </tr>\n        </thead>\n        "
     )
     html = []
@@ -66,7 +85,7 @@ def app_list(apps: list[dict[str, Any]], path: str) -> str:
         label = str(app["app_label"])
         current = " current-app" if str(app["app_url"]) in path else ""
         # {% blocktranslate %}: the name escaped, the sentence as it is.
-        title = gettext("Models in the %(name)s application") % {"name": escape(app["name"])}
+        title = gettext(DJANGO_MESSAGES["models_in"]) % {"name": escape(app["name"])}
         rows = "".join(_model_row(label, model, path, add_label) for model in app["models"])
         html.append(
             f'\n    <div class="app-{escape(label)} module{current}">\n      <table>\n        <caption>\n'
@@ -80,12 +99,12 @@ def app_list(apps: list[dict[str, Any]], path: str) -> str:
 def admin_nav_sidebar(context: template.Context) -> SafeString:
     """admin/nav_sidebar.html, its app list from ``available_apps`` (AdminSite.each_context)."""
     path = quote(context["request"].path, safe="/")  # request.path|urlencode
-    return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape); Django's msgids
+    return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
         f'\n<button class="sticky toggle-nav-sidebar" id="toggle-nav-sidebar" '
-        f'aria-label="{escape(gettext("Toggle navigation"))}"></button>\n'
-        f'<nav class="sticky" id="nav-sidebar" aria-label="{escape(gettext("Sidebar"))}">\n'
+        f'aria-label="{_text("toggle")}"></button>\n'
+        f'<nav class="sticky" id="nav-sidebar" aria-label="{_text("sidebar")}">\n'
         f'  <input type="search" id="nav-filter"\n'
-        f'         placeholder="{escape(gettext("Start typing to filter…"))}"\n'
-        f'         aria-label="{escape(gettext("Filter navigation items"))}">\n'
+        f'         placeholder="{_text("start")}"\n'
+        f'         aria-label="{_text("filter")}">\n'
         f"  {app_list(context.get('available_apps') or [], path)}\n</nav>\n"
     )

@@ -7,7 +7,9 @@ channel account manager, in English and in German; compared as HTML (not the whi
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
+import django.contrib.admin
 import pytest
 import time_machine
 from django.contrib import admin
@@ -20,10 +22,12 @@ from mdf.admin import changelist
 from mdf.admin.requests import FundRequestAdmin
 from mdf.models import FundRequest, RequestStatus
 from prm.models import User
+from tests import factories
 from tests.helpers import login
 from tests.mdf import factories as m
 from tests.mdf import test_query_counts as built
 from tests.mdf.test_query_counts import World, bulk_requests
+from tests.scoping import acting
 
 world = built.world  # the query-count tests' fixture: a partner's team, its allocation, an admin
 
@@ -33,6 +37,15 @@ DJANGO = engines["django"].from_string("{% load admin_list %}{% result_list cl %
 DJANGO_FILTER = engines["django"].from_string("{% load admin_list %}{% admin_list_filter cl spec %}")
 OURS = engines["django"].from_string("{% load mdf_admin %}{% mdf_result_list cl %}")
 OURS_FILTER = engines["django"].from_string("{% load mdf_admin %}{% mdf_list_filter cl spec %}")
+# Django's admin/change_list.html, its ``filters`` block (read from the installed Django).
+_CHANGE_LIST = (Path(django.contrib.admin.__file__).parent / "templates/admin/change_list.html").read_text()
+DJANGO_FILTERS = engines["django"].from_string(
+    "{% load i18n admin_list %}"
+    + _CHANGE_LIST[_CHANGE_LIST.index("{% block filters %}") + len("{% block filters %}") :].split(
+        "{% endblock %}"
+    )[0]
+)
+OURS_FILTERS = engines["django"].from_string("{% load mdf_admin %}{% mdf_filters cl %}")
 
 
 def assert_same_html(old: str, new: str) -> None:
@@ -60,6 +73,7 @@ QUERIES = [
     "p=2",
     "status__exact=submitted&needs_program_admin__exact=1",
     "activity_type__exact=webinar&o=5",
+    "_facets=True&status__exact=approved",
 ]
 
 
@@ -75,9 +89,16 @@ def test_the_changelist_table_and_filters_are_djangos_markup(
         response = client.get(f"{reverse('admin:mdf_fundrequest_changelist')}?{query}")
         assert response.status_code == 200, query
         cl = response.context["cl"]
-        # One moment for both (the age column).
-        with translation.override(language), time_machine.travel(timezone.now(), tick=False):
+        # One moment for both (the age column), in the user's database scope (the filters' facet
+        # counts read the table again) as inside the request.
+        with (
+            translation.override(language),
+            time_machine.travel(timezone.now(), tick=False),
+            acting(factories.actor_for(user)),
+        ):
             assert_same_html(DJANGO.render({"cl": cl, "opts": cl.opts}), OURS.render({"cl": cl}))
+            context = {"cl": cl, "opts": cl.opts}
+            assert_same_html(DJANGO_FILTERS.render(context), OURS_FILTERS.render(context))
             for spec in cl.filter_specs:
                 context = {"cl": cl, "spec": spec}
                 assert_same_html(DJANGO_FILTER.render(context), OURS_FILTER.render(context))
