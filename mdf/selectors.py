@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, QuerySet
 from django.utils.translation import gettext as _
@@ -64,6 +64,49 @@ def request_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> Quer
     if filters.get("partner"):
         queryset = queryset.filter(partner_id=filters["partner"])
     return queryset.order_by("-created_at", "-pk")
+
+
+class RequestRow(NamedTuple):
+    """What the partner's request list prints of one request: plain values read by
+    :func:`request_rows`, not a FundRequest with its allocation, budget, period and requester (five
+    model instances a row, a fifth of the page's time)."""
+
+    pk: int
+    reference: str
+    title: str
+    activity_type: str
+    status: str
+    start_date: Any
+    end_date: Any
+    requested_amount: Decimal
+    approved_amount: Decimal | None
+    currency: str
+    claim_deadline: Any
+    period_name: str
+    requester_name: str
+    requester_email: str
+
+
+def request_rows(requests: QuerySet[FundRequest]) -> list[RequestRow]:
+    """The rows of ``requests`` (a :func:`request_list` queryset, so scoped by policy, narrowed to
+    a page's ids), in its order, as :class:`RequestRow`: one query whatever the rows."""
+    fields = [
+        "pk",
+        "reference",
+        "title",
+        "activity_type",
+        "status",
+        "start_date",
+        "end_date",
+        "requested_amount",
+        "approved_amount",
+        "currency",
+        "claim_deadline",
+        "allocation__budget__period__name",
+        "requested_by__full_name",
+        "requested_by__email",
+    ]
+    return [RequestRow(*values) for values in requests.values_list(*fields)]
 
 
 def request_get(*, actor: Actor, pk: Any) -> FundRequest:

@@ -6,18 +6,23 @@ claim reviews happen in the Django admin."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page
 from django.db import IntegrityError
+from django.forms import BoundField
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import engines
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -26,10 +31,22 @@ from partners.activity import plain_history
 from partners.panels import app_panels
 from prm import audit
 from prm.errors import add_form_error, attempt
-from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
+from prm.markup import escape
+from prm.pagination import page_bounds
+from prm.templatetags.prm_pagination import pagination
+from prm.views import (
+    PAGE_SIZE,
+    KeysFirstPaginator,
+    paginate,
+    partner_required,
+    querystring_without_page,
+    start_export,
+    vendor_required,
+)
 
 from . import selectors, services
 from .forms import REPORT_GROUPS, ClaimForm, FundRequestForm, ReportGroupForm, RequestFilterForm
+from .markup import request_rows
 from .models import FundRequest, LedgerKind, RequestStatus
 from .policies import EDITABLE, MDF_ROLES, fund_request_policy
 from .uploads import ACCEPTED
@@ -163,6 +180,50 @@ def allocation_ledger(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- Requests: list and export ------------------------------------------------------------------
+class RequestRowsPaginator(KeysFirstPaginator):
+    """The request list's pages: a page's ids from the partner's (status,) created_at index first
+    (KeysFirstPaginator), then those rows as the plain values the list prints
+    (selectors.request_rows) rather than five model instances each. ``object_list`` is still the
+    scoped queryset. (The ids as a subquery of the rows' statement saves a round trip but not
+    time: PostgreSQL ran it once per row of the partner, 50 ms for 231 requests.)"""
+
+    def page(self, number: Any) -> Page:
+        number, bottom, top = page_bounds(self, number)
+        keys = self.page_keys(bottom, top)
+        rows = selectors.request_rows(self.object_list.filter(pk__in=keys)) if keys else []
+        return self._get_page(rows, number, self)
+
+
+def _select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString:
+    """A filter's ``<select>``, the markup Django's Select widget renders (django/forms/widgets/
+    select.html and select_option.html) without its three templates per option (about a
+    millisecond for the three filters). A field with an error (a bad value in the address) is left
+    to Django, which also marks it invalid (aria-invalid, aria-describedby)."""
+    if field.errors:
+        return str(field)
+    value = field.value()
+    current = "" if value is None else str(value)
+    options = []
+    chosen = False
+    for option_value, label in choices:
+        option_value = "" if option_value is None else str(option_value)
+        selected = not chosen and option_value == current
+        chosen = chosen or selected
+        flag = " selected" if selected else ""
+        options.append(f'\n  <option value="{escape(option_value)}"{flag}>{escape(label)}</option>')
+    return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
+        f'<select name="{escape(field.html_name)}" id="{escape(field.auto_id)}">{"".join(options)}\n</select>'
+    )
+
+
+def _jinja2_body(request: HttpRequest, template_name: str, context: dict[str, Any]) -> SafeString:
+    """A page's body rendered by Jinja2 (templates/jinja2/, prm/jinja2.py), for the Django page
+    template around it (``{{ body }}`` in its content block): the body of a long list through
+    Django's template engine was most of the page's time."""
+    html = engines["jinja2"].get_template(template_name).render(context, request)
+    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+
+
 @partner_required
 def request_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
@@ -175,20 +236,35 @@ def request_list(request: HttpRequest) -> HttpResponse:
     known = None
     if set(filters) <= {"status"}:
         known = counts.get(filters["status"], 0) if filters else sum(counts.values())
+    # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
+    paginator = RequestRowsPaginator(selectors.request_list(actor=actor, filters=filters), PAGE_SIZE)
+    if known is not None:
+        paginator.count = known  # saves the paginator's COUNT(*) (see prm.views.paginate)
+    # Translated once per page, not once per row.
+    statuses = {value: str(label) for value, label in RequestStatus.choices}
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "querystring": querystring_without_page(request),
+        "status_counts": [(value, label, counts.get(value, 0)) for value, label in statuses.items()],
+        "total_count": sum(counts.values()),
+        "may_request": fund_request_policy.can(actor, "request"),
+    }
+    body = {
+        **context,
+        "current_status": form["status"].value() or "",
+        "selects": {
+            name: _select(form[name], form.fields[name].choices)
+            for name in ("status", "activity_type", "period")
+        },
+        "rows": request_rows(page.object_list, show_requester=actor.partner_role == "admin"),
+        "pagination": pagination,
+    }
     return render(
         request,
         "mdf/request_list.html",
-        {
-            "form": form,
-            # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
-            "page": paginate(
-                request, selectors.request_list(actor=actor, filters=filters), count=known, keys_first=True
-            ),
-            "querystring": querystring_without_page(request),
-            "status_counts": [(value, label, counts.get(value, 0)) for value, label in RequestStatus.choices],
-            "total_count": sum(counts.values()),
-            "may_request": fund_request_policy.can(actor, "request"),
-        },
+        {**context, "body": _jinja2_body(request, "mdf/request_list.html", body)},
     )
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from django.contrib import admin
@@ -7,11 +9,11 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from .markup import escape
 from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
 from .pagination import CappedPaginator
 
@@ -30,6 +32,48 @@ class DateRangeFilter(admin.DateFieldListFilter):
         ]
 
 
+# Users' app lists kept at most (per process); past it they are forgotten and built again.
+APP_LIST_KEPT = 512
+
+
+def remembered_app_list(
+    get_app_list: Callable[..., list[dict[str, Any]]],
+) -> Callable[..., list[dict[str, Any]]]:
+    """``AdminSite.get_app_list`` kept per process for a user's exact access.
+
+    Every admin page builds the app list for its navigation sidebar (``each_context``): each of
+    some sixty models asks four permissions through every authentication backend, reverses two
+    URLs, and the apps and models are sorted by their translated names: a seventh of a
+    changelist's CPU. What it shows follows from the user's permissions (all of them, in the key),
+    their vendor role, staff and superuser flags (the ModelAdmins' own rules read those), and the
+    language of the names; a change to any of them is a new key, so nobody sees another's list or
+    a stale one. Only the whole list (the sidebar and the index), not one app's page."""
+    kept: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+
+    def app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        user = getattr(request, "user", None)
+        if app_label is not None or user is None or not user.is_authenticated:
+            return get_app_list(request, app_label)
+        key = (
+            user.pk,
+            # A superuser holds every permission (and asking for all of them is a query).
+            frozenset() if user.is_superuser else frozenset(user.get_all_permissions()),
+            getattr(user, "vendor_role", ""),
+            user.is_superuser,
+            user.is_staff,
+            user.is_active,
+            get_language(),
+        )
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= APP_LIST_KEPT:
+                kept.clear()
+            found = kept[key] = get_app_list(request, app_label)
+        return found
+
+    return app_list
+
+
 # Django admin's own message (ModelAdmin.action_checkbox), translated by Django's catalog: passed
 # by name so that the project's message extraction leaves it to Django.
 DJANGO_CHECKBOX_LABEL = "Select this object for an action - {}"
@@ -43,12 +87,21 @@ class DirectActionCheckboxMixin:
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj: Any) -> SafeString:
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            str(obj.pk),
-            format_html(gettext(DJANGO_CHECKBOX_LABEL), str(obj)),
+        # format_html's markup, escaped without its wrappers (prm.markup), the label translated
+        # once per language: once per row of a changelist.
+        label = _checkbox_label(get_language()).format(escape(str(obj)))
+        return mark_safe(  # noqa: S308 -- the values escaped; the label is Django's msgid
+            f'<input type="checkbox" name="{_CHECKBOX_NAME}" value="{escape(str(obj.pk))}" '
+            f'class="action-select" aria-label="{label}">'
         )
+
+
+_CHECKBOX_NAME = escape(helpers.ACTION_CHECKBOX_NAME)
+
+
+@lru_cache(maxsize=32)
+def _checkbox_label(language: str | None) -> str:
+    return gettext(DJANGO_CHECKBOX_LABEL)
 
 
 class BigTableAdmin(admin.ModelAdmin):

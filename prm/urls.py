@@ -5,12 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .admin import remembered_app_list
 
 # The admin signs in through allauth: its MFA stage and rate limits apply there too.
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = _("PRM administration")
 admin.site.site_title = _("PRM admin")
 admin.site.index_title = _("Program administration")
+# The app list of every admin page's sidebar, built once per user's access (prm.admin).
+admin.site.get_app_list = remembered_app_list(admin.site.get_app_list)
 
 urlpatterns = [
     # First: load balancers and monitors ask for it far more often than anyone asks for a page, and
