@@ -334,7 +334,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     courses = _course_cards(offered.courses, progress)
     # One read of the learner's awards (newest first) for both panels: the latest six, and the
     # certifications held.
-    awards = list(selectors.my_awards(actor=actor))
+    awards = list(selectors.my_awards_listed(actor=actor))
     context = {
         "actor": actor,
         "courses": courses,
