@@ -75,7 +75,7 @@ def invalidate_on_change(name: str, *senders: type[models.Model], m2m: Iterable[
     def changed(**_kwargs: Any) -> None:
         invalidate(name)
 
-    # Kept alive by the closure's references below (signals hold weak references by default).
+    # weak=False: nothing else holds this closure, and a weak reference would let it go.
     for sender in senders:
         post_save.connect(changed, sender=sender, weak=False, dispatch_uid=f"catalogue:{name}:save:{sender}")
         post_delete.connect(
