@@ -32,3 +32,13 @@ class ContentConfig(AppConfig):
         from .exports import register_exports
 
         register_exports()
+        # The library every partner of an audience sees alike is kept until one of the rows it is
+        # read from changes (content.selectors.library, prm.catalogue_cache).
+        from prm import catalogue_cache
+
+        from .models import Asset, AssetVersion, Category
+        from .selectors import LIBRARY_CACHE
+
+        catalogue_cache.invalidate_on_change(
+            LIBRARY_CACHE, Asset, AssetVersion, Category, m2m=[Asset.tiers.through]
+        )

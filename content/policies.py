@@ -44,6 +44,14 @@ def audience_q(actor: Actor, model: type[Model]) -> Q:
     )
 
 
+def audience_key(actor: Actor) -> tuple[str, ...]:
+    """What :func:`audience_q` reads of the actor's partner, as a cache key's parts: two partners
+    with the same key are entitled to the same rows at every moment. (Kept beside it: a rule that
+    reads something more of the partner must add it here.)"""
+    partner = actor.partner
+    return ("tier", str(partner.tier_id), "type", partner.partner_type, "region", partner.region)
+
+
 class AssetPolicy(Policy[Asset]):
     model = Asset
 

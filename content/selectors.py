@@ -3,17 +3,32 @@ detail and download can never disagree about what it is entitled to."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Count, F, Func, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Func, Max, Min, Q, QuerySet
 from django.http import Http404
+from django.template.defaultfilters import filesizeformat, truncatewords
+from django.utils import timezone, translation
 
 from partners.policies import partner_scope_q
+from prm import catalogue_cache
 from prm.tenancy import Actor
 
-from .models import Announcement, Asset, AssetEvent, AssetKind, AssetVersion, Category, EventKind
-from .policies import announcement_policy, asset_policy
+from .models import (
+    Announcement,
+    Asset,
+    AssetEvent,
+    AssetKind,
+    AssetStatus,
+    AssetVersion,
+    Category,
+    EventKind,
+)
+from .policies import announcement_policy, asset_policy, audience_key
 from .services import SEARCH_CONFIG
 
 MAX_QUERY_LENGTH = 200
@@ -81,6 +96,131 @@ def library_tags(*, actor: Actor, limit: int = 30) -> list[str]:
         .order_by("-n", "tag")[:limit]
     )
     return [row["tag"] for row in rows]
+
+
+# --- The library page: what every partner of an audience sees alike, kept (prm.catalogue_cache) --
+@dataclass(frozen=True, slots=True)
+class LibraryAsset:
+    """An asset as the library's card shows it. ``description``: cut to 24 words and ``size`` the
+    version's size as words ("1.2 MB"), in the language it was made for."""
+
+    pk: int
+    title: str
+    description: str
+    category_name: str
+    category_slug: str
+    kind: str
+    content_type: str  # the current version's; empty for a link or a file with no version yet
+    size: str  # empty for a link or a file with no version yet
+    cobrandable: bool
+    tags: tuple[str, ...]
+
+    @classmethod
+    def of(cls, asset: Asset) -> LibraryAsset:
+        """From an asset read with its category and current version (:func:`asset_list`)."""
+        version = asset.current_version
+        return cls(
+            pk=asset.pk,
+            title=asset.title,
+            description=truncatewords(asset.description, 24),
+            category_name=asset.category.name,
+            category_slug=asset.category.slug,
+            kind=asset.kind,
+            content_type=(version.content_type or "") if version is not None else "",
+            size=filesizeformat(version.size) if version is not None else "",
+            cobrandable=asset.cobrandable,
+            tags=tuple(asset.tags),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryCategory:
+    slug: str
+    name: str
+    asset_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """Everything the library shows an audience: the assets in the list's order (newest first),
+    the categories with their counts and the most used tags."""
+
+    assets: tuple[LibraryAsset, ...]
+    categories: tuple[LibraryCategory, ...]
+    tags: tuple[str, ...]
+
+
+LIBRARY_CACHE = "content"
+
+
+def _next_change_of_window() -> datetime | None:
+    """The next moment a published asset enters or leaves its window (``publish_at``,
+    ``expires_at``): what a partner sees changes then, with no write to tell."""
+    now = timezone.now()
+    published = Asset.objects.filter(status=AssetStatus.PUBLISHED)
+    moments = published.aggregate(
+        opens=Min("publish_at", filter=Q(publish_at__gt=now)),
+        closes=Min("expires_at", filter=Q(expires_at__gt=now)),
+    )
+    return min((moment for moment in moments.values() if moment is not None), default=None)
+
+
+def _library_fingerprint() -> tuple[int, str, int, int]:
+    """How many assets there are, the latest change to one, and how many tier rules (and the
+    newest): in the kept library's key, so that a write no signal reports (a bulk insert, an
+    ``update`` that sets ``updated_at``) is seen by the next request. Vendor content, counted
+    across the program: it tells nothing about any partner."""
+    assets, tiers = Asset._meta.db_table, Asset.tiers.through._meta.db_table
+    with connection.cursor() as cursor:
+        # Plain SQL: this runs on every request, and the ORM would take longer to write it than
+        # PostgreSQL to answer it.
+        cursor.execute(
+            f"SELECT count(*), max(updated_at), (SELECT count(*) FROM {tiers}),"  # noqa: S608 -- the models' tables
+            f" (SELECT coalesce(max(id), 0) FROM {tiers}) FROM {assets}"
+        )
+        count, changed, tier_rules, newest_rule = cursor.fetchone()
+    return count, changed.isoformat() if changed else "", tier_rules, newest_rule
+
+
+def _read_library(actor: Actor) -> tuple[Library, datetime | None]:
+    until = _next_change_of_window()
+    library = Library(
+        assets=tuple(LibraryAsset.of(asset) for asset in asset_list(actor=actor)),
+        categories=tuple(
+            LibraryCategory(slug=category.slug, name=category.name, asset_total=category.asset_total)
+            for category in library_categories(actor=actor)
+        ),
+        tags=tuple(library_tags(actor=actor)),
+    )
+    return library, until
+
+
+def library(*, actor: Actor) -> Library:
+    """The assets, categories and tags the actor's partner is entitled to now, kept for every
+    partner of the same audience (prm.catalogue_cache) until the library changes or an asset's
+    window opens or closes. The key names all it depends on: the audience (content.policies.
+    audience_key: tier, partner type, region), the language (the cut descriptions, the sizes) and
+    the library's fingerprint. A partner's own use of the library (views, downloads) is not in it."""
+    if not actor.is_partner:
+        return Library(assets=(), categories=(), tags=())
+    return catalogue_cache.cached(
+        LIBRARY_CACHE,
+        (*audience_key(actor), translation.get_language(), *_library_fingerprint()),
+        lambda: _read_library(actor),
+    )
+
+
+def filter_library(assets: tuple[LibraryAsset, ...], filters: dict[str, Any]) -> list[LibraryAsset]:
+    """:func:`asset_list`'s ``category``, ``kind`` and ``tag`` filters, on the kept assets (its
+    full-text ``q`` is for the database)."""
+    listed = list(assets)
+    if category := (filters.get("category") or "").strip():
+        listed = [asset for asset in listed if asset.category_slug == category]
+    if (kind := filters.get("kind")) in AssetKind.values:
+        listed = [asset for asset in listed if asset.kind == kind]
+    if tag := " ".join((filters.get("tag") or "").split()).lower():
+        listed = [asset for asset in listed if tag in asset.tags]
+    return listed
 
 
 def announcements_for(*, actor: Actor, limit: int = 5) -> list[Announcement]:

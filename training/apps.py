@@ -52,3 +52,19 @@ class TrainingConfig(AppConfig):
         from .exports import register_exports
 
         register_exports()
+        # The catalogue every partner user of a role sees alike is kept until one of the rows it is
+        # read from changes (training.selectors.training_catalogue, prm.catalogue_cache).
+        from prm import catalogue_cache
+
+        from .models import Certification, Course, LearningPath, LearningPathCourse, Lesson
+        from .selectors import CATALOGUE_CACHE
+
+        catalogue_cache.invalidate_on_change(
+            CATALOGUE_CACHE,
+            Course,
+            Lesson,
+            Certification,
+            LearningPath,
+            LearningPathCourse,
+            m2m=[Certification.courses.through],
+        )

@@ -5,13 +5,17 @@ attempt, a course) expect one the caller already obtained through a selector."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Value
 from django.http import Http404
-from django.utils import timezone
+from django.template.defaultfilters import truncatewords
+from django.utils import timezone, translation
 
+from prm import catalogue_cache
 from prm.tenancy import Actor, system_scope
 
 from .models import (
@@ -60,6 +64,152 @@ def catalogue(*, actor: Actor) -> QuerySet[Course]:
         )
         .order_by("title")
     )
+
+
+# --- The catalogue page: what every partner user of a role sees alike, kept (prm.catalogue_cache) --
+@dataclass(frozen=True, slots=True)
+class OfferedCourse:
+    """A course offered to a role, as the catalogue shows it. ``summary``: cut to the catalogue's
+    30 words (in the language it was kept for: the cut ends with a translated ellipsis)."""
+
+    pk: int
+    title: str
+    summary: str
+    lesson_count: int
+    estimated_minutes: int
+    lesson_ids: tuple[int, ...]  # in order: where to start, or resume after a lesson
+
+
+@dataclass(frozen=True, slots=True)
+class CourseRef:
+    """A course named in a learning path or required by a certification. ``published`` and
+    ``for_role``: whether the role is offered it (else a certification shows why not)."""
+
+    pk: int
+    title: str
+    published: bool = True
+    for_role: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedPath:
+    pk: int
+    name: str
+    steps: tuple[CourseRef, ...]  # only the courses offered to the role, in order
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedCertification:
+    pk: int
+    name: str
+    description: str  # cut to 25 words, as ``OfferedCourse.summary``
+    validity_months: int | None
+    courses: tuple[CourseRef, ...]  # every required course, by title
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingCatalogue:
+    courses: tuple[OfferedCourse, ...]
+    paths: tuple[OfferedPath, ...]
+    certifications: tuple[OfferedCertification, ...]
+
+
+# The models the catalogue is read from: a change to any shows on the next request.
+CATALOGUE_CACHE = "training"
+
+
+def _read_catalogue(actor: Actor) -> TrainingCatalogue:
+    role = actor.partner_role or ""
+    courses = tuple(
+        OfferedCourse(
+            pk=course.pk,
+            title=course.title,
+            summary=truncatewords(course.summary, 30),
+            lesson_count=course.lesson_count,
+            estimated_minutes=course.estimated_minutes,
+            lesson_ids=tuple(course.lesson_ids),
+        )
+        for course in Course.objects.filter(course_policy.offered(actor))
+        .annotate(
+            lesson_count=Count("lessons", distinct=True),
+            lesson_ids=ArrayAgg(
+                "lessons__id",
+                filter=Q(lessons__isnull=False),
+                order_by=("lessons__position", "lessons__id"),
+                default=Value([]),
+            ),
+        )
+        .order_by("title")
+        .only("pk", "title", "summary", "estimated_minutes")
+    )
+    paths = tuple(
+        OfferedPath(
+            pk=path.pk,
+            name=path.name,
+            steps=tuple(CourseRef(pk=step.course.pk, title=step.course.title) for step in path.steps),
+        )
+        for path in learning_path_steps(actor=actor)
+    )
+    certifications = tuple(
+        OfferedCertification(
+            pk=certification.pk,
+            name=certification.name,
+            description=truncatewords(certification.description, 25),
+            validity_months=certification.validity_months,
+            courses=tuple(
+                CourseRef(
+                    pk=course.pk,
+                    title=course.title,
+                    published=course.status == PublishStatus.PUBLISHED,
+                    for_role=role in course.partner_roles,
+                )
+                for course in certification.courses.all()
+            ),
+        )
+        for certification in certification_policy.scope(actor).prefetch_related(
+            Prefetch("courses", queryset=Course.objects.only("pk", "title", "status", "partner_roles"))
+        )
+    )
+    return TrainingCatalogue(courses=courses, paths=paths, certifications=certifications)
+
+
+def training_catalogue(*, actor: Actor) -> TrainingCatalogue:
+    """The published courses, learning paths and certifications offered to the actor's role, with
+    no learner's progress: the same for every partner user of the role, so kept for all of them
+    (prm.catalogue_cache) until the catalogue changes. The key names all it depends on: the role
+    (what the policies offer) and the language (the cut texts' ellipsis)."""
+    if not actor.is_partner:
+        return TrainingCatalogue(courses=(), paths=(), certifications=())
+    return catalogue_cache.cached(
+        CATALOGUE_CACHE,
+        ("role", actor.partner_role or "", translation.get_language()),
+        lambda: (_read_catalogue(actor), None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CourseProgress:
+    done: int  # lessons completed in the current cycle
+    completed_at: datetime | None
+    last_lesson_id: int | None
+
+
+def my_progress(*, actor: Actor) -> dict[int, CourseProgress]:
+    """The learner's own progress in each course they enrolled in, by course id (one query
+    through the enrollment policy; never kept)."""
+    rows = (
+        enrollment_policy.scope(actor)
+        .filter(partner=actor.partner_id, user=actor.user)
+        .order_by()
+        # Grouped by the enrollment's key, so its cycle may be read in the count's filter.
+        .values_list("pk", "course_id", "completed_at", "last_lesson_id")
+        # One row per completion joined (no other join): nothing to count twice.
+        .annotate(done=Count("completions", filter=Q(completions__cycle=F("cycle"))))
+    )
+    return {
+        course_id: CourseProgress(done=done, completed_at=completed_at, last_lesson_id=last_lesson_id)
+        for _pk, course_id, completed_at, last_lesson_id, done in rows
+    }
 
 
 def course_get(*, actor: Actor, pk: Any) -> Course:
@@ -159,6 +309,18 @@ def completed_lesson_ids(*, enrollment: Enrollment | None) -> set[int]:
 
 def my_awards(*, actor: Actor) -> QuerySet[CertificationAward]:
     return award_policy.scope(actor).filter(user=actor.user).select_related("certification", "partner")
+
+
+def my_awards_listed(*, actor: Actor) -> QuerySet[CertificationAward]:
+    """:func:`my_awards` with only what a list of them shows (the certification's name, when,
+    until when, whether valid): the catalogue reads it on every request, and the partner's and
+    the certification's every column took longer to write into the query than to read."""
+    return (
+        award_policy.scope(actor)
+        .filter(user=actor.user)
+        .select_related("certification")
+        .only("certification_id", "certification__name", "awarded_at", "expires_at", "status")
+    )
 
 
 def award_get(*, actor: Actor, pk: Any) -> CertificationAward:

@@ -1,0 +1,77 @@
+"""The catalogue every partner user of a role sees alike is kept (training.selectors.training_catalogue,
+prm.catalogue_cache): never another role's, and a change to a course, a lesson, a certification or
+a learning path shows on the next request. The learner's own progress is never kept: two learners
+of the same role see each their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from partners.models import Partner, PartnerRole
+from tests.helpers import login
+from tests.training import factories as f
+from training.models import Course, LearningPath, LearningPathCourse, Lesson, PublishStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def page(actor: Any) -> str:
+    response = login(actor).get(reverse("training:catalogue"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_each_role_gets_its_own_catalogue(partner: Partner) -> None:
+    sales = f.learner(partner, role=PartnerRole.SALES)
+    marketing = f.learner(partner, role=PartnerRole.MARKETING)
+    f.course("For sales", roles=[PartnerRole.SALES])
+    f.course("For marketing", roles=[PartnerRole.MARKETING])
+    for _ in range(2):  # read, then kept
+        assert "For sales" in page(sales) and "For marketing" not in page(sales)
+        assert "For marketing" in page(marketing) and "For sales" not in page(marketing)
+
+
+def test_a_change_to_the_catalogue_shows_on_the_next_request(partner: Partner) -> None:
+    me = f.learner(partner, role=PartnerRole.LEARNER)
+    built = f.course("First title", lessons=1)
+    cert = f.certification("The certificate", courses=[built])
+    assert "First title" in page(me)
+
+    course = Course.objects.get(pk=built.course.pk)
+    course.title = "Second title"
+    course.save()
+    assert "Second title" in page(me)
+
+    Lesson.objects.create(course=course, position=2, title="Another")
+    assert "2 lessons" in page(me)
+    Lesson.objects.filter(course=course, position=2).get().delete()
+    assert "1 lesson" in page(me) and "2 lessons" not in page(me)
+
+    other = f.course("Also required", lessons=1)
+    cert.courses.add(other.course)
+    assert "0 of 2 courses" in page(me)
+
+    path = LearningPath.objects.create(name="The path", partner_role=PartnerRole.LEARNER)
+    assert "Learning path: The path" not in page(me)  # no step offered yet
+    LearningPathCourse.objects.create(path=path, course=course, position=1)
+    assert "Learning path: The path" in page(me)
+
+    course.status = PublishStatus.DRAFT
+    course.save()
+    assert f'id="course-{course.pk}"' not in page(me)
+
+
+def test_the_learners_own_progress_is_never_kept(partner: Partner, other_partner: Partner) -> None:
+    ann = f.learner(partner, role=PartnerRole.LEARNER)
+    bob = f.learner(other_partner, role=PartnerRole.LEARNER)
+    colleague = f.learner(partner, role=PartnerRole.LEARNER)
+    built = f.course("Shared course", lessons=1, quiz=False)
+    assert f'id="start-{built.course.pk}"' in page(ann)
+    f.complete_lessons(ann, built)
+    assert "course-done" in page(ann)
+    # The same role, the catalogue kept: each sees their own progress.
+    assert "course-done" not in page(bob) and f'id="start-{built.course.pk}"' in page(bob)
+    assert "course-done" not in page(colleague)
