@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Subquery, Value
+from django.db.models import Count, Exists, Subquery, Value, Window
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -47,11 +47,16 @@ from .policies import partner_policy
 from .ratelimit import hit_rate_limit
 
 
-def _home_partner(request: HttpRequest) -> tuple[Any, int, int, bool]:
-    """The partner (fresh, with its tier and channel account manager), its active team's size, its
-    open invitations and whether the user has an authenticator app: one statement where these were
-    five (the manager's user row was read while the template rendered). Each count is its
-    selector's queryset, through the same policies, as a subquery of the partner's own row."""
+def _home_team(request: HttpRequest) -> tuple[list[Any], int, int, bool]:
+    """The first HOME_TEAM of the partner's active team, with how many there are, the partner's
+    open invitations and whether the user has an authenticator app: one statement (the counts are
+    a window over the team and two subqueries PostgreSQL runs once, beside the rows). Each count is
+    its selector's queryset, through the same policies.
+
+    The partner itself (with its tier and channel account manager) is the actor's: the actor cache
+    is keyed by a version PostgreSQL triggers move on any write to the partner, its tier or a
+    membership (partners.actor_cache), so it is as fresh as reading the row again was, without
+    the statement (a renamed manager shows ACTOR_CACHE_SECONDS late, as on every other page)."""
     from allauth.mfa.models import Authenticator
 
     actor = request.actor
@@ -60,29 +65,32 @@ def _home_partner(request: HttpRequest) -> tuple[Any, int, int, bool]:
     invitations = selectors.open_invitations(actor=actor, partner=partner).filter(
         expires_at__gt=timezone.now()
     )
-
-    def counted(queryset: Any) -> Any:
-        # COUNT(*) of the queryset as a scalar subquery (grouped by a constant: one row at most).
-        return Coalesce(
-            Subquery(queryset.order_by().values(one=Value(1)).annotate(n=Count("*")).values("n")), 0
-        )
-
-    row = (
-        partner_policy.scope(actor)
-        .filter(pk=partner.pk)
-        .select_related("tier", "channel_account_manager")
-        .annotate(
-            home_team_count=counted(active),
-            home_invitations=counted(invitations),
-            home_has_totp=Exists(
-                Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP)
+    has_totp = Exists(Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP))
+    team = list(
+        active.only(
+            "pk", "user_id", "partner_id", "role", "is_active", "user__full_name", "user__email"
+        ).annotate(
+            home_team_count=Window(Count("*")),
+            home_invitations=Coalesce(
+                Subquery(invitations.order_by().values(one=Value(1)).annotate(n=Count("*")).values("n")), 0
             ),
-        )
-        .first()
+            home_has_totp=has_totp,
+        )[:HOME_TEAM]
     )
-    if row is None:  # the cached actor outlived its partner's visibility: the gates decide next time
-        raise Http404
-    return row, row.home_team_count, row.home_invitations, row.home_has_totp
+    if team:
+        first = team[0]
+        return team, first.home_team_count, first.home_invitations, first.home_has_totp
+    # No active colleague visible (the policy's choice): the two figures on their own.
+    return (
+        [],
+        0,
+        invitations.count(),
+        Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP).exists(),
+    )
+
+
+# People on the home's team card; the rest are on the team page.
+HOME_TEAM = 8
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -93,9 +101,8 @@ def home(request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             return render(request, "partners/no_access.html", status=403)
         return render(request, "partners/landing.html")
-    partner, team_count, invitations, has_totp = _home_partner(request)
-    # The first 8 of the active team; how many there are came with the partner's row.
-    team = list(selectors.team_list(actor=actor, partner=partner).filter(is_active=True)[:8])
+    partner = actor.partner
+    team, team_count, invitations, has_totp = _home_team(request)
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
@@ -137,19 +144,67 @@ def home(request: HttpRequest) -> HttpResponse:
     tier_progress = home_cached(
         request, "tier", lambda: tier_selectors.tier_progress(actor=actor, partner=partner), partner=partner
     )
-    return render(
-        request,
-        "partners/home.html",
-        {
-            "partner": partner,
-            "team": team,
-            "team_count": team_count,
-            "open_invitations": invitations,
-            "next_steps": next_steps,
-            "panels": panels,
-            "tier_progress": tier_progress,
-        },
+    context = {
+        "partner": partner,
+        "team": team,
+        "team_count": team_count,
+        "open_invitations": invitations,
+        "next_steps": next_steps,
+        "panels": panels,
+        "tier_progress": tier_progress,
+    }
+    # Called by the page's template where it prints the body: the frame's template comes first.
+    context["body"] = lambda: _home_body(request, context)
+    return render(request, "partners/home.html", context)
+
+
+def _panel_html(request: HttpRequest, panel: dict[str, Any]) -> SafeString:
+    """A home panel's markup: by Jinja2 where the panel names a Jinja2 template
+    (``jinja2_template``), else its Django ``template``, kept for the home's minute
+    (partners.panels.home_cached) when its data are kept so too (``html_cached_as``: the same
+    key's name, so the markup shows exactly the data kept under it)."""
+    if panel.get("jinja2_template"):
+        html = engines["jinja2"].get_template(panel["jinja2_template"]).render({"panel": panel})
+        return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    cached_as = panel.get("html_cached_as")
+    if cached_as and not settings.DEBUG:
+        return mark_safe(  # noqa: S308 -- a Django template's output
+            home_cached(
+                request, f"{cached_as}:html", lambda: render_to_string(panel["template"], {"panel": panel})
+            )
+        )
+    return render_to_string(panel["template"], {"panel": panel})
+
+
+def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
+    """The home's body, rendered by Jinja2 (templates/jinja2/partners/home.html) inside the Django
+    page (partners/home.html keeps the frame): through Django's engine the body and its panels
+    were about 2 ms of the page. The markup is the same; the tier progress is the HTML the home
+    keeps for its minute, as the {% home_cached %} tag kept it."""
+    partner = context["partner"]
+
+    def tier_html() -> str:
+        return render_to_string(
+            "partners/_tier_progress.html", {"progress": context["tier_progress"], "partner": partner}
+        )
+
+    tier = tier_html() if settings.DEBUG else home_cached(request, "tier:html", tier_html, partner=partner)
+    html = (
+        engines["jinja2"]
+        .get_template("partners/home.html")
+        .render(
+            {
+                **context,
+                "short_name": request.user.get_short_name(),
+                "company_url": reverse("partners:company"),
+                "team_url": reverse("partners:team"),
+                "role_labels": {value: str(label) for value, label in PartnerRole.choices},
+                "panels_html": [_panel_html(request, panel) for panel in context["panels"]],
+                "tier_progress_html": mark_safe(tier),  # noqa: S308 -- a Django template's output
+            }
+        )
     )
+    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 
 
 # --- Agreement ---------------------------------------------------------------------------------
