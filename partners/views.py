@@ -263,7 +263,16 @@ def _company_context(
 @partner_required
 def company(request: HttpRequest) -> HttpResponse:
     actor = request.actor
-    partner = selectors.partner_get(actor=actor, pk=actor.partner_id)
+    # To show: the actor's partner (with its tier), as fresh as reading it again (the actor cache's
+    # version moves with any write to the partner or its tier, partners.actor_cache) and as
+    # visible (the gates let no one in whose partner they may not see). To change: read through
+    # the policy, as every write starts.
+    partner = (
+        actor.partner if request.method == "GET" else selectors.partner_get(actor=actor, pk=actor.partner_id)
+    )
+    if partner.agreement_accepted_by_id == request.user.pk:
+        # The page names who accepted the agreement: most often the admin looking (no read).
+        partner.agreement_accepted_by = request.user
     form = None
     if request.method == "POST":
         if not partner_policy.can(actor, "edit_profile", partner):

@@ -99,11 +99,13 @@ def test_home_counts_a_team_larger_than_it_shows(partner: Partner, partner_admin
 
 
 def test_company_queries(partner_admin: User) -> None:
-    """The user, the partner, its latest profile change request, its recent history, the product
+    """The user, its partner's latest profile change request, its recent history, the product
     lines that need an authorization (deals' panel: none here, so nothing more), the unread
-    notifications."""
+    notifications. The partner (with its tier, and the admin who accepted the agreement when it
+    is the person looking) is the actor's."""
     queries, _response = page(login(partner_admin), reverse("partners:company"))
-    assert len(queries) <= 6, "\n".join(queries)
+    assert len(queries) <= 5, "\n".join(queries)
+    assert not [sql for sql in queries if 'FROM "partners_partner"' in sql.split("WHERE")[0]], queries
 
 
 def test_company_page_renders_no_widget_template_per_option(partner_admin: User) -> None:
