@@ -444,13 +444,14 @@ def _member_rows_html(
     }
     label_email, label_role = escape(_("E-mail")), escape(_("Role"))
     label_status, label_joined = escape(_("Status")), escape(_("Joined"))
-    you = f'<span class="badge text-bg-light border">{escape(_("You"))}</span>'
+    you_text, active_text, inactive_text = escape(_("You")), escape(_("Active")), escape(_("Deactivated"))
+    you = f'<span class="badge text-bg-light border">{you_text}</span>'
     role_of = _("Role of %(name)s")
     deactivate_confirm = _("Deactivate %(name)s? They will no longer be able to sign in.")
     reactivate_confirm = _("Reactivate %(name)s? They will be able to sign in again.")
     save = escape(_("Save"))
-    active_badge = f'<span class="badge status-badge status-active">{escape(_("Active"))}</span>'
-    inactive_badge = f'<span class="badge status-badge status-deactivated">{escape(_("Deactivated"))}</span>'
+    active_badge = f'<span class="badge status-badge status-active">{active_text}</span>'
+    inactive_badge = f'<span class="badge status-badge status-deactivated">{inactive_text}</span>'
     deactivate, reactivate = escape(_("Deactivate")), escape(_("Reactivate"))
     day = formats.get_format("DATE_FORMAT")
     rows = []
