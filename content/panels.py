@@ -37,7 +37,13 @@ def _home_panel(actor: Any) -> dict[str, Any] | None:
     newest = selectors.newest_assets(actor=actor)
     if not announcements and not newest:
         return None
-    return {"template": "content/_home_panel.html", "announcements": announcements, "newest": newest}
+    return {
+        "template": "content/_home_panel.html",
+        # Its markup is kept with its data for the minute (partners.views._panel_html).
+        "html_cached_as": "content",
+        "announcements": announcements,
+        "newest": newest,
+    }
 
 
 def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:

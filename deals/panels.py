@@ -79,6 +79,8 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         )
     return {
         "template": "deals/_home_panel.html",
+        # What the home renders (by Jinja2): the same markup (templates/jinja2/deals/_home_panel.html).
+        "jinja2_template": "deals/_home_panel.html",
         "counts": counts,
         # A win awaiting the vendor's confirmation does not count as won yet: it is still open.
         "open": sum(

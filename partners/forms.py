@@ -142,9 +142,10 @@ class PartnerFilterForm(forms.Form):
     )
     channel_account_manager = forms.ModelChoiceField(
         required=False,
-        queryset=get_user_model().objects.filter(
-            vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True
-        ),
+        # The option's label is the person's name or e-mail (User.__str__): not their whole row.
+        queryset=get_user_model()
+        .objects.filter(vendor_role=VendorRole.CHANNEL_ACCOUNT_MANAGER, is_active=True)
+        .only("pk", "full_name", "email"),
         empty_label=_("Any manager"),
         widget=Select,
     )

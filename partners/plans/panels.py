@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from partners.models import OPEN_ACTIVITY, PlanActivity
+from partners.panels import home_cached
 from partners.performance.policies import sees_money_figures
 
 from . import selectors
@@ -27,12 +28,21 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not actor.is_partner or not plan_policy.can(actor, "list"):
         return None
+    # A plan changes a few times a half-year and its figures nightly: kept a minute per partner,
+    # role (money figures or not) and language (partners.panels.home_cached), where computing the
+    # progress live was a query per goal kind and the plan's read on every visit of the home.
+    return home_cached(request, "plan", lambda: _home_panel(actor))
+
+
+def _home_panel(actor: Any) -> dict[str, Any]:
     today = timezone.localdate()
     plan = selectors.active_plan(actor=actor, partner_id=actor.partner_id, today=today)
     if plan is None:
-        return {"template": "partners/plans/_home_panel.html", "plan": None}
+        return {"template": "partners/plans/_home_panel.html", "html_cached_as": "plan", "plan": None}
     return {
         "template": "partners/plans/_home_panel.html",
+        # Its markup is kept with its data for the minute (partners.views._panel_html).
+        "html_cached_as": "plan",
         "plan": plan,
         "progress": plans_progress([plan], today=today, with_money=sees_money_figures(actor))[plan.pk],
         "overdue": PlanActivity.objects.filter(plan=plan, status__in=OPEN_ACTIVITY, due_on__lt=today).count(),

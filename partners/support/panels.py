@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from ..models import OPEN_STATUSES
+from prm.jinja2 import url_with_pk
+
+from ..models import OPEN_STATUSES, CaseStatus
 from . import selectors, sla
 from .policies import case_policy
 
@@ -51,7 +53,26 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
                 ),
             }
         )
-    return {"template": "partners/support/_home_panel.html", **summary, "next_steps": next_steps}
+    return {
+        "template": "partners/support/_home_panel.html",
+        # What the home renders (by Jinja2, templates/jinja2/…): the same markup, with the labels
+        # translated and the case URL reversed once, not per case.
+        "jinja2_template": "partners/support/_home_panel.html",
+        "case_url": url_with_pk("support:case_detail"),
+        "status_labels": {value: str(label) for value, label in CaseStatus.choices},
+        "status_colours": STATUS_COLOURS,
+        **summary,
+        "next_steps": next_steps,
+    }
+
+
+# The badge colour of a case's status (partners/support/_status_badge.html); any other: secondary.
+STATUS_COLOURS = {
+    CaseStatus.NEW: "primary",
+    CaseStatus.OPEN: "info",
+    CaseStatus.WAITING: "warning",
+    CaseStatus.RESOLVED: "success",
+}
 
 
 def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:

@@ -118,6 +118,9 @@ def open_case_summary(*, actor: Actor) -> dict[str, Any]:
         case_policy.scope(actor)
         .filter(status__in=(*OPEN_STATUSES, CaseStatus.RESOLVED))
         .select_related("kind")
+        # What the panel shows of a case (not its description and SLA dates): fewer columns to
+        # write into the statement and read back.
+        .only("pk", "subject", "status", "rating", "updated_at", "kind", "kind__name")
         .annotate(
             n_open=Window(
                 expression=Count("pk", filter=Q(status__in=OPEN_STATUSES)), partition_by=[Value(1)]

@@ -1,6 +1,7 @@
-"""What the partner home keeps for a minute (partners.panels.home_cached: the content panel and the
-tier progress) is never another partner's, another role's or another language's, and what a write
-changes shows by the next minute at the latest (a tier move at once)."""
+"""What the partner home keeps for a minute (partners.panels.home_cached: the content panel, the
+tier progress and the plan panel) is never another partner's, another role's or another
+language's, and what a write changes shows by the next minute at the latest (a tier move at
+once)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,26 @@ def test_the_tier_progress_markup_is_kept_per_partner_role_and_language(
         # The next minute renders it again.
         clock.shift(timedelta(seconds=HOME_CACHE_SECONDS))
         assert rendered_tier_template(login(partner_admin).get(reverse("home")))
+
+
+def test_the_plan_panel_is_kept_per_partner_and_a_new_plan_shows_within_a_minute() -> None:
+    """The joint business plan panel (partners.plans.panels) is kept for the home's minute like the
+    content panel: each partner's own plan, never another's; a plan agreed now shows by the next
+    minute at the latest."""
+    from partners.models import PlanStatus
+    from tests.partners import plan_factories as plans
+    from tests.partners import scorecard_factories
+
+    scorecard_factories.rates()
+    with time_machine.travel(NOON, tick=False) as clock:
+        alpha, beta = plans.side("Alpha Planning"), plans.side("Beta Planning")
+        plans.plan(alpha.partner, label="Alpha H1", goals=[("won_revenue", "1000")], status=PlanStatus.AGREED)
+        alpha_home = login(alpha.admin).get(reverse("home")).content.decode()
+        beta_home = login(beta.admin).get(reverse("home")).content.decode()
+        assert 'id="plan-panel"' in alpha_home and "Alpha H1" in alpha_home
+        assert 'id="plan-panel"' in beta_home and "Alpha H1" not in beta_home
+        plans.plan(beta.partner, label="Beta H1", status=PlanStatus.AGREED)
+        clock.shift(timedelta(seconds=HOME_CACHE_SECONDS))
+        beta_home = login(beta.admin).get(reverse("home")).content.decode()
+        assert "Beta H1" in beta_home and "Alpha H1" not in beta_home
+        assert "Beta H1" not in login(alpha.admin).get(reverse("home")).content.decode()
