@@ -13,6 +13,10 @@ templates, so layouts, forms and CSRF tokens are all still Django's. What a frag
 * the ``date`` and ``floatformat`` filters: Django's own, with aware datetimes in the current time
   zone first, as Django's template engine passes them. ``date`` also takes a format already looked
   up (``date_format("DATE_FORMAT")``, once per fragment rather than once per row).
+
+The portal's layout is Jinja2 too (prm/layout.py): ``static(path)``, the navigation cache and the
+chrome's values are globals, and :func:`render_page` renders a whole page written in Jinja2
+(``{% extends "layout/page.html" %}``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.template import defaultfilters
+from django.http import HttpRequest, HttpResponse
+from django.template import defaultfilters, engines
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import mark_safe
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from prm import layout
 
 
 def _url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -100,6 +108,12 @@ def _floatformat(value: Any, arg: Any = -1) -> str:
     return defaultfilters.floatformat(value, arg)
 
 
+@pass_context
+def _layout_chrome(context: Context) -> layout.Chrome:
+    """What templates/jinja2/layout/page.html prints about the request and the person."""
+    return layout.Chrome(context)
+
+
 def environment(**options: Any) -> Environment:
     options.setdefault("autoescape", True)
     env = Environment(extensions=["jinja2.ext.i18n"], **options)  # noqa: S701 -- autoescape is set above
@@ -108,4 +122,29 @@ def environment(**options: Any) -> Environment:
     env.globals["date_format"] = date_format
     env.filters["date"] = _date_in
     env.filters["floatformat"] = _floatformat
+    # The layout (prm/layout.py, templates/jinja2/layout/): static files' URLs as {% static %}
+    # writes them, the navigation kept per role/page/language, the chrome of a Jinja2 page.
+    env.globals["static"] = layout.static
+    env.globals["layout_part"] = layout.render_part
+    env.globals["layout_chrome"] = _layout_chrome
     return env
+
+
+def render_page(
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    content_type: str | None = None,
+) -> HttpResponse:
+    """A page written in Jinja2 (``{% extends "layout/page.html" %}``), as ``django.shortcuts.render``
+    renders a Django page: the template gets what the context processors of settings.TEMPLATES give
+    a Django page (``user``, ``perms``, ``messages``, ``LANGUAGE_CODE``, ``actor``,
+    ``unread_notifications``, …; prm.layout.chrome_values), the Jinja2 backend's ``request``,
+    ``csrf_token`` and ``csrf_input``, then ``context``, whose names win (``error_page``, say)."""
+    values = layout.chrome_values(request)
+    if context:
+        values.update(context)
+    html = engines["jinja2"].get_template(template_name).render(values, request)
+    return HttpResponse(html, status=status, content_type=content_type)

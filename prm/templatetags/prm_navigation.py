@@ -2,22 +2,24 @@
 
 The navigation bar's links are the same for everybody of one role on one page in one language: a
 few dozen ``{% url %}``, ``{% translate %}`` and ``{% if %}`` that every page rendered again (about
-a millisecond and a half of each partner page). ``{% cached_navigation "main" %}…{% endcached_navigation %}``
-renders its content once per key and reuses the HTML; the links of the user menu are a second
-block (``"user"``).
+a millisecond and a half of each partner page). The layout (templates/jinja2/layout/chrome.html,
+prm/layout.py) renders its ``"main"`` list and the links of its user menu (``"user"``) once per key
+through :func:`fragment` and reuses the HTML; ``{% cached_navigation "name" %}…{% endcached_navigation %}``
+does the same for a block of a Django template.
 
 What the key holds is everything the block may read, and the block may read nothing else: the
 actor's side (vendor / partner / neither) and roles, the partner's gate (onboarding or suspended:
 partners.middleware.partner_gate), whether the user has admin access, the
 current URL's namespace and name (the active link), the language and the URL prefix. **No tenant
 or personal data goes inside** (a partner's name, the user's e-mail, unread counts, the CSRF
-token stay outside the block in base.html), so the same HTML is right for every partner and
+token stay outside the block in the layout), so the same HTML is right for every partner and
 person with that key; tests/prm/test_navigation_cache.py checks both.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -47,9 +49,8 @@ def _clear_on_setting_change(**kwargs: Any) -> None:
 setting_changed.connect(_clear_on_setting_change, dispatch_uid="prm.navigation_cache")
 
 
-def navigation_key(context: template.Context) -> tuple:
-    request = context.get("request")
-    actor = context.get("actor")
+def navigation_key_of(request: Any, actor: Any) -> tuple:
+    """The key of a page's navigation: everything the blocks may read (see above)."""
     user = getattr(request, "user", None)
     match = getattr(request, "resolver_match", None)
     return (
@@ -66,23 +67,33 @@ def navigation_key(context: template.Context) -> tuple:
     )
 
 
+def navigation_key(context: template.Context) -> tuple:
+    return navigation_key_of(context.get("request"), context.get("actor"))
+
+
+def fragment(name: str, key: tuple, render: Callable[[], str]) -> str:
+    """The block ``name`` for ``key`` (navigation_key_of), rendered by ``render`` the first time and
+    kept; the Django tag below and the Jinja2 layout (prm/layout.py) share the store."""
+    if settings.DEBUG:  # templates change while developing
+        return render()
+    full_key = (name, *key)
+    html = _fragments.get(full_key)
+    if html is None:
+        html = str(render())
+        with _lock:
+            if len(_fragments) >= MAX_ENTRIES:
+                _fragments.clear()
+            _fragments[full_key] = html
+    return html
+
+
 class CachedNavigationNode(template.Node):
     def __init__(self, nodelist: template.NodeList, name: str) -> None:
         self.nodelist = nodelist
         self.name = name
 
     def render(self, context: template.Context) -> str:
-        if settings.DEBUG:  # templates change while developing
-            return self.nodelist.render(context)
-        key = (self.name, *navigation_key(context))
-        html = _fragments.get(key)
-        if html is None:
-            html = self.nodelist.render(context)
-            with _lock:
-                if len(_fragments) >= MAX_ENTRIES:
-                    _fragments.clear()
-                _fragments[key] = html
-        return html
+        return fragment(self.name, navigation_key(context), lambda: self.nodelist.render(context))
 
 
 @register.tag("cached_navigation")
