@@ -7,18 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
-from django.forms import BoundField
-from django.forms.utils import flatatt
-from django.template import defaultfilters
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
-from django.utils import dateformat, formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils import formats
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from deals.models import ConflictStatus, Deal, DealStatus
-from prm.jinja2 import url_with_pk
 from prm.markup import escape
 
 register = template.Library()
@@ -46,77 +41,6 @@ def deal_status_badges(deal: Deal, labels: dict[str, str] | None = None) -> Safe
             gettext("Possible conflict under review"),
         )
     return badge
-
-
-@register.simple_tag
-def choice_select(field: BoundField) -> SafeString:
-    """A filter form's ``<select>`` for a choice field, with the widget's attributes."""
-    current = str(field.value() or "")
-    attrs = {**field.field.widget.attrs, "name": field.html_name, "id": field.id_for_label}
-    options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (value, " selected" if str(value) == current else "", label)
-            for value, label in field.field.choices
-        ),
-    )
-    return format_html("<select{}>{}</select>", flatatt(attrs), options)
-
-
-@register.simple_tag
-def deal_status_strip(
-    status_counts: list[tuple[str, Any, int]], total_count: int, current: Any
-) -> SafeString:
-    """The partner deal list's status chips ("All" and one per status with its count), the same
-    markup as the ``{% for %}`` it replaces (tests/prm/test_markup_in_python.py): nine chips of a
-    few tags each were about a millisecond of the page through the template engine, and still
-    half of one through ``format_html``. ``current``: the status filtered on."""
-    current = current or ""
-    # Messages outside the f-strings: xgettext does not read into one (makemessages would miss them).
-    strip_label, all_label = gettext("Deals by status"), gettext("All")
-    chips = "".join(
-        f'\n  <a role="listitem" class="status-chip{" active" if current == value else ""}'
-        f'{"" if count else " is-zero"}" href="?status={escape(value)}" id="count-{escape(value)}">\n'
-        f'      <span class="status-chip-count">{escape(formats.localize(count))}</span>'
-        f'<span class="status-chip-label"><span class="status-dot status-{escape(value)}" '
-        f'aria-hidden="true"></span>{escape(label)}</span>\n    </a>'
-        for value, label, count in status_counts
-    )
-    return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
-        f'<div class="status-strip mb-3" role="list" aria-label="{escape(strip_label)}">\n'
-        f'  <a role="listitem" class="status-chip{"" if current else " active"}" '
-        f'href="{escape(reverse("deals:list"))}">\n'
-        f'    <span class="status-chip-count">{escape(formats.localize(total_count))}</span>'
-        f'<span class="status-chip-label">{escape(all_label)}</span>\n  </a>{chips}\n</div>'
-    )
-
-
-@register.simple_tag
-def expiring_deal_items(deals: list[Deal]) -> SafeString:
-    """The ``<li>`` of each deal in the deal list's "Expiring soon" box (up to five), with the
-    wording of the ``{% blocktranslate %}`` it replaces (msgid "protected until %(date)s (in
-    %(when)s)"); the date format is looked up and the detail URL reversed once, not per deal."""
-    day = formats.get_format("DATE_FORMAT")
-    detail_url = url_with_pk("deals:detail")
-    wording = gettext("protected until %(date)s (in %(when)s)")
-    items = []
-    for deal in deals:
-        expires = deal.protection_expires_at
-        # As {% blocktranslate %} does: the values escaped, the translated sentence not.
-        protected = wording % {
-            "date": escape(dateformat.format(timezone.template_localtime(expires), day)),
-            "when": escape(defaultfilters.timeuntil_filter(expires)),
-        }
-        items.append(
-            '<li class="d-flex flex-wrap gap-2 align-items-center mb-1">\n'
-            f'          <a class="fw-semibold" href="{escape(detail_url(deal.pk))}">'
-            f"{escape(deal.reference)}</a>\n"
-            f"          <span>{escape(deal.customer_name)}</span>\n"
-            f'          <span class="text-body-secondary">· {protected}</span>\n'
-            "        </li>"
-        )
-    return mark_safe("\n      ".join(items))  # noqa: S308 -- every value escaped (prm.markup.escape)
 
 
 _MUTED = ' class="text-body-tertiary"'  # a row with no deals

@@ -105,8 +105,8 @@ def rendered_tier_template(response: Any) -> bool:
 def test_the_tier_progress_markup_is_kept_per_partner_role_and_language(
     partner: Partner, partner_admin: User, other_partner: Partner, other_partner_admin: User
 ) -> None:
-    """The home keeps the tier progress card's HTML ({% home_cached "tier" %}, partners/templatetags/
-    partner_home.py) as it keeps its figures: rendered once a minute for the partner, the role and
+    """The home keeps the tier progress card's HTML (``home_cached(request, "tier:html", …)`` in
+    partners.views) as it keeps its figures: rendered once a minute for the partner, the role and
     the language, never shown to another partner, another role or in another language."""
     Partner.objects.filter(pk=partner.pk).update(tier=factories.tier("Gold"))
     Partner.objects.filter(pk=other_partner.pk).update(tier=factories.tier("Silver"))

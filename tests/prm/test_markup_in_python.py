@@ -1,6 +1,7 @@
 """Markup that used to be template code and is now built in Python (prm/templatetags/prm_pagination.py,
-prm/templatetags/prm_forms.py, the deal list's status chips and expiring box in
-deals/templatetags/deal_tags.py) is the markup the templates made: each is rendered beside the
+prm/templatetags/prm_forms.py, the pipeline table in deals/templatetags/deal_tags.py) is the markup
+the templates made (the deal list's status chips and expiring box are now in its Jinja2 body:
+tests/deals/test_list_markup.py compares the whole page): each is rendered beside the
 template it replaced (kept in tests/prm/markup_before/) for the same input, in English and in
 German, and compared as HTML (attributes, text, nesting; not the whitespace between tags)."""
 
@@ -13,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import time_machine
 from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -21,8 +21,6 @@ from django.template import engines
 from django.test.html import parse_html
 from django.utils import timezone, translation
 from django.utils.html import format_html
-
-from deals.models import DealStatus
 
 BEFORE = Path(__file__).parent / "markup_before"
 LANGUAGES = ["en", "de"]
@@ -98,47 +96,6 @@ def test_a_form_field_is_the_markup_the_template_made(language: str, bound: bool
             for options in FIELD_OPTIONS:
                 context = {"field": form[name], **options}
                 assert_same_html(old_template("field.html").render(context), include.render(context))
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("status", ["", "approved", "submitted", "unknown"])
-def test_the_status_chips_are_the_markup_the_template_made(language: str, status: str) -> None:
-    class StatusForm(forms.Form):
-        status = forms.CharField(required=False)
-
-    form = StatusForm({"status": status} if status else None)
-    counts = {value: index * 1234 for index, (value, _label) in enumerate(DealStatus.choices)}
-    new = new_template(
-        "{% load deal_tags %}{% deal_status_strip status_counts total_count form.status.value %}"
-    )
-    with translation.override(language):
-        context = {
-            "form": form,
-            "status_counts": [(value, label, counts[value]) for value, label in DealStatus.choices],
-            "total_count": sum(counts.values()),
-        }
-        assert_same_html(old_template("status_strip.html").render(context), new.render(context))
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-@time_machine.travel(datetime.datetime(2026, 3, 10, 9, 30, tzinfo=datetime.UTC), tick=False)
-def test_the_expiring_deals_are_the_markup_the_template_made(language: str) -> None:
-    now = timezone.now()
-    expiring = [
-        SimpleNamespace(
-            pk=pk,
-            reference=f"D-{pk}",
-            customer_name="Müller & <Söhne>",
-            protection_expires_at=now + datetime.timedelta(days=days, hours=hours),
-        )
-        for pk, days, hours in [(7, 0, 5), (12, 3, 0), (123456, 13, 23)]
-    ]
-    new = new_template("{% load deal_tags %}{% expiring_deal_items expiring %}")
-    with translation.override(language), timezone.override("Europe/Berlin"):
-        context = {"expiring": expiring}
-        old = old_template("expiring.html").render(context)
-        assert "D-123456" in old
-        assert_same_html(old, new.render(context))
 
 
 AMOUNTS = ["0", "0.00", "-0.001", "0.005", "-0.005", "1", "12.345", "999.995", "1234567.891", "-98765.4321"]
