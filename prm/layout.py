@@ -21,7 +21,7 @@ How a page gets it:
   what Django's context processors give a Django page.
 
 The two navigation lists stay rendered once per role, page and language
-(prm/templatetags/prm_navigation.py: the same fragments and keys whichever engine asks).
+(prm/navigation.py: the same fragments and keys whichever engine asks).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
-from prm.templatetags.prm_navigation import fragment, navigation_key_of
+from prm.navigation import fragment, navigation_key_of
 
 # --- URLs the chrome prints on every page, computed once per process ------------------------------
 _static_urls: dict[str, str] = {}
@@ -197,7 +197,7 @@ class Chrome:
 
     def nav(self, name: str) -> SafeString:
         """The navigation list ``name`` ("main", "user"), kept per navigation key
-        (prm/templatetags/prm_navigation.py)."""
+        (prm/navigation.py)."""
         macro = getattr(chrome_macros(), f"nav_{name}")
         # The macro's autoescaped markup, with nothing of a tenant or a person in it.
         return mark_safe(fragment(name, self.navigation_key, lambda: macro(self)))  # noqa: S308
