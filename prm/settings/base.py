@@ -417,6 +417,8 @@ PRM = {
     # change to those rows (partners.actor_cache); an entry is dropped after this long unused or
     # not. 0: resolved from the database every time.
     "ACTOR_CACHE_SECONDS": env.int("PRM_ACTOR_CACHE_SECONDS", default=300),
+    # Check each statement compiled once (prm.statements) against the ORM's on every call (tests).
+    "VERIFY_STATEMENTS": False,
     "APPLY_RATE_LIMIT": env("PRM_APPLY_RATE_LIMIT", default="5/h"),
     "VERIFY_RATE_LIMIT": env("PRM_VERIFY_RATE_LIMIT", default="30/m"),
     # Enquiries an address may send through the public partner locator (partners.locator).

@@ -40,3 +40,7 @@ PRM["WEBHOOK_ALLOW_PRIVATE_URLS"] = True  # noqa: F405
 
 # `manage.py seed_demo` creates logins with a published password; only here may it run.
 DEMO_DATA_ALLOWED = True
+
+# Every kept statement (prm.statements) is checked against the ORM's own on each call: the whole
+# suite proves the statements compiled once are the ones the ORM builds for every actor it runs.
+PRM["VERIFY_STATEMENTS"] = True  # noqa: F405

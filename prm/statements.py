@@ -1,0 +1,403 @@
+"""Hot reads whose SQL the ORM builds once per shape and process, not on every request.
+
+Building a queryset through a policy's scope and compiling it costs 0.5-1.2 ms of Python a
+statement (filters, annotations, joins, the compiler), where sending the finished SQL costs a few
+hundredths of that: on the partner pages, two to four such statements were a third of a request's
+CPU (issue 11, bench/README.md). A ``Statement`` keeps what the ORM built and sends it again with
+the values of the next call, as ``prm.auth_backends`` does for the user row.
+
+How it stays the ORM's statement, exactly:
+
+* The read is written once, as an ordinary queryset built by ``build(actor, **arguments)`` through
+  the same policies and selectors (the one scoping path), ending in ``values_list(...)``.
+* The first call of a *shape* builds it twice with a probe actor and probe values: numbers, dates
+  and strings no real row holds, different in each build. The actor's user and partner are probes
+  that answer ``pk`` and nothing else; its extra data and any other attribute read are refused.
+  Each parameter of the two compiled statements must be either the probe of an argument in both
+  builds (a slot, filled from the next call's value) or the same constant in both (a status, a
+  flag); the SQL must be identical. Anything else (a value derived from an argument, the clock
+  read inside the builder, an attribute of the user) and the shape is never compiled: each call
+  then builds the queryset with the real values, as before.
+* A shape is what changes the SQL and not only its values: the actor's side and roles, whether it
+  has a user / partner, its portfolio's length, the arguments the caller names as shape (filters
+  present or not), and the length of each list argument.
+* With ``PRM["VERIFY_STATEMENTS"]`` on (the test settings), every call also builds the queryset
+  with the real actor and values and fails if its SQL or parameters differ from the kept one's: the
+  whole suite checks the kept statements against the ORM on every page it renders.
+
+The rows are the ORM's ``values_list`` rows (its converters applied). Row-level security applies as
+to any statement: the SQL runs in the request's transaction, under its scope.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+from django.db.models.query import ValuesListIterable
+
+from .tenancy import Actor
+
+# How many shapes one statement keeps per connection (a list argument's length is part of the
+# shape: a page of 1-50 keys is at most 50 shapes).
+SHAPES_KEPT = 256
+
+
+class _ProbeEscape(Exception):
+    """A probe was asked for something other than its key."""
+
+
+_escapes = threading.local()
+
+# Names Django's query building asks any value for, to tell a model or an expression apart.
+_FEATURE_CHECKS = frozenset({"resolve_expression", "as_sql", "get_compiler", "get_source_expressions"})
+
+
+class _ProbeObject(int):
+    """A stand-in for the actor's user or partner: its key is the probe value, any other attribute
+    is refused (recorded, so the shape is not compiled), since it would be baked into the SQL."""
+
+    @property
+    def pk(self) -> int:
+        return int(self)
+
+    @property
+    def id(self) -> int:
+        return int(self)
+
+    is_authenticated = True
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_") and name not in _FEATURE_CHECKS:
+            _escapes.names = (*getattr(_escapes, "names", ()), name)
+        raise AttributeError(name)
+
+
+class _RefusedDict(dict):
+    """The probe actor's ``extra``: a builder that reads it cannot be compiled."""
+
+    def __getitem__(self, key: Any) -> Any:
+        _escapes.names = (*getattr(_escapes, "names", ()), f"extra[{key!r}]")
+        raise KeyError(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key]
+
+    def __contains__(self, key: object) -> bool:
+        _escapes.names = (*getattr(_escapes, "names", ()), f"extra[{key!r}]")
+        return False
+
+
+class _Probes:
+    """The probe values of one build: every value distinct from every other build's and from any
+    real row's (ids far below zero, dates in 1901, strings with control characters)."""
+
+    def __init__(self, build: int) -> None:
+        self.build = build
+        self.made: list[Any] = []
+
+    def value(self, kind: Any) -> Any:
+        n = len(self.made) + 1
+        if isinstance(kind, bool) or kind is None:
+            raise TypeError("a bool or None is a shape, not a value")
+        if isinstance(kind, int):
+            made: Any = -(9_000_000_000_000_000 + self.build * 1_000_000_000 + n)
+        elif isinstance(kind, datetime):
+            made = datetime(1901, 1, 1, tzinfo=UTC) + timedelta(days=self.build, microseconds=n)
+        elif isinstance(kind, date):
+            made = date(1901, 1, 1) + timedelta(days=self.build * 1000 + n)
+        elif isinstance(kind, Decimal):
+            made = Decimal(-(9_000_000_000 + self.build * 100_000 + n)) / 1000
+        elif isinstance(kind, str):
+            made = f"\x1fprm-probe-{self.build}-{n}\x1f"
+        else:
+            raise TypeError(f"no probe for {type(kind).__name__}")
+        self.made.append(made)
+        return made
+
+    def values(self, argument: Any) -> Any:
+        if isinstance(argument, list | tuple):
+            return type(argument)(self.value(item) for item in argument)
+        return self.value(argument)
+
+    def actor(self, actor: Actor) -> Actor:
+        user = None if actor.user is None else _ProbeObject(self.value(0))
+        partner = None if actor.partner is None else _ProbeObject(self.value(0))
+        portfolio = None if actor.portfolio is None else tuple(self.value(0) for _ in actor.portfolio)
+        return replace(actor, user=user, partner=partner, portfolio=portfolio, extra=_RefusedDict())
+
+
+def _actor_values(actor: Actor) -> list[Any]:
+    """The real values the probe actor's probes stand for, in the order _Probes.actor made them."""
+    values: list[Any] = []
+    if actor.user is not None:
+        values.append(actor.user.pk)
+    if actor.partner is not None:
+        values.append(actor.partner.pk)
+    if actor.portfolio is not None:
+        values.extend(actor.portfolio)
+    return values
+
+
+def _flat(arguments: Sequence[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for argument in arguments:
+        flat.extend(argument) if isinstance(argument, list | tuple) else flat.append(argument)
+    return flat
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str | None  # None: the statement can match no row (EmptyResultSet); no round trip
+    # Per parameter: the index of the call's value that fills it, or None for a constant.
+    slots: tuple[int | None, ...]
+    constants: tuple[Any, ...]
+    converters: tuple[tuple[int, Sequence[Callable[..., Any]], Any], ...]
+    # The columns the rows keep: the select may carry more (extra select for the ordering).
+    width: int | None
+
+
+_NOT_COMPILABLE = object()
+
+
+def _compile(queryset: QuerySet, connection: BaseDatabaseWrapper) -> tuple[str | None, tuple, Any]:
+    compiler = queryset.query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None, (), compiler
+    return sql, tuple(params), compiler
+
+
+class Statement:
+    """A read built by ``build(actor, **arguments)`` (a ``values_list`` queryset), compiled once
+    per shape; ``rows(actor, **arguments)`` returns its rows.
+
+    ``values``: the names of the arguments that are values of the SQL (ids, a list of keys, a
+    moment): probed, then filled in. Every other argument is part of the shape (it may change the
+    SQL) and must be hashable.
+    """
+
+    def __init__(
+        self, name: str, build: Callable[..., QuerySet], *, values: Sequence[str] = (), count: bool = False
+    ) -> None:
+        self.name = name
+        self.build = build
+        self.value_names = tuple(values)
+        # A count of the built rows (``count()``): the statement is the built one's rows counted.
+        self.counts = count
+        self._kept: weakref.WeakKeyDictionary[BaseDatabaseWrapper, OrderedDict[Hashable, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"<Statement {self.name}>"
+
+    def _as_sets(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        # A list of values is a set, as the ORM's IN makes it: repeated items dropped.
+        return {
+            name: list(dict.fromkeys(value))
+            if name in self.value_names and isinstance(value, list | tuple)
+            else value
+            for name, value in arguments.items()
+        }
+
+    # --- the shape ---------------------------------------------------------------------------
+    def _shape(self, actor: Actor, arguments: dict[str, Any]) -> Hashable:
+        values = []
+        for name in self.value_names:
+            value = arguments[name]
+            if value is None or isinstance(value, bool):
+                values.append((name, value))
+            elif isinstance(value, list | tuple):
+                values.append(
+                    (name, type(value).__name__, len(value), type(value[0]).__name__ if value else "")
+                )
+            else:
+                values.append((name, type(value).__name__))
+        return (
+            actor.side,
+            actor.vendor_role,
+            actor.partner_role,
+            actor.user is None,
+            actor.partner is None,
+            None if actor.portfolio is None else len(actor.portfolio),
+            tuple(values),
+            tuple(sorted((name, value) for name, value in arguments.items() if name not in self.value_names)),
+        )
+
+    # --- compiling ---------------------------------------------------------------------------
+    def _probe_build(
+        self, actor: Actor, arguments: dict[str, Any], build_number: int, connection: Any
+    ) -> Any:
+        probes = _Probes(build_number)
+        probe_actor = probes.actor(actor)
+        probed = dict(arguments)
+        for name in self.value_names:
+            value = arguments[name]
+            if value is not None and not isinstance(value, bool):
+                probed[name] = probes.values(value)
+        _escapes.names = ()
+        try:
+            queryset = _values_list(self.build(probe_actor, **probed))
+            sql, params, compiler = _compile(queryset, connection)
+        finally:
+            escaped, _escapes.names = _escapes.names, ()
+        if escaped:
+            raise _ProbeEscape(", ".join(escaped))
+        return queryset, sql, params, compiler, probes.made
+
+    def _compile_shape(self, actor: Actor, arguments: dict[str, Any], connection: Any) -> Any:
+        try:
+            _queryset, sql, params, compiler, made = self._probe_build(actor, arguments, 1, connection)
+            _q2, sql2, params2, _c2, made2 = self._probe_build(actor, arguments, 2, connection)
+        except (_ProbeEscape, TypeError, ValueError, AttributeError):
+            return _NOT_COMPILABLE
+        if sql != sql2 or len(params) != len(params2) or len(made) != len(made2):
+            return _NOT_COMPILABLE
+        if sql is None:
+            return _Compiled(None, (), (), (), None)
+        position = {_key(value): index for index, value in enumerate(made)}
+        position2 = {_key(value): index for index, value in enumerate(made2)}
+        probe_texts = [value for value in (*made, *made2) if isinstance(value, str)]
+        slots: list[int | None] = []
+        constants: list[Any] = []
+        for first, second in zip(params, params2, strict=True):
+            index = position.get(_key(first))
+            if index is not None and position2.get(_key(second)) == index:
+                slots.append(index)
+                constants.append(None)
+            elif (
+                _key(first) == _key(second) and _key(first) not in position and _key(second) not in position2
+            ):
+                if isinstance(first, str) and any(text in first for text in probe_texts):
+                    return _NOT_COMPILABLE  # a value built from a probe (a LIKE pattern, say)
+                slots.append(None)
+                constants.append(first)
+            else:
+                return _NOT_COMPILABLE
+        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        converters = tuple(
+            (index, functions, expression)
+            for index, (functions, expression) in compiler.get_converters(columns).items()
+        )
+        width = compiler.col_count if compiler.has_extra_select else None
+        if self.counts:
+            return _Compiled(self._counted(sql), tuple(slots), tuple(constants), (), None)
+        return _Compiled(sql, tuple(slots), tuple(constants), converters, width)
+
+    @staticmethod
+    def _counted(sql: str) -> str:
+        return f"SELECT COUNT(*) FROM ({sql}) counted"  # noqa: S608 -- the ORM's SQL, values apart
+
+    def is_kept(self, actor: Actor, **arguments: Any) -> bool:
+        """Whether this process keeps a compiled statement for this call's shape (False: not seen
+        yet, or not compilable: each such call builds the queryset)."""
+        compiled = self._kept.get(connections["default"], {}).get(
+            self._shape(actor, self._as_sets(arguments))
+        )
+        return isinstance(compiled, _Compiled)
+
+    def kept_shapes(self) -> int:
+        """How many shapes this process keeps a statement (or a refusal) for, on this thread."""
+        return len(self._kept.get(connections["default"], ()))
+
+    # --- running -----------------------------------------------------------------------------
+    def count(self, actor: Actor, **arguments: Any) -> int:
+        """The number of rows (a Statement made with ``count=True``)."""
+        return int(self.rows(actor, **arguments)[0][0])
+
+    def rows(self, actor: Actor, **arguments: Any) -> list[tuple]:
+        connection = connections["default"]
+        kept = self._kept.get(connection)
+        if kept is None:
+            kept = self._kept.setdefault(connection, OrderedDict())
+        arguments = self._as_sets(arguments)
+        shape = self._shape(actor, arguments)
+        compiled = kept.get(shape)
+        if compiled is None:
+            compiled = self._compile_shape(actor, arguments, connection)
+            kept[shape] = compiled
+            if len(kept) > SHAPES_KEPT:
+                kept.popitem(last=False)
+        if compiled is _NOT_COMPILABLE:
+            built = _values_list(self.build(actor, **arguments))
+            return [(built.count(),)] if self.counts else list(built)
+        values = [
+            *_actor_values(actor),
+            *_flat(
+                [
+                    arguments[name]
+                    for name in self.value_names
+                    if arguments[name] is not None and not isinstance(arguments[name], bool)
+                ]
+            ),
+        ]
+        params = tuple(
+            constant if slot is None else values[slot]
+            for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
+        )
+        if settings.PRM.get("VERIFY_STATEMENTS"):
+            self._verify(compiled, params, actor, arguments, connection)
+        if compiled.sql is None:
+            return [(0,)] if self.counts else []
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        if compiled.width is not None:
+            fetched = [row[: compiled.width] for row in fetched]
+        if compiled.converters:
+            converted = []
+            for row in fetched:
+                row = list(row)
+                for index, functions, expression in compiled.converters:
+                    value = row[index]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[index] = value
+                converted.append(tuple(row))
+            fetched = converted
+        return fetched
+
+    def _verify(
+        self, compiled: _Compiled, params: tuple, actor: Actor, arguments: dict[str, Any], connection: Any
+    ) -> None:
+        """The kept statement with this call's values must be the one the ORM builds for it."""
+        sql, expected, _compiler = _compile(_values_list(self.build(actor, **arguments)), connection)
+        if sql is not None and self.counts:
+            sql = self._counted(sql)
+        if sql != compiled.sql or [_key(value) for value in expected] != [_key(value) for value in params]:
+            raise AssertionError(
+                f"{self.name}: the kept statement differs from the ORM's for this call\n"
+                f"kept: {compiled.sql} {params!r}\nORM:  {sql} {expected!r}"
+            )
+
+
+def _values_list(queryset: QuerySet) -> QuerySet:
+    """The built queryset, which must yield the rows as tuples (what the kept statement returns)."""
+    if queryset._iterable_class is not ValuesListIterable:
+        raise TypeError(f"a Statement's build must end in values_list() (not flat or named): {queryset!r}")
+    return queryset
+
+
+def _key(value: Any) -> Any:
+    """A parameter as compared: its type too (1 and True, 1 and 1.0 are different values to SQL);
+    a probe object is compared as the number it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = int(value)
+    try:
+        hash(value)
+    except TypeError:
+        return (type(value), repr(value))
+    return (type(value), value)

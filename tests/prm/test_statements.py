@@ -1,0 +1,195 @@
+"""prm.statements: a read compiled once per shape returns exactly what the ORM returns for every
+actor and value, never reuses one actor's values for another, and refuses to keep a statement whose
+SQL holds anything but its declared values (an attribute of the user, a value derived from an
+argument, something that changes from one build to the next)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
+
+from deals.models import Deal
+from deals.policies import deal_policy
+from prm.statements import Statement
+from prm.tenancy import ANONYMOUS
+from tests import factories
+from tests.deals import factories as f
+from tests.scoping import acting
+
+pytestmark = pytest.mark.django_db
+
+
+def _titles(actor: Any, *, status: str | None = None) -> Any:
+    queryset = deal_policy.scope(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("pk").values_list("pk", "title", "amount")
+
+
+def _orm_titles(actor: Any, **kwargs: Any) -> list[tuple]:
+    with acting(actor):
+        return list(_titles(actor, **kwargs))
+
+
+@pytest.fixture
+def teams(db: Any) -> tuple[Any, Any]:
+    first, second = f.team("Northwind"), f.team("Southwind")
+    for n in range(3):
+        f.draft(first.admin_actor, title=f"North {n}")
+    f.draft(second.admin_actor, title="South 0")
+    return first, second
+
+
+def _run(statement: Statement, actor: Any, **arguments: Any) -> Any:
+    with acting(actor):
+        return statement.rows(actor, **arguments)
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_rows_are_the_orms_for_each_actor_of_one_shape(teams: Any, settings: Any, verify: bool) -> None:
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": verify}
+    first, second = teams
+    statement = Statement("test.titles", _titles)
+    first_rows = _run(statement, first.admin_actor)
+    second_rows = _run(statement, second.admin_actor)
+    assert first_rows == _orm_titles(first.admin_actor) and len(first_rows) == 3
+    assert second_rows == _orm_titles(second.admin_actor) and len(second_rows) == 1
+    # The same shape: one kept statement, the second partner's id filled in.
+    assert statement.kept_shapes() == 1
+    assert {row[0] for row in first_rows}.isdisjoint(row[0] for row in second_rows)
+
+
+def test_a_kept_statement_is_built_no_more(teams: Any, settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": False}
+    first, second = teams
+    builds = itertools.count()
+
+    def build(actor: Any) -> Any:
+        next(builds)
+        return _titles(actor)
+
+    statement = Statement("test.counted_builds", build)
+    _run(statement, first.admin_actor)
+    after_first = next(builds)
+    for _ in range(3):
+        _run(statement, second.admin_actor)
+        _run(statement, first.admin_actor)
+    assert next(builds) == after_first + 1  # two probe builds the first time, none since
+
+
+def test_shape_arguments_and_roles_keep_their_own_statements(teams: Any) -> None:
+    first, _second = teams
+    sales_actor = first.sales_actor
+    statement = Statement("test.by_status", _titles)
+    admin = first.admin_actor
+    assert _run(statement, admin, status="draft") == _orm_titles(admin, status="draft")
+    assert _run(statement, first.admin_actor, status=None) == _orm_titles(first.admin_actor)
+    assert _run(statement, sales_actor) == _orm_titles(sales_actor) == []
+    assert statement.kept_shapes() == 3
+
+
+def test_list_values_are_slots_and_their_length_a_shape(teams: Any) -> None:
+    first, second = teams
+    ids = [row[0] for row in _orm_titles(first.admin_actor)]
+
+    def some(actor: Any, keys: list[int]) -> Any:
+        return deal_policy.scope(actor).filter(pk__in=keys).order_by("pk").values_list("pk", "title")
+
+    statement = Statement("test.some", some, values=["keys"])
+    assert [row[0] for row in _run(statement, first.admin_actor, keys=ids[:2])] == ids[:2]
+    assert [row[0] for row in _run(statement, first.admin_actor, keys=ids[1:])] == ids[1:]
+    # Another partner's keys through the same statement: its own scope, nothing of the first's.
+    assert _run(statement, second.admin_actor, keys=ids[:2]) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert _run(statement, first.admin_actor, keys=[]) == []
+    assert not [q for q in queries.captured_queries if "deals_deal" in q["sql"]]
+
+
+def test_count_statement(teams: Any) -> None:
+    first, second = teams
+
+    def all_deals(actor: Any, user_id: int) -> Any:
+        return deal_policy.scope(actor).filter(registered_by_id=user_id).values_list("pk")
+
+    statement = Statement("test.count", all_deals, values=["user_id"], count=True)
+    with acting(first.admin_actor):
+        assert statement.count(first.admin_actor, user_id=first.admin.pk) == 3
+        assert statement.count(first.admin_actor, user_id=second.admin.pk) == 0
+    with acting(second.admin_actor):
+        assert statement.count(second.admin_actor, user_id=second.admin.pk) == 1
+
+
+def test_a_builder_that_reads_the_user_is_not_kept(teams: Any, settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": False}
+    first, _second = teams
+    other = factories.partner_user(first.partner, email="zed@north.example")
+    other_actor = factories.actor_for(other)
+
+    def by_email(actor: Any) -> Any:
+        return Deal.objects.filter(Q(registered_by__email=actor.user.email)).values_list("pk")
+
+    statement = Statement("test.by_email", by_email)
+    assert len(_run(statement, first.admin_actor)) == 3
+    assert _run(statement, other_actor) == []  # not the first user's e-mail baked in
+
+
+def test_values_derived_from_probes_or_changing_per_build_are_not_kept(teams: Any, settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": False}
+    first, _second = teams
+
+    def containing(actor: Any, text: str) -> Any:
+        return deal_policy.scope(actor).filter(title__icontains=text).order_by("pk").values_list("title")
+
+    statement = Statement("test.containing", containing, values=["text"])
+    assert _run(statement, first.admin_actor, text="north 1") == [("North 1",)]
+    assert _run(statement, first.admin_actor, text="north 2") == [("North 2",)]
+
+    ticks = itertools.count()
+
+    def moving(actor: Any) -> Any:
+        # A value read inside the builder (the clock, say) that a kept statement would freeze.
+        return deal_policy.scope(actor).filter(pk__gt=-next(ticks) - 1).values_list("pk")
+
+    moving_statement = Statement("test.moving", moving)
+    assert len(_run(moving_statement, first.admin_actor)) == 3
+    assert len(_run(moving_statement, first.admin_actor)) == 3
+    assert next(ticks) == 4  # two probe builds that differ, then built on each call: never kept
+
+
+def test_verification_fails_when_the_kept_statement_is_not_the_orms(teams: Any, settings: Any) -> None:
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": True}
+    first, _second = teams
+    flag = {"narrow": False}
+
+    def switching(actor: Any) -> Any:
+        queryset = deal_policy.scope(actor)
+        return (queryset.filter(title="North 1") if flag["narrow"] else queryset).values_list("pk")
+
+    statement = Statement("test.switching", switching)
+    _run(statement, first.admin_actor)
+    flag["narrow"] = True
+    with pytest.raises(AssertionError, match="differs from the ORM"):
+        _run(statement, first.admin_actor)
+
+
+def test_a_builder_must_end_in_values_list(teams: Any) -> None:
+    first, _second = teams
+    statement = Statement("test.flat", lambda actor: deal_policy.scope(actor).values_list("pk", flat=True))
+    with pytest.raises(TypeError, match="values_list"):
+        _run(statement, first.admin_actor)
+
+
+def test_anonymous_actor_with_a_user_value(teams: Any) -> None:
+    first, _second = teams
+
+    def registered(actor: Any, user_id: int) -> Any:
+        return Deal.objects.filter(registered_by_id=user_id).values_list("pk")
+
+    statement = Statement("test.registered", registered, values=["user_id"], count=True)
+    with acting(first.admin_actor):
+        assert statement.count(ANONYMOUS, user_id=first.admin.pk) == 3
