@@ -47,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", type=int, default=0, metavar="N", help="also profile and print the N costliest functions"
     )
     parser.add_argument("--sort", default="cumulative", help="order of --profile: cumulative, tottime")
+    parser.add_argument(
+        "--callers", metavar="PATTERN", help="with --profile: also who calls the functions matching PATTERN"
+    )
     return parser.parse_args(argv)
 
 
@@ -150,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
                 profile.disable()
                 out = io.StringIO()
                 # Under the profiler a request costs several times its real CPU: read the shares.
-                pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.profile)
+                stats = pstats.Stats(profile, stream=out).sort_stats(args.sort)
+                stats.print_stats(args.profile)
+                if args.callers:
+                    stats.print_callers(args.callers)
                 line += f"\n  profile of {calls} requests:\n" + out.getvalue()
             print(line, flush=True)
     return 0

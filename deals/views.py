@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page
 from django.db import transaction
-from django.db.models import QuerySet, Value
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template import engines
@@ -33,6 +32,7 @@ from prm.errors import ApplicationError, add_form_error, attempt
 from prm.jinja2 import url_with_pk
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
+from prm.tenancy import Actor
 from prm.views import (
     PAGE_SIZE,
     KeysFirstPaginator,
@@ -100,44 +100,38 @@ def _active_products() -> list[Product]:
 
 
 # --- Deal list ---------------------------------------------------------------------------------
-# The "expiring soon" box of the deal list.
-EXPIRING_SHOWN = 5
-
-
 class PartnerDealListPaginator(KeysFirstPaginator):
     """A page of the partner's deal list, keys first (see KeysFirstPaginator), together with the
     approved deals that lose their protection soon: the page's keys and the expiring deals' keys
-    in one statement (UNION ALL of the two index scans, each with its own order and limit), then
-    all those rows in one more, where the page and the box were four statements.
+    in one statement (selectors.partner_deal_list_keys), then all those rows in one more
+    (selectors.partner_deal_rows), where the page and the box were four statements. Both are
+    compiled once per shape (prm.statements).
 
-    ``rows``: reads the rows of some keys through the list's scope without its filters (so an
-    expiring deal is found whatever the list is filtered to), as selectors.partner_deal_rows does:
-    the page's rows are PartnerDealRow tuples, not Deal instances."""
+    The page's rows are PartnerDealRow tuples, not Deal instances; an expiring deal is found
+    whatever the list is filtered to."""
 
     def __init__(
         self,
         object_list: QuerySet[Deal],
         per_page: int,
         *,
-        rows: Callable[[list[Any]], dict[Any, PartnerDealRow]],
-        expiring: QuerySet[Deal],
+        actor: Actor,
+        filters: dict[str, Any],
     ) -> None:
         super().__init__(object_list, per_page)
-        self.rows = rows
-        self.expiring_keys = expiring.order_by("protection_expires_at", "pk")[:EXPIRING_SHOWN]
+        self.actor = actor
+        self.filters = filters
         self.expiring: list[PartnerDealRow] = []
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
-        expiring = self.expiring_keys.values_list("pk", Value(True))
-        if top > bottom:
-            keys = self.object_list.values_list("pk", Value(False))[bottom:top].union(expiring, all=True)
-        else:
-            keys = expiring
+        keys = selectors.partner_deal_list_keys(
+            actor=self.actor, filters=self.filters, bottom=bottom, top=top
+        )
         page_keys, expiring_keys = [], []
         for key, is_expiring in keys:
             (expiring_keys if is_expiring else page_keys).append(key)
-        rows = self.rows(page_keys + expiring_keys)
+        rows = selectors.partner_deal_rows(actor=self.actor, keys=page_keys + expiring_keys)
         self.expiring = [rows[key] for key in expiring_keys if key in rows]
         self.expiring.sort(key=lambda deal: (deal.protection_expires_at, deal.pk))
         return self._get_page([rows[key] for key in page_keys if key in rows], number, self)
@@ -150,12 +144,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     deals = selectors.partner_deal_list(actor=actor, filters=filters)
     counts = selectors.deal_counts(actor=actor)
-    paginator = PartnerDealListPaginator(
-        deals,
-        PAGE_SIZE,
-        rows=lambda keys: selectors.partner_deal_rows(actor=actor, keys=keys),
-        expiring=selectors.expiring_soon(actor=actor),
-    )
+    paginator = PartnerDealListPaginator(deals, PAGE_SIZE, actor=actor, filters=filters)
     # With no filter but the status, the status counts already say how long the list is (the
     # paginator's COUNT(*) over the whole list is then not needed).
     applied = {name for name, value in filters.items() if value}

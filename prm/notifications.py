@@ -43,7 +43,8 @@ from .errors import ApplicationError
 from .i18n import for_user, language_of, render_message, to_message
 from .models import Notification, NotificationDigest, User
 from .notification_kinds import Channel, kind_registry, kinds_for
-from .tenancy import Actor, system_scope
+from .statements import Statement
+from .tenancy import ANONYMOUS, Actor, system_scope
 
 
 def channel_for(user: User, kind: str) -> str:
@@ -120,8 +121,16 @@ def send_email(
     )
 
 
+def _unread(actor: Actor, user_id: int) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).values_list("pk")
+
+
+# Counted on every page (the bell in the navigation): compiled once (prm.statements).
+_UNREAD = Statement("prm.unread_notifications", _unread, values=["user_id"], count=True)
+
+
 def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return _UNREAD.count(ANONYMOUS, user_id=user.pk)
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:

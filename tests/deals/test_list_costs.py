@@ -228,3 +228,50 @@ def test_the_rows_are_the_django_template_rows(
     assert len(rows) == len(context["page"].object_list) > 0
     if who == "admin":  # a sales user lists only their own deals
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in response.content.decode()
+
+
+def _keys_kept(response: Any, actor: Any) -> bool:
+    """Whether the list's keys statement for this response's page and filters is kept compiled."""
+    page = response.context["page"]
+    filters = response.context["form"].filters()
+    bottom = (page.number - 1) * page.paginator.per_page
+    now = timezone.now()
+    return selectors._PARTNER_DEAL_LIST_KEYS.is_kept(
+        actor,
+        now=now,
+        until=now,
+        bottom=bottom,
+        top=bottom + len(page.object_list),
+        q=filters.get("q"),
+        status=filters.get("status"),
+        stage=filters.get("stage"),
+    )
+
+
+@pytest.mark.parametrize("query", ["", "?status=approved", "?status=draft&stage=proposal", "?page=2"])
+def test_the_lists_statements_are_compiled_once_and_kept(
+    team_a: f.Team, many: list[Deal], query: str, settings: Any
+) -> None:
+    """The page's keys, its rows, the status counts and the unread notifications are statements
+    kept compiled (prm.statements; each call checked against the ORM's, PRM["VERIFY_STATEMENTS"]),
+    not built again on every request; a search is built each time (its pattern derives from the
+    text)."""
+    from prm.notifications import _UNREAD
+    from prm.tenancy import ANONYMOUS
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    client = login(team_a.admin)
+    response = client.get(reverse("deals:list") + query)
+    assert response.status_code == 200
+    actor = team_a.admin_actor
+    assert _keys_kept(response, actor)
+    keys = [row.pk for row in response.context["page"].object_list]
+    keys += [row.pk for row in response.context["expiring"]]
+    if keys:
+        assert selectors._PARTNER_DEAL_ROWS.is_kept(actor, keys=keys)
+    assert selectors._ROLLUP_STATUS_COUNTS.is_kept(actor)
+    assert _UNREAD.is_kept(ANONYMOUS, user_id=team_a.admin.pk)
+
+    searched = client.get(reverse("deals:list") + "?q=" + many[0].customer_name[:5])
+    assert searched.status_code == 200 and searched.context["page"].object_list
+    assert not _keys_kept(searched, actor)
