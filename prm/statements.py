@@ -150,6 +150,15 @@ def _actor_values(actor: Actor) -> list[Any]:
     return values
 
 
+def _is_shape(value: Any) -> bool:
+    """Whether a value argument is part of the shape rather than probed: None, a bool, or an empty
+    string / zero (a builder may test a value's truth, ``if status:``, and a probe is never false).
+    A list is always probed (its length is part of the shape)."""
+    if isinstance(value, list | tuple):
+        return False
+    return value is None or isinstance(value, bool) or not value
+
+
 def _flat(arguments: Sequence[Any]) -> list[Any]:
     flat: list[Any] = []
     for argument in arguments:
@@ -218,8 +227,8 @@ class Statement:
         values = []
         for name in self.value_names:
             value = arguments[name]
-            if value is None or isinstance(value, bool):
-                values.append((name, value))
+            if _is_shape(value):
+                values.append((name, type(value).__name__, value))
             elif isinstance(value, list | tuple):
                 values.append(
                     (name, type(value).__name__, len(value), type(value[0]).__name__ if value else "")
@@ -246,7 +255,7 @@ class Statement:
         probed = dict(arguments)
         for name in self.value_names:
             value = arguments[name]
-            if value is not None and not isinstance(value, bool):
+            if not _is_shape(value):
                 probed[name] = probes.values(value)
         _escapes.names = ()
         try:
@@ -336,13 +345,7 @@ class Statement:
             return [(built.count(),)] if self.counts else list(built)
         values = [
             *_actor_values(actor),
-            *_flat(
-                [
-                    arguments[name]
-                    for name in self.value_names
-                    if arguments[name] is not None and not isinstance(arguments[name], bool)
-                ]
-            ),
+            *_flat([arguments[name] for name in self.value_names if not _is_shape(arguments[name])]),
         ]
         params = tuple(
             constant if slot is None else values[slot]

@@ -193,3 +193,23 @@ def test_anonymous_actor_with_a_user_value(teams: Any) -> None:
     statement = Statement("test.registered", registered, values=["user_id"], count=True)
     with acting(first.admin_actor):
         assert statement.count(ANONYMOUS, user_id=first.admin.pk) == 3
+
+
+def test_an_empty_or_zero_value_is_a_shape_not_a_probe(teams: Any, settings: Any) -> None:
+    """A builder may test a value's truth (``if status:``); a probe is never false, so an empty
+    string, a zero or None is part of the shape and never filled into a statement built for a
+    present value."""
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": False}
+    first, _second = teams
+
+    def by_status(actor: Any, status: str | None) -> Any:
+        return _titles(actor, status=status)
+
+    statement = Statement("test.status_value", by_status, values=["status"])
+    assert _run(statement, first.admin_actor, status="draft") == _orm_titles(
+        first.admin_actor, status="draft"
+    )
+    assert _run(statement, first.admin_actor, status="") == _orm_titles(first.admin_actor)
+    assert len(_run(statement, first.admin_actor, status="")) == 3
+    assert _run(statement, first.admin_actor, status="approved") == []
+    assert statement.kept_shapes() == 2
