@@ -5,24 +5,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
+from django_countries.fields import Country
 from markupsafe import Markup
 
 from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import url_with_pk
-from prm.pagination import KeysInSubqueryPaginator
+from prm.pagination import page_bounds
 from prm.roles import VendorRole
+from prm.statements import Statement
 from prm.tenancy import Actor
 from prm.views import PAGE_SIZE, paginate, querystring_without_page, start_export, vendor_required
 
@@ -82,14 +87,169 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+class _TierName(NamedTuple):
+    name: str
+
+
+class _Manager(NamedTuple):
+    full_name: str
+    email: str
+
+
+class VendorPartnerRow(NamedTuple):
+    """A row of the vendor's partner list: the columns it shows, not the partner, its tier and its
+    manager as model instances (75 columns and three objects a row). What a template written for
+    the Partner reads of them answers as the model does (``tier.name``, ``country.name``,
+    ``get_status_display``, ...): the kept Django template of the markup test reads the rows so."""
+
+    pk: int
+    legal_name: str
+    website_domain: str
+    partner_type: str
+    country_code: str
+    region: str
+    status: str
+    tier_name: str
+    manager_id: int | None
+    manager_full_name: str | None
+    manager_email: str | None
+    member_count: int
+
+    @property
+    def country(self) -> Country:
+        return Country(code=self.country_code)
+
+    @property
+    def tier(self) -> _TierName:
+        return _TierName(self.tier_name)
+
+    @property
+    def channel_account_manager(self) -> _Manager | None:
+        if self.manager_id is None:
+            return None
+        return _Manager(self.manager_full_name or "", self.manager_email or "")
+
+    def get_partner_type_display(self) -> str:
+        return _choice_label(PartnerType, self.partner_type)
+
+    def get_region_display(self) -> str:
+        return _choice_label(Region, self.region)
+
+    def get_status_display(self) -> str:
+        return _choice_label(PartnerStatus, self.status)
+
+
+def _choice_label(choices: Any, value: str) -> str:
+    # As Model._get_FIELD_display: the label, or the value itself when it is no choice.
+    return str(dict(choices.choices).get(value, value))
+
+
+# The list's filters that are SQL values (None when not applied: part of the statement's shape).
+_FILTERS = ("status", "partner_type", "region", "country", "tier", "channel_account_manager", "q")
+
+
+def _filtered(actor: Actor, values: dict[str, Any]) -> QuerySet[Partner]:
+    # The one path: selectors.partner_list, through partner_policy's scope.
+    return selectors.partner_list(
+        actor=actor, filters={name: value for name, value in values.items() if value is not None}
+    )
+
+
+def _partner_list_rows(actor: Actor, *, bottom: int, top: int, **values: Any) -> QuerySet[Partner]:
+    """The page's rows ``[bottom:top]`` through their keys (as prm.pagination.KeysInSubqueryPaginator
+    reads them: the joins and the people count touch the page's 25 partners only)."""
+    partners = _filtered(actor, values)
+    keys = partners.values("pk")[bottom:top]
+    return partners.filter(pk__in=keys).values_list(
+        "pk",
+        "legal_name",
+        "website_domain",
+        "partner_type",
+        "country",
+        "region",
+        "status",
+        "tier__name",
+        "channel_account_manager_id",
+        "channel_account_manager__full_name",
+        "channel_account_manager__email",
+        "member_count",
+    )
+
+
+def _partner_list_count(actor: Actor, **values: Any) -> QuerySet[Partner]:
+    # Without the list's order, as the paginator's count() had it: nothing to sort.
+    return _filtered(actor, values).order_by().values_list("pk")
+
+
+# The partner list's count and rows, compiled once per shape (prm.statements): building and
+# compiling them through the ORM, with the rows as three model instances each, was over a third of
+# the page's CPU. A search (q) builds LIKE patterns from its text: those shapes are built each time.
+_PARTNER_LIST_ROWS = Statement("partners.vendor_partner_list_rows", _partner_list_rows, values=_FILTERS)
+_PARTNER_LIST_COUNT = Statement(
+    "partners.vendor_partner_list_count", _partner_list_count, values=_FILTERS, count=True
+)
+
+
+class PartnerListPaginator(Paginator):
+    """The vendor partner list's pages: the count and a page's rows (VendorPartnerRow) are kept
+    statements over ``selectors.partner_list`` with these filter ``values``."""
+
+    def __init__(self, actor: Actor, values: dict[str, Any], per_page: int) -> None:
+        super().__init__([], per_page)
+        self.actor = actor
+        self.values = values
+
+    @cached_property
+    def count(self) -> int:
+        return _PARTNER_LIST_COUNT.count(self.actor, **self.values)
+
+    def page(self, number: Any) -> Page:
+        number, bottom, top = page_bounds(self, number)
+        rows = (
+            _PARTNER_LIST_ROWS.rows(self.actor, bottom=bottom, top=top, **self.values) if top > bottom else []
+        )
+        return self._get_page([VendorPartnerRow._make(row) for row in rows], number, self)
+
+
+def partner_list_values(filters: dict[str, Any]) -> dict[str, Any]:
+    """The list's filters as the statements' values: an absent or empty one is None (no filter; a
+    ``""`` would be probed as a value and filtered on), a tier or a manager by its key."""
+    return {name: filters.get(name) or None for name in _FILTERS}
+
+
+_TIER_OPTIONS = Statement(
+    "partners.vendor_partner_list_tiers",
+    lambda actor: PartnerFilterForm.base_fields["tier"].queryset.values_list("pk", "name"),
+)
+_MANAGER_OPTIONS = Statement(
+    "partners.vendor_partner_list_managers",
+    lambda actor: PartnerFilterForm.base_fields["channel_account_manager"].queryset.values_list(
+        "pk", "full_name", "email"
+    ),
+)
+
+
+def _model_choices(form: PartnerFilterForm, actor: Actor) -> None:
+    """The tier and manager selects' options from kept statements, as the fields' querysets make
+    them (``(pk, str(instance))`` after the empty label: Tier.__str__ is its name, User.__str__ its
+    full name or e-mail), without a model instance per option. Checking a submitted choice still
+    goes through the field's queryset."""
+    tier = form.fields["tier"]
+    tier.choices = [("", tier.empty_label), *_TIER_OPTIONS.rows(actor)]
+    manager = form.fields["channel_account_manager"]
+    manager.choices = [
+        ("", manager.empty_label),
+        *((pk, full_name or email) for pk, full_name, email in _MANAGER_OPTIONS.rows(actor)),
+    ]
+
+
 @vendor_required
 def partner_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = PartnerFilterForm(request.GET or None)
-    partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
-    # The page's keys first (its 25 partners), then their tier, manager and people: see
-    # KeysInSubqueryPaginator. A plain COUNT(*) of the partners in scope (10,000) is cheap.
-    page = KeysInSubqueryPaginator(partners, PAGE_SIZE).get_page(request.GET.get("page"))
+    values = partner_list_values(form.filters() if request.GET else {})
+    page = PartnerListPaginator(actor, values, PAGE_SIZE).get_page(request.GET.get("page"))
+    _model_choices(form, actor)
     return render(
         request,
         "partners/vendor/partner_list.html",
@@ -103,17 +263,17 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def partner_rows_html(partners: Iterable[Partner]) -> SafeString:
+def partner_rows_html(partners: Iterable[VendorPartnerRow]) -> SafeString:
     """The list's ``<tr>`` rows, rendered by Jinja2 (templates/jinja2/partners/_vendor_partner_rows.html)
     with the markup Django's template made: its three ``get_FOO_display`` per row hashed every
     choice of the field each time (a lazy translation each), and the rows were most of the page's
     17 ms. The labels are translated once per page here, and the country names once per country."""
     country_names: dict[str, str] = {}
 
-    def country_name(country: Any) -> str:
-        name = country_names.get(country.code)
+    def country_name(code: str) -> str:
+        name = country_names.get(code)
         if name is None:
-            name = country_names[country.code] = str(country.name)
+            name = country_names[code] = str(Country(code=code).name)
         return name
 
     html = (

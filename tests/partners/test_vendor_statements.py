@@ -1,0 +1,69 @@
+"""The vendor's partner list reads its count, its rows and its filters' options through kept
+statements (prm.statements): compiled once per shape, not built through the ORM on every request.
+Each call is also checked against the ORM's own statement (PRM["VERIFY_STATEMENTS"], the test
+settings), so these tests prove the rows; here, that the usual shapes are indeed kept (a silent
+fallback to building would go unnoticed otherwise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from partners import vendor_views
+from partners.models import PartnerStatus
+from prm.models import User
+from prm.pagination import page_bounds
+from tests.deals import factories as f
+from tests.helpers import login
+from tests.partners.test_vendor_page_costs import make_partners
+
+pytestmark = pytest.mark.django_db
+
+
+def _page_kept(response: Any) -> bool:
+    page = response.context["page"]
+    paginator = page.paginator
+    actor = response.wsgi_request.actor
+    _number, bottom, top = page_bounds(paginator, page.number)
+    return vendor_views._PARTNER_LIST_COUNT.is_kept(actor, **paginator.values) and (
+        vendor_views._PARTNER_LIST_ROWS.is_kept(actor, bottom=bottom, top=top, **paginator.values)
+    )
+
+
+@pytest.mark.parametrize("query", ["", "?page=2", "?status=active", "?status=active&region=REGION&tier=TIER"])
+def test_the_partner_lists_statements_are_compiled_once_and_kept(
+    program_admin: User, query: str, settings: Any
+) -> None:
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    partners = make_partners(30, people=1)
+    query = query.replace("TIER", str(partners[0].tier_id)).replace("REGION", partners[0].region)
+    client = login(program_admin)
+    response = client.get(reverse("vendor:partner_list") + query)
+    assert response.status_code == 200
+    assert response.context["page"].object_list
+    assert _page_kept(response)
+    actor = response.wsgi_request.actor
+    assert vendor_views._TIER_OPTIONS.is_kept(actor)
+    assert vendor_views._MANAGER_OPTIONS.is_kept(actor)
+    if "status" in query:
+        assert {row.status for row in response.context["page"].object_list} == {PartnerStatus.ACTIVE}
+
+
+def test_a_search_is_built_each_time(program_admin: User) -> None:
+    # Its LIKE patterns derive from the text: the shape cannot be kept, and still answers.
+    make_partners(3)
+    response = login(program_admin).get(reverse("vendor:partner_list") + "?q=Cost")
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == 3
+    assert not _page_kept(response)
+
+
+def test_a_channel_account_managers_list_is_kept_for_the_portfolio() -> None:
+    partners = make_partners(4)
+    cam = f.cam_for(*partners[:2])
+    response = login(cam).get(reverse("vendor:partner_list"))
+    assert {row.pk for row in response.context["page"].object_list} == {p.pk for p in partners[:2]}
+    assert response.context["page"].paginator.count == 2
+    assert _page_kept(response)
