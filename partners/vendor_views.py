@@ -55,6 +55,7 @@ from .models import (
 from .panels import app_panels
 from .performance.policies import snapshot_policy
 from .policies import application_policy, partner_policy
+from .vendor_dashboard import dashboard_figures
 
 
 @vendor_required
@@ -63,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if actor.vendor_role == VendorRole.SUPPORT:
         # Support staff see no partner's business, only its cases: their dashboard is the queue.
         return redirect("support:queue")
-    counts = selectors.partner_counts(actor=actor)
+    counts = dashboard_figures(actor=actor)
     by_status = counts["status"]
     by_region = [
         {"status": code, "label": Region(code).label if code in Region.values else code, "n": n}
@@ -77,8 +78,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by_status": [(label, by_status.get(value, 0), value) for value, label in PartnerStatus.choices],
             "by_tier": counts["tier"],
             "by_region": by_region,
-            "pending_applications": selectors.pending_application_count(actor=actor),
-            "pending_profile_changes": selectors.pending_profile_change_count(actor=actor),
+            "pending_applications": counts["pending_applications"],
+            "pending_profile_changes": counts["pending_profile_changes"],
             "panels": app_panels("vendor_home_panel", request),
             "recent_applications": selectors.application_list(
                 actor=actor, status=ApplicationStatus.SUBMITTED

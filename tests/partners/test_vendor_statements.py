@@ -15,6 +15,7 @@ from partners import vendor_views
 from partners.models import PartnerStatus
 from prm.models import User
 from prm.pagination import page_bounds
+from tests import factories
 from tests.deals import factories as f
 from tests.helpers import login
 from tests.partners.test_vendor_page_costs import make_partners
@@ -67,3 +68,37 @@ def test_a_channel_account_managers_list_is_kept_for_the_portfolio() -> None:
     assert {row.pk for row in response.context["page"].object_list} == {p.pk for p in partners[:2]}
     assert response.context["page"].paginator.count == 2
     assert _page_kept(response)
+
+
+@pytest.mark.parametrize("role", ["program_admin", "cam"])
+def test_the_dashboards_statements_are_kept_and_count_as_the_selectors(
+    program_admin: User, role: str
+) -> None:
+    from django.utils import timezone
+
+    from deals import panels as deal_panels
+    from partners import selectors, vendor_dashboard
+    from partners.support import panels as support_panels
+    from partners.support import selectors as support_selectors
+
+    partners = make_partners(6)
+    factories.ApplicationFactory()
+    factories.ApplicationFactory()
+    user = program_admin if role == "program_admin" else f.cam_for(*partners[:3])
+    response = login(user).get(reverse("vendor:dashboard"))
+    assert response.status_code == 200
+    actor = response.wsgi_request.actor
+    assert response.context["pending_applications"] == selectors.pending_application_count(actor=actor) == 2
+    assert response.context["pending_profile_changes"] == selectors.pending_profile_change_count(actor=actor)
+    assert response.context["total"] == (6 if role == "program_admin" else 3)
+    assert response.context["by_tier"] == selectors.partner_counts(actor=actor)["tier"]
+    tiers = [pk for pk, _name in vendor_dashboard._TIERS.rows(actor)]
+    assert vendor_dashboard._TIERS.is_kept(actor)
+    assert vendor_dashboard._FIGURES.is_kept(actor, tiers=tiers)
+    assert deal_panels._VENDOR_WAITING.is_kept(actor)
+    support = [panel for panel in response.context["panels"] if "open" in panel]
+    assert support or role == "cam"
+    if support:
+        assert support_panels._QUEUE_COUNTS.is_kept(actor, now=timezone.now())
+        counts = support_selectors.queue_counts(actor=actor)
+        assert {name: support[0][name] for name in counts} == counts
