@@ -9,14 +9,26 @@ Scoping is each model's policy's, as in partners.selectors (partner_counts, the 
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery, Value
+from django_countries.fields import Country
 
 from prm.statements import Statement
 from prm.tenancy import Actor
 
-from .models import ApplicationStatus, Partner, PartnerStatus, ProfileChangeStatus, Region, Tier
+from . import selectors
+from .models import (
+    ApplicationStatus,
+    Partner,
+    PartnerApplication,
+    PartnerStatus,
+    PartnerType,
+    ProfileChangeStatus,
+    Region,
+    Tier,
+)
 from .policies import application_policy, partner_policy, profile_change_policy
 
 
@@ -85,3 +97,40 @@ def dashboard_figures(*, actor: Actor) -> dict[str, Any]:
         "pending_applications": pending[0] or 0,
         "pending_profile_changes": pending[1] or 0,
     }
+
+
+class RecentApplication(NamedTuple):
+    """An application as the dashboard lists it: what the list shows, not the row, its reviewer
+    and its partner (select_related of selectors.application_list) as model instances. Answers
+    ``country.name`` and ``get_partner_type_display`` as the model does, for the template."""
+
+    pk: int
+    company_name: str
+    partner_type: str
+    country_code: str
+    contact_name: str
+    submitted_at: datetime
+
+    @property
+    def country(self) -> Country:
+        return Country(code=self.country_code)
+
+    def get_partner_type_display(self) -> str:
+        return str(dict(PartnerType.choices).get(self.partner_type, self.partner_type))
+
+
+RECENT_SHOWN = 5
+
+
+def _recent_applications(actor: Actor) -> QuerySet[PartnerApplication]:
+    return selectors.application_list(actor=actor, status=ApplicationStatus.SUBMITTED).values_list(
+        "pk", "company_name", "partner_type", "country", "contact_name", "submitted_at"
+    )[:RECENT_SHOWN]
+
+
+_RECENT_APPLICATIONS = Statement("partners.vendor_dashboard_recent_applications", _recent_applications)
+
+
+def recent_applications(*, actor: Actor) -> list[RecentApplication]:
+    """The newest submitted applications (as ``selectors.application_list(status=SUBMITTED)[:5]``)."""
+    return [RecentApplication._make(row) for row in _RECENT_APPLICATIONS.rows(actor)]

@@ -57,7 +57,7 @@ from .models import (
 from .panels import app_panels
 from .performance.policies import snapshot_policy
 from .policies import application_policy, partner_policy
-from .vendor_dashboard import dashboard_figures
+from .vendor_dashboard import dashboard_figures, recent_applications
 
 
 @vendor_required
@@ -83,9 +83,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "pending_applications": counts["pending_applications"],
             "pending_profile_changes": counts["pending_profile_changes"],
             "panels": app_panels("vendor_home_panel", request),
-            "recent_applications": selectors.application_list(
-                actor=actor, status=ApplicationStatus.SUBMITTED
-            )[:5],
+            "recent_applications": recent_applications(actor=actor),
         },
     )
 

@@ -102,3 +102,39 @@ def test_the_dashboards_statements_are_kept_and_count_as_the_selectors(
         assert support_panels._QUEUE_COUNTS.is_kept(actor, now=timezone.now())
         counts = support_selectors.queue_counts(actor=actor)
         assert {name: support[0][name] for name in counts} == counts
+
+
+def test_the_dashboards_recent_applications_print_as_the_models_did(program_admin: User) -> None:
+    """The rows (RecentApplication) in the dashboard's template give the markup the applications
+    themselves gave: the same page rendered with selectors.application_list's instances."""
+    import re
+    from datetime import timedelta
+
+    from django.template import engines
+    from django.test.html import parse_html
+    from django.utils import timezone
+
+    from partners import selectors, vendor_dashboard
+    from partners.models import ApplicationStatus
+
+    for number in range(7):
+        factories.ApplicationFactory(
+            company_name=f"Applicant <{number}> & Co",
+            country=["DE", "FR", "US"][number % 3],
+            # Distinct: the list's order is by submission alone.
+            submitted_at=timezone.now() - timedelta(hours=number * 5),
+        )
+    client = login(program_admin)
+    response = client.get(reverse("vendor:dashboard"))
+    actor = response.wsgi_request.actor
+    assert vendor_dashboard._RECENT_APPLICATIONS.is_kept(actor)
+    context = next(layer for layer in response.context if "recent_applications" in layer).flatten()
+    shown = [row.pk for row in context["recent_applications"]]
+    models = list(selectors.application_list(actor=actor, status=ApplicationStatus.SUBMITTED)[:5])
+    assert shown == [application.pk for application in models] and len(shown) == 5
+    template = engines["django"].get_template("partners/vendor/dashboard.html")
+    csrf = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]*"')
+    old = template.render({**context, "recent_applications": models}, response.wsgi_request)
+    new = template.render(context, response.wsgi_request)
+    assert parse_html(csrf.sub("CSRF", old)) == parse_html(csrf.sub("CSRF", new))
+    assert "Applicant &lt;" in new
