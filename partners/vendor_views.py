@@ -32,6 +32,7 @@ from prm.statements import Statement
 from prm.templatetags.prm_pagination import pagination
 from prm.tenancy import Actor
 from prm.views import PAGE_SIZE, paginate, querystring_without_page, start_export, vendor_required
+from prm.widgets import FixedChoices
 
 from . import selectors, services
 from .forms import (
@@ -230,6 +231,22 @@ _MANAGER_OPTIONS = Statement(
 )
 
 
+# The status, type and region selects' choices by language (their labels are lazy translations):
+# FixedChoices, whose options prm.widgets.Select writes once per selected value.
+_FIXED_CHOICES: dict[tuple[str, str | None], FixedChoices] = {}
+
+
+def _fixed_choices(form: PartnerFilterForm) -> None:
+    language = translation.get_language()
+    for name in ("status", "partner_type", "region"):
+        field = form.fields[name]
+        choices = _FIXED_CHOICES.get((name, language))
+        if choices is None:
+            choices = FixedChoices([(value, str(label)) for value, label in field.choices])
+            _FIXED_CHOICES[(name, language)] = choices
+        field.choices = choices
+
+
 def _model_choices(form: PartnerFilterForm, actor: Actor) -> None:
     """The tier and manager selects' options from kept statements, as the fields' querysets make
     them (``(pk, str(instance))`` after the empty label: Tier.__str__ is its name, User.__str__ its
@@ -250,6 +267,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     form = PartnerFilterForm(request.GET or None)
     values = partner_list_values(form.filters() if request.GET else {})
     page = PartnerListPaginator(actor, values, PAGE_SIZE).get_page(request.GET.get("page"))
+    _fixed_choices(form)
     _model_choices(form, actor)
     context = {
         "form": form,
