@@ -5,26 +5,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import reverse
+from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
-from markupsafe import Markup
+from django_countries.fields import Country
+from markupsafe import Markup, escape
 
 from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import url_with_pk
-from prm.pagination import KeysInSubqueryPaginator
+from prm.pagination import page_bounds
 from prm.roles import VendorRole
+from prm.statements import Statement
+from prm.templatetags.prm_pagination import pagination
 from prm.tenancy import Actor
 from prm.views import PAGE_SIZE, paginate, querystring_without_page, start_export, vendor_required
+from prm.widgets import FixedChoices
 
 from . import selectors, services
 from .forms import (
@@ -50,6 +58,7 @@ from .models import (
 from .panels import app_panels
 from .performance.policies import snapshot_policy
 from .policies import application_policy, partner_policy
+from .vendor_dashboard import dashboard_figures, recent_applications
 
 
 @vendor_required
@@ -58,7 +67,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if actor.vendor_role == VendorRole.SUPPORT:
         # Support staff see no partner's business, only its cases: their dashboard is the queue.
         return redirect("support:queue")
-    counts = selectors.partner_counts(actor=actor)
+    counts = dashboard_figures(actor=actor)
     by_status = counts["status"]
     by_region = [
         {"status": code, "label": Region(code).label if code in Region.values else code, "n": n}
@@ -72,74 +81,309 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by_status": [(label, by_status.get(value, 0), value) for value, label in PartnerStatus.choices],
             "by_tier": counts["tier"],
             "by_region": by_region,
-            "pending_applications": selectors.pending_application_count(actor=actor),
-            "pending_profile_changes": selectors.pending_profile_change_count(actor=actor),
+            "pending_applications": counts["pending_applications"],
+            "pending_profile_changes": counts["pending_profile_changes"],
             "panels": app_panels("vendor_home_panel", request),
-            "recent_applications": selectors.application_list(
-                actor=actor, status=ApplicationStatus.SUBMITTED
-            )[:5],
+            "recent_applications": recent_applications(actor=actor),
         },
     )
+
+
+class _TierName(NamedTuple):
+    name: str
+
+
+class _Manager(NamedTuple):
+    full_name: str
+    email: str
+
+
+class VendorPartnerRow(NamedTuple):
+    """A row of the vendor's partner list: the columns it shows, not the partner, its tier and its
+    manager as model instances (75 columns and three objects a row). What a template written for
+    the Partner reads of them answers as the model does (``tier.name``, ``country.name``,
+    ``get_status_display``, ...): the kept Django template of the markup test reads the rows so."""
+
+    pk: int
+    legal_name: str
+    website_domain: str
+    partner_type: str
+    country_code: str
+    region: str
+    status: str
+    tier_name: str
+    manager_id: int | None
+    manager_full_name: str | None
+    manager_email: str | None
+    member_count: int
+
+    @property
+    def country(self) -> Country:
+        return Country(code=self.country_code)
+
+    @property
+    def tier(self) -> _TierName:
+        return _TierName(self.tier_name)
+
+    @property
+    def channel_account_manager(self) -> _Manager | None:
+        if self.manager_id is None:
+            return None
+        return _Manager(self.manager_full_name or "", self.manager_email or "")
+
+    def get_partner_type_display(self) -> str:
+        return _choice_label(PartnerType, self.partner_type)
+
+    def get_region_display(self) -> str:
+        return _choice_label(Region, self.region)
+
+    def get_status_display(self) -> str:
+        return _choice_label(PartnerStatus, self.status)
+
+
+def _choice_label(choices: Any, value: str) -> str:
+    # As Model._get_FIELD_display: the label, or the value itself when it is no choice.
+    return str(dict(choices.choices).get(value, value))
+
+
+# The list's filters that are SQL values (None when not applied: part of the statement's shape).
+_FILTERS = ("status", "partner_type", "region", "country", "tier", "channel_account_manager", "q")
+
+
+def _filtered(actor: Actor, values: dict[str, Any]) -> QuerySet[Partner]:
+    # The one path: selectors.partner_list, through partner_policy's scope.
+    return selectors.partner_list(
+        actor=actor, filters={name: value for name, value in values.items() if value is not None}
+    )
+
+
+def _partner_list_rows(actor: Actor, *, bottom: int, top: int, **values: Any) -> QuerySet[Partner]:
+    """The page's rows ``[bottom:top]`` through their keys (as prm.pagination.KeysInSubqueryPaginator
+    reads them: the joins and the people count touch the page's 25 partners only)."""
+    partners = _filtered(actor, values)
+    keys = partners.values("pk")[bottom:top]
+    return partners.filter(pk__in=keys).values_list(
+        "pk",
+        "legal_name",
+        "website_domain",
+        "partner_type",
+        "country",
+        "region",
+        "status",
+        "tier__name",
+        "channel_account_manager_id",
+        "channel_account_manager__full_name",
+        "channel_account_manager__email",
+        "member_count",
+    )
+
+
+def _partner_list_count(actor: Actor, **values: Any) -> QuerySet[Partner]:
+    # Without the list's order, as the paginator's count() had it: nothing to sort.
+    return _filtered(actor, values).order_by().values_list("pk")
+
+
+# The partner list's count and rows, compiled once per shape (prm.statements): building and
+# compiling them through the ORM, with the rows as three model instances each, was over a third of
+# the page's CPU. A search (q) builds LIKE patterns from its text: those shapes are built each time.
+_PARTNER_LIST_ROWS = Statement("partners.vendor_partner_list_rows", _partner_list_rows, values=_FILTERS)
+_PARTNER_LIST_COUNT = Statement(
+    "partners.vendor_partner_list_count", _partner_list_count, values=_FILTERS, count=True
+)
+
+
+class PartnerListPaginator(Paginator):
+    """The vendor partner list's pages: the count and a page's rows (VendorPartnerRow) are kept
+    statements over ``selectors.partner_list`` with these filter ``values``."""
+
+    def __init__(self, actor: Actor, values: dict[str, Any], per_page: int) -> None:
+        super().__init__([], per_page)
+        self.actor = actor
+        self.values = values
+
+    @cached_property
+    def count(self) -> int:
+        return _PARTNER_LIST_COUNT.count(self.actor, **self.values)
+
+    def page(self, number: Any) -> Page:
+        number, bottom, top = page_bounds(self, number)
+        rows = (
+            _PARTNER_LIST_ROWS.rows(self.actor, bottom=bottom, top=top, **self.values) if top > bottom else []
+        )
+        return self._get_page([VendorPartnerRow._make(row) for row in rows], number, self)
+
+
+def partner_list_values(filters: dict[str, Any]) -> dict[str, Any]:
+    """The list's filters as the statements' values: an absent or empty one is None (no filter; a
+    ``""`` would be probed as a value and filtered on), a tier or a manager by its key."""
+    return {name: filters.get(name) or None for name in _FILTERS}
+
+
+_TIER_OPTIONS = Statement(
+    "partners.vendor_partner_list_tiers",
+    lambda actor: PartnerFilterForm.base_fields["tier"].queryset.values_list("pk", "name"),
+)
+_MANAGER_OPTIONS = Statement(
+    "partners.vendor_partner_list_managers",
+    lambda actor: PartnerFilterForm.base_fields["channel_account_manager"].queryset.values_list(
+        "pk", "full_name", "email"
+    ),
+)
+
+
+# The status, type and region selects' choices by language (their labels are lazy translations):
+# FixedChoices, whose options prm.widgets.Select writes once per selected value.
+_FIXED_CHOICES: dict[tuple[str, str | None], FixedChoices] = {}
+
+
+def _fixed_choices(form: PartnerFilterForm) -> None:
+    language = translation.get_language()
+    for name in ("status", "partner_type", "region"):
+        field = form.fields[name]
+        choices = _FIXED_CHOICES.get((name, language))
+        if choices is None:
+            choices = FixedChoices([(value, str(label)) for value, label in field.choices])
+            _FIXED_CHOICES[(name, language)] = choices
+        field.choices = choices
+
+
+def _model_choices(form: PartnerFilterForm, actor: Actor) -> None:
+    """The tier and manager selects' options from kept statements, as the fields' querysets make
+    them (``(pk, str(instance))`` after the empty label: Tier.__str__ is its name, User.__str__ its
+    full name or e-mail), without a model instance per option. Checking a submitted choice still
+    goes through the field's queryset."""
+    tier = form.fields["tier"]
+    tier.choices = [("", tier.empty_label), *_TIER_OPTIONS.rows(actor)]
+    manager = form.fields["channel_account_manager"]
+    manager.choices = [
+        ("", manager.empty_label),
+        *((pk, full_name or email) for pk, full_name, email in _MANAGER_OPTIONS.rows(actor)),
+    ]
 
 
 @vendor_required
 def partner_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = PartnerFilterForm(request.GET or None)
-    partners = selectors.partner_list(actor=actor, filters=form.filters() if request.GET else {})
-    # The page's keys first (its 25 partners), then their tier, manager and people: see
-    # KeysInSubqueryPaginator. A plain COUNT(*) of the partners in scope (10,000) is cheap.
-    page = KeysInSubqueryPaginator(partners, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "partners/vendor/partner_list.html",
-        {
-            "form": form,
-            "page": page,
-            "querystring": querystring_without_page(request),
-            # Called where the page prints its rows.
-            "rows": lambda: partner_rows_html(page.object_list),
-        },
+    values = partner_list_values(form.filters() if request.GET else {})
+    page = PartnerListPaginator(actor, values, PAGE_SIZE).get_page(request.GET.get("page"))
+    _fixed_choices(form)
+    _model_choices(form, actor)
+    context = {
+        "form": form,
+        "page": page,
+        "querystring": querystring_without_page(request),
+        # Called where the page prints its rows.
+        "rows": lambda: partner_rows_html(page.object_list),
+    }
+    # The body through Jinja2 (templates/jinja2/partners/vendor_partner_list_body.html): through
+    # Django's engine its nodes were a third of the page's CPU. The Django page is the layout.
+    body = engines["jinja2"].get_template("partners/vendor_partner_list_body.html")
+    values = {
+        **context,
+        "may_import": actor.vendor_role == VendorRole.PROGRAM_ADMIN,
+        "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+    }
+    context["body"] = mark_safe(body.render(values, request=request))  # noqa: S308 -- Jinja2 autoescaped every value
+    return render(request, "partners/vendor/partner_list.html", context)
+
+
+# A row of the list, as templates/partners/vendor/partner_list.html wrote it (every value escaped
+# before it is put in).
+_ROW = """
+            <tr>
+              <td><a class="fw-semibold text-decoration-none" href="{detail_url}">{name}</a>
+                <a class="ms-1 small text-decoration-none" href="{overview_url}" title="{overview_title}" aria-label="{overview_label}"><i class="bi bi-speedometer2" aria-hidden="true"></i></a>
+                {domain}</td>
+              <td>{type}</td>
+              <td>{country}</td>
+              <td>{region}</td>
+              <td class="text-nowrap"><span class="badge tier-badge">{tier}</span></td>
+              <td><span class="badge status-badge status-{status}">{status_label}</span></td>
+              <td>{manager}</td>
+              <td class="text-end">{member_count}</td>
+            </tr>"""  # noqa: E501
+
+# The rows' texts by language: the choice labels, the column texts and the country names (a
+# lazy translation each, looked up anew on every page before), escaped once. Translations do not
+# change while a process runs.
+_ROW_TEXTS: dict[str | None, dict[str, Any]] = {}
+
+
+def _row_texts() -> dict[str, Any]:
+    language = translation.get_language()
+    texts = _ROW_TEXTS.get(language)
+    if texts is None:
+        texts = {
+            "types": _labels(PartnerType.choices),
+            "regions": _labels(Region.choices),
+            "statuses": _labels(PartnerStatus.choices),
+            "overview_title": escape(_("Partner 360")),
+            "overview_label": Markup(_("Partner 360 of %(name)s")),  # noqa: S704 -- our msgid; the name is escaped into it
+            "unassigned": escape(_("Unassigned")),
+            "countries": {},
+        }
+        _ROW_TEXTS[language] = texts
+    return texts
+
+
+def partner_rows_html(partners: Iterable[VendorPartnerRow]) -> SafeString:
+    """The list's ``<tr>`` rows, written in Python with the markup Django's template made (the
+    markup test compares them with it). Through a template, even Jinja2's, the 25 rows were a third
+    of the page's CPU: a call, a lookup and an escape per cell. Every value is escaped here."""
+    texts = _row_texts()
+    types, regions, statuses, countries = (
+        texts["types"],
+        texts["regions"],
+        texts["statuses"],
+        texts["countries"],
     )
-
-
-def partner_rows_html(partners: Iterable[Partner]) -> SafeString:
-    """The list's ``<tr>`` rows, rendered by Jinja2 (templates/jinja2/partners/_vendor_partner_rows.html)
-    with the markup Django's template made: its three ``get_FOO_display`` per row hashed every
-    choice of the field each time (a lazy translation each), and the rows were most of the page's
-    17 ms. The labels are translated once per page here, and the country names once per country."""
-    country_names: dict[str, str] = {}
-
-    def country_name(country: Any) -> str:
-        name = country_names.get(country.code)
-        if name is None:
-            name = country_names[country.code] = str(country.name)
-        return name
-
-    html = (
-        engines["jinja2"]
-        .get_template("partners/_vendor_partner_rows.html")
-        .render(
-            {
-                "partners": partners,
-                "detail_url": url_with_pk("vendor:partner_detail"),
-                "overview_url": url_with_pk("vendor:partner_360"),
-                "overview_title": _("Partner 360"),
-                "overview_label": Markup(_("Partner 360 of %(name)s")),  # noqa: S704 -- our msgid; the name is escaped into it
-                "types": _labels(PartnerType.choices),
-                "regions": _labels(Region.choices),
-                "statuses": _labels(PartnerStatus.choices),
-                "unassigned": _("Unassigned"),
-                "country_name": country_name,
-            }
+    overview_title, overview_label, unassigned = (
+        texts["overview_title"],
+        texts["overview_label"],
+        texts["unassigned"],
+    )
+    detail_url = url_with_pk("vendor:partner_detail")
+    overview_url = url_with_pk("vendor:partner_360")
+    parts = []
+    for row in partners:
+        name = escape(row.legal_name)
+        country = countries.get(row.country_code)
+        if country is None:
+            country = countries[row.country_code] = escape(str(Country(code=row.country_code).name))
+        domain = (
+            f'<div class="small text-body-secondary">{escape(row.website_domain)}</div>'
+            if row.website_domain
+            else ""
         )
-    )
-    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+        if row.manager_id is not None:
+            manager = escape(row.manager_full_name or row.manager_email)
+        else:
+            manager = f'<span class="text-body-secondary">{unassigned}</span>'
+        parts.append(
+            _ROW.format(
+                detail_url=escape(detail_url(row.pk)),
+                overview_url=escape(overview_url(row.pk)),
+                name=name,
+                overview_title=overview_title,
+                overview_label=overview_label % {"name": row.legal_name},
+                domain=domain,
+                type=types.get(row.partner_type) or escape(row.partner_type),
+                country=country,
+                region=regions.get(row.region) or escape(row.region),
+                tier=escape(row.tier_name),
+                status=escape(row.status),
+                status_label=statuses.get(row.status) or escape(row.status),
+                manager=manager,
+                member_count=int(row.member_count),
+            )
+        )
+    return mark_safe("".join(parts))  # noqa: S308 -- every value escaped above
 
 
 def _labels(choices: Iterable[tuple[Any, Any]]) -> dict[Any, str]:
-    """A field's choices as value -> label, translated now (once per page, not per row)."""
-    return {value: str(label) for value, label in choices}
+    """A field's choices as value -> label, translated and escaped now (once per language)."""
+    return {value: escape(str(label)) for value, label in choices}
 
 
 _CHOOSER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")

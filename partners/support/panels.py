@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from prm.jinja2 import url_with_pk
+from prm.statements import Statement
+from prm.tenancy import Actor
 
 from ..models import OPEN_STATUSES, CaseStatus
 from . import selectors, sla
@@ -75,11 +78,33 @@ STATUS_COLOURS = {
 }
 
 
+def _queue_counts(actor: Actor, *, now: datetime) -> QuerySet:
+    # selectors.queue_counts as one row of a values_list (a constant as the only "group" is no
+    # GROUP BY), so that prm.statements can keep it.
+    expressions = selectors.queue_count_expressions(actor, now)
+    return (
+        case_policy.scope(actor)
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(**expressions)
+        .values_list(*expressions)
+    )
+
+
+# The dashboard panel's figures, compiled once per shape: building the four filtered counts
+# through the ORM was a sixth of the vendor dashboard's CPU.
+_QUEUE_COUNTS = Statement("support.vendor_queue_counts", _queue_counts, values=["now"])
+_QUEUE_COUNT_NAMES = ("open", "unassigned", "breached", "mine")
+
+
 def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not case_policy.can(actor, "queue"):
         return None
-    return {"template": "partners/support/_vendor_panel.html", **selectors.queue_counts(actor=actor)}
+    (row,) = _QUEUE_COUNTS.rows(actor, now=timezone.now())
+    counts = dict(zip(_QUEUE_COUNT_NAMES, row, strict=True))
+    return {"template": "partners/support/_vendor_panel.html", **counts}
 
 
 def partner_360_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:

@@ -100,14 +100,19 @@ def queue(*, actor: Actor, filters: QueueFilters, now: datetime | None = None) -
 
 def queue_counts(*, actor: Actor, now: datetime | None = None) -> dict[str, int]:
     """The numbers above the queue, in one query."""
-    now = now or timezone.now()
+    return case_policy.scope(actor).aggregate(**queue_count_expressions(actor, now or timezone.now()))
+
+
+def queue_count_expressions(actor: Actor, now: datetime) -> dict[str, Count]:
+    """The aggregates of :func:`queue_counts` over ``case_policy.scope(actor)`` (the vendor
+    dashboard's panel reads them as a kept statement: partners.support.panels)."""
     open_cases = Q(status__in=OPEN_STATUSES)
-    return case_policy.scope(actor).aggregate(
-        open=Count("pk", filter=open_cases),
-        unassigned=Count("pk", filter=open_cases & Q(assignee__isnull=True, team__isnull=True)),
-        breached=Count("pk", filter=open_cases & sla.breached_q(now)),
-        mine=Count("pk", filter=open_cases & Q(assignee_id=actor.user.pk if actor.user else None)),
-    )
+    return {
+        "open": Count("pk", filter=open_cases),
+        "unassigned": Count("pk", filter=open_cases & Q(assignee__isnull=True, team__isnull=True)),
+        "breached": Count("pk", filter=open_cases & sla.breached_q(now)),
+        "mine": Count("pk", filter=open_cases & Q(assignee_id=actor.user.pk if actor.user else None)),
+    }
 
 
 def open_case_summary(*, actor: Actor) -> dict[str, Any]:

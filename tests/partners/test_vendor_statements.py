@@ -1,0 +1,140 @@
+"""The vendor's partner list reads its count, its rows and its filters' options through kept
+statements (prm.statements): compiled once per shape, not built through the ORM on every request.
+Each call is also checked against the ORM's own statement (PRM["VERIFY_STATEMENTS"], the test
+settings), so these tests prove the rows; here, that the usual shapes are indeed kept (a silent
+fallback to building would go unnoticed otherwise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from partners import vendor_views
+from partners.models import PartnerStatus
+from prm.models import User
+from prm.pagination import page_bounds
+from tests import factories
+from tests.deals import factories as f
+from tests.helpers import login
+from tests.partners.test_vendor_page_costs import make_partners
+
+pytestmark = pytest.mark.django_db
+
+
+def _page_kept(response: Any) -> bool:
+    page = response.context["page"]
+    paginator = page.paginator
+    actor = response.wsgi_request.actor
+    _number, bottom, top = page_bounds(paginator, page.number)
+    return vendor_views._PARTNER_LIST_COUNT.is_kept(actor, **paginator.values) and (
+        vendor_views._PARTNER_LIST_ROWS.is_kept(actor, bottom=bottom, top=top, **paginator.values)
+    )
+
+
+@pytest.mark.parametrize("query", ["", "?page=2", "?status=active", "?status=active&region=REGION&tier=TIER"])
+def test_the_partner_lists_statements_are_compiled_once_and_kept(
+    program_admin: User, query: str, settings: Any
+) -> None:
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    partners = make_partners(30, people=1)
+    query = query.replace("TIER", str(partners[0].tier_id)).replace("REGION", partners[0].region)
+    client = login(program_admin)
+    response = client.get(reverse("vendor:partner_list") + query)
+    assert response.status_code == 200
+    assert response.context["page"].object_list
+    assert _page_kept(response)
+    actor = response.wsgi_request.actor
+    assert vendor_views._TIER_OPTIONS.is_kept(actor)
+    assert vendor_views._MANAGER_OPTIONS.is_kept(actor)
+    if "status" in query:
+        assert {row.status for row in response.context["page"].object_list} == {PartnerStatus.ACTIVE}
+
+
+def test_a_search_is_built_each_time(program_admin: User) -> None:
+    # Its LIKE patterns derive from the text: the shape cannot be kept, and still answers.
+    make_partners(3)
+    response = login(program_admin).get(reverse("vendor:partner_list") + "?q=Cost")
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == 3
+    assert not _page_kept(response)
+
+
+def test_a_channel_account_managers_list_is_kept_for_the_portfolio() -> None:
+    partners = make_partners(4)
+    cam = f.cam_for(*partners[:2])
+    response = login(cam).get(reverse("vendor:partner_list"))
+    assert {row.pk for row in response.context["page"].object_list} == {p.pk for p in partners[:2]}
+    assert response.context["page"].paginator.count == 2
+    assert _page_kept(response)
+
+
+@pytest.mark.parametrize("role", ["program_admin", "cam"])
+def test_the_dashboards_statements_are_kept_and_count_as_the_selectors(
+    program_admin: User, role: str
+) -> None:
+    from django.utils import timezone
+
+    from deals import panels as deal_panels
+    from partners import selectors, vendor_dashboard
+    from partners.support import panels as support_panels
+    from partners.support import selectors as support_selectors
+
+    partners = make_partners(6)
+    factories.ApplicationFactory()
+    factories.ApplicationFactory()
+    user = program_admin if role == "program_admin" else f.cam_for(*partners[:3])
+    response = login(user).get(reverse("vendor:dashboard"))
+    assert response.status_code == 200
+    actor = response.wsgi_request.actor
+    assert response.context["pending_applications"] == selectors.pending_application_count(actor=actor) == 2
+    assert response.context["pending_profile_changes"] == selectors.pending_profile_change_count(actor=actor)
+    assert response.context["total"] == (6 if role == "program_admin" else 3)
+    assert response.context["by_tier"] == selectors.partner_counts(actor=actor)["tier"]
+    tiers = [pk for pk, _name in vendor_dashboard._TIERS.rows(actor)]
+    assert vendor_dashboard._TIERS.is_kept(actor)
+    assert vendor_dashboard._FIGURES.is_kept(actor, tiers=tiers)
+    assert deal_panels._VENDOR_WAITING.is_kept(actor)
+    support = [panel for panel in response.context["panels"] if "open" in panel]
+    assert support or role == "cam"
+    if support:
+        assert support_panels._QUEUE_COUNTS.is_kept(actor, now=timezone.now())
+        counts = support_selectors.queue_counts(actor=actor)
+        assert {name: support[0][name] for name in counts} == counts
+
+
+def test_the_dashboards_recent_applications_print_as_the_models_did(program_admin: User) -> None:
+    """The rows (RecentApplication) in the dashboard's template give the markup the applications
+    themselves gave: the same page rendered with selectors.application_list's instances."""
+    import re
+    from datetime import timedelta
+
+    from django.template import engines
+    from django.test.html import parse_html
+    from django.utils import timezone
+
+    from partners import selectors, vendor_dashboard
+    from partners.models import ApplicationStatus
+
+    for number in range(7):
+        factories.ApplicationFactory(
+            company_name=f"Applicant <{number}> & Co",
+            country=["DE", "FR", "US"][number % 3],
+            # Distinct: the list's order is by submission alone.
+            submitted_at=timezone.now() - timedelta(hours=number * 5),
+        )
+    client = login(program_admin)
+    response = client.get(reverse("vendor:dashboard"))
+    actor = response.wsgi_request.actor
+    assert vendor_dashboard._RECENT_APPLICATIONS.is_kept(actor)
+    context = next(layer for layer in response.context if "recent_applications" in layer).flatten()
+    shown = [row.pk for row in context["recent_applications"]]
+    models = list(selectors.application_list(actor=actor, status=ApplicationStatus.SUBMITTED)[:5])
+    assert shown == [application.pk for application in models] and len(shown) == 5
+    template = engines["django"].get_template("partners/vendor/dashboard.html")
+    csrf = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]*"')
+    old = template.render({**context, "recent_applications": models}, response.wsgi_request)
+    new = template.render(context, response.wsgi_request)
+    assert parse_html(csrf.sub("CSRF", old)) == parse_html(csrf.sub("CSRF", new))
+    assert "Applicant &lt;" in new
