@@ -10,8 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Subquery, Value, Window
-from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
@@ -40,57 +38,12 @@ from .forms import (
     ProfileChangeForm,
     RoleForm,
 )
+from .home_reads import home_team
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
 from .panels import app_panels, home_cached
 from .performance import tier_selectors
 from .policies import partner_policy
 from .ratelimit import hit_rate_limit
-
-
-def _home_team(request: HttpRequest) -> tuple[list[Any], int, int, bool]:
-    """The first HOME_TEAM of the partner's active team, with how many there are, the partner's
-    open invitations and whether the user has an authenticator app: one statement (the counts are
-    a window over the team and two subqueries PostgreSQL runs once, beside the rows). Each count is
-    its selector's queryset, through the same policies.
-
-    The partner itself (with its tier and channel account manager) is the actor's: the actor cache
-    is keyed by a version PostgreSQL triggers move on any write to the partner, its tier or a
-    membership (partners.actor_cache), so it is as fresh as reading the row again was, without
-    the statement (a renamed manager shows ACTOR_CACHE_SECONDS late, as on every other page)."""
-    from allauth.mfa.models import Authenticator
-
-    actor = request.actor
-    partner = actor.partner
-    active = selectors.team_list(actor=actor, partner=partner).filter(is_active=True)
-    invitations = selectors.open_invitations(actor=actor, partner=partner).filter(
-        expires_at__gt=timezone.now()
-    )
-    has_totp = Exists(Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP))
-    team = list(
-        active.only(
-            "pk", "user_id", "partner_id", "role", "is_active", "user__full_name", "user__email"
-        ).annotate(
-            home_team_count=Window(Count("*")),
-            home_invitations=Coalesce(
-                Subquery(invitations.order_by().values(one=Value(1)).annotate(n=Count("*")).values("n")), 0
-            ),
-            home_has_totp=has_totp,
-        )[:HOME_TEAM]
-    )
-    if team:
-        first = team[0]
-        return team, first.home_team_count, first.home_invitations, first.home_has_totp
-    # No active colleague visible (the policy's choice): the two figures on their own.
-    return (
-        [],
-        0,
-        invitations.count(),
-        Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP).exists(),
-    )
-
-
-# People on the home's team card; the rest are on the team page.
-HOME_TEAM = 8
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -102,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
             return render(request, "partners/no_access.html", status=403)
         return render(request, "partners/landing.html")
     partner = actor.partner
-    team, team_count, invitations, has_totp = _home_team(request)
+    team, team_count, invitations, has_totp = home_team(actor, now=timezone.now())
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
