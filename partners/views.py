@@ -39,6 +39,7 @@ from .forms import (
     RoleForm,
 )
 from .home_reads import home_team
+from .home_render import choice_labels, gettext_callables
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
 from .panels import app_panels, home_cache_prefetch, home_cached
 from .performance import tier_selectors
@@ -113,13 +114,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "partners/home.html", context)
 
 
-def _panel_html(request: HttpRequest, panel: dict[str, Any]) -> SafeString:
+def _panel_html(
+    request: HttpRequest, panel: dict[str, Any], gettext: dict[str, Any] | None = None
+) -> SafeString:
     """A home panel's markup: by Jinja2 where the panel names a Jinja2 template
     (``jinja2_template``), else its Django ``template``, kept for the home's minute
     (partners.panels.home_cached) when its data are kept so too (``html_cached_as``: the same
     key's name, so the markup shows exactly the data kept under it)."""
     if panel.get("jinja2_template"):
-        html = engines["jinja2"].get_template(panel["jinja2_template"]).render({"panel": panel})
+        html = (
+            engines["jinja2"]
+            .get_template(panel["jinja2_template"])
+            .render({"panel": panel, **(gettext or gettext_callables())})
+        )
         return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
     cached_as = panel.get("html_cached_as")
     if cached_as and not settings.DEBUG:
@@ -144,6 +151,8 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
         )
 
     tier = tier_html() if settings.DEBUG else home_cached(request, "tier:html", tier_html, partner=partner)
+    # The templates' messages translated once per process and language (partners.home_render).
+    gettext = gettext_callables()
     html = (
         engines["jinja2"]
         .get_template("partners/home.html")
@@ -153,9 +162,10 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
                 "short_name": request.user.get_short_name(),
                 "company_url": reverse("partners:company"),
                 "team_url": reverse("partners:team"),
-                "role_labels": {value: str(label) for value, label in PartnerRole.choices},
-                "panels_html": [_panel_html(request, panel) for panel in context["panels"]],
+                "role_labels": choice_labels(PartnerRole),
+                "panels_html": [_panel_html(request, panel, gettext) for panel in context["panels"]],
                 "tier_progress_html": mark_safe(tier),  # noqa: S308 -- a Django template's output
+                **gettext,
             }
         )
     )
