@@ -37,7 +37,8 @@ def gettext_callables() -> dict[str, Callable[..., Any]]:
         if found is None:
             found = translated[message] = translation.gettext(message)
         rv: Any = Markup(found) if context.eval_ctx.autoescape else found  # noqa: S704 -- as Jinja2 does
-        return rv % variables
+        # Formatting a message without values nor "%" gives it back unchanged: skipped.
+        return rv % variables if variables or "%" in found else rv
 
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:

@@ -40,7 +40,7 @@ from .forms import (
 )
 from .home_reads import home_team
 from .home_render import choice_labels, gettext_callables
-from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
+from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole, PartnerStatus, PartnerType
 from .panels import app_panels, home_cache_prefetch, home_cached
 from .performance import tier_selectors
 from .policies import partner_policy
@@ -163,6 +163,10 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
                 "company_url": reverse("partners:company"),
                 "team_url": reverse("partners:team"),
                 "role_labels": choice_labels(PartnerRole),
+                # The partner's status and type as get_FOO_display() shows them, without translating
+                # every label of the field's choices on each call (as its lookup does).
+                "status_labels": choice_labels(PartnerStatus),
+                "type_labels": choice_labels(PartnerType),
                 "panels_html": [_panel_html(request, panel, gettext) for panel in context["panels"]],
                 "tier_progress_html": mark_safe(tier),  # noqa: S308 -- a Django template's output
                 **gettext,
