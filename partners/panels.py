@@ -29,6 +29,7 @@ nothing. The hooks in use:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,10 +55,16 @@ def app_panels(hook: str, request: HttpRequest, **context: Any) -> list[Any]:
         paths = getattr(config, hook, None) or ()
         # One dotted path, or a list of them when an app has more than one panel for a page.
         for path in [paths] if isinstance(paths, str) else paths:
-            panel = import_string(path)(request, **context)
+            panel = _imported(path)(request, **context)
             if panel:
                 panels.append(panel)
     return panels
+
+
+@functools.cache
+def _imported(path: str) -> Callable[..., Any]:
+    """The function at a dotted path, imported once per process, not on every page."""
+    return import_string(path)
 
 
 # The names the partner home keeps (home_cached): its panels' data and markup and the tier figures.
