@@ -39,7 +39,7 @@ from .forms import (
     RoleForm,
 )
 from .home_reads import home_team
-from .home_render import choice_labels, gettext_callables
+from .home_render import choice_labels, gettext_callables, home_url
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole, PartnerStatus, PartnerType
 from .panels import app_panels, home_cache_prefetch, home_cached
 from .performance import tier_selectors
@@ -65,7 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
             next_steps.append(
                 {
                     "title": _("Upload your company logo"),
-                    "url": reverse("partners:company"),
+                    "url": home_url("partners:company"),
                     "why": _("It appears on co-branded content and your partner listing."),
                 }
             )
@@ -73,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
             next_steps.append(
                 {
                     "title": _("Invite your team"),
-                    "url": reverse("partners:team"),
+                    "url": home_url("partners:team"),
                     "why": _("Sales and marketing colleagues register deals and request funds."),
                 }
             )
@@ -81,7 +81,7 @@ def home(request: HttpRequest) -> HttpResponse:
             next_steps.append(
                 {
                     "title": _("Complete your company profile"),
-                    "url": reverse("partners:company"),
+                    "url": home_url("partners:company"),
                     "why": _("The vendor uses it to route leads to you."),
                 }
             )
@@ -89,7 +89,7 @@ def home(request: HttpRequest) -> HttpResponse:
         next_steps.append(
             {
                 "title": _("Turn on two-factor authentication"),
-                "url": reverse("mfa_index"),
+                "url": home_url("mfa_index"),
                 "why": _("Protect your company's deals and funds with a second factor."),
             }
         )
@@ -160,8 +160,8 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
             {
                 **context,
                 "short_name": request.user.get_short_name(),
-                "company_url": reverse("partners:company"),
-                "team_url": reverse("partners:team"),
+                "company_url": home_url("partners:company"),
+                "team_url": home_url("partners:team"),
                 "role_labels": choice_labels(PartnerRole),
                 # The partner's status and type as get_FOO_display() shows them, without translating
                 # every label of the field's choices on each call (as its lookup does).
