@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from jinja2 import pass_context
@@ -77,7 +78,8 @@ def home_url(name: str, *args: Any) -> str:
     visit); with arguments (the partner's logo) it is reversed each time."""
     if args:
         return reverse(name, args=args)
-    key = (get_urlconf(), get_script_prefix(), name)
+    # The URLconf in use: the request's, else the setting's (which tests may override).
+    key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), name)
     url = _URLS.get(key)
     if url is None:
         url = _URLS[key] = reverse(name)
