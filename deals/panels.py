@@ -9,12 +9,12 @@ from typing import Any
 from django.db.models import Count, F, Func, IntegerField, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from partners.home_render import home_url
 from partners.policies import business_scope_q, sees_partner_business
 from prm.models import reporting_rates
 from prm.money import quantize
@@ -50,7 +50,7 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
             {
                 "title": ngettext("Answer %(n)s new lead", "Answer %(n)s new leads", leads["n"])
                 % {"n": leads["n"]},
-                "url": reverse("deals:lead_list"),
+                "url": home_url("deals:lead_list"),
                 "why": _("Accept or decline before %(when)s, or it goes to another partner.")
                 % {"when": date_format(timezone.localtime(leads["first"]), "SHORT_DATETIME_FORMAT")},
             }
@@ -64,7 +64,7 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
                     counts[DealStatus.RETURNED],
                 )
                 % {"n": counts[DealStatus.RETURNED]},
-                "url": reverse("deals:list") + "?status=returned",
+                "url": home_url("deals:list") + "?status=returned",
                 "why": _("Your channel account manager asked a question; answer and resubmit."),
             }
         )
@@ -75,7 +75,7 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
                     "%(n)s deal loses its protection soon", "%(n)s deals lose their protection soon", expiring
                 )
                 % {"n": expiring},
-                "url": reverse("deals:list") + "?status=approved",
+                "url": home_url("deals:list") + "?status=approved",
                 "why": _("Close them or request an extension within 14 days."),
             }
         )

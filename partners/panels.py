@@ -29,6 +29,7 @@ nothing. The hooks in use:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,29 +55,30 @@ def app_panels(hook: str, request: HttpRequest, **context: Any) -> list[Any]:
         paths = getattr(config, hook, None) or ()
         # One dotted path, or a list of them when an app has more than one panel for a page.
         for path in [paths] if isinstance(paths, str) else paths:
-            panel = import_string(path)(request, **context)
+            panel = _imported(path)(request, **context)
             if panel:
                 panels.append(panel)
     return panels
 
 
-def home_cached(request: HttpRequest, name: str, compute: Callable[[], T], *, partner: Any = None) -> T:
-    """``compute()`` for the partner home, kept for the current window of HOME_CACHE_SECONDS.
+@functools.cache
+def _imported(path: str) -> Callable[..., Any]:
+    """The function at a dotted path, imported once per process, not on every page."""
+    return import_string(path)
 
-    For reads that change rarely and cost the home a query or two each (the content panel, the
-    tier progress). The key names everything the answer may depend on, so no one else ever gets
-    it: the partner (``partner``, else the actor's), the partner's tier, type and region (which
-    content and the tier figures follow: a tier move shows at once), the actor's partner role
-    (money-blind roles see less), the language, and the window (``timezone.now()`` in whole
-    periods of HOME_CACHE_SECONDS), so what a write changes shows at the latest when the next
-    window starts. PRM["HOME_CACHE_SECONDS"] = 0 turns it off."""
-    seconds = settings.PRM.get("HOME_CACHE_SECONDS", HOME_CACHE_SECONDS)
+
+# The names the partner home keeps (home_cached): its panels' data and markup and the tier figures.
+HOME_CACHED_NAMES = ("content", "content:html", "plan", "plan:html", "tier", "tier:html")
+
+
+def _home_cache_key(request: HttpRequest, name: str, partner: Any, seconds: int) -> str | None:
+    """home_cached's key for ``name``, or None where nothing is kept (not the actor's partner)."""
     actor = request.actor
     partner = partner if partner is not None else actor.partner
     if not seconds or not actor.is_partner or partner is None or partner.pk != actor.partner_id:
-        return compute()
+        return None
     window = int(timezone.now().timestamp() // seconds)
-    key = ":".join(
+    return ":".join(
         str(part)
         for part in (
             "home",
@@ -90,7 +92,36 @@ def home_cached(request: HttpRequest, name: str, compute: Callable[[], T], *, pa
             window,
         )
     )
-    kept = cache.get(key)
+
+
+def home_cache_prefetch(request: HttpRequest, names: tuple[str, ...] = HOME_CACHED_NAMES) -> None:
+    """Reads what the home keeps under ``names`` in one round trip (a Redis MGET) instead of one
+    GET each (six on the home: about a millisecond of its CPU); home_cached then takes them from
+    the request. A key not found is read as not kept, as a GET would have said."""
+    seconds = settings.PRM.get("HOME_CACHE_SECONDS", HOME_CACHE_SECONDS)
+    keys = [key for key in (_home_cache_key(request, name, None, seconds) for name in names) if key]
+    if keys:
+        found = cache.get_many(keys)
+        request._home_kept = {key: found.get(key) for key in keys}  # type: ignore[attr-defined]
+
+
+def home_cached(request: HttpRequest, name: str, compute: Callable[[], T], *, partner: Any = None) -> T:
+    """``compute()`` for the partner home, kept for the current window of HOME_CACHE_SECONDS.
+
+    For reads that change rarely and cost the home a query or two each (the content panel, the
+    tier progress). The key names everything the answer may depend on, so no one else ever gets
+    it: the partner (``partner``, else the actor's), the partner's tier, type and region (which
+    content and the tier figures follow: a tier move shows at once), the actor's partner role
+    (money-blind roles see less), the language, and the window (``timezone.now()`` in whole
+    periods of HOME_CACHE_SECONDS), so what a write changes shows at the latest when the next
+    window starts. PRM["HOME_CACHE_SECONDS"] = 0 turns it off. What home_cache_prefetch read for
+    this request under the same key is taken from the request (once) instead of Redis."""
+    seconds = settings.PRM.get("HOME_CACHE_SECONDS", HOME_CACHE_SECONDS)
+    key = _home_cache_key(request, name, partner, seconds)
+    if key is None:
+        return compute()
+    prefetched: dict[str, Any] = getattr(request, "_home_kept", {})
+    kept = prefetched.pop(key) if key in prefetched else cache.get(key)
     if kept is None:
         # Kept in a 1-tuple: a panel that shows nothing (None) is an answer worth keeping too.
         kept = (compute(),)

@@ -10,8 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, Subquery, Value, Window
-from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
@@ -40,57 +38,13 @@ from .forms import (
     ProfileChangeForm,
     RoleForm,
 )
-from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole
-from .panels import app_panels, home_cached
+from .home_reads import home_team
+from .home_render import choice_labels, gettext_callables, home_url
+from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole, PartnerStatus, PartnerType
+from .panels import app_panels, home_cache_prefetch, home_cached
 from .performance import tier_selectors
 from .policies import partner_policy
 from .ratelimit import hit_rate_limit
-
-
-def _home_team(request: HttpRequest) -> tuple[list[Any], int, int, bool]:
-    """The first HOME_TEAM of the partner's active team, with how many there are, the partner's
-    open invitations and whether the user has an authenticator app: one statement (the counts are
-    a window over the team and two subqueries PostgreSQL runs once, beside the rows). Each count is
-    its selector's queryset, through the same policies.
-
-    The partner itself (with its tier and channel account manager) is the actor's: the actor cache
-    is keyed by a version PostgreSQL triggers move on any write to the partner, its tier or a
-    membership (partners.actor_cache), so it is as fresh as reading the row again was, without
-    the statement (a renamed manager shows ACTOR_CACHE_SECONDS late, as on every other page)."""
-    from allauth.mfa.models import Authenticator
-
-    actor = request.actor
-    partner = actor.partner
-    active = selectors.team_list(actor=actor, partner=partner).filter(is_active=True)
-    invitations = selectors.open_invitations(actor=actor, partner=partner).filter(
-        expires_at__gt=timezone.now()
-    )
-    has_totp = Exists(Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP))
-    team = list(
-        active.only(
-            "pk", "user_id", "partner_id", "role", "is_active", "user__full_name", "user__email"
-        ).annotate(
-            home_team_count=Window(Count("*")),
-            home_invitations=Coalesce(
-                Subquery(invitations.order_by().values(one=Value(1)).annotate(n=Count("*")).values("n")), 0
-            ),
-            home_has_totp=has_totp,
-        )[:HOME_TEAM]
-    )
-    if team:
-        first = team[0]
-        return team, first.home_team_count, first.home_invitations, first.home_has_totp
-    # No active colleague visible (the policy's choice): the two figures on their own.
-    return (
-        [],
-        0,
-        invitations.count(),
-        Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.TOTP).exists(),
-    )
-
-
-# People on the home's team card; the rest are on the team page.
-HOME_TEAM = 8
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -102,14 +56,16 @@ def home(request: HttpRequest) -> HttpResponse:
             return render(request, "partners/no_access.html", status=403)
         return render(request, "partners/landing.html")
     partner = actor.partner
-    team, team_count, invitations, has_totp = _home_team(request)
+    # What the home keeps for its minute (panels, tier figures): one Redis round trip for all.
+    home_cache_prefetch(request)
+    team, team_count, invitations, has_totp = home_team(actor, now=timezone.now())
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
             next_steps.append(
                 {
                     "title": _("Upload your company logo"),
-                    "url": reverse("partners:company"),
+                    "url": home_url("partners:company"),
                     "why": _("It appears on co-branded content and your partner listing."),
                 }
             )
@@ -117,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
             next_steps.append(
                 {
                     "title": _("Invite your team"),
-                    "url": reverse("partners:team"),
+                    "url": home_url("partners:team"),
                     "why": _("Sales and marketing colleagues register deals and request funds."),
                 }
             )
@@ -125,7 +81,7 @@ def home(request: HttpRequest) -> HttpResponse:
             next_steps.append(
                 {
                     "title": _("Complete your company profile"),
-                    "url": reverse("partners:company"),
+                    "url": home_url("partners:company"),
                     "why": _("The vendor uses it to route leads to you."),
                 }
             )
@@ -133,7 +89,7 @@ def home(request: HttpRequest) -> HttpResponse:
         next_steps.append(
             {
                 "title": _("Turn on two-factor authentication"),
-                "url": reverse("mfa_index"),
+                "url": home_url("mfa_index"),
                 "why": _("Protect your company's deals and funds with a second factor."),
             }
         )
@@ -158,13 +114,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "partners/home.html", context)
 
 
-def _panel_html(request: HttpRequest, panel: dict[str, Any]) -> SafeString:
+def _panel_html(
+    request: HttpRequest, panel: dict[str, Any], gettext: dict[str, Any] | None = None
+) -> SafeString:
     """A home panel's markup: by Jinja2 where the panel names a Jinja2 template
     (``jinja2_template``), else its Django ``template``, kept for the home's minute
     (partners.panels.home_cached) when its data are kept so too (``html_cached_as``: the same
     key's name, so the markup shows exactly the data kept under it)."""
     if panel.get("jinja2_template"):
-        html = engines["jinja2"].get_template(panel["jinja2_template"]).render({"panel": panel})
+        html = (
+            engines["jinja2"]
+            .get_template(panel["jinja2_template"])
+            .render({"panel": panel, **(gettext or gettext_callables())})
+        )
         return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
     cached_as = panel.get("html_cached_as")
     if cached_as and not settings.DEBUG:
@@ -189,6 +151,8 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
         )
 
     tier = tier_html() if settings.DEBUG else home_cached(request, "tier:html", tier_html, partner=partner)
+    # The templates' messages translated once per process and language (partners.home_render).
+    gettext = gettext_callables()
     html = (
         engines["jinja2"]
         .get_template("partners/home.html")
@@ -196,11 +160,16 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
             {
                 **context,
                 "short_name": request.user.get_short_name(),
-                "company_url": reverse("partners:company"),
-                "team_url": reverse("partners:team"),
-                "role_labels": {value: str(label) for value, label in PartnerRole.choices},
-                "panels_html": [_panel_html(request, panel) for panel in context["panels"]],
+                "company_url": home_url("partners:company"),
+                "team_url": home_url("partners:team"),
+                "role_labels": choice_labels(PartnerRole),
+                # The partner's status and type as get_FOO_display() shows them, without translating
+                # every label of the field's choices on each call (as its lookup does).
+                "status_labels": choice_labels(PartnerStatus),
+                "type_labels": choice_labels(PartnerType),
+                "panels_html": [_panel_html(request, panel, gettext) for panel in context["panels"]],
                 "tier_progress_html": mark_safe(tier),  # noqa: S308 -- a Django template's output
+                **gettext,
             }
         )
     )

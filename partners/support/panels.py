@@ -15,6 +15,7 @@ from prm.jinja2 import url_with_pk
 from prm.statements import Statement
 from prm.tenancy import Actor
 
+from ..home_render import choice_labels
 from ..models import OPEN_STATUSES, CaseStatus
 from . import selectors, sla
 from .policies import case_policy
@@ -62,7 +63,7 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         # translated and the case URL reversed once, not per case.
         "jinja2_template": "partners/support/_home_panel.html",
         "case_url": url_with_pk("support:case_detail"),
-        "status_labels": {value: str(label) for value, label in CaseStatus.choices},
+        "status_labels": choice_labels(CaseStatus),
         "status_colours": STATUS_COLOURS,
         **summary,
         "next_steps": next_steps,

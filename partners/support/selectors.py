@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, Window
@@ -13,6 +13,7 @@ from django.utils import timezone
 from prm.audit import history_for
 from prm.models import AuditEvent
 from prm.roles import VendorRole
+from prm.statements import Statement
 from prm.tenancy import Actor
 
 from ..models import (
@@ -115,17 +116,35 @@ def queue_count_expressions(actor: Actor, now: datetime) -> dict[str, Count]:
     }
 
 
-def open_case_summary(*, actor: Actor) -> dict[str, Any]:
-    """The partner home's panel: how many cases are open, waiting for the partner or waiting for a
-    rating, and the latest five. One query: the counts are window aggregates over the rows the
-    list is cut from (open and resolved cases), computed before the LIMIT."""
-    latest = list(
+class CaseKindName(NamedTuple):
+    """A case's kind as the home shows it (``case.kind.name``)."""
+
+    name: str
+
+
+class HomeCase(NamedTuple):
+    """A case as the partner home's support panel shows it."""
+
+    pk: int
+    subject: str
+    status: str
+    rating: int | None
+    kind: CaseKindName
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+    def get_status_display(self) -> str:
+        return str(CaseStatus(self.status).label) if self.status in CaseStatus.values else self.status
+
+
+def _open_case_rows(actor: Actor) -> QuerySet[SupportCase]:
+    """The latest five open or resolved cases the actor sees, each with the counts of the panel:
+    window aggregates over the rows the list is cut from, computed before the LIMIT."""
+    return (
         case_policy.scope(actor)
         .filter(status__in=(*OPEN_STATUSES, CaseStatus.RESOLVED))
-        .select_related("kind")
-        # What the panel shows of a case (not its description and SLA dates): fewer columns to
-        # write into the statement and read back.
-        .only("pk", "subject", "status", "rating", "updated_at", "kind", "kind__name")
         .annotate(
             n_open=Window(
                 expression=Count("pk", filter=Q(status__in=OPEN_STATUSES)), partition_by=[Value(1)]
@@ -138,13 +157,31 @@ def open_case_summary(*, actor: Actor) -> dict[str, Any]:
                 partition_by=[Value(1)],
             ),
         )
-        .order_by("-updated_at", "-pk")[:5]
+        .order_by("-updated_at", "-pk")
+        .values_list("pk", "subject", "status", "rating", "kind__name", "n_open", "n_waiting", "n_to_rate")[
+            :5
+        ]
     )
-    first = latest[0] if latest else None
+
+
+# Compiled once per shape (prm.statements): building the windows through the ORM was about a sixth
+# of the partner home's CPU.
+_OPEN_CASES = Statement("support.open_case_summary", _open_case_rows)
+
+
+def open_case_summary(*, actor: Actor) -> dict[str, Any]:
+    """The partner home's panel: how many cases are open, waiting for the partner or waiting for a
+    rating, and the latest five (HomeCase). One query (_open_case_rows)."""
+    rows = _OPEN_CASES.rows(actor)
+    first = rows[0] if rows else None
+    latest = [
+        HomeCase(pk, subject, status, rating, CaseKindName(kind))
+        for pk, subject, status, rating, kind, *_counts in rows
+    ]
     return {
-        "open": first.n_open if first else 0,
-        "waiting": first.n_waiting if first else 0,
-        "to_rate": first.n_to_rate if first else 0,
+        "open": first[5] if first else 0,
+        "waiting": first[6] if first else 0,
+        "to_rate": first[7] if first else 0,
         "latest": [case for case in latest if case.status in OPEN_STATUSES or case.rating is None],
     }
 
