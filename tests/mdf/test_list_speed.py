@@ -74,6 +74,39 @@ def test_request_list_count_from_the_status_counts_matches_the_rows(world: World
     )
 
 
+@pytest.mark.parametrize(
+    "params", [{}, {"status": RequestStatus.SUBMITTED}, {"activity_type": "event"}], ids=str
+)
+def test_the_request_lists_statements_are_compiled_once_and_kept(
+    world: World, params: dict, settings: Any
+) -> None:
+    """The list's keys, rows, status counts and periods are statements kept compiled
+    (prm.statements; each call checked against the ORM's, PRM["VERIFY_STATEMENTS"]), not built
+    again on every request: a silent fallback to building would go unnoticed otherwise."""
+    from mdf import selectors
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    one_claimed(world)
+    grow(world, 3)
+    response = login(world.team.admin).get(reverse("mdf:request_list"), params)
+    assert response.status_code == 200
+    actor = world.team.admin_actor
+    rows = response.context["page"].object_list
+    assert rows
+    assert selectors._REQUEST_LIST_KEYS.is_kept(
+        actor,
+        bottom=0,
+        top=len(rows),
+        # As the form gives them: plain strings (the type is part of the shape).
+        status=str(params["status"]) if "status" in params else None,
+        activity_type=params.get("activity_type"),
+        period=None,
+    )
+    assert selectors._REQUEST_ROWS.is_kept(actor, keys=[row.pk for row in rows])
+    assert selectors._REQUEST_COUNTS.is_kept(actor)
+    assert selectors._PERIODS.is_kept(actor)
+
+
 @pytest.mark.parametrize("who", ["program_admin", "cam"])
 @pytest.mark.parametrize("query", ["", "status__exact=submitted"], ids=["all", "submitted"])
 def test_changelist_runs_a_fixed_number_of_queries(
