@@ -9,6 +9,7 @@ tests/prm/test_admin_nav_sidebar.py keeps it equal to Django's templates.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from prm.admin import django_text
 from prm.markup import escape
 
 register = template.Library()
@@ -34,11 +36,8 @@ DJANGO_MESSAGES = {
     "change_link": "Change or view list link",
     "models_in": "Models in the %(name)s application",
 }
-
-
-def _text(name: str) -> str:
-    """One of DJANGO_MESSAGES, translated and escaped."""
-    return escape(gettext(DJANGO_MESSAGES[name]))
+# Translated and escaped (prm.admin.django_text).
+_text = partial(django_text, DJANGO_MESSAGES)
 
 
 def _model_row(app_label: str, model: dict[str, Any], path: str, add_label: str) -> str:
