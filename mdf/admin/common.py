@@ -36,7 +36,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
@@ -142,7 +142,48 @@ def age(moment: Any) -> str:
     if not moment:
         return EMPTY
     now = timezone.now()
-    return gettext("just now") if (now - moment).total_seconds() < 60 else timesince(moment, now, depth=1)
+    language = get_language()
+    if (now - moment).total_seconds() < 60:
+        return _just_now(language)
+    return timesince(moment, now, time_strings=_time_strings(language), depth=1)
+
+
+@lru_cache(maxsize=32)
+def _just_now(language: str | None) -> str:
+    return gettext("just now")
+
+
+# Django's own time units (django.utils.timesince.TIME_STRINGS, its msgids, left to its catalog).
+_TIME_UNITS = {
+    "year": ("%(num)d year", "%(num)d years"),
+    "month": ("%(num)d month", "%(num)d months"),
+    "week": ("%(num)d week", "%(num)d weeks"),
+    "day": ("%(num)d day", "%(num)d days"),
+    "hour": ("%(num)d hour", "%(num)d hours"),
+    "minute": ("%(num)d minute", "%(num)d minutes"),
+}
+
+
+class _TimeUnit:
+    """One of timesince's ``time_strings``: ``unit % {"num": n}`` is Django's lazy
+    ``ngettext(singular, plural, n) % {"num": n}``, remembered per number (one table per
+    language): the changelist's age column asked the catalog on every row."""
+
+    def __init__(self, singular: str, plural: str) -> None:
+        self.singular, self.plural = singular, plural
+        self.made: dict[int, str] = {}
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        number = values["num"]
+        text = self.made.get(number)
+        if text is None:
+            text = self.made[number] = ngettext(self.singular, self.plural, number) % values
+        return text
+
+
+@lru_cache(maxsize=32)
+def _time_strings(language: str | None) -> dict[str, _TimeUnit]:
+    return {name: _TimeUnit(*forms) for name, forms in _TIME_UNITS.items()}
 
 
 def date_range(start: Any, end: Any) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mdf.admin.requests import FundRequestAdmin
@@ -129,6 +131,32 @@ def test_changelist_runs_a_fixed_number_of_queries(
         rows = rows.filter(status=RequestStatus.SUBMITTED)
     assert len(many.context["cl"].result_list) == min(50, rows.count())
     assert many.context["cl"].paginator.count == rows.count()
+
+
+@pytest.mark.parametrize("who", ["program_admin", "cam"])
+def test_the_changelists_queue_summary_is_kept_compiled(world: World, who: str, settings: Any) -> None:
+    """The queue summary's waiting requests and approval limit are statements kept compiled
+    (prm.statements, each call checked against the ORM's), for both kinds of reviewer; the count
+    of the list reads the keys alone, not the available funds of every counted row."""
+    from mdf.admin import requests as request_admin
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    m.submitted(world.team.marketing_actor)
+    user = world.admin.user if who == "program_admin" else m.cam_for(world.team.partner).user
+    with CaptureQueriesContext(connection) as queries:
+        response = login(user).get(reverse("admin:mdf_fundrequest_changelist"))
+    assert response.status_code == 200
+    assert response.context["queue"]["total"] == 1
+    actor = response.wsgi_request.actor
+    assert request_admin._WAITING.is_kept(actor)
+    if who == "cam":
+        assert request_admin._APPROVAL_LIMIT.is_kept(actor)
+    assert response.context["cl"].paginator.count == 1
+    counts = [
+        query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT COUNT(*)")
+    ]
+    assert any("mdf_fundrequest" in sql for sql in counts)
+    assert not any("mdf_ledgerentry" in sql for sql in counts)
 
 
 def test_a_channel_managers_changelist_shows_only_the_portfolio(world: World) -> None:
