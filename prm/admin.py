@@ -68,7 +68,7 @@ def remembered_app_list(
         if found is None:
             if len(kept) >= APP_LIST_KEPT:
                 kept.clear()
-            found = kept[key] = get_app_list(request, app_label)
+            found = kept[key] = _names_translated(get_app_list(request, app_label))
         return found
 
     return app_list
@@ -86,6 +86,17 @@ def django_text(messages: Mapping[str, str], name: str) -> str:
 @lru_cache(maxsize=256)
 def _django_text(message: str, language: str | None) -> str:
     return escape(gettext(message))
+
+
+def _names_translated(apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The app list with its apps' and models' names as the text they translate to: the list is
+    kept per language (in its key), and each lazy name was translated again on every page (some
+    sixty gettext calls for the sidebar)."""
+    for app in apps:
+        app["name"] = str(app["name"])
+        for model in app["models"]:
+            model["name"] = str(model["name"])
+    return apps
 
 
 # Django admin's own message (ModelAdmin.action_checkbox), translated by Django's catalog: passed
