@@ -45,6 +45,8 @@ from prm import audit
 from prm.admin import DirectActionCheckboxMixin
 from prm.admin_actions import confirmation_context
 from prm.money import format_amount, format_money
+from prm.statements import Statement
+from prm.tenancy import Actor
 
 from ..models import (
     Allocation,
@@ -262,6 +264,33 @@ def _usage_bar(used: Decimal, total: Decimal) -> SafeString:
 PARTNER_FILTER_LIMIT = 30
 
 
+def _funded_partners(actor: Actor) -> QuerySet[Partner]:
+    """The partners ``actor`` may see that have marketing funds, by name, as ``(pk, name)``."""
+    return (
+        Partner.objects.filter(partner_scope_q(actor, "pk"))
+        .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
+        .order_by("legal_name")
+        .values_list("pk", "legal_name")
+    )
+
+
+def _partner_choices(actor: Actor) -> QuerySet[Partner]:
+    # Whether there are more than the limit, from the allocations' (partner, budget) index, which
+    # stops after limit + 1 partners: asked of the partners, sorted by name, PostgreSQL read and
+    # sorted every one of 10,000 partners on each changelist.
+    funded = (
+        Allocation.objects.filter(partner_scope_q(actor, "partner"))
+        .order_by("partner_id")
+        .values("partner_id")
+        .distinct()[: PARTNER_FILTER_LIMIT + 1]
+    )
+    return _funded_partners(actor).filter(pk__in=funded)
+
+
+# The partner filter's choices on every changelist, compiled once per shape (prm.statements).
+_FUNDED_PARTNERS = Statement("mdf.admin.funded_partners", _partner_choices)
+
+
 def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
     """A partner filter that lists only the partners the user may see (a channel account manager:
     their portfolio) and that have marketing funds, never every partner's name: with more than
@@ -273,26 +302,11 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
             actor = request.actor
-            partners = (
-                Partner.objects.filter(partner_scope_q(actor, "pk"))
-                .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
-                .order_by("legal_name")
-                .values_list("pk", "legal_name")
-            )
-            # Whether there are more than the limit, from the allocations' (partner, budget)
-            # index, which stops after limit + 1 partners: asked of the partners, sorted by name,
-            # PostgreSQL read and sorted every one of 10,000 partners on each changelist.
-            funded = (
-                Allocation.objects.filter(partner_scope_q(actor, "partner"))
-                .order_by("partner_id")
-                .values("partner_id")
-                .distinct()[: PARTNER_FILTER_LIMIT + 1]
-            )
-            listed = list(partners.filter(pk__in=funded))
+            listed = _FUNDED_PARTNERS.rows(actor)
             if len(listed) <= PARTNER_FILTER_LIMIT:
                 return listed
             chosen = self.value()
-            return list(partners.filter(pk=chosen)) if chosen and str(chosen).isdigit() else []
+            return list(_funded_partners(actor).filter(pk=chosen)) if chosen and str(chosen).isdigit() else []
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
             if self.value():
