@@ -274,7 +274,7 @@ def _funded_partners(actor: Actor) -> QuerySet[Partner]:
     )
 
 
-def _partner_choices(actor: Actor) -> QuerySet[Partner]:
+def _partner_choices(actor: Actor, *, limit: int) -> QuerySet[Partner]:
     # Whether there are more than the limit, from the allocations' (partner, budget) index, which
     # stops after limit + 1 partners: asked of the partners, sorted by name, PostgreSQL read and
     # sorted every one of 10,000 partners on each changelist.
@@ -282,7 +282,7 @@ def _partner_choices(actor: Actor) -> QuerySet[Partner]:
         Allocation.objects.filter(partner_scope_q(actor, "partner"))
         .order_by("partner_id")
         .values("partner_id")
-        .distinct()[: PARTNER_FILTER_LIMIT + 1]
+        .distinct()[: limit + 1]
     )
     return _funded_partners(actor).filter(pk__in=funded)
 
@@ -302,7 +302,8 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
             actor = request.actor
-            listed = _FUNDED_PARTNERS.rows(actor)
+            # The limit is part of the statement's shape (read here, not baked into it).
+            listed = _FUNDED_PARTNERS.rows(actor, limit=PARTNER_FILTER_LIMIT)
             if len(listed) <= PARTNER_FILTER_LIMIT:
                 return listed
             chosen = self.value()
