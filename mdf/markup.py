@@ -58,19 +58,27 @@ def _date(day: date, format_name: str, language: str | None) -> str:
     return escape(formats.date_format(day, format_name))
 
 
-def request_rows(rows: Iterable[RequestRow], *, show_requester: bool) -> SafeString:
-    """The ``<tr>`` of each request (selectors.RequestRow). ``show_requester``: the partner's admin
-    also sees who asked for each."""
+@lru_cache(maxsize=32)
+def _labels(language: str | None) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """The column labels, statuses and activities in ``language`` (the active one, the key),
+    escaped: translated once per process and language, not on every list."""
     # Messages outside the f-strings: xgettext does not read into one (makemessages would miss them).
     labels = [
         escape(gettext(text))
         for text in ("Reference", "Activity", "Dates", "Requested", "Approved", "Status", "Claim by")
     ]
-    reference, activity, dates, requested, approved, status, claim_by = labels
     statuses = {value: escape(str(label)) for value, label in RequestStatus.choices}
     activities = {value: escape(str(label)) for value, label in ActivityType.choices}
-    detail_url = url_with_pk("mdf:request_detail")
+    return labels, statuses, activities
+
+
+def request_rows(rows: Iterable[RequestRow], *, show_requester: bool) -> SafeString:
+    """The ``<tr>`` of each request (selectors.RequestRow). ``show_requester``: the partner's admin
+    also sees who asked for each."""
     language = get_language()
+    labels, statuses, activities = _labels(language)
+    reference, activity, dates, requested, approved, status, claim_by = labels
+    detail_url = url_with_pk("mdf:request_detail")
     html = []
     for row in rows:
         requester = f" · {escape(row.requester_name or row.requester_email)}" if show_requester else ""

@@ -6,8 +6,9 @@ claim reviews happen in the Django admin."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -21,11 +22,15 @@ from django.shortcuts import redirect, render
 from django.template import engines
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from partners.activity import plain_history
 from partners.panels import app_panels
@@ -183,15 +188,34 @@ def allocation_ledger(request: HttpRequest, pk: int) -> HttpResponse:
 class RequestRowsPaginator(KeysFirstPaginator):
     """The request list's pages: a page's ids from the partner's (status,) created_at index first
     (KeysFirstPaginator), then those rows as the plain values the list prints
-    (selectors.request_rows) rather than five model instances each. ``object_list`` is still the
-    scoped queryset. (The ids as a subquery of the rows' statement saves a round trip but not
-    time: PostgreSQL ran it once per row of the partner, 50 ms for 231 requests.)"""
+    (selectors.request_rows_of) rather than five model instances each, both kept statements
+    (selectors.request_list_keys). ``object_list`` is still the scoped queryset (its count, when
+    the status counts do not give it). (The ids as a subquery of the rows' statement saves a round
+    trip but not time: PostgreSQL ran it once per row of the partner, 50 ms for 231 requests.)"""
+
+    def __init__(self, object_list: Any, per_page: int, *, actor: Any, filters: dict[str, Any]) -> None:
+        super().__init__(object_list, per_page)
+        self.actor = actor
+        self.filters = filters
+
+    def page_keys(self, bottom: int, top: int) -> list[Any]:
+        return selectors.request_list_keys(actor=self.actor, filters=self.filters, bottom=bottom, top=top)
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
         keys = self.page_keys(bottom, top)
-        rows = selectors.request_rows(self.object_list.filter(pk__in=keys)) if keys else []
-        return self._get_page(rows, number, self)
+        return self._get_page(selectors.request_rows_of(actor=self.actor, keys=keys), number, self)
+
+
+@lru_cache(maxsize=32)
+def _filter_choices(language: str | None) -> dict[str, list[tuple[str, str]]]:
+    """The status and activity filters' options in ``language`` (the active one, the key): their
+    labels are lazy translations, each looked up again on every use (some 40 a page)."""
+    return {
+        name: [("" if value is None else str(value), str(label)) for value, label in field.choices]
+        for name, field in RequestFilterForm.base_fields.items()
+        if name in ("status", "activity_type")
+    }
 
 
 def _select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString:
@@ -216,10 +240,32 @@ def _select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString
     )
 
 
+@lru_cache(maxsize=32)
+def _remembered_gettext(language: str | None) -> Callable[..., str]:
+    """Jinja2's ``_()`` for a body rendered in ``language`` (the active one, the key): the same
+    newstyle gettext as prm/jinja2.py installs (its answer marked safe when autoescaping, then
+    %-formatted with the keywords), each message looked up in Django's catalogs once per process
+    and language, not on every render (each lookup reads the active language through asgiref's
+    Local: a sixth of the request list's body for its twenty messages)."""
+    translated: dict[str, str] = {}
+
+    @pass_context
+    def gettext(context: Context, message: str, **variables: Any) -> str:
+        text = translated.get(message)
+        if text is None:
+            text = translated[message] = translation.gettext(message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 -- as Jinja2's own newstyle gettext (jinja2.ext)
+        return text % variables
+
+    return gettext
+
+
 def _jinja2_body(request: HttpRequest, template_name: str, context: dict[str, Any]) -> SafeString:
     """A page's body rendered by Jinja2 (templates/jinja2/, prm/jinja2.py), for the Django page
     template around it (``{{ body }}`` in its content block): the body of a long list through
     Django's template engine was most of the page's time."""
+    context = {**context, "gettext": _remembered_gettext(get_language())}
     html = engines["jinja2"].get_template(template_name).render(context, request)
     return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 
@@ -237,11 +283,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     if set(filters) <= {"status"}:
         known = counts.get(filters["status"], 0) if filters else sum(counts.values())
     # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
-    paginator = RequestRowsPaginator(selectors.request_list(actor=actor, filters=filters), PAGE_SIZE)
+    paginator = RequestRowsPaginator(
+        selectors.request_list(actor=actor, filters=filters), PAGE_SIZE, actor=actor, filters=filters
+    )
     if known is not None:
         paginator.count = known  # saves the paginator's COUNT(*) (see prm.views.paginate)
-    # Translated once per page, not once per row.
-    statuses = {value: str(label) for value, label in RequestStatus.choices}
+    # Translated once per language, not once per row or page.
+    choices = _filter_choices(get_language())
+    statuses = dict(choices["status"][1:])
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -255,8 +304,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
         **context,
         "current_status": form["status"].value() or "",
         "selects": {
-            name: _select(form[name], form.fields[name].choices)
-            for name in ("status", "activity_type", "period")
+            "status": _select(form["status"], choices["status"]),
+            "activity_type": _select(form["activity_type"], choices["activity_type"]),
+            # The periods as the field's own choices list them (its empty label first), from a
+            # kept statement rather than the field's queryset.
+            "period": _select(
+                form["period"],
+                [("", str(form.fields["period"].empty_label)), *selectors.period_choices(actor=actor)],
+            ),
         },
         "rows": request_rows(page.object_list, show_requester=actor.partner_role == "admin"),
         "pagination": pagination,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from functools import partial
 from html import escape as html_escape
 from types import SimpleNamespace
 from typing import Any
@@ -36,6 +37,7 @@ from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
+from prm.admin import django_text
 from prm.markup import escape
 
 SELECTED = ' class="selected"'
@@ -51,11 +53,8 @@ DJANGO_MESSAGES = {
     "show_counts": "Show counts",
     "clear": "Clear all filters",
 }
-
-
-def _text(name: str) -> str:
-    """One of DJANGO_MESSAGES, translated and escaped."""
-    return escape(gettext(DJANGO_MESSAGES[name]))
+# Translated and escaped (prm.admin.django_text).
+_text = partial(django_text, DJANGO_MESSAGES)
 
 
 # An id no row has, given to the link reversed once and replaced by each row's (prm.jinja2).

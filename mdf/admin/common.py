@@ -36,7 +36,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
@@ -45,6 +45,8 @@ from prm import audit
 from prm.admin import DirectActionCheckboxMixin
 from prm.admin_actions import confirmation_context
 from prm.money import format_amount, format_money
+from prm.statements import Statement
+from prm.tenancy import Actor
 
 from ..models import (
     Allocation,
@@ -142,7 +144,48 @@ def age(moment: Any) -> str:
     if not moment:
         return EMPTY
     now = timezone.now()
-    return gettext("just now") if (now - moment).total_seconds() < 60 else timesince(moment, now, depth=1)
+    language = get_language()
+    if (now - moment).total_seconds() < 60:
+        return _just_now(language)
+    return timesince(moment, now, time_strings=_time_strings(language), depth=1)
+
+
+@lru_cache(maxsize=32)
+def _just_now(language: str | None) -> str:
+    return gettext("just now")
+
+
+# Django's own time units (django.utils.timesince.TIME_STRINGS, its msgids, left to its catalog).
+_TIME_UNITS = {
+    "year": ("%(num)d year", "%(num)d years"),
+    "month": ("%(num)d month", "%(num)d months"),
+    "week": ("%(num)d week", "%(num)d weeks"),
+    "day": ("%(num)d day", "%(num)d days"),
+    "hour": ("%(num)d hour", "%(num)d hours"),
+    "minute": ("%(num)d minute", "%(num)d minutes"),
+}
+
+
+class _TimeUnit:
+    """One of timesince's ``time_strings``: ``unit % {"num": n}`` is Django's lazy
+    ``ngettext(singular, plural, n) % {"num": n}``, remembered per number (one table per
+    language): the changelist's age column asked the catalog on every row."""
+
+    def __init__(self, singular: str, plural: str) -> None:
+        self.singular, self.plural = singular, plural
+        self.made: dict[int, str] = {}
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        number = values["num"]
+        text = self.made.get(number)
+        if text is None:
+            text = self.made[number] = ngettext(self.singular, self.plural, number) % values
+        return text
+
+
+@lru_cache(maxsize=32)
+def _time_strings(language: str | None) -> dict[str, _TimeUnit]:
+    return {name: _TimeUnit(*forms) for name, forms in _TIME_UNITS.items()}
 
 
 def date_range(start: Any, end: Any) -> str:
@@ -221,6 +264,33 @@ def _usage_bar(used: Decimal, total: Decimal) -> SafeString:
 PARTNER_FILTER_LIMIT = 30
 
 
+def _funded_partners(actor: Actor) -> QuerySet[Partner]:
+    """The partners ``actor`` may see that have marketing funds, by name, as ``(pk, name)``."""
+    return (
+        Partner.objects.filter(partner_scope_q(actor, "pk"))
+        .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
+        .order_by("legal_name")
+        .values_list("pk", "legal_name")
+    )
+
+
+def _partner_choices(actor: Actor, *, limit: int) -> QuerySet[Partner]:
+    # Whether there are more than the limit, from the allocations' (partner, budget) index, which
+    # stops after limit + 1 partners: asked of the partners, sorted by name, PostgreSQL read and
+    # sorted every one of 10,000 partners on each changelist.
+    funded = (
+        Allocation.objects.filter(partner_scope_q(actor, "partner"))
+        .order_by("partner_id")
+        .values("partner_id")
+        .distinct()[: limit + 1]
+    )
+    return _funded_partners(actor).filter(pk__in=funded)
+
+
+# The partner filter's choices on every changelist, compiled once per shape (prm.statements).
+_FUNDED_PARTNERS = Statement("mdf.admin.funded_partners", _partner_choices)
+
+
 def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
     """A partner filter that lists only the partners the user may see (a channel account manager:
     their portfolio) and that have marketing funds, never every partner's name: with more than
@@ -232,26 +302,12 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
 
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
             actor = request.actor
-            partners = (
-                Partner.objects.filter(partner_scope_q(actor, "pk"))
-                .filter(Exists(Allocation.objects.filter(partner_id=OuterRef("pk"))))
-                .order_by("legal_name")
-                .values_list("pk", "legal_name")
-            )
-            # Whether there are more than the limit, from the allocations' (partner, budget)
-            # index, which stops after limit + 1 partners: asked of the partners, sorted by name,
-            # PostgreSQL read and sorted every one of 10,000 partners on each changelist.
-            funded = (
-                Allocation.objects.filter(partner_scope_q(actor, "partner"))
-                .order_by("partner_id")
-                .values("partner_id")
-                .distinct()[: PARTNER_FILTER_LIMIT + 1]
-            )
-            listed = list(partners.filter(pk__in=funded))
+            # The limit is part of the statement's shape (read here, not baked into it).
+            listed = _FUNDED_PARTNERS.rows(actor, limit=PARTNER_FILTER_LIMIT)
             if len(listed) <= PARTNER_FILTER_LIMIT:
                 return listed
             chosen = self.value()
-            return list(partners.filter(pk=chosen)) if chosen and str(chosen).isdigit() else []
+            return list(_funded_partners(actor).filter(pk=chosen)) if chosen and str(chosen).isdigit() else []
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
             if self.value():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.db.models import (
     Min,
     Q,
     QuerySet,
+    Value,
 )
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -31,6 +32,8 @@ from prm.admin_actions import confirm_then_run, run_each
 from prm.markup import escape
 from prm.pagination import planner
 from prm.roles import VendorRole
+from prm.statements import Statement
+from prm.tenancy import Actor
 from prm.views import CappedKeysFirstPaginator, KeysFirstPaginator
 
 from .. import ledger, services
@@ -81,6 +84,17 @@ class KeysFirstSerialPaginator(CappedKeysFirstPaginator):
         with planner(**settings):
             return KeysFirstPaginator.page_keys(self, bottom, top)
 
+    @cached_property
+    def count(self) -> int:
+        # CappedPaginator's count of the first cap + 1 rows, of their keys alone: the changelist's
+        # queryset carries the available funds (a sum over the ledger per row), which the count
+        # does not need but computed for every row it counted, up to the cap, since the count of a
+        # slice keeps the select list of the slice.
+        with planner(max_parallel_workers_per_gather="0"):
+            counted = self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        self.more = counted > self.cap
+        return min(counted, self.cap)
+
 
 class FundRequestChangeList(RowLinksChangeList):
     """The page's 50 rows read with only what the columns print: their partner (its name) and the
@@ -106,6 +120,33 @@ def _labels(language: str | None) -> dict[str, Any]:
         "activities": {value: str(label) for value, label in ActivityType.choices},
         "approved": escape(gettext("approved")),
     }
+
+
+def _waiting(actor: Actor) -> QuerySet[FundRequest]:
+    """What waits for the actor's decision: how many submitted requests, how many of them above a
+    channel account manager's limit, the oldest submission. The aggregate of ``.aggregate()``, as
+    one row: the constant it is grouped by leaves no GROUP BY (one row, even of no requests)."""
+    return (
+        fund_request_policy.scope(actor)
+        .filter(status=RequestStatus.SUBMITTED)
+        .order_by()
+        .values(all=Value(1))
+        .annotate(
+            total=Count("pk"),
+            escalated=Count("pk", filter=Q(needs_program_admin=True)),
+            oldest=Min("submitted_at"),
+        )
+        .values_list("total", "escalated", "oldest")
+    )
+
+
+def _approval_limit(actor: Actor) -> QuerySet[ApprovalLimit]:
+    return ApprovalLimit.objects.filter(user_id=actor.user.pk).values_list("amount", "currency")
+
+
+# The queue summary's reads on every changelist, compiled once per shape (prm.statements).
+_WAITING = Statement("mdf.admin.waiting_requests", _waiting)
+_APPROVAL_LIMIT = Statement("mdf.admin.approval_limit", _approval_limit)
 
 
 @admin.register(FundRequest)
@@ -278,12 +319,8 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
     def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
         """What waits for a decision, with links to work it oldest first (two queries)."""
         actor = request.actor
-        waiting = self._scoped(request).filter(status=RequestStatus.SUBMITTED)
-        counts = waiting.aggregate(
-            total=Count("pk"),
-            escalated=Count("pk", filter=Q(needs_program_admin=True)),
-            oldest=Min("submitted_at"),
-        )
+        [(total, escalated, oldest)] = _WAITING.rows(actor)
+        counts = {"total": total, "escalated": escalated, "oldest": oldest}
         base = reverse("admin:mdf_fundrequest_changelist", current_app=self.admin_site.name)
         queue = {
             "status__exact": RequestStatus.SUBMITTED,
@@ -291,7 +328,7 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         }
         limit_text = ""
         if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
-            limits = list(ApprovalLimit.objects.filter(user=actor.user).values_list("amount", "currency"))
+            limits = _APPROVAL_LIMIT.rows(actor)
             limit_text = (
                 gettext("Your approval limit: %(limit)s per request.") % {"limit": money(*limits[0])}
                 if limits

@@ -9,13 +9,15 @@ tests/prm/test_admin_nav_sidebar.py keeps it equal to Django's templates.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
+from prm.admin import django_text
 from prm.markup import escape
 
 register = template.Library()
@@ -34,11 +36,8 @@ DJANGO_MESSAGES = {
     "change_link": "Change or view list link",
     "models_in": "Models in the %(name)s application",
 }
-
-
-def _text(name: str) -> str:
-    """One of DJANGO_MESSAGES, translated and escaped."""
-    return escape(gettext(DJANGO_MESSAGES[name]))
+# Translated and escaped (prm.admin.django_text).
+_text = partial(django_text, DJANGO_MESSAGES)
 
 
 def _model_row(app_label: str, model: dict[str, Any], path: str, add_label: str) -> str:
@@ -95,6 +94,26 @@ def app_list(apps: list[dict[str, Any]], path: str) -> str:
     return "\n\n\n  " + "".join(html) + "\n\n"
 
 
+# Sidebars drawn, by (the app list's id, path, language): the app list kept per user's access
+# (prm.admin.remembered_app_list) is the same list object on each of their pages, and so is what it
+# draws on the same page. The entry holds the list itself, so its id is never another's while kept.
+SIDEBARS_KEPT = 1024
+_sidebars: dict[tuple[int, str, str | None], tuple[list[dict[str, Any]], str]] = {}
+
+
+def _remembered_app_list(apps: list[dict[str, Any]], path: str) -> str:
+    key = (id(apps), path, get_language())
+    found = _sidebars.get(key)
+    if found is not None and found[0] is apps:
+        return found[1]
+    html = app_list(apps, path)
+    if apps:  # an empty list is a new object each time
+        if len(_sidebars) >= SIDEBARS_KEPT:
+            _sidebars.clear()
+        _sidebars[key] = (apps, html)
+    return html
+
+
 @register.simple_tag(takes_context=True)
 def admin_nav_sidebar(context: template.Context) -> SafeString:
     """admin/nav_sidebar.html, its app list from ``available_apps`` (AdminSite.each_context)."""
@@ -106,5 +125,5 @@ def admin_nav_sidebar(context: template.Context) -> SafeString:
         f'  <input type="search" id="nav-filter"\n'
         f'         placeholder="{_text("start")}"\n'
         f'         aria-label="{_text("filter")}">\n'
-        f"  {app_list(context.get('available_apps') or [], path)}\n</nav>\n"
+        f"  {_remembered_app_list(context.get('available_apps') or [], path)}\n</nav>\n"
     )

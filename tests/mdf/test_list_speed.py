@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mdf.admin.requests import FundRequestAdmin
@@ -74,6 +76,39 @@ def test_request_list_count_from_the_status_counts_matches_the_rows(world: World
     )
 
 
+@pytest.mark.parametrize(
+    "params", [{}, {"status": RequestStatus.SUBMITTED}, {"activity_type": "event"}], ids=str
+)
+def test_the_request_lists_statements_are_compiled_once_and_kept(
+    world: World, params: dict, settings: Any
+) -> None:
+    """The list's keys, rows, status counts and periods are statements kept compiled
+    (prm.statements; each call checked against the ORM's, PRM["VERIFY_STATEMENTS"]), not built
+    again on every request: a silent fallback to building would go unnoticed otherwise."""
+    from mdf import selectors
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    one_claimed(world)
+    grow(world, 3)
+    response = login(world.team.admin).get(reverse("mdf:request_list"), params)
+    assert response.status_code == 200
+    actor = world.team.admin_actor
+    rows = response.context["page"].object_list
+    assert rows
+    assert selectors._REQUEST_LIST_KEYS.is_kept(
+        actor,
+        bottom=0,
+        top=len(rows),
+        # As the form gives them: plain strings (the type is part of the shape).
+        status=str(params["status"]) if "status" in params else None,
+        activity_type=params.get("activity_type"),
+        period=None,
+    )
+    assert selectors._REQUEST_ROWS.is_kept(actor, keys=[row.pk for row in rows])
+    assert selectors._REQUEST_COUNTS.is_kept(actor)
+    assert selectors._PERIODS.is_kept(actor)
+
+
 @pytest.mark.parametrize("who", ["program_admin", "cam"])
 @pytest.mark.parametrize("query", ["", "status__exact=submitted"], ids=["all", "submitted"])
 def test_changelist_runs_a_fixed_number_of_queries(
@@ -96,6 +131,34 @@ def test_changelist_runs_a_fixed_number_of_queries(
         rows = rows.filter(status=RequestStatus.SUBMITTED)
     assert len(many.context["cl"].result_list) == min(50, rows.count())
     assert many.context["cl"].paginator.count == rows.count()
+
+
+@pytest.mark.parametrize("who", ["program_admin", "cam"])
+def test_the_changelists_queue_summary_is_kept_compiled(world: World, who: str, settings: Any) -> None:
+    """The queue summary's waiting requests and approval limit are statements kept compiled
+    (prm.statements, each call checked against the ORM's), for both kinds of reviewer; the count
+    of the list reads the keys alone, not the available funds of every counted row."""
+    from mdf.admin import requests as request_admin
+    from mdf.admin.common import _FUNDED_PARTNERS, PARTNER_FILTER_LIMIT
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    m.submitted(world.team.marketing_actor)
+    user = world.admin.user if who == "program_admin" else m.cam_for(world.team.partner).user
+    with CaptureQueriesContext(connection) as queries:
+        response = login(user).get(reverse("admin:mdf_fundrequest_changelist"))
+    assert response.status_code == 200
+    assert response.context["queue"]["total"] == 1
+    actor = response.wsgi_request.actor
+    assert request_admin._WAITING.is_kept(actor)
+    if who == "cam":
+        assert request_admin._APPROVAL_LIMIT.is_kept(actor)
+    assert _FUNDED_PARTNERS.is_kept(actor, limit=PARTNER_FILTER_LIMIT)  # the partner filter's choices
+    assert response.context["cl"].paginator.count == 1
+    counts = [
+        query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT COUNT(*)")
+    ]
+    assert any("mdf_fundrequest" in sql for sql in counts)
+    assert not any("mdf_ledgerentry" in sql for sql in counts)
 
 
 def test_a_channel_managers_changelist_shows_only_the_portfolio(world: World) -> None:
