@@ -382,23 +382,14 @@ def _team_page_number(request: HttpRequest) -> str | None:
 def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -> dict:
     actor = request.actor
     partner = actor.partner
-    # The columns the rows print (not the users' passwords and search vectors), a page at a time.
-    members = selectors.team_list(actor=actor, partner=partner).only(
-        "pk",
-        "user_id",
-        "partner_id",
-        "role",
-        "is_active",
-        "created_at",
-        "user__full_name",
-        "user__email",
-    )
+    # The columns the rows print, a page at a time, as rows of kept statements (count and page).
+    members = selectors.team_members(actor=actor, partner=partner)
     page = Paginator(members, TEAM_PAGE_SIZE).get_page(_team_page_number(request))
     return {
         "partner": partner,
         "page": page,
         "members": page.object_list,
-        "invitations": list(selectors.open_invitations(actor=actor, partner=partner)),
+        "invitations": selectors.open_invitation_rows(actor=actor, partner=partner),
         "may_manage": partner_policy.can(actor, "manage_team", partner),
         "invite_form": invite_form or InviteForm(),
         "roles": PartnerRole.choices,
