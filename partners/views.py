@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.template import engines
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, formats, timezone
+from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -411,39 +411,109 @@ _SELECTED = " selected"
 _DEACTIVATED_ROW = ' class="text-body-secondary"'
 
 
+class _MemberTexts(NamedTuple):
+    """What every member row of a language prints alike: labels, badges, sentences, role options."""
+
+    role_labels: dict[str, str]
+    role_options: dict[str, str]
+    label_email: str
+    label_role: str
+    label_status: str
+    label_joined: str
+    you: str
+    role_of: str
+    deactivate_confirm: str
+    reactivate_confirm: str
+    save: str
+    active_badge: str
+    inactive_badge: str
+    deactivate: str
+    reactivate: str
+
+
+# Per process, by language and roles: the texts are our msgids' translations (catalogues do not
+# change while the process runs) and the roles PartnerRole's choices.
+_member_texts_kept: dict[tuple, _MemberTexts] = {}
+
+
+def _member_texts(roles: list[tuple[str, str]]) -> _MemberTexts:
+    key = (translation.get_language(), tuple(roles))
+    texts = _member_texts_kept.get(key)
+    if texts is not None:
+        return texts
+    you_text, active_text, inactive_text = escape(_("You")), escape(_("Active")), escape(_("Deactivated"))
+    texts = _MemberTexts(
+        role_labels={value: escape(label) for value, label in roles},
+        # A member's role <select>: its options for each role chosen, built once, not per row.
+        role_options={
+            chosen: "".join(
+                f'\n<option value="{escape(value)}"{_SELECTED if value == chosen else ""}>'
+                f"{escape(label)}</option>"
+                for value, label in roles
+            )
+            for chosen, _label in roles
+        },
+        label_email=escape(_("E-mail")),
+        label_role=escape(_("Role")),
+        label_status=escape(_("Status")),
+        label_joined=escape(_("Joined")),
+        you=f'<span class="badge text-bg-light border">{you_text}</span>',
+        role_of=_("Role of %(name)s"),
+        deactivate_confirm=_("Deactivate %(name)s? They will no longer be able to sign in."),
+        reactivate_confirm=_("Reactivate %(name)s? They will be able to sign in again."),
+        save=escape(_("Save")),
+        active_badge=f'<span class="badge status-badge status-active">{active_text}</span>',
+        inactive_badge=f'<span class="badge status-badge status-deactivated">{inactive_text}</span>',
+        deactivate=escape(_("Deactivate")),
+        reactivate=escape(_("Reactivate")),
+    )
+    if len(_member_texts_kept) < 64:
+        _member_texts_kept[key] = texts
+    return texts
+
+
+# A date format's letters that read only the day (not the time, the zone or the epoch): a day
+# printed in such a format is the same string for every moment of that local day.
+_DAY_ONLY_LETTERS = frozenset("bdDEFjlLmMnNoStwWyYz")
+_days_kept: dict[tuple, str] = {}
+
+
+def _day_text(moment: Any, day_format: str) -> str:
+    """``dateformat.format(moment, day_format)`` escaped, kept per process by language, format and
+    local day when the format prints only the day (a member list shows the same days again)."""
+    if not set(day_format) <= _DAY_ONLY_LETTERS | set(" ,./-"):
+        return escape(dateformat.format(moment, day_format))
+    key = (translation.get_language(), day_format, moment.date())
+    text = _days_kept.get(key)
+    if text is None:
+        text = escape(dateformat.format(moment, day_format))
+        if len(_days_kept) >= 4096:
+            _days_kept.clear()
+        _days_kept[key] = text
+    return text
+
+
 def _member_rows_html(
     request: HttpRequest, context: dict, roles: list[tuple[str, str]], csrf: SafeString
 ) -> SafeString:
     """The members' ``<tr>`` rows, the markup of the team panel's template built in Python: through
     Jinja2 a row was some 0.14 ms (30-odd values and four URLs), here a tenth of it. Every value is
     escaped as the templates escape (prm.markup.escape); the sentences are our msgids, translated
-    once for the page; tests/partners/test_team_page.py compares the panel with the old template."""
+    once per language and process (_member_texts); tests/partners/test_team_page.py compares the
+    panel with the old template."""
     may_manage = context["may_manage"]
     me = request.user.pk
     role_url = url_with_pk("partners:member_role")
     deactivate_url = url_with_pk("partners:member_deactivate")
     reactivate_url = url_with_pk("partners:member_reactivate")
-    role_labels = {value: escape(label) for value, label in roles}
-    # A member's role <select>: its options for each role chosen, built once, not per row.
-    role_options = {
-        chosen: "".join(
-            f'\n<option value="{escape(value)}"{_SELECTED if value == chosen else ""}>'
-            f"{escape(label)}</option>"
-            for value, label in roles
-        )
-        for chosen, _label in roles
-    }
-    label_email, label_role = escape(_("E-mail")), escape(_("Role"))
-    label_status, label_joined = escape(_("Status")), escape(_("Joined"))
-    you_text, active_text, inactive_text = escape(_("You")), escape(_("Active")), escape(_("Deactivated"))
-    you = f'<span class="badge text-bg-light border">{you_text}</span>'
-    role_of = _("Role of %(name)s")
-    deactivate_confirm = _("Deactivate %(name)s? They will no longer be able to sign in.")
-    reactivate_confirm = _("Reactivate %(name)s? They will be able to sign in again.")
-    save = escape(_("Save"))
-    active_badge = f'<span class="badge status-badge status-active">{active_text}</span>'
-    inactive_badge = f'<span class="badge status-badge status-deactivated">{inactive_text}</span>'
-    deactivate, reactivate = escape(_("Deactivate")), escape(_("Reactivate"))
+    texts = _member_texts(roles)
+    role_labels, role_options = texts.role_labels, texts.role_options
+    label_email, label_role = texts.label_email, texts.label_role
+    label_status, label_joined = texts.label_status, texts.label_joined
+    you, role_of, save = texts.you, texts.role_of, texts.save
+    deactivate_confirm, reactivate_confirm = texts.deactivate_confirm, texts.reactivate_confirm
+    active_badge, inactive_badge = texts.active_badge, texts.inactive_badge
+    deactivate, reactivate = texts.deactivate, texts.reactivate
     day = formats.get_format("DATE_FORMAT")
     rows = []
     for membership in context["members"]:
@@ -497,7 +567,7 @@ def _member_rows_html(
             f'<td data-label="{label_role}">{role_cell}</td>'
             f'<td data-label="{label_status}">{active_badge if active else inactive_badge}</td>'
             f'<td class="text-nowrap" data-label="{label_joined}"><time datetime="{joined.isoformat()}">'
-            f"{escape(dateformat.format(joined, day))}</time></td>"
+            f"{_day_text(joined, day)}</time></td>"
             f"{actions}</tr>\n"
         )
     return mark_safe("".join(rows))  # noqa: S308 -- every value escaped above
