@@ -238,6 +238,52 @@ def agreement(request: HttpRequest) -> HttpResponse:
 
 
 # --- Company profile --------------------------------------------------------------------------
+# The company page's form fields: (name, the wrapper's extra classes), as its template placed them.
+_PROFILE_FIELDS = (
+    ("legal_name", "col-md-6"),
+    ("website_domain", "col-md-6"),
+    ("phone", "col-md-6"),
+    ("contact_email", "col-md-6"),
+)
+_CHANGE_FIELDS = (
+    ("partner_type", "col-md-4"),
+    ("country", "col-md-4"),
+    ("region", "col-md-4"),
+    ("message", ""),
+)
+
+# Per process: the fields of an unbound form by form, language and values shown. They are the same
+# markup for every view of the page until the partner's profile changes (the key then changes):
+# rendering them (the 250 countries' select, lazy labels, widgets) was a quarter of the page.
+_fields_kept: dict[tuple, dict[str, SafeString]] = {}
+
+
+def _value_key(value: Any) -> tuple[str, str]:
+    return (type(value).__name__, str(value))
+
+
+def _fields_html(form: Any, layout: tuple[tuple[str, str], ...]) -> dict[str, SafeString]:
+    """Each field of ``layout`` as ``{% include "includes/field.html" with field=… class=… %}``
+    printed it (the same template renders it), by name; kept for an unbound form."""
+    key = None
+    if not form.is_bound:
+        values = tuple((name, extra, _value_key(form[name].value())) for name, extra in layout)
+        key = (type(form), translation.get_language(), values)
+        kept = _fields_kept.get(key)
+        if kept is not None:
+            return kept
+    template = engines["django"].get_template("includes/field.html")
+    html = {
+        name: template.render({"field": form[name], "class": extra} if extra else {"field": form[name]})
+        for name, extra in layout
+    }
+    if key is not None:
+        if len(_fields_kept) >= 1024:
+            _fields_kept.clear()
+        _fields_kept[key] = html
+    return html
+
+
 def _company_context(
     request: HttpRequest,
     partner: Any,
@@ -245,15 +291,25 @@ def _company_context(
     change_form: ProfileChangeForm | None = None,
 ) -> dict:
     actor = request.actor
+    form = form or CompanyProfileForm(instance=partner)
+    change_form = change_form or ProfileChangeForm(
+        initial={name: getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}
+    )
+    may_edit = partner_policy.can(actor, "edit_profile", partner)
+    may_request_change = partner_policy.can(actor, "request_profile_change", partner)
+    profile_change = selectors.company_profile_change(actor=actor, partner=partner)
+    asks = may_request_change and (profile_change is None or profile_change.status != "pending")
     return {
         "partner": partner,
-        "form": form or CompanyProfileForm(instance=partner),
+        "form": form,
+        # The fields the page shows (as the template's conditions show them).
+        "fields": _fields_html(form, _PROFILE_FIELDS) if may_edit else {},
+        "change_fields": _fields_html(change_form, _CHANGE_FIELDS) if asks else {},
         "logo_form": LogoForm(),
-        "may_edit": partner_policy.can(actor, "edit_profile", partner),
-        "may_request_change": partner_policy.can(actor, "request_profile_change", partner),
-        "profile_change": selectors.company_profile_change(actor=actor, partner=partner),
-        "change_form": change_form
-        or ProfileChangeForm(initial={name: getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}),
+        "may_edit": may_edit,
+        "may_request_change": may_request_change,
+        "profile_change": profile_change,
+        "change_form": change_form,
         "history": selectors.company_history(actor=actor, partner=partner),
         # What the apps above contribute (deals: the product authorizations and what each needs).
         "panels": app_panels("company_panel", request, partner=partner),
