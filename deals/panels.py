@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
@@ -15,15 +16,19 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from partners.models import Tier
 from partners.policies import business_scope_q, sees_partner_business
 from prm.models import reporting_rates
 from prm.money import quantize
+from prm.statements import Statement
+from prm.tenancy import Actor
 
 from . import authorizations, selectors
 from .models import (
     HOLDING_STATUSES,
     OPEN_STAGE_CHOICES,
     OPEN_STATUSES,
+    AuthorizationRequirement,
     AuthorizationStatus,
     DealRollup,
     DealStage,
@@ -115,6 +120,33 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     }
 
 
+# The company page's product lines that need an authorization (vendor-wide rows, no tenant's), each
+# with its minimum tier: a kept statement (prm.statements) rather than a queryset built on every view.
+_REQUIREMENT_COLUMNS = tuple(f.attname for f in AuthorizationRequirement._meta.concrete_fields)
+_TIER_COLUMNS = tuple(f.attname for f in Tier._meta.concrete_fields)
+
+
+def _active_requirement_rows(actor: Actor) -> QuerySet:
+    requirements = AuthorizationRequirement.objects.filter(active=True)  # the rows standings() reads
+    return requirements.values_list(*_REQUIREMENT_COLUMNS, *(f"min_tier__{name}" for name in _TIER_COLUMNS))
+
+
+_ACTIVE_REQUIREMENTS = Statement("deals.active_requirements", _active_requirement_rows)
+
+
+def active_requirements(actor: Actor) -> list[AuthorizationRequirement]:
+    """The active requirements with their minimum tier, as
+    ``AuthorizationRequirement.objects.filter(active=True).select_related("min_tier")`` reads them."""
+    width = len(_REQUIREMENT_COLUMNS)
+    requirements = []
+    for row in _ACTIVE_REQUIREMENTS.rows(actor):
+        requirement = AuthorizationRequirement.from_db(DEFAULT_DB_ALIAS, _REQUIREMENT_COLUMNS, row[:width])
+        if requirement.min_tier_id is not None:
+            requirement.min_tier = Tier.from_db(DEFAULT_DB_ALIAS, _TIER_COLUMNS, row[width:])
+        requirements.append(requirement)
+    return requirements
+
+
 def company_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
     """The product lines that need an authorization, on the partner's company page: whether the
     partner holds each, until when, and what each needs against what the partner has. A fixed
@@ -123,7 +155,7 @@ def company_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | Non
     if not actor.is_partner or partner.pk != actor.partner_id:
         return None
     rows = []
-    for standing in authorizations.standings(partner=partner):
+    for standing in authorizations.standings(partner=partner, requirements=active_requirements(actor)):
         authorization = standing.authorization
         requirement = standing.requirement
         if standing.holds:

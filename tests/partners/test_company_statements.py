@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from deals.panels import _ACTIVE_REQUIREMENTS
 from partners import selectors, services
 from partners.models import Partner, PartnerRole, ProfileChangeRequest
 from prm.models import AuditEvent, User
@@ -35,6 +36,7 @@ def test_the_company_statements_are_compiled_once_and_kept(
     actor = factories.actor_for(who)
     assert selectors._COMPANY_PROFILE_CHANGE.is_kept(actor, partner_id=partner.pk)
     assert selectors._COMPANY_HISTORY.is_kept(actor, partner_id=partner.pk, limit=10)
+    assert _ACTIVE_REQUIREMENTS.is_kept(actor)  # deals' company panel: the lines needing authorization
 
 
 def test_the_request_and_events_are_the_orms(partner: Partner, partner_admin: User) -> None:
