@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from markupsafe import Markup
 
@@ -284,6 +285,94 @@ def _fields_html(form: Any, layout: tuple[tuple[str, str], ...]) -> dict[str, Sa
     return html
 
 
+# The company page's fixed texts (its template's {% translate %} tags, whose every use looked the
+# message up again: a tenth of the page), translated once per language and process.
+_COMPANY_TEXTS = {
+    "company_profile": gettext_lazy("Company profile"),
+    "how_your_company_appears": gettext_lazy("How your company appears to the vendor and in lead routing."),
+    "profile": gettext_lazy("Profile"),
+    "save_changes": gettext_lazy("Save changes"),
+    "legal_name": gettext_lazy("Legal name"),
+    "type": gettext_lazy("Type"),
+    "country": gettext_lazy("Country"),
+    "region": gettext_lazy("Region"),
+    "website_domain": gettext_lazy("Website domain"),
+    "phone": gettext_lazy("Phone"),
+    "contact_e_mail": gettext_lazy("Contact e-mail"),
+    "only_your_partner_admin": gettext_lazy("Only your partner admin can change the company profile."),
+    "type_country_and_region": gettext_lazy("Type, country and region"),
+    "set_by_the_vendor": gettext_lazy(
+        "Set by the vendor: they decide which content and which leads reach you."
+    ),
+    "your_channel_account_manager": gettext_lazy(
+        "Your channel account manager decides; you will get a notification with the answer."
+    ),
+    "reason": gettext_lazy("Reason:"),
+    "ask_for_a_change": gettext_lazy("Ask for a change"),
+    "send_the_request": gettext_lazy("Send the request"),
+    "your_partner_admin_can": gettext_lazy("Your partner admin can ask the vendor for a change."),
+    "recent_changes": gettext_lazy("Recent changes"),
+    "no_changes_recorded_yet": gettext_lazy(
+        "No changes recorded yet. Edits to your profile, team and status will be listed here."
+    ),
+    "logo": gettext_lazy("Logo"),
+    "no_logo_uploaded_yet": gettext_lazy("No logo uploaded yet."),
+    "a_square_or_wide": gettext_lazy(
+        "A square or wide image on a transparent or white background works best."
+    ),
+    "upload_logo": gettext_lazy("Upload logo"),
+    "partner_locator": gettext_lazy("Partner locator"),
+    "list_your_company_in": gettext_lazy(
+        "List your company in the public partner locator so end customers can find you and send you "
+        "enquiries, which reach you as leads."
+    ),
+    "edit_your_listing": gettext_lazy("Edit your listing"),
+    "your_partner_admin_keeps": gettext_lazy("Your partner admin keeps the listing."),
+    "partner_agreement": gettext_lazy("Partner agreement"),
+    "version": gettext_lazy("Version"),
+    "accepted_by": gettext_lazy("Accepted by"),
+    "accepted_on": gettext_lazy("Accepted on"),
+    "the_partner_program_agreement": gettext_lazy("The partner program agreement has not been accepted yet."),
+}
+_company_texts_kept: dict[str | None, dict[str, str]] = {}
+
+
+def _company_texts() -> dict[str, str]:
+    language = translation.get_language()
+    texts = _company_texts_kept.get(language)
+    if texts is None:
+        texts = {name: str(text) for name, text in _COMPANY_TEXTS.items()}
+        if len(_company_texts_kept) < 64:
+            _company_texts_kept[language] = texts
+    return texts
+
+
+# Per process: the recent changes' markup by language, time zone, partner role and events. Audit
+# events never change (the database refuses UPDATE and DELETE on them) and what of them a role sees
+# is the role's (partners.history.redact): the same events print the same markup for every view.
+_histories_kept: dict[tuple, SafeString] = {}
+
+
+def _history_html(actor: Any, history: list[Any]) -> SafeString:
+    """The company page's recent changes as templates/partners/_company_history.html prints them
+    (the loop the page's template had): each event's row, date and changes cost a tenth of the page."""
+    if not history:
+        return mark_safe("")
+    key = (
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        actor.partner_role,
+        tuple(event.pk for event in history),
+    )
+    html = _histories_kept.get(key)
+    if html is None:
+        html = mark_safe(render_to_string("partners/_company_history.html", {"history": history}))  # noqa: S308 -- the template escaped every value
+        if len(_histories_kept) >= 1024:
+            _histories_kept.clear()
+        _histories_kept[key] = html
+    return html
+
+
 def _company_context(
     request: HttpRequest,
     partner: Any,
@@ -298,6 +387,7 @@ def _company_context(
     may_edit = partner_policy.can(actor, "edit_profile", partner)
     may_request_change = partner_policy.can(actor, "request_profile_change", partner)
     profile_change = selectors.company_profile_change(actor=actor, partner=partner)
+    history = selectors.company_history(actor=actor, partner=partner)
     asks = may_request_change and (profile_change is None or profile_change.status != "pending")
     return {
         "partner": partner,
@@ -310,7 +400,9 @@ def _company_context(
         "may_request_change": may_request_change,
         "profile_change": profile_change,
         "change_form": change_form,
-        "history": selectors.company_history(actor=actor, partner=partner),
+        "texts": _company_texts(),
+        "history": history,
+        "history_html": _history_html(actor, history),
         # What the apps above contribute (deals: the product authorizations and what each needs).
         "panels": app_panels("company_panel", request, partner=partner),
     }

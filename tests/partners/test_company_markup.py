@@ -16,6 +16,7 @@ from django.test.utils import ContextList
 from django.urls import reverse
 from django.utils import translation
 
+from partners import services
 from partners.models import Partner, PartnerRole, ProfileChangeRequest
 from prm.models import User
 from tests import factories
@@ -41,12 +42,18 @@ def assert_same_page(response: Any) -> None:
 def test_the_page_is_the_markup_the_template_made(
     partner: Partner, partner_admin: User, language: str, role: str
 ) -> None:
+    services.partner_update_profile(
+        actor=factories.actor_for(partner_admin),
+        partner=partner,
+        data={"legal_name": "Acme <Renamed> & Co", "phone": "+1 555 0100", "contact_email": ""},
+    )
     who = partner_admin if role == PartnerRole.ADMIN else factories.partner_user(partner, role=role)
     client = login(who)
     client.cookies["django_language"] = language
     for _view in range(2):
         response = client.get(reverse("partners:company"), HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 200
+        assert 'class="timeline mb-0"' in response.content.decode()
         assert_same_page(response)
 
 
