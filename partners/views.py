@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 from markupsafe import Markup
 
@@ -721,6 +721,48 @@ def _member_rows_html(
     return mark_safe("".join(rows))  # noqa: S308 -- every value escaped above
 
 
+# The team panel's fixed texts (templates/jinja2/partners/_team_panel.html prints msgs[msgid]): each
+# ``_()`` looked its message up again on every view (a tenth of the page); here once per language and
+# process, as Jinja2's newstyle ``_()`` returned it (Markup, ``%`` applied).
+_PANEL_MSGIDS = (
+    gettext_noop("Close"),
+    gettext_noop("Invite a colleague"),
+    gettext_noop("name@company.com"),
+    gettext_noop("Send invitation"),
+    gettext_noop(
+        "They get an e-mail with a link to set their name and password. The link is valid for a limited time."
+    ),
+    gettext_noop("Members"),
+    gettext_noop("Name"),
+    gettext_noop("E-mail"),
+    gettext_noop("Role"),
+    gettext_noop("Status"),
+    gettext_noop("Joined"),
+    gettext_noop("Actions"),
+    gettext_noop("No team members yet. Invite your first colleague with the form above."),
+    gettext_noop("No team members yet. Ask your partner admin to invite colleagues."),
+    gettext_noop("Open invitations"),
+    gettext_noop("Invited by"),
+    gettext_noop("Expires"),
+    gettext_noop("Expired"),
+    gettext_noop("Resend"),
+    gettext_noop("Withdraw"),
+    gettext_noop("No open invitations. Invite a colleague above and they will appear here until they join."),
+    gettext_noop("No open invitations."),
+)
+_panel_texts_kept: dict[str | None, dict[str, Markup]] = {}
+
+
+def _panel_texts() -> dict[str, Markup]:
+    language = translation.get_language()
+    texts = _panel_texts_kept.get(language)
+    if texts is None:
+        texts = {msgid: Markup(_(msgid)) % {} for msgid in _PANEL_MSGIDS}  # noqa: S704 -- our msgids' translations
+        if len(_panel_texts_kept) < 64:
+            _panel_texts_kept[language] = texts
+    return texts
+
+
 def team_panel_html(request: HttpRequest, context: dict) -> SafeString:
     """The team panel (#team-panel), rendered by Jinja2 (templates/jinja2/partners/_team_panel.html):
     through Django's engine its rows were most of the page's time (20 ms for the busiest partner's
@@ -737,6 +779,7 @@ def team_panel_html(request: HttpRequest, context: dict) -> SafeString:
         .render(
             {
                 **context,
+                "msgs": _panel_texts(),
                 "htmx": bool(getattr(request, "htmx", False)),
                 "messages": get_messages(request),
                 "me": request.user.pk,
