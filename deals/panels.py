@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, F, Func, IntegerField, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partners.home_render import home_url
+from partners.models import Tier
 from partners.policies import business_scope_q, sees_partner_business
 from prm.models import reporting_rates
 from prm.money import quantize
@@ -26,6 +28,7 @@ from .models import (
     HOLDING_STATUSES,
     OPEN_STAGE_CHOICES,
     OPEN_STATUSES,
+    AuthorizationRequirement,
     AuthorizationStatus,
     DealRollup,
     DealStage,
@@ -139,6 +142,33 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     }
 
 
+# The company page's product lines that need an authorization (vendor-wide rows, no tenant's), each
+# with its minimum tier: a kept statement (prm.statements) rather than a queryset built on every view.
+_REQUIREMENT_COLUMNS = tuple(f.attname for f in AuthorizationRequirement._meta.concrete_fields)
+_TIER_COLUMNS = tuple(f.attname for f in Tier._meta.concrete_fields)
+
+
+def _active_requirement_rows(actor: Actor) -> QuerySet:
+    requirements = AuthorizationRequirement.objects.filter(active=True)  # the rows standings() reads
+    return requirements.values_list(*_REQUIREMENT_COLUMNS, *(f"min_tier__{name}" for name in _TIER_COLUMNS))
+
+
+_ACTIVE_REQUIREMENTS = Statement("deals.active_requirements", _active_requirement_rows)
+
+
+def active_requirements(actor: Actor) -> list[AuthorizationRequirement]:
+    """The active requirements with their minimum tier, as
+    ``AuthorizationRequirement.objects.filter(active=True).select_related("min_tier")`` reads them."""
+    width = len(_REQUIREMENT_COLUMNS)
+    requirements = []
+    for row in _ACTIVE_REQUIREMENTS.rows(actor):
+        requirement = AuthorizationRequirement.from_db(DEFAULT_DB_ALIAS, _REQUIREMENT_COLUMNS, row[:width])
+        if requirement.min_tier_id is not None:
+            requirement.min_tier = Tier.from_db(DEFAULT_DB_ALIAS, _TIER_COLUMNS, row[width:])
+        requirements.append(requirement)
+    return requirements
+
+
 def company_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | None:
     """The product lines that need an authorization, on the partner's company page: whether the
     partner holds each, until when, and what each needs against what the partner has. A fixed
@@ -147,7 +177,7 @@ def company_panel(request: HttpRequest, *, partner: Any) -> dict[str, Any] | Non
     if not actor.is_partner or partner.pk != actor.partner_id:
         return None
     rows = []
-    for standing in authorizations.standings(partner=partner):
+    for standing in authorizations.standings(partner=partner, requirements=active_requirements(actor)):
         authorization = standing.authorization
         requirement = standing.requirement
         if standing.holds:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, F, Func, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from prm import audit
 from prm.models import AuditEvent
 from prm.roles import VendorRole
+from prm.statements import Statement
 from prm.tenancy import Actor
 
 from . import history
@@ -167,13 +171,40 @@ def portfolio_holders(*, actor: Actor, partner: Partner) -> QuerySet[Any]:
     return User.objects.filter(pk__in=holder_ids).order_by("full_name", "email")
 
 
+def _columns(model: type[Model], wanted: Iterable[str] | None = None) -> tuple[str, ...]:
+    """``model``'s concrete columns (attnames) in its fields' order, those of ``wanted`` only: the
+    order Model.from_db takes a row's values in when some fields are left deferred."""
+    names = None if wanted is None else set(wanted)
+    return tuple(f.attname for f in model._meta.concrete_fields if names is None or f.attname in names)
+
+
+def _instances(model: type[Model], columns: tuple[str, ...], rows: Iterable[tuple]) -> list[Any]:
+    """Model instances of a kept statement's rows (prm.statements), as the ORM builds them from a
+    queryset's rows (converters already applied): the page keeps its models' methods."""
+    return [model.from_db(DEFAULT_DB_ALIAS, columns, row) for row in rows]
+
+
+# The company page's recent changes: every column the events print (not their actor and target
+# type rows: the page shows the actor's label).
+_HISTORY_COLUMNS = _columns(AuditEvent)
+
+
+def _company_history_rows(actor: Actor, *, partner_id: int, limit: int) -> QuerySet:
+    events = audit.history_for_partner(partner_id=partner_id).filter(history.visible_q(actor))
+    return events.values_list(*_HISTORY_COLUMNS)[:limit]
+
+
+_COMPANY_HISTORY = Statement("partners.company_history", _company_history_rows, values=["partner_id"])
+
+
 def company_history(*, actor: Actor, partner: Partner, limit: int = 10) -> list[AuditEvent]:
     """The company page's recent changes: only what the actor's partner role may see elsewhere
-    (partners.history), with the payload fields it may not see left out."""
+    (partners.history), with the payload fields it may not see left out. A kept statement
+    (prm.statements): building the role's filter and compiling it was a tenth of the page."""
     if not (actor.is_partner and actor.partner_id == partner.pk):
         return []
-    events = audit.history_for_partner(partner_id=partner.pk).filter(history.visible_q(actor))[:limit]
-    return [history.redact(event, actor) for event in events]
+    rows = _COMPANY_HISTORY.rows(actor, partner_id=int(partner.pk), limit=limit)
+    return [history.redact(event, actor) for event in _instances(AuditEvent, _HISTORY_COLUMNS, rows)]
 
 
 def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:
@@ -183,6 +214,90 @@ def team_list(*, actor: Actor, partner: Partner) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("-is_active", "user__full_name", "user__email")
     )
+
+
+class Person(NamedTuple):
+    """A member's or an inviter's user as the team page prints it: the two columns it shows."""
+
+    full_name: str
+    email: str
+
+    def __str__(self) -> str:  # as User.__str__
+        return self.full_name or self.email
+
+
+class MemberRow(NamedTuple):
+    """A membership as the team page's table shows it: the columns it prints, read as a tuple. A
+    Membership and its User per row (models built, a dozen timestamps parsed) and the queryset
+    built and compiled on every request were a fifth of the page's CPU."""
+
+    pk: int
+    partner_id: int  # the partner whose member it is (not shown; what the isolation tests check)
+    user_id: int
+    role: str
+    is_active: bool
+    created_at: datetime
+    full_name: str
+    email: str
+
+    @property
+    def user(self) -> Person:
+        return Person(self.full_name, self.email)
+
+    def get_role_display(self) -> str:
+        return str(dict(Membership._meta.get_field("role").flatchoices).get(self.role, self.role))
+
+
+_MEMBER_COLUMNS = (
+    "pk",
+    "partner_id",
+    "user_id",
+    "role",
+    "is_active",
+    "created_at",
+    "user__full_name",
+    "user__email",
+)
+
+
+def _team_rows(
+    actor: Actor, *, partner_id: int, bottom: int | None = None, top: int | None = None
+) -> QuerySet:
+    members = team_list(actor=actor, partner=partner_id)
+    if bottom is None:  # the count
+        return members.values_list("pk")
+    return members.values_list(*_MEMBER_COLUMNS)[bottom:top]
+
+
+# The team page's members: their count and a page of them (its bounds are the shape: one per page).
+_TEAM_COUNT = Statement("partners.team_count", _team_rows, values=["partner_id"], count=True)
+_TEAM_ROWS = Statement("partners.team_rows", _team_rows, values=["partner_id"])
+
+
+class TeamMembers:
+    """The members of ``partner`` that ``actor`` may see, in the team list's order, for a Paginator:
+    its ``count()`` and its slices are kept statements (prm.statements), rows as MemberRow."""
+
+    def __init__(self, actor: Actor, partner_id: int) -> None:
+        self.actor = actor
+        self.partner_id = int(partner_id)
+
+    def count(self) -> int:
+        return _TEAM_COUNT.count(self.actor, partner_id=self.partner_id)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, bounds: slice) -> list[MemberRow]:
+        if not isinstance(bounds, slice) or bounds.step is not None:
+            raise TypeError("a page of members is a slice")
+        rows = _TEAM_ROWS.rows(self.actor, partner_id=self.partner_id, bottom=bounds.start, top=bounds.stop)
+        return [MemberRow._make(row) for row in rows]
+
+
+def team_members(*, actor: Actor, partner: Partner) -> TeamMembers:
+    """The team page's members (team_list's scope and order), to paginate."""
+    return TeamMembers(actor, partner.pk)
 
 
 def membership_get(*, actor: Actor, pk: Any) -> Membership:
@@ -196,6 +311,54 @@ def open_invitations(*, actor: Actor, partner: Partner) -> QuerySet[Invitation]:
         .select_related("invited_by")
         .order_by("-created_at")
     )
+
+
+class InvitationRow(NamedTuple):
+    """An open invitation as the team page shows it (the columns it prints, read as a tuple)."""
+
+    pk: int
+    partner_id: int  # the partner that invites (not shown; what the isolation tests check)
+    email: str
+    role: str
+    expires_at: datetime
+    invited_by_id: int | None
+    inviter_name: str | None
+    inviter_email: str | None
+
+    @property
+    def invited_by(self) -> Person | None:
+        return (
+            None if self.invited_by_id is None else Person(self.inviter_name or "", self.inviter_email or "")
+        )
+
+    @property
+    def is_open(self) -> bool:
+        # As Invitation.is_open: the statement reads only those neither accepted nor revoked.
+        return self.expires_at > timezone.now()
+
+    def get_role_display(self) -> str:
+        return str(dict(Invitation._meta.get_field("role").flatchoices).get(self.role, self.role))
+
+
+def _open_invitation_rows(actor: Actor, *, partner_id: int) -> QuerySet:
+    return open_invitations(actor=actor, partner=partner_id).values_list(
+        "pk",
+        "partner_id",
+        "email",
+        "role",
+        "expires_at",
+        "invited_by_id",
+        "invited_by__full_name",
+        "invited_by__email",
+    )
+
+
+_OPEN_INVITATIONS = Statement("partners.open_invitations", _open_invitation_rows, values=["partner_id"])
+
+
+def open_invitation_rows(*, actor: Actor, partner: Partner) -> list[InvitationRow]:
+    """The team page's open invitations (open_invitations' scope and order), as rows."""
+    return [InvitationRow._make(row) for row in _OPEN_INVITATIONS.rows(actor, partner_id=int(partner.pk))]
 
 
 def invitation_get(*, actor: Actor, pk: Any) -> Invitation:
@@ -261,27 +424,40 @@ def pending_profile_change_count(*, actor: Actor) -> int:
     return profile_change_policy.scope(actor).filter(status=ProfileChangeStatus.PENDING).count()
 
 
+# The request's own columns only: the page shows its status, dates, reason and what it changes,
+# not its partner nor its people (four joins of whole rows were half of the page's reads).
+_PROFILE_CHANGE_COLUMNS = _columns(
+    ProfileChangeRequest,
+    (
+        "id",
+        "partner_id",
+        "status",
+        "requested_at",
+        "decided_at",
+        "decision_reason",
+        *VENDOR_CONTROLLED_FIELDS,
+        *(f"from_{name}" for name in VENDOR_CONTROLLED_FIELDS),
+    ),
+)
+
+
+def _company_profile_change_rows(actor: Actor, *, partner_id: int) -> QuerySet:
+    requests = profile_change_policy.scope(actor).filter(partner=partner_id).order_by("-requested_at", "-pk")
+    return requests.values_list(*_PROFILE_CHANGE_COLUMNS)[:1]
+
+
+_COMPANY_PROFILE_CHANGE = Statement(
+    "partners.company_profile_change", _company_profile_change_rows, values=["partner_id"]
+)
+
+
 def company_profile_change(*, actor: Actor, partner: Partner) -> ProfileChangeRequest | None:
     """The company page's request: the pending one, or else the latest answer (a new request can
-    only be made when none is pending, so the newest is the pending one if there is one)."""
-    # The request's own columns only: the page shows its status, dates, reason and what it changes,
-    # not its partner nor its people (four joins of whole rows were half of the page's reads).
-    return (
-        profile_change_policy.scope(actor)
-        .filter(partner=partner)
-        .only(
-            "pk",
-            "partner_id",
-            "status",
-            "requested_at",
-            "decided_at",
-            "decision_reason",
-            *VENDOR_CONTROLLED_FIELDS,
-            *(f"from_{name}" for name in VENDOR_CONTROLLED_FIELDS),
-        )
-        .order_by("-requested_at", "-pk")
-        .first()
-    )
+    only be made when none is pending, so the newest is the pending one if there is one). A kept
+    statement (prm.statements), the request built from its row with the columns the page shows."""
+    rows = _COMPANY_PROFILE_CHANGE.rows(actor, partner_id=int(partner.pk))
+    changes = _instances(ProfileChangeRequest, _PROFILE_CHANGE_COLUMNS, rows)
+    return changes[0] if changes else None
 
 
 # --- who hears about a partner's things ----------------------------------------------------------

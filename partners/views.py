@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -16,9 +16,10 @@ from django.template import engines
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, formats, timezone
+from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 from markupsafe import Markup
 
@@ -207,6 +208,140 @@ def agreement(request: HttpRequest) -> HttpResponse:
 
 
 # --- Company profile --------------------------------------------------------------------------
+# The company page's form fields: (name, the wrapper's extra classes), as its template placed them.
+_PROFILE_FIELDS = (
+    ("legal_name", "col-md-6"),
+    ("website_domain", "col-md-6"),
+    ("phone", "col-md-6"),
+    ("contact_email", "col-md-6"),
+)
+_CHANGE_FIELDS = (
+    ("partner_type", "col-md-4"),
+    ("country", "col-md-4"),
+    ("region", "col-md-4"),
+    ("message", ""),
+)
+
+# Per process: the fields of an unbound form by form, language and values shown. They are the same
+# markup for every view of the page until the partner's profile changes (the key then changes):
+# rendering them (the 250 countries' select, lazy labels, widgets) was a quarter of the page.
+_fields_kept: dict[tuple, dict[str, SafeString]] = {}
+
+
+def _value_key(value: Any) -> tuple[str, str]:
+    return (type(value).__name__, str(value))
+
+
+def _fields_html(form: Any, layout: tuple[tuple[str, str], ...]) -> dict[str, SafeString]:
+    """Each field of ``layout`` as ``{% include "includes/field.html" with field=… class=… %}``
+    printed it (the same template renders it), by name; kept for an unbound form."""
+    key = None
+    if not form.is_bound:
+        values = tuple((name, extra, _value_key(form[name].value())) for name, extra in layout)
+        key = (type(form), translation.get_language(), values)
+        kept = _fields_kept.get(key)
+        if kept is not None:
+            return kept
+    template = engines["django"].get_template("includes/field.html")
+    html = {
+        name: template.render({"field": form[name], "class": extra} if extra else {"field": form[name]})
+        for name, extra in layout
+    }
+    if key is not None:
+        if len(_fields_kept) >= 1024:
+            _fields_kept.clear()
+        _fields_kept[key] = html
+    return html
+
+
+# The company page's fixed texts (its template's {% translate %} tags, whose every use looked the
+# message up again: a tenth of the page), translated once per language and process.
+_COMPANY_TEXTS = {
+    "company_profile": gettext_lazy("Company profile"),
+    "how_your_company_appears": gettext_lazy("How your company appears to the vendor and in lead routing."),
+    "profile": gettext_lazy("Profile"),
+    "save_changes": gettext_lazy("Save changes"),
+    "legal_name": gettext_lazy("Legal name"),
+    "type": gettext_lazy("Type"),
+    "country": gettext_lazy("Country"),
+    "region": gettext_lazy("Region"),
+    "website_domain": gettext_lazy("Website domain"),
+    "phone": gettext_lazy("Phone"),
+    "contact_e_mail": gettext_lazy("Contact e-mail"),
+    "only_your_partner_admin": gettext_lazy("Only your partner admin can change the company profile."),
+    "type_country_and_region": gettext_lazy("Type, country and region"),
+    "set_by_the_vendor": gettext_lazy(
+        "Set by the vendor: they decide which content and which leads reach you."
+    ),
+    "your_channel_account_manager": gettext_lazy(
+        "Your channel account manager decides; you will get a notification with the answer."
+    ),
+    "reason": gettext_lazy("Reason:"),
+    "ask_for_a_change": gettext_lazy("Ask for a change"),
+    "send_the_request": gettext_lazy("Send the request"),
+    "your_partner_admin_can": gettext_lazy("Your partner admin can ask the vendor for a change."),
+    "recent_changes": gettext_lazy("Recent changes"),
+    "no_changes_recorded_yet": gettext_lazy(
+        "No changes recorded yet. Edits to your profile, team and status will be listed here."
+    ),
+    "logo": gettext_lazy("Logo"),
+    "no_logo_uploaded_yet": gettext_lazy("No logo uploaded yet."),
+    "a_square_or_wide": gettext_lazy(
+        "A square or wide image on a transparent or white background works best."
+    ),
+    "upload_logo": gettext_lazy("Upload logo"),
+    "partner_locator": gettext_lazy("Partner locator"),
+    "list_your_company_in": gettext_lazy(
+        "List your company in the public partner locator so end customers can find you and send you "
+        "enquiries, which reach you as leads."
+    ),
+    "edit_your_listing": gettext_lazy("Edit your listing"),
+    "your_partner_admin_keeps": gettext_lazy("Your partner admin keeps the listing."),
+    "partner_agreement": gettext_lazy("Partner agreement"),
+    "version": gettext_lazy("Version"),
+    "accepted_by": gettext_lazy("Accepted by"),
+    "accepted_on": gettext_lazy("Accepted on"),
+    "the_partner_program_agreement": gettext_lazy("The partner program agreement has not been accepted yet."),
+}
+_company_texts_kept: dict[str | None, dict[str, str]] = {}
+
+
+def _company_texts() -> dict[str, str]:
+    language = translation.get_language()
+    texts = _company_texts_kept.get(language)
+    if texts is None:
+        texts = {name: str(text) for name, text in _COMPANY_TEXTS.items()}
+        if len(_company_texts_kept) < 64:
+            _company_texts_kept[language] = texts
+    return texts
+
+
+# Per process: the recent changes' markup by language, time zone, partner role and events. Audit
+# events never change (the database refuses UPDATE and DELETE on them) and what of them a role sees
+# is the role's (partners.history.redact): the same events print the same markup for every view.
+_histories_kept: dict[tuple, SafeString] = {}
+
+
+def _history_html(actor: Any, history: list[Any]) -> SafeString:
+    """The company page's recent changes as templates/partners/_company_history.html prints them
+    (the loop the page's template had): each event's row, date and changes cost a tenth of the page."""
+    if not history:
+        return mark_safe("")
+    key = (
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        actor.partner_role,
+        tuple(event.pk for event in history),
+    )
+    html = _histories_kept.get(key)
+    if html is None:
+        html = mark_safe(render_to_string("partners/_company_history.html", {"history": history}))  # noqa: S308 -- the template escaped every value
+        if len(_histories_kept) >= 1024:
+            _histories_kept.clear()
+        _histories_kept[key] = html
+    return html
+
+
 def _company_context(
     request: HttpRequest,
     partner: Any,
@@ -214,16 +349,29 @@ def _company_context(
     change_form: ProfileChangeForm | None = None,
 ) -> dict:
     actor = request.actor
+    form = form or CompanyProfileForm(instance=partner)
+    change_form = change_form or ProfileChangeForm(
+        initial={name: getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}
+    )
+    may_edit = partner_policy.can(actor, "edit_profile", partner)
+    may_request_change = partner_policy.can(actor, "request_profile_change", partner)
+    profile_change = selectors.company_profile_change(actor=actor, partner=partner)
+    history = selectors.company_history(actor=actor, partner=partner)
+    asks = may_request_change and (profile_change is None or profile_change.status != "pending")
     return {
         "partner": partner,
-        "form": form or CompanyProfileForm(instance=partner),
+        "form": form,
+        # The fields the page shows (as the template's conditions show them).
+        "fields": _fields_html(form, _PROFILE_FIELDS) if may_edit else {},
+        "change_fields": _fields_html(change_form, _CHANGE_FIELDS) if asks else {},
         "logo_form": LogoForm(),
-        "may_edit": partner_policy.can(actor, "edit_profile", partner),
-        "may_request_change": partner_policy.can(actor, "request_profile_change", partner),
-        "profile_change": selectors.company_profile_change(actor=actor, partner=partner),
-        "change_form": change_form
-        or ProfileChangeForm(initial={name: getattr(partner, name) for name in VENDOR_CONTROLLED_FIELDS}),
-        "history": selectors.company_history(actor=actor, partner=partner),
+        "may_edit": may_edit,
+        "may_request_change": may_request_change,
+        "profile_change": profile_change,
+        "change_form": change_form,
+        "texts": _company_texts(),
+        "history": history,
+        "history_html": _history_html(actor, history),
         # What the apps above contribute (deals: the product authorizations and what each needs).
         "panels": app_panels("company_panel", request, partner=partner),
     }
@@ -351,23 +499,14 @@ def _team_page_number(request: HttpRequest) -> str | None:
 def _team_context(request: HttpRequest, invite_form: InviteForm | None = None) -> dict:
     actor = request.actor
     partner = actor.partner
-    # The columns the rows print (not the users' passwords and search vectors), a page at a time.
-    members = selectors.team_list(actor=actor, partner=partner).only(
-        "pk",
-        "user_id",
-        "partner_id",
-        "role",
-        "is_active",
-        "created_at",
-        "user__full_name",
-        "user__email",
-    )
+    # The columns the rows print, a page at a time, as rows of kept statements (count and page).
+    members = selectors.team_members(actor=actor, partner=partner)
     page = Paginator(members, TEAM_PAGE_SIZE).get_page(_team_page_number(request))
     return {
         "partner": partner,
         "page": page,
         "members": page.object_list,
-        "invitations": list(selectors.open_invitations(actor=actor, partner=partner)),
+        "invitations": selectors.open_invitation_rows(actor=actor, partner=partner),
         "may_manage": partner_policy.can(actor, "manage_team", partner),
         "invite_form": invite_form or InviteForm(),
         "roles": PartnerRole.choices,
@@ -389,39 +528,109 @@ _SELECTED = " selected"
 _DEACTIVATED_ROW = ' class="text-body-secondary"'
 
 
+class _MemberTexts(NamedTuple):
+    """What every member row of a language prints alike: labels, badges, sentences, role options."""
+
+    role_labels: dict[str, str]
+    role_options: dict[str, str]
+    label_email: str
+    label_role: str
+    label_status: str
+    label_joined: str
+    you: str
+    role_of: str
+    deactivate_confirm: str
+    reactivate_confirm: str
+    save: str
+    active_badge: str
+    inactive_badge: str
+    deactivate: str
+    reactivate: str
+
+
+# Per process, by language and roles: the texts are our msgids' translations (catalogues do not
+# change while the process runs) and the roles PartnerRole's choices.
+_member_texts_kept: dict[tuple, _MemberTexts] = {}
+
+
+def _member_texts(roles: list[tuple[str, str]]) -> _MemberTexts:
+    key = (translation.get_language(), tuple(roles))
+    texts = _member_texts_kept.get(key)
+    if texts is not None:
+        return texts
+    you_text, active_text, inactive_text = escape(_("You")), escape(_("Active")), escape(_("Deactivated"))
+    texts = _MemberTexts(
+        role_labels={value: escape(label) for value, label in roles},
+        # A member's role <select>: its options for each role chosen, built once, not per row.
+        role_options={
+            chosen: "".join(
+                f'\n<option value="{escape(value)}"{_SELECTED if value == chosen else ""}>'
+                f"{escape(label)}</option>"
+                for value, label in roles
+            )
+            for chosen, _label in roles
+        },
+        label_email=escape(_("E-mail")),
+        label_role=escape(_("Role")),
+        label_status=escape(_("Status")),
+        label_joined=escape(_("Joined")),
+        you=f'<span class="badge text-bg-light border">{you_text}</span>',
+        role_of=_("Role of %(name)s"),
+        deactivate_confirm=_("Deactivate %(name)s? They will no longer be able to sign in."),
+        reactivate_confirm=_("Reactivate %(name)s? They will be able to sign in again."),
+        save=escape(_("Save")),
+        active_badge=f'<span class="badge status-badge status-active">{active_text}</span>',
+        inactive_badge=f'<span class="badge status-badge status-deactivated">{inactive_text}</span>',
+        deactivate=escape(_("Deactivate")),
+        reactivate=escape(_("Reactivate")),
+    )
+    if len(_member_texts_kept) < 64:
+        _member_texts_kept[key] = texts
+    return texts
+
+
+# A date format's letters that read only the day (not the time, the zone or the epoch): a day
+# printed in such a format is the same string for every moment of that local day.
+_DAY_ONLY_LETTERS = frozenset("bdDEFjlLmMnNoStwWyYz")
+_days_kept: dict[tuple, str] = {}
+
+
+def _day_text(moment: Any, day_format: str) -> str:
+    """``dateformat.format(moment, day_format)`` escaped, kept per process by language, format and
+    local day when the format prints only the day (a member list shows the same days again)."""
+    if not set(day_format) <= _DAY_ONLY_LETTERS | set(" ,./-"):
+        return escape(dateformat.format(moment, day_format))
+    key = (translation.get_language(), day_format, moment.date())
+    text = _days_kept.get(key)
+    if text is None:
+        text = escape(dateformat.format(moment, day_format))
+        if len(_days_kept) >= 4096:
+            _days_kept.clear()
+        _days_kept[key] = text
+    return text
+
+
 def _member_rows_html(
     request: HttpRequest, context: dict, roles: list[tuple[str, str]], csrf: SafeString
 ) -> SafeString:
     """The members' ``<tr>`` rows, the markup of the team panel's template built in Python: through
     Jinja2 a row was some 0.14 ms (30-odd values and four URLs), here a tenth of it. Every value is
     escaped as the templates escape (prm.markup.escape); the sentences are our msgids, translated
-    once for the page; tests/partners/test_team_page.py compares the panel with the old template."""
+    once per language and process (_member_texts); tests/partners/test_team_page.py compares the
+    panel with the old template."""
     may_manage = context["may_manage"]
     me = request.user.pk
     role_url = url_with_pk("partners:member_role")
     deactivate_url = url_with_pk("partners:member_deactivate")
     reactivate_url = url_with_pk("partners:member_reactivate")
-    role_labels = {value: escape(label) for value, label in roles}
-    # A member's role <select>: its options for each role chosen, built once, not per row.
-    role_options = {
-        chosen: "".join(
-            f'\n<option value="{escape(value)}"{_SELECTED if value == chosen else ""}>'
-            f"{escape(label)}</option>"
-            for value, label in roles
-        )
-        for chosen, _label in roles
-    }
-    label_email, label_role = escape(_("E-mail")), escape(_("Role"))
-    label_status, label_joined = escape(_("Status")), escape(_("Joined"))
-    you_text, active_text, inactive_text = escape(_("You")), escape(_("Active")), escape(_("Deactivated"))
-    you = f'<span class="badge text-bg-light border">{you_text}</span>'
-    role_of = _("Role of %(name)s")
-    deactivate_confirm = _("Deactivate %(name)s? They will no longer be able to sign in.")
-    reactivate_confirm = _("Reactivate %(name)s? They will be able to sign in again.")
-    save = escape(_("Save"))
-    active_badge = f'<span class="badge status-badge status-active">{active_text}</span>'
-    inactive_badge = f'<span class="badge status-badge status-deactivated">{inactive_text}</span>'
-    deactivate, reactivate = escape(_("Deactivate")), escape(_("Reactivate"))
+    texts = _member_texts(roles)
+    role_labels, role_options = texts.role_labels, texts.role_options
+    label_email, label_role = texts.label_email, texts.label_role
+    label_status, label_joined = texts.label_status, texts.label_joined
+    you, role_of, save = texts.you, texts.role_of, texts.save
+    deactivate_confirm, reactivate_confirm = texts.deactivate_confirm, texts.reactivate_confirm
+    active_badge, inactive_badge = texts.active_badge, texts.inactive_badge
+    deactivate, reactivate = texts.deactivate, texts.reactivate
     day = formats.get_format("DATE_FORMAT")
     rows = []
     for membership in context["members"]:
@@ -475,10 +684,52 @@ def _member_rows_html(
             f'<td data-label="{label_role}">{role_cell}</td>'
             f'<td data-label="{label_status}">{active_badge if active else inactive_badge}</td>'
             f'<td class="text-nowrap" data-label="{label_joined}"><time datetime="{joined.isoformat()}">'
-            f"{escape(dateformat.format(joined, day))}</time></td>"
+            f"{_day_text(joined, day)}</time></td>"
             f"{actions}</tr>\n"
         )
     return mark_safe("".join(rows))  # noqa: S308 -- every value escaped above
+
+
+# The team panel's fixed texts (templates/jinja2/partners/_team_panel.html prints msgs[msgid]): each
+# ``_()`` looked its message up again on every view (a tenth of the page); here once per language and
+# process, as Jinja2's newstyle ``_()`` returned it (Markup, ``%`` applied).
+_PANEL_MSGIDS = (
+    gettext_noop("Close"),
+    gettext_noop("Invite a colleague"),
+    gettext_noop("name@company.com"),
+    gettext_noop("Send invitation"),
+    gettext_noop(
+        "They get an e-mail with a link to set their name and password. The link is valid for a limited time."
+    ),
+    gettext_noop("Members"),
+    gettext_noop("Name"),
+    gettext_noop("E-mail"),
+    gettext_noop("Role"),
+    gettext_noop("Status"),
+    gettext_noop("Joined"),
+    gettext_noop("Actions"),
+    gettext_noop("No team members yet. Invite your first colleague with the form above."),
+    gettext_noop("No team members yet. Ask your partner admin to invite colleagues."),
+    gettext_noop("Open invitations"),
+    gettext_noop("Invited by"),
+    gettext_noop("Expires"),
+    gettext_noop("Expired"),
+    gettext_noop("Resend"),
+    gettext_noop("Withdraw"),
+    gettext_noop("No open invitations. Invite a colleague above and they will appear here until they join."),
+    gettext_noop("No open invitations."),
+)
+_panel_texts_kept: dict[str | None, dict[str, Markup]] = {}
+
+
+def _panel_texts() -> dict[str, Markup]:
+    language = translation.get_language()
+    texts = _panel_texts_kept.get(language)
+    if texts is None:
+        texts = {msgid: Markup(_(msgid)) % {} for msgid in _PANEL_MSGIDS}  # noqa: S704 -- our msgids' translations
+        if len(_panel_texts_kept) < 64:
+            _panel_texts_kept[language] = texts
+    return texts
 
 
 def team_panel_html(request: HttpRequest, context: dict) -> SafeString:
@@ -497,6 +748,7 @@ def team_panel_html(request: HttpRequest, context: dict) -> SafeString:
         .render(
             {
                 **context,
+                "msgs": _panel_texts(),
                 "htmx": bool(getattr(request, "htmx", False)),
                 "messages": get_messages(request),
                 "me": request.user.pk,

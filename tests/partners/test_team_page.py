@@ -172,3 +172,25 @@ def test_htmx_panel_with_its_message_is_the_markup_the_template_made(
     text = response.content.decode()
     assert "can no longer sign in." in text and "team-messages" in text
     assert_same_panel(response, text)
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_the_members_statements_are_compiled_once_and_kept(
+    partner: Partner, partner_admin: User, number: int, settings: Any
+) -> None:
+    """The members' count and page are statements kept compiled (prm.statements; each call checked
+    against the ORM's, PRM["VERIFY_STATEMENTS"]), not built again on every request."""
+    from partners import selectors
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    people(partner, TEAM_PAGE_SIZE + 2)
+    response = login(partner_admin).get(reverse("partners:team"), {"page": number})
+    assert response.status_code == 200
+    page = response.context["page"]
+    actor = factories.actor_for(partner_admin)
+    assert selectors._TEAM_COUNT.is_kept(actor, partner_id=partner.pk)
+    bottom = (page.number - 1) * TEAM_PAGE_SIZE
+    assert selectors._TEAM_ROWS.is_kept(
+        actor, partner_id=partner.pk, bottom=bottom, top=bottom + len(page.object_list)
+    )
+    assert selectors._OPEN_INVITATIONS.is_kept(actor, partner_id=partner.pk)
