@@ -277,7 +277,7 @@ class _CertificationRow(_Row):
     certification: selectors.OfferedCertification
     courses: list[_Step]
     done: int
-    award: CertificationAward | None  # the valid award held, if any
+    award: selectors.ListedAward | None  # the valid award held, if any
     validity: str | None  # "Valid for 24 months"; None: it does not expire
     progress: str  # "1 of 3 courses"
 
@@ -293,7 +293,7 @@ def _catalogue_paths(paths: tuple[selectors.OfferedPath, ...], completed: set[in
 def _catalogue_certifications(
     certifications: tuple[selectors.OfferedCertification, ...],
     completed: set[int],
-    awards: list[CertificationAward],
+    awards: list[selectors.ListedAward],
 ) -> list[_CertificationRow]:
     """Each certification offered with the learner's progress towards it and the award held."""
     # Oldest first, so that the latest valid award of a certification is the one kept.
@@ -334,7 +334,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     courses = _course_cards(offered.courses, progress)
     # One read of the learner's awards (newest first) for both panels: the latest six, and the
     # certifications held.
-    awards = list(selectors.my_awards_listed(actor=actor))
+    awards = selectors.my_awards_listed(actor=actor)
     context = {
         "actor": actor,
         "courses": courses,

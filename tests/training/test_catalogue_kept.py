@@ -75,3 +75,24 @@ def test_the_learners_own_progress_is_never_kept(partner: Partner, other_partner
     # The same role, the catalogue kept: each sees their own progress.
     assert "course-done" not in page(bob) and f'id="start-{built.course.pk}"' in page(bob)
     assert "course-done" not in page(colleague)
+
+
+@pytest.mark.parametrize("role", [PartnerRole.LEARNER, PartnerRole.ADMIN])
+def test_the_learners_reads_are_statements_compiled_once_and_kept(
+    partner: Partner, role: str, settings: Any
+) -> None:
+    """The learner's progress and awards are kept statements (prm.statements; each call checked
+    against the ORM's own, PRM["VERIFY_STATEMENTS"]), not built again on every request: a silent
+    fall back to building would go unnoticed otherwise."""
+    from training import selectors
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    me = f.learner(partner, role=role)
+    built = f.course("A course", lessons=1, quiz=False, roles=[role])
+    f.certification("The certificate", courses=[built])
+    f.complete_lessons(me, built)  # the course done, and with it the certification
+    html = page(me)
+    assert "course-done" in html and "The certificate" in html
+    assert selectors._PROGRESS.is_kept(me)
+    assert selectors._LISTED_AWARDS.is_kept(me)
+    assert [award.certification_name for award in selectors.my_awards_listed(actor=me)] == ["The certificate"]
