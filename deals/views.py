@@ -651,14 +651,14 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in {LeadStatus.OFFERED, LeadStatus.ACCEPTED}:
         status = ""
-    queryset = selectors.lead_list(actor=actor, status=status)
     if request.GET.get("format") == "csv":
         return start_export(request, "deals.partner_leads")
-    page = paginate(request, queryset)
-    if not page.paginator.count:
-        # Nothing to show: no statement built for the empty page (its select_related made
-        # building it a noticeable part of the page, which is what most partners see).
-        page.object_list = []
+    # The count is a kept statement; the list is built only when there is something to show
+    # (its select_related made building it a noticeable part of the page, and most partners have
+    # no lead).
+    count = leads.partner_lead_count(actor=actor, status=status)
+    queryset = selectors.lead_list(actor=actor, status=status) if count else []
+    page = paginate(request, queryset, count=count)
     now = timezone.now()
     for lead in page.object_list:
         lead.may_accept = lead_policy.can(actor, "accept", lead)
