@@ -4,11 +4,15 @@ report with its CSV exports."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template import engines
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
@@ -54,12 +58,55 @@ def library(request: HttpRequest) -> HttpResponse:
     }
     # The results (and the page around them) through Jinja2: templates/jinja2/content/. Through
     # Django's engine they were over half the page's time.
+    name = "content/_results.html" if partial else "content/library.html"
+    if not partial:
+        kept = kept or selectors.library(actor=actor)
+        context |= {"categories": kept.categories, "tags": kept.tags, "kinds": AssetKind.choices}
+    if kept is None or filters["q"]:
+        body = _render(name, request, context)
+    else:
+        # Without a search, the markup is the kept library's for these filters and this page:
+        # rendered once per process (_kept_body), not on every request (half the page's CPU).
+        shown = (
+            name,
+            translation.get_language(),
+            tuple(filters.items()),
+            page.number,
+            context["querystring"],
+        )
+        body = _kept_body(kept, shown, lambda: _render(name, request, context))
     if partial:
-        return HttpResponse(_render("content/_results.html", request, context))
-    kept = kept or selectors.library(actor=actor)
-    context |= {"categories": kept.categories, "tags": kept.tags, "kinds": AssetKind.choices}
-    context["body"] = _render("content/library.html", request, context)
+        return HttpResponse(body)
+    context["body"] = body
     return render(request, "content/library.html", context)
+
+
+# The library's bodies this process rendered last (the oldest forgotten first; ~30 KB each).
+BODIES_KEPT = 64
+_bodies: OrderedDict[tuple[Hashable, ...], tuple[selectors.Library, SafeString]] = OrderedDict()
+_bodies_lock = threading.Lock()
+
+
+def _kept_body(
+    library: selectors.Library, shown: tuple[Hashable, ...], render_body: Callable[[], SafeString]
+) -> SafeString:
+    """The body rendered for ``shown`` (the template, language, filters, page and query string)
+    from this very ``library``, or ``render_body()``. The library is the one kept for the
+    partner's audience (selectors.library: the same object while it holds, a new one once
+    anything in it changes), so a body is reused only for the library it was rendered from; and
+    the markup names no one (no user, no token): only the audience's library, as the kept value."""
+    with _bodies_lock:
+        entry = _bodies.get(shown)
+        if entry is not None and entry[0] is library:
+            _bodies.move_to_end(shown)
+            return entry[1]
+    body = render_body()
+    with _bodies_lock:
+        _bodies[shown] = (library, body)
+        _bodies.move_to_end(shown)
+        while len(_bodies) > BODIES_KEPT:
+            _bodies.popitem(last=False)
+    return body
 
 
 def _render(name: str, request: HttpRequest, context: dict[str, Any]) -> SafeString:

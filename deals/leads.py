@@ -29,6 +29,7 @@ from prm.i18n import localized_datetime
 from prm.money import Currency
 from prm.notifications import notify
 from prm.policies import PermissionDenied
+from prm.statements import Statement
 from prm.tenancy import Actor, system_scope
 
 from .models import Deal, Lead, LeadOffer, LeadSource, LeadStatus, OfferOutcome
@@ -472,3 +473,21 @@ def lead_time_out(*, lead: Lead, now: Any = None) -> bool:
 
 def overdue_offers_q(now: Any) -> Q:
     return Q(status=LeadStatus.OFFERED, respond_by__lte=now)
+
+
+# --- The partner's lead list ----------------------------------------------------------------------
+def _partner_lead_keys(actor: Actor, status: str | None) -> Any:
+    from . import selectors  # selectors -> forms -> this module: imported when first called
+
+    return selectors.lead_list(actor=actor, status=status or "").values_list("pk")
+
+
+# The partner lead list's count, on every request, compiled once per shape (prm.statements): most
+# partners have no lead, and then the count is all the page reads (no list is built).
+_PARTNER_LEAD_COUNT = Statement("deals.partner_lead_count", _partner_lead_keys, values=["status"], count=True)
+
+
+def partner_lead_count(*, actor: Actor, status: str = "") -> int:
+    """How many leads ``selectors.lead_list(actor=actor, status=status)`` lists."""
+    # A plain str (an enum member is another shape of the statement); None: no filter.
+    return _PARTNER_LEAD_COUNT.count(actor, status=str(status) if status else None)

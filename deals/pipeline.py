@@ -30,18 +30,22 @@ figures do not keep which products a deal combines).
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from partners.models import PartnerRole
 from partners.policies import business_scope_q, sees_partner_business, vendor_sees_all
-from prm.models import reporting_rates
+from prm.models import ExchangeRate, reporting_rates
 from prm.money import Rates, quantize
 from prm.pagination import planner
 from prm.tenancy import Actor
@@ -56,6 +60,8 @@ from .models import (
     ProductRollup,
     VendorRollup,
 )
+
+T = TypeVar("T")
 
 # The partners in the pipeline's chart.
 TOP_PARTNERS = 10
@@ -508,6 +514,11 @@ def _figures(
 KEPT_SECONDS = 600
 
 
+# What a report's figures are as of now (see _kept_figures): the rollup's version, and the rows not
+# folded yet, counted and their ids summed.
+_STATE_COLUMNS = f"(SELECT version FROM {rollup.VERSION_TABLE} WHERE id = 1), count(*), sum(id)"
+
+
 def _kept_figures(
     actor: Actor, filters: dict[str, Any], rates: Rates, partners: int | None, offset: int, search: str
 ) -> dict[str, Any]:
@@ -526,10 +537,7 @@ def _kept_figures(
     language; the names are read per request (:func:`_report`)."""
     with connection.cursor() as cursor:
         # Row-level security holds the count to the rows this actor may read, as it holds the sums.
-        cursor.execute(
-            f"SELECT (SELECT version FROM {rollup.VERSION_TABLE} WHERE id = 1), count(*), sum(id) "
-            "FROM deals_dealrollup WHERE NOT folded"
-        )
+        cursor.execute(f"SELECT {_STATE_COLUMNS} FROM deals_dealrollup WHERE NOT folded")
         version, pending, pending_ids = cursor.fetchone()
     scope = "all" if vendor_sees_all(actor) else sorted(actor.portfolio or ())
     described = repr(
@@ -655,3 +663,50 @@ def _keyed(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 
 def month_start(value: date) -> date:
     return value.replace(day=1)
+
+
+# --- The partner's pipeline page, kept ------------------------------------------------------------
+# A partner admin's page (its context and rendered body) is the same until the partner's figures
+# or what frames them change: rendering it was two thirds of the page's CPU, on every request,
+# for figures that move when a deal does. How many pages a process keeps (the oldest forgotten
+# first; a page is ~20 KB).
+PAGES_KEPT = 256
+_pages: OrderedDict[str, Any] = OrderedDict()
+_pages_lock = threading.Lock()
+
+
+def kept_partner_page(actor: Actor, shown: tuple[Hashable, ...], build: Callable[[], T]) -> T:
+    """``build()`` (the partner pipeline page's context), or what it returned for the same key
+    before, in this process. Only for a partner admin, whose page is the partner's figures
+    (:func:`uses_rollup`); any other actor's is built each time.
+
+    The key holds what the page shows: the partner and its figures as of now (the rollup's
+    version and the partner's rows not folded yet, counted and their ids summed, as
+    :func:`_kept_figures` has them: a deal that changes adds such a row as its change commits, and a
+    fold that removes them bumps the version in its transaction), the exchange rates and the
+    reporting currency; and what frames it (``shown``: the role, the language, the links the
+    user may follow). Read before the figures, so a page is never kept under a key newer than
+    its figures."""
+    if not (actor.is_partner and uses_rollup(actor) and actor.partner_id is not None):
+        return build()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_STATE_COLUMNS}, (SELECT string_agg(currency || '=' || rate::text, ',' "
+            f"ORDER BY currency) FROM {ExchangeRate._meta.db_table}) "
+            "FROM deals_dealrollup WHERE NOT folded AND partner_id = %s",
+            (actor.partner_id,),
+        )
+        state = cursor.fetchone()
+    described = repr((actor.partner_id, tuple(state), settings.PRM["REPORTING_CURRENCY"], shown))
+    key = hashlib.sha256(described.encode()).hexdigest()
+    with _pages_lock:
+        page = _pages.get(key)
+        if page is not None:
+            _pages.move_to_end(key)
+            return page
+    page = build()
+    with _pages_lock:
+        _pages[key] = page
+        while len(_pages) > PAGES_KEPT:
+            _pages.popitem(last=False)
+    return page

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.template import engines
 from django.template.defaultfilters import timeuntil_filter
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import localize
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
@@ -64,6 +64,7 @@ from .models import (
     LeadStatus,
     Product,
 )
+from .pipeline import kept_partner_page
 from .policies import DEAL_ROLES, deal_policy, lead_policy
 from .rendering import ListFormats, deal_list_texts, deal_rows_html
 from .selectors import PartnerDealRow
@@ -589,6 +590,15 @@ def pipeline_tables(report: dict[str, Any], *, with_drafts: bool = True) -> dict
 @partner_required
 def pipeline(request: HttpRequest) -> HttpResponse:
     actor = request.actor
+    may_register = deal_policy.can(actor, "register")
+    # Kept while the partner's figures are what they were (deals.pipeline.kept_partner_page); the
+    # key names everything else the page shows.
+    shown = (actor.partner_role, translation.get_language(), may_register, request.user.is_staff)
+    context = kept_partner_page(actor, shown, lambda: _pipeline_context(request, actor, may_register))
+    return render(request, "deals/pipeline.html", context)
+
+
+def _pipeline_context(request: HttpRequest, actor: Actor, may_register: bool) -> dict[str, Any]:
     report = selectors.pipeline_report(actor=actor)
     tables = pipeline_tables(report)
     context = {
@@ -604,7 +614,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
             "stage": chart_data(tables["by_stage"]),
             "month": chart_data(tables["by_month"]),
         },
-        "may_register": deal_policy.can(actor, "register"),
+        "may_register": may_register,
     }
     # The body is rendered by Jinja2 (templates/jinja2/deals/pipeline_body.html); the Django
     # template around it is only the layout and the charts' scripts.
@@ -625,7 +635,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         request=request,
     )
     context["body"] = mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
-    return render(request, "deals/pipeline.html", context)
+    return context
 
 
 # --- Leads --------------------------------------------------------------------------------------
@@ -641,14 +651,14 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in {LeadStatus.OFFERED, LeadStatus.ACCEPTED}:
         status = ""
-    queryset = selectors.lead_list(actor=actor, status=status)
     if request.GET.get("format") == "csv":
         return start_export(request, "deals.partner_leads")
-    page = paginate(request, queryset)
-    if not page.paginator.count:
-        # Nothing to show: no statement built for the empty page (its select_related made
-        # building it a noticeable part of the page, which is what most partners see).
-        page.object_list = []
+    # The count is a kept statement; the list is built only when there is something to show
+    # (its select_related made building it a noticeable part of the page, and most partners have
+    # no lead).
+    count = leads.partner_lead_count(actor=actor, status=status)
+    queryset = selectors.lead_list(actor=actor, status=status) if count else []
+    page = paginate(request, queryset, count=count)
     now = timezone.now()
     for lead in page.object_list:
         lead.may_accept = lead_policy.can(actor, "accept", lead)

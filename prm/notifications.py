@@ -23,7 +23,8 @@ The user's ``email_notifications`` switch (admin) still stops every e-mail but m
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from celery import shared_task
 from django.apps import apps
@@ -133,9 +134,77 @@ def unread_count(*, user: User) -> int:
     return _UNREAD.count(ANONYMOUS, user_id=user.pk)
 
 
+def _inbox_of(user_id: int) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient_id=user_id).order_by("-created_at", "-id")
+
+
 def inbox(*, user: User) -> QuerySet[Notification]:
     """The user's own notifications, newest first."""
-    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+    return _inbox_of(user.pk)
+
+
+class InboxRow(NamedTuple):
+    """A notification as the inbox page lists it."""
+
+    pk: int
+    title: str
+    body: str
+    i18n: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def display_title(self) -> str:
+        """As Notification.display_title: the title in the active language (``prm.i18n``)."""
+        return render_message((self.i18n or {}).get("title"), self.title)
+
+    @property
+    def display_body(self) -> str:
+        return render_message((self.i18n or {}).get("body"), self.body)
+
+
+def _inbox_count(actor: Actor, user_id: int) -> QuerySet[Notification]:
+    return _inbox_of(user_id).values_list("pk")
+
+
+def _inbox_rows(actor: Actor, user_id: int, bottom: int, top: int) -> QuerySet[Notification]:
+    return _inbox_of(user_id).values_list(*InboxRow._fields)[bottom:top]
+
+
+# The inbox page's two reads (its count and a page of rows), compiled once per shape (the page's
+# bounds are its shape; prm.statements): building them through the ORM was a fifth of the page.
+_INBOX_COUNT = Statement("prm.inbox_count", _inbox_count, values=["user_id"], count=True)
+_INBOX_ROWS = Statement("prm.inbox_rows", _inbox_rows, values=["user_id"])
+
+
+class InboxPages:
+    """The user's inbox for a Paginator (its count and its slices), as :func:`inbox` lists it,
+    read through the kept statements; rows are InboxRow."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+
+    def count(self) -> int:
+        return _INBOX_COUNT.count(ANONYMOUS, user_id=self.user_id)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, bounds: slice) -> list[InboxRow]:
+        if not isinstance(bounds, slice) or bounds.step is not None:
+            raise TypeError("the inbox is read a page (a slice) at a time")
+        bottom, top = bounds.start or 0, bounds.stop
+        if top is None or bottom < 0:
+            raise ValueError("a page of the inbox has bounds")
+        if top <= bottom:
+            return []  # an empty inbox's one page
+        rows = _INBOX_ROWS.rows(ANONYMOUS, user_id=self.user_id, bottom=bottom, top=top)
+        return [InboxRow._make(row) for row in rows]
+
+
+def inbox_pages(*, user: User) -> InboxPages:
+    """:func:`inbox` for the inbox page's paginator."""
+    return InboxPages(user.pk)
 
 
 def notification_get(*, user: User, pk: Any) -> Notification:

@@ -35,7 +35,7 @@ from .exports import (
 from .forms import LanguageForm, NotificationSettingsForm
 from .notification_kinds import kinds_for
 from .notifications import (
-    inbox,
+    inbox_pages,
     mark_read,
     notification_get,
     notification_settings,
@@ -243,7 +243,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    page = paginate(request, inbox(user=request.user))
+    page = paginate(request, inbox_pages(user=request.user))
     return render(request, "prm/notifications.html", {"page": page})
 
 

@@ -9,6 +9,9 @@ from the admin; they never enroll."""
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -20,7 +23,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -277,7 +280,7 @@ class _CertificationRow(_Row):
     certification: selectors.OfferedCertification
     courses: list[_Step]
     done: int
-    award: CertificationAward | None  # the valid award held, if any
+    award: selectors.ListedAward | None  # the valid award held, if any
     validity: str | None  # "Valid for 24 months"; None: it does not expire
     progress: str  # "1 of 3 courses"
 
@@ -293,7 +296,7 @@ def _catalogue_paths(paths: tuple[selectors.OfferedPath, ...], completed: set[in
 def _catalogue_certifications(
     certifications: tuple[selectors.OfferedCertification, ...],
     completed: set[int],
-    awards: list[CertificationAward],
+    awards: list[selectors.ListedAward],
 ) -> list[_CertificationRow]:
     """Each certification offered with the learner's progress towards it and the award held."""
     # Oldest first, so that the latest valid award of a certification is the one kept.
@@ -334,7 +337,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     courses = _course_cards(offered.courses, progress)
     # One read of the learner's awards (newest first) for both panels: the latest six, and the
     # certifications held.
-    awards = list(selectors.my_awards_listed(actor=actor))
+    awards = selectors.my_awards_listed(actor=actor)
     context = {
         "actor": actor,
         "courses": courses,
@@ -345,9 +348,46 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "in_progress_count": sum(1 for card in courses if card.enrolled and not card.completed),
     }
     # The page's body through Jinja2 (templates/jinja2/training/catalogue.html): through Django's
-    # engine it was over half the page's time. base.html stays the frame.
-    context["body"] = _catalogue_body(request, context)
+    # engine it was over half the page's time. base.html stays the frame. Rendered again only
+    # when something it prints changed (_kept_catalogue_body).
+    shown = (
+        actor.partner_role,
+        translation.get_language(),
+        timezone.get_current_timezone_name(),  # the awards' dates
+        tuple(sorted(progress.items())),
+        tuple((row["award"], row["valid"], row["days_left"], row["expiring"]) for row in context["awards"]),
+        tuple((award, award.is_valid) for award in awards),  # the certifications held
+    )
+    context["body"] = _kept_catalogue_body(offered, shown, lambda: _catalogue_body(request, context))
     return render(request, "training/catalogue.html", context)
+
+
+# The catalogue bodies this process rendered last (the oldest forgotten first; up to ~70 KB each).
+BODIES_KEPT = 64
+_bodies: OrderedDict[tuple[Hashable, ...], tuple[selectors.TrainingCatalogue, SafeString]] = OrderedDict()
+_bodies_lock = threading.Lock()
+
+
+def _kept_catalogue_body(
+    offered: selectors.TrainingCatalogue, shown: tuple[Hashable, ...], render_body: Callable[[], SafeString]
+) -> SafeString:
+    """The body rendered from this very catalogue (the one kept for the role,
+    selectors.training_catalogue: the same object while it holds, a new one once anything in it
+    changes) and ``shown``: everything else the body prints (the role, the language and time zone,
+    the learner's progress and awards as read on this request, each award's validity as of now),
+    or ``render_body()``. A learner's body is reused only for the same progress and awards."""
+    with _bodies_lock:
+        entry = _bodies.get(shown)
+        if entry is not None and entry[0] is offered:
+            _bodies.move_to_end(shown)
+            return entry[1]
+    body = render_body()
+    with _bodies_lock:
+        _bodies[shown] = (offered, body)
+        _bodies.move_to_end(shown)
+        while len(_bodies) > BODIES_KEPT:
+            _bodies.popitem(last=False)
+    return body
 
 
 def _catalogue_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:

@@ -431,3 +431,25 @@ def test_a_cam_assigns_only_to_partners_in_the_portfolio(team_a: f.Team, team_b:
     assert LeadOffer.objects.filter(lead=lead).count() == 0
     _assign(cam, lead, team_a)
     assert Lead.objects.get(pk=lead.pk).assigned_partner == team_a.partner
+
+
+@pytest.mark.parametrize("status", ["", LeadStatus.OFFERED, LeadStatus.ACCEPTED])
+def test_the_partner_lead_lists_count_is_a_kept_statement(
+    vendor_admin: Any, team_a: f.Team, team_b: f.Team, status: str, settings: Any
+) -> None:
+    """The partner lead list's count is a statement kept compiled (prm.statements; each call
+    checked against the ORM's own, PRM["VERIFY_STATEMENTS"]), for every filter of the page, and
+    counts the partner's own leads only; with none, the page builds no list."""
+    from django.urls import reverse
+
+    from tests.helpers import login
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    _assign(vendor_admin, f.lead(vendor_admin), team_a)
+    for team, expected in ((team_a, 0 if status == LeadStatus.ACCEPTED else 1), (team_b, 0)):
+        response = login(team.admin).get(reverse("deals:lead_list"), {"status": status} if status else {})
+        assert response.status_code == 200
+        page = response.context["page"]
+        assert page.paginator.count == len(page.object_list) == expected
+        # The page passes the text of its query string (a str, not the enum: another shape).
+        assert leads._PARTNER_LEAD_COUNT.is_kept(team.admin_actor, status=str(status) or None)

@@ -114,3 +114,66 @@ def test_the_version_counts_the_folds_that_change_something(world: dict[str, Any
     assert version() == first + 1
     rollup.rebuild()
     assert version() == first + 2
+
+
+# --- The partner's pipeline page, kept per process (deals.pipeline.kept_partner_page) -------------
+def _page(client: Any, **headers: Any) -> tuple[str, int]:
+    from django.urls import reverse
+
+    response = client.get(reverse("deals:pipeline"), **headers)
+    assert response.status_code == 200
+    return str(response.context["body"]), response.context["total_count"]
+
+
+def _built(client: Any, **headers: Any) -> tuple[str, int]:
+    """The page built now, not kept from before."""
+    from deals import pipeline
+
+    pipeline._pages.clear()
+    return _page(client, **headers)
+
+
+def test_a_partners_kept_page_follows_every_change_at_once(
+    world: dict[str, Any],  # noqa: F811 -- the fixture
+) -> None:
+    """A partner admin's page is kept until the partner's figures or the rates change: a deal that
+    moves (before and after the fold), a new rate; and each partner and language has its own."""
+    from deals import pipeline
+    from tests.helpers import login
+
+    a, b = world["a"], world["b"]
+    admin_a, admin_b = login(a.admin), login(b.admin)
+    first = _built(admin_a)
+    assert len(pipeline._pages) == 1
+    assert _page(admin_a) == first and len(pipeline._pages) == 1  # kept
+    assert _built(admin_b)[1] != first[1] and _page(admin_b) != first  # B's own page, not A's
+    german = _page(admin_a, HTTP_ACCEPT_LANGUAGE="de")
+    assert german != first and german == _built(admin_a, HTTP_ACCEPT_LANGUAGE="de")
+
+    deal = Deal.objects.filter(partner=a.partner, status=DealStatus.APPROVED).first()
+    Deal.objects.filter(pk=deal.pk).update(status=DealStatus.WON, won_amount=Decimal("4321.00"))
+    moved = _page(admin_a)
+    assert moved != first and moved == _built(admin_a)
+
+    assert rollup.fold()
+    assert _page(admin_a) == _built(admin_a) == moved  # the same figures, folded
+    Deal.objects.filter(pk=deal.pk).update(amount=deal.amount + 1000)
+    grown = _page(admin_a)
+    assert grown != moved and grown == _built(admin_a)
+
+    ExchangeRate.objects.filter(currency="EUR").update(rate=Decimal("1.25"))
+    rated = _page(admin_a)
+    assert rated != grown and rated == _built(admin_a)
+
+
+def test_a_sales_users_pipeline_is_never_kept(world: dict[str, Any]) -> None:  # noqa: F811 -- the fixture
+    """A sales user's report is summed from their own deals (no figures to key it by): built each
+    time."""
+    from deals import pipeline
+    from tests.helpers import login
+
+    pipeline._pages.clear()
+    client = login(world["a"].sales)
+    _page(client)
+    _page(client)
+    assert not pipeline._pages

@@ -150,3 +150,28 @@ def test_notify_bulk_writes_every_row_at_once_and_emails_only_after_the_commit(
     assert sorted(message.to[0] for message in mail.outbox) == sorted(
         [partner_admin.email, program_admin.email]
     )
+
+
+def test_the_inbox_page_lists_the_users_own_through_kept_statements(
+    partner: Partner, partner_admin: Any, colleague: Any, settings: Any
+) -> None:
+    """The page's count and rows are statements kept compiled (prm.statements; each call checked
+    against the ORM's own, PRM["VERIFY_STATEMENTS"]), and still only the user's own rows, newest
+    first; an empty inbox is one empty page."""
+    from prm.notifications import _INBOX_COUNT, _INBOX_ROWS
+    from prm.tenancy import ANONYMOUS
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    client = login(partner_admin)
+    empty = client.get(reverse("notifications"))
+    assert empty.status_code == 200 and list(empty.context["page"].object_list) == []
+    older = note(partner_admin, partner, "Older", created_at=EARLIER)
+    newer = note(partner_admin, partner, "Newer", i18n={"title": {"msgid": "Notifications"}})
+    note(colleague, partner, "Theirs")
+    response = client.get(reverse("notifications"))
+    rows = response.context["page"].object_list
+    assert [(row.pk, row.display_title) for row in rows] == [(newer.pk, "Notifications"), (older.pk, "Older")]
+    assert response.context["page"].paginator.count == 2
+    assert _INBOX_COUNT.is_kept(ANONYMOUS, user_id=partner_admin.pk)
+    assert _INBOX_ROWS.is_kept(ANONYMOUS, user_id=partner_admin.pk, bottom=0, top=2)
+    assert "Theirs" not in response.content.decode()

@@ -75,3 +75,53 @@ def test_the_learners_own_progress_is_never_kept(partner: Partner, other_partner
     # The same role, the catalogue kept: each sees their own progress.
     assert "course-done" not in page(bob) and f'id="start-{built.course.pk}"' in page(bob)
     assert "course-done" not in page(colleague)
+
+
+@pytest.mark.parametrize("role", [PartnerRole.LEARNER, PartnerRole.ADMIN])
+def test_the_learners_reads_are_statements_compiled_once_and_kept(
+    partner: Partner, role: str, settings: Any
+) -> None:
+    """The learner's progress and awards are kept statements (prm.statements; each call checked
+    against the ORM's own, PRM["VERIFY_STATEMENTS"]), not built again on every request: a silent
+    fall back to building would go unnoticed otherwise."""
+    from training import selectors
+
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    me = f.learner(partner, role=role)
+    built = f.course("A course", lessons=1, quiz=False, roles=[role])
+    f.certification("The certificate", courses=[built])
+    f.complete_lessons(me, built)  # the course done, and with it the certification
+    html = page(me)
+    assert "course-done" in html and "The certificate" in html
+    assert selectors._PROGRESS.is_kept(me)
+    assert selectors._LISTED_AWARDS.is_kept(me)
+    assert [award.certification_name for award in selectors.my_awards_listed(actor=me)] == ["The certificate"]
+
+
+def test_the_rendered_body_is_kept_only_for_the_same_catalogue_progress_and_awards(partner: Partner) -> None:
+    """The body is rendered again whenever the catalogue, the learner's progress or awards (or the
+    language) change; the same for two learners with the same role and no progress."""
+    from training import views
+
+    ann = f.learner(partner, role=PartnerRole.LEARNER)
+    bob = f.learner(partner, role=PartnerRole.LEARNER)
+    built = f.course("Kept course", lessons=1, quiz=False)
+    f.certification("Kept certificate", courses=[built])
+
+    def body(actor: Any, **headers: Any) -> str:
+        response = login(actor).get(reverse("training:catalogue"), **headers)
+        assert response.status_code == 200
+        return str(response.context["body"])
+
+    views._bodies.clear()
+    first = body(ann)
+    assert body(ann) == first == body(bob) and len(views._bodies) == 1  # kept, and shared
+    assert body(ann, HTTP_ACCEPT_LANGUAGE="de") != first
+    f.complete_lessons(ann, built)  # progress, and with it the certification's award
+    done = body(ann)
+    assert done != first and "course-done" in done and "award-valid" in done
+    assert body(bob) == first  # Bob's own, unchanged
+    course = Course.objects.get(pk=built.course.pk)
+    course.title = "Renamed course"
+    course.save()
+    assert "Renamed course" in body(ann) and "Renamed course" in body(bob)
