@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Page
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -35,6 +35,7 @@ from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import url_with_pk
 from prm.money import format_amount
+from prm.pagination import page_bounds
 from prm.templatetags.prm_forms import widget_html
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
@@ -64,6 +65,7 @@ from .forms import (
 )
 from .models import ConflictResolution, DealStage, DealStatus, ExtensionStatus, LeadStatus
 from .policies import REVIEWER_ROLES, deal_policy, lead_policy
+from .rendering import TimeSince, review_queue_texts
 from .templatetags.deal_tags import pipeline_table
 from .views import chart_data, form_error_text, pipeline_tables
 
@@ -133,17 +135,21 @@ def _render_body(
 def review_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
-    deals = selectors.review_queue(actor=actor, filters=form.filters())
+    filters = form.filters()
     # The side panel: the six oldest extension requests and how many wait, in one statement.
     pending, pending_count = selectors.pending_extensions_first(actor=actor, limit=6)
+    won_waiting = selectors.won_waiting_count(actor=actor)
     now = timezone.now()
-    page = paginate(
-        request,
-        _rows(deals, REVIEW_ROW_FIELDS),
-        capped=True,
-        keys_first=True,
+    paginator = KeptListPaginator(
+        _rows(selectors.review_queue(actor=actor, filters=filters), REVIEW_ROW_FIELDS),
+        PAGE_SIZE,
+        actor=actor,
+        statements=selectors.REVIEW_QUEUE,
+        row=selectors.ReviewRow,
+        filters=selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters),
         selective=_selective(request, form),
     )
+    page = paginator.get_page(request.GET.get("page"))
     may_review = actor.vendor_role in REVIEWER_ROLES
     return _render_body(
         request,
@@ -155,7 +161,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "querystring": querystring_without_page(request),
             "pending_extensions": pending,
             "pending_extension_count": pending_count,
-            "won_waiting_count": selectors.won_queue(actor=actor).count(),
+            "won_waiting_count": won_waiting,
             "queue_url": reverse("deals:review_queue"),
             "all_deals_url": reverse("deals:vendor_list"),
             # templates/jinja2/deals/_review_rows.html, the queue's rows
@@ -167,14 +173,20 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def _review_rows_context(deals: list[Any], *, now: Any, may_review: bool) -> dict[str, Any]:
     """What the queue's ``<tr>`` rows (templates/jinja2/deals/_review_rows.html) need: through
     Django's engine, five dates, a time-since and two links per row were most of the page's
-    rendering."""
+    rendering. The wording is translated once per language (rendering.review_queue_texts), the
+    time since a moment through Django's own ``timesince`` with its units translated once per
+    render (rendering.TimeSince)."""
+    texts = review_queue_texts()
+    since = TimeSince(now)
     return {
         "deals": deals,
         "now": now,
         "due_soon": now + DUE_SOON,
-        "since": lambda value: timesince(value, now),
+        "since": since,
+        "ago": lambda value: texts["ago"] % {"since": since(value)},
+        "texts": texts,
         "review_url": url_with_pk("deals:review_detail"),
-        "action": _("Review") if may_review else _("View"),
+        "action": texts["review"] if may_review else texts["view"],
     }
 
 
@@ -218,7 +230,7 @@ def _planner(**settings: str) -> Iterator[None]:
     """PostgreSQL planner settings for the statements inside, this transaction only, in one
     statement each way (prm.pagination.planner spends two per setting): the list pays these on
     every page. Outside a transaction (SET LOCAL would not hold) nothing is set."""
-    if not connection.in_atomic_block:
+    if not settings or not connection.in_atomic_block:
         yield
         return
     names = list(settings)
@@ -263,6 +275,73 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
         # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
         with _planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
             return KeysFirstPaginator.page_keys(self, bottom, top)
+
+
+class KeptListPaginator(VendorDealListPaginator):
+    """A page of the review queue or the program's deal list from kept statements
+    (deals.selectors.ListStatements): the capped count, the page's keys and those rows, each the
+    ORM's SQL compiled once per shape; the rows are tuples of ``row``'s type. The planner settings
+    (no JIT, no parallel workers, and for the index walk no sort: see VendorDealListPaginator) are
+    set once for the count and the keys together, and set back after.
+
+    Where ``filters`` is None (a filter the statements do not take: a search, dates) the count and
+    the keys come from ``object_list``, the list's queryset, as VendorDealListPaginator reads them;
+    the rows still from the kept statement."""
+
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        actor: Any,
+        statements: selectors.ListStatements,
+        row: Any,
+        filters: dict[str, Any] | None,
+        selective: bool,
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
+        self.walk_index = not selective
+        self._settings_held = False
+
+    @contextmanager
+    def _settings(self) -> Iterator[None]:
+        if self._settings_held:
+            yield
+            return
+        wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+        if self.walk_index:
+            wanted["enable_sort"] = "off"
+        with _planner(**wanted):
+            self._settings_held = True
+            try:
+                yield
+            finally:
+                self._settings_held = False
+
+    @cached_property
+    def count(self) -> int:
+        with self._settings():
+            if self.filters is None:
+                counted = self.object_list.order_by()[: self.cap + 1].count()
+            else:
+                counted = self.statements.count.count(self.actor, **self.filters)
+        self.more = counted > self.cap
+        return min(counted, self.cap)
+
+    def page(self, number: Any) -> Page:
+        with self._settings():
+            number, bottom, top = page_bounds(self, number)
+            if top <= bottom:
+                keys = []
+            elif self.filters is None:
+                keys = KeysFirstPaginator.page_keys(self, bottom, top)
+            else:
+                kept = self.statements.keys.rows(self.actor, bottom=bottom, top=top, **self.filters)
+                keys = [key for (key,) in kept]
+        found = self.statements.rows.rows(self.actor, keys=keys) if keys else []
+        rows = {row[0]: self.row._make(row) for row in found}
+        return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
 def deal_list_page(request: HttpRequest, queryset: Any, *, selective: bool, count: int | None = None) -> Any:
