@@ -275,3 +275,34 @@ class TimeSince:
 
     def __call__(self, value: datetime) -> str:
         return timesince(value, self.now, time_strings=self.units)
+
+
+# --- The program's deal list (templates/jinja2/deals/vendor/deal_list.html) ----------------------
+_vendor_list_texts: dict[str, dict[str, Any]] = {}
+
+
+@receiver(setting_changed)
+def _forget_vendor_list_texts(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        _vendor_list_texts.clear()
+
+
+def vendor_deal_list_texts() -> dict[str, Any]:
+    """The program's deal list's labels in the current language, translated once per language
+    and process: the statuses, stages and regions (get_FOO_display, once per row otherwise) and
+    the conflict badge."""
+    from partners.models import Region  # the models import this app's parts
+
+    from .models import DealStage, DealStatus
+
+    language = translation.get_language() or ""
+    texts = _vendor_list_texts.get(language)
+    if texts is None:
+        texts = {
+            "statuses": {value: str(label) for value, label in DealStatus.choices},
+            "stages": {value: str(label) for value, label in DealStage.choices},
+            "regions": {value: str(label) for value, label in Region.choices},
+            "conflict_label": _as_jinja_writes("Possible conflict"),
+        }
+        _vendor_list_texts[language] = texts
+    return texts

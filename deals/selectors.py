@@ -13,7 +13,9 @@ from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, Q
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from partners.models import Region
 from partners.policies import partner_policy, sees_partner_business, vendor_sees_all
+from prm import catalogue_cache
 from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.pagination import COUNT_CAP
@@ -31,6 +33,7 @@ from .models import (
     DealExtensionRequest,
     DealLine,
     DealRollup,
+    DealStage,
     DealStatus,
     Lead,
     LeadOffer,
@@ -762,6 +765,11 @@ class ListStatements:
         self.rows = Statement(f"{name}.rows", rows, values=["keys"])
 
 
+def _label(choices: Any, value: str) -> str:
+    """A choice's label, as get_FOO_display gives it (the value itself when not a choice)."""
+    return str(dict(choices.choices).get(value, value))
+
+
 class _Shown:
     """What a row says of its partner and the partner's tier, as a Deal's ``partner.legal_name``
     and ``partner.tier.name`` (for templates written for Deal instances)."""
@@ -816,8 +824,16 @@ class VendorDealRow(NamedTuple):
             pk=self.partner_id,
             legal_name=self.partner_name,
             region=self.partner_region,
+            get_region_display=lambda: _label(Region, self.partner_region),
             tier=_Shown(name=self.tier_name),
         )
+
+    # As a Deal's (for templates written for Deal instances; the page's own uses label maps).
+    def get_status_display(self) -> str:
+        return _label(DealStatus, self.status)
+
+    def get_stage_display(self) -> str:
+        return _label(DealStage, self.stage)
 
     @property
     def protected_until(self) -> datetime | None:
@@ -897,3 +913,25 @@ def _pending_extensions_first(actor: Actor, *, limit: int) -> QuerySet:
 
 
 _PENDING_EXTENSIONS_FIRST = Statement("deals.pending_extensions_first", _pending_extensions_first)
+
+
+# --- The vendor filters' choices -------------------------------------------------------------------
+# The tiers and products the filter bar of the program's deal list and of the pipeline offer: the
+# vendor's catalogue, alike for every vendor user, changed a few times a year. Read on every
+# request they were two queries and a model per option; kept (prm.catalogue_cache) until a tier or
+# a product is saved or deleted (deals.apps).
+FILTER_CHOICES_CACHE = "deal-filter-choices"
+
+
+def filter_choices(form_class: Any) -> dict[str, list[tuple[int, str]]]:
+    """The ``tier`` and ``product`` options (key, label) of ``form_class``'s fields (their
+    querysets, in their order), without the empty choice."""
+
+    def compute() -> tuple[dict[str, list[tuple[int, str]]], None]:
+        choices = {}
+        for name in ("tier", "product"):
+            field = form_class.base_fields[name]
+            choices[name] = [(row.pk, str(field.label_from_instance(row))) for row in field.queryset.all()]
+        return choices, None
+
+    return catalogue_cache.cached(FILTER_CHOICES_CACHE, (form_class.__name__,), compute)

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from partners import selectors as partner_selectors
-from partners.models import PartnerStatus, Region
+from partners.models import PartnerStatus
 from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
@@ -63,9 +63,9 @@ from .forms import (
     ReviewQueueFilterForm,
     VendorDealFilterForm,
 )
-from .models import ConflictResolution, DealStage, DealStatus, ExtensionStatus, LeadStatus
+from .models import ConflictResolution, DealStatus, ExtensionStatus, LeadStatus
 from .policies import REVIEWER_ROLES, deal_policy, lead_policy
-from .rendering import TimeSince, review_queue_texts
+from .rendering import TimeSince, review_queue_texts, vendor_deal_list_texts
 from .templatetags.deal_tags import pipeline_table
 from .views import chart_data, form_error_text, pipeline_tables
 
@@ -78,24 +78,14 @@ MATCH_LABELS = {
 }
 
 
-# The columns a row of the review queue and of the program's deal list shows (and the partner's
-# name and tier): a deal has some forty, its registrant (which neither list shows) as many, and
-# turning them all into model instances was a fifth of a page's ORM work. A template that reads
-# another would cost a query per row, which the pages' query-count tests would catch.
-REVIEW_ROW_FIELDS = (
-    "reference", "customer_name", "customer_domain", "conflict_status", "amount", "currency",
-    "submitted_at", "review_due_at", "partner__legal_name", "partner__tier__name",
-)  # fmt: skip
-LIST_ROW_FIELDS = (
-    "reference", "customer_name", "customer_domain", "conflict_status", "amount", "currency",
-    "status", "stage", "created_at", "protection_expires_at",
-    "partner__legal_name", "partner__region", "partner__tier__name",
-)  # fmt: skip
-
-
-def _rows(deals: Any, fields: tuple[str, ...]) -> Any:
-    """A deal list's queryset reading only ``fields`` of each row (and the partner and tier)."""
-    return deals.select_related(None).select_related("partner__tier").only(*fields)
+def _kept_choices(form: Any) -> Any:
+    """``form`` (a deal list's or the pipeline's filters) with its tier and product options from
+    deals.selectors.filter_choices: the same options, without two queries a request."""
+    choices = selectors.filter_choices(type(form))
+    for name in ("tier", "product"):
+        field = form.fields[name]
+        field.widget.choices = [("", field.empty_label), *choices[name]]
+    return form
 
 
 def _partners(actor: Any) -> Any:
@@ -141,7 +131,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     won_waiting = selectors.won_waiting_count(actor=actor)
     now = timezone.now()
     paginator = KeptListPaginator(
-        _rows(selectors.review_queue(actor=actor, filters=filters), REVIEW_ROW_FIELDS),
+        selectors.review_queue(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.REVIEW_QUEUE,
@@ -344,45 +334,41 @@ class KeptListPaginator(VendorDealListPaginator):
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
-def deal_list_page(request: HttpRequest, queryset: Any, *, selective: bool, count: int | None = None) -> Any:
-    """A page of a program's deal list (``selective``: see ``_selective``; ``count``: how many
-    deals it holds, if known without counting them)."""
-    paginator = VendorDealListPaginator(queryset, PAGE_SIZE)
-    paginator.walk_index = not selective
-    if count is not None:
-        # As the capped count would say it (deals.selectors.vendor_deal_count is exact).
-        paginator.count, paginator.more = min(count, paginator.cap), count > paginator.cap
-    return paginator.get_page(request.GET.get("page"))
-
-
 def _vendor_deals(request: HttpRequest) -> tuple[VendorDealFilterForm, Any]:
     actor = request.actor
-    form = VendorDealFilterForm(request.GET or None, partners=_partners(actor))
+    form = _kept_choices(VendorDealFilterForm(request.GET or None, partners=_partners(actor)))
     return form, selectors.deal_list(actor=actor, filters=form.filters())
 
 
 @vendor_required
 def vendor_deal_list(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
     form, deals = _vendor_deals(request)
+    filters = form.filters()
+    paginator = KeptListPaginator(
+        deals,
+        PAGE_SIZE,
+        actor=actor,
+        statements=selectors.VENDOR_DEALS,
+        row=selectors.VendorDealRow,
+        filters=selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters),
+        selective=_selective(request, form),
+    )
+    count = selectors.vendor_deal_count(actor=actor, filters=filters)
+    if count is not None:
+        # As the capped count would say it (deals.selectors.vendor_deal_count is exact).
+        paginator.count, paginator.more = min(count, paginator.cap), count > paginator.cap
     return _render_body(
         request,
         "deals/vendor/deal_list.html",
         {
             "form": form,
-            "page": deal_list_page(
-                request,
-                _rows(deals, LIST_ROW_FIELDS),
-                selective=_selective(request, form),
-                count=selectors.vendor_deal_count(actor=request.actor, filters=form.filters()),
-            ),
+            "page": paginator.get_page(request.GET.get("page")),
             "querystring": querystring_without_page(request),
             "pipeline_querystring": _pipeline_querystring(form),
             "list_url": reverse("deals:vendor_list"),
             "review_url": url_with_pk("deals:review_detail"),
-            # Translated once per page, not once per row (get_FOO_display).
-            "statuses": {value: str(label) for value, label in DealStatus.choices},
-            "stages": {value: str(label) for value, label in DealStage.choices},
-            "regions": {value: str(label) for value, label in Region.choices},
+            **vendor_deal_list_texts(),
         },
     )
 
@@ -619,7 +605,7 @@ PARTNERS_PER_PAGE = 25
 
 def _pipeline(request: HttpRequest) -> tuple[PipelineFilterForm, dict[str, Any], dict[str, Any], int]:
     actor = request.actor
-    form = PipelineFilterForm(request.GET or None, partners=_partners(actor))
+    form = _kept_choices(PipelineFilterForm(request.GET or None, partners=_partners(actor)))
     try:
         partners_page = max(1, min(int(request.GET.get("partners_page") or 1), 10_000))
     except ValueError:

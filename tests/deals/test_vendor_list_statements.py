@@ -16,6 +16,7 @@ from prm.tenancy import Actor
 from tests.deals import factories as f
 from tests.deals.test_query_counts import bulk_deals
 from tests.helpers import login
+from tests.scoping import acting
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,12 @@ def _actor(request: pytest.FixtureRequest, who: str) -> Actor:
 @pytest.mark.parametrize("who", ["vendor_admin", "cam"])
 @pytest.mark.parametrize("query", [{}, {"page": "2"}, {"partner": "team_a"}])
 def test_the_review_queues_statements_are_compiled_once_and_kept(
-    request: pytest.FixtureRequest, team_a: f.Team, queued: list[Deal], who: str, query: dict[str, str], settings: Any
+    request: pytest.FixtureRequest,
+    team_a: f.Team,
+    queued: list[Deal],
+    who: str,
+    query: dict[str, str],
+    settings: Any,
 ) -> None:
     assert settings.PRM["VERIFY_STATEMENTS"]
     actor = _actor(request, who)
@@ -78,3 +84,48 @@ def test_a_searched_review_queue_is_built_each_time_and_still_right(
     assert response.status_code == 200
     assert [row.pk for row in response.context["page"].object_list] == [wanted.pk]
     assert response.context["page"].paginator.count == 1
+
+
+@pytest.mark.parametrize("who", ["vendor_admin", "cam"])
+@pytest.mark.parametrize(
+    "query", [{}, {"page": "2"}, {"status": "submitted"}, {"partner": "team_a", "stage": "qualified"}]
+)
+def test_the_program_deal_lists_statements_are_compiled_once_and_kept(
+    request: pytest.FixtureRequest,
+    team_a: f.Team,
+    queued: list[Deal],
+    who: str,
+    query: dict[str, str],
+    settings: Any,
+) -> None:
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    actor = _actor(request, who)
+    if "partner" in query:
+        query = {**query, "partner": str(team_a.partner.pk)}
+    response = login(actor.user).get(reverse("deals:vendor_list"), query)
+    assert response.status_code == 200
+    page = response.context["page"]
+    listed = selectors.deal_list(actor=actor, filters=response.context["form"].filters())
+    with acting(actor):
+        expected = list(listed.values_list("pk", flat=True))
+    assert page.paginator.count == len(expected)
+    bottom = 25 if query.get("page") == "2" else 0
+    assert [row.pk for row in page.object_list] == expected[bottom : bottom + 25]
+    filters = selectors.kept_filters(actor, response.context["form"].filters(), selectors.KEPT_FILTERS)
+    assert filters is not None
+    statements = selectors.VENDOR_DEALS
+    assert statements.count.is_kept(actor, **filters)
+    if expected:
+        top = min(bottom + 25, len(expected))
+        assert statements.keys.is_kept(actor, bottom=bottom, top=top, **filters)
+        assert statements.rows.is_kept(actor, keys=[row.pk for row in page.object_list])
+
+
+def test_a_cams_tier_filter_is_built_each_time(team_a: f.Team, queued: list[Deal], cam: Actor) -> None:
+    """A channel account manager's tier becomes candidate ids read by a query of their own
+    (deals.selectors._filter_deals): never a kept statement, which would keep those ids."""
+    filters = {"tier": team_a.partner.tier_id}
+    assert selectors.kept_filters(cam, filters, selectors.KEPT_FILTERS) is None
+    response = login(cam.user).get(reverse("deals:vendor_list"), filters)
+    assert response.status_code == 200
+    assert {row.partner_id for row in response.context["page"].object_list} == {team_a.partner.pk}
