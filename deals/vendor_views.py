@@ -4,7 +4,7 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
@@ -65,8 +65,14 @@ from .forms import (
 )
 from .models import ConflictResolution, DealStatus, ExtensionStatus, LeadStatus
 from .policies import REVIEWER_ROLES, deal_policy, lead_policy
-from .rendering import TimeSince, review_queue_texts, vendor_deal_list_texts
-from .templatetags.deal_tags import pipeline_table
+from .rendering import (
+    ListFormats,
+    PipelineTables,
+    TimeSince,
+    review_queue_texts,
+    review_rows_html,
+    vendor_deal_list_texts,
+)
 from .views import chart_data, form_error_text, pipeline_tables
 
 # A review is "due soon" when its SLA ends within this time.
@@ -102,19 +108,22 @@ def _selective(request: HttpRequest, form: Any) -> bool:
 
 
 def _render_body(
-    request: HttpRequest, template_name: str, context: dict[str, Any], **frame: Any
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    body_only: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    **frame: Any,
 ) -> HttpResponse:
     """A vendor page whose body Jinja2 renders (templates/jinja2/``template_name``) inside its
     Django page (templates/``template_name``: the layout, the title, the scripts; ``frame`` is
     what those need). Through Django's engine the body, its filter bar's widgets above all, was
-    three quarters of the page's CPU (25-30 ms a request)."""
-    body = (
-        engines["jinja2"]
-        .get_template(template_name)
-        .render(
-            {"widget": widget_html, "pagination": pagination, "dates": Dates(), **context}, request=request
-        )
-    )
+    three quarters of the page's CPU (25-30 ms a request). ``body_only(values)``: more values for
+    the body alone, made from its own (written rows, say)."""
+    values = {"widget": widget_html, "pagination": pagination, "dates": Dates(), **context}
+    if body_only is not None:
+        values.update(body_only(values))
+    body = engines["jinja2"].get_template(template_name).render(values, request=request)
     # Jinja2 autoescaped every value (prm/jinja2.py); Django's safe strings stayed as they were.
     # The page gets the body's context too, unused by it: tests read it from the response.
     return render(request, template_name, {**context, **frame, "body": mark_safe(body)})  # noqa: S308
@@ -130,13 +139,15 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     pending, pending_count = selectors.pending_extensions_first(actor=actor, limit=6)
     won_waiting = selectors.won_waiting_count(actor=actor)
     now = timezone.now()
+    kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
     paginator = KeptListPaginator(
-        selectors.review_queue(actor=actor, filters=filters),
+        # The queryset only where the kept statements cannot read the page (building it costs).
+        selectors.review_queue(actor=actor, filters=filters) if kept is None else [],
         PAGE_SIZE,
         actor=actor,
         statements=selectors.REVIEW_QUEUE,
         row=selectors.ReviewRow,
-        filters=selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters),
+        filters=kept,
         selective=_selective(request, form),
     )
     page = paginator.get_page(request.GET.get("page"))
@@ -157,6 +168,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             # templates/jinja2/deals/_review_rows.html, the queue's rows
             **_review_rows_context(page.object_list, now=now, may_review=may_review),
         },
+        body_only=lambda values: {"queue_rows": review_rows_html(values["deals"], values)},
     )
 
 
@@ -334,24 +346,20 @@ class KeptListPaginator(VendorDealListPaginator):
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
-def _vendor_deals(request: HttpRequest) -> tuple[VendorDealFilterForm, Any]:
-    actor = request.actor
-    form = _kept_choices(VendorDealFilterForm(request.GET or None, partners=_partners(actor)))
-    return form, selectors.deal_list(actor=actor, filters=form.filters())
-
-
 @vendor_required
 def vendor_deal_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
-    form, deals = _vendor_deals(request)
+    form = _kept_choices(VendorDealFilterForm(request.GET or None, partners=_partners(actor)))
     filters = form.filters()
+    kept = selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters)
     paginator = KeptListPaginator(
-        deals,
+        # The queryset only where the kept statements cannot read the page (building it costs).
+        selectors.deal_list(actor=actor, filters=filters) if kept is None else [],
         PAGE_SIZE,
         actor=actor,
         statements=selectors.VENDOR_DEALS,
         row=selectors.VendorDealRow,
-        filters=selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters),
+        filters=kept,
         selective=_selective(request, form),
     )
     count = selectors.vendor_deal_count(actor=actor, filters=filters)
@@ -633,6 +641,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     ]
     partner_q = request.GET.get("partner_q", "")[:100]
     total_count = sum(row["count"] for row in tables["by_status"])
+    fmt = ListFormats()  # the language's number formats, looked up once for the page's numbers
     return _render_body(
         request,
         "deals/vendor/pipeline.html",
@@ -640,7 +649,8 @@ def pipeline(request: HttpRequest) -> HttpResponse:
             **tables,
             "pipeline_url": reverse("deals:vendor_pipeline"),
             "is_staff": request.user.is_staff,
-            "table": _pipeline_table,
+            "table": PipelineTables(fmt),
+            "fmt": fmt,
             "json_script": json_script,
             "form": form,
             "querystring": querystring_without_page(request),
@@ -679,11 +689,6 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         },
         total_count=total_count,  # the page's scripts: the charts', when it has any
     )
-
-
-def _pipeline_table(rows: Any, title: str, show_won: bool = False) -> Any:
-    """templates/deals/_pipeline_table.html (deals.templatetags.deal_tags.pipeline_table)."""
-    return pipeline_table({"show_won": show_won}, rows, title)
 
 
 @vendor_required
