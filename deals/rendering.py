@@ -414,3 +414,41 @@ def _field(row: Any, name: str) -> Any:
         return row[name]
     except (TypeError, KeyError, IndexError):
         return getattr(row, name, "")
+
+
+# A row of the program's deal list as deals/vendor/_deal_rows.html wrote it, by everything that
+# decides what it writes: the row itself (every column it prints, its key among them), the
+# language (the labels, the formats), the time zone (the dates) and the review link's prefix.
+# Only what this actor read through the list's scope is written from, and the key holds the row.
+_vendor_rows: dict[tuple[Any, ...], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_vendor_rows(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
+        _vendor_rows.clear()
+
+
+def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
+    """The ``<tr>`` of each row (deals.selectors.VendorDealRow) of the program's deal list, from
+    templates/jinja2/deals/vendor/_deal_rows.html's ``vendor_deal_row`` with ``context``
+    (``dates``, the labels of vendor_deal_list_texts, ``review_url``), each written once and
+    kept (some 40 µs a row otherwise)."""
+    dates = context["dates"]
+    shown = (dates.language, dates.zone, context["review_url"].before)
+    template = None
+    written = []
+    for row in rows:
+        key = (shown, row)
+        html = _vendor_rows.get(key)
+        if html is None:
+            if template is None:  # every row kept already: the template is not even set up
+                template = (
+                    engines["jinja2"].env.get_template("deals/vendor/_deal_rows.html").make_module(context)
+                )
+            html = str(template.vendor_deal_row(row))
+            if len(_vendor_rows) >= ROWS_KEPT:
+                _vendor_rows.clear()
+            _vendor_rows[key] = html
+        written.append(html)
+    return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)

@@ -72,6 +72,7 @@ from .rendering import (
     review_queue_texts,
     review_rows_html,
     vendor_deal_list_texts,
+    vendor_deal_rows_html,
 )
 from .views import chart_data, form_error_text, pipeline_tables
 
@@ -378,6 +379,7 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
             "review_url": url_with_pk("deals:review_detail"),
             **vendor_deal_list_texts(),
         },
+        body_only=lambda values: {"deal_rows": vendor_deal_rows_html(values["page"].object_list, values)},
     )
 
 
