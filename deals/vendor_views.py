@@ -69,6 +69,7 @@ from .rendering import (
     ListFormats,
     PipelineTables,
     TimeSince,
+    kept_gettext,
     review_queue_texts,
     review_rows_html,
     vendor_deal_list_texts,
@@ -121,7 +122,15 @@ def _render_body(
     what those need). Through Django's engine the body, its filter bar's widgets above all, was
     three quarters of the page's CPU (25-30 ms a request). ``body_only(values)``: more values for
     the body alone, made from its own (written rows, say)."""
-    values = {"widget": widget_html, "pagination": pagination, "dates": Dates(), **context}
+    values = {
+        "widget": widget_html,
+        "pagination": pagination,
+        "dates": Dates(),
+        # The body's fixed messages, translated once per language (deals.rendering).
+        "_": kept_gettext,
+        "gettext": kept_gettext,
+        **context,
+    }
     if body_only is not None:
         values.update(body_only(values))
     body = engines["jinja2"].get_template(template_name).render(values, request=request)
