@@ -151,8 +151,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
     paginator = KeptListPaginator(
-        # The queryset only where the kept statements cannot read the page (building it costs).
-        selectors.review_queue(actor=actor, filters=filters) if kept is None else [],
+        # The list's queryset: what the page reads where the kept statements cannot (a search),
+        # and the whole list for whoever asks the paginator for it.
+        selectors.review_queue(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.REVIEW_QUEUE,
@@ -363,8 +364,9 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     kept = selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters)
     paginator = KeptListPaginator(
-        # The queryset only where the kept statements cannot read the page (building it costs).
-        selectors.deal_list(actor=actor, filters=filters) if kept is None else [],
+        # The list's queryset: what the page reads where the kept statements cannot (a search),
+        # and the whole list for whoever asks the paginator for it.
+        selectors.deal_list(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.VENDOR_DEALS,
