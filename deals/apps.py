@@ -52,6 +52,16 @@ class DealsConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        # The vendor filters' tier and product options, kept until one changes
+        # (deals.selectors.filter_choices, prm.catalogue_cache).
+        from partners.models import Tier
+        from prm import catalogue_cache
+
+        from .models import Product
+        from .selectors import FILTER_CHOICES_CACHE
+
+        catalogue_cache.invalidate_on_change(FILTER_CHOICES_CACHE, Tier, Product)
+
         # The app's CSV exports, built by Celery (prm.exports).
         from .exports import register_exports
 

@@ -19,7 +19,11 @@ from django.dispatch import receiver
 from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, formats, numberformat, timezone, translation
+from django.utils.timesince import TIME_STRINGS, timesince
+from jinja2.ext import _make_new_gettext
 from markupsafe import Markup
+
+from prm.markup import escape as escape_text
 
 _CENT = Decimal("0.01")
 _ONE = Decimal(1)
@@ -204,3 +208,275 @@ def deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
             _rows[key] = html
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
+
+
+# --- The review queue (templates/jinja2/deals/_review_rows.html) ---------------------------------
+# Its fixed wording, by language: a row printed three of these through gettext (5-9 µs each).
+_queue_texts: dict[str, dict[str, Any]] = {}
+
+
+@receiver(setting_changed)
+def _forget_queue_texts(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        _queue_texts.clear()
+        _units.clear()
+
+
+def _as_jinja_writes(message: str) -> Markup:
+    """``{{ _(message) }}`` as Jinja2's i18n extension writes it (prm/jinja2.py): the translation,
+    taken as markup, formatted with the template's variables (none here)."""
+    return Markup(translation.gettext(message)) % {}  # noqa: S704 -- the catalog's own text
+
+
+def review_queue_texts() -> dict[str, Any]:
+    """The review queue's wording in the current language. ``ago``: ``_("%(since)s ago")`` as
+    markup, to be formatted with ``{"since": ...}`` (which escapes it), as Jinja2 does."""
+    language = translation.get_language() or ""
+    texts = _queue_texts.get(language)
+    if texts is None:
+        texts = {
+            "ago": Markup(translation.gettext("%(since)s ago")),  # noqa: S704 -- the catalog's own text
+            "conflict": _as_jinja_writes("Possible conflict"),
+            "overdue": _as_jinja_writes("overdue"),
+            "due_soon": _as_jinja_writes("due soon"),
+            "review": translation.gettext("Review"),
+            "view": translation.gettext("View"),
+        }
+        _queue_texts[language] = texts
+    return texts
+
+
+# Django's time-since units ("%(num)d days") as translated, by (language, unit, number): each is
+# a pure function of those (the language's catalog is fixed for the process); a few hundred at most.
+_units: dict[tuple[str, str, int], str] = {}
+
+
+class _Unit:
+    """One of Django's TIME_STRINGS for ``timesince(time_strings=...)``: ``unit % {"num": n}``
+    gives the text Django's lazy plural gives, looked up once per language and number."""
+
+    def __init__(self, language: str, name: str, message: Any) -> None:
+        self.language, self.name, self.message = language, name, message
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        key = (self.language, self.name, values["num"])
+        text = _units.get(key)
+        if text is None:
+            text = _units[key] = self.message % values
+        return text
+
+
+class TimeSince:
+    """``since(value)``: Django's ``timesince(value, now)`` (the same function, the same text),
+    with its units' translations looked up once rather than through a lazy plural each time (some
+    80 µs a call: a page of the queue wrote 25-31 of them)."""
+
+    def __init__(self, now: datetime) -> None:
+        language = translation.get_language() or ""
+        self.now = now
+        self.units = {name: _Unit(language, name, message) for name, message in TIME_STRINGS.items()}
+
+    def __call__(self, value: datetime) -> str:
+        return timesince(value, self.now, time_strings=self.units)
+
+
+# --- The program's deal list (templates/jinja2/deals/vendor/deal_list.html) ----------------------
+_vendor_list_texts: dict[str, dict[str, Any]] = {}
+
+
+@receiver(setting_changed)
+def _forget_vendor_list_texts(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        _vendor_list_texts.clear()
+
+
+def vendor_deal_list_texts() -> dict[str, Any]:
+    """The program's deal list's labels in the current language, translated once per language
+    and process: the statuses, stages and regions (get_FOO_display, once per row otherwise) and
+    the conflict badge."""
+    from partners.models import Region  # the models import this app's parts
+
+    from .models import DealStage, DealStatus
+
+    language = translation.get_language() or ""
+    texts = _vendor_list_texts.get(language)
+    if texts is None:
+        texts = {
+            "statuses": {value: str(label) for value, label in DealStatus.choices},
+            "stages": {value: str(label) for value, label in DealStage.choices},
+            "regions": {value: str(label) for value, label in Region.choices},
+            "conflict_label": _as_jinja_writes("Possible conflict"),
+        }
+        _vendor_list_texts[language] = texts
+    return texts
+
+
+# A row of the review queue as deals/_review_rows.html wrote it, by everything that decides what
+# it writes: the row itself (every column it prints, its key among them), the time since its
+# submission and its deadline's state (both computed for this request), the language (the
+# wording, the formats), the time zone (the dates), the review link's prefix and its label. The
+# queue's first page is the same rows for every reviewer until one is decided: each was some
+# 60 µs to write again. Only what this actor read through the queue's scope is written from,
+# and the key holds the row. Bounded: emptied when full.
+_queue_rows: dict[tuple[Any, ...], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_queue_rows(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
+        _queue_rows.clear()
+
+
+def review_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
+    """The ``<tr>`` of each row (deals.selectors.ReviewRow) of the review queue, from
+    templates/jinja2/deals/_review_rows.html's ``review_row`` with ``context`` (``dates``,
+    ``texts``, ``ago``, ``now``, ``due_soon``, ``review_url``, ``action``), each written once and
+    kept."""
+    dates = context["dates"]
+    shown = (dates.language, dates.zone, context["review_url"].before, context["action"])
+    now, due_soon, ago = context["now"], context["due_soon"], context["ago"]
+    template = None
+    written = []
+    for row in rows:
+        since = ago(row.submitted_at)
+        due = row.review_due_at
+        sla = None if due is None else "overdue" if due < now else "soon" if due < due_soon else ""
+        key = (shown, row, since, sla)
+        html = _queue_rows.get(key)
+        if html is None:
+            if template is None:  # every row kept already: the template is not even set up
+                template = engines["jinja2"].env.get_template("deals/_review_rows.html").make_module(context)
+            html = str(template.review_row(row, since, sla))
+            if len(_queue_rows) >= ROWS_KEPT:
+                _queue_rows.clear()
+            _queue_rows[key] = html
+        written.append(html)
+    return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
+
+
+# --- The vendor's pipeline (templates/jinja2/deals/vendor/pipeline.html) --------------------------
+_MUTED = ' class="text-body-tertiary"'  # a row with no deals
+
+
+class PipelineTables:
+    """``table(rows, title, show_won=False)``: deals.templatetags.deal_tags.pipeline_table's markup
+    (the same text), with the amounts and counts written through one ListFormats and the headings
+    translated once per render: six tables of a vendor's pipeline wrote some 200 numbers, each
+    looking the language and its formats up again (a fifth of the page's CPU)."""
+
+    def __init__(self, fmt: ListFormats) -> None:
+        self.fmt = fmt
+        # Messages outside the f-strings: xgettext does not read into one.
+        self.deals_label = escape_text(translation.gettext("Deals"))
+        self.value_label = escape_text(translation.gettext("Value"))
+        self.won_label = escape_text(translation.gettext("Won"))
+        self.no_deals = escape_text(translation.gettext("No deals."))
+
+    def __call__(self, rows: Any, title: Any, show_won: bool = False) -> Markup:
+        fmt = self.fmt
+        cells = []
+        for row in rows or ():
+            count = _field(row, "count")
+            won = _field(row, "won") if show_won else None
+            won_text = escape_text(fmt.whole(won)) if won else "—"
+            won_cell = (
+                f'\n          <td class="text-end text-nowrap">{won_text}</td>'
+                if show_won
+                else "\n          "
+            )
+            value_text = escape_text(fmt.whole(_field(row, "value")))
+            count_text = escape_text(fmt.count(count) if type(count) is int else formats.localize(count))
+            cells.append(
+                f"\n        <tr{'' if count else _MUTED}>\n"
+                f"          <td>{escape_text(_field(row, 'label'))}</td>\n"
+                f'          <td class="text-end">{count_text}</td>\n'
+                f'          <td class="text-end text-nowrap">{value_text}</td>'
+                f"{won_cell}\n        </tr>"
+            )
+        if not cells:
+            cells.append(
+                f'\n        <tr><td colspan="{4 if show_won else 3}" '
+                f'class="text-center text-body-secondary small py-3">{self.no_deals}</td></tr>'
+            )
+        won_heading = f'<th scope="col" class="text-end">{self.won_label}</th>' if show_won else ""
+        return Markup(  # noqa: S704 -- every value escaped; the numbers are digits and separators
+            '<div class="table-responsive">\n  <table class="table table-sm mb-0 pipeline-table">\n'
+            f'    <thead><tr>\n      <th scope="col">{escape_text(title)}</th>\n'
+            f'      <th scope="col" class="text-end">{self.deals_label}</th>\n'
+            f'      <th scope="col" class="text-end">{self.value_label}</th>\n'
+            f"      {won_heading}\n    </tr></thead>\n    <tbody>{''.join(cells)}\n"
+            "    </tbody>\n  </table>\n</div>"
+        )
+
+
+def _field(row: Any, name: str) -> Any:
+    """``{{ row.name }}``'s lookup: a dict's key, else an attribute ("" when neither)."""
+    try:
+        return row[name]
+    except (TypeError, KeyError, IndexError):
+        return getattr(row, name, "")
+
+
+# A row of the program's deal list as deals/vendor/_deal_rows.html wrote it, by everything that
+# decides what it writes: the row itself (every column it prints, its key among them), the
+# language (the labels, the formats), the time zone (the dates) and the review link's prefix.
+# Only what this actor read through the list's scope is written from, and the key holds the row.
+_vendor_rows: dict[tuple[Any, ...], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_vendor_rows(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
+        _vendor_rows.clear()
+
+
+def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
+    """The ``<tr>`` of each row (deals.selectors.VendorDealRow) of the program's deal list, from
+    templates/jinja2/deals/vendor/_deal_rows.html's ``vendor_deal_row`` with ``context``
+    (``dates``, the labels of vendor_deal_list_texts, ``review_url``), each written once and
+    kept (some 40 µs a row otherwise)."""
+    dates = context["dates"]
+    shown = (dates.language, dates.zone, context["review_url"].before)
+    template = None
+    written = []
+    for row in rows:
+        key = (shown, row)
+        html = _vendor_rows.get(key)
+        if html is None:
+            if template is None:  # every row kept already: the template is not even set up
+                template = (
+                    engines["jinja2"].env.get_template("deals/vendor/_deal_rows.html").make_module(context)
+                )
+            html = str(template.vendor_deal_row(row))
+            if len(_vendor_rows) >= ROWS_KEPT:
+                _vendor_rows.clear()
+            _vendor_rows[key] = html
+        written.append(html)
+    return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
+
+
+# --- The vendor pages' ``_()`` ----------------------------------------------------------------
+# Each vendor page's body writes 25-50 fixed messages through ``_()`` (Jinja2's i18n extension
+# over Django's gettext: the active language, then the catalog's chain of fallbacks, 5-9 µs each).
+# A message's translation is a pure function of the language (the catalogs are fixed for the
+# process), so it is looked up once per language and message.
+_messages: dict[tuple[str, str], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_messages(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        _messages.clear()
+
+
+def _kept_translation(message: str) -> str:
+    key = (translation.get_language() or "", message)
+    text = _messages.get(key)
+    if text is None:
+        text = _messages[key] = translation.gettext(message)
+    return text
+
+
+# Jinja2's own newstyle ``gettext`` (the same escaping and formatting) over the kept translations:
+# a body rendered with ``{"_": kept_gettext, "gettext": kept_gettext}`` writes what it wrote.
+kept_gettext = _make_new_gettext(_kept_translation)

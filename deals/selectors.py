@@ -27,7 +27,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from partners.models import Region
 from partners.policies import partner_policy, sees_partner_business, vendor_sees_all
+from prm import catalogue_cache
 from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.pagination import COUNT_CAP
@@ -45,6 +47,7 @@ from .models import (
     DealExtensionRequest,
     DealLine,
     DealRollup,
+    DealStage,
     DealStatus,
     Lead,
     LeadOffer,
@@ -408,20 +411,12 @@ def review_counts(*, actor: Actor, now: datetime) -> dict[str, Any]:
     }
 
 
-def pending_extensions_first(*, actor: Actor, limit: int) -> tuple[list[DealExtensionRequest], int]:
+def pending_extensions_first(*, actor: Actor, limit: int) -> tuple[list[PendingExtension], int]:
     """The ``limit`` oldest pending extension requests and how many there are in all, from one
-    statement (the total as a window count over the same rows, computed before the LIMIT): the
-    request's date, its deal's reference and customer, and the partner's name."""
-    rows = list(
-        pending_extensions(actor=actor)
-        # What the review queue's panel shows of each (three model rows' every column otherwise).
-        .select_related(None)
-        .select_related("deal__partner")
-        .only("created_at", "deal__reference", "deal__customer_name", "deal__partner__legal_name")
-        .order_by("created_at", "pk")
-        .annotate(total=Window(Count("pk")))[:limit]
-    )
-    return rows, rows[0].total if rows else 0
+    kept statement (the total as a window count over the same rows, computed before the LIMIT):
+    the request's date, its deal's key, reference and customer, and the partner's name."""
+    rows = _PENDING_EXTENSIONS_FIRST.rows(actor, limit=limit)
+    return [PendingExtension._make(row[:-1]) for row in rows], rows[0][-1] if rows else 0
 
 
 def won_queue(*, actor: Actor, filters: dict[str, Any] | None = None) -> QuerySet[Deal]:
@@ -741,3 +736,228 @@ def partner_home_figures(
         elif n:
             figures["counts"][status] = int(n)
     return figures
+
+
+# --- The vendor's deal lists as kept statements (prm.statements) ---------------------------------
+# The review queue and the program's deal list read a page in three statements: the capped count,
+# the page's keys in the list's order, and those rows. Built through the ORM on every request they
+# were a fifth of each page's CPU; kept, each is its SQL sent again with the call's values. The SQL
+# is the one the ORM builds for the same list (deals.vendor_views' paginators used to build it).
+
+# The filters a kept statement takes as values. Any other filter builds the queryset each time: a
+# search reads the name table first (vendor_search), the dates become moments, and a channel
+# account manager's tier or region becomes candidate ids read by a query of their own.
+KEPT_FILTERS = frozenset({"partner", "status", "stage", "tier", "region", "product"})
+
+
+def kept_filters(actor: Actor, filters: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any] | None:
+    """``filters`` as the vendor lists' kept statements take them, or None where they cannot."""
+    if not set(filters) <= allowed:
+        return None
+    if narrows_by_ids(actor) and (filters.get("tier") or filters.get("region")):
+        return None
+    return {name: filters.get(name) or None for name in allowed}
+
+
+def _shown_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in filters.items() if value is not None}
+
+
+class ListStatements:
+    """A vendor list's three kept statements: ``count`` (its rows, up to COUNT_CAP + 1), ``keys``
+    (the keys of rows ``[bottom:top]`` in the list's order) and ``rows`` (``columns`` of the rows
+    of ``keys``, through the list's own scope and condition, unfiltered and unordered)."""
+
+    def __init__(self, name: str, listing: Any, columns: tuple[str, ...], filters: frozenset[str]) -> None:
+        self.listing = listing  # listing(actor=..., filters=...): the list's queryset
+        self.filters = filters
+        values = sorted(filters)
+
+        def counted(actor: Actor, **filters: Any) -> QuerySet:
+            return (
+                listing(actor=actor, filters=_shown_filters(filters))
+                .order_by()
+                .values_list("pk")[: COUNT_CAP + 1]
+            )
+
+        def keys(actor: Actor, *, bottom: int, top: int, **filters: Any) -> QuerySet:
+            return listing(actor=actor, filters=_shown_filters(filters)).values_list("pk")[bottom:top]
+
+        def rows(actor: Actor, keys: list[int]) -> QuerySet:
+            return listing(actor=actor).filter(pk__in=keys).order_by().values_list(*columns)
+
+        self.count = Statement(f"{name}.count", counted, values=values, count=True)
+        self.keys = Statement(f"{name}.keys", keys, values=values)
+        self.rows = Statement(f"{name}.rows", rows, values=["keys"])
+
+
+def _label(choices: Any, value: str) -> str:
+    """A choice's label, as get_FOO_display gives it (the value itself when not a choice)."""
+    return str(dict(choices.choices).get(value, value))
+
+
+class _Shown:
+    """What a row says of its partner and the partner's tier, as a Deal's ``partner.legal_name``
+    and ``partner.tier.name`` (for templates written for Deal instances)."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+class ReviewRow(NamedTuple):
+    """A submitted deal as the review queue shows it: the columns of its row, read as a tuple."""
+
+    pk: int
+    partner_id: int
+    reference: str
+    customer_name: str
+    customer_domain: str
+    conflict_status: str
+    amount: Decimal
+    currency: str
+    submitted_at: datetime | None
+    review_due_at: datetime | None
+    partner_name: str
+    tier_name: str | None
+
+    @property
+    def partner(self) -> _Shown:
+        return _Shown(pk=self.partner_id, legal_name=self.partner_name, tier=_Shown(name=self.tier_name))
+
+
+class VendorDealRow(NamedTuple):
+    """A deal as the program's deal list shows it: the columns of its row, read as a tuple."""
+
+    pk: int
+    partner_id: int
+    reference: str
+    customer_name: str
+    customer_domain: str
+    conflict_status: str
+    amount: Decimal
+    currency: str
+    status: str
+    stage: str
+    created_at: datetime
+    protection_expires_at: datetime | None
+    partner_name: str
+    partner_region: str
+    tier_name: str | None
+
+    @property
+    def partner(self) -> _Shown:
+        return _Shown(
+            pk=self.partner_id,
+            legal_name=self.partner_name,
+            region=self.partner_region,
+            get_region_display=lambda: _label(Region, self.partner_region),
+            tier=_Shown(name=self.tier_name),
+        )
+
+    # As a Deal's (for templates written for Deal instances; the page's own uses label maps).
+    def get_status_display(self) -> str:
+        return _label(DealStatus, self.status)
+
+    def get_stage_display(self) -> str:
+        return _label(DealStage, self.stage)
+
+    @property
+    def protected_until(self) -> datetime | None:
+        """As Deal.protected_until: none once the deal is won or lost."""
+        return None if self.status in CLOSED_STATUSES else self.protection_expires_at
+
+
+def _columns(row: type, *related: str) -> tuple[str, ...]:
+    """A row type's fields as the ORM names them: ``id``, the deal's own, then ``related``."""
+    return ("id", *row._fields[1 : len(row._fields) - len(related)], *related)
+
+
+REVIEW_QUEUE = ListStatements(
+    "deals.review_queue",
+    review_queue,
+    _columns(ReviewRow, "partner__legal_name", "partner__tier__name"),
+    frozenset({"partner"}),
+)
+VENDOR_DEALS = ListStatements(
+    "deals.vendor_deals",
+    deal_list,
+    _columns(VendorDealRow, "partner__legal_name", "partner__region", "partner__tier__name"),
+    KEPT_FILTERS,
+)
+
+
+def _won_waiting(actor: Actor) -> QuerySet:
+    return won_queue(actor=actor).order_by().values_list("pk")
+
+
+_WON_WAITING = Statement("deals.won_waiting", _won_waiting, count=True)
+
+
+def won_waiting_count(*, actor: Actor) -> int:
+    """How many reported wins wait for the vendor's confirmation (``won_queue(...).count()``)."""
+    if not actor.is_vendor:
+        return 0
+    return _WON_WAITING.count(actor)
+
+
+class PendingExtension(NamedTuple):
+    """A pending extension request as the review queue's panel shows it."""
+
+    pk: int
+    deal_pk: int
+    created_at: datetime
+    reference: str
+    customer_name: str
+    partner_name: str
+
+    @property
+    def deal(self) -> _Shown:
+        return _Shown(
+            pk=self.deal_pk,
+            reference=self.reference,
+            customer_name=self.customer_name,
+            partner=_Shown(legal_name=self.partner_name),
+        )
+
+
+def _pending_extensions_first(actor: Actor, *, limit: int) -> QuerySet:
+    return (
+        pending_extensions(actor=actor)
+        .select_related(None)
+        .order_by("created_at", "pk")
+        .annotate(total=Window(Count("pk")))
+        .values_list(
+            "id",
+            "deal_id",
+            "created_at",
+            "deal__reference",
+            "deal__customer_name",
+            "deal__partner__legal_name",
+            "total",
+        )[:limit]
+    )
+
+
+_PENDING_EXTENSIONS_FIRST = Statement("deals.pending_extensions_first", _pending_extensions_first)
+
+
+# --- The vendor filters' choices -------------------------------------------------------------------
+# The tiers and products the filter bar of the program's deal list and of the pipeline offer: the
+# vendor's catalogue, alike for every vendor user, changed a few times a year. Read on every
+# request they were two queries and a model per option; kept (prm.catalogue_cache) until a tier or
+# a product is saved or deleted (deals.apps).
+FILTER_CHOICES_CACHE = "deal-filter-choices"
+
+
+def filter_choices(form_class: Any) -> dict[str, list[tuple[int, str]]]:
+    """The ``tier`` and ``product`` options (key, label) of ``form_class``'s fields (their
+    querysets, in their order), without the empty choice."""
+
+    def compute() -> tuple[dict[str, list[tuple[int, str]]], None]:
+        choices = {}
+        for name in ("tier", "product"):
+            field = form_class.base_fields[name]
+            choices[name] = [(row.pk, str(field.label_from_instance(row))) for row in field.queryset.all()]
+        return choices, None
+
+    return catalogue_cache.cached(FILTER_CHOICES_CACHE, (form_class.__name__,), compute)

@@ -4,7 +4,7 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Page
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -23,18 +24,18 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from partners import selectors as partner_selectors
-from partners.models import PartnerStatus, Region
+from partners.models import PartnerStatus
 from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import url_with_pk
 from prm.money import format_amount
+from prm.pagination import page_bounds
 from prm.templatetags.prm_forms import widget_html
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
@@ -62,9 +63,18 @@ from .forms import (
     ReviewQueueFilterForm,
     VendorDealFilterForm,
 )
-from .models import ConflictResolution, DealStage, DealStatus, ExtensionStatus, LeadStatus
+from .models import ConflictResolution, DealStatus, ExtensionStatus, LeadStatus
 from .policies import REVIEWER_ROLES, deal_policy, lead_policy
-from .templatetags.deal_tags import pipeline_table
+from .rendering import (
+    ListFormats,
+    PipelineTables,
+    TimeSince,
+    kept_gettext,
+    review_queue_texts,
+    review_rows_html,
+    vendor_deal_list_texts,
+    vendor_deal_rows_html,
+)
 from .views import chart_data, form_error_text, pipeline_tables
 
 # A review is "due soon" when its SLA ends within this time.
@@ -76,24 +86,14 @@ MATCH_LABELS = {
 }
 
 
-# The columns a row of the review queue and of the program's deal list shows (and the partner's
-# name and tier): a deal has some forty, its registrant (which neither list shows) as many, and
-# turning them all into model instances was a fifth of a page's ORM work. A template that reads
-# another would cost a query per row, which the pages' query-count tests would catch.
-REVIEW_ROW_FIELDS = (
-    "reference", "customer_name", "customer_domain", "conflict_status", "amount", "currency",
-    "submitted_at", "review_due_at", "partner__legal_name", "partner__tier__name",
-)  # fmt: skip
-LIST_ROW_FIELDS = (
-    "reference", "customer_name", "customer_domain", "conflict_status", "amount", "currency",
-    "status", "stage", "created_at", "protection_expires_at",
-    "partner__legal_name", "partner__region", "partner__tier__name",
-)  # fmt: skip
-
-
-def _rows(deals: Any, fields: tuple[str, ...]) -> Any:
-    """A deal list's queryset reading only ``fields`` of each row (and the partner and tier)."""
-    return deals.select_related(None).select_related("partner__tier").only(*fields)
+def _kept_choices(form: Any) -> Any:
+    """``form`` (a deal list's or the pipeline's filters) with its tier and product options from
+    deals.selectors.filter_choices: the same options, without two queries a request."""
+    choices = selectors.filter_choices(type(form))
+    for name in ("tier", "product"):
+        field = form.fields[name]
+        field.widget.choices = [("", field.empty_label), *choices[name]]
+    return form
 
 
 def _partners(actor: Any) -> Any:
@@ -110,19 +110,30 @@ def _selective(request: HttpRequest, form: Any) -> bool:
 
 
 def _render_body(
-    request: HttpRequest, template_name: str, context: dict[str, Any], **frame: Any
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    body_only: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    **frame: Any,
 ) -> HttpResponse:
     """A vendor page whose body Jinja2 renders (templates/jinja2/``template_name``) inside its
     Django page (templates/``template_name``: the layout, the title, the scripts; ``frame`` is
     what those need). Through Django's engine the body, its filter bar's widgets above all, was
-    three quarters of the page's CPU (25-30 ms a request)."""
-    body = (
-        engines["jinja2"]
-        .get_template(template_name)
-        .render(
-            {"widget": widget_html, "pagination": pagination, "dates": Dates(), **context}, request=request
-        )
-    )
+    three quarters of the page's CPU (25-30 ms a request). ``body_only(values)``: more values for
+    the body alone, made from its own (written rows, say)."""
+    values = {
+        "widget": widget_html,
+        "pagination": pagination,
+        "dates": Dates(),
+        # The body's fixed messages, translated once per language (deals.rendering).
+        "_": kept_gettext,
+        "gettext": kept_gettext,
+        **context,
+    }
+    if body_only is not None:
+        values.update(body_only(values))
+    body = engines["jinja2"].get_template(template_name).render(values, request=request)
     # Jinja2 autoescaped every value (prm/jinja2.py); Django's safe strings stayed as they were.
     # The page gets the body's context too, unused by it: tests read it from the response.
     return render(request, template_name, {**context, **frame, "body": mark_safe(body)})  # noqa: S308
@@ -133,17 +144,24 @@ def _render_body(
 def review_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
-    deals = selectors.review_queue(actor=actor, filters=form.filters())
+    filters = form.filters()
     # The side panel: the six oldest extension requests and how many wait, in one statement.
     pending, pending_count = selectors.pending_extensions_first(actor=actor, limit=6)
+    won_waiting = selectors.won_waiting_count(actor=actor)
     now = timezone.now()
-    page = paginate(
-        request,
-        _rows(deals, REVIEW_ROW_FIELDS),
-        capped=True,
-        keys_first=True,
+    kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
+    paginator = KeptListPaginator(
+        # The list's queryset: what the page reads where the kept statements cannot (a search),
+        # and the whole list for whoever asks the paginator for it.
+        selectors.review_queue(actor=actor, filters=filters),
+        PAGE_SIZE,
+        actor=actor,
+        statements=selectors.REVIEW_QUEUE,
+        row=selectors.ReviewRow,
+        filters=kept,
         selective=_selective(request, form),
     )
+    page = paginator.get_page(request.GET.get("page"))
     may_review = actor.vendor_role in REVIEWER_ROLES
     return _render_body(
         request,
@@ -155,26 +173,33 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "querystring": querystring_without_page(request),
             "pending_extensions": pending,
             "pending_extension_count": pending_count,
-            "won_waiting_count": selectors.won_queue(actor=actor).count(),
+            "won_waiting_count": won_waiting,
             "queue_url": reverse("deals:review_queue"),
             "all_deals_url": reverse("deals:vendor_list"),
             # templates/jinja2/deals/_review_rows.html, the queue's rows
             **_review_rows_context(page.object_list, now=now, may_review=may_review),
         },
+        body_only=lambda values: {"queue_rows": review_rows_html(values["deals"], values)},
     )
 
 
 def _review_rows_context(deals: list[Any], *, now: Any, may_review: bool) -> dict[str, Any]:
     """What the queue's ``<tr>`` rows (templates/jinja2/deals/_review_rows.html) need: through
     Django's engine, five dates, a time-since and two links per row were most of the page's
-    rendering."""
+    rendering. The wording is translated once per language (rendering.review_queue_texts), the
+    time since a moment through Django's own ``timesince`` with its units translated once per
+    render (rendering.TimeSince)."""
+    texts = review_queue_texts()
+    since = TimeSince(now)
     return {
         "deals": deals,
         "now": now,
         "due_soon": now + DUE_SOON,
-        "since": lambda value: timesince(value, now),
+        "since": since,
+        "ago": lambda value: texts["ago"] % {"since": since(value)},
+        "texts": texts,
         "review_url": url_with_pk("deals:review_detail"),
-        "action": _("Review") if may_review else _("View"),
+        "action": texts["review"] if may_review else texts["view"],
     }
 
 
@@ -218,7 +243,7 @@ def _planner(**settings: str) -> Iterator[None]:
     """PostgreSQL planner settings for the statements inside, this transaction only, in one
     statement each way (prm.pagination.planner spends two per setting): the list pays these on
     every page. Outside a transaction (SET LOCAL would not hold) nothing is set."""
-    if not connection.in_atomic_block:
+    if not settings or not connection.in_atomic_block:
         yield
         return
     names = list(settings)
@@ -265,46 +290,107 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
             return KeysFirstPaginator.page_keys(self, bottom, top)
 
 
-def deal_list_page(request: HttpRequest, queryset: Any, *, selective: bool, count: int | None = None) -> Any:
-    """A page of a program's deal list (``selective``: see ``_selective``; ``count``: how many
-    deals it holds, if known without counting them)."""
-    paginator = VendorDealListPaginator(queryset, PAGE_SIZE)
-    paginator.walk_index = not selective
-    if count is not None:
-        # As the capped count would say it (deals.selectors.vendor_deal_count is exact).
-        paginator.count, paginator.more = min(count, paginator.cap), count > paginator.cap
-    return paginator.get_page(request.GET.get("page"))
+class KeptListPaginator(VendorDealListPaginator):
+    """A page of the review queue or the program's deal list from kept statements
+    (deals.selectors.ListStatements): the capped count, the page's keys and those rows, each the
+    ORM's SQL compiled once per shape; the rows are tuples of ``row``'s type. The planner settings
+    (no JIT, no parallel workers, and for the index walk no sort: see VendorDealListPaginator) are
+    set once for the count and the keys together, and set back after.
 
+    Where ``filters`` is None (a filter the statements do not take: a search, dates) the count and
+    the keys come from ``object_list``, the list's queryset, as VendorDealListPaginator reads them;
+    the rows still from the kept statement."""
 
-def _vendor_deals(request: HttpRequest) -> tuple[VendorDealFilterForm, Any]:
-    actor = request.actor
-    form = VendorDealFilterForm(request.GET or None, partners=_partners(actor))
-    return form, selectors.deal_list(actor=actor, filters=form.filters())
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        actor: Any,
+        statements: selectors.ListStatements,
+        row: Any,
+        filters: dict[str, Any] | None,
+        selective: bool,
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
+        self.walk_index = not selective
+        self._settings_held = False
+
+    @contextmanager
+    def _settings(self) -> Iterator[None]:
+        if self._settings_held:
+            yield
+            return
+        wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+        if self.walk_index:
+            wanted["enable_sort"] = "off"
+        with _planner(**wanted):
+            self._settings_held = True
+            try:
+                yield
+            finally:
+                self._settings_held = False
+
+    @cached_property
+    def count(self) -> int:
+        with self._settings():
+            if self.filters is None:
+                counted = self.object_list.order_by()[: self.cap + 1].count()
+            else:
+                counted = self.statements.count.count(self.actor, **self.filters)
+        self.more = counted > self.cap
+        return min(counted, self.cap)
+
+    def page(self, number: Any) -> Page:
+        with self._settings():
+            number, bottom, top = page_bounds(self, number)
+            if top <= bottom:
+                keys = []
+            elif self.filters is None:
+                keys = KeysFirstPaginator.page_keys(self, bottom, top)
+            else:
+                kept = self.statements.keys.rows(self.actor, bottom=bottom, top=top, **self.filters)
+                keys = [key for (key,) in kept]
+        found = self.statements.rows.rows(self.actor, keys=keys) if keys else []
+        rows = {row[0]: self.row._make(row) for row in found}
+        return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
 @vendor_required
 def vendor_deal_list(request: HttpRequest) -> HttpResponse:
-    form, deals = _vendor_deals(request)
+    actor = request.actor
+    form = _kept_choices(VendorDealFilterForm(request.GET or None, partners=_partners(actor)))
+    filters = form.filters()
+    kept = selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters)
+    paginator = KeptListPaginator(
+        # The list's queryset: what the page reads where the kept statements cannot (a search),
+        # and the whole list for whoever asks the paginator for it.
+        selectors.deal_list(actor=actor, filters=filters),
+        PAGE_SIZE,
+        actor=actor,
+        statements=selectors.VENDOR_DEALS,
+        row=selectors.VendorDealRow,
+        filters=kept,
+        selective=_selective(request, form),
+    )
+    count = selectors.vendor_deal_count(actor=actor, filters=filters)
+    if count is not None:
+        # As the capped count would say it (deals.selectors.vendor_deal_count is exact).
+        paginator.count, paginator.more = min(count, paginator.cap), count > paginator.cap
     return _render_body(
         request,
         "deals/vendor/deal_list.html",
         {
             "form": form,
-            "page": deal_list_page(
-                request,
-                _rows(deals, LIST_ROW_FIELDS),
-                selective=_selective(request, form),
-                count=selectors.vendor_deal_count(actor=request.actor, filters=form.filters()),
-            ),
+            "page": paginator.get_page(request.GET.get("page")),
             "querystring": querystring_without_page(request),
             "pipeline_querystring": _pipeline_querystring(form),
             "list_url": reverse("deals:vendor_list"),
             "review_url": url_with_pk("deals:review_detail"),
-            # Translated once per page, not once per row (get_FOO_display).
-            "statuses": {value: str(label) for value, label in DealStatus.choices},
-            "stages": {value: str(label) for value, label in DealStage.choices},
-            "regions": {value: str(label) for value, label in Region.choices},
+            **vendor_deal_list_texts(),
         },
+        body_only=lambda values: {"deal_rows": vendor_deal_rows_html(values["page"].object_list, values)},
     )
 
 
@@ -540,7 +626,7 @@ PARTNERS_PER_PAGE = 25
 
 def _pipeline(request: HttpRequest) -> tuple[PipelineFilterForm, dict[str, Any], dict[str, Any], int]:
     actor = request.actor
-    form = PipelineFilterForm(request.GET or None, partners=_partners(actor))
+    form = _kept_choices(PipelineFilterForm(request.GET or None, partners=_partners(actor)))
     try:
         partners_page = max(1, min(int(request.GET.get("partners_page") or 1), 10_000))
     except ValueError:
@@ -568,6 +654,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
     ]
     partner_q = request.GET.get("partner_q", "")[:100]
     total_count = sum(row["count"] for row in tables["by_status"])
+    fmt = ListFormats()  # the language's number formats, looked up once for the page's numbers
     return _render_body(
         request,
         "deals/vendor/pipeline.html",
@@ -575,7 +662,8 @@ def pipeline(request: HttpRequest) -> HttpResponse:
             **tables,
             "pipeline_url": reverse("deals:vendor_pipeline"),
             "is_staff": request.user.is_staff,
-            "table": _pipeline_table,
+            "table": PipelineTables(fmt),
+            "fmt": fmt,
             "json_script": json_script,
             "form": form,
             "querystring": querystring_without_page(request),
@@ -614,11 +702,6 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         },
         total_count=total_count,  # the page's scripts: the charts', when it has any
     )
-
-
-def _pipeline_table(rows: Any, title: str, show_won: bool = False) -> Any:
-    """templates/deals/_pipeline_table.html (deals.templatetags.deal_tags.pipeline_table)."""
-    return pipeline_table({"show_won": show_won}, rows, title)
 
 
 @vendor_required

@@ -1,0 +1,131 @@
+"""The vendor's deal lists (the review queue, all deals) read their pages from kept statements
+(prm.statements, deals.selectors.ListStatements): each call is checked against the ORM's own SQL
+(PRM["VERIFY_STATEMENTS"], on in the tests), and these tests check that the usual shapes are
+kept, not silently built again on every request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from deals import selectors
+from deals.models import Deal, DealStatus, Product
+from prm.tenancy import Actor
+from tests.deals import factories as f
+from tests.deals.test_query_counts import bulk_deals
+from tests.helpers import login
+from tests.scoping import acting
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product(db: Any) -> Product:
+    return f.product("Probe Firewall", price="100.00")
+
+
+@pytest.fixture
+def queued(team_a: f.Team, team_b: f.Team, product: Product) -> list[Deal]:
+    # Two pages of team A's submitted deals, some of team B's, and deals in other statuses.
+    deals = bulk_deals(team_a, 30, product=product, statuses=[DealStatus.SUBMITTED])
+    deals += bulk_deals(team_b, 4, product=product, statuses=[DealStatus.SUBMITTED])
+    deals += bulk_deals(team_a, 6, product=product, statuses=[DealStatus.APPROVED, DealStatus.WON], start=100)
+    return deals
+
+
+def _actor(request: pytest.FixtureRequest, who: str) -> Actor:
+    return request.getfixturevalue(who)
+
+
+@pytest.mark.parametrize("who", ["vendor_admin", "cam"])
+@pytest.mark.parametrize("query", [{}, {"page": "2"}, {"partner": "team_a"}])
+def test_the_review_queues_statements_are_compiled_once_and_kept(
+    request: pytest.FixtureRequest,
+    team_a: f.Team,
+    queued: list[Deal],
+    who: str,
+    query: dict[str, str],
+    settings: Any,
+) -> None:
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    actor = _actor(request, who)
+    if "partner" in query:
+        query = {**query, "partner": str(team_a.partner.pk)}
+    response = login(actor.user).get(reverse("deals:review_queue"), query)
+    assert response.status_code == 200
+    page = response.context["page"]
+    shown = {deal.pk: deal for deal in queued if deal.status == DealStatus.SUBMITTED}
+    if who == "cam" or "partner" in query:
+        shown = {pk: deal for pk, deal in shown.items() if deal.partner_id == team_a.partner.pk}
+    assert page.paginator.count == len(shown)
+    rows = page.object_list
+    assert rows and {row.pk for row in rows} <= set(shown)
+    assert all(row.reference == shown[row.pk].reference for row in rows)
+    assert [row.submitted_at for row in rows] == sorted(row.submitted_at for row in rows)
+    filters = {"partner": team_a.partner.pk if "partner" in query else None}
+    statements = selectors.REVIEW_QUEUE
+    assert statements.count.is_kept(actor, **filters)
+    bottom = 25 if query.get("page") == "2" else 0
+    assert statements.keys.is_kept(actor, bottom=bottom, top=min(bottom + 25, len(shown)), **filters)
+    assert statements.rows.is_kept(actor, keys=[row.pk for row in rows])
+    assert selectors._WON_WAITING.is_kept(actor)
+    assert selectors._PENDING_EXTENSIONS_FIRST.is_kept(actor, limit=6)
+
+
+def test_a_searched_review_queue_is_built_each_time_and_still_right(
+    team_a: f.Team, queued: list[Deal], vendor_admin: Actor
+) -> None:
+    """A search reads the name table first (deals.selectors.vendor_search): its statements are
+    not kept (kept_filters), the page is read as before; its rows still come as tuples."""
+    wanted = queued[3]
+    response = login(vendor_admin.user).get(reverse("deals:review_queue"), {"q": wanted.reference})
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["page"].object_list] == [wanted.pk]
+    assert response.context["page"].paginator.count == 1
+
+
+@pytest.mark.parametrize("who", ["vendor_admin", "cam"])
+@pytest.mark.parametrize(
+    "query", [{}, {"page": "2"}, {"status": "submitted"}, {"partner": "team_a", "stage": "qualified"}]
+)
+def test_the_program_deal_lists_statements_are_compiled_once_and_kept(
+    request: pytest.FixtureRequest,
+    team_a: f.Team,
+    queued: list[Deal],
+    who: str,
+    query: dict[str, str],
+    settings: Any,
+) -> None:
+    assert settings.PRM["VERIFY_STATEMENTS"]
+    actor = _actor(request, who)
+    if "partner" in query:
+        query = {**query, "partner": str(team_a.partner.pk)}
+    response = login(actor.user).get(reverse("deals:vendor_list"), query)
+    assert response.status_code == 200
+    page = response.context["page"]
+    listed = selectors.deal_list(actor=actor, filters=response.context["form"].filters())
+    with acting(actor):
+        expected = list(listed.values_list("pk", flat=True))
+    assert page.paginator.count == len(expected)
+    bottom = 25 if query.get("page") == "2" else 0
+    assert [row.pk for row in page.object_list] == expected[bottom : bottom + 25]
+    filters = selectors.kept_filters(actor, response.context["form"].filters(), selectors.KEPT_FILTERS)
+    assert filters is not None
+    statements = selectors.VENDOR_DEALS
+    assert statements.count.is_kept(actor, **filters)
+    if expected:
+        top = min(bottom + 25, len(expected))
+        assert statements.keys.is_kept(actor, bottom=bottom, top=top, **filters)
+        assert statements.rows.is_kept(actor, keys=[row.pk for row in page.object_list])
+
+
+def test_a_cams_tier_filter_is_built_each_time(team_a: f.Team, queued: list[Deal], cam: Actor) -> None:
+    """A channel account manager's tier becomes candidate ids read by a query of their own
+    (deals.selectors._filter_deals): never a kept statement, which would keep those ids."""
+    filters = {"tier": team_a.partner.tier_id}
+    assert selectors.kept_filters(cam, filters, selectors.KEPT_FILTERS) is None
+    response = login(cam.user).get(reverse("deals:vendor_list"), filters)
+    assert response.status_code == 200
+    assert {row.partner_id for row in response.context["page"].object_list} == {team_a.partner.pk}
