@@ -125,7 +125,8 @@ def _labels(language: str | None) -> dict[str, Any]:
 def _waiting(actor: Actor) -> QuerySet[FundRequest]:
     """What waits for the actor's decision: how many submitted requests, how many of them above a
     channel account manager's limit, the oldest submission. The aggregate of ``.aggregate()``, as
-    one row: the constant it is grouped by leaves no GROUP BY (one row, even of no requests)."""
+    one row: the constant it is grouped by leaves no GROUP BY (one row, even of no requests; none
+    when the scope can match nothing)."""
     return (
         fund_request_policy.scope(actor)
         .filter(status=RequestStatus.SUBMITTED)
@@ -319,7 +320,9 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
     def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
         """What waits for a decision, with links to work it oldest first (two queries)."""
         actor = request.actor
-        [(total, escalated, oldest)] = _WAITING.rows(actor)
+        # No row when the actor's scope matches nothing at all (a role without funds: the ORM's
+        # EmptyResultSet), as an aggregate over no request would say.
+        total, escalated, oldest = next(iter(_WAITING.rows(actor)), (0, 0, None))
         counts = {"total": total, "escalated": escalated, "oldest": oldest}
         base = reverse("admin:mdf_fundrequest_changelist", current_app=self.admin_site.name)
         queue = {
