@@ -76,7 +76,7 @@ def test_500_is_the_portals_page_without_a_stack_trace(monkeypatch: pytest.Monke
     def boom(**kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("prm.views.inbox", boom)
+    monkeypatch.setattr("prm.views.inbox_pages", boom)
     client = login(factories.partner_user(), raise_request_exception=False)
     response = client.get(reverse("notifications"))
     text = assert_portal_error_page(
