@@ -150,6 +150,10 @@ def _actor_values(actor: Actor) -> list[Any]:
     return values
 
 
+def _no_statements_while_probing(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    raise _ProbeEscape("the builder sent a statement")
+
+
 def _is_shape(value: Any) -> bool:
     """Whether a value argument is part of the shape rather than probed: None, a bool, or an empty
     string / zero (a builder may test a value's truth, ``if status:``, and a probe is never false).
@@ -259,8 +263,11 @@ class Statement:
                 probed[name] = probes.values(value)
         _escapes.names = ()
         try:
-            queryset = _values_list(self.build(probe_actor, **probed))
-            sql, params, compiler = _compile(queryset, connection)
+            # A builder that reads the database (candidate ids, say) would read it for the probes
+            # and bake what it found (nothing) into the statement: refused.
+            with connection.execute_wrapper(_no_statements_while_probing):
+                queryset = _values_list(self.build(probe_actor, **probed))
+                sql, params, compiler = _compile(queryset, connection)
         finally:
             escaped, _escapes.names = _escapes.names, ()
         if escaped:

@@ -213,3 +213,20 @@ def test_an_empty_or_zero_value_is_a_shape_not_a_probe(teams: Any, settings: Any
     assert len(_run(statement, first.admin_actor, status="")) == 3
     assert _run(statement, first.admin_actor, status="approved") == []
     assert statement.kept_shapes() == 2
+
+
+def test_a_builder_that_reads_the_database_is_not_kept(teams: Any, settings: Any) -> None:
+    """A builder that sends a statement of its own (ids of candidates first, then the rows) would
+    send it with the probes, find nothing and keep a statement that matches nothing: refused, and
+    each call builds it with the real values."""
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": False}
+    first, second = teams
+
+    def candidates_first(actor: Any, user_id: int) -> Any:
+        ids = list(Deal.objects.filter(registered_by_id=user_id).values_list("pk", flat=True))
+        return deal_policy.scope(actor).filter(pk__in=ids).values_list("pk")
+
+    statement = Statement("test.candidates_first", candidates_first, values=["user_id"])
+    assert len(_run(statement, first.admin_actor, user_id=first.admin.pk)) == 3
+    assert not statement.is_kept(first.admin_actor, user_id=first.admin.pk)
+    assert len(_run(statement, second.admin_actor, user_id=second.admin.pk)) == 1
