@@ -133,7 +133,8 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
         return None  # a content manager has no deals to review: no panel of zeros
     # One pass over the review queue's index for its figures and the wins to confirm.
     counts = selectors.review_counts(actor=actor, now=timezone.now())
-    ((leads_waiting, extensions),) = _VENDOR_WAITING.rows(actor)
+    # No row when the lead scope can match nothing at all (the ORM's EmptyResultSet): none waiting.
+    leads_waiting, extensions = next(iter(_VENDOR_WAITING.rows(actor)), (0, 0))
     return {
         "template": "deals/_vendor_panel.html",
         **counts,

@@ -81,7 +81,17 @@ def dashboard_figures(*, actor: Actor) -> dict[str, Any]:
     ``label`` and ``n`` in the tiers' rank order), and ``pending_applications`` and
     ``pending_profile_changes``, as the selectors' pending counts."""
     tiers = _TIERS.rows(actor)
-    (row,) = _FIGURES.rows(actor, tiers=[pk for pk, _name in tiers])
+    found = _FIGURES.rows(actor, tiers=[pk for pk, _name in tiers])
+    if not found:
+        # The partner scope can match nothing at all (a channel account manager without a
+        # partner yet: the ORM's EmptyResultSet, no row): the selectors count what remains (the
+        # applications are not anyone's portfolio).
+        return {
+            **selectors.partner_counts(actor=actor),
+            "pending_applications": selectors.pending_application_count(actor=actor),
+            "pending_profile_changes": selectors.pending_profile_change_count(actor=actor),
+        }
+    (row,) = found
     tier_counts, row = row[: len(tiers)], row[len(tiers) :]
     statuses, row = row[: len(PartnerStatus.values)], row[len(PartnerStatus.values) :]
     regions, pending = row[: len(Region.values)], row[len(Region.values) :]

@@ -103,7 +103,8 @@ def vendor_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not case_policy.can(actor, "queue"):
         return None
-    (row,) = _QUEUE_COUNTS.rows(actor, now=timezone.now())
+    # No row when the case scope can match nothing at all (the ORM's EmptyResultSet): all zero.
+    row = next(iter(_QUEUE_COUNTS.rows(actor, now=timezone.now())), (0,) * len(_QUEUE_COUNT_NAMES))
     counts = dict(zip(_QUEUE_COUNT_NAMES, row, strict=True))
     return {"template": "partners/support/_vendor_panel.html", **counts}
 

@@ -138,3 +138,22 @@ def test_the_dashboards_recent_applications_print_as_the_models_did(program_admi
     new = template.render(context, response.wsgi_request)
     assert parse_html(csrf.sub("CSRF", old)) == parse_html(csrf.sub("CSRF", new))
     assert "Applicant &lt;" in new
+
+
+@pytest.mark.parametrize(
+    "role", ["channel_account_manager", "program_admin", "finance", "content_manager", "support"]
+)
+def test_every_vendor_role_gets_the_dashboard_and_the_fund_queue_of_an_empty_scope(
+    db: Any, role: str
+) -> None:
+    """Each vendor role, a channel account manager without any partner yet among them: where a
+    role's scope can match nothing (the ORM's EmptyResultSet), a kept aggregate returns no row at
+    all. The dashboard's figures and panels and the fund-request queue's summary still answer
+    (zeros, or the role's refusal), never a 500."""
+    user = factories.vendor_user(role, email=f"{role}@prm.example")
+    client = login(user, raise_request_exception=False)
+    dashboard = client.get(reverse("vendor:dashboard"))
+    assert dashboard.status_code in (200, 302), dashboard.status_code  # support: to its queue
+    if dashboard.status_code == 200:
+        assert dashboard.context["pending_profile_changes"] == 0
+    assert client.get(reverse("admin:mdf_fundrequest_changelist")).status_code in (200, 403)
