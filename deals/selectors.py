@@ -904,7 +904,7 @@ class PendingExtension(NamedTuple):
     """A pending extension request as the review queue's panel shows it."""
 
     pk: int
-    deal_pk: int
+    deal_id: int
     created_at: datetime
     reference: str
     customer_name: str
@@ -913,7 +913,7 @@ class PendingExtension(NamedTuple):
     @property
     def deal(self) -> _Shown:
         return _Shown(
-            pk=self.deal_pk,
+            pk=self.deal_id,
             reference=self.reference,
             customer_name=self.customer_name,
             partner=_Shown(legal_name=self.partner_name),

@@ -21,6 +21,7 @@ from bench.loaders import portal
 from bench.loaders.partners import partner_user_ids
 from prm.rls import tenant_column, tenant_models
 from prm.tenancy import Scope
+from tests import factories
 from tests.factories import actor_for
 from tests.helpers import count, login, raw
 from tests.scoping import acting
@@ -41,6 +42,9 @@ def loaded(
         },
     }
     with django_db_blocker.unblock(), override_settings(STORAGES=storages), transaction.atomic():
+        # The tiers the data migration made, which a transactional test that ran before in this
+        # worker flushed (the loader gives its partners those tiers by name).
+        factories.default_tiers()
         loaded = portal.load(seed=7, sizes=SIZES, chunk=400, vacuum=False)
         # Every foreign key checked now, once (and the load proved sound): left deferred, each
         # test's teardown would check them all again.
