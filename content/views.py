@@ -4,9 +4,6 @@ report with its CSV exports."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +13,7 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
+from prm import catalogue_cache
 from prm.jinja2 import url_with_pk
 from prm.templatetags.prm_pagination import pagination
 from prm.views import paginate, partner_required, querystring_without_page, start_export, vendor_required
@@ -66,7 +64,8 @@ def library(request: HttpRequest) -> HttpResponse:
         body = _render(name, request, context)
     else:
         # Without a search, the markup is the kept library's for these filters and this page:
-        # rendered once per process (_kept_body), not on every request (half the page's CPU).
+        # rendered once per process (_BODIES, prm.catalogue_cache.KeptBodies), not on every
+        # request (half the page's CPU).
         shown = (
             name,
             translation.get_language(),
@@ -74,7 +73,7 @@ def library(request: HttpRequest) -> HttpResponse:
             page.number,
             context["querystring"],
         )
-        body = _kept_body(kept, shown, lambda: _render(name, request, context))
+        body = _BODIES.get(kept, shown, lambda: _render(name, request, context))
     if partial:
         return HttpResponse(body)
     context["body"] = body
@@ -82,31 +81,7 @@ def library(request: HttpRequest) -> HttpResponse:
 
 
 # The library's bodies this process rendered last (the oldest forgotten first; ~30 KB each).
-BODIES_KEPT = 64
-_bodies: OrderedDict[tuple[Hashable, ...], tuple[selectors.Library, SafeString]] = OrderedDict()
-_bodies_lock = threading.Lock()
-
-
-def _kept_body(
-    library: selectors.Library, shown: tuple[Hashable, ...], render_body: Callable[[], SafeString]
-) -> SafeString:
-    """The body rendered for ``shown`` (the template, language, filters, page and query string)
-    from this very ``library``, or ``render_body()``. The library is the one kept for the
-    partner's audience (selectors.library: the same object while it holds, a new one once
-    anything in it changes), so a body is reused only for the library it was rendered from; and
-    the markup names no one (no user, no token): only the audience's library, as the kept value."""
-    with _bodies_lock:
-        entry = _bodies.get(shown)
-        if entry is not None and entry[0] is library:
-            _bodies.move_to_end(shown)
-            return entry[1]
-    body = render_body()
-    with _bodies_lock:
-        _bodies[shown] = (library, body)
-        _bodies.move_to_end(shown)
-        while len(_bodies) > BODIES_KEPT:
-            _bodies.popitem(last=False)
-    return body
+_BODIES = catalogue_cache.KeptBodies(64)
 
 
 def _render(name: str, request: HttpRequest, context: dict[str, Any]) -> SafeString:

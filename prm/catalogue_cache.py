@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -129,3 +130,38 @@ def _remember(key: str, kept: tuple[datetime, Any]) -> None:
         while len(_remembered) >= _REMEMBERED:
             del _remembered[next(iter(_remembered))]
         _remembered[key] = kept
+
+
+class KeptBodies:
+    """Page bodies rendered from a kept catalogue (the object ``cached`` returns: the same one while
+    it holds, a new one once anything in it changes), per process: a body is reused only for the
+    very catalogue object it was rendered from and the same ``shown`` (everything else the body
+    prints: role, language, filters, page, the viewer's own progress, ...). The oldest is
+    forgotten first. A body must name no one (no user, no token) beyond what ``shown`` holds."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._bodies: OrderedDict[Hashable, tuple[object, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, catalogue: object, shown: Hashable, render: Callable[[], T]) -> T:
+        """The body kept for ``catalogue`` and ``shown``, or ``render()`` (then kept)."""
+        with self._lock:
+            entry = self._bodies.get(shown)
+            if entry is not None and entry[0] is catalogue:
+                self._bodies.move_to_end(shown)
+                return entry[1]
+        body = render()
+        with self._lock:
+            self._bodies[shown] = (catalogue, body)
+            self._bodies.move_to_end(shown)
+            while len(self._bodies) > self.size:
+                self._bodies.popitem(last=False)
+        return body
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bodies.clear()
+
+    def __len__(self) -> int:
+        return len(self._bodies)

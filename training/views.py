@@ -9,9 +9,6 @@ from the admin; they never enroll."""
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -30,7 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from partners.ratelimit import hit_rate_limit
-from prm import errors
+from prm import catalogue_cache, errors
 from prm.jinja2 import url_with_pk
 from prm.tenancy import Actor
 from prm.views import paginate, partner_required, start_export, vendor_required
@@ -349,7 +346,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     }
     # The page's body through Jinja2 (templates/jinja2/training/catalogue.html): through Django's
     # engine it was over half the page's time. base.html stays the frame. Rendered again only
-    # when something it prints changed (_kept_catalogue_body).
+    # when something it prints changed (_BODIES, prm.catalogue_cache.KeptBodies).
     shown = (
         actor.partner_role,
         translation.get_language(),
@@ -358,36 +355,12 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         tuple((row["award"], row["valid"], row["days_left"], row["expiring"]) for row in context["awards"]),
         tuple((award, award.is_valid) for award in awards),  # the certifications held
     )
-    context["body"] = _kept_catalogue_body(offered, shown, lambda: _catalogue_body(request, context))
+    context["body"] = _BODIES.get(offered, shown, lambda: _catalogue_body(request, context))
     return render(request, "training/catalogue.html", context)
 
 
 # The catalogue bodies this process rendered last (the oldest forgotten first; up to ~70 KB each).
-BODIES_KEPT = 64
-_bodies: OrderedDict[tuple[Hashable, ...], tuple[selectors.TrainingCatalogue, SafeString]] = OrderedDict()
-_bodies_lock = threading.Lock()
-
-
-def _kept_catalogue_body(
-    offered: selectors.TrainingCatalogue, shown: tuple[Hashable, ...], render_body: Callable[[], SafeString]
-) -> SafeString:
-    """The body rendered from this very catalogue (the one kept for the role,
-    selectors.training_catalogue: the same object while it holds, a new one once anything in it
-    changes) and ``shown``: everything else the body prints (the role, the language and time zone,
-    the learner's progress and awards as read on this request, each award's validity as of now),
-    or ``render_body()``. A learner's body is reused only for the same progress and awards."""
-    with _bodies_lock:
-        entry = _bodies.get(shown)
-        if entry is not None and entry[0] is offered:
-            _bodies.move_to_end(shown)
-            return entry[1]
-    body = render_body()
-    with _bodies_lock:
-        _bodies[shown] = (offered, body)
-        _bodies.move_to_end(shown)
-        while len(_bodies) > BODIES_KEPT:
-            _bodies.popitem(last=False)
-    return body
+_BODIES = catalogue_cache.KeptBodies(64)
 
 
 def _catalogue_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:

@@ -131,7 +131,7 @@ def test_library_query_count_is_constant_with_the_library_kept(partner: Any) -> 
 
 def test_the_rendered_library_is_kept_for_the_library_it_shows(partner: Any) -> None:
     """Without a search, the body is rendered once per library, filters, page and language
-    (content.views._kept_body), and again as soon as the library kept for the audience changes."""
+    (content.views._BODIES), and again as soon as the library kept for the audience changes."""
     from content import views
 
     me = f.member(partner, PartnerRole.SALES)
@@ -143,12 +143,12 @@ def test_the_rendered_library_is_kept_for_the_library_it_shows(partner: Any) -> 
         assert response.status_code == 200
         return str(response.context["body"])
 
-    views._bodies.clear()
+    views._BODIES.clear()
     page = body()
-    assert "First title" in page and len(views._bodies) == 1
-    assert body() == page and len(views._bodies) == 1  # kept
+    assert "First title" in page and len(views._BODIES) == 1
+    assert body() == page and len(views._BODIES) == 1  # kept
     german = body(headers={"HTTP_ACCEPT_LANGUAGE": "de"})
-    assert german != page and len(views._bodies) == 2  # each language its own
+    assert german != page and len(views._BODIES) == 2  # each language its own
     filtered = body(category="no-such-category")
     assert filtered != page and "First title" not in filtered
     asset = Asset.objects.get(pk=first.pk)

@@ -113,9 +113,9 @@ def test_the_rendered_body_is_kept_only_for_the_same_catalogue_progress_and_awar
         assert response.status_code == 200
         return str(response.context["body"])
 
-    views._bodies.clear()
+    views._BODIES.clear()
     first = body(ann)
-    assert body(ann) == first == body(bob) and len(views._bodies) == 1  # kept, and shared
+    assert body(ann) == first == body(bob) and len(views._BODIES) == 1  # kept, and shared
     assert body(ann, HTTP_ACCEPT_LANGUAGE="de") != first
     f.complete_lessons(ann, built)  # progress, and with it the certification's award
     done = body(ann)
