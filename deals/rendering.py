@@ -20,7 +20,6 @@ from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, formats, numberformat, timezone, translation
 from django.utils.timesince import TIME_STRINGS, timesince
-from jinja2.ext import _make_new_gettext
 from markupsafe import Markup
 
 from prm.markup import escape as escape_text
@@ -453,30 +452,3 @@ def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
             _vendor_rows[key] = html
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
-
-
-# --- The vendor pages' ``_()`` ----------------------------------------------------------------
-# Each vendor page's body writes 25-50 fixed messages through ``_()`` (Jinja2's i18n extension
-# over Django's gettext: the active language, then the catalog's chain of fallbacks, 5-9 µs each).
-# A message's translation is a pure function of the language (the catalogs are fixed for the
-# process), so it is looked up once per language and message.
-_messages: dict[tuple[str, str], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_messages(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
-        _messages.clear()
-
-
-def _kept_translation(message: str) -> str:
-    key = (translation.get_language() or "", message)
-    text = _messages.get(key)
-    if text is None:
-        text = _messages[key] = translation.gettext(message)
-    return text
-
-
-# Jinja2's own newstyle ``gettext`` (the same escaping and formatting) over the kept translations:
-# a body rendered with ``{"_": kept_gettext, "gettext": kept_gettext}`` writes what it wrote.
-kept_gettext = _make_new_gettext(_kept_translation)

@@ -33,7 +33,7 @@ from partners.models import PartnerStatus
 from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
-from prm.jinja2 import url_with_pk
+from prm.jinja2 import kept_gettext, url_with_pk
 from prm.money import format_amount
 from prm.pagination import page_bounds
 from prm.templatetags.prm_forms import widget_html
@@ -69,7 +69,6 @@ from .rendering import (
     ListFormats,
     PipelineTables,
     TimeSince,
-    kept_gettext,
     review_queue_texts,
     review_rows_html,
     vendor_deal_list_texts,
@@ -126,7 +125,7 @@ def _render_body(
         "widget": widget_html,
         "pagination": pagination,
         "dates": Dates(),
-        # The body's fixed messages, translated once per language (deals.rendering).
+        # The body's fixed messages, translated once per language (prm.jinja2.kept_gettext).
         "_": kept_gettext,
         "gettext": kept_gettext,
         **context,

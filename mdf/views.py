@@ -6,7 +6,7 @@ claim reviews happen in the Django admin."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -22,20 +22,18 @@ from django.shortcuts import redirect, render
 from django.template import engines
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
-from jinja2 import pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
 
 from partners.activity import plain_history
 from partners.panels import app_panels
 from prm import audit
 from prm.errors import add_form_error, attempt
+from prm.jinja2 import kept_gettext
 from prm.markup import escape
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
@@ -240,32 +238,12 @@ def _select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString
     )
 
 
-@lru_cache(maxsize=32)
-def _remembered_gettext(language: str | None) -> Callable[..., str]:
-    """Jinja2's ``_()`` for a body rendered in ``language`` (the active one, the key): the same
-    newstyle gettext as prm/jinja2.py installs (its answer marked safe when autoescaping, then
-    %-formatted with the keywords), each message looked up in Django's catalogs once per process
-    and language, not on every render (each lookup reads the active language through asgiref's
-    Local: a sixth of the request list's body for its twenty messages)."""
-    translated: dict[str, str] = {}
-
-    @pass_context
-    def gettext(context: Context, message: str, **variables: Any) -> str:
-        text = translated.get(message)
-        if text is None:
-            text = translated[message] = translation.gettext(message)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 -- as Jinja2's own newstyle gettext (jinja2.ext)
-        return text % variables
-
-    return gettext
-
-
 def _jinja2_body(request: HttpRequest, template_name: str, context: dict[str, Any]) -> SafeString:
     """A page's body rendered by Jinja2 (templates/jinja2/, prm/jinja2.py), for the Django page
     template around it (``{{ body }}`` in its content block): the body of a long list through
     Django's template engine was most of the page's time."""
-    context = {**context, "gettext": _remembered_gettext(get_language())}
+    # ``_()`` over translations looked up once per language and message (prm.jinja2.kept_gettext).
+    context = {**context, "_": kept_gettext, "gettext": kept_gettext}
     html = engines["jinja2"].get_template(template_name).render(context, request)
     return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
 

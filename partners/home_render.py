@@ -24,23 +24,12 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-# Per language: message -> its translation. Only literal messages of the home's templates.
-_TRANSLATED: dict[str | None, dict[str, str]] = {}
+from prm.jinja2 import kept_gettext
 
 
 def gettext_callables() -> dict[str, Callable[..., Any]]:
-    """``_``, ``gettext`` and ``ngettext`` for one render, in the current language (and ``url``)."""
-    language = translation.get_language()
-    translated = _TRANSLATED.setdefault(language, {})
-
-    @pass_context
-    def gettext(context: Context, message: str, **variables: Any) -> str:
-        found = translated.get(message)
-        if found is None:
-            found = translated[message] = translation.gettext(message)
-        rv: Any = Markup(found) if context.eval_ctx.autoescape else found  # noqa: S704 -- as Jinja2 does
-        # Formatting a message without values nor "%" gives it back unchanged: skipped.
-        return rv % variables if variables or "%" in found else rv
+    """``_``, ``gettext`` and ``ngettext`` for one render, in the current language (and ``url``):
+    ``_`` over translations looked up once per language and message (prm.jinja2.kept_gettext)."""
 
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
@@ -51,7 +40,7 @@ def gettext_callables() -> dict[str, Callable[..., Any]]:
         return rv % variables
 
     # ``url()`` too: the home's templates' links have no arguments but the logo's (home_url).
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "url": home_url}
+    return {"_": kept_gettext, "gettext": kept_gettext, "ngettext": ngettext, "url": home_url}
 
 
 # Per language: a choices class's labels by value (the role names of the team card, the case
