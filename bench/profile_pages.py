@@ -47,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", type=int, default=0, metavar="N", help="also profile and print the N costliest functions"
     )
     parser.add_argument("--sort", default="cumulative", help="order of --profile: cumulative, tottime")
+    parser.add_argument("--sql", action="store_true", help="also print each query of one request (shortened)")
     parser.add_argument(
         "--callers", metavar="PATTERN", help="with --profile: also who calls the functions matching PATTERN"
     )
@@ -101,8 +102,8 @@ def request(app, path: str, cookie: str) -> tuple[str, bytes]:
     return status_seen[0], body
 
 
-def count_queries(connection, call) -> int:
-    seen: list[str] = []
+def count_queries(connection, call, seen: list[str] | None = None) -> int:
+    seen = [] if seen is None else seen
 
     def counting(execute, sql, params, many, context):
         seen.append(sql)
@@ -139,11 +140,14 @@ def main(argv: list[str] | None = None) -> int:
                 request(app, path, cookie)
             cpu = (time.process_time() - cpu_started) * 1000 / args.requests
             wall = (time.perf_counter() - wall_started) * 1000 / args.requests
-            queries = count_queries(connection, lambda: request(app, path, cookie))  # noqa: B023
+            statements: list[str] = []
+            queries = count_queries(connection, lambda: request(app, path, cookie), statements)  # noqa: B023
             line = (
                 f"{persona.key:13} {path:45} cpu {cpu:6.2f} ms  wall {wall:6.2f} ms"
                 f"  queries {queries:2}  {len(body) / 1024:6.1f} KB"
             )
+            if args.sql:
+                line += "".join(f"\n    {n}. {' '.join(sql.split())[:220]}" for n, sql in enumerate(statements, 1))
             if args.profile:
                 profile = cProfile.Profile(time.process_time)
                 calls = max(args.requests // 2, 20)
