@@ -11,7 +11,7 @@ terminated partners to a notice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from allauth.mfa.models import Authenticator
@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from prm.auth_backends import loaded_state
+from prm.notifications import forget_loaded_unread, keep_loaded_unread, unread_count_read
 from prm.roles import VendorRole
 from prm.tenancy import (
     ANONYMOUS,
@@ -66,6 +68,22 @@ def resolve_actor(user: object) -> Actor:
     return Actor(user=user, side=Side.PARTNER, partner=membership.partner, partner_role=membership.role)
 
 
+# Requests that render no page with the navigation's bell: their scope is written without the
+# unread count (prm.notifications.unread_count_read). Only a guess that saves work: a page under
+# them that does show the bell reads the count on its own, as every page did before.
+_NO_BELL = ("/api/", "/healthz", "/static/", "/media/", "/favicon.ico")
+
+
+def _bell_read(request: HttpRequest, actor: Actor) -> tuple[str, Sequence[Any]] | None:
+    """The bell's unread count, to be read in the statement that writes the request's scope, for a
+    request that will likely show it (a page a signed-in user GETs); else None."""
+    if actor.user is None or actor.scope is None or request.method not in ("GET", "HEAD"):
+        return None
+    if request.path.startswith(_NO_BELL):
+        return None
+    return unread_count_read(user=actor.user)
+
+
 class ActorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -73,9 +91,16 @@ class ActorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # The user row is the database's (the authentication middleware loaded it); who that user
         # acts as comes from the cache while nothing it depends on changed (partners.actor_cache).
-        request.actor = cached_actor(getattr(request, "user", None), resolve=resolve_actor)
-        with request_transaction(request, request.actor.scope):
-            return self.get_response(request)
+        actor = request.actor = cached_actor(getattr(request, "user", None), resolve=resolve_actor)
+        bell = _bell_read(request, actor)
+        try:
+            with request_transaction(request, actor.scope, along=bell) as unread:
+                if bell is not None and unread is not None:
+                    keep_loaded_unread(user=actor.user, count=unread)
+                return self.get_response(request)
+        finally:
+            if bell is not None:
+                forget_loaded_unread()
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
@@ -121,6 +146,15 @@ _ALWAYS_OPEN = (
 )
 
 
+def has_totp(user: Any) -> bool:
+    """Whether ``user`` has a TOTP authenticator: as the user row read it
+    (prm.auth_backends.loaded_state), else from the database."""
+    loaded = loaded_state(user)
+    if loaded is not None and loaded.has_totp is not None:
+        return loaded.has_totp
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
 def partner_gate(actor: Actor) -> str:
     """Why a partner user may not use the portal yet: "suspended" (suspended or terminated),
     "agreement" (the current agreement is not accepted), or "" (nothing stands in the way)."""
@@ -159,8 +193,7 @@ class AccessGateMiddleware:
         if actor.user is None or path.startswith(_ALWAYS_OPEN):
             return self.get_response(request)
         if actor.is_vendor:
-            has_totp = Authenticator.objects.filter(user=actor.user, type=Authenticator.Type.TOTP).exists()
-            if not has_totp:
+            if not has_totp(actor.user):
                 return redirect(f"{reverse('mfa_activate_totp')}?next={path}")
             return self.get_response(request)
         if actor.is_partner:

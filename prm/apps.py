@@ -62,3 +62,22 @@ class PrmConfig(AppConfig):
             ("reset", authenticator_reset),
         ):
             signal.connect(mfa_changed_notice, dispatch_uid=f"prm.mfa_notice.{name}")
+
+        # What the user row read with it (prm.auth_backends: whether the user has a TOTP
+        # authenticator) is dropped when an authenticator comes or goes in the same request.
+        from .auth_backends import forget_loaded_state
+
+        for name, signal in (("added", authenticator_added), ("removed", authenticator_removed)):
+            signal.connect(forget_loaded_state, dispatch_uid=f"prm.user_loaded_state.{name}")
+
+        # The bell's count read with the request's scope is dropped by any save or delete of a
+        # notification (the services' update() and bulk_create() drop it themselves).
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import Notification
+        from .notifications import forget_loaded_unread
+
+        post_save.connect(forget_loaded_unread, sender=Notification, dispatch_uid="prm.loaded_unread.save")
+        post_delete.connect(
+            forget_loaded_unread, sender=Notification, dispatch_uid="prm.loaded_unread.delete"
+        )

@@ -1,7 +1,9 @@
 """The portal's authentication backends.
 
 ``AuthenticationBackend``: allauth's (the same sign-in by e-mail and password, the same
-``is_active`` check) with a cheaper ``get_user``, the user row every signed-in request reads.
+``is_active`` check) with a cheaper ``get_user``, the user row every signed-in request reads, which
+also reads whether vendor staff have a TOTP authenticator (the MFA gate's question on every vendor
+page: ``LoadedUserState``).
 
 ``VendorRoleBackend``: model permissions for vendor staff come from their vendor role, not from
 hand-edited groups. Each app's AppConfig may declare ``vendor_role_permissions = {role:
@@ -22,16 +24,64 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Expression
+from django.db.models import BooleanField, Case, Exists, Expression, OuterRef, Q, Value, When
 
 from .models import User, VendorRole
 
 
 @dataclass(frozen=True)
+class LoadedUserState:
+    """What the user row statement read about the user besides the row itself, as the row was
+    read: kept on the user as ``user._prm_loaded_state`` (see :func:`loaded_state`).
+
+    ``has_totp``: whether the user has a TOTP authenticator (allauth's ``mfa_authenticator``, no
+    tenant table): the MFA gate of every vendor page asks it (partners.middleware). Read for vendor
+    staff only (a CASE on the row's vendor role): None for anyone else, as for a user not loaded
+    by this backend, and the gate then asks the database.
+    """
+
+    has_totp: bool | None
+
+
+_LOADED_STATE_ATTRIBUTE = "_prm_loaded_state"
+
+
+def loaded_state(user: Any) -> LoadedUserState | None:
+    """What :class:`AuthenticationBackend` read with ``user``'s row in this request; None for a
+    user loaded otherwise (another backend, the ORM) or after :func:`forget_loaded_state`."""
+    return getattr(user, _LOADED_STATE_ATTRIBUTE, None)
+
+
+def forget_loaded_state(*, user: Any = None, **_kwargs: Any) -> None:
+    """Drop what was read with the row (allauth's authenticator_added / authenticator_removed:
+    the TOTP flag would be stale for the rest of the request); asked again, it comes from the
+    database."""
+    if user is not None and hasattr(user, _LOADED_STATE_ATTRIBUTE):
+        delattr(user, _LOADED_STATE_ATTRIBUTE)
+
+
+def _has_totp_column() -> Expression:
+    """``EXISTS`` (a TOTP authenticator of the row's user), evaluated for vendor staff only."""
+    from allauth.mfa.models import Authenticator
+
+    totp = Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
+    return Case(
+        When(~Q(vendor_role=""), then=Exists(totp)),
+        default=Value(None),
+        output_field=BooleanField(null=True),
+    )
+
+
+@dataclass(frozen=True)
 class _UserRowStatement:
-    """The ORM's own statement for ``User._default_manager.get(pk=...)``, compiled once."""
+    """The ORM's own statement for ``User._default_manager.get(pk=...)`` with the columns of
+    :class:`LoadedUserState` after the model's, compiled once."""
 
     sql: str
+    # The statement's parameters, the user's pk at ``pk_slot`` and constants elsewhere (the
+    # authenticator type, the empty vendor role).
+    params: tuple[Any, ...]
+    pk_slot: int
     attnames: list[str]
     # (position in the row, the converters the ORM applies there, the column they are given)
     converters: list[tuple[int, Sequence[Callable[..., Any]], Expression]]
@@ -49,23 +99,28 @@ def _user_row_statement(connection: BaseDatabaseWrapper) -> _UserRowStatement:
     # The same queryset ModelBackend.get_user runs (the default manager; .get() drops the
     # Meta.ordering), compiled by the ORM itself: the same columns, the same SQL, the same
     # converters (the JSON field's), so the user built from the row equals the ORM's.
-    marker = -1
-    queryset = User._default_manager.filter(pk=marker).order_by()
+    # The marker: a pk no row has, to find where the pk goes among the parameters.
+    marker = -7_000_000_000_000_000_001
+    queryset = User._default_manager.filter(pk=marker).order_by().annotate(prm_has_totp=_has_totp_column())
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
-    if tuple(params) != (marker,):  # a manager that adds conditions of its own: not this path
+    slots = [position for position, value in enumerate(params) if value == marker]
+    if len(slots) != 1 or params[-1] != marker:  # a manager that adds conditions of its own
         raise RuntimeError(f"Unexpected parameters for the user row statement: {params!r}")
+    fields = len(User._meta.concrete_fields)
     columns = [column for column, _sql, _alias in compiler.select]
-    attnames = [column.target.attname for column in columns]
-    if attnames != [field.attname for field in User._meta.concrete_fields]:
+    attnames = [getattr(getattr(column, "target", None), "attname", None) for column in columns[:fields]]
+    if attnames != [field.attname for field in User._meta.concrete_fields] or len(columns) != fields + 1:
         # User.from_db would mark the missing ones deferred: a later save() would then write only
-        # some fields. Every concrete field or nothing.
+        # some fields. Every concrete field (then the TOTP flag) or nothing.
         raise RuntimeError(f"The user row statement does not read every field: {attnames!r}")
     converters = [
         (position, functions, expression)
-        for position, (functions, expression) in compiler.get_converters(columns).items()
+        for position, (functions, expression) in compiler.get_converters(columns[:fields]).items()
     ]
-    statement = _UserRowStatement(sql=sql, attnames=attnames, converters=converters)
+    statement = _UserRowStatement(
+        sql=sql, params=tuple(params), pk_slot=slots[0], attnames=attnames, converters=converters
+    )
     _statements[connection] = statement
     return statement
 
@@ -80,6 +135,10 @@ class AuthenticationBackend(AllauthAuthenticationBackend):
     the user with ``User.from_db``, as the ORM's iterator does: every concrete field loaded (the
     password for the session hash check, actor_version for the actor cache, language, ...), the
     same ``is_active`` check (``user_can_authenticate``), None for a user that is gone.
+
+    The same statement reads, after the model's columns, whether a vendor user has a TOTP
+    authenticator (``LoadedUserState``, kept on the user for this request): the MFA gate of every
+    vendor page (partners.middleware.has_totp) then sends no statement of its own.
 
     Listed first in AUTHENTICATION_BACKENDS, so a new sign-in stores this path in its session
     (``authenticate`` sets it, allauth's ``login`` prefers a subclass of its backend); sessions
@@ -101,19 +160,25 @@ class AuthenticationBackend(AllauthAuthenticationBackend):
         statement = _user_row_statement(connection)
         # As the ORM's pk=... lookup prepares it (a bad value raises as it would there).
         pk = User._meta.pk.get_prep_value(user_id)
+        params = list(statement.params)
+        params[statement.pk_slot] = pk
         with connection.cursor() as cursor:
-            cursor.execute(statement.sql, (pk,))
+            cursor.execute(statement.sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
         values = list(row)
+        has_totp = values.pop()
         for position, functions, expression in statement.converters:
             value = values[position]
             for function in functions:
                 value = function(value, expression, connection)
             values[position] = value
         user = User.from_db(connection.alias, statement.attnames, values)
-        return user if self.user_can_authenticate(user) else None
+        if not self.user_can_authenticate(user):
+            return None
+        setattr(user, _LOADED_STATE_ATTRIBUTE, LoadedUserState(has_totp=has_totp))
+        return user
 
 
 @cache

@@ -30,7 +30,7 @@ from celery import shared_task
 from django.apps import apps
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -75,6 +75,7 @@ def notify(
     kept, emailed, digest = _delivery(recipient, kind, email)
     if not kept:
         return None
+    forget_loaded_unread()
     fields = {
         "recipient": recipient,
         "kind": kind,
@@ -123,7 +124,12 @@ def send_email(
 
 
 def _unread(actor: Actor, user_id: int) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).values_list("pk")
+    # Unordered: a count has no use for Meta.ordering (which made PostgreSQL sort the rows first).
+    # The inbox index (recipient, read_at, -created_at) finds them; the policy's partner column
+    # is checked on each row.
+    return (
+        Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).order_by().values_list("pk")
+    )
 
 
 # Counted on every page (the bell in the navigation): compiled once (prm.statements).
@@ -131,7 +137,62 @@ _UNREAD = Statement("prm.unread_notifications", _unread, values=["user_id"], cou
 
 
 def unread_count(*, user: User) -> int:
+    """How many of ``user``'s notifications are unread (the bell), in the current scope: the count
+    read with the request's scope (:func:`unread_count_read`) while it still holds, else read now."""
+    loaded = _loaded_unread(user.pk)
+    if loaded is not None:
+        return loaded
     return _UNREAD.count(ANONYMOUS, user_id=user.pk)
+
+
+# --- The bell's count, read as the request begins -------------------------------------------------
+# Every page shows the count; reading it in a statement of its own cost a round trip and a
+# statement's parse and plan of the 2 shared cores (issue 11). ``partners.middleware`` sends it in
+# the statement that writes the request's scope (prm.tenancy.tenant_scope's ``along``), which is
+# the earliest point where row-level security lets it be read (the user row before it is read
+# with no scope: prm_notification is a tenant table, whose policy shows no row then).
+#
+# The value holds for the request's own scope only (a nested scope, such as a service's
+# system_scope, is another), and only until something writes a notification: every writer below
+# drops it (notify, notify_bulk, mark_read: ``update()`` and ``bulk_create()`` send no signal), and
+# a model signal catches any other save or delete (the admin). Then the count is read again,
+# after the write, in the same transaction, as before. Kept on the database connection, which is
+# the thread's and the request's (ActorMiddleware drops it when the request's transaction ends).
+_LOADED_ATTRIBUTE = "prm_loaded_unread"
+
+
+def unread_count_read(*, user: User) -> tuple[str, tuple] | None:
+    """The unread count's kept statement and parameters for ``user``, to send with the scope;
+    None when it cannot be sent that way (the count is then read on its own, when a page asks)."""
+    return _UNREAD.scalar_sql(ANONYMOUS, user_id=user.pk)
+
+
+def keep_loaded_unread(*, user: User, count: int) -> None:
+    """Keep the count read with the scope just written (in the innermost open scope) for
+    :func:`unread_count`."""
+    connection = connections["default"]
+    setattr(connection, _LOADED_ATTRIBUTE, (getattr(connection, "prm_open_scopes", 0), user.pk, int(count)))
+
+
+def forget_loaded_unread(**_kwargs: Any) -> None:
+    """Drop the count read with the scope: a notification was written (or the request ended)."""
+    connection = connections["default"]
+    if getattr(connection, _LOADED_ATTRIBUTE, None) is not None:
+        setattr(connection, _LOADED_ATTRIBUTE, None)
+
+
+def _loaded_unread(user_id: int) -> int | None:
+    connection = connections["default"]
+    loaded = getattr(connection, _LOADED_ATTRIBUTE, None)
+    if loaded is None:
+        return None
+    depth, loaded_user_id, count = loaded
+    # Only in the scope it was read in: not in a scope opened inside it, not after it closed.
+    if loaded_user_id != user_id or depth != getattr(connection, "prm_open_scopes", 0):
+        return None
+    if not connection.in_atomic_block:
+        return None
+    return count
 
 
 def _inbox_of(user_id: int) -> QuerySet[Notification]:
@@ -225,6 +286,7 @@ def mark_read(*, user: User, ids: Collection[int] | None = None, every: bool = F
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
+    forget_loaded_unread()  # the bell of the page this request renders counts what is left
     return unread.update(read_at=timezone.now())
 
 
@@ -285,6 +347,7 @@ def notify_bulk(notices: list[dict[str, Any]]) -> list[Notification]:
         rows.append(row)
         if emailed:
             emailed_rows.append(row)
+    forget_loaded_unread()
     created = Notification.objects.bulk_create(rows, batch_size=2000)
     emailed = [row.pk for row in emailed_rows]  # bulk_create sets the ids on the same objects
     if emailed:

@@ -345,12 +345,14 @@ class Statement:
         """The number of rows (a Statement made with ``count=True``)."""
         return int(self.rows(actor, **arguments)[0][0])
 
-    def rows(self, actor: Actor, **arguments: Any) -> list[tuple]:
-        connection = connections["default"]
+    def _prepare(
+        self, actor: Actor, arguments: dict[str, Any], connection: BaseDatabaseWrapper
+    ) -> tuple[_Compiled, tuple] | None:
+        """The kept statement of this call's shape and its parameters (verified against the ORM's
+        when ``PRM["VERIFY_STATEMENTS"]`` is on); None when the shape cannot be kept."""
         kept = self._kept.get(connection)
         if kept is None:
             kept = self._kept.setdefault(connection, OrderedDict())
-        arguments = self._as_sets(arguments)
         shape = self._shape(actor, arguments)
         compiled = kept.get(shape)
         if compiled is None:
@@ -359,8 +361,7 @@ class Statement:
             if len(kept) > SHAPES_KEPT:
                 kept.popitem(last=False)
         if compiled is _NOT_COMPILABLE:
-            built = _values_list(self.build(actor, **arguments))
-            return [(built.count(),)] if self.counts else list(built)
+            return None
         values = [
             *_actor_values(actor),
             *_flat([arguments[name] for name in self.value_names if not _is_shape(arguments[name])]),
@@ -371,6 +372,30 @@ class Statement:
         )
         if settings.PRM.get("VERIFY_STATEMENTS"):
             self._verify(compiled, params, actor, arguments, connection)
+        return compiled, params
+
+    def scalar_sql(self, actor: Actor, **arguments: Any) -> tuple[str, tuple] | None:
+        """The kept statement of a ``count=True`` Statement with this call's parameters, for a
+        caller that sends it inside a statement of its own (``prm.tenancy.tenant_scope``'s
+        ``along``): one row, one column, as :meth:`count` reads it. None when the shape cannot
+        be kept or can match no row (the caller then asks :meth:`count`)."""
+        if not self.counts:
+            raise TypeError(f"{self.name}: scalar_sql is for a count=True Statement")
+        connection = connections["default"]
+        prepared = self._prepare(actor, self._as_sets(arguments), connection)
+        if prepared is None or prepared[0].sql is None:
+            return None
+        compiled, params = prepared
+        return compiled.sql, params
+
+    def rows(self, actor: Actor, **arguments: Any) -> list[tuple]:
+        connection = connections["default"]
+        arguments = self._as_sets(arguments)
+        prepared = self._prepare(actor, arguments, connection)
+        if prepared is None:
+            built = _values_list(self.build(actor, **arguments))
+            return [(built.count(),)] if self.counts else list(built)
+        compiled, params = prepared
         if compiled.sql is None:
             return [(0,)] if self.counts else []
         with connection.cursor() as cursor:

@@ -21,7 +21,7 @@ commands and the few public token look-ups open it explicitly with :func:`tenant
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -142,11 +142,29 @@ class Actor:
 ANONYMOUS = Actor(user=None)
 
 
-def _write(cursor: Any, values: tuple[str, ...]) -> None:
+_SET_SCOPE = "SELECT " + ", ".join(f"set_config(%s, %s, true) AS s{n}" for n in range(len(SETTINGS)))
+
+
+def _write(cursor: Any, values: tuple[str, ...], along: tuple[str, Sequence[Any]] | None = None) -> Any:
+    """Write the scope's settings; with ``along`` (a read's SQL and parameters: one row, one
+    column), read it in the same statement, under the settings just written, and return its value.
+
+    The read is a subquery of the outer SELECT, correlated with the row of the settings' subquery,
+    which OFFSET 0 keeps a subquery of its own (never merged into the outer one): PostgreSQL
+    produces that row (running every set_config) before it evaluates the outer row's subquery, so
+    row-level security sees the new scope, as it would in a statement sent after this one.
+    """
+    params = [item for pair in zip(SETTINGS, values, strict=True) for item in pair]
+    if along is None:
+        cursor.execute(_SET_SCOPE, params)
+        return None
+    sql, along_params = along
     cursor.execute(
-        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(SETTINGS)),
-        [item for pair in zip(SETTINGS, values, strict=True) for item in pair],
+        f"SELECT (SELECT prm_along.* FROM ({sql}) prm_along WHERE prm_scope.s0 IS NOT NULL)"  # noqa: S608
+        f" FROM ({_SET_SCOPE} OFFSET 0) prm_scope",
+        [*along_params, *params],
     )
+    return cursor.fetchone()[0]
 
 
 def current_scope_settings(using: str = "default") -> tuple[str, ...]:
@@ -159,24 +177,31 @@ def current_scope_settings(using: str = "default") -> tuple[str, ...]:
 
 
 @contextmanager
-def tenant_scope(scope: Scope | None, *, using: str = "default") -> Iterator[None]:
+def tenant_scope(
+    scope: Scope | None, *, using: str = "default", along: tuple[str, Sequence[Any]] | None = None
+) -> Iterator[Any]:
     """Run the block in a transaction whose RLS settings are ``scope`` (``None``: no rows).
 
     Settings are transaction-local (``set_config(..., true)``), so they can never leak to the next
     request on a pooled connection. When nested inside an outer transaction (a service called from
     a request, or a test), the outer scope is restored on the way out.
+
+    ``along``: a read (SQL and parameters, one row of one column) sent in the statement that
+    writes the settings and read under them (:func:`_write`); its value is what the block gets
+    (``with tenant_scope(scope, along=...) as value``), else None. It saves the read a round trip
+    of its own (the bell's unread count, read as every page's request begins).
     """
     connection = connections[using]
     nested = connection.in_atomic_block
     with transaction.atomic(using=using):
         previous = current_scope_settings(using) if nested else None
         with connection.cursor() as cursor:
-            _write(cursor, scope.settings() if scope else NO_SCOPE_SETTINGS)
+            value = _write(cursor, scope.settings() if scope else NO_SCOPE_SETTINGS, along)
         # Counted on the connection so that a caller can tell whether code has opened a scope
         # (the test suite gives its own statements one only outside every open scope).
         connection.prm_open_scopes = getattr(connection, "prm_open_scopes", 0) + 1
         try:
-            yield
+            yield value
         finally:
             connection.prm_open_scopes -= 1
     # Reached only when the block succeeded; on an exception the savepoint rollback has already
@@ -256,13 +281,19 @@ class RequestTransaction:
 
 
 @contextmanager
-def request_transaction(request: Any, scope: Scope | None, *, using: str = "default") -> Iterator[None]:
-    """The request's transaction in ``scope`` (:func:`tenant_scope`), which
-    :func:`roll_back_request` can undo while it is open."""
-    with tenant_scope(scope, using=using):
+def request_transaction(
+    request: Any,
+    scope: Scope | None,
+    *,
+    using: str = "default",
+    along: tuple[str, Sequence[Any]] | None = None,
+) -> Iterator[Any]:
+    """The request's transaction in ``scope`` (:func:`tenant_scope`, with its ``along`` read,
+    whose value the block gets), which :func:`roll_back_request` can undo while it is open."""
+    with tenant_scope(scope, using=using, along=along) as value:
         setattr(request, REQUEST_ATTRIBUTE, RequestTransaction(scope, using))
         try:
-            yield
+            yield value
         finally:
             setattr(request, REQUEST_ATTRIBUTE, None)
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from partners.models import Partner, PartnerRole
-from prm.auth_backends import AuthenticationBackend
+from prm.auth_backends import AuthenticationBackend, LoadedUserState, loaded_state
 from prm.models import User
 from tests import factories
 from tests.helpers import login
@@ -172,3 +172,34 @@ def test_a_wrong_password_is_hashed_once_not_once_per_backend(rf: Any) -> None:
         assert authenticate(request, username=user.email, password="wrong") is None
     assert check_password.call_count == 2
     assert authenticate(request, email=user.email, password="right horse battery") == user
+
+
+# --- What the row statement reads besides the row (prm.auth_backends.LoadedUserState) -------------
+@pytest.mark.parametrize("totp", [True, False])
+def test_the_row_carries_whether_vendor_staff_have_totp(totp: bool) -> None:
+    vendor = factories.VendorUserFactory(email="mfa@prm.example", totp=totp)
+    user = AuthenticationBackend().get_user(vendor.pk)
+    assert loaded_state(user) == LoadedUserState(has_totp=totp)
+    assert factories.has_totp(vendor) is totp
+
+
+def test_a_partner_user_s_row_does_not_ask_about_totp(partner_admin: User) -> None:
+    """The flag is read for vendor staff only (the MFA gate is theirs): None, not False, so
+    nothing could take it for a missing authenticator."""
+    assert loaded_state(AuthenticationBackend().get_user(partner_admin.pk)) == LoadedUserState(has_totp=None)
+
+
+def test_a_user_the_orm_loads_has_no_loaded_state(program_admin: User) -> None:
+    assert loaded_state(User.objects.get(pk=program_admin.pk)) is None
+
+
+def test_an_authenticator_added_or_removed_drops_the_loaded_flag() -> None:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.signals import authenticator_added, authenticator_removed
+
+    vendor = factories.VendorUserFactory(email="mfa@prm.example", totp=False)
+    for signal in (authenticator_added, authenticator_removed):
+        user = AuthenticationBackend().get_user(vendor.pk)
+        assert loaded_state(user) == LoadedUserState(has_totp=False)
+        signal.send(sender=Authenticator, request=None, user=user, authenticator=None)
+        assert loaded_state(user) is None
