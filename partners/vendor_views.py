@@ -12,11 +12,13 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet, Value, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -27,7 +29,7 @@ from markupsafe import Markup, escape
 from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import kept_gettext, url_with_pk
-from prm.layout import page_url
+from prm.layout import CSRF_INPUT, page_url
 from prm.roles import VendorRole
 from prm.statements import Statement
 from prm.templatetags.prm_pagination import pagination
@@ -385,6 +387,9 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     form = filter_form(request.GET, options) if request.GET else None
     values = partner_list_values(form.filters() if form is not None else {})
     page = PartnerListPaginator(actor, values, PAGE_SIZE).get_page(request.GET.get("page"))
+    # One CSRF token for the page: the export form in the body and the layout's (hx-headers, the
+    # sign-out form) print the same one, where each made its own before (a masking each).
+    csrf_token = get_token(request)
     context = {
         # For whoever reads the page's context (the markup test renders the old template with it).
         "form": form if form is not None else SimpleLazyObject(lambda: filter_form(None, options)),
@@ -392,6 +397,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
         "querystring": querystring_without_page(request),
         # Called where the page prints its rows.
         "rows": lambda: partner_rows_html(page.object_list),
+        "csrf_token": csrf_token,
     }
     # The body through Jinja2 (templates/jinja2/partners/vendor_partner_list_body.html): through
     # Django's engine its nodes were a third of the page's CPU. The Django page is the layout.
@@ -402,8 +408,11 @@ def partner_list(request: HttpRequest) -> HttpResponse:
         "may_import": actor.vendor_role == VendorRole.PROGRAM_ADMIN,
         "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
         "_": kept_gettext,
+        "url": page_url,  # the body's URLs take no arguments: reversed once per process
+        "csrf_input": format_html(CSRF_INPUT, csrf_token),
     }
-    context["body"] = mark_safe(body.render(values, request=request))  # noqa: S308 -- Jinja2 autoescaped every value
+    # Without the request: the backend would add a csrf_input of its own (another token).
+    context["body"] = mark_safe(body.render(values))  # noqa: S308 -- Jinja2 autoescaped every value
     return render(request, "partners/vendor/partner_list.html", context)
 
 
