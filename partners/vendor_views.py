@@ -436,23 +436,45 @@ _ROW = """
 # lazy translation each, looked up anew on every page before), escaped once. Translations do not
 # change while a process runs.
 _ROW_TEXTS: dict[str | None, dict[str, Any]] = {}
+# Stands for the partner's name in the "Partner 360 of …" label, split around it once per language.
+_NAME = "\ue000"
 
 
 def _row_texts() -> dict[str, Any]:
     language = translation.get_language()
     texts = _ROW_TEXTS.get(language)
     if texts is None:
+        # What Markup's % wrote with the name (escaped into it), around the name.
+        label = Markup(_("Partner 360 of %(name)s")) % {"name": _NAME}  # noqa: S704 -- our msgid
         texts = {
             "types": _labels(PartnerType.choices),
             "regions": _labels(Region.choices),
             "statuses": _labels(PartnerStatus.choices),
             "overview_title": escape(_("Partner 360")),
-            "overview_label": Markup(_("Partner 360 of %(name)s")),  # noqa: S704 -- our msgid; the name is escaped into it
+            "overview_label": tuple(str(label).split(_NAME, 1)),
             "unassigned": escape(_("Unassigned")),
             "countries": {},
         }
         _ROW_TEXTS[language] = texts
     return texts
+
+
+def _escaped(text: str) -> str:
+    """``markupsafe.escape(text)`` of a ``str`` (the same five entities, in its order), without
+    the Markup object: five to nine values a row, 25 rows a page."""
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+def _url_parts(name: str) -> tuple[str, str]:
+    """The URL of ``name`` for any key, escaped, around the key (digits need no escaping)."""
+    url = url_with_pk(name)
+    return _escaped(url.before), _escaped(url.after)
 
 
 def partner_rows_html(partners: Iterable[VendorPartnerRow]) -> SafeString:
@@ -466,42 +488,44 @@ def partner_rows_html(partners: Iterable[VendorPartnerRow]) -> SafeString:
         texts["statuses"],
         texts["countries"],
     )
-    overview_title, overview_label, unassigned = (
+    overview_title, (label_before, label_after), unassigned = (
         texts["overview_title"],
         texts["overview_label"],
         texts["unassigned"],
     )
-    detail_url = url_with_pk("vendor:partner_detail")
-    overview_url = url_with_pk("vendor:partner_360")
+    detail_before, detail_after = _url_parts("vendor:partner_detail")
+    overview_before, overview_after = _url_parts("vendor:partner_360")
     parts = []
     for row in partners:
-        name = escape(row.legal_name)
+        pk = int(row.pk)
+        name = _escaped(row.legal_name)
         country = countries.get(row.country_code)
         if country is None:
             country = countries[row.country_code] = escape(str(Country(code=row.country_code).name))
         domain = (
-            f'<div class="small text-body-secondary">{escape(row.website_domain)}</div>'
+            f'<div class="small text-body-secondary">{_escaped(row.website_domain)}</div>'
             if row.website_domain
             else ""
         )
         if row.manager_id is not None:
-            manager = escape(row.manager_full_name or row.manager_email)
+            manager = _escaped(row.manager_full_name or row.manager_email)
         else:
             manager = f'<span class="text-body-secondary">{unassigned}</span>'
+        status = _escaped(row.status)
         parts.append(
             _ROW.format(
-                detail_url=escape(detail_url(row.pk)),
-                overview_url=escape(overview_url(row.pk)),
+                detail_url=f"{detail_before}{pk}{detail_after}",
+                overview_url=f"{overview_before}{pk}{overview_after}",
                 name=name,
                 overview_title=overview_title,
-                overview_label=overview_label % {"name": row.legal_name},
+                overview_label=f"{label_before}{name}{label_after}",
                 domain=domain,
-                type=types.get(row.partner_type) or escape(row.partner_type),
+                type=types.get(row.partner_type) or _escaped(row.partner_type),
                 country=country,
-                region=regions.get(row.region) or escape(row.region),
-                tier=escape(row.tier_name),
-                status=escape(row.status),
-                status_label=statuses.get(row.status) or escape(row.status),
+                region=regions.get(row.region) or _escaped(row.region),
+                tier=_escaped(row.tier_name),
+                status=status,
+                status_label=statuses.get(row.status) or status,
                 manager=manager,
                 member_count=int(row.member_count),
             )

@@ -165,3 +165,26 @@ def test_the_page_prints_one_csrf_token_and_it_is_accepted(program_admin: User) 
         response = client.post(reverse("vendor:partner_export"), {"csrfmiddlewaretoken": tokens.pop()})
     assert response.status_code in (200, 302), response.status_code
     assert queued.called
+
+
+@pytest.mark.parametrize("text", ["", "Plain Co", "<b>&amp;</b>", 'O\'Neil "Quoted" & Sons', "Ünïcode ☃ >"])
+def test_the_rows_escape_as_markupsafe_does(text: str) -> None:
+    from markupsafe import escape
+
+    assert vendor_views._escaped(text) == str(escape(text))
+
+
+def test_a_rows_links_and_label_are_escaped_as_before(program_admin: User) -> None:
+    from markupsafe import Markup, escape
+
+    partner = make_partners(1, people=0)[0]
+    partner.legal_name = 'Quote "Probe" <&> O\'Co'
+    partner.website_domain = "probe&co.example"
+    partner.save()
+    body = login(program_admin).get(LIST).content.decode()
+    detail = escape(reverse("vendor:partner_detail", args=[partner.pk]))
+    overview = escape(reverse("vendor:partner_360", args=[partner.pk]))
+    label = Markup("Partner 360 of %(name)s") % {"name": partner.legal_name}
+    assert f'href="{detail}">{escape(partner.legal_name)}</a>' in body
+    assert f'href="{overview}" title="Partner 360" aria-label="{label}"' in body
+    assert f'<div class="small text-body-secondary">{escape(partner.website_domain)}</div>' in body
