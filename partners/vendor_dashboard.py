@@ -39,7 +39,7 @@ def _tiers(actor: Actor) -> QuerySet[Tier]:
 _TIERS = Statement("partners.vendor_dashboard_tiers", _tiers)
 
 
-def _counted(queryset: QuerySet) -> Subquery:
+def counted(queryset: QuerySet) -> Subquery:
     """``queryset``'s rows counted, as a scalar subquery (no GROUP BY: one row, 0 when none)."""
     return Subquery(
         queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
@@ -55,10 +55,10 @@ def _figures(actor: Actor, *, tiers: list[int]) -> QuerySet[Partner]:
         **{f"region_{value}": Count("pk", filter=Q(region=value)) for value in Region.values},
     }
     pending = {
-        "pending_applications": _counted(
+        "pending_applications": counted(
             application_policy.scope(actor).filter(status=ApplicationStatus.SUBMITTED)
         ),
-        "pending_profile_changes": _counted(
+        "pending_profile_changes": counted(
             profile_change_policy.scope(actor).filter(status=ProfileChangeStatus.PENDING)
         ),
     }

@@ -9,13 +9,16 @@ from typing import Any, NamedTuple
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import reverse
 from django.utils import translation
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -25,8 +28,8 @@ from markupsafe import Markup, escape
 
 from prm import audit
 from prm.errors import attempt
-from prm.jinja2 import url_with_pk
-from prm.pagination import page_bounds
+from prm.jinja2 import kept_gettext, url_with_pk
+from prm.layout import CSRF_INPUT, page_url
 from prm.roles import VendorRole
 from prm.statements import Statement
 from prm.templatetags.prm_pagination import pagination
@@ -58,7 +61,7 @@ from .models import (
 from .panels import app_panels
 from .performance.policies import snapshot_policy
 from .policies import application_policy, partner_policy
-from .vendor_dashboard import dashboard_figures, recent_applications
+from .vendor_dashboard import counted, dashboard_figures, recent_applications
 
 
 @vendor_required
@@ -159,22 +162,29 @@ def _filtered(actor: Actor, values: dict[str, Any]) -> QuerySet[Partner]:
 
 def _partner_list_rows(actor: Actor, *, bottom: int, top: int, **values: Any) -> QuerySet[Partner]:
     """The page's rows ``[bottom:top]`` through their keys (as prm.pagination.KeysInSubqueryPaginator
-    reads them: the joins and the people count touch the page's 25 partners only)."""
+    reads them: the joins and the people count touch the page's 25 partners only), each ending in
+    the count of the whole filtered list: an uncorrelated scalar subquery, which PostgreSQL runs
+    once per statement, so the paginator's count is no statement (no round trip) of its own."""
     partners = _filtered(actor, values)
     keys = partners.values("pk")[bottom:top]
-    return partners.filter(pk__in=keys).values_list(
-        "pk",
-        "legal_name",
-        "website_domain",
-        "partner_type",
-        "country",
-        "region",
-        "status",
-        "tier__name",
-        "channel_account_manager_id",
-        "channel_account_manager__full_name",
-        "channel_account_manager__email",
-        "member_count",
+    return (
+        partners.filter(pk__in=keys)
+        .annotate(total=counted(partners))
+        .values_list(
+            "pk",
+            "legal_name",
+            "website_domain",
+            "partner_type",
+            "country",
+            "region",
+            "status",
+            "tier__name",
+            "channel_account_manager_id",
+            "channel_account_manager__full_name",
+            "channel_account_manager__email",
+            "member_count",
+            "total",
+        )
     )
 
 
@@ -183,9 +193,10 @@ def _partner_list_count(actor: Actor, **values: Any) -> QuerySet[Partner]:
     return _filtered(actor, values).order_by().values_list("pk")
 
 
-# The partner list's count and rows, compiled once per shape (prm.statements): building and
-# compiling them through the ORM, with the rows as three model instances each, was over a third of
-# the page's CPU. A search (q) builds LIKE patterns from its text: those shapes are built each time.
+# The partner list's rows with its count and, for a page past the last one only, the count alone,
+# compiled once per shape (prm.statements): building and compiling them through the ORM, with the
+# rows as three model instances each, was over a third of the page's CPU. A search (q) builds LIKE
+# patterns from its text: those shapes are built each time.
 _PARTNER_LIST_ROWS = Statement("partners.vendor_partner_list_rows", _partner_list_rows, values=_FILTERS)
 _PARTNER_LIST_COUNT = Statement(
     "partners.vendor_partner_list_count", _partner_list_count, values=_FILTERS, count=True
@@ -193,8 +204,14 @@ _PARTNER_LIST_COUNT = Statement(
 
 
 class PartnerListPaginator(Paginator):
-    """The vendor partner list's pages: the count and a page's rows (VendorPartnerRow) are kept
-    statements over ``selectors.partner_list`` with these filter ``values``."""
+    """The vendor partner list's pages: a page's rows (VendorPartnerRow) and the list's count come
+    from one kept statement over ``selectors.partner_list`` with these filter ``values``.
+
+    ``get_page`` answers as Django's does (a number that is none: the first page; a page past the
+    last or below the first: the last page) but reads the requested page first: rows carry the
+    count, and a first page without rows means a count of 0. Only a page past the end costs the
+    count on its own, then the last page's rows. No orphans: every page but the last has
+    ``per_page`` rows."""
 
     def __init__(self, actor: Actor, values: dict[str, Any], per_page: int) -> None:
         super().__init__([], per_page)
@@ -205,12 +222,41 @@ class PartnerListPaginator(Paginator):
     def count(self) -> int:
         return _PARTNER_LIST_COUNT.count(self.actor, **self.values)
 
+    def bounds(self, number: int) -> tuple[int, int]:
+        """The slice ``[bottom:top]`` of page ``number``'s rows (the last page's ``top`` past the
+        end: a LIMIT reads what there is; one statement shape per page, whatever the count)."""
+        bottom = (number - 1) * self.per_page
+        return bottom, bottom + self.per_page
+
+    def _page_of(self, number: int) -> Page:
+        rows = []
+        if self.__dict__.get("count") != 0:
+            bottom, top = self.bounds(number)
+            rows = _PARTNER_LIST_ROWS.rows(self.actor, bottom=bottom, top=top, **self.values)
+        if rows:
+            self.__dict__.setdefault("count", rows[0][-1])
+        # Each row ends in the list's count, which the page does not show per row.
+        return self._get_page([VendorPartnerRow._make(row[:-1]) for row in rows], number, self)
+
+    def get_page(self, number: Any) -> Page:
+        # The number as Paginator.validate_number reads it.
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            number = 1
+        if number >= 1:
+            page = self._page_of(number)
+            if page.object_list:
+                return page
+            if number == 1:
+                self.__dict__["count"] = 0  # no row on the first page: none at all
+                return page
+        return self.page(self.num_pages)
+
     def page(self, number: Any) -> Page:
-        number, bottom, top = page_bounds(self, number)
-        rows = (
-            _PARTNER_LIST_ROWS.rows(self.actor, bottom=bottom, top=top, **self.values) if top > bottom else []
-        )
-        return self._get_page([VendorPartnerRow._make(row) for row in rows], number, self)
+        return self._page_of(self.validate_number(number))
 
 
 def partner_list_values(filters: dict[str, Any]) -> dict[str, Any]:
@@ -219,16 +265,53 @@ def partner_list_values(filters: dict[str, Any]) -> dict[str, Any]:
     return {name: filters.get(name) or None for name in _FILTERS}
 
 
-_TIER_OPTIONS = Statement(
-    "partners.vendor_partner_list_tiers",
-    lambda actor: PartnerFilterForm.base_fields["tier"].queryset.values_list("pk", "name"),
-)
-_MANAGER_OPTIONS = Statement(
-    "partners.vendor_partner_list_managers",
-    lambda actor: PartnerFilterForm.base_fields["channel_account_manager"].queryset.values_list(
-        "pk", "full_name", "email"
-    ),
-)
+def _filter_options(actor: Actor) -> QuerySet:
+    """The tier and manager selects' options as the fields' querysets list them, in one statement
+    (UNION ALL): ``(select, position, pk, name, email)``, 0 for a tier (its name), 1 for a manager
+    (their name or e-mail, User.__str__); ``position`` is the row's place in its queryset's own
+    order (PostgreSQL's, collation included), numbered by the database."""
+    fields = PartnerFilterForm.base_fields
+    tiers, managers = fields["tier"].queryset, fields["channel_account_manager"].queryset
+
+    def numbered(queryset: QuerySet, select: int, name: str, email: Any) -> QuerySet:
+        order = [
+            F(field[1:]).desc() if field.startswith("-") else F(field).asc()
+            for field in (queryset.query.order_by or queryset.model._meta.ordering)
+        ]
+        return (
+            queryset.order_by()
+            .annotate(
+                option_select=Value(select),
+                option_position=Window(RowNumber(), order_by=order),
+                option_name=F(name),
+                option_email=email,
+            )
+            .values_list("option_select", "option_position", "pk", "option_name", "option_email")
+        )
+
+    return (
+        numbered(tiers, 0, "name", Value(""))
+        .union(numbered(managers, 1, "full_name", F("email")), all=True)
+        .order_by("option_select", "option_position")
+    )
+
+
+_FILTER_OPTIONS = Statement("partners.vendor_partner_list_filter_options", _filter_options)
+
+
+class FilterOptions(NamedTuple):
+    """The tier and manager selects' options after their empty label: ``(pk, label)``."""
+
+    tiers: tuple[tuple[int, str], ...]
+    managers: tuple[tuple[int, str], ...]
+
+
+def filter_options(actor: Actor) -> FilterOptions:
+    rows = _FILTER_OPTIONS.rows(actor)
+    return FilterOptions(
+        tiers=tuple((pk, name) for select, _position, pk, name, _email in rows if select == 0),
+        managers=tuple((pk, name or email) for select, _position, pk, name, email in rows if select == 1),
+    )
 
 
 # The status, type and region selects' choices by language (their labels are lazy translations):
@@ -247,44 +330,89 @@ def _fixed_choices(form: PartnerFilterForm) -> None:
         field.choices = choices
 
 
-def _model_choices(form: PartnerFilterForm, actor: Actor) -> None:
-    """The tier and manager selects' options from kept statements, as the fields' querysets make
+def _model_choices(form: PartnerFilterForm, options: FilterOptions) -> None:
+    """The tier and manager selects' options from the kept statement, as the fields' querysets make
     them (``(pk, str(instance))`` after the empty label: Tier.__str__ is its name, User.__str__ its
     full name or e-mail), without a model instance per option. Checking a submitted choice still
     goes through the field's queryset."""
     tier = form.fields["tier"]
-    tier.choices = [("", tier.empty_label), *_TIER_OPTIONS.rows(actor)]
+    tier.choices = [("", tier.empty_label), *options.tiers]
     manager = form.fields["channel_account_manager"]
-    manager.choices = [
-        ("", manager.empty_label),
-        *((pk, full_name or email) for pk, full_name, email in _MANAGER_OPTIONS.rows(actor)),
-    ]
+    manager.choices = [("", manager.empty_label), *options.managers]
+
+
+def filter_form(data: Any, options: FilterOptions) -> PartnerFilterForm:
+    """The list's filter form over ``data`` (None: unbound), its selects' options made as the page
+    shows them."""
+    form = PartnerFilterForm(data)
+    _fixed_choices(form)
+    _model_choices(form, options)
+    return form
+
+
+# The filter form's HTML (templates/jinja2/partners/vendor_partner_list_filters.html) as written
+# for a key of everything it depends on: the language, the list's URL, whether the form is bound,
+# the raw value of each field as submitted, and the tier and manager options (their keys and
+# names, read on every request: a tier or a manager added, renamed or deactivated is a new key at
+# once, in every process). A search's free text is not kept (its forms are written each time).
+# Making the form (a deep copy of six fields) and rendering its six selects was a fifth of the
+# page's CPU.
+_FILTERS_HTML: dict[tuple, str] = {}
+FILTERS_HTML_KEPT = 512
+FILTER_FIELDS = tuple(PartnerFilterForm.base_fields)
+
+
+def filters_html(request: HttpRequest, form: PartnerFilterForm | None, options: FilterOptions) -> SafeString:
+    """The filter form, written once per key; ``form``: the bound form, None for no filters."""
+    submitted = tuple(request.GET.get(name) for name in FILTER_FIELDS) if form is not None else ()
+    key = (translation.get_language(), page_url("vendor:partner_list"), submitted, options)
+    html = _FILTERS_HTML.get(key)
+    if html is None:
+        if form is None:
+            form = filter_form(None, options)
+        template = engines["jinja2"].get_template("partners/vendor_partner_list_filters.html")
+        html = template.render({"form": form, "list_url": key[1], "_": kept_gettext}, request=request)
+        if not request.GET.get("q"):
+            if len(_FILTERS_HTML) >= FILTERS_HTML_KEPT:
+                _FILTERS_HTML.clear()
+            _FILTERS_HTML[key] = html
+    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value
 
 
 @vendor_required
 def partner_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
-    form = PartnerFilterForm(request.GET or None)
-    values = partner_list_values(form.filters() if request.GET else {})
+    options = filter_options(actor)
+    # Bound to what was submitted; without any query, no form is made unless its HTML is not kept.
+    form = filter_form(request.GET, options) if request.GET else None
+    values = partner_list_values(form.filters() if form is not None else {})
     page = PartnerListPaginator(actor, values, PAGE_SIZE).get_page(request.GET.get("page"))
-    _fixed_choices(form)
-    _model_choices(form, actor)
+    # One CSRF token for the page: the export form in the body and the layout's (hx-headers, the
+    # sign-out form) print the same one, where each made its own before (a masking each).
+    csrf_token = get_token(request)
     context = {
-        "form": form,
+        # For whoever reads the page's context (the markup test renders the old template with it).
+        "form": form if form is not None else SimpleLazyObject(lambda: filter_form(None, options)),
         "page": page,
         "querystring": querystring_without_page(request),
         # Called where the page prints its rows.
         "rows": lambda: partner_rows_html(page.object_list),
+        "csrf_token": csrf_token,
     }
     # The body through Jinja2 (templates/jinja2/partners/vendor_partner_list_body.html): through
     # Django's engine its nodes were a third of the page's CPU. The Django page is the layout.
     body = engines["jinja2"].get_template("partners/vendor_partner_list_body.html")
     values = {
         **context,
+        "filters": filters_html(request, form, options),
         "may_import": actor.vendor_role == VendorRole.PROGRAM_ADMIN,
         "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+        "_": kept_gettext,
+        "url": page_url,  # the body's URLs take no arguments: reversed once per process
+        "csrf_input": format_html(CSRF_INPUT, csrf_token),
     }
-    context["body"] = mark_safe(body.render(values, request=request))  # noqa: S308 -- Jinja2 autoescaped every value
+    # Without the request: the backend would add a csrf_input of its own (another token).
+    context["body"] = mark_safe(body.render(values))  # noqa: S308 -- Jinja2 autoescaped every value
     return render(request, "partners/vendor/partner_list.html", context)
 
 
@@ -308,23 +436,45 @@ _ROW = """
 # lazy translation each, looked up anew on every page before), escaped once. Translations do not
 # change while a process runs.
 _ROW_TEXTS: dict[str | None, dict[str, Any]] = {}
+# Stands for the partner's name in the "Partner 360 of …" label, split around it once per language.
+_NAME = "\ue000"
 
 
 def _row_texts() -> dict[str, Any]:
     language = translation.get_language()
     texts = _ROW_TEXTS.get(language)
     if texts is None:
+        # What Markup's % wrote with the name (escaped into it), around the name.
+        label = Markup(_("Partner 360 of %(name)s")) % {"name": _NAME}  # noqa: S704 -- our msgid
         texts = {
             "types": _labels(PartnerType.choices),
             "regions": _labels(Region.choices),
             "statuses": _labels(PartnerStatus.choices),
             "overview_title": escape(_("Partner 360")),
-            "overview_label": Markup(_("Partner 360 of %(name)s")),  # noqa: S704 -- our msgid; the name is escaped into it
+            "overview_label": tuple(str(label).split(_NAME, 1)),
             "unassigned": escape(_("Unassigned")),
             "countries": {},
         }
         _ROW_TEXTS[language] = texts
     return texts
+
+
+def _escaped(text: str) -> str:
+    """``markupsafe.escape(text)`` of a ``str`` (the same five entities, in its order), without
+    the Markup object: five to nine values a row, 25 rows a page."""
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+def _url_parts(name: str) -> tuple[str, str]:
+    """The URL of ``name`` for any key, escaped, around the key (digits need no escaping)."""
+    url = url_with_pk(name)
+    return _escaped(url.before), _escaped(url.after)
 
 
 def partner_rows_html(partners: Iterable[VendorPartnerRow]) -> SafeString:
@@ -338,42 +488,44 @@ def partner_rows_html(partners: Iterable[VendorPartnerRow]) -> SafeString:
         texts["statuses"],
         texts["countries"],
     )
-    overview_title, overview_label, unassigned = (
+    overview_title, (label_before, label_after), unassigned = (
         texts["overview_title"],
         texts["overview_label"],
         texts["unassigned"],
     )
-    detail_url = url_with_pk("vendor:partner_detail")
-    overview_url = url_with_pk("vendor:partner_360")
+    detail_before, detail_after = _url_parts("vendor:partner_detail")
+    overview_before, overview_after = _url_parts("vendor:partner_360")
     parts = []
     for row in partners:
-        name = escape(row.legal_name)
+        pk = int(row.pk)
+        name = _escaped(row.legal_name)
         country = countries.get(row.country_code)
         if country is None:
             country = countries[row.country_code] = escape(str(Country(code=row.country_code).name))
         domain = (
-            f'<div class="small text-body-secondary">{escape(row.website_domain)}</div>'
+            f'<div class="small text-body-secondary">{_escaped(row.website_domain)}</div>'
             if row.website_domain
             else ""
         )
         if row.manager_id is not None:
-            manager = escape(row.manager_full_name or row.manager_email)
+            manager = _escaped(row.manager_full_name or row.manager_email)
         else:
             manager = f'<span class="text-body-secondary">{unassigned}</span>'
+        status = _escaped(row.status)
         parts.append(
             _ROW.format(
-                detail_url=escape(detail_url(row.pk)),
-                overview_url=escape(overview_url(row.pk)),
+                detail_url=f"{detail_before}{pk}{detail_after}",
+                overview_url=f"{overview_before}{pk}{overview_after}",
                 name=name,
                 overview_title=overview_title,
-                overview_label=overview_label % {"name": row.legal_name},
+                overview_label=f"{label_before}{name}{label_after}",
                 domain=domain,
-                type=types.get(row.partner_type) or escape(row.partner_type),
+                type=types.get(row.partner_type) or _escaped(row.partner_type),
                 country=country,
-                region=regions.get(row.region) or escape(row.region),
-                tier=escape(row.tier_name),
-                status=escape(row.status),
-                status_label=statuses.get(row.status) or escape(row.status),
+                region=regions.get(row.region) or _escaped(row.region),
+                tier=_escaped(row.tier_name),
+                status=status,
+                status_label=statuses.get(row.status) or status,
                 manager=manager,
                 member_count=int(row.member_count),
             )
