@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import localize
 from django.utils.html import json_script
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -29,7 +29,7 @@ from partners.activity import plain_history
 from partners.models import PartnerRole, Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
-from prm.jinja2 import url_with_pk
+from prm.jinja2 import render_page, url_with_pk
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
 from prm.tenancy import Actor
@@ -163,15 +163,14 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "may_register": deal_policy.can(actor, "register"),
         "works_deals": actor.partner_role in DEAL_ROLES,
     }
-    context["body"] = _deal_list_body(request, context, texts)
-    return render(request, "deals/deal_list.html", context)
+    return render_page(request, "deals/deal_list.html", _deal_list_values(request, context, texts))
 
 
-def _deal_list_body(request: HttpRequest, context: dict[str, Any], texts: dict[str, Any]) -> SafeString:
-    """The deal list's body, rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html): the
-    Django template around it is only the layout. Through Django's engine the body (filters,
-    status chips, table, pagination) was over half of the page's CPU."""
-    body = engines["jinja2"].get_template("deals/deal_list_body.html")
+def _deal_list_values(request: HttpRequest, context: dict[str, Any], texts: dict[str, Any]) -> dict[str, Any]:
+    """What the deal list's page (templates/jinja2/deals/deal_list.html, a page written in Jinja2:
+    through Django's engine the body (filters, status chips, table, pagination) was over half of
+    the page's CPU, and the Django frame around the Jinja2 body another fraction) prints, beside
+    ``context``."""
     values = {
         **context,
         **texts,
@@ -183,8 +182,7 @@ def _deal_list_body(request: HttpRequest, context: dict[str, Any], texts: dict[s
         "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
     }
     values["rows"] = deal_rows_html(context["page"].object_list, values)
-    html = body.render(values, request=request)  # the request: csrf_input, for the export button
-    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return values
 
 
 @partner_required

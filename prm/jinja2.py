@@ -21,6 +21,7 @@ chrome's values are globals, and :func:`render_page` renders a whole page writte
 
 from __future__ import annotations
 
+import sys
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.template import defaultfilters, engines
+from django.template.context import Context as TemplateContext
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import mark_safe
@@ -149,7 +151,17 @@ def render_page(
     values = layout.chrome_values(request)
     if context:
         values.update(context)
-    html = engines["jinja2"].get_template(template_name).render(values, request)
+    template = engines["jinja2"].get_template(template_name)
+    # The test client records what a page rendered (``response.templates``, ``response.context``)
+    # from django.test's ``template_rendered``, which Django's test set-up makes its own engine send;
+    # Jinja2's backend sends none, so the page says it here. Outside tests django.test is not even
+    # imported, and nothing listens.
+    test_signals = sys.modules.get("django.test.signals")
+    if test_signals is not None and test_signals.template_rendered.receivers:
+        test_signals.template_rendered.send(
+            sender=template, template=template.template, context=TemplateContext(values)
+        )
+    html = template.render(values, request)
     return HttpResponse(html, status=status, content_type=content_type)
 
 
