@@ -103,10 +103,10 @@ def _active_products() -> list[Product]:
 # --- Deal list ---------------------------------------------------------------------------------
 class PartnerDealListPaginator(KeysFirstPaginator):
     """A page of the partner's deal list, keys first (see KeysFirstPaginator), together with the
-    approved deals that lose their protection soon: the page's keys and the expiring deals' keys
-    in one statement (selectors.partner_deal_list_keys), then all those rows in one more
-    (selectors.partner_deal_rows), where the page and the box were four statements. Both are
-    compiled once per shape (prm.statements).
+    approved deals that lose their protection soon: the page's rows and the expiring deals' rows in
+    one statement (selectors.partner_deal_page), each part reading its keys first in a subquery,
+    where the page and the box were four statements, then two. It is compiled once per shape
+    (prm.statements).
 
     The page's rows are PartnerDealRow tuples, not Deal instances; an expiring deal is found
     whatever the list is filtered to."""
@@ -126,16 +126,10 @@ class PartnerDealListPaginator(KeysFirstPaginator):
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
-        keys = selectors.partner_deal_list_keys(
+        rows, self.expiring = selectors.partner_deal_page(
             actor=self.actor, filters=self.filters, bottom=bottom, top=top
         )
-        page_keys, expiring_keys = [], []
-        for key, is_expiring in keys:
-            (expiring_keys if is_expiring else page_keys).append(key)
-        rows = selectors.partner_deal_rows(actor=self.actor, keys=page_keys + expiring_keys)
-        self.expiring = [rows[key] for key in expiring_keys if key in rows]
-        self.expiring.sort(key=lambda deal: (deal.protection_expires_at, deal.pk))
-        return self._get_page([rows[key] for key in page_keys if key in rows], number, self)
+        return self._get_page(rows, number, self)
 
 
 @partner_required
