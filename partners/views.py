@@ -39,7 +39,7 @@ from .forms import (
     ProfileChangeForm,
     RoleForm,
 )
-from .home_reads import home_team
+from .home_reads import home_reads
 from .home_render import choice_labels, gettext_callables, home_url
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole, PartnerStatus, PartnerType
 from .panels import app_panels, home_cache_prefetch, home_cached
@@ -59,7 +59,15 @@ def home(request: HttpRequest) -> HttpResponse:
     partner = actor.partner
     # What the home keeps for its minute (panels, tier figures): one Redis round trip for all.
     home_cache_prefetch(request)
-    team, team_count, invitations, has_totp = home_team(actor, now=timezone.now())
+    # The team card and the support panel's cases: one statement (partners.home_reads).
+    reads = home_reads(actor, now=timezone.now())
+    team, team_count, invitations, has_totp = (
+        reads.team,
+        reads.team_count,
+        reads.open_invitations,
+        reads.has_totp,
+    )
+    request.home_case_rows = reads.case_rows  # type: ignore[attr-defined] -- for the support panel
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
