@@ -29,7 +29,8 @@ from partners.activity import plain_history
 from partners.models import PartnerRole, Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
-from prm.jinja2 import render_page, url_with_pk
+from prm.jinja2 import kept_gettext, render_page, url_with_pk
+from prm.layout import page_url
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
 from prm.tenancy import Actor
@@ -171,9 +172,14 @@ def _deal_list_values(request: HttpRequest, context: dict[str, Any], texts: dict
         "show_registrant": request.actor.partner_role == PartnerRole.ADMIN,
         "fmt": ListFormats(),
         "until": timeuntil_filter,
-        "list_url": reverse("deals:list"),
+        # The page's links have no arguments: reversed once per process (prm.layout.page_url).
+        "url": page_url,
+        "list_url": page_url("deals:list"),
         "detail_url": url_with_pk("deals:detail"),
         "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+        # The page's fixed messages, translated once per language (prm.jinja2.kept_gettext).
+        "_": kept_gettext,
+        "gettext": kept_gettext,
     }
     values["rows"] = deal_rows_html(context["page"].object_list, values)
     return values
