@@ -392,6 +392,10 @@ def test_the_frame_is_the_one_the_django_layout_made(team_a: f.Team, many: list[
     assert 'text-bg-danger prm-badge">3<' in page
     assert f'<html lang="{language}">' in page and '"X-CSRFToken": "' in page
     assert 'name="csrfmiddlewaretoken"' in page and 'id="nav-webhooks"' in page
+    # One masked token for the whole page (prm.jinja2.render_page), as Django's context processor
+    # gives it: the htmx headers, the sign-out form and the export form print the same one.
+    tokens = set(re.findall(r'(?:name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")([^"]+)"', page))
+    assert len(tokens) == 1 and page.count('name="csrfmiddlewaretoken"') == 2, tokens
     with translation.override(language):
         assert_same_page(response)
     assert "Saved" not in client.get(reverse("deals:list")).content.decode()  # shown once
