@@ -1,4 +1,4 @@
-"""What the partner deal list's Jinja2 templates (templates/jinja2/deals/deal_list_body.html and
+"""What the partner deal list's Jinja2 templates (templates/jinja2/deals/deal_list.html and
 _deal_rows.html) are given to write a row's amount and dates, and the page's fixed wording.
 
 Django's formatting helpers look the language and the time zone up on every call (an

@@ -270,60 +270,60 @@ _PARTNER_DEAL_ROW_COLUMNS = (
 )
 
 
-def _partner_deal_rows(actor: Actor, keys: list[int]) -> QuerySet[Deal]:
-    return deal_policy.scope(actor).filter(pk__in=keys).order_by().values_list(*_PARTNER_DEAL_ROW_COLUMNS)
-
-
-# The deal list's two statements, compiled once per shape (prm.statements): building them through
-# the ORM was a third of the page's CPU.
-_PARTNER_DEAL_ROWS = Statement("deals.partner_deal_rows", _partner_deal_rows, values=["keys"])
-
-
-def partner_deal_rows(*, actor: Actor, keys: list[Any]) -> dict[Any, PartnerDealRow]:
-    """The deals of ``keys`` that ``actor``'s deal list may show (its scope: the policy's, as
-    :func:`partner_deal_list`), by key, as rows (PartnerDealRow)."""
-    if not keys:
-        return {}
-    rows = _PARTNER_DEAL_ROWS.rows(actor, keys=[int(key) for key in keys])
-    return {row[0]: PartnerDealRow._make(row) for row in rows}
+def _partner_deal_rows(actor: Actor, keys: QuerySet[Deal]) -> QuerySet[Deal]:
+    """The rows (PartnerDealRow's columns) of the deals whose keys ``keys`` reads, through the
+    policy's scope."""
+    return deal_policy.scope(actor).filter(pk__in=keys).values_list(*_PARTNER_DEAL_ROW_COLUMNS)
 
 
 # The deal list's "Expiring soon" box.
 EXPIRING_SHOWN = 5
 
 
-def _partner_deal_list_keys(
+def _partner_deal_page(
     actor: Actor, *, now: datetime, until: datetime, bottom: int, top: int, **filters: str | None
 ) -> QuerySet[Deal]:
-    expiring = (
-        expiring_soon(actor=actor, now=now, until=until)
-        .order_by("protection_expires_at", "pk")[:EXPIRING_SHOWN]
-        .values_list("pk", Value(True))
+    """The rows of the deal list's page ``[bottom:top]`` (``filters`` applied, in the list's order),
+    each ending in False, then those of the "Expiring soon" box, each ending in True: a UNION ALL of
+    two parts, each the rows of the deals whose keys its subquery reads (keys first, as
+    KeysFirstPaginator reads them: an index-only scan that stops after the page, then the rows by
+    primary key), each part in its own order."""
+    expiring = expiring_soon(actor=actor, now=now, until=until).order_by("protection_expires_at", "pk")
+    box = (
+        _partner_deal_rows(actor, expiring.values("pk")[:EXPIRING_SHOWN])
+        .order_by("protection_expires_at", "pk")
+        .values_list(*_PARTNER_DEAL_ROW_COLUMNS, Value(True))
     )
     if top <= bottom:
-        return expiring
+        return box
     filters = {name: value for name, value in filters.items() if value}
-    page = partner_deal_list(actor=actor, filters=filters).values_list("pk", Value(False))[bottom:top]
-    return page.union(expiring, all=True)
+    listed = partner_deal_list(actor=actor, filters=filters)
+    page = (
+        _partner_deal_rows(actor, listed.values("pk")[bottom:top])
+        .order_by(*listed.query.order_by)
+        .values_list(*_PARTNER_DEAL_ROW_COLUMNS, Value(False))
+    )
+    return page.union(box, all=True)
 
 
-_PARTNER_DEAL_LIST_KEYS = Statement(
-    "deals.partner_deal_list_keys", _partner_deal_list_keys, values=["now", "until", "q", "status", "stage"]
+# Compiled once per shape (prm.statements): building the page's statement through the ORM was a
+# third of the page's CPU. One statement where the page's keys and its rows were two.
+_PARTNER_DEAL_PAGE = Statement(
+    "deals.partner_deal_page", _partner_deal_page, values=["now", "until", "q", "status", "stage"]
 )
 
 # The "Expiring soon" box's window.
 EXPIRING_DAYS = 14
 
 
-def partner_deal_list_keys(
+def partner_deal_page(
     *, actor: Actor, filters: dict[str, Any], bottom: int, top: int, now: datetime | None = None
-) -> list[tuple[int, bool]]:
-    """The keys of the partner deal list's rows ``[bottom:top]`` (``filters`` applied, in the list's
-    order), ``(pk, False)``, followed by those of the first EXPIRING_SHOWN approved deals whose
-    protection ends within EXPIRING_DAYS whatever the filters, ``(pk, True)``: one statement, UNION ALL
-    of the two index scans, each with its own order and limit."""
+) -> tuple[list[PartnerDealRow], list[PartnerDealRow]]:
+    """The partner deal list's rows ``[bottom:top]`` (``filters`` applied, in the list's order) and
+    the first EXPIRING_SHOWN approved deals whose protection ends within EXPIRING_DAYS whatever the
+    filters (soonest first), as PartnerDealRow: one statement."""
     now = now or timezone.now()
-    return _PARTNER_DEAL_LIST_KEYS.rows(
+    rows = _PARTNER_DEAL_PAGE.rows(
         actor,
         now=now,
         until=now + timedelta(days=EXPIRING_DAYS),
@@ -333,6 +333,14 @@ def partner_deal_list_keys(
         status=filters.get("status") or None,
         stage=filters.get("stage") or None,
     )
+    page: list[PartnerDealRow] = []
+    expiring: list[PartnerDealRow] = []
+    for *columns, in_box in rows:
+        (expiring if in_box else page).append(PartnerDealRow._make(columns))
+    # Each part comes in its own order (PostgreSQL appends the parts of a UNION ALL as they are);
+    # the box's is sorted again, as cheap as it is certain.
+    expiring.sort(key=lambda deal: (deal.protection_expires_at, deal.pk))
+    return page, expiring
 
 
 def deal_get(*, actor: Actor, pk: Any) -> Deal:

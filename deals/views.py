@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import localize
 from django.utils.html import json_script
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -29,7 +29,8 @@ from partners.activity import plain_history
 from partners.models import PartnerRole, Region
 from prm import audit
 from prm.errors import ApplicationError, add_form_error, attempt
-from prm.jinja2 import url_with_pk
+from prm.jinja2 import kept_gettext, render_page, url_with_pk
+from prm.layout import page_url
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
 from prm.tenancy import Actor
@@ -103,10 +104,10 @@ def _active_products() -> list[Product]:
 # --- Deal list ---------------------------------------------------------------------------------
 class PartnerDealListPaginator(KeysFirstPaginator):
     """A page of the partner's deal list, keys first (see KeysFirstPaginator), together with the
-    approved deals that lose their protection soon: the page's keys and the expiring deals' keys
-    in one statement (selectors.partner_deal_list_keys), then all those rows in one more
-    (selectors.partner_deal_rows), where the page and the box were four statements. Both are
-    compiled once per shape (prm.statements).
+    approved deals that lose their protection soon: the page's rows and the expiring deals' rows in
+    one statement (selectors.partner_deal_page), each part reading its keys first in a subquery,
+    where the page and the box were four statements, then two. It is compiled once per shape
+    (prm.statements).
 
     The page's rows are PartnerDealRow tuples, not Deal instances; an expiring deal is found
     whatever the list is filtered to."""
@@ -126,16 +127,10 @@ class PartnerDealListPaginator(KeysFirstPaginator):
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
-        keys = selectors.partner_deal_list_keys(
+        rows, self.expiring = selectors.partner_deal_page(
             actor=self.actor, filters=self.filters, bottom=bottom, top=top
         )
-        page_keys, expiring_keys = [], []
-        for key, is_expiring in keys:
-            (expiring_keys if is_expiring else page_keys).append(key)
-        rows = selectors.partner_deal_rows(actor=self.actor, keys=page_keys + expiring_keys)
-        self.expiring = [rows[key] for key in expiring_keys if key in rows]
-        self.expiring.sort(key=lambda deal: (deal.protection_expires_at, deal.pk))
-        return self._get_page([rows[key] for key in page_keys if key in rows], number, self)
+        return self._get_page(rows, number, self)
 
 
 @partner_required
@@ -163,28 +158,31 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "may_register": deal_policy.can(actor, "register"),
         "works_deals": actor.partner_role in DEAL_ROLES,
     }
-    context["body"] = _deal_list_body(request, context, texts)
-    return render(request, "deals/deal_list.html", context)
+    return render_page(request, "deals/deal_list.html", _deal_list_values(request, context, texts))
 
 
-def _deal_list_body(request: HttpRequest, context: dict[str, Any], texts: dict[str, Any]) -> SafeString:
-    """The deal list's body, rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html): the
-    Django template around it is only the layout. Through Django's engine the body (filters,
-    status chips, table, pagination) was over half of the page's CPU."""
-    body = engines["jinja2"].get_template("deals/deal_list_body.html")
+def _deal_list_values(request: HttpRequest, context: dict[str, Any], texts: dict[str, Any]) -> dict[str, Any]:
+    """What the deal list's page (templates/jinja2/deals/deal_list.html, a page written in Jinja2:
+    through Django's engine the body (filters, status chips, table, pagination) was over half of
+    the page's CPU, and the Django frame around the Jinja2 body another fraction) prints, beside
+    ``context``."""
     values = {
         **context,
         **texts,
         "show_registrant": request.actor.partner_role == PartnerRole.ADMIN,
         "fmt": ListFormats(),
         "until": timeuntil_filter,
-        "list_url": reverse("deals:list"),
+        # The page's links have no arguments: reversed once per process (prm.layout.page_url).
+        "url": page_url,
+        "list_url": page_url("deals:list"),
         "detail_url": url_with_pk("deals:detail"),
         "pagination": pagination,  # prm/templatetags/prm_pagination.py: markup built in Python
+        # The page's fixed messages, translated once per language (prm.jinja2.kept_gettext).
+        "_": kept_gettext,
+        "gettext": kept_gettext,
     }
     values["rows"] = deal_rows_html(context["page"].object_list, values)
-    html = body.render(values, request=request)  # the request: csrf_input, for the export button
-    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return values
 
 
 @partner_required

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from markupsafe import Markup
 
 from prm.errors import attempt
-from prm.jinja2 import url_with_pk
+from prm.jinja2 import render_page, url_with_pk
 from prm.markup import escape
 from prm.templatetags.prm_pagination import pagination
 from prm.views import PAGE_SIZE, partner_required, start_export
@@ -39,7 +39,7 @@ from .forms import (
     ProfileChangeForm,
     RoleForm,
 )
-from .home_reads import home_team
+from .home_reads import home_reads
 from .home_render import choice_labels, gettext_callables, home_url
 from .models import VENDOR_CONTROLLED_FIELDS, PartnerRole, PartnerStatus, PartnerType
 from .panels import app_panels, home_cache_prefetch, home_cached
@@ -59,7 +59,15 @@ def home(request: HttpRequest) -> HttpResponse:
     partner = actor.partner
     # What the home keeps for its minute (panels, tier figures): one Redis round trip for all.
     home_cache_prefetch(request)
-    team, team_count, invitations, has_totp = home_team(actor, now=timezone.now())
+    # The team card and the support panel's cases: one statement (partners.home_reads).
+    reads = home_reads(actor, now=timezone.now())
+    team, team_count, invitations, has_totp = (
+        reads.team,
+        reads.team_count,
+        reads.open_invitations,
+        reads.has_totp,
+    )
+    request.home_case_rows = reads.case_rows  # type: ignore[attr-defined] -- for the support panel
     next_steps = []
     if actor.partner_role == PartnerRole.ADMIN:
         if not partner.logo:
@@ -110,9 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "panels": panels,
         "tier_progress": tier_progress,
     }
-    # Called by the page's template where it prints the body: the frame's template comes first.
-    context["body"] = lambda: _home_body(request, context)
-    return render(request, "partners/home.html", context)
+    return render_page(request, "partners/home.html", _home_values(request, context))
 
 
 def _panel_html(
@@ -139,11 +145,11 @@ def _panel_html(
     return render_to_string(panel["template"], {"panel": panel})
 
 
-def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
-    """The home's body, rendered by Jinja2 (templates/jinja2/partners/home.html) inside the Django
-    page (partners/home.html keeps the frame): through Django's engine the body and its panels
-    were about 2 ms of the page. The markup is the same; the tier progress is the HTML the home
-    keeps for its minute, as the {% home_cached %} tag kept it."""
+def _home_values(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    """What the home's page (templates/jinja2/partners/home.html, a page written in Jinja2: through
+    Django's engine the body and its panels were about 2 ms of the page, and the Django frame
+    around the Jinja2 body another fraction) prints, beside ``context``. The tier progress is the
+    HTML the home keeps for its minute, as the {% home_cached %} tag kept it."""
     partner = context["partner"]
 
     def tier_html() -> str:
@@ -151,30 +157,29 @@ def _home_body(request: HttpRequest, context: dict[str, Any]) -> SafeString:
             "partners/_tier_progress.html", {"progress": context["tier_progress"], "partner": partner}
         )
 
-    tier = tier_html() if settings.DEBUG else home_cached(request, "tier:html", tier_html, partner=partner)
+    def tier_progress_html() -> SafeString:
+        if settings.DEBUG:
+            return mark_safe(tier_html())  # noqa: S308 -- a Django template's output
+        return mark_safe(home_cached(request, "tier:html", tier_html, partner=partner))  # noqa: S308 -- as above
+
     # The templates' messages translated once per process and language (partners.home_render).
     gettext = gettext_callables()
-    html = (
-        engines["jinja2"]
-        .get_template("partners/home.html")
-        .render(
-            {
-                **context,
-                "short_name": request.user.get_short_name(),
-                "company_url": home_url("partners:company"),
-                "team_url": home_url("partners:team"),
-                "role_labels": choice_labels(PartnerRole),
-                # The partner's status and type as get_FOO_display() shows them, without translating
-                # every label of the field's choices on each call (as its lookup does).
-                "status_labels": choice_labels(PartnerStatus),
-                "type_labels": choice_labels(PartnerType),
-                "panels_html": [_panel_html(request, panel, gettext) for panel in context["panels"]],
-                "tier_progress_html": mark_safe(tier),  # noqa: S308 -- a Django template's output
-                **gettext,
-            }
-        )
-    )
-    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+    return {
+        **context,
+        "short_name": request.user.get_short_name(),
+        "company_url": home_url("partners:company"),
+        "team_url": home_url("partners:team"),
+        "role_labels": choice_labels(PartnerRole),
+        # The partner's status and type as get_FOO_display() shows them, without translating
+        # every label of the field's choices on each call (as its lookup does).
+        "status_labels": choice_labels(PartnerStatus),
+        "type_labels": choice_labels(PartnerType),
+        # Rendered where the page prints them, after the page's own template has begun (as the
+        # Django page rendered its parts).
+        "panels_html": lambda: [_panel_html(request, panel, gettext) for panel in context["panels"]],
+        "tier_progress_html": tier_progress_html,
+        **gettext,
+    }
 
 
 # --- Agreement ---------------------------------------------------------------------------------

@@ -21,15 +21,19 @@ chrome's values are globals, and :func:`render_page` renders a whole page writte
 
 from __future__ import annotations
 
+import sys
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.template import defaultfilters, engines
+from django.template.context import Context as TemplateContext
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from jinja2 import Environment, pass_context
 from jinja2.ext import _make_new_gettext
@@ -149,7 +153,27 @@ def render_page(
     values = layout.chrome_values(request)
     if context:
         values.update(context)
-    html = engines["jinja2"].get_template(template_name).render(values, request)
+    template = engines["jinja2"].get_template(template_name)
+    # What the Jinja2 backend's render() would add, but with the CSRF token masked once for the page
+    # (as Django's csrf context processor gives it): the backend's lazy ``csrf_token`` and
+    # ``csrf_input`` mask the secret anew each time they are printed or tested, four times a page
+    # (the chrome's hx-headers, its test, the sign-out form, a form of the page), 30-40 µs each.
+    token = get_token(request)
+    values["request"] = request
+    values["csrf_token"] = token
+    values["csrf_input"] = format_html(layout.CSRF_INPUT, token)
+    for processor in template.backend.template_context_processors:
+        values.update(processor(request))
+    # The test client records what a page rendered (``response.templates``, ``response.context``)
+    # from django.test's ``template_rendered``, which Django's test set-up makes its own engine send;
+    # Jinja2's backend sends none, so the page says it here. Outside tests django.test is not even
+    # imported, and nothing listens.
+    test_signals = sys.modules.get("django.test.signals")
+    if test_signals is not None and test_signals.template_rendered.receivers:
+        test_signals.template_rendered.send(
+            sender=template, template=template.template, context=TemplateContext(values)
+        )
+    html = template.template.render(values)
     return HttpResponse(html, status=status, content_type=content_type)
 
 

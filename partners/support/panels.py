@@ -25,7 +25,8 @@ def partner_home_panel(request: HttpRequest) -> dict[str, Any] | None:
     actor = request.actor
     if not case_policy.can(actor, "open"):
         return None
-    summary = selectors.open_case_summary(actor=actor)
+    # The home reads its cases with its team card (partners.home_reads), and leaves them here.
+    summary = selectors.open_case_summary(actor=actor, rows=getattr(request, "home_case_rows", None))
     next_steps = []
     if summary["waiting"]:
         next_steps.append(

@@ -139,7 +139,7 @@ class HomeCase(NamedTuple):
         return str(CaseStatus(self.status).label) if self.status in CaseStatus.values else self.status
 
 
-def _open_case_rows(actor: Actor) -> QuerySet[SupportCase]:
+def _open_cases(actor: Actor) -> QuerySet[SupportCase]:
     """The latest five open or resolved cases the actor sees, each with the counts of the panel:
     window aggregates over the rows the list is cut from, computed before the LIMIT."""
     return (
@@ -158,10 +158,21 @@ def _open_case_rows(actor: Actor) -> QuerySet[SupportCase]:
             ),
         )
         .order_by("-updated_at", "-pk")
-        .values_list("pk", "subject", "status", "rating", "kind__name", "n_open", "n_waiting", "n_to_rate")[
-            :5
-        ]
     )
+
+
+# What the panel reads of a case, in this order (open_case_summary's rows).
+OPEN_CASE_COLUMNS = ("pk", "subject", "status", "rating", "kind__name", "n_open", "n_waiting", "n_to_rate")
+
+
+def _open_case_rows(actor: Actor) -> QuerySet[SupportCase]:
+    return _open_cases(actor).values_list(*OPEN_CASE_COLUMNS)[:5]
+
+
+def home_case_rows(actor: Actor, *columns: Any) -> QuerySet[SupportCase]:
+    """The panel's cases (:func:`_open_case_rows`) as the columns ``columns`` name, for the partner
+    home, which reads them in the statement of its team card (partners.home_reads)."""
+    return _open_cases(actor).values_list(*columns)[:5]
 
 
 # Compiled once per shape (prm.statements): building the windows through the ORM was about a sixth
@@ -169,10 +180,12 @@ def _open_case_rows(actor: Actor) -> QuerySet[SupportCase]:
 _OPEN_CASES = Statement("support.open_case_summary", _open_case_rows)
 
 
-def open_case_summary(*, actor: Actor) -> dict[str, Any]:
+def open_case_summary(*, actor: Actor, rows: list[tuple] | None = None) -> dict[str, Any]:
     """The partner home's panel: how many cases are open, waiting for the partner or waiting for a
-    rating, and the latest five (HomeCase). One query (_open_case_rows)."""
-    rows = _OPEN_CASES.rows(actor)
+    rating, and the latest five (HomeCase). One query (_open_case_rows), unless the home read its
+    ``rows`` (OPEN_CASE_COLUMNS) already."""
+    if rows is None:
+        rows = _OPEN_CASES.rows(actor)
     first = rows[0] if rows else None
     latest = [
         HomeCase(pk, subject, status, rating, CaseKindName(kind))

@@ -1,6 +1,6 @@
-"""The partner deal list's body, rendered by Jinja2 (templates/jinja2/deals/deal_list_body.html) from
-rows that are tuples (deals.selectors.PartnerDealRow), is the page the Django template made from the
-deals themselves (kept in tests/prm/markup_before/deal_list.html): the same <main>, compared as HTML
+"""The partner deal list, a page written in Jinja2 (templates/jinja2/deals/deal_list.html) from rows
+that are tuples (deals.selectors.PartnerDealRow), is the page the Django template made from the
+deals themselves (kept in tests/prm/markup_before/deal_list.html): the whole page, compared as HTML
 (elements, attributes, text, order; not the whitespace between tags nor how an entity is written),
 with data and in every empty state, in each language of the portal."""
 
@@ -56,14 +56,19 @@ def before(response: Any) -> str:
         name: context[name]
         for name in ("form", "querystring", "status_counts", "total_count", "may_register", "works_deals")
     }
+    # The unread count the page was given (the context processor, run again here outside the
+    # request's database scope, would count none); the frame test checks the number shown.
+    values["unread_notifications"] = context["unread_notifications"]
     template = engines["django"].from_string(BEFORE.read_text())
     return template.render({**values, "page": page, "expiring": expiring}, request=response.wsgi_request)
 
 
 def assert_same_page(response: Any) -> None:
+    """The whole page, its frame included: the deal list is a page written in Jinja2
+    (prm.jinja2.render_page), so its head, navigation, messages and footer are its own too."""
     assert response.status_code == 200
-    now, old = main_of(response.content.decode()), main_of(before(response))
-    assert parse_html(old) == parse_html(now), f"\n--- before\n{old}\n--- now\n{now}"
+    now, old = _CSRF.sub(r'\1"', response.content.decode()), _CSRF.sub(r'\1"', before(response))
+    assert parse_html(old) == parse_html(now), f"\n--- before\n{main_of(old)}\n--- now\n{main_of(now)}"
 
 
 @pytest.fixture
@@ -355,3 +360,42 @@ def test_an_empty_pipeline_is_the_page_the_django_template_made(language: str, w
     with translation.override(language):
         assert_same_pipeline(response)
     assert not response.context["total_count"]
+
+
+def with_message_and_unread(client: Any, user: Any, partner_id: int) -> None:
+    """A message waiting in its cookie (as a redirect after a form leaves one, markup in its text)
+    and three unread notifications: what the frame prints of the request and the person."""
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    from prm.models import Notification
+
+    storage = CookieStorage(None)
+    client.cookies[storage.cookie_name] = storage._encode([Message(constants.SUCCESS, "Saved <it> & 'all'")])
+    for number in range(3):
+        Notification.objects.create(
+            recipient=user, partner_id=partner_id, kind="test", title=f"Notice {number}", url="/"
+        )
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_frame_is_the_one_the_django_layout_made(team_a: f.Team, many: list[Deal], language: str) -> None:
+    """The page's own frame (prm.jinja2.render_page): the message once, the unread count, the
+    navigation of the role and the language, the CSRF token in the htmx headers and the sign-out
+    form, as the Django layout wrote them."""
+    client = login(team_a.admin)
+    with_message_and_unread(client, team_a.admin, team_a.partner.pk)
+    response = client.get(reverse("deals:list"), HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+    assert page.count("Saved &lt;it&gt; &amp; &#x27;all&#x27;") == 1
+    assert 'text-bg-danger prm-badge">3<' in page
+    assert f'<html lang="{language}">' in page and '"X-CSRFToken": "' in page
+    assert 'name="csrfmiddlewaretoken"' in page and 'id="nav-webhooks"' in page
+    # One masked token for the whole page (prm.jinja2.render_page), as Django's context processor
+    # gives it: the htmx headers, the sign-out form and the export form print the same one.
+    tokens = set(re.findall(r'(?:name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")([^"]+)"', page))
+    assert len(tokens) == 1 and page.count('name="csrfmiddlewaretoken"') == 2, tokens
+    with translation.override(language):
+        assert_same_page(response)
+    assert "Saved" not in client.get(reverse("deals:list")).content.decode()  # shown once

@@ -1,9 +1,9 @@
-"""The partner home's body, rendered by Jinja2 (templates/jinja2/partners/home.html with the deals
-and support panels' Jinja2 templates), is the markup the Django template made: the template as it
-was (tests/prm/markup_before/home.html, with its Django panel templates) rendered with the page's
-own context, compared as HTML — for a partner with deals, leads, a support case, a team larger
-than the card and an invitation, and for a new partner with nothing yet; for the admin and a
-sales person; in English and German."""
+"""The partner home, a page written in Jinja2 (templates/jinja2/partners/home.html with the deals
+and support panels' Jinja2 templates, prm.jinja2.render_page), is the markup the Django template
+made: the template as it was (tests/prm/markup_before/home.html, with its Django panel templates)
+rendered with the page's own context, the frame included, compared as HTML — for a partner with
+deals, leads, a support case, a team larger than the card and an invitation, and for a new
+partner with nothing yet; for the admin and a sales person; in English and German."""
 
 from __future__ import annotations
 
@@ -96,3 +96,25 @@ def test_a_new_home_is_the_markup_the_template_made(partner_admin: User, languag
     response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 200
     assert_same_page(response)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_homes_frame_is_the_one_the_django_layout_made(
+    partner: Partner, partner_admin: User, language: str
+) -> None:
+    """The home is a page written in Jinja2 (prm.jinja2.render_page): its frame prints the message
+    once, the unread count, the role's navigation, the language and the CSRF token as the Django
+    layout did."""
+    from tests.deals.test_list_markup import with_message_and_unread
+
+    busy_partner(partner, partner_admin)
+    client = login(partner_admin)
+    with_message_and_unread(client, partner_admin, partner.pk)
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+    assert page.count("Saved &lt;it&gt; &amp; &#x27;all&#x27;") == 1
+    assert 'text-bg-danger prm-badge">3<' in page
+    assert f'<html lang="{language}">' in page and '"X-CSRFToken": "' in page
+    assert 'name="csrfmiddlewaretoken"' in page and 'id="nav-earnings"' in page
+    assert_same_page(response)
+    assert "Saved" not in client.get(reverse("home")).content.decode()  # shown once
