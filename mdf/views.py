@@ -186,23 +186,55 @@ def allocation_ledger(request: HttpRequest, pk: int) -> HttpResponse:
 class RequestRowsPaginator(KeysFirstPaginator):
     """The request list's pages: a page's ids from the partner's (status,) created_at index first
     (KeysFirstPaginator), then those rows as the plain values the list prints
-    (selectors.request_rows_of) rather than five model instances each, both kept statements
-    (selectors.request_list_keys). ``object_list`` is still the scoped queryset (its count, when
-    the status counts do not give it). (The ids as a subquery of the rows' statement saves a round
-    trip but not time: PostgreSQL ran it once per row of the partner, 50 ms for 231 requests.)"""
+    (selectors.request_rows_of) rather than five model instances each, both kept statements.
 
-    def __init__(self, object_list: Any, per_page: int, *, actor: Any, filters: dict[str, Any]) -> None:
+    The ids of the page the address asks for come with the counts and the periods in one statement
+    (selectors.request_list_page, ``first_keys`` for ``first_number``); only another page (a number
+    past the last page, which shows the last) reads its ids on its own
+    (selectors.request_list_keys). ``object_list`` is still the scoped queryset. (The ids as a
+    subquery of the rows' statement saves a round trip but not time: PostgreSQL ran it once per row
+    of the partner, 50 ms for 231 requests.)"""
+
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        actor: Any,
+        filters: dict[str, Any],
+        count: int,
+        first_number: int,
+        first_keys: list[int],
+    ) -> None:
         super().__init__(object_list, per_page)
         self.actor = actor
         self.filters = filters
+        self.count = count  # known: no COUNT(*) of the paginator's own (see prm.views.paginate)
+        self.first_number = first_number
+        self.first_keys = first_keys
 
     def page_keys(self, bottom: int, top: int) -> list[Any]:
         return selectors.request_list_keys(actor=self.actor, filters=self.filters, bottom=bottom, top=top)
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
-        keys = self.page_keys(bottom, top)
+        # The first keys are rows [bottom:bottom + per_page] of that page: the same as [bottom:top]
+        # (top stops at the count, no orphans), unless the number is another one.
+        keys = self.first_keys if number == self.first_number else self.page_keys(bottom, top)
         return self._get_page(selectors.request_rows_of(actor=self.actor, keys=keys), number, self)
+
+
+# Past any list's last page: a larger number is read as this one (its offset stays a number
+# PostgreSQL takes), and shows the last page as any number past it does.
+_FAR_PAGE = 2**31 // PAGE_SIZE
+
+
+def _page_number(value: str | None) -> int:
+    """The page the address asks for, as Paginator.get_page reads it (not a number: the first)."""
+    try:
+        return min(max(int(value or 1), 1), _FAR_PAGE)
+    except ValueError:
+        return 1
 
 
 @lru_cache(maxsize=32)
@@ -255,17 +287,26 @@ def request_list(request: HttpRequest) -> HttpResponse:
         return _no_access(request)
     form = RequestFilterForm(request.GET or None)
     filters = form.filters()
-    counts = selectors.request_counts(actor=actor)
-    # With no filter but the status, the status counts already say how long the list is.
-    known = None
-    if set(filters) <= {"status"}:
-        known = counts.get(filters["status"], 0) if filters else sum(counts.values())
+    number = _page_number(request.GET.get("page"))
+    bottom = (number - 1) * PAGE_SIZE
+    # The page's keys, the status counts, the filtered count and the periods: one statement.
+    read = selectors.request_list_page(actor=actor, filters=filters, bottom=bottom, top=bottom + PAGE_SIZE)
+    counts = read.counts
+    if read.filtered_count is not None:
+        count = read.filtered_count
+    else:
+        # With no filter but the status, the status counts say how long the list is.
+        count = counts.get(filters["status"], 0) if filters else sum(counts.values())
     # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
     paginator = RequestRowsPaginator(
-        selectors.request_list(actor=actor, filters=filters), PAGE_SIZE, actor=actor, filters=filters
+        selectors.request_list(actor=actor, filters=filters),
+        PAGE_SIZE,
+        actor=actor,
+        filters=filters,
+        count=count,
+        first_number=number,
+        first_keys=read.keys,
     )
-    if known is not None:
-        paginator.count = known  # saves the paginator's COUNT(*) (see prm.views.paginate)
     # Translated once per language, not once per row or page.
     choices = _filter_choices(get_language())
     statuses = dict(choices["status"][1:])
@@ -284,12 +325,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "selects": {
             "status": _select(form["status"], choices["status"]),
             "activity_type": _select(form["activity_type"], choices["activity_type"]),
-            # The periods as the field's own choices list them (its empty label first), from a
-            # kept statement rather than the field's queryset.
-            "period": _select(
-                form["period"],
-                [("", str(form.fields["period"].empty_label)), *selectors.period_choices(actor=actor)],
-            ),
+            # The periods as the field's own choices list them (its empty label first), read with
+            # the page's keys rather than by the field's queryset.
+            "period": _select(form["period"], [("", str(form.fields["period"].empty_label)), *read.periods]),
         },
         "rows": request_rows(page.object_list, show_requester=actor.partner_role == "admin"),
         "pagination": pagination,

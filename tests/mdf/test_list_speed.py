@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from mdf.admin.requests import FundRequestAdmin
 from mdf.models import ActivityType, FundRequest, RequestStatus
+from prm.views import PAGE_SIZE
 from tests.helpers import login
 from tests.mdf import factories as m
 from tests.mdf import test_query_counts as built
@@ -28,10 +29,10 @@ pytestmark = pytest.mark.django_db
 
 # What the pages may run under the test settings, for 1 row and for a full page (the session and
 # user, the request's scope, the admin's permissions and filters, the page's own reads). The request
-# list reads a page's keys, then its rows, and counts nothing of its own (the status counts say how
-# long it is). The changelist reads a page's keys first between planner settings (SET LOCAL
-# statements, counted here too).
-REQUEST_LIST_QUERIES = 19
+# list reads a page's keys with the status counts and the periods in one statement, then its rows,
+# and counts nothing of its own (the status counts say how long it is). The changelist reads a
+# page's keys first between planner settings (SET LOCAL statements, counted here too).
+REQUEST_LIST_QUERIES = 15
 CHANGELIST_QUERIES = {"program_admin": 25, "cam": 30}
 
 
@@ -82,9 +83,10 @@ def test_request_list_count_from_the_status_counts_matches_the_rows(world: World
 def test_the_request_lists_statements_are_compiled_once_and_kept(
     world: World, params: dict, settings: Any
 ) -> None:
-    """The list's keys, rows, status counts and periods are statements kept compiled
-    (prm.statements; each call checked against the ORM's, PRM["VERIFY_STATEMENTS"]), not built
-    again on every request: a silent fallback to building would go unnoticed otherwise."""
+    """The list's page keys, status counts, filtered count and periods (one statement) and its rows
+    are statements kept compiled (prm.statements; each call checked against the ORM's,
+    PRM["VERIFY_STATEMENTS"]), not built again on every request: a silent fallback to building
+    would go unnoticed otherwise."""
     from mdf import selectors
 
     assert settings.PRM["VERIFY_STATEMENTS"]
@@ -95,18 +97,16 @@ def test_the_request_lists_statements_are_compiled_once_and_kept(
     actor = world.team.admin_actor
     rows = response.context["page"].object_list
     assert rows
-    assert selectors._REQUEST_LIST_KEYS.is_kept(
+    assert selectors._REQUEST_LIST_PAGE.is_kept(
         actor,
         bottom=0,
-        top=len(rows),
+        top=PAGE_SIZE,
         # As the form gives them: plain strings (the type is part of the shape).
         status=str(params["status"]) if "status" in params else None,
         activity_type=params.get("activity_type"),
         period=None,
     )
     assert selectors._REQUEST_ROWS.is_kept(actor, keys=[row.pk for row in rows])
-    assert selectors._REQUEST_COUNTS.is_kept(actor)
-    assert selectors._PERIODS.is_kept(actor)
 
 
 @pytest.mark.parametrize("who", ["program_admin", "cam"])
@@ -217,3 +217,67 @@ def test_filtered_changelist_row_links_keep_the_filters_as_django_would(world: W
         {"preserved_filters": preserved.urlencode(), "opts": FundRequest._meta}, change
     )
     assert f'href="{djangos.replace("&", "&amp;")}"' in response.content.decode()
+
+
+def _list_reads(queries: CaptureQueriesContext) -> list[str]:
+    """The statements of a request that read the fund requests or the periods (the page's own)."""
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if '"mdf_fundrequest"' in query["sql"] or '"mdf_fundperiod"' in query["sql"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"status": RequestStatus.SUBMITTED}, {"activity_type": ActivityType.EVENT}],
+    ids=["all", "submitted", "event"],
+)
+def test_request_list_reads_its_page_in_two_statements(world: World, params: dict) -> None:
+    """The page's keys, the status counts, the filtered count and the periods come in one
+    statement, the rows in a second: for 1 row and for a full page."""
+    one_claimed(world)
+    m.submitted(world.team.marketing_actor, activity_type=ActivityType.EVENT)
+    client = login(world.team.admin)
+    client.get(reverse("mdf:request_list"), params)  # warm: the session, the kept statements
+    for rows in ("few", "many"):
+        if rows == "many":
+            # Every fourth an event: more than a page in each case.
+            bulk_requests(
+                world.team,
+                120,
+                allocations=[world.allocation],
+                reviewer=world.admin.user,
+                statuses=[RequestStatus.SUBMITTED],
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("mdf:request_list"), params)
+        assert response.status_code == 200
+        assert len(_list_reads(queries)) == 2, (rows, _list_reads(queries))
+        expected = FundRequest.objects.filter(partner=world.team.partner, **params)
+        page = response.context["page"]
+        assert page.paginator.count == expected.count()
+        assert [row.pk for row in page.object_list] == list(
+            expected.order_by("-created_at", "-pk").values_list("pk", flat=True)[:PAGE_SIZE]
+        )
+
+
+@pytest.mark.parametrize("number", ["2", "3", "99", "-1", "0", "x", "99999999999999999999999"])
+def test_request_list_pages_past_either_end_show_what_the_paginator_shows(world: World, number: str) -> None:
+    """The keys read with the counts are those of the page the address asks for; a number the
+    paginator reads as another page (past the last, below the first, not a number) shows that
+    page's rows, read on their own."""
+    one_claimed(world)
+    grow(world, 30)  # 31 requests: two pages
+    response = login(world.team.admin).get(reverse("mdf:request_list"), {"page": number})
+    assert response.status_code == 200
+    ordered = list(
+        FundRequest.objects.filter(partner=world.team.partner)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    page = response.context["page"]
+    # Not a number: the first page; below the first or past the last: the last (Paginator.get_page).
+    shown = 1 if number == "x" else min(int(number), 2) if int(number) >= 1 else 2
+    assert page.number == shown
+    assert [row.pk for row in page.object_list] == ordered[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
