@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
 from django.template import defaultfilters, engines
 from django.urls import reverse
@@ -149,8 +149,17 @@ def render_page(
     values = layout.chrome_values(request)
     if context:
         values.update(context)
-    html = engines["jinja2"].get_template(template_name).render(values, request)
+    template = engines["jinja2"].get_template(template_name)
+    html = template.render(values, request)
+    page_rendered.send(sender=render_page, template=template.template, context=values)
     return HttpResponse(html, status=status, content_type=content_type)
+
+
+# Sent by render_page with the Jinja2 template and the values it rendered, as Django's test
+# instrumentation sends ``template_rendered`` for its own templates: the test suite forwards it
+# (tests/conftest.py), so a page written in Jinja2 gives the test client ``response.context`` too.
+# Nothing listens outside the tests.
+page_rendered = Signal()
 
 
 # --- ``_()`` over translations kept per language ---------------------------------------------------

@@ -23,6 +23,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + ORM 
 # Before any test module (or the factories) imports a service by name.
 scoping.open_actor_scope_for_code_called_by_tests()
 
+from prm import jinja2 as prm_jinja2  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.i18n import german  # noqa: E402, F401  (the language tests' catalog, any module)
 
@@ -48,6 +49,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ordered += sorted(items[start:end], key=depth)  # stable: same depth, same order
         start = end
     items[:] = ordered
+
+
+def _jinja2_pages_give_their_context(*, template: Any, context: Any, **kwargs: Any) -> None:
+    """A page written in Jinja2 (prm.jinja2.render_page) gives the test client its
+    ``response.context`` and ``response.templates``, as Django's instrumented templates do."""
+    from django.test.signals import template_rendered
+
+    template_rendered.send(sender=template, template=template, context=context)
+
+
+prm_jinja2.page_rendered.connect(_jinja2_pages_give_their_context, dispatch_uid="tests.jinja2_pages")
 
 
 @pytest.fixture(autouse=True)

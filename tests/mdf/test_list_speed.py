@@ -6,6 +6,8 @@ labels and checkbox are exactly what Django would render, and amounts stay exact
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mdf.admin.requests import FundRequestAdmin
-from mdf.models import ActivityType, FundRequest, RequestStatus
+from mdf.models import ActivityType, FundPeriod, FundRequest, RequestStatus
 from prm.views import PAGE_SIZE
 from tests.helpers import login
 from tests.mdf import factories as m
@@ -281,3 +283,42 @@ def test_request_list_pages_past_either_end_show_what_the_paginator_shows(world:
     shown = 1 if number == "x" else min(int(number), 2) if int(number) >= 1 else 2
     assert page.number == shown
     assert [row.pk for row in page.object_list] == ordered[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
+
+
+def _period_options(html: str) -> list[str]:
+    select = html[
+        html.index('<select name="period"') : html.index("</select>", html.index('<select name="period"'))
+    ]
+    return re.findall(r"<option[^>]*>[^<]*</option>", select)
+
+
+def test_the_period_filter_is_never_stale(world: World) -> None:
+    """The filter bar is kept per process by what it shows; the periods are read on every request,
+    so one added or renamed (in any process) shows on the next request, newest first, and the
+    chosen one stays chosen."""
+    from mdf import views
+
+    client = login(world.team.admin)
+    url = reverse("mdf:request_list")
+    period = world.budget.period
+    assert _period_options(client.get(url).content.decode()) == [
+        '<option value="" selected>Any period</option>',
+        f'<option value="{period.pk}">{period.name}</option>',
+    ]
+    FundPeriod.objects.filter(pk=period.pk).update(name="FY renamed <H1>")
+    later = m.period(
+        starts_on=period.ends_on + timedelta(days=1), ends_on=period.ends_on + timedelta(days=90)
+    )
+    assert _period_options(client.get(url).content.decode()) == [
+        '<option value="" selected>Any period</option>',
+        f'<option value="{later.pk}">{later.name}</option>',
+        f'<option value="{period.pk}">FY renamed &lt;H1&gt;</option>',
+    ]
+    # Kept for the next request with the same periods and choices.
+    assert any(later.name in selects["period"] for selects in views._kept_selects.values())
+    chosen = client.get(url, {"period": later.pk, "status": RequestStatus.DRAFT}).content.decode()
+    assert _period_options(chosen)[:2] == [
+        '<option value="">Any period</option>',
+        f'<option value="{later.pk}" selected>{later.name}</option>',
+    ]
+    assert f'<option value="{RequestStatus.DRAFT}" selected>' in chosen
