@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from mdf.admin.requests import FundRequestAdmin
 from mdf.models import ActivityType, FundPeriod, FundRequest, RequestStatus
+from prm.models import User
 from prm.views import PAGE_SIZE
 from tests.helpers import login
 from tests.mdf import factories as m
@@ -322,3 +323,19 @@ def test_the_period_filter_is_never_stale(world: World) -> None:
         f'<option value="{later.pk}" selected>{later.name}</option>',
     ]
     assert f'<option value="{RequestStatus.DRAFT}" selected>' in chosen
+
+
+def test_a_kept_row_is_written_again_when_the_request_changes(world: World) -> None:
+    """Rows are kept by every value they print (mdf.markup.request_rows): a request renamed or
+    moved on shows as it is now on the next request, in each language."""
+    fund_request = m.submitted(world.team.marketing_actor, title="Summit <Berlin>")
+    client = login(world.team.admin)
+    url = reverse("mdf:request_list")
+    assert "Summit &lt;Berlin&gt;" in client.get(url).content.decode()
+    FundRequest.objects.filter(pk=fund_request.pk).update(title="Summit Paris", status=RequestStatus.REJECTED)
+    now = client.get(url).content.decode()
+    assert "Summit &lt;Berlin&gt;" not in now
+    assert "Summit Paris" in now
+    assert "status-badge mdf-status status-rejected" in now
+    User.objects.filter(pk=world.team.admin.pk).update(language="de")
+    assert 'mdf-status status-rejected">Abgelehnt</span>' in client.get(url).content.decode()
