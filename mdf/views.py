@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -190,13 +190,12 @@ class RequestRowsPaginator(KeysFirstPaginator):
     The ids of the page the address asks for come with the counts and the periods in one statement
     (selectors.request_list_page, ``first_keys`` for ``first_number``); only another page (a number
     past the last page, which shows the last) reads its ids on its own
-    (selectors.request_list_keys). ``object_list`` is still the scoped queryset. (The ids as a
-    subquery of the rows' statement saves a round trip but not time: PostgreSQL ran it once per row
-    of the partner, 50 ms for 231 requests.)"""
+    (selectors.request_list_keys). ``object_list`` is still the scoped queryset, built only when
+    asked for (the page never does). (The ids as a subquery of the rows' statement saves a round
+    trip but not time: PostgreSQL ran it once per row of the partner, 50 ms for 231 requests.)"""
 
     def __init__(
         self,
-        object_list: Any,
         per_page: int,
         *,
         actor: Any,
@@ -205,12 +204,17 @@ class RequestRowsPaginator(KeysFirstPaginator):
         first_number: int,
         first_keys: list[int],
     ) -> None:
-        super().__init__(object_list, per_page)
+        super().__init__([], per_page)
+        del self.object_list  # the queryset below, when asked for
         self.actor = actor
         self.filters = filters
         self.count = count  # known: no COUNT(*) of the paginator's own (see prm.views.paginate)
         self.first_number = first_number
         self.first_keys = first_keys
+
+    @cached_property
+    def object_list(self) -> Any:
+        return selectors.request_list(actor=self.actor, filters=self.filters)
 
     def page_keys(self, bottom: int, top: int) -> list[Any]:
         return selectors.request_list_keys(actor=self.actor, filters=self.filters, bottom=bottom, top=top)
@@ -342,7 +346,6 @@ def request_list(request: HttpRequest) -> HttpResponse:
         count = counts.get(filters["status"], 0) if filters else sum(counts.values())
     # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
     paginator = RequestRowsPaginator(
-        selectors.request_list(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         filters=filters,
