@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"  queries {queries:2}  {len(body) / 1024:6.1f} KB"
             )
             if args.sql:
-                line += "".join(f"\n    {n}. {' '.join(sql.split())[:220]}" for n, sql in enumerate(statements, 1))
+                line += "".join(
+                    f"\n    {n}. {' '.join(sql.split())[:220]}" for n, sql in enumerate(statements, 1)
+                )
             if args.profile:
                 profile = cProfile.Profile(time.process_time)
                 calls = max(args.requests // 2, 20)
