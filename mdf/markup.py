@@ -6,7 +6,8 @@ Even through Jinja2 a row cost about 0.13 ms (a dozen escapes, two dates and two
 Django's formatters, attribute lookups): most of the page body. Here each value is escaped once
 (prm.markup.escape), the column labels and the status and activity labels are translated once per
 list, and each date and amount is formatted by Django's own functions once per process and
-language (the same rows show on every request of the list).
+language (the same rows show on every request of the list); each row's markup is kept by the row's
+values, the language, and the link's prefix, and written again only when one of them changes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import defaultfilters
 from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
@@ -72,33 +76,72 @@ def _labels(language: str | None) -> tuple[list[str], dict[str, str], dict[str, 
     return labels, statuses, activities
 
 
+# A row as request_rows writes it, by everything that decides what it writes: the row itself
+# (every column it prints, its key among them), the language (the wording, the formats: a row's
+# dates are days, no time zone), whether the requester is shown and the detail URL's prefix. A
+# list's rows are mostly those the same people saw a moment ago (its first page): each was some
+# 30 µs to write again. Only what this actor already read through the list's scope is written
+# from, so a row kept for one partner is nothing another could ask for (its key holds the row).
+# Bounded: emptied when full.
+ROWS_KEPT = 5_000
+_rows: dict[tuple[Any, ...], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_rows(*, setting: str, **kwargs: Any) -> None:
+    if setting in {
+        "LANGUAGES",
+        "LANGUAGE_CODE",
+        "LOCALE_PATHS",
+        "FORMAT_MODULE_PATH",
+        "DATE_FORMAT",
+        "SHORT_DATE_FORMAT",
+        "USE_THOUSAND_SEPARATOR",
+        "NUMBER_GROUPING",
+        "THOUSAND_SEPARATOR",
+        "DECIMAL_SEPARATOR",
+    }:
+        _rows.clear()
+
+
 def request_rows(rows: Iterable[RequestRow], *, show_requester: bool) -> SafeString:
-    """The ``<tr>`` of each request (selectors.RequestRow). ``show_requester``: the partner's admin
-    also sees who asked for each."""
+    """The ``<tr>`` of each request (selectors.RequestRow), each written once and kept.
+    ``show_requester``: the partner's admin also sees who asked for each."""
     language = get_language()
+    detail_url = url_with_pk("mdf:request_detail")
+    shown = (language, show_requester, detail_url.before, detail_url.after)
+    written = []
+    for row in rows:
+        key = (shown, row)
+        html = _rows.get(key)
+        if html is None:
+            html = _row(row, language=language, show_requester=show_requester, detail_url=detail_url)
+            if len(_rows) >= ROWS_KEPT:
+                _rows.clear()
+            _rows[key] = html
+        written.append(html)
+    return mark_safe("".join(written))  # noqa: S308 -- every value escaped (prm.markup.escape)
+
+
+def _row(row: RequestRow, *, language: str | None, show_requester: bool, detail_url: url_with_pk) -> str:
+    """The ``<tr>`` of one request."""
     labels, statuses, activities = _labels(language)
     reference, activity, dates, requested, approved, status, claim_by = labels
-    detail_url = url_with_pk("mdf:request_detail")
-    html = []
-    for row in rows:
-        requester = f" · {escape(row.requester_name or row.requester_email)}" if show_requester else ""
-        until = (
-            f" – {_date(row.end_date, 'SHORT_DATE_FORMAT', language)}"
-            if row.end_date != row.start_date
-            else ""
-        )
-        currency = f'<span class="text-body-secondary small">{escape(row.currency)}</span>'
-        approved_cell = EMPTY_CELL
-        if row.approved_amount is not None:
-            approved_cell = f"{_amount(row.approved_amount, language)} {currency}"
-        claim_cell = (
-            _date(row.claim_deadline, "DATE_FORMAT", language)
-            if row.status == RequestStatus.APPROVED and row.claim_deadline
-            else EMPTY_CELL
-        )
-        status_value = escape(row.status)
-        html.append(
-            f"""
+    requester = f" · {escape(row.requester_name or row.requester_email)}" if show_requester else ""
+    until = (
+        f" – {_date(row.end_date, 'SHORT_DATE_FORMAT', language)}" if row.end_date != row.start_date else ""
+    )
+    currency = f'<span class="text-body-secondary small">{escape(row.currency)}</span>'
+    approved_cell = EMPTY_CELL
+    if row.approved_amount is not None:
+        approved_cell = f"{_amount(row.approved_amount, language)} {currency}"
+    claim_cell = (
+        _date(row.claim_deadline, "DATE_FORMAT", language)
+        if row.status == RequestStatus.APPROVED and row.claim_deadline
+        else EMPTY_CELL
+    )
+    status_value = escape(row.status)
+    return f"""
             <tr>
               <td class="text-nowrap" data-label="{reference}"><a class="fw-semibold text-decoration-none" href="{detail_url(row.pk)}">{escape(row.reference)}</a>
                 <div class="small text-body-secondary">{escape(row.period_name)}</div></td>
@@ -111,5 +154,3 @@ def request_rows(rows: Iterable[RequestRow], *, show_requester: bool) -> SafeStr
 </td>
               <td class="text-nowrap small" data-label="{claim_by}">{claim_cell}</td>
             </tr>"""  # noqa: E501 -- the rows' markup, line for line as the template had it
-        )
-    return mark_safe("".join(html))  # noqa: S308 -- every value escaped (prm.markup.escape)

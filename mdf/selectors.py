@@ -5,7 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 
 from prm.statements import Statement
@@ -161,18 +172,109 @@ def request_rows_of(*, actor: Actor, keys: list[int]) -> list[RequestRow]:
     return [RequestRow(*values) for values in _REQUEST_ROWS.rows(actor, keys=[int(key) for key in keys])]
 
 
-def _periods(actor: Actor) -> QuerySet[FundPeriod]:
-    # The program's periods, as RequestFilterForm's period field lists them (the vendor's own
-    # calendar, the same for every tenant).
-    return FundPeriod.objects.order_by("-starts_on").values_list("pk", "name")
+# The kinds of row of the request list's first statement (request_list_page): its first column.
+_PAGE_KEY, _STATUS_COUNT, _FILTERED_COUNT, _PERIOD = 1, 2, 3, 4
 
 
-_PERIODS = Statement("mdf.periods", _periods)
+def _request_list_page(
+    actor: Actor,
+    *,
+    bottom: int,
+    top: int,
+    status: str | None = None,
+    activity_type: str | None = None,
+    period: int | None = None,
+) -> QuerySet:
+    """The rows of :func:`request_list_page`, as (kind, key, label, n), each part the ORM's own read
+    through the policy's scope, in a UNION ALL:
+
+    * the keys of the list's rows ``[bottom:top]`` with the filters (as :func:`request_list_keys`),
+      n = 0 (their order is the rows' statement's, :func:`request_rows_of`);
+    * the actor's requests by status (as :func:`request_counts`), a row per status;
+    * with a filter the status counts do not answer (activity, period), the filtered list's count:
+      one aggregate row, there even when nothing matches;
+    * the program's fund periods (the period filter's choices: the vendor's calendar, the same for
+      every tenant), n their place newest first (a UNION ALL promises no order of its own)."""
+    filters = {"status": status, "activity_type": activity_type, "period": period}
+    no_key = Value(None, output_field=BigIntegerField())
+    no_label = Value("", output_field=CharField())
+    keys = (
+        request_list(actor=actor, filters=filters)
+        .values(
+            kind=Value(_PAGE_KEY), key=F("pk"), label=no_label, n=Value(0, output_field=BigIntegerField())
+        )
+        .values_list("kind", "key", "label", "n")[bottom:top]
+    )
+    by_status = (
+        fund_request_policy.scope(actor)
+        .order_by()
+        .values(kind=Value(_STATUS_COUNT), label=F("status"))
+        .annotate(key=no_key, n=Count("*"))
+        .values_list("kind", "key", "label", "n")
+    )
+    parts = [by_status]
+    if activity_type or period:
+        parts.append(
+            request_list(actor=actor, filters=filters)
+            .order_by()
+            .values(kind=Value(_FILTERED_COUNT), label=no_label)
+            .annotate(key=no_key, n=Count("*"))
+            .values_list("kind", "key", "label", "n")
+        )
+    periods = (
+        FundPeriod.objects.order_by()
+        .values(kind=Value(_PERIOD), key=F("pk"), label=F("name"))
+        .annotate(n=Window(RowNumber(), order_by=[F("starts_on").desc(), F("pk").desc()]))
+        .values_list("kind", "key", "label", "n")
+    )
+    parts.append(periods)
+    return keys.union(*parts, all=True)
 
 
-def period_choices(*, actor: Actor) -> list[tuple[int, str]]:
-    """The fund periods, newest first, as ``(pk, name)``: the request list's period filter."""
-    return _PERIODS.rows(actor)
+# One round trip for what the list's page needs before its rows (they were four statements).
+_REQUEST_LIST_PAGE = Statement(
+    "mdf.request_list_page", _request_list_page, values=["status", "activity_type", "period"]
+)
+
+
+class RequestListPage(NamedTuple):
+    """What :func:`request_list_page` read: the page's keys (in no order), the requests by status,
+    the filtered list's count (None when the status counts answer it), the periods newest first."""
+
+    keys: list[int]
+    counts: dict[str, int]
+    filtered_count: int | None
+    periods: list[tuple[int, str]]
+
+
+def request_list_page(*, actor: Actor, filters: dict[str, Any], bottom: int, top: int) -> RequestListPage:
+    """In one statement: the keys of the rows ``[bottom:top]`` of :func:`request_list` with
+    ``filters`` (status, activity type, period: those of RequestFilterForm), the actor's requests by
+    status, the list's count when a filter other than the status applies, and the fund periods as
+    ``(pk, name)`` newest first (the period filter's choices)."""
+    rows = _REQUEST_LIST_PAGE.rows(
+        actor,
+        bottom=bottom,
+        top=top,
+        status=filters.get("status") or None,
+        activity_type=filters.get("activity_type") or None,
+        period=int(filters["period"]) if filters.get("period") else None,
+    )
+    keys: list[int] = []
+    counts: dict[str, int] = {}
+    filtered_count = None
+    periods: list[tuple[int, int, str]] = []
+    for kind, key, label, n in rows:
+        if kind == _PAGE_KEY:
+            keys.append(key)
+        elif kind == _STATUS_COUNT:
+            counts[label] = int(n)
+        elif kind == _FILTERED_COUNT:
+            filtered_count = int(n)
+        else:
+            periods.append((n, key, label))
+    periods.sort()
+    return RequestListPage(keys, counts, filtered_count, [(key, label) for _n, key, label in periods])
 
 
 def request_get(*, actor: Actor, pk: Any) -> FundRequest:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +19,6 @@ from django.db import IntegrityError
 from django.forms import BoundField
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import engines
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +32,7 @@ from partners.activity import plain_history
 from partners.panels import app_panels
 from prm import audit
 from prm.errors import add_form_error, attempt
-from prm.jinja2 import kept_gettext
+from prm.jinja2 import kept_gettext, render_page
 from prm.markup import escape
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
@@ -186,45 +185,89 @@ def allocation_ledger(request: HttpRequest, pk: int) -> HttpResponse:
 class RequestRowsPaginator(KeysFirstPaginator):
     """The request list's pages: a page's ids from the partner's (status,) created_at index first
     (KeysFirstPaginator), then those rows as the plain values the list prints
-    (selectors.request_rows_of) rather than five model instances each, both kept statements
-    (selectors.request_list_keys). ``object_list`` is still the scoped queryset (its count, when
-    the status counts do not give it). (The ids as a subquery of the rows' statement saves a round
+    (selectors.request_rows_of) rather than five model instances each, both kept statements.
+
+    The ids of the page the address asks for come with the counts and the periods in one statement
+    (selectors.request_list_page, ``first_keys`` for ``first_number``); only another page (a number
+    past the last page, which shows the last) reads its ids on its own
+    (selectors.request_list_keys). ``object_list`` is still the scoped queryset, built only when
+    asked for (the page never does). (The ids as a subquery of the rows' statement saves a round
     trip but not time: PostgreSQL ran it once per row of the partner, 50 ms for 231 requests.)"""
 
-    def __init__(self, object_list: Any, per_page: int, *, actor: Any, filters: dict[str, Any]) -> None:
-        super().__init__(object_list, per_page)
+    def __init__(
+        self,
+        per_page: int,
+        *,
+        actor: Any,
+        filters: dict[str, Any],
+        count: int,
+        first_number: int,
+        first_keys: list[int],
+    ) -> None:
+        super().__init__([], per_page)
+        del self.object_list  # the queryset below, when asked for
         self.actor = actor
         self.filters = filters
+        self.count = count  # known: no COUNT(*) of the paginator's own (see prm.views.paginate)
+        self.first_number = first_number
+        self.first_keys = first_keys
+
+    @cached_property
+    def object_list(self) -> Any:
+        return selectors.request_list(actor=self.actor, filters=self.filters)
 
     def page_keys(self, bottom: int, top: int) -> list[Any]:
         return selectors.request_list_keys(actor=self.actor, filters=self.filters, bottom=bottom, top=top)
 
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
-        keys = self.page_keys(bottom, top)
+        # The first keys are rows [bottom:bottom + per_page] of that page: the same as [bottom:top]
+        # (top stops at the count, no orphans), unless the number is another one.
+        keys = self.first_keys if number == self.first_number else self.page_keys(bottom, top)
         return self._get_page(selectors.request_rows_of(actor=self.actor, keys=keys), number, self)
+
+
+# Past any list's last page: a larger number is read as this one (its offset stays a number
+# PostgreSQL takes), and shows the last page as any number past it does.
+_FAR_PAGE = 2**31 // PAGE_SIZE
+
+
+def _page_number(value: str | None) -> int:
+    """The page the address asks for, as Paginator.get_page reads it (not a number: the first)."""
+    try:
+        return min(max(int(value or 1), 1), _FAR_PAGE)
+    except ValueError:
+        return 1
+
+
+FILTERS = ("status", "activity_type", "period")
 
 
 @lru_cache(maxsize=32)
 def _filter_choices(language: str | None) -> dict[str, list[tuple[str, str]]]:
-    """The status and activity filters' options in ``language`` (the active one, the key): their
-    labels are lazy translations, each looked up again on every use (some 40 a page)."""
-    return {
-        name: [("" if value is None else str(value), str(label)) for value, label in field.choices]
-        for name, field in RequestFilterForm.base_fields.items()
-        if name in ("status", "activity_type")
+    """The status and activity filters' options in ``language`` (the active one, the key), and the
+    period filter's empty label: lazy translations, each looked up again on every use (some 40 a
+    page)."""
+    fields = RequestFilterForm.base_fields
+    choices = {
+        name: [("" if value is None else str(value), str(label)) for value, label in fields[name].choices]
+        for name in ("status", "activity_type")
     }
+    choices["period"] = [("", str(fields["period"].empty_label))]
+    return choices
 
 
-def _select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString:
+@lru_cache(maxsize=1)
+def filter_ids() -> dict[str, str]:
+    """Each filter's id (its label's ``for``), as the form writes it: the same for every request."""
+    form = RequestFilterForm()
+    return {name: form[name].id_for_label for name in FILTERS}
+
+
+def _select_markup(name: str, auto_id: str, current: str, choices: Iterable[tuple[Any, Any]]) -> SafeString:
     """A filter's ``<select>``, the markup Django's Select widget renders (django/forms/widgets/
     select.html and select_option.html) without its three templates per option (about a
-    millisecond for the three filters). A field with an error (a bad value in the address) is left
-    to Django, which also marks it invalid (aria-invalid, aria-describedby)."""
-    if field.errors:
-        return str(field)
-    value = field.value()
-    current = "" if value is None else str(value)
+    millisecond for the three filters), ``current`` selected."""
     options = []
     chosen = False
     for option_value, label in choices:
@@ -234,18 +277,52 @@ def _select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString
         flag = " selected" if selected else ""
         options.append(f'\n  <option value="{escape(option_value)}"{flag}>{escape(label)}</option>')
     return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape)
-        f'<select name="{escape(field.html_name)}" id="{escape(field.auto_id)}">{"".join(options)}\n</select>'
+        f'<select name="{escape(name)}" id="{escape(auto_id)}">{"".join(options)}\n</select>'
     )
 
 
-def _jinja2_body(request: HttpRequest, template_name: str, context: dict[str, Any]) -> SafeString:
-    """A page's body rendered by Jinja2 (templates/jinja2/, prm/jinja2.py), for the Django page
-    template around it (``{{ body }}`` in its content block): the body of a long list through
-    Django's template engine was most of the page's time."""
-    # ``_()`` over translations looked up once per language and message (prm.jinja2.kept_gettext).
-    context = {**context, "_": kept_gettext, "gettext": kept_gettext}
-    html = engines["jinja2"].get_template(template_name).render(context, request)
-    return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value (prm/jinja2.py)
+# The filter bar's <select>s as the request list shows them, kept per process by everything they
+# show: the language, the chosen values and the periods as the request read them (with the page's
+# keys), so a period added or renamed in any process shows on the next request.
+_kept_selects: dict[tuple[Any, ...], dict[str, SafeString]] = {}
+SELECTS_KEPT = 512
+
+
+def filter_selects(form: RequestFilterForm | None, periods: list[tuple[int, str]]) -> dict[str, SafeString]:
+    """The status, activity and period ``<select>``s of the request list's filters: ``form`` as the
+    address filled it (None: no filter chosen), ``periods`` the period filter's choices. A field
+    with an error (a bad value in the address) is left to Django, which also marks it invalid
+    (aria-invalid, aria-describedby); such a bar is not kept."""
+    language = get_language()
+    choices = _filter_choices(language)
+    options = {name: choices[name] if name != "period" else [*choices[name], *periods] for name in FILTERS}
+    if form is not None and form.errors:
+        return {
+            name: str(form[name]) if form[name].errors else _bound_select(form[name], options[name])
+            for name in FILTERS
+        }
+    current = tuple("" if form is None else _current(form[name]) for name in FILTERS)
+    key = (language, current, tuple(periods))
+    selects = _kept_selects.get(key)
+    if selects is None:
+        ids = filter_ids()
+        selects = {
+            name: _select_markup(name, ids[name], value, options[name])
+            for name, value in zip(FILTERS, current, strict=True)
+        }
+        if len(_kept_selects) >= SELECTS_KEPT:
+            _kept_selects.clear()
+        _kept_selects[key] = selects
+    return selects
+
+
+def _current(field: BoundField) -> str:
+    value = field.value()
+    return "" if value is None else str(value)
+
+
+def _bound_select(field: BoundField, choices: Iterable[tuple[Any, Any]]) -> SafeString:
+    return _select_markup(field.html_name, field.auto_id, _current(field), choices)
 
 
 @partner_required
@@ -253,51 +330,54 @@ def request_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     if not _works_funds(actor):
         return _no_access(request)
-    form = RequestFilterForm(request.GET or None)
-    filters = form.filters()
-    counts = selectors.request_counts(actor=actor)
-    # With no filter but the status, the status counts already say how long the list is.
-    known = None
-    if set(filters) <= {"status"}:
-        known = counts.get(filters["status"], 0) if filters else sum(counts.values())
+    # No address parameters (the list as the navigation opens it): no form to build and validate
+    # (a copy of its three fields), nothing chosen.
+    form = RequestFilterForm(request.GET) if request.GET else None
+    filters = form.filters() if form is not None else {}
+    number = _page_number(request.GET.get("page"))
+    bottom = (number - 1) * PAGE_SIZE
+    # The page's keys, the status counts, the filtered count and the periods: one statement.
+    read = selectors.request_list_page(actor=actor, filters=filters, bottom=bottom, top=bottom + PAGE_SIZE)
+    counts = read.counts
+    if read.filtered_count is not None:
+        count = read.filtered_count
+    else:
+        # With no filter but the status, the status counts say how long the list is.
+        count = counts.get(filters["status"], 0) if filters else sum(counts.values())
     # keys_first: the (partner, [status,] -created_at, -id) indexes give a page's ids.
     paginator = RequestRowsPaginator(
-        selectors.request_list(actor=actor, filters=filters), PAGE_SIZE, actor=actor, filters=filters
+        PAGE_SIZE,
+        actor=actor,
+        filters=filters,
+        count=count,
+        first_number=number,
+        first_keys=read.keys,
     )
-    if known is not None:
-        paginator.count = known  # saves the paginator's COUNT(*) (see prm.views.paginate)
     # Translated once per language, not once per row or page.
     choices = _filter_choices(get_language())
     statuses = dict(choices["status"][1:])
     page = paginator.get_page(request.GET.get("page"))
-    context = {
-        "form": form,
-        "page": page,
-        "querystring": querystring_without_page(request),
-        "status_counts": [(value, label, counts.get(value, 0)) for value, label in statuses.items()],
-        "total_count": sum(counts.values()),
-        "may_request": fund_request_policy.can(actor, "request"),
-    }
-    body = {
-        **context,
-        "current_status": form["status"].value() or "",
-        "selects": {
-            "status": _select(form["status"], choices["status"]),
-            "activity_type": _select(form["activity_type"], choices["activity_type"]),
-            # The periods as the field's own choices list them (its empty label first), from a
-            # kept statement rather than the field's queryset.
-            "period": _select(
-                form["period"],
-                [("", str(form.fields["period"].empty_label)), *selectors.period_choices(actor=actor)],
-            ),
-        },
-        "rows": request_rows(page.object_list, show_requester=actor.partner_role == "admin"),
-        "pagination": pagination,
-    }
-    return render(
+    return render_page(
         request,
         "mdf/request_list.html",
-        {**context, "body": _jinja2_body(request, "mdf/request_list.html", body)},
+        {
+            "form": form,
+            "page": page,
+            "querystring": querystring_without_page(request),
+            "status_counts": [(value, label, counts.get(value, 0)) for value, label in statuses.items()],
+            "total_count": sum(counts.values()),
+            "may_request": fund_request_policy.can(actor, "request"),
+            "current_status": _current(form["status"]) if form is not None else "",
+            # The periods as the field's own choices list them (its empty label first), read with
+            # the page's keys rather than by the field's queryset.
+            "selects": filter_selects(form, read.periods),
+            "filter_ids": filter_ids(),
+            "rows": request_rows(page.object_list, show_requester=actor.partner_role == "admin"),
+            "pagination": pagination,
+            # ``_()`` over translations looked up once per language and message.
+            "_": kept_gettext,
+            "gettext": kept_gettext,
+        },
     )
 
 

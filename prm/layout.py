@@ -163,6 +163,10 @@ class Chrome:
         # CsrfTokenNode writes it (nothing for a missing token or the context processor's
         # "NOTPROVIDED"). Reading it marks the CSRF cookie for sending, as the Django layout did.
         token = values.get("csrf_token")
+        if token is not None:
+            # Once: the Jinja2 backend's token is lazy and masks the secret anew on each use (32
+            # random characters from the system's source, some 80 µs), three uses here.
+            token = str(token)
         self.csrf_token = _escaped(token) if token is not None else ""
         if token and str(token) != "NOTPROVIDED":
             self.csrf_input = format_html(CSRF_INPUT, token)

@@ -6,6 +6,8 @@ labels and checkbox are exactly what Django would render, and amounts stay exact
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mdf.admin.requests import FundRequestAdmin
-from mdf.models import ActivityType, FundRequest, RequestStatus
+from mdf.models import ActivityType, FundPeriod, FundRequest, RequestStatus
+from prm.models import User
+from prm.views import PAGE_SIZE
 from tests.helpers import login
 from tests.mdf import factories as m
 from tests.mdf import test_query_counts as built
@@ -28,10 +32,10 @@ pytestmark = pytest.mark.django_db
 
 # What the pages may run under the test settings, for 1 row and for a full page (the session and
 # user, the request's scope, the admin's permissions and filters, the page's own reads). The request
-# list reads a page's keys, then its rows, and counts nothing of its own (the status counts say how
-# long it is). The changelist reads a page's keys first between planner settings (SET LOCAL
-# statements, counted here too).
-REQUEST_LIST_QUERIES = 19
+# list reads a page's keys with the status counts and the periods in one statement, then its rows,
+# and counts nothing of its own (the status counts say how long it is). The changelist reads a
+# page's keys first between planner settings (SET LOCAL statements, counted here too).
+REQUEST_LIST_QUERIES = 15
 CHANGELIST_QUERIES = {"program_admin": 25, "cam": 30}
 
 
@@ -82,9 +86,10 @@ def test_request_list_count_from_the_status_counts_matches_the_rows(world: World
 def test_the_request_lists_statements_are_compiled_once_and_kept(
     world: World, params: dict, settings: Any
 ) -> None:
-    """The list's keys, rows, status counts and periods are statements kept compiled
-    (prm.statements; each call checked against the ORM's, PRM["VERIFY_STATEMENTS"]), not built
-    again on every request: a silent fallback to building would go unnoticed otherwise."""
+    """The list's page keys, status counts, filtered count and periods (one statement) and its rows
+    are statements kept compiled (prm.statements; each call checked against the ORM's,
+    PRM["VERIFY_STATEMENTS"]), not built again on every request: a silent fallback to building
+    would go unnoticed otherwise."""
     from mdf import selectors
 
     assert settings.PRM["VERIFY_STATEMENTS"]
@@ -95,18 +100,16 @@ def test_the_request_lists_statements_are_compiled_once_and_kept(
     actor = world.team.admin_actor
     rows = response.context["page"].object_list
     assert rows
-    assert selectors._REQUEST_LIST_KEYS.is_kept(
+    assert selectors._REQUEST_LIST_PAGE.is_kept(
         actor,
         bottom=0,
-        top=len(rows),
+        top=PAGE_SIZE,
         # As the form gives them: plain strings (the type is part of the shape).
         status=str(params["status"]) if "status" in params else None,
         activity_type=params.get("activity_type"),
         period=None,
     )
     assert selectors._REQUEST_ROWS.is_kept(actor, keys=[row.pk for row in rows])
-    assert selectors._REQUEST_COUNTS.is_kept(actor)
-    assert selectors._PERIODS.is_kept(actor)
 
 
 @pytest.mark.parametrize("who", ["program_admin", "cam"])
@@ -217,3 +220,122 @@ def test_filtered_changelist_row_links_keep_the_filters_as_django_would(world: W
         {"preserved_filters": preserved.urlencode(), "opts": FundRequest._meta}, change
     )
     assert f'href="{djangos.replace("&", "&amp;")}"' in response.content.decode()
+
+
+def _list_reads(queries: CaptureQueriesContext) -> list[str]:
+    """The statements of a request that read the fund requests or the periods (the page's own)."""
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if '"mdf_fundrequest"' in query["sql"] or '"mdf_fundperiod"' in query["sql"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"status": RequestStatus.SUBMITTED}, {"activity_type": ActivityType.EVENT}],
+    ids=["all", "submitted", "event"],
+)
+def test_request_list_reads_its_page_in_two_statements(world: World, params: dict) -> None:
+    """The page's keys, the status counts, the filtered count and the periods come in one
+    statement, the rows in a second: for 1 row and for a full page."""
+    one_claimed(world)
+    m.submitted(world.team.marketing_actor, activity_type=ActivityType.EVENT)
+    client = login(world.team.admin)
+    client.get(reverse("mdf:request_list"), params)  # warm: the session, the kept statements
+    for rows in ("few", "many"):
+        if rows == "many":
+            # Every fourth an event: more than a page in each case.
+            bulk_requests(
+                world.team,
+                120,
+                allocations=[world.allocation],
+                reviewer=world.admin.user,
+                statuses=[RequestStatus.SUBMITTED],
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("mdf:request_list"), params)
+        assert response.status_code == 200
+        assert len(_list_reads(queries)) == 2, (rows, _list_reads(queries))
+        expected = FundRequest.objects.filter(partner=world.team.partner, **params)
+        page = response.context["page"]
+        assert page.paginator.count == expected.count()
+        assert [row.pk for row in page.object_list] == list(
+            expected.order_by("-created_at", "-pk").values_list("pk", flat=True)[:PAGE_SIZE]
+        )
+
+
+@pytest.mark.parametrize("number", ["2", "3", "99", "-1", "0", "x", "99999999999999999999999"])
+def test_request_list_pages_past_either_end_show_what_the_paginator_shows(world: World, number: str) -> None:
+    """The keys read with the counts are those of the page the address asks for; a number the
+    paginator reads as another page (past the last, below the first, not a number) shows that
+    page's rows, read on their own."""
+    one_claimed(world)
+    grow(world, 30)  # 31 requests: two pages
+    response = login(world.team.admin).get(reverse("mdf:request_list"), {"page": number})
+    assert response.status_code == 200
+    ordered = list(
+        FundRequest.objects.filter(partner=world.team.partner)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    page = response.context["page"]
+    # Not a number: the first page; below the first or past the last: the last (Paginator.get_page).
+    shown = 1 if number == "x" else min(int(number), 2) if int(number) >= 1 else 2
+    assert page.number == shown
+    assert [row.pk for row in page.object_list] == ordered[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
+
+
+def _period_options(html: str) -> list[str]:
+    select = html[
+        html.index('<select name="period"') : html.index("</select>", html.index('<select name="period"'))
+    ]
+    return re.findall(r"<option[^>]*>[^<]*</option>", select)
+
+
+def test_the_period_filter_is_never_stale(world: World) -> None:
+    """The filter bar is kept per process by what it shows; the periods are read on every request,
+    so one added or renamed (in any process) shows on the next request, newest first, and the
+    chosen one stays chosen."""
+    from mdf import views
+
+    client = login(world.team.admin)
+    url = reverse("mdf:request_list")
+    period = world.budget.period
+    assert _period_options(client.get(url).content.decode()) == [
+        '<option value="" selected>Any period</option>',
+        f'<option value="{period.pk}">{period.name}</option>',
+    ]
+    FundPeriod.objects.filter(pk=period.pk).update(name="FY renamed <H1>")
+    later = m.period(
+        starts_on=period.ends_on + timedelta(days=1), ends_on=period.ends_on + timedelta(days=90)
+    )
+    assert _period_options(client.get(url).content.decode()) == [
+        '<option value="" selected>Any period</option>',
+        f'<option value="{later.pk}">{later.name}</option>',
+        f'<option value="{period.pk}">FY renamed &lt;H1&gt;</option>',
+    ]
+    # Kept for the next request with the same periods and choices.
+    assert any(later.name in selects["period"] for selects in views._kept_selects.values())
+    chosen = client.get(url, {"period": later.pk, "status": RequestStatus.DRAFT}).content.decode()
+    assert _period_options(chosen)[:2] == [
+        '<option value="">Any period</option>',
+        f'<option value="{later.pk}" selected>{later.name}</option>',
+    ]
+    assert f'<option value="{RequestStatus.DRAFT}" selected>' in chosen
+
+
+def test_a_kept_row_is_written_again_when_the_request_changes(world: World) -> None:
+    """Rows are kept by every value they print (mdf.markup.request_rows): a request renamed or
+    moved on shows as it is now on the next request, in each language."""
+    fund_request = m.submitted(world.team.marketing_actor, title="Summit <Berlin>")
+    client = login(world.team.admin)
+    url = reverse("mdf:request_list")
+    assert "Summit &lt;Berlin&gt;" in client.get(url).content.decode()
+    FundRequest.objects.filter(pk=fund_request.pk).update(title="Summit Paris", status=RequestStatus.REJECTED)
+    now = client.get(url).content.decode()
+    assert "Summit &lt;Berlin&gt;" not in now
+    assert "Summit Paris" in now
+    assert "status-badge mdf-status status-rejected" in now
+    User.objects.filter(pk=world.team.admin.pk).update(language="de")
+    assert 'mdf-status status-rejected">Abgelehnt</span>' in client.get(url).content.decode()
