@@ -469,14 +469,21 @@ def pipeline_report(
     A vendor's figures come from the cache when they are there for the figures as they are now
     (:func:`_kept_figures`); the names of partners, products and tiers are read on every request."""
     filters = filters or {}
+    search = partner_search.strip()
+    if _kept_for(actor) and not search:
+        state, rates = _state_and_rates()
+        figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
+        return _report(actor, figures, rates, _names_of(figures))
     rates = reporting_rates()
     if not sees_partner_business(actor) or (not actor.is_vendor and not actor.is_partner):
         return empty_report(actor, rates)
-    search = partner_search.strip()
-    arguments = (actor, filters, rates, partners, partners_offset, search)
-    # A search of the ranking by name is read live: the names are not in the key.
-    figures = _kept_figures(*arguments) if actor.is_vendor and not search else _figures(*arguments)
-    return _report(actor, figures, rates)
+    figures = _figures(actor, filters, rates, partners, partners_offset, search)
+    return _report(actor, figures, rates, _names_of(figures) if actor.is_vendor else None)
+
+
+def _kept_for(actor: Actor) -> bool:
+    """Whether this actor's figures are kept (:func:`_kept_figures`): a vendor's who sees money."""
+    return actor.is_vendor and sees_partner_business(actor)
 
 
 def _figures(
@@ -519,32 +526,38 @@ KEPT_SECONDS = 600
 _STATE_COLUMNS = f"(SELECT version FROM {rollup.VERSION_TABLE} WHERE id = 1), count(*), sum(id)"
 
 
-def _kept_figures(
-    actor: Actor, filters: dict[str, Any], rates: Rates, partners: int | None, offset: int, search: str
-) -> dict[str, Any]:
-    """:func:`_figures` of a vendor, from the cache when the figures have not changed since.
-
-    Summing the figures took 80-110 ms a request at a million deals (the ranking of 10,000
-    partners above all), the same sums on every request until a deal changes. The key holds
-    what the sums are made of: the rollup's version (rollup.VERSION_TABLE: bumped by every fold
-    that merges something, in its transaction) and the DealRollup rows not folded yet that this
-    actor's scope sees, counted and their ids summed (between two folds they are only ever added,
-    each with a new id; a fold removes them in the transaction that bumps the version), all read
-    in one statement; and what decides which sums and how they are ranked: the scope (every
-    partner, or the portfolio's ids), the vendor role, the filters, the slice of the ranking, the
-    exchange rates. So a deal that moves changes the key as soon as its change commits, and a
-    report is never made from figures older than the key says. Nothing here depends on the
-    language; the names are read per request (:func:`_report`)."""
+def _state_and_rates() -> tuple[tuple[int, int, int], Rates]:
+    """What a vendor's figures are as of now (the rollup's version, the rows not folded yet that
+    this actor's scope sees, counted and their ids summed: see :func:`_kept_figures`) and the
+    exchange rates into the reporting currency (as prm.models.reporting_rates reads them), in one
+    statement: they were two round trips on every request of the page."""
+    table = ExchangeRate._meta.db_table
     with connection.cursor() as cursor:
         # Row-level security holds the count to the rows this actor may read, as it holds the sums.
-        cursor.execute(f"SELECT {_STATE_COLUMNS} FROM deals_dealrollup WHERE NOT folded")
-        version, pending, pending_ids = cursor.fetchone()
+        cursor.execute(
+            f"SELECT {_STATE_COLUMNS}, ARRAY(SELECT currency FROM {table} ORDER BY currency), "
+            f"ARRAY(SELECT rate FROM {table} ORDER BY currency) FROM deals_dealrollup WHERE NOT folded"
+        )
+        version, pending, pending_ids, currencies, values = cursor.fetchone()
+    reporting = settings.PRM["REPORTING_CURRENCY"]
+    rates = dict(zip(currencies, values, strict=True))
+    rates[reporting] = Decimal(1)
+    return (version or 0, pending, pending_ids or 0), Rates(currency=reporting, rates=rates)
+
+
+def _figures_key(
+    actor: Actor,
+    filters: dict[str, Any],
+    rates: Rates,
+    partners: int | None,
+    offset: int,
+    state: tuple[int, int, int],
+) -> str:
+    """What a vendor's figures are made of and how they are ranked (see :func:`_kept_figures`)."""
     scope = "all" if vendor_sees_all(actor) else sorted(actor.portfolio or ())
     described = repr(
         (
-            version or 0,
-            pending,
-            pending_ids or 0,
+            *state,
             actor.vendor_role,
             sees_partner_business(actor),
             scope,
@@ -555,10 +568,34 @@ def _kept_figures(
             sorted(rates.rates.items()),
         )
     )
-    key = f"deals:pipeline:2:{hashlib.sha256(described.encode()).hexdigest()}"
+    return f"deals:pipeline:2:{hashlib.sha256(described.encode()).hexdigest()}"
+
+
+def _kept_figures(
+    actor: Actor,
+    filters: dict[str, Any],
+    rates: Rates,
+    partners: int | None,
+    offset: int,
+    state: tuple[int, int, int],
+) -> dict[str, Any]:
+    """:func:`_figures` of a vendor, from the cache when the figures have not changed since.
+
+    Summing the figures took 80-110 ms a request at a million deals (the ranking of 10,000
+    partners above all), the same sums on every request until a deal changes. The key holds
+    what the sums are made of: ``state`` (:func:`_state_and_rates`): the rollup's version
+    (rollup.VERSION_TABLE: bumped by every fold that merges something, in its transaction) and
+    the DealRollup rows not folded yet that this actor's scope sees, counted and their ids summed
+    (between two folds they are only ever added, each with a new id; a fold removes them in the
+    transaction that bumps the version), read before the figures; and what decides which sums and
+    how they are ranked: the scope (every partner, or the portfolio's ids), the vendor role, the
+    filters, the slice of the ranking, the exchange rates. So a deal that moves changes the key as
+    soon as its change commits, and a report is never made from figures older than the key says.
+    Nothing here depends on the language; the names are read per request (:func:`_names_of`)."""
+    key = _figures_key(actor, filters, rates, partners, offset, state)
     figures = cache.get(key)
     if figures is None:
-        figures = _figures(actor, filters, rates, partners, offset, search)
+        figures = _figures(actor, filters, rates, partners, offset, "")
         figures["converted"] = _converted(figures["tables"], rates)
         cache.set(key, figures, KEPT_SECONDS)
     return figures
@@ -578,6 +615,14 @@ def _names(partner_ids: set[Any], product_ids: set[Any]) -> dict[str, dict[Any, 
     for kind, pk, name in rows:
         names[kind][pk] = name
     return names
+
+
+def _names_of(figures: dict[str, Any]) -> dict[str, dict[Any, str]]:
+    """The names a vendor's report shows (:func:`_names`): its ranked partners and its products."""
+    return _names(
+        {row["partner_id"] for row in (*figures["partners"], *figures["top"])},
+        {row["key"] for row in figures["products"]},
+    )
 
 
 def _name(rows: list[dict[str, Any]], id_name: str, names: dict[Any, str]) -> list[dict[str, Any]]:
@@ -611,7 +656,11 @@ def _converted(tables: dict[str, list[dict[str, Any]]], rates: Rates) -> dict[st
     return converted
 
 
-def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, Any]:
+def _report(
+    actor: Actor, figures: dict[str, Any], rates: Rates, names: dict[str, dict[Any, str]] | None
+) -> dict[str, Any]:
+    """The report from ``figures``: converted into the reporting currency and, for a vendor, named
+    with ``names`` (:func:`_names_of`, read for this request)."""
     tables = figures["tables"]
     converted = figures.get("converted") or _converted(tables, rates)
     unconverted: set[str] = set(converted["unconverted"])
@@ -619,10 +668,8 @@ def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, An
         name: converted[name] for name in ("by_status", "by_stage", "by_month", "currencies")
     }
     if actor.is_vendor:
-        names = _names(
-            {row["partner_id"] for row in (*figures["partners"], *figures["top"])},
-            {row["key"] for row in figures["products"]},
-        )
+        if names is None:
+            raise TypeError("a vendor's report shows names: pass them (_names_of)")
         tiers = names["t"]
         by_tier = _convert(
             [{**row, "tier": tiers.get(row["key"], "")} for row in tables["tier_id"]],
@@ -709,4 +756,65 @@ def kept_partner_page(actor: Actor, shown: tuple[Hashable, ...], build: Callable
         _pages[key] = page
         while len(_pages) > PAGES_KEPT:
             _pages.popitem(last=False)
+    return page
+
+
+# --- The vendor's pipeline page, kept ------------------------------------------------------------
+# A vendor's page (its context and rendered body) is the same until the figures, the names it shows
+# or what frames it change: turning the figures into tables and rendering the 45 KB body were
+# two thirds of the page's CPU on every request. How many pages a process keeps (the oldest
+# forgotten first; a page is ~50 KB).
+VENDOR_PAGES_KEPT = 128
+_vendor_pages: OrderedDict[str, tuple[object, Any]] = OrderedDict()
+
+
+def kept_vendor_page(
+    *,
+    actor: Actor,
+    filters: dict[str, Any],
+    partners: int,
+    partners_offset: int,
+    shown: Hashable,
+    catalogue: object,
+    build: Callable[[dict[str, Any]], T],
+) -> T:
+    """``build(report)`` for the vendor's pipeline page (``report``: :func:`pipeline_report` for
+    these arguments, without a search of the ranking), or what it returned before in this process
+    for the same key and the very same ``catalogue`` object (the filters' options,
+    deals.selectors.filter_choices: a new object once a tier or product changes). Only for a
+    vendor whose figures are kept (:func:`_kept_for`); anyone else's page is built each time.
+
+    The key holds everything the page shows: the figures as of now and what they are made of
+    (:func:`_figures_key`: the figures' state and the exchange rates, read in one statement before
+    the figures, the scope, the role, the filters, the slice of the ranking), the names of the
+    partners, products and tiers it shows (read on every request, so a renamed partner shows
+    renamed at once), and what frames it (``shown``: the language, the query, the links the user
+    may follow). ``build`` must print nothing else: no user, no token (the CSRF input is put in
+    by the caller)."""
+    if not _kept_for(actor):
+        return build(
+            pipeline_report(actor=actor, filters=filters, partners=partners, partners_offset=partners_offset)
+        )
+    state, rates = _state_and_rates()
+    figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
+    names = _names_of(figures)
+    described = repr(
+        (
+            _figures_key(actor, filters, rates, partners, partners_offset, state),
+            sorted((kind, sorted(named.items())) for kind, named in names.items()),
+            shown,
+        )
+    )
+    key = hashlib.sha256(described.encode()).hexdigest()
+    with _pages_lock:
+        entry = _vendor_pages.get(key)
+        if entry is not None and entry[0] is catalogue:
+            _vendor_pages.move_to_end(key)
+            return entry[1]
+    page = build(_report(actor, figures, rates, names))
+    with _pages_lock:
+        _vendor_pages[key] = (catalogue, page)
+        _vendor_pages.move_to_end(key)
+        while len(_vendor_pages) > VENDOR_PAGES_KEPT:
+            _vendor_pages.popitem(last=False)
     return page

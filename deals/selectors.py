@@ -941,6 +941,34 @@ def _pending_extensions_first(actor: Actor, *, limit: int) -> QuerySet:
 _PENDING_EXTENSIONS_FIRST = Statement("deals.pending_extensions_first", _pending_extensions_first)
 
 
+def review_queue_side(*, actor: Actor, limit: int) -> tuple[list[PendingExtension], int, int]:
+    """What the review queue shows beside its list: the ``limit`` oldest pending extension
+    requests and how many there are (:func:`pending_extensions_first`), and how many reported wins
+    wait (:func:`won_waiting_count`), in one statement where they were two round trips a request:
+    the wins' count as the one row the panel's rows are joined to (``LEFT JOIN LATERAL``: that row
+    even when no request waits), each the kept statement's own SQL and values."""
+    if not actor.is_vendor:
+        pending, total = pending_extensions_first(actor=actor, limit=limit)
+        return pending, total, 0
+    won = _WON_WAITING.prepare(actor)
+    panel = _PENDING_EXTENSIONS_FIRST.prepare(actor, limit=limit)
+    if won.sql is None or panel.sql is None:
+        # A scope that can match nothing (an empty portfolio): each says so without a round trip.
+        pending, total = pending_extensions_first(actor=actor, limit=limit)
+        return pending, total, won_waiting_count(actor=actor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT won.n, panel.* FROM ({won.sql}) won (n) LEFT JOIN LATERAL ({panel.sql}) panel ON true",  # noqa: S608
+            (*won.params, *panel.params),
+        )
+        fetched = cursor.fetchall()
+    waiting = fetched[0][0]
+    rows = panel.convert([row[1:] for row in fetched if row[1] is not None])
+    # The panel's own order (oldest first), whatever order the join returned its rows in.
+    rows.sort(key=lambda row: (row[2], row[0]))
+    return [PendingExtension._make(row[:-1]) for row in rows], rows[0][-1] if rows else 0, waiting
+
+
 # --- The vendor filters' choices -------------------------------------------------------------------
 # The tiers and products the filter bar of the program's deal list and of the pipeline offer: the
 # vendor's catalogue, alike for every vendor user, changed a few times a year. Read on every

@@ -19,8 +19,9 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
@@ -36,6 +37,7 @@ from prm.errors import attempt
 from prm.jinja2 import kept_gettext, url_with_pk
 from prm.money import format_amount
 from prm.pagination import page_bounds
+from prm.statements import Prepared
 from prm.templatetags.prm_forms import widget_html
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
@@ -49,6 +51,7 @@ from prm.views import (
 )
 
 from . import leads, pricing, selectors, services
+from . import pipeline as pipeline_figures
 from .dates import Dates
 from .forms import (
     ConfirmWonForm,
@@ -108,6 +111,35 @@ def _selective(request: HttpRequest, form: Any) -> bool:
     return bool(filters.get("q") or filters.get("partner") or not vendor_sees_all(request.actor))
 
 
+def _body(
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    body_only: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    **values: Any,
+) -> str:
+    """A vendor page's body, rendered by Jinja2 (templates/jinja2/``template_name``); ``values``:
+    what the body gets beyond ``context`` (its CSRF input, say: rendered without the request, the
+    body gets only what it is given). ``body_only(values)``: more values for the body alone, made
+    from its own (written rows, say)."""
+    values = {
+        "widget": widget_html,
+        "pagination": pagination,
+        "dates": Dates(),
+        # The body's fixed messages, translated once per language (prm.jinja2.kept_gettext).
+        "_": kept_gettext,
+        "gettext": kept_gettext,
+        **context,
+        **values,
+    }
+    if body_only is not None:
+        values.update(body_only(values))
+    if "csrf_input" in values:
+        return engines["jinja2"].get_template(template_name).render(values)
+    return engines["jinja2"].get_template(template_name).render(values, request=request)
+
+
 def _render_body(
     request: HttpRequest,
     template_name: str,
@@ -119,20 +151,8 @@ def _render_body(
     """A vendor page whose body Jinja2 renders (templates/jinja2/``template_name``) inside its
     Django page (templates/``template_name``: the layout, the title, the scripts; ``frame`` is
     what those need). Through Django's engine the body, its filter bar's widgets above all, was
-    three quarters of the page's CPU (25-30 ms a request). ``body_only(values)``: more values for
-    the body alone, made from its own (written rows, say)."""
-    values = {
-        "widget": widget_html,
-        "pagination": pagination,
-        "dates": Dates(),
-        # The body's fixed messages, translated once per language (prm.jinja2.kept_gettext).
-        "_": kept_gettext,
-        "gettext": kept_gettext,
-        **context,
-    }
-    if body_only is not None:
-        values.update(body_only(values))
-    body = engines["jinja2"].get_template(template_name).render(values, request=request)
+    three quarters of the page's CPU (25-30 ms a request)."""
+    body = _body(request, template_name, context, body_only=body_only)
     # Jinja2 autoescaped every value (prm/jinja2.py); Django's safe strings stayed as they were.
     # The page gets the body's context too, unused by it: tests read it from the response.
     return render(request, template_name, {**context, **frame, "body": mark_safe(body)})  # noqa: S308
@@ -144,9 +164,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
     filters = form.filters()
-    # The side panel: the six oldest extension requests and how many wait, in one statement.
-    pending, pending_count = selectors.pending_extensions_first(actor=actor, limit=6)
-    won_waiting = selectors.won_waiting_count(actor=actor)
+    # The side panel (the six oldest extension requests and how many wait) and the wins waiting.
+    pending, pending_count, won_waiting = selectors.review_queue_side(actor=actor, limit=6)
     now = timezone.now()
     kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
     paginator = KeptListPaginator(
@@ -237,29 +256,58 @@ def review_queue_export(request: HttpRequest) -> HttpResponse:
 
 
 # --- All deals ----------------------------------------------------------------------------------
-@contextmanager
-def _planner(**settings: str) -> Iterator[None]:
+class _Planner:
     """PostgreSQL planner settings for the statements inside, this transaction only, in one
     statement each way (prm.pagination.planner spends two per setting): the list pays these on
-    every page. Outside a transaction (SET LOCAL would not hold) nothing is set."""
-    if not settings or not connection.in_atomic_block:
-        yield
-        return
-    names = list(settings)
-    with connection.cursor() as cursor:
-        # The target list is evaluated in order: each old value is read before it is set.
-        cursor.execute(
-            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
-            [value for name in names for value in (name, name, settings[name])],
-        )
-        previous = cursor.fetchone()[::2]
-        try:
-            yield
-        finally:
+    every page. Outside a transaction (SET LOCAL would not hold) nothing is set.
+
+    The way back may travel with the last read inside (:meth:`restore_with`): one round trip less.
+    A setting only changes how later statements are planned, so the read that carries it is planned
+    as every statement inside was."""
+
+    def __init__(self, **settings: str) -> None:
+        self.settings = settings
+        self.previous: list[tuple[str, str]] | None = None
+
+    def __enter__(self) -> _Planner:
+        if self.settings and connection.in_atomic_block:
+            names = list(self.settings)
+            with connection.cursor() as cursor:
+                # The target list is evaluated in order: each old value is read before it is set.
+                cursor.execute(
+                    "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+                    [value for name in names for value in (name, name, self.settings[name])],
+                )
+                self.previous = list(zip(names, cursor.fetchone()[::2], strict=True))
+        return self
+
+    def _restore(self) -> tuple[str, list[str]]:
+        previous, self.previous = self.previous or [], None
+        return ", ".join("set_config(%s, %s, true)" for _ in previous), [v for pair in previous for v in pair]
+
+    def restore_with(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows (as Statement.rows gives them), read in the statement that sets the
+        settings back: the settings' one row, left-joined to the rows (so it is there, and the
+        settings set back, whether or not the read finds a row)."""
+        if statement.sql is None:
+            return []
+        with connection.cursor() as cursor:
+            if self.previous is None:
+                cursor.execute(statement.sql, statement.params)
+                return statement.convert(cursor.fetchall())
+            restore, params = self._restore()
             cursor.execute(
-                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in names),
-                [value for name, old in zip(names, previous, strict=True) for value in (name, old)],
+                f"SELECT found.* FROM (SELECT {restore}) restored LEFT JOIN ({statement.sql}) found ON true",  # noqa: S608
+                (*params, *statement.params),
             )
+            # A row of the read has its key first, never null; the settings' row alone has none.
+            return statement.convert([row for row in cursor.fetchall() if row[0] is not None])
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.previous is not None:
+            restore, params = self._restore()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {restore}", params)
 
 
 class VendorDealListPaginator(CappedKeysFirstPaginator):
@@ -274,7 +322,7 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
     @cached_property
     def count(self) -> int:
         # As CappedPaginator.count (serial: see there), without JIT.
-        with _planner(jit="off", max_parallel_workers_per_gather="0"):
+        with _Planner(jit="off", max_parallel_workers_per_gather="0"):
             counted = self.object_list.order_by()[: self.cap + 1].count()
         self.more = counted > self.cap
         return min(counted, self.cap)
@@ -285,7 +333,7 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
             # statement is costed below the JIT threshold; no setting to pay for).
             return KeysFirstPaginator.page_keys(self, bottom, top)
         # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
-        with _planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
+        with _Planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
             return KeysFirstPaginator.page_keys(self, bottom, top)
 
 
@@ -314,22 +362,22 @@ class KeptListPaginator(VendorDealListPaginator):
         super().__init__(object_list, per_page)
         self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
         self.walk_index = not selective
-        self._settings_held = False
+        self._settings_held: _Planner | None = None
 
     @contextmanager
-    def _settings(self) -> Iterator[None]:
-        if self._settings_held:
-            yield
+    def _settings(self) -> Iterator[_Planner]:
+        if self._settings_held is not None:
+            yield self._settings_held
             return
         wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
         if self.walk_index:
             wanted["enable_sort"] = "off"
-        with _planner(**wanted):
-            self._settings_held = True
+        with _Planner(**wanted) as planner:
+            self._settings_held = planner
             try:
-                yield
+                yield planner
             finally:
-                self._settings_held = False
+                self._settings_held = None
 
     @cached_property
     def count(self) -> int:
@@ -341,17 +389,51 @@ class KeptListPaginator(VendorDealListPaginator):
         self.more = counted > self.cap
         return min(counted, self.cap)
 
-    def page(self, number: Any) -> Page:
+    def get_page(self, number: Any) -> Page:
+        # The count, the keys and the rows under one set of planner settings (set once, set back once).
         with self._settings():
+            if self.filters is not None and "count" not in self.__dict__:
+                self._count_and_keys(number)
+            return super().get_page(number)
+
+    def _count_and_keys(self, number: Any) -> None:
+        """The capped count and the keys of page ``number`` (as asked: the page it turns out to be
+        once counted is almost always that one) in one statement, where they were two round trips
+        a request: ``SELECT (<count>), ARRAY(<keys>)``, each the kept statement's own SQL and
+        values. ``ARRAY`` keeps the keys in the order the keys statement reads them."""
+        try:
+            asked = max(1, int(number))
+        except (TypeError, ValueError):
+            asked = 1
+        bottom = (asked - 1) * self.per_page
+        count = self.statements.count.prepare(self.actor, **self.filters)
+        keys = self.statements.keys.prepare(
+            self.actor, bottom=bottom, top=bottom + self.per_page, **self.filters
+        )
+        if count.sql is None or keys.sql is None:
+            return  # a list that can match nothing: the count says so without a round trip
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT ({count.sql}), ARRAY({keys.sql})", (*count.params, *keys.params))
+            counted, found = cursor.fetchone()
+        self.more = counted > self.cap
+        self.__dict__["count"] = min(counted, self.cap)  # the cached_property, filled
+        self._read_keys = (bottom, [key for (key,) in keys.convert([(key,) for key in found])])
+
+    def page(self, number: Any) -> Page:
+        with self._settings() as planner:
             number, bottom, top = page_bounds(self, number)
+            read = getattr(self, "_read_keys", None)
             if top <= bottom:
                 keys = []
+            elif read is not None and read[0] == bottom:
+                keys = read[1][: top - bottom]
             elif self.filters is None:
                 keys = KeysFirstPaginator.page_keys(self, bottom, top)
             else:
                 kept = self.statements.keys.rows(self.actor, bottom=bottom, top=top, **self.filters)
                 keys = [key for (key,) in kept]
-        found = self.statements.rows.rows(self.actor, keys=keys) if keys else []
+            # The rows are the last read under the settings: they are set back in the same statement.
+            found = planner.restore_with(self.statements.rows.prepare(self.actor, keys=keys)) if keys else []
         rows = {row[0]: self.row._make(row) for row in found}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
@@ -623,26 +705,76 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
 PARTNERS_PER_PAGE = 25
 
 
-def _pipeline(request: HttpRequest) -> tuple[PipelineFilterForm, dict[str, Any], dict[str, Any], int]:
-    actor = request.actor
-    form = _kept_choices(PipelineFilterForm(request.GET or None, partners=_partners(actor)))
+def _partners_page(request: HttpRequest) -> int:
     try:
-        partners_page = max(1, min(int(request.GET.get("partners_page") or 1), 10_000))
+        return max(1, min(int(request.GET.get("partners_page") or 1), 10_000))
     except ValueError:
-        partners_page = 1
-    report = selectors.pipeline_report(
-        actor=actor,
-        filters=form.filters(),
-        partners=PARTNERS_PER_PAGE,
-        partners_offset=(partners_page - 1) * PARTNERS_PER_PAGE,
-        partner_search=request.GET.get("partner_q", "")[:100],
-    )
-    return form, report, pipeline_tables(report, with_drafts=False), partners_page
+        return 1
+
+
+# Where the kept pipeline body takes the request's own CSRF input (deals.pipeline.kept_vendor_page
+# keeps bodies that name no one); a control character no value of the page can hold.
+_CSRF_SLOT = "\x1fcsrf-input\x1f"
+_CSRF_SLOT_MARKUP = mark_safe(_CSRF_SLOT)  # noqa: S308 -- a constant of this module
 
 
 @vendor_required
 def pipeline(request: HttpRequest) -> HttpResponse:
-    form, report, tables, partners_page = _pipeline(request)
+    actor = request.actor
+    form = _kept_choices(PipelineFilterForm(request.GET or None, partners=_partners(actor)))
+    partners_page = _partners_page(request)
+    partner_q = request.GET.get("partner_q", "")[:100]
+    filters = form.filters()
+    offset = (partners_page - 1) * PARTNERS_PER_PAGE
+
+    def build(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        context = _pipeline_context(request, form, report, partners_page, partner_q)
+        body = _body(request, "deals/vendor/pipeline.html", context, csrf_input=_CSRF_SLOT_MARKUP)
+        # What is kept holds no object of this request (the form is the next request's own).
+        return {name: value for name, value in context.items() if name != "form"}, body
+
+    # A search of the ranking, or a partner chosen (the chooser prints that partner's name, read
+    # through the form), is made for this request alone; any other page is kept while what it shows
+    # is unchanged (deals.pipeline.kept_vendor_page).
+    if partner_q.strip() or any(key.startswith("partner") and key != "partners_page" for key in request.GET):
+        context, body = build(
+            selectors.pipeline_report(
+                actor=actor,
+                filters=filters,
+                partners=PARTNERS_PER_PAGE,
+                partners_offset=offset,
+                partner_search=partner_q,
+            )
+        )
+    else:
+        shown = (
+            translation.get_language(),
+            timezone.get_current_timezone_name(),
+            request.user.is_staff,
+            sorted((key, tuple(values)) for key, values in request.GET.lists()),
+        )
+        context, body = pipeline_figures.kept_vendor_page(
+            actor=actor,
+            filters=filters,
+            partners=PARTNERS_PER_PAGE,
+            partners_offset=offset,
+            shown=shown,
+            catalogue=selectors.filter_choices(PipelineFilterForm),
+            build=build,
+        )
+    body = body.replace(_CSRF_SLOT, str(csrf_input(request)))
+    # The page gets the body's context too, unused by it: tests read it from the response.
+    return render(
+        request,
+        "deals/vendor/pipeline.html",
+        {**context, "form": form, "total_count": context["total_count"], "body": mark_safe(body)},  # noqa: S308
+    )
+
+
+def _pipeline_context(
+    request: HttpRequest, form: PipelineFilterForm, report: dict[str, Any], partners_page: int, partner_q: str
+) -> dict[str, Any]:
+    tables = pipeline_tables(report, with_drafts=False)
     matches = report["partner_matches"]
     pages = max(1, -(-matches // PARTNERS_PER_PAGE))
     keep = [
@@ -651,56 +783,50 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         for value in values
         if value and key not in {"partners_page", "partner_q"}
     ]
-    partner_q = request.GET.get("partner_q", "")[:100]
     total_count = sum(row["count"] for row in tables["by_status"])
     fmt = ListFormats()  # the language's number formats, looked up once for the page's numbers
-    return _render_body(
-        request,
-        "deals/vendor/pipeline.html",
-        {
-            **tables,
-            "pipeline_url": reverse("deals:vendor_pipeline"),
-            "is_staff": request.user.is_staff,
-            "table": PipelineTables(fmt),
-            "fmt": fmt,
-            "json_script": json_script,
-            "form": form,
-            "querystring": querystring_without_page(request),
-            "list_querystring": form.list_querystring(),
-            "currencies": report["currencies"],
-            "reporting_currency": report["currency"],
-            "unconverted": report["unconverted"],
-            "total_count": total_count,
-            "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
-            "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
-            "partner_count": report["partner_count"],
-            "partners": {
-                "rows": tables["by_partner"],
-                "first": (partners_page - 1) * PARTNERS_PER_PAGE,
-                "page": partners_page,
-                "pages": pages,
-                "matches": matches,
-                "search": partner_q,
-                "keep": keep,
-                "previous": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page - 1)])
-                if partners_page > 1
-                else "",
-                "next": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page + 1)])
-                if partners_page < pages
-                else "",
-            },
-            "charts": {
-                "status": chart_data(tables["by_status"]),
-                "stage": chart_data(tables["by_stage"]),
-                "month": chart_data(tables["by_month"]),
-                "partner": chart_data(tables["top_partners"]),
-                "tier": chart_data(tables["by_tier"]),
-                "region": chart_data(tables["by_region"]),
-                "product": chart_data(tables["by_product"][:10]),
-            },
+    return {
+        **tables,
+        "pipeline_url": reverse("deals:vendor_pipeline"),
+        "is_staff": request.user.is_staff,
+        "table": PipelineTables(fmt),
+        "fmt": fmt,
+        "json_script": json_script,
+        "form": form,
+        "querystring": querystring_without_page(request),
+        "list_querystring": form.list_querystring(),
+        "currencies": report["currencies"],
+        "reporting_currency": report["currency"],
+        "unconverted": report["unconverted"],
+        "total_count": total_count,
+        "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
+        "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
+        "partner_count": report["partner_count"],
+        "partners": {
+            "rows": tables["by_partner"],
+            "first": (partners_page - 1) * PARTNERS_PER_PAGE,
+            "page": partners_page,
+            "pages": pages,
+            "matches": matches,
+            "search": partner_q,
+            "keep": keep,
+            "previous": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page - 1)])
+            if partners_page > 1
+            else "",
+            "next": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page + 1)])
+            if partners_page < pages
+            else "",
         },
-        total_count=total_count,  # the page's scripts: the charts', when it has any
-    )
+        "charts": {
+            "status": chart_data(tables["by_status"]),
+            "stage": chart_data(tables["by_stage"]),
+            "month": chart_data(tables["by_month"]),
+            "partner": chart_data(tables["top_partners"]),
+            "tier": chart_data(tables["by_tier"]),
+            "region": chart_data(tables["by_region"]),
+            "product": chart_data(tables["by_product"][:10]),
+        },
+    }
 
 
 @vendor_required
