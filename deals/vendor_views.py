@@ -4,7 +4,7 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
@@ -38,7 +38,6 @@ from prm.jinja2 import kept_gettext, url_with_pk
 from prm.money import format_amount
 from prm.pagination import page_bounds
 from prm.statements import Prepared
-from prm.templatetags.prm_forms import widget_html
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
     PAGE_SIZE,
@@ -72,6 +71,7 @@ from .rendering import (
     ListFormats,
     PipelineTables,
     TimeSince,
+    kept_widget,
     review_queue_texts,
     review_rows_html,
     vendor_deal_list_texts,
@@ -95,6 +95,7 @@ def _kept_choices(form: Any) -> Any:
     for name in ("tier", "product"):
         field = form.fields[name]
         field.widget.choices = [("", field.empty_label), *choices[name]]
+    form.kept_catalogue = choices  # what those widgets' options came from (rendering.kept_widget)
     return form
 
 
@@ -124,7 +125,8 @@ def _body(
     body gets only what it is given). ``body_only(values)``: more values for the body alone, made
     from its own (written rows, say)."""
     values = {
-        "widget": widget_html,
+        # The filter bar's widgets, kept per process for the same values and options.
+        "widget": kept_widget,
         "pagination": pagination,
         "dates": Dates(),
         # The body's fixed messages, translated once per language (prm.jinja2.kept_gettext).
@@ -164,20 +166,23 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
     filters = form.filters()
-    # The side panel (the six oldest extension requests and how many wait) and the wins waiting.
-    pending, pending_count, won_waiting = selectors.review_queue_side(actor=actor, limit=6)
     now = timezone.now()
     kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
     paginator = KeptListPaginator(
-        # The list's queryset: what the page reads where the kept statements cannot (a search),
-        # and the whole list for whoever asks the paginator for it.
-        selectors.review_queue(actor=actor, filters=filters),
+        # The list's queryset, built if asked for: what the page reads where the kept statements
+        # cannot (a search), and the whole list for whoever asks the paginator for it.
+        lambda: selectors.review_queue(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.REVIEW_QUEUE,
         row=selectors.ReviewRow,
         filters=kept,
         selective=_selective(request, form),
+    )
+    # The side panel (the six oldest extension requests and how many wait) and the wins waiting,
+    # read in the statement that sets the list's planner settings.
+    pending, pending_count, won_waiting = selectors.review_queue_side(
+        actor=actor, limit=6, send=paginator.read_before
     )
     page = paginator.get_page(request.GET.get("page"))
     may_review = actor.vendor_role in REVIEWER_ROLES
@@ -270,16 +275,46 @@ class _Planner:
         self.previous: list[tuple[str, str]] | None = None
 
     def __enter__(self) -> _Planner:
-        if self.settings and connection.in_atomic_block:
-            names = list(self.settings)
+        if self.settings and connection.in_atomic_block and self.previous is None:
+            sql, params = self._set()
             with connection.cursor() as cursor:
-                # The target list is evaluated in order: each old value is read before it is set.
-                cursor.execute(
-                    "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
-                    [value for name in names for value in (name, name, self.settings[name])],
-                )
-                self.previous = list(zip(names, cursor.fetchone()[::2], strict=True))
+                cursor.execute(f"SELECT {sql}", params)
+                self._took(cursor.fetchone())
         return self
+
+    def _set(self) -> tuple[str, list[str]]:
+        # The target list is evaluated in order: each old value is read before it is set.
+        names = list(self.settings)
+        return (
+            ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+            [value for name in names for value in (name, name, self.settings[name])],
+        )
+
+    def _took(self, row: Sequence[Any]) -> None:
+        self.previous = list(zip(self.settings, row[: 2 * len(self.settings) : 2], strict=True))
+
+    def set_with(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows, read in the statement that sets the settings (then held until
+        :meth:`restore_with` or the end of the ``with`` block): the settings' one row, left-joined
+        to the rows. The read is planned before the settings change, as if sent before them. Its
+        first column must never be null (a count, a key)."""
+        if statement.sql is None:
+            return []
+        with connection.cursor() as cursor:
+            if not (self.settings and connection.in_atomic_block):
+                cursor.execute(statement.sql, statement.params)
+                return statement.convert(cursor.fetchall())
+            sql, params = self._set()
+            # Both parts are SQL of this module and of the ORM; every value travels as a parameter.
+            cursor.execute(
+                f"SELECT settings.*, found.* FROM (SELECT {sql}) settings "  # noqa: S608
+                f"LEFT JOIN ({statement.sql}) found ON true",
+                (*params, *statement.params),
+            )
+            fetched = cursor.fetchall()
+        self._took(fetched[0])
+        width = 2 * len(self.settings)
+        return statement.convert([row[width:] for row in fetched if row[width] is not None])
 
     def _restore(self) -> tuple[str, list[str]]:
         previous, self.previous = self.previous or [], None
@@ -359,20 +394,50 @@ class KeptListPaginator(VendorDealListPaginator):
         filters: dict[str, Any] | None,
         selective: bool,
     ) -> None:
-        super().__init__(object_list, per_page)
+        # ``object_list``: the list's queryset, or a callable that builds it when first asked for
+        # (with the kept statements, a page never needs it: building it was 0.3 ms a request).
+        self._listing = object_list if callable(object_list) else None
+        super().__init__(None if callable(object_list) else object_list, per_page)
         self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
         self.walk_index = not selective
         self._settings_held: _Planner | None = None
+        self._set_before: _Planner | None = None  # settings set by read_before, not yet used
+
+    @property
+    def object_list(self) -> Any:
+        if self._object_list is None and self._listing is not None:
+            self._object_list = self._listing()
+        return self._object_list
+
+    @object_list.setter
+    def object_list(self, value: Any) -> None:
+        self._object_list = value
+
+    def _check_object_list_is_ordered(self) -> None:
+        # The list is in its statements' order; Django's check would build the queryset to ask it.
+        if self._listing is None:
+            super()._check_object_list_is_ordered()
+
+    def _planner(self) -> _Planner:
+        wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+        if self.walk_index:
+            wanted["enable_sort"] = "off"
+        return _Planner(**wanted)
+
+    def read_before(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows (a read of the page that comes before the list's), read in the
+        statement that sets the list's planner settings: one round trip less. The settings then
+        hold until the page's rows are read (:meth:`get_page`)."""
+        self._set_before = self._planner()
+        return self._set_before.set_with(statement)
 
     @contextmanager
     def _settings(self) -> Iterator[_Planner]:
         if self._settings_held is not None:
             yield self._settings_held
             return
-        wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
-        if self.walk_index:
-            wanted["enable_sort"] = "off"
-        with _Planner(**wanted) as planner:
+        planner, self._set_before = self._set_before or self._planner(), None
+        with planner:
             self._settings_held = planner
             try:
                 yield planner
@@ -445,9 +510,9 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     kept = selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters)
     paginator = KeptListPaginator(
-        # The list's queryset: what the page reads where the kept statements cannot (a search),
-        # and the whole list for whoever asks the paginator for it.
-        selectors.deal_list(actor=actor, filters=filters),
+        # The list's queryset, built if asked for: what the page reads where the kept statements
+        # cannot (a search), and the whole list for whoever asks the paginator for it.
+        lambda: selectors.deal_list(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.VENDOR_DEALS,

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from deals import pipeline, selectors, vendor_views
+from deals import pipeline, rendering, selectors, vendor_views
 from deals.models import Deal, DealExtensionRequest, DealStatus, Product
 from partners.models import Partner
 from prm.models import ExchangeRate
@@ -31,6 +31,12 @@ from tests.scoping import acting
 pytestmark = pytest.mark.django_db
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# What the tests' scoping of a selector called from a test sends around it (tests/scoping.py).
+SCOPE = re.compile(r"\s*(SAVEPOINT|RELEASE|SELECT (set_config|coalesce\(current_setting)\('prm\.)")
+
+
+def _reads(context: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in context.captured_queries if not SCOPE.match(query["sql"])]
 
 
 @pytest.fixture(autouse=True)
@@ -212,11 +218,16 @@ def test_a_page_out_of_range_reads_the_page_it_turns_out_to_be(
     assert len(reads) == (2 if asked in {"2", "x"} else 3), reads  # the keys again: a statement more
 
 
+@pytest.mark.parametrize("before", [False, True])
 @pytest.mark.parametrize("selective", [False, True])
 def test_the_lists_planner_settings_are_set_back_with_the_rows(
-    team_a: f.Team, product: Product, vendor_admin: Actor, selective: bool
+    team_a: f.Team, product: Product, vendor_admin: Actor, selective: bool, before: bool
 ) -> None:
+    """The settings are set (alone, or with the read before the list: the review queue's side)
+    and set back in the statement that reads the page's rows; the statements after see the
+    settings as they were."""
     bulk_deals(team_a, 30, product=product, statuses=[DealStatus.SUBMITTED])
+    bulk_deals(team_a, 2, product=product, statuses=[DealStatus.WON_PENDING], start=100)
 
     def settings() -> tuple[str, ...]:
         with connection.cursor() as cursor:
@@ -227,9 +238,9 @@ def test_the_lists_planner_settings_are_set_back_with_the_rows(
             return cursor.fetchone()
 
     with acting(vendor_admin):
-        before = settings()
+        original = settings()
         paginator = vendor_views.KeptListPaginator(
-            selectors.review_queue(actor=vendor_admin),
+            lambda: selectors.review_queue(actor=vendor_admin),
             25,
             actor=vendor_admin,
             statements=selectors.REVIEW_QUEUE,
@@ -237,9 +248,81 @@ def test_the_lists_planner_settings_are_set_back_with_the_rows(
             filters={"partner": None},
             selective=selective,
         )
+        sent = 0
+        if before:
+            with CaptureQueriesContext(connection) as context:
+                side = selectors.review_queue_side(actor=vendor_admin, limit=6, send=paginator.read_before)
+            assert side == ([], 0, 2)
+            sent += len(_reads(context))
+            assert settings()[0] == "off"  # set by the side's statement, held for the list
         with CaptureQueriesContext(connection) as context:
             page = paginator.get_page("2")
-        assert settings() == before
+        sent += len(_reads(context))
+        assert settings() == original
     assert len(page.object_list) == 5
-    # Set, the count with the keys, the rows with the settings set back.
-    assert len(context.captured_queries) == 3
+    # The side with the settings set (or the settings alone), the count with the keys, the rows
+    # with the settings set back.
+    assert sent == 3
+
+
+# --- The filter bars' widgets, kept (deals.rendering.kept_widget) ---------------------------------
+@pytest.fixture
+def widget_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the fields whose widget was written (not taken from what was kept)."""
+    from prm.templatetags import prm_forms
+
+    written: list[str] = []
+    widget_html = prm_forms.widget_html
+
+    def counted(field: Any) -> Any:
+        written.append(field.name)
+        return widget_html(field)
+
+    monkeypatch.setattr(prm_forms, "widget_html", counted)
+    rendering._widgets.clear()
+    return written
+
+
+def _filter_bar(client: Any, headers: dict[str, str] | None = None, **params: Any) -> str:
+    response = client.get(reverse("deals:vendor_list"), params, headers=headers)
+    assert response.status_code == 200
+    return response.content.decode().split('id="deal-filters"')[1].split("</form>")[0]
+
+
+def test_the_filter_bar_is_written_once_for_the_same_values_and_options(
+    team_a: f.Team, product: Product, vendor_admin: Actor, widget_renders: list[str]
+) -> None:
+    bulk_deals(team_a, 3, product=product, statuses=[DealStatus.SUBMITTED])
+    client = login(vendor_admin.user)
+    first = _filter_bar(client)
+    written = len(widget_renders)
+    assert {"status", "stage", "partner", "tier", "region", "product"} <= set(widget_renders)
+    assert _filter_bar(client) == first and len(widget_renders) == written  # all kept
+
+    # A value chosen: that widget is written for it (selected), the others kept.
+    approved = _filter_bar(client, status="approved")
+    # (and the partner chooser's of a submitted form: its value is then the empty pair)
+    assert sorted(widget_renders[written:]) == ["partner", "status"]
+    assert re.search(r'<option value="approved" selected>', approved)
+    assert not re.search(r'<option value="approved" selected>', _filter_bar(client))
+
+    # A new product is an option at once (the catalogue changes, so do its widgets).
+    f.product("Probe Router Brand New", price="5.00")
+    assert "Probe Router Brand New" in _filter_bar(client)
+    assert "Probe Router Brand New" not in first
+
+    # Another language writes its own.
+    german = _filter_bar(client, headers={"accept-language": "de"})
+    assert german != _filter_bar(client)
+
+
+def test_a_chosen_partner_is_written_each_time(
+    team_a: f.Team, product: Product, vendor_admin: Actor, widget_renders: list[str]
+) -> None:
+    bulk_deals(team_a, 3, product=product, statuses=[DealStatus.SUBMITTED])
+    client = login(vendor_admin.user)
+    partner = team_a.partner
+    assert partner.legal_name in _filter_bar(client, partner=partner.pk)
+    Partner.objects.filter(pk=partner.pk).update(legal_name="Renamed Partner Ltd")
+    assert "Renamed Partner Ltd" in _filter_bar(client, partner=partner.pk)
+    assert widget_renders.count("partner") == 2
