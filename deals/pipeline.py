@@ -32,16 +32,19 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.dispatch import receiver
 
 from partners.models import PartnerRole
 from partners.policies import business_scope_q, sees_partner_business, vendor_sees_all
@@ -471,7 +474,7 @@ def pipeline_report(
     filters = filters or {}
     search = partner_search.strip()
     if _kept_for(actor) and not search:
-        state, rates = _state_and_rates()
+        state, rates, _none = _state_and_rates()
         figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
         return _report(actor, figures, rates, _names_of(figures))
     rates = reporting_rates()
@@ -526,23 +529,38 @@ KEPT_SECONDS = 600
 _STATE_COLUMNS = f"(SELECT version FROM {rollup.VERSION_TABLE} WHERE id = 1), count(*), sum(id)"
 
 
-def _state_and_rates() -> tuple[tuple[int, int, int], Rates]:
+Names = dict[str, dict[Any, str]]
+State = tuple[int, int, int]
+
+
+def _state_and_rates(
+    names_of: tuple[list[Any], list[Any]] | None = None,
+) -> tuple[State, Rates, Names | None]:
     """What a vendor's figures are as of now (the rollup's version, the rows not folded yet that
     this actor's scope sees, counted and their ids summed: see :func:`_kept_figures`) and the
     exchange rates into the reporting currency (as prm.models.reporting_rates reads them), in one
-    statement: they were two round trips on every request of the page."""
+    statement: they were two round trips on every request of the page. With ``names_of`` (partner
+    and product ids), also those names (:func:`_names`) in the same statement; None without."""
     table = ExchangeRate._meta.db_table
+    names_column, params = "NULL", ()
+    if names_of is not None:
+        names_column = f"(SELECT json_agg(json_build_array(n.kind, n.id, n.name)) FROM ({_NAMES_SQL}) n)"
+        params = (list(names_of[0]), list(names_of[1]))
     with connection.cursor() as cursor:
-        # Row-level security holds the count to the rows this actor may read, as it holds the sums.
+        # Row-level security holds the count to the rows this actor may read, as it holds the sums
+        # and the partners named.
         cursor.execute(
             f"SELECT {_STATE_COLUMNS}, ARRAY(SELECT currency FROM {table} ORDER BY currency), "
-            f"ARRAY(SELECT rate FROM {table} ORDER BY currency) FROM deals_dealrollup WHERE NOT folded"
+            f"ARRAY(SELECT rate FROM {table} ORDER BY currency), {names_column} "
+            "FROM deals_dealrollup WHERE NOT folded",
+            params,
         )
-        version, pending, pending_ids, currencies, values = cursor.fetchone()
+        version, pending, pending_ids, currencies, values, named = cursor.fetchone()
     reporting = settings.PRM["REPORTING_CURRENCY"]
     rates = dict(zip(currencies, values, strict=True))
     rates[reporting] = Decimal(1)
-    return (version or 0, pending, pending_ids or 0), Rates(currency=reporting, rates=rates)
+    names = None if names_of is None else _named(named or [])
+    return (version or 0, pending, pending_ids or 0), Rates(currency=reporting, rates=rates), names
 
 
 def _figures_key(
@@ -601,28 +619,39 @@ def _kept_figures(
     return figures
 
 
-def _names(partner_ids: set[Any], product_ids: set[Any]) -> dict[str, dict[Any, str]]:
+# The names of some partners and products, and of every tier (``kind`` "p", "d", "t").
+_NAMES_SQL = (
+    "SELECT 'p' AS kind, id, legal_name AS name FROM partners_partner WHERE id = ANY(%s) "
+    "UNION ALL SELECT 'd', id, name FROM deals_product WHERE id = ANY(%s) "
+    "UNION ALL SELECT 't', id, name FROM partners_tier"
+)
+
+
+def _names(partner_ids: Iterable[Any], product_ids: Iterable[Any]) -> Names:
     """The names of these partners and products, and of every tier, in one statement (``"p"``,
     ``"d"``, ``"t"``): read on every request, never kept with the figures, so a renamed partner
     shows renamed at once. Row-level security holds the partners to those the actor sees."""
-    rows = _fetch(
-        "SELECT 'p', id, legal_name FROM partners_partner WHERE id = ANY(%s) "
-        "UNION ALL SELECT 'd', id, name FROM deals_product WHERE id = ANY(%s) "
-        "UNION ALL SELECT 't', id, name FROM partners_tier",
-        (sorted(partner_ids), sorted(product_ids)),
-    )
-    names: dict[str, dict[Any, str]] = {"p": {}, "d": {}, "t": {}}
+    return _named(_fetch(_NAMES_SQL, (sorted(partner_ids), sorted(product_ids))))
+
+
+def _named(rows: Iterable[Sequence[Any]]) -> Names:
+    names: Names = {"p": {}, "d": {}, "t": {}}
     for kind, pk, name in rows:
         names[kind][pk] = name
     return names
 
 
-def _names_of(figures: dict[str, Any]) -> dict[str, dict[Any, str]]:
-    """The names a vendor's report shows (:func:`_names`): its ranked partners and its products."""
-    return _names(
-        {row["partner_id"] for row in (*figures["partners"], *figures["top"])},
-        {row["key"] for row in figures["products"]},
+def _shown_ids(figures: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The partners (ranked and top) and the products a vendor's report names, sorted."""
+    return (
+        sorted({row["partner_id"] for row in (*figures["partners"], *figures["top"])}),
+        sorted({row["key"] for row in figures["products"]}),
     )
+
+
+def _names_of(figures: dict[str, Any]) -> Names:
+    """The names a vendor's report shows (:func:`_names`): its ranked partners and its products."""
+    return _names(*_shown_ids(figures))
 
 
 def _name(rows: list[dict[str, Any]], id_name: str, names: dict[Any, str]) -> list[dict[str, Any]]:
@@ -765,7 +794,26 @@ def kept_partner_page(actor: Actor, shown: tuple[Hashable, ...], build: Callable
 # two thirds of the page's CPU on every request. How many pages a process keeps (the oldest
 # forgotten first; a page is ~50 KB).
 VENDOR_PAGES_KEPT = 128
-_vendor_pages: OrderedDict[str, tuple[object, Any]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _KeptVendorPage:
+    figures_key: str  # _figures_key: what the figures were made of
+    shown_ids: tuple[list[Any], list[Any]]  # the partners and products named (_shown_ids)
+    names: Names  # their names, and the tiers', as the page shows them
+    catalogue: object  # the filters' options the page was rendered with
+    page: Any
+
+
+_vendor_pages: OrderedDict[str, _KeptVendorPage] = OrderedDict()
+
+
+@receiver(setting_changed)
+def _forget_vendor_pages(*, setting: str, **kwargs: Any) -> None:
+    # The kept pages' words are the catalogs' (the key names the language, not its catalog).
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        with _pages_lock:
+            _vendor_pages.clear()
 
 
 def kept_vendor_page(
@@ -780,41 +828,57 @@ def kept_vendor_page(
 ) -> T:
     """``build(report)`` for the vendor's pipeline page (``report``: :func:`pipeline_report` for
     these arguments, without a search of the ranking), or what it returned before in this process
-    for the same key and the very same ``catalogue`` object (the filters' options,
-    deals.selectors.filter_choices: a new object once a tier or product changes). Only for a
-    vendor whose figures are kept (:func:`_kept_for`); anyone else's page is built each time.
+    while nothing the page shows has changed. Only for a vendor whose figures are kept
+    (:func:`_kept_for`); anyone else's page is built each time.
 
-    The key holds everything the page shows: the figures as of now and what they are made of
-    (:func:`_figures_key`: the figures' state and the exchange rates, read in one statement before
-    the figures, the scope, the role, the filters, the slice of the ranking), the names of the
-    partners, products and tiers it shows (read on every request, so a renamed partner shows
-    renamed at once), and what frames it (``shown``: the language, the query, the links the user
-    may follow). ``build`` must print nothing else: no user, no token (the CSRF input is put in
-    by the caller)."""
+    A page is kept in the place of everything that frames it: the scope (every partner, or the
+    portfolio's ids), the role, the filters, the slice of the ranking and ``shown`` (the language,
+    the query, the links the user may follow). It is served again only if, read now in one
+    statement, the figures are what they were (:func:`_figures_key`: their state and the exchange
+    rates, as :func:`_kept_figures` keys them), the names of the partners, products and tiers it
+    shows are what they were (so a renamed partner shows renamed at once), and the filters' options
+    are the very ``catalogue`` object (deals.selectors.filter_choices: a new object once a tier or
+    product changes). Otherwise it is built again: the figures from the cache, the names read again
+    if other partners or products are shown. ``build`` must print nothing else: no user, no token
+    (the CSRF input is put in by the caller)."""
     if not _kept_for(actor):
         return build(
             pipeline_report(actor=actor, filters=filters, partners=partners, partners_offset=partners_offset)
         )
-    state, rates = _state_and_rates()
-    figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
-    names = _names_of(figures)
-    described = repr(
+    scope = "all" if vendor_sees_all(actor) else sorted(actor.portfolio or ())
+    framed = repr(
         (
-            _figures_key(actor, filters, rates, partners, partners_offset, state),
-            sorted((kind, sorted(named.items())) for kind, named in names.items()),
+            actor.vendor_role,
+            scope,
+            sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items()),
+            partners,
+            partners_offset,
             shown,
         )
     )
-    key = hashlib.sha256(described.encode()).hexdigest()
+    place = hashlib.sha256(framed.encode()).hexdigest()
     with _pages_lock:
-        entry = _vendor_pages.get(key)
-        if entry is not None and entry[0] is catalogue:
-            _vendor_pages.move_to_end(key)
-            return entry[1]
+        last = _vendor_pages.get(place)
+    state, rates, names = _state_and_rates(None if last is None else last.shown_ids)
+    figures_key = _figures_key(actor, filters, rates, partners, partners_offset, state)
+    if (
+        last is not None
+        and last.figures_key == figures_key
+        and last.names == names
+        and last.catalogue is catalogue
+    ):
+        with _pages_lock:
+            if place in _vendor_pages:
+                _vendor_pages.move_to_end(place)
+        return last.page
+    figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
+    shown_ids = _shown_ids(figures)
+    if names is None or last is None or shown_ids != last.shown_ids:
+        names = _names(*shown_ids)
     page = build(_report(actor, figures, rates, names))
     with _pages_lock:
-        _vendor_pages[key] = (catalogue, page)
-        _vendor_pages.move_to_end(key)
+        _vendor_pages[place] = _KeptVendorPage(figures_key, shown_ids, names, catalogue, page)
+        _vendor_pages.move_to_end(place)
         while len(_vendor_pages) > VENDOR_PAGES_KEPT:
             _vendor_pages.popitem(last=False)
     return page

@@ -470,6 +470,12 @@ _widgets: OrderedDict[Hashable, tuple[object, Any]] = OrderedDict()
 _widgets_lock = threading.Lock()
 
 
+@receiver(setting_changed)
+def _forget_widgets(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORM_RENDERER"}:
+        _widgets.clear()
+
+
 def _blank(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return not any(value)

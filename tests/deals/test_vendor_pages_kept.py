@@ -105,6 +105,27 @@ def test_the_pipeline_page_is_kept_and_shows_every_change_at_once(
     assert len(renders) == 5
 
 
+@pytest.mark.parametrize("who", ["vendor_admin", "cam"])
+def test_a_kept_pipeline_page_is_one_statement(
+    request: pytest.FixtureRequest,
+    world: dict[str, Any],  # noqa: F811 -- the fixture
+    who: str,
+) -> None:
+    """Served again, the page reads the figures' state, the exchange rates and the names it shows
+    in one statement, and nothing else of the pipeline's (the figures stay in the cache)."""
+    actor: Actor = request.getfixturevalue(who)
+    client = login(actor.user)
+    _page(client)
+    with CaptureQueriesContext(connection) as context:
+        _page(client)
+    reads = [
+        query["sql"]
+        for query in context.captured_queries
+        if re.search(r"\b(deals_\w+|partners_partner|partners_tier|prm_exchangerate)\b", query["sql"])
+    ]
+    assert len(reads) == 1 and "json_agg" in reads[0], reads
+
+
 def test_each_request_gets_its_own_csrf_token(world: dict[str, Any], vendor_admin: Actor) -> None:  # noqa: F811
     """The kept body's export button carries the token of the request it is served to: the export
     it posts passes Django's CSRF check for that session, not for the one it was rendered for."""
