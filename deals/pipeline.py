@@ -792,8 +792,8 @@ def kept_partner_page(actor: Actor, shown: tuple[Hashable, ...], build: Callable
 # A vendor's page (its context and rendered body) is the same until the figures, the names it shows
 # or what frames it change: turning the figures into tables and rendering the 45 KB body were
 # two thirds of the page's CPU on every request. How many pages a process keeps (the oldest
-# forgotten first; a page is ~50 KB).
-VENDOR_PAGES_KEPT = 128
+# forgotten first; a page, its body and its tables, is 100-200 KB).
+VENDOR_PAGES_KEPT = 64
 
 
 @dataclass(frozen=True)

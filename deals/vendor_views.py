@@ -467,8 +467,10 @@ class KeptListPaginator(VendorDealListPaginator):
         a request: ``SELECT (<count>), ARRAY(<keys>)``, each the kept statement's own SQL and
         values. ``ARRAY`` keeps the keys in the order the keys statement reads them."""
         try:
-            asked = max(1, int(number))
-        except (TypeError, ValueError):
+            # Past the capped count's last page there is no page to ask for (and an OFFSET past
+            # PostgreSQL's bigint would fail): such a number is read as Django turns it, below.
+            asked = min(max(1, int(number)), self.cap // self.per_page + 1)
+        except (TypeError, ValueError, OverflowError):
             asked = 1
         bottom = (asked - 1) * self.per_page
         count = self.statements.count.prepare(self.actor, **self.filters)

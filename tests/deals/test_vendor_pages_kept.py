@@ -223,7 +223,7 @@ def test_the_side_panel_without_requests_still_counts_the_wins(
         assert selectors.review_queue_side(actor=vendor_admin, limit=6) == ([], 0, 3)
 
 
-@pytest.mark.parametrize("asked", ["2", "99", "x", "0"])
+@pytest.mark.parametrize("asked", ["2", "99", "x", "0", "9" * 30])
 def test_a_page_out_of_range_reads_the_page_it_turns_out_to_be(
     team_a: f.Team, product: Product, vendor_admin: Actor, asked: str
 ) -> None:
@@ -231,7 +231,7 @@ def test_a_page_out_of_range_reads_the_page_it_turns_out_to_be(
     read again for the page shown, as Django's get_page turns it."""
     deals = bulk_deals(team_a, 30, product=product, statuses=[DealStatus.SUBMITTED, DealStatus.APPROVED])
     response, reads = _page_reads(vendor_admin, "deals:vendor_list", page=asked)
-    shown = {"2": 2, "99": 2, "x": 1, "0": 2}[asked]
+    shown = {"2": 2, "x": 1}.get(asked, 2)
     page = response.context["page"]
     assert page.number == shown
     newest = [deal.pk for deal in sorted(deals, key=lambda deal: (deal.created_at, deal.pk), reverse=True)]
