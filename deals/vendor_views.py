@@ -377,7 +377,9 @@ class KeptListPaginator(VendorDealListPaginator):
     (deals.selectors.ListStatements): the capped count, the page's keys and those rows, each the
     ORM's SQL compiled once per shape; the rows are tuples of ``row``'s type. The planner settings
     (no JIT, no parallel workers, and for the index walk no sort: see VendorDealListPaginator) are
-    set once for the count and the keys together, and set back after.
+    set once for the count and the keys together (alone, or with a read of the page before the
+    list's: :meth:`read_before`), and set back in the statement that reads the rows. The count and
+    the page's keys are one statement (:meth:`_count_and_keys`): a page is three round trips.
 
     Where ``filters`` is None (a filter the statements do not take: a search, dates) the count and
     the keys come from ``object_list``, the list's queryset, as VendorDealListPaginator reads them;
