@@ -147,9 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  queries {queries:2}  {len(body) / 1024:6.1f} KB"
             )
             if args.sql:
-                line += "".join(
-                    f"\n    {n}. {' '.join(sql.split())[:220]}" for n, sql in enumerate(statements, 1)
-                )
+                shortened = (" ".join(sql.split())[:220] for sql in statements)
+                line += "".join(f"\n    {n}. {sql}" for n, sql in enumerate(shortened, 1))
             if args.profile:
                 profile = cProfile.Profile(time.process_time)
                 calls = max(args.requests // 2, 20)

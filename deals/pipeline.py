@@ -32,16 +32,19 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.dispatch import receiver
 
 from partners.models import PartnerRole
 from partners.policies import business_scope_q, sees_partner_business, vendor_sees_all
@@ -469,14 +472,21 @@ def pipeline_report(
     A vendor's figures come from the cache when they are there for the figures as they are now
     (:func:`_kept_figures`); the names of partners, products and tiers are read on every request."""
     filters = filters or {}
+    search = partner_search.strip()
+    if _kept_for(actor) and not search:
+        state, rates, _none = _state_and_rates()
+        figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
+        return _report(actor, figures, rates, _names_of(figures))
     rates = reporting_rates()
     if not sees_partner_business(actor) or (not actor.is_vendor and not actor.is_partner):
         return empty_report(actor, rates)
-    search = partner_search.strip()
-    arguments = (actor, filters, rates, partners, partners_offset, search)
-    # A search of the ranking by name is read live: the names are not in the key.
-    figures = _kept_figures(*arguments) if actor.is_vendor and not search else _figures(*arguments)
-    return _report(actor, figures, rates)
+    figures = _figures(actor, filters, rates, partners, partners_offset, search)
+    return _report(actor, figures, rates, _names_of(figures) if actor.is_vendor else None)
+
+
+def _kept_for(actor: Actor) -> bool:
+    """Whether this actor's figures are kept (:func:`_kept_figures`): a vendor's who sees money."""
+    return actor.is_vendor and sees_partner_business(actor)
 
 
 def _figures(
@@ -519,32 +529,53 @@ KEPT_SECONDS = 600
 _STATE_COLUMNS = f"(SELECT version FROM {rollup.VERSION_TABLE} WHERE id = 1), count(*), sum(id)"
 
 
-def _kept_figures(
-    actor: Actor, filters: dict[str, Any], rates: Rates, partners: int | None, offset: int, search: str
-) -> dict[str, Any]:
-    """:func:`_figures` of a vendor, from the cache when the figures have not changed since.
+Names = dict[str, dict[Any, str]]
+State = tuple[int, int, int]
 
-    Summing the figures took 80-110 ms a request at a million deals (the ranking of 10,000
-    partners above all), the same sums on every request until a deal changes. The key holds
-    what the sums are made of: the rollup's version (rollup.VERSION_TABLE: bumped by every fold
-    that merges something, in its transaction) and the DealRollup rows not folded yet that this
-    actor's scope sees, counted and their ids summed (between two folds they are only ever added,
-    each with a new id; a fold removes them in the transaction that bumps the version), all read
-    in one statement; and what decides which sums and how they are ranked: the scope (every
-    partner, or the portfolio's ids), the vendor role, the filters, the slice of the ranking, the
-    exchange rates. So a deal that moves changes the key as soon as its change commits, and a
-    report is never made from figures older than the key says. Nothing here depends on the
-    language; the names are read per request (:func:`_report`)."""
+
+def _state_and_rates(
+    names_of: tuple[list[Any], list[Any]] | None = None,
+) -> tuple[State, Rates, Names | None]:
+    """What a vendor's figures are as of now (the rollup's version, the rows not folded yet that
+    this actor's scope sees, counted and their ids summed: see :func:`_kept_figures`) and the
+    exchange rates into the reporting currency (as prm.models.reporting_rates reads them), in one
+    statement: they were two round trips on every request of the page. With ``names_of`` (partner
+    and product ids), also those names (:func:`_names`) in the same statement; None without."""
+    table = ExchangeRate._meta.db_table
+    names_column, params = "NULL", ()
+    if names_of is not None:
+        names_column = f"(SELECT json_agg(json_build_array(n.kind, n.id, n.name)) FROM ({_NAMES_SQL}) n)"
+        params = (list(names_of[0]), list(names_of[1]))
     with connection.cursor() as cursor:
-        # Row-level security holds the count to the rows this actor may read, as it holds the sums.
-        cursor.execute(f"SELECT {_STATE_COLUMNS} FROM deals_dealrollup WHERE NOT folded")
-        version, pending, pending_ids = cursor.fetchone()
+        # Row-level security holds the count to the rows this actor may read, as it holds the sums
+        # and the partners named.
+        cursor.execute(
+            f"SELECT {_STATE_COLUMNS}, ARRAY(SELECT currency FROM {table} ORDER BY currency), "
+            f"ARRAY(SELECT rate FROM {table} ORDER BY currency), {names_column} "
+            "FROM deals_dealrollup WHERE NOT folded",
+            params,
+        )
+        version, pending, pending_ids, currencies, values, named = cursor.fetchone()
+    reporting = settings.PRM["REPORTING_CURRENCY"]
+    rates = dict(zip(currencies, values, strict=True))
+    rates[reporting] = Decimal(1)
+    names = None if names_of is None else _named(named or [])
+    return (version or 0, pending, pending_ids or 0), Rates(currency=reporting, rates=rates), names
+
+
+def _figures_key(
+    actor: Actor,
+    filters: dict[str, Any],
+    rates: Rates,
+    partners: int | None,
+    offset: int,
+    state: tuple[int, int, int],
+) -> str:
+    """What a vendor's figures are made of and how they are ranked (see :func:`_kept_figures`)."""
     scope = "all" if vendor_sees_all(actor) else sorted(actor.portfolio or ())
     described = repr(
         (
-            version or 0,
-            pending,
-            pending_ids or 0,
+            *state,
             actor.vendor_role,
             sees_partner_business(actor),
             scope,
@@ -555,29 +586,72 @@ def _kept_figures(
             sorted(rates.rates.items()),
         )
     )
-    key = f"deals:pipeline:2:{hashlib.sha256(described.encode()).hexdigest()}"
+    return f"deals:pipeline:2:{hashlib.sha256(described.encode()).hexdigest()}"
+
+
+def _kept_figures(
+    actor: Actor,
+    filters: dict[str, Any],
+    rates: Rates,
+    partners: int | None,
+    offset: int,
+    state: tuple[int, int, int],
+) -> dict[str, Any]:
+    """:func:`_figures` of a vendor, from the cache when the figures have not changed since.
+
+    Summing the figures took 80-110 ms a request at a million deals (the ranking of 10,000
+    partners above all), the same sums on every request until a deal changes. The key holds
+    what the sums are made of: ``state`` (:func:`_state_and_rates`): the rollup's version
+    (rollup.VERSION_TABLE: bumped by every fold that merges something, in its transaction) and
+    the DealRollup rows not folded yet that this actor's scope sees, counted and their ids summed
+    (between two folds they are only ever added, each with a new id; a fold removes them in the
+    transaction that bumps the version), read before the figures; and what decides which sums and
+    how they are ranked: the scope (every partner, or the portfolio's ids), the vendor role, the
+    filters, the slice of the ranking, the exchange rates. So a deal that moves changes the key as
+    soon as its change commits, and a report is never made from figures older than the key says.
+    Nothing here depends on the language; the names are read per request (:func:`_names_of`)."""
+    key = _figures_key(actor, filters, rates, partners, offset, state)
     figures = cache.get(key)
     if figures is None:
-        figures = _figures(actor, filters, rates, partners, offset, search)
+        figures = _figures(actor, filters, rates, partners, offset, "")
         figures["converted"] = _converted(figures["tables"], rates)
         cache.set(key, figures, KEPT_SECONDS)
     return figures
 
 
-def _names(partner_ids: set[Any], product_ids: set[Any]) -> dict[str, dict[Any, str]]:
+# The names of some partners and products, and of every tier (``kind`` "p", "d", "t").
+_NAMES_SQL = (
+    "SELECT 'p' AS kind, id, legal_name AS name FROM partners_partner WHERE id = ANY(%s) "
+    "UNION ALL SELECT 'd', id, name FROM deals_product WHERE id = ANY(%s) "
+    "UNION ALL SELECT 't', id, name FROM partners_tier"
+)
+
+
+def _names(partner_ids: Iterable[Any], product_ids: Iterable[Any]) -> Names:
     """The names of these partners and products, and of every tier, in one statement (``"p"``,
     ``"d"``, ``"t"``): read on every request, never kept with the figures, so a renamed partner
     shows renamed at once. Row-level security holds the partners to those the actor sees."""
-    rows = _fetch(
-        "SELECT 'p', id, legal_name FROM partners_partner WHERE id = ANY(%s) "
-        "UNION ALL SELECT 'd', id, name FROM deals_product WHERE id = ANY(%s) "
-        "UNION ALL SELECT 't', id, name FROM partners_tier",
-        (sorted(partner_ids), sorted(product_ids)),
-    )
-    names: dict[str, dict[Any, str]] = {"p": {}, "d": {}, "t": {}}
+    return _named(_fetch(_NAMES_SQL, (sorted(partner_ids), sorted(product_ids))))
+
+
+def _named(rows: Iterable[Sequence[Any]]) -> Names:
+    names: Names = {"p": {}, "d": {}, "t": {}}
     for kind, pk, name in rows:
         names[kind][pk] = name
     return names
+
+
+def _shown_ids(figures: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The partners (ranked and top) and the products a vendor's report names, sorted."""
+    return (
+        sorted({row["partner_id"] for row in (*figures["partners"], *figures["top"])}),
+        sorted({row["key"] for row in figures["products"]}),
+    )
+
+
+def _names_of(figures: dict[str, Any]) -> Names:
+    """The names a vendor's report shows (:func:`_names`): its ranked partners and its products."""
+    return _names(*_shown_ids(figures))
 
 
 def _name(rows: list[dict[str, Any]], id_name: str, names: dict[Any, str]) -> list[dict[str, Any]]:
@@ -611,7 +685,11 @@ def _converted(tables: dict[str, list[dict[str, Any]]], rates: Rates) -> dict[st
     return converted
 
 
-def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, Any]:
+def _report(
+    actor: Actor, figures: dict[str, Any], rates: Rates, names: dict[str, dict[Any, str]] | None
+) -> dict[str, Any]:
+    """The report from ``figures``: converted into the reporting currency and, for a vendor, named
+    with ``names`` (:func:`_names_of`, read for this request)."""
     tables = figures["tables"]
     converted = figures.get("converted") or _converted(tables, rates)
     unconverted: set[str] = set(converted["unconverted"])
@@ -619,10 +697,8 @@ def _report(actor: Actor, figures: dict[str, Any], rates: Rates) -> dict[str, An
         name: converted[name] for name in ("by_status", "by_stage", "by_month", "currencies")
     }
     if actor.is_vendor:
-        names = _names(
-            {row["partner_id"] for row in (*figures["partners"], *figures["top"])},
-            {row["key"] for row in figures["products"]},
-        )
+        if names is None:
+            raise TypeError("a vendor's report shows names: pass them (_names_of)")
         tiers = names["t"]
         by_tier = _convert(
             [{**row, "tier": tiers.get(row["key"], "")} for row in tables["tier_id"]],
@@ -709,4 +785,100 @@ def kept_partner_page(actor: Actor, shown: tuple[Hashable, ...], build: Callable
         _pages[key] = page
         while len(_pages) > PAGES_KEPT:
             _pages.popitem(last=False)
+    return page
+
+
+# --- The vendor's pipeline page, kept ------------------------------------------------------------
+# A vendor's page (its context and rendered body) is the same until the figures, the names it shows
+# or what frames it change: turning the figures into tables and rendering the 45 KB body were
+# two thirds of the page's CPU on every request. How many pages a process keeps (the oldest
+# forgotten first; a page, its body and its tables, is 100-200 KB).
+VENDOR_PAGES_KEPT = 64
+
+
+@dataclass(frozen=True)
+class _KeptVendorPage:
+    figures_key: str  # _figures_key: what the figures were made of
+    shown_ids: tuple[list[Any], list[Any]]  # the partners and products named (_shown_ids)
+    names: Names  # their names, and the tiers', as the page shows them
+    catalogue: object  # the filters' options the page was rendered with
+    page: Any
+
+
+_vendor_pages: OrderedDict[str, _KeptVendorPage] = OrderedDict()
+
+
+@receiver(setting_changed)
+def _forget_vendor_pages(*, setting: str, **kwargs: Any) -> None:
+    # The kept pages' words are the catalogs' (the key names the language, not its catalog).
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
+        with _pages_lock:
+            _vendor_pages.clear()
+
+
+def kept_vendor_page(
+    *,
+    actor: Actor,
+    filters: dict[str, Any],
+    partners: int,
+    partners_offset: int,
+    shown: Hashable,
+    catalogue: object,
+    build: Callable[[dict[str, Any]], T],
+) -> T:
+    """``build(report)`` for the vendor's pipeline page (``report``: :func:`pipeline_report` for
+    these arguments, without a search of the ranking), or what it returned before in this process
+    while nothing the page shows has changed. Only for a vendor whose figures are kept
+    (:func:`_kept_for`); anyone else's page is built each time.
+
+    A page is kept in the place of everything that frames it: the scope (every partner, or the
+    portfolio's ids), the role, the filters, the slice of the ranking and ``shown`` (the language,
+    the query, the links the user may follow). It is served again only if, read now in one
+    statement, the figures are what they were (:func:`_figures_key`: their state and the exchange
+    rates, as :func:`_kept_figures` keys them), the names of the partners, products and tiers it
+    shows are what they were (so a renamed partner shows renamed at once), and the filters' options
+    are the very ``catalogue`` object (deals.selectors.filter_choices: a new object once a tier or
+    product changes). Otherwise it is built again: the figures from the cache, the names read again
+    if other partners or products are shown. ``build`` must print nothing else: no user, no token
+    (the CSRF input is put in by the caller)."""
+    if not _kept_for(actor):
+        return build(
+            pipeline_report(actor=actor, filters=filters, partners=partners, partners_offset=partners_offset)
+        )
+    scope = "all" if vendor_sees_all(actor) else sorted(actor.portfolio or ())
+    framed = repr(
+        (
+            actor.vendor_role,
+            scope,
+            sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items()),
+            partners,
+            partners_offset,
+            shown,
+        )
+    )
+    place = hashlib.sha256(framed.encode()).hexdigest()
+    with _pages_lock:
+        last = _vendor_pages.get(place)
+    state, rates, names = _state_and_rates(None if last is None else last.shown_ids)
+    figures_key = _figures_key(actor, filters, rates, partners, partners_offset, state)
+    if (
+        last is not None
+        and last.figures_key == figures_key
+        and last.names == names
+        and last.catalogue is catalogue
+    ):
+        with _pages_lock:
+            if place in _vendor_pages:
+                _vendor_pages.move_to_end(place)
+        return last.page
+    figures = _kept_figures(actor, filters, rates, partners, partners_offset, state)
+    shown_ids = _shown_ids(figures)
+    if names is None or last is None or shown_ids != last.shown_ids:
+        names = _names(*shown_ids)
+    page = build(_report(actor, figures, rates, names))
+    with _pages_lock:
+        _vendor_pages[place] = _KeptVendorPage(figures_key, shown_ids, names, catalogue, page)
+        _vendor_pages.move_to_end(place)
+        while len(_vendor_pages) > VENDOR_PAGES_KEPT:
+            _vendor_pages.popitem(last=False)
     return page

@@ -10,6 +10,9 @@ filters (tests/deals/test_list_markup.py compares the page with the Django templ
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -452,3 +455,53 @@ def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
             _vendor_rows[key] = html
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
+
+
+# --- The vendor lists' filter bars, kept (templates/jinja2/deals/vendor/) -------------------------
+# A filter bar is the same markup for every request with the same language, values and options:
+# its eight widgets (the product select of every product above all, the partner chooser through its
+# own template) were a fifth of the program's deal list's CPU. Each widget is kept per process,
+# keyed by its form and field, the language and the value it shows; a tier or product select also
+# by the very catalogue object its options came from (deals.selectors.filter_choices: a new object
+# once a tier or product changes), stored with it and compared by identity. Not kept: a widget of a
+# field with errors, and a partner chooser with a partner in it (it prints that partner's name).
+WIDGETS_KEPT = 512
+_widgets: OrderedDict[Hashable, tuple[object, Any]] = OrderedDict()
+_widgets_lock = threading.Lock()
+
+
+@receiver(setting_changed)
+def _forget_widgets(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORM_RENDERER"}:
+        _widgets.clear()
+
+
+def _blank(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return not any(value)
+    return value in (None, "")
+
+
+def kept_widget(field: Any) -> Any:
+    """``prm.templatetags.prm_forms.widget_html(field)``, kept (see above). The form's
+    ``kept_catalogue`` (set by deals.vendor_views._kept_choices) is the object its tier and
+    product options came from."""
+    from prm.templatetags.prm_forms import widget_html
+
+    value = field.value()
+    if field.errors or (field.name == "partner" and not _blank(value)):
+        return widget_html(field)
+    catalogue = getattr(field.form, "kept_catalogue", None) if field.name in {"tier", "product"} else None
+    key = (type(field.form).__name__, field.name, translation.get_language(), repr(value))
+    with _widgets_lock:
+        entry = _widgets.get(key)
+        if entry is not None and entry[0] is catalogue:
+            _widgets.move_to_end(key)
+            return entry[1]
+    html = widget_html(field)
+    with _widgets_lock:
+        _widgets[key] = (catalogue, html)
+        _widgets.move_to_end(key)
+        while len(_widgets) > WIDGETS_KEPT:
+            _widgets.popitem(last=False)
+    return html

@@ -3,6 +3,7 @@ policies' scope."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -33,7 +34,7 @@ from prm import catalogue_cache
 from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.pagination import COUNT_CAP
-from prm.statements import Statement
+from prm.statements import Prepared, Statement
 from prm.tenancy import Actor, system_scope
 
 from . import names, pipeline
@@ -947,6 +948,45 @@ def _pending_extensions_first(actor: Actor, *, limit: int) -> QuerySet:
 
 
 _PENDING_EXTENSIONS_FIRST = Statement("deals.pending_extensions_first", _pending_extensions_first)
+
+
+def _send(statement: Prepared) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params)
+        return statement.convert(cursor.fetchall())
+
+
+def review_queue_side(
+    *, actor: Actor, limit: int, send: Callable[[Prepared], list[tuple]] = _send
+) -> tuple[list[PendingExtension], int, int]:
+    """What the review queue shows beside its list: the ``limit`` oldest pending extension
+    requests and how many there are (:func:`pending_extensions_first`), and how many reported wins
+    wait (:func:`won_waiting_count`), in one statement where they were two round trips a request:
+    the wins' count as the one row the panel's rows are joined to (``LEFT JOIN LATERAL``: that row
+    even when no request waits), each the kept statement's own SQL and values. ``send(statement)``
+    sends it and returns its rows (the list's paginator sends it with its planner settings:
+    deals.vendor_views.KeptListPaginator.read_before)."""
+    if not actor.is_vendor:
+        pending, total = pending_extensions_first(actor=actor, limit=limit)
+        return pending, total, 0
+    won = _WON_WAITING.prepare(actor)
+    panel = _PENDING_EXTENSIONS_FIRST.prepare(actor, limit=limit)
+    if won.sql is None or panel.sql is None:
+        # A scope that can match nothing (an empty portfolio): each says so without a round trip.
+        pending, total = pending_extensions_first(actor=actor, limit=limit)
+        return pending, total, won_waiting_count(actor=actor)
+    fetched = send(
+        Prepared(
+            f"SELECT won.n, panel.* FROM ({won.sql}) won (n) LEFT JOIN LATERAL ({panel.sql}) panel ON true",  # noqa: S608
+            (*won.params, *panel.params),
+            list,
+        )
+    )
+    waiting = fetched[0][0]
+    rows = panel.convert([row[1:] for row in fetched if row[1] is not None])
+    # The panel's own order (oldest first), whatever order the join returned its rows in.
+    rows.sort(key=lambda row: (row[2], row[0]))
+    return [PendingExtension._make(row[:-1]) for row in rows], rows[0][-1] if rows else 0, waiting
 
 
 # --- The vendor filters' choices -------------------------------------------------------------------

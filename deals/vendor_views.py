@@ -4,7 +4,7 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
@@ -19,8 +19,9 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
@@ -36,7 +37,7 @@ from prm.errors import attempt
 from prm.jinja2 import kept_gettext, url_with_pk
 from prm.money import format_amount
 from prm.pagination import page_bounds
-from prm.templatetags.prm_forms import widget_html
+from prm.statements import Prepared
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
     PAGE_SIZE,
@@ -49,6 +50,7 @@ from prm.views import (
 )
 
 from . import leads, pricing, selectors, services
+from . import pipeline as pipeline_figures
 from .dates import Dates
 from .forms import (
     ConfirmWonForm,
@@ -69,6 +71,7 @@ from .rendering import (
     ListFormats,
     PipelineTables,
     TimeSince,
+    kept_widget,
     review_queue_texts,
     review_rows_html,
     vendor_deal_list_texts,
@@ -92,6 +95,7 @@ def _kept_choices(form: Any) -> Any:
     for name in ("tier", "product"):
         field = form.fields[name]
         field.widget.choices = [("", field.empty_label), *choices[name]]
+    form.kept_catalogue = choices  # what those widgets' options came from (rendering.kept_widget)
     return form
 
 
@@ -108,6 +112,36 @@ def _selective(request: HttpRequest, form: Any) -> bool:
     return bool(filters.get("q") or filters.get("partner") or not vendor_sees_all(request.actor))
 
 
+def _body(
+    request: HttpRequest,
+    template_name: str,
+    context: dict[str, Any],
+    *,
+    body_only: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    **values: Any,
+) -> str:
+    """A vendor page's body, rendered by Jinja2 (templates/jinja2/``template_name``); ``values``:
+    what the body gets beyond ``context`` (its CSRF input, say: rendered without the request, the
+    body gets only what it is given). ``body_only(values)``: more values for the body alone, made
+    from its own (written rows, say)."""
+    values = {
+        # The filter bar's widgets, kept per process for the same values and options.
+        "widget": kept_widget,
+        "pagination": pagination,
+        "dates": Dates(),
+        # The body's fixed messages, translated once per language (prm.jinja2.kept_gettext).
+        "_": kept_gettext,
+        "gettext": kept_gettext,
+        **context,
+        **values,
+    }
+    if body_only is not None:
+        values.update(body_only(values))
+    if "csrf_input" in values:
+        return engines["jinja2"].get_template(template_name).render(values)
+    return engines["jinja2"].get_template(template_name).render(values, request=request)
+
+
 def _render_body(
     request: HttpRequest,
     template_name: str,
@@ -119,20 +153,8 @@ def _render_body(
     """A vendor page whose body Jinja2 renders (templates/jinja2/``template_name``) inside its
     Django page (templates/``template_name``: the layout, the title, the scripts; ``frame`` is
     what those need). Through Django's engine the body, its filter bar's widgets above all, was
-    three quarters of the page's CPU (25-30 ms a request). ``body_only(values)``: more values for
-    the body alone, made from its own (written rows, say)."""
-    values = {
-        "widget": widget_html,
-        "pagination": pagination,
-        "dates": Dates(),
-        # The body's fixed messages, translated once per language (prm.jinja2.kept_gettext).
-        "_": kept_gettext,
-        "gettext": kept_gettext,
-        **context,
-    }
-    if body_only is not None:
-        values.update(body_only(values))
-    body = engines["jinja2"].get_template(template_name).render(values, request=request)
+    three quarters of the page's CPU (25-30 ms a request)."""
+    body = _body(request, template_name, context, body_only=body_only)
     # Jinja2 autoescaped every value (prm/jinja2.py); Django's safe strings stayed as they were.
     # The page gets the body's context too, unused by it: tests read it from the response.
     return render(request, template_name, {**context, **frame, "body": mark_safe(body)})  # noqa: S308
@@ -144,21 +166,23 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
     filters = form.filters()
-    # The side panel: the six oldest extension requests and how many wait, in one statement.
-    pending, pending_count = selectors.pending_extensions_first(actor=actor, limit=6)
-    won_waiting = selectors.won_waiting_count(actor=actor)
     now = timezone.now()
     kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
     paginator = KeptListPaginator(
-        # The list's queryset: what the page reads where the kept statements cannot (a search),
-        # and the whole list for whoever asks the paginator for it.
-        selectors.review_queue(actor=actor, filters=filters),
+        # The list's queryset, built if asked for: what the page reads where the kept statements
+        # cannot (a search), and the whole list for whoever asks the paginator for it.
+        lambda: selectors.review_queue(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.REVIEW_QUEUE,
         row=selectors.ReviewRow,
         filters=kept,
         selective=_selective(request, form),
+    )
+    # The side panel (the six oldest extension requests and how many wait) and the wins waiting,
+    # read in the statement that sets the list's planner settings.
+    pending, pending_count, won_waiting = selectors.review_queue_side(
+        actor=actor, limit=6, send=paginator.read_before
     )
     page = paginator.get_page(request.GET.get("page"))
     may_review = actor.vendor_role in REVIEWER_ROLES
@@ -237,29 +261,88 @@ def review_queue_export(request: HttpRequest) -> HttpResponse:
 
 
 # --- All deals ----------------------------------------------------------------------------------
-@contextmanager
-def _planner(**settings: str) -> Iterator[None]:
+class _Planner:
     """PostgreSQL planner settings for the statements inside, this transaction only, in one
     statement each way (prm.pagination.planner spends two per setting): the list pays these on
-    every page. Outside a transaction (SET LOCAL would not hold) nothing is set."""
-    if not settings or not connection.in_atomic_block:
-        yield
-        return
-    names = list(settings)
-    with connection.cursor() as cursor:
+    every page. Outside a transaction (SET LOCAL would not hold) nothing is set.
+
+    The way back may travel with the last read inside (:meth:`restore_with`): one round trip less.
+    A setting only changes how later statements are planned, so the read that carries it is planned
+    as every statement inside was."""
+
+    def __init__(self, **settings: str) -> None:
+        self.settings = settings
+        self.previous: list[tuple[str, str]] | None = None
+
+    def __enter__(self) -> _Planner:
+        if self.settings and connection.in_atomic_block and self.previous is None:
+            sql, params = self._set()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {sql}", params)
+                self._took(cursor.fetchone())
+        return self
+
+    def _set(self) -> tuple[str, list[str]]:
         # The target list is evaluated in order: each old value is read before it is set.
-        cursor.execute(
-            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
-            [value for name in names for value in (name, name, settings[name])],
+        names = list(self.settings)
+        return (
+            ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+            [value for name in names for value in (name, name, self.settings[name])],
         )
-        previous = cursor.fetchone()[::2]
-        try:
-            yield
-        finally:
+
+    def _took(self, row: Sequence[Any]) -> None:
+        self.previous = list(zip(self.settings, row[: 2 * len(self.settings) : 2], strict=True))
+
+    def set_with(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows, read in the statement that sets the settings (then held until
+        :meth:`restore_with` or the end of the ``with`` block): the settings' one row, left-joined
+        to the rows. The read is planned before the settings change, as if sent before them. Its
+        first column must never be null (a count, a key)."""
+        if statement.sql is None:
+            return []
+        with connection.cursor() as cursor:
+            if not (self.settings and connection.in_atomic_block):
+                cursor.execute(statement.sql, statement.params)
+                return statement.convert(cursor.fetchall())
+            sql, params = self._set()
+            # Both parts are SQL of this module and of the ORM; every value travels as a parameter.
             cursor.execute(
-                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in names),
-                [value for name, old in zip(names, previous, strict=True) for value in (name, old)],
+                f"SELECT settings.*, found.* FROM (SELECT {sql}) settings "  # noqa: S608
+                f"LEFT JOIN ({statement.sql}) found ON true",
+                (*params, *statement.params),
             )
+            fetched = cursor.fetchall()
+        self._took(fetched[0])
+        width = 2 * len(self.settings)
+        return statement.convert([row[width:] for row in fetched if row[width] is not None])
+
+    def _restore(self) -> tuple[str, list[str]]:
+        previous, self.previous = self.previous or [], None
+        return ", ".join("set_config(%s, %s, true)" for _ in previous), [v for pair in previous for v in pair]
+
+    def restore_with(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows (as Statement.rows gives them), read in the statement that sets the
+        settings back: the settings' one row, left-joined to the rows (so it is there, and the
+        settings set back, whether or not the read finds a row)."""
+        if statement.sql is None:
+            return []
+        with connection.cursor() as cursor:
+            if self.previous is None:
+                cursor.execute(statement.sql, statement.params)
+                return statement.convert(cursor.fetchall())
+            restore, params = self._restore()
+            cursor.execute(
+                f"SELECT found.* FROM (SELECT {restore}) restored LEFT JOIN ({statement.sql}) found ON true",  # noqa: S608
+                (*params, *statement.params),
+            )
+            # A row of the read has its key first, never null; the settings' row alone has none.
+            return statement.convert([row for row in cursor.fetchall() if row[0] is not None])
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.previous is not None:
+            restore, params = self._restore()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {restore}", params)
 
 
 class VendorDealListPaginator(CappedKeysFirstPaginator):
@@ -274,7 +357,7 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
     @cached_property
     def count(self) -> int:
         # As CappedPaginator.count (serial: see there), without JIT.
-        with _planner(jit="off", max_parallel_workers_per_gather="0"):
+        with _Planner(jit="off", max_parallel_workers_per_gather="0"):
             counted = self.object_list.order_by()[: self.cap + 1].count()
         self.more = counted > self.cap
         return min(counted, self.cap)
@@ -285,7 +368,7 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
             # statement is costed below the JIT threshold; no setting to pay for).
             return KeysFirstPaginator.page_keys(self, bottom, top)
         # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
-        with _planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
+        with _Planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
             return KeysFirstPaginator.page_keys(self, bottom, top)
 
 
@@ -294,7 +377,9 @@ class KeptListPaginator(VendorDealListPaginator):
     (deals.selectors.ListStatements): the capped count, the page's keys and those rows, each the
     ORM's SQL compiled once per shape; the rows are tuples of ``row``'s type. The planner settings
     (no JIT, no parallel workers, and for the index walk no sort: see VendorDealListPaginator) are
-    set once for the count and the keys together, and set back after.
+    set once for the count and the keys together (alone, or with a read of the page before the
+    list's: :meth:`read_before`), and set back in the statement that reads the rows. The count and
+    the page's keys are one statement (:meth:`_count_and_keys`): a page is three round trips.
 
     Where ``filters`` is None (a filter the statements do not take: a search, dates) the count and
     the keys come from ``object_list``, the list's queryset, as VendorDealListPaginator reads them;
@@ -311,25 +396,55 @@ class KeptListPaginator(VendorDealListPaginator):
         filters: dict[str, Any] | None,
         selective: bool,
     ) -> None:
-        super().__init__(object_list, per_page)
+        # ``object_list``: the list's queryset, or a callable that builds it when first asked for
+        # (with the kept statements, a page never needs it: building it was 0.3 ms a request).
+        self._listing = object_list if callable(object_list) else None
+        super().__init__(None if callable(object_list) else object_list, per_page)
         self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
         self.walk_index = not selective
-        self._settings_held = False
+        self._settings_held: _Planner | None = None
+        self._set_before: _Planner | None = None  # settings set by read_before, not yet used
 
-    @contextmanager
-    def _settings(self) -> Iterator[None]:
-        if self._settings_held:
-            yield
-            return
+    @property
+    def object_list(self) -> Any:
+        if self._object_list is None and self._listing is not None:
+            self._object_list = self._listing()
+        return self._object_list
+
+    @object_list.setter
+    def object_list(self, value: Any) -> None:
+        self._object_list = value
+
+    def _check_object_list_is_ordered(self) -> None:
+        # The list is in its statements' order; Django's check would build the queryset to ask it.
+        if self._listing is None:
+            super()._check_object_list_is_ordered()
+
+    def _planner(self) -> _Planner:
         wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
         if self.walk_index:
             wanted["enable_sort"] = "off"
-        with _planner(**wanted):
-            self._settings_held = True
+        return _Planner(**wanted)
+
+    def read_before(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows (a read of the page that comes before the list's), read in the
+        statement that sets the list's planner settings: one round trip less. The settings then
+        hold until the page's rows are read (:meth:`get_page`)."""
+        self._set_before = self._planner()
+        return self._set_before.set_with(statement)
+
+    @contextmanager
+    def _settings(self) -> Iterator[_Planner]:
+        if self._settings_held is not None:
+            yield self._settings_held
+            return
+        planner, self._set_before = self._set_before or self._planner(), None
+        with planner:
+            self._settings_held = planner
             try:
-                yield
+                yield planner
             finally:
-                self._settings_held = False
+                self._settings_held = None
 
     @cached_property
     def count(self) -> int:
@@ -341,17 +456,53 @@ class KeptListPaginator(VendorDealListPaginator):
         self.more = counted > self.cap
         return min(counted, self.cap)
 
-    def page(self, number: Any) -> Page:
+    def get_page(self, number: Any) -> Page:
+        # The count, the keys and the rows under one set of planner settings (set once, set back once).
         with self._settings():
+            if self.filters is not None and "count" not in self.__dict__:
+                self._count_and_keys(number)
+            return super().get_page(number)
+
+    def _count_and_keys(self, number: Any) -> None:
+        """The capped count and the keys of page ``number`` (as asked: the page it turns out to be
+        once counted is almost always that one) in one statement, where they were two round trips
+        a request: ``SELECT (<count>), ARRAY(<keys>)``, each the kept statement's own SQL and
+        values. ``ARRAY`` keeps the keys in the order the keys statement reads them."""
+        try:
+            # Past the capped count's last page there is no page to ask for (and an OFFSET past
+            # PostgreSQL's bigint would fail): such a number is read as Django turns it, below.
+            asked = min(max(1, int(number)), self.cap // self.per_page + 1)
+        except (TypeError, ValueError, OverflowError):
+            asked = 1
+        bottom = (asked - 1) * self.per_page
+        count = self.statements.count.prepare(self.actor, **self.filters)
+        keys = self.statements.keys.prepare(
+            self.actor, bottom=bottom, top=bottom + self.per_page, **self.filters
+        )
+        if count.sql is None or keys.sql is None:
+            return  # a list that can match nothing: the count says so without a round trip
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT ({count.sql}), ARRAY({keys.sql})", (*count.params, *keys.params))
+            counted, found = cursor.fetchone()
+        self.more = counted > self.cap
+        self.__dict__["count"] = min(counted, self.cap)  # the cached_property, filled
+        self._read_keys = (bottom, [key for (key,) in keys.convert([(key,) for key in found])])
+
+    def page(self, number: Any) -> Page:
+        with self._settings() as planner:
             number, bottom, top = page_bounds(self, number)
+            read = getattr(self, "_read_keys", None)
             if top <= bottom:
                 keys = []
+            elif read is not None and read[0] == bottom:
+                keys = read[1][: top - bottom]
             elif self.filters is None:
                 keys = KeysFirstPaginator.page_keys(self, bottom, top)
             else:
                 kept = self.statements.keys.rows(self.actor, bottom=bottom, top=top, **self.filters)
                 keys = [key for (key,) in kept]
-        found = self.statements.rows.rows(self.actor, keys=keys) if keys else []
+            # The rows are the last read under the settings: they are set back in the same statement.
+            found = planner.restore_with(self.statements.rows.prepare(self.actor, keys=keys)) if keys else []
         rows = {row[0]: self.row._make(row) for row in found}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
@@ -363,9 +514,9 @@ def vendor_deal_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     kept = selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters)
     paginator = KeptListPaginator(
-        # The list's queryset: what the page reads where the kept statements cannot (a search),
-        # and the whole list for whoever asks the paginator for it.
-        selectors.deal_list(actor=actor, filters=filters),
+        # The list's queryset, built if asked for: what the page reads where the kept statements
+        # cannot (a search), and the whole list for whoever asks the paginator for it.
+        lambda: selectors.deal_list(actor=actor, filters=filters),
         PAGE_SIZE,
         actor=actor,
         statements=selectors.VENDOR_DEALS,
@@ -623,26 +774,76 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
 PARTNERS_PER_PAGE = 25
 
 
-def _pipeline(request: HttpRequest) -> tuple[PipelineFilterForm, dict[str, Any], dict[str, Any], int]:
-    actor = request.actor
-    form = _kept_choices(PipelineFilterForm(request.GET or None, partners=_partners(actor)))
+def _partners_page(request: HttpRequest) -> int:
     try:
-        partners_page = max(1, min(int(request.GET.get("partners_page") or 1), 10_000))
+        return max(1, min(int(request.GET.get("partners_page") or 1), 10_000))
     except ValueError:
-        partners_page = 1
-    report = selectors.pipeline_report(
-        actor=actor,
-        filters=form.filters(),
-        partners=PARTNERS_PER_PAGE,
-        partners_offset=(partners_page - 1) * PARTNERS_PER_PAGE,
-        partner_search=request.GET.get("partner_q", "")[:100],
-    )
-    return form, report, pipeline_tables(report, with_drafts=False), partners_page
+        return 1
+
+
+# Where the kept pipeline body takes the request's own CSRF input (deals.pipeline.kept_vendor_page
+# keeps bodies that name no one); a control character no value of the page can hold.
+_CSRF_SLOT = "\x1fcsrf-input\x1f"
+_CSRF_SLOT_MARKUP = mark_safe(_CSRF_SLOT)  # noqa: S308 -- a constant of this module
 
 
 @vendor_required
 def pipeline(request: HttpRequest) -> HttpResponse:
-    form, report, tables, partners_page = _pipeline(request)
+    actor = request.actor
+    form = _kept_choices(PipelineFilterForm(request.GET or None, partners=_partners(actor)))
+    partners_page = _partners_page(request)
+    partner_q = request.GET.get("partner_q", "")[:100]
+    filters = form.filters()
+    offset = (partners_page - 1) * PARTNERS_PER_PAGE
+
+    def build(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        context = _pipeline_context(request, form, report, partners_page, partner_q)
+        body = _body(request, "deals/vendor/pipeline.html", context, csrf_input=_CSRF_SLOT_MARKUP)
+        # What is kept holds no object of this request (the form is the next request's own).
+        return {name: value for name, value in context.items() if name != "form"}, body
+
+    # A search of the ranking, or a partner chosen (the chooser prints that partner's name, read
+    # through the form), is made for this request alone; any other page is kept while what it shows
+    # is unchanged (deals.pipeline.kept_vendor_page).
+    if partner_q.strip() or any(key.startswith("partner") and key != "partners_page" for key in request.GET):
+        context, body = build(
+            selectors.pipeline_report(
+                actor=actor,
+                filters=filters,
+                partners=PARTNERS_PER_PAGE,
+                partners_offset=offset,
+                partner_search=partner_q,
+            )
+        )
+    else:
+        shown = (
+            translation.get_language(),
+            timezone.get_current_timezone_name(),
+            request.user.is_staff,
+            sorted((key, tuple(values)) for key, values in request.GET.lists()),
+        )
+        context, body = pipeline_figures.kept_vendor_page(
+            actor=actor,
+            filters=filters,
+            partners=PARTNERS_PER_PAGE,
+            partners_offset=offset,
+            shown=shown,
+            catalogue=selectors.filter_choices(PipelineFilterForm),
+            build=build,
+        )
+    body = body.replace(_CSRF_SLOT, str(csrf_input(request)))
+    # The page gets the body's context too, unused by it: tests read it from the response.
+    return render(
+        request,
+        "deals/vendor/pipeline.html",
+        {**context, "form": form, "total_count": context["total_count"], "body": mark_safe(body)},  # noqa: S308
+    )
+
+
+def _pipeline_context(
+    request: HttpRequest, form: PipelineFilterForm, report: dict[str, Any], partners_page: int, partner_q: str
+) -> dict[str, Any]:
+    tables = pipeline_tables(report, with_drafts=False)
     matches = report["partner_matches"]
     pages = max(1, -(-matches // PARTNERS_PER_PAGE))
     keep = [
@@ -651,56 +852,50 @@ def pipeline(request: HttpRequest) -> HttpResponse:
         for value in values
         if value and key not in {"partners_page", "partner_q"}
     ]
-    partner_q = request.GET.get("partner_q", "")[:100]
     total_count = sum(row["count"] for row in tables["by_status"])
     fmt = ListFormats()  # the language's number formats, looked up once for the page's numbers
-    return _render_body(
-        request,
-        "deals/vendor/pipeline.html",
-        {
-            **tables,
-            "pipeline_url": reverse("deals:vendor_pipeline"),
-            "is_staff": request.user.is_staff,
-            "table": PipelineTables(fmt),
-            "fmt": fmt,
-            "json_script": json_script,
-            "form": form,
-            "querystring": querystring_without_page(request),
-            "list_querystring": form.list_querystring(),
-            "currencies": report["currencies"],
-            "reporting_currency": report["currency"],
-            "unconverted": report["unconverted"],
-            "total_count": total_count,
-            "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
-            "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
-            "partner_count": report["partner_count"],
-            "partners": {
-                "rows": tables["by_partner"],
-                "first": (partners_page - 1) * PARTNERS_PER_PAGE,
-                "page": partners_page,
-                "pages": pages,
-                "matches": matches,
-                "search": partner_q,
-                "keep": keep,
-                "previous": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page - 1)])
-                if partners_page > 1
-                else "",
-                "next": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page + 1)])
-                if partners_page < pages
-                else "",
-            },
-            "charts": {
-                "status": chart_data(tables["by_status"]),
-                "stage": chart_data(tables["by_stage"]),
-                "month": chart_data(tables["by_month"]),
-                "partner": chart_data(tables["top_partners"]),
-                "tier": chart_data(tables["by_tier"]),
-                "region": chart_data(tables["by_region"]),
-                "product": chart_data(tables["by_product"][:10]),
-            },
+    return {
+        **tables,
+        "pipeline_url": reverse("deals:vendor_pipeline"),
+        "is_staff": request.user.is_staff,
+        "table": PipelineTables(fmt),
+        "fmt": fmt,
+        "json_script": json_script,
+        "form": form,
+        "querystring": querystring_without_page(request),
+        "list_querystring": form.list_querystring(),
+        "currencies": report["currencies"],
+        "reporting_currency": report["currency"],
+        "unconverted": report["unconverted"],
+        "total_count": total_count,
+        "open_value": sum((row["value"] for row in tables["by_stage"]), 0),
+        "won_value": sum((row["won"] or 0 for row in tables["by_status"]), 0),
+        "partner_count": report["partner_count"],
+        "partners": {
+            "rows": tables["by_partner"],
+            "first": (partners_page - 1) * PARTNERS_PER_PAGE,
+            "page": partners_page,
+            "pages": pages,
+            "matches": matches,
+            "search": partner_q,
+            "keep": keep,
+            "previous": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page - 1)])
+            if partners_page > 1
+            else "",
+            "next": urlencode([*keep, ("partner_q", partner_q), ("partners_page", partners_page + 1)])
+            if partners_page < pages
+            else "",
         },
-        total_count=total_count,  # the page's scripts: the charts', when it has any
-    )
+        "charts": {
+            "status": chart_data(tables["by_status"]),
+            "stage": chart_data(tables["by_stage"]),
+            "month": chart_data(tables["by_month"]),
+            "partner": chart_data(tables["top_partners"]),
+            "tier": chart_data(tables["by_tier"]),
+            "region": chart_data(tables["by_region"]),
+            "product": chart_data(tables["by_product"][:10]),
+        },
+    }
 
 
 @vendor_required

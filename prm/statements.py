@@ -195,6 +195,34 @@ class _Compiled:
 _NOT_COMPILABLE = object()
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A call's statement, unsent (Statement.prepare): ``sql`` (None: it can match no row) with
+    ``params``, and ``convert(rows)``, which turns the rows it gives into Statement.rows'."""
+
+    sql: str | None
+    params: tuple
+    convert: Callable[[list[tuple]], list[tuple]]
+
+
+def _converted(compiled: _Compiled, fetched: list[tuple], connection: BaseDatabaseWrapper) -> list[tuple]:
+    """The rows as the ORM's values_list gives them: the kept columns, its converters applied."""
+    if compiled.width is not None:
+        fetched = [row[: compiled.width] for row in fetched]
+    if compiled.converters:
+        converted = []
+        for row in fetched:
+            row = list(row)
+            for index, functions, expression in compiled.converters:
+                value = row[index]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[index] = value
+            converted.append(tuple(row))
+        fetched = converted
+    return fetched
+
+
 def _compile(queryset: QuerySet, connection: BaseDatabaseWrapper) -> tuple[str | None, tuple, Any]:
     compiler = queryset.query.get_compiler(connection=connection)
     try:
@@ -345,11 +373,51 @@ class Statement:
         """The number of rows (a Statement made with ``count=True``)."""
         return int(self.rows(actor, **arguments)[0][0])
 
-    def _prepare(
-        self, actor: Actor, arguments: dict[str, Any], connection: BaseDatabaseWrapper
-    ) -> tuple[_Compiled, tuple] | None:
-        """The kept statement of this call's shape and its parameters (verified against the ORM's
-        when ``PRM["VERIFY_STATEMENTS"]`` is on); None when the shape cannot be kept."""
+    def rows(self, actor: Actor, **arguments: Any) -> list[tuple]:
+        connection = connections["default"]
+        arguments = self._as_sets(arguments)
+        compiled, params = self._call(actor, arguments, connection)
+        if compiled is _NOT_COMPILABLE:
+            built = _values_list(self.build(actor, **arguments))
+            return [(built.count(),)] if self.counts else list(built)
+        if compiled.sql is None:
+            return [(0,)] if self.counts else []
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        return _converted(compiled, fetched, connection)
+
+    def prepare(self, actor: Actor, **arguments: Any) -> Prepared:
+        """This call's SQL and parameters, unsent, for a caller that sends it inside a statement of
+        its own (two reads of one page in one round trip), and how to turn the rows it gives into
+        what :meth:`rows` returns. The SQL is the kept statement's (verified as :meth:`rows`
+        verifies it), or for a shape that cannot be kept the ORM's for this call; None where it can
+        match no row."""
+        connection = connections["default"]
+        arguments = self._as_sets(arguments)
+        compiled, params = self._call(actor, arguments, connection)
+        if compiled is _NOT_COMPILABLE:
+            sql, params, compiler = _compile(_values_list(self.build(actor, **arguments)), connection)
+            if sql is not None and self.counts:
+                sql = self._counted(sql)
+            compiled = self._unkept(sql, compiler)
+        return Prepared(
+            compiled.sql, tuple(params), lambda fetched: _converted(compiled, fetched, connection)
+        )
+
+    def _unkept(self, sql: str | None, compiler: Any) -> _Compiled:
+        if sql is None or self.counts:
+            return _Compiled(sql, (), (), (), None)
+        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        converters = tuple(
+            (index, functions, expression)
+            for index, (functions, expression) in compiler.get_converters(columns).items()
+        )
+        return _Compiled(sql, (), (), converters, compiler.col_count if compiler.has_extra_select else None)
+
+    def _call(self, actor: Actor, arguments: dict[str, Any], connection: Any) -> tuple[Any, tuple]:
+        """The compiled statement of this call's shape (compiled now if new; _NOT_COMPILABLE for a
+        shape that cannot be kept) and its parameters for this call."""
         kept = self._kept.get(connection)
         if kept is None:
             kept = self._kept.setdefault(connection, OrderedDict())
@@ -361,7 +429,7 @@ class Statement:
             if len(kept) > SHAPES_KEPT:
                 kept.popitem(last=False)
         if compiled is _NOT_COMPILABLE:
-            return None
+            return compiled, ()
         values = [
             *_actor_values(actor),
             *_flat([arguments[name] for name in self.value_names if not _is_shape(arguments[name])]),
@@ -382,39 +450,10 @@ class Statement:
         if not self.counts:
             raise TypeError(f"{self.name}: scalar_sql is for a count=True Statement")
         connection = connections["default"]
-        prepared = self._prepare(actor, self._as_sets(arguments), connection)
-        if prepared is None or prepared[0].sql is None:
+        compiled, params = self._call(actor, self._as_sets(arguments), connection)
+        if compiled is _NOT_COMPILABLE or compiled.sql is None:
             return None
-        compiled, params = prepared
         return compiled.sql, params
-
-    def rows(self, actor: Actor, **arguments: Any) -> list[tuple]:
-        connection = connections["default"]
-        arguments = self._as_sets(arguments)
-        prepared = self._prepare(actor, arguments, connection)
-        if prepared is None:
-            built = _values_list(self.build(actor, **arguments))
-            return [(built.count(),)] if self.counts else list(built)
-        compiled, params = prepared
-        if compiled.sql is None:
-            return [(0,)] if self.counts else []
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            fetched = cursor.fetchall()
-        if compiled.width is not None:
-            fetched = [row[: compiled.width] for row in fetched]
-        if compiled.converters:
-            converted = []
-            for row in fetched:
-                row = list(row)
-                for index, functions, expression in compiled.converters:
-                    value = row[index]
-                    for function in functions:
-                        value = function(value, expression, connection)
-                    row[index] = value
-                converted.append(tuple(row))
-            fetched = converted
-        return fetched
 
     def _verify(
         self, compiled: _Compiled, params: tuple, actor: Actor, arguments: dict[str, Any], connection: Any

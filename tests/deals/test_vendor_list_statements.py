@@ -68,7 +68,8 @@ def test_the_review_queues_statements_are_compiled_once_and_kept(
     statements = selectors.REVIEW_QUEUE
     assert statements.count.is_kept(actor, **filters)
     bottom = 25 if query.get("page") == "2" else 0
-    assert statements.keys.is_kept(actor, bottom=bottom, top=min(bottom + 25, len(shown)), **filters)
+    # The keys are read with the count, for a whole page's slice (deals.vendor_views.KeptListPaginator).
+    assert statements.keys.is_kept(actor, bottom=bottom, top=bottom + 25, **filters)
     assert statements.rows.is_kept(actor, keys=[row.pk for row in rows])
     assert selectors._WON_WAITING.is_kept(actor)
     assert selectors._PENDING_EXTENSIONS_FIRST.is_kept(actor, limit=6)
@@ -116,8 +117,8 @@ def test_the_program_deal_lists_statements_are_compiled_once_and_kept(
     statements = selectors.VENDOR_DEALS
     assert statements.count.is_kept(actor, **filters)
     if expected:
-        top = min(bottom + 25, len(expected))
-        assert statements.keys.is_kept(actor, bottom=bottom, top=top, **filters)
+        # The keys are read with the count, for a whole page's slice.
+        assert statements.keys.is_kept(actor, bottom=bottom, top=bottom + 25, **filters)
         assert statements.rows.is_kept(actor, keys=[row.pk for row in page.object_list])
 
 

@@ -230,3 +230,35 @@ def test_a_builder_that_reads_the_database_is_not_kept(teams: Any, settings: Any
     assert len(_run(statement, first.admin_actor, user_id=first.admin.pk)) == 3
     assert not statement.is_kept(first.admin_actor, user_id=first.admin.pk)
     assert len(_run(statement, second.admin_actor, user_id=second.admin.pk)) == 1
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_a_prepared_call_is_the_kept_statement_unsent(teams: Any, settings: Any, verify: bool) -> None:
+    """Statement.prepare: the SQL and values rows() would send (nothing sent), and its convert
+    turns what they give into rows()'s rows; for a kept shape, a shape that cannot be kept (built
+    with the ORM for the call) and a count alike."""
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": verify}
+    first, second = teams
+
+    def containing(actor: Any, text: str) -> Any:
+        return (
+            deal_policy.scope(actor).filter(title__icontains=text).order_by("pk").values_list("pk", "amount")
+        )
+
+    kept = Statement("test.prepared", _titles)
+    unkept = Statement("test.prepared_unkept", containing, values=["text"])
+    counted = Statement("test.prepared_count", lambda actor: _titles(actor), count=True)
+    for actor in (first.admin_actor, second.admin_actor):
+        with acting(actor):
+            for statement, arguments in ((kept, {}), (unkept, {"text": "north"}), (counted, {})):
+                with CaptureQueriesContext(connection) as context:
+                    prepared = statement.prepare(actor, **arguments)
+                assert not [query for query in context.captured_queries if "deals_deal" in query["sql"]]
+                assert prepared.sql is not None
+                with connection.cursor() as cursor:
+                    cursor.execute(prepared.sql, prepared.params)
+                    fetched = prepared.convert(cursor.fetchall())
+                assert fetched == statement.rows(actor, **arguments)
+    assert kept.is_kept(first.admin_actor)
+    assert not unkept.is_kept(first.admin_actor, text="north")
+    assert _run(counted, first.admin_actor) == [(3,)]
