@@ -9,7 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import InvalidPage
 from django.db.models import (
     Count,
     F,
@@ -45,6 +47,7 @@ from ..models import (
     RequestStatus,
 )
 from ..policies import fund_request_policy
+from . import fast_changelist
 from .common import (
     ZERO,
     ApproveRequestsForm,
@@ -234,6 +237,8 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
     paginator = KeysFirstSerialPaginator
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        if getattr(request, "_mdf_fast_changelist", False):
+            return fast_changelist.fast_changelist_class(FundRequestChangeList)
         return FundRequestChangeList
 
     def _scoped(self, request: HttpRequest) -> QuerySet:
@@ -315,7 +320,59 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
 
     # Change list and change form -----------------------------------------------------------------
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        return super().changelist_view(request, {**(extra_context or {}), **self._queue_summary(request)})
+        context = {**(extra_context or {}), **self._queue_summary(request)}
+        # The common GET without Django's template (mdf/admin/fast_changelist.py); Django's page
+        # for anything else, for a user it refuses (its 403), and while no frame is kept.
+        if not fast_changelist.covered(request) or not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, context)
+        key = fast_changelist.frame_key(request)
+        found = fast_changelist.frame(key)
+        if found is None:
+            return super().changelist_view(request, context)
+        written = self._fast_middle(request, context)
+        if written is None:
+            return super().changelist_view(request, context)
+        if found is False:
+            # No frame yet: Django's page, whose frame is kept if its middle is the one written.
+            response = super().changelist_view(request, context)
+            response.render()
+            if response.status_code == 200:
+                fast_changelist.capture(request, key, response.content.decode(response.charset), written)
+            return response
+        return fast_changelist.page(request, found, written)
+
+    def _fast_middle(self, request: HttpRequest, context: dict[str, Any]) -> str | None:
+        """The page's middle for the covered GET (fast_changelist.middle), or None for a page
+        number past the last (Django's path redirects it)."""
+        request._mdf_fast_changelist = True
+        try:
+            cl = self.get_changelist_instance(request)
+        except (IncorrectLookupParameters, InvalidPage):
+            return None
+        finally:
+            request._mdf_fast_changelist = False
+        cl.formset = None
+        actions = self.get_actions(request)
+        result_count = cl.result_count
+        return fast_changelist.middle(
+            request,
+            cl,
+            {
+                **context,
+                "module_name": str(self.opts.verbose_name_plural),
+                "selection_note": gettext("0 of %(cnt)s selected") % {"cnt": len(cl.result_list)},
+                "selection_note_all": ngettext(
+                    "%(total_count)s selected", "All %(total_count)s selected", result_count
+                )
+                % {"total_count": result_count},
+                "has_add_permission": self.has_add_permission(request),
+                "action_form": self.action_form(auto_id=None) if actions else None,
+                "action_choices": self.get_action_choices(request) if actions else [],
+                "actions_on_top": self.actions_on_top,
+                "actions_on_bottom": self.actions_on_bottom,
+                "actions_selection_counter": self.actions_selection_counter,
+            },
+        )
 
     def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
         """What waits for a decision, with links to work it oldest first (two queries)."""

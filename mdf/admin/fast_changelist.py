@@ -1,0 +1,515 @@
+"""The fund request changelist's common GET (the default list, the status filter, a page) without
+Django's template: a page of the admin cost 12-18 ms of CPU, half of it admin/change_list.html
+and admin/base.html printed one node at a time, a fifth the ORM building the list's statements.
+
+Here the page is three parts:
+
+* The frame (head, header and user tools, breadcrumbs, navigation sidebar; the footer and the
+  icons): Django's own rendering of the page, kept per process for the exact inputs it follows
+  from (:func:`frame_key`: the user's name, permissions, role and flags, the language, the time
+  zone's offset), with the request's CSP nonce and CSRF tokens put back in. A frame is kept only
+  from a page whose middle this module wrote identically for the same request (``capture``), so
+  a difference (a new Django, a changed template) means Django's page, never a wrong one.
+* The list's reads: the count, the page's keys and its rows as kept statements
+  (prm.statements), built through the admin's own scope (fund_request_policy, as
+  ``FundRequestAdmin._scoped``): the row-level-security scope and a channel account manager's
+  portfolio bind as on Django's path.
+* The middle (queue summary, search bar, actions, result table, pagination, filters): written
+  here and by mdf/admin/changelist.py with the templates' markup, from a ChangeList whose
+  filters, headers and query strings are Django's own code.
+
+Anything else (a search, another filter or ordering, a popup, POST actions, ``?e=1``, messages to
+show) is Django's ChangeList as before. tests/mdf/test_admin_fast_changelist.py keeps this page
+equal to Django's for each role, query and language it covers.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.admin.views.main import ALL_VAR, PAGE_VAR, ChangeList
+from django.contrib.messages import get_messages
+from django.core.paginator import Paginator
+from django.db.models import F, QuerySet
+from django.template.defaultfilters import floatformat
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.translation import get_language, gettext, ngettext
+
+from prm.markup import escape
+from prm.pagination import COUNT_CAP, planner
+from prm.statements import Statement
+from prm.tenancy import Actor
+
+from partners.policies import vendor_sees_all
+
+from ..models import FundRequest, RequestStatus
+from ..policies import fund_request_policy
+from . import changelist
+from .common import _available_subquery
+
+# The query parameters this page answers itself; any other (and any repeated) is Django's.
+STATUS_PARAM = "status__exact"
+COVERED_PARAMS = frozenset({STATUS_PARAM, PAGE_VAR})
+_STATUSES = frozenset(RequestStatus.values)
+_ORDERING = (F("submitted_at").desc(nulls_last=True), "-pk")
+
+
+def _listed(actor: Actor, status: str | None) -> QuerySet[FundRequest]:
+    """The changelist's rows for ``actor``: the admin's scope (``FundRequestAdmin._scoped``: the
+    portal's fund_request_policy over the model's manager) and the status filter's condition
+    (ChoicesFieldListFilter: ``status__exact``)."""
+    queryset = fund_request_policy.scope(actor, FundRequest._default_manager.get_queryset())
+    return queryset if status is None else queryset.filter(status__exact=status)
+
+
+def _count(actor: Actor, status: str | None) -> QuerySet[FundRequest]:
+    # KeysFirstSerialPaginator.count: the first cap + 1 rows' keys, counted.
+    return _listed(actor, status).order_by().values_list("pk")[: COUNT_CAP + 1]
+
+
+def _keys(actor: Actor, status: str | None, bottom: int, top: int) -> QuerySet[FundRequest]:
+    return _listed(actor, status).order_by(*_ORDERING).values_list("pk")[bottom:top]
+
+
+# What the columns print (FundRequestChangeList.get_results: the row, its partner's name and the
+# available funds), by the page's keys. The status is not asked again: the keys were read with it.
+ROW_FIELDS = (
+    "pk",
+    "reference",
+    "title",
+    "activity_type",
+    "start_date",
+    "end_date",
+    "status",
+    "needs_program_admin",
+    "requested_amount",
+    "approved_amount",
+    "currency",
+    "submitted_at",
+    "partner__legal_name",
+    "available_funds",
+)
+
+
+def _rows(actor: Actor, keys: list[int]) -> QuerySet[FundRequest]:
+    return (
+        _listed(actor, None)
+        .filter(pk__in=keys)
+        .order_by()
+        .annotate(available_funds=_available_subquery())
+        .values_list(*ROW_FIELDS)
+    )
+
+
+_COUNT = Statement("mdf.admin.fund_request_count", _count, values=("status",), count=True)
+_KEYS = Statement("mdf.admin.fund_request_keys", _keys, values=("status",))
+_ROWS = Statement("mdf.admin.fund_request_rows", _rows, values=("keys",))
+
+
+class _Partner:
+    """A row's partner as its cell prints it (``str(partner)``: Partner.__str__ is its name)."""
+
+    __slots__ = ("legal_name",)
+
+    def __init__(self, legal_name: str) -> None:
+        self.legal_name = legal_name
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class ListedRequest:
+    """What the changelist's columns (FundRequestAdmin's ``*_display``, the checkbox) read of a
+    fund request, from one row of ``_ROWS``; ``str()`` is the model's own."""
+
+    __slots__ = (*(name for name in ROW_FIELDS if name != "partner__legal_name"), "id", "partner")
+
+    def __init__(self, row: tuple) -> None:
+        for name, value in zip(ROW_FIELDS, row, strict=True):
+            if name == "partner__legal_name":
+                self.partner = _Partner(value)
+            else:
+                setattr(self, name, value)
+        self.id = self.pk
+
+    __str__ = FundRequest.__str__
+
+
+class _PageCounter(Paginator):
+    """Django's Paginator over a count already read (its page range and number of pages), with
+    CappedPaginator's ``more``."""
+
+    def __init__(self, count: int, more: bool, per_page: int) -> None:
+        super().__init__(range(count), per_page)
+        self.more = more
+
+
+class FastFundRequestChangeList:
+    """Mixed into the admin's ChangeList class for the covered GET: the filters as Django builds
+    them (their choices, the "clear all" link), the list read by kept statements."""
+
+    def get_queryset(self: Any, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+        (
+            self.filter_specs,
+            self.has_filters,
+            remaining,
+            _duplicates,
+            self.has_active_filters,
+        ) = self.get_filters(request)
+        self.clear_all_filters_qs = self.get_query_string(
+            new_params=remaining, remove=self.get_filters_params()
+        )
+        # Not read: the page's rows come from the statements (get_results).
+        return self.root_queryset
+
+    def get_results(self: Any, request: HttpRequest) -> None:
+        actor = request.actor
+        status = self.params.get(STATUS_PARAM)
+        per_page = self.list_per_page
+        # KeysFirstSerialPaginator's planner settings (no parallel workers; the ordering index
+        # walked for the whole program, as WholeProgramIndexWalkMixin decides), set once for the
+        # count and the keys.
+        settings = {"max_parallel_workers_per_gather": "0"}
+        if vendor_sees_all(actor):
+            settings["enable_sort"] = "off"
+        with planner(**settings):
+            counted = _COUNT.count(actor, status=status)
+            count = min(counted, COUNT_CAP)
+            paginator = _PageCounter(count, counted > COUNT_CAP, per_page)
+            multi_page = count > per_page
+            if multi_page:
+                number = paginator.validate_number(self.page_num)  # InvalidPage: Django's path
+                bottom = (number - 1) * per_page
+                top = min(bottom + per_page, count) if bottom + per_page + paginator.orphans < count else count
+            else:
+                bottom, top = 0, count
+            keys = [key for (key,) in _KEYS.rows(actor, status=status, bottom=bottom, top=top)] if top else []
+        found = {row[0]: ListedRequest(row) for row in _ROWS.rows(actor, keys=keys)} if keys else {}
+        self.paginator = paginator
+        self.result_count = count
+        self.show_full_result_count = False
+        self.show_admin_actions = True
+        self.full_result_count = None
+        self.result_list = [found[key] for key in keys if key in found]
+        self.can_show_all = count <= self.list_max_show_all
+        self.multi_page = multi_page
+
+
+def fast_changelist_class(base: type[ChangeList]) -> type[ChangeList]:
+    return _fast_classes(base)
+
+
+@lru_cache(maxsize=8)
+def _fast_classes(base: type[ChangeList]) -> type[ChangeList]:
+    return type(f"Fast{base.__name__}", (FastFundRequestChangeList, base), {})
+
+
+def covered(request: HttpRequest) -> bool:
+    """Whether this module writes the page for ``request``: a GET of the default list, a status
+    or a page, nothing else, and no message waiting to be shown."""
+    if request.method != "GET":
+        return False
+    query = request.GET
+    for name in query:
+        if name not in COVERED_PARAMS or len(query.getlist(name)) != 1:
+            return False
+    status = query.get(STATUS_PARAM)
+    if status is not None and status not in _STATUSES:
+        return False
+    page = query.get(PAGE_VAR)
+    if page is not None and not (page.isdigit() and page == str(int(page)) and int(page) >= 1):
+        return False
+    return len(get_messages(request)) == 0
+
+
+# --- The frame ------------------------------------------------------------------------------------
+# Frames kept at most (per process); past it they are forgotten and captured again.
+FRAMES_KEPT = 512
+_NONCE = "\x00mdf-nonce\x00"
+_CSRF = "\x00mdf-csrf\x00"
+_CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_MIDDLE_START = '<div class="mdf-summary'
+_FILTERS = 'id="changelist-filter"'
+
+
+class _Frame:
+    __slots__ = ("head", "tail")
+
+    def __init__(self, head: str, tail: str) -> None:
+        self.head, self.tail = head, tail
+
+
+_frames: dict[tuple[Any, ...], _Frame | None] = {}
+
+
+def frame_key(request: HttpRequest) -> tuple[Any, ...]:
+    """Everything the frame's markup follows from: the user's name in the header and whether the
+    password can be changed; their permissions, role and flags (the sidebar's models and links,
+    "change" or "view" in the title); the language; the time zone's offset (``<body>``)."""
+    user = request.user
+    return (
+        user.pk,
+        user.get_short_name() or user.get_username(),
+        user.has_usable_password(),
+        frozenset() if user.is_superuser else frozenset(user.get_all_permissions()),
+        getattr(user, "vendor_role", ""),
+        user.is_superuser,
+        user.is_staff,
+        user.is_active,
+        get_language(),
+        timezone.localtime().utcoffset(),
+        getattr(request, "_csp_nonce", None) is not None,
+    )
+
+
+def _split(html: str) -> tuple[str, str, str] | None:
+    """Django's page as (head, middle, tail): the middle is what :func:`middle` writes."""
+    start = html.find(_MIDDLE_START)
+    filters = html.find(_FILTERS, start)
+    if start < 0 or filters < 0:
+        return None
+    end = html.find("</nav>", filters)
+    if end < 0:
+        return None
+    end += len("</nav>")
+    return html[:start], html[start:end], html[end:]
+
+
+def _nonce(request: HttpRequest) -> str | None:
+    nonce = getattr(request, "csp_nonce", None)
+    return str(nonce) if nonce is not None else None
+
+
+def capture(request: HttpRequest, key: tuple[Any, ...], html: str, written: str) -> None:
+    """Keep the frame of Django's page ``html`` for ``key`` if this module's middle for the same
+    request, ``written``, is Django's; otherwise remember that this key is Django's to render."""
+    parts = _split(html)
+    if len(_frames) >= FRAMES_KEPT:
+        _frames.clear()
+    if parts is None or _without_tokens(parts[1]) != _without_tokens(written):
+        _frames[key] = None
+        return
+    head, _middle, tail = parts
+    nonce = _nonce(request)
+    if nonce:
+        head, tail = head.replace(nonce, _NONCE), tail.replace(nonce, _NONCE)
+    _frames[key] = _Frame(_without_tokens(head), _without_tokens(tail))
+
+
+def _without_tokens(html: str) -> str:
+    return _CSRF_VALUE.sub(lambda match: f"{match[1]}{_CSRF}{match[2]}", html)
+
+
+def frame(key: tuple[Any, ...]) -> _Frame | None | bool:
+    """The kept frame, None when Django renders this key, False when none is kept yet."""
+    return _frames.get(key, False)
+
+
+def _fill(text: str, request: HttpRequest) -> str:
+    if _NONCE in text:
+        text = text.replace(_NONCE, _nonce(request) or "")
+    while _CSRF in text:
+        # Each {% csrf_token %} is a token of its own (masked anew), as Django prints them.
+        text = text.replace(_CSRF, escape(get_token(request)), 1)
+    return text
+
+
+def page(request: HttpRequest, found: _Frame, middle: str) -> HttpResponse:
+    return HttpResponse(_fill(found.head, request) + middle + _fill(found.tail, request))
+
+
+# --- The middle -----------------------------------------------------------------------------------
+def middle(request: HttpRequest, cl: ChangeList, context: dict[str, Any]) -> str:
+    """admin/mdf/fundrequest/change_list.html's content block from the queue summary to the end of
+    the filters, as Django renders it."""
+    return "".join(
+        (
+            _summary(context["queue"]),
+            "\n\n  <div id=\"content-main\">\n    \n"
+            '        <ul class="object-tools">\n          \n            '
+            "\n\n\n  \n\n"  # change_list_object_tools.html, with no "Add" (DecisionAdminMixin)
+            "\n          \n        </ul>\n    \n    \n"
+            f'    <div class="module{" filtered" if cl.has_filters else ""}" id="changelist">\n'
+            '      <div class="changelist-form-container">\n        ',
+            _search_form(cl),
+            "\n        \n\n",
+            '        <form id="changelist-form" method="post" novalidate>',
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">\n',
+            "        \n\n        \n          ",
+            _actions(cl, context) if context["actions_on_top"] else "",
+            "\n          ",
+            str(changelist.result_list(cl)),
+            "\n          ",
+            _actions(cl, context) if context["actions_on_bottom"] else "",
+            "\n\n        ",
+            _pagination(cl),
+            "\n        </form>\n      </div>\n      ",
+            _filters_block(cl),
+        )
+    )
+
+
+def _filters_block(cl: ChangeList) -> str:
+    html = str(changelist.filters(cl))
+    end = html.rfind("</nav>")
+    return html[: end + len("</nav>")] if end >= 0 else html
+
+
+def _summary(queue: dict[str, Any]) -> str:
+    total = queue["total"]
+    if total:
+        oldest = (
+            ' <span class="mdf-quiet">· '
+            + gettext("the oldest for %(age)s") % {"age": escape(queue["oldest"])}
+            + "</span>"
+            if queue["oldest"]
+            else ""
+        )
+        escalated = queue["escalated"]
+        escalated_link = (
+            f'<a href="{escape(queue["escalated_url"])}">'
+            + ngettext(
+                "%(counter)s above a manager's limit (program admin)",
+                "%(counter)s above a manager's limit (program admin)",
+                escalated,
+            )
+            % {"counter": escalated}
+            + "</a>"
+            if escalated
+            else ""
+        )
+        counts = (
+            "\n    <span><strong>"
+            + ngettext("%(counter)s request awaits a decision", "%(counter)s requests await a decision", total)
+            % {"counter": total}
+            + f"</strong>{oldest}</span>\n"
+            f'    <a href="{escape(queue["url"])}">{gettext("Show them, oldest first")} →</a>\n'
+            f"    {escalated_link}\n  "
+        )
+    else:
+        counts = f"\n    <span><strong>{gettext('Nothing awaits a decision.')}</strong></span>\n  "
+    limit = f'<span class="mdf-quiet">{escape(queue["limit_text"])}</span>' if queue["limit_text"] else ""
+    return (
+        f'<div class="mdf-summary{"" if total else " mdf-calm"}">\n  {counts}\n  {limit}\n</div>\n'
+    )
+
+
+def _search_form(cl: ChangeList) -> str:
+    """templates/admin/search_form.html (the project's, Django's with the icon's text translated)."""
+    if not cl.search_fields:
+        return "\n\n\n"
+    help_attr = ' aria-describedby="searchbar_helptext"' if cl.search_help_text else ""
+    count = cl.result_count
+    # {% translate %} and {% blocktranslate %} print the translation as it is, the values escaped.
+    results = ngettext("%(counter)s result", "%(counter)s results", count) % {"counter": count}
+    shown = gettext("Show all")
+    search = gettext("Search")
+    hidden = "".join(
+        f'\n    <input type="hidden" name="{escape(name)}" value="{escape(value)}">\n'
+        if name != "q"
+        else "\n    \n"
+        for name, value in cl.params.items()
+    )
+    help_text = (
+        f'\n<br class="clear">\n<div class="help" id="searchbar_helptext">{escape(cl.search_help_text)}</div>\n'
+        if cl.search_help_text
+        else ""
+    )
+    return (
+        f'\n\n\n<div id="toolbar"><form id="changelist-search" method="get" role="search">\n'
+        "<div><!-- DIV needed for valid HTML -->\n"
+        f'<label for="searchbar"><img src="{escape(static("admin/img/search.svg"))}" '
+        f'alt="{search}"></label>\n'
+        f'<input type="text" size="40" name="q" value="{escape(cl.query)}" id="searchbar"{help_attr}>\n'
+        f'<input type="submit" value="{search}">\n\n'
+        f'    <span class="small quiet">{results} (<a href="?">{shown}</a>)</span>\n\n'
+        f"{hidden}\n</div>\n{help_text}\n</form></div>\n\n"
+    )
+
+
+@lru_cache(maxsize=64)
+def _action_fields(language: str | None, choices: tuple[tuple[str, str], ...], form_class: type) -> str:
+    """admin/actions.html's ``actions-form`` block: the action form's fields (fixed per language
+    and the actions offered), rendered once by Django's form renderer."""
+    form = form_class(auto_id=None)
+    form.fields["action"].choices = list(choices)
+    return "".join(
+        f"<label>{escape(field.label)} {field}</label>" if field.label else str(field) for field in form
+    )
+
+
+def _actions(cl: ChangeList, context: dict[str, Any]) -> str:
+    """admin/actions.html."""
+    if not (context["action_form"] and cl.show_admin_actions):
+        return ""
+    choices = tuple((str(value), str(label)) for value, label in context["action_choices"])
+    fields = _action_fields(get_language(), choices, type(context["action_form"]))
+    counter = ""
+    if context["actions_selection_counter"]:
+        shown = len(cl.result_list)
+        rest = ""
+        if cl.result_count != shown:
+            select_all = gettext("Select all %(total_count)s %(module_name)s") % {
+                "total_count": cl.result_count,
+                "module_name": escape(context["module_name"]),
+            }
+            rest = (
+                f'\n        <span class="all hidden">{escape(context["selection_note_all"])}</span>\n'
+                '        <span class="question hidden">\n'
+                '            <a role="button" href="#" title="'
+                f'{gettext("Click here to select the objects across all pages")}">{select_all}</a>\n'
+                "        </span>\n"
+                '        <span class="clear hidden"><a role="button" href="#">'
+                f"{gettext('Clear selection')}</a></span>\n        "
+            )
+        counter = (
+            f'\n        <span class="action-counter" data-actions-icnt="{shown}">'
+            f"{escape(context['selection_note'])}</span>\n        {rest}\n    "
+        )
+    return (
+        '\n<div class="actions">\n  \n    \n    '
+        f"{fields}\n    \n    \n"
+        f'    <button type="submit" class="button" title="{gettext("Run the selected action")}" '
+        f'name="index" value="0">{gettext("Go")}</button>\n    \n    \n    '
+        f"{counter}\n    \n  \n</div>\n"
+    )
+
+
+def _pagination(cl: ChangeList) -> str:
+    """templates/admin/pagination.html (Django's, with "more than N" past the cap)."""
+    required = (not cl.show_all or not cl.can_show_all) and cl.multi_page
+    numbers = ""
+    if required:
+        paginator = cl.paginator
+        links = []
+        for number in paginator.get_elided_page_range(cl.page_num):
+            if number == paginator.ELLIPSIS:
+                link = f"{escape(number)} "
+            elif number == cl.page_num:
+                link = f'<span class="this-page">{number}</span> '
+            else:
+                end = ' class="end"' if number == paginator.num_pages else ""
+                link = f'<a href="{escape(cl.get_query_string({PAGE_VAR: number}))}"{end}>{number}</a> '
+            links.append(f"\n    {link}\n")
+        numbers = "\n" + "".join(links) + "\n"
+    if cl.paginator.more:
+        count = gettext("More than %(count)s %(name)s: filter or search to narrow them") % {
+            "count": floatformat(cl.result_count, "0g"),
+            "name": escape(cl.opts.verbose_name_plural),
+        }
+    else:
+        name = cl.opts.verbose_name if cl.result_count == 1 else cl.opts.verbose_name_plural
+        count = f"{cl.result_count} {escape(name)}"
+    show_all = ""
+    if cl.can_show_all and not cl.show_all and cl.multi_page:
+        show_all = (
+            f'<a href="{escape(cl.get_query_string({ALL_VAR: ""}))}" class="showall">'
+            f"{gettext('Show all')}</a>"
+        )
+    return f'\n\n<p class="paginator">\n{numbers}\n{count}\n{show_all}\n\n</p>\n'
+
