@@ -33,19 +33,18 @@ from django.contrib.admin.views.main import ALL_VAR, PAGE_VAR, ChangeList
 from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
-from django.template.defaultfilters import floatformat
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.template.defaultfilters import floatformat
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
+from partners.policies import vendor_sees_all
 from prm.markup import escape
 from prm.pagination import COUNT_CAP, planner
 from prm.statements import Statement
 from prm.tenancy import Actor
-
-from partners.policies import vendor_sees_all
 
 from ..models import FundRequest, RequestStatus
 from ..policies import fund_request_policy
@@ -185,7 +184,9 @@ class FastFundRequestChangeList:
             if multi_page:
                 number = paginator.validate_number(self.page_num)  # InvalidPage: Django's path
                 bottom = (number - 1) * per_page
-                top = min(bottom + per_page, count) if bottom + per_page + paginator.orphans < count else count
+                top = bottom + per_page
+                if top + paginator.orphans >= count:  # prm.pagination.page_bounds: orphans join
+                    top = count
             else:
                 bottom, top = 0, count
             keys = [key for (key,) in _KEYS.rows(actor, status=status, bottom=bottom, top=top)] if top else []
@@ -305,7 +306,7 @@ def _without_tokens(html: str) -> str:
     return _CSRF_VALUE.sub(lambda match: f"{match[1]}{_CSRF}{match[2]}", html)
 
 
-def frame(key: tuple[Any, ...]) -> _Frame | None | bool:
+def frame(key: tuple[Any, ...]) -> _Frame | bool | None:
     """The kept frame, None when Django renders this key, False when none is kept yet."""
     return _frames.get(key, False)
 
@@ -330,7 +331,7 @@ def middle(request: HttpRequest, cl: ChangeList, context: dict[str, Any]) -> str
     return "".join(
         (
             _summary(context["queue"]),
-            "\n\n  <div id=\"content-main\">\n    \n"
+            '\n\n  <div id="content-main">\n    \n'
             '        <ul class="object-tools">\n          \n            '
             "\n\n\n  \n\n"  # change_list_object_tools.html, with no "Add" (DecisionAdminMixin)
             "\n          \n        </ul>\n    \n    \n"
@@ -385,7 +386,9 @@ def _summary(queue: dict[str, Any]) -> str:
         )
         counts = (
             "\n    <span><strong>"
-            + ngettext("%(counter)s request awaits a decision", "%(counter)s requests await a decision", total)
+            + ngettext(
+                "%(counter)s request awaits a decision", "%(counter)s requests await a decision", total
+            )
             % {"counter": total}
             + f"</strong>{oldest}</span>\n"
             f'    <a href="{escape(queue["url"])}">{gettext("Show them, oldest first")} →</a>\n'
@@ -394,9 +397,7 @@ def _summary(queue: dict[str, Any]) -> str:
     else:
         counts = f"\n    <span><strong>{gettext('Nothing awaits a decision.')}</strong></span>\n  "
     limit = f'<span class="mdf-quiet">{escape(queue["limit_text"])}</span>' if queue["limit_text"] else ""
-    return (
-        f'<div class="mdf-summary{"" if total else " mdf-calm"}">\n  {counts}\n  {limit}\n</div>\n'
-    )
+    return f'<div class="mdf-summary{"" if total else " mdf-calm"}">\n  {counts}\n  {limit}\n</div>\n'
 
 
 def _search_form(cl: ChangeList) -> str:
@@ -416,7 +417,8 @@ def _search_form(cl: ChangeList) -> str:
         for name, value in cl.params.items()
     )
     help_text = (
-        f'\n<br class="clear">\n<div class="help" id="searchbar_helptext">{escape(cl.search_help_text)}</div>\n'
+        '\n<br class="clear">\n'
+        f'<div class="help" id="searchbar_helptext">{escape(cl.search_help_text)}</div>\n'
         if cl.search_help_text
         else ""
     )
@@ -512,4 +514,3 @@ def _pagination(cl: ChangeList) -> str:
             f"{gettext('Show all')}</a>"
         )
     return f'\n\n<p class="paginator">\n{numbers}\n{count}\n{show_all}\n\n</p>\n'
-
