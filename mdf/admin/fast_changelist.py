@@ -449,10 +449,48 @@ def _row_labels(language: str | None) -> dict[str, Any]:
     return {**_labels(language), "checkbox": _checkbox_label(language)}
 
 
+# Filter sidebars kept at most (per process); past it they are forgotten and written again.
+FILTERS_KEPT = 256
+_filters: dict[tuple[Any, ...], str] = {}
+
+
+def _filters_key(cl: ChangeList) -> tuple[Any, ...]:
+    """Everything the filter sidebar's markup follows from: the language; the query (each link
+    keeps the other parameters; which choice is selected); today in the time zone (the date
+    filter's ranges); and each filter's choices read from the database on this request (the
+    partners, tiers and periods: a change there is a new key in every process). The rest (the
+    titles, the status and activity choices, Yes / No) is the code's, per language."""
+    now = timezone.localtime()
+    return (
+        get_language(),
+        tuple(sorted(cl.params.items())),
+        now.date(),
+        now.utcoffset(),
+        str(now.tzinfo),
+        cl.add_facets,
+        cl.is_facets_optional,
+        cl.has_active_filters,
+        tuple(
+            (type(spec), None if choices is None else tuple(tuple(choice) for choice in choices))
+            for spec in cl.filter_specs
+            for choices in [getattr(spec, "lookup_choices", None)]
+        ),
+    )
+
+
 def _filters_block(cl: ChangeList) -> str:
-    html = str(changelist.filters(cl))
-    end = html.rfind("</nav>")
-    return html[: end + len("</nav>")] if end >= 0 else html
+    """changelist.filters(cl), kept per :func:`_filters_key`: some forty links a page, each
+    through the changelist's query string and a translated label."""
+    key = _filters_key(cl)
+    html = _filters.get(key)
+    if html is None:
+        html = str(changelist.filters(cl))
+        end = html.rfind("</nav>")
+        html = html[: end + len("</nav>")] if end >= 0 else html
+        if len(_filters) >= FILTERS_KEPT:
+            _filters.clear()
+        _filters[key] = html
+    return html
 
 
 def _summary(queue: dict[str, Any]) -> str:
