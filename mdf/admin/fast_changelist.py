@@ -26,6 +26,7 @@ equal to Django's for each role, query and language it covers.
 from __future__ import annotations
 
 import re
+import sys
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 from django.contrib.admin.views.main import ALL_VAR, PAGE_VAR, ChangeList
 from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
-from django.db.models import F, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.defaultfilters import floatformat
@@ -80,6 +81,7 @@ def _keys(actor: Actor, status: str | None, bottom: int, top: int) -> QuerySet[F
 # available funds), by the page's keys. The status is not asked again: the keys were read with it.
 ROW_FIELDS = (
     "pk",
+    "partner_id",
     "reference",
     "title",
     "activity_type",
@@ -138,6 +140,17 @@ class ListedRequest:
         self.id = self.pk
 
     __str__ = FundRequest.__str__
+
+    # The request it lists, as Model.__eq__ and __hash__ tell a model instance.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ListedRequest):
+            return self.pk == other.pk
+        if isinstance(other, Model):
+            return other._meta.concrete_model is FundRequest and other.pk == self.pk
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.pk)
 
 
 class _PageCounter(Paginator):
@@ -230,8 +243,8 @@ def covered(request: HttpRequest) -> bool:
 
 
 # --- The frame ------------------------------------------------------------------------------------
-# Frames kept at most (per process); past it they are forgotten and captured again.
-FRAMES_KEPT = 512
+# Frames kept at most (per process; some 50 KB each); past it they are forgotten and captured again.
+FRAMES_KEPT = 256
 _NONCE = "\x00mdf-nonce\x00"
 _CSRF = "\x00mdf-csrf\x00"
 _CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
@@ -321,8 +334,24 @@ def _fill(text: str, request: HttpRequest) -> str:
     return text
 
 
-def page(request: HttpRequest, found: _Frame, middle: str) -> HttpResponse:
+def page(request: HttpRequest, found: _Frame, middle: str, context: dict[str, Any]) -> HttpResponse:
+    """The page: the frame around the middle. Its ``context`` (the changelist and the queue)
+    goes to the test client as a template's does (django.test.signals.template_rendered, only
+    ever loaded by a test run), so tests read ``response.context["cl"]`` of either path."""
+    signals = sys.modules.get("django.test.signals")
+    if signals is not None and signals.template_rendered.has_listeners():
+        signals.template_rendered.send(sender=_TEMPLATE, template=_TEMPLATE, context=context)
     return HttpResponse(_fill(found.head, request) + middle + _fill(found.tail, request))
+
+
+class _Template:
+    """What the test client records of the page's "template" (its name)."""
+
+    name = "admin/mdf/fundrequest/change_list.html"
+    origin = None
+
+
+_TEMPLATE = _Template()
 
 
 # --- The middle -----------------------------------------------------------------------------------

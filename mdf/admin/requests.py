@@ -334,9 +334,10 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         found = fast_changelist.frame(key)
         if found is None:
             return super().changelist_view(request, context)
-        written = self._fast_middle(request, context)
-        if written is None:
+        fast = self._fast_middle(request, context)
+        if fast is None:
             return super().changelist_view(request, context)
+        written, page_context = fast
         if found is False:
             # No frame yet: Django's page, whose frame is kept if its middle is the one written.
             response = super().changelist_view(request, context)
@@ -344,11 +345,13 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
             if response.status_code == 200:
                 fast_changelist.capture(request, key, response.content.decode(response.charset), written)
             return response
-        return fast_changelist.page(request, found, written)
+        return fast_changelist.page(request, found, written, page_context)
 
-    def _fast_middle(self, request: HttpRequest, context: dict[str, Any]) -> str | None:
-        """The page's middle for the covered GET (fast_changelist.middle), or None for a page
-        number past the last (Django's path redirects it)."""
+    def _fast_middle(
+        self, request: HttpRequest, context: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The page's middle for the covered GET (fast_changelist.middle) and its context, or None
+        for a page number past the last (Django's path redirects it)."""
         request._mdf_fast_changelist = True
         try:
             cl = self.get_changelist_instance(request)
@@ -359,25 +362,25 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         cl.formset = None
         actions = self.get_actions(request)
         result_count = cl.result_count
-        return fast_changelist.middle(
-            request,
-            cl,
-            {
-                **context,
-                "module_name": str(self.opts.verbose_name_plural),
-                "selection_note": gettext("0 of %(cnt)s selected") % {"cnt": len(cl.result_list)},
-                "selection_note_all": ngettext(
-                    "%(total_count)s selected", "All %(total_count)s selected", result_count
-                )
-                % {"total_count": result_count},
-                "has_add_permission": self.has_add_permission(request),
-                "action_form": self.action_form(auto_id=None) if actions else None,
-                "action_choices": self.get_action_choices(request) if actions else [],
-                "actions_on_top": self.actions_on_top,
-                "actions_on_bottom": self.actions_on_bottom,
-                "actions_selection_counter": self.actions_selection_counter,
-            },
-        )
+        context = {
+            **context,
+            "cl": cl,
+            "opts": cl.opts,
+            "title": cl.title,
+            "module_name": str(self.opts.verbose_name_plural),
+            "selection_note": gettext("0 of %(cnt)s selected") % {"cnt": len(cl.result_list)},
+            "selection_note_all": ngettext(
+                "%(total_count)s selected", "All %(total_count)s selected", result_count
+            )
+            % {"total_count": result_count},
+            "has_add_permission": self.has_add_permission(request),
+            "action_form": self.action_form(auto_id=None) if actions else None,
+            "action_choices": self.get_action_choices(request) if actions else [],
+            "actions_on_top": self.actions_on_top,
+            "actions_on_bottom": self.actions_on_bottom,
+            "actions_selection_counter": self.actions_selection_counter,
+        }
+        return fast_changelist.middle(request, cl, context), context
 
     def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
         """What waits for a decision, with links to work it oldest first (two queries)."""
