@@ -53,6 +53,22 @@ from ..policies import fund_request_policy
 from . import changelist
 from .common import EMPTY, _available_subquery, _date_range, _money, age
 
+# Django admin's own words on the page (its templates' and ModelAdmin's), translated by Django's
+# catalog: passed by name so that the project's message extraction leaves them to Django (as
+# changelist.DJANGO_MESSAGES). Printed as {% translate %} prints them: not escaped.
+DJANGO_TEXTS: dict[str, Any] = {
+    "search": "Search",
+    "show_all": "Show all",
+    "results": ("%(counter)s result", "%(counter)s results"),
+    "select_all": "Select all %(total_count)s %(module_name)s",
+    "across": "Click here to select the objects across all pages",
+    "clear": "Clear selection",
+    "run": "Run the selected action",
+    "go": "Go",
+    "selection": "0 of %(cnt)s selected",
+    "selected_all": ("%(total_count)s selected", "All %(total_count)s selected"),
+}
+
 # The query parameters this page answers itself; any other (and any repeated) is Django's.
 STATUS_PARAM = "status__exact"
 COVERED_PARAMS = frozenset({STATUS_PARAM, PAGE_VAR})
@@ -545,6 +561,7 @@ def _summary(queue: dict[str, Any]) -> str:
             if escalated
             else ""
         )
+        show_them = gettext("Show them, oldest first")
         counts = (
             "\n    <span><strong>"
             + ngettext(
@@ -552,11 +569,12 @@ def _summary(queue: dict[str, Any]) -> str:
             )
             % {"counter": total}
             + f"</strong>{oldest}</span>\n"
-            f'    <a href="{escape(queue["url"])}">{gettext("Show them, oldest first")} →</a>\n'
+            f'    <a href="{escape(queue["url"])}">{show_them} →</a>\n'
             f"    {escalated_link}\n  "
         )
     else:
-        counts = f"\n    <span><strong>{gettext('Nothing awaits a decision.')}</strong></span>\n  "
+        nothing = gettext("Nothing awaits a decision.")
+        counts = f"\n    <span><strong>{nothing}</strong></span>\n  "
     limit = f'<span class="mdf-quiet">{escape(queue["limit_text"])}</span>' if queue["limit_text"] else ""
     return f'<div class="mdf-summary{"" if total else " mdf-calm"}">\n  {counts}\n  {limit}\n</div>\n'
 
@@ -568,9 +586,9 @@ def _search_form(cl: ChangeList) -> str:
     help_attr = ' aria-describedby="searchbar_helptext"' if cl.search_help_text else ""
     count = cl.result_count
     # {% translate %} and {% blocktranslate %} print the translation as it is, the values escaped.
-    results = ngettext("%(counter)s result", "%(counter)s results", count) % {"counter": count}
-    shown = gettext("Show all")
-    search = gettext("Search")
+    results = ngettext(*DJANGO_TEXTS["results"], count) % {"counter": count}
+    shown = gettext(DJANGO_TEXTS["show_all"])
+    search = gettext(DJANGO_TEXTS["search"])
     hidden = "".join(
         f'\n    <input type="hidden" name="{escape(name)}" value="{escape(value)}">\n'
         if name != "q"
@@ -612,12 +630,13 @@ def _actions(cl: ChangeList, context: dict[str, Any]) -> str:
         return ""
     choices = tuple((str(value), str(label)) for value, label in context["action_choices"])
     fields = _action_fields(get_language(), choices, type(context["action_form"]))
+    texts = {name: gettext(DJANGO_TEXTS[name]) for name in ("across", "clear", "run", "go")}
     counter = ""
     if context["actions_selection_counter"]:
         shown = len(cl.result_list)
         rest = ""
         if cl.result_count != shown:
-            select_all = gettext("Select all %(total_count)s %(module_name)s") % {
+            select_all = gettext(DJANGO_TEXTS["select_all"]) % {
                 "total_count": cl.result_count,
                 "module_name": escape(context["module_name"]),
             }
@@ -625,10 +644,10 @@ def _actions(cl: ChangeList, context: dict[str, Any]) -> str:
                 f'\n        <span class="all hidden">{escape(context["selection_note_all"])}</span>\n'
                 '        <span class="question hidden">\n'
                 '            <a role="button" href="#" title="'
-                f'{gettext("Click here to select the objects across all pages")}">{select_all}</a>\n'
+                f'{texts["across"]}">{select_all}</a>\n'
                 "        </span>\n"
                 '        <span class="clear hidden"><a role="button" href="#">'
-                f"{gettext('Clear selection')}</a></span>\n        "
+                f"{texts['clear']}</a></span>\n        "
             )
         counter = (
             f'\n        <span class="action-counter" data-actions-icnt="{shown}">'
@@ -637,8 +656,8 @@ def _actions(cl: ChangeList, context: dict[str, Any]) -> str:
     return (
         '\n<div class="actions">\n  \n    \n    '
         f"{fields}\n    \n    \n"
-        f'    <button type="submit" class="button" title="{gettext("Run the selected action")}" '
-        f'name="index" value="0">{gettext("Go")}</button>\n    \n    \n    '
+        f'    <button type="submit" class="button" title="{texts["run"]}" '
+        f'name="index" value="0">{texts["go"]}</button>\n    \n    \n    '
         f"{counter}\n    \n  \n</div>\n"
     )
 
@@ -670,8 +689,6 @@ def _pagination(cl: ChangeList) -> str:
         count = f"{cl.result_count} {escape(name)}"
     show_all = ""
     if cl.can_show_all and not cl.show_all and cl.multi_page:
-        show_all = (
-            f'<a href="{escape(cl.get_query_string({ALL_VAR: ""}))}" class="showall">'
-            f"{gettext('Show all')}</a>"
-        )
+        label = gettext(DJANGO_TEXTS["show_all"])
+        show_all = f'<a href="{escape(cl.get_query_string({ALL_VAR: ""}))}" class="showall">{label}</a>'
     return f'\n\n<p class="paginator">\n{numbers}\n{count}\n{show_all}\n\n</p>\n'

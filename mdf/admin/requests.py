@@ -362,16 +362,15 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         cl.formset = None
         actions = self.get_actions(request)
         result_count = cl.result_count
+        texts = fast_changelist.DJANGO_TEXTS
         context = {
             **context,
             "cl": cl,
             "opts": cl.opts,
             "title": cl.title,
             "module_name": str(self.opts.verbose_name_plural),
-            "selection_note": gettext("0 of %(cnt)s selected") % {"cnt": len(cl.result_list)},
-            "selection_note_all": ngettext(
-                "%(total_count)s selected", "All %(total_count)s selected", result_count
-            )
+            "selection_note": gettext(texts["selection"]) % {"cnt": len(cl.result_list)},
+            "selection_note_all": ngettext(*texts["selected_all"], result_count)
             % {"total_count": result_count},
             "has_add_permission": self.has_add_permission(request),
             "action_form": self.action_form(auto_id=None) if actions else None,
