@@ -124,9 +124,19 @@ def _rows(actor: Actor, keys: list[int]) -> QuerySet[FundRequest]:
     )
 
 
+def _all_rows(actor: Actor, status: str | None) -> QuerySet[FundRequest]:
+    return (
+        _listed(actor, status)
+        .order_by(*_ORDERING)
+        .annotate(available_funds=_available_subquery())
+        .values_list(*ROW_FIELDS)
+    )
+
+
 _COUNT = Statement("mdf.admin.fund_request_count", _count, values=("status",), count=True)
 _KEYS = Statement("mdf.admin.fund_request_keys", _keys, values=("status",))
 _ROWS = Statement("mdf.admin.fund_request_rows", _rows, values=("keys",))
+_ALL_ROWS = Statement("mdf.admin.fund_request_all_rows", _all_rows, values=("status",))
 
 
 class _Partner:
@@ -202,7 +212,7 @@ class FastFundRequestChangeList:
         per_page = self.list_per_page
         # KeysFirstSerialPaginator's planner settings (no parallel workers; the ordering index
         # walked for the whole program, as WholeProgramIndexWalkMixin decides), set once for the
-        # count and the keys.
+        # count and a page's keys.
         settings = {"max_parallel_workers_per_gather": "0"}
         if vendor_sees_all(actor):
             settings["enable_sort"] = "off"
@@ -217,16 +227,22 @@ class FastFundRequestChangeList:
                 top = bottom + per_page
                 if top + paginator.orphans >= count:  # prm.pagination.page_bounds: orphans join
                     top = count
-            else:
-                bottom, top = 0, count
-            keys = [key for (key,) in _KEYS.rows(actor, status=status, bottom=bottom, top=top)] if top else []
-        found = {row[0]: ListedRequest(row) for row in _ROWS.rows(actor, keys=keys)} if keys else {}
+                keys = [key for (key,) in _KEYS.rows(actor, status=status, bottom=bottom, top=top)]
+        if multi_page:
+            found = {row[0]: ListedRequest(row) for row in _ROWS.rows(actor, keys=keys)} if keys else {}
+            result_list = [found[key] for key in keys if key in found]
+        elif count:
+            # One page holds them all: read in the list's order, no keys first (as Django's
+            # ChangeList reads a list that fits one page).
+            result_list = [ListedRequest(row) for row in _ALL_ROWS.rows(actor, status=status)]
+        else:
+            result_list = []
         self.paginator = paginator
         self.result_count = count
         self.show_full_result_count = False
         self.show_admin_actions = True
         self.full_result_count = None
-        self.result_list = [found[key] for key in keys if key in found]
+        self.result_list = result_list
         self.can_show_all = count <= self.list_max_show_all
         self.multi_page = multi_page
 
