@@ -292,6 +292,9 @@ class _Frame:
 
 
 _frames: dict[tuple[Any, ...], _Frame | None] = {}
+# Differences from Django's page seen per key; at REFUSALS_KEPT the key is Django's for good.
+_refused: dict[tuple[Any, ...], int] = {}
+REFUSALS_KEPT = 3
 
 
 def frame_key(request: HttpRequest) -> tuple[Any, ...]:
@@ -310,7 +313,7 @@ def frame_key(request: HttpRequest) -> tuple[Any, ...]:
         user.is_active,
         get_language(),
         timezone.localtime().utcoffset(),
-        getattr(request, "_csp_nonce", None) is not None,
+        hasattr(request, "csp_nonce"),
     )
 
 
@@ -338,8 +341,13 @@ def capture(request: HttpRequest, key: tuple[Any, ...], html: str, written: str)
     parts = _split(html)
     if len(_frames) >= FRAMES_KEPT:
         _frames.clear()
+        _refused.clear()
     if parts is None or _without_tokens(parts[1]) != _without_tokens(written):
-        _frames[key] = None
+        # Tried again on the next request (an age that turned from "59 minutes" to "1 hour"
+        # between the two renderings), given up after a few: Django's page for this key.
+        _refused[key] = _refused.get(key, 0) + 1
+        if _refused[key] >= REFUSALS_KEPT:
+            _frames[key] = None
         return
     head, _middle, tail = parts
     nonce = _nonce(request)
