@@ -219,10 +219,14 @@ def result_list(cl: ChangeList) -> SafeString | None:
         return None
     if not cl.result_list:
         return mark_safe("\n\n")  # the template prints nothing but its own line breaks
+    url = _row_url(cl)
+    return table(cl, "".join(f"\n<tr>{_cells(cl, result, columns, url)}</tr>\n" for result in cl.result_list))
+
+
+def table(cl: ChangeList, rows: str) -> SafeString:
+    """The result table of ``cl`` (its column heads) around ``rows``, the ``<tr>`` of each row."""
     headers = list(result_headers(cl))
     sorted_count = sum(1 for header in headers if header["sortable"] and header["sorted"])
-    url = _row_url(cl)
-    rows = "".join(f"\n<tr>{_cells(cl, result, columns, url)}</tr>\n" for result in cl.result_list)
     head = "".join(_header(header, sorted_count) for header in headers)
     return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape) or Django's safe markup
         f'\n\n<div class="results">\n<table id="result_list">\n<thead>\n<tr>{head}\n</tr>\n</thead>\n'

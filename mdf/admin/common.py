@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
@@ -140,11 +141,13 @@ def _money(amount: Decimal, currency: str, language: str | None) -> str:
     return format_money(amount, currency) if currency else format_amount(amount)
 
 
-def age(moment: Any) -> str:
+def age(moment: Any, *, now: Any = None, language: str | None = None) -> str:
+    """How long ago ``moment`` was (one unit); ``now`` and ``language`` passed by a list that
+    prints many (fast_changelist), each read once per page rather than once per row."""
     if not moment:
         return EMPTY
-    now = timezone.now()
-    language = get_language()
+    now = now or timezone.now()
+    language = language or get_language()
     if (now - moment).total_seconds() < 60:
         return _just_now(language)
     return timesince(moment, now, time_strings=_time_strings(language), depth=1)
@@ -315,6 +318,31 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
             return queryset
 
     return VisiblePartnerFilter
+
+
+def _named_rows(actor: Actor, model_label: str, ordering: tuple[str, ...]) -> QuerySet:
+    """``(pk, name)`` of every row of ``model_label`` in ``ordering``: what ``field.get_choices``
+    lists for a related filter, for a model whose ``str()`` is its ``name``."""
+    model = apps.get_model(model_label)
+    return model._default_manager.order_by(*ordering).values_list("pk", "name")
+
+
+# The related filters' choices (tiers, periods) on every changelist, compiled once per shape.
+_NAMED_ROWS = Statement("mdf.admin.named_rows", _named_rows)
+
+
+class NamedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """Django's RelatedFieldListFilter for a related model whose ``str()`` is its ``name`` (a tier,
+    a fund period): its choices read by a kept statement, the related admin's ordering as the
+    shape, where Django built the queryset and a model instance per row on each changelist. A
+    field that limits its choices (``limit_choices_to``) is Django's."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[Any]:
+        if field.get_limit_choices_to():
+            return super().field_choices(field, request, model_admin)
+        ordering = tuple(self.field_admin_ordering(field, request, model_admin) or ())
+        model = field.remote_field.model
+        return list(_NAMED_ROWS.rows(request.actor, model_label=model._meta.label, ordering=ordering))
 
 
 # --- Intermediate pages ---------------------------------------------------------------------------

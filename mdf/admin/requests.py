@@ -9,7 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import InvalidPage
 from django.db.models import (
     Count,
     F,
@@ -45,10 +47,12 @@ from ..models import (
     RequestStatus,
 )
 from ..policies import fund_request_policy
+from . import fast_changelist
 from .common import (
     ZERO,
     ApproveRequestsForm,
     DecisionAdminMixin,
+    NamedRelatedFieldListFilter,
     ObjectAction,
     ReasonForm,
     Row,
@@ -168,8 +172,8 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
     list_filter = [
         "status",
         partner_filter(),
-        ("partner__tier", admin.RelatedFieldListFilter),
-        ("allocation__budget__period", admin.RelatedFieldListFilter),
+        ("partner__tier", NamedRelatedFieldListFilter),
+        ("allocation__budget__period", NamedRelatedFieldListFilter),
         "activity_type",
         "needs_program_admin",
         ("submitted_at", DateRangeFilter),
@@ -234,6 +238,8 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
     paginator = KeysFirstSerialPaginator
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        if getattr(request, "_mdf_fast_changelist", False):
+            return fast_changelist.fast_changelist_class(FundRequestChangeList)
         return FundRequestChangeList
 
     def _scoped(self, request: HttpRequest) -> QuerySet:
@@ -242,6 +248,10 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         return fund_request_policy.scope(request.actor, BigTableAdmin.get_queryset(self, request))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
+        if getattr(request, "_mdf_fast_changelist", False):
+            # The fast changelist's root queryset (ChangeList.__init__ asks for it) is not read:
+            # its rows come from kept statements through the same scope (fast_changelist._listed).
+            return self.model._default_manager.none()
         return (
             self._scoped(request)
             .select_related("partner", "partner__tier", "allocation__budget__period", "requested_by")
@@ -315,7 +325,61 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
 
     # Change list and change form -----------------------------------------------------------------
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        return super().changelist_view(request, {**(extra_context or {}), **self._queue_summary(request)})
+        context = {**(extra_context or {}), **self._queue_summary(request)}
+        # The common GET without Django's template (mdf/admin/fast_changelist.py); Django's page
+        # for anything else, for a user it refuses (its 403), and while no frame is kept.
+        if not fast_changelist.covered(request) or not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, context)
+        key = fast_changelist.frame_key(request)
+        found = fast_changelist.frame(key)
+        if found is None:
+            return super().changelist_view(request, context)
+        fast = self._fast_middle(request, context)
+        if fast is None:
+            return super().changelist_view(request, context)
+        written, page_context = fast
+        if found is False:
+            # No frame yet: Django's page, whose frame is kept if its middle is the one written.
+            response = super().changelist_view(request, context)
+            response.render()
+            if response.status_code == 200:
+                fast_changelist.capture(request, key, response.content.decode(response.charset), written)
+            return response
+        return fast_changelist.page(request, found, written, page_context)
+
+    def _fast_middle(
+        self, request: HttpRequest, context: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The page's middle for the covered GET (fast_changelist.middle) and its context, or None
+        for a page number past the last (Django's path redirects it)."""
+        request._mdf_fast_changelist = True
+        try:
+            cl = self.get_changelist_instance(request)
+        except (IncorrectLookupParameters, InvalidPage):
+            return None
+        finally:
+            request._mdf_fast_changelist = False
+        cl.formset = None
+        actions = self.get_actions(request)
+        result_count = cl.result_count
+        texts = fast_changelist.DJANGO_TEXTS
+        context = {
+            **context,
+            "cl": cl,
+            "opts": cl.opts,
+            "title": cl.title,
+            "module_name": str(self.opts.verbose_name_plural),
+            "selection_note": gettext(texts["selection"]) % {"cnt": len(cl.result_list)},
+            "selection_note_all": ngettext(*texts["selected_all"], result_count)
+            % {"total_count": result_count},
+            "has_add_permission": self.has_add_permission(request),
+            "action_form": self.action_form(auto_id=None) if actions else None,
+            "action_choices": self.get_action_choices(request) if actions else [],
+            "actions_on_top": self.actions_on_top,
+            "actions_on_bottom": self.actions_on_bottom,
+            "actions_selection_counter": self.actions_selection_counter,
+        }
+        return fast_changelist.middle(request, cl, context), context
 
     def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
         """What waits for a decision, with links to work it oldest first (two queries)."""
