@@ -3,7 +3,9 @@
 ``AuthenticationBackend``: allauth's (the same sign-in by e-mail and password, the same
 ``is_active`` check) with a cheaper ``get_user``, the user row every signed-in request reads, which
 also reads whether vendor staff have a TOTP authenticator (the MFA gate's question on every vendor
-page: ``LoadedUserState``).
+page: ``LoadedUserState``) and whether they hold any permission of their own or any group (when
+they hold none, Django's ModelBackend is told so and sends nothing on an admin page's first
+``has_perm``).
 
 ``VendorRoleBackend``: model permissions for vendor staff come from their vendor role, not from
 hand-edited groups. Each app's AppConfig may declare ``vendor_role_permissions = {role:
@@ -72,10 +74,41 @@ def _has_totp_column() -> Expression:
     )
 
 
+def _has_own_permissions_column() -> Expression:
+    """Whether the row's user holds a permission of their own or belongs to any group (a group
+    with no permission counts: ModelBackend then reads as it always has), for vendor staff only
+    (roles give them their permissions, VendorRoleBackend; these are normally empty); NULL for
+    anyone else."""
+    through_permissions = User.user_permissions.through.objects.filter(user_id=OuterRef("pk"))
+    through_groups = User.groups.through.objects.filter(user_id=OuterRef("pk"))
+    vendor_staff = ~Q(vendor_role="")
+    return Case(
+        When(vendor_staff & (Q(Exists(through_permissions)) | Q(Exists(through_groups))), then=Value(True)),
+        When(vendor_staff, then=Value(False)),
+        default=Value(None),
+        output_field=BooleanField(null=True),
+    )
+
+
+# ModelBackend's per-user caches of the permissions it reads from user_permissions and from the
+# user's groups (django.contrib.auth.backends.ModelBackend._get_permissions: "_%s_perm_cache" for
+# "user" and "group"); absent, its first has_perm reads each with a statement of its own.
+_MODEL_BACKEND_PERMISSION_CACHES = ("_user_perm_cache", "_group_perm_cache")
+
+
+def _tell_model_backend_there_is_nothing_to_read(user: User) -> None:
+    """What ModelBackend would read for a user with no permission of their own and no group: two
+    empty sets. Not for a superuser (ModelBackend gives them every permission in the table)."""
+    if user.is_superuser:
+        return
+    for attribute in _MODEL_BACKEND_PERMISSION_CACHES:
+        setattr(user, attribute, set())
+
+
 @dataclass(frozen=True)
 class _UserRowStatement:
     """The ORM's own statement for ``User._default_manager.get(pk=...)`` with the columns of
-    :class:`LoadedUserState` after the model's, compiled once."""
+    :class:`LoadedUserState` and the own-permissions flag after the model's, compiled once."""
 
     sql: str
     # The statement's parameters, the user's pk at ``pk_slot`` and constants elsewhere (the
@@ -101,7 +134,11 @@ def _user_row_statement(connection: BaseDatabaseWrapper) -> _UserRowStatement:
     # converters (the JSON field's), so the user built from the row equals the ORM's.
     # The marker: a pk no row has, to find where the pk goes among the parameters.
     marker = -7_000_000_000_000_000_001
-    queryset = User._default_manager.filter(pk=marker).order_by().annotate(prm_has_totp=_has_totp_column())
+    queryset = (
+        User._default_manager.filter(pk=marker)
+        .order_by()
+        .annotate(prm_has_totp=_has_totp_column(), prm_has_own_permissions=_has_own_permissions_column())
+    )
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     slots = [position for position, value in enumerate(params) if value == marker]
@@ -110,9 +147,9 @@ def _user_row_statement(connection: BaseDatabaseWrapper) -> _UserRowStatement:
     fields = len(User._meta.concrete_fields)
     columns = [column for column, _sql, _alias in compiler.select]
     attnames = [getattr(getattr(column, "target", None), "attname", None) for column in columns[:fields]]
-    if attnames != [field.attname for field in User._meta.concrete_fields] or len(columns) != fields + 1:
+    if attnames != [field.attname for field in User._meta.concrete_fields] or len(columns) != fields + 2:
         # User.from_db would mark the missing ones deferred: a later save() would then write only
-        # some fields. Every concrete field (then the TOTP flag) or nothing.
+        # some fields. Every concrete field (then the two flags) or nothing.
         raise RuntimeError(f"The user row statement does not read every field: {attnames!r}")
     converters = [
         (position, functions, expression)
@@ -138,7 +175,9 @@ class AuthenticationBackend(AllauthAuthenticationBackend):
 
     The same statement reads, after the model's columns, whether a vendor user has a TOTP
     authenticator (``LoadedUserState``, kept on the user for this request): the MFA gate of every
-    vendor page (partners.middleware.has_totp) then sends no statement of its own.
+    vendor page (partners.middleware.has_totp) then sends no statement of its own; and whether a
+    vendor user holds any permission of their own or any group: with none, ModelBackend's caches
+    are filled with what it would read (nothing), and an admin page sends two statements fewer.
 
     Listed first in AUTHENTICATION_BACKENDS, so a new sign-in stores this path in its session
     (``authenticate`` sets it, allauth's ``login`` prefers a subclass of its backend); sessions
@@ -168,6 +207,7 @@ class AuthenticationBackend(AllauthAuthenticationBackend):
         if row is None:
             return None
         values = list(row)
+        has_own_permissions = values.pop()
         has_totp = values.pop()
         for position, functions, expression in statement.converters:
             value = values[position]
@@ -178,6 +218,8 @@ class AuthenticationBackend(AllauthAuthenticationBackend):
         if not self.user_can_authenticate(user):
             return None
         setattr(user, _LOADED_STATE_ATTRIBUTE, LoadedUserState(has_totp=has_totp))
+        if has_own_permissions is False:  # vendor staff with none (None: not asked)
+            _tell_model_backend_there_is_nothing_to_read(user)
         return user
 
 

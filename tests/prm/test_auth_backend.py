@@ -203,3 +203,102 @@ def test_an_authenticator_added_or_removed_drops_the_loaded_flag() -> None:
         assert loaded_state(user) == LoadedUserState(has_totp=False)
         signal.send(sender=Authenticator, request=None, user=user, authenticator=None)
         assert loaded_state(user) is None
+
+
+# --- Whether vendor staff hold permissions of their own (ModelBackend's reads) -------------------
+ADMIN_PAGE = "/admin/mdf/fundrequest/"
+# How ModelBackend's reads of a user's own and group permissions begin.
+MODEL_BACKEND_READ = 'SELECT "django_content_type"."app_label" AS "content_type__app_label", "auth_'
+# A permission no vendor role gives (VendorRoleBackend): only ModelBackend can grant it.
+OWN_PERMISSION = ("auth", "change_group")
+
+
+def own_permission() -> Any:
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = OWN_PERMISSION
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def granted(user: User) -> User:
+    """``user`` as a signed-in request loads it (this backend's row statement)."""
+    loaded = AuthenticationBackend().get_user(user.pk)
+    assert loaded is not None
+    return loaded
+
+
+def test_a_vendor_user_s_direct_permission_is_still_granted(channel_manager: User) -> None:
+    channel_manager.user_permissions.add(own_permission())
+    user = granted(channel_manager)
+    assert user.has_perm("auth.change_group")
+    assert user.has_perm("mdf.view_fundrequest")  # the role's
+    assert not user.has_perm("auth.delete_group")
+
+
+def test_a_vendor_user_s_group_permission_is_still_granted(channel_manager: User) -> None:
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.create(name="Group editors")
+    group.permissions.add(own_permission())
+    channel_manager.groups.add(group)
+    user = granted(channel_manager)
+    assert user.has_perm("auth.change_group")
+    assert "auth.change_group" in user.get_group_permissions()
+    assert not user.has_perm("auth.delete_group")
+
+
+def test_a_vendor_user_without_own_permissions_gets_the_same_answers_without_a_statement(
+    channel_manager: User,
+) -> None:
+    orm = User.objects.get(pk=channel_manager.pk)
+    user = granted(channel_manager)
+    asked = ["auth.change_group", "mdf.view_fundrequest", "mdf.change_fundrequest", "mdf.delete_fundrequest"]
+    with CaptureQueriesContext(connection) as queries:
+        answers = [user.has_perm(perm) for perm in asked]
+        everything = user.get_all_permissions()
+        modules = [user.has_module_perms(label) for label in ("auth", "mdf")]
+    assert len(queries) == 0
+    assert answers == [orm.has_perm(perm) for perm in asked] == [False, True, True, False]
+    assert everything == orm.get_all_permissions()
+    assert modules == [orm.has_module_perms(label) for label in ("auth", "mdf")]
+
+
+def test_a_partner_user_s_permissions_are_read_as_django_reads_them(partner_admin: User) -> None:
+    """Not vendor staff: the row statement does not ask, ModelBackend reads (none here)."""
+    user = granted(partner_admin)
+    with CaptureQueriesContext(connection) as queries:
+        assert not user.has_perm("auth.change_group")
+    assert len(queries) == 2
+
+
+def test_a_vendor_superuser_keeps_every_permission(channel_manager: User) -> None:
+    channel_manager.is_superuser = True
+    channel_manager.save(update_fields=["is_superuser"])
+    user = granted(channel_manager)
+    assert user.has_perm("auth.change_group")
+    assert "auth.change_group" in user.get_all_permissions()
+
+
+@pytest.mark.parametrize("role", ["program_admin", "channel_manager"])
+def test_an_admin_page_sends_two_statements_fewer_for_vendor_staff_without_own_permissions(
+    role: str, request: Any
+) -> None:
+    from django.contrib.auth.models import Group
+
+    user = request.getfixturevalue(role)
+    client = Client()
+    client.force_login(user, backend=BACKEND)
+
+    def page_statements() -> list[str]:
+        assert client.get(ADMIN_PAGE).status_code == 200  # the page's frame kept (fast_changelist)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(ADMIN_PAGE).status_code == 200
+        return [query["sql"] for query in queries]
+
+    without = page_statements()
+    assert not [sql for sql in without if sql.startswith(MODEL_BACKEND_READ)]
+    # Any group, even one that grants nothing: ModelBackend reads both, as Django does.
+    user.groups.add(Group.objects.create(name="Nothing granted"))
+    with_group = page_statements()
+    assert len([sql for sql in with_group if sql.startswith(MODEL_BACKEND_READ)]) == 2
+    assert len(with_group) == len(without) + 2
