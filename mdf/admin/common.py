@@ -46,7 +46,7 @@ from prm import audit
 from prm.admin import DirectActionCheckboxMixin
 from prm.admin_actions import confirmation_context
 from prm.money import format_amount, format_money
-from prm.statements import Statement
+from prm.statements import Prepared, Statement
 from prm.tenancy import Actor
 
 from ..models import (
@@ -294,6 +294,95 @@ def _partner_choices(actor: Actor, *, limit: int) -> QuerySet[Partner]:
 _FUNDED_PARTNERS = Statement("mdf.admin.funded_partners", _partner_choices)
 
 
+# --- Filter choices, read ahead ------------------------------------------------------------------
+# What a filter reads for its choices: a kept statement and the values of the call.
+ChoicesRead = tuple[Statement, dict[str, Any]]
+# The choices the page read ahead for its filters (read_filter_choices), on the request until asked.
+_READ_AHEAD = "_mdf_filter_choices"
+
+
+def _read_key(read: ChoicesRead) -> tuple[Any, ...]:
+    statement, values = read
+    return (statement.name, tuple(sorted(values.items())))
+
+
+def choices_rows(request: HttpRequest, read: ChoicesRead) -> list[tuple]:
+    """The rows of a filter's choices: read ahead with the page's other filters' choices
+    (:func:`read_filter_choices`), or read now by the kept statement."""
+    ahead = getattr(request, _READ_AHEAD, None)
+    if ahead is not None:
+        rows = ahead.pop(_read_key(read), None)
+        if rows is not None:
+            return rows
+    statement, values = read
+    return statement.rows(request.actor, **values)
+
+
+def filter_choices_reads(
+    request: HttpRequest, model_admin: Any, list_filter: Iterable[Any]
+) -> list[ChoicesRead]:
+    """The kept reads the filters of ``list_filter`` make for their choices (ChangeList.get_filters
+    builds them in this order), as each filter builds its own: the partner filter's and the
+    related filters' (NamedRelatedFieldListFilter) of a field without ``limit_choices_to``."""
+    from django.contrib.admin.utils import get_fields_from_path
+
+    reads: list[ChoicesRead] = []
+    for entry in list_filter:
+        read: ChoicesRead | None = None
+        if isinstance(entry, (tuple, list)):
+            field_path, filter_class = entry
+            if isinstance(filter_class, type) and issubclass(filter_class, NamedRelatedFieldListFilter):
+                field = get_fields_from_path(model_admin.model, field_path)[-1]
+                read = filter_class.choices_read(field, request, model_admin)
+        elif isinstance(entry, type) and hasattr(entry, "choices_read"):
+            read = entry.choices_read(request)
+        if read is not None:
+            reads.append(read)
+    return reads
+
+
+def read_filter_choices(
+    request: HttpRequest, reads: list[ChoicesRead], send: Callable[[Prepared], list[tuple]]
+) -> bool:
+    """Read the choices of every filter in ``reads`` in one statement, each part its kept
+    statement's own SQL in its own order (``UNION ALL``, each part numbered and its rows counted
+    in the order they come, the whole put back in that order), sent by ``send`` (a planner's
+    ``set_with``: the statement that sets the list's planner settings). Kept on the request
+    until each filter asks for its own (:func:`choices_rows`). False when there was nothing to
+    send (no read, or none that can match a row)."""
+    actor = request.actor
+    prepared = [statement.prepare(actor, **values) for statement, values in reads]
+    ahead: dict[tuple[Any, ...], list[tuple]] = {}
+    parts: list[str] = []
+    params: list[Any] = []
+    sent: list[int] = []
+    for index, (read, one) in enumerate(zip(reads, prepared, strict=True)):
+        if one.sql is None:  # a read that can match no row: no choices, nothing to send
+            ahead[_read_key(read)] = []
+            continue
+        # Every value travels as a parameter; the SQL is the ORM's (the kept statement's).
+        parts.append(f"SELECT {index} AS part, row_number() OVER () AS n, one.* FROM ({one.sql}) one")  # noqa: S608
+        params.extend(one.params)
+        sent.append(index)
+    setattr(request, _READ_AHEAD, ahead)
+    if not parts:
+        return False
+    sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) parts ORDER BY part, n"  # noqa: S608
+    fetched = send(Prepared(sql, tuple(params), lambda rows: rows))
+    by_part: dict[int, list[tuple]] = {index: [] for index in sent}
+    for row in fetched:
+        by_part[row[0]].append(tuple(row[2:]))
+    for index in sent:
+        ahead[_read_key(reads[index])] = prepared[index].convert(by_part[index])
+    return True
+
+
+def forget_filter_choices(request: HttpRequest) -> None:
+    """Drop what was read ahead and not asked for (a later rendering of the page reads its own)."""
+    if hasattr(request, _READ_AHEAD):
+        delattr(request, _READ_AHEAD)
+
+
 def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
     """A partner filter that lists only the partners the user may see (a channel account manager:
     their portfolio) and that have marketing funds, never every partner's name: with more than
@@ -303,10 +392,14 @@ def partner_filter(path: str = "partner") -> type[admin.SimpleListFilter]:
         title = _("partner")
         parameter_name = "partner"
 
+        @classmethod
+        def choices_read(cls, request: HttpRequest) -> ChoicesRead:
+            # The limit is part of the statement's shape (read here, not baked into it).
+            return (_FUNDED_PARTNERS, {"limit": PARTNER_FILTER_LIMIT})
+
         def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[Any, str]]:
             actor = request.actor
-            # The limit is part of the statement's shape (read here, not baked into it).
-            listed = _FUNDED_PARTNERS.rows(actor, limit=PARTNER_FILTER_LIMIT)
+            listed = choices_rows(request, self.choices_read(request))
             if len(listed) <= PARTNER_FILTER_LIMIT:
                 return listed
             chosen = self.value()
@@ -337,12 +430,23 @@ class NamedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     shape, where Django built the queryset and a model instance per row on each changelist. A
     field that limits its choices (``limit_choices_to``) is Django's."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[Any]:
+    @classmethod
+    def choices_read(
+        cls, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> ChoicesRead | None:
+        """The kept read of ``field``'s choices; None for a field that limits them (Django's)."""
         if field.get_limit_choices_to():
+            return None
+        # Django's field_admin_ordering reads nothing of the filter (the related admin's ordering):
+        # asked of an instance not yet built, so the page can read the choices before the filters.
+        ordering = tuple(cls.__new__(cls).field_admin_ordering(field, request, model_admin) or ())
+        return (_NAMED_ROWS, {"model_label": field.remote_field.model._meta.label, "ordering": ordering})
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[Any]:
+        read = self.choices_read(field, request, model_admin)
+        if read is None:
             return super().field_choices(field, request, model_admin)
-        ordering = tuple(self.field_admin_ordering(field, request, model_admin) or ())
-        model = field.remote_field.model
-        return list(_NAMED_ROWS.rows(request.actor, model_label=model._meta.label, ordering=ordering))
+        return list(choices_rows(request, read))
 
 
 # --- Intermediate pages ---------------------------------------------------------------------------

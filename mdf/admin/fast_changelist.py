@@ -42,16 +42,26 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
+from deals.vendor_views import _Planner
 from partners.policies import vendor_sees_all
 from prm.markup import escape
-from prm.pagination import COUNT_CAP, planner
-from prm.statements import Statement
+from prm.pagination import COUNT_CAP
+from prm.statements import Prepared, Statement
 from prm.tenancy import Actor
 
 from ..models import FundRequest, RequestStatus
 from ..policies import fund_request_policy
 from . import changelist
-from .common import EMPTY, _available_subquery, _date_range, _money, age
+from .common import (
+    EMPTY,
+    _available_subquery,
+    _date_range,
+    _money,
+    age,
+    filter_choices_reads,
+    forget_filter_choices,
+    read_filter_choices,
+)
 
 # Django admin's own words on the page (its templates' and ModelAdmin's), translated by Django's
 # catalog: passed by name so that the project's message extraction leaves them to Django (as
@@ -188,52 +198,104 @@ class _PageCounter(Paginator):
         self.more = more
 
 
+def _planner_settings(actor: Actor) -> dict[str, str]:
+    """KeysFirstSerialPaginator's planner settings for the count and a page's keys: no parallel
+    workers; the ordering index walked for the whole program, as WholeProgramIndexWalkMixin
+    decides."""
+    settings = {"max_parallel_workers_per_gather": "0"}
+    if vendor_sees_all(actor):
+        settings["enable_sort"] = "off"
+    return settings
+
+
 class FastFundRequestChangeList:
     """Mixed into the admin's ChangeList class for the covered GET: the filters as Django builds
-    them (their choices, the "clear all" link), the list read by kept statements."""
+    them (their choices, the "clear all" link), the list read by kept statements.
+
+    Three statements from the filters to the rows: the filters' choices in one, which also sets
+    the planner settings (set_config(..., true): this transaction only); the capped count and the
+    page's keys in one, which sets them back (planned with them, as a statement is planned before
+    it runs); the page's rows, planned without them, as before."""
+
+    _planner: _Planner | None = None
 
     def get_queryset(self: Any, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
-        (
-            self.filter_specs,
-            self.has_filters,
-            remaining,
-            _duplicates,
-            self.has_active_filters,
-        ) = self.get_filters(request)
+        self._planner = _Planner(**_planner_settings(request.actor))
+        reads = filter_choices_reads(request, self.model_admin, self.list_filter)
+        try:
+            if not read_filter_choices(request, reads, self._planner.set_with):
+                self._planner.__enter__()  # nothing to read with them: the settings alone
+            (
+                self.filter_specs,
+                self.has_filters,
+                remaining,
+                _duplicates,
+                self.has_active_filters,
+            ) = self.get_filters(request)
+        except BaseException:
+            self._set_back()  # Django's page follows (a bad filter value): planned as always
+            raise
+        finally:
+            forget_filter_choices(request)
         self.clear_all_filters_qs = self.get_query_string(
             new_params=remaining, remove=self.get_filters_params()
         )
         # Not read: the page's rows come from the statements (get_results).
         return self.root_queryset
 
+    def _set_back(self: Any) -> None:
+        if self._planner is not None:
+            self._planner.__exit__(None, None, None)
+
     def get_results(self: Any, request: HttpRequest) -> None:
+        try:
+            self._get_results(request)
+        finally:
+            self._set_back()  # only if not yet set back (a list that matches nothing)
+
+    def _count_and_keys(self: Any, actor: Actor, status: str | None, bottom: int) -> tuple[int, list[int]]:
+        """The capped count and the keys of the page from ``bottom`` in one statement
+        (``SELECT (<count>), ARRAY(<keys>)``, each the kept statement's SQL and values; ARRAY keeps
+        the keys in their order), which sets the planner settings back."""
+        count = _COUNT.prepare(actor, status=status)
+        keys = _KEYS.prepare(actor, status=status, bottom=bottom, top=bottom + self.list_per_page)
+        if count.sql is None or keys.sql is None:
+            return 0, []  # a list that can match nothing
+        both = Prepared(
+            f"SELECT ({count.sql}) AS counted, ARRAY({keys.sql}) AS keys",
+            (*count.params, *keys.params),
+            lambda rows: rows,
+        )
+        [(counted, found)] = self._planner.restore_with(both)
+        return counted, [key for (key,) in keys.convert([(key,) for key in found])]
+
+    def _get_results(self: Any, request: HttpRequest) -> None:
         actor = request.actor
         status = self.params.get(STATUS_PARAM)
         per_page = self.list_per_page
-        # KeysFirstSerialPaginator's planner settings (no parallel workers; the ordering index
-        # walked for the whole program, as WholeProgramIndexWalkMixin decides), set once for the
-        # count and a page's keys.
-        settings = {"max_parallel_workers_per_gather": "0"}
-        if vendor_sees_all(actor):
-            settings["enable_sort"] = "off"
-        with planner(**settings):
-            counted = _COUNT.count(actor, status=status)
-            count = min(counted, COUNT_CAP)
-            paginator = _PageCounter(count, counted > COUNT_CAP, per_page)
-            multi_page = count > per_page
-            if multi_page:
-                number = paginator.validate_number(self.page_num)  # InvalidPage: Django's path
-                bottom = (number - 1) * per_page
-                top = bottom + per_page
-                if top + paginator.orphans >= count:  # prm.pagination.page_bounds: orphans join
-                    top = count
-                keys = [key for (key,) in _KEYS.rows(actor, status=status, bottom=bottom, top=top)]
+        # The page asked for (covered(): a number from 1), within the capped count's pages: the
+        # page it turns out to be once counted is that one, or Django's path (InvalidPage).
+        asked = min(int(self.page_num), COUNT_CAP // per_page + 1)
+        read_from = (asked - 1) * per_page
+        counted, read_keys = self._count_and_keys(actor, status, read_from)
+        count = min(counted, COUNT_CAP)
+        paginator = _PageCounter(count, counted > COUNT_CAP, per_page)
+        multi_page = count > per_page
         if multi_page:
+            number = paginator.validate_number(self.page_num)  # InvalidPage: Django's path
+            bottom = (number - 1) * per_page
+            top = bottom + per_page
+            if top + paginator.orphans >= count:  # prm.pagination.page_bounds: orphans join
+                top = count
+            if bottom == read_from and top - bottom <= per_page:
+                keys = read_keys[: top - bottom]
+            else:
+                keys = [key for (key,) in _KEYS.rows(actor, status=status, bottom=bottom, top=top)]
             found = {row[0]: ListedRequest(row) for row in _ROWS.rows(actor, keys=keys)} if keys else {}
             result_list = [found[key] for key in keys if key in found]
         elif count:
-            # One page holds them all: read in the list's order, no keys first (as Django's
-            # ChangeList reads a list that fits one page).
+            # One page holds them all: read in the list's order (as Django's ChangeList reads a
+            # list that fits one page).
             result_list = [ListedRequest(row) for row in _ALL_ROWS.rows(actor, status=status)]
         else:
             result_list = []
