@@ -4,7 +4,7 @@ input with a form, call a selector or a service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
@@ -36,7 +36,7 @@ from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import kept_gettext, url_with_pk
 from prm.money import format_amount
-from prm.pagination import page_bounds
+from prm.pagination import Planner, page_bounds
 from prm.statements import Prepared
 from prm.templatetags.prm_pagination import pagination
 from prm.views import (
@@ -261,90 +261,6 @@ def review_queue_export(request: HttpRequest) -> HttpResponse:
 
 
 # --- All deals ----------------------------------------------------------------------------------
-class _Planner:
-    """PostgreSQL planner settings for the statements inside, this transaction only, in one
-    statement each way (prm.pagination.planner spends two per setting): the list pays these on
-    every page. Outside a transaction (SET LOCAL would not hold) nothing is set.
-
-    The way back may travel with the last read inside (:meth:`restore_with`): one round trip less.
-    A setting only changes how later statements are planned, so the read that carries it is planned
-    as every statement inside was."""
-
-    def __init__(self, **settings: str) -> None:
-        self.settings = settings
-        self.previous: list[tuple[str, str]] | None = None
-
-    def __enter__(self) -> _Planner:
-        if self.settings and connection.in_atomic_block and self.previous is None:
-            sql, params = self._set()
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {sql}", params)
-                self._took(cursor.fetchone())
-        return self
-
-    def _set(self) -> tuple[str, list[str]]:
-        # The target list is evaluated in order: each old value is read before it is set.
-        names = list(self.settings)
-        return (
-            ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
-            [value for name in names for value in (name, name, self.settings[name])],
-        )
-
-    def _took(self, row: Sequence[Any]) -> None:
-        self.previous = list(zip(self.settings, row[: 2 * len(self.settings) : 2], strict=True))
-
-    def set_with(self, statement: Prepared) -> list[tuple]:
-        """``statement``'s rows, read in the statement that sets the settings (then held until
-        :meth:`restore_with` or the end of the ``with`` block): the settings' one row, left-joined
-        to the rows. The read is planned before the settings change, as if sent before them. Its
-        first column must never be null (a count, a key)."""
-        if statement.sql is None:
-            return []
-        with connection.cursor() as cursor:
-            if not (self.settings and connection.in_atomic_block):
-                cursor.execute(statement.sql, statement.params)
-                return statement.convert(cursor.fetchall())
-            sql, params = self._set()
-            # Both parts are SQL of this module and of the ORM; every value travels as a parameter.
-            cursor.execute(
-                f"SELECT settings.*, found.* FROM (SELECT {sql}) settings "  # noqa: S608
-                f"LEFT JOIN ({statement.sql}) found ON true",
-                (*params, *statement.params),
-            )
-            fetched = cursor.fetchall()
-        self._took(fetched[0])
-        width = 2 * len(self.settings)
-        return statement.convert([row[width:] for row in fetched if row[width] is not None])
-
-    def _restore(self) -> tuple[str, list[str]]:
-        previous, self.previous = self.previous or [], None
-        return ", ".join("set_config(%s, %s, true)" for _ in previous), [v for pair in previous for v in pair]
-
-    def restore_with(self, statement: Prepared) -> list[tuple]:
-        """``statement``'s rows (as Statement.rows gives them), read in the statement that sets the
-        settings back: the settings' one row, left-joined to the rows (so it is there, and the
-        settings set back, whether or not the read finds a row)."""
-        if statement.sql is None:
-            return []
-        with connection.cursor() as cursor:
-            if self.previous is None:
-                cursor.execute(statement.sql, statement.params)
-                return statement.convert(cursor.fetchall())
-            restore, params = self._restore()
-            cursor.execute(
-                f"SELECT found.* FROM (SELECT {restore}) restored LEFT JOIN ({statement.sql}) found ON true",  # noqa: S608
-                (*params, *statement.params),
-            )
-            # A row of the read has its key first, never null; the settings' row alone has none.
-            return statement.convert([row for row in cursor.fetchall() if row[0] is not None])
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.previous is not None:
-            restore, params = self._restore()
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {restore}", params)
-
-
 class VendorDealListPaginator(CappedKeysFirstPaginator):
     """The program's deal lists (all deals, the admin changelist): capped counts and a page's
     keys first, without PostgreSQL's JIT compiler or parallel workers.
@@ -357,7 +273,7 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
     @cached_property
     def count(self) -> int:
         # As CappedPaginator.count (serial: see there), without JIT.
-        with _Planner(jit="off", max_parallel_workers_per_gather="0"):
+        with Planner(jit="off", max_parallel_workers_per_gather="0"):
             counted = self.object_list.order_by()[: self.cap + 1].count()
         self.more = counted > self.cap
         return min(counted, self.cap)
@@ -368,7 +284,7 @@ class VendorDealListPaginator(CappedKeysFirstPaginator):
             # statement is costed below the JIT threshold; no setting to pay for).
             return KeysFirstPaginator.page_keys(self, bottom, top)
         # Sorting as the last resort: see CappedKeysFirstPaginator.page_keys.
-        with _Planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
+        with Planner(enable_sort="off", jit="off", max_parallel_workers_per_gather="0"):
             return KeysFirstPaginator.page_keys(self, bottom, top)
 
 
@@ -402,8 +318,8 @@ class KeptListPaginator(VendorDealListPaginator):
         super().__init__(None if callable(object_list) else object_list, per_page)
         self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
         self.walk_index = not selective
-        self._settings_held: _Planner | None = None
-        self._set_before: _Planner | None = None  # settings set by read_before, not yet used
+        self._settings_held: Planner | None = None
+        self._set_before: Planner | None = None  # settings set by read_before, not yet used
 
     @property
     def object_list(self) -> Any:
@@ -420,11 +336,11 @@ class KeptListPaginator(VendorDealListPaginator):
         if self._listing is None:
             super()._check_object_list_is_ordered()
 
-    def _planner(self) -> _Planner:
+    def _planner(self) -> Planner:
         wanted = {"jit": "off", "max_parallel_workers_per_gather": "0"}
         if self.walk_index:
             wanted["enable_sort"] = "off"
-        return _Planner(**wanted)
+        return Planner(**wanted)
 
     def read_before(self, statement: Prepared) -> list[tuple]:
         """``statement``'s rows (a read of the page that comes before the list's), read in the
@@ -434,7 +350,7 @@ class KeptListPaginator(VendorDealListPaginator):
         return self._set_before.set_with(statement)
 
     @contextmanager
-    def _settings(self) -> Iterator[_Planner]:
+    def _settings(self) -> Iterator[Planner]:
         if self._settings_held is not None:
             yield self._settings_held
             return

@@ -3,13 +3,15 @@ rows, so the count costs the same for a vendor's whole program as for a small fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.utils.functional import cached_property
+
+from prm.statements import Prepared
 
 # 400 pages of 25: further than anyone pages; past it, filters narrow the list.
 COUNT_CAP = 10_000
@@ -86,3 +88,87 @@ class KeysInSubqueryPaginator(Paginator):
 class CappedKeysInSubqueryPaginator(KeysInSubqueryPaginator, CappedPaginator):
     """Both: the count stops at the cap, and a page's rows come through its keys (an admin
     changelist of partners, whose rows join their tier and manager)."""
+
+
+class Planner:
+    """PostgreSQL planner settings for the statements inside, this transaction only, in one
+    statement each way (prm.pagination.planner spends two per setting): the list pays these on
+    every page. Outside a transaction (SET LOCAL would not hold) nothing is set.
+
+    The way back may travel with the last read inside (:meth:`restore_with`): one round trip less.
+    A setting only changes how later statements are planned, so the read that carries it is planned
+    as every statement inside was."""
+
+    def __init__(self, **settings: str) -> None:
+        self.settings = settings
+        self.previous: list[tuple[str, str]] | None = None
+
+    def __enter__(self) -> Planner:
+        if self.settings and connection.in_atomic_block and self.previous is None:
+            sql, params = self._set()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {sql}", params)
+                self._took(cursor.fetchone())
+        return self
+
+    def _set(self) -> tuple[str, list[str]]:
+        # The target list is evaluated in order: each old value is read before it is set.
+        names = list(self.settings)
+        return (
+            ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names),
+            [value for name in names for value in (name, name, self.settings[name])],
+        )
+
+    def _took(self, row: Sequence[Any]) -> None:
+        self.previous = list(zip(self.settings, row[: 2 * len(self.settings) : 2], strict=True))
+
+    def set_with(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows, read in the statement that sets the settings (then held until
+        :meth:`restore_with` or the end of the ``with`` block): the settings' one row, left-joined
+        to the rows. The read is planned before the settings change, as if sent before them. Its
+        first column must never be null (a count, a key)."""
+        if statement.sql is None:
+            return []
+        with connection.cursor() as cursor:
+            if not (self.settings and connection.in_atomic_block):
+                cursor.execute(statement.sql, statement.params)
+                return statement.convert(cursor.fetchall())
+            sql, params = self._set()
+            # Both parts are SQL of this module and of the ORM; every value travels as a parameter.
+            cursor.execute(
+                f"SELECT settings.*, found.* FROM (SELECT {sql}) settings "  # noqa: S608
+                f"LEFT JOIN ({statement.sql}) found ON true",
+                (*params, *statement.params),
+            )
+            fetched = cursor.fetchall()
+        self._took(fetched[0])
+        width = 2 * len(self.settings)
+        return statement.convert([row[width:] for row in fetched if row[width] is not None])
+
+    def _restore(self) -> tuple[str, list[str]]:
+        previous, self.previous = self.previous or [], None
+        return ", ".join("set_config(%s, %s, true)" for _ in previous), [v for pair in previous for v in pair]
+
+    def restore_with(self, statement: Prepared) -> list[tuple]:
+        """``statement``'s rows (as Statement.rows gives them), read in the statement that sets the
+        settings back: the settings' one row, left-joined to the rows (so it is there, and the
+        settings set back, whether or not the read finds a row)."""
+        if statement.sql is None:
+            return []
+        with connection.cursor() as cursor:
+            if self.previous is None:
+                cursor.execute(statement.sql, statement.params)
+                return statement.convert(cursor.fetchall())
+            restore, params = self._restore()
+            cursor.execute(
+                f"SELECT found.* FROM (SELECT {restore}) restored LEFT JOIN ({statement.sql}) found ON true",  # noqa: S608
+                (*params, *statement.params),
+            )
+            # A row of the read has its key first, never null; the settings' row alone has none.
+            return statement.convert([row for row in cursor.fetchall() if row[0] is not None])
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.previous is not None:
+            restore, params = self._restore()
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {restore}", params)

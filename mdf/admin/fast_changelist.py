@@ -42,10 +42,9 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
-from deals.vendor_views import _Planner
 from partners.policies import vendor_sees_all
 from prm.markup import escape
-from prm.pagination import COUNT_CAP
+from prm.pagination import COUNT_CAP, Planner
 from prm.statements import Prepared, Statement
 from prm.tenancy import Actor
 
@@ -217,10 +216,10 @@ class FastFundRequestChangeList:
     page's keys in one, which sets them back (planned with them, as a statement is planned before
     it runs); the page's rows, planned without them, as before."""
 
-    _planner: _Planner | None = None
+    _planner: Planner | None = None
 
     def get_queryset(self: Any, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
-        self._planner = _Planner(**_planner_settings(request.actor))
+        self._planner = Planner(**_planner_settings(request.actor))
         reads = filter_choices_reads(request, self.model_admin, self.list_filter)
         try:
             if not read_filter_choices(request, reads, self._planner.set_with):
