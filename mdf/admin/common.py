@@ -45,11 +45,13 @@ from partners.policies import partner_scope_q
 from prm import audit
 from prm.admin import DirectActionCheckboxMixin
 from prm.admin_actions import confirmation_context
+from prm.markup import escape
 from prm.money import format_amount, format_money
 from prm.statements import Prepared, Statement
 from prm.tenancy import Actor
 
 from ..models import (
+    ActivityType,
     Allocation,
     FundClaim,
     LedgerEntry,
@@ -781,3 +783,12 @@ def history_rows(obj: Any) -> list[dict[str, Any]]:
 
 def _claim_amount(claim: FundClaim) -> str:
     return f"{claim.fund_request.reference} ({money(claim.approved_amount, claim.fund_request.currency)})"
+
+
+@lru_cache(maxsize=32)
+def request_row_labels(language: str | None) -> dict[str, Any]:
+    """The changelist's per-row words in ``language`` (the active one, passed as the key), escaped."""
+    return {
+        "activities": {value: str(label) for value, label in ActivityType.choices},
+        "approved": escape(gettext("approved")),
+    }

@@ -60,6 +60,7 @@ from .common import (
     filter_choices_reads,
     forget_filter_choices,
     read_filter_choices,
+    request_row_labels,
 )
 
 # Django admin's own words on the page (its templates' and ModelAdmin's), translated by Django's
@@ -574,9 +575,7 @@ def _row_labels(language: str | None) -> dict[str, Any]:
     """The words every row prints, in ``language`` (the active one, passed as the key)."""
     from prm.admin import _checkbox_label
 
-    from .requests import _labels
-
-    return {**_labels(language), "checkbox": _checkbox_label(language)}
+    return {**request_row_labels(language), "checkbox": _checkbox_label(language)}
 
 
 # Filter sidebars kept at most (per process); past it they are forgotten and written again.

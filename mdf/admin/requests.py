@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -40,7 +40,6 @@ from prm.views import CappedKeysFirstPaginator, KeysFirstPaginator
 
 from .. import ledger, services
 from ..models import (
-    ActivityType,
     ApprovalLimit,
     FundClaim,
     FundRequest,
@@ -65,6 +64,7 @@ from .common import (
     history_rows,
     money,
     partner_filter,
+    request_row_labels,
     status_badge,
 )
 
@@ -115,15 +115,6 @@ class FundRequestChangeList(RowLinksChangeList):
             super().get_results(request)
         finally:
             self.queryset = full
-
-
-@lru_cache(maxsize=32)
-def _labels(language: str | None) -> dict[str, Any]:
-    """The changelist's per-row words in ``language`` (the active one, passed as the key), escaped."""
-    return {
-        "activities": {value: str(label) for value, label in ActivityType.choices},
-        "approved": escape(gettext("approved")),
-    }
 
 
 def _waiting(actor: Actor) -> QuerySet[FundRequest]:
@@ -261,10 +252,10 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
     # Columns -----------------------------------------------------------------------------------
     # The changelist's columns run once per row (50 a page): their markup is format_html's,
     # escaped without its wrappers (prm.markup.escape), and the labels come translated once per
-    # language (_labels).
+    # language (request_row_labels).
     @admin.display(description=_("activity"), ordering="title")
     def activity_display(self, obj: FundRequest) -> SafeString:
-        activity = _labels(get_language())["activities"].get(obj.activity_type, obj.activity_type)
+        activity = request_row_labels(get_language())["activities"].get(obj.activity_type, obj.activity_type)
         return mark_safe(  # noqa: S308 -- every value escaped
             f'{escape(obj.title)}<span class="mdf-quiet mdf-sub">{escape(activity)} · '
             f"{escape(date_range(obj.start_date, obj.end_date))}</span>"
@@ -275,8 +266,9 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         requested = escape(money(obj.requested_amount, obj.currency))
         if obj.approved_amount is None:
             return mark_safe(requested)  # noqa: S308 -- escaped
+        approved = request_row_labels(get_language())["approved"]
         return mark_safe(  # noqa: S308 -- every value escaped
-            f'{requested}<span class="mdf-sub mdf-approved" title="{_labels(get_language())["approved"]}">'
+            f'{requested}<span class="mdf-sub mdf-approved" title="{approved}">'
             f"✓ {escape(money(obj.approved_amount))}</span>"
         )
 
