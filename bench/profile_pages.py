@@ -47,7 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", type=int, default=0, metavar="N", help="also profile and print the N costliest functions"
     )
     parser.add_argument("--sort", default="cumulative", help="order of --profile: cumulative, tottime")
-    parser.add_argument("--sql", action="store_true", help="also print each query of one request (shortened)")
+    parser.add_argument(
+        "--sql", action="store_true", help="also print each query of one request (its wall time, shortened)"
+    )
     parser.add_argument(
         "--callers", metavar="PATTERN", help="with --profile: also who calls the functions matching PATTERN"
     )
@@ -103,11 +105,16 @@ def request(app, path: str, cookie: str) -> tuple[str, bytes]:
 
 
 def count_queries(connection, call, seen: list[str] | None = None) -> int:
+    """The statements ``call`` sends; with ``seen``, each one's SQL and wall time (ms) are listed
+    there (the time from sending it to its rows: PostgreSQL's work plus the round trip)."""
     seen = [] if seen is None else seen
 
     def counting(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            seen.append(f"{(time.perf_counter() - started) * 1000:6.2f} ms  {sql}")
 
     with connection.execute_wrapper(counting):
         call()

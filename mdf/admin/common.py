@@ -16,12 +16,15 @@ from django.contrib import admin
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
+    BooleanField,
     Case,
     DecimalField,
     Exists,
     F,
+    Func,
     OuterRef,
     QuerySet,
     Subquery,
@@ -279,6 +282,18 @@ def _funded_partners(actor: Actor) -> QuerySet[Partner]:
     )
 
 
+class _IsAnyOf(Func):
+    """``value = ANY(array)``, a condition (Django's lookups would write ``= (ANY(...))``)."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
+        value, array = self.get_source_expressions()
+        value_sql, value_params = compiler.compile(value)
+        array_sql, array_params = compiler.compile(array)
+        return f"{value_sql} = ANY({array_sql})", (*value_params, *array_params)
+
+
 def _partner_choices(actor: Actor, *, limit: int) -> QuerySet[Partner]:
     # Whether there are more than the limit, from the allocations' (partner, budget) index, which
     # stops after limit + 1 partners: asked of the partners, sorted by name, PostgreSQL read and
@@ -289,7 +304,10 @@ def _partner_choices(actor: Actor, *, limit: int) -> QuerySet[Partner]:
         .values("partner_id")
         .distinct()[: limit + 1]
     )
-    return _funded_partners(actor).filter(pk__in=funded)
+    # "= ANY(ARRAY(subquery))", not "IN (subquery)": the array is read once (an InitPlan). Under
+    # row-level security PostgreSQL estimates the partners at one row and ran the IN's limited
+    # subquery again for each of a channel account manager's 500 partners (19 ms at full size).
+    return _funded_partners(actor).filter(_IsAnyOf(F("pk"), ArraySubquery(funded)))
 
 
 # The partner filter's choices on every changelist, compiled once per shape (prm.statements).
