@@ -173,6 +173,10 @@ class Partner(models.Model):
             models.Index(fields=["tier"], name="partner_tier_idx"),
             models.Index(fields=["channel_account_manager"], name="partner_cam_idx"),
             models.Index(fields=["website_domain"], name="partner_domain_idx"),
+            # The vendor partner list's order (by name, then key): its page is a walk that stops
+            # after 25 entries, where PostgreSQL read and sorted all 10,000 partners (4.8 ms to 2.2
+            # ms a page at full size, bench/README.md).
+            models.Index(fields=["legal_name", "id"], name="partner_name_order_idx"),
             # Console search ("acme" anywhere in the name) uses trigram matching.
             GinIndex(fields=["legal_name"], name="partner_name_trgm_idx", opclasses=["gin_trgm_ops"]),
             GinIndex(fields=["search_vector"], name="partner_search_idx"),
