@@ -167,17 +167,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     form = ReviewQueueFilterForm(request.GET or None, partners=_partners(actor))
     filters = form.filters()
     now = timezone.now()
-    kept = selectors.kept_filters(actor, filters, selectors.REVIEW_QUEUE.filters)
-    paginator = KeptListPaginator(
-        # The list's queryset, built if asked for: what the page reads where the kept statements
-        # cannot (a search), and the whole list for whoever asks the paginator for it.
+    paginator = _kept_list(
+        request,
+        form,
+        filters,
         lambda: selectors.review_queue(actor=actor, filters=filters),
-        PAGE_SIZE,
-        actor=actor,
-        statements=selectors.REVIEW_QUEUE,
-        row=selectors.ReviewRow,
-        filters=kept,
-        selective=_selective(request, form),
+        selectors.REVIEW_QUEUE,
+        selectors.ReviewRow,
     )
     # The side panel (the six oldest extension requests and how many wait) and the wins waiting,
     # read in the statement that sets the list's planner settings.
@@ -423,22 +419,41 @@ class KeptListPaginator(VendorDealListPaginator):
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
+def _kept_list(
+    request: HttpRequest,
+    form: Any,
+    filters: dict[str, Any],
+    listing: Callable[[], Any],
+    statements: selectors.ListStatements,
+    row: Any,
+) -> KeptListPaginator:
+    """A vendor deal list's paginator over its kept ``statements`` with the form's ``filters``.
+    ``listing`` builds the list's queryset if asked for: what the page reads where the kept
+    statements cannot (a search), and the whole list for whoever asks the paginator for it."""
+    actor = request.actor
+    return KeptListPaginator(
+        listing,
+        PAGE_SIZE,
+        actor=actor,
+        statements=statements,
+        row=row,
+        filters=selectors.kept_filters(actor, filters, statements.filters),
+        selective=_selective(request, form),
+    )
+
+
 @vendor_required
 def vendor_deal_list(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     form = _kept_choices(VendorDealFilterForm(request.GET or None, partners=_partners(actor)))
     filters = form.filters()
-    kept = selectors.kept_filters(actor, filters, selectors.VENDOR_DEALS.filters)
-    paginator = KeptListPaginator(
-        # The list's queryset, built if asked for: what the page reads where the kept statements
-        # cannot (a search), and the whole list for whoever asks the paginator for it.
+    paginator = _kept_list(
+        request,
+        form,
+        filters,
         lambda: selectors.deal_list(actor=actor, filters=filters),
-        PAGE_SIZE,
-        actor=actor,
-        statements=selectors.VENDOR_DEALS,
-        row=selectors.VendorDealRow,
-        filters=kept,
-        selective=_selective(request, form),
+        selectors.VENDOR_DEALS,
+        selectors.VendorDealRow,
     )
     count = selectors.vendor_deal_count(actor=actor, filters=filters)
     if count is not None:

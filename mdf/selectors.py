@@ -143,6 +143,16 @@ _REQUEST_LIST_KEYS = Statement(
 )
 
 
+def _statement_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """RequestFilterForm's filters as the list statements' values: an absent or empty one is None
+    (no filter: a ``""`` would be probed as a value and filtered on), the period by its key."""
+    return {
+        "status": filters.get("status") or None,
+        "activity_type": filters.get("activity_type") or None,
+        "period": int(filters["period"]) if filters.get("period") else None,
+    }
+
+
 def request_list_keys(*, actor: Actor, filters: dict[str, Any], bottom: int, top: int) -> list[int]:
     """The keys of the rows ``[bottom:top]`` of :func:`request_list` with ``filters`` (status,
     activity type, period: those of RequestFilterForm), in its order."""
@@ -150,9 +160,7 @@ def request_list_keys(*, actor: Actor, filters: dict[str, Any], bottom: int, top
         actor,
         bottom=bottom,
         top=top,
-        status=filters.get("status") or None,
-        activity_type=filters.get("activity_type") or None,
-        period=int(filters["period"]) if filters.get("period") else None,
+        **_statement_filters(filters),
     )
     return [row[0] for row in rows]
 
@@ -256,9 +264,7 @@ def request_list_page(*, actor: Actor, filters: dict[str, Any], bottom: int, top
         actor,
         bottom=bottom,
         top=top,
-        status=filters.get("status") or None,
-        activity_type=filters.get("activity_type") or None,
-        period=int(filters["period"]) if filters.get("period") else None,
+        **_statement_filters(filters),
     )
     keys: list[int] = []
     counts: dict[str, int] = {}
