@@ -164,8 +164,9 @@ class Chrome:
         # "NOTPROVIDED"). Reading it marks the CSRF cookie for sending, as the Django layout did.
         token = values.get("csrf_token")
         if token is not None:
-            # Once: the Jinja2 backend's token is lazy and masks the secret anew on each use (32
-            # random characters from the system's source, some 80 µs), three uses here.
+            # Once: a lazy token (Django's csrf context processor's, the Jinja2 backend's) masks the
+            # secret anew on each use (32 random characters, some 80 µs), three uses here;
+            # prm.jinja2.render_page already gives a string.
             token = str(token)
         self.csrf_token = _escaped(token) if token is not None else ""
         if token and str(token) != "NOTPROVIDED":
