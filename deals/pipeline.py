@@ -230,7 +230,7 @@ def _business_scope(actor: Actor) -> Q:
     # An empty portfolio keeps the subquery: ``IN ()`` has no SQL, and the report's SQL is read
     # from the querysets.
     if actor.is_vendor and actor.portfolio and sees_partner_business(actor):
-        return Q(partner_id__in=actor.portfolio)
+        return Q(partner_id__in_ids=actor.portfolio)
     return business_scope_q(actor)
 
 

@@ -56,7 +56,7 @@ class DealPolicy(Policy[Deal]):
             # subquery it expected one row (row-level security), so it read every portfolio
             # deal partner by partner before any other condition (a product, a customer name),
             # 1-2 s a list (bench/README.md, "Vendor pages at full size").
-            return Q(partner_id__in=actor.portfolio) & ~Q(status=DealStatus.DRAFT)
+            return Q(partner_id__in_ids=actor.portfolio) & ~Q(status=DealStatus.DRAFT)
         return business_scope_q(actor) & ~Q(status=DealStatus.DRAFT)
 
     def can(self, actor: Actor, action: str, obj: Deal | None = None) -> bool:

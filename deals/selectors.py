@@ -152,7 +152,7 @@ def _filter_deals(
             # The portfolio's lines of the product only: PostgreSQL then reads them from
             # dealline_product_partner_idx (a few thousand) and fetches their deals, rather than
             # scanning every line of the product (deals 0016).
-            lines = lines.filter(partner_id__in=narrow.portfolio)
+            lines = lines.filter(partner_id__in_ids=narrow.portfolio)
         # EXISTS, not a join and DISTINCT: the list then still walks its ordering index and stops
         # after a page, where DISTINCT sorted every matching deal (a million for the vendor).
         queryset = queryset.filter(Exists(lines.filter(deal_id=OuterRef("pk"))))

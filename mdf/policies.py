@@ -38,7 +38,7 @@ def _vendor_side(actor: Actor) -> Q:
         # row-level security holds them to (prm.tenancy), rather than a subquery of the
         # permission table, of which the planner expects one row under row-level security (as
         # deals.policies.DealPolicy).
-        return Q(partner_id__in=actor.portfolio)
+        return Q(partner_id__in_ids=actor.portfolio)
     return business_scope_q(actor)
 
 

@@ -56,7 +56,7 @@ def partner_scope_q(actor: Actor, partner_field: str = "partner") -> Q:
             # statement of a large portfolio's pages (as deals.policies.DealPolicy found first).
             # An empty portfolio keeps the subquery (no rows either): ``IN ()`` has no SQL, and
             # some reports compile theirs (deals.pipeline, deals.selectors.review_counts).
-            return Q(**{f"{partner_field}__in": actor.portfolio})
+            return Q(**{f"{partner_field}__in_ids": actor.portfolio})
         return Q(**{f"{partner_field}__in": portfolio_partner_ids(actor)})
     if actor.is_partner:
         return Q(**{f"{partner_field}_id" if partner_field != "pk" else "pk": actor.partner_id})

@@ -33,6 +33,12 @@ class PrmConfig(AppConfig):
             rls,
         )
 
+        # ``__in_ids``: a list of ids as one array parameter (a portfolio's partners in every
+        # statement of a channel account manager's pages).
+        from .lookups import register as register_lookups
+
+        register_lookups()
+
         # Every migrate (also the test database's) ends by (re)applying the tenant row-level
         # security policies to every tenant-owned table, so a new table cannot be forgotten.
         post_migrate.connect(rls.apply_policies_after_migrate, dispatch_uid="prm.rls.apply_policies")

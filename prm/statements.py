@@ -184,8 +184,9 @@ def _flat(arguments: Sequence[Any]) -> list[Any]:
 @dataclass(frozen=True)
 class _Compiled:
     sql: str | None  # None: the statement can match no row (EmptyResultSet); no round trip
-    # Per parameter: the index of the call's value that fills it, or None for a constant.
-    slots: tuple[int | None, ...]
+    # Per parameter: the index of the call's value that fills it, the indexes of those that fill
+    # a list sent as one parameter (in order), or None for a constant.
+    slots: tuple[int | tuple[int, ...] | None, ...]
     constants: tuple[Any, ...]
     converters: tuple[tuple[int, Sequence[Callable[..., Any]], Any], ...]
     # The columns the rows keep: the select may carry more (extra select for the ordering).
@@ -326,9 +327,18 @@ class Statement:
         position = {_key(value): index for index, value in enumerate(made)}
         position2 = {_key(value): index for index, value in enumerate(made2)}
         probe_texts = [value for value in (*made, *made2) if isinstance(value, str)]
-        slots: list[int | None] = []
+        slots: list[int | tuple[int, ...] | None] = []
         constants: list[Any] = []
         for first, second in zip(params, params2, strict=True):
+            if isinstance(first, list | tuple) or isinstance(second, list | tuple):
+                # A list sent as one parameter (prm.lookups.InIds: a portfolio's ids): a slot of
+                # its own for each item, each a probe of the same argument in both builds.
+                indexes = _list_slot(first, second, position, position2)
+                if indexes is None:
+                    return _NOT_COMPILABLE
+                slots.append(indexes)
+                constants.append(None)
+                continue
             index = position.get(_key(first))
             if index is not None and position2.get(_key(second)) == index:
                 slots.append(index)
@@ -435,7 +445,11 @@ class Statement:
             *_flat([arguments[name] for name in self.value_names if not _is_shape(arguments[name])]),
         ]
         params = tuple(
-            constant if slot is None else values[slot]
+            constant
+            if slot is None
+            else values[slot]
+            if isinstance(slot, int)
+            else [values[index] for index in slot]
             for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
         )
         if settings.PRM.get("VERIFY_STATEMENTS"):
@@ -467,6 +481,25 @@ class Statement:
                 f"{self.name}: the kept statement differs from the ORM's for this call\n"
                 f"kept: {compiled.sql} {params!r}\nORM:  {sql} {expected!r}"
             )
+
+
+def _list_slot(
+    first: Any, second: Any, position: dict[Any, int], position2: dict[Any, int]
+) -> tuple[int, ...] | None:
+    """The slots of a list parameter: each item of the first build's list a probe, the same
+    probe as the second build's item at its place; None otherwise (a list of constants, or of
+    values derived from the probes: not a statement to keep)."""
+    if not (isinstance(first, list | tuple) and isinstance(second, list | tuple)):
+        return None
+    if len(first) != len(second):
+        return None
+    indexes = []
+    for one, other in zip(first, second, strict=True):
+        index = position.get(_key(one))
+        if index is None or position2.get(_key(other)) != index:
+            return None
+        indexes.append(index)
+    return tuple(indexes)
 
 
 def _values_list(queryset: QuerySet) -> QuerySet:
