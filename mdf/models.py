@@ -148,8 +148,8 @@ class LedgerEntry(models.Model):
 
 class AllocationBalance(models.Model):
     """An allocation's available funds (allocated + accrued + released - forfeited - committed -
-    claimed), kept by PostgreSQL: a trigger on the ledger adds each entry's signed amount in the
-    entry's own transaction (migration ``0007_allocation_balance``). A projection for lists (the
+    claimed), kept by PostgreSQL: a trigger on the ledger adds new entries' signed amounts in
+    their own transaction (migration ``0008_allocation_balance_trigger``). A projection for lists (the
     fund request changelist prints it on each of its 50 rows, which summed hundreds of entries
     per row): money decisions still read ``mdf.ledger``'s sums of the locked ledger.
 

@@ -1,5 +1,5 @@
 """The allocation balances PostgreSQL keeps from the ledger (models.AllocationBalance, a trigger on
-each entry): every path that writes entries keeps them equal to the ledger's sums, whoever writes,
+its inserts): every path that writes entries keeps them equal to the ledger's sums, whoever writes,
 in the writer's own scope; mdf.balances.mismatches() notices a balance that drifted; row-level
 security keeps a partner's balances to its own scope and a channel account manager's portfolio."""
 
@@ -90,35 +90,42 @@ def test_every_path_that_writes_the_ledger_keeps_the_balances_exact(
     assert m.fresh(overdue).allocation_id == closing.pk
     assert tasks.close_ended_periods() == 1
     assert tasks.expire_unclaimed_requests() == 1
-    # A bulk insert (one statement, many rows: a loader's COPY fires the same row trigger).
+    # A bulk insert, one statement for two allocations (a loader's COPY fires the same trigger),
+    # one of them new to it.
+    other = m.team("Other Co")
+    with system_scope():
+        fresh = services.allocation_for(
+            partner=other.partner, budget=Allocation.objects.get(pk=running.pk).budget
+        )
+    bulk = [
+        (running, LedgerKind.ALLOCATED, "100.00"),
+        (fresh, LedgerKind.ALLOCATED, "70.00"),
+        (running, LedgerKind.COMMITTED, "40.00"),
+        (fresh, LedgerKind.COMMITTED, "20.00"),
+        (running, LedgerKind.RELEASED, "15.00"),
+        (running, LedgerKind.CLAIMED, "5.50"),
+        (running, LedgerKind.PAID, "5.50"),
+        (running, LedgerKind.FORFEITED, "0.01"),
+    ]
     with system_scope():
         LedgerEntry.objects.bulk_create(
             [
                 LedgerEntry(
-                    allocation=running,
-                    partner=team.partner,
+                    allocation=allocation,
+                    partner_id=allocation.partner_id,
                     kind=kind,
                     amount=Decimal(amount),
                     currency="USD",
                     idempotency_key=f"bulk:{index}",
                 )
-                for index, (kind, amount) in enumerate(
-                    [
-                        (LedgerKind.ALLOCATED, "100.00"),
-                        (LedgerKind.COMMITTED, "40.00"),
-                        (LedgerKind.RELEASED, "15.00"),
-                        (LedgerKind.CLAIMED, "5.50"),
-                        (LedgerKind.PAID, "5.50"),
-                        (LedgerKind.FORFEITED, "0.01"),
-                    ]
-                )
+                for index, (allocation, kind, amount) in enumerate(bulk)
             ]
         )
 
     kinds = set(LedgerEntry.objects.values_list("kind", flat=True))
     assert kinds == set(LedgerKind.values)  # every kind was written
     assert _mismatches() == []
-    for allocation in (running, closing):
+    for allocation in (running, closing, fresh):
         summed = m.balances(allocation).available
         assert _maintained(allocation) == summed
         assert _listed(allocation) == summed
@@ -127,6 +134,7 @@ def test_every_path_that_writes_the_ledger_keeps_the_balances_exact(
     # ``running`` has 10000 + 2500.25 + 333.33 accrued, and the bulk rows + 100 - 40 + 15 - 5.50
     # - 0.01.
     assert _maintained(running) == Decimal("12903.07")
+    assert _maintained(fresh) == Decimal("50.00")
 
 
 def test_an_allocation_without_entries_has_no_balance_and_lists_zero() -> None:
