@@ -23,11 +23,13 @@ SIGNED_AMOUNT = """CASE {kind}
 # Once per statement, over its new rows (a transition table): one upsert per allocation however
 # many entries a statement brings. A row-level trigger cost ~0.13 ms per entry on top of the
 # insert's own (4.5x the time of an INSERT ... SELECT of the 6,339 entries of prm_prof), minutes
-# for a benchmark loader that COPYs millions; for the services' one entry at a time both cost the
-# same. Entries that move no available funds ("paid") write nothing.
+# for a benchmark loader that COPYs millions; for the services' one entry at a time both cost
+# about the same. Entries that move no available funds ("paid") write nothing. Grouped by partner
+# too: an allocation's entries carry its partner (mdf.ledger.post), and a statement that mixed two
+# for one allocation fails (ON CONFLICT cannot update a row twice) rather than file it under one.
 #
-# Concurrent entries of one allocation stay exact: INSERT ... ON CONFLICT DO UPDATE locks the
-# balance row, so a second writer waits for the first to commit (or roll back) and then adds its
+# Concurrent entries of one allocation stay exact (READ COMMITTED, the application's isolation
+# level): INSERT ... ON CONFLICT DO UPDATE locks the balance row, so a second writer waits for the first to commit (or roll back) and then adds its
 # delta to the committed value (PostgreSQL re-reads the row's latest version for the UPDATE); two
 # first entries at once meet on the primary key and the second becomes the update. The rows are
 # upserted in allocation order, so two statements that touch the same allocations lock them in
