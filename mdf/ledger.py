@@ -1,10 +1,16 @@
-"""The fund ledger: balances are sums of append-only entries, never a stored number.
+"""The fund ledger: balances are sums of append-only entries, never a number stored by the code.
 
 allocated  = allocated + accrued - forfeited
 committed  = committed - released          (approved requests not yet claimed)
 claimed    = claimed                       (approved claims: spent)
 paid       = paid                          (claims finance has paid)
 available  = allocated - committed - claimed
+
+These sums are the source of truth: every money decision (an approval, a claim) reads them over
+the locked allocation (:func:`lock`). PostgreSQL also keeps each allocation's available funds in
+``models.AllocationBalance`` (a trigger on this ledger, in each entry's transaction), a maintained
+projection for lists that print it on every row (the fund request changelist);
+``mdf.balances.mismatches`` checks it against these sums.
 """
 
 from __future__ import annotations

@@ -146,6 +146,37 @@ class LedgerEntry(models.Model):
         return f"{self.kind} {self.amount} {self.currency}"
 
 
+class AllocationBalance(models.Model):
+    """An allocation's available funds (allocated + accrued + released - forfeited - committed -
+    claimed), kept by PostgreSQL: a trigger on the ledger adds new entries' signed amounts in
+    their own transaction (migration ``0008_allocation_balance_trigger``). A projection for lists (the
+    fund request changelist prints it on each of its 50 rows, which summed hundreds of entries
+    per row): money decisions still read ``mdf.ledger``'s sums of the locked ledger.
+
+    A table of its own, not a column on Allocation: ``Allocation.save()`` would write back the
+    value it read. No Django code writes it; an allocation without entries has no row (reads as
+    0). Row-level security as the ledger's: the same tenant column and money flag, so whoever
+    may write an entry may write its allocation's balance."""
+
+    TENANT_COLUMN = "partner_id"
+    RLS_MONEY = True  # content / training managers' database scope leaves it out
+
+    # DO_NOTHING: a balance row exists only for an allocation with ledger entries, which protect
+    # the allocation (and its partner) from deletion anyway; only the trigger writes here.
+    allocation = models.OneToOneField(
+        Allocation, primary_key=True, on_delete=models.DO_NOTHING, related_name="balance"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.DO_NOTHING, related_name="+")
+    available = money_field()
+
+    class Meta:
+        verbose_name = _("allocation balance")
+        verbose_name_plural = _("allocation balances")
+
+    def __str__(self) -> str:
+        return f"{self.allocation_id}: {self.available}"
+
+
 class ActivityType(models.TextChoices):
     EVENT = "event", _("Event")
     WEBINAR = "webinar", _("Webinar")

@@ -20,7 +20,6 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
-    Case,
     DecimalField,
     Exists,
     F,
@@ -30,7 +29,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -56,6 +54,7 @@ from prm.tenancy import Actor
 from ..models import (
     ActivityType,
     Allocation,
+    AllocationBalance,
     FundClaim,
     LedgerEntry,
     LedgerKind,
@@ -218,27 +217,13 @@ def ago(moment: Any) -> str:
 
 
 def _available_subquery(allocation_ref: str = "allocation_id") -> Any:
-    """Available funds of the allocation ``allocation_ref`` points at, summed in SQL:
-    allocated + accrued + released - forfeited - committed - claimed (see ``mdf.ledger``)."""
-    plus = [LedgerKind.ALLOCATED, LedgerKind.ACCRUED, LedgerKind.RELEASED]
-    minus = [LedgerKind.FORFEITED, LedgerKind.COMMITTED, LedgerKind.CLAIMED]
-    totals = (
-        LedgerEntry.objects.filter(allocation_id=OuterRef(allocation_ref))
-        .order_by()
-        .values("allocation_id")
-        .annotate(
-            total=Sum(
-                Case(
-                    When(kind__in=plus, then=F("amount")),
-                    When(kind__in=minus, then=-F("amount")),
-                    default=Value(ZERO),
-                    output_field=_DEC,
-                )
-            )
-        )
-        .values("total")[:1]
-    )
-    return Coalesce(Subquery(totals, output_field=_DEC), Value(ZERO), output_field=_DEC)
+    """Available funds of the allocation ``allocation_ref`` points at: allocated + accrued +
+    released - forfeited - committed - claimed (see ``mdf.ledger``), as PostgreSQL keeps it per
+    allocation (models.AllocationBalance, one row by its key; an allocation without entries has
+    none and reads 0). It summed the allocation's ledger here, hundreds of entries for each of a
+    changelist's 50 rows at full size."""
+    available = AllocationBalance.objects.filter(allocation_id=OuterRef(allocation_ref)).values("available")
+    return Coalesce(Subquery(available, output_field=_DEC), Value(ZERO), output_field=_DEC)
 
 
 def _budget_sum_subquery(kind: str) -> Any:

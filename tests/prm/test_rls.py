@@ -199,6 +199,13 @@ def _ledger_entry(partner: Partner) -> Any:
     )
 
 
+def _allocation_balance(partner: Partner) -> Any:
+    from mdf.models import AllocationBalance
+
+    # Written by the ledger's trigger only: the entry brings its allocation's balance row.
+    return AllocationBalance.objects.get(allocation_id=_ledger_entry(partner).allocation_id)
+
+
 def _fund_request(partner: Partner) -> Any:
     from mdf.models import FundRequest
 
@@ -603,6 +610,7 @@ ROWS: dict[str, Callable[[Partner], models.Model]] = {
     "deals.PartnerAuthorization": _authorization,
     "mdf.Allocation": _allocation,
     "mdf.LedgerEntry": _ledger_entry,
+    "mdf.AllocationBalance": _allocation_balance,
     "mdf.FundRequest": _fund_request,
     "mdf.FundClaim": _fund_claim,
     "mdf.ClaimProof": _claim_proof,
