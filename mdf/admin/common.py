@@ -4,6 +4,7 @@ offers each decision per object too (the per-object service calls are prm.admin_
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,9 +38,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import avoid_wrapping, format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -155,7 +155,7 @@ def age(moment: Any, *, now: Any = None, language: str | None = None) -> str:
     language = language or get_language()
     if (now - moment).total_seconds() < 60:
         return _just_now(language)
-    return timesince(moment, now, time_strings=_time_strings(language), depth=1)
+    return _largest_unit_since(moment, now, language)
 
 
 @lru_cache(maxsize=32)
@@ -194,6 +194,45 @@ class _TimeUnit:
 @lru_cache(maxsize=32)
 def _time_strings(language: str | None) -> dict[str, _TimeUnit]:
     return {name: _TimeUnit(*forms) for name, forms in _TIME_UNITS.items()}
+
+
+# Seconds per unit below a month, largest first (django.utils.timesince.TIME_CHUNKS).
+_CHUNKS = (("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60))
+# The words of ``(language, unit, number)``, as timesince prints one unit (no-break spaces).
+_unit_texts: dict[tuple[str | None, str, int], str] = {}
+
+
+def _largest_unit_since(moment: datetime.datetime, now: datetime.datetime, language: str | None) -> str:
+    """``timesince(moment, now, time_strings=_time_strings(language), depth=1)`` for a moment at
+    least a minute before ``now``: its largest unit, computed as timesince computes it, without
+    its pivot date, its list of every unit and its ``gettext(", ")`` for a single part (some
+    12 µs a call, once per row of a changelist). tests/mdf/test_time_edges.py keeps it equal
+    to Django's timesince."""
+    if now.utcoffset() is not None and moment.utcoffset() is not None:
+        now = now.astimezone(moment.tzinfo)
+    months = (now.year - moment.year) * 12 + (now.month - moment.month)
+    if moment.day > now.day or (moment.day == now.day and moment.time() > now.time()):
+        months -= 1
+    years, months = divmod(months, 12)
+    if years:
+        unit, number = "year", years
+    elif months:
+        unit, number = "month", months
+    else:
+        # No year or month: timesince's pivot is the moment itself; the first unit that fits.
+        remaining = (now - moment).total_seconds()
+        unit, number = "minute", 0
+        for name, seconds in _CHUNKS:
+            if remaining >= seconds:
+                unit, number = name, int(remaining // seconds)
+                break
+    key = (language, unit, number)
+    text = _unit_texts.get(key)
+    if text is None:
+        if len(_unit_texts) > 4096:
+            _unit_texts.clear()
+        text = _unit_texts[key] = avoid_wrapping(_time_strings(language)[unit] % {"num": number})
+    return text
 
 
 def date_range(start: Any, end: Any) -> str:
