@@ -427,12 +427,25 @@ def frame(key: tuple[Any, ...]) -> _Frame | bool | None:
     return _frames.get(key, False)
 
 
+_TOKEN = "_mdf_csrf_token"
+
+
+def _csrf_token(request: HttpRequest) -> str:
+    """The page's CSRF token, escaped: one masked token for every form of the page, as Django's
+    page prints it (its csrf context processor's token is lazy and read once per rendering);
+    masking it costs some 50 µs (32 random characters)."""
+    token = getattr(request, _TOKEN, None)
+    if token is None:
+        token = escape(get_token(request))
+        setattr(request, _TOKEN, token)
+    return token
+
+
 def _fill(text: str, request: HttpRequest) -> str:
     if _NONCE in text:
         text = text.replace(_NONCE, _nonce(request) or "")
-    while _CSRF in text:
-        # Each {% csrf_token %} is a token of its own (masked anew), as Django prints them.
-        text = text.replace(_CSRF, escape(get_token(request)), 1)
+    if _CSRF in text:
+        text = text.replace(_CSRF, _csrf_token(request))
     return text
 
 
@@ -472,7 +485,7 @@ def middle(request: HttpRequest, cl: ChangeList, context: dict[str, Any]) -> str
             _search_form(cl),
             "\n        \n\n",
             '        <form id="changelist-form" method="post" novalidate>',
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">\n',
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_csrf_token(request)}">\n',
             "        \n\n        \n          ",
             _actions(cl, context) if context["actions_on_top"] else "",
             "\n          ",
@@ -556,7 +569,31 @@ def _result_list(cl: ChangeList) -> str:
             f'<td class="field-age_display">{escape(age(obj.submitted_at, now=now, language=language))}</td>'
             "</tr>\n"
         )
-    return str(changelist.table(cl, "".join(rows)))
+    return str(changelist.table(cl, "".join(rows), head=_table_head(cl)))
+
+
+# Table heads kept at most (per process); past it they are forgotten and written again.
+HEADS_KEPT = 256
+_heads: dict[tuple[Any, ...], str] = {}
+
+
+def _table_head(cl: ChangeList) -> str:
+    """changelist.table_head(cl), kept per what it follows from on the covered GET: the columns
+    and their labels (the admin, the language), the ordering (the admin's default: a covered GET
+    has no ``o``) and the query each sort link keeps (the status, the page)."""
+    key = (
+        id(cl.model_admin),
+        get_language(),
+        tuple(cl.list_display),
+        None if cl.sortable_by is None else tuple(cl.sortable_by),
+        tuple(sorted(cl.params.items())),
+    )
+    head = _heads.get(key)
+    if head is None:
+        if len(_heads) >= HEADS_KEPT:
+            _heads.clear()
+        head = _heads[key] = changelist.table_head(cl)
+    return head
 
 
 def _available(obj: ListedRequest, model_admin: Any, language: str | None) -> str:
@@ -663,7 +700,36 @@ def _summary(queue: dict[str, Any]) -> str:
     return f'<div class="mdf-summary{"" if total else " mdf-calm"}">\n  {counts}\n  {limit}\n</div>\n'
 
 
+# The search bars and pagination kept at most (per process), each per what it follows from.
+PARTS_KEPT = 512
+_parts: dict[tuple[Any, ...], str] = {}
+
+
+def _kept(key: tuple[Any, ...], write: Any, cl: ChangeList) -> str:
+    html = _parts.get(key)
+    if html is None:
+        if len(_parts) >= PARTS_KEPT:
+            _parts.clear()
+        html = _parts[key] = write(cl)
+    return html
+
+
 def _search_form(cl: ChangeList) -> str:
+    """:func:`_write_search_form`, kept per the language, the query (its hidden inputs, in their
+    order), the search words and the count."""
+    key = (
+        "search",
+        id(cl.model_admin),
+        get_language(),
+        tuple(cl.params.items()),
+        cl.query,
+        cl.result_count,
+        bool(cl.search_fields),
+    )
+    return _kept(key, _write_search_form, cl)
+
+
+def _write_search_form(cl: ChangeList) -> str:
     """templates/admin/search_form.html (the project's, Django's with the icon's text translated)."""
     if not cl.search_fields:
         return "\n\n\n"
@@ -747,6 +813,26 @@ def _actions(cl: ChangeList, context: dict[str, Any]) -> str:
 
 
 def _pagination(cl: ChangeList) -> str:
+    """:func:`_write_pagination`, kept per the language, the query (each link keeps it), the page,
+    the count and whether there are more."""
+    key = (
+        "pagination",
+        id(cl.model_admin),
+        get_language(),
+        tuple(sorted(cl.params.items())),
+        cl.page_num,
+        cl.result_count,
+        cl.paginator.more,
+        cl.paginator.per_page,
+        cl.paginator.orphans,
+        cl.show_all,
+        cl.can_show_all,
+        cl.multi_page,
+    )
+    return _kept(key, _write_pagination, cl)
+
+
+def _write_pagination(cl: ChangeList) -> str:
     """templates/admin/pagination.html (Django's, with "more than N" past the cap)."""
     required = (not cl.show_all or not cl.can_show_all) and cl.multi_page
     numbers = ""
