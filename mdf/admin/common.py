@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -400,14 +400,26 @@ def filter_choices_reads(
     return reads
 
 
+# A one-row read sent with the filters' choices (the queue summary's): its statement, unsent, and
+# how many columns it gives.
+AlongRead = tuple[Prepared, int]
+
+
 def read_filter_choices(
-    request: HttpRequest, reads: list[ChoicesRead], send: Callable[[Prepared], list[tuple]]
-) -> bool:
+    request: HttpRequest,
+    reads: list[ChoicesRead],
+    send: Callable[[Prepared], list[tuple]],
+    along: Sequence[AlongRead] = (),
+) -> list[list[tuple]] | None:
     """Read the choices of every filter in ``reads`` in one statement, each part its kept
     statement's own SQL in its own order (``UNION ALL``, each part numbered and its rows counted
     in the order they come, the whole put back in that order), sent by ``send`` (a planner's
     ``set_with``: the statement that sets the list's planner settings). Kept on the request
-    until each filter asks for its own (:func:`choices_rows`). False when there was nothing to
+    until each filter asks for its own (:func:`choices_rows`).
+
+    The same statement carries the ``along`` reads, each its first row (or none) left-joined to
+    the choices: the page's other reads that come before its list, one round trip less each.
+    Returns each along read's rows (as its statement's rows), or None when there was nothing to
     send (no read, or none that can match a row)."""
     actor = request.actor
     prepared = [statement.prepare(actor, **values) for statement, values in reads]
@@ -424,16 +436,47 @@ def read_filter_choices(
         params.extend(one.params)
         sent.append(index)
     setattr(request, _READ_AHEAD, ahead)
-    if not parts:
-        return False
-    sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) parts ORDER BY part, n"  # noqa: S608
-    fetched = send(Prepared(sql, tuple(params), lambda rows: rows))
+    # The statement's first column is never null (Planner.set_with keeps the rows whose first
+    # column is not); then each along read's columns, behind a column that says whether it found
+    # a row; then the choices' part, number and row.
+    columns = ["1 AS sent"]
+    joins: list[str] = []
+    along_params: list[Any] = []
+    along_sent: list[tuple[int, int]] = []  # (the read's index, its first column)
+    width = 1
+    for index, (one, columns_given) in enumerate(along):
+        if one.sql is None:  # can match no row
+            continue
+        joins.append(f"LEFT JOIN (SELECT 1 AS found, a.* FROM ({one.sql}) a LIMIT 1) along{index} ON true")  # noqa: S608
+        columns.append(f"along{index}.*")
+        along_params.extend(one.params)
+        along_sent.append((index, width))
+        width += 1 + columns_given
+    if not parts and not joins:
+        return None
+    if parts:
+        joins.append(f"LEFT JOIN ({' UNION ALL '.join(parts)}) parts ON true")
+        columns.append("parts.*")
+    order = " ORDER BY parts.part, parts.n" if parts else ""
+    sql = f"SELECT {', '.join(columns)} FROM (SELECT 1) one {' '.join(joins)}{order}"  # noqa: S608
+    fetched = send(Prepared(sql, (*along_params, *params), lambda rows: rows))
+    along_rows: list[list[tuple]] = [[] for _ in along]
+    first = fetched[0] if fetched else None
+    for index, start in along_sent:
+        one, columns_given = along[index]
+        if first is not None and first[start] is not None:
+            along_rows[index] = one.convert([tuple(first[start + 1 : start + 1 + columns_given])])
     by_part: dict[int, list[tuple]] = {index: [] for index in sent}
-    for row in fetched:
-        by_part[row[0]].append(tuple(row[2:]))
+    if parts:
+        # In their parts' order (part, then number), whatever order the joins kept.
+        found = sorted(
+            (row for row in fetched if row[width] is not None), key=lambda row: row[width : width + 2]
+        )
+        for row in found:
+            by_part[row[width]].append(tuple(row[width + 2 :]))
     for index in sent:
         ahead[_read_key(reads[index])] = prepared[index].convert(by_part[index])
-    return True
+    return along_rows
 
 
 def forget_filter_choices(request: HttpRequest) -> None:

@@ -53,6 +53,7 @@ from ..policies import fund_request_policy
 from . import changelist
 from .common import (
     EMPTY,
+    AlongRead,
     _available_subquery,
     _date_range,
     _money,
@@ -222,9 +223,13 @@ class FastFundRequestChangeList:
     def get_queryset(self: Any, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
         self._planner = Planner(**_planner_settings(request.actor))
         reads = filter_choices_reads(request, self.model_admin, self.list_filter)
+        along: list[AlongRead] = getattr(request, ALONG_READS, [])
         try:
-            if not read_filter_choices(request, reads, self._planner.set_with):
+            along_rows = read_filter_choices(request, reads, self._planner.set_with, along)
+            if along_rows is None:
                 self._planner.__enter__()  # nothing to read with them: the settings alone
+                along_rows = [[] for _ in along]  # none can match a row
+            setattr(request, ALONG_ROWS, along_rows)
             (
                 self.filter_specs,
                 self.has_filters,
@@ -307,6 +312,13 @@ class FastFundRequestChangeList:
         self.result_list = result_list
         self.can_show_all = count <= self.list_max_show_all
         self.multi_page = multi_page
+
+
+# The admin's reads that come before the list (the queue summary's), as the admin puts them on the
+# request (a list of AlongRead), sent with the filters' choices; their rows, put on the request in
+# the same order once read.
+ALONG_READS = "_mdf_along_reads"
+ALONG_ROWS = "_mdf_along_rows"
 
 
 def fast_changelist_class(base: type[ChangeList]) -> type[ChangeList]:
