@@ -169,11 +169,26 @@ class ListedRequest:
     __slots__ = (*(name for name in ROW_FIELDS if name != "partner__legal_name"), "id", "partner")
 
     def __init__(self, row: tuple) -> None:
-        for name, value in zip(ROW_FIELDS, row, strict=True):
-            if name == "partner__legal_name":
-                self.partner = _Partner(value)
-            else:
-                setattr(self, name, value)
+        # ROW_FIELDS, in order (tests/mdf/test_admin_fast_changelist_reads.py keeps the two equal):
+        # one unpacking, where a setattr per column cost 2 µs a row.
+        (
+            self.pk,
+            self.partner_id,
+            self.reference,
+            self.title,
+            self.activity_type,
+            self.start_date,
+            self.end_date,
+            self.status,
+            self.needs_program_admin,
+            self.requested_amount,
+            self.approved_amount,
+            self.currency,
+            self.submitted_at,
+            partner_name,
+            self.available_funds,
+        ) = row
+        self.partner = _Partner(partner_name)
         self.id = self.pk
 
     __str__ = FundRequest.__str__
@@ -542,8 +557,16 @@ def _result_list(cl: ChangeList) -> str:
     model_admin = cl.model_admin
     language = get_language()
     labels = _row_labels(language)
+    activities, approved, checkbox_label = (
+        labels["escaped_activities"],
+        labels["approved"],
+        labels["checkbox"],
+    )
     now = timezone.now()
     statuses: dict[tuple[str, bool], str] = {}
+    # What repeats from row to row (a partner's name, an age), escaped once a page.
+    partners: dict[str, str] = {}
+    ages: dict[str, str] = {}
     checkbox = columns[0] == "action_checkbox"
     rows = []
     for obj in cl.result_list:
@@ -553,32 +576,43 @@ def _result_list(cl: ChangeList) -> str:
         status = statuses.get(status_key)
         if status is None:
             status = statuses[status_key] = escape(model_admin.status_display(obj))
-        requested = escape(_money(Decimal(obj.requested_amount), obj.currency, language))
+        currency = obj.currency
+        requested = _escaped_money(obj.requested_amount, currency, language)
         amount = (
             requested
             if obj.approved_amount is None
-            else f'{requested}<span class="mdf-sub mdf-approved" title="{labels["approved"]}">'
-            f"✓ {escape(_money(Decimal(obj.approved_amount), '', language))}</span>"
+            else f'{requested}<span class="mdf-sub mdf-approved" title="{approved}">'
+            f"✓ {_escaped_money(obj.approved_amount, '', language)}</span>"
         )
-        activity = labels["activities"].get(obj.activity_type, obj.activity_type)
-        dates = _date_range(obj.start_date, obj.end_date, language)
+        activity = activities.get(obj.activity_type)
+        if activity is None:
+            activity = escape(obj.activity_type)
+        partner_name = obj.partner.legal_name
+        partner = partners.get(partner_name)
+        if partner is None:
+            partner = partners[partner_name] = escape(partner_name)
+        age_text = age(obj.submitted_at, now=now, language=language)
+        age_cell = ages.get(age_text)
+        if age_cell is None:
+            age_cell = ages[age_text] = escape(age_text)
         rows.append(
             "\n<tr>"
             + (
                 '<td class="action-checkbox"><input type="checkbox" name="_selected_action" '
                 f'value="{escape(str(pk))}" class="action-select" '
-                f'aria-label="{labels["checkbox"].format(escape(str(obj)))}"></td>'
+                f'aria-label="{checkbox_label.format(escape(str(obj)))}"></td>'
                 if checkbox
                 else ""
             )
             + f'<th class="field-reference"><a href="{link}">{escape(obj.reference)}</a></th>'
-            f'<td class="field-partner nowrap">{escape(obj.partner)}</td>'
+            f'<td class="field-partner nowrap">{partner}</td>'
             f'<td class="field-activity_display"><a href="{link}">{escape(obj.title)}'
-            f'<span class="mdf-quiet mdf-sub">{escape(activity)} · {escape(dates)}</span></a></td>'
+            f'<span class="mdf-quiet mdf-sub">{activity} · '
+            f"{_escaped_date_range(obj.start_date, obj.end_date, language)}</span></a></td>"
             f'<td class="field-status_display">{status}</td>'
             f'<td class="field-amount_display">{amount}</td>'
             f'<td class="field-available_display">{_available(obj, model_admin, language)}</td>'
-            f'<td class="field-age_display">{escape(age(obj.submitted_at, now=now, language=language))}</td>'
+            f'<td class="field-age_display">{age_cell}</td>'
             "</tr>\n"
         )
     return str(changelist.table(cl, "".join(rows), head=_table_head(cl)))
@@ -616,7 +650,18 @@ def _available(obj: ListedRequest, model_admin: Any, language: str | None) -> st
         return escape(EMPTY)
     if obj.status == RequestStatus.SUBMITTED and available < obj.requested_amount:
         return escape(model_admin.available_display(obj))
-    return escape(_money(Decimal(available), obj.currency, language))
+    return _escaped_money(available, obj.currency, language)
+
+
+# The amounts and date ranges of a page's cells, escaped: the same few on many rows and pages.
+@lru_cache(maxsize=16384)
+def _escaped_money(amount: Decimal, currency: str, language: str | None) -> str:
+    return escape(_money(Decimal(amount), currency, language))
+
+
+@lru_cache(maxsize=8192)
+def _escaped_date_range(start: Any, end: Any, language: str | None) -> str:
+    return escape(_date_range(start, end, language))
 
 
 @lru_cache(maxsize=32)
@@ -624,7 +669,12 @@ def _row_labels(language: str | None) -> dict[str, Any]:
     """The words every row prints, in ``language`` (the active one, passed as the key)."""
     from prm.admin import _checkbox_label
 
-    return {**request_row_labels(language), "checkbox": _checkbox_label(language)}
+    labels = request_row_labels(language)
+    return {
+        **labels,
+        "escaped_activities": {value: escape(label) for value, label in labels["activities"].items()},
+        "checkbox": _checkbox_label(language),
+    }
 
 
 # Filter sidebars kept at most (per process); past it they are forgotten and written again.

@@ -78,3 +78,14 @@ def test_an_actor_whose_scope_matches_no_request_reads_an_empty_queue(world: Wor
     assert page.status_code == 200
     assert page.context["queue"]["total"] == 0
     assert "Nothing awaits a decision." in page.content.decode()
+
+
+def test_a_listed_request_reads_each_column_of_its_row_by_name() -> None:
+    row = tuple(f"the {name}" for name in fast_changelist.ROW_FIELDS)
+    listed = fast_changelist.ListedRequest(row)
+    for name, value in zip(fast_changelist.ROW_FIELDS, row, strict=True):
+        if name == "partner__legal_name":
+            assert str(listed.partner) == listed.partner.legal_name == value
+        else:
+            assert getattr(listed, name) == value
+    assert listed.id == listed.pk
