@@ -374,12 +374,16 @@ _FILTERS = 'id="changelist-filter"'
 
 
 class _Frame:
+    """The page around its middle, each part split at its request's values (the CSP nonce, the
+    CSRF tokens): ``head[0] value head[2] value ...``, the values at the odd places."""
+
     __slots__ = ("head", "tail")
 
     def __init__(self, head: str, tail: str) -> None:
-        self.head, self.tail = head, tail
+        self.head, self.tail = _SLOTS.split(head), _SLOTS.split(tail)
 
 
+_SLOTS = re.compile(f"({re.escape(_NONCE)}|{re.escape(_CSRF)})")
 _frames: dict[tuple[Any, ...], _Frame | None] = {}
 # Differences from Django's page seen per key; at REFUSALS_KEPT the key is Django's for good.
 _refused: dict[tuple[Any, ...], int] = {}
@@ -468,12 +472,13 @@ def _csrf_token(request: HttpRequest) -> str:
     return token
 
 
-def _fill(text: str, request: HttpRequest) -> str:
-    if _NONCE in text:
-        text = text.replace(_NONCE, _nonce(request) or "")
-    if _CSRF in text:
-        text = text.replace(_CSRF, _csrf_token(request))
-    return text
+def _filled(parts: list[str], request: HttpRequest) -> list[str]:
+    """A frame's part (split by _SLOTS) with the request's values in their places: the page is
+    then one join, not a copy of it per value replaced and per part added."""
+    filled = list(parts)
+    for index in range(1, len(parts), 2):
+        filled[index] = (_nonce(request) or "") if parts[index] == _NONCE else _csrf_token(request)
+    return filled
 
 
 def page(request: HttpRequest, found: _Frame, middle: str, context: dict[str, Any]) -> HttpResponse:
@@ -483,7 +488,7 @@ def page(request: HttpRequest, found: _Frame, middle: str, context: dict[str, An
     signals = sys.modules.get("django.test.signals")
     if signals is not None and signals.template_rendered.has_listeners():
         signals.template_rendered.send(sender=_TEMPLATE, template=_TEMPLATE, context=context)
-    return HttpResponse(_fill(found.head, request) + middle + _fill(found.tail, request))
+    return HttpResponse("".join((*_filled(found.head, request), middle, *_filled(found.tail, request))))
 
 
 class _Template:
