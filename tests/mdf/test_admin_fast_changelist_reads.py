@@ -89,3 +89,27 @@ def test_a_listed_request_reads_each_column_of_its_row_by_name() -> None:
         else:
             assert getattr(listed, name) == value
     assert listed.id == listed.pk
+
+
+@pytest.mark.parametrize("who", ["program_admin", "cam"])
+def test_the_partner_filter_offers_the_funded_partners_the_actor_may_see(world: World, who: str) -> None:  # noqa: F811
+    """The partner filter's kept read (the first PARTNER_FILTER_LIMIT + 1 funded partners of the
+    actor's scope, by name) lists what _funded_partners lists: not a partner without funds, not a
+    funded partner outside a channel account manager's portfolio."""
+    from mdf.admin.common import _FUNDED_PARTNERS, PARTNER_FILTER_LIMIT, _funded_partners
+    from tests import factories
+
+    beyond = m.team("Aardvark Outside")  # funded, outside the manager's portfolio
+    m.fund(beyond.partner, world.budget, "1000.00", world.admin)
+    inside = m.team("Zebra Inside")
+    m.fund(inside.partner, world.budget, "1000.00", world.admin)
+    unfunded = factories.PartnerFactory(legal_name="Bare Partner")
+    actor = world.admin if who == "program_admin" else m.cam_for(world.team.partner, inside.partner, unfunded)
+    with m.acting(actor):
+        offered = _FUNDED_PARTNERS.rows(actor, limit=PARTNER_FILTER_LIMIT)
+        expected = list(_funded_partners(actor))
+    names = [name for _pk, name in offered]
+    assert offered == expected
+    assert "Bare Partner" not in names and "Zebra Inside" in names
+    assert ("Aardvark Outside" in names) == (who == "program_admin")
+    assert names == sorted(names)
