@@ -166,7 +166,7 @@ class ListedRequest:
     """What the changelist's columns (FundRequestAdmin's ``*_display``, the checkbox) read of a
     fund request, from one row of ``_ROWS``; ``str()`` is the model's own."""
 
-    __slots__ = (*(name for name in ROW_FIELDS if name != "partner__legal_name"), "id", "partner")
+    __slots__ = (*(name for name in ROW_FIELDS if name != "partner__legal_name"), "id", "partner", "row")
 
     def __init__(self, row: tuple) -> None:
         # ROW_FIELDS, in order (tests/mdf/test_admin_fast_changelist_reads.py keeps the two equal):
@@ -190,6 +190,7 @@ class ListedRequest:
         ) = row
         self.partner = _Partner(partner_name)
         self.id = self.pk
+        self.row = row
 
     __str__ = FundRequest.__str__
 
@@ -549,7 +550,7 @@ COLUMNS = (
 def _result_list(cl: ChangeList) -> str:
     """changelist.result_list(cl): its head, and its rows written here for the fund request
     columns with the page's language and moment read once (the admin's methods asked for them
-    in every cell: 50-100 µs a row). The status cell is the admin's own, once per status."""
+    in every cell: 50-100 µs a row), each row's cells but its age kept (:func:`_cells`)."""
     columns = tuple(cl.list_display)
     if columns not in (COLUMNS, COLUMNS[1:]) or not cl.result_list or not changelist.covered(cl):
         return str(changelist.result_list(cl))
@@ -562,65 +563,76 @@ def _result_list(cl: ChangeList) -> str:
     model_admin = cl.model_admin
     language = get_language()
     labels = _row_labels(language)
-    activities, approved, checkbox_label = (
-        labels["escaped_activities"],
-        labels["approved"],
-        labels["checkbox"],
-    )
     now = timezone.now()
-    statuses: dict[tuple[str, bool], str] = {}
-    # What repeats from row to row (a partner's name, an age), escaped once a page.
-    partners: dict[str, str] = {}
-    ages: dict[str, str] = {}
     checkbox = columns[0] == "action_checkbox"
+    # A row's cells up to its age are kept per process by everything they print (the row's
+    # values, the language, the links' query, the checkbox): the same rows come back on every
+    # page of a list. Its age, which follows the clock, is written each time.
+    page_key = (id(model_admin), language, before, after, checkbox)
+    ages: dict[str, str] = {}
     rows = []
     for obj in cl.result_list:
-        pk = obj.pk
-        link = f"{before}{pk}{after}"
-        status_key = (obj.status, obj.needs_program_admin)
-        status = statuses.get(status_key)
-        if status is None:
-            status = statuses[status_key] = escape(model_admin.status_display(obj))
-        currency = obj.currency
-        requested = _escaped_money(obj.requested_amount, currency, language)
-        amount = (
-            requested
-            if obj.approved_amount is None
-            else f'{requested}<span class="mdf-sub mdf-approved" title="{approved}">'
-            f"✓ {_escaped_money(obj.approved_amount, '', language)}</span>"
-        )
-        activity = activities.get(obj.activity_type)
-        if activity is None:
-            activity = escape(obj.activity_type)
-        partner_name = obj.partner.legal_name
-        partner = partners.get(partner_name)
-        if partner is None:
-            partner = partners[partner_name] = escape(partner_name)
+        key = (page_key, obj.row)
+        cells = _row_cells.get(key)
+        if cells is None:
+            if len(_row_cells) >= ROWS_KEPT:
+                _row_cells.clear()
+            cells = _row_cells[key] = _cells(obj, model_admin, language, labels, before, after, checkbox)
         age_text = age(obj.submitted_at, now=now, language=language)
         age_cell = ages.get(age_text)
         if age_cell is None:
             age_cell = ages[age_text] = escape(age_text)
-        rows.append(
-            "\n<tr>"
-            + (
-                '<td class="action-checkbox"><input type="checkbox" name="_selected_action" '
-                f'value="{escape(str(pk))}" class="action-select" '
-                f'aria-label="{checkbox_label.format(escape(str(obj)))}"></td>'
-                if checkbox
-                else ""
-            )
-            + f'<th class="field-reference"><a href="{link}">{escape(obj.reference)}</a></th>'
-            f'<td class="field-partner nowrap">{partner}</td>'
-            f'<td class="field-activity_display"><a href="{link}">{escape(obj.title)}'
-            f'<span class="mdf-quiet mdf-sub">{activity} · '
-            f"{_escaped_date_range(obj.start_date, obj.end_date, language)}</span></a></td>"
-            f'<td class="field-status_display">{status}</td>'
-            f'<td class="field-amount_display">{amount}</td>'
-            f'<td class="field-available_display">{_available(obj, model_admin, language)}</td>'
-            f'<td class="field-age_display">{age_cell}</td>'
-            "</tr>\n"
-        )
+        rows.append(f'{cells}<td class="field-age_display">{age_cell}</td></tr>\n')
     return str(changelist.table(cl, "".join(rows), head=_table_head(cl)))
+
+
+# Rows kept at most (per process; some 1.5 KB each); past it they are forgotten and written again.
+ROWS_KEPT = 4096
+_row_cells: dict[tuple[Any, ...], str] = {}
+
+
+def _cells(
+    obj: ListedRequest,
+    model_admin: Any,
+    language: str | None,
+    labels: dict[str, Any],
+    before: str,
+    after: str,
+    checkbox: bool,
+) -> str:
+    """A row's ``<tr>`` and its cells up to its age, as Django's changelist writes them."""
+    pk = obj.pk
+    link = f"{before}{pk}{after}"
+    status = escape(model_admin.status_display(obj))
+    currency = obj.currency
+    requested = _escaped_money(obj.requested_amount, currency, language)
+    amount = (
+        requested
+        if obj.approved_amount is None
+        else f'{requested}<span class="mdf-sub mdf-approved" title="{labels["approved"]}">'
+        f"✓ {_escaped_money(obj.approved_amount, '', language)}</span>"
+    )
+    activity = labels["escaped_activities"].get(obj.activity_type)
+    if activity is None:
+        activity = escape(obj.activity_type)
+    return (
+        "\n<tr>"
+        + (
+            '<td class="action-checkbox"><input type="checkbox" name="_selected_action" '
+            f'value="{escape(str(pk))}" class="action-select" '
+            f'aria-label="{labels["checkbox"].format(escape(str(obj)))}"></td>'
+            if checkbox
+            else ""
+        )
+        + f'<th class="field-reference"><a href="{link}">{escape(obj.reference)}</a></th>'
+        f'<td class="field-partner nowrap">{escape(obj.partner)}</td>'
+        f'<td class="field-activity_display"><a href="{link}">{escape(obj.title)}'
+        f'<span class="mdf-quiet mdf-sub">{activity} · '
+        f"{_escaped_date_range(obj.start_date, obj.end_date, language)}</span></a></td>"
+        f'<td class="field-status_display">{status}</td>'
+        f'<td class="field-amount_display">{amount}</td>'
+        f'<td class="field-available_display">{_available(obj, model_admin, language)}</td>'
+    )
 
 
 # Table heads kept at most (per process); past it they are forgotten and written again.
