@@ -31,8 +31,11 @@ from psycopg.pq import TransactionStatus
 # split of those longer statements up to 32 KB (at most some 13 MB for 32 of the largest).
 LONG_STATEMENTS_KEPT = 32
 LONG_STATEMENT_BYTES = 32_768
-_split_anew = _queries._query2pg_client_nocache
-_split_kept = lru_cache(maxsize=LONG_STATEMENTS_KEPT)(_split_anew)
+# The function ClientCursor's query conversion calls for a statement past psycopg's own cache, by
+# its module's name at each call (psycopg/_queries.py, PostgresClientQuery.convert; psycopg 3.2
+# and 3.3). A psycopg without it is left as it is.
+_split_anew = getattr(_queries, "_query2pg_client_nocache", None)
+_split_kept = lru_cache(maxsize=LONG_STATEMENTS_KEPT)(_split_anew) if _split_anew is not None else None
 
 
 def _split_long_statement(query: bytes, encoding: str) -> tuple:
@@ -41,9 +44,8 @@ def _split_long_statement(query: bytes, encoding: str) -> tuple:
     return _split_anew(query, encoding)
 
 
-# The name ClientCursor's query conversion calls for a statement past psycopg's own cache (read at
-# each call: psycopg/_queries.py, PostgresClientQuery.convert).
-_queries._query2pg_client_nocache = _split_long_statement
+if _split_anew is not None:
+    _queries._query2pg_client_nocache = _split_long_statement
 
 
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
