@@ -223,11 +223,18 @@ def result_list(cl: ChangeList) -> SafeString | None:
     return table(cl, "".join(f"\n<tr>{_cells(cl, result, columns, url)}</tr>\n" for result in cl.result_list))
 
 
-def table(cl: ChangeList, rows: str) -> SafeString:
-    """The result table of ``cl`` (its column heads) around ``rows``, the ``<tr>`` of each row."""
+def table_head(cl: ChangeList) -> str:
+    """The result table's column heads (``result_headers``), each ``<th>``, joined."""
     headers = list(result_headers(cl))
     sorted_count = sum(1 for header in headers if header["sortable"] and header["sorted"])
-    head = "".join(_header(header, sorted_count) for header in headers)
+    return "".join(_header(header, sorted_count) for header in headers)
+
+
+def table(cl: ChangeList, rows: str, head: str | None = None) -> SafeString:
+    """The result table of ``cl`` (its column heads, or ``head`` if given: :func:`table_head`'s)
+    around ``rows``, the ``<tr>`` of each row."""
+    if head is None:
+        head = table_head(cl)
     return mark_safe(  # noqa: S308 -- every value escaped (prm.markup.escape) or Django's safe markup
         f'\n\n<div class="results">\n<table id="result_list">\n<thead>\n<tr>{head}\n</tr>\n</thead>\n'
         f"<tbody>{rows}</tbody>\n</table>\n</div>\n"

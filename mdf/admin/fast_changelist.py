@@ -53,6 +53,7 @@ from ..policies import fund_request_policy
 from . import changelist
 from .common import (
     EMPTY,
+    AlongRead,
     _available_subquery,
     _date_range,
     _money,
@@ -165,15 +166,31 @@ class ListedRequest:
     """What the changelist's columns (FundRequestAdmin's ``*_display``, the checkbox) read of a
     fund request, from one row of ``_ROWS``; ``str()`` is the model's own."""
 
-    __slots__ = (*(name for name in ROW_FIELDS if name != "partner__legal_name"), "id", "partner")
+    __slots__ = (*(name for name in ROW_FIELDS if name != "partner__legal_name"), "id", "partner", "row")
 
     def __init__(self, row: tuple) -> None:
-        for name, value in zip(ROW_FIELDS, row, strict=True):
-            if name == "partner__legal_name":
-                self.partner = _Partner(value)
-            else:
-                setattr(self, name, value)
+        # ROW_FIELDS, in order (tests/mdf/test_admin_fast_changelist_reads.py keeps the two equal):
+        # one unpacking, where a setattr per column cost 2 µs a row.
+        (
+            self.pk,
+            self.partner_id,
+            self.reference,
+            self.title,
+            self.activity_type,
+            self.start_date,
+            self.end_date,
+            self.status,
+            self.needs_program_admin,
+            self.requested_amount,
+            self.approved_amount,
+            self.currency,
+            self.submitted_at,
+            partner_name,
+            self.available_funds,
+        ) = row
+        self.partner = _Partner(partner_name)
         self.id = self.pk
+        self.row = row
 
     __str__ = FundRequest.__str__
 
@@ -222,9 +239,13 @@ class FastFundRequestChangeList:
     def get_queryset(self: Any, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
         self._planner = Planner(**_planner_settings(request.actor))
         reads = filter_choices_reads(request, self.model_admin, self.list_filter)
+        along: list[AlongRead] = getattr(request, ALONG_READS, [])
         try:
-            if not read_filter_choices(request, reads, self._planner.set_with):
+            along_rows = read_filter_choices(request, reads, self._planner.set_with, along)
+            if along_rows is None:
                 self._planner.__enter__()  # nothing to read with them: the settings alone
+                along_rows = [[] for _ in along]  # none can match a row
+            setattr(request, ALONG_ROWS, along_rows)
             (
                 self.filter_specs,
                 self.has_filters,
@@ -309,6 +330,13 @@ class FastFundRequestChangeList:
         self.multi_page = multi_page
 
 
+# The admin's reads that come before the list (the queue summary's), as the admin puts them on the
+# request (a list of AlongRead), sent with the filters' choices; their rows, put on the request in
+# the same order once read.
+ALONG_READS = "_mdf_along_reads"
+ALONG_ROWS = "_mdf_along_rows"
+
+
 def fast_changelist_class(base: type[ChangeList]) -> type[ChangeList]:
     return _fast_classes(base)
 
@@ -347,12 +375,16 @@ _FILTERS = 'id="changelist-filter"'
 
 
 class _Frame:
+    """The page around its middle, each part split at its request's values (the CSP nonce, the
+    CSRF tokens): ``head[0] value head[2] value ...``, the values at the odd places."""
+
     __slots__ = ("head", "tail")
 
     def __init__(self, head: str, tail: str) -> None:
-        self.head, self.tail = head, tail
+        self.head, self.tail = _SLOTS.split(head), _SLOTS.split(tail)
 
 
+_SLOTS = re.compile(f"({re.escape(_NONCE)}|{re.escape(_CSRF)})")
 _frames: dict[tuple[Any, ...], _Frame | None] = {}
 # Differences from Django's page seen per key; at REFUSALS_KEPT the key is Django's for good.
 _refused: dict[tuple[Any, ...], int] = {}
@@ -427,13 +459,27 @@ def frame(key: tuple[Any, ...]) -> _Frame | bool | None:
     return _frames.get(key, False)
 
 
-def _fill(text: str, request: HttpRequest) -> str:
-    if _NONCE in text:
-        text = text.replace(_NONCE, _nonce(request) or "")
-    while _CSRF in text:
-        # Each {% csrf_token %} is a token of its own (masked anew), as Django prints them.
-        text = text.replace(_CSRF, escape(get_token(request)), 1)
-    return text
+_TOKEN = "_mdf_csrf_token"
+
+
+def _csrf_token(request: HttpRequest) -> str:
+    """The page's CSRF token, escaped: one masked token for every form of the page, as Django's
+    page prints it (its csrf context processor's token is lazy and read once per rendering);
+    masking it costs some 50 µs (32 random characters)."""
+    token = getattr(request, _TOKEN, None)
+    if token is None:
+        token = escape(get_token(request))
+        setattr(request, _TOKEN, token)
+    return token
+
+
+def _filled(parts: list[str], request: HttpRequest) -> list[str]:
+    """A frame's part (split by _SLOTS) with the request's values in their places: the page is
+    then one join, not a copy of it per value replaced and per part added."""
+    filled = list(parts)
+    for index in range(1, len(parts), 2):
+        filled[index] = (_nonce(request) or "") if parts[index] == _NONCE else _csrf_token(request)
+    return filled
 
 
 def page(request: HttpRequest, found: _Frame, middle: str, context: dict[str, Any]) -> HttpResponse:
@@ -443,7 +489,7 @@ def page(request: HttpRequest, found: _Frame, middle: str, context: dict[str, An
     signals = sys.modules.get("django.test.signals")
     if signals is not None and signals.template_rendered.has_listeners():
         signals.template_rendered.send(sender=_TEMPLATE, template=_TEMPLATE, context=context)
-    return HttpResponse(_fill(found.head, request) + middle + _fill(found.tail, request))
+    return HttpResponse("".join((*_filled(found.head, request), middle, *_filled(found.tail, request))))
 
 
 class _Template:
@@ -472,7 +518,7 @@ def middle(request: HttpRequest, cl: ChangeList, context: dict[str, Any]) -> str
             _search_form(cl),
             "\n        \n\n",
             '        <form id="changelist-form" method="post" novalidate>',
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">\n',
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_csrf_token(request)}">\n',
             "        \n\n        \n          ",
             _actions(cl, context) if context["actions_on_top"] else "",
             "\n          ",
@@ -504,7 +550,7 @@ COLUMNS = (
 def _result_list(cl: ChangeList) -> str:
     """changelist.result_list(cl): its head, and its rows written here for the fund request
     columns with the page's language and moment read once (the admin's methods asked for them
-    in every cell: 50-100 µs a row). The status cell is the admin's own, once per status."""
+    in every cell: 50-100 µs a row), each row's cells but its age kept (:func:`_cells`)."""
     columns = tuple(cl.list_display)
     if columns not in (COLUMNS, COLUMNS[1:]) or not cl.result_list or not changelist.covered(cl):
         return str(changelist.result_list(cl))
@@ -518,45 +564,99 @@ def _result_list(cl: ChangeList) -> str:
     language = get_language()
     labels = _row_labels(language)
     now = timezone.now()
-    statuses: dict[tuple[str, bool], str] = {}
     checkbox = columns[0] == "action_checkbox"
+    # A row's cells up to its age are kept per process by everything they print (the row's
+    # values, the language, the links' query, the checkbox): the same rows come back on every
+    # page of a list. Its age, which follows the clock, is written each time.
+    page_key = (id(model_admin), language, before, after, checkbox)
+    ages: dict[str, str] = {}
     rows = []
     for obj in cl.result_list:
-        pk = obj.pk
-        link = f"{before}{pk}{after}"
-        status_key = (obj.status, obj.needs_program_admin)
-        status = statuses.get(status_key)
-        if status is None:
-            status = statuses[status_key] = escape(model_admin.status_display(obj))
-        requested = escape(_money(Decimal(obj.requested_amount), obj.currency, language))
-        amount = (
-            requested
-            if obj.approved_amount is None
-            else f'{requested}<span class="mdf-sub mdf-approved" title="{labels["approved"]}">'
-            f"✓ {escape(_money(Decimal(obj.approved_amount), '', language))}</span>"
+        key = (page_key, obj.row)
+        cells = _row_cells.get(key)
+        if cells is None:
+            if len(_row_cells) >= ROWS_KEPT:
+                _row_cells.clear()
+            cells = _row_cells[key] = _cells(obj, model_admin, language, labels, before, after, checkbox)
+        age_text = age(obj.submitted_at, now=now, language=language)
+        age_cell = ages.get(age_text)
+        if age_cell is None:
+            age_cell = ages[age_text] = escape(age_text)
+        rows.append(f'{cells}<td class="field-age_display">{age_cell}</td></tr>\n')
+    return str(changelist.table(cl, "".join(rows), head=_table_head(cl)))
+
+
+# Rows kept at most (per process; some 1.5 KB each); past it they are forgotten and written again.
+ROWS_KEPT = 4096
+_row_cells: dict[tuple[Any, ...], str] = {}
+
+
+def _cells(
+    obj: ListedRequest,
+    model_admin: Any,
+    language: str | None,
+    labels: dict[str, Any],
+    before: str,
+    after: str,
+    checkbox: bool,
+) -> str:
+    """A row's ``<tr>`` and its cells up to its age, as Django's changelist writes them."""
+    pk = obj.pk
+    link = f"{before}{pk}{after}"
+    status = escape(model_admin.status_display(obj))
+    currency = obj.currency
+    requested = _escaped_money(obj.requested_amount, currency, language)
+    amount = (
+        requested
+        if obj.approved_amount is None
+        else f'{requested}<span class="mdf-sub mdf-approved" title="{labels["approved"]}">'
+        f"✓ {_escaped_money(obj.approved_amount, '', language)}</span>"
+    )
+    activity = labels["escaped_activities"].get(obj.activity_type)
+    if activity is None:
+        activity = escape(obj.activity_type)
+    return (
+        "\n<tr>"
+        + (
+            '<td class="action-checkbox"><input type="checkbox" name="_selected_action" '
+            f'value="{escape(str(pk))}" class="action-select" '
+            f'aria-label="{labels["checkbox"].format(escape(str(obj)))}"></td>'
+            if checkbox
+            else ""
         )
-        activity = labels["activities"].get(obj.activity_type, obj.activity_type)
-        dates = _date_range(obj.start_date, obj.end_date, language)
-        rows.append(
-            "\n<tr>"
-            + (
-                '<td class="action-checkbox"><input type="checkbox" name="_selected_action" '
-                f'value="{escape(str(pk))}" class="action-select" '
-                f'aria-label="{labels["checkbox"].format(escape(str(obj)))}"></td>'
-                if checkbox
-                else ""
-            )
-            + f'<th class="field-reference"><a href="{link}">{escape(obj.reference)}</a></th>'
-            f'<td class="field-partner nowrap">{escape(obj.partner)}</td>'
-            f'<td class="field-activity_display"><a href="{link}">{escape(obj.title)}'
-            f'<span class="mdf-quiet mdf-sub">{escape(activity)} · {escape(dates)}</span></a></td>'
-            f'<td class="field-status_display">{status}</td>'
-            f'<td class="field-amount_display">{amount}</td>'
-            f'<td class="field-available_display">{_available(obj, model_admin, language)}</td>'
-            f'<td class="field-age_display">{escape(age(obj.submitted_at, now=now, language=language))}</td>'
-            "</tr>\n"
-        )
-    return str(changelist.table(cl, "".join(rows)))
+        + f'<th class="field-reference"><a href="{link}">{escape(obj.reference)}</a></th>'
+        f'<td class="field-partner nowrap">{escape(obj.partner)}</td>'
+        f'<td class="field-activity_display"><a href="{link}">{escape(obj.title)}'
+        f'<span class="mdf-quiet mdf-sub">{activity} · '
+        f"{_escaped_date_range(obj.start_date, obj.end_date, language)}</span></a></td>"
+        f'<td class="field-status_display">{status}</td>'
+        f'<td class="field-amount_display">{amount}</td>'
+        f'<td class="field-available_display">{_available(obj, model_admin, language)}</td>'
+    )
+
+
+# Table heads kept at most (per process); past it they are forgotten and written again.
+HEADS_KEPT = 256
+_heads: dict[tuple[Any, ...], str] = {}
+
+
+def _table_head(cl: ChangeList) -> str:
+    """changelist.table_head(cl), kept per what it follows from on the covered GET: the columns
+    and their labels (the admin, the language), the ordering (the admin's default: a covered GET
+    has no ``o``) and the query each sort link keeps (the status, the page)."""
+    key = (
+        id(cl.model_admin),
+        get_language(),
+        tuple(cl.list_display),
+        None if cl.sortable_by is None else tuple(cl.sortable_by),
+        tuple(sorted(cl.params.items())),
+    )
+    head = _heads.get(key)
+    if head is None:
+        if len(_heads) >= HEADS_KEPT:
+            _heads.clear()
+        head = _heads[key] = changelist.table_head(cl)
+    return head
 
 
 def _available(obj: ListedRequest, model_admin: Any, language: str | None) -> str:
@@ -567,7 +667,18 @@ def _available(obj: ListedRequest, model_admin: Any, language: str | None) -> st
         return escape(EMPTY)
     if obj.status == RequestStatus.SUBMITTED and available < obj.requested_amount:
         return escape(model_admin.available_display(obj))
-    return escape(_money(Decimal(available), obj.currency, language))
+    return _escaped_money(available, obj.currency, language)
+
+
+# The amounts and date ranges of a page's cells, escaped: the same few on many rows and pages.
+@lru_cache(maxsize=16384)
+def _escaped_money(amount: Decimal, currency: str, language: str | None) -> str:
+    return escape(_money(Decimal(amount), currency, language))
+
+
+@lru_cache(maxsize=8192)
+def _escaped_date_range(start: Any, end: Any, language: str | None) -> str:
+    return escape(_date_range(start, end, language))
 
 
 @lru_cache(maxsize=32)
@@ -575,7 +686,12 @@ def _row_labels(language: str | None) -> dict[str, Any]:
     """The words every row prints, in ``language`` (the active one, passed as the key)."""
     from prm.admin import _checkbox_label
 
-    return {**request_row_labels(language), "checkbox": _checkbox_label(language)}
+    labels = request_row_labels(language)
+    return {
+        **labels,
+        "escaped_activities": {value: escape(label) for value, label in labels["activities"].items()},
+        "checkbox": _checkbox_label(language),
+    }
 
 
 # Filter sidebars kept at most (per process); past it they are forgotten and written again.
@@ -663,7 +779,36 @@ def _summary(queue: dict[str, Any]) -> str:
     return f'<div class="mdf-summary{"" if total else " mdf-calm"}">\n  {counts}\n  {limit}\n</div>\n'
 
 
+# The search bars and pagination kept at most (per process), each per what it follows from.
+PARTS_KEPT = 512
+_parts: dict[tuple[Any, ...], str] = {}
+
+
+def _kept(key: tuple[Any, ...], write: Any, cl: ChangeList) -> str:
+    html = _parts.get(key)
+    if html is None:
+        if len(_parts) >= PARTS_KEPT:
+            _parts.clear()
+        html = _parts[key] = write(cl)
+    return html
+
+
 def _search_form(cl: ChangeList) -> str:
+    """:func:`_write_search_form`, kept per the language, the query (its hidden inputs, in their
+    order), the search words and the count."""
+    key = (
+        "search",
+        id(cl.model_admin),
+        get_language(),
+        tuple(cl.params.items()),
+        cl.query,
+        cl.result_count,
+        bool(cl.search_fields),
+    )
+    return _kept(key, _write_search_form, cl)
+
+
+def _write_search_form(cl: ChangeList) -> str:
     """templates/admin/search_form.html (the project's, Django's with the icon's text translated)."""
     if not cl.search_fields:
         return "\n\n\n"
@@ -747,6 +892,26 @@ def _actions(cl: ChangeList, context: dict[str, Any]) -> str:
 
 
 def _pagination(cl: ChangeList) -> str:
+    """:func:`_write_pagination`, kept per the language, the query (each link keeps it), the page,
+    the count and whether there are more."""
+    key = (
+        "pagination",
+        id(cl.model_admin),
+        get_language(),
+        tuple(sorted(cl.params.items())),
+        cl.page_num,
+        cl.result_count,
+        cl.paginator.more,
+        cl.paginator.per_page,
+        cl.paginator.orphans,
+        cl.show_all,
+        cl.can_show_all,
+        cl.multi_page,
+    )
+    return _kept(key, _write_pagination, cl)
+
+
+def _write_pagination(cl: ChangeList) -> str:
     """templates/admin/pagination.html (Django's, with "more than N" past the cap)."""
     required = (not cl.show_all or not cl.can_show_all) and cl.multi_page
     numbers = ""

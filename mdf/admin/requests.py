@@ -49,6 +49,7 @@ from ..policies import fund_request_policy
 from . import fast_changelist
 from .common import (
     ZERO,
+    AlongRead,
     ApproveRequestsForm,
     DecisionAdminMixin,
     NamedRelatedFieldListFilter,
@@ -138,6 +139,11 @@ def _waiting(actor: Actor) -> QuerySet[FundRequest]:
 
 def _approval_limit(actor: Actor) -> QuerySet[ApprovalLimit]:
     return ApprovalLimit.objects.filter(user_id=actor.user.pk).values_list("amount", "currency")
+
+
+def _has_approval_limit(actor: Actor) -> bool:
+    """Whether the queue summary shows the actor's approval limit (a channel account manager's)."""
+    return actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER
 
 
 # The queue summary's reads on every changelist, compiled once per shape (prm.statements).
@@ -317,22 +323,27 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
 
     # Change list and change form -----------------------------------------------------------------
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        context = {**(extra_context or {}), **self._queue_summary(request)}
+        extra_context = extra_context or {}
+
+        def djangos_page(queue: dict[str, Any] | None = None) -> HttpResponse:
+            context = {**extra_context, **(queue or self._queue_summary(request))}
+            return super(FundRequestAdmin, self).changelist_view(request, context)
+
         # The common GET without Django's template (mdf/admin/fast_changelist.py); Django's page
         # for anything else, for a user it refuses (its 403), and while no frame is kept.
         if not fast_changelist.covered(request) or not self.has_view_or_change_permission(request):
-            return super().changelist_view(request, context)
+            return djangos_page()
         key = fast_changelist.frame_key(request)
         found = fast_changelist.frame(key)
         if found is None:
-            return super().changelist_view(request, context)
-        fast = self._fast_middle(request, context)
+            return djangos_page()
+        fast = self._fast_middle(request, extra_context)
         if fast is None:
-            return super().changelist_view(request, context)
+            return djangos_page()
         written, page_context = fast
         if found is False:
             # No frame yet: Django's page, whose frame is kept if its middle is the one written.
-            response = super().changelist_view(request, context)
+            response = djangos_page({"queue": page_context["queue"]})
             response.render()
             if response.status_code == 200:
                 fast_changelist.capture(request, key, response.content.decode(response.charset), written)
@@ -345,12 +356,19 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         """The page's middle for the covered GET (fast_changelist.middle) and its context, or None
         for a page number past the last (Django's path redirects it)."""
         request._mdf_fast_changelist = True
+        # The queue summary's reads travel with the filters' choices (the changelist's first
+        # statement): one round trip less each.
+        along = self._queue_reads(request.actor)
+        setattr(request, fast_changelist.ALONG_READS, along)
         try:
             cl = self.get_changelist_instance(request)
         except (IncorrectLookupParameters, InvalidPage):
             return None
         finally:
             request._mdf_fast_changelist = False
+            delattr(request, fast_changelist.ALONG_READS)
+        read = request.__dict__.pop(fast_changelist.ALONG_ROWS, None)
+        context = {**context, **self._queue_summary(request, read)}
         cl.formset = None
         actions = self.get_actions(request)
         result_count = cl.result_count
@@ -373,12 +391,23 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
         }
         return fast_changelist.middle(request, cl, context), context
 
-    def _queue_summary(self, request: HttpRequest) -> dict[str, Any]:
-        """What waits for a decision, with links to work it oldest first (two queries)."""
+    def _queue_reads(self, actor: Actor) -> list[AlongRead]:
+        """The queue summary's reads, unsent, with their widths: what waits, and a channel account
+        manager's approval limit."""
+        reads = [(_WAITING.prepare(actor), 3)]
+        if _has_approval_limit(actor):
+            reads.append((_APPROVAL_LIMIT.prepare(actor), 2))
+        return reads
+
+    def _queue_summary(self, request: HttpRequest, read: list[list[tuple]] | None = None) -> dict[str, Any]:
+        """What waits for a decision, with links to work it oldest first: from the rows of
+        :meth:`_queue_reads` already ``read`` (sent with the fast changelist's first statement),
+        or read now (two queries)."""
         actor = request.actor
         # No row when the actor's scope matches nothing at all (a role without funds: the ORM's
         # EmptyResultSet), as an aggregate over no request would say.
-        total, escalated, oldest = next(iter(_WAITING.rows(actor)), (0, 0, None))
+        waiting = _WAITING.rows(actor) if read is None else read[0]
+        total, escalated, oldest = next(iter(waiting), (0, 0, None))
         counts = {"total": total, "escalated": escalated, "oldest": oldest}
         base = reverse("admin:mdf_fundrequest_changelist", current_app=self.admin_site.name)
         queue = {
@@ -386,8 +415,8 @@ class FundRequestAdmin(DecisionAdminMixin, WholeProgramIndexWalkMixin, ScopedAdm
             "o": self.order_param(request, "age_display", descending=True),  # oldest first
         }
         limit_text = ""
-        if actor.is_vendor and actor.vendor_role == VendorRole.CHANNEL_ACCOUNT_MANAGER:
-            limits = _APPROVAL_LIMIT.rows(actor)
+        if _has_approval_limit(actor):
+            limits = _APPROVAL_LIMIT.rows(actor) if read is None else read[1]
             limit_text = (
                 gettext("Your approval limit: %(limit)s per request.") % {"limit": money(*limits[0])}
                 if limits

@@ -214,3 +214,43 @@ def test_a_weekend_or_a_holiday_is_not_a_business_day_of_notice(team: m.Team, al
     with at(2026, 3, 16, 9):
         error = _submit(team.marketing_actor, date(2026, 3, 30))
     assert error is not None and "starts in 9 business days" in str(error)
+
+
+# --- The admin lists' age column -------------------------------------------------------------------
+_NOWS = [
+    datetime(2026, 3, 1, 0, 0, 0, tzinfo=UTC),
+    datetime(2026, 3, 31, 12, 30, 15, 500_000, tzinfo=UTC),
+    datetime(2028, 2, 29, 23, 59, 59, tzinfo=UTC),
+    datetime(2027, 1, 1, 0, 0, 30, tzinfo=UTC),
+]
+# Seconds before now: a minute and on either side of each unit, months across short months, years.
+_BEFORE = sorted(
+    {
+        *(60, 61, 119, 120, 3_599, 3_600, 3_601, 86_399, 86_400, 86_401, 604_799, 604_800, 604_801),
+        *(
+            day * 86_400 + shift
+            for day in (27, 28, 29, 30, 31, 58, 59, 60, 61, 364, 365, 366, 367, 800)
+            for shift in (-1, 0, 1, 7_200)
+        ),
+    }
+)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_listed_age_is_djangos_timesince_largest_unit(language: str) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import translation
+    from django.utils.timesince import timesince
+
+    from mdf.admin.common import _time_strings, age
+
+    berlin = ZoneInfo("Europe/Berlin")
+    with translation.override(language):
+        for now in _NOWS:
+            for before in _BEFORE:
+                moment = now - timedelta(seconds=before)
+                for shown in (moment, moment.astimezone(berlin)):
+                    expected = timesince(shown, now, time_strings=_time_strings(language), depth=1)
+                    assert age(shown, now=now, language=language) == expected, (now, shown)
