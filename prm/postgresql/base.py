@@ -16,36 +16,9 @@ Everything else is Django's backend: ``ENGINE = "prm.postgresql"`` (prm/settings
 from __future__ import annotations
 
 import select
-from functools import lru_cache
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
-from psycopg import _queries
 from psycopg.pq import TransactionStatus
-
-# psycopg splits a statement at its placeholders on every call, and keeps the split (an LRU of 128)
-# only for statements of at most 50 parameters and 4 KB: it leaves out the many INSERTs of varying
-# length an ORM writes. A channel account manager's statements carry the portfolio, some 500 ids
-# and twice in some, so each was split again on every request: 3 ms of CPU per 1,000 placeholders,
-# 7 of the 17 ms of the fund request changelist at full size. The same statements come back (the
-# kept statements of prm.statements send one SQL per shape), so a second, smaller LRU keeps the
-# split of those longer statements up to 32 KB (at most some 13 MB for 32 of the largest).
-LONG_STATEMENTS_KEPT = 32
-LONG_STATEMENT_BYTES = 32_768
-# The function ClientCursor's query conversion calls for a statement past psycopg's own cache, by
-# its module's name at each call (psycopg/_queries.py, PostgresClientQuery.convert; psycopg 3.2
-# and 3.3). A psycopg without it is left as it is.
-_split_anew = getattr(_queries, "_query2pg_client_nocache", None)
-_split_kept = lru_cache(maxsize=LONG_STATEMENTS_KEPT)(_split_anew) if _split_anew is not None else None
-
-
-def _split_long_statement(query: bytes, encoding: str) -> tuple:
-    if len(query) <= LONG_STATEMENT_BYTES:
-        return _split_kept(query, encoding)
-    return _split_anew(query, encoding)
-
-
-if _split_anew is not None:
-    _queries._query2pg_client_nocache = _split_long_statement
 
 
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):

@@ -64,24 +64,3 @@ def test_a_request_replaces_a_closed_connection(spare: Any) -> None:
     with spare.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
-
-
-def test_a_long_statement_is_split_at_its_placeholders_once() -> None:
-    """A statement past psycopg's own cache (more than 50 parameters: a channel account manager's
-    portfolio) is split once and sent as psycopg sends it, with its values in their places."""
-    from prm.postgresql import base
-
-    ids = list(range(1, 602, 2))  # 301 values
-    sql = (
-        "SELECT count(*) FROM (SELECT unnest(ARRAY["
-        + ", ".join(["%s"] * len(ids))
-        + "]) AS n) found WHERE n > %s"
-    )
-    before = base._split_kept.cache_info()
-    with connection.cursor() as cursor:
-        for threshold in (0, 300):
-            cursor.execute(sql, [*ids, threshold])
-            assert cursor.fetchone() == (sum(1 for n in ids if n > threshold),)
-    after = base._split_kept.cache_info()
-    assert after.hits - before.hits >= 1
-    assert after.misses - before.misses <= 1
