@@ -21,6 +21,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     Window,
@@ -775,9 +776,18 @@ def _shown_filters(filters: dict[str, Any]) -> dict[str, Any]:
 class ListStatements:
     """A vendor list's three kept statements: ``count`` (its rows, up to COUNT_CAP + 1), ``keys``
     (the keys of rows ``[bottom:top]`` in the list's order) and ``rows`` (``columns`` of the rows
-    of ``keys``, through the list's own scope and condition, unfiltered and unordered)."""
+    of ``keys``, through the list's own scope and condition, unfiltered and unordered; or
+    ``read_rows(actor, keys)``'s, where the list reads its page's rows its own way)."""
 
-    def __init__(self, name: str, listing: Any, columns: tuple[str, ...], filters: frozenset[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        listing: Any,
+        columns: tuple[str, ...],
+        filters: frozenset[str],
+        *,
+        read_rows: Callable[[Actor, list[int]], QuerySet] | None = None,
+    ) -> None:
         self.listing = listing  # listing(actor=..., filters=...): the list's queryset
         self.filters = filters
         values = sorted(filters)
@@ -797,7 +807,7 @@ class ListStatements:
 
         self.count = Statement(f"{name}.count", counted, values=values, count=True)
         self.keys = Statement(f"{name}.keys", keys, values=values)
-        self.rows = Statement(f"{name}.rows", rows, values=["keys"])
+        self.rows = Statement(f"{name}.rows", read_rows or rows, values=["keys"])
 
 
 def _label(choices: Any, value: str) -> str:
@@ -881,11 +891,41 @@ def _columns(row: type, *related: str) -> tuple[str, ...]:
     return ("id", *row._fields[1 : len(row._fields) - len(related)], *related)
 
 
+def _review_queue_rows(actor: Actor, keys: list[int]) -> QuerySet:
+    """The review queue's rows of ``keys`` (the page's keys, just read from the queue): each deal
+    by its key, through the deal policy's scope, with its partner's name and tier read per row
+    through the partner policy's scope (a deal this actor sees is of a partner it sees).
+
+    Joined to the partners, the rows were read partner first: under row-level security
+    PostgreSQL expects one partner, so it read every partner and, for each, all its submitted
+    deals to find the page's 25 (1,500 deals and 1.3 ms on the small data set). Filtered on the
+    status again, they were found through a bitmap of the whole queue's partial index AND-ed
+    with the keys' (the 150,000 entries of a full-size queue: 18 ms). Read by key alone, with a
+    lookup of each row's partner, the page is 25 probes of the primary key whatever the sizes
+    (0.3-0.6 ms). The keys' status is the queue's: they were read under the same scope a moment
+    before, in the same request (a deal decided in between is listed as it was, as it would be
+    if it were decided a moment after the page was sent)."""
+    if not actor.is_vendor:
+        return Deal.objects.none().values_list("pk")
+    partner = partner_policy.scope(actor).filter(pk=OuterRef("partner_id")).order_by()
+    return (
+        deal_policy.scope(actor)
+        .filter(pk__in=keys)
+        .order_by()
+        .annotate(
+            shown_partner_name=Subquery(partner.values("legal_name")),
+            shown_tier_name=Subquery(partner.values("tier__name")),
+        )
+        .values_list(*_columns(ReviewRow, "shown_partner_name", "shown_tier_name"))
+    )
+
+
 REVIEW_QUEUE = ListStatements(
     "deals.review_queue",
     review_queue,
     _columns(ReviewRow, "partner__legal_name", "partner__tier__name"),
     frozenset({"partner"}),
+    read_rows=_review_queue_rows,
 )
 VENDOR_DEALS = ListStatements(
     "deals.vendor_deals",

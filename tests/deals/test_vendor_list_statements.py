@@ -75,6 +75,34 @@ def test_the_review_queues_statements_are_compiled_once_and_kept(
     assert selectors._PENDING_EXTENSIONS_FIRST.is_kept(actor, limit=6)
 
 
+@pytest.mark.parametrize("who", ["vendor_admin", "cam"])
+def test_the_review_queues_rows_are_read_by_key_with_their_partner_through_its_scope(
+    request: pytest.FixtureRequest, team_a: f.Team, queued: list[Deal], who: str
+) -> None:
+    """A page's rows are read by their keys alone (no join to the partners, which under
+    row-level security PostgreSQL read first, every partner's queue in turn), each with its
+    partner's name and tier through the partner policy's scope; keys outside the actor's scope
+    give no row (the channel account manager works team A only)."""
+    actor = _actor(request, who)
+    submitted = [deal for deal in queued if deal.status == DealStatus.SUBMITTED]
+    keys = [deal.pk for deal in submitted]
+    query = selectors._review_queue_rows(actor, keys).query
+    assert [alias for alias, count in query.alias_refcount.items() if count] == ["deals_deal"]
+    with acting(actor):
+        read = selectors.REVIEW_QUEUE.rows.rows(actor, keys=keys)
+    rows = {row[0]: selectors.ReviewRow._make(row) for row in read}
+    seen = [deal for deal in submitted if who == "vendor_admin" or deal.partner_id == team_a.partner.pk]
+    assert set(rows) == {deal.pk for deal in seen}
+    for deal in seen:
+        row = rows[deal.pk]
+        assert (row.reference, row.partner_id, row.partner_name, row.tier_name) == (
+            deal.reference,
+            deal.partner_id,
+            deal.partner.legal_name,
+            deal.partner.tier.name,
+        )
+
+
 def test_a_searched_review_queue_is_built_each_time_and_still_right(
     team_a: f.Team, queued: list[Deal], vendor_admin: Actor
 ) -> None:
