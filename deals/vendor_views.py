@@ -402,7 +402,7 @@ class KeptListPaginator(VendorDealListPaginator):
         except (TypeError, ValueError, OverflowError):
             asked = 1
         bottom = (asked - 1) * self.per_page
-        count = self.statements.count.prepare(self.actor, **self.filters)
+        count = self._count_statement()
         keys = self.statements.keys.prepare(
             self.actor, bottom=bottom, top=bottom + self.per_page, **self.filters
         )
@@ -414,6 +414,15 @@ class KeptListPaginator(VendorDealListPaginator):
         self.more = counted > self.cap
         self.__dict__["count"] = min(counted, self.cap)  # the cached_property, filled
         self._read_keys = (bottom, [key for (key,) in keys.convert([(key,) for key in found])])
+
+    def _count_statement(self) -> Prepared:
+        """The list's capped count, unsent: from the maintained figures where they hold the list's
+        exact length (ListStatements.count_from_figures), else the kept count statement."""
+        if self.statements.count_from_figures is not None:
+            counted = self.statements.count_from_figures(self.actor, **self.filters)
+            if counted is not None:
+                return counted
+        return self.statements.count.prepare(self.actor, **self.filters)
 
     def page(self, number: Any) -> Page:
         with self._settings() as planner:
