@@ -178,10 +178,16 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
     # The side panel (the six oldest extension requests and how many wait) and the wins waiting,
     # read in the statement that sets the list's planner settings.
-    pending, pending_count, won_waiting = selectors.review_queue_side(
+    waiting, pending_count, won_waiting = selectors.review_queue_side(
         actor=actor, limit=6, send=paginator.read_before
     )
+    # The panel's deals are read with the page's rows (the side's statement reads their keys).
+    paginator.also_keys = [extension.deal_id for extension in waiting]
     page = paginator.get_page(request.GET.get("page"))
+    shown = paginator.also_rows
+    pending = [
+        extension.shown(shown[extension.deal_id]) for extension in waiting if extension.deal_id in shown
+    ]
     may_review = actor.vendor_role in REVIEWER_ROLES
     context = {
         "form": form,
@@ -329,6 +335,10 @@ class KeptListPaginator(VendorDealListPaginator):
         super().__init__(None if callable(object_list) else object_list, per_page)
         self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
         self.walk_index = not selective
+        # Keys of more rows to read with the page's (the review queue's panel's deals): their rows
+        # are ``also_rows`` once the page is read.
+        self.also_keys: list[Any] = []
+        self.also_rows: dict[Any, Any] = {}
         self._settings_held: Planner | None = None
         self._set_before: Planner | None = None  # settings set by read_before, not yet used
 
@@ -438,8 +448,12 @@ class KeptListPaginator(VendorDealListPaginator):
                 kept = self.statements.keys.rows(self.actor, bottom=bottom, top=top, **self.filters)
                 keys = [key for (key,) in kept]
             # The rows are the last read under the settings: they are set back in the same statement.
-            found = planner.restore_with(self.statements.rows.prepare(self.actor, keys=keys)) if keys else []
+            listed = set(keys)
+            wanted = [*keys, *(key for key in self.also_keys if key not in listed)]
+            statement = self.statements.rows.prepare(self.actor, keys=wanted) if wanted else None
+            found = planner.restore_with(statement) if statement is not None else []
         rows = {row[0]: self.row._make(row) for row in found}
+        self.also_rows = {key: rows[key] for key in self.also_keys if key in rows}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 

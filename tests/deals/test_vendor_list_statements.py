@@ -79,7 +79,7 @@ def test_the_review_queues_statements_are_compiled_once_and_kept(
     assert statements.keys.is_kept(actor, bottom=bottom, top=bottom + 25, **filters)
     assert statements.rows.is_kept(actor, keys=[row.pk for row in rows])
     assert selectors._WON_WAITING.is_kept(actor)
-    assert selectors._PENDING_EXTENSIONS_FIRST.is_kept(actor, limit=6)
+    assert selectors._PENDING_EXTENSION_KEYS_FIRST.is_kept(actor, limit=6)
 
 
 @pytest.mark.parametrize("who", ["vendor_admin", "cam"])

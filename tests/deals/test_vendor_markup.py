@@ -22,9 +22,11 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
+from deals.models import Deal, DealStatus
 from prm.tenancy import Actor
 from tests.deals import factories as f
 from tests.deals.test_pipeline_rollup import world  # noqa: F401 -- the fixture
+from tests.deals.test_query_counts import bulk_deals, bulk_extensions
 from tests.helpers import login
 
 BEFORE = Path(__file__).parent / "markup_before"
@@ -94,10 +96,16 @@ def test_the_pages_show_the_markup_of_their_old_templates(
     # conflict) and another customer.
     f.submitted(world["b"].sales_actor, customer="Initech")
     f.submitted(world["a"].sales_actor, customer="Globex Corporation", domain="globex.example")
+    # Extension requests waiting, more than the queue's panel lists (its deals read with the page's rows).
+    bulk_deals(world["b"], 4, product=world["switch"], statuses=[DealStatus.APPROVED], start=900)
+    bulk_extensions(list(Deal.objects.filter(status=DealStatus.APPROVED).order_by("pk")))
     for actor in (vendor_admin, cam):
         client = login(actor)
         for query in QUERIES:
             assert_same_markup(client, url_name, query, language)
+    if url_name == "deals:review_queue":  # the panel was compared full, with its "in all"
+        shown = page_context(login(vendor_admin).get(reverse(url_name)))
+        assert len(shown["pending_extensions"]) == 6 < shown["pending_extension_count"]
 
 
 @time_machine.travel(datetime.datetime(2026, 3, 10, 9, 30, tzinfo=datetime.UTC), tick=False)
