@@ -34,7 +34,7 @@ from partners.models import PartnerStatus
 from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
-from prm.jinja2 import kept_gettext, render_page, url_with_pk
+from prm.jinja2 import kept_gettext, page_gettext, render_page, url_with_pk
 from prm.layout import page_url
 from prm.money import format_amount
 from prm.pagination import Planner, page_bounds
@@ -214,9 +214,9 @@ def _review_queue_values(context: dict[str, Any]) -> dict[str, Any]:
         "widget": kept_widget,
         "pagination": pagination,
         "dates": Dates(),
-        # The page's fixed messages, translated once per language (prm.jinja2.kept_gettext).
-        "_": kept_gettext,
-        "gettext": kept_gettext,
+        # The page's fixed messages, translated and written once per language (prm.jinja2.page_gettext).
+        "_": (gettext := page_gettext()),
+        "gettext": gettext,
         **context,
     }
     values["queue_rows"] = review_rows_html(values["deals"], values)
