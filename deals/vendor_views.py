@@ -34,7 +34,8 @@ from partners.models import PartnerStatus
 from partners.policies import vendor_sees_all
 from prm import audit
 from prm.errors import attempt
-from prm.jinja2 import kept_gettext, url_with_pk
+from prm.jinja2 import kept_gettext, page_gettext, render_page, url_with_pk
+from prm.layout import page_url
 from prm.money import format_amount
 from prm.pagination import Planner, page_bounds
 from prm.statements import Prepared
@@ -177,29 +178,49 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     )
     # The side panel (the six oldest extension requests and how many wait) and the wins waiting,
     # read in the statement that sets the list's planner settings.
-    pending, pending_count, won_waiting = selectors.review_queue_side(
+    waiting, pending_count, won_waiting = selectors.review_queue_side(
         actor=actor, limit=6, send=paginator.read_before
     )
+    # The panel's deals are read with the page's rows (the side's statement reads their keys).
+    paginator.also_keys = [extension.deal_id for extension in waiting]
     page = paginator.get_page(request.GET.get("page"))
+    shown = paginator.also_rows
+    pending = [
+        extension.shown(shown[extension.deal_id]) for extension in waiting if extension.deal_id in shown
+    ]
     may_review = actor.vendor_role in REVIEWER_ROLES
-    return _render_body(
-        request,
-        "deals/vendor/review_queue.html",
-        {
-            "form": form,
-            # Capped counts: the queue and the program's deals can be a million rows.
-            "page": page,
-            "querystring": querystring_without_page(request),
-            "pending_extensions": pending,
-            "pending_extension_count": pending_count,
-            "won_waiting_count": won_waiting,
-            "queue_url": reverse("deals:review_queue"),
-            "all_deals_url": reverse("deals:vendor_list"),
-            # templates/jinja2/deals/_review_rows.html, the queue's rows
-            **_review_rows_context(page.object_list, now=now, may_review=may_review),
-        },
-        body_only=lambda values: {"queue_rows": review_rows_html(values["deals"], values)},
-    )
+    context = {
+        "form": form,
+        # Capped counts: the queue and the program's deals can be a million rows.
+        "page": page,
+        "querystring": querystring_without_page(request),
+        "pending_extensions": pending,
+        "pending_extension_count": pending_count,
+        "won_waiting_count": won_waiting,
+        "queue_url": page_url("deals:review_queue"),
+        "all_deals_url": page_url("deals:vendor_list"),
+        # templates/jinja2/deals/_review_rows.html, the queue's rows
+        **_review_rows_context(page.object_list, now=now, may_review=may_review),
+    }
+    return render_page(request, "deals/vendor/review_queue.html", _review_queue_values(context))
+
+
+def _review_queue_values(context: dict[str, Any]) -> dict[str, Any]:
+    """What the review queue's page (templates/jinja2/deals/vendor/review_queue.html, a page
+    written in Jinja2: its Django frame around the Jinja2 body was a sixth of the page's CPU, its
+    CSRF token masked three times) prints, beside ``context``: what a vendor body gets (_body)
+    and the queue's rows, written."""
+    values = {
+        "widget": kept_widget,
+        "pagination": pagination,
+        "dates": Dates(),
+        # The page's fixed messages, translated and written once per language (prm.jinja2.page_gettext).
+        "_": (gettext := page_gettext()),
+        "gettext": gettext,
+        **context,
+    }
+    values["queue_rows"] = review_rows_html(values["deals"], values)
+    return values
 
 
 def _review_rows_context(deals: list[Any], *, now: Any, may_review: bool) -> dict[str, Any]:
@@ -314,6 +335,10 @@ class KeptListPaginator(VendorDealListPaginator):
         super().__init__(None if callable(object_list) else object_list, per_page)
         self.actor, self.statements, self.row, self.filters = actor, statements, row, filters
         self.walk_index = not selective
+        # Keys of more rows to read with the page's (the review queue's panel's deals): their rows
+        # are ``also_rows`` once the page is read.
+        self.also_keys: list[Any] = []
+        self.also_rows: dict[Any, Any] = {}
         self._settings_held: Planner | None = None
         self._set_before: Planner | None = None  # settings set by read_before, not yet used
 
@@ -387,7 +412,7 @@ class KeptListPaginator(VendorDealListPaginator):
         except (TypeError, ValueError, OverflowError):
             asked = 1
         bottom = (asked - 1) * self.per_page
-        count = self.statements.count.prepare(self.actor, **self.filters)
+        count = self._count_statement()
         keys = self.statements.keys.prepare(
             self.actor, bottom=bottom, top=bottom + self.per_page, **self.filters
         )
@@ -399,6 +424,15 @@ class KeptListPaginator(VendorDealListPaginator):
         self.more = counted > self.cap
         self.__dict__["count"] = min(counted, self.cap)  # the cached_property, filled
         self._read_keys = (bottom, [key for (key,) in keys.convert([(key,) for key in found])])
+
+    def _count_statement(self) -> Prepared:
+        """The list's capped count, unsent: from the maintained figures where they hold the list's
+        exact length (ListStatements.count_from_figures), else the kept count statement."""
+        if self.statements.count_from_figures is not None:
+            counted = self.statements.count_from_figures(self.actor, **self.filters)
+            if counted is not None:
+                return counted
+        return self.statements.count.prepare(self.actor, **self.filters)
 
     def page(self, number: Any) -> Page:
         with self._settings() as planner:
@@ -414,8 +448,12 @@ class KeptListPaginator(VendorDealListPaginator):
                 kept = self.statements.keys.rows(self.actor, bottom=bottom, top=top, **self.filters)
                 keys = [key for (key,) in kept]
             # The rows are the last read under the settings: they are set back in the same statement.
-            found = planner.restore_with(self.statements.rows.prepare(self.actor, keys=keys)) if keys else []
+            listed = set(keys)
+            wanted = [*keys, *(key for key in self.also_keys if key not in listed)]
+            statement = self.statements.rows.prepare(self.actor, keys=wanted) if wanted else None
+            found = planner.restore_with(statement) if statement is not None else []
         rows = {row[0]: self.row._make(row) for row in found}
+        self.also_rows = {key: rows[key] for key in self.also_keys if key in rows}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 

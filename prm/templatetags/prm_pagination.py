@@ -14,11 +14,13 @@ from typing import Any
 
 from django import template
 from django.core.paginator import Page
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import floatformat
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 register = template.Library()
 
@@ -46,8 +48,51 @@ _NEXT_ICON = mark_safe('<i class="bi bi-chevron-right" aria-hidden="true"></i>')
 _GAP = mark_safe('<li class="page-item disabled"><span class="page-link">…</span></li>')
 
 
+# The markup by everything that decides it: the language (the wording, the numbers' format), the
+# query string, the page's number, the list's length, its pages, the page's first and last row and
+# whether the length is capped. A list's first pages are the same markup for every request until
+# the list changes; written, it was 0.1 ms a page. Bounded: emptied when full.
+_written: dict[tuple[Any, ...], SafeString] = {}
+WRITTEN_KEPT = 5_000
+
+
+@receiver(setting_changed)
+def _forget_written(*, setting: str, **kwargs: Any) -> None:
+    if setting in {
+        "LANGUAGES",
+        "LANGUAGE_CODE",
+        "LOCALE_PATHS",
+        "FORMAT_MODULE_PATH",
+        "USE_THOUSAND_SEPARATOR",
+        "NUMBER_GROUPING",
+        "THOUSAND_SEPARATOR",
+        "DECIMAL_SEPARATOR",
+    }:
+        _written.clear()
+
+
 @register.simple_tag
 def pagination(page: Page, querystring: str = "") -> SafeString:
+    paginator = page.paginator
+    key = (
+        get_language(),
+        querystring,
+        page.number,
+        paginator.count,
+        paginator.num_pages,
+        page.start_index(),
+        page.end_index(),
+        bool(getattr(paginator, "more", False)),
+    )
+    markup = _written.get(key)
+    if markup is None:
+        if len(_written) >= WRITTEN_KEPT:
+            _written.clear()
+        markup = _written[key] = _pagination(page, querystring)
+    return markup
+
+
+def _pagination(page: Page, querystring: str) -> SafeString:
     paginator = page.paginator
     num_pages = paginator.num_pages
     if num_pages <= 1:

@@ -208,6 +208,16 @@ def test_the_review_queue_reads_its_side_and_its_page_in_three_statements(
     assert pending == list(
         DealExtensionRequest.objects.order_by("created_at", "pk").values_list("pk", flat=True)[:6]
     )
+    # The requests' deals, read with the page's rows (by key, beside the queue's submitted deals).
+    extended = {deal.pk: deal for deal in approved}
+    assert [
+        (row.deal.pk, row.deal.reference, row.deal.customer_name, row.deal.partner.legal_name)
+        for row in response.context["pending_extensions"]
+    ] == [
+        (row.deal_id, deal.reference, deal.customer_name, team_a.partner.legal_name)
+        for row in response.context["pending_extensions"]
+        for deal in [extended[row.deal_id]]
+    ]
     page = response.context["page"]
     assert page.paginator.count == size
     assert [row.pk for row in page.object_list] == [

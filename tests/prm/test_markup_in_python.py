@@ -18,9 +18,12 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.template import engines
+from django.test import override_settings
 from django.test.html import parse_html
 from django.utils import timezone, translation
 from django.utils.html import format_html
+
+from prm.templatetags import prm_pagination
 
 BEFORE = Path(__file__).parent / "markup_before"
 LANGUAGES = ["en", "de"]
@@ -65,6 +68,18 @@ def test_pagination_is_the_markup_the_template_made(language: str, querystring: 
             old = old_template("pagination.html").render(context)
             assert_same_html(old, through_include.render(context))
             assert_same_html(old, through_tag.render(context))
+            assert_same_html(old, through_tag.render(context))  # the markup kept for the same page
+
+
+def test_kept_pagination_follows_the_number_format() -> None:
+    """The markup is kept by language and page; a change of the numbers' format forgets it."""
+    page = MorePaginator(list(range(123456)), 25).page(2000)
+    with translation.override("de"):
+        default = prm_pagination.pagination(page, "")
+        assert prm_pagination.pagination(page, "") is default  # kept
+        with override_settings(USE_THOUSAND_SEPARATOR=not settings.USE_THOUSAND_SEPARATOR):
+            changed = prm_pagination.pagination(page, "")
+            assert changed == prm_pagination._pagination(page, "") != default
 
 
 class ExampleForm(forms.Form):
