@@ -797,7 +797,7 @@ class ListStatements:
             return listing(actor=actor, filters=_shown_filters(filters)).values_list("pk")[bottom:top]
 
         def rows(actor: Actor, keys: list[int]) -> QuerySet:
-            return listing(actor=actor).filter(pk__in=keys).order_by().values_list(*columns)
+            return listing(actor=actor).filter(pk__in_ids=keys).order_by().values_list(*columns)
 
         self.count = Statement(f"{name}.count", counted, values=values, count=True)
         self.keys = Statement(f"{name}.keys", keys, values=values)
@@ -915,11 +915,11 @@ def _review_queue_rows(actor: Actor, keys: list[int]) -> QuerySet:
     if not actor.is_vendor:
         return Deal.objects.none().values_list(*_REVIEW_QUEUE_COLUMNS)
     if not vendor_sees_all(actor):
-        return deal_policy.scope(actor).filter(pk__in=keys).order_by().values_list(*_REVIEW_QUEUE_COLUMNS)
+        return deal_policy.scope(actor).filter(pk__in_ids=keys).order_by().values_list(*_REVIEW_QUEUE_COLUMNS)
     partner = partner_policy.scope(actor).filter(pk=OuterRef("partner_id")).order_by()
     return (
         deal_policy.scope(actor)
-        .filter(pk__in=keys)
+        .filter(pk__in_ids=keys)
         .order_by()
         .annotate(
             shown_partner_name=Subquery(partner.values("legal_name")),

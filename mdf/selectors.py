@@ -166,7 +166,7 @@ def request_list_keys(*, actor: Actor, filters: dict[str, Any], bottom: int, top
 
 
 def _request_rows_of(actor: Actor, *, keys: list[int]) -> QuerySet[FundRequest]:
-    return request_list(actor=actor).filter(pk__in=keys).values_list(*_REQUEST_ROW_FIELDS)
+    return request_list(actor=actor).filter(pk__in_ids=keys).values_list(*_REQUEST_ROW_FIELDS)
 
 
 _REQUEST_ROWS = Statement("mdf.request_rows", _request_rows_of, values=["keys"])

@@ -92,7 +92,7 @@ class KeysFirstPaginator(Paginator):
     def page(self, number: Any) -> Page:
         number, bottom, top = page_bounds(self, number)
         keys = self.page_keys(bottom, top)
-        rows = {row.pk: row for row in self.object_list.filter(pk__in=keys).order_by()} if keys else {}
+        rows = {row.pk: row for row in self.object_list.filter(pk__in_ids=keys).order_by()} if keys else {}
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 

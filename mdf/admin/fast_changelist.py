@@ -128,7 +128,7 @@ ROW_FIELDS = (
 def _rows(actor: Actor, keys: list[int]) -> QuerySet[FundRequest]:
     return (
         _listed(actor, None)
-        .filter(pk__in=keys)
+        .filter(pk__in_ids=keys)
         .order_by()
         .annotate(available_funds=_available_subquery())
         .values_list(*ROW_FIELDS)
