@@ -154,6 +154,14 @@ def _database_from_url(url: str) -> dict:
         # Django's backend whose health check of a reused connection asks the socket, not the
         # server (one round trip less per request): prm/postgresql/base.py.
         config["ENGINE"] = "prm.postgresql"
+        # No JIT compilation on the portal's connections. Its statements read pages of rows and
+        # maintained figures, never long enough for compiled code to pay back, and PostgreSQL
+        # decides to compile by estimated cost alone: under row-level security the estimates are
+        # guesses, and a statement planned with sorting made the last resort (enable_sort = off,
+        # the vendor lists' index walks) costs more than 10^10 whenever it must sort anyway, which
+        # compiled it for 100-700 ms (EXPLAIN ANALYZE of the fund request changelist's filters).
+        options = config.setdefault("OPTIONS", {})
+        options["options"] = " ".join(filter(None, (options.get("options"), "-c jit=off")))
     return config
 
 

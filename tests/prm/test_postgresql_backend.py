@@ -29,6 +29,21 @@ def test_the_portal_uses_the_backend() -> None:
     assert connection.settings_dict["CONN_HEALTH_CHECKS"]
 
 
+def test_the_portal_connections_never_jit_compile() -> None:
+    """prm.settings.base: a statement PostgreSQL estimates as costly (a sort planned with sorting
+    made the last resort, as the vendor lists plan their index walks) is not compiled."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT g FROM generate_series(1, 10) g ORDER BY g DESC"
+        )
+        [[plan]] = cursor.fetchone()
+    assert plan["Plan"]["Total Cost"] > 100_000  # over jit_above_cost: it would have compiled
+    assert "JIT" not in plan
+
+
 def test_an_idle_healthy_connection_is_usable_without_a_query(spare: Any, monkeypatch: Any) -> None:
     def no_round_trip(self: Any) -> bool:
         raise AssertionError("asked the server")
