@@ -238,9 +238,12 @@ class Deal(models.Model):
             models.Index(fields=["customer_domain", "status"], name="deal_domain_idx"),
             models.Index(fields=["customer_key", "status"], name="deal_customer_key_idx"),
             models.Index(fields=["status", "protection_expires_at"], name="deal_expiry_idx"),
-            # A partner's deals about to lose protection (the "expiring soon" box on its deal list).
+            # A partner's deals about to lose protection (the "expiring soon" box on its deal list
+            # and home), in the box's order (expiry, then key): its first five are read from the
+            # index alone and in order, where without the key PostgreSQL fetched and sorted all of
+            # the busiest partner's 975 (1.3 ms of the deal list's 1.8 at full size, 0.1 now).
             models.Index(
-                fields=["partner", "status", "protection_expires_at"], name="deal_partner_expiry_idx"
+                fields=["partner", "status", "protection_expires_at", "id"], name="deal_partner_expiry_idx"
             ),
             models.Index(fields=["expected_close_date"], name="deal_close_date_idx"),
             # The vendor's queue of wins awaiting confirmation, oldest report first.
