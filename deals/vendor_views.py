@@ -316,7 +316,11 @@ class KeptListPaginator(VendorDealListPaginator):
 
     Where ``filters`` is None (a filter the statements do not take: a search, dates) the count and
     the keys come from ``object_list``, the list's queryset, as VendorDealListPaginator reads them;
-    the rows still from the kept statement."""
+    the rows still from the kept statement.
+
+    A channel account manager's whole list (``selective``: the portfolio's deals are read and
+    sorted) is read by a bounded walk of the date index instead where the maintained figures say
+    the walk is cheap: see :meth:`_plan_walk`."""
 
     def __init__(
         self,
