@@ -3,6 +3,8 @@ policies' scope."""
 
 from __future__ import annotations
 
+import threading
+import time as monotonic_clock
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -781,6 +783,7 @@ class ListStatements:
         *,
         read_rows: Callable[[Actor, list[int]], QuerySet] | None = None,
         count_from_figures: Callable[..., Prepared | None] | None = None,
+        newest_first: bool = False,
     ) -> None:
         self.listing = listing  # listing(actor=..., filters=...): the list's queryset
         self.filters = filters
@@ -799,7 +802,16 @@ class ListStatements:
         def rows(actor: Actor, keys: list[int]) -> QuerySet:
             return listing(actor=actor).filter(pk__in_ids=keys).order_by().values_list(*columns)
 
+        def walked_keys(actor: Actor, *, bottom: int, top: int, since: datetime, **filters: Any) -> QuerySet:
+            listed = listing(actor=actor, filters=_shown_filters(filters))
+            return listed.filter(created_at__gte=since).values_list("pk")[bottom:top]
+
         self.count = Statement(f"{name}.count", counted, values=values, count=True)
+        # ``newest_first`` (a list ordered by created_at, newest first): ``walked_keys``, the keys
+        # of the rows created since a moment (deals.vendor_views.KeptListPaginator's bounded walk).
+        self.walked_keys = (
+            Statement(f"{name}.walked_keys", walked_keys, values=[*values, "since"]) if newest_first else None
+        )
         self.keys = Statement(f"{name}.keys", keys, values=values)
         self.rows = Statement(f"{name}.rows", read_rows or rows, values=["keys"])
         # ``count_from_figures(actor, **filters)``: the list's exact length from the maintained
@@ -981,7 +993,120 @@ VENDOR_DEALS = ListStatements(
     deal_list,
     _columns(VendorDealRow, "partner__legal_name", "partner__region", "partner__tier__name"),
     KEPT_FILTERS,
+    newest_first=True,
 )
+
+
+# --- Where a channel account manager's newest deals start (steers the deal list's plan) ----------
+# A portfolio's list, newest first, was read as every deal of the portfolio's 500 partners (58,000
+# at full size, through deal_partner_status_idx) sorted for the page's 25: 30-45 ms a page. Walking
+# the program's date index (deal_recent_idx) instead reads the program's deals until the page's
+# are found: a few hundred for a recent page of a large portfolio, but most of the million for a
+# deep page or a portfolio whose deals are old or few. The maintained figures say which: the
+# portfolio's deals per month and the program's. They only steer the plan, never the rows (the walk
+# is bounded by the month it expects to reach, and read again the old way if it falls short), so
+# they are kept per process for a few minutes.
+PORTFOLIO_MONTHS_SECONDS = 300.0
+# Walk only where the walk reads at most this many of the program's index entries per portfolio
+# deal the sort would read (each entry read by the walk is tested against the portfolio like each
+# the sort reads, and the walk sorts nothing).
+WALK_ENTRIES_PER_SORTED = 0.5
+
+
+class PortfolioMonths(NamedTuple):
+    """Deals per month (the first day, in settings.TIME_ZONE), newest month first: the
+    portfolio's and the whole program's, drafts left out."""
+
+    portfolio: list[tuple[date, int]]
+    program: dict[date, int]
+
+    @property
+    def portfolio_deals(self) -> int:
+        return sum(deals for _month, deals in self.portfolio)
+
+
+_portfolio_months_kept: dict[tuple[str, tuple[int, ...]], tuple[float, PortfolioMonths]] = {}
+_portfolio_months_lock = threading.Lock()
+
+
+def forget_portfolio_months() -> None:
+    """Drop the kept figures (tests; a process sees new figures within PORTFOLIO_MONTHS_SECONDS)."""
+    with _portfolio_months_lock:
+        _portfolio_months_kept.clear()
+
+
+def _read_portfolio_months(actor: Actor) -> PortfolioMonths:
+    """The figures, in one statement, through the pipeline's scope of the actor's business figures
+    and row-level security: the portfolio's packed month totals (PartnerPack 'm') and its changes
+    not folded yet, and the program's month totals (VendorRollup, vendor staff only; the changes
+    not folded yet of partners outside the portfolio are not the actor's to read, and a minute of
+    them changes no plan)."""
+    scope = pipeline._business_scope(actor)
+    packed, params = pipeline._pack(scope, Q(), "m")
+    pending, pending_params = pipeline._sql(
+        DealRollup.objects.filter(scope, ~Q(status=DealStatus.DRAFT), folded=False, product__isnull=True)
+        .order_by()
+        .values_list("month", "deals")
+    )
+    program, program_params = pipeline._sql(
+        VendorRollup.objects.filter(product__isnull=True).order_by().values_list("month", "deals")
+    )
+    sql = (
+        f"SELECT true, u.month, sum(u.deals) FROM {packed} GROUP BY u.month "  # noqa: S608
+        f"UNION ALL SELECT true, month, sum(deals) FROM ({pending}) pending (month, deals) GROUP BY month "
+        f"UNION ALL SELECT false, month, sum(deals) FROM ({program}) program (month, deals) GROUP BY month"
+    )
+    portfolio: dict[date, int] = {}
+    everyone: dict[date, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, *pending_params, *program_params))
+        for of_portfolio, month, deals in cursor.fetchall():
+            months = portfolio if of_portfolio else everyone
+            months[month] = months.get(month, 0) + int(deals)
+    # A month the changes not folded yet emptied (a deal moved or deleted) is no month of deals.
+    return PortfolioMonths(
+        sorted(((month, deals) for month, deals in portfolio.items() if deals > 0), reverse=True),
+        {month: deals for month, deals in everyone.items() if deals > 0},
+    )
+
+
+def portfolio_months(actor: Actor) -> PortfolioMonths | None:
+    """The figures of the actor's portfolio, kept per process for PORTFOLIO_MONTHS_SECONDS; None
+    for an actor they are not for (vendor staff who see every partner walk the index anyway; a
+    partner; staff who do not see the business figures)."""
+    if not (actor.is_vendor and actor.portfolio and sees_partner_business(actor)):
+        return None
+    key = (connection.settings_dict["NAME"], tuple(actor.portfolio))
+    now = monotonic_clock.monotonic()
+    kept = _portfolio_months_kept.get(key)
+    if kept is not None and now - kept[0] < PORTFOLIO_MONTHS_SECONDS:
+        return kept[1]
+    months = _read_portfolio_months(actor)
+    with _portfolio_months_lock:
+        if len(_portfolio_months_kept) > 1000:
+            _portfolio_months_kept.clear()
+        _portfolio_months_kept[key] = (now, months)
+    return months
+
+
+def walk_bound(months: PortfolioMonths, top: int) -> datetime | None:
+    """Where a walk of the program's date index for the portfolio's ``top`` newest deals may stop:
+    the start of the newest month M such that the portfolio has at least ``top`` deals in M and
+    after, if the program's deals the walk is expected to read are few beside the portfolio's
+    (what reading and sorting them all reads); else None (keep the sort). The bound keeps a walk
+    misled by the figures to the program's deals since M."""
+    portfolio_since = 0
+    for month, deals in months.portfolio:
+        if deals > 0 and portfolio_since + deals >= top:
+            # The walk reads the program's deals of the months after M (those the portfolio has no
+            # deal in too), then M's until the portfolio's are found: as they come, in proportion.
+            program_after = sum(deals for since, deals in months.program.items() if since > month)
+            in_month = months.program.get(month, deals) * (top - portfolio_since) / deals
+            if program_after + in_month > WALK_ENTRIES_PER_SORTED * months.portfolio_deals:
+                return None
+            return timezone.make_aware(datetime(month.year, month.month, 1), timezone.get_default_timezone())
+        portfolio_since += deals
+    return None
 
 
 def _won_waiting(actor: Actor) -> QuerySet:
