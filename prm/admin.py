@@ -9,6 +9,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, include, path
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,36 @@ class DateRangeFilter(admin.DateFieldListFilter):
             *super().expected_parameters(),
             *(f"{self.field_path}__{part}" for part in ("year", "month", "day")),
         ]
+
+
+def admin_urls_by_app(site: admin.AdminSite) -> tuple[list[URLPattern | URLResolver], str, str]:
+    """``site.urls`` with its models' URLs grouped by app: ``<app>/`` then ``<model>/``.
+
+    Django tries an admin's patterns in order, one model's ``<app>/<model>/`` after the other: a
+    page of the 45th model (the fund request changelist) failed 44 models' patterns first
+    (~180 µs a request). Grouped, it fails the apps before its own and the models of its app
+    before it. The same URLs resolve to the same views, names and routes (``admin/mdf/
+    fundrequest/``): the models' prefixes are literal and none is a prefix of another, so
+    which of them is tried first never changed what matched; the other patterns (index, login,
+    app index, the final catch-all) keep their places around them."""
+    patterns, app_name, namespace = site.urls
+    model_routes = {
+        f"{model._meta.app_label}/{model._meta.model_name}/": (model._meta.app_label, model._meta.model_name)
+        for model in site._registry
+    }
+    grouped: list[URLPattern | URLResolver] = []
+    apps: dict[str, list[URLPattern | URLResolver]] = {}
+    for pattern in patterns:
+        names = model_routes.get(str(pattern.pattern)) if isinstance(pattern, URLResolver) else None
+        if names is None:
+            grouped.append(pattern)
+            continue
+        app_label, model_name = names
+        if app_label not in apps:
+            apps[app_label] = []
+            grouped.append(path(f"{app_label}/", include(apps[app_label])))
+        apps[app_label].append(path(f"{model_name}/", include(pattern.url_patterns)))
+    return grouped, app_name, namespace
 
 
 # Users' app lists kept at most (per process); past it they are forgotten and built again.

@@ -187,6 +187,8 @@ class _Compiled:
     # Per parameter: the index of the call's value that fills it, the indexes of those that fill
     # a list sent as one parameter (in order), or None for a constant.
     slots: tuple[int | tuple[int, ...] | None, ...]
+    # Per parameter: the constant (a slot's: None), or for a list slot the list's type (its
+    # items are put in one of the same kind: prm.lookups.Ids writes itself as one array).
     constants: tuple[Any, ...]
     converters: tuple[tuple[int, Sequence[Callable[..., Any]], Any], ...]
     # The columns the rows keep: the select may carry more (extra select for the ordering).
@@ -337,7 +339,7 @@ class Statement:
                 if indexes is None:
                     return _NOT_COMPILABLE
                 slots.append(indexes)
-                constants.append(None)
+                constants.append(type(first))  # rebuilt as the same kind (prm.lookups.Ids)
                 continue
             index = position.get(_key(first))
             if index is not None and position2.get(_key(second)) == index:
@@ -449,7 +451,7 @@ class Statement:
             if slot is None
             else values[slot]
             if isinstance(slot, int)
-            else [values[index] for index in slot]
+            else constant([values[index] for index in slot])
             for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
         )
         if settings.PRM.get("VERIFY_STATEMENTS"):

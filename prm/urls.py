@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
-from .admin import remembered_app_list
+from .admin import admin_urls_by_app, remembered_app_list
 
 # The admin signs in through allauth: its MFA stage and rate limits apply there too.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -24,6 +24,10 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read-all/", views.notification_mark_all_read, name="notifications_read_all"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    # Before the apps' lists too (no app's pattern starts with "admin/"; the admin's own final
+    # catch-all only ever saw "admin/..." paths): failing every app's patterns first cost ~90 µs
+    # on every admin page. Its models grouped by app (prm.admin.admin_urls_by_app): ~180 µs more.
+    path("admin/", admin_urls_by_app(admin.site)),
     path("", include("partners.home_urls")),
     path("", include("partners.urls")),
     path("vendor/", include("partners.vendor_urls")),
@@ -45,7 +49,6 @@ urlpatterns = [
     path("account/notifications/", views.notification_settings_page, name="notification_settings"),
     path("api/v1/", include("deals.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

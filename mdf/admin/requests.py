@@ -29,6 +29,7 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.admin import ScopedAdminMixin, WholeProgramIndexWalkMixin
+from partners.policies import vendor_sees_all
 from prm.admin import BigTableAdmin, DateRangeFilter
 from prm.admin_actions import confirm_then_run, run_each
 from prm.markup import escape
@@ -123,11 +124,17 @@ def _waiting(actor: Actor) -> QuerySet[FundRequest]:
     channel account manager's limit, the oldest submission. The aggregate of ``.aggregate()``, as
     one row: the constant it is grouped by leaves no GROUP BY (one row, even of no requests; none
     when the scope can match nothing)."""
+    submitted = fund_request_policy.scope(actor).filter(status=RequestStatus.SUBMITTED).order_by()
+    if not vendor_sees_all(actor):
+        # A portfolio's: the submitted requests' keys first, by the (status, submission) index that
+        # holds each one's partner (a filter of a few hundred rows), then those rows alone. Left to
+        # itself, PostgreSQL ANDs a bitmap of all the portfolio's requests (13,000 index entries for
+        # 500 partners at full size) with the submitted ones: 2.4 -> 0.7 ms (EXPLAIN ANALYZE, the
+        # least of 25). The whole program's submitted requests are read as before (a bitmap of the
+        # status, 1.0 ms; by keys first 1.7 ms).
+        submitted = submitted.filter(pk__in=submitted.values("pk"))
     return (
-        fund_request_policy.scope(actor)
-        .filter(status=RequestStatus.SUBMITTED)
-        .order_by()
-        .values(all=Value(1))
+        submitted.values(all=Value(1))
         .annotate(
             total=Count("pk"),
             escalated=Count("pk", filter=Q(needs_program_admin=True)),

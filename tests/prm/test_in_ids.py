@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from deals.models import Deal, DealLine, Lead
 from deals.policies import deal_policy
 from partners.models import Partner
+from prm.lookups import IDS_KEPT_FROM, Ids
 from prm.roles import VendorRole
 from prm.statements import Statement
 from tests import factories
@@ -97,3 +98,23 @@ def test_a_statement_keeps_the_portfolio_as_a_list_slot(world: dict[str, Any], s
     with acting(other):
         assert {row[0] for row in statement.rows(other)} == {east.pk, south.pk}
     assert statement.kept_shapes() == 1
+
+
+def test_the_ids_are_written_as_one_bigint_array(world: dict[str, Any]) -> None:
+    """prm.lookups.Ids: the lookup's parameter, written by IdsDumper (kept from IDS_KEPT_FROM ids
+    on): the same rows as __in, for a short list and for a long one written twice (kept)."""
+    partners = world["partners"]
+    wanted = [partners[0].pk, partners[2].pk]
+    padding = list(range(10**9, 10**9 + IDS_KEPT_FROM))  # ids no partner has: a long list
+    with acting(world["admin"]):
+        _sql, params = Deal.objects.filter(partner__in_ids=wanted).query.sql_with_params()
+        assert [type(param) for param in params] == [Ids]
+        with connection.cursor() as cursor:
+            assert cursor.mogrify("SELECT %s", [Ids(wanted)]) == (
+                f"SELECT '{{{wanted[0]},{wanted[1]}}}'::int8[]"
+            )
+        expected = {world["deals"][0].pk, world["deals"][2].pk}
+        assert _ids(Deal.objects.filter(partner__in_ids=wanted)) == expected
+        for _ in range(2):
+            assert _ids(Deal.objects.filter(partner__in_ids=[*padding, *wanted])) == expected
+        assert _ids(Deal.objects.filter(partner__in_ids=padding)) == set()
