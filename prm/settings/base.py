@@ -158,8 +158,8 @@ def _database_from_url(url: str) -> dict:
         # maintained figures, never long enough for compiled code to pay back, and PostgreSQL
         # decides to compile by estimated cost alone: under row-level security the estimates are
         # guesses, and a statement planned with sorting made the last resort (enable_sort = off,
-        # the vendor lists' index walks) costs more than 10^10 whenever it must sort anyway, which
-        # compiled it for 100-700 ms (EXPLAIN ANALYZE of the fund request changelist's filters).
+        # the vendor lists' index walks) costs more than 10^10 whenever it must sort anyway (PostgreSQL
+        # 15-17), which compiled it for 100-700 ms (EXPLAIN ANALYZE of the fund request changelist's filters).
         options = config.setdefault("OPTIONS", {})
         options["options"] = " ".join(filter(None, (options.get("options"), "-c jit=off")))
     return config
