@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
-from django.db.models import ForeignKey, IntegerField, Lookup
+from django.db.models import BooleanField, ForeignKey, Func, IntegerField, Lookup
 from psycopg.adapt import Dumper
 
 
@@ -89,3 +89,28 @@ def register() -> None:
     # On psycopg's global adapters: copied by each connection made from now on (Django's first
     # connection is made after the apps are ready).
     psycopg.adapters.register_dumper(Ids, IdsDumper)
+
+
+class IsAnyOf(Func):
+    """``value = ANY(array)`` as a condition, the array an expression (an ``ArraySubquery``):
+    Django's lookups would write ``= (ANY(...))``, which PostgreSQL does not take."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple]:
+        value, array = self.get_source_expressions()
+        value_sql, value_params = compiler.compile(value)
+        array_sql, array_params = compiler.compile(array)
+        return f"{value_sql} = ANY({array_sql})", (*value_params, *array_params)
+
+
+class PositionIn(Func):
+    """``array_position(array, value)``: a row's place in an array of keys, to give rows the order
+    their keys were read in (an order no index supplies, so a sort of the few rows is the plan
+    whatever the planner settings)."""
+
+    function = "array_position"
+    output_field = IntegerField()
+
+    def __init__(self, array: Any, value: Any) -> None:
+        super().__init__(array, value)

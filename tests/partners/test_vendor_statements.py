@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from partners import vendor_views
+from partners import selectors, vendor_views
 from partners.models import PartnerStatus
 from prm.models import User
 from tests import factories
@@ -27,7 +29,7 @@ def _page_kept(response: Any) -> bool:
     paginator = page.paginator
     actor = response.wsgi_request.actor
     bottom, top = paginator.bounds(page.number)
-    return vendor_views._PARTNER_LIST_ROWS.is_kept(actor, bottom=bottom, top=top, **paginator.values)
+    return paginator.rows_statement.is_kept(actor, bottom=bottom, top=top, **paginator.values)
 
 
 @pytest.mark.parametrize("query", ["", "?page=2", "?status=active", "?status=active&region=REGION&tier=TIER"])
@@ -153,3 +155,51 @@ def test_every_vendor_role_gets_the_dashboard_and_the_fund_queue_of_an_empty_sco
     if dashboard.status_code == 200:
         assert dashboard.context["pending_profile_changes"] == 0
     assert client.get(reverse("admin:mdf_fundrequest_changelist")).status_code in (200, 403)
+
+
+def _settings() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_sort'), current_setting('jit')")
+        return cursor.fetchone()
+
+
+@pytest.mark.parametrize("query", ["", "?page=2", "?status=active", "?q=Cost"])
+@pytest.mark.parametrize("role", ["program_admin", "cam"])
+def test_a_whole_programs_page_is_read_without_a_sort_and_in_name_order(
+    program_admin: User, role: str, query: str
+) -> None:
+    """A role that sees the whole program reads a page's keys by a walk of the name index: the
+    filter options' statement sets enable_sort off, the rows' statement sets it back (no round
+    trip of their own, the defaults once the page is written), and the rows are in the list's
+    order, page after page. A search and a channel account manager's portfolio are sorted as
+    they were, with no setting sent."""
+    partners = make_partners(60, people=1)
+    user = program_admin if role == "program_admin" else f.cam_for(*partners[:45])
+    client = login(user)
+    client.get(reverse("vendor:partner_list"))
+    defaults = _settings()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("vendor:partner_list") + query)
+    assert response.status_code == 200
+    sent = [entry["sql"] for entry in queries.captured_queries]
+    assert not [sql for sql in sent if "SET LOCAL" in sql]
+    walked = role == "program_admin" and "q=" not in query
+    options = [sql for sql in sent if '"option_select"' in sql]
+    assert len(options) == 1
+    assert ("set_config" in options[0]) is walked
+    rows = [sql for sql in sent if '"member_count"' in sql or "array_position" in sql]
+    assert len(rows) == 1 and ("array_position" in rows[0]) is walked
+    assert ("set_config" in rows[0]) is walked
+    assert _settings() == defaults
+    page = response.context["page"]
+    # The list's order as the ORM's queryset has it (the selector's, read and sorted).
+    filters = (
+        {"status": PartnerStatus.ACTIVE} if "status" in query else {"q": "Cost"} if "q=" in query else {}
+    )
+    visible = selectors.partner_list(actor=response.wsgi_request.actor, filters=filters)
+    ordered = list(visible.values_list("pk", flat=True))
+    assert len(ordered) > (25 if "page" in query else 10)
+    assert set(page.paginator.values.values()) - {None} == set(filters.values())
+    bottom, top = page.paginator.bounds(page.number)
+    assert [row.pk for row in page.object_list] == ordered[bottom:top]
+    assert page.paginator.count == len(ordered)
