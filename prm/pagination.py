@@ -7,14 +7,37 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connection, connections
 from django.utils.functional import cached_property
 
 from prm.statements import Prepared
 
 # 400 pages of 25: further than anyone pages; past it, filters narrow the list.
 COUNT_CAP = 10_000
+# A whole table (a program-wide role's list without a filter) that PostgreSQL's estimate puts at
+# this many rows or more is past the cap without being counted: see estimated_or_counted.
+ESTIMATED_PAST_CAP = 10 * COUNT_CAP
+
+
+def estimated_or_counted(
+    count_sql: str, count_params: Sequence[Any], table: str, cap: int = COUNT_CAP
+) -> tuple[str, tuple]:
+    """An expression for a capped count (``count_sql``: the first cap + 1 rows counted) of a list
+    that is all of ``table``'s rows: cap + 1 without counting where PostgreSQL's estimate of the
+    table's rows (``pg_class.reltuples``, kept by ANALYZE and autovacuum) is ESTIMATED_PAST_CAP or
+    more, else the count. The count is an uncorrelated subquery in the CASE's other branch, which
+    PostgreSQL runs only when that branch is taken. Reading 10,001 index entries was a third of
+    the program admin's fund request changelist's PostgreSQL time (0.9 of 3 ms at full size). An
+    estimate ten times the cap is not off by enough to matter (the page then says "more than
+    10,000"); a table never analysed (reltuples -1) is counted."""
+    estimate = "(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)"
+    return (
+        # The count's SQL is a kept statement's (the ORM's); the table's name travels as a value.
+        f"CASE WHEN {estimate} >= %s THEN %s ELSE ({count_sql}) END",
+        (table, ESTIMATED_PAST_CAP, cap + 1, *count_params),
+    )
 
 
 @contextmanager
@@ -31,6 +54,31 @@ def planner(**settings: str) -> Iterator[None]:
         finally:
             if settings:
                 cursor.execute("; ".join(f"SET LOCAL {name} TO DEFAULT" for name in settings))
+
+
+def is_whole_table(queryset: Any) -> bool:
+    """Whether ``queryset`` is every row of its table: no condition (a program-wide role's list
+    without a filter, whose scope adds none), nothing distinct, combined or sliced."""
+    query = queryset.query
+    return not (query.where or query.distinct or query.combinator or query.is_sliced)
+
+
+def capped_count(queryset: Any, cap: int) -> int:
+    """``queryset``'s rows counted up to ``cap + 1`` (the keys of the first cap + 1, counted), in
+    one statement; for the whole table, past the cap by PostgreSQL's estimate where it is far past
+    (estimated_or_counted)."""
+    limited = queryset.order_by().values("pk")[: cap + 1]
+    try:
+        sql, params = limited.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:
+        return 0
+    counted_sql = f"SELECT COUNT(*) FROM ({sql}) capped"  # noqa: S608 -- the ORM's SQL, values apart
+    if is_whole_table(queryset):
+        counted_sql, params = estimated_or_counted(counted_sql, params, queryset.model._meta.db_table, cap)
+        counted_sql = f"SELECT {counted_sql}"
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(counted_sql, params)
+        return cursor.fetchone()[0]
 
 
 def page_bounds(paginator: Paginator, number: Any) -> tuple[int, int, int]:
@@ -60,7 +108,7 @@ class CappedPaginator(Paginator):
         # Serial: PostgreSQL, expecting a handful of rows under row-level security, counted the
         # whole table in parallel instead of stopping after cap + 1 rows (170 ms for 900,000).
         with planner(max_parallel_workers_per_gather="0"):
-            counted = self.object_list.order_by()[: self.cap + 1].count()
+            counted = capped_count(self.object_list, self.cap)
         self.more = counted > self.cap
         return min(counted, self.cap)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -89,17 +88,6 @@ class KeysFirstSerialPaginator(CappedKeysFirstPaginator):
             settings["enable_sort"] = "off"
         with planner(**settings):
             return KeysFirstPaginator.page_keys(self, bottom, top)
-
-    @cached_property
-    def count(self) -> int:
-        # CappedPaginator's count of the first cap + 1 rows, of their keys alone: the changelist's
-        # queryset carries the available funds (a sum over the ledger per row), which the count
-        # does not need but computed for every row it counted, up to the cap, since the count of a
-        # slice keeps the select list of the slice.
-        with planner(max_parallel_workers_per_gather="0"):
-            counted = self.object_list.order_by().values("pk")[: self.cap + 1].count()
-        self.more = counted > self.cap
-        return min(counted, self.cap)
 
 
 class FundRequestChangeList(RowLinksChangeList):

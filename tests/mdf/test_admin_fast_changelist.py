@@ -314,3 +314,29 @@ def test_one_difference_is_tried_again(requests: World, monkeypatch: pytest.Monk
     monkeypatch.setattr(fast_changelist, "middle", written)
     assert not _fast(client.get(reverse(URL)))  # captured now
     assert _fast(client.get(reverse(URL)))
+
+
+@pytest.mark.parametrize("who", ["program_admin", "cam"])
+def test_the_whole_table_past_the_cap_by_the_estimate_is_djangos_page_too(
+    requests: World, who: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The program's whole list, which PostgreSQL's estimate puts far past the cap, is "more than
+    10,000" without being counted, on the fast page as on Django's; a status filter and a channel
+    account manager's portfolio are counted."""
+    from prm import pagination
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {FundRequest._meta.db_table}")
+    monkeypatch.setattr(pagination, "ESTIMATED_PAST_CAP", 10)
+    client = login(_user(requests, who))
+    client.get(reverse(URL))
+    for query in ["", "status__exact=submitted"]:
+        url = f"{reverse(URL)}?{query}"
+        with monkeypatch.context() as patched:
+            patched.setattr(fast_changelist, "covered", lambda request: False)
+            django = client.get(url)
+        fast = client.get(url)
+        assert _fast(fast) and not _fast(django)
+        assert _normalised(fast.content) == _normalised(django.content)
+        estimated = who == "program_admin" and not query
+        assert ("More than 10,000 fund requests" in fast.content.decode()) is estimated, query
