@@ -22,7 +22,6 @@ from django.dispatch import receiver
 from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, formats, numberformat, timezone, translation
-from django.utils.timesince import TIME_STRINGS, timesince
 from markupsafe import Markup
 
 from prm.markup import escape as escape_text
@@ -221,7 +220,6 @@ _queue_texts: dict[str, dict[str, Any]] = {}
 def _forget_queue_texts(*, setting: str, **kwargs: Any) -> None:
     if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
         _queue_texts.clear()
-        _units.clear()
 
 
 def _as_jinja_writes(message: str) -> Markup:
@@ -246,101 +244,6 @@ def review_queue_texts() -> dict[str, Any]:
         }
         _queue_texts[language] = texts
     return texts
-
-
-# Django's time-since units ("%(num)d days") as translated, by (language, unit, number): each is
-# a pure function of those (the language's catalog is fixed for the process); a few hundred at most.
-_units: dict[tuple[str, str, int], str] = {}
-
-
-class _Unit:
-    """One of Django's TIME_STRINGS for ``timesince(time_strings=...)``: ``unit % {"num": n}``
-    gives the text Django's lazy plural gives, looked up once per language and number."""
-
-    def __init__(self, language: str, name: str, message: Any) -> None:
-        self.language, self.name, self.message = language, name, message
-
-    def __mod__(self, values: dict[str, int]) -> str:
-        key = (self.language, self.name, values["num"])
-        text = _units.get(key)
-        if text is None:
-            text = _units[key] = self.message % values
-        return text
-
-
-# Django's timesince's units in its order, and the seconds of the units below a month.
-_SINCE_UNITS = tuple(TIME_STRINGS)
-_SINCE_CHUNKS = (60 * 60 * 24 * 7, 60 * 60 * 24, 60 * 60, 60)
-_MONTHS_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-# Django's message (timesince's ``gettext(", ")``), translated by Django's own catalogs: named here,
-# not written in a gettext call, so that makemessages does not take it for one of the portal's.
-_SINCE_SEPARATOR = ", "
-
-
-class TimeSince:
-    """``since(value)``: Django's ``timesince(value, now)``, the same text, with its units'
-    translations looked up once rather than through a lazy plural each time (some 80 µs a call:
-    a page of the queue wrote 25-31 of them), and its separator (``gettext(", ")``, 6 µs a call)
-    once per render. :meth:`__call__` is Django's algorithm (django/utils/timesince.py, depth 2)
-    step for step for aware moments; tests/deals/test_time_since.py compares the two over years of
-    moments, month ends and leap days, in each language of the portal. Anything else (a date, a
-    naive moment) goes to Django's own function."""
-
-    def __init__(self, now: datetime) -> None:
-        language = translation.get_language() or ""
-        self.now = now
-        self.units = {name: _Unit(language, name, message) for name, message in TIME_STRINGS.items()}
-        self.separator = translation.gettext(_SINCE_SEPARATOR)
-        self._now_in: tuple[Any, datetime] | None = None  # ``now`` in the last value's time zone
-
-    def __call__(self, value: datetime) -> str:
-        now = self.now
-        if not (isinstance(value, datetime) and value.tzinfo is not None and now.tzinfo is not None):
-            return timesince(value, now, time_strings=self.units)
-        zone = value.tzinfo
-        if self._now_in is None or self._now_in[0] is not zone:
-            self._now_in = (zone, now.astimezone(zone))
-        now = self._now_in[1]
-        delta = now - value
-        # Seconds and microseconds are ignored, as Django does.
-        if delta.days * 86400 + delta.seconds <= 0:
-            return (self.units["minute"] % {"num": 0}).replace(" ", "\xa0")
-        total_months = (now.year - value.year) * 12 + (now.month - value.month)
-        if value.day > now.day or (value.day == now.day and value.time() > now.time()):
-            total_months -= 1
-        years, months = divmod(total_months, 12)
-        if years or months:
-            pivot_year = value.year + years
-            pivot_month = value.month + months
-            if pivot_month > 12:
-                pivot_month -= 12
-                pivot_year += 1
-            pivot = datetime(
-                pivot_year,
-                pivot_month,
-                min(_MONTHS_DAYS[pivot_month - 1], value.day),
-                value.hour,
-                value.minute,
-                value.second,
-                tzinfo=value.tzinfo,
-            )
-        else:
-            pivot = value
-        remaining = (now - pivot).total_seconds()
-        partials = [years, months]
-        for chunk in _SINCE_CHUNKS:
-            count = int(remaining // chunk)
-            partials.append(count)
-            remaining -= chunk * count
-        first = next((index for index, part in enumerate(partials) if part != 0), None)
-        if first is None:
-            return (self.units["minute"] % {"num": 0}).replace(" ", "\xa0")
-        written = []
-        for index in range(first, min(first + 2, len(_SINCE_UNITS))):
-            if partials[index] == 0:
-                break
-            written.append((self.units[_SINCE_UNITS[index]] % {"num": partials[index]}).replace(" ", "\xa0"))
-        return self.separator.join(written)
 
 
 # --- The program's deal list (templates/jinja2/deals/vendor/deal_list.html) ----------------------
