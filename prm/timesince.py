@@ -18,11 +18,11 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils import translation
 from django.utils.html import avoid_wrapping
 from django.utils.timesince import TIME_STRINGS, timesince
+
+from prm.kept import TRANSLATION_SETTINGS, Kept
 
 # Django's units in its order (years first), and the seconds of the units below a month.
 _UNIT_NAMES = tuple(TIME_STRINGS)
@@ -35,18 +35,11 @@ _SEPARATOR = ", "
 # A unit's words as timesince prints them ("3\xa0days", no-break spaces), by (language, unit,
 # number): a pure function of those while the catalogs stay as they are; a few hundred at most
 # (hours below 24, days below 7, ...), bounded all the same: emptied when full.
+# Forgotten when a test changes the languages or the catalogs (the words may read otherwise).
 UNIT_TEXTS_KEPT = 4096
-_unit_texts: dict[tuple[str | None, str, int], str] = {}
+_unit_texts: Kept[tuple[str | None, str, int], str] = Kept(UNIT_TEXTS_KEPT, forget_on=TRANSLATION_SETTINGS)
 # The separator between two units, by language.
-_separators: dict[str | None, str] = {}
-
-
-@receiver(setting_changed)
-def _forget_translations(*, setting: str, **kwargs: Any) -> None:
-    # A test that changes the languages or the catalogs: the words kept before may read otherwise.
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
-        _unit_texts.clear()
-        _separators.clear()
+_separators: Kept[str | None, str] = Kept(64, forget_on=TRANSLATION_SETTINGS)
 
 
 def _translated(language: str | None, make: Any) -> str:
@@ -62,17 +55,16 @@ def unit_text(language: str | None, name: str, number: int) -> str:
     key = (language, name, number)
     text = _unit_texts.get(key)
     if text is None:
-        text = _translated(language, lambda: avoid_wrapping(TIME_STRINGS[name] % {"num": number}))
-        if len(_unit_texts) >= UNIT_TEXTS_KEPT:
-            _unit_texts.clear()
-        _unit_texts[key] = text
+        text = _unit_texts.keep(
+            key, _translated(language, lambda: avoid_wrapping(TIME_STRINGS[name] % {"num": number}))
+        )
     return text
 
 
 def _separator(language: str | None) -> str:
     separator = _separators.get(language)
     if separator is None:
-        separator = _separators[language] = _translated(language, lambda: translation.gettext(_SEPARATOR))
+        separator = _separators.keep(language, _translated(language, lambda: translation.gettext(_SEPARATOR)))
     return separator
 
 
