@@ -24,6 +24,7 @@ from django.template.defaultfilters import floatformat
 from django.utils import dateformat, formats, numberformat, timezone, translation
 from markupsafe import Markup
 
+from prm.kept import TRANSLATION_SETTINGS, Kept
 from prm.markup import escape as escape_text
 
 _CENT = Decimal("0.01")
@@ -33,14 +34,10 @@ _ONE = Decimal(1)
 # requests, and writing one is a pure function of those three (the month names are the language's
 # catalog, fixed for the process). Bounded: emptied when it grows past DAYS_KEPT.
 DAYS_KEPT = 20_000
-_days: dict[tuple[str, str, date], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_days(*, setting: str, **kwargs: Any) -> None:
-    # A test that changes the catalogs or the formats: the days written before may read otherwise.
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _days.clear()
+# What this module keeps is written in a language and its formats: forgotten when a test changes
+# the catalogs or the formats (it may read otherwise).
+_WRITTEN_WITH = TRANSLATION_SETTINGS | {"FORMAT_MODULE_PATH", "DATE_FORMAT"}
+_days: Kept[tuple[str, str, date], str] = Kept(DAYS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 class ListFormats:
@@ -119,9 +116,7 @@ class ListFormats:
                 text = dateformat.format(value, self.day_format)
             except TypeError:  # a DATE_FORMAT with the time in it: not a day's text, not kept
                 return dateformat.format(local or value, self.day_format)
-            if len(_days) >= DAYS_KEPT:
-                _days.clear()
-            _days[key] = text
+            _days.keep(key, text)
         return text
 
 
@@ -180,13 +175,7 @@ def deal_list_texts() -> dict[str, Any]:
 # what this actor already read through the list's scope is written from, so a row kept for one
 # partner is nothing another could ask for (its key holds the row). Bounded: emptied when full.
 ROWS_KEPT = 5_000
-_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _rows.clear()
+_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 def deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
@@ -203,10 +192,7 @@ def deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
         if html is None:
             if template is None:  # every row kept already: the template is not even set up
                 template = engines["jinja2"].env.get_template("deals/_deal_rows.html").make_module(context)
-            html = str(template.deal_row(row))
-            if len(_rows) >= ROWS_KEPT:
-                _rows.clear()
-            _rows[key] = html
+            html = _rows.keep(key, str(template.deal_row(row)))
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
 
@@ -284,13 +270,7 @@ def vendor_deal_list_texts() -> dict[str, Any]:
 # queue's first page is the same rows for every reviewer until one is decided: each was some
 # 60 µs to write again. Only what this actor read through the queue's scope is written from,
 # and the key holds the row. Bounded: emptied when full.
-_queue_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_queue_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _queue_rows.clear()
+_queue_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 def review_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
@@ -312,10 +292,7 @@ def review_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
         if html is None:
             if template is None:  # every row kept already: the template is not even set up
                 template = engines["jinja2"].env.get_template("deals/_review_rows.html").make_module(context)
-            html = str(template.review_row(row, since, sla))
-            if len(_queue_rows) >= ROWS_KEPT:
-                _queue_rows.clear()
-            _queue_rows[key] = html
+            html = _queue_rows.keep(key, str(template.review_row(row, since, sla)))
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
 
@@ -387,13 +364,7 @@ def _field(row: Any, name: str) -> Any:
 # decides what it writes: the row itself (every column it prints, its key among them), the
 # language (the labels, the formats), the time zone (the dates) and the review link's prefix.
 # Only what this actor read through the list's scope is written from, and the key holds the row.
-_vendor_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_vendor_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _vendor_rows.clear()
+_vendor_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
@@ -413,10 +384,7 @@ def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
                 template = (
                     engines["jinja2"].env.get_template("deals/vendor/_deal_rows.html").make_module(context)
                 )
-            html = str(template.vendor_deal_row(row))
-            if len(_vendor_rows) >= ROWS_KEPT:
-                _vendor_rows.clear()
-            _vendor_rows[key] = html
+            html = _vendor_rows.keep(key, str(template.vendor_deal_row(row)))
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
 
