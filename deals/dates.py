@@ -12,9 +12,11 @@ from typing import Any
 
 from django.utils import dateformat, formats, timezone, translation
 
+from prm.kept import Kept
+
 # Enough for many pages of many lists in every language; past it, the memory starts again.
 KEPT = 20_000
-_written: dict[tuple[Any, ...], str] = {}
+_written: Kept[tuple[Any, ...], str] = Kept(KEPT)
 
 
 class Dates:
@@ -32,11 +34,9 @@ class Dates:
         key = (self.language, self.zone, format_name, type(value), value)
         text = _written.get(key)
         if text is None:
-            if len(_written) >= KEPT:
-                _written.clear()
             try:
                 text = dateformat.format(timezone.template_localtime(value), formats.get_format(format_name))
             except AttributeError:
                 text = ""  # as Django's filter does for a value that is not a date
-            _written[key] = text
+            _written.keep(key, text)
         return text

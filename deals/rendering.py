@@ -22,9 +22,9 @@ from django.dispatch import receiver
 from django.template import engines
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, formats, numberformat, timezone, translation
-from django.utils.timesince import TIME_STRINGS, timesince
 from markupsafe import Markup
 
+from prm.kept import TRANSLATION_SETTINGS, Kept
 from prm.markup import escape as escape_text
 
 _CENT = Decimal("0.01")
@@ -34,14 +34,10 @@ _ONE = Decimal(1)
 # requests, and writing one is a pure function of those three (the month names are the language's
 # catalog, fixed for the process). Bounded: emptied when it grows past DAYS_KEPT.
 DAYS_KEPT = 20_000
-_days: dict[tuple[str, str, date], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_days(*, setting: str, **kwargs: Any) -> None:
-    # A test that changes the catalogs or the formats: the days written before may read otherwise.
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _days.clear()
+# What this module keeps is written in a language and its formats: forgotten when a test changes
+# the catalogs or the formats (it may read otherwise).
+_WRITTEN_WITH = TRANSLATION_SETTINGS | {"FORMAT_MODULE_PATH", "DATE_FORMAT"}
+_days: Kept[tuple[str, str, date], str] = Kept(DAYS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 class ListFormats:
@@ -120,9 +116,7 @@ class ListFormats:
                 text = dateformat.format(value, self.day_format)
             except TypeError:  # a DATE_FORMAT with the time in it: not a day's text, not kept
                 return dateformat.format(local or value, self.day_format)
-            if len(_days) >= DAYS_KEPT:
-                _days.clear()
-            _days[key] = text
+            _days.keep(key, text)
         return text
 
 
@@ -181,13 +175,7 @@ def deal_list_texts() -> dict[str, Any]:
 # what this actor already read through the list's scope is written from, so a row kept for one
 # partner is nothing another could ask for (its key holds the row). Bounded: emptied when full.
 ROWS_KEPT = 5_000
-_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _rows.clear()
+_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 def deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
@@ -204,10 +192,7 @@ def deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
         if html is None:
             if template is None:  # every row kept already: the template is not even set up
                 template = engines["jinja2"].env.get_template("deals/_deal_rows.html").make_module(context)
-            html = str(template.deal_row(row))
-            if len(_rows) >= ROWS_KEPT:
-                _rows.clear()
-            _rows[key] = html
+            html = _rows.keep(key, str(template.deal_row(row)))
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
 
@@ -221,7 +206,6 @@ _queue_texts: dict[str, dict[str, Any]] = {}
 def _forget_queue_texts(*, setting: str, **kwargs: Any) -> None:
     if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS"}:
         _queue_texts.clear()
-        _units.clear()
 
 
 def _as_jinja_writes(message: str) -> Markup:
@@ -246,101 +230,6 @@ def review_queue_texts() -> dict[str, Any]:
         }
         _queue_texts[language] = texts
     return texts
-
-
-# Django's time-since units ("%(num)d days") as translated, by (language, unit, number): each is
-# a pure function of those (the language's catalog is fixed for the process); a few hundred at most.
-_units: dict[tuple[str, str, int], str] = {}
-
-
-class _Unit:
-    """One of Django's TIME_STRINGS for ``timesince(time_strings=...)``: ``unit % {"num": n}``
-    gives the text Django's lazy plural gives, looked up once per language and number."""
-
-    def __init__(self, language: str, name: str, message: Any) -> None:
-        self.language, self.name, self.message = language, name, message
-
-    def __mod__(self, values: dict[str, int]) -> str:
-        key = (self.language, self.name, values["num"])
-        text = _units.get(key)
-        if text is None:
-            text = _units[key] = self.message % values
-        return text
-
-
-# Django's timesince's units in its order, and the seconds of the units below a month.
-_SINCE_UNITS = tuple(TIME_STRINGS)
-_SINCE_CHUNKS = (60 * 60 * 24 * 7, 60 * 60 * 24, 60 * 60, 60)
-_MONTHS_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-# Django's message (timesince's ``gettext(", ")``), translated by Django's own catalogs: named here,
-# not written in a gettext call, so that makemessages does not take it for one of the portal's.
-_SINCE_SEPARATOR = ", "
-
-
-class TimeSince:
-    """``since(value)``: Django's ``timesince(value, now)``, the same text, with its units'
-    translations looked up once rather than through a lazy plural each time (some 80 µs a call:
-    a page of the queue wrote 25-31 of them), and its separator (``gettext(", ")``, 6 µs a call)
-    once per render. :meth:`__call__` is Django's algorithm (django/utils/timesince.py, depth 2)
-    step for step for aware moments; tests/deals/test_time_since.py compares the two over years of
-    moments, month ends and leap days, in each language of the portal. Anything else (a date, a
-    naive moment) goes to Django's own function."""
-
-    def __init__(self, now: datetime) -> None:
-        language = translation.get_language() or ""
-        self.now = now
-        self.units = {name: _Unit(language, name, message) for name, message in TIME_STRINGS.items()}
-        self.separator = translation.gettext(_SINCE_SEPARATOR)
-        self._now_in: tuple[Any, datetime] | None = None  # ``now`` in the last value's time zone
-
-    def __call__(self, value: datetime) -> str:
-        now = self.now
-        if not (isinstance(value, datetime) and value.tzinfo is not None and now.tzinfo is not None):
-            return timesince(value, now, time_strings=self.units)
-        zone = value.tzinfo
-        if self._now_in is None or self._now_in[0] is not zone:
-            self._now_in = (zone, now.astimezone(zone))
-        now = self._now_in[1]
-        delta = now - value
-        # Seconds and microseconds are ignored, as Django does.
-        if delta.days * 86400 + delta.seconds <= 0:
-            return (self.units["minute"] % {"num": 0}).replace(" ", "\xa0")
-        total_months = (now.year - value.year) * 12 + (now.month - value.month)
-        if value.day > now.day or (value.day == now.day and value.time() > now.time()):
-            total_months -= 1
-        years, months = divmod(total_months, 12)
-        if years or months:
-            pivot_year = value.year + years
-            pivot_month = value.month + months
-            if pivot_month > 12:
-                pivot_month -= 12
-                pivot_year += 1
-            pivot = datetime(
-                pivot_year,
-                pivot_month,
-                min(_MONTHS_DAYS[pivot_month - 1], value.day),
-                value.hour,
-                value.minute,
-                value.second,
-                tzinfo=value.tzinfo,
-            )
-        else:
-            pivot = value
-        remaining = (now - pivot).total_seconds()
-        partials = [years, months]
-        for chunk in _SINCE_CHUNKS:
-            count = int(remaining // chunk)
-            partials.append(count)
-            remaining -= chunk * count
-        first = next((index for index, part in enumerate(partials) if part != 0), None)
-        if first is None:
-            return (self.units["minute"] % {"num": 0}).replace(" ", "\xa0")
-        written = []
-        for index in range(first, min(first + 2, len(_SINCE_UNITS))):
-            if partials[index] == 0:
-                break
-            written.append((self.units[_SINCE_UNITS[index]] % {"num": partials[index]}).replace(" ", "\xa0"))
-        return self.separator.join(written)
 
 
 # --- The program's deal list (templates/jinja2/deals/vendor/deal_list.html) ----------------------
@@ -381,13 +270,7 @@ def vendor_deal_list_texts() -> dict[str, Any]:
 # queue's first page is the same rows for every reviewer until one is decided: each was some
 # 60 µs to write again. Only what this actor read through the queue's scope is written from,
 # and the key holds the row. Bounded: emptied when full.
-_queue_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_queue_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _queue_rows.clear()
+_queue_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 def review_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
@@ -409,10 +292,7 @@ def review_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
         if html is None:
             if template is None:  # every row kept already: the template is not even set up
                 template = engines["jinja2"].env.get_template("deals/_review_rows.html").make_module(context)
-            html = str(template.review_row(row, since, sla))
-            if len(_queue_rows) >= ROWS_KEPT:
-                _queue_rows.clear()
-            _queue_rows[key] = html
+            html = _queue_rows.keep(key, str(template.review_row(row, since, sla)))
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
 
@@ -484,13 +364,7 @@ def _field(row: Any, name: str) -> Any:
 # decides what it writes: the row itself (every column it prints, its key among them), the
 # language (the labels, the formats), the time zone (the dates) and the review link's prefix.
 # Only what this actor read through the list's scope is written from, and the key holds the row.
-_vendor_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_vendor_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "FORMAT_MODULE_PATH", "DATE_FORMAT"}:
-        _vendor_rows.clear()
+_vendor_rows: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT, forget_on=_WRITTEN_WITH)
 
 
 def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
@@ -510,10 +384,7 @@ def vendor_deal_rows_html(rows: list[Any], context: dict[str, Any]) -> Markup:
                 template = (
                     engines["jinja2"].env.get_template("deals/vendor/_deal_rows.html").make_module(context)
                 )
-            html = str(template.vendor_deal_row(row))
-            if len(_vendor_rows) >= ROWS_KEPT:
-                _vendor_rows.clear()
-            _vendor_rows[key] = html
+            html = _vendor_rows.keep(key, str(template.vendor_deal_row(row)))
         written.append(html)
     return Markup("".join(written))  # noqa: S704 -- each row autoescaped by Jinja2 (prm/jinja2.py)
 

@@ -3,7 +3,6 @@ policies' scope."""
 
 from __future__ import annotations
 
-import threading
 import time as monotonic_clock
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -34,6 +33,7 @@ from django.utils import timezone
 from partners.models import Region
 from partners.policies import business_scope_q, partner_policy, sees_partner_business, vendor_sees_all
 from prm import catalogue_cache
+from prm.kept import Kept
 from prm.models import reporting_rates
 from prm.money import Rates, quantize
 from prm.pagination import COUNT_CAP
@@ -1025,14 +1025,15 @@ class PortfolioMonths(NamedTuple):
         return sum(deals for _month, deals in self.portfolio)
 
 
-_portfolio_months_kept: dict[tuple[str, tuple[int, ...]], tuple[float, PortfolioMonths]] = {}
-_portfolio_months_lock = threading.Lock()
+PORTFOLIO_MONTHS_KEPT = 1000
+_portfolio_months_kept: Kept[tuple[str, tuple[int, ...]], tuple[float, PortfolioMonths]] = Kept(
+    PORTFOLIO_MONTHS_KEPT
+)
 
 
 def forget_portfolio_months() -> None:
     """Drop the kept figures (tests; a process sees new figures within PORTFOLIO_MONTHS_SECONDS)."""
-    with _portfolio_months_lock:
-        _portfolio_months_kept.clear()
+    _portfolio_months_kept.clear()
 
 
 def _read_portfolio_months(actor: Actor) -> PortfolioMonths:
@@ -1082,10 +1083,7 @@ def portfolio_months(actor: Actor) -> PortfolioMonths | None:
     if kept is not None and now - kept[0] < PORTFOLIO_MONTHS_SECONDS:
         return kept[1]
     months = _read_portfolio_months(actor)
-    with _portfolio_months_lock:
-        if len(_portfolio_months_kept) > 1000:
-            _portfolio_months_kept.clear()
-        _portfolio_months_kept[key] = (now, months)
+    _portfolio_months_kept.keep(key, (now, months))
     return months
 
 

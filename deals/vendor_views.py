@@ -40,6 +40,7 @@ from prm.money import format_amount
 from prm.pagination import Planner, page_bounds
 from prm.statements import Prepared
 from prm.templatetags.prm_pagination import pagination
+from prm.timesince import TimeSince
 from prm.views import (
     PAGE_SIZE,
     CappedKeysFirstPaginator,
@@ -71,7 +72,6 @@ from .policies import REVIEWER_ROLES, deal_policy, lead_policy
 from .rendering import (
     ListFormats,
     PipelineTables,
-    TimeSince,
     kept_widget,
     review_queue_texts,
     review_rows_html,
@@ -228,7 +228,7 @@ def _review_rows_context(deals: list[Any], *, now: Any, may_review: bool) -> dic
     Django's engine, five dates, a time-since and two links per row were most of the page's
     rendering. The wording is translated once per language (rendering.review_queue_texts), the
     time since a moment through Django's own ``timesince`` with its units translated once per
-    render (rendering.TimeSince)."""
+    render (prm.timesince.TimeSince)."""
     texts = review_queue_texts()
     since = TimeSince(now)
     return {

@@ -18,14 +18,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template import defaultfilters
 from django.utils import formats
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from prm.jinja2 import url_with_pk
+from prm.kept import TRANSLATION_SETTINGS, Kept
 from prm.markup import escape
 
 from .models import ActivityType, RequestStatus
@@ -84,15 +83,10 @@ def _labels(language: str | None) -> tuple[list[str], dict[str, str], dict[str, 
 # from, so a row kept for one partner is nothing another could ask for (its key holds the row).
 # Bounded: emptied when full.
 ROWS_KEPT = 5_000
-_rows: dict[tuple[Any, ...], str] = {}
-
-
-@receiver(setting_changed)
-def _forget_rows(*, setting: str, **kwargs: Any) -> None:
-    if setting in {
-        "LANGUAGES",
-        "LANGUAGE_CODE",
-        "LOCALE_PATHS",
+_rows: Kept[tuple[Any, ...], str] = Kept(
+    ROWS_KEPT,
+    forget_on=TRANSLATION_SETTINGS
+    | {
         "FORMAT_MODULE_PATH",
         "DATE_FORMAT",
         "SHORT_DATE_FORMAT",
@@ -100,8 +94,8 @@ def _forget_rows(*, setting: str, **kwargs: Any) -> None:
         "NUMBER_GROUPING",
         "THOUSAND_SEPARATOR",
         "DECIMAL_SEPARATOR",
-    }:
-        _rows.clear()
+    },
+)
 
 
 def request_rows(rows: Iterable[RequestRow], *, show_requester: bool) -> SafeString:
@@ -115,10 +109,9 @@ def request_rows(rows: Iterable[RequestRow], *, show_requester: bool) -> SafeStr
         key = (shown, row)
         html = _rows.get(key)
         if html is None:
-            html = _row(row, language=language, show_requester=show_requester, detail_url=detail_url)
-            if len(_rows) >= ROWS_KEPT:
-                _rows.clear()
-            _rows[key] = html
+            html = _rows.keep(
+                key, _row(row, language=language, show_requester=show_requester, detail_url=detail_url)
+            )
         written.append(html)
     return mark_safe("".join(written))  # noqa: S308 -- every value escaped (prm.markup.escape)
 

@@ -33,6 +33,7 @@ from partners.panels import app_panels
 from prm import audit
 from prm.errors import add_form_error, attempt
 from prm.jinja2 import kept_gettext, render_page
+from prm.kept import Kept
 from prm.markup import escape
 from prm.pagination import page_bounds
 from prm.templatetags.prm_pagination import pagination
@@ -284,8 +285,8 @@ def _select_markup(name: str, auto_id: str, current: str, choices: Iterable[tupl
 # The filter bar's <select>s as the request list shows them, kept per process by everything they
 # show: the language, the chosen values and the periods as the request read them (with the page's
 # keys), so a period added or renamed in any process shows on the next request.
-_kept_selects: dict[tuple[Any, ...], dict[str, SafeString]] = {}
 SELECTS_KEPT = 512
+_kept_selects: Kept[tuple[Any, ...], dict[str, SafeString]] = Kept(SELECTS_KEPT)
 
 
 def filter_selects(form: RequestFilterForm | None, periods: list[tuple[int, str]]) -> dict[str, SafeString]:
@@ -310,9 +311,7 @@ def filter_selects(form: RequestFilterForm | None, periods: list[tuple[int, str]
             name: _select_markup(name, ids[name], value, options[name])
             for name, value in zip(FILTERS, current, strict=True)
         }
-        if len(_kept_selects) >= SELECTS_KEPT:
-            _kept_selects.clear()
-        _kept_selects[key] = selects
+        _kept_selects.keep(key, selects)
     return selects
 
 

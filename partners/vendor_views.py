@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 from prm import audit
 from prm.errors import attempt
 from prm.jinja2 import kept_gettext, url_with_pk
+from prm.kept import Kept
 from prm.layout import CSRF_INPUT, page_url
 from prm.lookups import IsAnyOf, PositionIn
 from prm.pagination import Planner
@@ -414,8 +415,8 @@ def filter_form(data: Any, options: FilterOptions) -> PartnerFilterForm:
 # once, in every process). A search's free text is not kept (its forms are written each time).
 # Making the form (a deep copy of six fields) and rendering its six selects was a fifth of the
 # page's CPU.
-_FILTERS_HTML: dict[tuple, str] = {}
 FILTERS_HTML_KEPT = 512
+_FILTERS_HTML: Kept[tuple, str] = Kept(FILTERS_HTML_KEPT)
 FILTER_FIELDS = tuple(PartnerFilterForm.base_fields)
 
 
@@ -430,9 +431,7 @@ def filters_html(request: HttpRequest, form: PartnerFilterForm | None, options: 
         template = engines["jinja2"].get_template("partners/vendor_partner_list_filters.html")
         html = template.render({"form": form, "list_url": key[1], "_": kept_gettext}, request=request)
         if not request.GET.get("q"):
-            if len(_FILTERS_HTML) >= FILTERS_HTML_KEPT:
-                _FILTERS_HTML.clear()
-            _FILTERS_HTML[key] = html
+            _FILTERS_HTML.keep(key, html)
     return mark_safe(html)  # noqa: S308 -- Jinja2 autoescaped every value
 
 

@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from prm.errors import attempt
 from prm.jinja2 import render_page, url_with_pk
+from prm.kept import Kept
 from prm.markup import escape
 from prm.templatetags.prm_pagination import pagination
 from prm.views import PAGE_SIZE, partner_required, start_export
@@ -230,7 +231,8 @@ _CHANGE_FIELDS = (
 # Per process: the fields of an unbound form by form, language and values shown. They are the same
 # markup for every view of the page until the partner's profile changes (the key then changes):
 # rendering them (the 250 countries' select, lazy labels, widgets) was a quarter of the page.
-_fields_kept: dict[tuple, dict[str, SafeString]] = {}
+FIELDS_KEPT = 1024
+_fields_kept: Kept[tuple, dict[str, SafeString]] = Kept(FIELDS_KEPT)
 
 
 def _value_key(value: Any) -> tuple[str, str]:
@@ -253,9 +255,7 @@ def _fields_html(form: Any, layout: tuple[tuple[str, str], ...]) -> dict[str, Sa
         for name, extra in layout
     }
     if key is not None:
-        if len(_fields_kept) >= 1024:
-            _fields_kept.clear()
-        _fields_kept[key] = html
+        _fields_kept.keep(key, html)
     return html
 
 
@@ -324,7 +324,8 @@ def _company_texts() -> dict[str, str]:
 # Per process: the recent changes' markup by language, time zone, partner role and events. Audit
 # events never change (the database refuses UPDATE and DELETE on them) and what of them a role sees
 # is the role's (partners.history.redact): the same events print the same markup for every view.
-_histories_kept: dict[tuple, SafeString] = {}
+HISTORIES_KEPT = 1024
+_histories_kept: Kept[tuple, SafeString] = Kept(HISTORIES_KEPT)
 
 
 def _history_html(actor: Any, history: list[Any]) -> SafeString:
@@ -341,9 +342,7 @@ def _history_html(actor: Any, history: list[Any]) -> SafeString:
     html = _histories_kept.get(key)
     if html is None:
         html = mark_safe(render_to_string("partners/_company_history.html", {"history": history}))  # noqa: S308 -- the template escaped every value
-        if len(_histories_kept) >= 1024:
-            _histories_kept.clear()
-        _histories_kept[key] = html
+        _histories_kept.keep(key, html)
     return html
 
 
@@ -597,7 +596,8 @@ def _member_texts(roles: list[tuple[str, str]]) -> _MemberTexts:
 # A date format's letters that read only the day (not the time, the zone or the epoch): a day
 # printed in such a format is the same string for every moment of that local day.
 _DAY_ONLY_LETTERS = frozenset("bdDEFjlLmMnNoStwWyYz")
-_days_kept: dict[tuple, str] = {}
+DAYS_KEPT = 4096
+_days_kept: Kept[tuple, str] = Kept(DAYS_KEPT)
 
 
 def _day_text(moment: Any, day_format: str) -> str:
@@ -608,10 +608,7 @@ def _day_text(moment: Any, day_format: str) -> str:
     key = (translation.get_language(), day_format, moment.date())
     text = _days_kept.get(key)
     if text is None:
-        text = escape(dateformat.format(moment, day_format))
-        if len(_days_kept) >= 4096:
-            _days_kept.clear()
-        _days_kept[key] = text
+        text = _days_kept.keep(key, escape(dateformat.format(moment, day_format)))
     return text
 
 

@@ -14,6 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from prm.kept import Kept
+
 from .markup import escape
 from .models import AuditEvent, ExchangeRate, Holiday, Notification, User
 from .pagination import CappedPaginator
@@ -79,7 +81,7 @@ def remembered_app_list(
     their vendor role, staff and superuser flags (the ModelAdmins' own rules read those), and the
     language of the names; a change to any of them is a new key, so nobody sees another's list or
     a stale one. Only the whole list (the sidebar and the index), not one app's page."""
-    kept: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    kept: Kept[tuple[Any, ...], list[dict[str, Any]]] = Kept(APP_LIST_KEPT)
 
     def app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         user = getattr(request, "user", None)
@@ -97,9 +99,7 @@ def remembered_app_list(
         )
         found = kept.get(key)
         if found is None:
-            if len(kept) >= APP_LIST_KEPT:
-                kept.clear()
-            found = kept[key] = _names_translated(get_app_list(request, app_label))
+            found = kept.keep(key, _names_translated(get_app_list(request, app_label)))
         return found
 
     return app_list

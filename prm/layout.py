@@ -42,6 +42,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
+from prm.kept import EVERY_SETTING, Kept
 from prm.navigation import fragment, navigation_key_of
 
 # --- URLs the chrome prints on every page, computed once per process ------------------------------
@@ -258,7 +259,7 @@ _TESTED = (
 )
 _MARKERS = re.compile(f"{_OPEN}([^{_CLOSE}]*){_CLOSE}")
 MAX_SHAPES = 4096
-_shapes: dict[tuple, tuple[str, ...]] = {}
+_shapes: Kept[tuple, tuple[str, ...]] = Kept(MAX_SHAPES, forget_on=EVERY_SETTING)
 
 
 def _marker(name: str) -> SafeString:
@@ -308,24 +309,13 @@ def render_part(name: str, chrome: Chrome) -> SafeString:
         shape = tuple(
             re.split(f"{_OPEN}([^{_CLOSE}]*){_CLOSE}", getattr(chrome_macros(), name)(_Blank(chrome)))
         )
-        with _lock:
-            if len(_shapes) >= MAX_SHAPES:
-                _shapes.clear()
-            _shapes[key] = shape
+        _shapes.keep(key, shape)
     pieces = [shape[0]]
     for index in range(1, len(shape), 2):
         pieces.append(FILLED[shape[index]](chrome))
         pieces.append(shape[index + 1])
     # The shape is Jinja2's autoescaped markup; what fills it was escaped above (Chrome).
     return mark_safe("".join(pieces))  # noqa: S308
-
-
-def _forget_shapes(**kwargs: Any) -> None:
-    with _lock:
-        _shapes.clear()
-
-
-setting_changed.connect(_forget_shapes, dispatch_uid="prm.layout.shapes")
 
 
 def chrome_values(request: Any) -> dict[str, Any]:

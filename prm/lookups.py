@@ -23,6 +23,8 @@ import psycopg
 from django.db.models import BooleanField, ForeignKey, Func, IntegerField, Lookup
 from psycopg.adapt import Dumper
 
+from prm.kept import Kept
+
 
 class Ids(list[int]):
     """The ids of an ``in_ids`` lookup, as the one parameter it sends: written as one array literal
@@ -51,9 +53,7 @@ class IdsDumper(Dumper):
         key = tuple(obj)
         text = _kept_texts.get(key)
         if text is None:
-            if len(_kept_texts) >= TEXTS_KEPT:
-                _kept_texts.clear()
-            text = _kept_texts[key] = _array_text(obj)
+            text = _kept_texts.keep(key, _array_text(obj))
         return text
 
 
@@ -65,7 +65,7 @@ def _array_text(ids: Iterable[Any]) -> bytes:
 # most TEXTS_KEPT of them per process (past it they are forgotten and written again).
 IDS_KEPT_FROM = 100
 TEXTS_KEPT = 256
-_kept_texts: dict[tuple[Any, ...], bytes] = {}
+_kept_texts: Kept[tuple[Any, ...], bytes] = Kept(TEXTS_KEPT)
 
 
 class InIds(Lookup):

@@ -18,32 +18,23 @@ person with that key; tests/prm/test_navigation_cache.py checks both.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.urls import get_script_prefix
 from django.utils import translation
+
+from prm.kept import EVERY_SETTING, Kept
 
 # Roles × pages × languages: a few thousand at most; past this the cache starts again.
 MAX_ENTRIES = 4096
 
-_fragments: dict[tuple, str] = {}
-_lock = threading.Lock()
+_fragments: Kept[tuple, str] = Kept(MAX_ENTRIES, forget_on=EVERY_SETTING)
 
 
 def clear() -> None:
-    with _lock:
-        _fragments.clear()
-
-
-def _clear_on_setting_change(**kwargs: Any) -> None:
-    clear()
-
-
-setting_changed.connect(_clear_on_setting_change, dispatch_uid="prm.navigation_cache")
+    _fragments.clear()
 
 
 def navigation_key_of(request: Any, actor: Any) -> tuple:
@@ -73,9 +64,5 @@ def fragment(name: str, key: tuple, render: Callable[[], str]) -> str:
     full_key = (name, *key)
     html = _fragments.get(full_key)
     if html is None:
-        html = str(render())
-        with _lock:
-            if len(_fragments) >= MAX_ENTRIES:
-                _fragments.clear()
-            _fragments[full_key] = html
+        html = _fragments.keep(full_key, str(render()))
     return html

@@ -4,7 +4,6 @@ offers each decision per object too (the per-object service calls are prm.admin_
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,9 +33,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import avoid_wrapping, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
@@ -49,6 +48,7 @@ from prm.markup import escape
 from prm.money import format_amount, format_money
 from prm.statements import Prepared, Statement
 from prm.tenancy import Actor
+from prm.timesince import TimeSince
 
 from ..models import (
     ActivityType,
@@ -145,92 +145,30 @@ def _money(amount: Decimal, currency: str, language: str | None) -> str:
 
 
 def age(moment: Any, *, now: Any = None, language: str | None = None) -> str:
-    """How long ago ``moment`` was (one unit); ``now`` and ``language`` passed by a list that
-    prints many (fast_changelist), each read once per page rather than once per row."""
+    """How long ago ``moment`` was: Django's timesince in its largest unit, or "just now" within
+    a minute; ``now`` and ``language`` passed by a list that prints many (fast_changelist), each
+    read once per page rather than once per row."""
+    global _age_since
     if not moment:
         return EMPTY
     now = now or timezone.now()
     language = language or get_language()
     if (now - moment).total_seconds() < 60:
         return _just_now(language)
-    return _largest_unit_since(moment, now, language)
+    since = _age_since
+    if since is None or since.now is not now or since.language != language:
+        since = _age_since = TimeSince(now, depth=1, language=language)
+    return since(moment)
+
+
+# The last page's TimeSince, reused while the same ``now`` is passed (a changelist's rows): making
+# one per row was half the age column's time. Replaced whole, never changed: threads may share it.
+_age_since: TimeSince | None = None
 
 
 @lru_cache(maxsize=32)
 def _just_now(language: str | None) -> str:
     return gettext("just now")
-
-
-# Django's own time units (django.utils.timesince.TIME_STRINGS, its msgids, left to its catalog).
-_TIME_UNITS = {
-    "year": ("%(num)d year", "%(num)d years"),
-    "month": ("%(num)d month", "%(num)d months"),
-    "week": ("%(num)d week", "%(num)d weeks"),
-    "day": ("%(num)d day", "%(num)d days"),
-    "hour": ("%(num)d hour", "%(num)d hours"),
-    "minute": ("%(num)d minute", "%(num)d minutes"),
-}
-
-
-class _TimeUnit:
-    """One of timesince's ``time_strings``: ``unit % {"num": n}`` is Django's lazy
-    ``ngettext(singular, plural, n) % {"num": n}``, remembered per number (one table per
-    language): the changelist's age column asked the catalog on every row."""
-
-    def __init__(self, singular: str, plural: str) -> None:
-        self.singular, self.plural = singular, plural
-        self.made: dict[int, str] = {}
-
-    def __mod__(self, values: dict[str, int]) -> str:
-        number = values["num"]
-        text = self.made.get(number)
-        if text is None:
-            text = self.made[number] = ngettext(self.singular, self.plural, number) % values
-        return text
-
-
-@lru_cache(maxsize=32)
-def _time_strings(language: str | None) -> dict[str, _TimeUnit]:
-    return {name: _TimeUnit(*forms) for name, forms in _TIME_UNITS.items()}
-
-
-# Seconds per unit below a month, largest first (django.utils.timesince.TIME_CHUNKS).
-_CHUNKS = (("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60))
-# The words of ``(language, unit, number)``, as timesince prints one unit (no-break spaces).
-_unit_texts: dict[tuple[str | None, str, int], str] = {}
-
-
-def _largest_unit_since(moment: datetime.datetime, now: datetime.datetime, language: str | None) -> str:
-    """``timesince(moment, now, time_strings=_time_strings(language), depth=1)`` for a moment at
-    least a minute before ``now``: its largest unit, computed as timesince computes it, without
-    its pivot date, its list of every unit and its ``gettext(", ")`` for a single part (some
-    12 µs a call, once per row of a changelist). tests/mdf/test_time_edges.py keeps it equal
-    to Django's timesince."""
-    if now.utcoffset() is not None and moment.utcoffset() is not None:
-        now = now.astimezone(moment.tzinfo)
-    months = (now.year - moment.year) * 12 + (now.month - moment.month)
-    if moment.day > now.day or (moment.day == now.day and moment.time() > now.time()):
-        months -= 1
-    years, months = divmod(months, 12)
-    if years:
-        unit, number = "year", years
-    elif months:
-        unit, number = "month", months
-    else:
-        # No year or month: timesince's pivot is the moment itself; the first unit that fits.
-        remaining = (now - moment).total_seconds()
-        unit, number = "minute", 0
-        for name, seconds in _CHUNKS:
-            if remaining >= seconds:
-                unit, number = name, int(remaining // seconds)
-                break
-    key = (language, unit, number)
-    text = _unit_texts.get(key)
-    if text is None:
-        if len(_unit_texts) > 4096:
-            _unit_texts.clear()
-        text = _unit_texts[key] = avoid_wrapping(_time_strings(language)[unit] % {"num": number})
-    return text
 
 
 def date_range(start: Any, end: Any) -> str:

@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 
 from partners.policies import vendor_sees_all
+from prm.kept import Kept
 from prm.markup import escape
 from prm.pagination import COUNT_CAP, Planner, estimated_or_counted
 from prm.statements import Prepared, Statement
@@ -581,9 +582,7 @@ def _result_list(cl: ChangeList) -> str:
         key = (page_key, obj.row)
         cells = _row_cells.get(key)
         if cells is None:
-            if len(_row_cells) >= ROWS_KEPT:
-                _row_cells.clear()
-            cells = _row_cells[key] = _cells(obj, model_admin, language, labels, before, after, checkbox)
+            cells = _row_cells.keep(key, _cells(obj, model_admin, language, labels, before, after, checkbox))
         age_text = age(obj.submitted_at, now=now, language=language)
         age_cell = ages.get(age_text)
         if age_cell is None:
@@ -594,7 +593,7 @@ def _result_list(cl: ChangeList) -> str:
 
 # Rows kept at most (per process; some 1.5 KB each); past it they are forgotten and written again.
 ROWS_KEPT = 4096
-_row_cells: dict[tuple[Any, ...], str] = {}
+_row_cells: Kept[tuple[Any, ...], str] = Kept(ROWS_KEPT)
 
 
 def _cells(
@@ -643,7 +642,7 @@ def _cells(
 
 # Table heads kept at most (per process); past it they are forgotten and written again.
 HEADS_KEPT = 256
-_heads: dict[tuple[Any, ...], str] = {}
+_heads: Kept[tuple[Any, ...], str] = Kept(HEADS_KEPT)
 
 
 def _table_head(cl: ChangeList) -> str:
@@ -659,9 +658,7 @@ def _table_head(cl: ChangeList) -> str:
     )
     head = _heads.get(key)
     if head is None:
-        if len(_heads) >= HEADS_KEPT:
-            _heads.clear()
-        head = _heads[key] = changelist.table_head(cl)
+        head = _heads.keep(key, changelist.table_head(cl))
     return head
 
 
@@ -702,7 +699,7 @@ def _row_labels(language: str | None) -> dict[str, Any]:
 
 # Filter sidebars kept at most (per process); past it they are forgotten and written again.
 FILTERS_KEPT = 256
-_filters: dict[tuple[Any, ...], str] = {}
+_filters: Kept[tuple[Any, ...], str] = Kept(FILTERS_KEPT)
 
 
 def _filters_key(cl: ChangeList) -> tuple[Any, ...]:
@@ -738,9 +735,7 @@ def _filters_block(cl: ChangeList) -> str:
         html = str(changelist.filters(cl))
         end = html.rfind("</nav>")
         html = html[: end + len("</nav>")] if end >= 0 else html
-        if len(_filters) >= FILTERS_KEPT:
-            _filters.clear()
-        _filters[key] = html
+        _filters.keep(key, html)
     return html
 
 
@@ -787,15 +782,13 @@ def _summary(queue: dict[str, Any]) -> str:
 
 # The search bars and pagination kept at most (per process), each per what it follows from.
 PARTS_KEPT = 512
-_parts: dict[tuple[Any, ...], str] = {}
+_parts: Kept[tuple[Any, ...], str] = Kept(PARTS_KEPT)
 
 
 def _kept(key: tuple[Any, ...], write: Any, cl: ChangeList) -> str:
     html = _parts.get(key)
     if html is None:
-        if len(_parts) >= PARTS_KEPT:
-            _parts.clear()
-        html = _parts[key] = write(cl)
+        html = _parts.keep(key, write(cl))
     return html
 
 

@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from prm.admin import django_text
+from prm.kept import Kept
 from prm.markup import escape
 
 register = template.Library()
@@ -98,7 +99,7 @@ def app_list(apps: list[dict[str, Any]], path: str) -> str:
 # (prm.admin.remembered_app_list) is the same list object on each of their pages, and so is what it
 # draws on the same page. The entry holds the list itself, so its id is never another's while kept.
 SIDEBARS_KEPT = 1024
-_sidebars: dict[tuple[int, str, str | None], tuple[list[dict[str, Any]], str]] = {}
+_sidebars: Kept[tuple[int, str, str | None], tuple[list[dict[str, Any]], str]] = Kept(SIDEBARS_KEPT)
 
 
 def _remembered_app_list(apps: list[dict[str, Any]], path: str) -> str:
@@ -108,9 +109,7 @@ def _remembered_app_list(apps: list[dict[str, Any]], path: str) -> str:
         return found[1]
     html = app_list(apps, path)
     if apps:  # an empty list is a new object each time
-        if len(_sidebars) >= SIDEBARS_KEPT:
-            _sidebars.clear()
-        _sidebars[key] = (apps, html)
+        _sidebars.keep(key, (apps, html))
     return html
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from django import template
 from django.core.paginator import Page
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template.defaultfilters import floatformat
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
+
+from prm.kept import TRANSLATION_SETTINGS, Kept
 
 register = template.Library()
 
@@ -52,23 +52,18 @@ _GAP = mark_safe('<li class="page-item disabled"><span class="page-link">…</sp
 # query string, the page's number, the list's length, its pages, the page's first and last row and
 # whether the length is capped. A list's first pages are the same markup for every request until
 # the list changes; written, it was 0.1 ms a page. Bounded: emptied when full.
-_written: dict[tuple[Any, ...], SafeString] = {}
 WRITTEN_KEPT = 5_000
-
-
-@receiver(setting_changed)
-def _forget_written(*, setting: str, **kwargs: Any) -> None:
-    if setting in {
-        "LANGUAGES",
-        "LANGUAGE_CODE",
-        "LOCALE_PATHS",
+_written: Kept[tuple[Any, ...], SafeString] = Kept(
+    WRITTEN_KEPT,
+    forget_on=TRANSLATION_SETTINGS
+    | {
         "FORMAT_MODULE_PATH",
         "USE_THOUSAND_SEPARATOR",
         "NUMBER_GROUPING",
         "THOUSAND_SEPARATOR",
         "DECIMAL_SEPARATOR",
-    }:
-        _written.clear()
+    },
+)
 
 
 @register.simple_tag
@@ -86,9 +81,7 @@ def pagination(page: Page, querystring: str = "") -> SafeString:
     )
     markup = _written.get(key)
     if markup is None:
-        if len(_written) >= WRITTEN_KEPT:
-            _written.clear()
-        markup = _written[key] = _pagination(page, querystring)
+        markup = _written.keep(key, _pagination(page, querystring))
     return markup
 
 

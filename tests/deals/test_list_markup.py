@@ -215,7 +215,7 @@ def test_a_kept_row_is_the_row_written_again(team_a: f.Team, many: list[Deal]) -
 def test_kept_rows_are_bounded(team_a: f.Team, many: list[Deal], monkeypatch: pytest.MonkeyPatch) -> None:
     from deals import rendering
 
-    monkeypatch.setattr(rendering, "ROWS_KEPT", 10)
+    monkeypatch.setattr(rendering._rows, "limit", 10)
     rendering._rows.clear()
     response = login(team_a.admin).get(reverse("deals:list"))
     assert len(rendering._rows) <= 10

@@ -60,10 +60,10 @@ JINJA2_PAGE = '{% extends "layout/page.html" %}' + "".join(
 @pytest.fixture(autouse=True)
 def _nothing_kept() -> Any:
     prm_navigation.clear()
-    layout._forget_shapes()
+    layout._shapes.clear()
     yield
     prm_navigation.clear()
-    layout._forget_shapes()
+    layout._shapes.clear()
 
 
 def masked(html: str) -> str:
@@ -109,7 +109,7 @@ def old_and_new(make_request: Callable[[], HttpRequest], **extra: Any) -> tuple[
     prm_navigation.clear()  # the old frame's {% cached_navigation %} shares the store
     old = render_django(engines["django"].from_string(OLD_BASE.read_text()).template, make_request, extra)
     prm_navigation.clear()
-    layout._forget_shapes()
+    layout._shapes.clear()
     new = [render_django("base.html", make_request, extra) for _ in range(2)]
     return old, new
 
@@ -278,7 +278,7 @@ def test_a_jinja2_page_gets_the_same_chrome(
                 prm_navigation.clear()
                 django_page = render_django("base.html", make_request, extra)
                 prm_navigation.clear()
-                layout._forget_shapes()
+                layout._shapes.clear()
                 for _ in range(2):
                     response = render_page(make_request(), "example/page.html", extra, status=201)
                     assert response.status_code == 201
