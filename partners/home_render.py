@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from prm.jinja2 import kept_gettext
+from prm.kept import TRANSLATION_SETTINGS, Kept
 
 
 def gettext_callables() -> dict[str, Callable[..., Any]]:
@@ -44,8 +45,8 @@ def gettext_callables() -> dict[str, Callable[..., Any]]:
 
 
 # Per language: a choices class's labels by value (the role names of the team card, the case
-# statuses of the support panel).
-_LABELS: dict[tuple[str | None, type], dict[str, str]] = {}
+# statuses of the support panel); forgotten when the catalogues change.
+_LABELS: Kept[tuple[str | None, type], dict[str, str]] = Kept(256, forget_on=TRANSLATION_SETTINGS)
 
 
 def choice_labels(choices: Any) -> dict[str, str]:
@@ -53,7 +54,7 @@ def choice_labels(choices: Any) -> dict[str, str]:
     key = (translation.get_language(), choices)
     labels = _LABELS.get(key)
     if labels is None:
-        labels = _LABELS[key] = {value: str(label) for value, label in choices.choices}
+        labels = _LABELS.keep(key, {value: str(label) for value, label in choices.choices})
     return labels
 
 
