@@ -24,7 +24,8 @@ bench/README.md; nothing is loaded here), and:
    (counted in the server, see ``bench.bare.dispatch``), then wrk for ``--duration`` seconds with
    ``--threads``/``--connections``, ``X-Forwarded-Proto: https`` (as from the TLS proxy) and the
    session cookie;
-6. prints requests/s, p50, p99 and the ratio to the bare page's requests/s (the mean of its two
+6. prints requests/s, p50, p99 and the ratio to the bare page's requests/s (with ``--paired``,
+   the bare page measured under wrk just before each page; else the mean of its two
    measurements in this run), and the sequential figures.
 
 Other processes on the machine change the absolute figures; the ratios within one run are what
@@ -81,6 +82,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated: busiest, typical, program_admin, cam (default: all four)",
     )
     parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per page")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="also measure the bare page right before each page and take that as the page's ratio base "
+        "(on a machine whose speed drifts within a run, the start and end runs' mean is minutes away)",
+    )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--timeout", default="2s", help="wrk's request timeout")
@@ -292,6 +299,34 @@ def measure(port: int, path: str, cookie: str | None, args: argparse.Namespace) 
     return result
 
 
+def set_ratios(report: dict) -> None:
+    """Each measured page's ratio: its requests/s to the bare page's measured just before it
+    (``--paired``), else to the mean of the bare page's runs at the start and the end."""
+    for row in report["pages"]:
+        if "wrk" not in row:
+            continue
+        paired = row.get("bare_before", {}).get("requests_per_s")
+        if paired:
+            row["ratio"] = row["wrk"]["requests_per_s"] / paired
+        elif report["bare"]["rps_mean"]:
+            row["ratio"] = row["wrk"]["requests_per_s"] / report["bare"]["rps_mean"]
+
+
+def measure_bare(port: int, args: argparse.Namespace) -> dict:
+    """The bare page under wrk alone (no sequential pass), as the base of the page measured next
+    (``--paired``)."""
+    measured = wrk.run(
+        f"http://127.0.0.1:{port}{BARE_PATH}",
+        headers=headers_for(None),
+        threads=args.threads,
+        connections=args.connections,
+        duration=args.duration,
+        timeout=args.timeout,
+    )
+    drain(port)
+    return measured.as_dict()
+
+
 # --- reporting ------------------------------------------------------------------------------------
 def _num(value: float | None, digits: int = 1) -> str:
     if value is None or value != value:  # None or NaN
@@ -310,6 +345,8 @@ def flags(row: dict) -> list[str]:
         out.append(f"p95 > {target:.0f} ms")
     if row.get("ratio_target") and row.get("ratio") is not None and row["ratio"] < pages_module.RATIO_TARGET:
         out.append(f"ratio < {pages_module.RATIO_TARGET}")
+    if row.get("bare_before"):
+        out.append(f"bare page just before: {_num(row['bare_before'].get('requests_per_s'), 0)} req/s")
     if row.get("wrk_skipped"):
         out.append(f"not under wrk: {row['wrk_skipped']}")
     if "wrk" in row:
@@ -412,8 +449,13 @@ def markdown(report: dict) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"Bare page: {runs} requests/s at the start and the end of the run (ratio base: their mean, "
-        f"{_num(bare['rps_mean'], 0)}).",
+        (
+            f"Bare page: {runs} requests/s at the start and the end of the run; each page's ratio is to "
+            "the bare page measured just before it (`--paired`, in the notes)."
+            if any(row.get("bare_before") for row in report["pages"])
+            else f"Bare page: {runs} requests/s at the start and the end of the run (ratio base: their "
+            f"mean, {_num(bare['rps_mean'], 0)})."
+        ),
         "",
         "| " + " | ".join(HEADER) + " |",
         "| " + " | ".join("---" for _ in HEADER) + " |",
@@ -533,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
             # side's 30 minutes while other personas were timed).
             cookie = sign_in(port, persona)
             for row in targets.get(persona.key, []):
+                if args.paired and not args.skip_wrk:
+                    row["bare_before"] = measure_bare(port, args)
                 row.update(measure(port, row["path"], cookie, args))
                 log(f"{row['persona']} {row['path']}: {summary(row)}")
             if failure := check(port, pages_module.signed_in_path(persona.side), cookie):
@@ -547,9 +591,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rps = [run["wrk"]["requests_per_s"] for run in bare_runs if "wrk" in run]
     report["bare"] = {"runs": bare_runs, "rps_mean": statistics.mean(rps) if rps else None}
-    for row in report["pages"]:
-        if "wrk" in row and report["bare"]["rps_mean"]:
-            row["ratio"] = row["wrk"]["requests_per_s"] / report["bare"]["rps_mean"]
+    set_ratios(report)
     report["load"]["end"] = [round(x, 2) for x in os.getloadavg()]
 
     print_table(report)

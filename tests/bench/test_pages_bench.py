@@ -179,3 +179,20 @@ def test_each_persona_session_reaches_every_page_of_its_side() -> None:
         assert (
             Client(HTTP_X_FORWARDED_PROTO="https").get(pages.signed_in_path(persona.side)).status_code == 302
         )
+
+
+def test_a_pages_ratio_is_to_the_bare_page_just_before_it_when_paired() -> None:
+    from bench.pages_bench import set_ratios
+
+    report = {
+        "bare": {"rps_mean": 500.0},
+        "pages": [
+            {"wrk": {"requests_per_s": 200.0}, "bare_before": {"requests_per_s": 400.0}},
+            {"wrk": {"requests_per_s": 200.0}},
+            {"failed": "500"},
+        ],
+    }
+    set_ratios(report)
+    assert report["pages"][0]["ratio"] == 0.5  # to the bare page just before it
+    assert report["pages"][1]["ratio"] == 0.4  # to the start and end runs' mean
+    assert "ratio" not in report["pages"][2]
