@@ -33,22 +33,43 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLData
 from django.db.backends.utils import CursorWrapper
 from psycopg.pq import TransactionStatus
 
+from prm.lookups import IDS_KEPT_FROM, Ids
+
 # What a setting's name or value may hold to be written into a comment of the SQL: nothing that
 # could end the comment or be read as a placeholder (%).
 _COMMENT_SAFE = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
+def _sends_a_portfolio(params: Any) -> bool:
+    """Whether a statement sends a list of ids as long as a channel account manager's portfolio.
+    PostgreSQL's kept (generic) plan for ``partner_id = ANY($1::bigint[])`` cannot know how many
+    ids it gets: for the count and page keys of a manager's 500 partners it made a plan 4-5 times
+    slower than the one made for the ids at hand (the deal review queue's statement 3.0 -> 11.3 ms,
+    the fund request changelist's 2.8 -> 14.2 ms, at full size), more than all the planning it
+    saves. Those statements are planned for their ids every time, as without prepared statements."""
+    return isinstance(params, list | tuple) and any(
+        isinstance(param, Ids) and len(param) >= IDS_KEPT_FROM for param in params
+    )
+
+
 class _PlannerTaggingMixin:
-    """Starts the SQL with the planner settings held, if any (see the module's docstring). Below
-    Django's execute wrappers and its query log: those see the statement as it was written."""
+    """Starts the SQL with the planner settings held, if any (see the module's docstring), and
+    keeps a statement that sends a portfolio from being prepared. Below Django's execute wrappers
+    and its query log: those see the statement as it was written."""
 
     db: DatabaseWrapper
+    cursor: Any
 
     def _execute(self, sql: str, params: Any, *ignored_wrapper_args: Any) -> Any:
-        tag = self.db.planner_settings_tag
-        if tag:
-            sql = tag + sql
-        return super()._execute(sql, params, *ignored_wrapper_args)  # type: ignore[misc]
+        if not self.db.features.uses_server_side_binding:
+            return super()._execute(sql, params, *ignored_wrapper_args)  # type: ignore[misc]
+        sql = self.db.planner_settings_tag + sql
+        if params is None or not _sends_a_portfolio(params):
+            return super()._execute(sql, params, *ignored_wrapper_args)  # type: ignore[misc]
+        # Django's CursorWrapper._execute, with psycopg's prepare=False.
+        self.db.validate_no_broken_transaction()
+        with self.db.wrap_database_errors:
+            return self.cursor.execute(sql, params, prepare=False)
 
 
 class PlannerTaggingCursorWrapper(_PlannerTaggingMixin, CursorWrapper):

@@ -162,7 +162,7 @@ def _database_from_url(url: str) -> dict:
         # 15-17), which compiled it for 100-700 ms (EXPLAIN ANALYZE of the fund request changelist's filters).
         options = config.setdefault("OPTIONS", {})
         options["options"] = " ".join(filter(None, (options.get("options"), "-c jit=off")))
-        if env.bool("DATABASE_PREPARED_STATEMENTS", default=False):
+        if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
             # Parameters bound by the server, and a statement run PREPARE_THRESHOLD times on a
             # connection prepared (psycopg), so that PostgreSQL may plan it once (a generic plan)
             # rather than on every request. Statements run under planner settings carry those
@@ -170,6 +170,9 @@ def _database_from_url(url: str) -> dict:
             # (prm/postgresql/base.py: PostgreSQL does not replan a cached plan when they change).
             options["server_side_binding"] = True
             options["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+            plan_cache_mode = env("DATABASE_PLAN_CACHE_MODE", default="")
+            if plan_cache_mode:
+                options["options"] += f" -c plan_cache_mode={plan_cache_mode}"
     return config
 
 
