@@ -52,10 +52,10 @@ def _sends_a_portfolio(params: Any) -> bool:
     )
 
 
-class _PlannerTaggingMixin:
-    """Starts the SQL with the planner settings held, if any (see the module's docstring), and
-    keeps a statement that sends a portfolio from being prepared. Below Django's execute wrappers
-    and its query log: those see the statement as it was written."""
+class _PreparedStatementsMixin:
+    """With server-side binding: starts the SQL with the planner settings held, if any (see the
+    module's docstring), and keeps a statement that sends a portfolio from being prepared. Below
+    Django's execute wrappers and its query log: those see the statement as it was written."""
 
     db: DatabaseWrapper
     cursor: Any
@@ -71,12 +71,17 @@ class _PlannerTaggingMixin:
         with self.db.wrap_database_errors:
             return self.cursor.execute(sql, params, prepare=False)
 
+    def _executemany(self, sql: str, param_list: Any, *ignored_wrapper_args: Any) -> Any:
+        # psycopg prepares what it runs many times: planned under the settings held, named by them.
+        sql = self.db.planner_settings_tag + sql
+        return super()._executemany(sql, param_list, *ignored_wrapper_args)  # type: ignore[misc]
 
-class PlannerTaggingCursorWrapper(_PlannerTaggingMixin, CursorWrapper):
+
+class PreparedStatementsCursorWrapper(_PreparedStatementsMixin, CursorWrapper):
     pass
 
 
-class PlannerTaggingCursorDebugWrapper(_PlannerTaggingMixin, CursorDebugWrapper):
+class PreparedStatementsCursorDebugWrapper(_PreparedStatementsMixin, CursorDebugWrapper):
     pass
 
 
@@ -135,23 +140,10 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         super()._close()
 
     def make_cursor(self, cursor: Any) -> CursorWrapper:
-        return PlannerTaggingCursorWrapper(cursor, self)
+        return PreparedStatementsCursorWrapper(cursor, self)
 
     def make_debug_cursor(self, cursor: Any) -> CursorDebugWrapper:
-        return PlannerTaggingCursorDebugWrapper(cursor, self)
-
-    def get_connection_params(self) -> dict[str, Any]:
-        params = super().get_connection_params()
-        # Not a libpq parameter: set on the connection once made (get_new_connection).
-        params.pop("prepared_max", None)
-        return params
-
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        connection = super().get_new_connection(conn_params)
-        prepared_max = self.settings_dict["OPTIONS"].get("prepared_max")
-        if prepared_max is not None:
-            connection.prepared_max = prepared_max
-        return connection
+        return PreparedStatementsCursorDebugWrapper(cursor, self)
 
     def is_usable(self) -> bool:
         connection = self.connection

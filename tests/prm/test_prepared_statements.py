@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from prm import pagination
+from prm.lookups import IDS_KEPT_FROM, Ids
 from prm.pagination import Planner, planner
 from prm.postgresql.base import DatabaseWrapper
+from prm.tenancy import Scope
+from tests import factories
+from tests.helpers import raw
+from tests.prm.test_rls import _deal
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +145,50 @@ def test_without_server_side_binding_the_sql_is_as_written(monkeypatch: Any) -> 
     wrapper = DatabaseWrapper(settings, "default")
     wrapper.hold_planner_settings({"enable_sort": "off"})
     assert wrapper.planner_settings_tag == ""
+
+
+def test_a_kept_plan_reads_each_scopes_rows(monkeypatch: Any) -> None:
+    """Row-level security under prepared statements: the scope is read when the statement runs
+    (current_setting), never when it is planned, so one kept (generic) plan run in one partner's
+    scope, then another's, then a portfolio's and the whole program's gives each its own rows."""
+    if not connection.features.uses_server_side_binding:
+        pytest.skip("DATABASE_PREPARED_STATEMENTS is off: nothing is prepared")
+    first, second = factories.PartnerFactory(), factories.PartnerFactory()
+    deals = {partner.pk: _deal(partner).pk for partner in (first, second)}
+    raw("SET LOCAL plan_cache_mode = force_generic_plan")
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 1)  # prepared when run again
+    read = "SELECT id FROM deals_deal WHERE amount > %s AND id = ANY(%s) ORDER BY id"
+
+    def seen(scope: Scope) -> list[int]:
+        runs = [raw(read, [Decimal("1.00"), sorted(deals.values())], scope=scope) for _ in range(3)]
+        assert runs[0] == runs[1] == runs[2]
+        return [pk for (pk,) in runs[0]]
+
+    assert seen(Scope.partner(first.pk)) == [deals[first.pk]]
+    assert seen(Scope.partner(second.pk)) == [deals[second.pk]]
+    assert seen(Scope.vendor(portfolio=[second.pk])) == [deals[second.pk]]
+    assert seen(Scope.vendor()) == sorted(deals.values())
+    assert seen(Scope.vendor(portfolio=[first.pk])) == [deals[first.pk]]
+    [(generic_plans,)] = raw(
+        "SELECT generic_plans FROM pg_prepared_statements WHERE statement = %s",
+        [read.replace("%s", "$1", 1).replace("%s", "$2")],
+    )
+    assert generic_plans >= 10  # the same plan ran in every scope
+
+
+def test_a_statement_that_sends_a_portfolio_is_never_prepared(prepared: DatabaseWrapper) -> None:
+    """A kept plan cannot know how many ids ``= ANY($1)`` gets: a portfolio's statements are planned
+    for their ids every time; a page's keys are prepared as any statement is."""
+    read = "SELECT n FROM planner_probe WHERE n = ANY(%s::bigint[])"
+    portfolio, page = Ids(range(1, IDS_KEPT_FROM + 1)), Ids(range(1, 26))
+    with prepared.cursor() as cursor:
+        for ids in (portfolio, portfolio, page, page):
+            cursor.execute(read, [ids])
+            assert len(cursor.fetchall()) == len(ids)
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%= ANY($1::bigint[])"],
+        )
+        # One statement to PostgreSQL, run twice: the page's (the portfolio's were not prepared).
+        assert cursor.fetchall() == [(2,)]
