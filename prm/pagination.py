@@ -27,8 +27,8 @@ def planner(**settings: str) -> Iterator[None]:
         if settings:
             cursor.execute("; ".join(f"SET LOCAL {name} = {value}" for name, value in settings.items()))
         # The statements inside are planned under them: prepared as statements of their own
-        # (prm/postgresql/base.py).
-        held = connection.hold_planner_settings(settings) if settings else None
+        # (prm/postgresql/base.py). Outside a transaction SET LOCAL sets nothing: none to name.
+        held = connection.hold_planner_settings(settings) if settings and connection.in_atomic_block else None
         try:
             yield
         finally:
@@ -36,7 +36,8 @@ def planner(**settings: str) -> Iterator[None]:
                 try:
                     cursor.execute("; ".join(f"SET LOCAL {name} TO DEFAULT" for name in settings))
                 finally:
-                    connection.release_planner_settings(held)
+                    if held is not None:
+                        connection.release_planner_settings(held)
 
 
 def page_bounds(paginator: Paginator, number: Any) -> tuple[int, int, int]:
