@@ -49,11 +49,18 @@ def planner(**settings: str) -> Iterator[None]:
         # All of them in one round trip each way (several statements, no parameters).
         if settings:
             cursor.execute("; ".join(f"SET LOCAL {name} = {value}" for name, value in settings.items()))
+        # The statements inside are planned under them: prepared as statements of their own
+        # (prm/postgresql/base.py). Outside a transaction SET LOCAL sets nothing: none to name.
+        held = connection.hold_planner_settings(settings) if settings and connection.in_atomic_block else None
         try:
             yield
         finally:
             if settings:
-                cursor.execute("; ".join(f"SET LOCAL {name} TO DEFAULT" for name in settings))
+                try:
+                    cursor.execute("; ".join(f"SET LOCAL {name} TO DEFAULT" for name in settings))
+                finally:
+                    if held is not None:
+                        connection.release_planner_settings(held)
 
 
 def is_whole_table(queryset: Any) -> bool:
@@ -150,6 +157,10 @@ class Planner:
     def __init__(self, **settings: str) -> None:
         self.settings = settings
         self.previous: list[tuple[str, str]] | None = None
+        # The connection's record that the settings are in effect (prm/postgresql/base.py): taken
+        # once a statement has set them, given back once one has set them back. A statement that
+        # sets them is planned before they change, and one that sets them back while they hold.
+        self._held: object | None = None
 
     def __enter__(self) -> Planner:
         if self.settings and connection.in_atomic_block and self.previous is None:
@@ -169,6 +180,12 @@ class Planner:
 
     def _took(self, row: Sequence[Any]) -> None:
         self.previous = list(zip(self.settings, row[: 2 * len(self.settings) : 2], strict=True))
+        self._held = connection.hold_planner_settings(self.settings)
+
+    def _given_back(self) -> None:
+        if self._held is not None:
+            connection.release_planner_settings(self._held)
+            self._held = None
 
     def set_with(self, statement: Prepared) -> list[tuple]:
         """``statement``'s rows, read in the statement that sets the settings (then held until
@@ -208,15 +225,22 @@ class Planner:
                 cursor.execute(statement.sql, statement.params)
                 return statement.convert(cursor.fetchall())
             restore, params = self._restore()
-            cursor.execute(
-                f"SELECT found.* FROM (SELECT {restore}) restored LEFT JOIN ({statement.sql}) found ON true",  # noqa: S608
-                (*params, *statement.params),
-            )
+            try:
+                cursor.execute(
+                    f"SELECT found.* FROM (SELECT {restore}) restored "  # noqa: S608
+                    f"LEFT JOIN ({statement.sql}) found ON true",
+                    (*params, *statement.params),
+                )
+            finally:
+                self._given_back()
             # A row of the read has its key first, never null; the settings' row alone has none.
             return statement.convert([row for row in cursor.fetchall() if row[0] is not None])
 
     def __exit__(self, *exc_info: object) -> None:
         if self.previous is not None:
             restore, params = self._restore()
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {restore}", params)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT {restore}", params)
+            finally:
+                self._given_back()

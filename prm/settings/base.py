@@ -162,6 +162,28 @@ def _database_from_url(url: str) -> dict:
         # 15-17), which compiled it for 100-700 ms (EXPLAIN ANALYZE of the fund request changelist's filters).
         options = config.setdefault("OPTIONS", {})
         options["options"] = " ".join(filter(None, (options.get("options"), "-c jit=off")))
+        if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+            # Parameters bound by the server, and a statement run PREPARE_THRESHOLD times on a
+            # connection prepared (psycopg), so that PostgreSQL plans it once (a generic plan) rather
+            # than on every request: under row-level security planning was most of many statements'
+            # time. prm_bench_full, bench/profile_pages.py, 200 requests, wall per page off -> on (two
+            # runs on a shared 2-core machine): a partner's home 6.4/4.8 -> 3.5/4.6 ms, fund requests
+            # 6.1/5.1 -> 3.3/3.2 ms, the program admin's partner list 6.3/4.4 -> 3.8/4.1 ms; the
+            # user and bell statements of every page 0.3 -> 0.1-0.2 ms each. A channel account
+            # manager's pages are unchanged: their statements send the portfolio and are not
+            # prepared (prm/postgresql/base.py: their generic plans were 4-5 times slower).
+            # Fragile: (1) a transaction-mode pooler (PgBouncer < 1.21) in front of PostgreSQL breaks
+            # prepared statements: turn this off there. (2) PostgreSQL picks a generic plan by its
+            # own estimates, which are guesses under row-level security: a statement whose kept plan
+            # is bad gets slower with no error (DATABASE_PLAN_CACHE_MODE=force_custom_plan shows it).
+            # (3) planner settings must change through prm.pagination's Planner or planner, which
+            # name them in the SQL; a raw SET of a planner setting would share a plan made without it.
+            # (4) a ROLLBACK makes psycopg drop the connection's prepared statements.
+            options["server_side_binding"] = True
+            options["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+            plan_cache_mode = env("DATABASE_PLAN_CACHE_MODE", default="")
+            if plan_cache_mode:
+                options["options"] += f" -c plan_cache_mode={plan_cache_mode}"
     return config
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
+from psycopg import ClientCursor
 
 from deals.models import Deal, DealLine, Lead
 from deals.policies import deal_policy
@@ -109,10 +110,15 @@ def test_the_ids_are_written_as_one_bigint_array(world: dict[str, Any]) -> None:
     with acting(world["admin"]):
         _sql, params = Deal.objects.filter(partner__in_ids=wanted).query.sql_with_params()
         assert [type(param) for param in params] == [Ids]
+        # Written as a client-side bound parameter with its type (psycopg's ClientCursor: what
+        # Django's cursors are unless DATABASE_PREPARED_STATEMENTS binds on the server) ...
+        assert ClientCursor(connection.connection).mogrify("SELECT %s", [Ids(wanted)]) == (
+            f"SELECT '{{{wanted[0]},{wanted[1]}}}'::int8[]"
+        )
+        # ... and as the cursor binds it (on the server, the type as the parameter's oid).
         with connection.cursor() as cursor:
-            assert cursor.mogrify("SELECT %s", [Ids(wanted)]) == (
-                f"SELECT '{{{wanted[0]},{wanted[1]}}}'::int8[]"
-            )
+            cursor.execute("SELECT pg_typeof(%s)::text, %s", [Ids(wanted), Ids(wanted)])
+            assert cursor.fetchone() == ("bigint[]", wanted)
         expected = {world["deals"][0].pk, world["deals"][2].pk}
         assert _ids(Deal.objects.filter(partner__in_ids=wanted)) == expected
         for _ in range(2):
