@@ -124,8 +124,9 @@ def _waiting(actor: Actor) -> QuerySet[FundRequest]:
     return (
         submitted.values(all=Value(1))
         .annotate(
-            total=Count("pk"),
-            escalated=Count("pk", filter=Q(needs_program_admin=True)),
+            # Rows and the flag, not keys: the queue index holds every column read here, not the key.
+            total=Count("*"),
+            escalated=Count("needs_program_admin", filter=Q(needs_program_admin=True)),
             oldest=Min("submitted_at"),
         )
         .values_list("total", "escalated", "oldest")
