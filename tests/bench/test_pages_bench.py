@@ -196,3 +196,21 @@ def test_a_pages_ratio_is_to_the_bare_page_just_before_it_when_paired() -> None:
     assert report["pages"][0]["ratio"] == 0.5  # to the bare page just before it
     assert report["pages"][1]["ratio"] == 0.4  # to the start and end runs' mean
     assert "ratio" not in report["pages"][2]
+
+
+@pytest.mark.django_db
+def test_a_personas_cookie_carries_a_csrf_secret_the_portal_keeps() -> None:
+    """As a browser's second page: the CSRF secret in the cookie is taken, not drawn again."""
+    from django.urls import reverse
+
+    _session, csrf = personas.cookie_header("no-such-session").split("; ")
+    name, secret = csrf.split("=")
+    assert name == settings.CSRF_COOKIE_NAME and len(secret) == 32
+    client = Client()
+    client.cookies[name] = secret
+    response = client.get(reverse("account_login"))  # a form: the page asks for the token
+    assert response.status_code == 200
+    assert 'name="csrfmiddlewaretoken"' in response.content.decode()
+    assert response.cookies[name].value == secret  # sent again as it came (its expiry renewed)
+    fresh = Client().get(reverse("account_login"))
+    assert fresh.cookies[name].value != secret  # without one, Django draws a secret of its own
