@@ -282,15 +282,7 @@ def measure(port: int, path: str, cookie: str | None, args: argparse.Namespace) 
         result["wrk_skipped"] = f"server p50 above wrk's {args.timeout} timeout"
         return result
     load_before = os.getloadavg()[0]
-    measured = wrk.run(
-        f"http://127.0.0.1:{port}{path}",
-        headers=headers_for(cookie),
-        threads=args.threads,
-        connections=args.connections,
-        duration=args.duration,
-        timeout=args.timeout,
-    )
-    result["wrk"] = measured.as_dict()
+    result["wrk"] = run_wrk(port, path, cookie, args)
     result["load1"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     result["drained_s"] = round(drain(port), 2)
     # A session that ended under load would turn every later request into a redirect, which wrk
@@ -312,19 +304,25 @@ def set_ratios(report: dict) -> None:
             row["ratio"] = row["wrk"]["requests_per_s"] / report["bare"]["rps_mean"]
 
 
-def measure_bare(port: int, args: argparse.Namespace) -> dict:
-    """The bare page under wrk alone (no sequential pass), as the base of the page measured next
-    (``--paired``)."""
+def run_wrk(port: int, path: str, cookie: str | None, args: argparse.Namespace) -> dict:
+    """wrk on ``path`` for ``--duration`` seconds with the run's threads, connections and timeout."""
     measured = wrk.run(
-        f"http://127.0.0.1:{port}{BARE_PATH}",
-        headers=headers_for(None),
+        f"http://127.0.0.1:{port}{path}",
+        headers=headers_for(cookie),
         threads=args.threads,
         connections=args.connections,
         duration=args.duration,
         timeout=args.timeout,
     )
-    drain(port)
     return measured.as_dict()
+
+
+def measure_bare(port: int, args: argparse.Namespace) -> dict:
+    """The bare page under wrk alone (no sequential pass), as the base of the page measured next
+    (``--paired``)."""
+    measured = run_wrk(port, BARE_PATH, None, args)
+    drain(port)
+    return measured
 
 
 # --- reporting ------------------------------------------------------------------------------------
