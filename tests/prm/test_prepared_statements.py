@@ -151,8 +151,8 @@ def test_a_kept_plan_reads_each_scopes_rows(monkeypatch: Any) -> None:
     """Row-level security under prepared statements: the scope is read when the statement runs
     (current_setting), never when it is planned, so one kept (generic) plan run in one partner's
     scope, then another's, then a portfolio's and the whole program's gives each its own rows."""
-    if not connection.features.uses_server_side_binding:
-        pytest.skip("DATABASE_PREPARED_STATEMENTS is off: nothing is prepared")
+    # The suite runs as production does: prepared statements on (DATABASE_PREPARED_STATEMENTS).
+    assert connection.features.uses_server_side_binding, "run the suite with prepared statements on"
     first, second = factories.PartnerFactory(), factories.PartnerFactory()
     deals = {partner.pk: _deal(partner).pk for partner in (first, second)}
     raw("SET LOCAL plan_cache_mode = force_generic_plan")
