@@ -27,6 +27,8 @@ from prm.kept import TRANSLATION_SETTINGS, Kept
 # Django's units in its order (years first), and the seconds of the units below a month.
 _UNIT_NAMES = tuple(TIME_STRINGS)
 _CHUNKS = (60 * 60 * 24 * 7, 60 * 60 * 24, 60 * 60, 60)
+# The units below a month with their seconds, largest first: (seconds, Django's unit name).
+_UNITS_UNDER_A_MONTH = tuple(zip(_CHUNKS, _UNIT_NAMES[2:], strict=True))
 _MONTHS_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # Django's message (timesince's ``gettext(", ")``), translated by Django's own catalogs: named here,
 # not written in a gettext call, so that makemessages does not take it for one of the portal's.
@@ -108,8 +110,18 @@ class TimeSince:
         # The usual ends first, looked up inline (a list's rows: a call saved is a tenth of its time).
         if years and (depth == 1 or not months):  # nothing after the years is printed
             return _unit_texts.get((language, "year", years)) or unit_text(language, "year", years)
-        if months and not years and depth == 1:
-            return _unit_texts.get((language, "month", months)) or unit_text(language, "month", months)
+        if depth == 1:
+            if months:  # and no years (above)
+                return _unit_texts.get((language, "month", months)) or unit_text(language, "month", months)
+            # Under a month: the largest unit that counts one or more, counted from the value
+            # itself (Django's pivot without years or months); units above it count none, so
+            # nothing is taken off before it is counted.
+            remaining = delta.total_seconds()
+            for chunk, name in _UNITS_UNDER_A_MONTH:
+                count = int(remaining // chunk)
+                if count:
+                    return _unit_texts.get((language, name, count)) or unit_text(language, name, count)
+            return unit_text(language, "minute", 0)
         partials = [years, months]
         if not (years and depth == 2):  # else "years, months": the units below a month unused
             if years or months:
