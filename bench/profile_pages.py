@@ -11,8 +11,11 @@ functions of a cProfile run (CPU timer).
         .venv/bin/python bench/profile_pages.py --pages deals,home --personas busiest --profile 40
 
 A page costs a gunicorn sync worker its CPU time here plus the socket and HTTP parsing (about
-0.3 ms); with 2 workers on 2 cores, the ratio to the bare page (2.5-2.7 ms a request) is about
-2.6 / (this CPU time + 0.3).
+0.3 ms). The bare page of ``bench/pages_bench.py`` (bench/bare: one indexed query, 50 rows through
+a Django template) is measured the same way first, and each page's "cpu ratio" is the bare page's
+CPU time over the page's: the share of the ratio under wrk that this process decides, steadier
+from one machine to another than requests/s (PostgreSQL's time, wrk's and the kernel's are not in
+it).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sql", action="store_true", help="also print each query of one request (its wall time, shortened)"
     )
+    parser.add_argument("--no-bare", action="store_true", help="do not measure the bare page first")
     parser.add_argument(
         "--callers", metavar="PATTERN", help="with --profile: also who calls the functions matching PATTERN"
     )
@@ -121,6 +125,38 @@ def count_queries(connection, call, seen: list[str] | None = None) -> int:
     return len(seen)
 
 
+def cpu_per_request(app, path: str, cookie: str, requests: int, warmup: int) -> tuple[float, float]:
+    """CPU and wall time (ms) of one request to ``path``, the mean of ``requests`` after
+    ``warmup``."""
+    for _ in range(warmup):
+        request(app, path, cookie)
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    for _ in range(requests):
+        request(app, path, cookie)
+    cpu = (time.process_time() - cpu_started) * 1000 / requests
+    wall = (time.perf_counter() - wall_started) * 1000 / requests
+    return cpu, wall
+
+
+def measure_bare(requests: int, warmup: int) -> float:
+    """The bare page's CPU time a request (ms), through the same handler gunicorn serves it with."""
+    from django.urls import set_urlconf
+
+    from bench.bare.dispatch import BARE_PATH
+    from bench.bare.handler import BareHandler
+
+    bare = BareHandler()
+    status, _body = request(bare, BARE_PATH, "")
+    if not status.startswith("200"):
+        raise SystemExit(f"the bare page answered {status}: is the benchmark's data loaded?")
+    cpu, wall = cpu_per_request(bare, BARE_PATH, "", requests, warmup)
+    # The bare handler's URLconf stays the thread's until a request resets it: the pages' URLs are
+    # reversed with the portal's.
+    set_urlconf(None)
+    print(f"{'—':13} {BARE_PATH:45} cpu {cpu:6.2f} ms  wall {wall:6.2f} ms  (the yardstick)", flush=True)
+    return cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup()
@@ -128,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     app = get_wsgi_application()
+    bare_cpu = None if args.no_bare else measure_bare(args.requests, args.warmup)
     wanted = tuple(args.personas.split(","))
     personas = personas_module.find_personas(wanted)
     for persona in personas:
@@ -140,19 +177,15 @@ def main(argv: list[str] | None = None) -> int:
             if not status.startswith("200"):
                 print(f"{persona.key:13} {path:45} {status}: not timed")
                 continue
-            for _ in range(args.warmup):
-                request(app, path, cookie)
-            cpu_started, wall_started = time.process_time(), time.perf_counter()
-            for _ in range(args.requests):
-                request(app, path, cookie)
-            cpu = (time.process_time() - cpu_started) * 1000 / args.requests
-            wall = (time.perf_counter() - wall_started) * 1000 / args.requests
+            cpu, wall = cpu_per_request(app, path, cookie, args.requests, args.warmup)
             statements: list[str] = []
             queries = count_queries(connection, lambda: request(app, path, cookie), statements)  # noqa: B023
             line = (
                 f"{persona.key:13} {path:45} cpu {cpu:6.2f} ms  wall {wall:6.2f} ms"
                 f"  queries {queries:2}  {len(body) / 1024:6.1f} KB"
             )
+            if bare_cpu is not None:
+                line += f"  cpu ratio {bare_cpu / cpu:4.2f}"
             if args.sql:
                 shortened = (" ".join(sql.split())[:220] for sql in statements)
                 line += "".join(f"\n    {n}. {sql}" for n, sql in enumerate(shortened, 1))
