@@ -6,6 +6,7 @@ argument, something that changes from one build to the next)."""
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -262,3 +263,62 @@ def test_a_prepared_call_is_the_kept_statement_unsent(teams: Any, settings: Any,
     assert kept.is_kept(first.admin_actor)
     assert not unkept.is_kept(first.admin_actor, text="north")
     assert _run(counted, first.admin_actor) == [(3,)]
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_constants_are_written_into_the_sql_and_values_stay_parameters(
+    teams: Any, settings: Any, verify: bool
+) -> None:
+    """A string and a whole number the builder writes are literals of the kept SQL (a
+    quote and a percent sign in the string included), so PostgreSQL plans with them; the call's
+    values stay parameters; the rows are the ORM's."""
+    settings.PRM = {**settings.PRM, "VERIFY_STATEMENTS": verify}
+    first, second = teams
+    with acting(first.admin_actor):
+        f.draft(first.admin_actor, title="O'Brien 100% North")
+
+    def quoted(actor: Any, amount: Any) -> Any:
+        return (
+            deal_policy.scope(actor)
+            .filter(Q(title__startswith="O'Brien 100%") | Q(title="North 1"))
+            .exclude(pk=-7)
+            .filter(amount__gte=amount)
+            .order_by("pk")
+            .values_list("pk", "title")
+        )
+
+    statement = Statement("test.inlined", quoted, values=["amount"])
+    for actor, expected in ((first.admin_actor, 2), (second.admin_actor, 0)):
+        with acting(actor):
+            prepared = statement.prepare(actor, amount=Decimal("0"))
+            with connection.cursor() as cursor:
+                cursor.execute(prepared.sql, prepared.params)
+                fetched = prepared.convert(cursor.fetchall())
+            orm = list(quoted(actor, Decimal("0")))
+            kept_rows = statement.rows(actor, amount=Decimal("0"))
+        assert fetched == orm == kept_rows
+        assert len(fetched) == expected
+        assert "'O''Brien 100\\%%%%'" in prepared.sql  # LIKE's escape of %, then doubled
+        assert "'North 1'" in prepared.sql and "-7" in prepared.sql
+        # The partner's id (the actor's) and the amount: the only parameters.
+        assert Decimal("0") in prepared.params
+        assert not [p for p in prepared.params if isinstance(p, str | bool)]
+    assert statement.is_kept(first.admin_actor, amount=Decimal("0"))
+
+
+def test_a_literal_reads_as_the_parameter_did() -> None:
+    from prm.statements import _inlined, _literal
+
+    assert _literal("it's 100%") == "'it''s 100%%'"
+    assert _literal(True) == "true" and _literal(False) == "false"
+    assert _literal(-7) == "-7"
+    assert _literal(Decimal("1.5")) is None and _literal(None) is None
+    assert _literal("nul\x00") is None
+    sql, params = _inlined('SELECT %s, "a%%b", %s, %s', ("x", 1, Decimal("2")), (0, 1))
+    assert sql == "SELECT 'x', \"a%%b\", 1, %s" and params == (Decimal("2"),)
+    with connection.cursor() as cursor:
+        cursor.execute(*_inlined("SELECT %s, %s, %s, %s", ("it's 100%", True, -7, 5), (0, 1, 2)))
+        assert cursor.fetchone() == ("it's 100%", True, -7, 5)
+        # Every parameter written in: the percent signs are still read as doubled.
+        cursor.execute(*_inlined("SELECT %s", ("100%",), (0,)))
+        assert cursor.fetchone() == ("100%",)
