@@ -367,9 +367,11 @@ class Statement:
             for index, (slot, constant) in enumerate(zip(slots, constants, strict=True))
             if slot is None and _literal(constant) is not None
         )
-        sql, _params = _inlined(sql, params, inlined)
-        slots = [slot for index, slot in enumerate(slots) if index not in inlined]
-        constants = [constant for index, constant in enumerate(constants) if index not in inlined]
+        sql = _inlined(sql, params, inlined)[0]
+        written_in = set(inlined)
+        left = [index for index in range(len(slots)) if index not in written_in]
+        slots = [slots[index] for index in left]
+        constants = [constants[index] for index in left]
         columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
         converters = tuple(
             (index, functions, expression)
